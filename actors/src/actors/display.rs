@@ -1,0 +1,215 @@
+//! DisplayActor: one per board device. Holds what the board shows (the branch's last calls),
+//! rebuilt from the store on start, and pushes every change to the device's open connections.
+//!
+//! Connections register a bounded sender. Fan-out uses `try_send`: a connection that cannot take
+//! a push right now is dropped (its session closes and the board reconnects for a fresh
+//! snapshot), so one slow screen never holds up the others or grows memory.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::{bus_stream, Heard};
+use crate::bus::EventKind;
+use crate::error::{Error, Result};
+use crate::model::{
+    board::{BoardCall, BoardState},
+    numbering::local_day,
+    Millis,
+};
+use crate::Core;
+
+/// A board with no connection for this long stops; the next connection starts it again.
+const IDLE_STOP: Duration = Duration::from_secs(120);
+const RELOAD_EVERY: Duration = Duration::from_secs(30);
+
+/// One push to a board connection, serialised once for all of them.
+pub type Push = Arc<str>;
+
+#[derive(Serialize)]
+struct BoardMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    branch_id: i64,
+    calls: &'a std::collections::VecDeque<BoardCall>,
+    /// The call to highlight (and, later, announce): present when this push is a new call.
+    new_call: Option<&'a BoardCall>,
+    /// When the event behind this push happened on the server, epoch ms.
+    at: Millis,
+}
+
+pub struct DisplayActor {
+    core: Core,
+    device_id: i64,
+    branch_id: i64,
+    board: BoardState,
+    loaded: bool,
+    sessions: Vec<mpsc::Sender<Push>>,
+    idle_since: Option<Instant>,
+}
+
+impl DisplayActor {
+    pub fn new(core: Core, device_id: i64) -> Self {
+        Self {
+            core,
+            device_id,
+            branch_id: 0,
+            board: BoardState::default(),
+            loaded: false,
+            sessions: Vec::new(),
+            idle_since: Some(Instant::now()),
+        }
+    }
+
+    fn reload(&mut self, ctx: &mut Context<Self>) {
+        let (core, device_id) = (self.core.clone(), self.device_id);
+        let load = async move {
+            let (org_id, branch_id) = core.store.device_branch(device_id).await?;
+            let branch = core.store.branch(org_id, branch_id).await?;
+            let day = local_day(jiff::Timestamp::now(), &branch.tz());
+            let calls = core
+                .store
+                .board_calls(branch_id, &day, branch.board_size)
+                .await?;
+            Ok::<_, Error>((branch_id, branch.board_size, calls))
+        };
+        ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
+            Ok((branch_id, size, calls)) => {
+                let changed = !act.loaded || act.board.calls != calls;
+                act.branch_id = branch_id;
+                act.board = BoardState::new(size as usize);
+                act.board.calls = calls.into();
+                act.loaded = true;
+                if changed {
+                    act.push(None, crate::model::now_millis());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(device = act.device_id, error = %e, "board reload failed");
+                if !act.loaded {
+                    // Without its first state the actor is useless; stop, and the next
+                    // connection tries again.
+                    ctx.stop();
+                }
+            }
+        }));
+    }
+
+    fn message(&self, new_call: Option<&BoardCall>, at: Millis) -> Push {
+        let m = BoardMessage {
+            kind: "board",
+            branch_id: self.branch_id,
+            calls: &self.board.calls,
+            new_call,
+            at,
+        };
+        serde_json::to_string(&m).unwrap_or_default().into()
+    }
+
+    fn push(&mut self, new_call: Option<&BoardCall>, at: Millis) {
+        if self.sessions.is_empty() {
+            return;
+        }
+        let msg = self.message(new_call, at);
+        self.sessions.retain(|tx| tx.try_send(msg.clone()).is_ok());
+        if self.sessions.is_empty() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+}
+
+impl Actor for DisplayActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.add_stream(bus_stream(self.core.bus.subscribe()));
+        self.reload(ctx);
+        // A periodic reload catches what the bus could not deliver (a publish that failed after
+        // its change was stored) and rolls the board over at midnight.
+        ctx.run_interval(RELOAD_EVERY, |act, ctx| act.reload(ctx));
+        ctx.run_interval(Duration::from_secs(10), |act, ctx| {
+            act.sessions.retain(|tx| !tx.is_closed());
+            if act.sessions.is_empty() {
+                let since = *act.idle_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= IDLE_STOP {
+                    tracing::debug!(device = act.device_id, "board idle; stopping its actor");
+                    ctx.stop();
+                }
+            }
+        });
+    }
+}
+
+impl StreamHandler<Heard> for DisplayActor {
+    fn handle(&mut self, heard: Heard, ctx: &mut Context<Self>) {
+        let event = match heard {
+            Heard::Missed => return self.reload(ctx),
+            Heard::Event(e) => e,
+        };
+        match &event.kind {
+            EventKind::Resync => self.reload(ctx),
+            _ if event.branch_id != self.branch_id || !self.loaded => {}
+            EventKind::TicketCalled {
+                ticket_id,
+                number,
+                window,
+                ..
+            } => {
+                let call = BoardCall {
+                    ticket_id: *ticket_id,
+                    number: number.clone(),
+                    window: window.clone(),
+                    called_at: event.at,
+                };
+                self.board.apply_call(call.clone());
+                self.push(Some(&call), event.at);
+            }
+            EventKind::TicketChanged {
+                ticket_id, status, ..
+            } if status == "waiting" || status == "no_show" => {
+                self.board.remove(*ticket_id);
+                self.push(None, event.at);
+            }
+            _ => {}
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// Registers a connection; answers with the board as it is now, for the connection to show first.
+#[derive(Message)]
+#[rtype(result = "Result<Push>")]
+pub struct Connect(pub mpsc::Sender<Push>);
+
+impl Handler<Connect> for DisplayActor {
+    type Result = Result<Push>;
+
+    fn handle(&mut self, msg: Connect, _: &mut Context<Self>) -> Result<Push> {
+        if !self.loaded {
+            return Err(Error::Actor("board state is not loaded".into()));
+        }
+        self.sessions.push(msg.0);
+        self.idle_since = None;
+        Ok(self.message(None, crate::model::now_millis()))
+    }
+}
+
+/// How many connections this board has open (for metrics and tests).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct Connections;
+
+impl Handler<Connections> for DisplayActor {
+    type Result = usize;
+
+    fn handle(&mut self, _: Connections, _: &mut Context<Self>) -> usize {
+        self.sessions.retain(|tx| !tx.is_closed());
+        self.sessions.len()
+    }
+}

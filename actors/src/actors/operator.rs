@@ -1,0 +1,384 @@
+//! OperatorActor: one per signed-in operator. Holds where they sit (window, services served),
+//! their presence and the ticket in their hands; every action goes through it, one at a time,
+//! so a double click cannot call two tickets. Each change is stored, then published.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use serde::Serialize;
+
+use crate::bus::{Event, EventKind};
+use crate::error::{Error, Result};
+use crate::model::{
+    now_millis,
+    ordering::Placement,
+    presence::{self, Presence},
+    role::Role,
+    ticket::{TicketAction, TicketStatus},
+};
+use crate::store::{Branch, OperatorState, Ticket, Window};
+use crate::Core;
+
+const IDLE_STOP: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OperatorView {
+    pub user_id: i64,
+    pub name: String,
+    pub state: OperatorState,
+    pub window: Option<Window>,
+    pub in_hand: Option<Ticket>,
+}
+
+pub struct OperatorActor {
+    core: Core,
+    user_id: i64,
+    org_id: i64,
+    name: String,
+    state: OperatorState,
+    window: Option<Window>,
+    branch: Option<Branch>,
+    in_hand: Option<Ticket>,
+    last_used: Instant,
+}
+
+impl OperatorActor {
+    pub fn new(core: Core, user_id: i64) -> Self {
+        Self {
+            core,
+            user_id,
+            org_id: 0,
+            name: String::new(),
+            state: OperatorState {
+                user_id,
+                window_id: None,
+                service_ids: vec![],
+                presence: Presence::Offline,
+                since: 0,
+            },
+            window: None,
+            branch: None,
+            in_hand: None,
+            last_used: Instant::now(),
+        }
+    }
+
+    fn view(&self) -> OperatorView {
+        OperatorView {
+            user_id: self.user_id,
+            name: self.name.clone(),
+            state: self.state.clone(),
+            window: self.window.clone(),
+            in_hand: self.in_hand.clone(),
+        }
+    }
+
+    fn event(&self, kind: EventKind) -> Event {
+        Event {
+            org_id: self.org_id,
+            branch_id: self.branch.as_ref().map_or(0, |b| b.id),
+            at: now_millis(),
+            kind,
+        }
+    }
+}
+
+impl Actor for OperatorActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let (core, user_id) = (self.core.clone(), self.user_id);
+        let load = async move {
+            let user = core.store.user(user_id).await?;
+            let state = core.store.operator_state(user_id).await?;
+            let (window, branch) = match state.as_ref().and_then(|s| s.window_id) {
+                Some(w) => {
+                    let window = core.store.window(user.org_id, w).await?;
+                    let branch = core.store.branch(user.org_id, window.branch_id).await?;
+                    (Some(window), Some(branch))
+                }
+                None => (None, None),
+            };
+            let in_hand = core.store.in_hand(user_id).await?;
+            Ok::<_, Error>((user, state, window, branch, in_hand))
+        };
+        ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
+            Ok((user, state, window, branch, in_hand)) => {
+                act.org_id = user.org_id;
+                act.name = user.name;
+                if let Some(s) = state {
+                    act.state = s;
+                }
+                act.window = window;
+                act.branch = branch;
+                act.in_hand = in_hand;
+            }
+            Err(e) => {
+                tracing::warn!(operator = act.user_id, error = %e, "operator load failed");
+                ctx.stop();
+            }
+        }));
+        ctx.run_interval(Duration::from_secs(30), |act, ctx| {
+            if act.last_used.elapsed() >= IDLE_STOP {
+                ctx.stop();
+            }
+        });
+    }
+}
+
+/// The operator's state as their console shows it.
+#[derive(Message)]
+#[rtype(result = "Result<OperatorView>")]
+pub struct View;
+
+impl Handler<View> for OperatorActor {
+    type Result = Result<OperatorView>;
+
+    fn handle(&mut self, _: View, _: &mut Context<Self>) -> Self::Result {
+        self.last_used = Instant::now();
+        Ok(self.view())
+    }
+}
+
+/// Sit at a window and choose the services to serve there.
+#[derive(Message)]
+#[rtype(result = "Result<OperatorView>")]
+pub struct SetPlace {
+    pub window_id: i64,
+    pub service_ids: Vec<i64>,
+}
+
+impl Handler<SetPlace> for OperatorActor {
+    type Result = AtomicResponse<Self, Result<OperatorView>>;
+
+    fn handle(&mut self, msg: SetPlace, _: &mut Context<Self>) -> Self::Result {
+        self.last_used = Instant::now();
+        let (core, org_id, in_hand) = (self.core.clone(), self.org_id, self.in_hand.is_some());
+        let mut state = self.state.clone();
+        let fut = async move {
+            if in_hand {
+                return Err(Error::Conflict(
+                    "finish the ticket in hand before changing window".into(),
+                ));
+            }
+            let window = core.store.window(org_id, msg.window_id).await?;
+            let branch = core.store.branch(org_id, window.branch_id).await?;
+            let services = core.store.services(branch.id).await?;
+            let mut ids = msg.service_ids;
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                return Err(Error::Invalid(
+                    "choose at least one service to serve".into(),
+                ));
+            }
+            for id in &ids {
+                if !services.iter().any(|s| s.id == *id && s.prefix.is_some()) {
+                    return Err(Error::NotFound("service"));
+                }
+            }
+            state.window_id = Some(window.id);
+            state.service_ids = ids;
+            state.presence = Presence::Available;
+            state.since = now_millis();
+            core.store.save_operator_state(&state).await?;
+            Ok((state, window, branch))
+        };
+        AtomicResponse::new(Box::pin(fut.into_actor(self).then(|res, act, _| {
+            let out = res.map(|(state, window, branch)| {
+                act.state = state;
+                act.window = Some(window);
+                act.branch = Some(branch);
+                act.view()
+            });
+            let publish = out.as_ref().ok().map(|_| act.presence_event());
+            act.publish(publish).map(move |_, _, _| out)
+        })))
+    }
+}
+
+/// Go available, take a break (with a reason), or sign off.
+#[derive(Message)]
+#[rtype(result = "Result<OperatorView>")]
+pub struct SetPresence(pub Presence);
+
+impl Handler<SetPresence> for OperatorActor {
+    type Result = AtomicResponse<Self, Result<OperatorView>>;
+
+    fn handle(&mut self, msg: SetPresence, _: &mut Context<Self>) -> Self::Result {
+        self.last_used = Instant::now();
+        let check = presence::change(&msg.0, self.in_hand.is_some(), self.window.is_some());
+        let mut state = self.state.clone();
+        let core = self.core.clone();
+        let fut = async move {
+            check?;
+            state.presence = msg.0;
+            state.since = now_millis();
+            core.store.save_operator_state(&state).await?;
+            Ok(state)
+        };
+        AtomicResponse::new(Box::pin(fut.into_actor(self).then(|res, act, _| {
+            let out = res.map(|state| {
+                act.state = state;
+                act.view()
+            });
+            let publish = out.as_ref().ok().map(|_| act.presence_event());
+            act.publish(publish).map(move |_, _, _| out)
+        })))
+    }
+}
+
+/// Call the next visitor to this operator's window.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Ticket>>")]
+pub struct CallNext;
+
+impl Handler<CallNext> for OperatorActor {
+    type Result = AtomicResponse<Self, Result<Option<Ticket>>>;
+
+    fn handle(&mut self, _: CallNext, _: &mut Context<Self>) -> Self::Result {
+        self.last_used = Instant::now();
+        let core = self.core.clone();
+        let (user_id, window, branch) = (self.user_id, self.window.clone(), self.branch.clone());
+        let services = self.state.service_ids.clone();
+        let on_break = self.state.presence != Presence::Available;
+        let mut state = self.state.clone();
+        let fut = async move {
+            let (Some(window), Some(branch)) = (window, branch) else {
+                return Err(Error::Invalid("choose a window and services first".into()));
+            };
+            // Pressing "call next" is how an operator comes back from a break.
+            if on_break {
+                state.presence = Presence::Available;
+                state.since = now_millis();
+                core.store.save_operator_state(&state).await?;
+            }
+            let ticket = core
+                .store
+                .call_next(branch.id, user_id, window.id, &services, now_millis())
+                .await?;
+            Ok((state, ticket, window))
+        };
+        AtomicResponse::new(Box::pin(fut.into_actor(self).then(move |res, act, _| {
+            let mut events = Vec::new();
+            let out = res.map(|(state, ticket, window)| {
+                if act.state.presence != state.presence {
+                    act.state = state;
+                    events.push(act.presence_event());
+                }
+                if let Some(t) = &ticket {
+                    act.in_hand = Some(t.clone());
+                    events.push(act.event(EventKind::TicketCalled {
+                        ticket_id: t.id,
+                        number: t.number.clone(),
+                        service_id: t.service_id,
+                        window_id: window.id,
+                        window: window.label.clone(),
+                        recall: false,
+                    }));
+                }
+                ticket
+            });
+            act.publish_all(events).map(move |_, _, _| out)
+        })))
+    }
+}
+
+/// Recall, no-show, start, finish or transfer the ticket in hand.
+#[derive(Message)]
+#[rtype(result = "Result<Ticket>")]
+pub struct Act {
+    pub ticket_id: i64,
+    pub action: TicketAction,
+    pub transfer: Option<(i64, Placement)>,
+    pub comment: Option<String>,
+}
+
+impl Handler<Act> for OperatorActor {
+    type Result = AtomicResponse<Self, Result<Ticket>>;
+
+    fn handle(&mut self, msg: Act, _: &mut Context<Self>) -> Self::Result {
+        self.last_used = Instant::now();
+        let core = self.core.clone();
+        let user_id = self.user_id;
+        let recalls = self.branch.as_ref().map_or(1, |b| b.recalls_before_no_show);
+        let window = self.window.clone();
+        let fut = async move {
+            let before = core.store.ticket_owned(user_id, msg.ticket_id).await?;
+            let after = core
+                .store
+                .act_on_ticket(
+                    user_id,
+                    msg.ticket_id,
+                    msg.action,
+                    recalls,
+                    msg.transfer,
+                    msg.comment.as_deref(),
+                    now_millis(),
+                )
+                .await?;
+            Ok((before, after, window))
+        };
+        AtomicResponse::new(Box::pin(fut.into_actor(self).then(move |res, act, _| {
+            let mut events = Vec::new();
+            let out = res.map(|(before, after, window)| {
+                let status = TicketStatus::parse(&after.status);
+                act.in_hand = status.filter(|s| s.in_hand()).map(|_| after.clone());
+                let kind = match (msg.action, window) {
+                    (TicketAction::Recall, Some(w)) => EventKind::TicketCalled {
+                        ticket_id: after.id,
+                        number: after.number.clone(),
+                        service_id: after.service_id,
+                        window_id: w.id,
+                        window: w.label,
+                        recall: true,
+                    },
+                    _ => EventKind::TicketChanged {
+                        ticket_id: after.id,
+                        number: after.number.clone(),
+                        service_id: after.service_id,
+                        from_service_id: before.service_id,
+                        status: after.status.clone(),
+                    },
+                };
+                events.push(act.event(kind));
+                after
+            });
+            act.publish_all(events).map(move |_, _, _| out)
+        })))
+    }
+}
+
+impl OperatorActor {
+    fn presence_event(&self) -> Event {
+        self.event(EventKind::OperatorChanged {
+            operator_id: self.user_id,
+            presence: self.state.presence.clone(),
+            window_id: self.state.window_id,
+            service_ids: self.state.service_ids.clone(),
+        })
+    }
+
+    fn publish(&self, event: Option<Event>) -> impl ActorFuture<Self, Output = ()> {
+        self.publish_all(event.into_iter().collect())
+    }
+
+    /// Publishes after the store has the change. A bus failure is logged, not returned: the
+    /// change is durable, and the boards' periodic reload catches up.
+    fn publish_all(&self, events: Vec<Event>) -> impl ActorFuture<Self, Output = ()> {
+        let bus = self.core.bus.clone();
+        async move {
+            for e in events {
+                if let Err(err) = bus.publish(e).await {
+                    tracing::warn!(error = %err, "publish failed; change is stored");
+                }
+            }
+        }
+        .into_actor(self)
+    }
+}
+
+/// Roles that may work at a window: every role can, supervisors and admins cover for operators.
+pub fn may_operate(role: Role) -> bool {
+    role.at_least(Role::Operator)
+}

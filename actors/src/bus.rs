@@ -1,0 +1,206 @@
+//! The event bus: every change an actor persists is published here, and every push to a browser
+//! or device is fed from here, so a board on node B sees what happened on node A.
+//!
+//! In-process by default (a bounded broadcast channel). With Redis, a publish goes to a Redis
+//! channel and every node, the publisher included, feeds what it hears from Redis into its local
+//! broadcast: one path, one order, on every node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::model::{presence::Presence, Millis};
+
+/// Events kept for subscribers that fall behind. A subscriber further behind than this is told it
+/// lagged; WebSocket sessions then drop the client, which reconnects and takes a fresh snapshot.
+pub const BUS_CAPACITY: usize = 4096;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub org_id: i64,
+    pub branch_id: i64,
+    pub at: Millis,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    TicketIssued {
+        ticket_id: i64,
+        number: String,
+        service_id: i64,
+        priority: i64,
+    },
+    /// A call or a recall: boards show and highlight it.
+    TicketCalled {
+        ticket_id: i64,
+        number: String,
+        service_id: i64,
+        window_id: i64,
+        window: String,
+        recall: bool,
+    },
+    /// Started, finished, no-show, or transferred (then `status` is waiting and `service_id` the new one).
+    TicketChanged {
+        ticket_id: i64,
+        number: String,
+        service_id: i64,
+        from_service_id: i64,
+        status: String,
+    },
+    OperatorChanged {
+        operator_id: i64,
+        presence: Presence,
+        window_id: Option<i64>,
+        service_ids: Vec<i64>,
+    },
+    /// Not an event of the domain: this node's bus reconnected and may have missed events, so
+    /// live state is reloaded from the store. Never crosses Redis.
+    Resync,
+}
+
+#[derive(Clone)]
+pub struct Bus {
+    local: broadcast::Sender<Arc<Event>>,
+    redis: Option<RedisOut>,
+}
+
+#[derive(Clone)]
+struct RedisOut {
+    conn: redis::aio::ConnectionManager,
+    channel: String,
+}
+
+impl Bus {
+    pub fn in_process() -> Self {
+        let (local, _) = broadcast::channel(BUS_CAPACITY);
+        Self { local, redis: None }
+    }
+
+    /// Connects to Redis and starts listening on `channel` until `stop` is cancelled. Fails fast
+    /// if Redis cannot be reached at start, so a misconfigured node does not run half-connected.
+    pub async fn redis(url: &str, channel: &str, stop: CancellationToken) -> Result<Self> {
+        let client = redis::Client::open(url).map_err(|e| Error::Bus(format!("redis url: {e}")))?;
+        let conn = redis::aio::ConnectionManager::new(client.clone())
+            .await
+            .map_err(|e| Error::Bus(format!("connect {url}: {e}")))?;
+        let (local, _) = broadcast::channel(BUS_CAPACITY);
+        // Subscribe before returning, so nothing published after start-up is missed.
+        let mut pubsub = client
+            .get_async_pubsub()
+            .await
+            .map_err(|e| Error::Bus(e.to_string()))?;
+        pubsub
+            .subscribe(channel)
+            .await
+            .map_err(|e| Error::Bus(e.to_string()))?;
+        tokio::spawn(listen(
+            client,
+            channel.to_string(),
+            pubsub,
+            local.clone(),
+            stop,
+        ));
+        Ok(Self {
+            local,
+            redis: Some(RedisOut {
+                conn,
+                channel: channel.to_string(),
+            }),
+        })
+    }
+
+    pub async fn publish(&self, event: Event) -> Result<()> {
+        match &self.redis {
+            None => {
+                // No receivers is fine: nobody is watching this node right now.
+                let _ = self.local.send(Arc::new(event));
+                Ok(())
+            }
+            Some(out) => {
+                let payload =
+                    serde_json::to_string(&event).map_err(|e| Error::Internal(e.to_string()))?;
+                let mut conn = out.conn.clone();
+                redis::cmd("PUBLISH")
+                    .arg(&out.channel)
+                    .arg(payload)
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map_err(|e| Error::Bus(e.to_string()))?;
+                Ok(())
+            }
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.local.subscribe()
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.local.receiver_count()
+    }
+}
+
+async fn listen(
+    client: redis::Client,
+    channel: String,
+    mut pubsub: redis::aio::PubSub,
+    local: broadcast::Sender<Arc<Event>>,
+    stop: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        {
+            let mut messages = pubsub.on_message();
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    msg = messages.next() => {
+                        let Some(msg) = msg else { break };
+                        match serde_json::from_slice::<Event>(msg.get_payload_bytes()) {
+                            Ok(event) if event.kind != EventKind::Resync => {
+                                let _ = local.send(Arc::new(event));
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "ignoring malformed bus message"),
+                        }
+                    }
+                }
+            }
+        }
+        tracing::warn!(channel, "redis bus connection lost; reconnecting");
+        // Reconnect with capped back-off; then tell local actors to reload what they may have missed.
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            match client.get_async_pubsub().await {
+                Ok(mut p) => match p.subscribe(&channel).await {
+                    Ok(()) => {
+                        pubsub = p;
+                        backoff = Duration::from_millis(100);
+                        tracing::info!(channel, "redis bus reconnected");
+                        let _ = local.send(Arc::new(Event {
+                            org_id: 0,
+                            branch_id: 0,
+                            at: crate::model::now_millis(),
+                            kind: EventKind::Resync,
+                        }));
+                        break;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "redis subscribe failed"),
+                },
+                Err(e) => tracing::warn!(error = %e, "redis reconnect failed"),
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The one error type of the core. Each variant has a stable code; the web crate maps codes to
+//! HTTP statuses in one place. Internal causes (database, bus) are logged there, not sent out.
+
+use crate::model::{presence::PresenceError, schedule::ScheduleError, ticket::TransitionError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the branch is closed now; tickets are issued during working hours")]
+    BranchClosed,
+    #[error("wrong login or password")]
+    BadCredentials,
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Presence(#[from] PresenceError),
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    #[error("store: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("bus: {0}")]
+    Bus(String),
+    #[error("actor unavailable: {0}")]
+    Actor(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A stable machine-readable code clients can switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::Invalid(_) | Self::Schedule(_) => "invalid",
+            Self::Conflict(_) => "conflict",
+            Self::BranchClosed => "branch_closed",
+            Self::BadCredentials => "bad_credentials",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::Transition(_) => "ticket_state",
+            Self::Presence(_) => "presence",
+            Self::Store(_) | Self::Migrate(_) => "store_unavailable",
+            Self::Bus(_) => "bus_unavailable",
+            Self::Actor(_) | Self::Internal(_) => "internal",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,18 @@
+//! The model: plain types and rules with no I/O. Actors and the store call these; every rule is
+//! unit-tested beside its code.
+
+pub mod board;
+pub mod eta;
+pub mod numbering;
+pub mod ordering;
+pub mod presence;
+pub mod role;
+pub mod schedule;
+pub mod ticket;
+
+/// Milliseconds since the Unix epoch: the one time unit the store and the wire use.
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    jiff::Timestamp::now().as_millisecond()
+}

@@ -1,0 +1,134 @@
+//! The store of record, through sqlx with two backends behind one interface: SQLite (embedded
+//! default, WAL) and PostgreSQL. Queries are written once with `$n` placeholders, which both
+//! drivers accept; the few statements that must differ (row locking) branch on [`Backend`].
+
+mod auth;
+pub mod org;
+mod tickets;
+
+pub use auth::{Principal, PrincipalKind};
+pub use org::{Branch, Service, UserRow, Window};
+pub use tickets::{IssuedTicket, OperatorState, PublicTicket, Ticket, TodayStats};
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::Executor;
+
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    /// Writes. On SQLite one connection: SQLite has one writer anyway, and a single writer
+    /// connection never meets `SQLITE_BUSY` on a lock upgrade.
+    write: AnyPool,
+    /// Reads. On SQLite several connections reading the WAL in parallel; on PostgreSQL the same
+    /// pool as `write`.
+    read: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Store {
+    /// Opens the store at `url` (`sqlite://path` or `postgres://…`), creating a SQLite file if
+    /// it does not exist yet. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            let open = |max: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the writer. synchronous=NORMAL in WAL
+                            // mode keeps every commit across a process crash (SIGKILL); only an
+                            // OS crash or power cut can lose the last commits.
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+            };
+            let write = open(1).await?;
+            let read = open(4).await?;
+            Ok(Self {
+                write,
+                read,
+                backend: Backend::Sqlite,
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Ok(Self {
+                write: pool.clone(),
+                read: pool,
+                backend: Backend::Postgres,
+            })
+        } else {
+            Err(crate::Error::Invalid(format!(
+                "database_url must start with sqlite:// or postgres://, got {url:?}"
+            )))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.write).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Cheap liveness probe for `/healthz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// `$from, $from+1, …` for an `IN (…)` list of `n` values.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A random token as hex: session tokens, device secrets, public ticket ids.
+pub fn random_token(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}

@@ -1,0 +1,365 @@
+//! Organisations and what they are made of: branches, services, windows, users, devices.
+
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::{
+    now_millis,
+    numbering::valid_prefix,
+    role::{DeviceKind, Role},
+    schedule::Schedule,
+};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Branch {
+    pub id: i64,
+    pub org_id: i64,
+    pub name: String,
+    pub timezone: String,
+    pub lang: String,
+    pub schedule: String,
+    pub recalls_before_no_show: i64,
+    pub board_size: i64,
+    #[serde(skip)]
+    pub vip_code: Option<String>,
+}
+
+impl Branch {
+    pub fn tz(&self) -> TimeZone {
+        // Validated when the branch was created; UTC only guards a hand-edited row.
+        TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC)
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        serde_json::from_str(&self.schedule).unwrap_or_default()
+    }
+
+    /// Whether the branch is inside its working hours at this moment, in its own zone.
+    pub fn is_open_now(&self) -> bool {
+        self.schedule().is_open(jiff::Timestamp::now(), &self.tz())
+    }
+
+    /// Today's date in the branch's zone: the day tickets are numbered and counted by.
+    pub fn today(&self) -> String {
+        crate::model::numbering::local_day(jiff::Timestamp::now(), &self.tz())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Service {
+    pub id: i64,
+    pub branch_id: i64,
+    pub parent_id: Option<i64>,
+    pub name_ru: String,
+    pub name_en: String,
+    /// None for a menu group, which issues no tickets itself.
+    pub prefix: Option<String>,
+    pub position: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Window {
+    pub id: i64,
+    pub branch_id: i64,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub login: String,
+    pub name: String,
+    pub role: String,
+    pub lang: String,
+}
+
+pub struct NewBranch<'a> {
+    pub name: &'a str,
+    pub timezone: &'a str,
+    pub lang: &'a str,
+    pub schedule: &'a Schedule,
+    pub recalls_before_no_show: i64,
+    pub board_size: i64,
+    pub vip_code: Option<&'a str>,
+}
+
+impl Store {
+    pub async fn create_org(&self, name: &str) -> Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO organisations (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(now_millis())
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn org_count(&self) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM organisations")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n)
+    }
+
+    pub async fn create_branch(&self, org_id: i64, b: NewBranch<'_>) -> Result<i64> {
+        TimeZone::get(b.timezone)
+            .map_err(|_| Error::Invalid(format!("unknown time zone {:?}", b.timezone)))?;
+        b.schedule.validate()?;
+        let schedule =
+            serde_json::to_string(b.schedule).map_err(|e| Error::Internal(e.to_string()))?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO branches (org_id, name, timezone, lang, schedule, recalls_before_no_show, \
+             board_size, vip_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(b.name)
+        .bind(b.timezone)
+        .bind(b.lang)
+        .bind(schedule)
+        .bind(b.recalls_before_no_show)
+        .bind(b.board_size)
+        .bind(b.vip_code)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    /// The branch, if it belongs to `org_id`. Another organisation's branch is "not found", so
+    /// ids leak nothing across tenants.
+    pub async fn branch(&self, org_id: i64, branch_id: i64) -> Result<Branch> {
+        sqlx::query_as(
+            "SELECT id, org_id, name, timezone, lang, schedule, recalls_before_no_show, board_size, \
+             vip_code FROM branches WHERE id = $1 AND org_id = $2",
+        )
+        .bind(branch_id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("branch"))
+    }
+
+    /// A branch by id alone: for the public mobile registrar, whose URL carries only the branch.
+    pub async fn branch_public(&self, branch_id: i64) -> Result<Branch> {
+        sqlx::query_as(
+            "SELECT id, org_id, name, timezone, lang, schedule, recalls_before_no_show, board_size, \
+             vip_code FROM branches WHERE id = $1",
+        )
+        .bind(branch_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("branch"))
+    }
+
+    pub async fn branches(&self, org_id: i64) -> Result<Vec<Branch>> {
+        Ok(sqlx::query_as(
+            "SELECT id, org_id, name, timezone, lang, schedule, recalls_before_no_show, board_size, \
+             vip_code FROM branches WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn create_service(
+        &self,
+        org_id: i64,
+        branch_id: i64,
+        parent_id: Option<i64>,
+        names: (&str, &str),
+        prefix: Option<&str>,
+        position: i64,
+    ) -> Result<i64> {
+        if let Some(p) = prefix {
+            if !valid_prefix(p) {
+                return Err(Error::Invalid(format!(
+                    "ticket prefix {p:?} must be one to three Latin capital letters"
+                )));
+            }
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO services (org_id, branch_id, parent_id, name_ru, name_en, prefix, position) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(branch_id)
+        .bind(parent_id)
+        .bind(names.0)
+        .bind(names.1)
+        .bind(prefix)
+        .bind(position)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn services(&self, branch_id: i64) -> Result<Vec<Service>> {
+        Ok(sqlx::query_as(
+            "SELECT id, branch_id, parent_id, name_ru, name_en, prefix, position FROM services \
+             WHERE branch_id = $1 ORDER BY position, id",
+        )
+        .bind(branch_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn create_window(&self, org_id: i64, branch_id: i64, label: &str) -> Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO windows (org_id, branch_id, label) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(branch_id)
+        .bind(label)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn windows(&self, branch_id: i64) -> Result<Vec<Window>> {
+        Ok(sqlx::query_as(
+            "SELECT id, branch_id, label FROM windows WHERE branch_id = $1 ORDER BY label",
+        )
+        .bind(branch_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn window(&self, org_id: i64, window_id: i64) -> Result<Window> {
+        sqlx::query_as("SELECT id, branch_id, label FROM windows WHERE id = $1 AND org_id = $2")
+            .bind(window_id)
+            .bind(org_id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(Error::NotFound("window"))
+    }
+
+    pub async fn create_user(
+        &self,
+        org_id: i64,
+        login: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+        lang: &str,
+    ) -> Result<i64> {
+        validate_login(login)?;
+        let hash = crate::auth::hash_secret(password).await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO users (org_id, login, name, role, password_hash, lang, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(login)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(hash)
+        .bind(lang)
+        .bind(now_millis())
+        .fetch_one(&self.write)
+        .await
+        .map_err(|e| unique_as_conflict(e, "login is taken"))?;
+        Ok(id)
+    }
+
+    /// Sets a new password and signs the user out everywhere.
+    pub async fn set_password(&self, login: &str, password: &str) -> Result<()> {
+        let hash = crate::auth::hash_secret(password).await?;
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE login = $2")
+            .bind(hash)
+            .bind(login)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("user"));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE login = $1)")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, org_id, login, name, role, lang FROM users ORDER BY org_id, login",
+        )
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn create_device(
+        &self,
+        org_id: i64,
+        branch_id: i64,
+        kind: DeviceKind,
+        login: &str,
+        name: &str,
+        secret: &str,
+        lang: &str,
+    ) -> Result<i64> {
+        validate_login(login)?;
+        let hash = crate::auth::hash_secret(secret).await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO devices (org_id, branch_id, kind, login, name, secret_hash, lang) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(branch_id)
+        .bind(kind.as_str())
+        .bind(login)
+        .bind(name)
+        .bind(hash)
+        .bind(lang)
+        .fetch_one(&self.write)
+        .await
+        .map_err(|e| unique_as_conflict(e, "device login is taken"))?;
+        Ok(id)
+    }
+}
+
+fn validate_login(login: &str) -> Result<()> {
+    let ok = (2..=64).contains(&login.len())
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "login {login:?} must be 2 to 64 characters: Latin letters, digits, . _ - @"
+        )))
+    }
+}
+
+pub(crate) fn unique_as_conflict(e: sqlx::Error, message: &str) -> Error {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Error::Conflict(message.to_string())
+        }
+        _ => Error::Store(e),
+    }
+}
+
+impl Store {
+    /// A device's organisation and branch.
+    pub async fn device_branch(&self, device_id: i64) -> Result<(i64, i64)> {
+        sqlx::query_as("SELECT org_id, branch_id FROM devices WHERE id = $1")
+            .bind(device_id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(Error::NotFound("device"))
+    }
+
+    pub async fn user(&self, user_id: i64) -> Result<UserRow> {
+        sqlx::query_as("SELECT id, org_id, login, name, role, lang FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+}

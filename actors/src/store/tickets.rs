@@ -1,0 +1,623 @@
+//! The electronic queue's tickets: issuing, the atomic call-next, operator actions, the board's
+//! history, live counts, and each operator's saved place.
+
+use serde::Serialize;
+
+use super::{placeholders, random_token, Backend, Store};
+use crate::error::{Error, Result};
+use crate::model::{
+    board::BoardCall,
+    numbering::ticket_code,
+    ordering::{sort_key, Placement, PRIORITY_NORMAL, PRIORITY_VIP},
+    presence::Presence,
+    ticket::{transition, TicketAction, TicketStatus},
+    Millis,
+};
+
+const TICKET_COLUMNS: &str = "id, public_id, org_id, branch_id, service_id, number, day, channel, \
+    priority, sort_key, status, recalls, issued_at, called_at, started_at, finished_at, window_id, \
+    operator_id, comment";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Ticket {
+    pub id: i64,
+    pub public_id: String,
+    pub org_id: i64,
+    pub branch_id: i64,
+    pub service_id: i64,
+    pub number: String,
+    pub day: String,
+    pub channel: String,
+    pub priority: i64,
+    #[serde(skip)]
+    pub sort_key: i64,
+    pub status: String,
+    pub recalls: i64,
+    pub issued_at: i64,
+    pub called_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub window_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    pub comment: Option<String>,
+}
+
+impl Ticket {
+    pub fn status(&self) -> Result<TicketStatus> {
+        TicketStatus::parse(&self.status).ok_or_else(|| {
+            Error::Internal(format!(
+                "ticket {} has unknown status {:?}",
+                self.id, self.status
+            ))
+        })
+    }
+}
+
+/// What a kiosk or phone learns right after issuing: enough to print and to follow.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedTicket {
+    pub ticket: Ticket,
+    /// Tickets ahead of this one in its queue.
+    pub ahead: i64,
+}
+
+/// A ticket as its holder sees it on their phone: no internal ids beyond the public one.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicTicket {
+    pub public_id: String,
+    pub number: String,
+    pub status: String,
+    pub branch_id: i64,
+    pub branch_name: String,
+    pub service_id: i64,
+    pub service_ru: String,
+    pub service_en: String,
+    pub issued_at: i64,
+    pub ahead: Option<i64>,
+    pub window: Option<String>,
+    pub lang: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TodayStats {
+    pub served: i64,
+    pub no_show: i64,
+    pub waiting: i64,
+    /// Mean seconds from issue to call, over tickets called today.
+    pub avg_wait_secs: Option<f64>,
+    /// Mean seconds from call to finish, over tickets served today.
+    pub avg_service_secs: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct OperatorState {
+    pub user_id: i64,
+    pub window_id: Option<i64>,
+    pub service_ids: Vec<i64>,
+    pub presence: Presence,
+    pub since: Millis,
+}
+
+impl Store {
+    /// Issues the next number of `service_id`'s prefix for today and queues the ticket; the
+    /// counter bump, the ticket and its first timeline entry commit together.
+    pub async fn issue_ticket(
+        &self,
+        org_id: i64,
+        branch_id: i64,
+        service_id: i64,
+        day: &str,
+        channel: &str,
+        vip: bool,
+        now: Millis,
+    ) -> Result<IssuedTicket> {
+        let mut tx = self.write.begin().await?;
+        let prefix: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3",
+        )
+        .bind(service_id)
+        .bind(branch_id)
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let prefix = match prefix {
+            None => return Err(Error::NotFound("service")),
+            Some((None,)) => {
+                return Err(Error::Invalid(
+                    "this is a menu group; choose a service inside it".into(),
+                ))
+            }
+            Some((Some(p),)) => p,
+        };
+        let (seq,): (i64,) = sqlx::query_as(
+            "INSERT INTO ticket_counters (branch_id, prefix, day, last) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (branch_id, prefix, day) DO UPDATE SET last = ticket_counters.last + 1 \
+             RETURNING last",
+        )
+        .bind(branch_id)
+        .bind(&prefix)
+        .bind(day)
+        .fetch_one(&mut *tx)
+        .await?;
+        let priority = if vip { PRIORITY_VIP } else { PRIORITY_NORMAL };
+        let ticket: Ticket = sqlx::query_as(sql(format!(
+            "INSERT INTO tickets (public_id, org_id, branch_id, service_id, number, day, channel, \
+             priority, sort_key, status, recalls, issued_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', 0, $10) RETURNING {TICKET_COLUMNS}"
+        )))
+        .bind(random_token(12))
+        .bind(org_id)
+        .bind(branch_id)
+        .bind(service_id)
+        .bind(ticket_code(&prefix, seq))
+        .bind(day)
+        .bind(channel)
+        .bind(priority)
+        .bind(sort_key(now, Placement::Back))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        event(
+            &mut tx,
+            ticket.id,
+            now,
+            "issued",
+            None,
+            None,
+            if vip { Some("vip") } else { None },
+        )
+        .await?;
+        let ahead = ahead_of(&mut *tx, &ticket).await?;
+        tx.commit().await?;
+        Ok(IssuedTicket { ticket, ahead })
+    }
+
+    /// Hands the best waiting ticket among `service_ids` to the operator, atomically: two
+    /// operators (on one node or several) calling at the same moment never get the same ticket.
+    /// SQLite has a single writer; PostgreSQL skips rows another transaction has locked.
+    /// Returns None when nothing waits. Refuses while the operator has a ticket in hand.
+    pub async fn call_next(
+        &self,
+        branch_id: i64,
+        operator_id: i64,
+        window_id: i64,
+        service_ids: &[i64],
+        now: Millis,
+    ) -> Result<Option<Ticket>> {
+        if service_ids.is_empty() {
+            return Err(Error::Invalid(
+                "choose at least one service to serve".into(),
+            ));
+        }
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql_text = format!(
+            "UPDATE tickets SET status = 'called', called_at = $1, window_id = $2, operator_id = $3, \
+             recalls = 0 \
+             WHERE id = (SELECT id FROM tickets WHERE branch_id = $4 AND status = 'waiting' \
+                         AND service_id IN ({}) ORDER BY priority DESC, sort_key, id LIMIT 1 {lock}) \
+               AND status = 'waiting' \
+               AND NOT EXISTS (SELECT 1 FROM tickets h WHERE h.operator_id = $3 \
+                               AND h.status IN ('called', 'serving')) \
+             RETURNING {TICKET_COLUMNS}",
+            placeholders(5, service_ids.len())
+        );
+        let mut tx = self.write.begin().await?;
+        let mut q = sqlx::query_as::<_, Ticket>(sql(sql_text))
+            .bind(now)
+            .bind(window_id)
+            .bind(operator_id)
+            .bind(branch_id);
+        for s in service_ids {
+            q = q.bind(*s);
+        }
+        let Some(ticket) = q.fetch_optional(&mut *tx).await? else {
+            // Nothing changed: tell "hands full" apart from "queue empty".
+            drop(tx);
+            if self.in_hand(operator_id).await?.is_some() {
+                return Err(Error::Conflict(
+                    "finish the ticket in hand before calling the next one".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        event(
+            &mut tx,
+            ticket.id,
+            now,
+            "called",
+            Some(operator_id),
+            Some(window_id),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(ticket))
+    }
+
+    /// Applies an operator's action to the ticket in their hand. The update is conditional on
+    /// the status, recall count and owner read a moment before, so a concurrent change (another
+    /// node, a double click) fails cleanly instead of being overwritten.
+    pub async fn act_on_ticket(
+        &self,
+        operator_id: i64,
+        ticket_id: i64,
+        action: TicketAction,
+        recalls_before_no_show: i64,
+        transfer: Option<(i64, Placement)>,
+        comment: Option<&str>,
+        now: Millis,
+    ) -> Result<Ticket> {
+        let mut tx = self.write.begin().await?;
+        let ticket: Ticket = sqlx::query_as(sql(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 AND operator_id = $2"
+        )))
+        .bind(ticket_id)
+        .bind(operator_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound("ticket in your hands"))?;
+        let from = ticket.status()?;
+        let to = transition(from, action, ticket.recalls, recalls_before_no_show)?;
+        // $1..$4 guard the row; the action's own values follow from $5.
+        let guard = "WHERE id = $1 AND status = $2 AND recalls = $3 AND operator_id = $4";
+        let (update, detail) = match action {
+            TicketAction::Recall => (
+                format!("UPDATE tickets SET recalls = recalls + 1, called_at = $5 {guard} RETURNING {TICKET_COLUMNS}"),
+                None,
+            ),
+            TicketAction::Start => (
+                format!("UPDATE tickets SET status = 'serving', started_at = $5 {guard} RETURNING {TICKET_COLUMNS}"),
+                None,
+            ),
+            TicketAction::Finish | TicketAction::NoShow => (
+                format!(
+                    "UPDATE tickets SET status = $6, finished_at = $5, comment = $7 {guard} \
+                     RETURNING {TICKET_COLUMNS}"
+                ),
+                comment.map(str::to_string),
+            ),
+            TicketAction::Transfer => (
+                format!(
+                    "UPDATE tickets SET status = 'waiting', sort_key = $5, service_id = $6, comment = $7, \
+                     called_at = NULL, started_at = NULL, window_id = NULL, operator_id = NULL, recalls = 0 \
+                     {guard} RETURNING {TICKET_COLUMNS}"
+                ),
+                None,
+            ),
+        };
+        let q = sqlx::query_as::<_, Ticket>(sql(update))
+            .bind(ticket.id)
+            .bind(from.as_str())
+            .bind(ticket.recalls)
+            .bind(operator_id);
+        let q = match action {
+            TicketAction::Recall | TicketAction::Start => q.bind(now),
+            TicketAction::Finish | TicketAction::NoShow => {
+                q.bind(now).bind(to.as_str()).bind(comment)
+            }
+            TicketAction::Transfer => {
+                let (service_id, placement) = transfer
+                    .ok_or_else(|| Error::Invalid("a transfer needs a target service".into()))?;
+                let target: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2")
+                        .bind(service_id)
+                        .bind(ticket.branch_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match target {
+                    None => return Err(Error::NotFound("service")),
+                    Some((None,)) => {
+                        return Err(Error::Invalid(
+                            "transfer to a service, not a menu group".into(),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+                q.bind(sort_key(now, placement))
+                    .bind(service_id)
+                    .bind(comment)
+            }
+        };
+        let detail = match (action, transfer) {
+            (TicketAction::Transfer, Some((service_id, placement))) => Some(format!(
+                "to service {service_id} at the {}{}",
+                match placement {
+                    Placement::Back => "back",
+                    Placement::Front => "front",
+                },
+                comment.map(|c| format!(": {c}")).unwrap_or_default()
+            )),
+            _ => detail,
+        };
+        let updated = q
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::Conflict("the ticket changed meanwhile; reload".into()))?;
+        let window = ticket.window_id;
+        event(
+            &mut tx,
+            ticket.id,
+            now,
+            action.as_str(),
+            Some(operator_id),
+            window,
+            detail.as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    pub async fn ticket(&self, org_id: i64, ticket_id: i64) -> Result<Ticket> {
+        sqlx::query_as(sql(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 AND org_id = $2"
+        )))
+        .bind(ticket_id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("ticket"))
+    }
+
+    /// The ticket the operator is dealing with now, if any.
+    pub async fn in_hand(&self, operator_id: i64) -> Result<Option<Ticket>> {
+        Ok(sqlx::query_as(sql(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE operator_id = $1 \
+             AND status IN ('called', 'serving') ORDER BY called_at DESC LIMIT 1"
+        )))
+        .bind(operator_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// The branch's latest calls of the day, newest first: what a board shows, rebuilt from the
+    /// store after a restart.
+    pub async fn board_calls(&self, branch_id: i64, day: &str, n: i64) -> Result<Vec<BoardCall>> {
+        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT t.id, t.number, w.label, t.called_at FROM tickets t JOIN windows w ON w.id = t.window_id \
+             WHERE t.branch_id = $1 AND t.day = $2 AND t.called_at IS NOT NULL \
+               AND t.status IN ('called', 'serving', 'done') \
+             ORDER BY t.called_at DESC, t.id DESC LIMIT $3",
+        )
+        .bind(branch_id)
+        .bind(day)
+        .bind(n)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(ticket_id, number, window, called_at)| BoardCall {
+                ticket_id,
+                number,
+                window,
+                called_at,
+            })
+            .collect())
+    }
+
+    /// Waiting tickets per service of the branch.
+    pub async fn waiting_counts(&self, branch_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT service_id, COUNT(*) FROM tickets WHERE branch_id = $1 AND status = 'waiting' \
+             GROUP BY service_id",
+        )
+        .bind(branch_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn public_ticket(&self, public_id: &str) -> Result<PublicTicket> {
+        let ticket: Ticket = sqlx::query_as(sql(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE public_id = $1"
+        )))
+        .bind(public_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("ticket"))?;
+        let (branch_name, lang, service_ru, service_en): (String, String, String, String) = sqlx::query_as(
+            "SELECT b.name, b.lang, s.name_ru, s.name_en FROM branches b JOIN services s ON s.branch_id = b.id \
+             WHERE b.id = $1 AND s.id = $2",
+        )
+        .bind(ticket.branch_id)
+        .bind(ticket.service_id)
+        .fetch_one(&self.read)
+        .await?;
+        let window: Option<(String,)> = match ticket.window_id {
+            Some(w) => {
+                sqlx::query_as("SELECT label FROM windows WHERE id = $1")
+                    .bind(w)
+                    .fetch_optional(&self.read)
+                    .await?
+            }
+            None => None,
+        };
+        let ahead = if ticket.status == "waiting" {
+            let mut conn = self.read.acquire().await?;
+            Some(ahead_of(&mut *conn, &ticket).await?)
+        } else {
+            None
+        };
+        Ok(PublicTicket {
+            public_id: ticket.public_id,
+            number: ticket.number,
+            status: ticket.status,
+            branch_id: ticket.branch_id,
+            branch_name,
+            service_id: ticket.service_id,
+            service_ru,
+            service_en,
+            issued_at: ticket.issued_at,
+            ahead,
+            window: window.map(|w| w.0),
+            lang,
+        })
+    }
+
+    /// Today's figures for the branch, or for one operator when `operator_id` is given.
+    pub async fn today_stats(
+        &self,
+        branch_id: i64,
+        day: &str,
+        operator_id: Option<i64>,
+    ) -> Result<TodayStats> {
+        let (served, no_show, avg_wait, avg_service): (i64, i64, Option<f64>, Option<f64>) = sqlx::query_as(
+            "SELECT \
+               CAST(COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+               CAST(COALESCE(SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+               CAST(AVG(CASE WHEN called_at IS NOT NULL THEN called_at - issued_at END) / 1000.0 AS DOUBLE PRECISION), \
+               CAST(AVG(CASE WHEN status = 'done' THEN finished_at - called_at END) / 1000.0 AS DOUBLE PRECISION) \
+             FROM tickets WHERE branch_id = $1 AND day = $2 AND ($3 = 0 OR operator_id = $3)",
+        )
+        .bind(branch_id)
+        .bind(day)
+        .bind(operator_id.unwrap_or(0))
+        .fetch_one(&self.read)
+        .await?;
+        let (waiting,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND status = 'waiting'",
+        )
+        .bind(branch_id)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(TodayStats {
+            served,
+            no_show,
+            waiting,
+            avg_wait_secs: avg_wait,
+            avg_service_secs: avg_service,
+        })
+    }
+
+    pub async fn operator_state(&self, user_id: i64) -> Result<Option<OperatorState>> {
+        let row: Option<(Option<i64>, String, String, i64)> = sqlx::query_as(
+            "SELECT window_id, service_ids, presence, since FROM operator_states WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(
+            row.map(|(window_id, services, presence, since)| OperatorState {
+                user_id,
+                window_id,
+                service_ids: serde_json::from_str(&services).unwrap_or_default(),
+                presence: serde_json::from_str(&presence).unwrap_or(Presence::Offline),
+                since,
+            }),
+        )
+    }
+
+    pub async fn save_operator_state(&self, s: &OperatorState) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO operator_states (user_id, window_id, service_ids, presence, since) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET window_id = $2, \
+             service_ids = $3, presence = $4, since = $5",
+        )
+        .bind(s.user_id)
+        .bind(s.window_id)
+        .bind(to_json(&s.service_ids)?)
+        .bind(to_json(&s.presence)?)
+        .bind(s.since)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Operators of the branch who are available and serve `service_id`: the divisor of the
+    /// estimated wait.
+    pub async fn operators_serving(&self, branch_id: i64) -> Result<Vec<OperatorState>> {
+        let rows: Vec<(i64, Option<i64>, String, String, i64)> = sqlx::query_as(
+            "SELECT o.user_id, o.window_id, o.service_ids, o.presence, o.since FROM operator_states o \
+             JOIN windows w ON w.id = o.window_id WHERE w.branch_id = $1",
+        )
+        .bind(branch_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(user_id, window_id, services, presence, since)| OperatorState {
+                    user_id,
+                    window_id,
+                    service_ids: serde_json::from_str(&services).unwrap_or_default(),
+                    presence: serde_json::from_str(&presence).unwrap_or(Presence::Offline),
+                    since,
+                },
+            )
+            .collect())
+    }
+}
+
+/// Marks SQL built with `format!` as audited: only column lists and `$n` placeholder lists are
+/// ever spliced in, never a value.
+fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// How many waiting tickets of the same queue will be called before `t`.
+async fn ahead_of(conn: &mut sqlx::AnyConnection, t: &Ticket) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND service_id = $2 AND status = 'waiting' \
+         AND (priority > $3 OR (priority = $3 AND (sort_key < $4 OR (sort_key = $4 AND id < $5))))",
+    )
+    .bind(t.branch_id)
+    .bind(t.service_id)
+    .bind(t.priority)
+    .bind(t.sort_key)
+    .bind(t.id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
+
+async fn event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ticket_id: i64,
+    at: Millis,
+    kind: &str,
+    operator_id: Option<i64>,
+    window_id: Option<i64>,
+    detail: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ticket_events (ticket_id, at, kind, operator_id, window_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(ticket_id)
+    .bind(at)
+    .bind(kind)
+    .bind(operator_id)
+    .bind(window_id)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn ticket_owned(&self, operator_id: i64, ticket_id: i64) -> Result<Ticket> {
+        sqlx::query_as(sql(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 AND operator_id = $2"
+        )))
+        .bind(ticket_id)
+        .bind(operator_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("ticket in your hands"))
+    }
+}
+
+impl Store {
+    pub async fn waiting_total(&self) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'waiting'")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n)
+    }
+}

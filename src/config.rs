@@ -1,0 +1,230 @@
+//! Settings: the checked-in `config/default.toml`, then an optional file, then `HUB_…`
+//! environment variables. One struct; unknown keys are refused with their names.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port the HTTP server listens on.
+    pub listen: String,
+    /// Directory for the embedded SQLite store when `database_url` is empty.
+    pub data_dir: PathBuf,
+    /// Store of record: empty for SQLite under `data_dir`, or `postgres://…`.
+    pub database_url: String,
+    /// Redis URL for the cross-node bus; empty for the in-process bus.
+    pub redis_url: String,
+    /// Redis channel shared by the nodes of one installation.
+    pub bus_channel: String,
+    /// HTTP worker threads; 0 for one per CPU core.
+    pub workers: usize,
+    /// Mark session cookies `Secure` (serve over HTTPS).
+    pub secure_cookies: bool,
+    /// Log filter (tracing syntax); `RUST_LOG` wins when set.
+    pub log: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+impl Settings {
+    /// Loads the defaults, overlays `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = parse(DEFAULT_TOML, "config/default.toml")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let overlay = parse(&text, &path.display().to_string())?;
+            for (k, v) in overlay {
+                table.insert(k, v);
+            }
+            // Check the file's own keys now, so an unknown key is reported against the file.
+            Self::from_table(table.clone(), &path.display().to_string())?;
+        }
+        apply_env(&mut table, std::env::vars())?;
+        Self::from_table(table, "environment")
+    }
+
+    fn from_table(table: toml::Table, origin: &str) -> Result<Self, ConfigError> {
+        Self::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The store URL: the configured one, or the SQLite file under the data directory.
+    pub fn store_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("hub.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+fn parse(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+        origin: origin.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Overrides keys from `HUB_<KEY>` variables, typed like the default they replace.
+/// `HUB_` variables that name no setting are refused, so a typo does not go unnoticed.
+fn apply_env(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (var, value) in vars {
+        let Some(key) = var.strip_prefix("HUB_") else {
+            continue;
+        };
+        // Variables for the test harness and benchmarks are not settings.
+        if key.starts_with("TEST_") || key.starts_with("BENCH_") {
+            continue;
+        }
+        let key = key.to_ascii_lowercase();
+        let Some(current) = table.get(&key) else {
+            return Err(ConfigError::Env {
+                var,
+                message: format!("no setting named {key:?}"),
+            });
+        };
+        let parsed = match current {
+            toml::Value::String(_) => toml::Value::String(value),
+            toml::Value::Integer(_) => {
+                toml::Value::Integer(value.parse().map_err(|_| ConfigError::Env {
+                    var: var.clone(),
+                    message: format!("{value:?} is not a whole number"),
+                })?)
+            }
+            toml::Value::Boolean(_) => {
+                toml::Value::Boolean(value.parse().map_err(|_| ConfigError::Env {
+                    var: var.clone(),
+                    message: format!("{value:?} is not true or false"),
+                })?)
+            }
+            _ => {
+                return Err(ConfigError::Env {
+                    var,
+                    message: "this setting cannot be set from the environment".into(),
+                })
+            }
+        };
+        table.insert(key, parsed);
+    }
+    Ok(())
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            redis_url: String::new(),
+            bus_channel: "hub:events".into(),
+            workers: 0,
+            secure_cookies: false,
+            log: "info".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_file_and_struct_agree() -> Result<(), ConfigError> {
+        let table = parse(DEFAULT_TOML, "default")?;
+        let from_file = Settings::from_table(table.clone(), "default")?;
+        assert_eq!(from_file, Settings::default());
+        // Every field is in the file: serialising the struct gives the same key set.
+        let from_struct =
+            toml::Table::try_from(Settings::default()).map_err(|e| ConfigError::Parse {
+                origin: "struct".into(),
+                message: e.to_string(),
+            })?;
+        let mut a: Vec<_> = table.keys().collect();
+        let mut b: Vec<_> = from_struct.keys().collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        Ok(())
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let mut table = parse(DEFAULT_TOML, "default").unwrap_or_default();
+        table.insert("listne".into(), toml::Value::String("x".into()));
+        let err = Settings::from_table(table, "my.toml")
+            .map(|_| ())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("listne"), "{err}");
+        assert!(err.contains("my.toml"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_with_types() -> Result<(), ConfigError> {
+        let mut table = parse(DEFAULT_TOML, "default")?;
+        let vars = [
+            ("HUB_WORKERS", "3"),
+            ("HUB_SECURE_COOKIES", "true"),
+            ("HUB_LISTEN", "0.0.0.0:1"),
+            ("PATH", "/bin"),
+            ("HUB_TEST_X", "1"),
+        ];
+        apply_env(
+            &mut table,
+            vars.iter().map(|(a, b)| (a.to_string(), b.to_string())),
+        )?;
+        let s = Settings::from_table(table, "env")?;
+        assert_eq!(s.workers, 3);
+        assert!(s.secure_cookies);
+        assert_eq!(s.listen, "0.0.0.0:1");
+        Ok(())
+    }
+
+    #[test]
+    fn environment_typos_and_bad_values_are_refused() {
+        let mut table = parse(DEFAULT_TOML, "default").unwrap_or_default();
+        let bad = apply_env(
+            &mut table,
+            [("HUB_LISTN".to_string(), "x".to_string())].into_iter(),
+        );
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+        let bad = apply_env(
+            &mut table,
+            [("HUB_WORKERS".to_string(), "many".to_string())].into_iter(),
+        );
+        assert!(matches!(bad, Err(ConfigError::Env { .. })));
+    }
+
+    #[test]
+    fn sqlite_under_data_dir_by_default() {
+        let s = Settings {
+            data_dir: PathBuf::from("/tmp/x"),
+            ..Settings::default()
+        };
+        assert_eq!(s.store_url(), "sqlite:///tmp/x/hub.db");
+    }
+}

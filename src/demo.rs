@@ -1,0 +1,148 @@
+//! The demo organisation: enough to watch a ticket go from kiosk to operator to board.
+
+use hub_actors::{
+    model::{
+        role::{DeviceKind, Role},
+        schedule::Schedule,
+    },
+    store::{org::NewBranch, Store},
+    Result,
+};
+
+pub struct DemoSignIns {
+    pub branch_id: i64,
+    pub lines: Vec<(&'static str, &'static str, &'static str)>,
+}
+
+pub const VIP_CODE: &str = "7777";
+
+/// Seeds one organisation: a branch in Moscow time, open around the clock so the demo is live
+/// whenever it is started; three services in a two-level menu; two windows; an admin, a
+/// supervisor and two operators; a kiosk and a board with their own credentials.
+pub async fn seed(store: &Store) -> Result<DemoSignIns> {
+    let org = store.create_org("Демо-организация").await?;
+    let schedule = Schedule::always();
+    let branch = store
+        .create_branch(
+            org,
+            NewBranch {
+                name: "Центральный офис",
+                timezone: "Europe/Moscow",
+                lang: "ru",
+                schedule: &schedule,
+                recalls_before_no_show: 1,
+                board_size: 8,
+                vip_code: Some(VIP_CODE),
+            },
+        )
+        .await?;
+    let people = store
+        .create_service(org, branch, None, ("Частным лицам", "Individuals"), None, 1)
+        .await?;
+    store
+        .create_service(
+            org,
+            branch,
+            Some(people),
+            ("Консультация", "Consultation"),
+            Some("A"),
+            1,
+        )
+        .await?;
+    store
+        .create_service(
+            org,
+            branch,
+            Some(people),
+            ("Оплата услуг", "Payments"),
+            Some("B"),
+            2,
+        )
+        .await?;
+    store
+        .create_service(
+            org,
+            branch,
+            None,
+            ("Юридическим лицам", "Businesses"),
+            Some("C"),
+            2,
+        )
+        .await?;
+    store.create_window(org, branch, "1").await?;
+    store.create_window(org, branch, "2").await?;
+    let lines = vec![
+        ("admin", "demo-admin", "admin"),
+        ("supervisor", "demo-supervisor", "supervisor"),
+        ("operator1", "demo-operator1", "operator, window 1"),
+        ("operator2", "demo-operator2", "operator, window 2"),
+        ("kiosk1", "demo-kiosk-secret", "kiosk device"),
+        ("board1", "demo-board-secret", "board device"),
+    ];
+    store
+        .create_user(
+            org,
+            "admin",
+            "Администратор",
+            Role::Admin,
+            "demo-admin",
+            "ru",
+        )
+        .await?;
+    store
+        .create_user(
+            org,
+            "supervisor",
+            "Старший смены",
+            Role::Supervisor,
+            "demo-supervisor",
+            "ru",
+        )
+        .await?;
+    store
+        .create_user(
+            org,
+            "operator1",
+            "Анна Петрова",
+            Role::Operator,
+            "demo-operator1",
+            "ru",
+        )
+        .await?;
+    store
+        .create_user(
+            org,
+            "operator2",
+            "Иван Смирнов",
+            Role::Operator,
+            "demo-operator2",
+            "ru",
+        )
+        .await?;
+    store
+        .create_device(
+            org,
+            branch,
+            DeviceKind::Kiosk,
+            "kiosk1",
+            "Киоск у входа",
+            "demo-kiosk-secret",
+            "ru",
+        )
+        .await?;
+    store
+        .create_device(
+            org,
+            branch,
+            DeviceKind::Board,
+            "board1",
+            "Табло в зале",
+            "demo-board-secret",
+            "ru",
+        )
+        .await?;
+    Ok(DemoSignIns {
+        branch_id: branch,
+        lines,
+    })
+}

@@ -1,0 +1,123 @@
+//! The `hub` binary's library: settings, wiring and the demo seed, shared by `main` and tests.
+
+pub mod config;
+pub mod demo;
+
+use std::sync::Arc;
+
+use actix_web::{web::Data, App, HttpServer};
+use hub_actors::{bus::Bus, store::Store, Core, Hub};
+use hub_web::{AppState, Metrics};
+use tokio_util::sync::CancellationToken;
+
+use config::Settings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Core(#[from] hub_actors::Error),
+    #[error("cannot create data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(String, std::io::Error),
+    #[error("server: {0}")]
+    Server(std::io::Error),
+}
+
+/// Opens the store named by the settings (creating the data directory for SQLite) and applies
+/// pending migrations.
+pub async fn open_store(settings: &Settings) -> Result<Store, RunError> {
+    if settings.database_url.is_empty() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|e| RunError::DataDir(settings.data_dir.display().to_string(), e))?;
+    }
+    let store = Store::connect(&settings.store_url()).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Seeds the demo organisation unless the store already has one, and prints how to sign in.
+pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), RunError> {
+    if !force && store.org_count().await? > 0 {
+        tracing::info!("store already has an organisation; demo not seeded again");
+        return Ok(());
+    }
+    let demo = demo::seed(store).await?;
+    let base = format!("http://{listen}");
+    println!("\nDemo organisation seeded. Open:");
+    println!("  operator console  {base}/operator");
+    println!("  kiosk             {base}/kiosk");
+    println!("  board             {base}/board");
+    println!("  phone registrar   {base}/r/{}", demo.branch_id);
+    println!("Sign-ins (login / password):");
+    for (login, password, what) in &demo.lines {
+        println!("  {login:<11} {password:<18} {what}");
+    }
+    println!("  VIP code at the kiosk: {}\n", demo::VIP_CODE);
+    Ok(())
+}
+
+/// Runs the hub until SIGINT or SIGTERM: HTTP stops taking connections and finishes the ones in
+/// flight, then the bus listener stops, then the store is closed.
+pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
+    let store = open_store(&settings).await?;
+    if demo {
+        seed_demo(&store, &settings.listen, false).await?;
+    }
+    let stop = CancellationToken::new();
+    let bus = if settings.redis_url.is_empty() {
+        Bus::in_process()
+    } else {
+        Bus::redis(&settings.redis_url, &settings.bus_channel, stop.clone()).await?
+    };
+    // One arbiter (thread) for the entity actors, apart from the HTTP workers.
+    let actors = actix::Arbiter::new();
+    let hub = Hub::new(
+        Core {
+            store: store.clone(),
+            bus,
+        },
+        actors.handle(),
+    );
+    let metrics = Arc::new(Metrics::default());
+    let state = Data::new(AppState {
+        hub,
+        metrics: metrics.clone(),
+        secure_cookies: settings.secure_cookies,
+    });
+    let workers = if settings.workers == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        settings.workers
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap_fn(hub_web::timed(metrics.clone()))
+            .configure(hub_web::configure(state.clone()))
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .bind(&settings.listen)
+    .map_err(|e| RunError::Listen(settings.listen.clone(), e))?;
+    let addrs: Vec<String> = server.addrs().iter().map(|a| a.to_string()).collect();
+    tracing::info!(
+        listen = %addrs.join(","),
+        store = store_kind(&settings),
+        bus = if settings.redis_url.is_empty() { "in-process" } else { "redis" },
+        "hub is up"
+    );
+    let result = server.run().await.map_err(RunError::Server);
+    tracing::info!("HTTP stopped; closing the bus and the store");
+    stop.cancel();
+    actors.stop();
+    store.close().await;
+    result
+}
+
+fn store_kind(s: &Settings) -> &'static str {
+    if s.database_url.is_empty() {
+        "sqlite"
+    } else {
+        "postgres"
+    }
+}

@@ -1,0 +1,222 @@
+//! `hub`: one server for the electronic queue, the service desk and the contact centre.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hub::config::Settings;
+use hub_actors::model::role::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "hub",
+    version,
+    about = "Self-hosted real-time communications hub: electronic queue, service desk, contact centre",
+    long_about = "Self-hosted real-time communications hub.\n\n\
+        Kiosks issue numbered tickets, boards show who is called, operators call next, recall,\n\
+        serve and transfer, all live over WebSocket. Runs on an embedded SQLite store with no\n\
+        other program needed; for several nodes, point them at one PostgreSQL and one Redis.\n\n\
+        Quick start:  hub serve --demo   (then open the URLs it prints)\n\n\
+        Settings come from config/default.toml, then --config FILE, then HUB_* environment\n\
+        variables (HUB_LISTEN, HUB_DATABASE_URL, HUB_REDIS_URL, ...)."
+)]
+struct Cli {
+    /// Settings file overriding the defaults (only the keys it names).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory for the embedded SQLite store [default: data].
+    #[arg(long, global = true, value_name = "DIR")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub: HTTP API, pages and WebSockets. Migrates the store first.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080 [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Seed the demo organisation on first start (when the store has none) and print its sign-ins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending store migrations and exit.
+    Migrate,
+    /// Seed the demo organisation into an existing store (even if it already has others).
+    Demo,
+    /// Manage users (people who sign in to the console).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user to an organisation. The password is asked for, or read from stdin.
+    Add {
+        #[arg(long)]
+        login: String,
+        /// Full name shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// operator, supervisor or admin.
+        #[arg(long, default_value = "operator")]
+        role: String,
+        /// Organisation id (see `hub user list`).
+        #[arg(long, default_value_t = 1)]
+        org: i64,
+        /// Interface language: ru or en.
+        #[arg(long, default_value = "ru")]
+        lang: String,
+        /// Read the password from the first line of standard input instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (signs the user out everywhere).
+    Passwd {
+        #[arg(long)]
+        login: String,
+        /// Read the password from the first line of standard input instead of asking.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users with their organisation and role.
+    List,
+}
+
+fn read_password(from_stdin: bool) -> Result<String, String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+    let again = rpassword::prompt_password("Again: ").map_err(|e| e.to_string())?;
+    if first != again {
+        return Err("the passwords differ".into());
+    }
+    Ok(first)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hub: settings: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(dir) = cli.data {
+        settings.data_dir = dir;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+
+    let outcome = actix_web::rt::System::new().block_on(run(cli.command, settings));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hub: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
+    match command {
+        Command::Serve { listen, demo } => {
+            if let Some(l) = listen {
+                settings.listen = l;
+            }
+            hub::serve(settings, demo).await.map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            hub::open_store(&settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("store is up to date: {}", redact(&settings.store_url()));
+            Ok(())
+        }
+        Command::Demo => {
+            let store = hub::open_store(&settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            hub::seed_demo(&store, &settings.listen, true)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::User(cmd) => {
+            let store = hub::open_store(&settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            match cmd {
+                UserCommand::Add {
+                    login,
+                    name,
+                    role,
+                    org,
+                    lang,
+                    password_stdin,
+                } => {
+                    let role =
+                        Role::parse(&role).ok_or("role must be operator, supervisor or admin")?;
+                    if lang != "ru" && lang != "en" {
+                        return Err("lang must be ru or en".into());
+                    }
+                    let password = read_password(password_stdin)?;
+                    let id = store
+                        .create_user(org, &login, &name, role, &password, &lang)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!("user {login} added with id {id}");
+                }
+                UserCommand::Passwd {
+                    login,
+                    password_stdin,
+                } => {
+                    let password = read_password(password_stdin)?;
+                    store
+                        .set_password(&login, &password)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    println!("password changed for {login}; their sessions were closed");
+                }
+                UserCommand::List => {
+                    println!(
+                        "{:<5} {:<5} {:<20} {:<11} name",
+                        "id", "org", "login", "role"
+                    );
+                    for u in store.users().await.map_err(|e| e.to_string())? {
+                        println!(
+                            "{:<5} {:<5} {:<20} {:<11} {}",
+                            u.id, u.org_id, u.login, u.role, u.name
+                        );
+                    }
+                }
+            }
+            store.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Hides a password in a store URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].find(':') {
+            Some(colon) => format!("{}:***{}", &url[..s + 3 + colon], &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}

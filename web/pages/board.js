@@ -1,0 +1,126 @@
+/* /board: the hall's queue board. Device token in localStorage "hub.board.token";
+   live calls from /ws/board?token=..., newest first, with a flashing banner for a new call. */
+'use strict';
+Hub.ready(() => {
+  const KEY = 'hub.board.token';
+  const FLASH_MS = 8000;
+  const $ = (id) => document.getElementById(id);
+  const S = { token: Hub.stored(KEY), sock: null, calls: [], fresh: null, flashTimer: null, audio: null };
+  const badge = Hub.wsBadge(Hub.tid('ws-status'));
+
+  if (new URLSearchParams(location.search).has('reset')) { Hub.store(KEY, null); S.token = null; }
+
+  function tick() {
+    const d = new Date();
+    Hub.setText($('clock'), String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0'));
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  function showSignIn(e) {
+    if (S.sock) { S.sock.stop(); S.sock = null; }
+    badge('offline');
+    Hub.store(KEY, null);
+    S.token = null;
+    Hub.show($('board'), false);
+    Hub.show($('signin'), true);
+    if (e) Hub.showError(e);
+    Hub.tid('device-login').focus();
+  }
+
+  /* Who are we? 401 means the token is gone: back to the sign-in form. */
+  async function checkToken() {
+    try {
+      const me = await Hub.api('GET', '/api/me', undefined, { token: S.token });
+      if (me.type !== 'device' || me.device !== 'board') {
+        showSignIn();
+        Hub.message(Hub.t('dev.wrongKind', { kind: 'board' }), 'error');
+        return false;
+      }
+      if (me.lang) Hub.setDefaultLang(me.lang);
+      if (me.name) Hub.setText($('branch-name'), me.name);
+      return true;
+    } catch (e) {
+      if (e.status === 401) { showSignIn(); return false; }
+      return true; // server unreachable: keep trying through the socket
+    }
+  }
+
+  async function start() {
+    if (!S.token) { showSignIn(); return; }
+    if (!(await checkToken())) return;
+    Hub.show($('signin'), false);
+    Hub.show($('board'), true);
+    Hub.clearMessage();
+    render();
+    if (S.sock) S.sock.stop();
+    S.sock = Hub.socket(() => '/ws/board?token=' + encodeURIComponent(S.token || ''), {
+      onStatus: badge,
+      onMessage: onBoard,
+      onClose: () => { if (S.token) checkToken(); },
+    });
+  }
+
+  function onBoard(msg) {
+    if (!msg || msg.type !== 'board') return;
+    S.calls = Array.isArray(msg.calls) ? msg.calls : [];
+    if (msg.new_call) flash(msg.new_call);
+    render();
+  }
+
+  function flash(call) {
+    S.fresh = call.ticket_id;
+    Hub.setText($('banner-number'), call.number);
+    Hub.setText($('banner-window'), call.window);
+    const banner = $('banner');
+    // Restart the CSS animation for a repeated call.
+    banner.classList.add('hidden');
+    void banner.offsetWidth;
+    banner.classList.remove('hidden');
+    chime();
+    clearTimeout(S.flashTimer);
+    S.flashTimer = setTimeout(() => {
+      S.fresh = null;
+      banner.classList.add('hidden');
+      render();
+    }, FLASH_MS);
+  }
+
+  function render() {
+    const rows = S.calls.map((c, i) => Hub.el('tr', {
+      'data-testid': 'board-row', 'data-ticket-id': String(c.ticket_id),
+      class: i === 0 && c.ticket_id === S.fresh ? 'fresh' : null,
+    },
+    Hub.el('td', { 'data-testid': 'board-number' }, c.number),
+    Hub.el('td', { class: 'arrow', 'aria-hidden': 'true' }, '→'),
+    Hub.el('td', { 'data-testid': 'board-window' }, c.window)));
+    $('rows').replaceChildren(...rows);
+    $('table').style.setProperty('--rows', String(Math.max(5, S.calls.length)));
+    Hub.show($('empty'), !S.calls.length);
+  }
+
+  /* A short two-tone chime; silently skipped where autoplay is not allowed. */
+  function chime() {
+    try {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      S.audio = S.audio || new Ctx();
+      const ctx = S.audio;
+      if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+      [[660, 0], [880, 0.25]].forEach(([f, at]) => {
+        const o = ctx.createOscillator();
+        const g = ctx.createGain();
+        o.frequency.value = f;
+        g.gain.setValueAtTime(0.0001, ctx.currentTime + at);
+        g.gain.exponentialRampToValueAtTime(0.25, ctx.currentTime + at + 0.03);
+        g.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + at + 0.6);
+        o.connect(g).connect(ctx.destination);
+        o.start(ctx.currentTime + at);
+        o.stop(ctx.currentTime + at + 0.65);
+      });
+    } catch (_) { /* no sound */ }
+  }
+
+  Hub.deviceForm($('signin'), KEY, (token) => { S.token = token; start(); });
+  start();
+});

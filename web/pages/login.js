@@ -1,0 +1,48 @@
+/* /login: user sign-in, then on to ?next= (same-site path only) or /operator. */
+'use strict';
+Hub.ready(() => {
+  const form = document.getElementById('login-form');
+  const submit = Hub.tid('login-submit');
+
+  function target() {
+    const next = new URLSearchParams(location.search).get('next') || '';
+    // Only local paths: "/x" but not "//host" or "/\host", which browsers treat as another site.
+    if (next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')) return next;
+    return '/operator';
+  }
+
+  // Signed in already? Offer a way on, but still allow signing in as someone else.
+  Hub.api('GET', '/api/me').then((me) => {
+    if (!me || me.type !== 'user') return;
+    if (me.lang) Hub.setDefaultLang(me.lang);
+    const paint = () => Hub.setText(document.getElementById('already-text'), Hub.t('login.already', { name: me.name }));
+    Hub.onLang(paint);
+    paint();
+    document.getElementById('already-link').href = target();
+    Hub.show(document.getElementById('already'), true);
+  }).catch(() => { /* not signed in */ });
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const login = Hub.tid('login-input').value.trim();
+    const password = Hub.tid('password-input').value;
+    if (!login || !password) {
+      (login ? Hub.tid('password-input') : Hub.tid('login-input')).focus();
+      return;
+    }
+    submit.disabled = true;
+    submit.textContent = Hub.t('login.busy');
+    Hub.clearMessage();
+    try {
+      await Hub.api('POST', '/api/auth/login', { login, password });
+      location.assign(target());
+    } catch (e) {
+      Hub.showError(e);
+      Hub.tid('password-input').value = '';
+      Hub.tid('password-input').focus();
+      submit.disabled = false;
+      submit.textContent = Hub.t('login.submit');
+    }
+  });
+  Hub.tid('login-input').focus();
+});

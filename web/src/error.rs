@@ -1,0 +1,71 @@
+//! Maps every error to HTTP once: a status, and a JSON body `{code, message}` with a stable code.
+//! Internal causes (store, bus, actors) are logged here and reported to clients only by code.
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use hub_actors::Error as CoreError;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("{0}")]
+    BadJson(String),
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("this page or endpoint does not exist")]
+    NoRoute,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Core(e) => e.code(),
+            Self::BadJson(_) => "bad_json",
+            Self::TooLarge(_) => "payload_too_large",
+            Self::NoRoute => "not_found",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self.code() {
+            "not_found" => StatusCode::NOT_FOUND,
+            "invalid" | "bad_json" => StatusCode::BAD_REQUEST,
+            "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+            "conflict" | "ticket_state" | "presence" => StatusCode::CONFLICT,
+            "branch_closed" | "forbidden" => StatusCode::FORBIDDEN,
+            "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
+            "store_unavailable" | "bus_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let message = if status.is_server_error() {
+            tracing::error!(code = self.code(), error = %self, "request failed");
+            match status {
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    "the service is temporarily unavailable; try again".to_string()
+                }
+                _ => "internal error; it has been logged".to_string(),
+            }
+        } else {
+            self.to_string()
+        };
+        HttpResponse::build(status).json(Body {
+            code: self.code(),
+            message,
+        })
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,94 @@
+//! Hub's web face: the JSON API, WebSocket sessions, authentication and the embedded pages.
+//! [`configure`] is the one wiring used by the binary and by the tests.
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+mod pages;
+mod routes;
+mod ws;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::{
+    dev::Service,
+    web::{self, Data},
+    HttpResponse,
+};
+use hub_actors::Hub;
+
+pub use error::{ApiError, ApiResult};
+pub use metrics::Metrics;
+
+/// Largest JSON body accepted. The queue's requests are tiny; anything bigger is a mistake or an
+/// attack and is refused before it is read in full.
+pub const JSON_LIMIT: usize = 16 * 1024;
+
+pub struct AppState {
+    pub hub: Hub,
+    pub metrics: Arc<Metrics>,
+    /// Whether session cookies carry `Secure` (set when the hub is served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+/// Registers every route, the JSON limits and error shapes, and the latency metric.
+pub fn configure(state: Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        let json = web::JsonConfig::default()
+            .limit(JSON_LIMIT)
+            .error_handler(|err, _| {
+                use actix_web::error::JsonPayloadError as E;
+                let e = match &err {
+                    E::Overflow { .. } | E::OverflowKnownLength { .. } => {
+                        ApiError::TooLarge(JSON_LIMIT)
+                    }
+                    E::ContentType => ApiError::BadJson("send the body as application/json".into()),
+                    other => ApiError::BadJson(format!("malformed JSON: {other}")),
+                };
+                e.into()
+            });
+        let path = web::PathConfig::default()
+            .error_handler(|err, _| ApiError::BadJson(format!("bad path: {err}")).into());
+        cfg.app_data(state)
+            .app_data(json)
+            .app_data(path)
+            .configure(routes::configure)
+            .configure(ws::configure)
+            .configure(pages::configure)
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::NoRoute)
+            }));
+    }
+}
+
+/// Wraps the app so every request's latency lands in the histogram.
+pub fn timed<S, B>(
+    metrics: Arc<Metrics>,
+) -> impl Fn(
+    actix_web::dev::ServiceRequest,
+    &S,
+) -> futures_util::future::LocalBoxFuture<
+    'static,
+    Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+> + Clone
+where
+    S: Service<
+        actix_web::dev::ServiceRequest,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    S::Future: 'static,
+    B: 'static,
+{
+    move |req, srv| {
+        let started = Instant::now();
+        let metrics = metrics.clone();
+        let fut = srv.call(req);
+        Box::pin(async move {
+            let res = fut.await;
+            metrics.observe_request(started.elapsed().as_secs_f64());
+            res
+        })
+    }
+}

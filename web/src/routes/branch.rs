@@ -1,0 +1,82 @@
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use crate::auth::{Operator, Supervisor};
+use crate::{ApiResult, AppState};
+use hub_actors::{
+    actors::queue::Snapshot,
+    ask,
+    store::{Branch, Service, Window},
+};
+
+#[derive(Serialize)]
+pub struct BranchView {
+    pub branch: Branch,
+    pub open: bool,
+    pub services: Vec<Service>,
+    pub windows: Vec<Window>,
+}
+
+pub async fn branch_view(state: &AppState, org_id: i64, branch_id: i64) -> ApiResult<BranchView> {
+    let store = state.hub.store();
+    let branch = store.branch(org_id, branch_id).await?;
+    let open = branch.is_open_now();
+    let services = store.services(branch_id).await?;
+    let windows = store.windows(branch_id).await?;
+    Ok(BranchView {
+        branch,
+        open,
+        services,
+        windows,
+    })
+}
+
+async fn list(state: web::Data<AppState>, user: Operator) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().branches(user.org_id).await?))
+}
+
+async fn one(
+    state: web::Data<AppState>,
+    user: Operator,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(branch_view(&state, user.org_id, *path).await?))
+}
+
+async fn queues(
+    state: web::Data<AppState>,
+    user: Operator,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let branch_id = *path;
+    // Checks the branch is this organisation's before anything is revealed.
+    state.hub.store().branch(user.org_id, branch_id).await?;
+    let services: Vec<i64> = state
+        .hub
+        .store()
+        .services(branch_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.prefix.is_some())
+        .map(|s| s.id)
+        .collect();
+    let views = ask(&state.hub.queue(branch_id), Snapshot(services)).await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+async fn stats(
+    state: web::Data<AppState>,
+    user: Supervisor,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let branch = state.hub.store().branch(user.org_id, *path).await?;
+    let day = branch.today();
+    Ok(HttpResponse::Ok().json(state.hub.store().today_stats(branch.id, &day, None).await?))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/branches", web::get().to(list))
+        .route("/api/branches/{id}", web::get().to(one))
+        .route("/api/branches/{id}/queues", web::get().to(queues))
+        .route("/api/branches/{id}/stats", web::get().to(stats));
+}

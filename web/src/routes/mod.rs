@@ -1,0 +1,22 @@
+//! The JSON API. Handlers are thin: identity and role from extractors, validation by serde
+//! (`deny_unknown_fields`), then one call to the core.
+
+mod auth;
+mod board;
+mod branch;
+mod kiosk;
+mod operator;
+mod public;
+mod service;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(service::configure)
+        .configure(auth::configure)
+        .configure(branch::configure)
+        .configure(kiosk::configure)
+        .configure(public::configure)
+        .configure(operator::configure)
+        .configure(board::configure);
+}

@@ -1,0 +1,122 @@
+//! What needs no sign-in: the mobile registrar (a visitor takes a ticket on their own phone) and
+//! a ticket's live status page. A ticket is reached only by its unguessable public id.
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+
+use super::kiosk::IssuedView;
+use crate::{ApiResult, AppState};
+use hub_actors::{
+    store::{PublicTicket, Service},
+    Error,
+};
+
+#[derive(Serialize)]
+struct PublicBranch {
+    id: i64,
+    name: String,
+    lang: String,
+}
+
+#[derive(Serialize)]
+struct RegistrarView {
+    branch: PublicBranch,
+    open: bool,
+    services: Vec<Service>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublicIssue {
+    service_id: i64,
+}
+
+#[derive(Serialize)]
+struct TicketView {
+    #[serde(flatten)]
+    ticket: PublicTicket,
+    eta_secs: Option<i64>,
+}
+
+async fn branch(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    let b = store.branch_public(*path).await?;
+    let open = b.is_open_now();
+    let services = store.services(b.id).await?;
+    Ok(HttpResponse::Ok().json(RegistrarView {
+        branch: PublicBranch {
+            id: b.id,
+            name: b.name,
+            lang: b.lang,
+        },
+        open,
+        services,
+    }))
+}
+
+async fn issue(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<PublicIssue>,
+) -> ApiResult<HttpResponse> {
+    let b = state.hub.store().branch_public(*path).await?;
+    let issued = state
+        .hub
+        .issue_ticket(b.org_id, b.id, body.service_id, "mobile", None)
+        .await?;
+    state.metrics.tickets_issued.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(number = %issued.issued.ticket.number, branch = b.id, "ticket issued by phone");
+    Ok(HttpResponse::Created().json(IssuedView::from(issued)))
+}
+
+fn valid_public_id(id: &str) -> Result<(), Error> {
+    if id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(Error::NotFound("ticket"))
+    }
+}
+
+async fn ticket(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    valid_public_id(&path)?;
+    let t = state.hub.store().public_ticket(&path).await?;
+    let eta_secs = match t.ahead {
+        Some(ahead) => state.hub.estimate(t.branch_id, t.service_id, ahead).await,
+        None => None,
+    };
+    Ok(HttpResponse::Ok().json(TicketView {
+        ticket: t,
+        eta_secs,
+    }))
+}
+
+async fn qr(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    valid_public_id(&path)?;
+    // Only for tickets that exist: the endpoint must not become a free QR generator.
+    state.hub.store().public_ticket(&path).await?;
+    let conn = req.connection_info();
+    let url = format!("{}://{}/t/{}", conn.scheme(), conn.host(), path.as_str());
+    let code =
+        qrcode::QrCode::new(url.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "image/svg+xml"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(svg))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/public/branches/{id}", web::get().to(branch))
+        .route("/api/public/branches/{id}/tickets", web::post().to(issue))
+        .route("/api/public/tickets/{public_id}", web::get().to(ticket))
+        .route("/api/public/tickets/{public_id}/qr.svg", web::get().to(qr));
+}

@@ -1,0 +1,194 @@
+//! WebSocket sessions for boards, operator consoles and ticket-status pages.
+//!
+//! One task per session `select!`s over the client's frames, the pushes meant for it and a
+//! heartbeat. Pushes arrive through bounded queues; a write that the client does not take within
+//! `SEND_TIMEOUT` ends the session, so a slow client never blocks others or grows memory. The
+//! page reconnects and starts from a fresh snapshot.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use futures_util::{stream, Stream, StreamExt};
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+
+use crate::auth::{Board, Operator};
+use crate::{ApiResult, AppState, Metrics};
+use hub_actors::{actors::display::Connect, ask, bus::EventKind};
+
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+/// Pushes queued for one board connection before it counts as too slow.
+const BOARD_QUEUE: usize = 16;
+/// Clients only send pings and pongs; anything large is refused by the frame codec.
+const MAX_FRAME: usize = 4 * 1024;
+
+/// Counts a session in the gauge for as long as it lives.
+struct Live(Arc<Metrics>);
+
+impl Live {
+    fn new(m: &Arc<Metrics>) -> Self {
+        m.ws_sessions.fetch_add(1, Ordering::Relaxed);
+        Self(m.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.ws_sessions.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+enum Step {
+    Continue,
+    Stop(Option<CloseReason>),
+}
+
+/// The common loop: `next_push` yields text to send (None: this session must end, and why).
+async fn run<P>(mut session: Session, stream: MessageStream, metrics: Arc<Metrics>, pushes: P)
+where
+    P: Stream<Item = Result<String, Option<CloseReason>>>,
+{
+    let mut pushes = std::pin::pin!(pushes);
+    let _live = Live::new(&metrics);
+    let mut stream = stream.max_frame_size(MAX_FRAME);
+    let mut last_seen = Instant::now();
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
+    let reason = loop {
+        let step = tokio::select! {
+            push = pushes.next() => match push.unwrap_or(Err(None)) {
+                Ok(text) => match tokio::time::timeout(SEND_TIMEOUT, session.text(text)).await {
+                    Ok(Ok(())) => Step::Continue,
+                    Ok(Err(_)) => Step::Stop(None),
+                    Err(_) => {
+                        metrics.ws_dropped_slow.fetch_add(1, Ordering::Relaxed);
+                        Step::Stop(Some(slow()))
+                    }
+                },
+                Err(reason) => Step::Stop(reason),
+            },
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Ping(b))) => {
+                    last_seen = Instant::now();
+                    if session.pong(&b).await.is_err() { Step::Stop(None) } else { Step::Continue }
+                }
+                Some(Ok(Message::Close(_))) | None => Step::Stop(None),
+                Some(Err(e)) => Step::Stop(Some(CloseReason { code: CloseCode::Protocol, description: Some(e.to_string()) })),
+                Some(Ok(_)) => { last_seen = Instant::now(); Step::Continue }
+            },
+            _ = heartbeat.tick() => {
+                if last_seen.elapsed() > CLIENT_TIMEOUT {
+                    Step::Stop(Some(CloseReason { code: CloseCode::Away, description: Some("no heartbeat".into()) }))
+                } else if session.ping(b"").await.is_err() {
+                    Step::Stop(None)
+                } else {
+                    Step::Continue
+                }
+            }
+        };
+        if let Step::Stop(reason) = step {
+            break reason;
+        }
+    };
+    let _ = session.close(reason).await;
+}
+
+fn slow() -> CloseReason {
+    CloseReason {
+        code: CloseCode::Again,
+        description: Some("too slow; reconnect for a fresh state".into()),
+    }
+}
+
+async fn board(
+    state: web::Data<AppState>,
+    board: Board,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (tx, rx) = mpsc::channel(BOARD_QUEUE);
+    let snapshot = ask(&state.hub.display(board.device_id), Connect(tx)).await?;
+    let (response, session, stream) =
+        actix_ws::handle(&req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?;
+    let first = stream::once(async move { Ok(snapshot.to_string()) });
+    // The display actor drops its sender when this connection fell too far behind.
+    let rest = stream::unfold(rx, |mut rx| async move {
+        let next = rx
+            .recv()
+            .await
+            .map(|p| p.to_string())
+            .ok_or_else(|| Some(slow()));
+        Some((next, rx))
+    });
+    actix_web::rt::spawn(run(
+        session,
+        stream,
+        state.metrics.clone(),
+        first.chain(rest),
+    ));
+    Ok(response)
+}
+
+async fn operator(
+    state: web::Data<AppState>,
+    op: Operator,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (response, session, stream) =
+        actix_ws::handle(&req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?;
+    let org_id = op.org_id;
+    let pushes = stream::unfold(state.hub.bus().subscribe(), move |mut rx| async move {
+        loop {
+            let next = match rx.recv().await {
+                Ok(e) if e.org_id == org_id && e.kind != EventKind::Resync => {
+                    serde_json::to_string(&*e).map_err(|_| None)
+                }
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => Err(Some(slow())),
+                Err(RecvError::Closed) => Err(None),
+            };
+            return Some((next, rx));
+        }
+    });
+    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes));
+    Ok(response)
+}
+
+async fn ticket(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let t = state.hub.store().public_ticket(&path).await?;
+    let (response, session, stream) =
+        actix_ws::handle(&req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?;
+    let branch_id = t.branch_id;
+    const CHANGED: &str = r#"{"type":"changed"}"#;
+    let pushes = stream::unfold(state.hub.bus().subscribe(), move |mut rx| async move {
+        loop {
+            let next = match rx.recv().await {
+                Ok(e) if e.branch_id == branch_id || e.kind == EventKind::Resync => {
+                    Ok(CHANGED.to_string())
+                }
+                Ok(_) => continue,
+                // Missed events only mean a re-fetch; tell the page to do one.
+                Err(RecvError::Lagged(_)) => Ok(CHANGED.to_string()),
+                Err(RecvError::Closed) => Err(None),
+            };
+            return Some((next, rx));
+        }
+    });
+    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes));
+    Ok(response)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws/board", web::get().to(board))
+        .route("/ws/operator", web::get().to(operator))
+        .route("/ws/ticket/{public_id}", web::get().to(ticket));
+}
