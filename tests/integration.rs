@@ -1,1 +1,19 @@
+//! End-to-end tests: each starts real `hub` processes (the built binary) on free ports against
+//! real stores (SQLite files; PostgreSQL and Redis on this machine) and drives them over HTTP and
+//! WebSocket as clients would.
 
+#[path = "it/harness.rs"]
+mod harness;
+
+#[path = "it/bad_input.rs"]
+mod bad_input;
+#[path = "it/concurrency.rs"]
+mod concurrency;
+#[path = "it/queue_flow.rs"]
+mod queue_flow;
+#[path = "it/restart.rs"]
+mod restart;
+#[path = "it/service.rs"]
+mod service;
+#[path = "it/two_nodes.rs"]
+mod two_nodes;

@@ -52,7 +52,7 @@
       'tk.goTo': 'Please go to window', 'tk.servedAt': 'You are being served at window',
       'tk.waiting': 'Waiting in the queue', 'tk.called': 'It is your turn!', 'tk.serving': 'Being served',
       'tk.done': 'Service completed. Thank you for your visit!',
-      'tk.no_show': 'The ticket was closed because you did not come when called.',
+      'tk.no_show': 'The ticket was closed: you did not come when called.',
       'tk.notFound': 'Ticket not found.', 'tk.keepOpen': 'Keep this page open: it updates by itself.',
       'reg.heading': 'Take a ticket', 'reg.notFound': 'Branch not found.',
       'err.generic': 'Something went wrong.', 'err.network': 'No connection to the server.',
@@ -128,9 +128,7 @@
   }
 
   function t(key, params) {
-    let s = DICT[lang][key];
-    if (s == null) s = DICT.en[key];
-    if (s == null) s = key;
+    let s = DICT[lang][key] ?? DICT.en[key] ?? key;
     if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
     return s;
   }
@@ -144,9 +142,7 @@
     lang = l;
     document.documentElement.lang = l;
     applyI18n(document);
-    document.querySelectorAll('.lang-toggle button').forEach((b) => {
-      b.setAttribute('aria-pressed', String(b.dataset.lang === l));
-    });
+    document.querySelectorAll('.lang-toggle button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.lang === l)));
     listeners.forEach((fn) => { try { fn(l); } catch (e) { console.error(e); } });
   }
   function onLang(fn) { listeners.push(fn); }
@@ -188,10 +184,7 @@
         else n.setAttribute(k, v === true ? '' : String(v));
       }
     }
-    for (const c of children) {
-      if (c == null || c === false) continue;
-      n.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
-    }
+    for (const c of children) if (c != null && c !== false) n.append(c);
     return n;
   }
 
@@ -205,9 +198,8 @@
 
   /* fetch wrapper: JSON in, JSON out, {code,message} errors thrown as HubError. */
   async function api(method, path, body, opts) {
-    const o = opts || {};
     const headers = { Accept: 'application/json' };
-    if (o.token) headers.Authorization = 'Bearer ' + o.token;
+    if (opts && opts.token) headers.Authorization = 'Bearer ' + opts.token;
     const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -217,7 +209,7 @@
     try { res = await fetch(path, init); } catch (_) { throw new HubError(0, 'network', t('err.network')); }
     const text = res.status === 204 ? '' : await res.text().catch(() => '');
     let data = null;
-    if (text) { try { data = JSON.parse(text); } catch (_) { data = null; } }
+    try { data = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
     if (!res.ok) {
       const code = data && typeof data.code === 'string' ? data.code : 'http_' + res.status;
       const msg = data && typeof data.message === 'string' ? data.message : (res.statusText || '');
@@ -267,7 +259,6 @@
         try { data = JSON.parse(ev.data); } catch (_) { return; }
         if (handlers.onMessage) handlers.onMessage(data);
       };
-      me.onerror = () => { /* onclose follows */ };
       me.onclose = () => {
         if (ws !== me) return;
         ws = null;

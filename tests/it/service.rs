@@ -1,0 +1,221 @@
+//! The service endpoints and the command line.
+
+use crate::harness::*;
+
+#[actix_rt::test]
+async fn health_metrics_openapi_pages() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let kiosk = api.kiosk().await;
+    api.issue(&kiosk, CONSULTATION).await;
+
+    let (s, body) = api.get("/healthz", None).await;
+    assert_eq!((s, body["status"].as_str()), (200, Some("ok")));
+
+    let (s, text) = api.get_text("/metrics").await;
+    assert_eq!(s, 200);
+    for line in [
+        "hub_tickets_issued_total 1",
+        "hub_tickets_waiting 1",
+        "hub_websocket_sessions 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "metrics lack {line:?}:\n{text}"
+        );
+    }
+    assert!(text.contains("hub_http_request_duration_seconds_bucket"));
+
+    let (s, spec) = api.get("/api/openapi.json", None).await;
+    assert_eq!(s, 200);
+    assert!(
+        spec["openapi"].as_str().unwrap_or("").starts_with("3."),
+        "an OpenAPI 3 document"
+    );
+    for path in [
+        "/api/kiosk/tickets",
+        "/api/operator/call-next",
+        "/api/auth/login",
+        "/ws/board",
+        "/api/public/tickets/{public_id}",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "openapi lacks {path}");
+    }
+
+    for page in [
+        "/",
+        "/login",
+        "/operator",
+        "/kiosk",
+        "/board",
+        "/r/1",
+        "/t/0123456789abcdef01234567",
+    ] {
+        let (s, html) = api.get_text(page).await;
+        assert_eq!(s, 200, "{page}");
+        assert!(html.contains("<html"), "{page} is a page");
+    }
+    let (s, body) = api.get("/no/such/thing", None).await;
+    assert_eq!((s, body["code"].as_str()), (404, Some("not_found")));
+}
+
+#[actix_rt::test]
+async fn cli_users_and_migrate() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let out = store.hub(&["migrate"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = store.hub(&["demo"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("operator1"));
+
+    let out = store.hub(
+        &[
+            "user",
+            "add",
+            "--login",
+            "maria",
+            "--name",
+            "Мария",
+            "--role",
+            "supervisor",
+            "--password-stdin",
+        ],
+        "long-enough-1\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = store.hub(
+        &[
+            "user",
+            "add",
+            "--login",
+            "maria",
+            "--name",
+            "Again",
+            "--password-stdin",
+        ],
+        "long-enough-1\n",
+    );
+    assert!(!out.status.success(), "a taken login is refused");
+    let out = store.hub(
+        &[
+            "user",
+            "add",
+            "--login",
+            "short",
+            "--name",
+            "S",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert!(!out.status.success(), "a short password is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("8 characters"));
+    let out = store.hub(
+        &[
+            "user",
+            "add",
+            "--login",
+            "x1",
+            "--name",
+            "X",
+            "--role",
+            "root",
+            "--password-stdin",
+        ],
+        "long-enough-1\n",
+    );
+    assert!(!out.status.success(), "an unknown role is refused");
+
+    let out = store.hub(&["user", "list"], "");
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("maria") && list.contains("supervisor"),
+        "{list}"
+    );
+    assert!(!list.contains("argon2"), "hashes are never printed");
+
+    let node = store.start().await;
+    let token = node.api.login("maria", "long-enough-1").await;
+    let out = store.hub(
+        &["user", "passwd", "--login", "maria", "--password-stdin"],
+        "another-secret\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (s, _) = node.api.get("/api/me", Some(&token)).await;
+    assert_eq!(s, 401, "a password change ends existing sessions");
+    node.api.login("maria", "another-secret").await;
+
+    let stored = store
+        .scalar("SELECT COUNT(*) FROM users WHERE password_hash LIKE '$argon2id$%'")
+        .await;
+    let all = store.scalar("SELECT COUNT(*) FROM users").await;
+    assert_eq!(stored, all, "every password is an argon2id hash");
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let out = std::process::Command::new(HUB)
+        .arg("--help")
+        .output()
+        .expect("hub --help");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "migrate", "user", "demo", "--config", "--data"] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+    let out = std::process::Command::new(HUB)
+        .args(["serve", "--help"])
+        .output()
+        .expect("serve --help");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--listen") && text.contains("--demo"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_settings_are_named() {
+    let dir = std::env::temp_dir().join(format!("hub_cfg_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:1\"\nlisten_port = 8080\n").expect("write");
+    let out = std::process::Command::new(HUB)
+        .args(["migrate", "--config"])
+        .arg(&file)
+        .arg("--data")
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listen_port"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(HUB)
+        .args(["migrate"])
+        .arg("--data")
+        .arg(&dir)
+        .env("HUB_LISTN", "x")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HUB_LISTN"));
+}
