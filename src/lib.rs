@@ -84,6 +84,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         hub,
         metrics: metrics.clone(),
         secure_cookies: settings.secure_cookies,
+        sessions: Default::default(),
     });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())

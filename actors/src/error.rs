@@ -11,6 +11,10 @@ pub enum Error {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict found by an actor whose copy was stale, carrying the fresh state (internal:
+    /// the actor turns it back into `Conflict` after refreshing itself).
+    #[error("{0}")]
+    Stale(String, Option<Box<crate::store::Ticket>>),
     #[error("the branch is closed now; tickets are issued during working hours")]
     BranchClosed,
     #[error("wrong login or password")]
@@ -43,7 +47,7 @@ impl Error {
         match self {
             Self::NotFound(_) => "not_found",
             Self::Invalid(_) | Self::Schedule(_) => "invalid",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict(_) | Self::Stale(..) => "conflict",
             Self::BranchClosed => "branch_closed",
             Self::BadCredentials => "bad_credentials",
             Self::Unauthenticated => "unauthenticated",

@@ -47,7 +47,14 @@ async fn principal(req: HttpRequest) -> Result<Principal, ApiError> {
         .app_data::<web::Data<AppState>>()
         .ok_or(Error::Internal("no app state".into()))?;
     let token = token_of(&req).ok_or(Error::Unauthenticated)?;
-    let p = state.hub.store().principal(&token).await?;
+    let p = match state.sessions.get(&token) {
+        Some(p) => p,
+        None => {
+            let p = state.hub.store().principal(&token).await?;
+            state.sessions.put(&token, p.clone());
+            p
+        }
+    };
     req.extensions_mut().insert(p.clone());
     Ok(p)
 }

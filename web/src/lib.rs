@@ -6,6 +6,7 @@ pub mod error;
 pub mod metrics;
 mod pages;
 mod routes;
+pub mod sessions;
 mod ws;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether session cookies carry `Secure` (set when the hub is served over HTTPS).
     pub secure_cookies: bool,
+    pub sessions: sessions::SessionCache,
 }
 
 /// Registers every route, the JSON limits and error shapes, and the latency metric.

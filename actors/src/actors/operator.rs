@@ -303,24 +303,36 @@ impl Handler<Act> for OperatorActor {
         let user_id = self.user_id;
         let recalls = self.branch.as_ref().map_or(1, |b| b.recalls_before_no_show);
         let window = self.window.clone();
+        // The ticket in hand is known; anything else is read, and refused unless it is ours.
+        let known = self.in_hand.clone().filter(|t| t.id == msg.ticket_id);
         let fut = async move {
-            let before = core.store.ticket_owned(user_id, msg.ticket_id).await?;
-            let after = core
+            let before = match known {
+                Some(t) => t,
+                None => core.store.ticket_owned(user_id, msg.ticket_id).await?,
+            };
+            let result = core
                 .store
-                .act_on_ticket(
-                    user_id,
-                    msg.ticket_id,
-                    msg.action,
-                    recalls,
-                    msg.transfer,
-                    msg.comment.as_deref(),
-                    now_millis(),
-                )
-                .await?;
+                .act_on_ticket(&before, user_id, msg.action, recalls, msg.transfer, msg.comment.as_deref(), now_millis())
+                .await;
+            let after = match result {
+                Err(Error::Conflict(m)) => {
+                    // Someone else changed it (another node, another tab): drop what we knew.
+                    let fresh = core.store.in_hand(user_id).await?;
+                    return Err(Error::Stale(m, fresh.map(Box::new)));
+                }
+                other => other?,
+            };
             Ok((before, after, window))
         };
         AtomicResponse::new(Box::pin(fut.into_actor(self).then(move |res, act, _| {
             let mut events = Vec::new();
+            let res = match res {
+                Err(Error::Stale(m, fresh)) => {
+                    act.in_hand = fresh.map(|b| *b);
+                    Err(Error::Conflict(m))
+                }
+                other => other,
+            };
             let out = res.map(|(before, after, window)| {
                 let status = TicketStatus::parse(&after.status);
                 act.in_hand = status.filter(|s| s.in_hand()).map(|_| after.clone());

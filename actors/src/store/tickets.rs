@@ -240,27 +240,26 @@ impl Store {
     /// Applies an operator's action to the ticket in their hand. The update is conditional on
     /// the status, recall count and owner read a moment before, so a concurrent change (another
     /// node, a double click) fails cleanly instead of being overwritten.
+    ///
+    /// `ticket` is the ticket as the operator's actor last saw it; the guarded update checks it
+    /// is still so, instead of reading it again.
+    #[allow(clippy::too_many_arguments)]
     pub async fn act_on_ticket(
         &self,
+        ticket: &Ticket,
         operator_id: i64,
-        ticket_id: i64,
         action: TicketAction,
         recalls_before_no_show: i64,
         transfer: Option<(i64, Placement)>,
         comment: Option<&str>,
         now: Millis,
     ) -> Result<Ticket> {
-        let mut tx = self.write.begin().await?;
-        let ticket: Ticket = sqlx::query_as(sql(format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 AND operator_id = $2"
-        )))
-        .bind(ticket_id)
-        .bind(operator_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound("ticket in your hands"))?;
+        if ticket.operator_id != Some(operator_id) {
+            return Err(Error::NotFound("ticket in your hands"));
+        }
         let from = ticket.status()?;
         let to = transition(from, action, ticket.recalls, recalls_before_no_show)?;
+        let mut tx = self.write.begin().await?;
         // $1..$4 guard the row; the action's own values follow from $5.
         let guard = "WHERE id = $1 AND status = $2 AND recalls = $3 AND operator_id = $4";
         let (update, detail) = match action {

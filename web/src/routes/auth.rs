@@ -64,6 +64,7 @@ async fn device(
 
 async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     if let Some(token) = token_of(&req) {
+        state.sessions.forget(&token);
         state.hub.store().sign_out(&token).await?;
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
