@@ -31,10 +31,7 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{origin}: {message}")]
     Parse { origin: String, message: String },
     #[error("environment variable {var}: {message}")]
@@ -87,10 +84,7 @@ fn parse(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
 
 /// Overrides keys from `HUB_<KEY>` variables, typed like the default they replace.
 /// `HUB_` variables that name no setting are refused, so a typo does not go unnoticed.
-fn apply_env(
-    table: &mut toml::Table,
-    vars: impl Iterator<Item = (String, String)>,
-) -> Result<(), ConfigError> {
+fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<(), ConfigError> {
     for (var, value) in vars {
         let Some(key) = var.strip_prefix("HUB_") else {
             continue;
@@ -108,18 +102,14 @@ fn apply_env(
         };
         let parsed = match current {
             toml::Value::String(_) => toml::Value::String(value),
-            toml::Value::Integer(_) => {
-                toml::Value::Integer(value.parse().map_err(|_| ConfigError::Env {
-                    var: var.clone(),
-                    message: format!("{value:?} is not a whole number"),
-                })?)
-            }
-            toml::Value::Boolean(_) => {
-                toml::Value::Boolean(value.parse().map_err(|_| ConfigError::Env {
-                    var: var.clone(),
-                    message: format!("{value:?} is not true or false"),
-                })?)
-            }
+            toml::Value::Integer(_) => toml::Value::Integer(value.parse().map_err(|_| ConfigError::Env {
+                var: var.clone(),
+                message: format!("{value:?} is not a whole number"),
+            })?),
+            toml::Value::Boolean(_) => toml::Value::Boolean(value.parse().map_err(|_| ConfigError::Env {
+                var: var.clone(),
+                message: format!("{value:?} is not true or false"),
+            })?),
             _ => {
                 return Err(ConfigError::Env {
                     var,
@@ -157,11 +147,10 @@ mod tests {
         let from_file = Settings::from_table(table.clone(), "default")?;
         assert_eq!(from_file, Settings::default());
         // Every field is in the file: serialising the struct gives the same key set.
-        let from_struct =
-            toml::Table::try_from(Settings::default()).map_err(|e| ConfigError::Parse {
-                origin: "struct".into(),
-                message: e.to_string(),
-            })?;
+        let from_struct = toml::Table::try_from(Settings::default()).map_err(|e| ConfigError::Parse {
+            origin: "struct".into(),
+            message: e.to_string(),
+        })?;
         let mut a: Vec<_> = table.keys().collect();
         let mut b: Vec<_> = from_struct.keys().collect();
         a.sort();
@@ -193,10 +182,7 @@ mod tests {
             ("PATH", "/bin"),
             ("HUB_TEST_X", "1"),
         ];
-        apply_env(
-            &mut table,
-            vars.iter().map(|(a, b)| (a.to_string(), b.to_string())),
-        )?;
+        apply_env(&mut table, vars.iter().map(|(a, b)| (a.to_string(), b.to_string())))?;
         let s = Settings::from_table(table, "env")?;
         assert_eq!(s.workers, 3);
         assert!(s.secure_cookies);
@@ -207,10 +193,7 @@ mod tests {
     #[test]
     fn environment_typos_and_bad_values_are_refused() {
         let mut table = parse(DEFAULT_TOML, "default").unwrap_or_default();
-        let bad = apply_env(
-            &mut table,
-            [("HUB_LISTN".to_string(), "x".to_string())].into_iter(),
-        );
+        let bad = apply_env(&mut table, [("HUB_LISTN".to_string(), "x".to_string())].into_iter());
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
         let bad = apply_env(
             &mut table,

@@ -50,24 +50,10 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
         )
         .await?;
     store
-        .create_service(
-            org,
-            branch,
-            Some(people),
-            ("Оплата услуг", "Payments"),
-            Some("B"),
-            2,
-        )
+        .create_service(org, branch, Some(people), ("Оплата услуг", "Payments"), Some("B"), 2)
         .await?;
     store
-        .create_service(
-            org,
-            branch,
-            None,
-            ("Юридическим лицам", "Businesses"),
-            Some("C"),
-            2,
-        )
+        .create_service(org, branch, None, ("Юридическим лицам", "Businesses"), Some("C"), 2)
         .await?;
     store.create_window(org, branch, "1").await?;
     store.create_window(org, branch, "2").await?;
@@ -80,14 +66,7 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
         ("board1", "demo-board-secret", "board device"),
     ];
     store
-        .create_user(
-            org,
-            "admin",
-            "Администратор",
-            Role::Admin,
-            "demo-admin",
-            "ru",
-        )
+        .create_user(org, "admin", "Администратор", Role::Admin, "demo-admin", "ru")
         .await?;
     store
         .create_user(
@@ -100,24 +79,10 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
         )
         .await?;
     store
-        .create_user(
-            org,
-            "operator1",
-            "Анна Петрова",
-            Role::Operator,
-            "demo-operator1",
-            "ru",
-        )
+        .create_user(org, "operator1", "Анна Петрова", Role::Operator, "demo-operator1", "ru")
         .await?;
     store
-        .create_user(
-            org,
-            "operator2",
-            "Иван Смирнов",
-            Role::Operator,
-            "demo-operator2",
-            "ru",
-        )
+        .create_user(org, "operator2", "Иван Смирнов", Role::Operator, "demo-operator2", "ru")
         .await?;
     store
         .create_device(

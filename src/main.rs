@@ -141,24 +141,18 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             hub::serve(settings, demo).await.map_err(|e| e.to_string())
         }
         Command::Migrate => {
-            hub::open_store(&settings)
-                .await
-                .map_err(|e| e.to_string())?;
+            hub::open_store(&settings).await.map_err(|e| e.to_string())?;
             println!("store is up to date: {}", redact(&settings.store_url()));
             Ok(())
         }
         Command::Demo => {
-            let store = hub::open_store(&settings)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = hub::open_store(&settings).await.map_err(|e| e.to_string())?;
             hub::seed_demo(&store, &settings.listen, true)
                 .await
                 .map_err(|e| e.to_string())
         }
         Command::User(cmd) => {
-            let store = hub::open_store(&settings)
-                .await
-                .map_err(|e| e.to_string())?;
+            let store = hub::open_store(&settings).await.map_err(|e| e.to_string())?;
             match cmd {
                 UserCommand::Add {
                     login,
@@ -168,8 +162,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                     lang,
                     password_stdin,
                 } => {
-                    let role =
-                        Role::parse(&role).ok_or("role must be operator, supervisor or admin")?;
+                    let role = Role::parse(&role).ok_or("role must be operator, supervisor or admin")?;
                     if lang != "ru" && lang != "en" {
                         return Err("lang must be ru or en".into());
                     }
@@ -180,27 +173,15 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                         .map_err(|e| e.to_string())?;
                     println!("user {login} added with id {id}");
                 }
-                UserCommand::Passwd {
-                    login,
-                    password_stdin,
-                } => {
+                UserCommand::Passwd { login, password_stdin } => {
                     let password = read_password(password_stdin)?;
-                    store
-                        .set_password(&login, &password)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    store.set_password(&login, &password).await.map_err(|e| e.to_string())?;
                     println!("password changed for {login}; their sessions were closed");
                 }
                 UserCommand::List => {
-                    println!(
-                        "{:<5} {:<5} {:<20} {:<11} name",
-                        "id", "org", "login", "role"
-                    );
+                    println!("{:<5} {:<5} {:<20} {:<11} name", "id", "org", "login", "role");
                     for u in store.users().await.map_err(|e| e.to_string())? {
-                        println!(
-                            "{:<5} {:<5} {:<20} {:<11} {}",
-                            u.id, u.org_id, u.login, u.role, u.name
-                        );
+                        println!("{:<5} {:<5} {:<20} {:<11} {}", u.id, u.org_id, u.login, u.role, u.name);
                     }
                 }
             }

@@ -10,9 +10,7 @@ use crate::error::{Error, Result};
 /// Hashes on the blocking pool: argon2 is deliberately slow and must not stall the reactor.
 pub async fn hash_secret(secret: &str) -> Result<String> {
     if secret.len() < 8 {
-        return Err(Error::Invalid(
-            "a password needs at least 8 characters".into(),
-        ));
+        return Err(Error::Invalid("a password needs at least 8 characters".into()));
     }
     let secret = secret.to_string();
     tokio::task::spawn_blocking(move || {
@@ -33,12 +31,8 @@ pub async fn verify_secret(secret: &str, hash: Option<String>) -> Result<bool> {
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
-        let parsed =
-            PasswordHash::new(&hash).map_err(|e| Error::Internal(format!("argon2: {e}")))?;
-        Ok(Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok()
-            && known)
+        let parsed = PasswordHash::new(&hash).map_err(|e| Error::Internal(format!("argon2: {e}")))?;
+        Ok(Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok() && known)
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))?

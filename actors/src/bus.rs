@@ -93,21 +93,9 @@ impl Bus {
             .map_err(|e| Error::Bus(format!("connect {url}: {e}")))?;
         let (local, _) = broadcast::channel(BUS_CAPACITY);
         // Subscribe before returning, so nothing published after start-up is missed.
-        let mut pubsub = client
-            .get_async_pubsub()
-            .await
-            .map_err(|e| Error::Bus(e.to_string()))?;
-        pubsub
-            .subscribe(channel)
-            .await
-            .map_err(|e| Error::Bus(e.to_string()))?;
-        tokio::spawn(listen(
-            client,
-            channel.to_string(),
-            pubsub,
-            local.clone(),
-            stop,
-        ));
+        let mut pubsub = client.get_async_pubsub().await.map_err(|e| Error::Bus(e.to_string()))?;
+        pubsub.subscribe(channel).await.map_err(|e| Error::Bus(e.to_string()))?;
+        tokio::spawn(listen(client, channel.to_string(), pubsub, local.clone(), stop));
         Ok(Self {
             local,
             redis: Some(RedisOut {
@@ -125,8 +113,7 @@ impl Bus {
                 Ok(())
             }
             Some(out) => {
-                let payload =
-                    serde_json::to_string(&event).map_err(|e| Error::Internal(e.to_string()))?;
+                let payload = serde_json::to_string(&event).map_err(|e| Error::Internal(e.to_string()))?;
                 let mut conn = out.conn.clone();
                 redis::cmd("PUBLISH")
                     .arg(&out.channel)

@@ -14,9 +14,7 @@ use actix::{Addr, ArbiterHandle};
 
 pub use error::{Error, Result};
 
-use actors::{
-    display::DisplayActor, operator::OperatorActor, queue::QueueActor, registry::Registry,
-};
+use actors::{display::DisplayActor, operator::OperatorActor, queue::QueueActor, registry::Registry};
 use bus::{Bus, Event, EventKind};
 use model::{now_millis, numbering::local_day};
 use store::{IssuedTicket, Store};
@@ -49,17 +47,11 @@ impl Hub {
     /// Actors run on `arbiter`; see [`Registry::new`].
     pub fn new(core: Core, arbiter: ArbiterHandle) -> Self {
         let c = core.clone();
-        let operators = Registry::new("operator", arbiter.clone(), move |id| {
-            OperatorActor::new(c.clone(), id)
-        });
+        let operators = Registry::new("operator", arbiter.clone(), move |id| OperatorActor::new(c.clone(), id));
         let c = core.clone();
-        let queues = Registry::new("queue", arbiter.clone(), move |id| {
-            QueueActor::new(c.clone(), id)
-        });
+        let queues = Registry::new("queue", arbiter.clone(), move |id| QueueActor::new(c.clone(), id));
         let c = core.clone();
-        let displays = Registry::new("display", arbiter, move |id| {
-            DisplayActor::new(c.clone(), id)
-        });
+        let displays = Registry::new("display", arbiter, move |id| DisplayActor::new(c.clone(), id));
         Self {
             core,
             operators,
@@ -108,10 +100,7 @@ impl Hub {
         if !branch.schedule().is_open(now, &tz) {
             return Err(Error::BranchClosed);
         }
-        let vip = match (
-            vip_code.filter(|c| !c.is_empty()),
-            branch.vip_code.as_deref(),
-        ) {
+        let vip = match (vip_code.filter(|c| !c.is_empty()), branch.vip_code.as_deref()) {
             (None, _) => false,
             (Some(given), Some(expected)) if constant_time_eq(given, expected) => true,
             (Some(_), _) => return Err(Error::Invalid("the VIP code is not valid".into())),
@@ -119,15 +108,7 @@ impl Hub {
         let day = local_day(now, &tz);
         let issued = self
             .store()
-            .issue_ticket(
-                org_id,
-                branch_id,
-                service_id,
-                &day,
-                channel,
-                vip,
-                now.as_millisecond(),
-            )
+            .issue_ticket(org_id, branch_id, service_id, &day, channel, vip, now.as_millisecond())
             .await?;
         let t = &issued.ticket;
         let event = Event {
@@ -157,11 +138,7 @@ impl Hub {
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Sends to an actor and flattens "the actor is gone" into the error type.
@@ -171,7 +148,5 @@ where
     M: actix::Message<Result = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    addr.send(msg)
-        .await
-        .map_err(|e| Error::Actor(e.to_string()))?
+    addr.send(msg).await.map_err(|e| Error::Actor(e.to_string()))?
 }

@@ -26,7 +26,10 @@ const CALLS_FOR_LATENCY: usize = 60;
 fn main() {
     raise_fd_limit();
     let backends = std::env::var("HUB_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
-    let boards: usize = std::env::var("HUB_BENCH_BOARDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let boards: usize = std::env::var("HUB_BENCH_BOARDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     println!("hub load benchmark: {OPERATORS} operators on {CLIENT_THREADS} client threads, {TICKETS} tickets, {boards} board connections");
     for name in backends.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let backend = match name {
@@ -41,7 +44,10 @@ fn main() {
 fn raise_fd_limit() {
     // SAFETY: plain libc calls on a local struct.
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
             lim.rlim_cur = lim.rlim_max.min(65536);
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
@@ -80,7 +86,10 @@ fn cpu_secs(pid: u32) -> f64 {
 }
 
 fn now_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
 }
 
 async fn run(backend: Backend, boards: usize) {
@@ -93,7 +102,10 @@ async fn run(backend: Backend, boards: usize) {
     let mut tokens = Vec::new();
     for i in 0..OPERATORS {
         let login = format!("bench{i}");
-        let out = store.hub(&["user", "add", "--login", &login, "--name", &login, "--password-stdin"], "bench-password\n");
+        let out = store.hub(
+            &["user", "add", "--login", &login, "--name", &login, "--password-stdin"],
+            "bench-password\n",
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         tokens.push(node.api.operator_at(&login, "bench-password", 1 + (i as i64 % 2)).await);
     }
@@ -111,7 +123,9 @@ async fn run(backend: Backend, boards: usize) {
     let (tx, rx) = mpsc::channel::<(Vec<f64>, usize)>();
     let cpu_before = cpu_secs(node.pid());
     let started = Instant::now();
-    let per_thread: Vec<Vec<String>> = (0..CLIENT_THREADS).map(|t| tokens.iter().skip(t).step_by(CLIENT_THREADS).cloned().collect()).collect();
+    let per_thread: Vec<Vec<String>> = (0..CLIENT_THREADS)
+        .map(|t| tokens.iter().skip(t).step_by(CLIENT_THREADS).cloned().collect())
+        .collect();
     let threads: Vec<_> = per_thread
         .into_iter()
         .map(|mine| {
@@ -182,8 +196,12 @@ async fn board_latency(node: &Node, _store: &Store, operator: &str, boards: usiz
     let threads: Vec<_> = (0..CLIENT_THREADS)
         .map(|t| {
             let n = boards / CLIENT_THREADS + usize::from(t < boards % CLIENT_THREADS);
-            let (url, connected, stop, tx) =
-                (api.ws_url(&format!("/ws/board?token={board_token}")), connected.clone(), stop.clone(), tx.clone());
+            let (url, connected, stop, tx) = (
+                api.ws_url(&format!("/ws/board?token={board_token}")),
+                connected.clone(),
+                stop.clone(),
+                tx.clone(),
+            );
             std::thread::spawn(move || {
                 actix_rt::System::new().block_on(async move {
                     let lat = Rc::new(RefCell::new(Vec::new()));

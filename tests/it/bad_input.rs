@@ -32,8 +32,12 @@ async fn other_org(store: &Store) -> (i64, i64, i64) {
     let branch = store
         .scalar("SELECT id FROM branches WHERE name = 'Other branch'")
         .await;
-    let service = store.scalar("SELECT s.id FROM services s JOIN branches b ON b.id = s.branch_id WHERE b.name = 'Other branch'").await;
-    let window = store.scalar("SELECT w.id FROM windows w JOIN branches b ON b.id = w.branch_id WHERE b.name = 'Other branch'").await;
+    let service = store
+        .scalar("SELECT s.id FROM services s JOIN branches b ON b.id = s.branch_id WHERE b.name = 'Other branch'")
+        .await;
+    let window = store
+        .scalar("SELECT w.id FROM windows w JOIN branches b ON b.id = w.branch_id WHERE b.name = 'Other branch'")
+        .await;
     (branch, service, window)
 }
 
@@ -79,45 +83,23 @@ async fn refused(backend: Backend) {
     let (s, b) = api.get("/api/operator", Some("not-a-token")).await;
     assert_eq!((s, code(&b)), (401, "unauthenticated"));
     let (s, b) = api
-        .post(
-            "/api/kiosk/tickets",
-            None,
-            json!({"service_id": CONSULTATION}),
-        )
+        .post("/api/kiosk/tickets", None, json!({"service_id": CONSULTATION}))
         .await;
     assert_eq!((s, code(&b)), (401, "unauthenticated"));
 
     // The wrong kind of principal.
     let (s, b) = api
-        .post(
-            "/api/kiosk/tickets",
-            Some(&op),
-            json!({"service_id": CONSULTATION}),
-        )
+        .post("/api/kiosk/tickets", Some(&op), json!({"service_id": CONSULTATION}))
         .await;
-    assert_eq!(
-        (s, code(&b)),
-        (403, "forbidden"),
-        "an operator is not a kiosk"
-    );
-    let (s, b) = api
-        .send("POST", "/api/operator/call-next", Some(&kiosk), None)
-        .await;
-    assert_eq!(
-        (s, code(&b)),
-        (403, "forbidden"),
-        "a kiosk cannot call tickets"
-    );
+    assert_eq!((s, code(&b)), (403, "forbidden"), "an operator is not a kiosk");
+    let (s, b) = api.send("POST", "/api/operator/call-next", Some(&kiosk), None).await;
+    assert_eq!((s, code(&b)), (403, "forbidden"), "a kiosk cannot call tickets");
     let (s, b) = api.get("/api/board", Some(&kiosk)).await;
     assert_eq!((s, code(&b)), (403, "forbidden"));
 
     // Unknown service, a menu group, malformed and oversized JSON, unknown fields.
     let (s, b) = api
-        .post(
-            "/api/kiosk/tickets",
-            Some(&kiosk),
-            json!({"service_id": 999}),
-        )
+        .post("/api/kiosk/tickets", Some(&kiosk), json!({"service_id": 999}))
         .await;
     assert_eq!((s, code(&b)), (404, "not_found"));
     let (s, b) = api
@@ -129,12 +111,7 @@ async fn refused(backend: Backend) {
         .await;
     assert_eq!((s, code(&b)), (400, "invalid"));
     let (s, b) = api
-        .send_raw(
-            "POST",
-            "/api/kiosk/tickets",
-            Some(&kiosk),
-            Some("{\"service_id\": 2"),
-        )
+        .send_raw("POST", "/api/kiosk/tickets", Some(&kiosk), Some("{\"service_id\": 2"))
         .await;
     assert_eq!((s, code(&b)), (400, "bad_json"));
     let (s, b) = api
@@ -159,12 +136,7 @@ async fn refused(backend: Backend) {
         .await;
     assert_eq!((s, code(&b)), (413, "payload_too_large"));
     let (s, b) = api
-        .send_raw(
-            "POST",
-            "/api/operator/tickets/1/finish",
-            Some(&op),
-            Some("{oops"),
-        )
+        .send_raw("POST", "/api/operator/tickets/1/finish", Some(&op), Some("{oops"))
         .await;
     assert_eq!((s, code(&b)), (400, "bad_json"));
     let (s, b) = api.get("/api/public/tickets/../../etc", None).await;
@@ -177,16 +149,10 @@ async fn refused(backend: Backend) {
     let (branch, service, window) = other_org(&store).await;
     let (s, b) = api.get(&format!("/api/branches/{branch}"), Some(&op)).await;
     assert_eq!((s, code(&b)), (404, "not_found"));
-    let (s, b) = api
-        .get(&format!("/api/branches/{branch}/queues"), Some(&op))
-        .await;
+    let (s, b) = api.get(&format!("/api/branches/{branch}/queues"), Some(&op)).await;
     assert_eq!((s, code(&b)), (404, "not_found"));
     let (s, b) = api
-        .post(
-            "/api/kiosk/tickets",
-            Some(&kiosk),
-            json!({"service_id": service}),
-        )
+        .post("/api/kiosk/tickets", Some(&kiosk), json!({"service_id": service}))
         .await;
     assert_eq!(
         (s, code(&b)),
@@ -214,10 +180,7 @@ async fn refused(backend: Backend) {
         "services must be of the window's branch"
     );
     let (_, view) = api.get("/api/operator", Some(&op)).await;
-    assert!(
-        view["state"]["window_id"].is_null(),
-        "a refused place left no trace"
-    );
+    assert!(view["state"]["window_id"].is_null(), "a refused place left no trace");
     assert_eq!(tickets().await, 0);
 
     // Someone else's ticket cannot be acted on.
@@ -229,35 +192,20 @@ async fn refused(backend: Backend) {
     assert_eq!((s, code(&b)), (404, "not_found"));
     let (s, b) = api.act(&op2, id, "teleport", None).await;
     assert_eq!((s, code(&b)), (404, "not_found"));
-    let (s, b) = api
-        .act(&op2, id, "transfer", Some(json!({"placement": "front"})))
-        .await;
+    let (s, b) = api.act(&op2, id, "transfer", Some(json!({"placement": "front"}))).await;
     assert_eq!((s, code(&b)), (400, "invalid"));
     let (s, b) = api
         .act(&op2, id, "transfer", Some(json!({"service_id": service})))
         .await;
-    assert_eq!(
-        (s, code(&b)),
-        (404, "not_found"),
-        "transfer only within the branch"
-    );
+    assert_eq!((s, code(&b)), (404, "not_found"), "transfer only within the branch");
     let (_, view) = api.get("/api/operator", Some(&op2)).await;
-    assert_eq!(
-        view["in_hand"]["status"], "called",
-        "refused actions changed nothing"
-    );
+    assert_eq!(view["in_hand"]["status"], "called", "refused actions changed nothing");
 
     // Outside working hours the kiosk issues nothing.
-    store
-        .exec("UPDATE branches SET schedule = '{}' WHERE id = 1")
-        .await;
+    store.exec("UPDATE branches SET schedule = '{}' WHERE id = 1").await;
     let before = tickets().await;
     let (s, b) = api
-        .post(
-            "/api/kiosk/tickets",
-            Some(&kiosk),
-            json!({"service_id": CONSULTATION}),
-        )
+        .post("/api/kiosk/tickets", Some(&kiosk), json!({"service_id": CONSULTATION}))
         .await;
     assert_eq!((s, code(&b)), (403, "branch_closed"));
     let (_, menu) = api.get("/api/kiosk", Some(&kiosk)).await;

@@ -28,15 +28,7 @@ async fn drain(store: &Store, nodes: &[&Node]) {
     for i in 0..OPERATORS {
         let login = format!("load{i}");
         let out = store.hub(
-            &[
-                "user",
-                "add",
-                "--login",
-                &login,
-                "--name",
-                &login,
-                "--password-stdin",
-            ],
+            &["user", "add", "--login", &login, "--name", &login, "--password-stdin"],
             "load-password\n",
         );
         assert!(
@@ -45,9 +37,7 @@ async fn drain(store: &Store, nodes: &[&Node]) {
             String::from_utf8_lossy(&out.stderr)
         );
         let api = nodes[i % nodes.len()].api.clone();
-        let token = api
-            .operator_at(&login, "load-password", 1 + (i as i64 % 2))
-            .await;
+        let token = api.operator_at(&login, "load-password", 1 + (i as i64 % 2)).await;
         operators.push((api, token));
     }
 
@@ -72,26 +62,18 @@ async fn drain(store: &Store, nodes: &[&Node]) {
         *seen.entry(*id).or_default() += 1;
     }
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(
-        twice.is_empty(),
-        "tickets handed out more than once: {twice:?}"
-    );
+    assert!(twice.is_empty(), "tickets handed out more than once: {twice:?}");
     assert_eq!(seen.len(), TICKETS, "every ticket handed out");
     assert!(
         per_operator.iter().filter(|m| !m.is_empty()).count() > 1,
         "the work was really shared"
     );
-    let done = store
-        .scalar("SELECT COUNT(*) FROM tickets WHERE status = 'done'")
-        .await;
+    let done = store.scalar("SELECT COUNT(*) FROM tickets WHERE status = 'done'").await;
     assert_eq!(done as usize, TICKETS);
     let called_events = store
         .scalar("SELECT COUNT(*) FROM ticket_events WHERE kind = 'called'")
         .await;
-    assert_eq!(
-        called_events as usize, TICKETS,
-        "one call recorded per ticket"
-    );
+    assert_eq!(called_events as usize, TICKETS, "one call recorded per ticket");
 }
 
 #[actix_rt::test]

@@ -13,8 +13,7 @@ use sqlx::{Connection, Executor};
 pub const HUB: &str = env!("CARGO_BIN_EXE_hub");
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("HUB_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("HUB_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn redis_url() -> String {
@@ -22,11 +21,7 @@ pub fn redis_url() -> String {
 }
 
 fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
+    format!("{prefix}_{}_{:08x}", std::process::id(), rand::random::<u32>())
 }
 
 /// Where a test's nodes keep their state: a fresh SQLite directory, or a fresh PostgreSQL
@@ -66,10 +61,7 @@ impl Store {
     /// A direct connection to the store, for tests that arrange data no API offers yet.
     pub async fn connect(&self) -> sqlx::AnyConnection {
         sqlx::any::install_default_drivers();
-        let url = self
-            .database_url
-            .clone()
-            .unwrap_or_else(|| self.sqlite_url());
+        let url = self.database_url.clone().unwrap_or_else(|| self.sqlite_url());
         sqlx::AnyConnection::connect(&url)
             .await
             .expect("connect to the test store")
@@ -86,14 +78,17 @@ impl Store {
         n
     }
 
+    pub async fn strings(&self, sql: String) -> Vec<String> {
+        let mut c = self.connect().await;
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(&mut c).await.expect("query");
+        rows.into_iter().map(|r| r.0).collect()
+    }
+
     /// Runs a `hub` command (not `serve`) against this store, feeding `stdin`.
     pub fn hub(&self, args: &[&str], stdin: &str) -> std::process::Output {
         use std::io::Write;
         let mut cmd = Command::new(HUB);
-        cmd.args(args)
-            .arg("--data")
-            .arg(&self.dir)
-            .env("HUB_LOG", "warn");
+        cmd.args(args).arg("--data").arg(&self.dir).env("HUB_LOG", "warn");
         self.env(&mut cmd);
         let mut child = cmd
             .stdin(Stdio::piped())
@@ -115,8 +110,7 @@ impl Store {
             cmd.env("HUB_DATABASE_URL", url);
         }
         if let Some((url, channel)) = &self.redis {
-            cmd.env("HUB_REDIS_URL", url)
-                .env("HUB_BUS_CHANNEL", channel);
+            cmd.env("HUB_REDIS_URL", url).env("HUB_BUS_CHANNEL", channel);
         }
     }
 
@@ -220,9 +214,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: String) -> Self {
-        let client = awc::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .finish();
+        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
         Self { base, client }
     }
 
@@ -236,11 +228,7 @@ impl Api {
             req = req.bearer_auth(t);
         }
         let mut res = req.send().await.map_err(|e| e.to_string())?;
-        let body = res
-            .body()
-            .limit(16 << 20)
-            .await
-            .map_err(|e| e.to_string())?;
+        let body = res.body().limit(16 << 20).await.map_err(|e| e.to_string())?;
         Ok((
             res.status().as_u16(),
             serde_json::from_slice(&body).unwrap_or(Value::Null),
@@ -261,30 +249,15 @@ impl Api {
             .await
             .expect("GET");
         let body = res.body().limit(16 << 20).await.expect("body");
-        (
-            res.status().as_u16(),
-            String::from_utf8_lossy(&body).into_owned(),
-        )
+        (res.status().as_u16(), String::from_utf8_lossy(&body).into_owned())
     }
 
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
+    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
         let raw = body.map(|b| b.to_string());
         self.send_raw(method, path, token, raw.as_deref()).await
     }
 
-    pub async fn send_raw(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&str>,
-    ) -> (u16, Value) {
+    pub async fn send_raw(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let mut req = match method {
             "POST" => self.client.post(url),
@@ -379,17 +352,10 @@ impl Api {
     }
 
     pub async fn call_next(&self, token: &str) -> (u16, Value) {
-        self.send("POST", "/api/operator/call-next", Some(token), None)
-            .await
+        self.send("POST", "/api/operator/call-next", Some(token), None).await
     }
 
-    pub async fn act(
-        &self,
-        token: &str,
-        ticket_id: i64,
-        action: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
+    pub async fn act(&self, token: &str, ticket_id: i64, action: &str, body: Option<Value>) -> (u16, Value) {
         self.send(
             "POST",
             &format!("/api/operator/tickets/{ticket_id}/{action}"),
@@ -431,9 +397,7 @@ impl BoardSocket {
                 .await
                 .expect("board message in time");
             match frame {
-                Some(Ok(awc::ws::Frame::Text(t))) => {
-                    return serde_json::from_slice(&t).expect("json")
-                }
+                Some(Ok(awc::ws::Frame::Text(t))) => return serde_json::from_slice(&t).expect("json"),
                 Some(Ok(_)) => continue,
                 other => panic!("board socket ended: {other:?}"),
             }

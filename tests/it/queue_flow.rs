@@ -46,22 +46,14 @@ async fn flow(backend: Backend) {
             json!({"service_id": CONSULTATION, "vip_code": "0000"}),
         )
         .await;
-    assert_eq!(
-        status, 400,
-        "a wrong VIP code is refused, not silently ignored"
-    );
+    assert_eq!(status, 400, "a wrong VIP code is refused, not silently ignored");
 
     // The QR code and status page of a ticket.
-    let public = a1["ticket"]["public_id"]
-        .as_str()
-        .expect("public id")
-        .to_string();
+    let public = a1["ticket"]["public_id"].as_str().expect("public id").to_string();
     let (status, svg) = api.get_text(a1["qr_url"].as_str().expect("qr")).await;
     assert_eq!(status, 200);
     assert!(svg.contains("<svg"), "QR is an SVG");
-    let (status, st) = api
-        .get(&format!("/api/public/tickets/{public}"), None)
-        .await;
+    let (status, st) = api.get(&format!("/api/public/tickets/{public}"), None).await;
     assert_eq!(status, 200);
     assert_eq!(st["status"], "waiting");
     assert_eq!(st["ahead"], 1, "the VIP ticket is now ahead of A001");
@@ -103,9 +95,7 @@ async fn flow(backend: Backend) {
     let a1_id = called["ticket"]["id"].as_i64().expect("id");
     let (status, _) = api.act(&op, a1_id, "start", None).await;
     assert_eq!(status, 200);
-    let (status, st) = api
-        .get(&format!("/api/public/tickets/{public}"), None)
-        .await;
+    let (status, st) = api.get(&format!("/api/public/tickets/{public}"), None).await;
     assert_eq!(status, 200);
     assert_eq!(st["status"], "serving");
     assert_eq!(st["window"], "1");
@@ -114,9 +104,7 @@ async fn flow(backend: Backend) {
             &op,
             a1_id,
             "transfer",
-            Some(
-                json!({"service_id": PAYMENTS, "placement": "front", "comment": "needs a payment"}),
-            ),
+            Some(json!({"service_id": PAYMENTS, "placement": "front", "comment": "needs a payment"})),
         )
         .await;
     assert_eq!(status, 200, "{moved}");
@@ -134,9 +122,7 @@ async fn flow(backend: Backend) {
     assert_eq!(status, 200);
     let (_, called) = api.call_next(&op2).await;
     assert_eq!(called["ticket"]["number"], "A001");
-    let (status, done) = api
-        .act(&op2, a1_id, "finish", Some(json!({"comment": "paid"})))
-        .await;
+    let (status, done) = api.act(&op2, a1_id, "finish", Some(json!({"comment": "paid"}))).await;
     assert_eq!(status, 200);
     assert_eq!(done["status"], "done");
     assert_eq!(done["comment"], "paid");
@@ -151,12 +137,7 @@ async fn flow(backend: Backend) {
         .as_array()
         .expect("calls")
         .iter()
-        .map(|c| {
-            (
-                c["number"].as_str().unwrap_or(""),
-                c["window"].as_str().unwrap_or(""),
-            )
-        })
+        .map(|c| (c["number"].as_str().unwrap_or(""), c["window"].as_str().unwrap_or("")))
         .collect();
     assert_eq!(
         numbers,
@@ -188,6 +169,16 @@ async fn flow(backend: Backend) {
     assert_eq!(view["state"]["presence"]["state"], "available");
     assert_eq!(view["in_hand"]["number"], "A002");
 
+    // Every change is on the ticket's timeline, in order, with who did it.
+    let timeline = store.strings(format!("SELECT kind FROM ticket_events WHERE ticket_id = {a1_id} ORDER BY id")).await;
+    assert_eq!(timeline, ["issued", "called", "start", "transfer", "called", "finish"]);
+    let detail = store
+        .strings(format!("SELECT detail FROM ticket_events WHERE ticket_id = {a1_id} AND kind = 'transfer'"))
+        .await;
+    assert_eq!(detail, [format!("to service {PAYMENTS} at the front: needs a payment")]);
+    let vip_timeline = store.strings(format!("SELECT kind FROM ticket_events WHERE ticket_id = {vip_id} ORDER BY id")).await;
+    assert_eq!(vip_timeline, ["issued", "called", "recall", "no_show"]);
+
     // Today's figures and the queues.
     let (_, view) = api.get("/api/operator", Some(&op2)).await;
     assert_eq!(view["stats"]["served"], 1);
@@ -202,12 +193,7 @@ async fn flow(backend: Backend) {
 
     // The empty queue answers with no ticket, not an error.
     let (_, _) = api
-        .act(
-            &op,
-            called["ticket"]["id"].as_i64().expect("id"),
-            "finish",
-            None,
-        )
+        .act(&op, called["ticket"]["id"].as_i64().expect("id"), "finish", None)
         .await;
     let (status, none) = api.call_next(&op).await;
     assert_eq!(status, 200);

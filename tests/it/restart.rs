@@ -10,13 +10,7 @@ async fn survives(backend: Backend) {
     let mut node = store.start().await;
     let kiosk = node.api.kiosk().await;
     let mut issued = Vec::new();
-    for s in [
-        CONSULTATION,
-        CONSULTATION,
-        PAYMENTS,
-        BUSINESSES,
-        CONSULTATION,
-    ] {
+    for s in [CONSULTATION, CONSULTATION, PAYMENTS, BUSINESSES, CONSULTATION] {
         issued.push(node.api.issue(&kiosk, s).await);
     }
     let op = node.api.operator_at("operator1", "demo-operator1", 1).await;
@@ -34,10 +28,7 @@ async fn survives(backend: Backend) {
     // Sessions are in the store: the same tokens still work.
     let (status, view) = api.get("/api/operator", Some(&op)).await;
     assert_eq!(status, 200, "{view}");
-    assert_eq!(
-        view["in_hand"]["number"], "A001",
-        "the called ticket is still in hand"
-    );
+    assert_eq!(view["in_hand"]["number"], "A001", "the called ticket is still in hand");
     assert_eq!(view["state"]["window_id"], 1);
     let (_, board_after) = api.get("/api/board", Some(&board)).await;
     assert_eq!(
@@ -52,18 +43,13 @@ async fn survives(backend: Backend) {
         vec![(CONSULTATION, 2), (PAYMENTS, 1), (BUSINESSES, 1)]
     );
     let public = issued[4]["ticket"]["public_id"].as_str().expect("id");
-    let (_, st) = api
-        .get(&format!("/api/public/tickets/{public}"), None)
-        .await;
+    let (_, st) = api.get(&format!("/api/public/tickets/{public}"), None).await;
     assert_eq!(st["number"], "A003");
     assert_eq!(st["ahead"], 1);
 
     // Numbering continues where it was.
     let kiosk = api.kiosk().await;
-    assert_eq!(
-        api.issue(&kiosk, CONSULTATION).await["ticket"]["number"],
-        "A004"
-    );
+    assert_eq!(api.issue(&kiosk, CONSULTATION).await["ticket"]["number"], "A004");
 }
 
 fn strip_at(mut v: Value) -> Value {

@@ -20,10 +20,7 @@ async fn health_metrics_openapi_pages() {
         "hub_tickets_waiting 1",
         "hub_websocket_sessions 0",
     ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "metrics lack {line:?}:\n{text}"
-        );
+        assert!(text.lines().any(|l| l == line), "metrics lack {line:?}:\n{text}");
     }
     assert!(text.contains("hub_http_request_duration_seconds_bucket"));
 
@@ -64,17 +61,9 @@ async fn health_metrics_openapi_pages() {
 async fn cli_users_and_migrate() {
     let store = Store::new(Backend::Sqlite, false).await;
     let out = store.hub(&["migrate"], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = store.hub(&["demo"], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("operator1"));
 
     let out = store.hub(
@@ -91,34 +80,14 @@ async fn cli_users_and_migrate() {
         ],
         "long-enough-1\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = store.hub(
-        &[
-            "user",
-            "add",
-            "--login",
-            "maria",
-            "--name",
-            "Again",
-            "--password-stdin",
-        ],
+        &["user", "add", "--login", "maria", "--name", "Again", "--password-stdin"],
         "long-enough-1\n",
     );
     assert!(!out.status.success(), "a taken login is refused");
     let out = store.hub(
-        &[
-            "user",
-            "add",
-            "--login",
-            "short",
-            "--name",
-            "S",
-            "--password-stdin",
-        ],
+        &["user", "add", "--login", "short", "--name", "S", "--password-stdin"],
         "short\n",
     );
     assert!(!out.status.success(), "a short password is refused");
@@ -141,10 +110,7 @@ async fn cli_users_and_migrate() {
 
     let out = store.hub(&["user", "list"], "");
     let list = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        list.contains("maria") && list.contains("supervisor"),
-        "{list}"
-    );
+    assert!(list.contains("maria") && list.contains("supervisor"), "{list}");
     assert!(!list.contains("argon2"), "hashes are never printed");
 
     let node = store.start().await;
@@ -153,11 +119,7 @@ async fn cli_users_and_migrate() {
         &["user", "passwd", "--login", "maria", "--password-stdin"],
         "another-secret\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Nodes remember a resolved session for a few seconds; after that it is gone everywhere.
     let mut s = 200;
     for _ in 0..100 {
@@ -192,10 +154,7 @@ fn help_explains_the_commands() {
         .output()
         .expect("serve --help");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("--listen") && text.contains("--demo"),
-        "{text}"
-    );
+    assert!(text.contains("--listen") && text.contains("--demo"), "{text}");
 }
 
 #[test]

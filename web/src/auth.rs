@@ -135,11 +135,7 @@ impl<const K: u8> FromRequest for Device<K> {
         let req = req.clone();
         Box::pin(async move {
             let p = principal(req).await?;
-            let want = if K == 0 {
-                DeviceKind::Kiosk
-            } else {
-                DeviceKind::Board
-            };
+            let want = if K == 0 { DeviceKind::Kiosk } else { DeviceKind::Board };
             match p.kind {
                 PrincipalKind::Device {
                     device_id,

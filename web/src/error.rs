@@ -53,9 +53,7 @@ impl ResponseError for ApiError {
         let message = if status.is_server_error() {
             tracing::error!(code = self.code(), error = %self, "request failed");
             match status {
-                StatusCode::SERVICE_UNAVAILABLE => {
-                    "the service is temporarily unavailable; try again".to_string()
-                }
+                StatusCode::SERVICE_UNAVAILABLE => "the service is temporarily unavailable; try again".to_string(),
                 _ => "internal error; it has been logged".to_string(),
             }
         } else {

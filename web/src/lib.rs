@@ -37,30 +37,24 @@ pub struct AppState {
 /// Registers every route, the JSON limits and error shapes, and the latency metric.
 pub fn configure(state: Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        let json = web::JsonConfig::default()
-            .limit(JSON_LIMIT)
-            .error_handler(|err, _| {
-                use actix_web::error::JsonPayloadError as E;
-                let e = match &err {
-                    E::Overflow { .. } | E::OverflowKnownLength { .. } => {
-                        ApiError::TooLarge(JSON_LIMIT)
-                    }
-                    E::ContentType => ApiError::BadJson("send the body as application/json".into()),
-                    other => ApiError::BadJson(format!("malformed JSON: {other}")),
-                };
-                e.into()
-            });
-        let path = web::PathConfig::default()
-            .error_handler(|err, _| ApiError::BadJson(format!("bad path: {err}")).into());
+        let json = web::JsonConfig::default().limit(JSON_LIMIT).error_handler(|err, _| {
+            use actix_web::error::JsonPayloadError as E;
+            let e = match &err {
+                E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::TooLarge(JSON_LIMIT),
+                E::ContentType => ApiError::BadJson("send the body as application/json".into()),
+                other => ApiError::BadJson(format!("malformed JSON: {other}")),
+            };
+            e.into()
+        });
+        let path =
+            web::PathConfig::default().error_handler(|err, _| ApiError::BadJson(format!("bad path: {err}")).into());
         cfg.app_data(state)
             .app_data(json)
             .app_data(path)
             .configure(routes::configure)
             .configure(ws::configure)
             .configure(pages::configure)
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::NoRoute)
-            }));
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NoRoute) }));
     }
 }
 
@@ -70,16 +64,11 @@ pub fn timed<S, B>(
 ) -> impl Fn(
     actix_web::dev::ServiceRequest,
     &S,
-) -> futures_util::future::LocalBoxFuture<
-    'static,
-    Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
-> + Clone
+)
+    -> futures_util::future::LocalBoxFuture<'static, Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
+       + Clone
 where
-    S: Service<
-        actix_web::dev::ServiceRequest,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
+    S: Service<actix_web::dev::ServiceRequest, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
     S::Future: 'static,
     B: 'static,
 {

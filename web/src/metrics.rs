@@ -34,10 +34,7 @@ impl Metrics {
     pub fn render(&self, waiting: i64, actors_display: usize) -> String {
         let mut out = String::with_capacity(2048);
         let mut counter = |name: &str, help: &str, kind: &str, v: String| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
-            );
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
         counter(
             "hub_tickets_issued_total",
@@ -85,10 +82,7 @@ impl Metrics {
             );
         }
         let total = self.requests.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "hub_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {total}"
-        );
+        let _ = writeln!(out, "hub_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {total}");
         let _ = writeln!(
             out,
             "hub_http_request_duration_seconds_sum {}",

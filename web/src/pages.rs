@@ -26,36 +26,12 @@ fn html(body: &'static str) -> HttpResponse {
 const ASSETS: &[(&str, &str, &str)] = &[
     ("hub.css", "text/css; charset=utf-8", page!("hub.css")),
     ("hub.js", "text/javascript; charset=utf-8", page!("hub.js")),
-    (
-        "operator.js",
-        "text/javascript; charset=utf-8",
-        page!("operator.js"),
-    ),
-    (
-        "kiosk.js",
-        "text/javascript; charset=utf-8",
-        page!("kiosk.js"),
-    ),
-    (
-        "board.js",
-        "text/javascript; charset=utf-8",
-        page!("board.js"),
-    ),
-    (
-        "ticket.js",
-        "text/javascript; charset=utf-8",
-        page!("ticket.js"),
-    ),
-    (
-        "registrar.js",
-        "text/javascript; charset=utf-8",
-        page!("registrar.js"),
-    ),
-    (
-        "login.js",
-        "text/javascript; charset=utf-8",
-        page!("login.js"),
-    ),
+    ("operator.js", "text/javascript; charset=utf-8", page!("operator.js")),
+    ("kiosk.js", "text/javascript; charset=utf-8", page!("kiosk.js")),
+    ("board.js", "text/javascript; charset=utf-8", page!("board.js")),
+    ("ticket.js", "text/javascript; charset=utf-8", page!("ticket.js")),
+    ("registrar.js", "text/javascript; charset=utf-8", page!("registrar.js")),
+    ("login.js", "text/javascript; charset=utf-8", page!("login.js")),
 ];
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -71,26 +47,11 @@ async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { html(page!("index.html")) }))
-        .route(
-            "/login",
-            web::get().to(|| async { html(page!("login.html")) }),
-        )
-        .route(
-            "/operator",
-            web::get().to(|| async { html(page!("operator.html")) }),
-        )
-        .route(
-            "/kiosk",
-            web::get().to(|| async { html(page!("kiosk.html")) }),
-        )
-        .route(
-            "/board",
-            web::get().to(|| async { html(page!("board.html")) }),
-        )
-        .route(
-            "/t/{public_id}",
-            web::get().to(|| async { html(page!("ticket.html")) }),
-        )
+        .route("/login", web::get().to(|| async { html(page!("login.html")) }))
+        .route("/operator", web::get().to(|| async { html(page!("operator.html")) }))
+        .route("/kiosk", web::get().to(|| async { html(page!("kiosk.html")) }))
+        .route("/board", web::get().to(|| async { html(page!("board.html")) }))
+        .route("/t/{public_id}", web::get().to(|| async { html(page!("ticket.html")) }))
         .route(
             "/r/{branch_id}",
             web::get().to(|| async { html(page!("registrar.html")) }),

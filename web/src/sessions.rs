@@ -21,7 +21,10 @@ pub struct SessionCache {
 impl SessionCache {
     pub fn get(&self, token: &str) -> Option<Principal> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(token).filter(|(_, at)| at.elapsed() < TTL).map(|(p, _)| p.clone())
+        entries
+            .get(token)
+            .filter(|(_, at)| at.elapsed() < TTL)
+            .map(|(p, _)| p.clone())
     }
 
     pub fn put(&self, token: &str, principal: Principal) {
@@ -43,7 +46,15 @@ mod tests {
     use hub_actors::{model::role::Role, store::PrincipalKind};
 
     fn someone() -> Principal {
-        Principal { org_id: 1, name: "A".into(), lang: "ru".into(), kind: PrincipalKind::User { user_id: 1, role: Role::Operator } }
+        Principal {
+            org_id: 1,
+            name: "A".into(),
+            lang: "ru".into(),
+            kind: PrincipalKind::User {
+                user_id: 1,
+                role: Role::Operator,
+            },
+        }
     }
 
     #[test]

@@ -116,19 +116,10 @@ async fn board(
     let first = stream::once(async move { Ok(snapshot.to_string()) });
     // The display actor drops its sender when this connection fell too far behind.
     let rest = stream::unfold(rx, |mut rx| async move {
-        let next = rx
-            .recv()
-            .await
-            .map(|p| p.to_string())
-            .ok_or_else(|| Some(slow()));
+        let next = rx.recv().await.map(|p| p.to_string()).ok_or_else(|| Some(slow()));
         Some((next, rx))
     });
-    actix_web::rt::spawn(run(
-        session,
-        stream,
-        state.metrics.clone(),
-        first.chain(rest),
-    ));
+    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), first.chain(rest)));
     Ok(response)
 }
 
@@ -172,9 +163,7 @@ async fn ticket(
     let pushes = stream::unfold(state.hub.bus().subscribe(), move |mut rx| async move {
         loop {
             let next = match rx.recv().await {
-                Ok(e) if e.branch_id == branch_id || e.kind == EventKind::Resync => {
-                    Ok(CHANGED.to_string())
-                }
+                Ok(e) if e.branch_id == branch_id || e.kind == EventKind::Resync => Ok(CHANGED.to_string()),
                 Ok(_) => continue,
                 // Missed events only mean a re-fetch; tell the page to do one.
                 Err(RecvError::Lagged(_)) => Ok(CHANGED.to_string()),

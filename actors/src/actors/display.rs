@@ -70,10 +70,7 @@ impl DisplayActor {
             let (org_id, branch_id) = core.store.device_branch(device_id).await?;
             let branch = core.store.branch(org_id, branch_id).await?;
             let day = local_day(jiff::Timestamp::now(), &branch.tz());
-            let calls = core
-                .store
-                .board_calls(branch_id, &day, branch.board_size)
-                .await?;
+            let calls = core.store.board_calls(branch_id, &day, branch.board_size).await?;
             Ok::<_, Error>((branch_id, branch.board_size, calls))
         };
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
@@ -167,9 +164,7 @@ impl StreamHandler<Heard> for DisplayActor {
                 self.board.apply_call(call.clone());
                 self.push(Some(&call), event.at);
             }
-            EventKind::TicketChanged {
-                ticket_id, status, ..
-            } if status == "waiting" || status == "no_show" => {
+            EventKind::TicketChanged { ticket_id, status, .. } if status == "waiting" || status == "no_show" => {
                 self.board.remove(*ticket_id);
                 self.push(None, event.at);
             }

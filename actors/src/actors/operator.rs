@@ -168,9 +168,7 @@ impl Handler<SetPlace> for OperatorActor {
             ids.sort_unstable();
             ids.dedup();
             if ids.is_empty() {
-                return Err(Error::Invalid(
-                    "choose at least one service to serve".into(),
-                ));
+                return Err(Error::Invalid("choose at least one service to serve".into()));
             }
             for id in &ids {
                 if !services.iter().any(|s| s.id == *id && s.prefix.is_some()) {
@@ -312,7 +310,15 @@ impl Handler<Act> for OperatorActor {
             };
             let result = core
                 .store
-                .act_on_ticket(&before, user_id, msg.action, recalls, msg.transfer, msg.comment.as_deref(), now_millis())
+                .act_on_ticket(
+                    &before,
+                    user_id,
+                    msg.action,
+                    recalls,
+                    msg.transfer,
+                    msg.comment.as_deref(),
+                    now_millis(),
+                )
                 .await;
             let after = match result {
                 Err(Error::Conflict(m)) => {

@@ -73,11 +73,7 @@ impl QueueActor {
 
     fn view(&self, service_id: i64) -> QueueView {
         let waiting = self.waiting.get(&service_id).copied().unwrap_or(0);
-        let operators = self
-            .serving
-            .values()
-            .filter(|s| s.contains(&service_id))
-            .count() as i64;
+        let operators = self.serving.values().filter(|s| s.contains(&service_id)).count() as i64;
         QueueView {
             service_id,
             waiting,
@@ -120,9 +116,7 @@ impl StreamHandler<Heard> for QueueActor {
                 recall: false,
                 ..
             } => bump(*service_id, -1),
-            EventKind::TicketChanged {
-                service_id, status, ..
-            } if status == "waiting" => bump(*service_id, 1),
+            EventKind::TicketChanged { service_id, status, .. } if status == "waiting" => bump(*service_id, 1),
             EventKind::OperatorChanged {
                 operator_id,
                 presence,

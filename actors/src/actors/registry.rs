@@ -36,11 +36,7 @@ impl<A: Actor<Context = Context<A>> + Send> Registry<A> {
             if addr.connected() {
                 return addr.clone();
             }
-            tracing::info!(
-                kind = self.kind,
-                id,
-                "actor stopped or died; starting it again"
-            );
+            tracing::info!(kind = self.kind, id, "actor stopped or died; starting it again");
         }
         let actor = (self.make)(id);
         let addr = A::start_in_arbiter(&self.arbiter, move |_| actor);

@@ -6,17 +6,11 @@ pub const DEFAULT_SERVICE_SECS: f64 = 300.0;
 /// `ahead` tickets are before this one; `operators` are serving the queue; `avg_service_secs` is the
 /// mean handling time recently seen (None without history). With nobody serving, the estimate is
 /// unknown rather than a made-up figure.
-pub fn estimate_wait_secs(
-    ahead: i64,
-    operators: i64,
-    avg_service_secs: Option<f64>,
-) -> Option<i64> {
+pub fn estimate_wait_secs(ahead: i64, operators: i64, avg_service_secs: Option<f64>) -> Option<i64> {
     if operators <= 0 {
         return None;
     }
-    let per_ticket = avg_service_secs
-        .filter(|s| *s > 0.0)
-        .unwrap_or(DEFAULT_SERVICE_SECS);
+    let per_ticket = avg_service_secs.filter(|s| *s > 0.0).unwrap_or(DEFAULT_SERVICE_SECS);
     // Each operator takes one ticket at a time: the queue drains `operators` tickets per round.
     let rounds = (ahead.max(0) as f64) / (operators as f64);
     Some((rounds * per_ticket).round() as i64)
@@ -44,13 +38,7 @@ mod tests {
 
     #[test]
     fn no_history_uses_the_default() {
-        assert_eq!(
-            estimate_wait_secs(1, 1, None),
-            Some(DEFAULT_SERVICE_SECS as i64)
-        );
-        assert_eq!(
-            estimate_wait_secs(1, 1, Some(0.0)),
-            Some(DEFAULT_SERVICE_SECS as i64)
-        );
+        assert_eq!(estimate_wait_secs(1, 1, None), Some(DEFAULT_SERVICE_SECS as i64));
+        assert_eq!(estimate_wait_secs(1, 1, Some(0.0)), Some(DEFAULT_SERVICE_SECS as i64));
     }
 }

@@ -22,11 +22,7 @@ pub enum PresenceError {
 
 /// Whether the operator may move to `next` now. A break is only taken with empty hands (the
 /// visitor at the window would be left standing), and only with a reason, which reports need.
-pub fn change(
-    next: &Presence,
-    ticket_in_hand: bool,
-    has_window: bool,
-) -> Result<(), PresenceError> {
+pub fn change(next: &Presence, ticket_in_hand: bool, has_window: bool) -> Result<(), PresenceError> {
     match next {
         Presence::Break { reason } => {
             if ticket_in_hand {
@@ -48,23 +44,16 @@ mod tests {
 
     #[test]
     fn break_needs_empty_hands_and_a_reason() {
-        let br = Presence::Break {
-            reason: "lunch".into(),
-        };
+        let br = Presence::Break { reason: "lunch".into() };
         assert_eq!(change(&br, true, true), Err(PresenceError::TicketInHand));
         assert_eq!(change(&br, false, true), Ok(()));
-        let blank = Presence::Break {
-            reason: "  ".into(),
-        };
+        let blank = Presence::Break { reason: "  ".into() };
         assert_eq!(change(&blank, false, true), Err(PresenceError::NoReason));
     }
 
     #[test]
     fn available_needs_a_window() {
-        assert_eq!(
-            change(&Presence::Available, false, false),
-            Err(PresenceError::NoWindow)
-        );
+        assert_eq!(change(&Presence::Available, false, false), Err(PresenceError::NoWindow));
         assert_eq!(change(&Presence::Available, false, true), Ok(()));
         assert_eq!(change(&Presence::Offline, true, false), Ok(()));
     }

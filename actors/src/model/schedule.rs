@@ -111,10 +111,7 @@ mod tests {
         let bad_day = Schedule([("monday".to_string(), "09:00-18:00".to_string())].into());
         assert_eq!(bad_day.validate(), Err(ScheduleError::Day("monday".into())));
         let backwards = Schedule([("mon".to_string(), "18:00-09:00".to_string())].into());
-        assert_eq!(
-            backwards.validate(),
-            Err(ScheduleError::Hours("18:00-09:00".into()))
-        );
+        assert_eq!(backwards.validate(), Err(ScheduleError::Hours("18:00-09:00".into())));
         assert_eq!(weekdays_9_to_18().validate(), Ok(()));
     }
 }

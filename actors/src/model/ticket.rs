@@ -72,13 +72,8 @@ impl TicketAction {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     #[error("cannot {action} a ticket that is {status}")]
-    NotAllowed {
-        action: &'static str,
-        status: &'static str,
-    },
-    #[error(
-        "no-show is allowed after {required} recall(s); this ticket was recalled {done} time(s)"
-    )]
+    NotAllowed { action: &'static str, status: &'static str },
+    #[error("no-show is allowed after {required} recall(s); this ticket was recalled {done} time(s)")]
     TooFewRecalls { required: i64, done: i64 },
 }
 
@@ -140,10 +135,7 @@ mod tests {
     fn no_show_needs_the_configured_recalls() {
         assert_eq!(
             transition(S::Called, A::NoShow, 0, 2),
-            Err(TransitionError::TooFewRecalls {
-                required: 2,
-                done: 0
-            })
+            Err(TransitionError::TooFewRecalls { required: 2, done: 0 })
         );
         assert_eq!(transition(S::Called, A::NoShow, 2, 2), Ok(S::NoShow));
         assert_eq!(transition(S::Called, A::NoShow, 0, 0), Ok(S::NoShow));

@@ -55,11 +55,10 @@ struct SessionRow {
 impl Store {
     /// Checks a user's password and opens a session; returns the token (shown once, stored hashed).
     pub async fn sign_in_user(&self, login: &str, password: &str) -> Result<(String, Principal)> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE login = $1")
-                .bind(login)
-                .fetch_optional(&self.read)
-                .await?;
+        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE login = $1")
+            .bind(login)
+            .fetch_optional(&self.read)
+            .await?;
         let ok = verify_secret(password, row.as_ref().map(|r| r.1.clone())).await?;
         let Some((user_id, _)) = row.filter(|_| ok) else {
             return Err(Error::BadCredentials);
@@ -68,11 +67,10 @@ impl Store {
     }
 
     pub async fn sign_in_device(&self, login: &str, secret: &str) -> Result<(String, Principal)> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, secret_hash FROM devices WHERE login = $1")
-                .bind(login)
-                .fetch_optional(&self.read)
-                .await?;
+        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, secret_hash FROM devices WHERE login = $1")
+            .bind(login)
+            .fetch_optional(&self.read)
+            .await?;
         let ok = verify_secret(secret, row.as_ref().map(|r| r.1.clone())).await?;
         let Some((device_id, _)) = row.filter(|_| ok) else {
             return Err(Error::BadCredentials);
@@ -80,11 +78,7 @@ impl Store {
         self.open_session(None, Some(device_id)).await
     }
 
-    async fn open_session(
-        &self,
-        user_id: Option<i64>,
-        device_id: Option<i64>,
-    ) -> Result<(String, Principal)> {
+    async fn open_session(&self, user_id: Option<i64>, device_id: Option<i64>) -> Result<(String, Principal)> {
         let token = random_token(32);
         let now = now_millis();
         sqlx::query(

@@ -119,10 +119,7 @@ impl Store {
 
 /// `$from, $from+1, …` for an `IN (…)` list of `n` values.
 pub(crate) fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
 }
 
 /// A random token as hex: session tokens, device secrets, public ticket ids.

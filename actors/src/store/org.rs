@@ -88,13 +88,11 @@ pub struct NewBranch<'a> {
 
 impl Store {
     pub async fn create_org(&self, name: &str) -> Result<i64> {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO organisations (name, created_at) VALUES ($1, $2) RETURNING id",
-        )
-        .bind(name)
-        .bind(now_millis())
-        .fetch_one(&self.write)
-        .await?;
+        let (id,): (i64,) = sqlx::query_as("INSERT INTO organisations (name, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(now_millis())
+            .fetch_one(&self.write)
+            .await?;
         Ok(id)
     }
 
@@ -106,11 +104,9 @@ impl Store {
     }
 
     pub async fn create_branch(&self, org_id: i64, b: NewBranch<'_>) -> Result<i64> {
-        TimeZone::get(b.timezone)
-            .map_err(|_| Error::Invalid(format!("unknown time zone {:?}", b.timezone)))?;
+        TimeZone::get(b.timezone).map_err(|_| Error::Invalid(format!("unknown time zone {:?}", b.timezone)))?;
         b.schedule.validate()?;
-        let schedule =
-            serde_json::to_string(b.schedule).map_err(|e| Error::Internal(e.to_string()))?;
+        let schedule = serde_json::to_string(b.schedule).map_err(|e| Error::Internal(e.to_string()))?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO branches (org_id, name, timezone, lang, schedule, recalls_before_no_show, \
              board_size, vip_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -207,24 +203,23 @@ impl Store {
     }
 
     pub async fn create_window(&self, org_id: i64, branch_id: i64, label: &str) -> Result<i64> {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO windows (org_id, branch_id, label) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(org_id)
-        .bind(branch_id)
-        .bind(label)
-        .fetch_one(&self.write)
-        .await?;
+        let (id,): (i64,) =
+            sqlx::query_as("INSERT INTO windows (org_id, branch_id, label) VALUES ($1, $2, $3) RETURNING id")
+                .bind(org_id)
+                .bind(branch_id)
+                .bind(label)
+                .fetch_one(&self.write)
+                .await?;
         Ok(id)
     }
 
     pub async fn windows(&self, branch_id: i64) -> Result<Vec<Window>> {
-        Ok(sqlx::query_as(
-            "SELECT id, branch_id, label FROM windows WHERE branch_id = $1 ORDER BY label",
+        Ok(
+            sqlx::query_as("SELECT id, branch_id, label FROM windows WHERE branch_id = $1 ORDER BY label")
+                .bind(branch_id)
+                .fetch_all(&self.read)
+                .await?,
         )
-        .bind(branch_id)
-        .fetch_all(&self.read)
-        .await?)
     }
 
     pub async fn window(&self, org_id: i64, window_id: i64) -> Result<Window> {
@@ -285,11 +280,11 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, org_id, login, name, role, lang FROM users ORDER BY org_id, login",
+        Ok(
+            sqlx::query_as("SELECT id, org_id, login, name, role, lang FROM users ORDER BY org_id, login")
+                .fetch_all(&self.read)
+                .await?,
         )
-        .fetch_all(&self.read)
-        .await?)
     }
 
     pub async fn create_device(
@@ -323,10 +318,8 @@ impl Store {
 }
 
 fn validate_login(login: &str) -> Result<()> {
-    let ok = (2..=64).contains(&login.len())
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+    let ok =
+        (2..=64).contains(&login.len()) && login.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -338,9 +331,7 @@ fn validate_login(login: &str) -> Result<()> {
 
 pub(crate) fn unique_as_conflict(e: sqlx::Error, message: &str) -> Error {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Error::Conflict(message.to_string())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message.to_string()),
         _ => Error::Store(e),
     }
 }

@@ -44,12 +44,8 @@ pub struct Ticket {
 
 impl Ticket {
     pub fn status(&self) -> Result<TicketStatus> {
-        TicketStatus::parse(&self.status).ok_or_else(|| {
-            Error::Internal(format!(
-                "ticket {} has unknown status {:?}",
-                self.id, self.status
-            ))
-        })
+        TicketStatus::parse(&self.status)
+            .ok_or_else(|| Error::Internal(format!("ticket {} has unknown status {:?}", self.id, self.status)))
     }
 }
 
@@ -112,14 +108,13 @@ impl Store {
         now: Millis,
     ) -> Result<IssuedTicket> {
         let mut tx = self.write.begin().await?;
-        let prefix: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3",
-        )
-        .bind(service_id)
-        .bind(branch_id)
-        .bind(org_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let prefix: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3")
+                .bind(service_id)
+                .bind(branch_id)
+                .bind(org_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let prefix = match prefix {
             None => return Err(Error::NotFound("service")),
             Some((None,)) => {
@@ -157,16 +152,6 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        event(
-            &mut tx,
-            ticket.id,
-            now,
-            "issued",
-            None,
-            None,
-            if vip { Some("vip") } else { None },
-        )
-        .await?;
         let ahead = ahead_of(&mut *tx, &ticket).await?;
         tx.commit().await?;
         Ok(IssuedTicket { ticket, ahead })
@@ -185,17 +170,15 @@ impl Store {
         now: Millis,
     ) -> Result<Option<Ticket>> {
         if service_ids.is_empty() {
-            return Err(Error::Invalid(
-                "choose at least one service to serve".into(),
-            ));
+            return Err(Error::Invalid("choose at least one service to serve".into()));
         }
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
         let sql_text = format!(
-            "UPDATE tickets SET status = 'called', called_at = $1, window_id = $2, operator_id = $3, \
-             recalls = 0 \
+            "UPDATE tickets SET status = 'called', called_at = $1, changed_at = $1, window_id = $2, \
+             operator_id = $3, recalls = 0 \
              WHERE id = (SELECT id FROM tickets WHERE branch_id = $4 AND status = 'waiting' \
                          AND service_id IN ({}) ORDER BY priority DESC, sort_key, id LIMIT 1 {lock}) \
                AND status = 'waiting' \
@@ -204,7 +187,7 @@ impl Store {
              RETURNING {TICKET_COLUMNS}",
             placeholders(5, service_ids.len())
         );
-        let mut tx = self.write.begin().await?;
+        // One statement, committed on its own; the timeline row is written by the store's trigger.
         let mut q = sqlx::query_as::<_, Ticket>(sql(sql_text))
             .bind(now)
             .bind(window_id)
@@ -213,9 +196,8 @@ impl Store {
         for s in service_ids {
             q = q.bind(*s);
         }
-        let Some(ticket) = q.fetch_optional(&mut *tx).await? else {
+        let Some(ticket) = q.fetch_optional(&self.write).await? else {
             // Nothing changed: tell "hands full" apart from "queue empty".
-            drop(tx);
             if self.in_hand(operator_id).await?.is_some() {
                 return Err(Error::Conflict(
                     "finish the ticket in hand before calling the next one".into(),
@@ -223,17 +205,6 @@ impl Store {
             }
             return Ok(None);
         };
-        event(
-            &mut tx,
-            ticket.id,
-            now,
-            "called",
-            Some(operator_id),
-            Some(window_id),
-            None,
-        )
-        .await?;
-        tx.commit().await?;
         Ok(Some(ticket))
     }
 
@@ -259,94 +230,56 @@ impl Store {
         }
         let from = ticket.status()?;
         let to = transition(from, action, ticket.recalls, recalls_before_no_show)?;
-        let mut tx = self.write.begin().await?;
-        // $1..$4 guard the row; the action's own values follow from $5.
+        // $1..$4 guard the row; $5 is the time; the action's own values follow. Each action is
+        // one statement; the store's trigger writes the timeline row with it.
         let guard = "WHERE id = $1 AND status = $2 AND recalls = $3 AND operator_id = $4";
-        let (update, detail) = match action {
-            TicketAction::Recall => (
-                format!("UPDATE tickets SET recalls = recalls + 1, called_at = $5 {guard} RETURNING {TICKET_COLUMNS}"),
-                None,
+        let update = match action {
+            TicketAction::Recall => {
+                format!("UPDATE tickets SET recalls = recalls + 1, called_at = $5, changed_at = $5 {guard} RETURNING {TICKET_COLUMNS}")
+            }
+            TicketAction::Start => {
+                format!("UPDATE tickets SET status = 'serving', started_at = $5, changed_at = $5 {guard} RETURNING {TICKET_COLUMNS}")
+            }
+            TicketAction::Finish | TicketAction::NoShow => format!(
+                "UPDATE tickets SET status = $6, finished_at = $5, changed_at = $5, comment = $7 {guard} \
+                 RETURNING {TICKET_COLUMNS}"
             ),
-            TicketAction::Start => (
-                format!("UPDATE tickets SET status = 'serving', started_at = $5 {guard} RETURNING {TICKET_COLUMNS}"),
-                None,
-            ),
-            TicketAction::Finish | TicketAction::NoShow => (
-                format!(
-                    "UPDATE tickets SET status = $6, finished_at = $5, comment = $7 {guard} \
-                     RETURNING {TICKET_COLUMNS}"
-                ),
-                comment.map(str::to_string),
-            ),
-            TicketAction::Transfer => (
-                format!(
-                    "UPDATE tickets SET status = 'waiting', sort_key = $5, service_id = $6, comment = $7, \
-                     called_at = NULL, started_at = NULL, window_id = NULL, operator_id = NULL, recalls = 0 \
-                     {guard} RETURNING {TICKET_COLUMNS}"
-                ),
-                None,
+            TicketAction::Transfer => format!(
+                "UPDATE tickets SET status = 'waiting', changed_at = $5, sort_key = $6, service_id = $7, comment = $8, \
+                 called_at = NULL, started_at = NULL, window_id = NULL, operator_id = NULL, recalls = 0 \
+                 {guard} RETURNING {TICKET_COLUMNS}"
             ),
         };
         let q = sqlx::query_as::<_, Ticket>(sql(update))
             .bind(ticket.id)
             .bind(from.as_str())
             .bind(ticket.recalls)
-            .bind(operator_id);
+            .bind(operator_id)
+            .bind(now);
         let q = match action {
-            TicketAction::Recall | TicketAction::Start => q.bind(now),
-            TicketAction::Finish | TicketAction::NoShow => {
-                q.bind(now).bind(to.as_str()).bind(comment)
-            }
+            TicketAction::Recall | TicketAction::Start => q,
+            TicketAction::Finish | TicketAction::NoShow => q.bind(to.as_str()).bind(comment),
             TicketAction::Transfer => {
-                let (service_id, placement) = transfer
-                    .ok_or_else(|| Error::Invalid("a transfer needs a target service".into()))?;
+                let (service_id, placement) =
+                    transfer.ok_or_else(|| Error::Invalid("a transfer needs a target service".into()))?;
                 let target: Option<(Option<String>,)> =
                     sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2")
                         .bind(service_id)
                         .bind(ticket.branch_id)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&self.read)
                         .await?;
                 match target {
                     None => return Err(Error::NotFound("service")),
-                    Some((None,)) => {
-                        return Err(Error::Invalid(
-                            "transfer to a service, not a menu group".into(),
-                        ))
-                    }
+                    Some((None,)) => return Err(Error::Invalid("transfer to a service, not a menu group".into())),
                     Some(_) => {}
                 }
-                q.bind(sort_key(now, placement))
-                    .bind(service_id)
-                    .bind(comment)
+                q.bind(sort_key(now, placement)).bind(service_id).bind(comment)
             }
         };
-        let detail = match (action, transfer) {
-            (TicketAction::Transfer, Some((service_id, placement))) => Some(format!(
-                "to service {service_id} at the {}{}",
-                match placement {
-                    Placement::Back => "back",
-                    Placement::Front => "front",
-                },
-                comment.map(|c| format!(": {c}")).unwrap_or_default()
-            )),
-            _ => detail,
-        };
         let updated = q
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.write)
             .await?
             .ok_or_else(|| Error::Conflict("the ticket changed meanwhile; reload".into()))?;
-        let window = ticket.window_id;
-        event(
-            &mut tx,
-            ticket.id,
-            now,
-            action.as_str(),
-            Some(operator_id),
-            window,
-            detail.as_deref(),
-        )
-        .await?;
-        tx.commit().await?;
         Ok(updated)
     }
 
@@ -456,12 +389,7 @@ impl Store {
     }
 
     /// Today's figures for the branch, or for one operator when `operator_id` is given.
-    pub async fn today_stats(
-        &self,
-        branch_id: i64,
-        day: &str,
-        operator_id: Option<i64>,
-    ) -> Result<TodayStats> {
+    pub async fn today_stats(&self, branch_id: i64, day: &str, operator_id: Option<i64>) -> Result<TodayStats> {
         let (served, no_show, avg_wait, avg_service): (i64, i64, Option<f64>, Option<f64>) = sqlx::query_as(
             "SELECT \
                CAST(COALESCE(SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END), 0) AS BIGINT), \
@@ -475,12 +403,11 @@ impl Store {
         .bind(operator_id.unwrap_or(0))
         .fetch_one(&self.read)
         .await?;
-        let (waiting,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND status = 'waiting'",
-        )
-        .bind(branch_id)
-        .fetch_one(&self.read)
-        .await?;
+        let (waiting,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND status = 'waiting'")
+                .bind(branch_id)
+                .fetch_one(&self.read)
+                .await?;
         Ok(TodayStats {
             served,
             no_show,
@@ -491,21 +418,18 @@ impl Store {
     }
 
     pub async fn operator_state(&self, user_id: i64) -> Result<Option<OperatorState>> {
-        let row: Option<(Option<i64>, String, String, i64)> = sqlx::query_as(
-            "SELECT window_id, service_ids, presence, since FROM operator_states WHERE user_id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(
-            row.map(|(window_id, services, presence, since)| OperatorState {
-                user_id,
-                window_id,
-                service_ids: serde_json::from_str(&services).unwrap_or_default(),
-                presence: serde_json::from_str(&presence).unwrap_or(Presence::Offline),
-                since,
-            }),
-        )
+        let row: Option<(Option<i64>, String, String, i64)> =
+            sqlx::query_as("SELECT window_id, service_ids, presence, since FROM operator_states WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(row.map(|(window_id, services, presence, since)| OperatorState {
+            user_id,
+            window_id,
+            service_ids: serde_json::from_str(&services).unwrap_or_default(),
+            presence: serde_json::from_str(&presence).unwrap_or(Presence::Offline),
+            since,
+        }))
     }
 
     pub async fn save_operator_state(&self, s: &OperatorState) -> Result<()> {
@@ -536,15 +460,13 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(user_id, window_id, services, presence, since)| OperatorState {
-                    user_id,
-                    window_id,
-                    service_ids: serde_json::from_str(&services).unwrap_or_default(),
-                    presence: serde_json::from_str(&presence).unwrap_or(Presence::Offline),
-                    since,
-                },
-            )
+            .map(|(user_id, window_id, services, presence, since)| OperatorState {
+                user_id,
+                window_id,
+                service_ids: serde_json::from_str(&services).unwrap_or_default(),
+                presence: serde_json::from_str(&presence).unwrap_or(Presence::Offline),
+                since,
+            })
             .collect())
     }
 }
@@ -575,29 +497,6 @@ async fn ahead_of(conn: &mut sqlx::AnyConnection, t: &Ticket) -> Result<i64> {
     Ok(n)
 }
 
-async fn event(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    ticket_id: i64,
-    at: Millis,
-    kind: &str,
-    operator_id: Option<i64>,
-    window_id: Option<i64>,
-    detail: Option<&str>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO ticket_events (ticket_id, at, kind, operator_id, window_id, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(ticket_id)
-    .bind(at)
-    .bind(kind)
-    .bind(operator_id)
-    .bind(window_id)
-    .bind(detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
 
 impl Store {
     pub async fn ticket_owned(&self, operator_id: i64, ticket_id: i64) -> Result<Ticket> {

@@ -34,30 +34,17 @@ fn session_response(state: &AppState, token: String, principal: Principal) -> Ht
         // CSRF defence.
         .same_site(SameSite::Strict)
         .finish();
-    HttpResponse::Ok()
-        .cookie(cookie)
-        .json(Session { token, principal })
+    HttpResponse::Ok().cookie(cookie).json(Session { token, principal })
 }
 
 async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> ApiResult<HttpResponse> {
-    let (token, principal) = state
-        .hub
-        .store()
-        .sign_in_user(&body.login, &body.password)
-        .await?;
+    let (token, principal) = state.hub.store().sign_in_user(&body.login, &body.password).await?;
     tracing::info!(login = %body.login, "user signed in");
     Ok(session_response(&state, token, principal))
 }
 
-async fn device(
-    state: web::Data<AppState>,
-    body: web::Json<DeviceLogin>,
-) -> ApiResult<HttpResponse> {
-    let (token, principal) = state
-        .hub
-        .store()
-        .sign_in_device(&body.login, &body.secret)
-        .await?;
+async fn device(state: web::Data<AppState>, body: web::Json<DeviceLogin>) -> ApiResult<HttpResponse> {
+    let (token, principal) = state.hub.store().sign_in_device(&body.login, &body.secret).await?;
     tracing::info!(device = %body.login, "device signed in");
     Ok(session_response(&state, token, principal))
 }

@@ -35,19 +35,11 @@ async fn list(state: web::Data<AppState>, user: Operator) -> ApiResult<HttpRespo
     Ok(HttpResponse::Ok().json(state.hub.store().branches(user.org_id).await?))
 }
 
-async fn one(
-    state: web::Data<AppState>,
-    user: Operator,
-    path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+async fn one(state: web::Data<AppState>, user: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(branch_view(&state, user.org_id, *path).await?))
 }
 
-async fn queues(
-    state: web::Data<AppState>,
-    user: Operator,
-    path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+async fn queues(state: web::Data<AppState>, user: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let branch_id = *path;
     // Checks the branch is this organisation's before anything is revealed.
     state.hub.store().branch(user.org_id, branch_id).await?;
@@ -64,11 +56,7 @@ async fn queues(
     Ok(HttpResponse::Ok().json(views))
 }
 
-async fn stats(
-    state: web::Data<AppState>,
-    user: Supervisor,
-    path: web::Path<i64>,
-) -> ApiResult<HttpResponse> {
+async fn stats(state: web::Data<AppState>, user: Supervisor, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let branch = state.hub.store().branch(user.org_id, *path).await?;
     let day = branch.today();
     Ok(HttpResponse::Ok().json(state.hub.store().today_stats(branch.id, &day, None).await?))

@@ -50,11 +50,7 @@ async fn menu(state: web::Data<AppState>, kiosk: Kiosk) -> ApiResult<HttpRespons
     }))
 }
 
-async fn issue(
-    state: web::Data<AppState>,
-    kiosk: Kiosk,
-    body: web::Json<IssueRequest>,
-) -> ApiResult<HttpResponse> {
+async fn issue(state: web::Data<AppState>, kiosk: Kiosk, body: web::Json<IssueRequest>) -> ApiResult<HttpResponse> {
     let issued = state
         .hub
         .issue_ticket(

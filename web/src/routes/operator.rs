@@ -29,21 +29,11 @@ async fn console(state: &AppState, view: OperatorView) -> ApiResult<Console> {
         Some(b) => {
             let branch = state.hub.store().branch_public(b).await?;
             let day = branch.today();
-            Some(
-                state
-                    .hub
-                    .store()
-                    .today_stats(b, &day, Some(view.user_id))
-                    .await?,
-            )
+            Some(state.hub.store().today_stats(b, &day, Some(view.user_id)).await?)
         }
         None => None,
     };
-    Ok(Console {
-        view,
-        branch_id,
-        stats,
-    })
+    Ok(Console { view, branch_id, stats })
 }
 
 async fn get(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResponse> {
@@ -58,11 +48,7 @@ struct Place {
     service_ids: Vec<i64>,
 }
 
-async fn place(
-    state: web::Data<AppState>,
-    op: Operator,
-    body: web::Json<Place>,
-) -> ApiResult<HttpResponse> {
+async fn place(state: web::Data<AppState>, op: Operator, body: web::Json<Place>) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let view = ask(
         &state.hub.operator(op.user_id),
@@ -83,11 +69,7 @@ struct PresenceBody {
     reason: Option<String>,
 }
 
-async fn presence(
-    state: web::Data<AppState>,
-    op: Operator,
-    body: web::Json<PresenceBody>,
-) -> ApiResult<HttpResponse> {
+async fn presence(state: web::Data<AppState>, op: Operator, body: web::Json<PresenceBody>) -> ApiResult<HttpResponse> {
     let p = match body.state.as_str() {
         "available" => Presence::Available,
         "offline" => Presence::Offline,
@@ -95,10 +77,7 @@ async fn presence(
             reason: body.reason.clone().unwrap_or_default(),
         },
         other => {
-            return Err(Error::Invalid(format!(
-                "unknown presence {other:?}: use available, break or offline"
-            ))
-            .into())
+            return Err(Error::Invalid(format!("unknown presence {other:?}: use available, break or offline")).into())
         }
     };
     let view = ask(&state.hub.operator(op.user_id), SetPresence(p)).await?;
@@ -153,24 +132,14 @@ async fn act(
     } else if body.len() > crate::JSON_LIMIT {
         return Err(crate::ApiError::TooLarge(crate::JSON_LIMIT));
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| crate::ApiError::BadJson(format!("malformed JSON: {e}")))?
+        serde_json::from_slice(&body).map_err(|e| crate::ApiError::BadJson(format!("malformed JSON: {e}")))?
     };
-    if body
-        .comment
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > COMMENT_LIMIT)
-    {
-        return Err(Error::Invalid(format!(
-            "a comment holds at most {COMMENT_LIMIT} characters"
-        ))
-        .into());
+    if body.comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_LIMIT) {
+        return Err(Error::Invalid(format!("a comment holds at most {COMMENT_LIMIT} characters")).into());
     }
     let transfer = match (action, body.service_id) {
         (TicketAction::Transfer, Some(s)) => Some((s, body.placement.unwrap_or(Placement::Back))),
-        (TicketAction::Transfer, None) => {
-            return Err(Error::Invalid("a transfer needs service_id".into()).into())
-        }
+        (TicketAction::Transfer, None) => return Err(Error::Invalid("a transfer needs service_id".into()).into()),
         _ => None,
     };
     let comment = body.comment.filter(|c| !c.trim().is_empty());

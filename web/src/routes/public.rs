@@ -85,24 +85,16 @@ async fn ticket(state: web::Data<AppState>, path: web::Path<String>) -> ApiResul
         Some(ahead) => state.hub.estimate(t.branch_id, t.service_id, ahead).await,
         None => None,
     };
-    Ok(HttpResponse::Ok().json(TicketView {
-        ticket: t,
-        eta_secs,
-    }))
+    Ok(HttpResponse::Ok().json(TicketView { ticket: t, eta_secs }))
 }
 
-async fn qr(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-) -> ApiResult<HttpResponse> {
+async fn qr(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
     valid_public_id(&path)?;
     // Only for tickets that exist: the endpoint must not become a free QR generator.
     state.hub.store().public_ticket(&path).await?;
     let conn = req.connection_info();
     let url = format!("{}://{}/t/{}", conn.scheme(), conn.host(), path.as_str());
-    let code =
-        qrcode::QrCode::new(url.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
+    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)

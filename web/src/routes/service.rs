@@ -18,9 +18,7 @@ async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(OPENAPI)
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
