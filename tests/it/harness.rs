@@ -80,7 +80,10 @@ impl Store {
 
     pub async fn strings(&self, sql: String) -> Vec<String> {
         let mut c = self.connect().await;
-        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(&mut c).await.expect("query");
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_all(&mut c)
+            .await
+            .expect("query");
         rows.into_iter().map(|r| r.0).collect()
     }
 

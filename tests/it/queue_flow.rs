@@ -170,13 +170,23 @@ async fn flow(backend: Backend) {
     assert_eq!(view["in_hand"]["number"], "A002");
 
     // Every change is on the ticket's timeline, in order, with who did it.
-    let timeline = store.strings(format!("SELECT kind FROM ticket_events WHERE ticket_id = {a1_id} ORDER BY id")).await;
+    let timeline = store
+        .strings(format!(
+            "SELECT kind FROM ticket_events WHERE ticket_id = {a1_id} ORDER BY id"
+        ))
+        .await;
     assert_eq!(timeline, ["issued", "called", "start", "transfer", "called", "finish"]);
     let detail = store
-        .strings(format!("SELECT detail FROM ticket_events WHERE ticket_id = {a1_id} AND kind = 'transfer'"))
+        .strings(format!(
+            "SELECT detail FROM ticket_events WHERE ticket_id = {a1_id} AND kind = 'transfer'"
+        ))
         .await;
     assert_eq!(detail, [format!("to service {PAYMENTS} at the front: needs a payment")]);
-    let vip_timeline = store.strings(format!("SELECT kind FROM ticket_events WHERE ticket_id = {vip_id} ORDER BY id")).await;
+    let vip_timeline = store
+        .strings(format!(
+            "SELECT kind FROM ticket_events WHERE ticket_id = {vip_id} ORDER BY id"
+        ))
+        .await;
     assert_eq!(vip_timeline, ["issued", "called", "recall", "no_show"]);
 
     // Today's figures and the queues.

@@ -287,6 +287,7 @@ impl Store {
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_device(
         &self,
         org_id: i64,

@@ -97,6 +97,7 @@ pub struct OperatorState {
 impl Store {
     /// Issues the next number of `service_id`'s prefix for today and queues the ticket; the
     /// counter bump, the ticket and its first timeline entry commit together.
+    #[allow(clippy::too_many_arguments)]
     pub async fn issue_ticket(
         &self,
         org_id: i64,
@@ -152,7 +153,7 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        let ahead = ahead_of(&mut *tx, &ticket).await?;
+        let ahead = ahead_of(&mut tx, &ticket).await?;
         tx.commit().await?;
         Ok(IssuedTicket { ticket, ahead })
     }
@@ -368,7 +369,7 @@ impl Store {
         };
         let ahead = if ticket.status == "waiting" {
             let mut conn = self.read.acquire().await?;
-            Some(ahead_of(&mut *conn, &ticket).await?)
+            Some(ahead_of(&mut conn, &ticket).await?)
         } else {
             None
         };
@@ -496,7 +497,6 @@ async fn ahead_of(conn: &mut sqlx::AnyConnection, t: &Ticket) -> Result<i64> {
     .await?;
     Ok(n)
 }
-
 
 impl Store {
     pub async fn ticket_owned(&self, operator_id: i64, ticket_id: i64) -> Result<Ticket> {

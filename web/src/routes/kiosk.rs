@@ -1,38 +1,11 @@
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::atomic::Ordering;
 
 use crate::auth::Kiosk;
 use crate::{ApiResult, AppState};
-use hub_actors::{store::Service, Issued};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssueRequest {
-    pub service_id: i64,
-    #[serde(default)]
-    pub vip_code: Option<String>,
-}
-
-/// An issued ticket with the links a kiosk or phone shows.
-#[derive(Serialize)]
-pub struct IssuedView {
-    #[serde(flatten)]
-    pub issued: Issued,
-    pub status_url: String,
-    pub qr_url: String,
-}
-
-impl From<Issued> for IssuedView {
-    fn from(issued: Issued) -> Self {
-        let id = issued.issued.ticket.public_id.clone();
-        Self {
-            issued,
-            status_url: format!("/t/{id}"),
-            qr_url: format!("/api/public/tickets/{id}/qr.svg"),
-        }
-    }
-}
+use hub_actors::store::Service;
+use hub_channels::kiosk::{take_ticket, Channel, TakeTicket};
 
 #[derive(Serialize)]
 struct KioskView {
@@ -50,20 +23,17 @@ async fn menu(state: web::Data<AppState>, kiosk: Kiosk) -> ApiResult<HttpRespons
     }))
 }
 
-async fn issue(state: web::Data<AppState>, kiosk: Kiosk, body: web::Json<IssueRequest>) -> ApiResult<HttpResponse> {
-    let issued = state
-        .hub
-        .issue_ticket(
-            kiosk.org_id,
-            kiosk.branch_id,
-            body.service_id,
-            "kiosk",
-            body.vip_code.as_deref(),
-        )
-        .await?;
+async fn issue(state: web::Data<AppState>, kiosk: Kiosk, body: web::Json<TakeTicket>) -> ApiResult<HttpResponse> {
+    let taken = take_ticket(
+        &state.hub,
+        kiosk.org_id,
+        kiosk.branch_id,
+        Channel::Kiosk,
+        body.into_inner(),
+    )
+    .await?;
     state.metrics.tickets_issued.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(number = %issued.issued.ticket.number, branch = kiosk.branch_id, "ticket issued at kiosk");
-    Ok(HttpResponse::Created().json(IssuedView::from(issued)))
+    Ok(HttpResponse::Created().json(taken))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -5,12 +5,12 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 
-use super::kiosk::IssuedView;
 use crate::{ApiResult, AppState};
 use hub_actors::{
     store::{PublicTicket, Service},
     Error,
 };
+use hub_channels::kiosk::{take_ticket, Channel, TakeTicket};
 
 #[derive(Serialize)]
 struct PublicBranch {
@@ -24,12 +24,6 @@ struct RegistrarView {
     branch: PublicBranch,
     open: bool,
     services: Vec<Service>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PublicIssue {
-    service_id: i64,
 }
 
 #[derive(Serialize)]
@@ -55,19 +49,26 @@ async fn branch(state: web::Data<AppState>, path: web::Path<i64>) -> ApiResult<H
     }))
 }
 
+/// The phone's request: a service, nothing else (no VIP code from the street).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneTicket {
+    service_id: i64,
+}
+
 async fn issue(
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<PublicIssue>,
+    body: web::Json<PhoneTicket>,
 ) -> ApiResult<HttpResponse> {
     let b = state.hub.store().branch_public(*path).await?;
-    let issued = state
-        .hub
-        .issue_ticket(b.org_id, b.id, body.service_id, "mobile", None)
-        .await?;
+    let req = TakeTicket {
+        service_id: body.service_id,
+        vip_code: None,
+    };
+    let taken = take_ticket(&state.hub, b.org_id, b.id, Channel::Mobile, req).await?;
     state.metrics.tickets_issued.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(number = %issued.issued.ticket.number, branch = b.id, "ticket issued by phone");
-    Ok(HttpResponse::Created().json(IssuedView::from(issued)))
+    Ok(HttpResponse::Created().json(taken))
 }
 
 fn valid_public_id(id: &str) -> Result<(), Error> {
