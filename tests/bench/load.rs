@@ -4,7 +4,8 @@
 //! issue rate, event-to-board latency p50/p99 with 1,000 connected board connections, and the
 //! server's memory per board connection.
 //!
-//! `cargo bench --bench load` (HUB_BENCH_BACKENDS=sqlite,postgres; HUB_BENCH_BOARDS=1000).
+//! `cargo bench --bench load` (HUB_BENCH_BACKENDS=sqlite,postgres; HUB_BENCH_BOARDS=1000;
+//! HUB_BENCH_OPERATORS=32, the operators pressing call next and finish as fast as answered).
 
 #[path = "../it/harness.rs"]
 mod harness;
@@ -18,7 +19,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::{future::join_all, SinkExt, StreamExt};
 use harness::*;
 
-const OPERATORS: usize = 16;
 const CLIENT_THREADS: usize = 2;
 const TICKETS: usize = 6000;
 const CALLS_FOR_LATENCY: usize = 60;
@@ -30,14 +30,15 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    println!("hub load benchmark: {OPERATORS} operators on {CLIENT_THREADS} client threads, {TICKETS} tickets, {boards} board connections");
+    let operators: usize = std::env::var("HUB_BENCH_OPERATORS").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
+    println!("hub load benchmark: {operators} operators on {CLIENT_THREADS} client threads, {TICKETS} tickets, {boards} board connections");
     for name in backends.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let backend = match name {
             "sqlite" => Backend::Sqlite,
             "postgres" => Backend::Postgres,
             other => panic!("unknown backend {other}"),
         };
-        actix_rt::System::new().block_on(run(backend, boards));
+        actix_rt::System::new().block_on(run(backend, boards, operators));
     }
 }
 
@@ -92,7 +93,7 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn run(backend: Backend, boards: usize) {
+async fn run(backend: Backend, boards: usize, operators: usize) {
     let store = Store::new(backend, false).await;
     let node = store.start().await;
     let base = node.api.base.clone();
@@ -100,7 +101,7 @@ async fn run(backend: Backend, boards: usize) {
 
     // Operators, each seated at one of the two demo windows serving every service.
     let mut tokens = Vec::new();
-    for i in 0..OPERATORS {
+    for i in 0..operators {
         let login = format!("bench{i}");
         let out = store.hub(
             &["user", "add", "--login", &login, "--name", &login, "--password-stdin"],
