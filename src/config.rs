@@ -26,6 +26,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Log filter (tracing syntax); `RUST_LOG` wins when set.
     pub log: String,
+    /// Base URL people reach the hub at, for the links in QR codes; empty: each request's host.
+    pub public_url: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +135,7 @@ impl Default for Settings {
             workers: 0,
             secure_cookies: false,
             log: "info".into(),
+            public_url: String::new(),
         }
     }
 }

@@ -85,6 +85,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         metrics: metrics.clone(),
         secure_cookies: settings.secure_cookies,
         sessions: Default::default(),
+        public_url: Some(settings.public_url.clone()).filter(|u| !u.is_empty()),
     });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -107,6 +108,11 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         bus = if settings.redis_url.is_empty() { "in-process" } else { "redis" },
         "hub is up"
     );
+    if let Some(addr) = addrs.first() {
+        println!(
+            "Hub is up at http://{addr}/ : operator console /operator, kiosk /kiosk, board /board. Ctrl-C stops it."
+        );
+    }
     let result = server.run().await.map_err(RunError::Server);
     tracing::info!("HTTP stopped; closing the bus and the store");
     stop.cancel();

@@ -15,5 +15,7 @@ mod queue_flow;
 mod restart;
 #[path = "it/service.rs"]
 mod service;
+#[path = "it/slow_client.rs"]
+mod slow_client;
 #[path = "it/two_nodes.rs"]
 mod two_nodes;

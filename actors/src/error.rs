@@ -56,7 +56,10 @@ impl Error {
             Self::Presence(_) => "presence",
             Self::Store(_) | Self::Migrate(_) => "store_unavailable",
             Self::Bus(_) => "bus_unavailable",
-            Self::Actor(_) | Self::Internal(_) => "internal",
+            // The actor died (and is restarted on next use) or could not load its state: the
+            // request can simply be repeated.
+            Self::Actor(_) => "unavailable",
+            Self::Internal(_) => "internal",
         }
     }
 }

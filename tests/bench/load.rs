@@ -30,7 +30,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let operators: usize = std::env::var("HUB_BENCH_OPERATORS").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
+    let operators: usize = std::env::var("HUB_BENCH_OPERATORS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32);
     println!("hub load benchmark: {operators} operators on {CLIENT_THREADS} client threads, {TICKETS} tickets, {boards} board connections");
     for name in backends.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let backend = match name {

@@ -186,3 +186,33 @@ fn unknown_settings_are_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("HUB_LISTN"));
 }
+
+#[actix_rt::test]
+async fn sigterm_stops_gracefully() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let mut node = store.start().await;
+    let kiosk = node.api.kiosk().await;
+    node.api.issue(&kiosk, CONSULTATION).await;
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &node.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = node.child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hub did not stop within 15 s of SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "graceful stop exits 0, got {exit:?}");
+    // Restarted, it has everything.
+    let node = store.start().await;
+    let sup = node.api.login("supervisor", "demo-supervisor").await;
+    let (_, stats) = node.api.get("/api/branches/1/stats", Some(&sup)).await;
+    assert_eq!(stats["waiting"], 1);
+}

@@ -12,6 +12,7 @@ Hub.ready(() => {
   function screen(name) {
     screens.forEach((s) => Hub.show($(s), s === name));
     Hub.show($('vip-box'), name === 'menu');
+    Hub.show($('phone-box'), name === 'menu');
     if (name !== 'menu') hideVip();
   }
 
@@ -37,6 +38,7 @@ Hub.ready(() => {
     }
     S.data = data;
     Hub.setText($('branch-name'), data.branch.name);
+    $('registrar-qr').src = '/api/public/branches/' + encodeURIComponent(data.branch.id) + '/qr.svg';
     if (S.issued) return; // the ticket screen stays until it times out
     if (!data.open) { screen('closed'); return; }
     menu.set(data.services);

@@ -26,11 +26,19 @@ Hub.ready(() => {
     if (selectedId != null) sel.value = String(selectedId);
   }
 
+  let branchLoad = 0;
   async function loadBranch(id) {
     if (!id) return;
+    // Only the latest choice counts: an answer for a branch chosen earlier is dropped, and a
+    // repeated choice of the shown branch keeps what the operator already picked.
+    const my = ++branchLoad;
+    if (S.detail && String(S.detail.branch.id) === String(id)) return;
+    let detail;
     try {
-      S.detail = await Hub.api('GET', '/api/branches/' + encodeURIComponent(id));
-    } catch (e) { fail(e); return; }
+      detail = await Hub.api('GET', '/api/branches/' + encodeURIComponent(id));
+    } catch (e) { if (my === branchLoad) fail(e); return; }
+    if (my !== branchLoad) return;
+    S.detail = detail;
     fillPlace();
     fillTransfer();
     await loadQueues();

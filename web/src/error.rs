@@ -43,7 +43,7 @@ impl ResponseError for ApiError {
             "conflict" | "ticket_state" | "presence" => StatusCode::CONFLICT,
             "branch_closed" | "forbidden" => StatusCode::FORBIDDEN,
             "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
-            "store_unavailable" | "bus_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable" | "bus_unavailable" | "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -32,6 +32,8 @@ pub struct AppState {
     /// Whether session cookies carry `Secure` (set when the hub is served over HTTPS).
     pub secure_cookies: bool,
     pub sessions: sessions::SessionCache,
+    /// Base URL people reach the hub at, for links in QR codes; None: each request's own host.
+    pub public_url: Option<String>,
 }
 
 /// Registers every route, the JSON limits and error shapes, and the latency metric.

@@ -93,7 +93,9 @@ where
             break reason;
         }
     };
-    let _ = session.close(reason).await;
+    // A stalled client cannot take even the close frame; don't wait for it forever. Dropping the
+    // session ends the response, and the connection goes with it.
+    let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(reason)).await;
 }
 
 fn slow() -> CloseReason {

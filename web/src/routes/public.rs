@@ -89,12 +89,18 @@ async fn ticket(state: web::Data<AppState>, path: web::Path<String>) -> ApiResul
     Ok(HttpResponse::Ok().json(TicketView { ticket: t, eta_secs }))
 }
 
-async fn qr(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
-    valid_public_id(&path)?;
-    // Only for tickets that exist: the endpoint must not become a free QR generator.
-    state.hub.store().public_ticket(&path).await?;
-    let conn = req.connection_info();
-    let url = format!("{}://{}/t/{}", conn.scheme(), conn.host(), path.as_str());
+/// Where people reach the hub: the configured public URL, else what this request came to.
+fn base_url(state: &AppState, req: &HttpRequest) -> String {
+    match &state.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let conn = req.connection_info();
+            format!("{}://{}", conn.scheme(), conn.host())
+        }
+    }
+}
+
+fn qr_svg(url: &str) -> ApiResult<HttpResponse> {
     let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
@@ -107,9 +113,24 @@ async fn qr(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String
         .body(svg))
 }
 
+/// The QR code of a ticket's status page, shown on the kiosk screen.
+async fn ticket_qr(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    valid_public_id(&path)?;
+    // Only for tickets that exist: the endpoint must not become a free QR generator.
+    state.hub.store().public_ticket(&path).await?;
+    qr_svg(&format!("{}/t/{}", base_url(&state, &req), path.as_str()))
+}
+
+/// The QR code of a branch's phone registrar, for a poster at the entrance or the kiosk screen.
+async fn registrar_qr(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let b = state.hub.store().branch_public(*path).await?;
+    qr_svg(&format!("{}/r/{}", base_url(&state, &req), b.id))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/public/branches/{id}", web::get().to(branch))
         .route("/api/public/branches/{id}/tickets", web::post().to(issue))
         .route("/api/public/tickets/{public_id}", web::get().to(ticket))
-        .route("/api/public/tickets/{public_id}/qr.svg", web::get().to(qr));
+        .route("/api/public/branches/{id}/qr.svg", web::get().to(registrar_qr))
+        .route("/api/public/tickets/{public_id}/qr.svg", web::get().to(ticket_qr));
 }
