@@ -16,7 +16,11 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 
 use crate::auth::{Board, Operator};
 use crate::{ApiResult, AppState, Metrics};
-use hub_actors::{actors::display::Connect, ask, bus::EventKind};
+use hub_actors::{
+    actors::display::Connect,
+    ask,
+    bus::{Event, EventKind},
+};
 
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -113,8 +117,7 @@ async fn board(
 ) -> ApiResult<HttpResponse> {
     let (tx, rx) = mpsc::channel(BOARD_QUEUE);
     let snapshot = ask(&state.hub.display(board.device_id), Connect(tx)).await?;
-    let (response, session, stream) =
-        actix_ws::handle(&req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?;
+    let (response, session, stream) = upgrade(&req, body)?;
     let first = stream::once(async move { Ok(snapshot.to_string()) });
     // The display actor drops its sender when this connection fell too far behind.
     let rest = stream::unfold(rx, |mut rx| async move {
@@ -125,32 +128,60 @@ async fn board(
     Ok(response)
 }
 
+/// Pushes drawn from the bus: `pick` turns an event meant for this session into text (None:
+/// not for it); `on_lag` is what to do when the session fell behind the bus.
+fn bus_pushes(
+    state: &AppState,
+    pick: impl Fn(&Event) -> Option<String> + 'static,
+    on_lag: fn() -> Result<String, Option<CloseReason>>,
+) -> impl Stream<Item = Result<String, Option<CloseReason>>> {
+    let pick = std::rc::Rc::new(pick);
+    stream::unfold(state.hub.bus().subscribe(), move |mut rx| {
+        let pick = pick.clone();
+        async move {
+            let next = loop {
+                match rx.recv().await {
+                    Ok(e) => match pick(&e) {
+                        Some(text) => break Ok(text),
+                        None => continue,
+                    },
+                    Err(RecvError::Lagged(_)) => break on_lag(),
+                    Err(RecvError::Closed) => break Err(None),
+                }
+            };
+            Some((next, rx))
+        }
+    })
+}
+
+fn upgrade(req: &HttpRequest, body: web::Payload) -> ApiResult<(HttpResponse, Session, MessageStream)> {
+    Ok(actix_ws::handle(req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?)
+}
+
+/// The operator console's feed: every event of the operator's organisation.
 async fn operator(
     state: web::Data<AppState>,
     op: Operator,
     req: HttpRequest,
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let (response, session, stream) =
-        actix_ws::handle(&req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?;
+    let (response, session, stream) = upgrade(&req, body)?;
     let org_id = op.org_id;
-    let pushes = stream::unfold(state.hub.bus().subscribe(), move |mut rx| async move {
-        loop {
-            let next = match rx.recv().await {
-                Ok(e) if e.org_id == org_id && e.kind != EventKind::Resync => {
-                    serde_json::to_string(&*e).map_err(|_| None)
-                }
-                Ok(_) => continue,
-                Err(RecvError::Lagged(_)) => Err(Some(slow())),
-                Err(RecvError::Closed) => Err(None),
-            };
-            return Some((next, rx));
-        }
-    });
+    let pushes = bus_pushes(
+        &state,
+        move |e| {
+            (e.org_id == org_id && e.kind != EventKind::Resync)
+                .then(|| serde_json::to_string(e).ok())
+                .flatten()
+        },
+        // A console that missed events reconnects and reloads everything.
+        || Err(Some(slow())),
+    );
     actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes));
     Ok(response)
 }
 
+/// A ticket status page's feed: "something changed in your branch; fetch your ticket again".
 async fn ticket(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -158,22 +189,15 @@ async fn ticket(
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let t = state.hub.store().public_ticket(&path).await?;
-    let (response, session, stream) =
-        actix_ws::handle(&req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?;
+    let (response, session, stream) = upgrade(&req, body)?;
     let branch_id = t.branch_id;
     const CHANGED: &str = r#"{"type":"changed"}"#;
-    let pushes = stream::unfold(state.hub.bus().subscribe(), move |mut rx| async move {
-        loop {
-            let next = match rx.recv().await {
-                Ok(e) if e.branch_id == branch_id || e.kind == EventKind::Resync => Ok(CHANGED.to_string()),
-                Ok(_) => continue,
-                // Missed events only mean a re-fetch; tell the page to do one.
-                Err(RecvError::Lagged(_)) => Ok(CHANGED.to_string()),
-                Err(RecvError::Closed) => Err(None),
-            };
-            return Some((next, rx));
-        }
-    });
+    let pushes = bus_pushes(
+        &state,
+        move |e| (e.branch_id == branch_id || e.kind == EventKind::Resync).then(|| CHANGED.to_string()),
+        // Missed events only mean a re-fetch; tell the page to do one.
+        || Ok(CHANGED.to_string()),
+    );
     actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes));
     Ok(response)
 }
