@@ -201,6 +201,31 @@ async fn flow(backend: Backend) {
     let (status, _) = api.get("/api/branches/1/stats", Some(&op)).await;
     assert_eq!(status, 403, "operators do not see branch figures");
 
+    // Signing out leaves the window: the queue stops counting that operator as serving.
+    let payments_operators = || async {
+        let (_, queues) = api.get("/api/branches/1/queues", Some(&sup)).await;
+        queues
+            .as_array()
+            .expect("queues")
+            .iter()
+            .find(|q| q["service_id"] == PAYMENTS)
+            .map(|q| q["operators"].clone())
+    };
+    assert_eq!(payments_operators().await, Some(json!(2)));
+    let (status, _) = api.send("POST", "/api/auth/logout", Some(&op2), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = api.get("/api/operator", Some(&op2)).await;
+    assert_eq!(status, 401, "the session is gone");
+    let mut operators = None;
+    for _ in 0..50 {
+        operators = payments_operators().await;
+        if operators == Some(json!(1)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(operators, Some(json!(1)));
+
     // The empty queue answers with no ticket, not an error.
     let (_, _) = api
         .act(&op, called["ticket"]["id"].as_i64().expect("id"), "finish", None)

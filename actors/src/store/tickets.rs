@@ -449,8 +449,8 @@ impl Store {
         Ok(())
     }
 
-    /// Operators of the branch who are available and serve `service_id`: the divisor of the
-    /// estimated wait.
+    /// The saved places of the operators seated at the branch's windows, whatever their
+    /// presence: the queue actor counts the available ones per service for the estimated wait.
     pub async fn operators_serving(&self, branch_id: i64) -> Result<Vec<OperatorState>> {
         let rows: Vec<(i64, Option<i64>, String, String, i64)> = sqlx::query_as(
             "SELECT o.user_id, o.window_id, o.service_ids, o.presence, o.since FROM operator_states o \

@@ -3,7 +3,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{token_of, Signed, SESSION_COOKIE};
 use crate::{ApiResult, AppState};
-use hub_actors::store::Principal;
+use hub_actors::{
+    actors::operator::SetPresence,
+    ask,
+    model::presence::Presence,
+    store::{Principal, PrincipalKind},
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +56,16 @@ async fn device(state: web::Data<AppState>, body: web::Json<DeviceLogin>) -> Api
 
 async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     if let Some(token) = token_of(&req) {
+        // An operator who signs out leaves their window: queues stop counting them as serving.
+        if let Ok(Principal {
+            kind: PrincipalKind::User { user_id, .. },
+            ..
+        }) = state.hub.store().principal(&token).await
+        {
+            if let Err(e) = ask(&state.hub.operator(user_id), SetPresence(Presence::Offline)).await {
+                tracing::warn!(user = user_id, error = %e, "could not set presence offline at sign-out");
+            }
+        }
         state.sessions.forget(&token);
         state.hub.store().sign_out(&token).await?;
     }
