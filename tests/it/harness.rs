@@ -287,6 +287,20 @@ impl Api {
         )
     }
 
+    /// A POST without a body whose answer is returned raw: for the load generator, which must
+    /// spend as little CPU as it can on the machine it shares with the server.
+    pub async fn post_raw(&self, path: &str, token: &str) -> (u16, Vec<u8>) {
+        let mut res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let body = res.body().await.expect("body");
+        (res.status().as_u16(), body.to_vec())
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         self.send("POST", path, token, Some(body)).await
     }
