@@ -129,10 +129,6 @@ impl Bus {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.local.subscribe()
     }
-
-    pub fn subscribers(&self) -> usize {
-        self.local.receiver_count()
-    }
 }
 
 async fn listen(

@@ -159,8 +159,9 @@ async fn run(backend: Backend, boards: usize, operators: usize) {
                                 assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
                                 let called: Called = serde_json::from_slice(&body).expect("call-next answer");
                                 let Some(ticket) = called.ticket else { break };
-                                let (status, body) =
-                                    api.post_raw(&format!("/api/operator/tickets/{}/finish", ticket.id), token).await;
+                                let (status, body) = api
+                                    .post_raw(&format!("/api/operator/tickets/{}/finish", ticket.id), token)
+                                    .await;
                                 assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
                             }
                             lat

@@ -194,17 +194,3 @@ impl Handler<Connect> for DisplayActor {
         Ok(self.message(None, crate::model::now_millis()))
     }
 }
-
-/// How many connections this board has open (for metrics and tests).
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct Connections;
-
-impl Handler<Connections> for DisplayActor {
-    type Result = usize;
-
-    fn handle(&mut self, _: Connections, _: &mut Context<Self>) -> usize {
-        self.sessions.retain(|tx| !tx.is_closed());
-        self.sessions.len()
-    }
-}

@@ -13,7 +13,6 @@ use crate::model::{
     now_millis,
     ordering::Placement,
     presence::{self, Presence},
-    role::Role,
     ticket::{TicketAction, TicketStatus},
 };
 use crate::store::{Branch, OperatorState, Ticket, Window};
@@ -394,9 +393,4 @@ impl OperatorActor {
         }
         .into_actor(self)
     }
-}
-
-/// Roles that may work at a window: every role can, supervisors and admins cover for operators.
-pub fn may_operate(role: Role) -> bool {
-    role.at_least(Role::Operator)
 }

@@ -284,17 +284,6 @@ impl Store {
         Ok(updated)
     }
 
-    pub async fn ticket(&self, org_id: i64, ticket_id: i64) -> Result<Ticket> {
-        sqlx::query_as(sql(format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 AND org_id = $2"
-        )))
-        .bind(ticket_id)
-        .bind(org_id)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(Error::NotFound("ticket"))
-    }
-
     /// The ticket the operator is dealing with now, if any.
     pub async fn in_hand(&self, operator_id: i64) -> Result<Option<Ticket>> {
         Ok(sqlx::query_as(sql(format!(
