@@ -47,9 +47,25 @@ enum Command {
     Migrate,
     /// Seed the demo organisation into an existing store (even if it already has others).
     Demo,
+    /// Manage organisations (tenants). Start a new installation with `hub org add`, then
+    /// `hub user add --org ID --role admin`; the admin sets up branches, menus, windows and
+    /// devices through the API (/api/admin/...).
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Manage users (people who sign in to the console).
     #[command(subcommand)]
     User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Add an organisation and print its id.
+    Add {
+        #[arg(long)]
+        name: String,
+    },
+    /// List organisations.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -150,6 +166,28 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             hub::seed_demo(&store, &settings.listen, true)
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Org(cmd) => {
+            let store = hub::open_store(&settings).await.map_err(|e| e.to_string())?;
+            match cmd {
+                OrgCommand::Add { name } => {
+                    if name.trim().is_empty() {
+                        return Err("an organisation needs a name".into());
+                    }
+                    let id = store.create_org(name.trim()).await.map_err(|e| e.to_string())?;
+                    println!(
+                        "organisation {name:?} added with id {id}; next: hub user add --org {id} --role admin ..."
+                    );
+                }
+                OrgCommand::List => {
+                    println!("{:<5} name", "id");
+                    for (id, name) in store.orgs().await.map_err(|e| e.to_string())? {
+                        println!("{id:<5} {name}");
+                    }
+                }
+            }
+            store.close().await;
+            Ok(())
         }
         Command::User(cmd) => {
             let store = hub::open_store(&settings).await.map_err(|e| e.to_string())?;

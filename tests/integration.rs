@@ -5,6 +5,8 @@
 #[path = "it/harness.rs"]
 mod harness;
 
+#[path = "it/admin.rs"]
+mod admin;
 #[path = "it/bad_input.rs"]
 mod bad_input;
 #[path = "it/concurrency.rs"]

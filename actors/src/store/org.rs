@@ -355,3 +355,95 @@ impl Store {
             .ok_or(Error::NotFound("user"))
     }
 }
+
+impl Store {
+    pub async fn org_users(&self, org_id: i64) -> Result<Vec<UserRow>> {
+        Ok(
+            sqlx::query_as("SELECT id, org_id, login, name, role, lang FROM users WHERE org_id = $1 ORDER BY login")
+                .bind(org_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    /// Adds a service to a branch's menu. A service with a prefix issues tickets; one without is
+    /// a menu group. Menus have two levels: a parent must be a group of the same branch, and
+    /// prefixes are unique within the branch so a number on the board names one service.
+    pub async fn add_service(
+        &self,
+        org_id: i64,
+        branch_id: i64,
+        parent_id: Option<i64>,
+        names: (&str, &str),
+        prefix: Option<&str>,
+        position: i64,
+    ) -> Result<Service> {
+        let branch = self.branch(org_id, branch_id).await?;
+        if names.0.trim().is_empty() || names.1.trim().is_empty() {
+            return Err(Error::Invalid("a service needs a Russian and an English name".into()));
+        }
+        let services = self.services(branch.id).await?;
+        if let Some(parent) = parent_id {
+            match services.iter().find(|s| s.id == parent) {
+                None => return Err(Error::NotFound("parent service")),
+                Some(p) if p.prefix.is_some() => {
+                    return Err(Error::Invalid(
+                        "the parent must be a menu group (a service without a prefix)".into(),
+                    ))
+                }
+                Some(p) if p.parent_id.is_some() => {
+                    return Err(Error::Invalid(
+                        "menus have two levels; a group cannot sit inside a group".into(),
+                    ))
+                }
+                Some(_) => {}
+            }
+            if prefix.is_none() {
+                return Err(Error::Invalid(
+                    "a group cannot sit inside a group; give this service a prefix".into(),
+                ));
+            }
+        }
+        if let Some(p) = prefix {
+            if services.iter().any(|s| s.prefix.as_deref() == Some(p)) {
+                return Err(Error::Conflict(format!("prefix {p} is already used in this branch")));
+            }
+        }
+        let id = self
+            .create_service(org_id, branch.id, parent_id, names, prefix, position)
+            .await?;
+        self.services(branch.id)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or(Error::NotFound("service"))
+    }
+
+    pub async fn add_window(&self, org_id: i64, branch_id: i64, label: &str) -> Result<Window> {
+        let branch = self.branch(org_id, branch_id).await?;
+        let label = label.trim();
+        if label.is_empty() || label.chars().count() > 16 {
+            return Err(Error::Invalid("a window label has 1 to 16 characters".into()));
+        }
+        let id = self
+            .create_window(org_id, branch.id, label)
+            .await
+            .map_err(|e| match e {
+                Error::Store(s) => unique_as_conflict(s, "this branch already has a window with that label"),
+                other => other,
+            })?;
+        Ok(Window {
+            id,
+            branch_id: branch.id,
+            label: label.to_string(),
+        })
+    }
+}
+
+impl Store {
+    pub async fn orgs(&self) -> Result<Vec<(i64, String)>> {
+        Ok(sqlx::query_as("SELECT id, name FROM organisations ORDER BY id")
+            .fetch_all(&self.read)
+            .await?)
+    }
+}

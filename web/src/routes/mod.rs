@@ -1,6 +1,7 @@
 //! The JSON API. Handlers are thin: identity and role from extractors, validation by serde
 //! (`deny_unknown_fields`), then one call to the core.
 
+mod admin;
 mod auth;
 mod board;
 mod branch;
@@ -13,6 +14,7 @@ use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(service::configure)
+        .configure(admin::configure)
         .configure(auth::configure)
         .configure(branch::configure)
         .configure(kiosk::configure)

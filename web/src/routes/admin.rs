@@ -1,0 +1,203 @@
+//! Setting an organisation up: branches, their menus and windows, kiosks and boards, people.
+//! Admins only, and only inside their own organisation.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Admin;
+use crate::{ApiResult, AppState};
+use hub_actors::{
+    model::{
+        role::{DeviceKind, Role},
+        schedule::Schedule,
+    },
+    store::{org::NewBranch, random_token},
+    Error,
+};
+
+fn lang(l: Option<String>) -> Result<String, Error> {
+    match l.as_deref().unwrap_or("ru") {
+        l @ ("ru" | "en") => Ok(l.to_string()),
+        other => Err(Error::Invalid(format!("language {other:?}: use ru or en"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BranchBody {
+    name: String,
+    timezone: String,
+    #[serde(default)]
+    lang: Option<String>,
+    /// `{"mon": "09:00-18:00", ...}`; a day left out is closed.
+    schedule: Schedule,
+    #[serde(default)]
+    recalls_before_no_show: Option<i64>,
+    #[serde(default)]
+    board_size: Option<i64>,
+    #[serde(default)]
+    vip_code: Option<String>,
+}
+
+async fn add_branch(state: web::Data<AppState>, admin: Admin, body: web::Json<BranchBody>) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    if b.name.trim().is_empty() {
+        return Err(Error::Invalid("a branch needs a name".into()).into());
+    }
+    let recalls = b.recalls_before_no_show.unwrap_or(1);
+    let board_size = b.board_size.unwrap_or(8);
+    if !(0..=10).contains(&recalls) || !(1..=50).contains(&board_size) {
+        return Err(Error::Invalid("recalls_before_no_show is 0 to 10, board_size 1 to 50".into()).into());
+    }
+    let lang = lang(b.lang)?;
+    let store = state.hub.store();
+    let id = store
+        .create_branch(
+            admin.org_id,
+            NewBranch {
+                name: b.name.trim(),
+                timezone: &b.timezone,
+                lang: &lang,
+                schedule: &b.schedule,
+                recalls_before_no_show: recalls,
+                board_size,
+                vip_code: b.vip_code.as_deref().filter(|c| !c.is_empty()),
+            },
+        )
+        .await?;
+    tracing::info!(branch = id, by = admin.user_id, "branch added");
+    Ok(HttpResponse::Created().json(store.branch(admin.org_id, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceBody {
+    name_ru: String,
+    name_en: String,
+    /// One to three Latin capitals; leave out for a menu group.
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    parent_id: Option<i64>,
+    #[serde(default)]
+    position: Option<i64>,
+}
+
+async fn add_service(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<ServiceBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let service = state
+        .hub
+        .store()
+        .add_service(
+            admin.org_id,
+            *path,
+            b.parent_id,
+            (b.name_ru.trim(), b.name_en.trim()),
+            b.prefix.as_deref(),
+            b.position.unwrap_or(0),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(service))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowBody {
+    label: String,
+}
+
+async fn add_window(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<WindowBody>,
+) -> ApiResult<HttpResponse> {
+    let window = state.hub.store().add_window(admin.org_id, *path, &body.label).await?;
+    Ok(HttpResponse::Created().json(window))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceBody {
+    kind: DeviceKind,
+    login: String,
+    name: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// A new device and its secret. The secret is shown this once; only its hash is kept.
+#[derive(Serialize)]
+struct NewDevice {
+    id: i64,
+    branch_id: i64,
+    kind: DeviceKind,
+    login: String,
+    name: String,
+    secret: String,
+}
+
+async fn add_device(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<DeviceBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let store = state.hub.store();
+    let branch = store.branch(admin.org_id, *path).await?;
+    let secret = random_token(12);
+    let lang = lang(b.lang)?;
+    let id = store
+        .create_device(admin.org_id, branch.id, b.kind, &b.login, b.name.trim(), &secret, &lang)
+        .await?;
+    tracing::info!(device = %b.login, kind = b.kind.as_str(), branch = branch.id, "device added");
+    Ok(HttpResponse::Created().json(NewDevice {
+        id,
+        branch_id: branch.id,
+        kind: b.kind,
+        login: b.login,
+        name: b.name,
+        secret,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    login: String,
+    name: String,
+    role: Role,
+    password: String,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+async fn add_user(state: web::Data<AppState>, admin: Admin, body: web::Json<UserBody>) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let lang = lang(b.lang)?;
+    let store = state.hub.store();
+    let id = store
+        .create_user(admin.org_id, &b.login, b.name.trim(), b.role, &b.password, &lang)
+        .await?;
+    tracing::info!(login = %b.login, role = b.role.as_str(), by = admin.user_id, "user added");
+    Ok(HttpResponse::Created().json(store.user(id).await?))
+}
+
+async fn users(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().org_users(admin.org_id).await?))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/admin/branches", web::post().to(add_branch))
+        .route("/api/admin/branches/{id}/services", web::post().to(add_service))
+        .route("/api/admin/branches/{id}/windows", web::post().to(add_window))
+        .route("/api/admin/branches/{id}/devices", web::post().to(add_device))
+        .route("/api/admin/users", web::post().to(add_user))
+        .route("/api/admin/users", web::get().to(users));
+}
