@@ -42,6 +42,11 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
         tracing::info!("store already has an organisation; demo not seeded again");
         return Ok(());
     }
+    if store.users().await?.iter().any(|u| u.login == "operator1") {
+        return Err(RunError::Core(hub_actors::Error::Conflict(
+            "the demo organisation is already in this store (its logins are taken)".into(),
+        )));
+    }
     let demo = demo::seed(store).await?;
     let base = format!("http://{listen}");
     println!("\nDemo organisation seeded. Open:");
