@@ -67,7 +67,11 @@ async fn cli_users_and_migrate() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("operator1"));
     let out = store.hub(&["demo"], "");
     assert!(!out.status.success(), "a second demo would clash with the first");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = store.hub(
         &[

@@ -163,17 +163,11 @@ impl Handler<SetPlace> for OperatorActor {
             let window = core.store.window(org_id, msg.window_id).await?;
             let branch = core.store.branch(org_id, window.branch_id).await?;
             let services = core.store.services(branch.id).await?;
-            let mut ids = msg.service_ids;
-            ids.sort_unstable();
-            ids.dedup();
-            if ids.is_empty() {
-                return Err(Error::Invalid("choose at least one service to serve".into()));
-            }
-            for id in &ids {
-                if !services.iter().any(|s| s.id == *id && s.prefix.is_some()) {
-                    return Err(Error::NotFound("service"));
-                }
-            }
+            let menu: Vec<(i64, bool)> = services.iter().map(|s| (s.id, s.prefix.is_some())).collect();
+            let ids = presence::services_to_serve(&msg.service_ids, &menu).map_err(|e| match e {
+                presence::PlaceError::UnknownService(_) => Error::NotFound("service"),
+                other => Error::Invalid(other.to_string()),
+            })?;
             state.window_id = Some(window.id);
             state.service_ids = ids;
             state.presence = Presence::Available;
@@ -244,25 +238,30 @@ impl Handler<CallNext> for OperatorActor {
             let (Some(window), Some(branch)) = (window, branch) else {
                 return Err(Error::Invalid("choose a window and services first".into()));
             };
-            // Pressing "call next" is how an operator comes back from a break.
-            if on_break {
+            // Pressing "call next" is how an operator comes back from a break. Once that is
+            // stored it holds whatever the call itself then meets.
+            let back = if on_break {
                 state.presence = Presence::Available;
                 state.since = now_millis();
                 core.store.save_operator_state(&state).await?;
-            }
-            let ticket = core
+                Some(state)
+            } else {
+                None
+            };
+            let called = core
                 .store
                 .call_next(branch.id, user_id, window.id, &services, now_millis())
-                .await?;
-            Ok((state, ticket, window))
+                .await;
+            Ok((back, called, window))
         };
         AtomicResponse::new(Box::pin(fut.into_actor(self).then(move |res, act, _| {
             let mut events = Vec::new();
-            let out = res.map(|(state, ticket, window)| {
-                if act.state.presence != state.presence {
+            let out = res.and_then(|(back, called, window)| {
+                if let Some(state) = back {
                     act.state = state;
                     events.push(act.presence_event());
                 }
+                let ticket = called?;
                 if let Some(t) = &ticket {
                     act.in_hand = Some(t.clone());
                     events.push(act.event(EventKind::TicketCalled {
@@ -274,7 +273,7 @@ impl Handler<CallNext> for OperatorActor {
                         recall: false,
                     }));
                 }
-                ticket
+                Ok(ticket)
             });
             act.publish_all(events).map(move |_, _, _| out)
         })))

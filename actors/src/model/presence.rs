@@ -58,3 +58,52 @@ mod tests {
         assert_eq!(change(&Presence::Offline, true, false), Ok(()));
     }
 }
+
+/// The services an operator asks to serve at a window, checked against the branch's menu
+/// (`(id, issues tickets)` pairs): each must be a service of that branch that issues tickets,
+/// not a menu group. Returns them sorted without repeats.
+pub fn services_to_serve(requested: &[i64], menu: &[(i64, bool)]) -> Result<Vec<i64>, PlaceError> {
+    let mut ids = requested.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(PlaceError::NoService);
+    }
+    for id in &ids {
+        match menu.iter().find(|(s, _)| s == id) {
+            None => return Err(PlaceError::UnknownService(*id)),
+            Some((_, false)) => return Err(PlaceError::Group(*id)),
+            Some(_) => {}
+        }
+    }
+    Ok(ids)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceError {
+    #[error("choose at least one service to serve")]
+    NoService,
+    #[error("service {0} is not on this branch's menu")]
+    UnknownService(i64),
+    #[error("{0} is a menu group; choose the services inside it")]
+    Group(i64),
+}
+
+#[cfg(test)]
+mod place_tests {
+    use super::*;
+
+    const MENU: [(i64, bool); 3] = [(1, false), (2, true), (3, true)];
+
+    #[test]
+    fn services_are_sorted_and_deduplicated() {
+        assert_eq!(services_to_serve(&[3, 2, 3], &MENU), Ok(vec![2, 3]));
+    }
+
+    #[test]
+    fn groups_unknown_and_empty_are_refused() {
+        assert_eq!(services_to_serve(&[], &MENU), Err(PlaceError::NoService));
+        assert_eq!(services_to_serve(&[2, 9], &MENU), Err(PlaceError::UnknownService(9)));
+        assert_eq!(services_to_serve(&[1], &MENU), Err(PlaceError::Group(1)));
+    }
+}
