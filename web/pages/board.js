@@ -64,6 +64,7 @@ Hub.ready(() => {
   function onBoard(msg) {
     if (!msg || msg.type !== 'board') return;
     S.calls = Array.isArray(msg.calls) ? msg.calls : [];
+    if (msg.branch_name) Hub.setText($('branch-name'), msg.branch_name);
     if (msg.new_call) flash(msg.new_call);
     render();
   }

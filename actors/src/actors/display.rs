@@ -34,6 +34,8 @@ struct BoardMessage<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     branch_id: i64,
+    /// Shown as the board's heading.
+    branch_name: &'a str,
     calls: &'a std::collections::VecDeque<BoardCall>,
     /// The call to highlight (and, later, announce): present when this push is a new call.
     new_call: Option<&'a BoardCall>,
@@ -45,6 +47,7 @@ pub struct DisplayActor {
     core: Core,
     device_id: i64,
     branch_id: i64,
+    branch_name: String,
     board: BoardState,
     loaded: bool,
     sessions: Vec<mpsc::Sender<Push>>,
@@ -57,6 +60,7 @@ impl DisplayActor {
             core,
             device_id,
             branch_id: 0,
+            branch_name: String::new(),
             board: BoardState::default(),
             loaded: false,
             sessions: Vec::new(),
@@ -71,12 +75,13 @@ impl DisplayActor {
             let branch = core.store.branch(org_id, branch_id).await?;
             let day = local_day(jiff::Timestamp::now(), &branch.tz());
             let calls = core.store.board_calls(branch_id, &day, branch.board_size).await?;
-            Ok::<_, Error>((branch_id, branch.board_size, calls))
+            Ok::<_, Error>((branch_id, branch.name, branch.board_size, calls))
         };
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
-            Ok((branch_id, size, calls)) => {
+            Ok((branch_id, name, size, calls)) => {
                 let changed = !act.loaded || act.board.calls != calls;
                 act.branch_id = branch_id;
+                act.branch_name = name;
                 act.board = BoardState::new(size as usize);
                 act.board.calls = calls.into();
                 act.loaded = true;
@@ -99,6 +104,7 @@ impl DisplayActor {
         let m = BoardMessage {
             kind: "board",
             branch_id: self.branch_id,
+            branch_name: &self.branch_name,
             calls: &self.board.calls,
             new_call,
             at,
