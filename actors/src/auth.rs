@@ -7,12 +7,27 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
+/// At most this many argon2 computations at once. Each takes about 19 MiB and a core for tens
+/// of milliseconds: a flood of sign-in attempts queues here instead of exhausting memory.
+const ARGON2_AT_ONCE: usize = 4;
+/// A sign-in that cannot get a turn within this time is refused as "try again".
+const ARGON2_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn argon2_turn() -> Result<tokio::sync::SemaphorePermit<'static>> {
+    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(ARGON2_AT_ONCE);
+    match tokio::time::timeout(ARGON2_WAIT, TURNS.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(Error::Actor("too many sign-ins at once; try again".into())),
+    }
+}
+
 /// Hashes on the blocking pool: argon2 is deliberately slow and must not stall the reactor.
 pub async fn hash_secret(secret: &str) -> Result<String> {
     if secret.len() < 8 {
         return Err(Error::Invalid("a password needs at least 8 characters".into()));
     }
     let secret = secret.to_string();
+    let _turn = argon2_turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = new_salt()?;
         Argon2::default()
@@ -28,6 +43,7 @@ pub async fn hash_secret(secret: &str) -> Result<String> {
 /// throwaway hash, so "no such user" takes as long as "wrong password" and logins cannot be probed.
 pub async fn verify_secret(secret: &str, hash: Option<String>) -> Result<bool> {
     let secret = secret.to_string();
+    let _turn = argon2_turn().await?;
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| dummy_hash().to_string());

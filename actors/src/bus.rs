@@ -22,6 +22,10 @@ pub const BUS_CAPACITY: usize = 4096;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// The node that published it, set by [`Bus::publish`]: an actor that keeps a copy of state
+    /// changed on another node knows to reload it.
+    #[serde(default)]
+    pub origin: u64,
     pub org_id: i64,
     pub branch_id: i64,
     pub at: Millis,
@@ -45,6 +49,9 @@ pub enum EventKind {
         service_id: i64,
         window_id: i64,
         window: String,
+        operator_id: i64,
+        /// As stored on the ticket, so a board rebuilt from the store shows the same.
+        called_at: Millis,
         recall: bool,
     },
     /// Started, finished, no-show, or transferred (then `status` is waiting and `service_id` the new one).
@@ -54,6 +61,8 @@ pub enum EventKind {
         service_id: i64,
         from_service_id: i64,
         status: String,
+        /// The operator who made the change.
+        operator_id: i64,
     },
     OperatorChanged {
         operator_id: i64,
@@ -68,6 +77,7 @@ pub enum EventKind {
 
 #[derive(Clone)]
 pub struct Bus {
+    node: u64,
     local: broadcast::Sender<Arc<Event>>,
     redis: Option<RedisOut>,
 }
@@ -81,7 +91,11 @@ struct RedisOut {
 impl Bus {
     pub fn in_process() -> Self {
         let (local, _) = broadcast::channel(BUS_CAPACITY);
-        Self { local, redis: None }
+        Self {
+            node: rand::random(),
+            local,
+            redis: None,
+        }
     }
 
     /// Connects to Redis and starts listening on `channel` until `stop` is cancelled. Fails fast
@@ -97,6 +111,7 @@ impl Bus {
         pubsub.subscribe(channel).await.map_err(|e| Error::Bus(e.to_string()))?;
         tokio::spawn(listen(client, channel.to_string(), pubsub, local.clone(), stop));
         Ok(Self {
+            node: rand::random(),
             local,
             redis: Some(RedisOut {
                 conn,
@@ -105,7 +120,13 @@ impl Bus {
         })
     }
 
-    pub async fn publish(&self, event: Event) -> Result<()> {
+    /// This node's id, as stamped on what it publishes.
+    pub fn node(&self) -> u64 {
+        self.node
+    }
+
+    pub async fn publish(&self, mut event: Event) -> Result<()> {
+        event.origin = self.node;
         match &self.redis {
             None => {
                 // No receivers is fine: nobody is watching this node right now.
@@ -172,6 +193,7 @@ async fn listen(
                         backoff = Duration::from_millis(100);
                         tracing::info!(channel, "redis bus reconnected");
                         let _ = local.send(Arc::new(Event {
+                            origin: 0,
                             org_id: 0,
                             branch_id: 0,
                             at: crate::model::now_millis(),

@@ -112,6 +112,7 @@ impl Hub {
             .await?;
         let t = &issued.ticket;
         let event = Event {
+            origin: 0,
             org_id,
             branch_id,
             at: now_millis(),

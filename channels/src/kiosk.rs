@@ -69,3 +69,35 @@ pub async fn take_ticket(
     tracing::info!(number = %issued.issued.ticket.number, branch = branch_id, channel = channel.as_str(), "ticket issued");
     Ok(issued.into())
 }
+
+/// What a phone is told after taking a ticket: no internal ids, no staff fields. The public
+/// registrar is open to anyone, so it answers with what the visitor's own status page shows.
+#[derive(Debug, Serialize)]
+pub struct PhoneTicketTaken {
+    pub public_id: String,
+    pub number: String,
+    pub status: String,
+    pub service_id: i64,
+    pub issued_at: i64,
+    pub ahead: i64,
+    pub eta_secs: Option<i64>,
+    pub status_url: String,
+    pub qr_url: String,
+}
+
+impl From<TicketTaken> for PhoneTicketTaken {
+    fn from(t: TicketTaken) -> Self {
+        let ticket = t.issued.issued.ticket;
+        Self {
+            public_id: ticket.public_id,
+            number: ticket.number,
+            status: ticket.status,
+            service_id: ticket.service_id,
+            issued_at: ticket.issued_at,
+            ahead: t.issued.issued.ahead,
+            eta_secs: t.issued.eta_secs,
+            status_url: t.status_url,
+            qr_url: t.qr_url,
+        }
+    }
+}

@@ -97,6 +97,21 @@ async fn refused(backend: Backend) {
     let (s, b) = api.get("/api/board", Some(&kiosk)).await;
     assert_eq!((s, code(&b)), (403, "forbidden"));
 
+    // A page of another site cannot act with someone's session; the hub's own pages can.
+    let own = api.base.clone();
+    assert_eq!(
+        api.post_from_origin("/api/operator/call-next", &op, "https://evil.example")
+            .await,
+        403
+    );
+    assert_eq!(
+        api.post_from_origin("/api/operator/call-next", &op, "http://127.0.0.1:1")
+            .await,
+        403,
+        "another port is another origin"
+    );
+    assert_ne!(api.post_from_origin("/api/operator/call-next", &op, &own).await, 403);
+
     // Unknown service, a menu group, malformed and oversized JSON, unknown fields.
     let (s, b) = api
         .post("/api/kiosk/tickets", Some(&kiosk), json!({"service_id": 999}))
@@ -219,6 +234,25 @@ async fn refused(backend: Backend) {
         .await;
     assert_eq!((s, code(&b)), (403, "branch_closed"));
     assert_eq!(tickets().await, before);
+    store
+        .exec(
+            "UPDATE branches SET schedule = '{\"mon\":\"00:00-24:00\",\"tue\":\"00:00-24:00\",\"wed\":\"00:00-24:00\",\"thu\":\"00:00-24:00\",\"fri\":\"00:00-24:00\",\"sat\":\"00:00-24:00\",\"sun\":\"00:00-24:00\"}' WHERE id = 1",
+        )
+        .await;
+
+    // The open phone registrar answers with the visitor's view only: no internal ids.
+    let (s, phone) = api
+        .post(
+            "/api/public/branches/1/tickets",
+            None,
+            json!({"service_id": CONSULTATION}),
+        )
+        .await;
+    assert_eq!(s, 201, "{phone}");
+    assert!(phone["number"].is_string() && phone["public_id"].is_string());
+    for leak in ["id", "org_id", "operator_id", "ticket", "comment"] {
+        assert!(phone.get(leak).is_none(), "the phone's answer leaks {leak}: {phone}");
+    }
 }
 
 #[actix_rt::test]

@@ -132,7 +132,7 @@ impl Store {
             .stdout(Stdio::null());
         self.env(&mut cmd);
         let child = cmd.spawn().expect("start hub");
-        let node = Node {
+        let mut node = Node {
             child,
             api: Api::new(format!("http://127.0.0.1:{port}")),
             dir: self.dir.clone(),
@@ -173,9 +173,14 @@ pub struct Node {
 }
 
 impl Node {
-    async fn wait_healthy(&self) {
+    async fn wait_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            // A node that could not start (its port taken meanwhile, say) must not pass for
+            // healthy on the strength of some other process answering there.
+            if let Ok(Some(exit)) = self.child.try_wait() {
+                panic!("hub exited before it was healthy: {exit}");
+            }
             if let Ok((200, _)) = self.api.try_get("/healthz", None).await {
                 return;
             }
@@ -295,6 +300,19 @@ impl Api {
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let body = res.body().await.expect("body");
         (res.status().as_u16(), body.to_vec())
+    }
+
+    /// A POST as a browser page of `origin` would send it.
+    pub async fn post_from_origin(&self, path: &str, token: &str, origin: &str) -> u16 {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .insert_header(("origin", origin))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        res.status().as_u16()
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {

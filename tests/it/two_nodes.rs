@@ -42,3 +42,53 @@ async fn call_on_a_reaches_board_on_b() {
     }
     assert_eq!(waiting, 1);
 }
+
+/// One operator, two nodes (a console on each, or a load balancer without sticky sessions): what
+/// one node changes, the other's copy of the operator learns.
+#[actix_rt::test]
+async fn an_operator_served_by_two_nodes_stays_consistent() {
+    let store = Store::new(Backend::Postgres, true).await;
+    let a = store.start().await;
+    let b = store.start().await;
+    let kiosk = a.api.kiosk().await;
+    a.api.issue(&kiosk, CONSULTATION).await;
+    let op = a.api.operator_at("operator1", "demo-operator1", 1).await;
+    // Node B's copy starts now, seeing the operator seated and empty-handed.
+    let (_, view) = b.api.get("/api/operator", Some(&op)).await;
+    assert!(view["in_hand"].is_null());
+
+    // Called on A: B learns the ticket is in hand.
+    let (_, called) = a.api.call_next(&op).await;
+    let id = called["ticket"]["id"].as_i64().expect("called");
+    let mut seen = serde_json::Value::Null;
+    for _ in 0..50 {
+        let (_, view) = b.api.get("/api/operator", Some(&op)).await;
+        seen = view["in_hand"]["id"].clone();
+        if seen == id {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, id, "node B sees the ticket called on node A");
+
+    // Finished on B: A no longer thinks it is in hand, so a break is allowed there.
+    let (s, _) = b.api.act(&op, id, "finish", None).await;
+    assert_eq!(s, 200);
+    let mut status = 0;
+    for _ in 0..50 {
+        let (s, _) = a
+            .api
+            .put(
+                "/api/operator/presence",
+                Some(&op),
+                serde_json::json!({"state": "break", "reason": "lunch"}),
+            )
+            .await;
+        status = s;
+        if s == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 200, "node A learned that the ticket was finished on node B");
+}

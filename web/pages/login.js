@@ -6,8 +6,13 @@ Hub.ready(() => {
 
   function target() {
     const next = new URLSearchParams(location.search).get('next') || '';
-    // Only local paths: "/x" but not "//host" or "/\host", which browsers treat as another site.
-    if (next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\')) return next;
+    // Only this site: the browser's own URL parser decides (it drops tabs, and reads "//host"
+    // or a backslash form as another site); then only the path is kept.
+    if (!next.startsWith('/')) return '/operator';
+    try {
+      const u = new URL(next, location.origin);
+      if (u.origin === location.origin) return u.pathname + u.search + u.hash;
+    } catch (e) { /* not a URL at all */ }
     return '/operator';
   }
 

@@ -38,7 +38,7 @@ Hub.ready(() => {
     try {
       const r = await Hub.api('POST', base + '/tickets', { service_id: service.id });
       const url = r && typeof r.status_url === 'string' && r.status_url.startsWith('/') && !r.status_url.startsWith('//')
-        ? r.status_url : '/t/' + encodeURIComponent(r.ticket.public_id);
+        ? r.status_url : '/t/' + encodeURIComponent(r.public_id);
       location.assign(url);
       return;
     } catch (e) {

@@ -60,7 +60,35 @@ pub fn configure(state: Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) 
     }
 }
 
-/// Wraps the app so every request's latency lands in the histogram.
+/// Refuses a browser's cross-origin writes and WebSocket upgrades: a page of another site (or a
+/// sibling subdomain, which SameSite cookies do not stop) must not act with an operator's
+/// session or read an organisation's live feed. Requests without an `Origin` header (API clients,
+/// devices, scripts) are not browsers acting for someone else and pass.
+pub fn same_origin(req: &actix_web::dev::ServiceRequest) -> Result<(), ApiError> {
+    use actix_web::http::{header, Method};
+    let upgrade = req.headers().contains_key(header::UPGRADE);
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) && !upgrade {
+        return Ok(());
+    }
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        tracing::warn!(origin, host, path = req.path(), "cross-origin request refused");
+        Err(ApiError::Core(hub_actors::Error::Forbidden))
+    }
+}
+
+/// Wraps the app so every request's latency lands in the histogram, and cross-origin writes are
+/// refused before they reach a handler.
 pub fn timed<S, B>(
     metrics: Arc<Metrics>,
 ) -> impl Fn(
@@ -77,6 +105,9 @@ where
     move |req, srv| {
         let started = Instant::now();
         let metrics = metrics.clone();
+        if let Err(e) = same_origin(&req) {
+            return Box::pin(async move { Err(e.into()) });
+        }
         let fut = srv.call(req);
         Box::pin(async move {
             let res = fut.await;

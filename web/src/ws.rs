@@ -51,11 +51,22 @@ enum Step {
     Stop(Option<CloseReason>),
 }
 
-/// The common loop: `next_push` yields text to send (None: this session must end, and why).
-async fn run<P>(mut session: Session, stream: MessageStream, metrics: Arc<Metrics>, pushes: P)
+/// A signed-in session's credentials, checked again now and then: a feed must stop when its
+/// session ends (sign-out, password change, expiry), not only refuse to start.
+pub struct Recheck {
+    pub store: hub_actors::store::Store,
+    pub token: String,
+}
+
+/// How often a signed-in feed checks that its session still exists.
+const RECHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// The common loop: `pushes` yields text to send (an error: this session must end, and why).
+async fn run<P>(mut session: Session, stream: MessageStream, metrics: Arc<Metrics>, pushes: P, recheck: Option<Recheck>)
 where
     P: Stream<Item = Result<String, Option<CloseReason>>>,
 {
+    let mut checked = Instant::now();
     let mut pushes = std::pin::pin!(pushes);
     let _live = Live::new(&metrics);
     let mut stream = stream.max_frame_size(MAX_FRAME);
@@ -77,7 +88,11 @@ where
             frame = stream.next() => match frame {
                 Some(Ok(Message::Ping(b))) => {
                     last_seen = Instant::now();
-                    if session.pong(&b).await.is_err() { Step::Stop(None) } else { Step::Continue }
+                    // Even a pong waits for room in the outgoing queue: bounded, like every write.
+                    match tokio::time::timeout(SEND_TIMEOUT, session.pong(&b)).await {
+                        Ok(Ok(())) => Step::Continue,
+                        _ => Step::Stop(None),
+                    }
                 }
                 Some(Ok(Message::Close(_))) | None => Step::Stop(None),
                 Some(Err(e)) => Step::Stop(Some(CloseReason { code: CloseCode::Protocol, description: Some(e.to_string()) })),
@@ -86,8 +101,21 @@ where
             _ = heartbeat.tick() => {
                 if last_seen.elapsed() > CLIENT_TIMEOUT {
                     Step::Stop(Some(CloseReason { code: CloseCode::Away, description: Some("no heartbeat".into()) }))
-                } else if session.ping(b"").await.is_err() {
+                } else if !matches!(tokio::time::timeout(SEND_TIMEOUT, session.ping(b"")).await, Ok(Ok(()))) {
                     Step::Stop(None)
+                } else if recheck.as_ref().is_some_and(|_| checked.elapsed() >= RECHECK_EVERY) {
+                    checked = Instant::now();
+                    match recheck.as_ref().map(|r| r.store.principal(&r.token)) {
+                        Some(fut) => match fut.await {
+                            Err(hub_actors::Error::Unauthenticated) => Step::Stop(Some(CloseReason {
+                                code: CloseCode::Policy,
+                                description: Some("signed out".into()),
+                            })),
+                            // A store hiccup is no reason to drop a screen; check again later.
+                            _ => Step::Continue,
+                        },
+                        None => Step::Continue,
+                    }
                 } else {
                     Step::Continue
                 }
@@ -124,7 +152,11 @@ async fn board(
         let next = rx.recv().await.map(|p| p.to_string()).ok_or_else(|| Some(slow()));
         Some((next, rx))
     });
-    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), first.chain(rest)));
+    let recheck = crate::auth::token_of(&req).map(|token| Recheck {
+        store: state.hub.store().clone(),
+        token,
+    });
+    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), first.chain(rest), recheck));
     Ok(response)
 }
 
@@ -177,7 +209,11 @@ async fn operator(
         // A console that missed events reconnects and reloads everything.
         || Err(Some(slow())),
     );
-    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes));
+    let recheck = crate::auth::token_of(&req).map(|token| Recheck {
+        store: state.hub.store().clone(),
+        token,
+    });
+    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes, recheck));
     Ok(response)
 }
 
@@ -198,7 +234,7 @@ async fn ticket(
         // Missed events only mean a re-fetch; tell the page to do one.
         || Ok(CHANGED.to_string()),
     );
-    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes));
+    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes, None));
     Ok(response)
 }
 

@@ -159,13 +159,14 @@ impl StreamHandler<Heard> for DisplayActor {
                 ticket_id,
                 number,
                 window,
+                called_at,
                 ..
             } => {
                 let call = BoardCall {
                     ticket_id: *ticket_id,
                     number: number.clone(),
                     window: window.clone(),
-                    called_at: event.at,
+                    called_at: *called_at,
                 };
                 self.board.apply_call(call.clone());
                 self.push(Some(&call), event.at);

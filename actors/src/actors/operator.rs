@@ -18,6 +18,8 @@ use crate::model::{
 use crate::store::{Branch, OperatorState, Ticket, Window};
 use crate::Core;
 
+use super::{bus_stream, Heard};
+
 const IDLE_STOP: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +76,7 @@ impl OperatorActor {
 
     fn event(&self, kind: EventKind) -> Event {
         Event {
+            origin: 0,
             org_id: self.org_id,
             branch_id: self.branch.as_ref().map_or(0, |b| b.id),
             at: now_millis(),
@@ -86,6 +89,19 @@ impl Actor for OperatorActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.add_stream(bus_stream(self.core.bus.subscribe()));
+        self.load(ctx);
+        ctx.run_interval(Duration::from_secs(30), |act, ctx| {
+            if act.last_used.elapsed() >= IDLE_STOP {
+                ctx.stop();
+            }
+        });
+    }
+}
+
+impl OperatorActor {
+    /// (Re)loads everything from the store; other messages wait until it is done.
+    fn load(&mut self, ctx: &mut Context<Self>) {
         let (core, user_id) = (self.core.clone(), self.user_id);
         let load = async move {
             let user = core.store.user(user_id).await?;
@@ -117,11 +133,33 @@ impl Actor for OperatorActor {
                 ctx.stop();
             }
         }));
-        ctx.run_interval(Duration::from_secs(30), |act, ctx| {
-            if act.last_used.elapsed() >= IDLE_STOP {
-                ctx.stop();
-            }
-        });
+    }
+}
+
+impl StreamHandler<Heard> for OperatorActor {
+    /// The same operator may be served by another node too (a console open on two nodes, or a
+    /// load balancer without sticky sessions). A change made there for this operator, or events
+    /// this node may have missed, make this copy reload from the store.
+    fn handle(&mut self, heard: Heard, ctx: &mut Context<Self>) {
+        let event = match heard {
+            Heard::Missed => return self.load(ctx),
+            Heard::Event(e) => e,
+        };
+        let me = self.user_id;
+        let mine = match &event.kind {
+            EventKind::Resync => true,
+            EventKind::OperatorChanged { operator_id, .. }
+            | EventKind::TicketCalled { operator_id, .. }
+            | EventKind::TicketChanged { operator_id, .. } => *operator_id == me,
+            EventKind::TicketIssued { .. } => false,
+        };
+        if mine && event.origin != self.core.bus.node() {
+            self.load(ctx);
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
     }
 }
 
@@ -248,9 +286,11 @@ impl Handler<CallNext> for OperatorActor {
             } else {
                 None
             };
+            // Today's queue only: tickets left waiting at yesterday's closing are not called.
+            let day = branch.today();
             let called = core
                 .store
-                .call_next(branch.id, user_id, window.id, &services, now_millis())
+                .call_next(branch.id, &day, user_id, window.id, &services, now_millis())
                 .await;
             Ok((back, called, window))
         };
@@ -270,6 +310,8 @@ impl Handler<CallNext> for OperatorActor {
                         service_id: t.service_id,
                         window_id: window.id,
                         window: window.label.clone(),
+                        operator_id: act.user_id,
+                        called_at: t.called_at.unwrap_or_else(now_millis),
                         recall: false,
                     }));
                 }
@@ -347,6 +389,8 @@ impl Handler<Act> for OperatorActor {
                         service_id: after.service_id,
                         window_id: w.id,
                         window: w.label,
+                        operator_id: act.user_id,
+                        called_at: after.called_at.unwrap_or_else(now_millis),
                         recall: true,
                     },
                     _ => EventKind::TicketChanged {
@@ -355,6 +399,7 @@ impl Handler<Act> for OperatorActor {
                         service_id: after.service_id,
                         from_service_id: before.service_id,
                         status: after.status.clone(),
+                        operator_id: act.user_id,
                     },
                 };
                 events.push(act.event(kind));

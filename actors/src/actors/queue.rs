@@ -51,7 +51,7 @@ impl QueueActor {
             let store = &core.store;
             let branch = store.branch_public(branch_id).await?;
             let day = local_day(jiff::Timestamp::now(), &branch.tz());
-            let waiting = store.waiting_counts(branch_id).await?;
+            let waiting = store.waiting_counts(branch_id, &day).await?;
             let ops = store.operators_serving(branch_id).await?;
             let stats = store.today_stats(branch_id, &day, None).await?;
             Ok::<_, crate::Error>((waiting, ops, stats.avg_service_secs))

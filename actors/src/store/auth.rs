@@ -10,7 +10,7 @@ use crate::model::{
     role::{DeviceKind, Role},
 };
 
-/// Sessions last a working week; a board or kiosk signs in again by itself when one expires.
+/// A session unused for a week ends; one in use keeps sliding forward (see [`Store::principal`]).
 pub const SESSION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
 /// Who is making a request, resolved from a session token.

@@ -162,9 +162,11 @@ impl Store {
     /// operators (on one node or several) calling at the same moment never get the same ticket.
     /// SQLite has a single writer; PostgreSQL skips rows another transaction has locked.
     /// Returns None when nothing waits. Refuses while the operator has a ticket in hand.
+    #[allow(clippy::too_many_arguments)]
     pub async fn call_next(
         &self,
         branch_id: i64,
+        day: &str,
         operator_id: i64,
         window_id: i64,
         service_ids: &[i64],
@@ -180,24 +182,29 @@ impl Store {
         let sql_text = format!(
             "UPDATE tickets SET status = 'called', called_at = $1, changed_at = $1, window_id = $2, \
              operator_id = $3, recalls = 0 \
-             WHERE id = (SELECT id FROM tickets WHERE branch_id = $4 AND status = 'waiting' \
+             WHERE id = (SELECT id FROM tickets WHERE branch_id = $4 AND day = $5 AND status = 'waiting' \
                          AND service_id IN ({}) ORDER BY priority DESC, sort_key, id LIMIT 1 {lock}) \
                AND status = 'waiting' \
                AND NOT EXISTS (SELECT 1 FROM tickets h WHERE h.operator_id = $3 \
                                AND h.status IN ('called', 'serving')) \
              RETURNING {TICKET_COLUMNS}",
-            placeholders(5, service_ids.len())
+            placeholders(6, service_ids.len())
         );
         // One statement, committed on its own; the timeline row is written by the store's trigger.
         let mut q = sqlx::query_as::<_, Ticket>(sql(sql_text))
             .bind(now)
             .bind(window_id)
             .bind(operator_id)
-            .bind(branch_id);
+            .bind(branch_id)
+            .bind(day);
         for s in service_ids {
             q = q.bind(*s);
         }
-        let Some(ticket) = q.fetch_optional(&self.write).await? else {
+        let called = q
+            .fetch_optional(&self.write)
+            .await
+            .map_err(|e| super::org::unique_as_conflict(e, "finish the ticket in hand before calling the next one"))?;
+        let Some(ticket) = called else {
             // Nothing changed: tell "hands full" apart from "queue empty".
             if self.in_hand(operator_id).await?.is_some() {
                 return Err(Error::Conflict(
@@ -242,7 +249,7 @@ impl Store {
                 format!("UPDATE tickets SET status = 'serving', started_at = $5, changed_at = $5 {guard} RETURNING {TICKET_COLUMNS}")
             }
             TicketAction::Finish | TicketAction::NoShow => format!(
-                "UPDATE tickets SET status = $6, finished_at = $5, changed_at = $5, comment = $7 {guard} \
+                "UPDATE tickets SET status = $6, finished_at = $5, changed_at = $5, comment = COALESCE($7, comment) {guard} \
                  RETURNING {TICKET_COLUMNS}"
             ),
             TicketAction::Transfer => format!(
@@ -321,12 +328,13 @@ impl Store {
     }
 
     /// Waiting tickets per service of the branch.
-    pub async fn waiting_counts(&self, branch_id: i64) -> Result<Vec<(i64, i64)>> {
+    pub async fn waiting_counts(&self, branch_id: i64, day: &str) -> Result<Vec<(i64, i64)>> {
         Ok(sqlx::query_as(
-            "SELECT service_id, COUNT(*) FROM tickets WHERE branch_id = $1 AND status = 'waiting' \
+            "SELECT service_id, COUNT(*) FROM tickets WHERE branch_id = $1 AND day = $2 AND status = 'waiting' \
              GROUP BY service_id",
         )
         .bind(branch_id)
+        .bind(day)
         .fetch_all(&self.read)
         .await?)
     }
@@ -394,8 +402,9 @@ impl Store {
         .fetch_one(&self.read)
         .await?;
         let (waiting,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND status = 'waiting'")
+            sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND day = $2 AND status = 'waiting'")
                 .bind(branch_id)
+                .bind(day)
                 .fetch_one(&self.read)
                 .await?;
         Ok(TodayStats {
@@ -474,7 +483,7 @@ fn to_json<T: Serialize>(v: &T) -> Result<String> {
 /// How many waiting tickets of the same queue will be called before `t`.
 async fn ahead_of(conn: &mut sqlx::AnyConnection, t: &Ticket) -> Result<i64> {
     let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND service_id = $2 AND status = 'waiting' \
+        "SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND service_id = $2 AND day = $6 AND status = 'waiting' \
          AND (priority > $3 OR (priority = $3 AND (sort_key < $4 OR (sort_key = $4 AND id < $5))))",
     )
     .bind(t.branch_id)
@@ -482,6 +491,7 @@ async fn ahead_of(conn: &mut sqlx::AnyConnection, t: &Ticket) -> Result<i64> {
     .bind(t.priority)
     .bind(t.sort_key)
     .bind(t.id)
+    .bind(&t.day)
     .fetch_one(conn)
     .await?;
     Ok(n)

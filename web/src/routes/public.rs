@@ -10,7 +10,7 @@ use hub_actors::{
     store::{PublicTicket, Service},
     Error,
 };
-use hub_channels::kiosk::{take_ticket, Channel, TakeTicket};
+use hub_channels::kiosk::{take_ticket, Channel, PhoneTicketTaken, TakeTicket};
 
 #[derive(Serialize)]
 struct PublicBranch {
@@ -68,7 +68,7 @@ async fn issue(
     };
     let taken = take_ticket(&state.hub, b.org_id, b.id, Channel::Mobile, req).await?;
     state.metrics.tickets_issued.fetch_add(1, Ordering::Relaxed);
-    Ok(HttpResponse::Created().json(taken))
+    Ok(HttpResponse::Created().json(PhoneTicketTaken::from(taken)))
 }
 
 fn valid_public_id(id: &str) -> Result<(), Error> {
@@ -93,14 +93,20 @@ async fn ticket(state: web::Data<AppState>, path: web::Path<String>) -> ApiResul
 fn base_url(state: &AppState, req: &HttpRequest) -> String {
     match &state.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
+        // The Host header only: forwarded headers are client-controlled without a proxy that
+        // sets them, and a QR code must not be steered elsewhere.
         None => {
-            let conn = req.connection_info();
-            format!("{}://{}", conn.scheme(), conn.host())
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
         }
     }
 }
 
-fn qr_svg(url: &str) -> ApiResult<HttpResponse> {
+fn qr_svg(url: &str, configured: bool) -> ApiResult<HttpResponse> {
     let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
@@ -109,7 +115,15 @@ fn qr_svg(url: &str) -> ApiResult<HttpResponse> {
         .build();
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "image/svg+xml"))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        // Shared caches may keep it only when the link does not depend on the request.
+        .insert_header((
+            header::CACHE_CONTROL,
+            if configured {
+                "public, max-age=86400"
+            } else {
+                "private, max-age=86400"
+            },
+        ))
         .body(svg))
 }
 
@@ -118,13 +132,19 @@ async fn ticket_qr(state: web::Data<AppState>, req: HttpRequest, path: web::Path
     valid_public_id(&path)?;
     // Only for tickets that exist: the endpoint must not become a free QR generator.
     state.hub.store().public_ticket(&path).await?;
-    qr_svg(&format!("{}/t/{}", base_url(&state, &req), path.as_str()))
+    qr_svg(
+        &format!("{}/t/{}", base_url(&state, &req), path.as_str()),
+        state.public_url.is_some(),
+    )
 }
 
 /// The QR code of a branch's phone registrar, for a poster at the entrance or the kiosk screen.
 async fn registrar_qr(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let b = state.hub.store().branch_public(*path).await?;
-    qr_svg(&format!("{}/r/{}", base_url(&state, &req), b.id))
+    qr_svg(
+        &format!("{}/r/{}", base_url(&state, &req), b.id),
+        state.public_url.is_some(),
+    )
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
