@@ -20,6 +20,10 @@ use crate::model::{presence::Presence, Millis};
 /// lagged; WebSocket sessions then drop the client, which reconnects and takes a fresh snapshot.
 pub const BUS_CAPACITY: usize = 4096;
 
+/// How often the Redis subscription is checked for life, and how long an answer may take.
+const PING_EVERY: Duration = Duration::from_secs(5);
+const PING_TIMEOUT: Duration = Duration::from_secs(3);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// The node that published it, set by [`Bus::publish`]: an actor that keeps a copy of state
@@ -155,17 +159,27 @@ impl Bus {
 async fn listen(
     client: redis::Client,
     channel: String,
-    mut pubsub: redis::aio::PubSub,
+    pubsub: redis::aio::PubSub,
     local: broadcast::Sender<Arc<Event>>,
     stop: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
+    let mut pubsub = Some(pubsub);
     loop {
-        {
-            let mut messages = pubsub.on_message();
+        if let Some(p) = pubsub.take() {
+            // A connection can die without a word (a peer gone, a NAT forgetting us): a ping
+            // that goes unanswered ends it as surely as a closed socket.
+            let (mut sink, mut messages) = p.split();
+            let mut liveness = tokio::time::interval(PING_EVERY);
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
+                    _ = liveness.tick() => {
+                        if !matches!(tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await, Ok(Ok(_))) {
+                            tracing::warn!(channel, "redis bus did not answer a ping");
+                            break;
+                        }
+                    }
                     msg = messages.next() => {
                         let Some(msg) = msg else { break };
                         match serde_json::from_slice::<Event>(msg.get_payload_bytes()) {
@@ -189,7 +203,7 @@ async fn listen(
             match client.get_async_pubsub().await {
                 Ok(mut p) => match p.subscribe(&channel).await {
                     Ok(()) => {
-                        pubsub = p;
+                        pubsub = Some(p);
                         backoff = Duration::from_millis(100);
                         tracing::info!(channel, "redis bus reconnected");
                         let _ = local.send(Arc::new(Event {
