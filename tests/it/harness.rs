@@ -142,6 +142,24 @@ impl Store {
     }
 }
 
+/// Test stores are removed when the test ends (nodes, declared after their store, are gone by
+/// then), so repeated runs on one machine do not pile up databases and directories.
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(url) = &self.database_url {
+            if let Some((_, name)) = url.rsplit_once('/') {
+                let _ = Command::new("psql")
+                    .arg(postgres_admin_url())
+                    .args(["-qc", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
 async fn fresh_postgres() -> String {
     sqlx::any::install_default_drivers();
     let admin = postgres_admin_url();
