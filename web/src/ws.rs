@@ -51,6 +51,9 @@ enum Step {
     Stop(Option<CloseReason>),
 }
 
+/// Text for a client, shared rather than copied when many sessions send the same.
+type Text = bytestring::ByteString;
+
 /// A signed-in session's credentials, checked again now and then: a feed must stop when its
 /// session ends (sign-out, password change, expiry), not only refuse to start.
 pub struct Recheck {
@@ -64,7 +67,7 @@ const RECHECK_EVERY: Duration = Duration::from_secs(60);
 /// The common loop: `pushes` yields text to send (an error: this session must end, and why).
 async fn run<P>(mut session: Session, stream: MessageStream, metrics: Arc<Metrics>, pushes: P, recheck: Option<Recheck>)
 where
-    P: Stream<Item = Result<String, Option<CloseReason>>>,
+    P: Stream<Item = Result<Text, Option<CloseReason>>>,
 {
     let mut checked = Instant::now();
     let mut pushes = std::pin::pin!(pushes);
@@ -146,10 +149,10 @@ async fn board(
     let (tx, rx) = mpsc::channel(BOARD_QUEUE);
     let snapshot = ask(&state.hub.display(board.device_id), Connect(tx)).await?;
     let (response, session, stream) = upgrade(&req, body)?;
-    let first = stream::once(async move { Ok(snapshot.to_string()) });
+    let first = stream::once(async move { Ok(snapshot) });
     // The display actor drops its sender when this connection fell too far behind.
     let rest = stream::unfold(rx, |mut rx| async move {
-        let next = rx.recv().await.map(|p| p.to_string()).ok_or_else(|| Some(slow()));
+        let next = rx.recv().await.ok_or_else(|| Some(slow()));
         Some((next, rx))
     });
     let recheck = crate::auth::token_of(&req).map(|token| Recheck {
@@ -166,7 +169,7 @@ fn bus_pushes(
     state: &AppState,
     pick: impl Fn(&Event) -> Option<String> + 'static,
     on_lag: fn() -> Result<String, Option<CloseReason>>,
-) -> impl Stream<Item = Result<String, Option<CloseReason>>> {
+) -> impl Stream<Item = Result<Text, Option<CloseReason>>> {
     let pick = std::rc::Rc::new(pick);
     stream::unfold(state.hub.bus().subscribe(), move |mut rx| {
         let pick = pick.clone();
@@ -174,10 +177,10 @@ fn bus_pushes(
             let next = loop {
                 match rx.recv().await {
                     Ok(e) => match pick(&e) {
-                        Some(text) => break Ok(text),
+                        Some(text) => break Ok(Text::from(text)),
                         None => continue,
                     },
-                    Err(RecvError::Lagged(_)) => break on_lag(),
+                    Err(RecvError::Lagged(_)) => break on_lag().map(Text::from),
                     Err(RecvError::Closed) => break Err(None),
                 }
             };

@@ -5,7 +5,6 @@
 //! a push right now is dropped (its session closes and the board reconnects for a fresh
 //! snapshot), so one slow screen never holds up the others or grows memory.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -26,8 +25,9 @@ use crate::Core;
 const IDLE_STOP: Duration = Duration::from_secs(120);
 const RELOAD_EVERY: Duration = Duration::from_secs(30);
 
-/// One push to a board connection, serialised once for all of them.
-pub type Push = Arc<str>;
+/// One push to a board connection, serialised once and shared by all of them (a reference-
+/// counted buffer: fanning out to a thousand screens copies no text).
+pub type Push = bytestring::ByteString;
 
 #[derive(Serialize)]
 struct BoardMessage<'a> {
@@ -109,7 +109,7 @@ impl DisplayActor {
             new_call,
             at,
         };
-        serde_json::to_string(&m).unwrap_or_default().into()
+        Push::from(serde_json::to_string(&m).unwrap_or_default())
     }
 
     fn push(&mut self, new_call: Option<&BoardCall>, at: Millis) {
