@@ -56,6 +56,12 @@ struct TicketId {
     id: i64,
 }
 
+#[derive(serde::Deserialize)]
+struct BoardPush {
+    at: f64,
+    new_call: Option<serde::de::IgnoredAny>,
+}
+
 fn raise_fd_limit() {
     // SAFETY: plain libc calls on a local struct.
     unsafe {
@@ -243,14 +249,14 @@ async fn board_latency(node: &Node, _store: &Store, operator: &str, boards: usiz
                                 match frame {
                                     awc::ws::Frame::Text(t) => {
                                         let arrived = now_ms();
-                                        let v: serde_json::Value = serde_json::from_slice(&t).unwrap_or_default();
+                                        // Only what the measure needs; the rest is skipped
+                                        // without building anything.
+                                        let push: BoardPush = serde_json::from_slice(&t).expect("board push");
                                         if first {
                                             first = false;
                                             connected.fetch_add(1, Ordering::Relaxed);
-                                        } else if v["new_call"].is_object() {
-                                            if let Some(at) = v["at"].as_f64() {
-                                                lat.borrow_mut().push(arrived - at);
-                                            }
+                                        } else if push.new_call.is_some() {
+                                            lat.borrow_mut().push(arrived - push.at);
                                         }
                                     }
                                     awc::ws::Frame::Ping(p) => {
