@@ -37,10 +37,11 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
         )
         .await?;
     let people = store
-        .create_service(org, branch, None, ("Частным лицам", "Individuals"), None, 1)
-        .await?;
+        .add_service(org, branch, None, ("Частным лицам", "Individuals"), None, 1)
+        .await?
+        .id;
     store
-        .create_service(
+        .add_service(
             org,
             branch,
             Some(people),
@@ -50,10 +51,10 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
         )
         .await?;
     store
-        .create_service(org, branch, Some(people), ("Оплата услуг", "Payments"), Some("B"), 2)
+        .add_service(org, branch, Some(people), ("Оплата услуг", "Payments"), Some("B"), 2)
         .await?;
     store
-        .create_service(org, branch, None, ("Юридическим лицам", "Businesses"), Some("C"), 2)
+        .add_service(org, branch, None, ("Юридическим лицам", "Businesses"), Some("C"), 2)
         .await?;
     store.create_window(org, branch, "1").await?;
     store.create_window(org, branch, "2").await?;

@@ -3,6 +3,7 @@
 
 pub mod board;
 pub mod eta;
+pub mod menu;
 pub mod numbering;
 pub mod ordering;
 pub mod presence;

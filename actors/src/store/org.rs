@@ -6,8 +6,7 @@ use serde::Serialize;
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::{
-    now_millis,
-    numbering::valid_prefix,
+    menu, now_millis,
     role::{DeviceKind, Role},
     schedule::Schedule,
 };
@@ -160,7 +159,8 @@ impl Store {
         .await?)
     }
 
-    pub async fn create_service(
+    /// Inserts a menu entry; [`Store::add_service`] checks the menu rule first.
+    async fn create_service(
         &self,
         org_id: i64,
         branch_id: i64,
@@ -169,13 +169,6 @@ impl Store {
         prefix: Option<&str>,
         position: i64,
     ) -> Result<i64> {
-        if let Some(p) = prefix {
-            if !valid_prefix(p) {
-                return Err(Error::Invalid(format!(
-                    "ticket prefix {p:?} must be one to three Latin capital letters"
-                )));
-            }
-        }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO services (org_id, branch_id, parent_id, name_ru, name_en, prefix, position) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -383,32 +376,19 @@ impl Store {
             return Err(Error::Invalid("a service needs a Russian and an English name".into()));
         }
         let services = self.services(branch.id).await?;
-        if let Some(parent) = parent_id {
-            match services.iter().find(|s| s.id == parent) {
-                None => return Err(Error::NotFound("parent service")),
-                Some(p) if p.prefix.is_some() => {
-                    return Err(Error::Invalid(
-                        "the parent must be a menu group (a service without a prefix)".into(),
-                    ))
-                }
-                Some(p) if p.parent_id.is_some() => {
-                    return Err(Error::Invalid(
-                        "menus have two levels; a group cannot sit inside a group".into(),
-                    ))
-                }
-                Some(_) => {}
-            }
-            if prefix.is_none() {
-                return Err(Error::Invalid(
-                    "a group cannot sit inside a group; give this service a prefix".into(),
-                ));
-            }
-        }
-        if let Some(p) = prefix {
-            if services.iter().any(|s| s.prefix.as_deref() == Some(p)) {
-                return Err(Error::Conflict(format!("prefix {p} is already used in this branch")));
-            }
-        }
+        let entries: Vec<menu::Entry<'_>> = services
+            .iter()
+            .map(|s| menu::Entry {
+                id: s.id,
+                parent_id: s.parent_id,
+                prefix: s.prefix.as_deref(),
+            })
+            .collect();
+        menu::check_new(&entries, parent_id, prefix).map_err(|e| match e {
+            menu::MenuError::PrefixTaken(_) => Error::Conflict(e.to_string()),
+            menu::MenuError::NoParent => Error::NotFound("parent service"),
+            other => Error::Invalid(other.to_string()),
+        })?;
         let id = self
             .create_service(org_id, branch.id, parent_id, names, prefix, position)
             .await?;

@@ -1,0 +1,101 @@
+//! A branch's service menu: two levels. A group (no prefix) holds services; a service (with a
+//! ticket prefix) issues tickets and sits at the top or inside a group. Prefixes are unique in
+//! the branch, so a number on the board names one service.
+
+use super::numbering::valid_prefix;
+
+/// What the rule needs to know of an existing menu entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry<'a> {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub prefix: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MenuError {
+    #[error("ticket prefix {0:?} must be one to three Latin capital letters")]
+    Prefix(String),
+    #[error("prefix {0} is already used in this branch")]
+    PrefixTaken(String),
+    #[error("the parent is not on this branch's menu")]
+    NoParent,
+    #[error("the parent must be a menu group (a service without a prefix)")]
+    ParentIsService,
+    #[error("menus have two levels; a group cannot sit inside a group")]
+    TooDeep,
+}
+
+/// Whether a new entry with this parent and prefix may join `menu`.
+pub fn check_new(menu: &[Entry<'_>], parent_id: Option<i64>, prefix: Option<&str>) -> Result<(), MenuError> {
+    if let Some(p) = prefix {
+        if !valid_prefix(p) {
+            return Err(MenuError::Prefix(p.to_string()));
+        }
+        if menu.iter().any(|e| e.prefix == Some(p)) {
+            return Err(MenuError::PrefixTaken(p.to_string()));
+        }
+    }
+    if let Some(parent) = parent_id {
+        let parent = menu.iter().find(|e| e.id == parent).ok_or(MenuError::NoParent)?;
+        if parent.prefix.is_some() {
+            return Err(MenuError::ParentIsService);
+        }
+        // A group's parent must be the top; and a group inside a group would make three levels.
+        if parent.parent_id.is_some() || prefix.is_none() {
+            return Err(MenuError::TooDeep);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn menu() -> Vec<Entry<'static>> {
+        vec![
+            Entry {
+                id: 1,
+                parent_id: None,
+                prefix: None,
+            },
+            Entry {
+                id: 2,
+                parent_id: Some(1),
+                prefix: Some("A"),
+            },
+            Entry {
+                id: 3,
+                parent_id: None,
+                prefix: Some("C"),
+            },
+        ]
+    }
+
+    #[test]
+    fn services_go_at_the_top_or_in_a_group() {
+        assert_eq!(check_new(&menu(), None, Some("B")), Ok(()));
+        assert_eq!(check_new(&menu(), Some(1), Some("B")), Ok(()));
+        assert_eq!(check_new(&menu(), None, None), Ok(()), "a new top-level group");
+    }
+
+    #[test]
+    fn two_levels_only() {
+        assert_eq!(check_new(&menu(), Some(1), None), Err(MenuError::TooDeep));
+        assert_eq!(check_new(&menu(), Some(3), Some("B")), Err(MenuError::ParentIsService));
+        assert_eq!(check_new(&menu(), Some(9), Some("B")), Err(MenuError::NoParent));
+    }
+
+    #[test]
+    fn prefixes_are_valid_and_unique() {
+        assert_eq!(
+            check_new(&menu(), None, Some("A")),
+            Err(MenuError::PrefixTaken("A".into()))
+        );
+        assert_eq!(
+            check_new(&menu(), None, Some("a1")),
+            Err(MenuError::Prefix("a1".into()))
+        );
+    }
+}
