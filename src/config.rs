@@ -28,6 +28,8 @@ pub struct Settings {
     pub log: String,
     /// Base URL people reach the hub at, for the links in QR codes; empty: each request's host.
     pub public_url: String,
+    /// Bearer token for `/metrics`; empty: only scrapers on this machine are answered.
+    pub metrics_token: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +138,7 @@ impl Default for Settings {
             secure_cookies: false,
             log: "info".into(),
             public_url: String::new(),
+            metrics_token: String::new(),
         }
     }
 }

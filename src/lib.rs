@@ -91,6 +91,8 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         secure_cookies: settings.secure_cookies,
         sessions: Default::default(),
         public_url: Some(settings.public_url.clone()).filter(|u| !u.is_empty()),
+        metrics_token: Some(settings.metrics_token.clone()).filter(|t| !t.is_empty()),
+        throttle: Default::default(),
     });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())

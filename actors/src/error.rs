@@ -19,6 +19,8 @@ pub enum Error {
     BranchClosed,
     #[error("wrong login or password")]
     BadCredentials,
+    #[error("too many wrong attempts for this login; try again in {0} s")]
+    TooManyAttempts(i64),
     #[error("sign in first")]
     Unauthenticated,
     #[error("your role does not allow this")]
@@ -50,6 +52,7 @@ impl Error {
             Self::Conflict(_) | Self::Stale(..) => "conflict",
             Self::BranchClosed => "branch_closed",
             Self::BadCredentials => "bad_credentials",
+            Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::Transition(_) => "ticket_state",

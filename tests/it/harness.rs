@@ -30,6 +30,8 @@ pub struct Store {
     pub dir: PathBuf,
     pub database_url: Option<String>,
     pub redis: Option<(String, String)>,
+    /// Further settings for the nodes, as `HUB_…` variables.
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -51,6 +53,7 @@ impl Store {
             dir,
             database_url,
             redis,
+            env: Vec::new(),
         }
     }
 
@@ -109,6 +112,7 @@ impl Store {
     }
 
     fn env(&self, cmd: &mut Command) {
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(url) = &self.database_url {
             cmd.env("HUB_DATABASE_URL", url);
         }
@@ -264,12 +268,15 @@ impl Api {
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
-        let mut res = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
+        self.get_text_as(path, None).await
+    }
+
+    pub async fn get_text_as(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let mut res = req.send().await.expect("GET");
         let body = res.body().limit(16 << 20).await.expect("body");
         (res.status().as_u16(), String::from_utf8_lossy(&body).into_owned())
     }

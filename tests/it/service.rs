@@ -223,3 +223,48 @@ async fn sigterm_stops_gracefully() {
     let (_, stats) = node.api.get("/api/branches/1/stats", Some(&sup)).await;
     assert_eq!(stats["waiting"], 1);
 }
+
+#[actix_rt::test]
+async fn metrics_with_a_token() {
+    let mut store = Store::new(Backend::Sqlite, false).await;
+    store.env.push(("HUB_METRICS_TOKEN".into(), "scrape-secret-1".into()));
+    let node = store.start().await;
+    let (s, _) = node.api.get_text("/metrics").await;
+    assert_eq!(s, 403, "with a token configured, even this machine must send it");
+    let (s, _) = node.api.get_text_as("/metrics", Some("wrong")).await;
+    assert_eq!(s, 403);
+    let (s, text) = node.api.get_text_as("/metrics", Some("scrape-secret-1")).await;
+    assert_eq!(s, 200);
+    assert!(text.contains("hub_tickets_issued_total"));
+}
+
+#[actix_rt::test]
+async fn guessing_a_password_is_throttled() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    for _ in 0..5 {
+        let (s, b) = api
+            .post(
+                "/api/auth/login",
+                None,
+                serde_json::json!({"login": "supervisor", "password": "guess-guess"}),
+            )
+            .await;
+        assert_eq!((s, b["code"].as_str()), (401, Some("bad_credentials")));
+    }
+    let (s, b) = api
+        .post(
+            "/api/auth/login",
+            None,
+            serde_json::json!({"login": "Supervisor", "password": "demo-supervisor"}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (429, Some("too_many_attempts")),
+        "locked even with the right password: {b}"
+    );
+    // Others sign in as usual.
+    api.login("operator1", "demo-operator1").await;
+}

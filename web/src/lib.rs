@@ -34,6 +34,10 @@ pub struct AppState {
     pub sessions: sessions::SessionCache,
     /// Base URL people reach the hub at, for links in QR codes; None: each request's own host.
     pub public_url: Option<String>,
+    /// Bearer token a metrics scraper must send; None: only scrapers on this machine.
+    pub metrics_token: Option<String>,
+    /// Wrong sign-in attempts per login on this node.
+    pub throttle: std::sync::Mutex<hub_actors::model::throttle::Throttle>,
 }
 
 /// Registers every route, the JSON limits and error shapes, and the latency metric.

@@ -9,6 +9,7 @@ pub mod ordering;
 pub mod presence;
 pub mod role;
 pub mod schedule;
+pub mod throttle;
 pub mod ticket;
 
 /// Milliseconds since the Unix epoch: the one time unit the store and the wire use.

@@ -6,7 +6,7 @@ use crate::{ApiResult, AppState};
 use hub_actors::{
     actors::operator::SetPresence,
     ask,
-    model::presence::Presence,
+    model::{now_millis, presence::Presence, throttle::Throttle},
     store::{Principal, PrincipalKind},
 };
 
@@ -42,14 +42,50 @@ fn session_response(state: &AppState, token: String, principal: Principal) -> Ht
     HttpResponse::Ok().cookie(cookie).json(Session { token, principal })
 }
 
+/// Runs a sign-in under the per-login throttle: refused outright while the login is locked,
+/// counted when the password is wrong, cleared when it is right.
+async fn throttled<F>(state: &AppState, login: &str, sign_in: F) -> ApiResult<(String, Principal)>
+where
+    F: std::future::Future<Output = Result<(String, Principal), hub_actors::Error>>,
+{
+    fn lock(s: &AppState) -> std::sync::MutexGuard<'_, Throttle> {
+        s.throttle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    if let Some(wait) = lock(state).check(login, now_millis()) {
+        return Err(hub_actors::Error::TooManyAttempts(wait).into());
+    }
+    match sign_in.await {
+        Ok(ok) => {
+            lock(state).succeeded(login);
+            Ok(ok)
+        }
+        Err(hub_actors::Error::BadCredentials) => {
+            lock(state).failed(login, now_millis());
+            tracing::warn!(login, "wrong credentials");
+            Err(hub_actors::Error::BadCredentials.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> ApiResult<HttpResponse> {
-    let (token, principal) = state.hub.store().sign_in_user(&body.login, &body.password).await?;
+    let (token, principal) = throttled(
+        &state,
+        &body.login,
+        state.hub.store().sign_in_user(&body.login, &body.password),
+    )
+    .await?;
     tracing::info!(login = %body.login, "user signed in");
     Ok(session_response(&state, token, principal))
 }
 
 async fn device(state: web::Data<AppState>, body: web::Json<DeviceLogin>) -> ApiResult<HttpResponse> {
-    let (token, principal) = state.hub.store().sign_in_device(&body.login, &body.secret).await?;
+    let (token, principal) = throttled(
+        &state,
+        &body.login,
+        state.hub.store().sign_in_device(&body.login, &body.secret),
+    )
+    .await?;
     tracing::info!(device = %body.login, "device signed in");
     Ok(session_response(&state, token, principal))
 }

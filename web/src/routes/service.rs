@@ -1,4 +1,4 @@
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
 use crate::{ApiResult, AppState};
 
@@ -7,7 +7,24 @@ async fn healthz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
 }
 
-async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+/// Figures span every organisation, so they are not for anyone on the network: a scraper sends
+/// the configured token, or, with none configured, asks from this machine.
+fn may_scrape(state: &AppState, req: &HttpRequest) -> bool {
+    match &state.metrics_token {
+        Some(expected) => req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .is_some_and(|t| hub_actors::auth::token_hash(t.trim()) == hub_actors::auth::token_hash(expected)),
+        None => req.peer_addr().is_some_and(|a| a.ip().is_loopback()),
+    }
+}
+
+async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    if !may_scrape(&state, &req) {
+        return Err(hub_actors::Error::Forbidden.into());
+    }
     let waiting = state.hub.store().waiting_total().await?;
     let body = state.metrics.render(waiting, state.hub.running_displays());
     Ok(HttpResponse::Ok()
