@@ -101,7 +101,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     };
     let server = HttpServer::new(move || {
         App::new()
-            .wrap_fn(hub_web::timed(metrics.clone()))
+            .wrap_fn(hub_web::edge(metrics.clone()))
             .configure(hub_web::configure(state.clone()))
     })
     .workers(workers)

@@ -93,7 +93,7 @@ pub fn same_origin(req: &actix_web::dev::ServiceRequest) -> Result<(), ApiError>
 
 /// Wraps the app so every request's latency lands in the histogram, and cross-origin writes are
 /// refused before they reach a handler.
-pub fn timed<S, B>(
+pub fn edge<S, B>(
     metrics: Arc<Metrics>,
 ) -> impl Fn(
     actix_web::dev::ServiceRequest,
