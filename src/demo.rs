@@ -16,6 +16,9 @@ pub struct DemoSignIns {
 
 pub const VIP_CODE: &str = "7777";
 
+/// The demo web chat's key, as a customer's site would put it in the widget's script tag.
+pub const WIDGET_KEY: &str = "demo";
+
 /// Seeds one organisation: a branch in Moscow time, open around the clock so the demo is live
 /// whenever it is started; three services in a two-level menu; two windows; an admin, a
 /// supervisor and two operators; a kiosk and a board with their own credentials.
@@ -85,6 +88,27 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
     store
         .create_user(org, "operator2", "Иван Смирнов", Role::Operator, "demo-operator2", "ru")
         .await?;
+    // The contact centre: a web chat on the same branch's hours, answered by both operators
+    // (Анна is the more proficient), with the organisation's canned responses.
+    let chat = store
+        .add_remote_queue(org, branch, "Чат на сайте", "skills", "[]", 30, 3, Some(WIDGET_KEY))
+        .await?;
+    for (login, proficiency) in [("operator1", 5), ("operator2", 3)] {
+        let user = store
+            .org_users(org)
+            .await?
+            .into_iter()
+            .find(|u| u.login == login)
+            .ok_or(hub_actors::Error::NotFound("user"))?;
+        store.set_skill(user.id, chat.id, proficiency).await?;
+    }
+    for (shortcut, title, body) in [
+        ("hello", "Приветствие", "Здравствуйте! Чем могу помочь?"),
+        ("wait", "Минутку", "Одну минуту, уточняю информацию."),
+        ("thanks", "Спасибо", "Спасибо за обращение! Хорошего дня."),
+    ] {
+        store.add_canned(org, None, shortcut, title, body).await?;
+    }
     store
         .create_device(
             org,

@@ -58,7 +58,11 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
     for (login, password, what) in &demo.lines {
         println!("  {login:<11} {password:<18} {what}");
     }
-    println!("  VIP code at the kiosk: {}\n", demo::VIP_CODE);
+    println!("  VIP code at the kiosk: {}", demo::VIP_CODE);
+    println!(
+        "  Web chat: open /demo/site (a sample customer site with the widget, key {:?}); operators answer at /operator\n",
+        demo::WIDGET_KEY
+    );
     Ok(())
 }
 
@@ -78,12 +82,11 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     // One arbiter (thread) for the entity actors, apart from the HTTP workers.
     let actors = actix::Arbiter::new();
     let hub = Hub::new(
-        Core {
-            store: store.clone(),
-            bus,
-        },
+        Core::new(store.clone(), bus),
         actors.handle(),
     );
+    // Conversations left waiting before a restart are routed without waiting for a new event.
+    hub.start_routers().await?;
     let metrics = Arc::new(Metrics::default());
     let state = Data::new(AppState {
         hub,
@@ -117,7 +120,8 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     );
     if let Some(addr) = addrs.first() {
         println!(
-            "Hub is up at http://{addr}/ : operator console /operator, kiosk /kiosk, board /board. Ctrl-C stops it."
+            "Hub is up at http://{addr}/ : operator console /operator, supervisor /supervisor, kiosk /kiosk, \
+             board /board, web-chat demo /demo/site. Ctrl-C stops it."
         );
     }
     let result = server.run().await.map_err(RunError::Server);

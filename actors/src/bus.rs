@@ -74,6 +74,33 @@ pub enum EventKind {
         window_id: Option<i64>,
         service_ids: Vec<i64>,
     },
+    /// A conversation's status, queue, assignee or offer changed. `thread_key` names the
+    /// dialogue, so the customer's own session (widget, bridge) can follow it.
+    ConversationChanged {
+        conversation_id: i64,
+        thread_key: String,
+        status: String,
+        service_id: i64,
+        assignee_id: Option<i64>,
+        offered_to: Option<i64>,
+        offer_expires_at: Option<Millis>,
+    },
+    /// A message stored in a conversation.
+    MessageAdded {
+        conversation_id: i64,
+        thread_key: String,
+        assignee_id: Option<i64>,
+        message: crate::store::Message,
+    },
+    /// Someone is typing; not stored.
+    Typing {
+        conversation_id: i64,
+        thread_key: String,
+        assignee_id: Option<i64>,
+        /// `visitor` or `operator`.
+        author: String,
+        operator_id: Option<i64>,
+    },
     /// Not an event of the domain: this node's bus reconnected and may have missed events, so
     /// live state is reloaded from the store. Never crosses Redis.
     Resync,
@@ -153,6 +180,18 @@ impl Bus {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.local.subscribe()
+    }
+}
+
+impl EventKind {
+    /// The dialogue a conversation event belongs to.
+    pub fn thread_key(&self) -> Option<&str> {
+        match self {
+            EventKind::ConversationChanged { thread_key, .. }
+            | EventKind::MessageAdded { thread_key, .. }
+            | EventKind::Typing { thread_key, .. } => Some(thread_key),
+            _ => None,
+        }
     }
 }
 

@@ -17,6 +17,8 @@ pub enum Error {
     Stale(String, Option<Box<crate::store::Ticket>>),
     #[error("the branch is closed now; tickets are issued during working hours")]
     BranchClosed,
+    #[error("this conversation is closed")]
+    ConversationClosed,
     #[error("wrong login or password")]
     BadCredentials,
     #[error("too many wrong attempts for this login; try again in {0} s")]
@@ -51,6 +53,7 @@ impl Error {
             Self::Invalid(_) | Self::Schedule(_) => "invalid",
             Self::Conflict(_) | Self::Stale(..) => "conflict",
             Self::BranchClosed => "branch_closed",
+            Self::ConversationClosed => "conversation_closed",
             Self::BadCredentials => "bad_credentials",
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Unauthenticated => "unauthenticated",

@@ -4,9 +4,11 @@
 pub mod actors;
 pub mod auth;
 pub mod bus;
+pub mod channel;
 pub mod error;
 pub mod model;
 pub mod store;
+pub mod switchboard;
 
 use std::sync::Arc;
 
@@ -14,16 +16,32 @@ use actix::{Addr, ArbiterHandle};
 
 pub use error::{Error, Result};
 
-use actors::{display::DisplayActor, operator::OperatorActor, queue::QueueActor, registry::Registry};
+use actors::{
+    display::DisplayActor, operator::OperatorActor, queue::QueueActor, registry::Registry, router::RouterActor,
+    ticket::TicketActor,
+};
 use bus::{Bus, Event, EventKind};
+use channel::{Bridges, Inbound, Sender};
 use model::{now_millis, numbering::local_day};
-use store::{IssuedTicket, Store};
+use store::{Author, IssuedTicket, Message, Store};
+use switchboard::Switchboard;
 
-/// What every actor needs: the store of record and the bus.
+/// What every actor needs: the store of record, the bus and the channel bridges.
 #[derive(Clone)]
 pub struct Core {
     pub store: Store,
     pub bus: Bus,
+    pub bridges: Bridges,
+}
+
+impl Core {
+    pub fn new(store: Store, bus: Bus) -> Self {
+        Self {
+            store,
+            bus,
+            bridges: Bridges::default(),
+        }
+    }
 }
 
 /// The running core: shared state plus the actor registries. Cheap to clone.
@@ -33,6 +51,9 @@ pub struct Hub {
     operators: Arc<Registry<OperatorActor>>,
     queues: Arc<Registry<QueueActor>>,
     displays: Arc<Registry<DisplayActor>>,
+    tickets: Arc<Registry<TicketActor>>,
+    routers: Arc<Registry<RouterActor>>,
+    switchboard: Switchboard,
 }
 
 /// A ticket just issued, with its estimated wait.
@@ -51,13 +72,97 @@ impl Hub {
         let c = core.clone();
         let queues = Registry::new("queue", arbiter.clone(), move |id| QueueActor::new(c.clone(), id));
         let c = core.clone();
-        let displays = Registry::new("display", arbiter, move |id| DisplayActor::new(c.clone(), id));
+        let displays = Registry::new("display", arbiter.clone(), move |id| DisplayActor::new(c.clone(), id));
+        let c = core.clone();
+        let tickets = Registry::new("ticket", arbiter.clone(), move |id| TicketActor::new(c.clone(), id));
+        let (c, ops) = (core.clone(), operators.clone());
+        let routers = Registry::new("router", arbiter, move |org| RouterActor::new(c.clone(), org, ops.clone()));
+        let switchboard = Switchboard::start(&core.bus, tokio_util::sync::CancellationToken::new());
         Self {
             core,
             operators,
             queues,
             displays,
+            tickets,
+            routers,
+            switchboard,
         }
+    }
+
+    /// The actor of an open conversation.
+    pub fn ticket(&self, conversation_id: i64) -> Addr<TicketActor> {
+        self.tickets.get(conversation_id)
+    }
+
+    /// The organisation's router.
+    pub fn router(&self, org_id: i64) -> Addr<RouterActor> {
+        self.routers.get(org_id)
+    }
+
+    pub fn switchboard(&self) -> &Switchboard {
+        &self.switchboard
+    }
+
+    /// Starts the routers of every organisation, so conversations left waiting before a restart
+    /// are routed without waiting for a new event.
+    pub async fn start_routers(&self) -> Result<()> {
+        for (org_id, _) in self.store().orgs().await? {
+            self.router(org_id).do_send(actors::router::Poke);
+        }
+        Ok(())
+    }
+
+    /// A customer's message from any channel: finds or creates the contact and the open
+    /// conversation of the dialogue, stores the message once (by `client_id`) and publishes it.
+    /// Answers the conversation id, the stored message and whether it is new.
+    pub async fn inbound(&self, msg: Inbound) -> Result<(i64, Message, bool)> {
+        let now = now_millis();
+        let contact_id = match &msg.sender {
+            Sender::Contact(id) => *id,
+            Sender::Identity { kind, value, name } => {
+                self.store()
+                    .contact_for(msg.org_id, kind, value, name.as_deref(), now)
+                    .await?
+            }
+        };
+        // A conversation closed between finding it and posting to it: open a new one, once.
+        for _ in 0..2 {
+            let (id, created) = self
+                .store()
+                .open_conversation(
+                    msg.org_id,
+                    msg.service_id,
+                    contact_id,
+                    msg.channel.as_str(),
+                    &msg.thread_key,
+                    0,
+                    now,
+                )
+                .await?;
+            if created {
+                tracing::info!(conversation = id, channel = msg.channel.as_str(), "conversation opened");
+                actors::ticket::announce(&self.core, msg.org_id, id).await;
+                self.router(msg.org_id).do_send(actors::router::Poke);
+            }
+            let posted = ask(
+                &self.ticket(id),
+                actors::ticket::Post {
+                    org_id: msg.org_id,
+                    author: Author::Visitor,
+                    owner: msg.owner.clone(),
+                    body: msg.body.clone(),
+                    client_id: msg.client_id.clone(),
+                    attachment_ids: msg.attachment_ids.clone(),
+                },
+            )
+            .await;
+            match posted {
+                Ok((m, new)) => return Ok((id, m, new)),
+                Err(Error::ConversationClosed) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict("the conversation closed while the message arrived; send it again".into()))
     }
 
     pub fn store(&self) -> &Store {

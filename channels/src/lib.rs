@@ -2,7 +2,8 @@
 //! out; the core's answer back into the protocol. It holds no business rules.
 //!
 //! Today: the kiosk and the visitor's phone (the mobile registrar), whose protocol is the hub's
-//! own JSON. Web chat, Telegram, e-mail, SIP telephony and speech arrive with their issues and
-//! share the `Inbound`/`Outbound` interface that the web-chat issue defines.
+//! own JSON, and the web-chat widget. Telegram, e-mail, SIP telephony and speech arrive with
+//! their issues and use the same `Inbound`/`Outbound` interface (`hub_actors::channel`).
 
 pub mod kiosk;
+pub mod webchat;

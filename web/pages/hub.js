@@ -57,6 +57,60 @@
       'tk.notFound': 'Ticket not found.', 'tk.keepOpen': 'Keep this page open: it updates by itself.',
       'reg.heading': 'Take a ticket', 'reg.notFound': 'Branch not found.',
       'err.generic': 'Something went wrong.', 'err.network': 'No connection to the server.',
+      'title.chat': 'Chat', 'title.supervisor': 'Supervisor — Hub',
+      'index.site': 'Demo website with the chat', 'index.site.d': 'A sample customer site with the web-chat widget: try a conversation.',
+      'index.supervisor': 'Supervisor', 'index.supervisor.d': 'Chat queues, operators\' load, manual assignment.',
+      'ch.webchat': 'Web chat', 'ch.telegram': 'Telegram', 'ch.email': 'E-mail', 'ch.phone': 'Phone',
+      'cs.queued': 'In queue', 'cs.offered': 'Offered', 'cs.open': 'Open', 'cs.closed': 'Closed',
+      'idk.web': 'Website visitor', 'idk.phone': 'Phone', 'idk.telegram': 'Telegram', 'idk.email': 'E-mail',
+      'att.none': 'No file chosen.', 'att.type': '{name}: this type of file cannot be sent. Allowed: PNG, JPEG, GIF, WebP, PDF, TXT.',
+      'att.size': '{name} is too large: at most {max}.', 'att.empty': '{name} is empty.', 'att.uploading': 'Uploading {name}…',
+      'chat.title': 'Chat with us', 'chat.close': 'Close the chat', 'chat.input': 'Message', 'chat.placeholder': 'Type a message…',
+      'chat.send': 'Send', 'chat.attach': 'Attach a file', 'chat.empty': 'Hello! Ask your question: an operator will answer here.',
+      'chat.operator': 'Operator', 'chat.joined': '{name} joined the chat', 'chat.ended': 'The chat has ended',
+      'chat.endedShort': 'Chat ended', 'chat.with': 'Operator: {name}', 'chat.waiting': 'Waiting for an operator…',
+      'chat.typing': 'The operator is typing…', 'chat.retry': 'Not sent — retry', 'chat.tooLong': 'The message is too long: at most {max} characters.',
+      'chat.noKey': 'The chat is not set up on this page (no widget key).',
+      'chat.closedNow': 'We are closed now', 'chat.busyNow': 'All operators are busy',
+      'chat.leaveEmail': 'Leave your e-mail and we will answer you there. You can still write your question below.',
+      'chat.leaveEmailBy': 'Leave your e-mail and we will answer by {time}. You can still write your question below.',
+      'chat.email': 'E-mail', 'chat.name': 'Your name (optional)', 'chat.emailSubmit': 'Send',
+      'chat.badEmail': 'Enter a valid e-mail address.', 'chat.answerBy': 'Thank you! We will answer by {time} to {email}.',
+      'chat.answerSoon': 'Thank you! We will answer to {email} as soon as we can.',
+      'chat.rateTitle': 'How did we do?', 'chat.stars': '{n} of 5', 'chat.rateComment': 'Comment (optional)',
+      'chat.rateSubmit': 'Send rating', 'chat.rated': 'Thank you for your rating!',
+      'cv.heading': 'Conversations', 'cv.available': 'Take chats', 'cv.none': 'No conversations of yours.',
+      'cv.queued': 'In the queue', 'cv.pick': 'Choose a conversation in the list.', 'cv.back': '← Back', 'cv.contact': 'Contact',
+      'cv.typing': 'The visitor is typing…', 'cv.reply': 'Reply', 'cv.replyPh': 'Reply… ("/" for canned responses)',
+      'cv.canned': 'Canned', 'cv.noCanned': 'No canned responses yet.', 'cv.attach': 'Attach', 'cv.send': 'Send',
+      'cv.transfer': 'Transfer', 'cv.toOperator': 'To operator', 'cv.toQueue': 'Or to queue',
+      'cv.transferNote': 'Note for the colleague (optional)', 'cv.close': 'Close the conversation',
+      'cv.resolution': 'Resolution (optional)', 'cv.closeBtn': 'Close', 'cv.accept': 'Accept', 'cv.decline': 'Decline',
+      'cv.expires': 'answer within {t}', 'cv.unread': 'Unread messages', 'cv.you': 'You',
+      'cv.assignee': 'operator {name}', 'cv.resolved': 'resolution: {text}',
+      'cv.acceptFirst': 'This conversation is offered to you: accept it in the list to reply.',
+      'cv.inQueue': 'This conversation waits in the queue.', 'cv.closedNote': 'The conversation is closed.',
+      'cv.notYours': 'Another operator handles this conversation.', 'cv.needTarget': 'Choose an operator or a queue.',
+      'cv.transferred': 'The conversation with {name} was transferred.', 'cv.closed': 'The conversation with {name} was closed.',
+      'cv.ewt': 'Estimated wait', 'cv.ewtShort': 'EWT', 'cv.longest': 'Longest wait',
+      'cv.cName': 'Name', 'cv.cEmail': 'E-mail', 'cv.cPhone': 'Phone', 'cv.cNote': 'Note', 'cv.cSave': 'Save contact',
+      'cv.history': 'History', 'cv.noHistory': 'No earlier conversations.', 'cv.mergeId': 'Merge in contact #',
+      'cv.merge': 'Merge', 'cv.badMergeId': 'Enter the number of another contact.', 'cv.merged': 'Contacts merged.',
+      'cv.saved': 'Contact saved.', 'cv.nothingChanged': 'Nothing changed.',
+      'cv.ev.created': 'Created', 'cv.ev.queued': 'Queued', 'cv.ev.offered': 'Offered', 'cv.ev.offer_expired': 'Offer expired',
+      'cv.ev.declined': 'Declined', 'cv.ev.accepted': 'Accepted', 'cv.ev.assigned': 'Assigned', 'cv.ev.transferred': 'Transferred',
+      'cv.ev.closed': 'Closed', 'cv.ev.rated': 'Rated', 'cv.ev.reopened': 'Reopened',
+      'sup.heading': 'Supervisor', 'sup.link': 'Supervisor', 'sup.toOperator': 'Operator window',
+      'sup.forbidden': 'This page is for supervisors and administrators.',
+      'sup.queues': 'Chat queues', 'sup.queue': 'Queue', 'sup.longest': 'Longest wait', 'sup.ewt': 'Est. wait', 'sup.strategy': 'Routing',
+      'sup.operators': 'Operators', 'sup.operator': 'Operator', 'sup.wrapUp': 'Wrap-up', 'sup.load': 'Chats', 'sup.missed': 'Missed offers',
+      'sup.conversations': 'Waiting conversations', 'sup.contact': 'Contact', 'sup.status': 'Status', 'sup.waited': 'Waiting',
+      'sup.assignee': 'Operator', 'sup.assignTo': 'Assign to', 'sup.assign': 'Assign', 'sup.takeOver': 'Take over',
+      'sup.pickOperator': 'Choose an operator first.', 'sup.assigned': '{name} assigned to {op}.', 'sup.tookOver': 'You took over {name}.',
+      'sup.noQueues': 'No chat queues.', 'sup.noOperators': 'No operators.', 'sup.noConvs': 'Nobody is waiting.',
+      'sup.totWaiting': 'Waiting', 'sup.totAvailable': 'Operators available', 'sup.totLoad': 'Chats / capacity on line',
+      'sup.strategy.longest_idle': 'longest idle', 'sup.strategy.round_robin': 'round robin',
+      'sup.strategy.fewest_active': 'fewest active chats', 'sup.strategy.skills': 'best skill',
     },
     ru: {
       'common.done': 'Готово', 'common.back': 'Назад', 'common.none': '—',
@@ -117,6 +171,60 @@
       'err.ticket_state': 'Действие недоступно для талона в этом состоянии', 'err.presence': 'Нельзя сменить статус',
       'err.payload_too_large': 'Слишком большой запрос', 'err.bad_json': 'Некорректный запрос',
       'err.store_unavailable': 'Хранилище недоступно', 'err.internal': 'Внутренняя ошибка сервера',
+      'title.chat': 'Чат', 'title.supervisor': 'Супервизор — Hub',
+      'index.site': 'Демо-сайт с чатом', 'index.site.d': 'Пример сайта клиента с виджетом чата: попробуйте переписку.',
+      'index.supervisor': 'Супервизор', 'index.supervisor.d': 'Очереди чатов, загрузка операторов, ручное назначение.',
+      'ch.webchat': 'Чат на сайте', 'ch.telegram': 'Telegram', 'ch.email': 'Почта', 'ch.phone': 'Телефон',
+      'cs.queued': 'В очереди', 'cs.offered': 'Предложен', 'cs.open': 'Открыт', 'cs.closed': 'Закрыт',
+      'idk.web': 'Посетитель сайта', 'idk.phone': 'Телефон', 'idk.telegram': 'Telegram', 'idk.email': 'Почта',
+      'att.none': 'Файл не выбран.', 'att.type': '{name}: такой файл отправить нельзя. Можно: PNG, JPEG, GIF, WebP, PDF, TXT.',
+      'att.size': '{name} слишком большой: не больше {max}.', 'att.empty': '{name} — пустой файл.', 'att.uploading': 'Загружаем {name}…',
+      'chat.title': 'Напишите нам', 'chat.close': 'Закрыть чат', 'chat.input': 'Сообщение', 'chat.placeholder': 'Введите сообщение…',
+      'chat.send': 'Отправить', 'chat.attach': 'Прикрепить файл', 'chat.empty': 'Здравствуйте! Задайте вопрос — оператор ответит здесь.',
+      'chat.operator': 'Оператор', 'chat.joined': '{name} подключился к чату', 'chat.ended': 'Чат завершён',
+      'chat.endedShort': 'Чат завершён', 'chat.with': 'Оператор: {name}', 'chat.waiting': 'Ожидаем оператора…',
+      'chat.typing': 'Оператор печатает…', 'chat.retry': 'Не отправлено — повторить', 'chat.tooLong': 'Слишком длинное сообщение: не больше {max} символов.',
+      'chat.noKey': 'Чат на этой странице не настроен (нет ключа виджета).',
+      'chat.closedNow': 'Сейчас мы не работаем', 'chat.busyNow': 'Все операторы заняты',
+      'chat.leaveEmail': 'Оставьте e-mail — мы ответим на него. Вопрос можно написать ниже.',
+      'chat.leaveEmailBy': 'Оставьте e-mail — мы ответим до {time}. Вопрос можно написать ниже.',
+      'chat.email': 'E-mail', 'chat.name': 'Ваше имя (необязательно)', 'chat.emailSubmit': 'Отправить',
+      'chat.badEmail': 'Введите правильный адрес e-mail.', 'chat.answerBy': 'Спасибо! Мы ответим до {time} на {email}.',
+      'chat.answerSoon': 'Спасибо! Мы ответим на {email} как можно скорее.',
+      'chat.rateTitle': 'Оцените, как мы помогли', 'chat.stars': '{n} из 5', 'chat.rateComment': 'Комментарий (необязательно)',
+      'chat.rateSubmit': 'Отправить оценку', 'chat.rated': 'Спасибо за оценку!',
+      'cv.heading': 'Обращения', 'cv.available': 'Принимать чаты', 'cv.none': 'У вас нет обращений.',
+      'cv.queued': 'В очереди', 'cv.pick': 'Выберите обращение в списке.', 'cv.back': '← Назад', 'cv.contact': 'Контакт',
+      'cv.typing': 'Посетитель печатает…', 'cv.reply': 'Ответ', 'cv.replyPh': 'Ответ… («/» — шаблоны)',
+      'cv.canned': 'Шаблоны', 'cv.noCanned': 'Шаблонов пока нет.', 'cv.attach': 'Файл', 'cv.send': 'Отправить',
+      'cv.transfer': 'Перевести', 'cv.toOperator': 'Оператору', 'cv.toQueue': 'Или в очередь',
+      'cv.transferNote': 'Заметка для коллеги (необязательно)', 'cv.close': 'Закрыть обращение',
+      'cv.resolution': 'Итог (необязательно)', 'cv.closeBtn': 'Закрыть', 'cv.accept': 'Принять', 'cv.decline': 'Отклонить',
+      'cv.expires': 'ответьте за {t}', 'cv.unread': 'Непрочитанные сообщения', 'cv.you': 'Вы',
+      'cv.assignee': 'оператор {name}', 'cv.resolved': 'итог: {text}',
+      'cv.acceptFirst': 'Обращение предложено вам: примите его в списке, чтобы ответить.',
+      'cv.inQueue': 'Обращение ждёт в очереди.', 'cv.closedNote': 'Обращение закрыто.',
+      'cv.notYours': 'Обращение ведёт другой оператор.', 'cv.needTarget': 'Выберите оператора или очередь.',
+      'cv.transferred': 'Обращение ({name}) переведено.', 'cv.closed': 'Обращение ({name}) закрыто.',
+      'cv.ewt': 'Ожидаемое время ожидания', 'cv.ewtShort': 'EWT', 'cv.longest': 'Дольше всех ждёт',
+      'cv.cName': 'Имя', 'cv.cEmail': 'E-mail', 'cv.cPhone': 'Телефон', 'cv.cNote': 'Заметка', 'cv.cSave': 'Сохранить контакт',
+      'cv.history': 'История', 'cv.noHistory': 'Других обращений нет.', 'cv.mergeId': 'Объединить с контактом №',
+      'cv.merge': 'Объединить', 'cv.badMergeId': 'Введите номер другого контакта.', 'cv.merged': 'Контакты объединены.',
+      'cv.saved': 'Контакт сохранён.', 'cv.nothingChanged': 'Ничего не изменилось.',
+      'cv.ev.created': 'Создано', 'cv.ev.queued': 'В очереди', 'cv.ev.offered': 'Предложено', 'cv.ev.offer_expired': 'Предложение истекло',
+      'cv.ev.declined': 'Отклонено', 'cv.ev.accepted': 'Принято', 'cv.ev.assigned': 'Назначено', 'cv.ev.transferred': 'Переведено',
+      'cv.ev.closed': 'Закрыто', 'cv.ev.rated': 'Оценено', 'cv.ev.reopened': 'Открыто снова',
+      'sup.heading': 'Супервизор', 'sup.link': 'Супервизор', 'sup.toOperator': 'Окно оператора',
+      'sup.forbidden': 'Эта страница — для супервизоров и администраторов.',
+      'sup.queues': 'Очереди чатов', 'sup.queue': 'Очередь', 'sup.longest': 'Дольше всех ждёт', 'sup.ewt': 'Ожидание', 'sup.strategy': 'Распределение',
+      'sup.operators': 'Операторы', 'sup.operator': 'Оператор', 'sup.wrapUp': 'Пост-обработка', 'sup.load': 'Чаты', 'sup.missed': 'Пропущено предложений',
+      'sup.conversations': 'Ожидающие обращения', 'sup.contact': 'Контакт', 'sup.status': 'Статус', 'sup.waited': 'Ждёт',
+      'sup.assignee': 'Оператор', 'sup.assignTo': 'Назначить', 'sup.assign': 'Назначить', 'sup.takeOver': 'Забрать себе',
+      'sup.pickOperator': 'Сначала выберите оператора.', 'sup.assigned': '{name}: назначено оператору {op}.', 'sup.tookOver': 'Вы забрали обращение ({name}).',
+      'sup.noQueues': 'Очередей чатов нет.', 'sup.noOperators': 'Операторов нет.', 'sup.noConvs': 'Никто не ждёт.',
+      'sup.totWaiting': 'Ожидают', 'sup.totAvailable': 'Операторов на линии', 'sup.totLoad': 'Чаты / ёмкость на линии',
+      'sup.strategy.longest_idle': 'дольше всех свободен', 'sup.strategy.round_robin': 'по кругу',
+      'sup.strategy.fewest_active': 'меньше всего чатов', 'sup.strategy.skills': 'по навыку',
     },
   };
   const LANG_KEY = 'hub.lang';
@@ -148,10 +256,15 @@
     listeners.forEach((fn) => { try { fn(l); } catch (e) { console.error(e); } });
   }
   function onLang(fn) { listeners.push(fn); }
+  /* A language chosen by the embedding page (the chat widget's lang): applied, not remembered. */
+  function setLang(l) { if (isLang(l)) apply(l); }
 
   function applyI18n(root) {
     root.querySelectorAll('[data-i18n]').forEach((n) => { n.textContent = t(n.dataset.i18n); });
     root.querySelectorAll('[data-i18n-ph]').forEach((n) => { n.placeholder = t(n.dataset.i18nPh); });
+    root.querySelectorAll('[data-i18n-label]').forEach((n) => {
+      n.setAttribute('aria-label', t(n.dataset.i18nLabel)); n.title = t(n.dataset.i18nLabel);
+    });
   }
 
   function mountLangToggles() {
@@ -209,6 +322,10 @@
     }
     let res;
     try { res = await fetch(path, init); } catch (_) { throw new HubError(0, 'network', t('err.network')); }
+    return answer(res);
+  }
+
+  async function answer(res) {
     const text = res.status === 204 ? '' : await res.text().catch(() => '');
     let data = null;
     try { data = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
@@ -281,12 +398,97 @@
     document.addEventListener('visibilitychange', () => { if (!document.hidden) now(); });
     connect();
     return {
+      /* Sends a JSON frame when the socket is open; false when it is not (the caller keeps it). */
+      send(data) {
+        if (!ws || ws.readyState !== 1) return false;
+        try { ws.send(JSON.stringify(data)); return true; } catch (_) { return false; }
+      },
+      get live() { return !!(ws && ws.readyState === 1); },
       stop() {
         stopped = true; clearTimeout(timer); timer = null;
         if (ws) { const w = ws; ws = null; w.close(); }
         status('offline');
       },
     };
+  }
+
+  /* ---------- conversations (widget, operator, supervisor) ---------- */
+  const CHANNEL_ICONS = { webchat: '💬', telegram: '✈', email: '✉', phone: '☎' };
+  function channelIcon(ch) {
+    return el('span', { class: 'ch-icon', 'data-channel': ch || '', title: t('ch.' + ch), 'aria-label': t('ch.' + ch) },
+      CHANNEL_ICONS[ch] || '•');
+  }
+
+  /* A v4 UUID: crypto.randomUUID exists only on secure pages (https, localhost). */
+  function uuid() {
+    try { if (global.crypto && typeof global.crypto.randomUUID === 'function') return global.crypto.randomUUID(); } catch (_) { /* insecure context */ }
+    const b = new Uint8Array(16);
+    global.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20);
+  }
+
+  /* Attachments: what the server accepts (it checks the content again). */
+  const MAX_FILE = 5 * 1024 * 1024;
+  const FILE_EXT = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', pdf: 'application/pdf', txt: 'text/plain' };
+  const FILE_TYPES = new Set(Object.values(FILE_EXT));
+  function fileType(file) {
+    const ty = String(file.type || '').toLowerCase().split(';')[0].trim();
+    if (FILE_TYPES.has(ty)) return ty;
+    if (ty) return '';
+    const ext = String(file.name || '').toLowerCase().split('.').pop();
+    return FILE_EXT[ext] || '';
+  }
+  /* null when the file may be sent, else the text to show. */
+  function fileProblem(file) {
+    if (!file) return t('att.none');
+    if (!fileType(file)) return t('att.type', { name: file.name });
+    if (file.size > MAX_FILE) return t('att.size', { name: file.name, max: '5 MB' });
+    if (file.size === 0) return t('att.empty', { name: file.name });
+    return null;
+  }
+  /* POST path?name=… with the raw file as body → {id, name, mime, size}. */
+  async function upload(path, file, token) {
+    const headers = { Accept: 'application/json', 'Content-Type': fileType(file) || 'application/octet-stream' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    const url = path + (path.includes('?') ? '&' : '?') + 'name=' + encodeURIComponent(file.name || 'file');
+    let res;
+    try {
+      res = await fetch(url, { method: 'POST', headers, body: file, credentials: 'same-origin', cache: 'no-store' });
+    } catch (_) { throw new HubError(0, 'network', t('err.network')); }
+    return answer(res);
+  }
+  function fmtBytes(n) {
+    if (n == null || !isFinite(n)) return '';
+    if (n < 1024) return n + ' B';
+    if (n < 1024 * 1024) return Math.round(n / 1024) + ' KB';
+    return (n / 1024 / 1024).toFixed(1) + ' MB';
+  }
+  /* Epoch ms → local time; the date too when it is not today. */
+  function fmtTime(ms) {
+    if (ms == null || !isFinite(ms) || ms <= 0) return '';
+    const d = new Date(ms);
+    const today = new Date().toDateString() === d.toDateString();
+    try {
+      return today ? d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' })
+        : d.toLocaleString(lang, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+    } catch (_) { return d.toISOString(); }
+  }
+  /* Seconds → mm:ss (minutes not capped). */
+  function fmtMMSS(secs) {
+    if (secs == null || !isFinite(secs)) return t('common.none');
+    const s = Math.max(0, Math.round(secs));
+    return String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0');
+  }
+  /* An attachment as a link; images as a thumbnail inside the link. */
+  function attachmentNode(a, href) {
+    const isImage = /^image\/(png|jpeg|gif|webp)$/.test(a.mime || '');
+    const link = el('a', { class: 'att' + (isImage ? ' att-image' : ''), href, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'attachment', 'data-attachment-id': a.id });
+    if (isImage) link.appendChild(el('img', { src: href, alt: a.name || '', loading: 'lazy', class: 'att-thumb' }));
+    link.appendChild(el('span', { class: 'att-name' }, (isImage ? '' : '📎 ') + (a.name || '')));
+    if (a.size != null) link.appendChild(el('span', { class: 'att-size muted' }, fmtBytes(a.size)));
+    return link;
   }
 
   /* Keeps a [data-testid=ws-status] badge in step with a socket's state. */
@@ -411,8 +613,9 @@
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot); else boot();
 
   global.Hub = {
-    t, onLang, setDefaultLang, applyI18n, get lang() { return lang; }, esc, el, tid, setText, show,
+    t, onLang, setDefaultLang, setLang, applyI18n, get lang() { return lang; }, esc, el, tid, setText, show,
     api, HubError, errorText, message, showError, clearMessage, socket, wsBadge, debounce,
     fmtDur, fmtEta, serviceName, pathPart, menu, deviceForm, stored, store, ready,
+    channelIcon, uuid, fileType, fileProblem, upload, fmtBytes, fmtTime, fmtMMSS, attachmentNode, MAX_FILE,
   };
 })(window);

@@ -36,7 +36,7 @@ pub fn token_of(req: &HttpRequest) -> Option<String> {
 
 #[derive(serde::Deserialize)]
 pub struct TokenQuery {
-    token: Option<String>,
+    pub token: Option<String>,
 }
 
 async fn principal(req: HttpRequest) -> Result<Principal, ApiError> {

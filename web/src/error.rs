@@ -40,7 +40,7 @@ impl ResponseError for ApiError {
             "not_found" => StatusCode::NOT_FOUND,
             "invalid" | "bad_json" => StatusCode::BAD_REQUEST,
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-            "conflict" | "ticket_state" | "presence" => StatusCode::CONFLICT,
+            "conflict" | "ticket_state" | "presence" | "conversation_closed" => StatusCode::CONFLICT,
             "branch_closed" | "forbidden" => StatusCode::FORBIDDEN,
             "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
             "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,

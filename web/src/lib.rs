@@ -7,6 +7,7 @@ pub mod metrics;
 mod pages;
 mod routes;
 pub mod sessions;
+mod widget;
 mod ws;
 
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub fn configure(state: Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) 
             .app_data(path)
             .configure(routes::configure)
             .configure(ws::configure)
+            .configure(widget::configure)
             .configure(pages::configure)
             .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NoRoute) }));
     }

@@ -11,16 +11,31 @@ macro_rules! page {
 }
 
 fn html(body: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
+    page_response(body, "'none'")
+}
+
+/// The chat frame is embedded by customers' sites (any site, for now: the widget key is public
+/// anyway), so it alone may be framed. It still runs only its own scripts.
+fn embeddable(body: &'static str) -> HttpResponse {
+    page_response(body, "*")
+}
+
+fn page_response(body: &'static str, frame_ancestors: &str) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    if frame_ancestors == "'none'" {
+        res.insert_header((header::X_FRAME_OPTIONS, "DENY"));
+    }
+    res
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         // Pages load only their own scripts and styles; nothing inline can run.
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; \
-             frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            format!(
+                "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; \
+                 connect-src 'self'; frame-ancestors {frame_ancestors}; base-uri 'none'; form-action 'self'"
+            ),
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .body(body)
 }
@@ -34,6 +49,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("ticket.js", "text/javascript; charset=utf-8", page!("ticket.js")),
     ("registrar.js", "text/javascript; charset=utf-8", page!("registrar.js")),
     ("login.js", "text/javascript; charset=utf-8", page!("login.js")),
+    ("widget-frame.js", "text/javascript; charset=utf-8", page!("widget-frame.js")),
+    ("supervisor.js", "text/javascript; charset=utf-8", page!("supervisor.js")),
 ];
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -47,6 +64,16 @@ async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
         .body(*body))
 }
 
+/// The embed script, loaded by customers' sites from their own pages.
+async fn widget_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/javascript; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(page!("widget.js"))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { html(page!("index.html")) }))
         .route("/login", web::get().to(|| async { html(page!("login.html")) }))
@@ -58,5 +85,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/r/{branch_id}",
             web::get().to(|| async { html(page!("registrar.html")) }),
         )
-        .route("/static/{file}", web::get().to(asset));
+        .route("/static/{file}", web::get().to(asset))
+        .route("/supervisor", web::get().to(|| async { html(page!("supervisor.html")) }))
+        .route("/demo/site", web::get().to(|| async { html(page!("demo-site.html")) }))
+        .route("/widget", web::get().to(|| async { embeddable(page!("widget.html")) }))
+        .route("/widget.js", web::get().to(widget_script));
 }

@@ -31,10 +31,10 @@ const BOARD_QUEUE: usize = 16;
 const MAX_FRAME: usize = 4 * 1024;
 
 /// Counts a session in the gauge for as long as it lives.
-struct Live(Arc<Metrics>);
+pub(crate) struct Live(Arc<Metrics>);
 
 impl Live {
-    fn new(m: &Arc<Metrics>) -> Self {
+    pub(crate) fn new(m: &Arc<Metrics>) -> Self {
         m.ws_sessions.fetch_add(1, Ordering::Relaxed);
         Self(m.clone())
     }
@@ -201,11 +201,21 @@ async fn operator(
     body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let (response, session, stream) = upgrade(&req, body)?;
-    let org_id = op.org_id;
+    let (org_id, me) = (op.org_id, op.user_id);
+    let supervisor = op.role.at_least(hub_actors::model::role::Role::Supervisor);
     let pushes = bus_pushes(
         &state,
         move |e| {
-            (e.org_id == org_id && e.kind != EventKind::Resync)
+            // A conversation's messages and typing go to the operator holding it (and to
+            // supervisors); other operators only see that it changed.
+            let for_me = match &e.kind {
+                EventKind::Resync => false,
+                EventKind::MessageAdded { assignee_id, .. } | EventKind::Typing { assignee_id, .. } => {
+                    supervisor || *assignee_id == Some(me)
+                }
+                _ => true,
+            };
+            (e.org_id == org_id && for_me)
                 .then(|| serde_json::to_string(e).ok())
                 .flatten()
         },

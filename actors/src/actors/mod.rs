@@ -5,6 +5,8 @@ pub mod display;
 pub mod operator;
 pub mod queue;
 pub mod registry;
+pub mod router;
+pub mod ticket;
 
 use std::sync::Arc;
 

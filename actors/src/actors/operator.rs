@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::bus::{Event, EventKind};
 use crate::error::{Error, Result};
 use crate::model::{
-    now_millis,
+    now_millis, Millis,
     ordering::Placement,
     presence::{self, Presence},
     ticket::{TicketAction, TicketStatus},
@@ -29,6 +29,8 @@ pub struct OperatorView {
     pub state: OperatorState,
     pub window: Option<Window>,
     pub in_hand: Option<Ticket>,
+    /// Has a skill in a remote queue: may be available without a window (chats only).
+    pub remote: bool,
 }
 
 pub struct OperatorActor {
@@ -40,6 +42,8 @@ pub struct OperatorActor {
     window: Option<Window>,
     branch: Option<Branch>,
     in_hand: Option<Ticket>,
+    /// A skill in a remote queue: may be available without a window.
+    remote: bool,
     last_used: Instant,
 }
 
@@ -60,6 +64,7 @@ impl OperatorActor {
             window: None,
             branch: None,
             in_hand: None,
+            remote: false,
             last_used: Instant::now(),
         }
     }
@@ -71,6 +76,7 @@ impl OperatorActor {
             state: self.state.clone(),
             window: self.window.clone(),
             in_hand: self.in_hand.clone(),
+            remote: self.remote,
         }
     }
 
@@ -115,10 +121,12 @@ impl OperatorActor {
                 None => (None, None),
             };
             let in_hand = core.store.in_hand(user_id).await?;
-            Ok::<_, Error>((user, state, window, branch, in_hand))
+            let remote = core.store.has_remote_skill(user_id).await?;
+            Ok::<_, Error>((user, state, window, branch, in_hand, remote))
         };
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
-            Ok((user, state, window, branch, in_hand)) => {
+            Ok((user, state, window, branch, in_hand, remote)) => {
+                act.remote = remote;
                 act.org_id = user.org_id;
                 act.name = user.name;
                 if let Some(s) = state {
@@ -151,7 +159,10 @@ impl StreamHandler<Heard> for OperatorActor {
             EventKind::OperatorChanged { operator_id, .. }
             | EventKind::TicketCalled { operator_id, .. }
             | EventKind::TicketChanged { operator_id, .. } => *operator_id == me,
-            EventKind::TicketIssued { .. } => false,
+            EventKind::TicketIssued { .. }
+            | EventKind::ConversationChanged { .. }
+            | EventKind::MessageAdded { .. }
+            | EventKind::Typing { .. } => false,
         };
         if mine && event.origin != self.core.bus.node() {
             self.load(ctx);
@@ -160,6 +171,19 @@ impl StreamHandler<Heard> for OperatorActor {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         ctx.stop();
+    }
+}
+
+/// Reload from the store (skills or limits changed).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reload;
+
+impl Handler<Reload> for OperatorActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Reload, ctx: &mut Context<Self>) {
+        self.load(ctx);
     }
 }
 
@@ -236,14 +260,21 @@ impl Handler<SetPresence> for OperatorActor {
 
     fn handle(&mut self, msg: SetPresence, _: &mut Context<Self>) -> Self::Result {
         self.last_used = Instant::now();
-        let check = presence::change(&msg.0, self.in_hand.is_some(), self.window.is_some());
+        let check = presence::change(&msg.0, self.in_hand.is_some(), self.window.is_some() || self.remote);
         let mut state = self.state.clone();
-        let core = self.core.clone();
+        let (core, user_id, org_id) = (self.core.clone(), self.user_id, self.org_id);
         let fut = async move {
             check?;
+            let offline = msg.0 == Presence::Offline;
             state.presence = msg.0;
             state.since = now_millis();
             core.store.save_operator_state(&state).await?;
+            if offline {
+                // Signing out hands back the conversations in hand; they wait for someone else.
+                for id in core.store.hand_back(user_id, now_millis()).await? {
+                    crate::actors::ticket::announce(&core, org_id, id).await;
+                }
+            }
             Ok(state)
         };
         AtomicResponse::new(Box::pin(fut.into_actor(self).then(|res, act, _| {
@@ -288,10 +319,15 @@ impl Handler<CallNext> for OperatorActor {
             };
             // Today's queue only: tickets left waiting at yesterday's closing are not called.
             let day = branch.today();
-            let called = core
-                .store
-                .call_next(branch.id, &day, user_id, window.id, &services, now_millis())
-                .await;
+            let now = now_millis();
+            let cut_offs = visit_cut_offs(&core, user_id, &services, now).await?;
+            let called = if cut_offs.is_empty() {
+                Ok(None)
+            } else {
+                core.store
+                    .call_next_within(branch.id, &day, user_id, window.id, &cut_offs, now)
+                    .await
+            };
             Ok((back, called, window))
         };
         AtomicResponse::new(Box::pin(fut.into_actor(self).then(move |res, act, _| {
@@ -409,6 +445,28 @@ impl Handler<Act> for OperatorActor {
         })))
     }
 }
+
+/// The routing engine's widening steps for visits: for each service the operator serves, the
+/// latest issue time of a ticket they may take now. A service chosen at the window without a
+/// skill row counts as proficiency [`DEFAULT_PROFICIENCY`].
+async fn visit_cut_offs(core: &Core, user_id: i64, services: &[i64], now: Millis) -> Result<Vec<(i64, Millis)>> {
+    if services.is_empty() {
+        return Err(Error::Invalid("choose at least one service to serve".into()));
+    }
+    let skills = core.store.proficiencies(user_id).await?;
+    let policies = core.store.policies_for(services).await?;
+    Ok(services
+        .iter()
+        .filter_map(|s| {
+            let p = skills.get(s).copied().unwrap_or(DEFAULT_PROFICIENCY);
+            let wait = policies.get(s).map_or(Some(0), |policy| policy.wait_needed(p))?;
+            Some((*s, now - wait))
+        })
+        .collect())
+}
+
+/// The proficiency assumed for a service an operator serves without a stated skill.
+pub const DEFAULT_PROFICIENCY: u8 = 3;
 
 impl OperatorActor {
     fn presence_event(&self) -> Event {

@@ -1,6 +1,7 @@
 //! The model: plain types and rules with no I/O. Actors and the store call these; every rule is
 //! unit-tested beside its code.
 
+pub mod attachment;
 pub mod board;
 pub mod eta;
 pub mod menu;
@@ -8,6 +9,7 @@ pub mod numbering;
 pub mod ordering;
 pub mod presence;
 pub mod role;
+pub mod routing;
 pub mod schedule;
 pub mod throttle;
 pub mod ticket;

@@ -16,12 +16,13 @@ pub enum PresenceError {
     TicketInHand,
     #[error("a break needs a reason")]
     NoReason,
-    #[error("choose a window before going available")]
+    #[error("choose a window before going available (or have a chat queue among your skills)")]
     NoWindow,
 }
 
 /// Whether the operator may move to `next` now. A break is only taken with empty hands (the
 /// visitor at the window would be left standing), and only with a reason, which reports need.
+/// Going available needs somewhere to work: a window, or a remote queue among one's skills.
 pub fn change(next: &Presence, ticket_in_hand: bool, has_window: bool) -> Result<(), PresenceError> {
     match next {
         Presence::Break { reason } => {

@@ -60,6 +60,19 @@ impl Schedule {
         open <= now && now < close
     }
 
+    /// The next moment it opens after `at` (None: never open, or already open). Steps by the
+    /// minute over the coming week, which is plenty for a schedule of whole minutes.
+    pub fn next_open(&self, at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+        if self.is_open(at, tz) {
+            return None;
+        }
+        let start = at.as_second() - at.as_second().rem_euclid(60) + 60;
+        (0..7 * 24 * 60)
+            .map(|i| start + i * 60)
+            .filter_map(|s| Timestamp::from_second(s).ok())
+            .find(|t| self.is_open(*t, tz))
+    }
+
     /// Open every day around the clock: what a kiosk in a 24/7 branch, or a test, uses.
     pub fn always() -> Self {
         Self(
@@ -103,6 +116,19 @@ mod tests {
         let tz = TimeZone::UTC;
         assert!(Schedule::always().is_open("2026-11-23T00:00:00Z".parse()?, &tz));
         assert!(Schedule::always().is_open("2026-11-23T23:59:59Z".parse()?, &tz));
+        Ok(())
+    }
+
+    #[test]
+    fn next_opening_after_hours() -> Result<(), jiff::Error> {
+        let tz = TimeZone::get("Europe/Moscow")?;
+        let s = weekdays_9_to_18();
+        // Friday 19:00 Moscow → Monday 09:00 Moscow (06:00 UTC).
+        let friday_evening: Timestamp = "2026-11-27T16:00:00Z".parse()?;
+        assert_eq!(s.next_open(friday_evening, &tz), Some("2026-11-30T06:00:00Z".parse()?));
+        // Open now: no next opening to announce.
+        assert_eq!(s.next_open("2026-11-23T07:00:00Z".parse()?, &tz), None);
+        assert_eq!(Schedule::default().next_open(friday_evening, &tz), None);
         Ok(())
     }
 

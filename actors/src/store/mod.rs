@@ -3,11 +3,19 @@
 //! drivers accept; the few statements that must differ (row locking) branch on [`Backend`].
 
 mod auth;
+mod contacts;
+mod conversations;
 pub mod org;
-mod tickets;
+mod routing;
+pub(crate) mod tickets;
 
 pub use auth::{Principal, PrincipalKind};
 pub use org::{Branch, Service, UserRow, Window};
+pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, Visitor};
+pub use conversations::{
+    AttachmentMeta, Author, Conversation, ContactRef, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT,
+};
+pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};
 pub use tickets::{IssuedTicket, OperatorState, PublicTicket, Ticket, TodayStats};
 
 use std::time::Duration;

@@ -40,6 +40,13 @@ impl Branch {
         self.schedule().is_open(jiff::Timestamp::now(), &self.tz())
     }
 
+    /// When the branch opens next (epoch ms), if it is closed now.
+    pub fn next_open(&self) -> Option<i64> {
+        self.schedule()
+            .next_open(jiff::Timestamp::now(), &self.tz())
+            .map(|t| t.as_millisecond())
+    }
+
     /// Today's date in the branch's zone: the day tickets are numbered and counted by.
     pub fn today(&self) -> String {
         crate::model::numbering::local_day(jiff::Timestamp::now(), &self.tz())
@@ -188,7 +195,7 @@ impl Store {
     pub async fn services(&self, branch_id: i64) -> Result<Vec<Service>> {
         Ok(sqlx::query_as(
             "SELECT id, branch_id, parent_id, name_ru, name_en, prefix, position FROM services \
-             WHERE branch_id = $1 ORDER BY position, id",
+             WHERE branch_id = $1 AND kind = 'visit' ORDER BY position, id",
         )
         .bind(branch_id)
         .fetch_all(&self.read)

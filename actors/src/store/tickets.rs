@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{placeholders, random_token, Backend, Store};
+use super::{random_token, Backend, Store};
 use crate::error::{Error, Result};
 use crate::model::{
     board::BoardCall,
@@ -110,7 +110,7 @@ impl Store {
     ) -> Result<IssuedTicket> {
         let mut tx = self.write.begin().await?;
         let prefix: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3")
+            sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3 AND kind = 'visit'")
                 .bind(service_id)
                 .bind(branch_id)
                 .bind(org_id)
@@ -172,7 +172,24 @@ impl Store {
         service_ids: &[i64],
         now: Millis,
     ) -> Result<Option<Ticket>> {
-        if service_ids.is_empty() {
+        let open: Vec<(i64, Millis)> = service_ids.iter().map(|s| (*s, now)).collect();
+        self.call_next_within(branch_id, day, operator_id, window_id, &open, now).await
+    }
+
+    /// Like [`Store::call_next`], with the routing engine's widening steps applied: each
+    /// `(service, cut-off)` admits tickets of that service issued at or before the cut-off (an
+    /// operator of lower proficiency only gets tickets that have waited long enough).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call_next_within(
+        &self,
+        branch_id: i64,
+        day: &str,
+        operator_id: i64,
+        window_id: i64,
+        services: &[(i64, Millis)],
+        now: Millis,
+    ) -> Result<Option<Ticket>> {
+        if services.is_empty() {
             return Err(Error::Invalid("choose at least one service to serve".into()));
         }
         let lock = match self.backend {
@@ -183,12 +200,15 @@ impl Store {
             "UPDATE tickets SET status = 'called', called_at = $1, changed_at = $1, window_id = $2, \
              operator_id = $3, recalls = 0 \
              WHERE id = (SELECT id FROM tickets WHERE branch_id = $4 AND day = $5 AND status = 'waiting' \
-                         AND service_id IN ({}) ORDER BY priority DESC, sort_key, id LIMIT 1 {lock}) \
+                         AND ({}) ORDER BY priority DESC, sort_key, id LIMIT 1 {lock}) \
                AND status = 'waiting' \
                AND NOT EXISTS (SELECT 1 FROM tickets h WHERE h.operator_id = $3 \
                                AND h.status IN ('called', 'serving')) \
              RETURNING {TICKET_COLUMNS}",
-            placeholders(6, service_ids.len())
+            (0..services.len())
+                .map(|i| format!("(service_id = ${} AND issued_at <= ${})", 6 + 2 * i, 7 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" OR ")
         );
         // One statement, committed on its own; the timeline row is written by the store's trigger.
         let mut q = sqlx::query_as::<_, Ticket>(sql(sql_text))
@@ -197,8 +217,8 @@ impl Store {
             .bind(operator_id)
             .bind(branch_id)
             .bind(day);
-        for s in service_ids {
-            q = q.bind(*s);
+        for (s, cut_off) in services {
+            q = q.bind(*s).bind(*cut_off);
         }
         let called = q
             .fetch_optional(&self.write)
@@ -271,7 +291,7 @@ impl Store {
                 let (service_id, placement) =
                     transfer.ok_or_else(|| Error::Invalid("a transfer needs a target service".into()))?;
                 let target: Option<(Option<String>,)> =
-                    sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2")
+                    sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND kind = 'visit'")
                         .bind(service_id)
                         .bind(ticket.branch_id)
                         .fetch_optional(&self.read)
@@ -433,9 +453,13 @@ impl Store {
 
     pub async fn save_operator_state(&self, s: &OperatorState) -> Result<()> {
         sqlx::query(
-            "INSERT INTO operator_states (user_id, window_id, service_ids, presence, since) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET window_id = $2, \
-             service_ids = $3, presence = $4, since = $5",
+            // A change of presence starts a new idle period (longest-idle routing) and forgives
+            // the offers missed before it.
+            "INSERT INTO operator_states (user_id, window_id, service_ids, presence, since, idle_since) \
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (user_id) DO UPDATE SET window_id = $2, \
+             service_ids = $3, presence = $4, since = $5, \
+             idle_since = CASE WHEN operator_states.presence <> $4 THEN $5 ELSE operator_states.idle_since END, \
+             missed_offers = CASE WHEN operator_states.presence <> $4 THEN 0 ELSE operator_states.missed_offers END",
         )
         .bind(s.user_id)
         .bind(s.window_id)
@@ -472,7 +496,7 @@ impl Store {
 
 /// Marks SQL built with `format!` as audited: only column lists and `$n` placeholder lists are
 /// ever spliced in, never a value.
-fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
 

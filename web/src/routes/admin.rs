@@ -9,6 +9,7 @@ use crate::{ApiResult, AppState};
 use hub_actors::{
     model::{
         role::{DeviceKind, Role},
+        routing::{Policy, Step, Strategy},
         schedule::Schedule,
     },
     store::{org::NewBranch, random_token},
@@ -193,11 +194,130 @@ async fn users(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpRespon
     Ok(HttpResponse::Ok().json(state.hub.store().org_users(admin.org_id).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChatQueueBody {
+    name: String,
+    #[serde(default)]
+    strategy: Option<Strategy>,
+    /// Widening steps: `[{"after_secs": 0, "min_proficiency": 4}, {"after_secs": 30, "min_proficiency": 2}]`.
+    #[serde(default)]
+    steps: Vec<Step>,
+    #[serde(default)]
+    offer_secs: Option<i64>,
+    #[serde(default)]
+    missed_limit: Option<i64>,
+    /// The key a customer's site puts in the widget's script tag; none: no widget.
+    #[serde(default)]
+    widget_key: Option<String>,
+}
+
+/// A queue for remote channels (chats, later calls, e-mail, Telegram) at a branch, whose working
+/// hours it keeps.
+async fn add_chat_queue(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<ChatQueueBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    if b.name.trim().is_empty() || b.name.chars().count() > 200 {
+        return Err(Error::Invalid("a queue needs a name of at most 200 characters".into()).into());
+    }
+    let strategy = b.strategy.unwrap_or(Strategy::LongestIdle);
+    let offer_secs = b.offer_secs.unwrap_or(20);
+    let missed = b.missed_limit.unwrap_or(3);
+    if !(5..=600).contains(&offer_secs) || !(1..=100).contains(&missed) {
+        return Err(Error::Invalid("offer_secs is 5 to 600, missed_limit 1 to 100".into()).into());
+    }
+    Policy::new(strategy, b.steps.clone(), offer_secs * 1000, missed as u32).map_err(|e| Error::Invalid(e.to_string()))?;
+    if let Some(k) = &b.widget_key {
+        if k.is_empty() || k.len() > 64 || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(Error::Invalid("a widget key is 1 to 64 letters, digits, - or _".into()).into());
+        }
+    }
+    let steps = serde_json::to_string(&b.steps).map_err(|e| Error::Internal(e.to_string()))?;
+    let q = state
+        .hub
+        .store()
+        .add_remote_queue(
+            admin.org_id,
+            *path,
+            b.name.trim(),
+            strategy.as_str(),
+            &steps,
+            offer_secs,
+            missed,
+            b.widget_key.as_deref(),
+        )
+        .await?;
+    tracing::info!(queue = q.id, strategy = strategy.as_str(), "chat queue added");
+    Ok(HttpResponse::Created().json(q))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkillsBody {
+    /// Service (visit or remote queue) → proficiency 1–5.
+    skills: Vec<SkillItem>,
+    #[serde(default)]
+    chat_capacity: Option<i64>,
+    #[serde(default)]
+    wrap_up_secs: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkillItem {
+    service_id: i64,
+    proficiency: i64,
+}
+
+/// An operator's skills, chat capacity and wrap-up time.
+async fn set_skills(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<SkillsBody>,
+) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    let user = store.user(*path).await?;
+    if user.org_id != admin.org_id {
+        return Err(Error::NotFound("user").into());
+    }
+    let b = body.into_inner();
+    let capacity = b.chat_capacity.unwrap_or(3);
+    let wrap_up = b.wrap_up_secs.unwrap_or(10);
+    if !(0..=50).contains(&capacity) || !(0..=3600).contains(&wrap_up) {
+        return Err(Error::Invalid("chat_capacity is 0 to 50, wrap_up_secs 0 to 3600".into()).into());
+    }
+    for s in &b.skills {
+        // The service must be the organisation's own.
+        let ok = store.policies_for(&[s.service_id]).await?.contains_key(&s.service_id)
+            && store.service_org(s.service_id).await? == Some(admin.org_id);
+        if !ok {
+            return Err(Error::NotFound("service").into());
+        }
+        store.set_skill(user.id, s.service_id, s.proficiency).await?;
+    }
+    store.set_operator_limits(user.id, capacity, wrap_up).await?;
+    // The operator's actor learns whether they may now work without a window.
+    state.hub.operator(user.id).do_send(hub_actors::actors::operator::Reload);
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "user_id": user.id,
+        "skills": store.skills(user.id).await?,
+        "chat_capacity": capacity,
+        "wrap_up_secs": wrap_up,
+    })))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/branches", web::post().to(add_branch))
         .route("/api/admin/branches/{id}/services", web::post().to(add_service))
         .route("/api/admin/branches/{id}/windows", web::post().to(add_window))
         .route("/api/admin/branches/{id}/devices", web::post().to(add_device))
         .route("/api/admin/users", web::post().to(add_user))
-        .route("/api/admin/users", web::get().to(users));
+        .route("/api/admin/users", web::get().to(users))
+        .route("/api/admin/branches/{id}/chat-queues", web::post().to(add_chat_queue))
+        .route("/api/admin/users/{id}/skills", web::put().to(set_skills));
 }

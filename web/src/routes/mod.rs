@@ -5,10 +5,16 @@ mod admin;
 mod auth;
 mod board;
 mod branch;
+mod chat;
+mod contacts;
+mod conversations;
 mod kiosk;
 mod operator;
 mod public;
 mod service;
+mod supervisor;
+
+pub(crate) use conversations::check_message;
 
 use actix_web::web;
 
@@ -20,5 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(kiosk::configure)
         .configure(public::configure)
         .configure(operator::configure)
-        .configure(board::configure);
+        .configure(board::configure)
+        .configure(conversations::configure)
+        .configure(contacts::configure)
+        .configure(chat::configure)
+        .configure(supervisor::configure);
 }

@@ -1,0 +1,159 @@
+//! RouterActor: one per organisation. Runs the routing engine over the organisation's waiting
+//! conversations whenever something changes (a conversation queued or closed, an operator's
+//! presence) and on a short tick (offers running out, widening steps, wrap-up ending).
+//!
+//! It reads its input from the store each pass and writes each decision as a guarded update,
+//! so it holds no state that a restart or a second node could contradict: two routers of the
+//! same organisation on two nodes may both decide, and the store lets one offer stand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use super::operator::{OperatorActor, SetPresence};
+use super::registry::Registry;
+use super::ticket::announce;
+use super::{bus_stream, Heard};
+use crate::bus::EventKind;
+use crate::model::{
+    now_millis,
+    presence::Presence,
+    routing::{self, Decision},
+};
+use crate::Core;
+
+/// How often a pass runs even when nothing was heard.
+const TICK: Duration = Duration::from_millis(500);
+
+/// The reason shown for a break the router imposes.
+pub const MISSED_OFFERS: &str = "missed offers";
+
+pub struct RouterActor {
+    core: Core,
+    org_id: i64,
+    operators: Arc<Registry<OperatorActor>>,
+    running: bool,
+    dirty: bool,
+}
+
+impl RouterActor {
+    pub fn new(core: Core, org_id: i64, operators: Arc<Registry<OperatorActor>>) -> Self {
+        Self {
+            core,
+            org_id,
+            operators,
+            running: false,
+            dirty: true,
+        }
+    }
+
+    fn pass(&mut self, ctx: &mut Context<Self>) {
+        if self.running {
+            self.dirty = true;
+            return;
+        }
+        self.running = true;
+        self.dirty = false;
+        let (core, org_id, operators) = (self.core.clone(), self.org_id, self.operators.clone());
+        let work = async move {
+            let snap = core.store.routing_snapshot(org_id).await?;
+            let now = now_millis();
+            let decisions = routing::route(now, &snap.waiting, &snap.operators, &snap.policies);
+            for d in decisions {
+                match d {
+                    Decision::Offer {
+                        ticket,
+                        operator,
+                        expires_at,
+                    } => {
+                        if core.store.offer(ticket, operator, expires_at, now).await? {
+                            tracing::info!(conversation = ticket, operator, "offered");
+                            announce(&core, org_id, ticket).await;
+                        }
+                    }
+                    Decision::Expire {
+                        ticket,
+                        operator,
+                        to_break,
+                    } => {
+                        if core.store.withdraw_offer(ticket, operator, true, now).await? {
+                            tracing::info!(conversation = ticket, operator, "offer ran out");
+                            announce(&core, org_id, ticket).await;
+                            if to_break {
+                                tracing::info!(operator, "missed offers in a row; set on a break");
+                                let res = operators
+                                    .get(operator)
+                                    .send(SetPresence(Presence::Break {
+                                        reason: MISSED_OFFERS.into(),
+                                    }))
+                                    .await;
+                                if !matches!(res, Ok(Ok(_))) {
+                                    tracing::warn!(operator, "could not set the operator on a break");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok::<_, crate::Error>(())
+        };
+        ctx.spawn(work.into_actor(self).map(|res, act, ctx| {
+            if let Err(e) = res {
+                tracing::warn!(org = act.org_id, error = %e, "routing pass failed; retrying on the next tick");
+            }
+            act.running = false;
+            if act.dirty {
+                act.pass(ctx);
+            }
+        }));
+    }
+}
+
+impl Actor for RouterActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.add_stream(bus_stream(self.core.bus.subscribe()));
+        ctx.run_interval(TICK, |act, ctx| act.pass(ctx));
+        self.pass(ctx);
+    }
+}
+
+impl StreamHandler<Heard> for RouterActor {
+    fn handle(&mut self, heard: Heard, ctx: &mut Context<Self>) {
+        let relevant = match heard {
+            Heard::Missed => true,
+            Heard::Event(e) => {
+                e.kind == EventKind::Resync
+                    || (e.org_id == self.org_id
+                        && matches!(
+                            e.kind,
+                            EventKind::ConversationChanged { .. }
+                                | EventKind::OperatorChanged { .. }
+                                | EventKind::TicketChanged { .. }
+                        ))
+            }
+        };
+        if relevant {
+            self.pass(ctx);
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// Asks for a pass now (a conversation was queued, an operator came back).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Poke;
+
+impl Handler<Poke> for RouterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Poke, ctx: &mut Context<Self>) {
+        self.pass(ctx);
+    }
+}

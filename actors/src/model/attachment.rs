@@ -1,0 +1,117 @@
+//! Which files may be attached to a conversation. The type is read from the content, not taken
+//! from the name or the declared type: a script renamed `photo.png` is refused.
+
+/// Largest attachment accepted.
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+
+/// Longest file name kept.
+const MAX_NAME: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttachmentError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is larger than {} MB", MAX_BYTES / 1024 / 1024)]
+    TooLarge,
+    #[error("this kind of file is not accepted: send an image (PNG, JPEG, GIF, WebP), a PDF or plain text")]
+    ForbiddenType,
+}
+
+/// The type of an acceptable file, from its first bytes; plain text must be UTF-8 without
+/// control characters other than whitespace (and so cannot be an executable or HTML sniffed
+/// as something else: it is always served as `text/plain` with `nosniff`).
+pub fn classify(data: &[u8]) -> Result<&'static str, AttachmentError> {
+    if data.is_empty() {
+        return Err(AttachmentError::Empty);
+    }
+    if data.len() > MAX_BYTES {
+        return Err(AttachmentError::TooLarge);
+    }
+    let starts = |magic: &[u8]| data.starts_with(magic);
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        return Ok("image/png");
+    }
+    if starts(b"\xff\xd8\xff") {
+        return Ok("image/jpeg");
+    }
+    if starts(b"GIF87a") || starts(b"GIF89a") {
+        return Ok("image/gif");
+    }
+    if data.len() >= 12 && starts(b"RIFF") && &data[8..12] == b"WEBP" {
+        return Ok("image/webp");
+    }
+    if starts(b"%PDF-") {
+        return Ok("application/pdf");
+    }
+    match std::str::from_utf8(data) {
+        Ok(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) && !looks_like_markup(text) => {
+            Ok("text/plain; charset=utf-8")
+        }
+        _ => Err(AttachmentError::ForbiddenType),
+    }
+}
+
+/// HTML or SVG sent as "text" would be dangerous if anyone ever served it as markup.
+fn looks_like_markup(text: &str) -> bool {
+    let head: String = text.trim_start().chars().take(64).collect::<String>().to_ascii_lowercase();
+    head.starts_with("<!doctype") || head.starts_with("<html") || head.starts_with("<svg") || head.starts_with("<?xml")
+        || head.starts_with("<script")
+}
+
+/// A file name safe to store and to put in a `Content-Disposition` header: no path, no
+/// control characters, no quotes, bounded length.
+pub fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | ';'))
+        .take(MAX_NAME)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
+    if cleaned.is_empty() {
+        "file".into()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_pdf_and_text_pass() {
+        assert_eq!(classify(b"\x89PNG\r\n\x1a\n...."), Ok("image/png"));
+        assert_eq!(classify(b"\xff\xd8\xff\xe0...."), Ok("image/jpeg"));
+        assert_eq!(classify(b"GIF89a...."), Ok("image/gif"));
+        assert_eq!(classify(b"RIFF\0\0\0\0WEBPVP8 "), Ok("image/webp"));
+        assert_eq!(classify(b"%PDF-1.7\n"), Ok("application/pdf"));
+        assert_eq!(classify("Привет, это текст\n".as_bytes()), Ok("text/plain; charset=utf-8"));
+    }
+
+    #[test]
+    fn executables_markup_and_binaries_are_refused() {
+        assert_eq!(classify(b"MZ\x90\0\x03\0\0\0"), Err(AttachmentError::ForbiddenType));
+        assert_eq!(classify(b"\x7fELF\x02\x01\x01"), Err(AttachmentError::ForbiddenType));
+        assert_eq!(classify(b"<html><script>alert(1)</script>"), Err(AttachmentError::ForbiddenType));
+        assert_eq!(classify(b"  <svg onload=alert(1)>"), Err(AttachmentError::ForbiddenType));
+        assert_eq!(classify(b"PK\x03\x04zip"), Err(AttachmentError::ForbiddenType));
+    }
+
+    #[test]
+    fn size_limits() {
+        assert_eq!(classify(b""), Err(AttachmentError::Empty));
+        let big = vec![b'a'; MAX_BYTES + 1];
+        assert_eq!(classify(&big), Err(AttachmentError::TooLarge));
+        let max = vec![b'a'; MAX_BYTES];
+        assert!(classify(&max).is_ok());
+    }
+
+    #[test]
+    fn names_lose_paths_and_quotes() {
+        assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_name("C:\\x\\a\"b.png"), "ab.png");
+        assert_eq!(clean_name(""), "file");
+        assert_eq!(clean_name(".htaccess"), "htaccess");
+    }
+}

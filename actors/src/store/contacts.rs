@@ -1,0 +1,502 @@
+//! Contacts with every identity they reach us by, web-chat visitors, canned responses and
+//! attachments.
+
+use serde::Serialize;
+
+use super::{random_token, Store};
+use crate::auth::token_hash;
+use crate::error::{Error, Result};
+use crate::model::Millis;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Identity {
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct HistoryItem {
+    pub kind: String,
+    pub id: i64,
+    pub channel: String,
+    pub status: String,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+    pub resolution: Option<String>,
+    pub rating: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactCard {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+    pub identities: Vec<Identity>,
+    pub history: Vec<HistoryItem>,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A web-chat visitor, resolved from the token in their browser.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Visitor {
+    pub id: i64,
+    pub org_id: i64,
+    pub service_id: i64,
+    pub contact_id: i64,
+}
+
+impl Visitor {
+    /// The dialogue key of this visitor's chats, and their attachments' owner.
+    pub fn thread_key(&self) -> String {
+        format!("visitor:{}", self.id)
+    }
+}
+
+/// A queue for remote channels, as the widget and the router see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RemoteQueue {
+    pub id: i64,
+    pub org_id: i64,
+    pub branch_id: i64,
+    pub name: String,
+    pub strategy: String,
+    pub steps: String,
+    pub offer_secs: i64,
+    pub missed_limit: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Canned {
+    pub id: i64,
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+    pub personal: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct CannedRow {
+    id: i64,
+    shortcut: String,
+    title: String,
+    body: String,
+    user_id: Option<i64>,
+}
+
+pub struct Attachment {
+    pub org_id: i64,
+    pub owner: String,
+    pub conversation_id: Option<i64>,
+    pub name: String,
+    pub mime: String,
+    pub data: Vec<u8>,
+}
+
+const QUEUE_COLUMNS: &str = "id, org_id, branch_id, name_ru AS name, strategy, steps, offer_secs, missed_limit";
+
+impl Store {
+    pub async fn widget_queue(&self, key: &str) -> Result<RemoteQueue> {
+        sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {QUEUE_COLUMNS} FROM services WHERE widget_key = $1 AND kind = 'remote'"
+        )))
+        .bind(key)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("chat"))
+    }
+
+    pub async fn remote_queue(&self, org_id: i64, id: i64) -> Result<RemoteQueue> {
+        sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {QUEUE_COLUMNS} FROM services WHERE id = $1 AND org_id = $2 AND kind = 'remote'"
+        )))
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("queue"))
+    }
+
+    pub async fn remote_queues(&self, org_id: i64) -> Result<Vec<RemoteQueue>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {QUEUE_COLUMNS} FROM services WHERE org_id = $1 AND kind = 'remote' ORDER BY position, id"
+        )))
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Creates a queue for remote channels at a branch (whose hours it keeps).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_remote_queue(
+        &self,
+        org_id: i64,
+        branch_id: i64,
+        name: &str,
+        strategy: &str,
+        steps_json: &str,
+        offer_secs: i64,
+        missed_limit: i64,
+        widget_key: Option<&str>,
+    ) -> Result<RemoteQueue> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO services (org_id, branch_id, parent_id, name_ru, name_en, prefix, position, kind, strategy, \
+             steps, offer_secs, missed_limit, widget_key) \
+             SELECT $1, $2, NULL, $3, $3, NULL, 0, 'remote', $4, $5, $6, $7, $8 \
+             WHERE EXISTS (SELECT 1 FROM branches WHERE id = $2 AND org_id = $1) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(branch_id)
+        .bind(name)
+        .bind(strategy)
+        .bind(steps_json)
+        .bind(offer_secs)
+        .bind(missed_limit)
+        .bind(widget_key)
+        .fetch_optional(&self.write)
+        .await
+        .map_err(|e| super::org::unique_as_conflict(e, "this widget key is taken"))?
+        .ok_or(Error::NotFound("branch"))?;
+        self.remote_queue(org_id, id).await
+    }
+
+    pub async fn set_skill(&self, user_id: i64, service_id: i64, proficiency: i64) -> Result<()> {
+        if !(1..=5).contains(&proficiency) {
+            return Err(Error::Invalid("proficiency is 1 to 5".into()));
+        }
+        sqlx::query(
+            "INSERT INTO operator_skills (user_id, service_id, proficiency) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, service_id) DO UPDATE SET proficiency = excluded.proficiency",
+        )
+        .bind(user_id)
+        .bind(service_id)
+        .bind(proficiency)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn skills(&self, user_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT service_id, proficiency FROM operator_skills WHERE user_id = $1 ORDER BY service_id")
+                .bind(user_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    pub async fn set_operator_limits(&self, user_id: i64, chat_capacity: i64, wrap_up_secs: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET chat_capacity = $1, wrap_up_secs = $2 WHERE id = $3")
+            .bind(chat_capacity)
+            .bind(wrap_up_secs)
+            .bind(user_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// A new web-chat visitor: a contact card with a `web` identity, and a token for their browser.
+    pub async fn new_visitor(&self, queue: &RemoteQueue, now: Millis) -> Result<(Visitor, String)> {
+        let token = random_token(32);
+        let mut tx = self.write.begin().await?;
+        let (contact_id,): (i64,) =
+            sqlx::query_as("INSERT INTO contacts (org_id, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(queue.org_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO visitors (org_id, service_id, contact_id, token_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id",
+        )
+        .bind(queue.org_id)
+        .bind(queue.id)
+        .bind(contact_id)
+        .bind(token_hash(&token))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO contact_identities (org_id, contact_id, kind, value, created_at) VALUES ($1, $2, 'web', $3, $4)",
+        )
+        .bind(queue.org_id)
+        .bind(contact_id)
+        .bind(format!("visitor:{id}"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((
+            Visitor {
+                id,
+                org_id: queue.org_id,
+                service_id: queue.id,
+                contact_id,
+            },
+            token,
+        ))
+    }
+
+    /// The visitor holding `token`; their contact may since have been merged into another card.
+    pub async fn visitor(&self, token: &str) -> Result<Visitor> {
+        sqlx::query_as(
+            "SELECT v.id, v.org_id, v.service_id, COALESCE(c.merged_into, v.contact_id) AS contact_id \
+             FROM visitors v JOIN contacts c ON c.id = v.contact_id WHERE v.token_hash = $1",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::Unauthenticated)
+    }
+
+    /// The contact of an identity, created on first contact (Telegram chat, e-mail address, phone).
+    pub async fn contact_for(&self, org_id: i64, kind: &str, value: &str, name: Option<&str>, now: Millis) -> Result<i64> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT COALESCE(c.merged_into, c.id) FROM contact_identities i JOIN contacts c ON c.id = i.contact_id \
+             WHERE i.org_id = $1 AND i.kind = $2 AND i.value = $3",
+        )
+        .bind(org_id)
+        .bind(kind)
+        .bind(value)
+        .fetch_optional(&self.read)
+        .await?;
+        if let Some((id,)) = found {
+            return Ok(id);
+        }
+        let mut tx = self.write.begin().await?;
+        let (contact_id,): (i64,) =
+            sqlx::query_as("INSERT INTO contacts (org_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+                .bind(org_id)
+                .bind(name)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+        let added = sqlx::query(
+            "INSERT INTO contact_identities (org_id, contact_id, kind, value, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (org_id, kind, value) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(contact_id)
+        .bind(kind)
+        .bind(value)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if added == 0 {
+            // Another request created it a moment ago: use theirs.
+            drop(tx);
+            return Box::pin(self.contact_for(org_id, kind, value, name, now)).await;
+        }
+        tx.commit().await?;
+        Ok(contact_id)
+    }
+
+    pub async fn contact_card(&self, org_id: i64, id: i64) -> Result<ContactCard> {
+        let row: Option<(i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>)> =
+            sqlx::query_as("SELECT id, name, email, phone, note, merged_into FROM contacts WHERE id = $1 AND org_id = $2")
+                .bind(id)
+                .bind(org_id)
+                .fetch_optional(&self.read)
+                .await?;
+        let (id, name, email, phone, note, merged_into) = row.ok_or(Error::NotFound("contact"))?;
+        if let Some(into) = merged_into {
+            return Box::pin(self.contact_card(org_id, into)).await;
+        }
+        let identities: Vec<Identity> =
+            sqlx::query_as("SELECT kind, value FROM contact_identities WHERE contact_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.read)
+                .await?;
+        let history: Vec<HistoryItem> = sqlx::query_as(
+            "SELECT 'conversation' AS kind, id, channel, status, created_at, closed_at, resolution, rating \
+             FROM conversations WHERE contact_id = $1 ORDER BY id DESC LIMIT 100",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(ContactCard {
+            id,
+            name: name.unwrap_or_else(|| format!("Гость {id}")),
+            email,
+            phone,
+            note,
+            identities,
+            history,
+        })
+    }
+
+    pub async fn update_contact(&self, org_id: i64, id: i64, patch: &ContactPatch) -> Result<ContactCard> {
+        let card = self.contact_card(org_id, id).await?;
+        let clean = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_string());
+        sqlx::query(
+            "UPDATE contacts SET name = COALESCE($1, name), email = COALESCE($2, email), phone = COALESCE($3, phone), \
+             note = COALESCE($4, note) WHERE id = $5 AND org_id = $6",
+        )
+        .bind(clean(&patch.name))
+        .bind(clean(&patch.email))
+        .bind(clean(&patch.phone))
+        .bind(clean(&patch.note))
+        .bind(card.id)
+        .bind(org_id)
+        .execute(&self.write)
+        .await?;
+        if let Some(email) = clean(&patch.email).filter(|e| !e.is_empty()) {
+            sqlx::query(
+                "INSERT INTO contact_identities (org_id, contact_id, kind, value, created_at) VALUES ($1, $2, 'email', $3, $4) \
+                 ON CONFLICT (org_id, kind, value) DO NOTHING",
+            )
+            .bind(org_id)
+            .bind(card.id)
+            .bind(email.to_lowercase())
+            .bind(crate::model::now_millis())
+            .execute(&self.write)
+            .await?;
+        }
+        self.contact_card(org_id, card.id).await
+    }
+
+    /// Merges card `other` into `keep`: identities, conversations and visitors move over; what
+    /// `keep` lacks (name, e-mail, phone, note) is taken from `other`; `other` is then hidden.
+    pub async fn merge_contacts(&self, org_id: i64, keep: i64, other: i64) -> Result<ContactCard> {
+        let keep = self.contact_card(org_id, keep).await?.id;
+        let other = self.contact_card(org_id, other).await?.id;
+        if keep == other {
+            return Err(Error::Invalid("these are already one card".into()));
+        }
+        let mut tx = self.write.begin().await?;
+        for table in ["contact_identities", "conversations", "visitors"] {
+            sqlx::query(super::tickets::sql(format!(
+                "UPDATE {table} SET contact_id = $1 WHERE contact_id = $2"
+            )))
+            .bind(keep)
+            .bind(other)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE contacts SET name = COALESCE(name, (SELECT name FROM contacts WHERE id = $2)), \
+             email = COALESCE(email, (SELECT email FROM contacts WHERE id = $2)), \
+             phone = COALESCE(phone, (SELECT phone FROM contacts WHERE id = $2)), \
+             note = COALESCE(note, (SELECT note FROM contacts WHERE id = $2)) WHERE id = $1",
+        )
+        .bind(keep)
+        .bind(other)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE contacts SET merged_into = $1 WHERE id = $2 OR merged_into = $2")
+            .bind(keep)
+            .bind(other)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.contact_card(org_id, keep).await
+    }
+
+    pub async fn canned(&self, org_id: i64, user_id: i64) -> Result<Vec<Canned>> {
+        let rows: Vec<CannedRow> = sqlx::query_as(
+            "SELECT id, shortcut, title, body, user_id FROM canned_responses \
+             WHERE org_id = $1 AND (user_id IS NULL OR user_id = $2) ORDER BY shortcut, id",
+        )
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Canned {
+                id: r.id,
+                shortcut: r.shortcut,
+                title: r.title,
+                body: r.body,
+                personal: r.user_id.is_some(),
+            })
+            .collect())
+    }
+
+    pub async fn add_canned(&self, org_id: i64, user_id: Option<i64>, shortcut: &str, title: &str, body: &str) -> Result<Canned> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO canned_responses (org_id, user_id, shortcut, title, body) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(user_id)
+        .bind(shortcut)
+        .bind(title)
+        .bind(body)
+        .fetch_one(&self.write)
+        .await
+        .map_err(|e| super::org::unique_as_conflict(e, "this shortcut is taken"))?;
+        Ok(Canned {
+            id,
+            shortcut: shortcut.into(),
+            title: title.into(),
+            body: body.into(),
+            personal: user_id.is_some(),
+        })
+    }
+
+    /// Deletes a canned response: an operator their own, a supervisor also the organisation's.
+    pub async fn delete_canned(&self, org_id: i64, user_id: i64, may_delete_shared: bool, id: i64) -> Result<()> {
+        let n = sqlx::query(
+            "DELETE FROM canned_responses WHERE id = $1 AND org_id = $2 AND (user_id = $3 OR ($4 = 1 AND user_id IS NULL))",
+        )
+        .bind(id)
+        .bind(org_id)
+        .bind(user_id)
+        .bind(i64::from(may_delete_shared))
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("canned response"));
+        }
+        Ok(())
+    }
+
+    pub async fn add_attachment(&self, a: Attachment, now: Millis) -> Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO attachments (org_id, owner, conversation_id, name, mime, size, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(a.org_id)
+        .bind(&a.owner)
+        .bind(a.conversation_id)
+        .bind(&a.name)
+        .bind(&a.mime)
+        .bind(a.data.len() as i64)
+        .bind(a.data)
+        .bind(now)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    /// An attachment's name, type and bytes, if `org_id` owns it and, for a visitor, it belongs to
+    /// their own conversation (or they uploaded it).
+    pub async fn attachment(&self, org_id: i64, id: i64, visitor: Option<&Visitor>) -> Result<(String, String, Vec<u8>)> {
+        let row: Option<(String, String, Vec<u8>, String, Option<i64>)> = sqlx::query_as(
+            "SELECT a.name, a.mime, a.data, a.owner, c.contact_id FROM attachments a \
+             LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id = $1 AND a.org_id = $2",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?;
+        let (name, mime, data, owner, contact) = row.ok_or(Error::NotFound("attachment"))?;
+        if let Some(v) = visitor {
+            if owner != v.thread_key() && contact != Some(v.contact_id) {
+                return Err(Error::NotFound("attachment"));
+            }
+        }
+        Ok((name, mime, data))
+    }
+}

@@ -1,0 +1,753 @@
+//! Conversations (chats, and later e-mail threads, Telegram dialogues and calls): their thread,
+//! status, offers and timeline. Every status change is a guarded update (it names the status it
+//! expects), so two nodes or a double click cannot both win; each writes its timeline row in the
+//! same transaction.
+
+use serde::Serialize;
+
+use super::{placeholders, Store};
+use crate::error::{Error, Result};
+use crate::model::Millis;
+
+pub const MESSAGE_LIMIT: usize = 4000;
+
+const CONV_COLUMNS: &str = "c.id, c.org_id, c.service_id, s.name_ru AS service, c.contact_id, \
+    COALESCE(k.name, 'Гость ' || c.contact_id) AS contact_name, c.channel, c.thread_key, c.status, c.priority, \
+    c.created_at, c.queued_at, c.offered_to, c.offer_expires_at, c.assignee_id, u.name AS assignee, \
+    c.accepted_at, c.first_response_at, c.closed_at, c.resolution, c.rating, c.rating_comment, \
+    c.last_message_at, c.operator_seen_id, \
+    (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author = 'visitor' \
+        AND m.id > c.operator_seen_id) AS unread";
+
+const CONV_FROM: &str = "conversations c JOIN services s ON s.id = c.service_id \
+    JOIN contacts k ON k.id = c.contact_id LEFT JOIN users u ON u.id = c.assignee_id";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq)]
+pub struct ConversationRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub service_id: i64,
+    pub service: String,
+    pub contact_id: i64,
+    pub contact_name: String,
+    pub channel: String,
+    #[serde(skip)]
+    pub thread_key: String,
+    pub status: String,
+    pub priority: i64,
+    pub created_at: i64,
+    pub queued_at: i64,
+    pub offered_to: Option<i64>,
+    pub offer_expires_at: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub assignee: Option<String>,
+    pub accepted_at: Option<i64>,
+    pub first_response_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub resolution: Option<String>,
+    pub rating: Option<i64>,
+    pub rating_comment: Option<String>,
+    pub last_message_at: i64,
+    #[serde(skip)]
+    pub operator_seen_id: i64,
+    pub unread: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ContactRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A conversation as clients see it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Conversation {
+    #[serde(flatten)]
+    pub row: ConversationRow,
+    pub contact: ContactRef,
+    pub last_message: Option<Message>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct AttachmentMeta {
+    pub id: i64,
+    pub name: String,
+    pub mime: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub author: String,
+    pub operator_id: Option<i64>,
+    pub operator_name: Option<String>,
+    pub body: String,
+    pub attachments: Vec<AttachmentMeta>,
+    pub client_id: Option<String>,
+    pub at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    conversation_id: i64,
+    author: String,
+    operator_id: Option<i64>,
+    operator_name: Option<String>,
+    body: String,
+    client_id: Option<String>,
+    at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TimelineEntry {
+    pub at: i64,
+    pub kind: String,
+    pub operator_id: Option<i64>,
+    pub detail: Option<String>,
+}
+
+/// Who writes a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    Visitor,
+    Operator(i64),
+    System,
+}
+
+impl Author {
+    fn as_str(self) -> &'static str {
+        match self {
+            Author::Visitor => "visitor",
+            Author::Operator(_) => "operator",
+            Author::System => "system",
+        }
+    }
+
+    fn operator(self) -> Option<i64> {
+        match self {
+            Author::Operator(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Where a transfer sends a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferTo {
+    Operator(i64),
+    Queue(i64),
+}
+
+const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.author, m.operator_id, u.name AS operator_name, \
+    m.body, m.client_id, m.at FROM messages m LEFT JOIN users u ON u.id = m.operator_id";
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+async fn timeline(tx: &mut Tx<'_>, conversation_id: i64, at: Millis, kind: &str, operator: Option<i64>, detail: Option<&str>) -> Result<()> {
+    sqlx::query("INSERT INTO conversation_events (conversation_id, at, kind, operator_id, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(conversation_id)
+        .bind(at)
+        .bind(kind)
+        .bind(operator)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn conversation(&self, org_id: i64, id: i64) -> Result<Conversation> {
+        let row: ConversationRow = sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.id = $1 AND c.org_id = $2"
+        )))
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("conversation"))?;
+        self.dress(vec![row]).await?.pop().ok_or(Error::NotFound("conversation"))
+    }
+
+    /// Conversations matching `filter` (an SQL condition on `c` with `$1` = org id and `$2` = `arg`).
+    async fn conversations_where(&self, org_id: i64, filter: &str, arg: i64, limit: i64) -> Result<Vec<Conversation>> {
+        let rows: Vec<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND {filter} \
+             ORDER BY c.priority DESC, c.queued_at, c.id LIMIT {limit}"
+        )))
+        .bind(org_id)
+        .bind(arg)
+        .fetch_all(&self.read)
+        .await?;
+        self.dress(rows).await
+    }
+
+    /// Open conversations of an operator.
+    pub async fn conversations_of(&self, org_id: i64, user_id: i64) -> Result<Vec<Conversation>> {
+        self.conversations_where(org_id, "c.status = 'open' AND c.assignee_id = $2", user_id, 500)
+            .await
+    }
+
+    pub async fn offers_to(&self, org_id: i64, user_id: i64) -> Result<Vec<Conversation>> {
+        self.conversations_where(org_id, "c.status = 'offered' AND c.offered_to = $2", user_id, 100)
+            .await
+    }
+
+    /// Waiting conversations; with `skilled_user`, only in queues that user has a skill for.
+    pub async fn queued(&self, org_id: i64, skilled_user: Option<i64>) -> Result<Vec<Conversation>> {
+        match skilled_user {
+            Some(u) => {
+                self.conversations_where(
+                    org_id,
+                    "c.status IN ('queued', 'offered') AND c.service_id IN \
+                     (SELECT service_id FROM operator_skills WHERE user_id = $2)",
+                    u,
+                    200,
+                )
+                .await
+            }
+            None => {
+                self.conversations_where(org_id, "c.status IN ('queued', 'offered') AND $2 = $2", 0, 500)
+                    .await
+            }
+        }
+    }
+
+    /// Every open conversation of the organisation (supervisors).
+    pub async fn open_conversations(&self, org_id: i64) -> Result<Vec<Conversation>> {
+        self.conversations_where(org_id, "c.status = 'open' AND $2 = $2", 0, 2000).await
+    }
+
+    /// The open conversation of a dialogue, if any.
+    pub async fn open_conversation_for(&self, org_id: i64, channel: &str, thread_key: &str) -> Result<Option<Conversation>> {
+        let row: Option<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 \
+             AND c.status <> 'closed'"
+        )))
+        .bind(org_id)
+        .bind(channel)
+        .bind(thread_key)
+        .fetch_optional(&self.read)
+        .await?;
+        match row {
+            Some(r) => Ok(self.dress(vec![r]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    /// The latest conversation of a dialogue, open or closed (a widget after a reload).
+    pub async fn latest_conversation_for(&self, org_id: i64, channel: &str, thread_key: &str) -> Result<Option<Conversation>> {
+        let row: Option<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 \
+             ORDER BY c.id DESC LIMIT 1"
+        )))
+        .bind(org_id)
+        .bind(channel)
+        .bind(thread_key)
+        .fetch_optional(&self.read)
+        .await?;
+        match row {
+            Some(r) => Ok(self.dress(vec![r]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds contact and last message to rows.
+    async fn dress(&self, rows: Vec<ConversationRow>) -> Result<Vec<Conversation>> {
+        if rows.is_empty() {
+            return Ok(vec![]);
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let sql_text = format!(
+            "{MESSAGE_SELECT} WHERE m.id IN (SELECT MAX(id) FROM messages WHERE conversation_id IN ({}) \
+             GROUP BY conversation_id)",
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query_as::<_, MessageRow>(super::tickets::sql(sql_text));
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        let last = self.with_attachments(q.fetch_all(&self.read).await?).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Conversation {
+                contact: ContactRef {
+                    id: row.contact_id,
+                    name: row.contact_name.clone(),
+                },
+                last_message: last.iter().find(|m| m.conversation_id == row.id).cloned(),
+                row,
+            })
+            .collect())
+    }
+
+    async fn with_attachments(&self, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
+        let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        let mut atts: Vec<(i64, i64, String, String, i64)> = vec![];
+        if !ids.is_empty() {
+            let sql_text = format!(
+                "SELECT message_id, id, name, mime, size FROM attachments WHERE message_id IN ({}) ORDER BY id",
+                placeholders(1, ids.len())
+            );
+            let mut q = sqlx::query_as(super::tickets::sql(sql_text));
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            atts = q.fetch_all(&self.read).await?;
+        }
+        Ok(rows
+            .into_iter()
+            .map(|m| Message {
+                attachments: atts
+                    .iter()
+                    .filter(|a| a.0 == m.id)
+                    .map(|a| AttachmentMeta {
+                        id: a.1,
+                        name: a.2.clone(),
+                        mime: a.3.clone(),
+                        size: a.4,
+                    })
+                    .collect(),
+                id: m.id,
+                conversation_id: m.conversation_id,
+                author: m.author,
+                operator_id: m.operator_id,
+                operator_name: m.operator_name,
+                body: m.body,
+                client_id: m.client_id,
+                at: m.at,
+            })
+            .collect())
+    }
+
+    /// Messages of a conversation after message id `after`, oldest first.
+    pub async fn messages(&self, conversation_id: i64, after: i64, limit: i64) -> Result<Vec<Message>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(super::tickets::sql(format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT {limit}"
+        )))
+        .bind(conversation_id)
+        .bind(after)
+        .fetch_all(&self.read)
+        .await?;
+        self.with_attachments(rows).await
+    }
+
+    pub async fn timeline(&self, conversation_id: i64) -> Result<Vec<TimelineEntry>> {
+        Ok(sqlx::query_as(
+            "SELECT at, kind, operator_id, detail FROM conversation_events WHERE conversation_id = $1 ORDER BY id",
+        )
+        .bind(conversation_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Opens a conversation for a dialogue, or returns the one already open (two first messages
+    /// racing open one conversation: the store's unique index decides).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_conversation(
+        &self,
+        org_id: i64,
+        service_id: i64,
+        contact_id: i64,
+        channel: &str,
+        thread_key: &str,
+        priority: i64,
+        now: Millis,
+    ) -> Result<(i64, bool)> {
+        let mut tx = self.write.begin().await?;
+        let existing: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM conversations WHERE org_id = $1 AND channel = $2 AND thread_key = $3 AND status <> 'closed'",
+        )
+        .bind(org_id)
+        .bind(channel)
+        .bind(thread_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((id,)) = existing {
+            return Ok((id, false));
+        }
+        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO conversations (org_id, service_id, contact_id, channel, thread_key, status, priority, \
+             created_at, queued_at, last_message_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $7, $7) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(service_id)
+        .bind(contact_id)
+        .bind(channel)
+        .bind(thread_key)
+        .bind(priority)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        match inserted {
+            Ok((id,)) => {
+                timeline(&mut tx, id, now, "created", None, Some(channel)).await?;
+                timeline(&mut tx, id, now, "queued", None, None).await?;
+                tx.commit().await?;
+                Ok((id, true))
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                drop(tx);
+                let (id,): (i64,) = sqlx::query_as(
+                    "SELECT id FROM conversations WHERE org_id = $1 AND channel = $2 AND thread_key = $3 AND status <> 'closed'",
+                )
+                .bind(org_id)
+                .bind(channel)
+                .bind(thread_key)
+                .fetch_one(&self.write)
+                .await?;
+                Ok((id, false))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores a message once: a resend with the same `client_id` returns the stored message and
+    /// `false`. Attachments must be the author's own and not yet used.
+    pub async fn add_message(
+        &self,
+        org_id: i64,
+        conversation_id: i64,
+        author: Author,
+        owner: &str,
+        body: &str,
+        client_id: Option<&str>,
+        attachment_ids: &[i64],
+        now: Millis,
+    ) -> Result<(Message, bool)> {
+        let mut tx = self.write.begin().await?;
+        if let Some(cid) = client_id {
+            let found: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")
+                    .bind(conversation_id)
+                    .bind(cid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((id,)) = found {
+                drop(tx);
+                return Ok((self.message(id).await?, false));
+            }
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO messages (org_id, conversation_id, author, operator_id, body, client_id, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(conversation_id)
+        .bind(author.as_str())
+        .bind(author.operator())
+        .bind(body)
+        .bind(client_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !attachment_ids.is_empty() {
+            let sql_text = format!(
+                "UPDATE attachments SET message_id = $1, conversation_id = $2 WHERE owner = $3 AND org_id = $4 \
+                 AND message_id IS NULL AND id IN ({})",
+                placeholders(5, attachment_ids.len())
+            );
+            let mut q = sqlx::query(super::tickets::sql(sql_text))
+                .bind(id)
+                .bind(conversation_id)
+                .bind(owner)
+                .bind(org_id);
+            for a in attachment_ids {
+                q = q.bind(*a);
+            }
+            if q.execute(&mut *tx).await?.rows_affected() != attachment_ids.len() as u64 {
+                return Err(Error::Invalid("an attachment is unknown, not yours or already sent".into()));
+            }
+        }
+        let first_response = matches!(author, Author::Operator(_));
+        sqlx::query(
+            "UPDATE conversations SET last_message_at = $1, \
+             first_response_at = CASE WHEN $2 = 1 AND first_response_at IS NULL THEN $1 ELSE first_response_at END \
+             WHERE id = $3",
+        )
+        .bind(now)
+        .bind(i64::from(first_response))
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((self.message(id).await?, true))
+    }
+
+    pub async fn message_by_client_id(&self, conversation_id: i64, client_id: &str) -> Result<Option<Message>> {
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2")
+                .bind(conversation_id)
+                .bind(client_id)
+                .fetch_optional(&self.read)
+                .await?;
+        match found {
+            Some((id,)) => Ok(Some(self.message(id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn message(&self, id: i64) -> Result<Message> {
+        let rows: Vec<MessageRow> = sqlx::query_as(super::tickets::sql(format!("{MESSAGE_SELECT} WHERE m.id = $1")))
+            .bind(id)
+            .fetch_all(&self.write)
+            .await?;
+        self.with_attachments(rows).await?.pop().ok_or(Error::NotFound("message"))
+    }
+
+    /// A guarded status change: applies `set` only while the conversation is as `expect` says,
+    /// and writes the timeline row with it. Returns whether it applied.
+    #[allow(clippy::too_many_arguments)]
+    async fn change(
+        &self,
+        id: i64,
+        set: &str,
+        expect: &str,
+        binds: &[Option<i64>],
+        kind: &str,
+        operator: Option<i64>,
+        detail: Option<&str>,
+        now: Millis,
+    ) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let n = binds.len();
+        let sql_text = format!("UPDATE conversations SET {set} WHERE id = ${} AND {expect}", n + 1);
+        let mut q = sqlx::query(super::tickets::sql(sql_text));
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let done = q.bind(id).execute(&mut *tx).await?.rows_affected() == 1;
+        if done {
+            timeline(&mut tx, id, now, kind, operator, detail).await?;
+            tx.commit().await?;
+        }
+        Ok(done)
+    }
+
+    pub async fn offer(&self, id: i64, operator: i64, expires_at: Millis, now: Millis) -> Result<bool> {
+        let done = self
+            .change(
+                id,
+                "status = 'offered', offered_to = $1, offer_expires_at = $2",
+                "status = 'queued'",
+                &[Some(operator), Some(expires_at)],
+                "offered",
+                Some(operator),
+                None,
+                now,
+            )
+            .await?;
+        if done {
+            sqlx::query("UPDATE operator_states SET last_offer_at = $1 WHERE user_id = $2")
+                .bind(now)
+                .bind(operator)
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(done)
+    }
+
+    /// The offer ran out (`missed`) or was declined: the conversation waits again.
+    pub async fn withdraw_offer(&self, id: i64, operator: i64, missed: bool, now: Millis) -> Result<bool> {
+        let done = self
+            .change(
+                id,
+                "status = 'queued', offered_to = NULL, offer_expires_at = NULL",
+                "status = 'offered' AND offered_to = $1",
+                &[Some(operator)],
+                if missed { "offer_expired" } else { "declined" },
+                Some(operator),
+                None,
+                now,
+            )
+            .await?;
+        if done && missed {
+            sqlx::query("UPDATE operator_states SET missed_offers = missed_offers + 1 WHERE user_id = $1")
+                .bind(operator)
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(done)
+    }
+
+    pub async fn accept(&self, id: i64, operator: i64, now: Millis) -> Result<()> {
+        let done = self
+            .change(
+                id,
+                "status = 'open', assignee_id = $1, offered_to = NULL, offer_expires_at = NULL, \
+                 accepted_at = COALESCE(accepted_at, $2)",
+                "status = 'offered' AND offered_to = $1",
+                &[Some(operator), Some(now)],
+                "accepted",
+                Some(operator),
+                None,
+                now,
+            )
+            .await?;
+        if !done {
+            return Err(Error::Conflict("this conversation is no longer offered to you".into()));
+        }
+        sqlx::query("UPDATE operator_states SET missed_offers = 0 WHERE user_id = $1")
+            .bind(operator)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// A supervisor hands a waiting or open conversation to `operator` (manual pick, take over,
+    /// reassign).
+    pub async fn assign(&self, id: i64, operator: i64, by: i64, now: Millis) -> Result<()> {
+        let detail = format!("by {by}");
+        let done = self
+            .change(
+                id,
+                "status = 'open', assignee_id = $1, offered_to = NULL, offer_expires_at = NULL, \
+                 accepted_at = COALESCE(accepted_at, $2)",
+                "status <> 'closed'",
+                &[Some(operator), Some(now)],
+                "assigned",
+                Some(operator),
+                Some(&detail),
+                now,
+            )
+            .await?;
+        if !done {
+            return Err(Error::Conflict("this conversation is closed".into()));
+        }
+        Ok(())
+    }
+
+    pub async fn transfer(&self, id: i64, from: i64, to: TransferTo, note: Option<&str>, now: Millis) -> Result<()> {
+        let done = match to {
+            TransferTo::Operator(op) => {
+                let detail = format!("to operator {op}{}", note.map(|n| format!(": {n}")).unwrap_or_default());
+                self.change(
+                    id,
+                    "assignee_id = $1",
+                    "status = 'open' AND assignee_id = $2",
+                    &[Some(op), Some(from)],
+                    "transferred",
+                    Some(from),
+                    Some(&detail),
+                    now,
+                )
+                .await?
+            }
+            TransferTo::Queue(service_id) => {
+                let detail = format!("to queue {service_id}{}", note.map(|n| format!(": {n}")).unwrap_or_default());
+                self.change(
+                    id,
+                    "status = 'queued', service_id = $1, assignee_id = NULL, queued_at = $3",
+                    "status = 'open' AND assignee_id = $2",
+                    &[Some(service_id), Some(from), Some(now)],
+                    "transferred",
+                    Some(from),
+                    Some(&detail),
+                    now,
+                )
+                .await?
+            }
+        };
+        if !done {
+            return Err(Error::Conflict("only the operator holding an open conversation can transfer it".into()));
+        }
+        Ok(())
+    }
+
+    /// Closes a conversation; its operator goes into wrap-up.
+    pub async fn close_conversation(&self, id: i64, operator: i64, resolution: Option<&str>, now: Millis) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE conversations SET status = 'closed', closed_at = $1, resolution = $2, offered_to = NULL, \
+             offer_expires_at = NULL WHERE id = $3 AND status = 'open' AND assignee_id = $4",
+        )
+        .bind(now)
+        .bind(resolution)
+        .bind(id)
+        .bind(operator)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !done {
+            return Err(Error::Conflict("only the operator holding an open conversation can close it".into()));
+        }
+        timeline(&mut tx, id, now, "closed", Some(operator), resolution).await?;
+        sqlx::query(
+            "UPDATE operator_states SET wrap_up_until = $1 + 1000 * (SELECT wrap_up_secs FROM users WHERE id = $2), \
+             idle_since = CASE WHEN EXISTS (SELECT 1 FROM conversations WHERE assignee_id = $2 AND status = 'open') \
+                               THEN idle_since ELSE $1 END \
+             WHERE user_id = $2",
+        )
+        .bind(now)
+        .bind(operator)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The visitor's rating of a closed conversation; given once.
+    pub async fn rate(&self, id: i64, contact_id: i64, score: i64, comment: Option<&str>, now: Millis) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE conversations SET rating = $1, rating_comment = $2 \
+             WHERE id = $3 AND status = 'closed' AND rating IS NULL AND contact_id = $4",
+        )
+        .bind(score)
+        .bind(comment)
+        .bind(id)
+        .bind(contact_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !done {
+            return Err(Error::Conflict("only a closed conversation can be rated, and only once".into()));
+        }
+        timeline(&mut tx, id, now, "rated", None, Some(&score.to_string())).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn mark_read(&self, id: i64, up_to: i64) -> Result<()> {
+        sqlx::query("UPDATE conversations SET operator_seen_id = $1 WHERE id = $2 AND operator_seen_id < $1")
+            .bind(up_to)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// An operator signing out hands back what they hold: open and offered conversations wait
+    /// again, keeping their age, so no customer is left with nobody.
+    pub async fn hand_back(&self, operator: i64, now: Millis) -> Result<Vec<i64>> {
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM conversations WHERE (assignee_id = $1 AND status = 'open') OR (offered_to = $1 AND status = 'offered')",
+        )
+        .bind(operator)
+        .fetch_all(&self.write)
+        .await?;
+        let mut back = vec![];
+        for (id,) in ids {
+            let done = self
+                .change(
+                    id,
+                    "status = 'queued', assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL",
+                    "((assignee_id = $1 AND status = 'open') OR (offered_to = $1 AND status = 'offered'))",
+                    &[Some(operator)],
+                    "handed_back",
+                    Some(operator),
+                    Some("operator signed out"),
+                    now,
+                )
+                .await?;
+            if done {
+                back.push(id);
+            }
+        }
+        Ok(back)
+    }
+}

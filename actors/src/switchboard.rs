@@ -1,0 +1,111 @@
+//! Delivers conversation events to the sessions following a dialogue (a widget tab, later a
+//! bridge), without every session reading the whole bus: one task per node reads the bus and
+//! hands each event only to the sessions registered for its `thread_key`.
+//!
+//! Sessions register a bounded sender. A session that does not keep up loses its sender (the
+//! channel closes); it then ends, the client reconnects and resumes from the last message it has,
+//! so nothing is lost and nothing waits on a slow reader.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{Bus, Event};
+
+type Senders = HashMap<String, Vec<(u64, mpsc::Sender<Arc<Event>>)>>;
+
+#[derive(Clone)]
+pub struct Switchboard {
+    lines: Arc<Mutex<Senders>>,
+    next: Arc<AtomicU64>,
+}
+
+/// Keeps a registration alive; dropping it unregisters.
+pub struct Line {
+    board: Switchboard,
+    key: String,
+    id: u64,
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        let mut lines = self.board.lines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = lines.get_mut(&self.key) {
+            v.retain(|(id, _)| *id != self.id);
+            if v.is_empty() {
+                lines.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl Switchboard {
+    /// Starts the node's dispatch task; it ends with `stop`.
+    pub fn start(bus: &Bus, stop: CancellationToken) -> Self {
+        let board = Self {
+            lines: Arc::new(Mutex::new(HashMap::new())),
+            next: Arc::new(AtomicU64::new(1)),
+        };
+        let mut rx = bus.subscribe();
+        let b = board.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    n = rx.recv() => n,
+                };
+                match next {
+                    Ok(event) => b.dispatch(&event),
+                    // Which sessions missed what is unknown: all of them resume from the store.
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "switchboard fell behind the bus; sessions resume");
+                        b.lines.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        board
+    }
+
+    fn dispatch(&self, event: &Arc<Event>) {
+        let Some(key) = event.kind.thread_key() else { return };
+        let key = format!("{}/{key}", event.org_id);
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = lines.get_mut(&key) {
+            // A full or closed queue drops the session's line; the session sees its channel end.
+            v.retain(|(_, tx)| tx.try_send(event.clone()).is_ok());
+            if v.is_empty() {
+                lines.remove(&key);
+            }
+        }
+    }
+
+    /// Follows the dialogue `thread_key` of organisation `org_id`.
+    pub fn register(&self, org_id: i64, thread_key: &str, tx: mpsc::Sender<Arc<Event>>) -> Line {
+        let key = format!("{org_id}/{thread_key}");
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .push((id, tx));
+        Line {
+            board: self.clone(),
+            key,
+            id,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,318 @@
+//! The web-chat widget's HTTP side (the live side is `/ws/chat`): start or resume as a visitor,
+//! leave an e-mail address when nobody can answer now, rate a closed conversation, and
+//! attachments for visitors and operators.
+//!
+//! A visitor is identified by a random token kept in the widget's storage, sent as a bearer
+//! token (or `?token=` on downloads); only its hash is stored. A visitor reaches only their own
+//! conversations and attachments.
+
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Operator;
+use crate::{ApiError, ApiResult, AppState};
+use hub_actors::{
+    actors::ticket::{Apply, Change},
+    ask,
+    model::{attachment, now_millis},
+    store::{Attachment, Conversation, RemoteQueue, Visitor},
+    Error,
+};
+
+/// The visitor of the request: bearer token, or `?token=` (links to attachments).
+pub async fn visitor(state: &AppState, req: &HttpRequest) -> ApiResult<Visitor> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .or_else(|| {
+            web::Query::<crate::auth::TokenQuery>::from_query(req.query_string())
+                .ok()
+                .and_then(|q| q.0.token)
+        })
+        .ok_or(Error::Unauthenticated)?;
+    Ok(state.hub.store().visitor(&token).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Start {
+    key: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ServiceState {
+    pub name: String,
+    pub open: bool,
+    pub operators_available: bool,
+    /// When a message left now will be answered, at the latest: the next opening after hours.
+    pub answer_by: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Started {
+    token: String,
+    conversation: Option<Conversation>,
+    service: ServiceState,
+    contact: ContactFields,
+}
+
+#[derive(Serialize)]
+struct ContactFields {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+pub async fn service_state(state: &AppState, queue: &RemoteQueue) -> ApiResult<ServiceState> {
+    let store = state.hub.store();
+    let branch = store.branch(queue.org_id, queue.branch_id).await?;
+    let open = branch.is_open_now();
+    let operators_available = open && store.operators_available_for(queue.org_id, queue.id).await?;
+    let answer_by = if open {
+        None
+    } else {
+        branch.next_open()
+    };
+    Ok(ServiceState {
+        name: queue.name.clone(),
+        open,
+        operators_available,
+        answer_by,
+    })
+}
+
+async fn start(state: web::Data<AppState>, body: web::Json<Start>) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let store = state.hub.store();
+    let queue = store.widget_queue(&b.key).await?;
+    let _ = b.lang;
+    // A token of another organisation's widget, or an unknown one, starts a new visitor.
+    let known = match b.token.as_deref().filter(|t| !t.is_empty() && t.len() <= 128) {
+        Some(t) => match store.visitor(t).await {
+            Ok(v) if v.org_id == queue.org_id => Some((v, t.to_string())),
+            Ok(_) | Err(Error::Unauthenticated) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let (visitor, token) = match known {
+        Some(k) => k,
+        None => {
+            let (v, t) = store.new_visitor(&queue, now_millis()).await?;
+            tracing::info!(visitor = v.id, queue = queue.id, "new web-chat visitor");
+            (v, t)
+        }
+    };
+    let conversation = store
+        .latest_conversation_for(visitor.org_id, "webchat", &visitor.thread_key())
+        .await?;
+    let card = store.contact_card(visitor.org_id, visitor.contact_id).await?;
+    Ok(HttpResponse::Ok().json(Started {
+        token,
+        conversation,
+        service: service_state(&state, &queue).await?,
+        contact: ContactFields {
+            name: Some(card.name).filter(|_| card.identities.iter().any(|i| i.kind != "web")),
+            email: card.email,
+        },
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeaveContact {
+    email: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Promise {
+    answer_by: Option<i64>,
+}
+
+/// Nobody can answer now: the visitor leaves an address; the answer is promised by the next
+/// opening (or within the working day when open but everyone is busy).
+async fn leave_contact(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LeaveContact>) -> ApiResult<HttpResponse> {
+    let v = visitor(&state, &req).await?;
+    let b = body.into_inner();
+    let email = b.email.trim();
+    if !super::contacts::looks_like_email(email) {
+        return Err(Error::Invalid(format!("{email:?} is not an e-mail address")).into());
+    }
+    if b.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(Error::Invalid("a name holds at most 200 characters".into()).into());
+    }
+    let store = state.hub.store();
+    store
+        .update_contact(
+            v.org_id,
+            v.contact_id,
+            &hub_actors::store::ContactPatch {
+                name: b.name.filter(|n| !n.trim().is_empty()),
+                email: Some(email.to_string()),
+                phone: None,
+                note: None,
+            },
+        )
+        .await?;
+    let queue = store.remote_queue(v.org_id, v.service_id).await?;
+    let s = service_state(&state, &queue).await?;
+    // Open but nobody free: the promise is "today, within working hours".
+    let answer_by = s.answer_by.or_else(|| Some(now_millis() + 4 * 3600 * 1000));
+    Ok(HttpResponse::Ok().json(Promise { answer_by }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rating {
+    conversation_id: i64,
+    score: i64,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+async fn rate(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Rating>) -> ApiResult<HttpResponse> {
+    let v = visitor(&state, &req).await?;
+    let b = body.into_inner();
+    if b.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+        return Err(Error::Invalid("a comment holds at most 2000 characters".into()).into());
+    }
+    // Only the visitor's own conversation: another's id reads as unknown.
+    let c = state.hub.store().conversation(v.org_id, b.conversation_id).await?;
+    if c.row.thread_key != v.thread_key() {
+        return Err(Error::NotFound("conversation").into());
+    }
+    ask(
+        &state.hub.ticket(c.row.id),
+        Apply {
+            org_id: v.org_id,
+            change: Change::Rate {
+                contact_id: c.row.contact_id,
+                score: b.score,
+                comment: b.comment.filter(|c| !c.trim().is_empty()),
+            },
+        },
+    )
+    .await?;
+    tracing::info!(conversation = c.row.id, score = b.score, "rated");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct NameQuery {
+    name: Option<String>,
+}
+
+/// Reads an upload, refusing it as soon as it passes the limit (not after reading it all).
+async fn read_upload(mut payload: web::Payload) -> ApiResult<Vec<u8>> {
+    let mut data = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadJson(format!("upload interrupted: {e}")))?;
+        if data.len() + chunk.len() > attachment::MAX_BYTES {
+            return Err(ApiError::TooLarge(attachment::MAX_BYTES));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data)
+}
+
+#[derive(Serialize)]
+struct Uploaded {
+    id: i64,
+    name: String,
+    mime: String,
+    size: usize,
+}
+
+async fn store_upload(state: &AppState, org_id: i64, owner: String, name: Option<String>, data: Vec<u8>) -> ApiResult<HttpResponse> {
+    let mime = attachment::classify(&data).map_err(|e| match e {
+        attachment::AttachmentError::TooLarge => ApiError::TooLarge(attachment::MAX_BYTES),
+        other => ApiError::Core(Error::Invalid(other.to_string())),
+    })?;
+    let name = attachment::clean_name(name.as_deref().unwrap_or("file"));
+    let size = data.len();
+    let id = state
+        .hub
+        .store()
+        .add_attachment(
+            Attachment {
+                org_id,
+                owner,
+                conversation_id: None,
+                name: name.clone(),
+                mime: mime.to_string(),
+                data,
+            },
+            now_millis(),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(Uploaded {
+        id,
+        name,
+        mime: mime.to_string(),
+        size,
+    }))
+}
+
+async fn visitor_upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<NameQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let v = visitor(&state, &req).await?;
+    let data = read_upload(payload).await?;
+    store_upload(&state, v.org_id, v.thread_key(), q.into_inner().name, data).await
+}
+
+async fn operator_upload(
+    state: web::Data<AppState>,
+    op: Operator,
+    q: web::Query<NameQuery>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let data = read_upload(payload).await?;
+    store_upload(&state, op.org_id, format!("user:{}", op.user_id), q.into_inner().name, data).await
+}
+
+fn download(name: String, mime: String, data: Vec<u8>) -> HttpResponse {
+    // Images may show inline; everything else downloads. Nothing is ever sniffed into HTML.
+    let disposition = if mime.starts_with("image/") { "inline" } else { "attachment" };
+    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' }).collect();
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, mime))
+        .insert_header((header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{ascii}\"")))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+        .body(data)
+}
+
+async fn visitor_download(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let v = visitor(&state, &req).await?;
+    let (name, mime, data) = state.hub.store().attachment(v.org_id, *path, Some(&v)).await?;
+    Ok(download(name, mime, data))
+}
+
+async fn operator_download(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let (name, mime, data) = state.hub.store().attachment(op.org_id, *path, None).await?;
+    Ok(download(name, mime, data))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/chat/start", web::post().to(start))
+        .route("/api/chat/contact", web::post().to(leave_contact))
+        .route("/api/chat/rating", web::post().to(rate))
+        .route("/api/chat/attachments", web::post().to(visitor_upload))
+        .route("/api/chat/attachments/{id}", web::get().to(visitor_download))
+        .route("/api/attachments", web::post().to(operator_upload))
+        .route("/api/attachments/{id}", web::get().to(operator_download));
+}

@@ -1,0 +1,136 @@
+//! Contact cards (view, edit, merge) and canned responses.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::Operator;
+use crate::{ApiResult, AppState};
+use hub_actors::{model::role::Role, store::ContactPatch, Error};
+
+async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().contact_card(op.org_id, *path).await?))
+}
+
+const FIELD_LIMIT: usize = 500;
+
+async fn patch(
+    state: web::Data<AppState>,
+    op: Operator,
+    path: web::Path<i64>,
+    body: web::Json<ContactPatch>,
+) -> ApiResult<HttpResponse> {
+    let p = body.into_inner();
+    for v in [&p.name, &p.email, &p.phone].into_iter().flatten() {
+        if v.chars().count() > FIELD_LIMIT {
+            return Err(Error::Invalid(format!("a field holds at most {FIELD_LIMIT} characters")).into());
+        }
+    }
+    if p.note.as_ref().is_some_and(|n| n.chars().count() > 4 * FIELD_LIMIT) {
+        return Err(Error::Invalid("a note holds at most 2000 characters".into()).into());
+    }
+    if let Some(e) = p.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        if !looks_like_email(e) {
+            return Err(Error::Invalid(format!("{e:?} is not an e-mail address")).into());
+        }
+    }
+    Ok(HttpResponse::Ok().json(state.hub.store().update_contact(op.org_id, *path, &p).await?))
+}
+
+/// Enough of a check to catch typos; the mail server has the final word.
+pub fn looks_like_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && e.len() <= 254
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Merge {
+    other_id: i64,
+}
+
+async fn merge(
+    state: web::Data<AppState>,
+    op: Operator,
+    path: web::Path<i64>,
+    body: web::Json<Merge>,
+) -> ApiResult<HttpResponse> {
+    let card = state.hub.store().merge_contacts(op.org_id, *path, body.other_id).await?;
+    tracing::info!(keep = card.id, merged = body.other_id, operator = op.user_id, "contacts merged");
+    Ok(HttpResponse::Ok().json(card))
+}
+
+async fn canned(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().canned(op.org_id, op.user_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCanned {
+    shortcut: String,
+    title: String,
+    body: String,
+    #[serde(default)]
+    personal: bool,
+}
+
+async fn add_canned(state: web::Data<AppState>, op: Operator, body: web::Json<NewCanned>) -> ApiResult<HttpResponse> {
+    let c = body.into_inner();
+    let shortcut = c.shortcut.trim().trim_start_matches('/');
+    if shortcut.is_empty()
+        || shortcut.len() > 32
+        || !shortcut.chars().all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
+    {
+        return Err(Error::Invalid("a shortcut is 1 to 32 letters, digits, - or _".into()).into());
+    }
+    if c.body.trim().is_empty() || c.body.chars().count() > hub_actors::store::MESSAGE_LIMIT || c.title.chars().count() > 200 {
+        return Err(Error::Invalid("a canned response needs a body (at most 4000 characters) and a title of at most 200".into()).into());
+    }
+    // Shared responses are the organisation's voice: supervisors write them.
+    if !c.personal && !op.role.at_least(Role::Supervisor) {
+        return Err(Error::Forbidden.into());
+    }
+    let owner = c.personal.then_some(op.user_id);
+    let row = state
+        .hub
+        .store()
+        .add_canned(op.org_id, owner, shortcut, c.title.trim(), &c.body)
+        .await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+async fn delete_canned(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    state
+        .hub
+        .store()
+        .delete_canned(op.org_id, op.user_id, op.role.at_least(Role::Supervisor), *path)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/contacts/{id}", web::get().to(card))
+        .route("/api/contacts/{id}", web::patch().to(patch))
+        .route("/api/contacts/{id}/merge", web::post().to(merge))
+        .route("/api/canned", web::get().to(canned))
+        .route("/api/canned", web::post().to(add_canned))
+        .route("/api/canned/{id}", web::delete().to(delete_canned));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_email;
+
+    #[test]
+    fn email_shapes() {
+        assert!(looks_like_email("ivan@example.ru"));
+        assert!(!looks_like_email("ivan@example"));
+        assert!(!looks_like_email("ivan example@x.ru"));
+        assert!(!looks_like_email("<script>@x.ru"));
+        assert!(!looks_like_email("@x.ru"));
+    }
+}
