@@ -340,6 +340,25 @@ impl Api {
         res.status().as_u16()
     }
 
+    /// A JSON request with a bearer token.
+    pub async fn send_raw_auth(&self, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
+        self.send_raw(method, path, Some(token), Some(body)).await
+    }
+
+    /// Uploads `data` raw, as the widget and the console send files.
+    pub async fn upload(&self, path: &str, name: &str, token: &str, data: Vec<u8>) -> (u16, Value) {
+        let mut res = self
+            .client
+            .post(format!("{}{path}?name={}", self.base, urlencode(name)))
+            .bearer_auth(token)
+            .insert_header(("content-type", "application/octet-stream"))
+            .send_body(data)
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let bytes = res.body().limit(16 << 20).await.expect("body");
+        (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         self.send("POST", path, token, Some(body)).await
     }
@@ -459,4 +478,13 @@ impl BoardSocket {
             }
         }
     }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -442,8 +442,12 @@ Hub.ready(() => {
     if (!C.on) return;
     $('conv-offers').replaceChildren(...C.lists.offers.map((c) => convItem(c, 'offer')));
     $('conv-mine').replaceChildren(...C.lists.mine.map((c) => convItem(c, 'mine')));
-    $('conv-queued').replaceChildren(...C.lists.queued.map((c) => convItem(c, 'queued')));
-    Hub.setText($('conv-queued-count'), String(C.lists.queued.length));
+    // The queue also lists conversations being offered (to anyone); the one offered to me is
+    // already above as an offer, so it is not shown twice.
+    const above = new Set([...C.lists.offers, ...C.lists.mine].map((c) => c.id));
+    const queued = C.lists.queued.filter((c) => !above.has(c.id));
+    $('conv-queued').replaceChildren(...queued.map((c) => convItem(c, 'queued')));
+    Hub.setText($('conv-queued-count'), String(queued.length));
     Hub.show($('conv-none'), !C.lists.offers.length && !C.lists.mine.length);
     tick();
     setTitle();

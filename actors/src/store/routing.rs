@@ -287,6 +287,18 @@ impl Store {
         Ok(out)
     }
 
+    pub async fn set_routing(&self, service_id: i64, strategy: &str, steps: &str, offer_secs: i64, missed: i64) -> Result<()> {
+        sqlx::query("UPDATE services SET strategy = $1, steps = $2, offer_secs = $3, missed_limit = $4 WHERE id = $5")
+            .bind(strategy)
+            .bind(steps)
+            .bind(offer_secs)
+            .bind(missed)
+            .bind(service_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
     pub async fn service_org(&self, service_id: i64) -> Result<Option<i64>> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT org_id FROM services WHERE id = $1")
             .bind(service_id)

@@ -311,6 +311,44 @@ async fn set_skills(
     })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoutingBody {
+    strategy: Strategy,
+    #[serde(default)]
+    steps: Vec<Step>,
+    #[serde(default)]
+    offer_secs: Option<i64>,
+    #[serde(default)]
+    missed_limit: Option<i64>,
+}
+
+/// The routing policy of any service: a visit service's widening steps apply at call-next, a
+/// remote queue's whole policy to offers.
+async fn set_routing(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<RoutingBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let store = state.hub.store();
+    if store.service_org(*path).await? != Some(admin.org_id) {
+        return Err(Error::NotFound("service").into());
+    }
+    let offer_secs = b.offer_secs.unwrap_or(20);
+    let missed = b.missed_limit.unwrap_or(3);
+    if !(5..=600).contains(&offer_secs) || !(1..=100).contains(&missed) {
+        return Err(Error::Invalid("offer_secs is 5 to 600, missed_limit 1 to 100".into()).into());
+    }
+    Policy::new(b.strategy, b.steps.clone(), offer_secs * 1000, missed as u32).map_err(|e| Error::Invalid(e.to_string()))?;
+    let steps = serde_json::to_string(&b.steps).map_err(|e| Error::Internal(e.to_string()))?;
+    store
+        .set_routing(*path, b.strategy.as_str(), &steps, offer_secs, missed)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/branches", web::post().to(add_branch))
         .route("/api/admin/branches/{id}/services", web::post().to(add_service))
@@ -319,5 +357,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/users", web::post().to(add_user))
         .route("/api/admin/users", web::get().to(users))
         .route("/api/admin/branches/{id}/chat-queues", web::post().to(add_chat_queue))
-        .route("/api/admin/users/{id}/skills", web::put().to(set_skills));
+        .route("/api/admin/users/{id}/skills", web::put().to(set_skills))
+        .route("/api/admin/services/{id}/routing", web::put().to(set_routing));
 }
