@@ -15,9 +15,22 @@ import hubnode  # noqa: E402
 
 EXPECT_TIMEOUT_MS = 10_000
 CHROMIUM = os.environ.get("HUB_E2E_CHROMIUM") or "/usr/bin/chromium"
+# Playwright launches Chromium with --disable-features=…,ThirdPartyStoragePartitioning,… (its
+# chromiumSwitches.ts). Its contexts are off the record, so third-party cookies are blocked, and
+# without partitioning a cross-site iframe (the chat widget on a customer's site) is then denied
+# localStorage altogether, unlike in a real Chrome, where it gets storage partitioned by the top
+# site. Chromium takes the last --disable-features switch, so this one replaces Playwright's list:
+# the same features (playwright==1.65.2) minus ThirdPartyStoragePartitioning.
+PLAYWRIGHT_DISABLED_FEATURES = [
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints",
+    "NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch",
+]
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES),
 ]
 
 # Reports every CSP violation to the console, so the watcher below sees it whatever the

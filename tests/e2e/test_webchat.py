@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -103,6 +104,17 @@ def operator_takes_chats(page: Page) -> None:
     expect(page.get_by_test_id("chat-available")).to_be_disabled()
 
 
+TYPING_EVERY_S = 2.0  # a page sends "typing" at most every 2 s (CHAT_API.md)
+
+
+def after_typing_throttle(page: Page, since: float) -> None:
+    """Waits out the rest of the 2 s typing throttle begun at `since` (time.monotonic()), so the
+    next keystroke sends a fresh "typing" signal."""
+    left = TYPING_EVERY_S + 0.1 - (time.monotonic() - since)
+    if left > 0:
+        page.wait_for_timeout(left * 1000)
+
+
 def conv_items(page: Page, kind: str | None = None):
     sel = '[data-testid="conv-item"]' + (f'[data-kind="{kind}"]' if kind else "")
     return page.locator(sel)
@@ -141,7 +153,8 @@ def test_webchat_visitor_to_rating(hub, shop, new_context):
     expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
     expect(chat.locator("#chat-title")).to_have_text(CHAT_QUEUE)
 
-    chat.get_by_test_id("chat-input").fill(FIRST)
+    chat.get_by_test_id("chat-input").fill(FIRST)  # (sends "typing": the throttle starts)
+    typed_at = time.monotonic()
     chat.get_by_test_id("chat-send").click()
     expect(chat.get_by_test_id("chat-input")).to_have_value("")
     mine = chat.locator('[data-testid="chat-message"][data-author="visitor"]')
@@ -199,6 +212,7 @@ def test_webchat_visitor_to_rating(hub, shop, new_context):
     expect(chat.get_by_test_id("chat-notice").filter(has_text=ANNA)).to_have_count(1)
 
     # The visitor types (without sending): Анна sees it.
+    after_typing_throttle(visitor, typed_at)
     chat.get_by_test_id("chat-input").press_sequentially("Ещё")
     expect(anna.get_by_test_id("conv-typing")).to_be_visible()
     chat.get_by_test_id("chat-input").fill("")

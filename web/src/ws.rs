@@ -86,7 +86,14 @@ where
                         Step::Stop(Some(slow()))
                     }
                 },
-                Err(reason) => Step::Stop(reason),
+                Err(reason) => {
+                    // The feed gave up on this client for falling behind (its queue filled up
+                    // while a write was pending): as much a slow-client drop as a timed-out write.
+                    if reason.as_ref().is_some_and(|r| r.code == CloseCode::Again) {
+                        metrics.ws_dropped_slow.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Step::Stop(reason)
+                }
             },
             frame = stream.next() => match frame {
                 Some(Ok(Message::Ping(b))) => {

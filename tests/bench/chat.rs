@@ -1,0 +1,283 @@
+//! Web-chat benchmark against a real `hub serve` process (built with the bench profile).
+//!
+//! Opens HUB_BENCH_CONVERSATIONS (default 2,000) widget connections, each writing a first
+//! message; HUB_BENCH_CHAT_OPERATORS (default 50) operators with room for all of them accept
+//! the offers as their consoles hear them. Prints:
+//! - routing in the server: conversations offered and accepted per second, end to end (store
+//!   writes, events, the operators' accept requests);
+//! - routing engine alone: decisions per second of one pass over the same numbers;
+//! - message latency, widget send → operator console receive, p50/p99, while every
+//!   conversation is open and messages flow at HUB_BENCH_RATE per second (default 200).
+//!
+//! `cargo bench --bench chat` (HUB_BENCH_BACKENDS=sqlite,postgres).
+
+#[path = "../it/harness.rs"]
+mod harness;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{future::join_all, SinkExt, StreamExt};
+use harness::*;
+use hub_actors::model::routing::{self, Candidate, Load, Policy, Strategy, Waiting};
+use serde_json::{json, Value};
+
+const CHAT_QUEUE: i64 = 5;
+const SAMPLES: usize = 3000;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn main() {
+    raise_fd_limit();
+    let conversations = env_or("HUB_BENCH_CONVERSATIONS", 2000);
+    let operators = env_or("HUB_BENCH_CHAT_OPERATORS", 50);
+    let rate = env_or("HUB_BENCH_RATE", 200);
+    println!("hub chat benchmark: {conversations} conversations, {operators} operators, {rate} messages/s");
+    engine_alone(conversations, operators);
+    let backends = std::env::var("HUB_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    for name in backends.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let backend = match name {
+            "sqlite" => Backend::Sqlite,
+            "postgres" => Backend::Postgres,
+            other => panic!("unknown backend {other}"),
+        };
+        actix_rt::System::new().block_on(run(backend, conversations, operators, rate));
+    }
+}
+
+/// The pure engine: one pass routing every waiting conversation to operators with room.
+fn engine_alone(conversations: usize, operators: usize) {
+    let capacity = conversations.div_ceil(operators) as u32;
+    let policies = HashMap::from([(1, Policy::new(Strategy::FewestActive, vec![], 20_000, 3).expect("policy"))]);
+    let waiting: Vec<Waiting> = (0..conversations as i64)
+        .map(|i| Waiting {
+            id: i,
+            service_id: 1,
+            priority: i64::from(i % 10 == 0),
+            queued_at: i,
+            load: Load::Chat,
+            offer: None,
+            tried: vec![],
+        })
+        .collect();
+    let ops: Vec<Candidate> = (0..operators as i64)
+        .map(|i| Candidate {
+            id: i,
+            available: true,
+            wrap_up_until: 0,
+            chats: 0,
+            chat_capacity: capacity,
+            exclusive: 0,
+            idle_since: i,
+            last_offer_at: 0,
+            missed_offers: 0,
+            skills: HashMap::from([(1, 3)]),
+        })
+        .collect();
+    let started = Instant::now();
+    let mut decided = 0;
+    let mut passes = 0;
+    while started.elapsed() < Duration::from_secs(2) {
+        decided += routing::route(1_000_000, &waiting, &ops, &policies).len();
+        passes += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "routing engine:     {:>10.0} decisions/s ({} waiting × {} operators per pass, {:.2} ms per pass)",
+        decided as f64 / secs,
+        conversations,
+        operators,
+        secs * 1000.0 / passes as f64
+    );
+}
+
+fn raise_fd_limit() {
+    // SAFETY: plain libc calls on a local struct.
+    unsafe {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max.min(65536);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn now_ms() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+}
+
+type Socket = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
+
+async fn socket(url: String) -> Socket {
+    let (_, framed) = awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .finish()
+        .ws(url)
+        .max_frame_size(1 << 20)
+        .connect()
+        .await
+        .expect("websocket");
+    framed
+}
+
+async fn run(backend: Backend, conversations: usize, operators: usize, rate: usize) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = node.api.clone();
+    println!("\n== {backend:?} ==");
+    let admin = api.login("admin", "demo-admin").await;
+
+    // Operators with room for every conversation, available, each with a console feed that
+    // accepts what it is offered and times the messages it receives.
+    let capacity = conversations.div_ceil(operators) as i64;
+    let latencies: Rc<RefCell<Vec<f64>>> = Rc::default();
+    let accepted: Rc<RefCell<usize>> = Rc::default();
+    for i in 0..operators {
+        let login = format!("chat{i}");
+        let (s, user) = api
+            .post(
+                "/api/admin/users",
+                Some(&admin),
+                json!({"login": login, "name": login, "role": "operator", "password": "bench-password"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{user}");
+        let (s, b) = api
+            .put(
+                &format!("/api/admin/users/{}/skills", user["id"]),
+                Some(&admin),
+                json!({"skills": [{"service_id": CHAT_QUEUE, "proficiency": 3}], "chat_capacity": capacity, "wrap_up_secs": 0}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        let token = api.login(&login, "bench-password").await;
+        let (s, b) = api.put("/api/operator/presence", Some(&token), json!({"state": "available"})).await;
+        assert_eq!(s, 200, "{b}");
+        let me = user["id"].as_i64().expect("id");
+        let mut feed = socket(api.ws_url(&format!("/ws/operator?token={token}"))).await;
+        let (api, lat, acc) = (api.clone(), latencies.clone(), accepted.clone());
+        actix_rt::spawn(async move {
+            while let Some(frame) = feed.next().await {
+                let text = match frame {
+                    Ok(awc::ws::Frame::Text(t)) => t,
+                    Ok(awc::ws::Frame::Ping(p)) => {
+                        let _ = feed.send(awc::ws::Message::Pong(p)).await;
+                        continue;
+                    }
+                    Ok(_) => continue,
+                    Err(_) => break,
+                };
+                let received = now_ms();
+                let Ok(e) = serde_json::from_slice::<Value>(&text) else { continue };
+                match e["type"].as_str() {
+                    Some("message_added") if e["assignee_id"] == me => {
+                        if let Some(sent) = e["message"]["body"].as_str().and_then(|b| b.strip_prefix("t=")).and_then(|t| t.parse::<f64>().ok()) {
+                            lat.borrow_mut().push(received - sent);
+                        }
+                    }
+                    Some("conversation_changed") if e["offered_to"] == me && e["status"] == "offered" => {
+                        let (api, token, acc) = (api.clone(), token.clone(), acc.clone());
+                        let id = e["conversation_id"].as_i64().unwrap_or(0);
+                        actix_rt::spawn(async move {
+                            let (s, _) = api.post(&format!("/api/conversations/{id}/accept"), Some(&token), json!({})).await;
+                            if s == 200 {
+                                *acc.borrow_mut() += 1;
+                            }
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+
+    // The widgets: start, connect, and keep reading (a widget that stops reading is dropped).
+    let mut widgets: Vec<Rc<RefCell<futures_util::stream::SplitSink<Socket, awc::ws::Message>>>> = Vec::new();
+    let started = Instant::now();
+    for chunk in (0..conversations).collect::<Vec<_>>().chunks(50) {
+        let socks = join_all(chunk.iter().map(|_| {
+            let api = api.clone();
+            async move {
+                let (s, b) = api.post("/api/chat/start", None, json!({"key": "demo"})).await;
+                assert_eq!(s, 200, "{b}");
+                let token = b["token"].as_str().expect("token").to_string();
+                socket(api.ws_url(&format!("/ws/chat?token={token}&after=0"))).await
+            }
+        }))
+        .await;
+        for s in socks {
+            let (sink, mut stream) = s.split();
+            let sink = Rc::new(RefCell::new(sink));
+            let pong = sink.clone();
+            actix_rt::spawn(async move {
+                while let Some(frame) = stream.next().await {
+                    if let Ok(awc::ws::Frame::Ping(p)) = frame {
+                        let _ = pong.borrow_mut().send(awc::ws::Message::Pong(p)).await;
+                    }
+                }
+            });
+            widgets.push(sink);
+        }
+    }
+    println!("widgets connected:  {conversations} in {:.1} s", started.elapsed().as_secs_f64());
+
+    // Every widget writes its first message; the router offers, the consoles accept.
+    let started = Instant::now();
+    for (i, w) in widgets.iter().enumerate() {
+        let frame = json!({"type": "message", "client_id": format!("first{i}"), "body": "Здравствуйте"}).to_string();
+        let _ = w.borrow_mut().send(awc::ws::Message::Text(frame.into())).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while *accepted.borrow() < conversations && Instant::now() < deadline {
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "routing in server:  {:>10.0} conversations offered and accepted/s ({} of {conversations} in {secs:.1} s)",
+        *accepted.borrow() as f64 / secs,
+        *accepted.borrow()
+    );
+    assert_eq!(*accepted.borrow(), conversations, "every conversation reached an operator");
+
+    // Steady traffic into the open conversations, timed from send to console receive.
+    actix_rt::time::sleep(Duration::from_secs(1)).await;
+    latencies.borrow_mut().clear();
+    let gap = Duration::from_secs_f64(1.0 / rate as f64);
+    let started = Instant::now();
+    let mut next = Instant::now();
+    for n in 0..SAMPLES {
+        let w = &widgets[(n * 7919) % widgets.len()];
+        let frame = json!({"type": "message", "client_id": format!("m{n}"), "body": format!("t={:.3}", now_ms())}).to_string();
+        let _ = w.borrow_mut().send(awc::ws::Message::Text(frame.into())).await;
+        next += gap;
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            actix_rt::time::sleep(wait).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latencies.borrow().len() < SAMPLES && Instant::now() < deadline {
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut lat = latencies.borrow().clone();
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "message latency:    p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (widget send → console receive; {} of {SAMPLES} received at {:.0} messages/s with {conversations} open conversations)",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(f64::NAN),
+        lat.len(),
+        SAMPLES as f64 / started.elapsed().as_secs_f64(),
+    );
+    drop(widgets);
+}
