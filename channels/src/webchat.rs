@@ -42,6 +42,9 @@ pub enum ServerFrame<'a> {
     Typing,
     Status {
         conversation: &'a Conversation,
+        /// While it waits: the queue's estimated wait.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ewt_secs: Option<i64>,
     },
     Error {
         code: &'a str,

@@ -7,7 +7,9 @@ The customer's site is served by a small HTTP server of the test at http://local
 its iframe and the API come from the hub node, so the widget works cross-origin and cross-site
 as on a real customer's site. (A fake public origin such as http://shop.test/ served by
 Playwright's router cannot be used: Chromium's Private Network Access rules block a public,
-non-secure page from loading anything from a loopback address such as the test's hub.)"""
+non-secure page from loading anything from a loopback address such as the test's hub. And the
+widget's iframe keeps its visitor token in localStorage, which a cross-site iframe only gets with
+third-party storage partitioning, Chrome's default that conftest.py turns back on.)"""
 from __future__ import annotations
 
 import re
@@ -121,6 +123,8 @@ def conv_items(page: Page, kind: str | None = None):
 
 
 def test_webchat_visitor_to_rating(hub, shop, new_context):
+    """Acceptance point 1: widget → offer by strategy "skills" → accept, contact card, canned
+    reply, typing → reload, the conversation goes on → close → rating stored."""
     api = hub.api
     sup = api.login(*hubnode.SUPERVISOR)
     queues = api.ok("GET", "/api/chat-queues", sup)
@@ -321,3 +325,108 @@ def test_webchat_visitor_to_rating(hub, shop, new_context):
     expect(chat.get_by_test_id("chat-rating")).to_be_hidden()
     no_script_ran(anna)
     no_script_ran(widget_frame(visitor))
+
+
+OP_MARKUP = "<b>жирный?</b><img src=x onerror=window.__xss=2>"
+
+
+def test_webchat_decline_passes_offer_and_closed_widget_badge(hub, shop, new_context):
+    """Анна declines: the offer goes to Иван at once. The visitor closes the widget and reloads;
+    Иван's answer (with markup, shown as text) lights the launcher's badge."""
+    anna = new_context(**DESKTOP_VIEW).new_page()
+    operator_sign_in(anna, hub, hubnode.OPERATOR1)
+    operator_takes_chats(anna)
+    ivan = new_context(**DESKTOP_VIEW).new_page()
+    operator_sign_in(ivan, hub, hubnode.OPERATOR2)
+    operator_takes_chats(ivan)
+
+    visitor = new_context(**DESKTOP_VIEW).new_page()
+    visitor.goto(shop.url("/"))
+    launcher = visitor.get_by_test_id("chat-launcher")
+    launcher.click()
+    chat = visitor.frame_locator('[data-testid="chat-frame"]')
+    chat.get_by_test_id("chat-input").fill("Есть ли доставка в субботу?")
+    chat.get_by_test_id("chat-input").press("Enter")
+    expect(chat.locator('[data-testid="chat-message"][data-state="sent"]')).to_have_count(1)
+
+    offer = conv_items(anna, "offer")
+    expect(offer).to_have_count(1)
+    conv_id = offer.get_attribute("data-conversation-id")
+    offer.get_by_test_id("conv-decline").click()
+    expect(conv_items(anna, "offer")).to_have_count(0)
+    ivan_offer = conv_items(ivan, "offer")
+    expect(ivan_offer).to_have_count(1)
+    expect(ivan_offer).to_have_attribute("data-conversation-id", conv_id)
+    ivan_offer.get_by_test_id("conv-accept").click()
+    expect(ivan.get_by_test_id("conv-status")).to_have_attribute("data-status", "open")
+    expect(chat.get_by_test_id("chat-operator")).to_contain_text(IVAN)
+    expect(anna.locator(f'[data-testid="conv-item"][data-conversation-id="{conv_id}"]')).to_have_count(0)
+
+    # The visitor closes the widget, and it stays closed over a reload.
+    launcher.click()
+    frame_el = visitor.get_by_test_id("chat-frame")
+    expect(frame_el).to_be_hidden()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    visitor.reload()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    expect(frame_el).to_be_hidden()
+    badge = visitor.get_by_test_id("chat-launcher-unread")
+    expect(badge).to_be_hidden()
+    # (A returning visitor is connected at once, the widget closed.)
+    expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+
+    reply = ivan.get_by_test_id("reply-input")
+    reply.fill(OP_MARKUP)
+    reply.press("Enter")
+    expect(ivan.locator('[data-testid="conv-message"][data-author="operator"][data-state="sent"]')).to_have_count(1)
+    expect(badge).to_be_visible()
+    expect(badge).to_have_text("1")
+
+    launcher.click()
+    expect(badge).to_be_hidden()
+    answer = chat.locator('[data-testid="chat-message"][data-author="operator"]')
+    expect(answer).to_have_count(1)
+    expect(answer.locator(".chat-body")).to_have_text(OP_MARKUP)
+    expect(answer.locator("b, img")).to_have_count(0)
+    expect(chat.get_by_test_id("chat-message")).to_have_count(2)
+    no_script_ran(visitor)
+    no_script_ran(widget_frame(visitor))
+    no_script_ran(ivan)
+
+    d = hub.api.ok("GET", f"/api/conversations/{conv_id}", hub.api.login(*hubnode.SUPERVISOR))
+    kinds = [ev["kind"] for ev in d["timeline"]]
+    assert "declined" in kinds and kinds.count("offered") >= 2, kinds
+    assert d["conversation"]["assignee"] == IVAN, d["conversation"]
+
+
+def test_webchat_nobody_available_leaves_email(hub, shop, new_context):
+    """No operator takes chats: the widget offers to leave an e-mail, and the contact keeps it."""
+    visitor = new_context(**DESKTOP_VIEW).new_page()
+    visitor.goto(shop.url("/"))
+    visitor.get_by_test_id("chat-launcher").click()
+    chat = visitor.frame_locator('[data-testid="chat-frame"]')
+    form = chat.get_by_test_id("chat-offline-form")
+    expect(form).to_be_visible()
+    expect(form).to_contain_text("Все операторы заняты")
+
+    chat.get_by_test_id("chat-email").fill("not-an-email")
+    chat.get_by_test_id("chat-email-submit").click()
+    expect(chat.get_by_test_id("message")).to_have_attribute("data-kind", "error")
+    expect(form).to_be_visible()
+
+    chat.get_by_test_id("chat-email").fill("guest@example.com")
+    chat.get_by_test_id("chat-name").fill("Мария")
+    chat.get_by_test_id("chat-email-submit").click()
+    note = chat.get_by_test_id("chat-offline-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("guest@example.com")
+    expect(form).to_be_hidden()
+
+    # The e-mail and name are on the visitor's contact (the widget's own start call says so).
+    frame = widget_frame(visitor)
+    token = frame.evaluate(f"() => localStorage.getItem('hub.chat.{WIDGET_KEY}')")
+    assert token, "the widget keeps no visitor token"
+    started = hub.api.ok("POST", "/api/chat/start", body={"key": WIDGET_KEY, "token": token})
+    assert started["token"] == token, started
+    assert started["contact"] == {"name": "Мария", "email": "guest@example.com"}, started["contact"]
+    assert started["service"]["operators_available"] is False, started["service"]

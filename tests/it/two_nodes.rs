@@ -92,3 +92,39 @@ async fn an_operator_served_by_two_nodes_stays_consistent() {
     }
     assert_eq!(status, 200, "node A learned that the ticket was finished on node B");
 }
+
+/// A visitor's widget on node B and the operator on node A: one conversation, both ways, with
+/// both nodes' routers running and only one offer standing.
+#[actix_rt::test]
+async fn chat_across_nodes() {
+    use crate::chat::{available, offer_for, Widget, OPERATOR1};
+    use serde_json::json;
+
+    let store = Store::new(Backend::Postgres, true).await;
+    let a = store.start().await;
+    let b = store.start().await;
+    let anna = available(&a.api, "operator1", "demo-operator1").await;
+    let (token, _) = Widget::start(&b.api, None).await;
+    let (mut w, _) = Widget::connect(&b.api, &token, 0).await;
+    w.say("c1", "Привет с узла B").await;
+    w.next_of("ack", 10).await;
+    let offer = offer_for(&a.api, &anna, 10).await;
+    assert_eq!(offer["offered_to"], OPERATOR1);
+    let id = offer["id"].as_i64().expect("id");
+    let (s, _) = a.api.post(&format!("/api/conversations/{id}/accept"), Some(&anna), json!({})).await;
+    assert_eq!(s, 200);
+    let (s, _) = a
+        .api
+        .post(&format!("/api/conversations/{id}/messages"), Some(&anna), json!({"client_id": "r1", "body": "Ответ с узла A"}))
+        .await;
+    assert_eq!(s, 200);
+    let mut m = w.next_of("message", 10).await;
+    while m["message"]["author"] != "operator" {
+        m = w.next_of("message", 10).await;
+    }
+    assert_eq!(m["message"]["body"], "Ответ с узла A");
+    let offers = store
+        .scalar("SELECT COUNT(*) FROM conversation_events WHERE kind = 'offered'")
+        .await;
+    assert_eq!(offers, 1, "two routers, one offer");
+}

@@ -207,7 +207,12 @@ Hub.ready(() => {
     Hub.setText($('chat-title'), (S.service && S.service.name) || Hub.t('chat.title'));
     let sub = '';
     if (c && c.status === 'open' && c.assignee) sub = Hub.t('chat.with', { name: c.assignee });
-    else if (c && (c.status === 'queued' || c.status === 'offered')) sub = Hub.t('chat.waiting');
+    else if (c && (c.status === 'queued' || c.status === 'offered')) {
+      const ewt = S.service && S.service.ewt_secs;
+      sub = (typeof ewt === 'number' && ewt > 0)
+        ? Hub.t('chat.waitingEta', { min: Math.max(1, Math.round(ewt / 60)) })
+        : Hub.t('chat.waiting');
+    }
     else if (c && c.status === 'closed') sub = Hub.t('chat.endedShort');
     const op = Hub.tid('chat-operator');
     Hub.setText(op, sub);
@@ -269,7 +274,10 @@ Hub.ready(() => {
       case 'message': addMessage(f.message, true); break;
       case 'ack': ack(f.client_id, f.message_id); break;
       case 'typing': showTyping(); break;
-      case 'status': setConversation(f.conversation, true); break;
+      case 'status':
+        if (S.service && 'ewt_secs' in f) S.service.ewt_secs = f.ewt_secs;
+        setConversation(f.conversation, true);
+        break;
       case 'error': {
         const text = Hub.errorText(new Hub.HubError(0, f.code || 'error', f.message || ''));
         Hub.message(text, 'error');

@@ -124,7 +124,14 @@ async fn run(
                 let text = match webchat::for_widget(&event.kind) {
                     ForWidget::Frame(f) => f.text(),
                     ForWidget::Status(id) => match store.conversation(visitor.org_id, id).await {
-                        Ok(c) => ServerFrame::Status { conversation: &c }.text(),
+                        Ok(c) => {
+                            let waiting = matches!(c.row.status.as_str(), "queued" | "offered");
+                            let ewt_secs = match waiting {
+                                true => crate::routes::queue_ewt(state, c.row.org_id, c.row.service_id).await.ok().flatten(),
+                                false => None,
+                            };
+                            ServerFrame::Status { conversation: &c, ewt_secs }.text()
+                        }
                         Err(_) => continue,
                     },
                     ForWidget::Nothing => continue,
@@ -190,15 +197,15 @@ async fn handle_frame(state: &AppState, visitor: &Visitor, text: &str, sent: &mu
     };
     match frame {
         ClientFrame::Typing => {
-            if let Ok(Some(c)) = state
+            if let Ok(Some(id)) = state
                 .hub
                 .store()
-                .open_conversation_for(visitor.org_id, "webchat", &visitor.thread_key())
+                .open_conversation_id(visitor.org_id, "webchat", &visitor.thread_key())
                 .await
             {
                 let _ = state
                     .hub
-                    .ticket(c.row.id)
+                    .ticket(id)
                     .send(hub_actors::actors::ticket::Typing {
                         org_id: visitor.org_id,
                         author: hub_actors::store::Author::Visitor,

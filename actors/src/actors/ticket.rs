@@ -14,7 +14,7 @@ use crate::bus::{Event, EventKind};
 use crate::channel::{ChannelKind, Deliver, Outbound};
 use crate::error::{Error, Result};
 use crate::model::now_millis;
-use crate::store::{Author, Conversation, Message, TransferTo};
+use crate::store::{Author, Conversation, Head, Message, TransferTo};
 use crate::Core;
 
 const IDLE_STOP: Duration = Duration::from_secs(300);
@@ -126,19 +126,25 @@ impl Handler<Post> for TicketActor {
     type Result = AtomicResponse<Self, Result<(Message, bool)>>;
 
     fn handle(&mut self, msg: Post, _: &mut Context<Self>) -> Self::Result {
-        atomic!(self, msg.org_id, |s| {
-            let conv = s.load().await?;
-            if conv.row.status == "closed" {
+        self.last_used = Instant::now();
+        let s = Scope {
+            core: self.core.clone(),
+            org_id: msg.org_id,
+            id: self.id,
+        };
+        AtomicResponse::new(Box::pin(async move {
+            let conv = s.core.store.conversation_head(s.org_id, s.id).await?;
+            if conv.status == "closed" {
                 // A resend of a message stored before the close is still just acknowledged.
                 if let Some(cid) = &msg.client_id {
                     if let Some(m) = s.core.store.message_by_client_id(s.id, cid).await? {
-                        return Ok((conv, (m, false)));
+                        return Ok((m, false));
                     }
                 }
                 return Err(Error::ConversationClosed);
             }
             if let Author::Operator(op) = msg.author {
-                if conv.row.status != "open" || conv.row.assignee_id != Some(op) {
+                if conv.status != "open" || conv.assignee_id != Some(op) {
                     return Err(Error::Conflict("only the operator holding this conversation can reply".into()));
                 }
             }
@@ -166,8 +172,8 @@ impl Handler<Post> for TicketActor {
                         at: message.at,
                         kind: EventKind::MessageAdded {
                             conversation_id: s.id,
-                            thread_key: conv.row.thread_key.clone(),
-                            assignee_id: conv.row.assignee_id,
+                            thread_key: conv.thread_key.clone(),
+                            assignee_id: conv.assignee_id,
                             message: message.clone(),
                         },
                     }],
@@ -177,26 +183,27 @@ impl Handler<Post> for TicketActor {
                     deliver(&s.core, &conv, &message).await;
                 }
             }
-            Ok((conv, (message, new)))
-        })
+            Ok((message, new))
+        }
+        .into_actor(self)))
     }
 }
 
 /// Hands an operator's message to the bridge of the conversation's channel, if one is
 /// registered. Web chat has none: its sessions follow the bus.
-async fn deliver(core: &Core, conv: &Conversation, message: &Message) {
-    let Some(channel) = ChannelKind::parse(&conv.row.channel) else { return };
+async fn deliver(core: &Core, conv: &Head, message: &Message) {
+    let Some(channel) = ChannelKind::parse(&conv.channel) else { return };
     let Some(bridge) = core.bridges.get(channel) else { return };
     let out = Outbound {
-        conversation_id: conv.row.id,
+        conversation_id: conv.id,
         channel,
-        thread_key: conv.row.thread_key.clone(),
+        thread_key: conv.thread_key.clone(),
         message: message.clone(),
     };
     match bridge.send(Deliver(out)).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(conversation = conv.row.id, error = %e, "bridge could not deliver"),
-        Err(e) => tracing::warn!(conversation = conv.row.id, error = %e, "bridge unavailable"),
+        Ok(Err(e)) => tracing::warn!(conversation = conv.id, error = %e, "bridge could not deliver"),
+        Err(e) => tracing::warn!(conversation = conv.id, error = %e, "bridge unavailable"),
     }
 }
 
@@ -287,19 +294,15 @@ impl Handler<Typing> for TicketActor {
 
     fn handle(&mut self, msg: Typing, _: &mut Context<Self>) -> Self::Result {
         self.last_used = Instant::now();
-        let known = self.conv.clone().filter(|c| c.row.org_id == msg.org_id);
         let s = Scope {
             core: self.core.clone(),
             org_id: msg.org_id,
             id: self.id,
         };
         Box::pin(async move {
-            let conv = match known {
-                Some(c) => c,
-                None => s.load().await?,
-            };
+            let conv = s.core.store.conversation_head(s.org_id, s.id).await?;
             if let Author::Operator(op) = msg.author {
-                if conv.row.assignee_id != Some(op) {
+                if conv.assignee_id != Some(op) {
                     return Err(Error::Conflict("only the operator holding this conversation types in it".into()));
                 }
             }
@@ -316,8 +319,8 @@ impl Handler<Typing> for TicketActor {
                     at: now_millis(),
                     kind: EventKind::Typing {
                         conversation_id: s.id,
-                        thread_key: conv.row.thread_key.clone(),
-                        assignee_id: conv.row.assignee_id,
+                        thread_key: conv.thread_key.clone(),
+                        assignee_id: conv.assignee_id,
                         author: author.into(),
                         operator_id,
                     },

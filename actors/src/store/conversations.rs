@@ -53,6 +53,17 @@ pub struct ConversationRow {
     pub unread: i64,
 }
 
+/// The few fields of a conversation every message checks.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Head {
+    pub id: i64,
+    pub org_id: i64,
+    pub status: String,
+    pub assignee_id: Option<i64>,
+    pub thread_key: String,
+    pub channel: String,
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ContactRef {
     pub id: i64,
@@ -171,6 +182,18 @@ impl Store {
         self.dress(vec![row]).await?.pop().ok_or(Error::NotFound("conversation"))
     }
 
+    /// What a message or a typing signal needs to know of a conversation, in one cheap read.
+    pub async fn conversation_head(&self, org_id: i64, id: i64) -> Result<Head> {
+        sqlx::query_as(
+            "SELECT id, org_id, status, assignee_id, thread_key, channel FROM conversations WHERE id = $1 AND org_id = $2",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("conversation"))
+    }
+
     /// Conversations matching `filter` (an SQL condition on `c` with `$1` = org id and `$2` = `arg`).
     async fn conversations_where(&self, org_id: i64, filter: &str, arg: i64, limit: i64) -> Result<Vec<Conversation>> {
         let rows: Vec<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
@@ -235,6 +258,19 @@ impl Store {
             Some(r) => Ok(self.dress(vec![r]).await?.pop()),
             None => Ok(None),
         }
+    }
+
+    /// The id of the open conversation of a dialogue, if any.
+    pub async fn open_conversation_id(&self, org_id: i64, channel: &str, thread_key: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM conversations WHERE org_id = $1 AND channel = $2 AND thread_key = $3 AND status <> 'closed'",
+        )
+        .bind(org_id)
+        .bind(channel)
+        .bind(thread_key)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| r.0))
     }
 
     /// The latest conversation of a dialogue, open or closed (a widget after a reload).
@@ -356,18 +392,19 @@ impl Store {
         priority: i64,
         now: Millis,
     ) -> Result<(i64, bool)> {
-        let mut tx = self.write.begin().await?;
+        // Most messages belong to a conversation already open: find it without the writer.
         let existing: Option<(i64,)> = sqlx::query_as(
             "SELECT id FROM conversations WHERE org_id = $1 AND channel = $2 AND thread_key = $3 AND status <> 'closed'",
         )
         .bind(org_id)
         .bind(channel)
         .bind(thread_key)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.read)
         .await?;
         if let Some((id,)) = existing {
             return Ok((id, false));
         }
+        let mut tx = self.write.begin().await?;
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO conversations (org_id, service_id, contact_id, channel, thread_key, status, priority, \
              created_at, queued_at, last_message_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $7, $7) RETURNING id",

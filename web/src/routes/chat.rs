@@ -54,6 +54,8 @@ pub struct ServiceState {
     pub operators_available: bool,
     /// When a message left now will be answered, at the latest: the next opening after hours.
     pub answer_by: Option<i64>,
+    /// Estimated wait for a conversation starting now (None: nobody serving, so unknown).
+    pub ewt_secs: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -80,12 +82,26 @@ pub async fn service_state(state: &AppState, queue: &RemoteQueue) -> ApiResult<S
     } else {
         branch.next_open()
     };
+    let ewt_secs = queue_ewt(state, queue.org_id, queue.id).await?;
     Ok(ServiceState {
         name: queue.name.clone(),
+        ewt_secs,
         open,
         operators_available,
         answer_by,
     })
+}
+
+/// The queue's estimated wait now, from recent handling times and the operators serving it.
+pub async fn queue_ewt(state: &AppState, org_id: i64, service_id: i64) -> ApiResult<Option<i64>> {
+    Ok(state
+        .hub
+        .store()
+        .queue_figures(org_id, now_millis())
+        .await?
+        .into_iter()
+        .find(|q| q.service_id == service_id)
+        .and_then(|q| q.ewt_secs))
 }
 
 async fn start(state: web::Data<AppState>, body: web::Json<Start>) -> ApiResult<HttpResponse> {

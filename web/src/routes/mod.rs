@@ -14,6 +14,7 @@ mod public;
 mod service;
 mod supervisor;
 
+pub(crate) use chat::queue_ewt;
 pub(crate) use conversations::check_message;
 
 use actix_web::web;
