@@ -25,11 +25,42 @@ pub enum ClientFrame {
     Typing,
 }
 
+/// A conversation as its customer sees it: no internal ids, notes or routing details (the
+/// resolution is the operator's note, `offered_to` and the queue are the organisation's business).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VisitorConversation<'a> {
+    pub id: i64,
+    pub status: &'a str,
+    /// The operator's name once someone has joined.
+    pub assignee: Option<&'a str>,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+    pub rating: Option<i64>,
+}
+
+impl<'a> VisitorConversation<'a> {
+    pub fn of(c: &'a Conversation) -> Self {
+        // Between offer and acceptance the status is the customer's "waiting" all the same.
+        let status = match c.row.status.as_str() {
+            "offered" => "queued",
+            s => s,
+        };
+        Self {
+            id: c.row.id,
+            status,
+            assignee: c.row.assignee.as_deref().filter(|_| c.row.status != "queued"),
+            created_at: c.row.created_at,
+            closed_at: c.row.closed_at,
+            rating: c.row.rating,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {
     Hello {
-        conversation: Option<&'a Conversation>,
+        conversation: Option<VisitorConversation<'a>>,
         messages: &'a [Message],
     },
     Message {
@@ -41,7 +72,7 @@ pub enum ServerFrame<'a> {
     },
     Typing,
     Status {
-        conversation: &'a Conversation,
+        conversation: VisitorConversation<'a>,
         /// While it waits: the queue's estimated wait.
         #[serde(skip_serializing_if = "Option::is_none")]
         ewt_secs: Option<i64>,

@@ -96,6 +96,7 @@ CREATE UNIQUE INDEX conversations_open ON conversations(org_id, channel, thread_
 CREATE INDEX conversations_waiting ON conversations(org_id, status);
 CREATE INDEX conversations_assignee ON conversations(assignee_id, status);
 CREATE INDEX conversations_contact ON conversations(contact_id);
+CREATE INDEX conversations_thread ON conversations(org_id, channel, thread_key);
 
 CREATE TABLE messages (
     id               INTEGER PRIMARY KEY,

@@ -171,11 +171,15 @@ async fn flow(backend: Backend) {
     let (s, accepted) = api.post(&format!("/api/conversations/{conv_id}/accept"), Some(&anna), json!({})).await;
     assert_eq!(s, 200, "{accepted}");
     assert_eq!(accepted["status"], "open");
+    // The visitor sees "waiting" (an offer is the organisation's business), then "open".
     let mut status = w.next_of("status", 10).await;
-    while status["conversation"]["status"] == "offered" {
+    while status["conversation"]["status"] != "open" {
+        assert_eq!(status["conversation"]["status"], "queued");
         status = w.next_of("status", 10).await;
     }
-    assert_eq!(status["conversation"]["status"], "open");
+    for internal in ["offered_to", "org_id", "resolution", "contact", "service_id", "assignee_id"] {
+        assert!(status["conversation"].get(internal).is_none(), "{internal} is not the visitor's business");
+    }
     assert_eq!(status["conversation"]["assignee"], "Анна Петрова");
 
     // The thread with its contact card and timeline.
@@ -247,12 +251,22 @@ async fn flow(backend: Backend) {
     assert_eq!(thread["conversation"]["rating"], 5);
     assert_eq!(thread["conversation"]["rating_comment"], "спасибо");
 
+    // A late resend of a message stored before the close is that message, not a new conversation.
+    w.say("c1", "Здравствуйте, вопрос по счёту").await;
+    assert_eq!(w.next_of("ack", 10).await["message_id"], first_id);
+    let (_, again) = Widget::start(api, Some(&token)).await;
+    assert_eq!(again["conversation"]["id"], conv_id, "no conversation opened by a resend");
+    assert!(again["conversation"].get("resolution").is_none(), "the operator's note stays inside");
+
     // Writing after the close opens a new conversation for the same contact.
     w.say("c2", "И ещё вопрос").await;
     w.next_of("ack", 10).await;
     let (_, again) = Widget::start(api, Some(&token)).await;
-    assert_ne!(again["conversation"]["id"], conv_id);
-    assert_eq!(again["conversation"]["contact"]["id"], thread["contact"]["id"]);
+    let new_id = again["conversation"]["id"].as_i64().expect("new conversation");
+    assert_ne!(new_id, conv_id);
+    let sup = api.login("supervisor", "demo-supervisor").await;
+    let (_, new_thread) = api.get(&format!("/api/conversations/{new_id}"), Some(&sup)).await;
+    assert_eq!(new_thread["contact"]["id"], thread["contact"]["id"]);
     let (_, card) = api.get(&format!("/api/contacts/{}", thread["contact"]["id"]), Some(&anna)).await;
     assert_eq!(card["history"].as_array().map(Vec::len), Some(2), "the card shows both conversations");
 }

@@ -10,6 +10,11 @@ Hub.ready(() => {
   const TOKEN_KEY = 'hub.chat.' + key;
   const OUTBOX_KEY = 'hub.chat.outbox.' + key;
   const embedded = window.parent !== window;
+  // Browsers that block storage in third-party frames: the host page (widget.js) keeps the
+  // token in its own storage and hands it over by message.
+  const storageOk = (() => {
+    try { localStorage.setItem('hub.probe', '1'); localStorage.removeItem('hub.probe'); return true; } catch (_) { return false; }
+  })();
   const TYPING_EVERY = 2000;
   const TYPING_SHOWN = 4000;
   const S = {
@@ -38,6 +43,10 @@ Hub.ready(() => {
     if (!embedded || ev.source !== window.parent) return;
     const d = ev.data;
     if (!d || d.source !== 'hub-widget-host') return;
+    if (!storageOk && typeof d.token === 'string' && d.token && !S.token) {
+      S.token = d.token;
+      start();
+    }
     if (d.open) {
       start();
       if (window.innerWidth > 480) input.focus();
@@ -192,7 +201,7 @@ Hub.ready(() => {
     S.conversation = c || null;
     if (live && c) {
       if (c.status === 'open' && c.assignee
-        && (!prev || prev.id !== c.id || prev.status !== 'open' || prev.assignee_id !== c.assignee_id)) {
+        && (!prev || prev.id !== c.id || prev.status !== 'open' || prev.assignee !== c.assignee)) {
         notice(Hub.t('chat.joined', { name: c.assignee }));
       }
       if (c.status === 'closed' && prev && prev.id === c.id && prev.status !== 'closed') notice(Hub.t('chat.ended'));
@@ -311,7 +320,13 @@ Hub.ready(() => {
     if (S.token) body.token = S.token;
     const r = await Hub.api('POST', '/api/chat/start', body);
     const changed = !!(r && r.token && r.token !== S.token);
-    if (changed) { S.token = r.token; Hub.store(TOKEN_KEY, r.token); }
+    if (changed) {
+      S.token = r.token;
+      Hub.store(TOKEN_KEY, r.token);
+      if (!storageOk && embedded) {
+        try { window.parent.postMessage({ source: 'hub-widget', event: 'token', token: r.token }, '*'); } catch (_) { /* detached */ }
+      }
+    }
     S.service = (r && r.service) || null;
     S.contact = (r && r.contact) || null;
     if (r && 'conversation' in r) setConversation(r.conversation, false); else { renderHeader(); renderOffline(); }
@@ -472,6 +487,7 @@ Hub.ready(() => {
   updateEmpty();
   // A returning visitor resumes at once (and hears the operator while the chat is closed); a new
   // one becomes a visitor only when the chat is opened or touched.
+  if (!storageOk) tellHost('need-token');
   if (S.token || !embedded || outbox().length) start();
   tellHost('ready');
 });

@@ -18,6 +18,15 @@
   const lang = langAttr === 'ru' || langAttr === 'en' ? langAttr
     : ((navigator.language || '').toLowerCase().startsWith('ru') ? 'ru' : 'en');
   const OPEN_KEY = 'hub.widget.open.' + key;
+  // Kept here only when the chat frame cannot use storage itself (third-party storage blocked).
+  const TOKEN_KEY = 'hub.widget.token.' + key;
+  function local(k, v) {
+    try {
+      if (v === undefined) return localStorage.getItem(k);
+      localStorage.setItem(k, v);
+    } catch (_) { /* storage blocked here too */ }
+    return null;
+  }
   const Z = '2147483000';
   const ACCENT = '#1747c9';
   const LABEL = lang === 'ru' ? { open: 'Открыть чат', close: 'Закрыть чат', title: 'Чат с поддержкой' }
@@ -122,6 +131,11 @@
     const d = ev.data;
     if (!d || d.source !== 'hub-widget') return;
     if (d.event === 'ready') { loaded = true; tell(); }
+    else if (d.event === 'need-token') {
+      const token = local(TOKEN_KEY);
+      try { frame.contentWindow.postMessage({ source: 'hub-widget-host', open, token }, hub); } catch (_) { /* gone */ }
+    }
+    else if (d.event === 'token' && typeof d.token === 'string' && d.token.length <= 128) local(TOKEN_KEY, d.token);
     else if (d.event === 'close') { setOpen(false); try { launcher.focus(); } catch (_) { /* ignore */ } }
     else if (d.event === 'message' && !open) { unread += 1; layout(); }
   });

@@ -74,20 +74,27 @@ async fn widget_script() -> HttpResponse {
         .body(page!("widget.js"))
 }
 
+/// Pages answer HEAD as well as GET: link checkers and monitors probe with HEAD (actix sends
+/// the headers without the body).
+fn get_or_head() -> actix_web::Route {
+    use actix_web::guard;
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(|| async { html(page!("index.html")) }))
-        .route("/login", web::get().to(|| async { html(page!("login.html")) }))
-        .route("/operator", web::get().to(|| async { html(page!("operator.html")) }))
-        .route("/kiosk", web::get().to(|| async { html(page!("kiosk.html")) }))
-        .route("/board", web::get().to(|| async { html(page!("board.html")) }))
-        .route("/t/{public_id}", web::get().to(|| async { html(page!("ticket.html")) }))
+    cfg.route("/", get_or_head().to(|| async { html(page!("index.html")) }))
+        .route("/login", get_or_head().to(|| async { html(page!("login.html")) }))
+        .route("/operator", get_or_head().to(|| async { html(page!("operator.html")) }))
+        .route("/kiosk", get_or_head().to(|| async { html(page!("kiosk.html")) }))
+        .route("/board", get_or_head().to(|| async { html(page!("board.html")) }))
+        .route("/t/{public_id}", get_or_head().to(|| async { html(page!("ticket.html")) }))
         .route(
             "/r/{branch_id}",
-            web::get().to(|| async { html(page!("registrar.html")) }),
+            get_or_head().to(|| async { html(page!("registrar.html")) }),
         )
-        .route("/static/{file}", web::get().to(asset))
-        .route("/supervisor", web::get().to(|| async { html(page!("supervisor.html")) }))
-        .route("/demo/site", web::get().to(|| async { html(page!("demo-site.html")) }))
-        .route("/widget", web::get().to(|| async { embeddable(page!("widget.html")) }))
-        .route("/widget.js", web::get().to(widget_script));
+        .route("/static/{file}", get_or_head().to(asset))
+        .route("/supervisor", get_or_head().to(|| async { html(page!("supervisor.html")) }))
+        .route("/demo/site", get_or_head().to(|| async { html(page!("demo-site.html")) }))
+        .route("/widget", get_or_head().to(|| async { embeddable(page!("widget.html")) }))
+        .route("/widget.js", get_or_head().to(widget_script));
 }

@@ -86,15 +86,17 @@ async fn run(
             .await?;
         let messages = match &conv {
             Some(c) => {
-                let mut m = store.messages(c.row.id, after, HELLO_MESSAGES + 1).await?;
-                if m.len() as i64 > HELLO_MESSAGES {
-                    m.drain(..m.len() - HELLO_MESSAGES as usize);
-                }
-                m
+                store.latest_messages(c.row.id, after, HELLO_MESSAGES).await?
             }
             None => vec![],
         };
-        Ok::<_, Error>(ServerFrame::Hello { conversation: conv.as_ref(), messages: &messages }.text())
+        Ok::<_, Error>(
+            ServerFrame::Hello {
+                conversation: conv.as_ref().map(webchat::VisitorConversation::of),
+                messages: &messages,
+            }
+            .text(),
+        )
     };
     match hello.await {
         Ok(text) => {
@@ -130,7 +132,11 @@ async fn run(
                                 true => crate::routes::queue_ewt(state, c.row.org_id, c.row.service_id).await.ok().flatten(),
                                 false => None,
                             };
-                            ServerFrame::Status { conversation: &c, ewt_secs }.text()
+                            ServerFrame::Status {
+                                conversation: webchat::VisitorConversation::of(&c),
+                                ewt_secs,
+                            }
+                            .text()
                         }
                         Err(_) => continue,
                     },

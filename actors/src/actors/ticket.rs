@@ -301,6 +301,9 @@ impl Handler<Typing> for TicketActor {
         };
         Box::pin(async move {
             let conv = s.core.store.conversation_head(s.org_id, s.id).await?;
+            if conv.status == "closed" {
+                return Err(Error::ConversationClosed);
+            }
             if let Author::Operator(op) = msg.author {
                 if conv.assignee_id != Some(op) {
                     return Err(Error::Conflict("only the operator holding this conversation types in it".into()));

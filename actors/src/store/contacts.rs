@@ -70,9 +70,20 @@ pub struct RemoteQueue {
     pub branch_id: i64,
     pub name: String,
     pub strategy: String,
+    /// Stored as JSON text; shown as the list it is.
+    #[serde(serialize_with = "json_text")]
     pub steps: String,
     pub offer_secs: i64,
     pub missed_limit: i64,
+    pub widget_key: Option<String>,
+}
+
+#[allow(clippy::ptr_arg)]
+fn json_text<S: serde::Serializer>(text: &String, s: S) -> std::result::Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    serde_json::from_str::<serde_json::Value>(text)
+        .unwrap_or(serde_json::Value::Null)
+        .serialize(s)
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -102,7 +113,8 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
-const QUEUE_COLUMNS: &str = "id, org_id, branch_id, name_ru AS name, strategy, steps, offer_secs, missed_limit";
+const QUEUE_COLUMNS: &str =
+    "id, org_id, branch_id, name_ru AS name, strategy, steps, offer_secs, missed_limit, widget_key";
 
 impl Store {
     pub async fn widget_queue(&self, key: &str) -> Result<RemoteQueue> {
@@ -194,13 +206,36 @@ impl Store {
         )
     }
 
-    pub async fn set_operator_limits(&self, user_id: i64, chat_capacity: i64, wrap_up_secs: i64) -> Result<()> {
+    pub async fn operator_limits(&self, user_id: i64) -> Result<(i64, i64)> {
+        sqlx::query_as("SELECT chat_capacity, wrap_up_secs FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    /// Replaces an operator's skills and limits in one transaction.
+    pub async fn replace_skills(&self, user_id: i64, skills: &[(i64, i64)], chat_capacity: i64, wrap_up_secs: i64) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM operator_skills WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for (service_id, proficiency) in skills {
+            sqlx::query("INSERT INTO operator_skills (user_id, service_id, proficiency) VALUES ($1, $2, $3)")
+                .bind(user_id)
+                .bind(service_id)
+                .bind(proficiency)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("UPDATE users SET chat_capacity = $1, wrap_up_secs = $2 WHERE id = $3")
             .bind(chat_capacity)
             .bind(wrap_up_secs)
             .bind(user_id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -483,17 +518,20 @@ impl Store {
     /// An attachment's name, type and bytes, if `org_id` owns it and, for a visitor, it belongs to
     /// their own conversation (or they uploaded it).
     pub async fn attachment(&self, org_id: i64, id: i64, visitor: Option<&Visitor>) -> Result<(String, String, Vec<u8>)> {
-        let row: Option<(String, String, Vec<u8>, String, Option<i64>)> = sqlx::query_as(
-            "SELECT a.name, a.mime, a.data, a.owner, c.contact_id FROM attachments a \
+        let row: Option<(String, String, Vec<u8>, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT a.name, a.mime, a.data, a.owner, c.channel, c.thread_key FROM attachments a \
              LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id = $1 AND a.org_id = $2",
         )
         .bind(id)
         .bind(org_id)
         .fetch_optional(&self.read)
         .await?;
-        let (name, mime, data, owner, contact) = row.ok_or(Error::NotFound("attachment"))?;
+        let (name, mime, data, owner, channel, thread) = row.ok_or(Error::NotFound("attachment"))?;
+        // A visitor reaches what they uploaded and what was sent in their own chats, nothing
+        // else of their card (a merged card may hold e-mail threads or calls).
         if let Some(v) = visitor {
-            if owner != v.thread_key() && contact != Some(v.contact_id) {
+            let in_own_chat = channel.as_deref() == Some("webchat") && thread.as_deref() == Some(v.thread_key().as_str());
+            if owner != v.thread_key() && !in_own_chat {
                 return Err(Error::NotFound("attachment"));
             }
         }

@@ -370,6 +370,39 @@ impl Store {
         self.with_attachments(rows).await
     }
 
+    /// The latest `limit` messages after `after`, oldest first: a client that was away long
+    /// gets the end of the thread, not its beginning.
+    pub async fn latest_messages(&self, conversation_id: i64, after: i64, limit: i64) -> Result<Vec<Message>> {
+        let mut rows: Vec<MessageRow> = sqlx::query_as(super::tickets::sql(format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id DESC LIMIT {limit}"
+        )))
+        .bind(conversation_id)
+        .bind(after)
+        .fetch_all(&self.read)
+        .await?;
+        rows.reverse();
+        self.with_attachments(rows).await
+    }
+
+    /// A message of any conversation of the dialogue, by its sender's id: a resend that arrives
+    /// after its conversation closed is recognised, not stored again in a new one.
+    pub async fn message_in_thread(&self, org_id: i64, channel: &str, thread_key: &str, client_id: &str) -> Result<Option<(i64, Message)>> {
+        let found: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT m.id, c.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 AND m.client_id = $4",
+        )
+        .bind(org_id)
+        .bind(channel)
+        .bind(thread_key)
+        .bind(client_id)
+        .fetch_optional(&self.read)
+        .await?;
+        match found {
+            Some((m, c)) => Ok(Some((c, self.message(m).await?))),
+            None => Ok(None),
+        }
+    }
+
     pub async fn timeline(&self, conversation_id: i64) -> Result<Vec<TimelineEntry>> {
         Ok(sqlx::query_as(
             "SELECT at, kind, operator_id, detail FROM conversation_events WHERE conversation_id = $1 ORDER BY id",
@@ -651,7 +684,7 @@ impl Store {
             )
             .await?;
         if !done {
-            return Err(Error::Conflict("this conversation is closed".into()));
+            return Err(Error::ConversationClosed);
         }
         Ok(())
     }
@@ -750,8 +783,13 @@ impl Store {
     }
 
     pub async fn mark_read(&self, id: i64, up_to: i64) -> Result<()> {
-        sqlx::query("UPDATE conversations SET operator_seen_id = $1 WHERE id = $2 AND operator_seen_id < $1")
-            .bind(up_to)
+        // Never past the last message: a made-up id must not hide messages still to come.
+        sqlx::query(
+            "UPDATE conversations SET operator_seen_id = \
+             (SELECT COALESCE(MAX(id), 0) FROM messages WHERE conversation_id = $2 AND id <= $1) \
+             WHERE id = $2 AND operator_seen_id < $1",
+        )
+        .bind(up_to)
             .bind(id)
             .execute(&self.write)
             .await?;

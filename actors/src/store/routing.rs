@@ -299,6 +299,14 @@ impl Store {
         Ok(())
     }
 
+    pub async fn offer_limits(&self, service_id: i64) -> Result<(i64, i64)> {
+        sqlx::query_as("SELECT offer_secs, missed_limit FROM services WHERE id = $1")
+            .bind(service_id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(crate::Error::NotFound("service"))
+    }
+
     pub async fn service_org(&self, service_id: i64) -> Result<Option<i64>> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT org_id FROM services WHERE id = $1")
             .bind(service_id)

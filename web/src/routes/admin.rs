@@ -273,7 +273,8 @@ struct SkillItem {
     proficiency: i64,
 }
 
-/// An operator's skills, chat capacity and wrap-up time.
+/// An operator's skills (the list replaces the ones they had), chat capacity and wrap-up time
+/// (each kept as it was when left out).
 async fn set_skills(
     state: web::Data<AppState>,
     admin: Admin,
@@ -286,26 +287,38 @@ async fn set_skills(
         return Err(Error::NotFound("user").into());
     }
     let b = body.into_inner();
-    let capacity = b.chat_capacity.unwrap_or(3);
-    let wrap_up = b.wrap_up_secs.unwrap_or(10);
+    let (old_capacity, old_wrap_up) = store.operator_limits(user.id).await?;
+    let capacity = b.chat_capacity.unwrap_or(old_capacity);
+    let wrap_up = b.wrap_up_secs.unwrap_or(old_wrap_up);
     if !(0..=50).contains(&capacity) || !(0..=3600).contains(&wrap_up) {
         return Err(Error::Invalid("chat_capacity is 0 to 50, wrap_up_secs 0 to 3600".into()).into());
     }
+    // Everything is checked before anything is written.
+    let mut skills = Vec::new();
     for s in &b.skills {
-        // The service must be the organisation's own.
-        let ok = store.policies_for(&[s.service_id]).await?.contains_key(&s.service_id)
-            && store.service_org(s.service_id).await? == Some(admin.org_id);
-        if !ok {
+        if !(1..=5).contains(&s.proficiency) {
+            return Err(Error::Invalid("proficiency is 1 to 5".into()).into());
+        }
+        if store.service_org(s.service_id).await? != Some(admin.org_id) {
             return Err(Error::NotFound("service").into());
         }
-        store.set_skill(user.id, s.service_id, s.proficiency).await?;
+        if skills.iter().any(|(id, _)| *id == s.service_id) {
+            return Err(Error::Invalid(format!("service {} is listed twice", s.service_id)).into());
+        }
+        skills.push((s.service_id, s.proficiency));
     }
-    store.set_operator_limits(user.id, capacity, wrap_up).await?;
+    store.replace_skills(user.id, &skills, capacity, wrap_up).await?;
     // The operator's actor learns whether they may now work without a window.
     state.hub.operator(user.id).do_send(hub_actors::actors::operator::Reload);
+    let skills: Vec<serde_json::Value> = store
+        .skills(user.id)
+        .await?
+        .into_iter()
+        .map(|(service_id, proficiency)| serde_json::json!({"service_id": service_id, "proficiency": proficiency}))
+        .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "user_id": user.id,
-        "skills": store.skills(user.id).await?,
+        "skills": skills,
         "chat_capacity": capacity,
         "wrap_up_secs": wrap_up,
     })))
@@ -336,8 +349,9 @@ async fn set_routing(
     if store.service_org(*path).await? != Some(admin.org_id) {
         return Err(Error::NotFound("service").into());
     }
-    let offer_secs = b.offer_secs.unwrap_or(20);
-    let missed = b.missed_limit.unwrap_or(3);
+    let (old_offer, old_missed) = store.offer_limits(*path).await?;
+    let offer_secs = b.offer_secs.unwrap_or(old_offer);
+    let missed = b.missed_limit.unwrap_or(old_missed);
     if !(5..=600).contains(&offer_secs) || !(1..=100).contains(&missed) {
         return Err(Error::Invalid("offer_secs is 5 to 600, missed_limit 1 to 100".into()).into());
     }

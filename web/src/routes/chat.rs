@@ -11,12 +11,13 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Operator;
+use hub_channels::webchat::VisitorConversation;
 use crate::{ApiError, ApiResult, AppState};
 use hub_actors::{
     actors::ticket::{Apply, Change},
     ask,
     model::{attachment, now_millis},
-    store::{Attachment, Conversation, RemoteQueue, Visitor},
+    store::{Attachment, RemoteQueue, Visitor},
     Error,
 };
 
@@ -59,9 +60,9 @@ pub struct ServiceState {
 }
 
 #[derive(Serialize)]
-struct Started {
+struct Started<'a> {
     token: String,
-    conversation: Option<Conversation>,
+    conversation: Option<VisitorConversation<'a>>,
     service: ServiceState,
     contact: ContactFields,
 }
@@ -109,10 +110,11 @@ async fn start(state: web::Data<AppState>, body: web::Json<Start>) -> ApiResult<
     let store = state.hub.store();
     let queue = store.widget_queue(&b.key).await?;
     let _ = b.lang;
-    // A token of another organisation's widget, or an unknown one, starts a new visitor.
+    // A token of another widget (another queue or organisation), or an unknown one, starts a
+    // new visitor.
     let known = match b.token.as_deref().filter(|t| !t.is_empty() && t.len() <= 128) {
         Some(t) => match store.visitor(t).await {
-            Ok(v) if v.org_id == queue.org_id => Some((v, t.to_string())),
+            Ok(v) if v.org_id == queue.org_id && v.service_id == queue.id => Some((v, t.to_string())),
             Ok(_) | Err(Error::Unauthenticated) => None,
             Err(e) => return Err(e.into()),
         },
@@ -132,7 +134,7 @@ async fn start(state: web::Data<AppState>, body: web::Json<Start>) -> ApiResult<
     let card = store.contact_card(visitor.org_id, visitor.contact_id).await?;
     Ok(HttpResponse::Ok().json(Started {
         token,
-        conversation,
+        conversation: conversation.as_ref().map(VisitorConversation::of),
         service: service_state(&state, &queue).await?,
         contact: ContactFields {
             name: Some(card.name).filter(|_| card.identities.iter().any(|i| i.kind != "web")),

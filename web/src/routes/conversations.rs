@@ -145,8 +145,12 @@ async fn read(
     path: web::Path<i64>,
     body: web::Json<Read>,
 ) -> ApiResult<HttpResponse> {
-    let c = state.hub.store().conversation(op.org_id, *path).await?;
-    state.hub.store().mark_read(c.row.id, body.up_to).await?;
+    let c = state.hub.store().conversation_head(op.org_id, *path).await?;
+    // Unread counts are the holder's: another operator looking in does not clear them.
+    if c.assignee_id != Some(op.user_id) && !is_supervisor(op.role) {
+        return Err(Error::Conflict("only the operator holding this conversation marks it read".into()).into());
+    }
+    state.hub.store().mark_read(c.id, body.up_to).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -188,6 +192,9 @@ async fn transfer(
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let to = match (b.operator_id, b.service_id) {
+        (Some(o), None) if o == op.user_id => {
+            return Err(Error::Invalid("this conversation is already yours; choose another operator or a queue".into()).into())
+        }
         (Some(o), None) => TransferTo::Operator(o),
         (None, Some(s)) => TransferTo::Queue(s),
         _ => return Err(Error::Invalid("transfer to one operator_id or one service_id".into()).into()),
