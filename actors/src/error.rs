@@ -23,6 +23,8 @@ pub enum Error {
     BadCredentials,
     #[error("too many wrong attempts for this login; try again in {0} s")]
     TooManyAttempts(i64),
+    #[error("too many requests from this address; try again in {0} s")]
+    TooManyRequests(i64),
     #[error("sign in first")]
     Unauthenticated,
     #[error("your role does not allow this")]
@@ -56,6 +58,7 @@ impl Error {
             Self::ConversationClosed => "conversation_closed",
             Self::BadCredentials => "bad_credentials",
             Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::TooManyRequests(_) => "too_many_requests",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::Transition(_) => "ticket_state",

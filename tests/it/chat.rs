@@ -584,4 +584,19 @@ async fn chat_refusals() {
     assert_eq!(s, 404);
     let (_, lists) = api.get("/api/conversations", Some(&stranger)).await;
     assert_eq!((lists["mine"].clone(), lists["offers"].clone(), lists["queued"].clone()), (json!([]), json!([]), json!([])));
+
+    // A script making visitor after visitor from one address is stopped; known visitors resume.
+    let mut refused = None;
+    for i in 0..70 {
+        let (s, b) = api.post("/api/chat/start", None, json!({"key": "demo"})).await;
+        if s == 429 {
+            refused = Some((i, b));
+            break;
+        }
+        assert_eq!(s, 200, "{b}");
+    }
+    let (_, b) = refused.expect("new visitors are limited per address");
+    assert_eq!(b["code"], "too_many_requests");
+    let (s, _) = api.post("/api/chat/start", None, json!({"key": "demo", "token": alice})).await;
+    assert_eq!(s, 200, "a known visitor is not a new one");
 }

@@ -43,7 +43,7 @@ impl ResponseError for ApiError {
             "conflict" | "ticket_state" | "presence" | "conversation_closed" => StatusCode::CONFLICT,
             "branch_closed" | "forbidden" => StatusCode::FORBIDDEN,
             "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
-            "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts" | "too_many_requests" => StatusCode::TOO_MANY_REQUESTS,
             "store_unavailable" | "bus_unavailable" | "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -8,6 +8,7 @@ pub mod menu;
 pub mod numbering;
 pub mod ordering;
 pub mod presence;
+pub mod rate;
 pub mod role;
 pub mod routing;
 pub mod schedule;

@@ -105,7 +105,7 @@ pub async fn queue_ewt(state: &AppState, org_id: i64, service_id: i64) -> ApiRes
         .and_then(|q| q.ewt_secs))
 }
 
-async fn start(state: web::Data<AppState>, body: web::Json<Start>) -> ApiResult<HttpResponse> {
+async fn start(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Start>) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let store = state.hub.store();
     let queue = store.widget_queue(&b.key).await?;
@@ -123,6 +123,7 @@ async fn start(state: web::Data<AppState>, body: web::Json<Start>) -> ApiResult<
     let (visitor, token) = match known {
         Some(k) => k,
         None => {
+            state.anonymous_hit(&req)?;
             let (v, t) = store.new_visitor(&queue, now_millis()).await?;
             tracing::info!(visitor = v.id, queue = queue.id, "new web-chat visitor");
             (v, t)

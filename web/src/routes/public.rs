@@ -58,10 +58,13 @@ struct PhoneTicket {
 
 async fn issue(
     state: web::Data<AppState>,
+    http: actix_web::HttpRequest,
     path: web::Path<i64>,
     body: web::Json<PhoneTicket>,
 ) -> ApiResult<HttpResponse> {
     let b = state.hub.store().branch_public(*path).await?;
+    // Anyone may take a ticket from their phone; nobody may fill the queue with a script.
+    state.anonymous_hit(&http)?;
     let req = TakeTicket {
         service_id: body.service_id,
         vip_code: None,
