@@ -113,6 +113,11 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
+/// id, name, email, phone, note, merged_into.
+type ContactRow = (i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+/// name, mime, data, owner, and the channel and dialogue of the conversation it was sent in.
+type AttachmentRow = (String, String, Vec<u8>, String, Option<String>, Option<String>);
+
 const QUEUE_COLUMNS: &str =
     "id, org_id, branch_id, name_ru AS name, strategy, steps, offer_secs, missed_limit, widget_key";
 
@@ -337,7 +342,7 @@ impl Store {
     }
 
     pub async fn contact_card(&self, org_id: i64, id: i64) -> Result<ContactCard> {
-        let row: Option<(i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>)> =
+        let row: Option<ContactRow> =
             sqlx::query_as("SELECT id, name, email, phone, note, merged_into FROM contacts WHERE id = $1 AND org_id = $2")
                 .bind(id)
                 .bind(org_id)
@@ -518,7 +523,7 @@ impl Store {
     /// An attachment's name, type and bytes, if `org_id` owns it and, for a visitor, it belongs to
     /// their own conversation (or they uploaded it).
     pub async fn attachment(&self, org_id: i64, id: i64, visitor: Option<&Visitor>) -> Result<(String, String, Vec<u8>)> {
-        let row: Option<(String, String, Vec<u8>, String, Option<String>, Option<String>)> = sqlx::query_as(
+        let row: Option<AttachmentRow> = sqlx::query_as(
             "SELECT a.name, a.mime, a.data, a.owner, c.channel, c.thread_key FROM attachments a \
              LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id = $1 AND a.org_id = $2",
         )

@@ -476,6 +476,7 @@ impl Store {
 
     /// Stores a message once: a resend with the same `client_id` returns the stored message and
     /// `false`. Attachments must be the author's own and not yet used.
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_message(
         &self,
         org_id: i64,

@@ -61,7 +61,9 @@ const HANDLING_SAMPLE: i64 = 50;
 
 impl Store {
     pub async fn routing_snapshot(&self, org_id: i64) -> Result<Snapshot> {
-        let rows: Vec<(i64, i64, i64, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        // id, queue, priority, queued at, offered to, offer expires.
+        type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>);
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, service_id, priority, queued_at, offered_to, offer_expires_at FROM conversations \
              WHERE org_id = $1 AND status IN ('queued', 'offered')",
         )
