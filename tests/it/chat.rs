@@ -600,3 +600,111 @@ async fn chat_refusals() {
     let (s, _) = api.post("/api/chat/start", None, json!({"key": "demo", "token": alice})).await;
     assert_eq!(s, 200, "a known visitor is not a new one");
 }
+
+/// Contact cards: edit, merge (identities and history move over), and canned responses.
+#[actix_rt::test]
+async fn contacts_and_canned_responses() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let anna = available(api, "operator1", "demo-operator1").await;
+    // Two visitors who turn out to be one person.
+    let mut convs = vec![];
+    for n in 0..2 {
+        let (token, _) = Widget::start(api, None).await;
+        let (mut w, _) = Widget::connect(api, &token, 0).await;
+        w.say("c1", &format!("visit {n}")).await;
+        w.next_of("ack", 10).await;
+        let offer = offer_for(api, &anna, 10).await;
+        let (s, c) = api.post(&format!("/api/conversations/{}/accept", offer["id"]), Some(&anna), json!({})).await;
+        assert_eq!(s, 200, "{c}");
+        convs.push(c);
+    }
+    let (keep, other) = (convs[0]["contact"]["id"].as_i64().expect("id"), convs[1]["contact"]["id"].as_i64().expect("id"));
+    let (s, b) = api
+        .send("PATCH", &format!("/api/contacts/{other}"), Some(&anna), Some(json!({"name": "Ольга", "email": "not-an-address"})))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid")));
+    let (s, card) = api
+        .send("PATCH", &format!("/api/contacts/{other}"), Some(&anna), Some(json!({"name": "Ольга", "email": "olga@example.ru"})))
+        .await;
+    assert_eq!(s, 200, "{card}");
+    let (s, merged) = api.post(&format!("/api/contacts/{keep}/merge"), Some(&anna), json!({"other_id": other})).await;
+    assert_eq!(s, 200, "{merged}");
+    assert_eq!(merged["id"], keep);
+    assert_eq!(merged["name"], "Ольга", "what the kept card lacked comes from the other");
+    assert_eq!(merged["email"], "olga@example.ru");
+    let kinds: Vec<&str> = merged["identities"].as_array().expect("ids").iter().filter_map(|i| i["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "web").count(), 2, "both visitors' identities: {kinds:?}");
+    assert!(kinds.contains(&"email"));
+    assert_eq!(merged["history"].as_array().map(Vec::len), Some(2), "both conversations in one history");
+    // The merged card's id now shows the kept card; merging it again is refused.
+    let (_, again) = api.get(&format!("/api/contacts/{other}"), Some(&anna)).await;
+    assert_eq!(again["id"], keep);
+    let (s, _) = api.post(&format!("/api/contacts/{keep}/merge"), Some(&anna), json!({"other_id": other})).await;
+    assert_eq!(s, 400);
+
+    // Canned responses: the organisation's (supervisors write them) and an operator's own.
+    let (_, list) = api.get("/api/canned", Some(&anna)).await;
+    assert!(list.as_array().expect("list").iter().any(|c| c["shortcut"] == "hello" && c["personal"] == false));
+    let (s, _) = api
+        .post("/api/canned", Some(&anna), json!({"shortcut": "bye", "title": "Пока", "body": "До свидания!"}))
+        .await;
+    assert_eq!(s, 403, "operators do not write the organisation's responses");
+    let (s, mine) = api
+        .post("/api/canned", Some(&anna), json!({"shortcut": "bye", "title": "Пока", "body": "До свидания!", "personal": true}))
+        .await;
+    assert_eq!(s, 201, "{mine}");
+    let (s, _) = api
+        .post("/api/canned", Some(&anna), json!({"shortcut": "bad shortcut", "title": "x", "body": "y", "personal": true}))
+        .await;
+    assert_eq!(s, 400);
+    let ivan = api.login("operator2", "demo-operator2").await;
+    let (_, theirs) = api.get("/api/canned", Some(&ivan)).await;
+    assert!(!theirs.as_array().expect("list").iter().any(|c| c["shortcut"] == "bye"), "personal stays personal");
+    let (s, _) = api.send("DELETE", &format!("/api/canned/{}", mine["id"]), Some(&ivan), None).await;
+    assert_eq!(s, 404, "not someone else's");
+    let (s, _) = api.send("DELETE", &format!("/api/canned/{}", mine["id"]), Some(&anna), None).await;
+    assert_eq!(s, 204);
+}
+
+/// Capacity and wrap-up in the running server: an operator with room for one chat is offered
+/// the second only after closing the first and finishing the wrap-up.
+#[actix_rt::test]
+async fn capacity_and_wrap_up() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let (s, b) = api
+        .put(
+            &format!("/api/admin/users/{OPERATOR1}/skills"),
+            Some(&admin),
+            json!({"skills": [{"service_id": CHAT_QUEUE, "proficiency": 5}], "chat_capacity": 1, "wrap_up_secs": 2}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["skills"], json!([{"service_id": CHAT_QUEUE, "proficiency": 5}]));
+    let anna = available(api, "operator1", "demo-operator1").await;
+    let mut widgets = vec![];
+    for n in 0..2 {
+        let (token, _) = Widget::start(api, None).await;
+        let (mut w, _) = Widget::connect(api, &token, 0).await;
+        w.say("c1", &format!("клиент {n}")).await;
+        w.next_of("ack", 10).await;
+        widgets.push(w);
+    }
+    let first = offer_for(api, &anna, 10).await;
+    let (s, _) = api.post(&format!("/api/conversations/{}/accept", first["id"]), Some(&anna), json!({})).await;
+    assert_eq!(s, 200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, lists) = api.get("/api/conversations", Some(&anna)).await;
+    assert_eq!(lists["offers"], json!([]), "no room for a second chat");
+    let (s, _) = api.post(&format!("/api/conversations/{}/close", first["id"]), Some(&anna), json!({})).await;
+    assert_eq!(s, 200);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (_, lists) = api.get("/api/conversations", Some(&anna)).await;
+    assert_eq!(lists["offers"], json!([]), "still in wrap-up");
+    let second = offer_for(api, &anna, 10).await;
+    assert_ne!(second["id"], first["id"]);
+}

@@ -292,6 +292,7 @@ impl Api {
             "POST" => self.client.post(url),
             "PUT" => self.client.put(url),
             "DELETE" => self.client.delete(url),
+            "PATCH" => self.client.patch(url),
             _ => self.client.get(url),
         };
         if let Some(t) = token {

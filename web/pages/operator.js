@@ -354,6 +354,15 @@ Hub.ready(() => {
     fillTransferTargets();
   }
   const refreshChat = Hub.debounce(refreshChatNow, 250);
+  /* Changes elsewhere in the organisation (other operators' chats, the queues) refresh the lists
+     at most every 2 s, so a busy contact centre does not make every console refetch on every event. */
+  let quietTimer = null;
+  let quietAt = 0;
+  function refreshChatQuietly() {
+    if (quietTimer) return;
+    const wait = Math.max(0, quietAt + 2000 - Date.now());
+    quietTimer = setTimeout(() => { quietTimer = null; quietAt = Date.now(); refreshChatNow(); }, wait);
+  }
   async function loadOperators() {
     try { C.operators = await getList('/api/operators'); } catch (e) { quiet(e); }
     fillTransferTargets();
@@ -377,7 +386,8 @@ Hub.ready(() => {
   const reloadOpenSoon = Hub.debounce(() => reloadOpen(false), 200);
   function chatFrame(f) {
     if (f.type === 'conversation_changed') {
-      refreshChat();
+      const mine = f.offered_to === myId() || f.assignee_id === myId() || !!findConv(f.conversation_id);
+      if (mine) refreshChat(); else refreshChatQuietly();
       if (f.conversation_id === C.openId) reloadOpenSoon();
       if (f.offered_to === myId() && f.status === 'offered') C.expired.delete(f.conversation_id);
     } else if (f.type === 'message_added') {

@@ -13,9 +13,9 @@ use actix::prelude::*;
 
 use super::operator::{OperatorActor, SetPresence};
 use super::registry::Registry;
-use super::ticket::announce;
+use super::ticket::publish;
 use super::{bus_stream, Heard};
-use crate::bus::EventKind;
+use crate::bus::{Event, EventKind};
 use crate::model::{
     now_millis,
     presence::Presence,
@@ -60,6 +60,22 @@ impl RouterActor {
             let snap = core.store.routing_snapshot(org_id).await?;
             let now = now_millis();
             let decisions = routing::route(now, &snap.waiting, &snap.operators, &snap.policies);
+            // The event for a decision is built from the snapshot: no read per decision.
+            let changed = |ticket: i64, status: &str, offer: Option<(i64, i64)>| Event {
+                origin: 0,
+                org_id,
+                branch_id: 0,
+                at: now,
+                kind: EventKind::ConversationChanged {
+                    conversation_id: ticket,
+                    thread_key: snap.threads.get(&ticket).cloned().unwrap_or_default(),
+                    status: status.into(),
+                    service_id: snap.waiting.iter().find(|w| w.id == ticket).map_or(0, |w| w.service_id),
+                    assignee_id: None,
+                    offered_to: offer.map(|o| o.0),
+                    offer_expires_at: offer.map(|o| o.1),
+                },
+            };
             for d in decisions {
                 match d {
                     Decision::Offer {
@@ -69,7 +85,7 @@ impl RouterActor {
                     } => {
                         if core.store.offer(ticket, operator, expires_at, now).await? {
                             tracing::info!(conversation = ticket, operator, "offered");
-                            announce(&core, org_id, ticket).await;
+                            publish(&core, vec![changed(ticket, "offered", Some((operator, expires_at)))]).await;
                         }
                     }
                     Decision::Expire {
@@ -79,7 +95,7 @@ impl RouterActor {
                     } => {
                         if core.store.withdraw_offer(ticket, operator, true, now).await? {
                             tracing::info!(conversation = ticket, operator, "offer ran out");
-                            announce(&core, org_id, ticket).await;
+                            publish(&core, vec![changed(ticket, "queued", None)]).await;
                             if to_break {
                                 tracing::info!(operator, "missed offers in a row; set on a break");
                                 let res = operators

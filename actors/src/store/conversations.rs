@@ -597,27 +597,42 @@ impl Store {
         Ok(done)
     }
 
+    /// Offers a waiting conversation to `operator`, if it still waits and they still have room
+    /// for another chat (open plus offered), both checked in the store: two routers on two nodes
+    /// can neither offer one conversation twice nor fill one operator past their capacity.
     pub async fn offer(&self, id: i64, operator: i64, expires_at: Millis, now: Millis) -> Result<bool> {
-        let done = self
-            .change(
-                id,
-                "status = 'offered', offered_to = $1, offer_expires_at = $2",
-                "status = 'queued'",
-                &[Some(operator), Some(expires_at)],
-                "offered",
-                Some(operator),
-                None,
-                now,
-            )
-            .await?;
-        if done {
-            sqlx::query("UPDATE operator_states SET last_offer_at = $1 WHERE user_id = $2")
-                .bind(now)
+        let mut tx = self.write.begin().await?;
+        if self.backend == super::Backend::Postgres {
+            // Offers to one operator take turns; SQLite's single writer does this by itself.
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
                 .bind(operator)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await?;
         }
-        Ok(done)
+        let done = sqlx::query(
+            "UPDATE conversations SET status = 'offered', offered_to = $1, offer_expires_at = $2 \
+             WHERE id = $3 AND status = 'queued' \
+             AND (SELECT COUNT(*) FROM conversations o WHERE (o.assignee_id = $1 AND o.status = 'open') \
+                  OR (o.offered_to = $1 AND o.status = 'offered')) < (SELECT chat_capacity FROM users WHERE id = $1)",
+        )
+        .bind(operator)
+        .bind(expires_at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !done {
+            return Ok(false);
+        }
+        timeline(&mut tx, id, now, "offered", Some(operator), None).await?;
+        sqlx::query("UPDATE operator_states SET last_offer_at = $1 WHERE user_id = $2")
+            .bind(now)
+            .bind(operator)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The offer ran out (`missed`) or was declined: the conversation waits again.

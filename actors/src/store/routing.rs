@@ -16,6 +16,8 @@ use crate::model::{
 
 pub struct Snapshot {
     pub waiting: Vec<Waiting>,
+    /// Conversation id → its dialogue, for the events the router publishes.
+    pub threads: HashMap<i64, String>,
     pub operators: Vec<Candidate>,
     pub policies: HashMap<i64, Policy>,
 }
@@ -61,10 +63,10 @@ const HANDLING_SAMPLE: i64 = 50;
 
 impl Store {
     pub async fn routing_snapshot(&self, org_id: i64) -> Result<Snapshot> {
-        // id, queue, priority, queued at, offered to, offer expires.
-        type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>);
+        // id, queue, priority, queued at, offered to, offer expires, dialogue.
+        type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>, String);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, service_id, priority, queued_at, offered_to, offer_expires_at FROM conversations \
+            "SELECT id, service_id, priority, queued_at, offered_to, offer_expires_at, thread_key FROM conversations \
              WHERE org_id = $1 AND status IN ('queued', 'offered')",
         )
         .bind(org_id)
@@ -79,9 +81,10 @@ impl Store {
         .bind(org_id)
         .fetch_all(&self.read)
         .await?;
+        let threads = rows.iter().map(|r| (r.0, r.6.clone())).collect();
         let waiting = rows
             .into_iter()
-            .map(|(id, service_id, priority, queued_at, offered_to, expires)| Waiting {
+            .map(|(id, service_id, priority, queued_at, offered_to, expires, _)| Waiting {
                 id,
                 service_id,
                 priority,
@@ -129,6 +132,7 @@ impl Store {
         }
         Ok(Snapshot {
             waiting,
+            threads,
             operators,
             policies,
         })
