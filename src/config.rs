@@ -30,6 +30,9 @@ pub struct Settings {
     pub public_url: String,
     /// Bearer token for `/metrics`; empty: only scrapers on this machine are answered.
     pub metrics_token: String,
+    /// What one client address may create anonymously in 10 minutes (new chat visitors and
+    /// registrar tickets together); 0: no limit (load tests, a hub behind a proxy that limits).
+    pub anonymous_limit: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +142,7 @@ impl Default for Settings {
             log: "info".into(),
             public_url: String::new(),
             metrics_token: String::new(),
+            anonymous_limit: 60,
         }
     }
 }

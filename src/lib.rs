@@ -96,10 +96,10 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         public_url: Some(settings.public_url.clone()).filter(|u| !u.is_empty()),
         metrics_token: Some(settings.metrics_token.clone()).filter(|t| !t.is_empty()),
         throttle: Default::default(),
-        anonymous: std::sync::Mutex::new(hub_actors::model::rate::RateLimit::new(
-            hub_web::ANONYMOUS_LIMIT,
-            hub_web::ANONYMOUS_WINDOW_MS,
-        )),
+        anonymous: std::sync::Mutex::new(
+            (settings.anonymous_limit > 0)
+                .then(|| hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)),
+        ),
     });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())

@@ -149,7 +149,9 @@ async fn socket(url: String) -> Socket {
 }
 
 async fn run(backend: Backend, conversations: usize, operators: usize, rate: usize) {
-    let store = Store::new(backend, false).await;
+    let mut store = Store::new(backend, false).await;
+    // Every widget of the load generator comes from 127.0.0.1.
+    store.env.push(("HUB_ANONYMOUS_LIMIT".into(), "0".into()));
     let node = store.start().await;
     let api = node.api.clone();
     println!("\n== {backend:?} ==");

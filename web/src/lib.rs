@@ -39,14 +39,12 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// Wrong sign-in attempts per login on this node.
     pub throttle: std::sync::Mutex<hub_actors::model::throttle::Throttle>,
-    /// Things anonymous clients create (chat visitors, registrar tickets), per address on this node.
-    pub anonymous: std::sync::Mutex<hub_actors::model::rate::RateLimit>,
+    /// Things anonymous clients create (chat visitors, registrar tickets), per address on this
+    /// node; None: unlimited (`anonymous_limit = 0`).
+    pub anonymous: std::sync::Mutex<Option<hub_actors::model::rate::RateLimit>>,
 }
 
-/// What one address may create anonymously in `ANONYMOUS_WINDOW_MS`: new chat visitors and
-/// tickets from the phone registrar together. Generous for an office behind one NAT address,
-/// tight for a script.
-pub const ANONYMOUS_LIMIT: usize = 60;
+/// The window of the `anonymous_limit` setting.
 pub const ANONYMOUS_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 impl AppState {
@@ -54,11 +52,12 @@ impl AppState {
     pub fn anonymous_hit(&self, req: &actix_web::HttpRequest) -> Result<(), ApiError> {
         let key = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
         let now = hub_actors::model::now_millis();
-        self.anonymous
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .hit(&key, now)
-            .map_err(|secs| ApiError::Core(hub_actors::Error::TooManyRequests(secs)))
+        match self.anonymous.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            Some(limit) => limit
+                .hit(&key, now)
+                .map_err(|secs| ApiError::Core(hub_actors::Error::TooManyRequests(secs))),
+            None => Ok(()),
+        }
     }
 }
 

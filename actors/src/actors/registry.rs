@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use actix::{Actor, Addr, ArbiterHandle, Context};
 
+/// The map is swept of stopped actors whenever its size reaches a multiple of this.
+const SWEEP_EVERY: usize = 1024;
+
 pub struct Registry<A: Actor<Context = Context<A>>> {
     kind: &'static str,
     arbiter: ArbiterHandle,
@@ -41,6 +44,11 @@ impl<A: Actor<Context = Context<A>> + Send> Registry<A> {
         let actor = (self.make)(id);
         let addr = A::start_in_arbiter(&self.arbiter, move |_| actor);
         actors.insert(id, addr.clone());
+        // Entities come and go (a conversation per chat): forget stopped actors now and then,
+        // so the map does not grow with every id ever seen.
+        if actors.len().is_multiple_of(SWEEP_EVERY) {
+            actors.retain(|_, a| a.connected());
+        }
         addr
     }
 
