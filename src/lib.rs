@@ -81,26 +81,23 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     };
     // One arbiter (thread) for the entity actors, apart from the HTTP workers.
     let actors = actix::Arbiter::new();
-    let hub = Hub::new(
-        Core::new(store.clone(), bus),
-        actors.handle(),
-    );
+    let hub = Hub::new(Core::new(store.clone(), bus), actors.handle());
     // Conversations left waiting before a restart are routed without waiting for a new event.
     hub.start_routers().await?;
     let metrics = Arc::new(Metrics::default());
-    let state = Data::new(AppState {
-        hub,
-        metrics: metrics.clone(),
-        secure_cookies: settings.secure_cookies,
-        sessions: Default::default(),
-        public_url: Some(settings.public_url.clone()).filter(|u| !u.is_empty()),
-        metrics_token: Some(settings.metrics_token.clone()).filter(|t| !t.is_empty()),
-        throttle: Default::default(),
-        anonymous: std::sync::Mutex::new(
-            (settings.anonymous_limit > 0)
-                .then(|| hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)),
-        ),
-    });
+    let state =
+        Data::new(AppState {
+            hub,
+            metrics: metrics.clone(),
+            secure_cookies: settings.secure_cookies,
+            sessions: Default::default(),
+            public_url: Some(settings.public_url.clone()).filter(|u| !u.is_empty()),
+            metrics_token: Some(settings.metrics_token.clone()).filter(|t| !t.is_empty()),
+            throttle: Default::default(),
+            anonymous: std::sync::Mutex::new((settings.anonymous_limit > 0).then(|| {
+                hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)
+            })),
+        });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {

@@ -48,7 +48,11 @@ pub enum Sender {
     Contact(i64),
     /// An identity to look up or create a card for: kind (`phone`, `telegram`, `email`), value
     /// and the name the channel gives, if any.
-    Identity { kind: String, value: String, name: Option<String> },
+    Identity {
+        kind: String,
+        value: String,
+        name: Option<String>,
+    },
 }
 
 /// A customer's message arriving on a channel.
@@ -85,11 +89,16 @@ pub struct Deliver(pub Outbound);
 
 /// The bridges registered on this node, one per channel.
 #[derive(Clone, Default)]
-pub struct Bridges(std::sync::Arc<std::sync::RwLock<std::collections::HashMap<ChannelKind, actix::Recipient<Deliver>>>>);
+pub struct Bridges(
+    std::sync::Arc<std::sync::RwLock<std::collections::HashMap<ChannelKind, actix::Recipient<Deliver>>>>,
+);
 
 impl Bridges {
     pub fn register(&self, channel: ChannelKind, bridge: actix::Recipient<Deliver>) {
-        self.0.write().unwrap_or_else(|p| p.into_inner()).insert(channel, bridge);
+        self.0
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(channel, bridge);
     }
 
     pub fn get(&self, channel: ChannelKind) -> Option<actix::Recipient<Deliver>> {

@@ -76,7 +76,9 @@ impl Hub {
         let c = core.clone();
         let tickets = Registry::new("ticket", arbiter.clone(), move |id| TicketActor::new(c.clone(), id));
         let (c, ops) = (core.clone(), operators.clone());
-        let routers = Registry::new("router", arbiter, move |org| RouterActor::new(c.clone(), org, ops.clone()));
+        let routers = Registry::new("router", arbiter, move |org| {
+            RouterActor::new(c.clone(), org, ops.clone())
+        });
         let switchboard = Switchboard::start(&core.bus, tokio_util::sync::CancellationToken::new());
         Self {
             core,
@@ -177,7 +179,9 @@ impl Hub {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::Conflict("the conversation closed while the message arrived; send it again".into()))
+        Err(Error::Conflict(
+            "the conversation closed while the message arrived; send it again".into(),
+        ))
     }
 
     pub fn store(&self) -> &Store {

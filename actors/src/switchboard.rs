@@ -102,7 +102,12 @@ impl Switchboard {
     }
 
     pub fn len(&self) -> usize {
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).values().map(Vec::len).sum()
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(Vec::len)
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {

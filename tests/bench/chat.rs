@@ -57,7 +57,10 @@ fn main() {
 /// The pure engine: one pass routing every waiting conversation to operators with room.
 fn engine_alone(conversations: usize, operators: usize) {
     let capacity = conversations.div_ceil(operators) as u32;
-    let policies = HashMap::from([(1, Policy::new(Strategy::FewestActive, vec![], 20_000, 3).expect("policy"))]);
+    let policies = HashMap::from([(
+        1,
+        Policy::new(Strategy::FewestActive, vec![], 20_000, 3).expect("policy"),
+    )]);
     let waiting: Vec<Waiting> = (0..conversations as i64)
         .map(|i| Waiting {
             id: i,
@@ -103,7 +106,10 @@ fn engine_alone(conversations: usize, operators: usize) {
 fn raise_fd_limit() {
     // SAFETY: plain libc calls on a local struct.
     unsafe {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
             lim.rlim_cur = lim.rlim_max.min(65536);
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
@@ -119,7 +125,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn now_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
 }
 
 type Socket = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
@@ -181,7 +190,9 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
             .await;
         assert_eq!(s, 200, "{b}");
         let token = api.login(&login, "bench-password").await;
-        let (s, b) = api.put("/api/operator/presence", Some(&token), json!({"state": "available"})).await;
+        let (s, b) = api
+            .put("/api/operator/presence", Some(&token), json!({"state": "available"}))
+            .await;
         assert_eq!(s, 200, "{b}");
         let me = user["id"].as_i64().expect("id");
         let mut feed = socket(api.ws_url(&format!("/ws/operator?token={token}"))).await;
@@ -198,10 +209,16 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
                     Err(_) => break,
                 };
                 let received = now_ms();
-                let Ok(e) = serde_json::from_slice::<Value>(&text) else { continue };
+                let Ok(e) = serde_json::from_slice::<Value>(&text) else {
+                    continue;
+                };
                 match e["type"].as_str() {
                     Some("message_added") if e["assignee_id"] == me => {
-                        if let Some(sent) = e["message"]["body"].as_str().and_then(|b| b.strip_prefix("t=")).and_then(|t| t.parse::<f64>().ok()) {
+                        if let Some(sent) = e["message"]["body"]
+                            .as_str()
+                            .and_then(|b| b.strip_prefix("t="))
+                            .and_then(|t| t.parse::<f64>().ok())
+                        {
                             lat.borrow_mut().push(received - sent);
                         }
                     }
@@ -209,7 +226,9 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
                         let (api, token, acc) = (api.clone(), token.clone(), acc.clone());
                         let id = e["conversation_id"].as_i64().unwrap_or(0);
                         actix_rt::spawn(async move {
-                            let (s, _) = api.post(&format!("/api/conversations/{id}/accept"), Some(&token), json!({})).await;
+                            let (s, _) = api
+                                .post(&format!("/api/conversations/{id}/accept"), Some(&token), json!({}))
+                                .await;
                             if s == 200 {
                                 *acc.borrow_mut() += 1;
                             }
@@ -249,7 +268,10 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
             widgets.push(sink);
         }
     }
-    println!("widgets connected:  {conversations} in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "widgets connected:  {conversations} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // Every widget writes its first message; the router offers, the consoles accept.
     let started = Instant::now();
@@ -267,7 +289,11 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
         *accepted.borrow() as f64 / secs,
         *accepted.borrow()
     );
-    assert_eq!(*accepted.borrow(), conversations, "every conversation reached an operator");
+    assert_eq!(
+        *accepted.borrow(),
+        conversations,
+        "every conversation reached an operator"
+    );
 
     // Steady traffic into the open conversations, timed from send to console receive.
     actix_rt::time::sleep(Duration::from_secs(1)).await;
@@ -277,7 +303,8 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
     let mut next = Instant::now();
     for n in 0..SAMPLES {
         let w = &widgets[(n * 7919) % widgets.len()];
-        let frame = json!({"type": "message", "client_id": format!("m{n}"), "body": format!("t={:.3}", now_ms())}).to_string();
+        let frame =
+            json!({"type": "message", "client_id": format!("m{n}"), "body": format!("t={:.3}", now_ms())}).to_string();
         send_on(w, awc::ws::Message::Text(frame.into())).await;
         next += gap;
         if let Some(wait) = next.checked_duration_since(Instant::now()) {

@@ -20,7 +20,9 @@ pub struct Widget {
 
 impl Widget {
     pub async fn start(api: &Api, token: Option<&str>) -> (String, Value) {
-        let (s, b) = api.post("/api/chat/start", None, json!({"key": "demo", "token": token})).await;
+        let (s, b) = api
+            .post("/api/chat/start", None, json!({"key": "demo", "token": token}))
+            .await;
         assert_eq!(s, 200, "{b}");
         (b["token"].as_str().expect("token").to_string(), b)
     }
@@ -45,7 +47,8 @@ impl Widget {
     }
 
     pub async fn say(&mut self, client_id: &str, body: &str) {
-        self.send(json!({"type": "message", "client_id": client_id, "body": body})).await;
+        self.send(json!({"type": "message", "client_id": client_id, "body": body}))
+            .await;
     }
 
     /// Sends until acknowledged, waiting when told to slow down (as the widget's outbox does).
@@ -53,7 +56,10 @@ impl Widget {
         for _ in 0..30 {
             self.say(client_id, body).await;
             loop {
-                let f = self.next(10).await.unwrap_or_else(|| panic!("no answer to {client_id}"));
+                let f = self
+                    .next(10)
+                    .await
+                    .unwrap_or_else(|| panic!("no answer to {client_id}"));
                 match f["type"].as_str() {
                     Some("ack") if f["client_id"] == client_id => return f,
                     Some("error") if f["code"] == "too_many_messages" && f["client_id"] == client_id => {
@@ -87,7 +93,10 @@ impl Widget {
     pub async fn next_of(&mut self, kind: &str, secs: u64) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).as_secs().max(1);
+            let left = deadline
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs()
+                .max(1);
             let f = self
                 .next(left)
                 .await
@@ -95,7 +104,10 @@ impl Widget {
             if f["type"] == kind {
                 return f;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no {kind} frame within {secs} s");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {kind} frame within {secs} s"
+            );
         }
     }
 }
@@ -163,12 +175,20 @@ async fn flow(backend: Backend) {
     assert_eq!(offer["status"], "offered");
     assert_eq!(offer["offered_to"], OPERATOR1);
     let (_, ivan_view) = api.get("/api/conversations", Some(&ivan)).await;
-    assert_eq!(ivan_view["offers"], json!([]), "only one operator is offered the conversation");
+    assert_eq!(
+        ivan_view["offers"],
+        json!([]),
+        "only one operator is offered the conversation"
+    );
 
     // Only the operator it is offered to may accept it.
-    let (s, _) = api.post(&format!("/api/conversations/{conv_id}/accept"), Some(&ivan), json!({})).await;
+    let (s, _) = api
+        .post(&format!("/api/conversations/{conv_id}/accept"), Some(&ivan), json!({}))
+        .await;
     assert_eq!(s, 409);
-    let (s, accepted) = api.post(&format!("/api/conversations/{conv_id}/accept"), Some(&anna), json!({})).await;
+    let (s, accepted) = api
+        .post(&format!("/api/conversations/{conv_id}/accept"), Some(&anna), json!({}))
+        .await;
     assert_eq!(s, 200, "{accepted}");
     assert_eq!(accepted["status"], "open");
     // The visitor sees "waiting" (an offer is the organisation's business), then "open".
@@ -177,8 +197,18 @@ async fn flow(backend: Backend) {
         assert_eq!(status["conversation"]["status"], "queued");
         status = w.next_of("status", 10).await;
     }
-    for internal in ["offered_to", "org_id", "resolution", "contact", "service_id", "assignee_id"] {
-        assert!(status["conversation"].get(internal).is_none(), "{internal} is not the visitor's business");
+    for internal in [
+        "offered_to",
+        "org_id",
+        "resolution",
+        "contact",
+        "service_id",
+        "assignee_id",
+    ] {
+        assert!(
+            status["conversation"].get(internal).is_none(),
+            "{internal} is not the visitor's business"
+        );
     }
     assert_eq!(status["conversation"]["assignee"], "Анна Петрова");
 
@@ -187,12 +217,19 @@ async fn flow(backend: Backend) {
     assert_eq!(s, 200);
     assert_eq!(thread["messages"].as_array().map(Vec::len), Some(1));
     assert_eq!(thread["contact"]["identities"][0]["kind"], "web");
-    let kinds: Vec<&str> = thread["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["kind"].as_str()).collect();
+    let kinds: Vec<&str> = thread["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
     assert_eq!(kinds, ["created", "queued", "offered", "accepted"]);
     assert_eq!(thread["conversation"]["unread"], 1);
 
     // Typing and a reply reach the widget; the reply is stored once per client id.
-    let (s, _) = api.post(&format!("/api/conversations/{conv_id}/typing"), Some(&anna), json!({})).await;
+    let (s, _) = api
+        .post(&format!("/api/conversations/{conv_id}/typing"), Some(&anna), json!({}))
+        .await;
     assert_eq!(s, 204);
     w.next_of("typing", 10).await;
     let (s, reply) = api
@@ -205,18 +242,35 @@ async fn flow(backend: Backend) {
     assert_eq!(s, 200, "{reply}");
     let got = w.next_of("message", 10).await;
     // The widget also hears its own message echoed; skip to the operator's.
-    let got = if got["message"]["author"] == "visitor" { w.next_of("message", 10).await } else { got };
+    let got = if got["message"]["author"] == "visitor" {
+        w.next_of("message", 10).await
+    } else {
+        got
+    };
     assert_eq!(got["message"]["body"], "Здравствуйте! Чем могу помочь?");
     assert_eq!(got["message"]["author"], "operator");
-    let (s, _) = api.post(&format!("/api/conversations/{conv_id}/read"), Some(&anna), json!({"up_to": first_id})).await;
+    let (s, _) = api
+        .post(
+            &format!("/api/conversations/{conv_id}/read"),
+            Some(&anna),
+            json!({"up_to": first_id}),
+        )
+        .await;
     assert_eq!(s, 204);
     let (_, lists) = api.get("/api/conversations", Some(&anna)).await;
     assert_eq!(lists["mine"][0]["unread"], 0);
-    assert!(lists["mine"][0]["first_response_at"].is_i64(), "first response clock stopped");
+    assert!(
+        lists["mine"][0]["first_response_at"].is_i64(),
+        "first response clock stopped"
+    );
 
     // Another operator cannot reply in Анна's conversation.
     let (s, _) = api
-        .post(&format!("/api/conversations/{conv_id}/messages"), Some(&ivan), json!({"body": "hi"}))
+        .post(
+            &format!("/api/conversations/{conv_id}/messages"),
+            Some(&ivan),
+            json!({"body": "hi"}),
+        )
         .await;
     assert_eq!(s, 409);
 
@@ -226,22 +280,54 @@ async fn flow(backend: Backend) {
     assert_eq!(same, token, "the stored token resumes the visitor");
     assert_eq!(again["conversation"]["id"], conv_id);
     let (mut w, hello) = Widget::connect(api, &token, 0).await;
-    let bodies: Vec<&str> = hello["messages"].as_array().expect("messages").iter().filter_map(|m| m["body"].as_str()).collect();
-    assert_eq!(bodies, ["Здравствуйте, вопрос по счёту", "Здравствуйте! Чем могу помочь?"]);
+    let bodies: Vec<&str> = hello["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["Здравствуйте, вопрос по счёту", "Здравствуйте! Чем могу помочь?"]
+    );
 
     // Close with a resolution; the operator goes into wrap-up; the visitor rates once.
     let (s, closed) = api
-        .post(&format!("/api/conversations/{conv_id}/close"), Some(&anna), json!({"resolution": "answered"}))
+        .post(
+            &format!("/api/conversations/{conv_id}/close"),
+            Some(&anna),
+            json!({"resolution": "answered"}),
+        )
         .await;
     assert_eq!(s, 200, "{closed}");
     assert_eq!(w.next_of("status", 10).await["conversation"]["status"], "closed");
-    let (_, overview) = api.get("/api/supervisor/overview", Some(&api.login("supervisor", "demo-supervisor").await)).await;
-    let anna_fig = overview["operators"].as_array().expect("operators").iter().find(|o| o["user_id"] == OPERATOR1).cloned().expect("anna");
-    assert!(anna_fig["wrap_up_until"].as_i64().unwrap_or(0) > 0, "wrap-up after close");
+    let (_, overview) = api
+        .get(
+            "/api/supervisor/overview",
+            Some(&api.login("supervisor", "demo-supervisor").await),
+        )
+        .await;
+    let anna_fig = overview["operators"]
+        .as_array()
+        .expect("operators")
+        .iter()
+        .find(|o| o["user_id"] == OPERATOR1)
+        .cloned()
+        .expect("anna");
+    assert!(
+        anna_fig["wrap_up_until"].as_i64().unwrap_or(0) > 0,
+        "wrap-up after close"
+    );
     let rate = |score: i64| {
         let token = token.clone();
         async move {
-            api.send_raw_auth("POST", "/api/chat/rating", &token, &json!({"conversation_id": conv_id, "score": score, "comment": "спасибо"}).to_string()).await
+            api.send_raw_auth(
+                "POST",
+                "/api/chat/rating",
+                &token,
+                &json!({"conversation_id": conv_id, "score": score, "comment": "спасибо"}).to_string(),
+            )
+            .await
         }
     };
     assert_eq!(rate(9).await.0, 400, "a rating is 1 to 5");
@@ -255,8 +341,14 @@ async fn flow(backend: Backend) {
     w.say("c1", "Здравствуйте, вопрос по счёту").await;
     assert_eq!(w.next_of("ack", 10).await["message_id"], first_id);
     let (_, again) = Widget::start(api, Some(&token)).await;
-    assert_eq!(again["conversation"]["id"], conv_id, "no conversation opened by a resend");
-    assert!(again["conversation"].get("resolution").is_none(), "the operator's note stays inside");
+    assert_eq!(
+        again["conversation"]["id"], conv_id,
+        "no conversation opened by a resend"
+    );
+    assert!(
+        again["conversation"].get("resolution").is_none(),
+        "the operator's note stays inside"
+    );
 
     // Writing after the close opens a new conversation for the same contact.
     w.say("c2", "И ещё вопрос").await;
@@ -267,8 +359,14 @@ async fn flow(backend: Backend) {
     let sup = api.login("supervisor", "demo-supervisor").await;
     let (_, new_thread) = api.get(&format!("/api/conversations/{new_id}"), Some(&sup)).await;
     assert_eq!(new_thread["contact"]["id"], thread["contact"]["id"]);
-    let (_, card) = api.get(&format!("/api/contacts/{}", thread["contact"]["id"]), Some(&anna)).await;
-    assert_eq!(card["history"].as_array().map(Vec::len), Some(2), "the card shows both conversations");
+    let (_, card) = api
+        .get(&format!("/api/contacts/{}", thread["contact"]["id"]), Some(&anna))
+        .await;
+    assert_eq!(
+        card["history"].as_array().map(Vec::len),
+        Some(2),
+        "the card shows both conversations"
+    );
 }
 
 #[actix_rt::test]
@@ -310,12 +408,25 @@ async fn unanswered_offers_move_on_and_end_in_a_break() {
     let (_, me) = api.get("/api/operator", Some(&anna)).await;
     assert_eq!(me["state"]["presence"]["state"], "break", "{me}");
     assert_eq!(me["state"]["presence"]["reason"], "missed offers");
-    let (_, thread) = api.get(&format!("/api/conversations/{}", offer["id"]), Some(&ivan)).await;
-    let kinds: Vec<&str> = thread["timeline"].as_array().expect("timeline").iter().filter_map(|e| e["kind"].as_str()).collect();
+    let (_, thread) = api
+        .get(&format!("/api/conversations/{}", offer["id"]), Some(&ivan))
+        .await;
+    let kinds: Vec<&str> = thread["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
     assert_eq!(kinds, ["created", "queued", "offered", "offer_expired", "offered"]);
     // Declining hands it on at once (back to Анна once she is available again).
     available(api, "operator1", "demo-operator1").await;
-    let (s, _) = api.post(&format!("/api/conversations/{}/decline", offer["id"]), Some(&ivan), json!({})).await;
+    let (s, _) = api
+        .post(
+            &format!("/api/conversations/{}/decline", offer["id"]),
+            Some(&ivan),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, 204);
     let back = offer_for(api, &anna, 10).await;
     assert_eq!(back["id"], offer["id"]);
@@ -331,7 +442,12 @@ async fn nobody_available_manual_pick_and_sign_out() {
     let (token, started) = Widget::start(api, None).await;
     assert_eq!(started["service"]["operators_available"], false);
     let (s, b) = api
-        .send_raw_auth("POST", "/api/chat/contact", &token, &json!({"email": "ivan@example.ru"}).to_string())
+        .send_raw_auth(
+            "POST",
+            "/api/chat/contact",
+            &token,
+            &json!({"email": "ivan@example.ru"}).to_string(),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     assert!(b["answer_by"].is_i64());
@@ -342,25 +458,41 @@ async fn nobody_available_manual_pick_and_sign_out() {
     let (_, lists) = api.get("/api/conversations", Some(&sup)).await;
     let conv = lists["queued"][0].clone();
     assert_eq!(conv["status"], "queued", "{lists}");
-    let (_, card) = api.get(&format!("/api/contacts/{}", conv["contact"]["id"]), Some(&sup)).await;
+    let (_, card) = api
+        .get(&format!("/api/contacts/{}", conv["contact"]["id"]), Some(&sup))
+        .await;
     assert_eq!(card["email"], "ivan@example.ru");
     let (_, overview) = api.get("/api/supervisor/overview", Some(&sup)).await;
     assert_eq!(overview["queues"][0]["waiting"], 1);
-    assert_eq!(overview["queues"][0]["ewt_secs"], Value::Null, "nobody serving: unknown wait");
+    assert_eq!(
+        overview["queues"][0]["ewt_secs"],
+        Value::Null,
+        "nobody serving: unknown wait"
+    );
 
     // Manual pick: the supervisor gives it to Иван, who is not even available.
     let ivan = api.login("operator2", "demo-operator2").await;
     let (s, c) = api
-        .post(&format!("/api/conversations/{}/assign", conv["id"]), Some(&sup), json!({"operator_id": OPERATOR2}))
+        .post(
+            &format!("/api/conversations/{}/assign", conv["id"]),
+            Some(&sup),
+            json!({"operator_id": OPERATOR2}),
+        )
         .await;
     assert_eq!(s, 200, "{c}");
     assert_eq!(c["assignee_id"], OPERATOR2);
     let (s, _) = api
-        .post(&format!("/api/conversations/{}/assign", conv["id"]), Some(&ivan), json!({"operator_id": OPERATOR2}))
+        .post(
+            &format!("/api/conversations/{}/assign", conv["id"]),
+            Some(&ivan),
+            json!({"operator_id": OPERATOR2}),
+        )
         .await;
     assert_eq!(s, 403, "operators cannot assign");
     // Signing out hands it back to the queue.
-    let (s, _) = api.put("/api/operator/presence", Some(&ivan), json!({"state": "offline"})).await;
+    let (s, _) = api
+        .put("/api/operator/presence", Some(&ivan), json!({"state": "offline"}))
+        .await;
     assert_eq!(s, 200);
     let c = eventually(10, "handed back", || async {
         let (_, c) = api.get(&format!("/api/conversations/{}", conv["id"]), Some(&sup)).await;
@@ -397,12 +529,20 @@ async fn visit_widening_steps() {
     let kiosk = api.kiosk().await;
     let ivan = api.login("operator2", "demo-operator2").await;
     let (s, _) = api
-        .put("/api/operator/place", Some(&ivan), json!({"window_id": 2, "service_ids": [CONSULTATION]}))
+        .put(
+            "/api/operator/place",
+            Some(&ivan),
+            json!({"window_id": 2, "service_ids": [CONSULTATION]}),
+        )
         .await;
     assert_eq!(s, 200);
     let t = api.issue(&kiosk, CONSULTATION).await;
     let (s, b) = api.call_next(&ivan).await;
-    assert_eq!((s, &b["ticket"]), (200, &Value::Null), "a fresh ticket needs proficiency 4");
+    assert_eq!(
+        (s, &b["ticket"]),
+        (200, &Value::Null),
+        "a fresh ticket needs proficiency 4"
+    );
     tokio::time::sleep(Duration::from_millis(3200)).await;
     let (s, b) = api.call_next(&ivan).await;
     assert_eq!(s, 200);
@@ -421,7 +561,10 @@ async fn restart(backend: Backend) {
     w.next_of("ack", 10).await;
     let offer = offer_for(&node.api, &anna, 10).await;
     let conv_id = offer["id"].as_i64().expect("id");
-    let (s, _) = node.api.post(&format!("/api/conversations/{conv_id}/accept"), Some(&anna), json!({})).await;
+    let (s, _) = node
+        .api
+        .post(&format!("/api/conversations/{conv_id}/accept"), Some(&anna), json!({}))
+        .await;
     assert_eq!(s, 200);
 
     // A burst, then the process dies while acks are still coming.
@@ -444,8 +587,16 @@ async fn restart(backend: Backend) {
     let api = &node.api;
     // The widget resumes: it resends everything it has no ack for (and, to be sure, some it has).
     let (mut w, hello) = Widget::connect(api, &token, 0).await;
-    assert_eq!(hello["conversation"]["id"], conv_id, "same conversation after the restart");
-    let stored: Vec<String> = hello["messages"].as_array().expect("messages").iter().filter_map(|m| m["client_id"].as_str().map(String::from)).collect();
+    assert_eq!(
+        hello["conversation"]["id"], conv_id,
+        "same conversation after the restart"
+    );
+    let stored: Vec<String> = hello["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["client_id"].as_str().map(String::from))
+        .collect();
     for a in &acked {
         assert!(stored.contains(a), "acknowledged message {a} was lost");
     }
@@ -456,8 +607,15 @@ async fn restart(backend: Backend) {
         }
     }
     let count = |sql| store_count(&store, sql);
-    assert_eq!(count("SELECT COUNT(*) FROM messages WHERE author = 'visitor'").await, N as i64, "each message once");
-    assert_eq!(count("SELECT COUNT(DISTINCT client_id) FROM messages WHERE author = 'visitor'").await, N as i64);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM messages WHERE author = 'visitor'").await,
+        N as i64,
+        "each message once"
+    );
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT client_id) FROM messages WHERE author = 'visitor'").await,
+        N as i64
+    );
     // The console resumes: the conversation is still Анна's, with every message.
     let anna = api.login("operator1", "demo-operator1").await;
     let (_, lists) = api.get("/api/conversations", Some(&anna)).await;
@@ -465,7 +623,11 @@ async fn restart(backend: Backend) {
     let (_, thread) = api.get(&format!("/api/conversations/{conv_id}"), Some(&anna)).await;
     assert_eq!(thread["messages"].as_array().map(Vec::len), Some(N));
     let (s, _) = api
-        .post(&format!("/api/conversations/{conv_id}/messages"), Some(&anna), json!({"client_id": "after", "body": "Я здесь"}))
+        .post(
+            &format!("/api/conversations/{conv_id}/messages"),
+            Some(&anna),
+            json!({"client_id": "after", "body": "Я здесь"}),
+        )
         .await;
     assert_eq!(s, 200);
     // Echoes of the visitor's own resends may come first; the operator's reply follows.
@@ -504,10 +666,14 @@ async fn chat_refusals() {
     // Too long, empty, malformed, unknown fields.
     w.say("big", &"я".repeat(4001)).await;
     let e = w.next_of("error", 10).await;
-    assert_eq!((e["code"].as_str(), e["client_id"].as_str()), (Some("invalid"), Some("big")));
+    assert_eq!(
+        (e["code"].as_str(), e["client_id"].as_str()),
+        (Some("invalid"), Some("big"))
+    );
     w.say("empty", "   ").await;
     assert_eq!(w.next_of("error", 10).await["code"], "invalid");
-    w.send(json!({"type": "message", "client_id": "x", "body": "hi", "operator_id": 3})).await;
+    w.send(json!({"type": "message", "client_id": "x", "body": "hi", "operator_id": 3}))
+        .await;
     assert_eq!(w.next_of("error", 10).await["code"], "bad_json");
     // A script is stored and relayed as text, unchanged; pages show it with textContent.
     let script = "<script>alert(1)</script><img src=x onerror=alert(2)>";
@@ -515,11 +681,17 @@ async fn chat_refusals() {
     w.next_of("ack", 10).await;
 
     // Attachments: too large, forbidden type, then a good one.
-    let upload = |token: String, name: &'static str, data: Vec<u8>| async move { api.upload("/api/chat/attachments", name, &token, data).await };
+    let upload = |token: String, name: &'static str, data: Vec<u8>| async move {
+        api.upload("/api/chat/attachments", name, &token, data).await
+    };
     let (s, b) = upload(alice.clone(), "big.txt", vec![b'a'; 5 * 1024 * 1024 + 1]).await;
     assert_eq!((s, b["code"].as_str()), (413, Some("payload_too_large")));
     let (s, b) = upload(alice.clone(), "photo.png", b"MZ\x90\x00\x03\x00\x00\x00".to_vec()).await;
-    assert_eq!((s, b["code"].as_str()), (400, Some("invalid")), "an executable named .png is refused");
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (400, Some("invalid")),
+        "an executable named .png is refused"
+    );
     let (s, b) = upload(alice.clone(), "page.txt", b"<html><script>alert(1)</script>".to_vec()).await;
     assert_eq!(s, 400, "markup is refused: {b}");
     let (s, att) = upload(alice.clone(), "../../скан.png", b"\x89PNG\r\n\x1a\n0000".to_vec()).await;
@@ -529,13 +701,19 @@ async fn chat_refusals() {
     let att_id = att["id"].as_i64().expect("id");
     // Bob may neither attach nor read Alice's file.
     let (mut wb, _) = Widget::connect(api, &bob, 0).await;
-    wb.send(json!({"type": "message", "client_id": "steal", "body": "", "attachment_ids": [att_id]})).await;
+    wb.send(json!({"type": "message", "client_id": "steal", "body": "", "attachment_ids": [att_id]}))
+        .await;
     assert_eq!(wb.next_of("error", 10).await["code"], "invalid");
-    let (s, _) = api.get_text(&format!("/api/chat/attachments/{att_id}?token={bob}")).await;
+    let (s, _) = api
+        .get_text(&format!("/api/chat/attachments/{att_id}?token={bob}"))
+        .await;
     assert_eq!(s, 404);
-    w.send(json!({"type": "message", "client_id": "file", "body": "скан", "attachment_ids": [att_id]})).await;
+    w.send(json!({"type": "message", "client_id": "file", "body": "скан", "attachment_ids": [att_id]}))
+        .await;
     w.next_of("ack", 10).await;
-    let (s, body) = api.get_text(&format!("/api/chat/attachments/{att_id}?token={alice}")).await;
+    let (s, body) = api
+        .get_text(&format!("/api/chat/attachments/{att_id}?token={alice}"))
+        .await;
     assert_eq!(s, 200);
     assert!(body.ends_with("0000"), "the visitor downloads their own file");
 
@@ -543,17 +721,31 @@ async fn chat_refusals() {
     let offer = offer_for(api, &anna, 10).await;
     let conv_id = offer["id"].as_i64().expect("id");
     let (s, _) = api
-        .send_raw_auth("POST", "/api/chat/rating", &bob, &json!({"conversation_id": conv_id, "score": 1}).to_string())
+        .send_raw_auth(
+            "POST",
+            "/api/chat/rating",
+            &bob,
+            &json!({"conversation_id": conv_id, "score": 1}).to_string(),
+        )
         .await;
     assert_eq!(s, 404);
     let (s, _) = api
-        .send_raw_auth("POST", "/api/chat/rating", "forged", &json!({"conversation_id": conv_id, "score": 1}).to_string())
+        .send_raw_auth(
+            "POST",
+            "/api/chat/rating",
+            "forged",
+            &json!({"conversation_id": conv_id, "score": 1}).to_string(),
+        )
         .await;
     assert_eq!(s, 401);
 
     // The operator receives the script as plain data.
     let (_, thread) = api.get(&format!("/api/conversations/{conv_id}"), Some(&anna)).await;
-    assert!(thread["messages"].as_array().expect("messages").iter().any(|m| m["body"] == script));
+    assert!(thread["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .any(|m| m["body"] == script));
 
     // An operator of another organisation sees nothing of it.
     let out = store.hub(&["org", "add", "--name", "Чужая"], "");
@@ -561,7 +753,17 @@ async fn chat_refusals() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("with id 2"));
     let other_org = "2".to_string();
     let out = store.hub(
-        &["user", "add", "--login", "stranger", "--name", "Чужой", "--org", &other_org, "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "--login",
+            "stranger",
+            "--name",
+            "Чужой",
+            "--org",
+            &other_org,
+            "--password-stdin",
+        ],
         "stranger-password\n",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -575,15 +777,28 @@ async fn chat_refusals() {
         assert_eq!(s, 404, "{path}");
     }
     for action in ["accept", "decline", "typing"] {
-        let (s, _) = api.post(&format!("/api/conversations/{conv_id}/{action}"), Some(&stranger), json!({})).await;
+        let (s, _) = api
+            .post(
+                &format!("/api/conversations/{conv_id}/{action}"),
+                Some(&stranger),
+                json!({}),
+            )
+            .await;
         assert_eq!(s, 404, "{action}");
     }
     let (s, _) = api
-        .post(&format!("/api/conversations/{conv_id}/messages"), Some(&stranger), json!({"body": "hi"}))
+        .post(
+            &format!("/api/conversations/{conv_id}/messages"),
+            Some(&stranger),
+            json!({"body": "hi"}),
+        )
         .await;
     assert_eq!(s, 404);
     let (_, lists) = api.get("/api/conversations", Some(&stranger)).await;
-    assert_eq!((lists["mine"].clone(), lists["offers"].clone(), lists["queued"].clone()), (json!([]), json!([]), json!([])));
+    assert_eq!(
+        (lists["mine"].clone(), lists["offers"].clone(), lists["queued"].clone()),
+        (json!([]), json!([]), json!([]))
+    );
 
     // A script making visitor after visitor from one address is stopped; known visitors resume.
     let mut refused = None;
@@ -597,7 +812,9 @@ async fn chat_refusals() {
     }
     let (_, b) = refused.expect("new visitors are limited per address");
     assert_eq!(b["code"], "too_many_requests");
-    let (s, _) = api.post("/api/chat/start", None, json!({"key": "demo", "token": alice})).await;
+    let (s, _) = api
+        .post("/api/chat/start", None, json!({"key": "demo", "token": alice}))
+        .await;
     assert_eq!(s, 200, "a known visitor is not a new one");
 }
 
@@ -616,55 +833,125 @@ async fn contacts_and_canned_responses() {
         w.say("c1", &format!("visit {n}")).await;
         w.next_of("ack", 10).await;
         let offer = offer_for(api, &anna, 10).await;
-        let (s, c) = api.post(&format!("/api/conversations/{}/accept", offer["id"]), Some(&anna), json!({})).await;
+        let (s, c) = api
+            .post(
+                &format!("/api/conversations/{}/accept", offer["id"]),
+                Some(&anna),
+                json!({}),
+            )
+            .await;
         assert_eq!(s, 200, "{c}");
         convs.push(c);
     }
-    let (keep, other) = (convs[0]["contact"]["id"].as_i64().expect("id"), convs[1]["contact"]["id"].as_i64().expect("id"));
+    let (keep, other) = (
+        convs[0]["contact"]["id"].as_i64().expect("id"),
+        convs[1]["contact"]["id"].as_i64().expect("id"),
+    );
     let (s, b) = api
-        .send("PATCH", &format!("/api/contacts/{other}"), Some(&anna), Some(json!({"name": "Ольга", "email": "not-an-address"})))
+        .send(
+            "PATCH",
+            &format!("/api/contacts/{other}"),
+            Some(&anna),
+            Some(json!({"name": "Ольга", "email": "not-an-address"})),
+        )
         .await;
     assert_eq!((s, b["code"].as_str()), (400, Some("invalid")));
     let (s, card) = api
-        .send("PATCH", &format!("/api/contacts/{other}"), Some(&anna), Some(json!({"name": "Ольга", "email": "olga@example.ru"})))
+        .send(
+            "PATCH",
+            &format!("/api/contacts/{other}"),
+            Some(&anna),
+            Some(json!({"name": "Ольга", "email": "olga@example.ru"})),
+        )
         .await;
     assert_eq!(s, 200, "{card}");
-    let (s, merged) = api.post(&format!("/api/contacts/{keep}/merge"), Some(&anna), json!({"other_id": other})).await;
+    let (s, merged) = api
+        .post(
+            &format!("/api/contacts/{keep}/merge"),
+            Some(&anna),
+            json!({"other_id": other}),
+        )
+        .await;
     assert_eq!(s, 200, "{merged}");
     assert_eq!(merged["id"], keep);
-    assert_eq!(merged["name"], "Ольга", "what the kept card lacked comes from the other");
+    assert_eq!(
+        merged["name"], "Ольга",
+        "what the kept card lacked comes from the other"
+    );
     assert_eq!(merged["email"], "olga@example.ru");
-    let kinds: Vec<&str> = merged["identities"].as_array().expect("ids").iter().filter_map(|i| i["kind"].as_str()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == "web").count(), 2, "both visitors' identities: {kinds:?}");
+    let kinds: Vec<&str> = merged["identities"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "web").count(),
+        2,
+        "both visitors' identities: {kinds:?}"
+    );
     assert!(kinds.contains(&"email"));
-    assert_eq!(merged["history"].as_array().map(Vec::len), Some(2), "both conversations in one history");
+    assert_eq!(
+        merged["history"].as_array().map(Vec::len),
+        Some(2),
+        "both conversations in one history"
+    );
     // The merged card's id now shows the kept card; merging it again is refused.
     let (_, again) = api.get(&format!("/api/contacts/{other}"), Some(&anna)).await;
     assert_eq!(again["id"], keep);
-    let (s, _) = api.post(&format!("/api/contacts/{keep}/merge"), Some(&anna), json!({"other_id": other})).await;
+    let (s, _) = api
+        .post(
+            &format!("/api/contacts/{keep}/merge"),
+            Some(&anna),
+            json!({"other_id": other}),
+        )
+        .await;
     assert_eq!(s, 400);
 
     // Canned responses: the organisation's (supervisors write them) and an operator's own.
     let (_, list) = api.get("/api/canned", Some(&anna)).await;
-    assert!(list.as_array().expect("list").iter().any(|c| c["shortcut"] == "hello" && c["personal"] == false));
+    assert!(list
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|c| c["shortcut"] == "hello" && c["personal"] == false));
     let (s, _) = api
-        .post("/api/canned", Some(&anna), json!({"shortcut": "bye", "title": "Пока", "body": "До свидания!"}))
+        .post(
+            "/api/canned",
+            Some(&anna),
+            json!({"shortcut": "bye", "title": "Пока", "body": "До свидания!"}),
+        )
         .await;
     assert_eq!(s, 403, "operators do not write the organisation's responses");
     let (s, mine) = api
-        .post("/api/canned", Some(&anna), json!({"shortcut": "bye", "title": "Пока", "body": "До свидания!", "personal": true}))
+        .post(
+            "/api/canned",
+            Some(&anna),
+            json!({"shortcut": "bye", "title": "Пока", "body": "До свидания!", "personal": true}),
+        )
         .await;
     assert_eq!(s, 201, "{mine}");
     let (s, _) = api
-        .post("/api/canned", Some(&anna), json!({"shortcut": "bad shortcut", "title": "x", "body": "y", "personal": true}))
+        .post(
+            "/api/canned",
+            Some(&anna),
+            json!({"shortcut": "bad shortcut", "title": "x", "body": "y", "personal": true}),
+        )
         .await;
     assert_eq!(s, 400);
     let ivan = api.login("operator2", "demo-operator2").await;
     let (_, theirs) = api.get("/api/canned", Some(&ivan)).await;
-    assert!(!theirs.as_array().expect("list").iter().any(|c| c["shortcut"] == "bye"), "personal stays personal");
-    let (s, _) = api.send("DELETE", &format!("/api/canned/{}", mine["id"]), Some(&ivan), None).await;
+    assert!(
+        !theirs.as_array().expect("list").iter().any(|c| c["shortcut"] == "bye"),
+        "personal stays personal"
+    );
+    let (s, _) = api
+        .send("DELETE", &format!("/api/canned/{}", mine["id"]), Some(&ivan), None)
+        .await;
     assert_eq!(s, 404, "not someone else's");
-    let (s, _) = api.send("DELETE", &format!("/api/canned/{}", mine["id"]), Some(&anna), None).await;
+    let (s, _) = api
+        .send("DELETE", &format!("/api/canned/{}", mine["id"]), Some(&anna), None)
+        .await;
     assert_eq!(s, 204);
 }
 
@@ -695,16 +982,51 @@ async fn capacity_and_wrap_up() {
         widgets.push(w);
     }
     let first = offer_for(api, &anna, 10).await;
-    let (s, _) = api.post(&format!("/api/conversations/{}/accept", first["id"]), Some(&anna), json!({})).await;
+    let (s, _) = api
+        .post(
+            &format!("/api/conversations/{}/accept", first["id"]),
+            Some(&anna),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, 200);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (_, lists) = api.get("/api/conversations", Some(&anna)).await;
     assert_eq!(lists["offers"], json!([]), "no room for a second chat");
-    let (s, _) = api.post(&format!("/api/conversations/{}/close", first["id"]), Some(&anna), json!({})).await;
+    let (s, _) = api
+        .post(
+            &format!("/api/conversations/{}/close", first["id"]),
+            Some(&anna),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, 200);
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let (_, lists) = api.get("/api/conversations", Some(&anna)).await;
     assert_eq!(lists["offers"], json!([]), "still in wrap-up");
     let second = offer_for(api, &anna, 10).await;
     assert_ne!(second["id"], first["id"]);
+
+    // A break withdraws the offer still waiting for her answer, without counting a miss.
+    let (s, _) = api
+        .put(
+            "/api/operator/presence",
+            Some(&anna),
+            json!({"state": "break", "reason": "обед"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, lists) = api.get("/api/conversations", Some(&anna)).await;
+    assert_eq!(lists["offers"], json!([]));
+    let (_, thread) = api
+        .get(&format!("/api/conversations/{}", second["id"]), Some(&anna))
+        .await;
+    assert_eq!(thread["conversation"]["status"], "queued");
+    assert_eq!(
+        thread["timeline"]
+            .as_array()
+            .and_then(|t| t.last())
+            .map(|e| e["kind"].clone()),
+        Some(json!("offer_withdrawn"))
+    );
 }

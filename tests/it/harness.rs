@@ -357,7 +357,10 @@ impl Api {
             .await
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         let bytes = res.body().limit(16 << 20).await.expect("body");
-        (res.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {

@@ -111,11 +111,18 @@ async fn chat_across_nodes() {
     let offer = offer_for(&a.api, &anna, 10).await;
     assert_eq!(offer["offered_to"], OPERATOR1);
     let id = offer["id"].as_i64().expect("id");
-    let (s, _) = a.api.post(&format!("/api/conversations/{id}/accept"), Some(&anna), json!({})).await;
+    let (s, _) = a
+        .api
+        .post(&format!("/api/conversations/{id}/accept"), Some(&anna), json!({}))
+        .await;
     assert_eq!(s, 200);
     let (s, _) = a
         .api
-        .post(&format!("/api/conversations/{id}/messages"), Some(&anna), json!({"client_id": "r1", "body": "Ответ с узла A"}))
+        .post(
+            &format!("/api/conversations/{id}/messages"),
+            Some(&anna),
+            json!({"client_id": "r1", "body": "Ответ с узла A"}),
+        )
         .await;
     assert_eq!(s, 200);
     let mut m = w.next_of("message", 10).await;

@@ -14,6 +14,10 @@ pub struct Metrics {
     pub tickets_called: AtomicU64,
     pub ws_sessions: AtomicI64,
     pub ws_dropped_slow: AtomicU64,
+    /// Customers' messages stored (new ones, not resends), by any channel session on this node.
+    pub messages_in: AtomicU64,
+    /// Operators' replies stored on this node.
+    pub messages_out: AtomicU64,
     requests: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_sum_micros: AtomicU64,
@@ -65,6 +69,18 @@ impl Metrics {
             "WebSocket clients dropped for not keeping up.",
             "counter",
             self.ws_dropped_slow.load(Ordering::Relaxed).to_string(),
+        );
+        counter(
+            "hub_messages_in_total",
+            "Customers' messages stored by this node (resends not counted).",
+            "counter",
+            self.messages_in.load(Ordering::Relaxed).to_string(),
+        );
+        counter(
+            "hub_messages_out_total",
+            "Operators' replies stored by this node.",
+            "counter",
+            self.messages_out.load(Ordering::Relaxed).to_string(),
         );
         counter(
             "hub_display_actors",

@@ -25,8 +25,7 @@ fn page_response(body: &'static str, frame_ancestors: &str) -> HttpResponse {
     if frame_ancestors == "'none'" {
         res.insert_header((header::X_FRAME_OPTIONS, "DENY"));
     }
-    res
-        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+    res.insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         // Pages load only their own scripts and styles; nothing inline can run.
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
@@ -49,8 +48,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("ticket.js", "text/javascript; charset=utf-8", page!("ticket.js")),
     ("registrar.js", "text/javascript; charset=utf-8", page!("registrar.js")),
     ("login.js", "text/javascript; charset=utf-8", page!("login.js")),
-    ("widget-frame.js", "text/javascript; charset=utf-8", page!("widget-frame.js")),
-    ("supervisor.js", "text/javascript; charset=utf-8", page!("supervisor.js")),
+    (
+        "widget-frame.js",
+        "text/javascript; charset=utf-8",
+        page!("widget-frame.js"),
+    ),
+    (
+        "supervisor.js",
+        "text/javascript; charset=utf-8",
+        page!("supervisor.js"),
+    ),
 ];
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -87,14 +94,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/operator", get_or_head().to(|| async { html(page!("operator.html")) }))
         .route("/kiosk", get_or_head().to(|| async { html(page!("kiosk.html")) }))
         .route("/board", get_or_head().to(|| async { html(page!("board.html")) }))
-        .route("/t/{public_id}", get_or_head().to(|| async { html(page!("ticket.html")) }))
+        .route(
+            "/t/{public_id}",
+            get_or_head().to(|| async { html(page!("ticket.html")) }),
+        )
         .route(
             "/r/{branch_id}",
             get_or_head().to(|| async { html(page!("registrar.html")) }),
         )
         .route("/static/{file}", get_or_head().to(asset))
-        .route("/supervisor", get_or_head().to(|| async { html(page!("supervisor.html")) }))
-        .route("/demo/site", get_or_head().to(|| async { html(page!("demo-site.html")) }))
-        .route("/widget", get_or_head().to(|| async { embeddable(page!("widget.html")) }))
+        .route(
+            "/supervisor",
+            get_or_head().to(|| async { html(page!("supervisor.html")) }),
+        )
+        .route(
+            "/demo/site",
+            get_or_head().to(|| async { html(page!("demo-site.html")) }),
+        )
+        .route(
+            "/widget",
+            get_or_head().to(|| async { embeddable(page!("widget.html")) }),
+        )
         .route("/widget.js", get_or_head().to(widget_script));
 }

@@ -48,7 +48,10 @@ async fn chat(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) 
     let (response, session, stream) =
         actix_ws::handle(&req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?;
     let (tx, rx) = mpsc::channel(QUEUE);
-    let line = state.hub.switchboard().register(visitor.org_id, &visitor.thread_key(), tx);
+    let line = state
+        .hub
+        .switchboard()
+        .register(visitor.org_id, &visitor.thread_key(), tx);
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
         let _line = line;
@@ -85,9 +88,7 @@ async fn run(
             .latest_conversation_for(visitor.org_id, "webchat", &visitor.thread_key())
             .await?;
         let messages = match &conv {
-            Some(c) => {
-                store.latest_messages(c.row.id, after, HELLO_MESSAGES).await?
-            }
+            Some(c) => store.latest_messages(c.row.id, after, HELLO_MESSAGES).await?,
             None => vec![],
         };
         Ok::<_, Error>(
@@ -233,7 +234,11 @@ async fn handle_frame(state: &AppState, visitor: &Visitor, text: &str, sent: &mu
                 sent.pop_front();
             }
             if sent.len() >= FLOOD_LIMIT {
-                return error("too_many_messages", "too many messages at once; wait a few seconds", Some(&client_id));
+                return error(
+                    "too_many_messages",
+                    "too many messages at once; wait a few seconds",
+                    Some(&client_id),
+                );
             }
             sent.push_back(now);
             match state
@@ -241,16 +246,27 @@ async fn handle_frame(state: &AppState, visitor: &Visitor, text: &str, sent: &mu
                 .inbound(webchat::inbound(visitor, client_id.clone(), body, attachment_ids))
                 .await
             {
-                Ok((_, m, _)) => Some(
-                    ServerFrame::Ack {
-                        client_id: &client_id,
-                        message_id: m.id,
+                Ok((_, m, new)) => {
+                    if new {
+                        state
+                            .metrics
+                            .messages_in
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
-                    .text(),
-                ),
+                    Some(
+                        ServerFrame::Ack {
+                            client_id: &client_id,
+                            message_id: m.id,
+                        }
+                        .text(),
+                    )
+                }
                 Err(e) => {
                     let code = e.code();
-                    let message = if matches!(code, "store_unavailable" | "bus_unavailable" | "unavailable" | "internal") {
+                    let message = if matches!(
+                        code,
+                        "store_unavailable" | "bus_unavailable" | "unavailable" | "internal"
+                    ) {
                         tracing::warn!(visitor = visitor.id, error = %e, "widget message not stored");
                         "not stored; it will be sent again".to_string()
                     } else {

@@ -10,10 +10,11 @@ use serde::Serialize;
 use crate::bus::{Event, EventKind};
 use crate::error::{Error, Result};
 use crate::model::{
-    now_millis, Millis,
+    now_millis,
     ordering::Placement,
     presence::{self, Presence},
     ticket::{TicketAction, TicketStatus},
+    Millis,
 };
 use crate::store::{Branch, OperatorState, Ticket, Window};
 use crate::Core;
@@ -266,12 +267,19 @@ impl Handler<SetPresence> for OperatorActor {
         let fut = async move {
             check?;
             let offline = msg.0 == Presence::Offline;
+            let away = msg.0 != Presence::Available;
             state.presence = msg.0;
             state.since = now_millis();
             core.store.save_operator_state(&state).await?;
             if offline {
                 // Signing out hands back the conversations in hand; they wait for someone else.
                 for id in core.store.hand_back(user_id, now_millis()).await? {
+                    crate::actors::ticket::announce(&core, org_id, id).await;
+                }
+            } else if away {
+                // A break keeps the chats in hand but not the offers still waiting for an answer:
+                // they go to someone else now, and do not count as missed.
+                for id in core.store.withdraw_offers_of(user_id, now_millis()).await? {
                     crate::actors::ticket::announce(&core, org_id, id).await;
                 }
             }

@@ -132,68 +132,76 @@ impl Handler<Post> for TicketActor {
             org_id: msg.org_id,
             id: self.id,
         };
-        AtomicResponse::new(Box::pin(async move {
-            let conv = s.core.store.conversation_head(s.org_id, s.id).await?;
-            if conv.status == "closed" {
-                // A resend of a message stored before the close is still just acknowledged.
-                if let Some(cid) = &msg.client_id {
-                    if let Some(m) = s.core.store.message_by_client_id(s.id, cid).await? {
-                        return Ok((m, false));
+        AtomicResponse::new(Box::pin(
+            async move {
+                let conv = s.core.store.conversation_head(s.org_id, s.id).await?;
+                if conv.status == "closed" {
+                    // A resend of a message stored before the close is still just acknowledged.
+                    if let Some(cid) = &msg.client_id {
+                        if let Some(m) = s.core.store.message_by_client_id(s.id, cid).await? {
+                            return Ok((m, false));
+                        }
+                    }
+                    return Err(Error::ConversationClosed);
+                }
+                if let Author::Operator(op) = msg.author {
+                    if conv.status != "open" || conv.assignee_id != Some(op) {
+                        return Err(Error::Conflict(
+                            "only the operator holding this conversation can reply".into(),
+                        ));
                     }
                 }
-                return Err(Error::ConversationClosed);
-            }
-            if let Author::Operator(op) = msg.author {
-                if conv.status != "open" || conv.assignee_id != Some(op) {
-                    return Err(Error::Conflict("only the operator holding this conversation can reply".into()));
+                let (message, new) = s
+                    .core
+                    .store
+                    .add_message(
+                        s.org_id,
+                        s.id,
+                        msg.author,
+                        &msg.owner,
+                        &msg.body,
+                        msg.client_id.as_deref(),
+                        &msg.attachment_ids,
+                        now_millis(),
+                    )
+                    .await?;
+                if new {
+                    publish(
+                        &s.core,
+                        vec![Event {
+                            origin: 0,
+                            org_id: s.org_id,
+                            branch_id: 0,
+                            at: message.at,
+                            kind: EventKind::MessageAdded {
+                                conversation_id: s.id,
+                                thread_key: conv.thread_key.clone(),
+                                assignee_id: conv.assignee_id,
+                                message: message.clone(),
+                            },
+                        }],
+                    )
+                    .await;
+                    if matches!(msg.author, Author::Operator(_)) {
+                        deliver(&s.core, &conv, &message).await;
+                    }
                 }
+                Ok((message, new))
             }
-            let (message, new) = s
-                .core
-                .store
-                .add_message(
-                    s.org_id,
-                    s.id,
-                    msg.author,
-                    &msg.owner,
-                    &msg.body,
-                    msg.client_id.as_deref(),
-                    &msg.attachment_ids,
-                    now_millis(),
-                )
-                .await?;
-            if new {
-                publish(
-                    &s.core,
-                    vec![Event {
-                        origin: 0,
-                        org_id: s.org_id,
-                        branch_id: 0,
-                        at: message.at,
-                        kind: EventKind::MessageAdded {
-                            conversation_id: s.id,
-                            thread_key: conv.thread_key.clone(),
-                            assignee_id: conv.assignee_id,
-                            message: message.clone(),
-                        },
-                    }],
-                )
-                .await;
-                if matches!(msg.author, Author::Operator(_)) {
-                    deliver(&s.core, &conv, &message).await;
-                }
-            }
-            Ok((message, new))
-        }
-        .into_actor(self)))
+            .into_actor(self),
+        ))
     }
 }
 
 /// Hands an operator's message to the bridge of the conversation's channel, if one is
 /// registered. Web chat has none: its sessions follow the bus.
 async fn deliver(core: &Core, conv: &Head, message: &Message) {
-    let Some(channel) = ChannelKind::parse(&conv.channel) else { return };
-    let Some(bridge) = core.bridges.get(channel) else { return };
+    let Some(channel) = ChannelKind::parse(&conv.channel) else {
+        return;
+    };
+    let Some(bridge) = core.bridges.get(channel) else {
+        return;
+    };
     let out = Outbound {
         conversation_id: conv.id,
         channel,
@@ -210,12 +218,30 @@ async fn deliver(core: &Core, conv: &Head, message: &Message) {
 /// A change of status, assignee or rating.
 #[derive(Debug, Clone)]
 pub enum Change {
-    Accept { operator: i64 },
-    Decline { operator: i64 },
-    Assign { operator: i64, by: i64 },
-    Transfer { from: i64, to: TransferTo, note: Option<String> },
-    Close { operator: i64, resolution: Option<String> },
-    Rate { contact_id: i64, score: i64, comment: Option<String> },
+    Accept {
+        operator: i64,
+    },
+    Decline {
+        operator: i64,
+    },
+    Assign {
+        operator: i64,
+        by: i64,
+    },
+    Transfer {
+        from: i64,
+        to: TransferTo,
+        note: Option<String>,
+    },
+    Close {
+        operator: i64,
+        resolution: Option<String>,
+    },
+    Rate {
+        contact_id: i64,
+        score: i64,
+        comment: Option<String>,
+    },
 }
 
 #[derive(Message)]
@@ -261,7 +287,11 @@ impl Handler<Apply> for TicketActor {
                     }
                     store.transfer(s.id, from, to, note.as_deref(), now).await?
                 }
-                Change::Close { operator, resolution } => store.close_conversation(s.id, operator, resolution.as_deref(), now).await?,
+                Change::Close { operator, resolution } => {
+                    store
+                        .close_conversation(s.id, operator, resolution.as_deref(), now)
+                        .await?
+                }
                 Change::Rate {
                     contact_id,
                     score,
@@ -306,7 +336,9 @@ impl Handler<Typing> for TicketActor {
             }
             if let Author::Operator(op) = msg.author {
                 if conv.assignee_id != Some(op) {
-                    return Err(Error::Conflict("only the operator holding this conversation types in it".into()));
+                    return Err(Error::Conflict(
+                        "only the operator holding this conversation types in it".into(),
+                    ));
                 }
             }
             let (author, operator_id) = match msg.author {

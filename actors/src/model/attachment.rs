@@ -53,8 +53,16 @@ pub fn classify(data: &[u8]) -> Result<&'static str, AttachmentError> {
 
 /// HTML or SVG sent as "text" would be dangerous if anyone ever served it as markup.
 fn looks_like_markup(text: &str) -> bool {
-    let head: String = text.trim_start().chars().take(64).collect::<String>().to_ascii_lowercase();
-    head.starts_with("<!doctype") || head.starts_with("<html") || head.starts_with("<svg") || head.starts_with("<?xml")
+    let head: String = text
+        .trim_start()
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.starts_with("<!doctype")
+        || head.starts_with("<html")
+        || head.starts_with("<svg")
+        || head.starts_with("<?xml")
         || head.starts_with("<script")
 }
 
@@ -86,15 +94,24 @@ mod tests {
         assert_eq!(classify(b"GIF89a...."), Ok("image/gif"));
         assert_eq!(classify(b"RIFF\0\0\0\0WEBPVP8 "), Ok("image/webp"));
         assert_eq!(classify(b"%PDF-1.7\n"), Ok("application/pdf"));
-        assert_eq!(classify("Привет, это текст\n".as_bytes()), Ok("text/plain; charset=utf-8"));
+        assert_eq!(
+            classify("Привет, это текст\n".as_bytes()),
+            Ok("text/plain; charset=utf-8")
+        );
     }
 
     #[test]
     fn executables_markup_and_binaries_are_refused() {
         assert_eq!(classify(b"MZ\x90\0\x03\0\0\0"), Err(AttachmentError::ForbiddenType));
         assert_eq!(classify(b"\x7fELF\x02\x01\x01"), Err(AttachmentError::ForbiddenType));
-        assert_eq!(classify(b"<html><script>alert(1)</script>"), Err(AttachmentError::ForbiddenType));
-        assert_eq!(classify(b"  <svg onload=alert(1)>"), Err(AttachmentError::ForbiddenType));
+        assert_eq!(
+            classify(b"<html><script>alert(1)</script>"),
+            Err(AttachmentError::ForbiddenType)
+        );
+        assert_eq!(
+            classify(b"  <svg onload=alert(1)>"),
+            Err(AttachmentError::ForbiddenType)
+        );
         assert_eq!(classify(b"PK\x03\x04zip"), Err(AttachmentError::ForbiddenType));
     }
 

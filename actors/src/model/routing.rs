@@ -85,7 +85,12 @@ pub struct Policy {
 impl Policy {
     /// Checks that the steps only ever widen: starting at 0 s, later steps ask for no more
     /// proficiency than earlier ones. No steps: anyone with the skill, from the start.
-    pub fn new(strategy: Strategy, steps: Vec<Step>, offer_ms: Millis, missed_limit: u32) -> Result<Self, RoutingError> {
+    pub fn new(
+        strategy: Strategy,
+        steps: Vec<Step>,
+        offer_ms: Millis,
+        missed_limit: u32,
+    ) -> Result<Self, RoutingError> {
         if steps.iter().any(|s| s.min_proficiency > 5) {
             return Err(RoutingError::ProficiencyRange);
         }
@@ -204,7 +209,11 @@ impl Candidate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Offer ticket `ticket` to `operator` until `expires_at`.
-    Offer { ticket: i64, operator: i64, expires_at: Millis },
+    Offer {
+        ticket: i64,
+        operator: i64,
+        expires_at: Millis,
+    },
     /// The offer of `ticket` to `operator` ran out; the ticket waits again. `to_break`: the
     /// operator has now missed too many in a row and goes on a break.
     Expire { ticket: i64, operator: i64, to_break: bool },
@@ -259,8 +268,12 @@ pub fn route(
     }
     order(&mut queue);
     for w in &queue {
-        let Some(policy) = policies.get(&w.service_id) else { continue };
-        let Some(i) = choose(now, w, &ops, policy) else { continue };
+        let Some(policy) = policies.get(&w.service_id) else {
+            continue;
+        };
+        let Some(i) = choose(now, w, &ops, policy) else {
+            continue;
+        };
         let op = &mut ops[i];
         op.take(w.load);
         op.last_offer_at = now;
@@ -285,7 +298,11 @@ fn eligible(now: Millis, w: &Waiting, op: &Candidate, policy: &Policy) -> bool {
 /// passed over while someone else is eligible; when all were tried, the round starts again.
 fn choose(now: Millis, w: &Waiting, ops: &[Candidate], policy: &Policy) -> Option<usize> {
     let eligible: Vec<usize> = (0..ops.len()).filter(|&i| eligible(now, w, &ops[i], policy)).collect();
-    let fresh: Vec<usize> = eligible.iter().copied().filter(|&i| !w.tried.contains(&ops[i].id)).collect();
+    let fresh: Vec<usize> = eligible
+        .iter()
+        .copied()
+        .filter(|&i| !w.tried.contains(&ops[i].id))
+        .collect();
     let pool = if fresh.is_empty() { eligible } else { fresh };
     let key = |i: &usize| {
         let o = &ops[*i];
@@ -411,7 +428,12 @@ mod tests {
         a.chats = 2;
         let mut b = op(2);
         b.chats = 1;
-        let d = route(10_000, &[chat(100, 0), chat(101, 1)], &[a, b], &policy(Strategy::FewestActive));
+        let d = route(
+            10_000,
+            &[chat(100, 0), chat(101, 1)],
+            &[a, b],
+            &policy(Strategy::FewestActive),
+        );
         // b has fewer; after taking one, a and b both hold 2 and the tie goes to the longer idle.
         assert_eq!(offers(&d), vec![(100, 2), (101, 1)]);
     }
@@ -429,9 +451,18 @@ mod tests {
     #[test]
     fn steps_widen_the_eligible_operators_with_the_wait() {
         let steps = vec![
-            Step { after_secs: 0, min_proficiency: 4 },
-            Step { after_secs: 30, min_proficiency: 2 },
-            Step { after_secs: 60, min_proficiency: 0 },
+            Step {
+                after_secs: 0,
+                min_proficiency: 4,
+            },
+            Step {
+                after_secs: 30,
+                min_proficiency: 2,
+            },
+            Step {
+                after_secs: 60,
+                min_proficiency: 0,
+            },
         ];
         let p = Policy::new(Strategy::LongestIdle, steps, 20_000, 3).unwrap();
         let policies = HashMap::from([(S, p.clone())]);
@@ -445,7 +476,10 @@ mod tests {
         // 30 s: ≥ 2; the novice qualifies.
         assert_eq!(offers(&route(30_000, &[chat(100, 0)], &ops, &policies)), vec![(100, 1)]);
         // 60 s: anyone, even without the skill.
-        assert_eq!(offers(&route(60_000, &[chat(100, 0)], &[outsider], &policies)), vec![(100, 2)]);
+        assert_eq!(
+            offers(&route(60_000, &[chat(100, 0)], &[outsider], &policies)),
+            vec![(100, 2)]
+        );
         assert_eq!(p.wait_needed(5), Some(0));
         assert_eq!(p.wait_needed(2), Some(30_000));
         assert_eq!(p.wait_needed(0), Some(60_000));
@@ -454,20 +488,35 @@ mod tests {
     #[test]
     fn steps_that_narrow_are_refused() {
         let narrowing = vec![
-            Step { after_secs: 0, min_proficiency: 2 },
-            Step { after_secs: 30, min_proficiency: 4 },
+            Step {
+                after_secs: 0,
+                min_proficiency: 2,
+            },
+            Step {
+                after_secs: 30,
+                min_proficiency: 4,
+            },
         ];
         assert_eq!(
             Policy::new(Strategy::LongestIdle, narrowing, 1, 1),
             Err(RoutingError::StepsNotWidening)
         );
-        let late_start = vec![Step { after_secs: 5, min_proficiency: 2 }];
+        let late_start = vec![Step {
+            after_secs: 5,
+            min_proficiency: 2,
+        }];
         assert_eq!(
             Policy::new(Strategy::LongestIdle, late_start, 1, 1),
             Err(RoutingError::StepsNotWidening)
         );
-        let too_high = vec![Step { after_secs: 0, min_proficiency: 6 }];
-        assert_eq!(Policy::new(Strategy::LongestIdle, too_high, 1, 1), Err(RoutingError::ProficiencyRange));
+        let too_high = vec![Step {
+            after_secs: 0,
+            min_proficiency: 6,
+        }];
+        assert_eq!(
+            Policy::new(Strategy::LongestIdle, too_high, 1, 1),
+            Err(RoutingError::ProficiencyRange)
+        );
         assert!("nearest".parse::<Strategy>().is_err());
     }
 
@@ -488,7 +537,12 @@ mod tests {
         vip.priority = 1;
         let mut one = op(1);
         one.chat_capacity = 1;
-        let d = route(10_000, &[chat(100, 0), chat(101, 1_000), vip], &[one], &policy(Strategy::LongestIdle));
+        let d = route(
+            10_000,
+            &[chat(100, 0), chat(101, 1_000), vip],
+            &[one],
+            &policy(Strategy::LongestIdle),
+        );
         assert_eq!(offers(&d), vec![(102, 1)]);
         let mut w = vec![chat(100, 0), chat(101, 1_000), chat(102, 5_000)];
         w[2].priority = 1;
@@ -517,8 +571,16 @@ mod tests {
         assert_eq!(
             d,
             vec![
-                Decision::Expire { ticket: 100, operator: 1, to_break: false },
-                Decision::Offer { ticket: 100, operator: 2, expires_at: 40_000 },
+                Decision::Expire {
+                    ticket: 100,
+                    operator: 1,
+                    to_break: false
+                },
+                Decision::Offer {
+                    ticket: 100,
+                    operator: 2,
+                    expires_at: 40_000
+                },
             ]
         );
     }
@@ -539,7 +601,14 @@ mod tests {
         tired.missed_offers = 2;
         let d = route(20_000, &[w], &[tired], &policy(Strategy::LongestIdle));
         // The third miss in a row (limit 3) is a break; the ticket is not offered back to them.
-        assert_eq!(d, vec![Decision::Expire { ticket: 100, operator: 1, to_break: true }]);
+        assert_eq!(
+            d,
+            vec![Decision::Expire {
+                ticket: 100,
+                operator: 1,
+                to_break: true
+            }]
+        );
     }
 
     #[test]
@@ -550,16 +619,30 @@ mod tests {
         // A full chat capacity leaves room for a call or visit, and a visit in hand leaves room for chats.
         let mut call = chat(101, 0);
         call.load = Load::Exclusive;
-        assert_eq!(offers(&route(1_000, &[call.clone()], &[full], &policy(Strategy::LongestIdle))), vec![(101, 1)]);
+        assert_eq!(
+            offers(&route(1_000, &[call.clone()], &[full], &policy(Strategy::LongestIdle))),
+            vec![(101, 1)]
+        );
         let mut visiting = op(2);
         visiting.exclusive = 1;
         assert!(route(1_000, &[call], &[visiting.clone()], &policy(Strategy::LongestIdle)).is_empty());
-        assert_eq!(offers(&route(1_000, &[chat(102, 0)], &[visiting], &policy(Strategy::LongestIdle))), vec![(102, 2)]);
+        assert_eq!(
+            offers(&route(
+                1_000,
+                &[chat(102, 0)],
+                &[visiting],
+                &policy(Strategy::LongestIdle)
+            )),
+            vec![(102, 2)]
+        );
         // Capacity 2 with 4 waiting: two offers, the rest keeps waiting.
         let mut two = op(3);
         two.chat_capacity = 2;
         let w = [chat(1, 0), chat(2, 1), chat(3, 2), chat(4, 3)];
-        assert_eq!(offers(&route(1_000, &w, &[two], &policy(Strategy::LongestIdle))), vec![(1, 3), (2, 3)]);
+        assert_eq!(
+            offers(&route(1_000, &w, &[two], &policy(Strategy::LongestIdle))),
+            vec![(1, 3), (2, 3)]
+        );
     }
 
     #[test]
@@ -567,7 +650,10 @@ mod tests {
         let mut a = op(1);
         a.wrap_up_until = 5_000;
         assert!(route(4_999, &[chat(100, 0)], &[a.clone()], &policy(Strategy::LongestIdle)).is_empty());
-        assert_eq!(offers(&route(5_000, &[chat(100, 0)], &[a], &policy(Strategy::LongestIdle))), vec![(100, 1)]);
+        assert_eq!(
+            offers(&route(5_000, &[chat(100, 0)], &[a], &policy(Strategy::LongestIdle))),
+            vec![(100, 1)]
+        );
     }
 
     #[test]
@@ -580,11 +666,20 @@ mod tests {
     #[test]
     fn the_pull_side_takes_the_best_ticket_the_operator_may_serve() {
         let steps = vec![
-            Step { after_secs: 0, min_proficiency: 4 },
-            Step { after_secs: 30, min_proficiency: 2 },
+            Step {
+                after_secs: 0,
+                min_proficiency: 4,
+            },
+            Step {
+                after_secs: 30,
+                min_proficiency: 2,
+            },
         ];
         let strict = Policy::new(Strategy::LongestIdle, steps, 20_000, 3).unwrap();
-        let policies = HashMap::from([(S, strict), (T, Policy::new(Strategy::LongestIdle, vec![], 20_000, 3).unwrap())]);
+        let policies = HashMap::from([
+            (S, strict),
+            (T, Policy::new(Strategy::LongestIdle, vec![], 20_000, 3).unwrap()),
+        ]);
         let mut visit_s = chat(100, 0);
         visit_s.load = Load::Exclusive;
         let mut visit_t = chat(101, 5_000);
@@ -593,9 +688,15 @@ mod tests {
         let mut novice = op(1);
         novice.skills = HashMap::from([(S, 2), (T, 2)]);
         // At 10 s the older S visit needs ≥ 4: the novice gets the T visit.
-        assert_eq!(pick_for(10_000, &novice, &[visit_s.clone(), visit_t.clone()], &policies), Some(101));
+        assert_eq!(
+            pick_for(10_000, &novice, &[visit_s.clone(), visit_t.clone()], &policies),
+            Some(101)
+        );
         // At 30 s the S visit opens up to ≥ 2 and, older, comes first.
-        assert_eq!(pick_for(30_000, &novice, &[visit_s.clone(), visit_t.clone()], &policies), Some(100));
+        assert_eq!(
+            pick_for(30_000, &novice, &[visit_s.clone(), visit_t.clone()], &policies),
+            Some(100)
+        );
         // A VIP comes before age.
         visit_t.priority = 1;
         assert_eq!(pick_for(30_000, &novice, &[visit_s, visit_t], &policies), Some(101));

@@ -114,7 +114,14 @@ pub struct Attachment {
 }
 
 /// id, name, email, phone, note, merged_into.
-type ContactRow = (i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+type ContactRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
 /// name, mime, data, owner, and the channel and dialogue of the conversation it was sent in.
 type AttachmentRow = (String, String, Vec<u8>, String, Option<String>, Option<String>);
 
@@ -204,10 +211,12 @@ impl Store {
 
     pub async fn skills(&self, user_id: i64) -> Result<Vec<(i64, i64)>> {
         Ok(
-            sqlx::query_as("SELECT service_id, proficiency FROM operator_skills WHERE user_id = $1 ORDER BY service_id")
-                .bind(user_id)
-                .fetch_all(&self.read)
-                .await?,
+            sqlx::query_as(
+                "SELECT service_id, proficiency FROM operator_skills WHERE user_id = $1 ORDER BY service_id",
+            )
+            .bind(user_id)
+            .fetch_all(&self.read)
+            .await?,
         )
     }
 
@@ -220,7 +229,13 @@ impl Store {
     }
 
     /// Replaces an operator's skills and limits in one transaction.
-    pub async fn replace_skills(&self, user_id: i64, skills: &[(i64, i64)], chat_capacity: i64, wrap_up_secs: i64) -> Result<()> {
+    pub async fn replace_skills(
+        &self,
+        user_id: i64,
+        skills: &[(i64, i64)],
+        chat_capacity: i64,
+        wrap_up_secs: i64,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM operator_skills WHERE user_id = $1")
             .bind(user_id)
@@ -299,7 +314,14 @@ impl Store {
     }
 
     /// The contact of an identity, created on first contact (Telegram chat, e-mail address, phone).
-    pub async fn contact_for(&self, org_id: i64, kind: &str, value: &str, name: Option<&str>, now: Millis) -> Result<i64> {
+    pub async fn contact_for(
+        &self,
+        org_id: i64,
+        kind: &str,
+        value: &str,
+        name: Option<&str>,
+        now: Millis,
+    ) -> Result<i64> {
         let found: Option<(i64,)> = sqlx::query_as(
             "SELECT COALESCE(c.merged_into, c.id) FROM contact_identities i JOIN contacts c ON c.id = i.contact_id \
              WHERE i.org_id = $1 AND i.kind = $2 AND i.value = $3",
@@ -342,12 +364,13 @@ impl Store {
     }
 
     pub async fn contact_card(&self, org_id: i64, id: i64) -> Result<ContactCard> {
-        let row: Option<ContactRow> =
-            sqlx::query_as("SELECT id, name, email, phone, note, merged_into FROM contacts WHERE id = $1 AND org_id = $2")
-                .bind(id)
-                .bind(org_id)
-                .fetch_optional(&self.read)
-                .await?;
+        let row: Option<ContactRow> = sqlx::query_as(
+            "SELECT id, name, email, phone, note, merged_into FROM contacts WHERE id = $1 AND org_id = $2",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?;
         let (id, name, email, phone, note, merged_into) = row.ok_or(Error::NotFound("contact"))?;
         if let Some(into) = merged_into {
             return Box::pin(self.contact_card(org_id, into)).await;
@@ -463,7 +486,14 @@ impl Store {
             .collect())
     }
 
-    pub async fn add_canned(&self, org_id: i64, user_id: Option<i64>, shortcut: &str, title: &str, body: &str) -> Result<Canned> {
+    pub async fn add_canned(
+        &self,
+        org_id: i64,
+        user_id: Option<i64>,
+        shortcut: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<Canned> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO canned_responses (org_id, user_id, shortcut, title, body) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -522,7 +552,12 @@ impl Store {
 
     /// An attachment's name, type and bytes, if `org_id` owns it and, for a visitor, it belongs to
     /// their own conversation (or they uploaded it).
-    pub async fn attachment(&self, org_id: i64, id: i64, visitor: Option<&Visitor>) -> Result<(String, String, Vec<u8>)> {
+    pub async fn attachment(
+        &self,
+        org_id: i64,
+        id: i64,
+        visitor: Option<&Visitor>,
+    ) -> Result<(String, String, Vec<u8>)> {
         let row: Option<AttachmentRow> = sqlx::query_as(
             "SELECT a.name, a.mime, a.data, a.owner, c.channel, c.thread_key FROM attachments a \
              LEFT JOIN conversations c ON c.id = a.conversation_id WHERE a.id = $1 AND a.org_id = $2",
@@ -535,7 +570,8 @@ impl Store {
         // A visitor reaches what they uploaded and what was sent in their own chats, nothing
         // else of their card (a merged card may hold e-mail threads or calls).
         if let Some(v) = visitor {
-            let in_own_chat = channel.as_deref() == Some("webchat") && thread.as_deref() == Some(v.thread_key().as_str());
+            let in_own_chat =
+                channel.as_deref() == Some("webchat") && thread.as_deref() == Some(v.thread_key().as_str());
             if owner != v.thread_key() && !in_own_chat {
                 return Err(Error::NotFound("attachment"));
             }

@@ -157,15 +157,24 @@ const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.author, m.operat
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
-async fn timeline(tx: &mut Tx<'_>, conversation_id: i64, at: Millis, kind: &str, operator: Option<i64>, detail: Option<&str>) -> Result<()> {
-    sqlx::query("INSERT INTO conversation_events (conversation_id, at, kind, operator_id, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(conversation_id)
-        .bind(at)
-        .bind(kind)
-        .bind(operator)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
+async fn timeline(
+    tx: &mut Tx<'_>,
+    conversation_id: i64,
+    at: Millis,
+    kind: &str,
+    operator: Option<i64>,
+    detail: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO conversation_events (conversation_id, at, kind, operator_id, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(conversation_id)
+    .bind(at)
+    .bind(kind)
+    .bind(operator)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -179,7 +188,10 @@ impl Store {
         .fetch_optional(&self.read)
         .await?
         .ok_or(Error::NotFound("conversation"))?;
-        self.dress(vec![row]).await?.pop().ok_or(Error::NotFound("conversation"))
+        self.dress(vec![row])
+            .await?
+            .pop()
+            .ok_or(Error::NotFound("conversation"))
     }
 
     /// What a message or a typing signal needs to know of a conversation, in one cheap read.
@@ -240,11 +252,17 @@ impl Store {
 
     /// Every open conversation of the organisation (supervisors).
     pub async fn open_conversations(&self, org_id: i64) -> Result<Vec<Conversation>> {
-        self.conversations_where(org_id, "c.status = 'open' AND $2 = $2", 0, 2000).await
+        self.conversations_where(org_id, "c.status = 'open' AND $2 = $2", 0, 2000)
+            .await
     }
 
     /// The open conversation of a dialogue, if any.
-    pub async fn open_conversation_for(&self, org_id: i64, channel: &str, thread_key: &str) -> Result<Option<Conversation>> {
+    pub async fn open_conversation_for(
+        &self,
+        org_id: i64,
+        channel: &str,
+        thread_key: &str,
+    ) -> Result<Option<Conversation>> {
         let row: Option<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 \
              AND c.status <> 'closed'"
@@ -274,7 +292,12 @@ impl Store {
     }
 
     /// The latest conversation of a dialogue, open or closed (a widget after a reload).
-    pub async fn latest_conversation_for(&self, org_id: i64, channel: &str, thread_key: &str) -> Result<Option<Conversation>> {
+    pub async fn latest_conversation_for(
+        &self,
+        org_id: i64,
+        channel: &str,
+        thread_key: &str,
+    ) -> Result<Option<Conversation>> {
         let row: Option<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 \
              ORDER BY c.id DESC LIMIT 1"
@@ -386,7 +409,13 @@ impl Store {
 
     /// A message of any conversation of the dialogue, by its sender's id: a resend that arrives
     /// after its conversation closed is recognised, not stored again in a new one.
-    pub async fn message_in_thread(&self, org_id: i64, channel: &str, thread_key: &str, client_id: &str) -> Result<Option<(i64, Message)>> {
+    pub async fn message_in_thread(
+        &self,
+        org_id: i64,
+        channel: &str,
+        thread_key: &str,
+        client_id: &str,
+    ) -> Result<Option<(i64, Message)>> {
         let found: Option<(i64, i64)> = sqlx::query_as(
             "SELECT m.id, c.id FROM messages m JOIN conversations c ON c.id = m.conversation_id \
              WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 AND m.client_id = $4",
@@ -529,7 +558,9 @@ impl Store {
                 q = q.bind(*a);
             }
             if q.execute(&mut *tx).await?.rows_affected() != attachment_ids.len() as u64 {
-                return Err(Error::Invalid("an attachment is unknown, not yours or already sent".into()));
+                return Err(Error::Invalid(
+                    "an attachment is unknown, not yours or already sent".into(),
+                ));
             }
         }
         let first_response = matches!(author, Author::Operator(_));
@@ -565,7 +596,10 @@ impl Store {
             .bind(id)
             .fetch_all(&self.write)
             .await?;
-        self.with_attachments(rows).await?.pop().ok_or(Error::NotFound("message"))
+        self.with_attachments(rows)
+            .await?
+            .pop()
+            .ok_or(Error::NotFound("message"))
     }
 
     /// A guarded status change: applies `set` only while the conversation is as `expect` says,
@@ -722,7 +756,10 @@ impl Store {
                 .await?
             }
             TransferTo::Queue(service_id) => {
-                let detail = format!("to queue {service_id}{}", note.map(|n| format!(": {n}")).unwrap_or_default());
+                let detail = format!(
+                    "to queue {service_id}{}",
+                    note.map(|n| format!(": {n}")).unwrap_or_default()
+                );
                 self.change(
                     id,
                     "status = 'queued', service_id = $1, assignee_id = NULL, queued_at = $3",
@@ -737,13 +774,21 @@ impl Store {
             }
         };
         if !done {
-            return Err(Error::Conflict("only the operator holding an open conversation can transfer it".into()));
+            return Err(Error::Conflict(
+                "only the operator holding an open conversation can transfer it".into(),
+            ));
         }
         Ok(())
     }
 
     /// Closes a conversation; its operator goes into wrap-up.
-    pub async fn close_conversation(&self, id: i64, operator: i64, resolution: Option<&str>, now: Millis) -> Result<()> {
+    pub async fn close_conversation(
+        &self,
+        id: i64,
+        operator: i64,
+        resolution: Option<&str>,
+        now: Millis,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "UPDATE conversations SET status = 'closed', closed_at = $1, resolution = $2, offered_to = NULL, \
@@ -758,7 +803,9 @@ impl Store {
         .rows_affected()
             == 1;
         if !done {
-            return Err(Error::Conflict("only the operator holding an open conversation can close it".into()));
+            return Err(Error::Conflict(
+                "only the operator holding an open conversation can close it".into(),
+            ));
         }
         timeline(&mut tx, id, now, "closed", Some(operator), resolution).await?;
         sqlx::query(
@@ -791,7 +838,9 @@ impl Store {
         .rows_affected()
             == 1;
         if !done {
-            return Err(Error::Conflict("only a closed conversation can be rated, and only once".into()));
+            return Err(Error::Conflict(
+                "only a closed conversation can be rated, and only once".into(),
+            ));
         }
         timeline(&mut tx, id, now, "rated", None, Some(&score.to_string())).await?;
         tx.commit().await?;
@@ -806,10 +855,38 @@ impl Store {
              WHERE id = $2 AND operator_seen_id < $1",
         )
         .bind(up_to)
-            .bind(id)
-            .execute(&self.write)
-            .await?;
+        .bind(id)
+        .execute(&self.write)
+        .await?;
         Ok(())
+    }
+
+    /// Withdraws the offers waiting for an operator's answer (they went on a break).
+    pub async fn withdraw_offers_of(&self, operator: i64, now: Millis) -> Result<Vec<i64>> {
+        let ids: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM conversations WHERE offered_to = $1 AND status = 'offered'")
+                .bind(operator)
+                .fetch_all(&self.read)
+                .await?;
+        let mut back = vec![];
+        for (id,) in ids {
+            let done = self
+                .change(
+                    id,
+                    "status = 'queued', offered_to = NULL, offer_expires_at = NULL",
+                    "status = 'offered' AND offered_to = $1",
+                    &[Some(operator)],
+                    "offer_withdrawn",
+                    Some(operator),
+                    Some("operator went on a break"),
+                    now,
+                )
+                .await?;
+            if done {
+                back.push(id);
+            }
+        }
+        Ok(back)
     }
 
     /// An operator signing out hands back what they hold: open and offered conversations wait

@@ -10,11 +10,11 @@ mod routing;
 pub(crate) mod tickets;
 
 pub use auth::{Principal, PrincipalKind};
-pub use org::{Branch, Service, UserRow, Window};
 pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, Visitor};
 pub use conversations::{
     AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT,
 };
+pub use org::{Branch, Service, UserRow, Window};
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};
 pub use tickets::{IssuedTicket, OperatorState, PublicTicket, Ticket, TodayStats};
 

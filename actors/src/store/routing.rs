@@ -84,15 +84,17 @@ impl Store {
         let threads = rows.iter().map(|r| (r.0, r.6.clone())).collect();
         let waiting = rows
             .into_iter()
-            .map(|(id, service_id, priority, queued_at, offered_to, expires, _)| Waiting {
-                id,
-                service_id,
-                priority,
-                queued_at,
-                load: Load::Chat,
-                offer: offered_to.zip(expires),
-                tried: tried.iter().filter(|t| t.0 == id).map(|t| t.1).collect(),
-            })
+            .map(
+                |(id, service_id, priority, queued_at, offered_to, expires, _)| Waiting {
+                    id,
+                    service_id,
+                    priority,
+                    queued_at,
+                    load: Load::Chat,
+                    offer: offered_to.zip(expires),
+                    tried: tried.iter().filter(|t| t.0 == id).map(|t| t.1).collect(),
+                },
+            )
             .collect();
         let ops = self.operator_rows(org_id).await?;
         let skills: Vec<(i64, i64, i64)> = sqlx::query_as(
@@ -208,7 +210,9 @@ impl Store {
         if rows.is_empty() {
             return Ok(None);
         }
-        Ok(Some(rows.iter().map(|r| r.0 as f64 / 1000.0).sum::<f64>() / rows.len() as f64))
+        Ok(Some(
+            rows.iter().map(|r| r.0 as f64 / 1000.0).sum::<f64>() / rows.len() as f64,
+        ))
     }
 
     pub async fn operator_figures(&self, org_id: i64) -> Result<Vec<OperatorFigures>> {
@@ -265,7 +269,9 @@ impl Store {
 
 /// A queue's stored policy, checked.
 pub fn policy_of(strategy: &str, steps_json: &str, offer_secs: i64, missed_limit: i64) -> Result<Policy> {
-    let strategy: Strategy = strategy.parse().map_err(|e: crate::model::routing::RoutingError| crate::Error::Invalid(e.to_string()))?;
+    let strategy: Strategy = strategy
+        .parse()
+        .map_err(|e: crate::model::routing::RoutingError| crate::Error::Invalid(e.to_string()))?;
     let steps: Vec<Step> =
         serde_json::from_str(steps_json).map_err(|e| crate::Error::Invalid(format!("steps: {e}")))?;
     Policy::new(strategy, steps, offer_secs * 1000, missed_limit.clamp(1, 100) as u32)
@@ -293,7 +299,14 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn set_routing(&self, service_id: i64, strategy: &str, steps: &str, offer_secs: i64, missed: i64) -> Result<()> {
+    pub async fn set_routing(
+        &self,
+        service_id: i64,
+        strategy: &str,
+        steps: &str,
+        offer_secs: i64,
+        missed: i64,
+    ) -> Result<()> {
         sqlx::query("UPDATE services SET strategy = $1, steps = $2, offer_secs = $3, missed_limit = $4 WHERE id = $5")
             .bind(strategy)
             .bind(steps)

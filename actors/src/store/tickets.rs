@@ -109,13 +109,14 @@ impl Store {
         now: Millis,
     ) -> Result<IssuedTicket> {
         let mut tx = self.write.begin().await?;
-        let prefix: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3 AND kind = 'visit'")
-                .bind(service_id)
-                .bind(branch_id)
-                .bind(org_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let prefix: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3 AND kind = 'visit'",
+        )
+        .bind(service_id)
+        .bind(branch_id)
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let prefix = match prefix {
             None => return Err(Error::NotFound("service")),
             Some((None,)) => {
@@ -173,7 +174,8 @@ impl Store {
         now: Millis,
     ) -> Result<Option<Ticket>> {
         let open: Vec<(i64, Millis)> = service_ids.iter().map(|s| (*s, now)).collect();
-        self.call_next_within(branch_id, day, operator_id, window_id, &open, now).await
+        self.call_next_within(branch_id, day, operator_id, window_id, &open, now)
+            .await
     }
 
     /// Like [`Store::call_next`], with the routing engine's widening steps applied: each

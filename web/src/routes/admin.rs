@@ -230,7 +230,8 @@ async fn add_chat_queue(
     if !(5..=600).contains(&offer_secs) || !(1..=100).contains(&missed) {
         return Err(Error::Invalid("offer_secs is 5 to 600, missed_limit 1 to 100".into()).into());
     }
-    Policy::new(strategy, b.steps.clone(), offer_secs * 1000, missed as u32).map_err(|e| Error::Invalid(e.to_string()))?;
+    Policy::new(strategy, b.steps.clone(), offer_secs * 1000, missed as u32)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     if let Some(k) = &b.widget_key {
         if k.is_empty() || k.len() > 64 || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(Error::Invalid("a widget key is 1 to 64 letters, digits, - or _".into()).into());
@@ -309,7 +310,10 @@ async fn set_skills(
     }
     store.replace_skills(user.id, &skills, capacity, wrap_up).await?;
     // The operator's actor learns whether they may now work without a window.
-    state.hub.operator(user.id).do_send(hub_actors::actors::operator::Reload);
+    state
+        .hub
+        .operator(user.id)
+        .do_send(hub_actors::actors::operator::Reload);
     let skills: Vec<serde_json::Value> = store
         .skills(user.id)
         .await?
@@ -355,7 +359,8 @@ async fn set_routing(
     if !(5..=600).contains(&offer_secs) || !(1..=100).contains(&missed) {
         return Err(Error::Invalid("offer_secs is 5 to 600, missed_limit 1 to 100".into()).into());
     }
-    Policy::new(b.strategy, b.steps.clone(), offer_secs * 1000, missed as u32).map_err(|e| Error::Invalid(e.to_string()))?;
+    Policy::new(b.strategy, b.steps.clone(), offer_secs * 1000, missed as u32)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     let steps = serde_json::to_string(&b.steps).map_err(|e| Error::Internal(e.to_string()))?;
     store
         .set_routing(*path, b.strategy.as_str(), &steps, offer_secs, missed)

@@ -11,7 +11,6 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Operator;
-use hub_channels::webchat::VisitorConversation;
 use crate::{ApiError, ApiResult, AppState};
 use hub_actors::{
     actors::ticket::{Apply, Change},
@@ -20,6 +19,7 @@ use hub_actors::{
     store::{Attachment, RemoteQueue, Visitor},
     Error,
 };
+use hub_channels::webchat::VisitorConversation;
 
 /// The visitor of the request: bearer token, or `?token=` (links to attachments).
 pub async fn visitor(state: &AppState, req: &HttpRequest) -> ApiResult<Visitor> {
@@ -78,11 +78,7 @@ pub async fn service_state(state: &AppState, queue: &RemoteQueue) -> ApiResult<S
     let branch = store.branch(queue.org_id, queue.branch_id).await?;
     let open = branch.is_open_now();
     let operators_available = open && store.operators_available_for(queue.org_id, queue.id).await?;
-    let answer_by = if open {
-        None
-    } else {
-        branch.next_open()
-    };
+    let answer_by = if open { None } else { branch.next_open() };
     let ewt_secs = queue_ewt(state, queue.org_id, queue.id).await?;
     Ok(ServiceState {
         name: queue.name.clone(),
@@ -159,7 +155,11 @@ struct Promise {
 
 /// Nobody can answer now: the visitor leaves an address; the answer is promised by the next
 /// opening (or within the working day when open but everyone is busy).
-async fn leave_contact(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LeaveContact>) -> ApiResult<HttpResponse> {
+async fn leave_contact(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LeaveContact>,
+) -> ApiResult<HttpResponse> {
     let v = visitor(&state, &req).await?;
     let b = body.into_inner();
     let email = b.email.trim();
@@ -251,7 +251,13 @@ struct Uploaded {
     size: usize,
 }
 
-async fn store_upload(state: &AppState, org_id: i64, owner: String, name: Option<String>, data: Vec<u8>) -> ApiResult<HttpResponse> {
+async fn store_upload(
+    state: &AppState,
+    org_id: i64,
+    owner: String,
+    name: Option<String>,
+    data: Vec<u8>,
+) -> ApiResult<HttpResponse> {
     let mime = attachment::classify(&data).map_err(|e| match e {
         attachment::AttachmentError::TooLarge => ApiError::TooLarge(attachment::MAX_BYTES),
         other => ApiError::Core(Error::Invalid(other.to_string())),
@@ -299,23 +305,44 @@ async fn operator_upload(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let data = read_upload(payload).await?;
-    store_upload(&state, op.org_id, format!("user:{}", op.user_id), q.into_inner().name, data).await
+    store_upload(
+        &state,
+        op.org_id,
+        format!("user:{}", op.user_id),
+        q.into_inner().name,
+        data,
+    )
+    .await
 }
 
 fn download(name: String, mime: String, data: Vec<u8>) -> HttpResponse {
     // Images may show inline; everything else downloads. Nothing is ever sniffed into HTML.
-    let disposition = if mime.starts_with("image/") { "inline" } else { "attachment" };
-    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' }).collect();
+    let disposition = if mime.starts_with("image/") {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .collect();
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, mime))
-        .insert_header((header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{ascii}\"")))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("{disposition}; filename=\"{ascii}\""),
+        ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
         .body(data)
 }
 
-async fn visitor_download(state: web::Data<AppState>, req: HttpRequest, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn visitor_download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let v = visitor(&state, &req).await?;
     let (name, mime, data) = state.hub.store().attachment(v.org_id, *path, Some(&v)).await?;
     Ok(download(name, mime, data))

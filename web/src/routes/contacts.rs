@@ -38,13 +38,17 @@ async fn patch(
 
 /// Enough of a check to catch typos; the mail server has the final word.
 pub fn looks_like_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else { return false };
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','))
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','))
 }
 
 #[derive(Deserialize)]
@@ -59,8 +63,17 @@ async fn merge(
     path: web::Path<i64>,
     body: web::Json<Merge>,
 ) -> ApiResult<HttpResponse> {
-    let card = state.hub.store().merge_contacts(op.org_id, *path, body.other_id).await?;
-    tracing::info!(keep = card.id, merged = body.other_id, operator = op.user_id, "contacts merged");
+    let card = state
+        .hub
+        .store()
+        .merge_contacts(op.org_id, *path, body.other_id)
+        .await?;
+    tracing::info!(
+        keep = card.id,
+        merged = body.other_id,
+        operator = op.user_id,
+        "contacts merged"
+    );
     Ok(HttpResponse::Ok().json(card))
 }
 
@@ -83,12 +96,20 @@ async fn add_canned(state: web::Data<AppState>, op: Operator, body: web::Json<Ne
     let shortcut = c.shortcut.trim().trim_start_matches('/');
     if shortcut.is_empty()
         || shortcut.len() > 32
-        || !shortcut.chars().all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
+        || !shortcut
+            .chars()
+            .all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
     {
         return Err(Error::Invalid("a shortcut is 1 to 32 letters, digits, - or _".into()).into());
     }
-    if c.body.trim().is_empty() || c.body.chars().count() > hub_actors::store::MESSAGE_LIMIT || c.title.chars().count() > 200 {
-        return Err(Error::Invalid("a canned response needs a body (at most 4000 characters) and a title of at most 200".into()).into());
+    if c.body.trim().is_empty()
+        || c.body.chars().count() > hub_actors::store::MESSAGE_LIMIT
+        || c.title.chars().count() > 200
+    {
+        return Err(Error::Invalid(
+            "a canned response needs a body (at most 4000 characters) and a title of at most 200".into(),
+        )
+        .into());
     }
     // Shared responses are the organisation's voice: supervisors write them.
     if !c.personal && !op.role.at_least(Role::Supervisor) {

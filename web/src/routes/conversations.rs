@@ -99,7 +99,9 @@ pub fn check_message(body: &str, client_id: Option<&str>, attachments: &[i64]) -
         return Err(Error::Invalid("the message is empty".into()));
     }
     if body.chars().count() > MESSAGE_LIMIT {
-        return Err(Error::Invalid(format!("a message holds at most {MESSAGE_LIMIT} characters")));
+        return Err(Error::Invalid(format!(
+            "a message holds at most {MESSAGE_LIMIT} characters"
+        )));
     }
     if attachments.len() > 10 {
         return Err(Error::Invalid("at most 10 attachments per message".into()));
@@ -118,7 +120,7 @@ async fn reply(
 ) -> ApiResult<HttpResponse> {
     let r = body.into_inner();
     check_message(&r.body, r.client_id.as_deref(), &r.attachment_ids)?;
-    let (message, _) = ask(
+    let (message, new) = ask(
         &state.hub.ticket(*path),
         Post {
             org_id: op.org_id,
@@ -130,6 +132,12 @@ async fn reply(
         },
     )
     .await?;
+    if new {
+        state
+            .metrics
+            .messages_out
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     Ok(HttpResponse::Ok().json(message))
 }
 
@@ -170,7 +178,9 @@ const NOTE_LIMIT: usize = 2000;
 
 fn check_note(note: &Option<String>, what: &str) -> Result<Option<String>, Error> {
     match note.as_deref().map(str::trim) {
-        Some(n) if n.chars().count() > NOTE_LIMIT => Err(Error::Invalid(format!("a {what} holds at most {NOTE_LIMIT} characters"))),
+        Some(n) if n.chars().count() > NOTE_LIMIT => Err(Error::Invalid(format!(
+            "a {what} holds at most {NOTE_LIMIT} characters"
+        ))),
         Some("") | None => Ok(None),
         Some(n) => Ok(Some(n.to_string())),
     }
@@ -193,14 +203,26 @@ async fn transfer(
     let b = body.into_inner();
     let to = match (b.operator_id, b.service_id) {
         (Some(o), None) if o == op.user_id => {
-            return Err(Error::Invalid("this conversation is already yours; choose another operator or a queue".into()).into())
+            return Err(
+                Error::Invalid("this conversation is already yours; choose another operator or a queue".into()).into(),
+            )
         }
         (Some(o), None) => TransferTo::Operator(o),
         (None, Some(s)) => TransferTo::Queue(s),
         _ => return Err(Error::Invalid("transfer to one operator_id or one service_id".into()).into()),
     };
     let note = check_note(&b.note, "note")?;
-    apply(&state, op.org_id, *path, Change::Transfer { from: op.user_id, to, note }).await?;
+    apply(
+        &state,
+        op.org_id,
+        *path,
+        Change::Transfer {
+            from: op.user_id,
+            to,
+            note,
+        },
+    )
+    .await?;
     tracing::info!(conversation = *path, operator = op.user_id, "transferred");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -254,7 +276,12 @@ async fn assign(
         },
     )
     .await?;
-    tracing::info!(conversation = c.row.id, operator = body.operator_id, by = sup.user_id, "assigned");
+    tracing::info!(
+        conversation = c.row.id,
+        operator = body.operator_id,
+        by = sup.user_id,
+        "assigned"
+    );
     Ok(HttpResponse::Ok().json(c))
 }
 
