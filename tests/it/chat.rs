@@ -1030,3 +1030,65 @@ async fn capacity_and_wrap_up() {
         Some(json!("offer_withdrawn"))
     );
 }
+
+/// A transfer to another queue puts the conversation back in line there, with the note in the
+/// timeline; that queue's operators get it.
+#[actix_rt::test]
+async fn transfer_to_another_queue() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let (s, billing) = api
+        .post(
+            "/api/admin/branches/1/chat-queues",
+            Some(&admin),
+            json!({"name": "Счета", "strategy": "round_robin", "steps": [{"after_secs": 0, "min_proficiency": 2}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{billing}");
+    assert_eq!(billing["steps"], json!([{"after_secs": 0, "min_proficiency": 2}]));
+    let billing_id = billing["id"].as_i64().expect("id");
+    let (s, b) = api
+        .post("/api/admin/branches/1/chat-queues", Some(&admin), json!({"name": "x", "steps": [{"after_secs": 5, "min_proficiency": 2}]}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid")), "steps must start at 0 s");
+    let (s, _) = api
+        .put(
+            &format!("/api/admin/users/{OPERATOR2}/skills"),
+            Some(&admin),
+            json!({"skills": [{"service_id": billing_id, "proficiency": 4}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let anna = available(api, "operator1", "demo-operator1").await;
+    let ivan = available(api, "operator2", "demo-operator2").await;
+    let (token, _) = Widget::start(api, None).await;
+    let (mut w, _) = Widget::connect(api, &token, 0).await;
+    w.say("c1", "Вопрос по счёту").await;
+    w.next_of("ack", 10).await;
+    let offer = offer_for(api, &anna, 10).await;
+    let id = offer["id"].as_i64().expect("id");
+    let (s, _) = api.post(&format!("/api/conversations/{id}/accept"), Some(&anna), json!({})).await;
+    assert_eq!(s, 200);
+    let (s, b) = api
+        .post(&format!("/api/conversations/{id}/transfer"), Some(&anna), json!({"operator_id": OPERATOR1}))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid")), "not to oneself");
+    let (s, b) = api
+        .post(&format!("/api/conversations/{id}/transfer"), Some(&anna), json!({"service_id": billing_id, "note": "счёт №42"}))
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let offer = offer_for(api, &ivan, 10).await;
+    assert_eq!(offer["id"], id);
+    assert_eq!(offer["service_id"], billing_id);
+    let (_, thread) = api.get(&format!("/api/conversations/{id}"), Some(&ivan)).await;
+    let transferred = thread["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .find(|e| e["kind"] == "transferred")
+        .cloned()
+        .expect("transferred");
+    assert!(transferred["detail"].as_str().unwrap_or("").contains("счёт №42"));
+}
