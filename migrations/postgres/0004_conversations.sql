@@ -95,6 +95,7 @@ CREATE TABLE conversations (
 CREATE UNIQUE INDEX conversations_open ON conversations(org_id, channel, thread_key) WHERE status <> 'closed';
 CREATE INDEX conversations_waiting ON conversations(org_id, status);
 CREATE INDEX conversations_assignee ON conversations(assignee_id, status);
+CREATE INDEX conversations_offered ON conversations(offered_to, status);
 CREATE INDEX conversations_contact ON conversations(contact_id);
 CREATE INDEX conversations_thread ON conversations(org_id, channel, thread_key);
 

@@ -1,10 +1,12 @@
 //! Web-chat benchmark against a real `hub serve` process (built with the bench profile).
 //!
 //! Opens HUB_BENCH_CONVERSATIONS (default 2,000) widget connections, each writing a first
-//! message; HUB_BENCH_CHAT_OPERATORS (default 50) operators with room for all of them accept
-//! the offers as their consoles hear them. Prints:
-//! - routing in the server: conversations offered and accepted per second, end to end (store
-//!   writes, events, the operators' accept requests);
+//! message while no operator is available; then HUB_BENCH_CHAT_OPERATORS (default 50) operators
+//! with room for all of them go available and accept the offers as their consoles hear them.
+//! Prints:
+//! - conversations opened per second (first message stored, conversation queued);
+//! - routing in the server: offers per second from the operators going available to the last
+//!   offer reaching a console (store writes, events, WebSocket delivery included);
 //! - routing engine alone: decisions per second of one pass over the same numbers;
 //! - message latency, widget send → operator console receive, p50/p99, while every
 //!   conversation is open and messages flow at HUB_BENCH_RATE per second (default 200).
@@ -171,6 +173,9 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
     let capacity = conversations.div_ceil(operators) as i64;
     let latencies: Rc<RefCell<Vec<f64>>> = Rc::default();
     let accepted: Rc<RefCell<usize>> = Rc::default();
+    // When each offer reached a console (client clock, ms): the server's offer rate.
+    let offered_at: Rc<RefCell<Vec<f64>>> = Rc::default();
+    let mut tokens: Vec<String> = Vec::new();
     for i in 0..operators {
         let login = format!("chat{i}");
         let (s, user) = api
@@ -190,13 +195,11 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
             .await;
         assert_eq!(s, 200, "{b}");
         let token = api.login(&login, "bench-password").await;
-        let (s, b) = api
-            .put("/api/operator/presence", Some(&token), json!({"state": "available"}))
-            .await;
-        assert_eq!(s, 200, "{b}");
+        // Available only once every conversation waits: the router then meets them all at once.
+        tokens.push(token.clone());
         let me = user["id"].as_i64().expect("id");
         let mut feed = socket(api.ws_url(&format!("/ws/operator?token={token}"))).await;
-        let (api, lat, acc) = (api.clone(), latencies.clone(), accepted.clone());
+        let (api, lat, acc, offers) = (api.clone(), latencies.clone(), accepted.clone(), offered_at.clone());
         actix_rt::spawn(async move {
             while let Some(frame) = feed.next().await {
                 let text = match frame {
@@ -223,6 +226,7 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
                         }
                     }
                     Some("conversation_changed") if e["offered_to"] == me && e["status"] == "offered" => {
+                        offers.borrow_mut().push(received);
                         let (api, token, acc) = (api.clone(), token.clone(), acc.clone());
                         let id = e["conversation_id"].as_i64().unwrap_or(0);
                         actix_rt::spawn(async move {
@@ -273,30 +277,73 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
         started.elapsed().as_secs_f64()
     );
 
-    // Every widget writes its first message; the router offers, the consoles accept.
+    // Every widget writes its first message while no operator is available: 2,000 conversations wait.
     let started = Instant::now();
     for (i, w) in widgets.iter().enumerate() {
         let frame = json!({"type": "message", "client_id": format!("first{i}"), "body": "Здравствуйте"}).to_string();
         send_on(w, awc::ws::Message::Text(frame.into())).await;
     }
+    let sup = api.login("supervisor", "demo-supervisor").await;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (_, o) = api.get("/api/supervisor/overview", Some(&sup)).await;
+        let waiting = o["queues"][0]["waiting"].as_i64().unwrap_or(0) as usize;
+        if waiting >= conversations {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {waiting} conversations queued");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "conversations open: {:>10.0} /s ({conversations} first messages stored and queued in {:.1} s)",
+        conversations as f64 / started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+
+    // Then the operators come: the router offers every waiting conversation, the consoles accept.
+    let started = Instant::now();
+    let t0 = now_ms();
+    join_all(tokens.iter().map(|t| {
+        let api = api.clone();
+        async move {
+            let (s, b) = api
+                .put("/api/operator/presence", Some(t), json!({"state": "available"}))
+                .await;
+            assert_eq!(s, 200, "{b}");
+        }
+    }))
+    .await;
     let deadline = Instant::now() + Duration::from_secs(300);
     while *accepted.borrow() < conversations && Instant::now() < deadline {
         actix_rt::time::sleep(Duration::from_millis(50)).await;
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "routing in server:  {:>10.0} conversations offered and accepted/s ({} of {conversations} in {secs:.1} s)",
-        *accepted.borrow() as f64 / secs,
-        *accepted.borrow()
-    );
     assert_eq!(
         *accepted.borrow(),
         conversations,
         "every conversation reached an operator"
     );
+    let mut at = offered_at.borrow().clone();
+    at.sort_by(f64::total_cmp);
+    let last_offer = at.last().copied().unwrap_or(t0);
+    println!(
+        "routing in server:  {:>10.0} offers/s ({} conversations offered to {operators} operators in {:.2} s from their going available; \
+         offers stored, published and received by the consoles)",
+        at.len() as f64 / ((last_offer - t0) / 1000.0).max(0.001),
+        at.len(),
+        (last_offer - t0) / 1000.0
+    );
+    println!(
+        "accepted:           {:>10.0} /s ({} accepted over HTTP in {secs:.1} s)",
+        *accepted.borrow() as f64 / secs,
+        *accepted.borrow()
+    );
 
     // Steady traffic into the open conversations, timed from send to console receive.
-    actix_rt::time::sleep(Duration::from_secs(1)).await;
+    // Let the burst settle (the store's background work after 2,000 updates at once) so the
+    // figure is the steady state of open conversations.
+    let settle = env_or("HUB_BENCH_SETTLE_SECS", 5);
+    actix_rt::time::sleep(Duration::from_secs(settle as u64)).await;
     latencies.borrow_mut().clear();
     let gap = Duration::from_secs_f64(1.0 / rate as f64);
     let started = Instant::now();
@@ -318,7 +365,7 @@ async fn run(backend: Backend, conversations: usize, operators: usize, rate: usi
     let mut lat = latencies.borrow().clone();
     lat.sort_by(f64::total_cmp);
     println!(
-        "message latency:    p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (widget send → console receive; {} of {SAMPLES} received at {:.0} messages/s with {conversations} open conversations)",
+        "message latency:    p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (widget send → console receive; {} of {SAMPLES} received at {:.0} messages/s with {conversations} open conversations, {settle} s after the routing burst)",
         percentile(&lat, 0.50),
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(f64::NAN),

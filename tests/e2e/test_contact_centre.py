@@ -1,6 +1,7 @@
 """The contact centre around the web chat: the supervisor's live view with manual assignment and
-take-over, an operator's transfer with a note, attachments both ways through the pages, and the
-operator console on a phone.
+take-over, an operator's transfer with a note, attachments both ways through the pages, the
+operator console on a phone, a visitor whose network drops, the supervisor's view of the
+branches' electronic queues, and canned responses managed by a supervisor and by an operator.
 
 Reuses the customer's site (another origin, see test_webchat.py) and its helpers."""
 from __future__ import annotations
@@ -8,12 +9,14 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections import Counter
 
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
 import hubnode
-from test_webchat import (ANNA, CHAT_QUEUE, IVAN, conv_items, operator_takes_chats,
-                          shop)  # noqa: F401 - shop is a fixture
+from hubnode import BRANCH, BUSINESSES, CONSULTATION, DEMO_SERVICES, PAYMENTS, WINDOW_1
+from test_webchat import (ANNA, CHAT_QUEUE, HELLO, IVAN, WIDGET_KEY, conv_items,
+                          operator_takes_chats, shop, widget_frame)  # noqa: F401 - shop is a fixture
 from ui import DESKTOP_VIEW, PHONE_VIEW, operator_sign_in, ws_live
 
 
@@ -411,3 +414,288 @@ def test_phone_console_list_thread_card(hub, shop, new_context):
     expect(answer).to_have_count(1)
     expect(answer.locator(".chat-body")).to_have_text("Да, всё видно. Чем помочь?")
     expect(answer.locator(".chat-who")).to_have_text(ANNA)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. the visitor's network drops
+
+FIRST_LINE = "Где мой заказ?"
+WHILE_OFFLINE = "Это сообщение набрано без сети"
+ANSWER_MEANWHILE = "Пока вас не было: заказ уже в пути."
+AS_IT_DROPS = "Пишу, а связь опять пропадает"
+AFTER_IT = "И ещё одно, снова без сети"
+
+
+def test_visitor_network_drop_delivers_once(hub, shop, new_context):
+    """An open chat; the visitor's browser goes offline: the widget says at once that it is not
+    connected, and what the visitor writes waits (pending) while Анна answers. Back on line the
+    widget reconnects by itself and catches up. Then again with a message on its way just as the
+    network drops. Every message arrives exactly once on both sides."""
+    anna = new_context(**DESKTOP_VIEW).new_page()
+    operator_sign_in(anna, hub, hubnode.OPERATOR1)
+    operator_takes_chats(anna)
+
+    visitor_ctx = new_context(**DESKTOP_VIEW)
+    visitor, chat = open_chat(visitor_ctx, shop.url("/"))
+    visitor_says(chat, FIRST_LINE, 1)
+    conv_id = accept_offer(anna)
+    thread = anna.get_by_test_id("conv-thread")
+    from_visitor = thread.locator('[data-testid="conv-message"][data-author="visitor"]')
+    expect(from_visitor).to_have_count(1)
+    status = chat.get_by_test_id("ws-status")
+    box = chat.get_by_test_id("chat-input")
+    mine = chat.locator('[data-testid="chat-message"][data-author="visitor"]')
+    mine_sent = chat.locator('[data-testid="chat-message"][data-author="visitor"][data-state="sent"]')
+    answers = chat.locator('[data-testid="chat-message"][data-author="operator"]')
+
+    # The network drops while all is quiet: the widget does not pretend to be connected.
+    visitor_ctx.set_offline(True)
+    expect(status).not_to_have_attribute("data-state", "live")
+    box.fill(WHILE_OFFLINE)
+    box.press("Enter")
+    expect(box).to_have_value("")
+    waiting = mine.filter(has_text=WHILE_OFFLINE)
+    expect(waiting).to_have_count(1)
+    expect(waiting).to_have_attribute("data-state", "pending")
+
+    # Анна answers meanwhile; neither side gets the other's new line yet.
+    reply = anna.get_by_test_id("reply-input")
+    reply.fill(ANSWER_MEANWHILE)
+    reply.press("Enter")
+    expect(thread.locator('[data-testid="conv-message"][data-author="operator"][data-state="sent"]')).to_have_count(1)
+    visitor.wait_for_timeout(1500)  # reconnection attempts fail meanwhile
+    expect(answers).to_have_count(0)
+    expect(waiting).to_have_attribute("data-state", "pending")
+    expect(from_visitor.filter(has_text=WHILE_OFFLINE)).to_have_count(0)
+    expect(status).not_to_have_attribute("data-state", "live")
+
+    # Back on line: the widget reconnects by itself and catches up both ways.
+    visitor_ctx.set_offline(False)
+    expect(status).to_have_attribute("data-state", "live")
+    expect(mine_sent).to_have_count(2)
+    expect(answers).to_have_count(1)
+    expect(answers.locator(".chat-body")).to_have_text(ANSWER_MEANWHILE)
+    expect(from_visitor).to_have_count(2)
+
+    # Again, with a message on its way just as the network drops (it may or may not have left,
+    # and its acknowledgement may be lost): it is sent again after reconnecting, stored once.
+    box.fill(AS_IT_DROPS)
+    box.press("Enter")
+    visitor_ctx.set_offline(True)
+    expect(status).not_to_have_attribute("data-state", "live")
+    box.fill(AFTER_IT)
+    box.press("Enter")
+    expect(mine.filter(has_text=AFTER_IT)).to_have_attribute("data-state", "pending")
+    visitor.wait_for_timeout(1000)
+    visitor_ctx.set_offline(False)
+    expect(status).to_have_attribute("data-state", "live")
+    expect(mine_sent).to_have_count(4)
+    expect(from_visitor).to_have_count(4)
+
+    # Nothing comes twice, not even a little later.
+    visitor.wait_for_timeout(1500)
+    for text in (FIRST_LINE, WHILE_OFFLINE, AS_IT_DROPS, AFTER_IT):
+        expect(mine.filter(has_text=text)).to_have_count(1)
+        expect(from_visitor.filter(has_text=text)).to_have_count(1)
+    expect(mine).to_have_count(4)
+    expect(answers).to_have_count(1)
+    expect(from_visitor).to_have_count(4)
+    expect(thread.locator('[data-testid="conv-message"][data-author="operator"]')).to_have_count(1)
+    assert widget_frame(visitor).evaluate(f"() => localStorage.getItem('hub.chat.outbox.{WIDGET_KEY}')") is None, \
+        "acknowledged messages are still in the widget's outbox"
+
+    d = hub.api.ok("GET", f"/api/conversations/{conv_id}", hub.api.login(*hubnode.SUPERVISOR))
+    said = Counter((m["author"], m["body"]) for m in d["messages"] if m["author"] != "system")
+    assert said == Counter({("visitor", FIRST_LINE): 1, ("visitor", WHILE_OFFLINE): 1, ("visitor", AS_IT_DROPS): 1,
+                            ("visitor", AFTER_IT): 1, ("operator", ANSWER_MEANWHILE): 1}), said
+    client_ids = [m["client_id"] for m in d["messages"] if m["author"] == "visitor"]
+    assert len(set(client_ids)) == 4 and None not in client_ids, client_ids
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. the supervisor's view of visits (electronic queue)
+
+def visit_row(page: Page, service_id: int):
+    return page.locator(f'[data-testid="sup-visit-queue"][data-service-id="{service_id}"]')
+
+
+def test_supervisor_sees_visit_queues(hub, new_context):
+    """The supervisor's "Visits" section: a ticket from the kiosk shows as 1 waiting in its
+    service's row, live; an operator at a window serves it, and today's figures follow."""
+    api = hub.api
+    sup = new_context(**DESKTOP_VIEW).new_page()
+    user_sign_in(sup, hub, "/supervisor", hubnode.SUPERVISOR)
+
+    expect(sup.get_by_test_id("sup-visit-queue")).to_have_count(len(DEMO_SERVICES))
+    row = visit_row(sup, CONSULTATION)
+    expect(row).to_contain_text("Консультация")
+    expect(row).to_have_attribute("data-branch-id", str(BRANCH))
+    for service in DEMO_SERVICES:
+        expect(visit_row(sup, service).get_by_test_id("sup-visit-waiting")).to_have_text("0")
+    expect(row.get_by_test_id("sup-visit-operators")).to_have_text("0")
+    stats = sup.locator(f'[data-testid="sup-visit-stats"][data-branch-id="{BRANCH}"]')
+    expect(stats.get_by_test_id("sup-visit-served")).to_have_text("0")
+    expect(stats.get_by_test_id("sup-visit-waiting-today")).to_have_text("0")
+    # The chat queue is not a visit service.
+    chat_service = chat_service_id(api, api.login(*hubnode.SUPERVISOR))
+    expect(visit_row(sup, chat_service)).to_have_count(0)
+
+    # A visitor takes a ticket at the kiosk: the page, never reloaded, shows them waiting.
+    ticket = api.issue(api.kiosk(), CONSULTATION)["ticket"]
+    expect(row.get_by_test_id("sup-visit-waiting")).to_have_text("1")
+    expect(stats.get_by_test_id("sup-visit-waiting-today")).to_have_text("1")
+    for service in (PAYMENTS, BUSINESSES):
+        expect(visit_row(sup, service).get_by_test_id("sup-visit-waiting")).to_have_text("0")
+
+    # Анна takes window 1 for consultations: one operator serves the queue.
+    op = api.operator_at(hubnode.OPERATOR1, WINDOW_1, [CONSULTATION])
+    expect(row.get_by_test_id("sup-visit-operators")).to_have_text("1")
+    expect(visit_row(sup, BUSINESSES).get_by_test_id("sup-visit-operators")).to_have_text("0")
+
+    # She calls, serves and finishes the ticket: nobody waits, one served today.
+    called = api.call_next(op)
+    assert called and called["id"] == ticket["id"], called
+    expect(row.get_by_test_id("sup-visit-waiting")).to_have_text("0")
+    api.act(op, ticket["id"], "start")
+    api.act(op, ticket["id"], "finish")
+    expect(stats.get_by_test_id("sup-visit-served")).to_have_text("1")
+    expect(stats.get_by_test_id("sup-visit-waiting-today")).to_have_text("0")
+    expect(stats.get_by_test_id("sup-visit-no-show")).to_have_text("0")
+    expect(stats.get_by_test_id("sup-visit-avg-wait")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    expect(stats.get_by_test_id("sup-visit-avg-service")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. canned responses
+
+PROMO = "Скидка 10% по промокоду HUB10 до конца месяца."
+MY_SIGNATURE = "С уважением, Анна — служба поддержки."
+DEMO_CANNED = 3  # hello, wait, thanks
+
+
+def test_canned_responses_managed(hub, shop, new_context):
+    """The supervisor adds the organisation's /promo (refusals in the message line); Анна gets it
+    as a suggestion and sends it; the supervisor deletes it and, after a reload, Анна has it no more.
+    Анна adds her own from the picker, uses it and deletes it."""
+    api = hub.api
+    sup_token = api.login(*hubnode.SUPERVISOR)
+    # The supervisor's own personal response is not one of the organisation's.
+    api.ok("POST", "/api/canned", sup_token,
+           {"shortcut": "supnote", "title": "Моё", "body": "Личный шаблон", "personal": True}, want=201)
+
+    sup = new_context(**DESKTOP_VIEW).new_page()
+    user_sign_in(sup, hub, "/supervisor", hubnode.SUPERVISOR)
+    rows = sup.get_by_test_id("sup-canned")
+    expect(rows).to_have_count(DEMO_CANNED)
+    expect(sup.locator('[data-testid="sup-canned"][data-shortcut="hello"]')).to_contain_text(HELLO)
+    expect(sup.locator('[data-testid="sup-canned"][data-shortcut="supnote"]')).to_have_count(0)
+
+    # Refused: a shortcut with a space (by the page), a taken one (by the server).
+    line = sup.get_by_test_id("message")
+    shortcut = sup.get_by_test_id("sup-canned-shortcut")
+    add = sup.get_by_test_id("sup-canned-add")
+    shortcut.fill("два слова")
+    sup.get_by_test_id("sup-canned-body").fill(PROMO)
+    add.click()
+    expect(line).to_have_attribute("data-kind", "error")
+    shortcut.fill("/hello")
+    with sup.expect_response(lambda r: r.url.endswith("/api/canned") and r.request.method == "POST") as taken:
+        add.click()
+    assert taken.value.status == 409, taken.value.status
+    expect(line).to_have_attribute("data-kind", "error")
+    expect(line).to_contain_text("/hello")
+    expect(rows).to_have_count(DEMO_CANNED)
+
+    # Added.
+    shortcut.fill("/promo")
+    sup.get_by_test_id("sup-canned-title").fill("Акция")
+    add.click()
+    expect(line).to_have_attribute("data-kind", "ok")
+    promo_row = sup.locator('[data-testid="sup-canned"][data-shortcut="promo"]')
+    expect(promo_row).to_have_count(1)
+    expect(promo_row).to_contain_text(PROMO)
+    expect(promo_row).to_contain_text("Акция")
+    expect(rows).to_have_count(DEMO_CANNED + 1)
+    expect(shortcut).to_have_value("")
+    promo = [c for c in api.ok("GET", "/api/canned", sup_token) if c["shortcut"] == "promo"]
+    assert len(promo) == 1 and promo[0]["personal"] is False and promo[0]["body"] == PROMO, promo
+
+    # Анна, in a chat, types /promo: the suggestion puts its text in the reply box.
+    anna = new_context(**DESKTOP_VIEW).new_page()
+    operator_sign_in(anna, hub, hubnode.OPERATOR1)
+    operator_takes_chats(anna)
+    _, chat = open_chat(new_context(**DESKTOP_VIEW), shop.url("/"))
+    visitor_says(chat, "Есть ли скидки?", 1)
+    conv_id = accept_offer(anna)
+    reply = anna.get_by_test_id("reply-input")
+    reply.click()
+    reply.press_sequentially("/promo")
+    expect(anna.locator('[data-testid="canned-suggestion"][data-shortcut="promo"]')).to_be_visible()
+    reply.press("Tab")
+    expect(reply).to_have_value(PROMO)
+    reply.press("Enter")
+    answers = chat.locator('[data-testid="chat-message"][data-author="operator"]')
+    expect(answers).to_have_count(1)
+    expect(answers.locator(".chat-body")).to_have_text(PROMO)
+
+    # The supervisor deletes it; Анна's console, reloaded, no longer suggests it.
+    promo_row.get_by_test_id("sup-canned-delete").click()
+    expect(line).to_have_attribute("data-kind", "ok")
+    expect(promo_row).to_have_count(0)
+    expect(rows).to_have_count(DEMO_CANNED)
+    assert "promo" not in {c["shortcut"] for c in api.ok("GET", "/api/canned", sup_token)}
+    anna.reload()
+    ws_live(anna)
+    conv_item(anna, conv_id).click()
+    expect(reply).to_be_visible()
+    reply.click()
+    reply.press_sequentially("/hel")  # (the list is loaded: /hello is offered)
+    expect(anna.locator('[data-testid="canned-suggestion"][data-shortcut="hello"]')).to_be_visible()
+    reply.fill("")
+    reply.press_sequentially("/pro")
+    expect(anna.get_by_test_id("canned-suggestion")).to_have_count(0)
+    reply.fill("")
+
+    # Анна adds her own from the picker; only her own rows can be deleted there.
+    anna.get_by_test_id("reply-canned").click()
+    expect(anna.locator('[data-testid="canned-pick"][data-shortcut="hello"]')).to_be_visible()
+    expect(anna.get_by_test_id("canned-delete")).to_have_count(0)
+    anna.get_by_test_id("canned-new-shortcut").fill("sig")
+    anna.get_by_test_id("canned-new-title").fill("Подпись")
+    anna.get_by_test_id("canned-new-body").fill(MY_SIGNATURE)
+    anna.get_by_test_id("canned-new-add").click()
+    anna_line = anna.get_by_test_id("message")
+    expect(anna_line).to_have_attribute("data-kind", "ok")
+    expect(anna.locator('[data-testid="canned-pick"][data-shortcut="sig"]')).to_be_visible()
+    expect(anna.get_by_test_id("canned-delete")).to_have_count(1)
+    expect(anna.get_by_test_id("canned-delete")).to_have_attribute("data-shortcut", "sig")
+    expect(anna.get_by_test_id("canned-new-shortcut")).to_have_value("")
+    anna_token = api.login(*hubnode.OPERATOR1)
+    sig = [c for c in api.ok("GET", "/api/canned", anna_token) if c["shortcut"] == "sig"]
+    assert len(sig) == 1 and sig[0]["personal"] is True and sig[0]["body"] == MY_SIGNATURE, sig
+    # Personal: Иван does not get it, nor does the supervisor's list show it.
+    ivan_token = api.login(*hubnode.OPERATOR2)
+    assert "sig" not in {c["shortcut"] for c in api.ok("GET", "/api/canned", ivan_token)}
+    expect(sup.locator('[data-testid="sup-canned"][data-shortcut="sig"]')).to_have_count(0)
+
+    # She uses it.
+    reply.click()
+    reply.press_sequentially("/si")
+    suggestion = anna.locator('[data-testid="canned-suggestion"][data-shortcut="sig"]')
+    expect(suggestion).to_be_visible()
+    reply.press("Enter")
+    expect(reply).to_have_value(MY_SIGNATURE)
+    reply.press("Enter")
+    expect(answers).to_have_count(2)
+    expect(answers.nth(1).locator(".chat-body")).to_have_text(MY_SIGNATURE)
+
+    # ...and deletes it from the picker.
+    anna.get_by_test_id("reply-canned").click()
+    anna.locator('[data-testid="canned-delete"][data-shortcut="sig"]').click()
+    expect(anna_line).to_have_attribute("data-kind", "ok")
+    expect(anna.locator('[data-testid="canned-pick"][data-shortcut="sig"]')).to_have_count(0)
+    expect(anna.get_by_test_id("canned-delete")).to_have_count(0)
+    assert "sig" not in {c["shortcut"] for c in api.ok("GET", "/api/canned", anna_token)}
+    reply.click()
+    reply.press_sequentially("/si")
+    expect(anna.get_by_test_id("canned-suggestion")).to_have_count(0)

@@ -939,6 +939,14 @@ async fn contacts_and_canned_responses() {
         )
         .await;
     assert_eq!(s, 400);
+    let (s, _) = api
+        .post("/api/canned", Some(&anna), json!({"shortcut": "/HELLO", "title": "x", "body": "y", "personal": true}))
+        .await;
+    assert_eq!(s, 409, "a personal shortcut may not shadow the organisation's /hello");
+    let (s, _) = api
+        .post("/api/canned", Some(&anna), json!({"shortcut": "приветствие_клиенту_вежливое", "title": "x", "body": "y", "personal": true}))
+        .await;
+    assert_eq!(s, 201, "shortcuts are counted in letters, not bytes");
     let ivan = api.login("operator2", "demo-operator2").await;
     let (_, theirs) = api.get("/api/canned", Some(&ivan)).await;
     assert!(
@@ -1050,9 +1058,17 @@ async fn transfer_to_another_queue() {
     assert_eq!(billing["steps"], json!([{"after_secs": 0, "min_proficiency": 2}]));
     let billing_id = billing["id"].as_i64().expect("id");
     let (s, b) = api
-        .post("/api/admin/branches/1/chat-queues", Some(&admin), json!({"name": "x", "steps": [{"after_secs": 5, "min_proficiency": 2}]}))
+        .post(
+            "/api/admin/branches/1/chat-queues",
+            Some(&admin),
+            json!({"name": "x", "steps": [{"after_secs": 5, "min_proficiency": 2}]}),
+        )
         .await;
-    assert_eq!((s, b["code"].as_str()), (400, Some("invalid")), "steps must start at 0 s");
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (400, Some("invalid")),
+        "steps must start at 0 s"
+    );
     let (s, _) = api
         .put(
             &format!("/api/admin/users/{OPERATOR2}/skills"),
@@ -1069,14 +1085,24 @@ async fn transfer_to_another_queue() {
     w.next_of("ack", 10).await;
     let offer = offer_for(api, &anna, 10).await;
     let id = offer["id"].as_i64().expect("id");
-    let (s, _) = api.post(&format!("/api/conversations/{id}/accept"), Some(&anna), json!({})).await;
+    let (s, _) = api
+        .post(&format!("/api/conversations/{id}/accept"), Some(&anna), json!({}))
+        .await;
     assert_eq!(s, 200);
     let (s, b) = api
-        .post(&format!("/api/conversations/{id}/transfer"), Some(&anna), json!({"operator_id": OPERATOR1}))
+        .post(
+            &format!("/api/conversations/{id}/transfer"),
+            Some(&anna),
+            json!({"operator_id": OPERATOR1}),
+        )
         .await;
     assert_eq!((s, b["code"].as_str()), (400, Some("invalid")), "not to oneself");
     let (s, b) = api
-        .post(&format!("/api/conversations/{id}/transfer"), Some(&anna), json!({"service_id": billing_id, "note": "счёт №42"}))
+        .post(
+            &format!("/api/conversations/{id}/transfer"),
+            Some(&anna),
+            json!({"service_id": billing_id, "note": "счёт №42"}),
+        )
         .await;
     assert_eq!(s, 204, "{b}");
     let offer = offer_for(api, &ivan, 10).await;

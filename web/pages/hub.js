@@ -103,7 +103,7 @@
       'sup.heading': 'Supervisor', 'sup.link': 'Supervisor', 'sup.toOperator': 'Operator window',
       'sup.forbidden': 'This page is for supervisors and administrators.',
       'sup.queues': 'Chat queues', 'sup.queue': 'Queue', 'sup.longest': 'Longest wait', 'sup.ewt': 'Est. wait', 'sup.strategy': 'Routing',
-      'sup.operators': 'Operators', 'sup.operator': 'Operator', 'sup.wrapUp': 'Wrap-up', 'sup.load': 'Chats', 'sup.missed': 'Missed offers',
+      'sup.operators': 'Operators', 'sup.operator': 'Operator', 'sup.window': 'Window', 'sup.wrapUp': 'Wrap-up', 'sup.load': 'Chats', 'sup.missed': 'Missed offers',
       'sup.conversations': 'Waiting conversations', 'sup.contact': 'Contact', 'sup.status': 'Status', 'sup.waited': 'Waiting',
       'sup.assignee': 'Operator', 'sup.assignTo': 'Assign to', 'sup.assign': 'Assign', 'sup.takeOver': 'Take over',
       'sup.pickOperator': 'Choose an operator first.', 'sup.assigned': '{name} assigned to {op}.', 'sup.tookOver': 'You took over {name}.',
@@ -111,6 +111,15 @@
       'sup.totWaiting': 'Waiting', 'sup.totAvailable': 'Operators available', 'sup.totLoad': 'Chats / capacity on line',
       'sup.strategy.longest_idle': 'longest idle', 'sup.strategy.round_robin': 'round robin',
       'sup.strategy.fewest_active': 'fewest active chats', 'sup.strategy.skills': 'best skill',
+      'sup.visits': 'Visits: electronic queue', 'sup.serving': 'Operators serving', 'sup.noBranches': 'No branches.',
+      'sup.noVisitServices': 'No services with tickets in this branch.', 'sup.branchOpen': 'open', 'sup.branchClosed': 'closed',
+      'sup.canned': 'Canned responses', 'sup.cannedNote': 'Shared by every operator of the organisation: in the reply box, /shortcut inserts the text.',
+      'sup.noCanned': 'No shared canned responses yet.',
+      'canned.shortcut': 'Shortcut', 'canned.title': 'Title', 'canned.body': 'Text', 'canned.add': 'Add', 'canned.delete': 'Delete',
+      'canned.added': 'Canned response /{shortcut} added.', 'canned.deleted': 'Canned response /{shortcut} deleted.',
+      'canned.needShortcut': 'Enter a shortcut: letters, digits, - or _ (up to 32).', 'canned.needBody': 'Enter the text.',
+      'canned.new': 'New personal canned response', 'canned.mine': 'mine', 'canned.deleteOne': 'Delete /{shortcut}',
+      'canned.taken': 'The shortcut /{shortcut} is taken.',
     },
     ru: {
       'common.done': 'Готово', 'common.back': 'Назад', 'common.none': '—',
@@ -217,7 +226,7 @@
       'sup.heading': 'Супервизор', 'sup.link': 'Супервизор', 'sup.toOperator': 'Окно оператора',
       'sup.forbidden': 'Эта страница — для супервизоров и администраторов.',
       'sup.queues': 'Очереди чатов', 'sup.queue': 'Очередь', 'sup.longest': 'Дольше всех ждёт', 'sup.ewt': 'Ожидание', 'sup.strategy': 'Распределение',
-      'sup.operators': 'Операторы', 'sup.operator': 'Оператор', 'sup.wrapUp': 'Пост-обработка', 'sup.load': 'Чаты', 'sup.missed': 'Пропущено предложений',
+      'sup.operators': 'Операторы', 'sup.operator': 'Оператор', 'sup.window': 'Окно', 'sup.wrapUp': 'Пост-обработка', 'sup.load': 'Чаты', 'sup.missed': 'Пропущено предложений',
       'sup.conversations': 'Ожидающие обращения', 'sup.contact': 'Контакт', 'sup.status': 'Статус', 'sup.waited': 'Ждёт',
       'sup.assignee': 'Оператор', 'sup.assignTo': 'Назначить', 'sup.assign': 'Назначить', 'sup.takeOver': 'Забрать себе',
       'sup.pickOperator': 'Сначала выберите оператора.', 'sup.assigned': '{name}: назначено оператору {op}.', 'sup.tookOver': 'Вы забрали обращение ({name}).',
@@ -225,6 +234,15 @@
       'sup.totWaiting': 'Ожидают', 'sup.totAvailable': 'Операторов на линии', 'sup.totLoad': 'Чаты / ёмкость на линии',
       'sup.strategy.longest_idle': 'дольше всех свободен', 'sup.strategy.round_robin': 'по кругу',
       'sup.strategy.fewest_active': 'меньше всего чатов', 'sup.strategy.skills': 'по навыку',
+      'sup.visits': 'Визиты: электронная очередь', 'sup.serving': 'Обслуживают', 'sup.noBranches': 'Отделений нет.',
+      'sup.noVisitServices': 'В этом отделении нет услуг с талонами.', 'sup.branchOpen': 'открыто', 'sup.branchClosed': 'закрыто',
+      'sup.canned': 'Шаблоны ответов', 'sup.cannedNote': 'Общие для всех операторов организации: в поле ответа /сокращение вставляет текст.',
+      'sup.noCanned': 'Общих шаблонов пока нет.',
+      'canned.shortcut': 'Сокращение', 'canned.title': 'Название', 'canned.body': 'Текст', 'canned.add': 'Добавить', 'canned.delete': 'Удалить',
+      'canned.added': 'Шаблон /{shortcut} добавлен.', 'canned.deleted': 'Шаблон /{shortcut} удалён.',
+      'canned.needShortcut': 'Введите сокращение: буквы, цифры, - или _ (до 32).', 'canned.needBody': 'Введите текст шаблона.',
+      'canned.new': 'Новый личный шаблон', 'canned.mine': 'мой', 'canned.deleteOne': 'Удалить /{shortcut}',
+      'canned.taken': 'Сокращение /{shortcut} уже занято.',
     },
   };
   const LANG_KEY = 'hub.lang';
@@ -394,7 +412,22 @@
       timer = setTimeout(connect, wait);
     }
     const now = () => { if (!stopped && !ws) { delay = 500; connect(); } };
-    window.addEventListener('online', now);
+    /* Gives up the current socket (its onclose is ignored from here on) and tries again. */
+    function drop() {
+      const w = ws;
+      ws = null;
+      if (w) { try { w.close(); } catch (_) { /* already closing */ } }
+      if (stopped) return;
+      status('reconnecting');
+      if (handlers.onClose) handlers.onClose();
+      schedule();
+    }
+    /* The browser lost its network: a socket can look open for minutes after its connection is
+       gone (Chromium keeps it and holds what is sent), so it is dropped at once and the back-off
+       takes over: senders see send() fail and keep their data. Back on line, a socket still
+       trying is replaced by a fresh attempt (after which pages re-read what they missed). */
+    window.addEventListener('offline', () => { if (ws) drop(); });
+    window.addEventListener('online', () => { if (ws && ws.readyState !== 1) drop(); now(); });
     document.addEventListener('visibilitychange', () => { if (!document.hidden) now(); });
     connect();
     return {
@@ -410,6 +443,16 @@
         status('offline');
       },
     };
+  }
+
+  /* ---------- canned responses (operator, supervisor) ---------- */
+  /* A shortcut as the server keeps it (no leading /), or null when it would be refused. */
+  function cannedShortcut(raw) {
+    const s = String(raw == null ? '' : raw).trim().replace(/^\/+/, '');
+    return /^[\p{L}\p{N}_-]{1,32}$/u.test(s) ? s : null;
+  }
+  function cannedError(e, shortcut) {
+    return e instanceof HubError && e.code === 'conflict' ? t('canned.taken', { shortcut }) : errorText(e);
   }
 
   /* ---------- conversations (widget, operator, supervisor) ---------- */
@@ -616,6 +659,6 @@
     t, onLang, setDefaultLang, setLang, applyI18n, get lang() { return lang; }, esc, el, tid, setText, show,
     api, HubError, errorText, message, showError, clearMessage, socket, wsBadge, debounce,
     fmtDur, fmtEta, serviceName, pathPart, menu, deviceForm, stored, store, ready,
-    channelIcon, uuid, fileType, fileProblem, upload, fmtBytes, fmtTime, fmtMMSS, attachmentNode, MAX_FILE,
+    cannedShortcut, cannedError, channelIcon, uuid, fileType, fileProblem, upload, fmtBytes, fmtTime, fmtMMSS, attachmentNode, MAX_FILE,
   };
 })(window);

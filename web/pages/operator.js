@@ -12,7 +12,7 @@ Hub.ready(() => {
     on: false, lists: { mine: [], offers: [], queued: [] },
     openId: null, detail: null, openSeq: 0, contactId: null,
     byId: new Map(), pending: new Map(), lastRead: 0,
-    canned: [], operators: [], queues: [], queuesAt: 0,
+    canned: [], cannedAt: 0, cannedBusy: false, operators: [], queues: [], queuesAt: 0,
     typingAt: 0, typingTimer: null, suggest: { items: [], index: 0, tok: null }, expired: new Set(),
   };
   const badge = Hub.wsBadge(Hub.tid('ws-status'));
@@ -368,7 +368,10 @@ Hub.ready(() => {
     fillTransferTargets();
   }
   async function loadCanned() {
-    try { C.canned = (await getList('/api/canned')).filter((c) => c && c.shortcut); } catch (e) { quiet(e); }
+    try {
+      C.canned = (await getList('/api/canned')).filter((c) => c && c.shortcut);
+      C.cannedAt = Date.now();
+    } catch (e) { quiet(e); }
   }
   function startChat() {
     refreshChatNow();
@@ -855,6 +858,8 @@ Hub.ready(() => {
   const replyInput = $('reply-input');
   replyInput.addEventListener('input', () => { updateSuggest(); sendTyping(); });
   replyInput.addEventListener('click', updateSuggest);
+  // Canned responses change elsewhere (a supervisor, another tab): re-read them now and then.
+  replyInput.addEventListener('focus', () => { if (Date.now() - C.cannedAt > 30000) cannedChanged(); });
   replyInput.addEventListener('blur', () => setTimeout(hideSuggest, 150));
   replyInput.addEventListener('keydown', (ev) => {
     const sug = C.suggest.items;
@@ -877,14 +882,72 @@ Hub.ready(() => {
   });
 
   function hidePicker() { Hub.show($('canned-picker'), false); Hub.tid('reply-canned').setAttribute('aria-expanded', 'false'); }
+  /* The picker: every canned response (shared and my own; my own can be deleted), then a form for
+     a new personal one. Only the list is repainted, so what is typed in the form stays. */
   function paintPicker() {
-    const box = $('canned-picker');
-    const rows = C.canned.map((c) => Hub.el('button', {
-      type: 'button', class: 'canned-pick', 'data-testid': 'canned-pick', 'data-shortcut': c.shortcut,
-      onmousedown: (ev) => ev.preventDefault(),
-      onclick: () => insertCanned(c, null),
-    }, Hub.el('b', null, '/' + c.shortcut), ' ', Hub.el('span', null, c.title || ''), Hub.el('span', { class: 'muted canned-body' }, c.body || '')));
-    box.replaceChildren(...(rows.length ? rows : [Hub.el('p', { class: 'muted' }, Hub.t('cv.noCanned'))]));
+    const rows = C.canned.map((c) => Hub.el('div', { class: 'canned-row', 'data-personal': c.personal ? '1' : null },
+      Hub.el('button', {
+        type: 'button', class: 'canned-pick', 'data-testid': 'canned-pick', 'data-shortcut': c.shortcut,
+        'data-personal': c.personal ? '1' : null,
+        onmousedown: (ev) => ev.preventDefault(),
+        onclick: () => insertCanned(c, null),
+      }, Hub.el('b', null, '/' + c.shortcut), c.personal ? Hub.el('span', { class: 'canned-tag' }, Hub.t('canned.mine')) : null,
+      ' ', Hub.el('span', null, c.title || ''), Hub.el('span', { class: 'muted canned-body' }, c.body || '')),
+      c.personal ? Hub.el('button', {
+        type: 'button', class: 'btn ghost canned-del', 'data-testid': 'canned-delete', 'data-shortcut': c.shortcut,
+        disabled: C.cannedBusy, 'aria-label': Hub.t('canned.deleteOne', { shortcut: c.shortcut }),
+        title: Hub.t('canned.deleteOne', { shortcut: c.shortcut }),
+        onmousedown: (ev) => ev.preventDefault(),
+        onclick: () => deleteCanned(c),
+      }, '✕') : null));
+    $('canned-rows').replaceChildren(...(rows.length ? rows : [Hub.el('p', { class: 'muted' }, Hub.t('cv.noCanned'))]));
+    Hub.tid('canned-new-add').disabled = C.cannedBusy;
+  }
+  async function cannedChanged() {
+    await loadCanned();
+    if (!$('canned-picker').classList.contains('hidden')) paintPicker();
+    if (C.suggest.tok) updateSuggest();
+  }
+  $('canned-new').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (C.cannedBusy) return;
+    const field = $('canned-new-shortcut');
+    const shortcut = Hub.cannedShortcut(field.value);
+    const body = $('canned-new-body').value.trim();
+    if (!shortcut) { Hub.message(Hub.t('canned.needShortcut'), 'error'); field.focus(); return; }
+    if (!body) { Hub.message(Hub.t('canned.needBody'), 'error'); $('canned-new-body').focus(); return; }
+    C.cannedBusy = true;
+    paintPicker();
+    Hub.clearMessage();
+    try {
+      const row = await Hub.api('POST', '/api/canned', { shortcut, title: $('canned-new-title').value.trim(), body, personal: true });
+      field.value = '';
+      $('canned-new-title').value = '';
+      $('canned-new-body').value = '';
+      Hub.message(Hub.t('canned.added', { shortcut: (row && row.shortcut) || shortcut }), 'ok');
+    } catch (e) {
+      if (e instanceof Hub.HubError && e.status === 401) { toLogin(); return; }
+      console.warn(e);
+      Hub.message(Hub.cannedError(e, shortcut), 'error');
+    }
+    C.cannedBusy = false;
+    await cannedChanged();
+  });
+  async function deleteCanned(c) {
+    if (C.cannedBusy) return;
+    C.cannedBusy = true;
+    paintPicker();
+    Hub.clearMessage();
+    try {
+      await Hub.api('DELETE', '/api/canned/' + encodeURIComponent(c.id));
+      Hub.message(Hub.t('canned.deleted', { shortcut: c.shortcut }), 'ok');
+    } catch (e) {
+      // Already gone (another tab): what was wanted.
+      if (e instanceof Hub.HubError && e.status === 404) Hub.message(Hub.t('canned.deleted', { shortcut: c.shortcut }), 'ok');
+      else fail(e);
+    }
+    C.cannedBusy = false;
+    await cannedChanged();
   }
   Hub.tid('reply-canned').addEventListener('click', async () => {
     const box = $('canned-picker');

@@ -1,15 +1,37 @@
-/* /supervisor: live chat queues, operators' load and the conversations waiting, with manual
-   assignment and take-over. Refreshed on /ws/operator pushes (at most once a second) and every 5 s. */
+/* /supervisor: live chat queues, the branches' electronic queues (visits) with today's figures,
+   operators' load and the conversations waiting, with manual assignment and take-over; the
+   organisation's shared canned responses. Refreshed on /ws/operator pushes (each part at most once
+   a second) and every 5 s. */
 'use strict';
 Hub.ready(() => {
   const $ = (id) => document.getElementById(id);
-  const S = { me: null, overview: null, convs: [], at: 0, busy: new Set(), loading: false, again: false };
+  const S = { me: null, overview: null, convs: [], at: 0, busy: new Set(), loading: false, again: false, errFrom: null };
+  /* Visits: the organisation's branches, each one's services and windows (re-read every minute or
+     when a queue names a service not known yet), queues and today's figures. */
+  const V = { branches: null, detail: new Map(), detailAt: 0, queues: new Map(), stats: new Map(), loading: false, again: false };
+  /* Shared canned responses (personal ones, the supervisor's own, are not shown here). */
+  const K = { list: null, busy: false };
   const badge = Hub.wsBadge(Hub.tid('ws-status'));
+  const arr = (v) => (Array.isArray(v) ? v : []);
 
   function toLogin() { location.assign('/login?next=' + encodeURIComponent('/supervisor')); }
-  function fail(e) {
+  /* A refresh failed: shown until a later refresh of the same part succeeds. */
+  function loadFailed(e, from) {
     if (e instanceof Hub.HubError && e.status === 401) { toLogin(); return; }
     Hub.showError(e);
+    S.errFrom = from;
+  }
+  function loadWorked(from) {
+    if (S.errFrom !== from) return;
+    S.errFrom = null;
+    if (Hub.tid('message').dataset.kind === 'error') Hub.clearMessage();
+  }
+  /* What a supervisor did failed: stays until the next action (refreshes leave it). */
+  function fail(e, text) {
+    if (e instanceof Hub.HubError && e.status === 401) { toLogin(); return; }
+    if (e) console.warn(e);
+    S.errFrom = null;
+    Hub.message(text || Hub.errorText(e), 'error');
   }
   const presState = (p) => (p && typeof p === 'object' ? p.state : p) || 'offline';
 
@@ -23,34 +45,89 @@ Hub.ready(() => {
         Hub.api('GET', '/api/conversations'),
       ]);
       S.overview = ov || { queues: [], operators: [] };
-      const arr = (v) => (Array.isArray(v) ? v : []);
       // queued: all of the organisation for a supervisor; offers and mine are the supervisor's own;
       // `open` (every open conversation) is shown too if the server ever sends it.
       const seen = new Set();
       S.convs = [...arr(cv && cv.queued), ...arr(cv && cv.offers), ...arr(cv && cv.open), ...arr(cv && cv.mine)]
         .filter((c) => c && !seen.has(c.id) && seen.add(c.id));
       S.at = Date.now();
-      if (Hub.tid('message').dataset.kind === 'error' && !S.busy.size) Hub.clearMessage();
+      loadWorked('load');
       render();
     } catch (e) {
-      if (e instanceof Hub.HubError && e.status === 403) { Hub.message(Hub.t('sup.forbidden'), 'error'); Hub.show($('board'), false); } else fail(e);
+      if (e instanceof Hub.HubError && e.status === 403) { Hub.message(Hub.t('sup.forbidden'), 'error'); Hub.show($('board'), false); } else loadFailed(e, 'load');
     } finally {
       S.loading = false;
       if (S.again) { S.again = false; setTimeout(load, 0); }
     }
   }
 
-  /* At most one load a second, however many pushes arrive. */
-  let throttle = null; let pending = false; let lastLoad = 0;
-  function loadSoon() {
-    const wait = 1000 - (Date.now() - lastLoad);
-    if (wait <= 0 && !throttle) { lastLoad = Date.now(); load(); return; }
-    pending = true;
-    if (throttle) return;
-    throttle = setTimeout(() => {
-      throttle = null;
-      if (pending) { pending = false; lastLoad = Date.now(); load(); }
-    }, Math.max(0, wait));
+  async function loadVisits() {
+    if (V.loading) { V.again = true; return; }
+    V.loading = true;
+    try {
+      const stale = Date.now() - V.detailAt > 60000;
+      if (!V.branches || stale) V.branches = arr(await Hub.api('GET', '/api/branches'));
+      const branches = V.branches;
+      await Promise.all(branches.map(async (b) => {
+        const base = '/api/branches/' + encodeURIComponent(b.id);
+        const [qs, st] = await Promise.all([Hub.api('GET', base + '/queues'), Hub.api('GET', base + '/stats')]);
+        let d = V.detail.get(b.id);
+        const known = new Set(d ? arr(d.services).map((x) => x.id) : []);
+        if (!d || stale || arr(qs).some((q) => !known.has(q.service_id))) {
+          d = await Hub.api('GET', base);
+          V.detail.set(b.id, d);
+        }
+        V.queues.set(b.id, arr(qs));
+        V.stats.set(b.id, st || null);
+      }));
+      if (stale) V.detailAt = Date.now();
+      loadWorked('visits');
+      renderVisits();
+    } catch (e) {
+      // A branch gone meanwhile: the next round reads the list again.
+      if (e instanceof Hub.HubError && e.status === 404) V.detailAt = 0;
+      if (!(e instanceof Hub.HubError && e.status === 403)) loadFailed(e, 'visits');
+    } finally {
+      V.loading = false;
+      if (V.again) { V.again = false; setTimeout(loadVisits, 0); }
+    }
+  }
+
+  async function loadCanned() {
+    try {
+      K.list = arr(await Hub.api('GET', '/api/canned')).filter((c) => c && c.shortcut && !c.personal);
+      loadWorked('canned');
+      renderCanned();
+    } catch (e) { loadFailed(e, 'canned'); }
+  }
+
+  /* fn at most once a second, however many pushes arrive. */
+  function throttled(fn) {
+    let timer = null; let pending = false; let last = 0;
+    return () => {
+      const wait = 1000 - (Date.now() - last);
+      if (wait <= 0 && !timer) { last = Date.now(); fn(); return; }
+      pending = true;
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        if (pending) { pending = false; last = Date.now(); fn(); }
+      }, Math.max(0, wait));
+    };
+  }
+  const loadSoon = throttled(load);
+  const visitsSoon = throttled(loadVisits);
+  const TICKET_FRAMES = new Set(['ticket_called', 'ticket_changed']);
+  function onFrame(f) {
+    const type = f && f.type;
+    if (type === 'typing') return; // changes no figure here
+    if (type === 'ticket_issued') { visitsSoon(); return; }
+    // A ticket in hand counts in the operator's load.
+    if (TICKET_FRAMES.has(type)) { visitsSoon(); loadSoon(); return; }
+    if (type === 'conversation_changed' || type === 'message_added') { loadSoon(); return; }
+    // operator_changed (presence, window, services: who serves a queue), anything else.
+    loadSoon();
+    visitsSoon();
   }
 
   /* ---------- rendering ---------- */
@@ -99,6 +176,7 @@ Hub.ready(() => {
       const cap = o.capacity || 0;
       return Hub.el('tr', { 'data-testid': 'sup-operator', 'data-user-id': String(o.user_id), 'data-presence': st },
         Hub.el('td', null, o.name || ('#' + o.user_id)),
+        Hub.el('td', { 'data-testid': 'sup-operator-window' }, o.window || Hub.t('common.none')),
         Hub.el('td', null, Hub.el('span', { class: 'pill', 'data-status': st, 'data-testid': 'sup-operator-presence' },
           Hub.t('pr.' + st, { reason }))),
         Hub.el('td', { class: 'num', 'data-until': wrap != null ? String(o.wrap_up_until) : null },
@@ -156,6 +234,111 @@ Hub.ready(() => {
     }));
     Hub.show($('convs-none'), !list.length);
   }
+  /* ---------- visits ---------- */
+  function serviceLabel(services, id) {
+    const s = services.get(id);
+    if (!s) return '#' + id;
+    const parent = s.parent_id != null ? services.get(s.parent_id) : null;
+    return (parent ? Hub.serviceName(parent) + ' › ' : '') + Hub.serviceName(s);
+  }
+  function renderVisits() {
+    if (!V.branches) return;
+    const num = (v) => (v == null ? Hub.t('common.none') : String(v));
+    $('visits').replaceChildren(...V.branches.map((b) => {
+      const d = V.detail.get(b.id);
+      const services = new Map((d ? arr(d.services) : []).map((x) => [x.id, x]));
+      const qs = V.queues.get(b.id) || [];
+      const st = V.stats.get(b.id) || {};
+      const max = Math.max(1, ...qs.map((q) => q.waiting || 0));
+      const stat = (tid, value, label) => Hub.el('div', { class: 'stat' },
+        Hub.el('b', { 'data-testid': tid }, value), Hub.el('span', null, Hub.t(label)));
+      const rows = qs.map((q) => {
+        const s = services.get(q.service_id);
+        return Hub.el('tr', { 'data-testid': 'sup-visit-queue', 'data-service-id': String(q.service_id), 'data-branch-id': String(b.id) },
+          Hub.el('td', null, s && s.prefix ? Hub.el('span', { class: 'prefix-tag' }, s.prefix) : null, serviceLabel(services, q.service_id)),
+          Hub.el('td', { class: 'bar-cell' }, bar(q.waiting || 0, max)),
+          Hub.el('td', { class: 'n', 'data-testid': 'sup-visit-waiting' }, String(q.waiting || 0)),
+          Hub.el('td', { class: 'n', 'data-testid': 'sup-visit-eta' }, Hub.fmtMMSS(q.eta_secs)),
+          Hub.el('td', { class: 'n', 'data-testid': 'sup-visit-operators' }, String(q.operators || 0)));
+      });
+      const open = d ? !!d.open : null;
+      return Hub.el('div', { class: 'visit-branch', 'data-branch-id': String(b.id) },
+        Hub.el('h3', null, b.name || ('#' + b.id), ' ',
+          open == null ? null : Hub.el('span', { class: 'pill', 'data-status': open ? 'open' : 'closed' }, Hub.t(open ? 'sup.branchOpen' : 'sup.branchClosed'))),
+        Hub.el('div', { class: 'stats visit-stats', 'data-testid': 'sup-visit-stats', 'data-branch-id': String(b.id) },
+          stat('sup-visit-served', num(st.served), 'op.served'),
+          stat('sup-visit-no-show', num(st.no_show), 'op.noShows'),
+          stat('sup-visit-waiting-today', num(st.waiting), 'op.waiting'),
+          stat('sup-visit-avg-wait', Hub.fmtMMSS(st.avg_wait_secs), 'op.avgWait'),
+          stat('sup-visit-avg-service', Hub.fmtMMSS(st.avg_service_secs), 'op.avgService')),
+        rows.length
+          ? Hub.el('div', { class: 'table-scroll' }, Hub.el('table', { class: 'data' },
+            Hub.el('thead', null, Hub.el('tr', null,
+              Hub.el('th', null, Hub.t('op.service')), Hub.el('th', { class: 'bar-cell' }),
+              Hub.el('th', { class: 'n' }, Hub.t('op.waiting')), Hub.el('th', { class: 'n' }, Hub.t('op.eta')),
+              Hub.el('th', { class: 'n' }, Hub.t('sup.serving')))),
+            Hub.el('tbody', null, ...rows)))
+          : Hub.el('p', { class: 'muted' }, Hub.t('sup.noVisitServices')));
+    }));
+    Hub.show($('visits-none'), !V.branches.length);
+  }
+
+  /* ---------- canned responses ---------- */
+  function renderCanned() {
+    if (!K.list) return;
+    $('canned').replaceChildren(...K.list.map((c) => Hub.el('tr', { 'data-testid': 'sup-canned', 'data-shortcut': c.shortcut, 'data-canned-id': String(c.id) },
+      Hub.el('td', { class: 'canned-shortcut' }, '/' + c.shortcut),
+      Hub.el('td', null, c.title || ''),
+      Hub.el('td', { class: 'sup-canned-body' }, c.body || ''),
+      Hub.el('td', { class: 'canned-actions' }, Hub.el('button', {
+        type: 'button', class: 'btn ghost', 'data-testid': 'sup-canned-delete', disabled: K.busy,
+        'aria-label': Hub.t('canned.deleteOne', { shortcut: c.shortcut }), title: Hub.t('canned.deleteOne', { shortcut: c.shortcut }),
+        onclick: () => deleteCanned(c),
+      }, Hub.t('canned.delete'))))));
+    Hub.show($('canned-none'), !K.list.length);
+    $('sup-canned-add').disabled = K.busy;
+  }
+  function cannedBusy(on) { K.busy = on; renderCanned(); $('sup-canned-add').disabled = on; }
+
+  async function addCanned() {
+    if (K.busy) return;
+    const field = $('sup-canned-shortcut');
+    const shortcut = Hub.cannedShortcut(field.value);
+    const title = $('sup-canned-title').value.trim();
+    const body = $('sup-canned-body').value.trim();
+    if (!shortcut) { fail(null, Hub.t('canned.needShortcut')); field.focus(); return; }
+    if (!body) { fail(null, Hub.t('canned.needBody')); $('sup-canned-body').focus(); return; }
+    cannedBusy(true);
+    Hub.clearMessage();
+    try {
+      const row = await Hub.api('POST', '/api/canned', { shortcut, title, body, personal: false });
+      field.value = '';
+      $('sup-canned-title').value = '';
+      $('sup-canned-body').value = '';
+      Hub.message(Hub.t('canned.added', { shortcut: (row && row.shortcut) || shortcut }), 'ok');
+    } catch (e) { fail(e, Hub.cannedError(e, shortcut)); }
+    cannedBusy(false);
+    await loadCanned();
+  }
+
+  async function deleteCanned(c) {
+    if (K.busy) return;
+    cannedBusy(true);
+    Hub.clearMessage();
+    try {
+      await Hub.api('DELETE', '/api/canned/' + encodeURIComponent(c.id));
+      Hub.message(Hub.t('canned.deleted', { shortcut: c.shortcut }), 'ok');
+    } catch (e) {
+      // Already gone (another supervisor): what was wanted.
+      if (e instanceof Hub.HubError && e.status === 404) Hub.message(Hub.t('canned.deleted', { shortcut: c.shortcut }), 'ok');
+      else fail(e);
+    }
+    cannedBusy(false);
+    await loadCanned();
+  }
+
+  $('canned-form').addEventListener('submit', (ev) => { ev.preventDefault(); addCanned(); });
+
   function opName(id) {
     const ops = (S.overview && Array.isArray(S.overview.operators)) ? S.overview.operators : [];
     const o = ops.find((x) => x.user_id === id);
@@ -165,6 +348,7 @@ Hub.ready(() => {
   function render() {
     Hub.show($('board'), true);
     renderQueues();
+    renderVisits();
     renderOperators();
     // A supervisor choosing in a row's select keeps it open: that table waits for the next round.
     const a = document.activeElement;
@@ -201,7 +385,8 @@ Hub.ready(() => {
     try { await Hub.api('POST', '/api/auth/logout', {}); } catch (_) { /* leave anyway */ }
     location.assign('/login');
   });
-  Hub.onLang(() => { if (S.overview) render(); });
+  Hub.onLang(() => { if (S.overview) render(); renderCanned(); });
+  document.addEventListener('visibilitychange', () => { if (!document.hidden && S.me) loadCanned(); });
 
   /* ---------- start ---------- */
   (async () => {
@@ -215,9 +400,9 @@ Hub.ready(() => {
     Hub.setDefaultLang(S.me.lang);
     Hub.setText($('me-name'), S.me.name);
     if (S.me.role !== 'supervisor' && S.me.role !== 'admin') { Hub.message(Hub.t('sup.forbidden'), 'error'); badge('offline'); return; }
-    await load();
-    Hub.socket('/ws/operator', { onMessage: loadSoon, onOpen: loadSoon, onStatus: badge });
-    setInterval(load, 5000);
+    await Promise.all([load(), loadVisits(), loadCanned()]);
+    Hub.socket('/ws/operator', { onMessage: onFrame, onOpen: () => { loadSoon(); visitsSoon(); }, onStatus: badge });
+    setInterval(() => { load(); loadVisits(); }, 5000);
     setInterval(tick, 1000);
   })();
 });

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use futures_util::StreamExt;
 
 use super::operator::{OperatorActor, SetPresence};
 use super::registry::Registry;
@@ -22,6 +23,9 @@ use crate::model::{
     routing::{self, Decision},
 };
 use crate::Core;
+
+/// Decisions of one pass written to the store at the same time.
+const CONCURRENT_DECISIONS: usize = 8;
 
 /// How often a pass runs even when nothing was heard.
 const TICK: Duration = Duration::from_millis(500);
@@ -61,6 +65,8 @@ impl RouterActor {
             let now = now_millis();
             let decisions = routing::route(now, &snap.waiting, &snap.operators, &snap.policies);
             // The event for a decision is built from the snapshot: no read per decision.
+            let services: std::collections::HashMap<i64, i64> =
+                snap.waiting.iter().map(|w| (w.id, w.service_id)).collect();
             let changed = |ticket: i64, status: &str, offer: Option<(i64, i64)>| Event {
                 origin: 0,
                 org_id,
@@ -70,48 +76,22 @@ impl RouterActor {
                     conversation_id: ticket,
                     thread_key: snap.threads.get(&ticket).cloned().unwrap_or_default(),
                     status: status.into(),
-                    service_id: snap.waiting.iter().find(|w| w.id == ticket).map_or(0, |w| w.service_id),
+                    service_id: services.get(&ticket).copied().unwrap_or(0),
                     assignee_id: None,
                     offered_to: offer.map(|o| o.0),
                     offer_expires_at: offer.map(|o| o.1),
                 },
             };
-            for d in decisions {
-                match d {
-                    Decision::Offer {
-                        ticket,
-                        operator,
-                        expires_at,
-                    } => {
-                        if core.store.offer(ticket, operator, expires_at, now).await? {
-                            tracing::info!(conversation = ticket, operator, "offered");
-                            publish(&core, vec![changed(ticket, "offered", Some((operator, expires_at)))]).await;
-                        }
+            // Decisions touch different rows; several go to the store at once (PostgreSQL
+            // serves them in parallel; SQLite's single writer takes them in turn).
+            let (core, operators, changed) = (&core, &operators, &changed);
+            futures_util::stream::iter(decisions)
+                .for_each_concurrent(CONCURRENT_DECISIONS, |d| async move {
+                    if let Err(e) = apply(core, operators, changed, d, now).await {
+                        tracing::warn!(error = %e, "routing decision not applied; the next pass retries");
                     }
-                    Decision::Expire {
-                        ticket,
-                        operator,
-                        to_break,
-                    } => {
-                        if core.store.withdraw_offer(ticket, operator, true, now).await? {
-                            tracing::info!(conversation = ticket, operator, "offer ran out");
-                            publish(&core, vec![changed(ticket, "queued", None)]).await;
-                            if to_break {
-                                tracing::info!(operator, "missed offers in a row; set on a break");
-                                let res = operators
-                                    .get(operator)
-                                    .send(SetPresence(Presence::Break {
-                                        reason: MISSED_OFFERS.into(),
-                                    }))
-                                    .await;
-                                if !matches!(res, Ok(Ok(_))) {
-                                    tracing::warn!(operator, "could not set the operator on a break");
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+                })
+                .await;
             Ok::<_, crate::Error>(())
         };
         ctx.spawn(work.into_actor(self).map(|res, act, ctx| {
@@ -124,6 +104,51 @@ impl RouterActor {
             }
         }));
     }
+}
+
+/// Stores one decision and publishes it.
+async fn apply(
+    core: &Core,
+    operators: &Registry<OperatorActor>,
+    changed: &impl Fn(i64, &str, Option<(i64, i64)>) -> Event,
+    d: Decision,
+    now: i64,
+) -> crate::Result<()> {
+    match d {
+        Decision::Offer {
+            ticket,
+            operator,
+            expires_at,
+        } => {
+            if core.store.offer(ticket, operator, expires_at, now).await? {
+                tracing::info!(conversation = ticket, operator, "offered");
+                publish(core, vec![changed(ticket, "offered", Some((operator, expires_at)))]).await;
+            }
+        }
+        Decision::Expire {
+            ticket,
+            operator,
+            to_break,
+        } => {
+            if core.store.withdraw_offer(ticket, operator, true, now).await? {
+                tracing::info!(conversation = ticket, operator, "offer ran out");
+                publish(core, vec![changed(ticket, "queued", None)]).await;
+                if to_break {
+                    tracing::info!(operator, "missed offers in a row; set on a break");
+                    let res = operators
+                        .get(operator)
+                        .send(SetPresence(Presence::Break {
+                            reason: MISSED_OFFERS.into(),
+                        }))
+                        .await;
+                    if !matches!(res, Ok(Ok(_))) {
+                        tracing::warn!(operator, "could not set the operator on a break");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Actor for RouterActor {

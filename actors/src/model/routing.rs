@@ -306,12 +306,13 @@ fn choose(now: Millis, w: &Waiting, ops: &[Candidate], policy: &Policy) -> Optio
     let pool = if fresh.is_empty() { eligible } else { fresh };
     let key = |i: &usize| {
         let o = &ops[*i];
-        // Operators with empty hands count as idle since they became free; the others after them.
-        let idle = (o.active() > 0, o.idle_since);
+        // Operators with empty hands count as idle since they became free and come first; among
+        // the busy ones the least loaded does (then the longest idle), so chats spread out.
+        let idle = (i64::from(o.active()), o.idle_since);
         match policy.strategy {
             Strategy::LongestIdle => (0i64, idle.0, idle.1, o.id),
-            Strategy::RoundRobin => (o.last_offer_at, false, 0, o.id),
-            Strategy::FewestActive => (i64::from(o.active()), idle.0, idle.1, o.id),
+            Strategy::RoundRobin => (o.last_offer_at, 0, 0, o.id),
+            Strategy::FewestActive => (i64::from(o.active()), 0, o.idle_since, o.id),
             Strategy::Skills => (-i64::from(o.proficiency(w.service_id)), idle.0, idle.1, o.id),
         }
     };
@@ -402,6 +403,33 @@ mod tests {
         free.idle_since = 9_000;
         let d = route(10_000, &[chat(100, 0)], &[busy, free], &policy(Strategy::LongestIdle));
         assert_eq!(offers(&d), vec![(100, 2)]);
+    }
+
+    #[test]
+    fn among_busy_operators_the_least_loaded_comes_first() {
+        let mut long_idle_but_loaded = op(1);
+        long_idle_but_loaded.idle_since = 0;
+        long_idle_but_loaded.chats = 2;
+        let mut lighter = op(2);
+        lighter.idle_since = 5_000;
+        lighter.chats = 1;
+        for strategy in [Strategy::LongestIdle, Strategy::Skills] {
+            let d = route(
+                10_000,
+                &[chat(100, 0)],
+                &[long_idle_but_loaded.clone(), lighter.clone()],
+                &policy(strategy),
+            );
+            assert_eq!(offers(&d), vec![(100, 2)], "{strategy:?}");
+        }
+        // A burst spreads over everyone instead of filling one operator first.
+        let w: Vec<Waiting> = (0..6).map(|i| chat(i, i)).collect();
+        let d = route(10_000, &w, &[op(1), op(2), op(3)], &policy(Strategy::LongestIdle));
+        let mut per_op = HashMap::new();
+        for (_, o) in offers(&d) {
+            *per_op.entry(o).or_insert(0) += 1;
+        }
+        assert_eq!(per_op, HashMap::from([(1, 2), (2, 2), (3, 2)]));
     }
 
     #[test]

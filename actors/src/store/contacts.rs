@@ -486,6 +486,7 @@ impl Store {
             .collect())
     }
 
+    /// Adds a canned response.
     pub async fn add_canned(
         &self,
         org_id: i64,
@@ -494,6 +495,20 @@ impl Store {
         title: &str,
         body: &str,
     ) -> Result<Canned> {
+        // A shortcut is one response for whoever types it: a personal one may not shadow the
+        // organisation's, nor a new organisation's one anybody's personal one.
+        let taken: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM canned_responses WHERE org_id = $1 AND lower(shortcut) = lower($2) \
+             AND ($3 = 0 OR user_id IS NULL OR user_id = $3)",
+        )
+        .bind(org_id)
+        .bind(shortcut)
+        .bind(user_id.unwrap_or(0))
+        .fetch_optional(&self.read)
+        .await?;
+        if taken.is_some() {
+            return Err(Error::Conflict(format!("the shortcut /{shortcut} is taken")));
+        }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO canned_responses (org_id, user_id, shortcut, title, body) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )

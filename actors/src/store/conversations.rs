@@ -646,8 +646,9 @@ impl Store {
         let done = sqlx::query(
             "UPDATE conversations SET status = 'offered', offered_to = $1, offer_expires_at = $2 \
              WHERE id = $3 AND status = 'queued' \
-             AND (SELECT COUNT(*) FROM conversations o WHERE (o.assignee_id = $1 AND o.status = 'open') \
-                  OR (o.offered_to = $1 AND o.status = 'offered')) < (SELECT chat_capacity FROM users WHERE id = $1)",
+             AND (SELECT COUNT(*) FROM conversations o WHERE o.assignee_id = $1 AND o.status = 'open') \
+               + (SELECT COUNT(*) FROM conversations o WHERE o.offered_to = $1 AND o.status = 'offered') \
+               < (SELECT chat_capacity FROM users WHERE id = $1)",
         )
         .bind(operator)
         .bind(expires_at)

@@ -42,6 +42,8 @@ pub struct OperatorFigures {
     pub active: i64,
     pub capacity: i64,
     pub missed_offers: i64,
+    /// Where they sit, if at a window.
+    pub window: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -56,6 +58,7 @@ struct OperatorRow {
     chat_capacity: i64,
     chats: i64,
     exclusive: i64,
+    window_label: Option<String>,
 }
 
 /// Recent conversations a queue's average handling time is taken from.
@@ -148,8 +151,9 @@ impl Store {
              u.chat_capacity, \
              (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open') AS chats, \
              (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = u.id AND t.status IN ('called', 'serving')) \
-                AS exclusive \
-             FROM users u LEFT JOIN operator_states s ON s.user_id = u.id WHERE u.org_id = $1 ORDER BY u.name, u.id",
+                AS exclusive, w.label AS window_label \
+             FROM users u LEFT JOIN operator_states s ON s.user_id = u.id LEFT JOIN windows w ON w.id = s.window_id \
+             WHERE u.org_id = $1 ORDER BY u.name, u.id",
         )
         .bind(org_id)
         .fetch_all(&self.read)
@@ -236,6 +240,7 @@ impl Store {
                     active: o.chats + o.exclusive,
                     capacity: o.chat_capacity,
                     missed_offers: o.missed_offers,
+                    window: o.window_label,
                 }
             })
             .collect())

@@ -93,9 +93,11 @@ struct NewCanned {
 
 async fn add_canned(state: web::Data<AppState>, op: Operator, body: web::Json<NewCanned>) -> ApiResult<HttpResponse> {
     let c = body.into_inner();
-    let shortcut = c.shortcut.trim().trim_start_matches('/');
+    // Shortcuts are matched without regard to case, so they are kept in lower case.
+    let shortcut = c.shortcut.trim().trim_start_matches('/').to_lowercase();
+    let shortcut = shortcut.as_str();
     if shortcut.is_empty()
-        || shortcut.len() > 32
+        || shortcut.chars().count() > 32
         || !shortcut
             .chars()
             .all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
