@@ -64,8 +64,8 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
     let lines = vec![
         ("admin", "demo-admin", "admin"),
         ("supervisor", "demo-supervisor", "supervisor"),
-        ("operator1", "demo-operator1", "operator, window 1"),
-        ("operator2", "demo-operator2", "operator, window 2"),
+        ("operator1", "demo-operator1", "operator: windows and web chat"),
+        ("operator2", "demo-operator2", "operator: windows and web chat"),
         ("kiosk1", "demo-kiosk-secret", "kiosk device"),
         ("board1", "demo-board-secret", "board device"),
     ];

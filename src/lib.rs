@@ -54,13 +54,16 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
     println!("  kiosk             {base}/kiosk");
     println!("  board             {base}/board");
     println!("  phone registrar   {base}/r/{}", demo.branch_id);
+    println!("  supervisor view   {base}/supervisor");
+    println!("  web chat (as a visitor on a customer's site)  {base}/demo/site");
     println!("Sign-ins (login / password):");
     for (login, password, what) in &demo.lines {
         println!("  {login:<11} {password:<18} {what}");
     }
     println!("  VIP code at the kiosk: {}", demo::VIP_CODE);
     println!(
-        "  Web chat: open /demo/site (a sample customer site with the widget, key {:?}); operators answer at /operator\n",
+        "  Web chat: both operators answer it (Анна first: skill 5 against 3); no window is needed, press Available. \
+         Widget key {:?}.\n",
         demo::WIDGET_KEY
     );
     Ok(())
