@@ -940,11 +940,19 @@ async fn contacts_and_canned_responses() {
         .await;
     assert_eq!(s, 400);
     let (s, _) = api
-        .post("/api/canned", Some(&anna), json!({"shortcut": "/HELLO", "title": "x", "body": "y", "personal": true}))
+        .post(
+            "/api/canned",
+            Some(&anna),
+            json!({"shortcut": "/HELLO", "title": "x", "body": "y", "personal": true}),
+        )
         .await;
     assert_eq!(s, 409, "a personal shortcut may not shadow the organisation's /hello");
     let (s, _) = api
-        .post("/api/canned", Some(&anna), json!({"shortcut": "приветствие_клиенту_вежливое", "title": "x", "body": "y", "personal": true}))
+        .post(
+            "/api/canned",
+            Some(&anna),
+            json!({"shortcut": "приветствие_клиенту_вежливое", "title": "x", "body": "y", "personal": true}),
+        )
         .await;
     assert_eq!(s, 201, "shortcuts are counted in letters, not bytes");
     let ivan = api.login("operator2", "demo-operator2").await;

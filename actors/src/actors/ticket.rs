@@ -3,8 +3,10 @@
 //! (guarded, so another node's actor for the same conversation cannot undo it), then published,
 //! and an operator's message is handed to the channel's bridge.
 //!
-//! The actor keeps the conversation as last stored and refreshes it after every change; the
-//! store's guarded updates, not this copy, decide whether a change may happen.
+//! The actor keeps no copy of the conversation: it takes changes one at a time and reads what
+//! each needs from the store, so a change made by the router or on another node is never seen
+//! stale. The store's guarded updates decide whether a change may happen; the thread, status,
+//! assignee, timeline and clocks (first response, close) live there.
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +24,6 @@ const IDLE_STOP: Duration = Duration::from_secs(300);
 pub struct TicketActor {
     core: Core,
     id: i64,
-    conv: Option<Conversation>,
     last_used: Instant,
 }
 
@@ -31,7 +32,6 @@ impl TicketActor {
         Self {
             core,
             id,
-            conv: None,
             last_used: Instant::now(),
         }
     }
@@ -49,8 +49,8 @@ impl Actor for TicketActor {
     }
 }
 
-/// The conversation's organisation is checked on every message: ids from another organisation
-/// read as unknown.
+/// Tells everyone following the conversation (its operator's console, supervisors, the
+/// customer's session, the router) that it changed, and how.
 fn conversation_event(c: &Conversation) -> Event {
     Event {
         origin: 0,
@@ -100,12 +100,11 @@ macro_rules! atomic {
             org_id: $org,
             id: $self.id,
         };
-        AtomicResponse::new(Box::pin(async move { $body }.into_actor($self).map(|res, act, _| {
-            if let Ok((conv, _)) = &res {
-                act.conv = Some(Conversation::clone(conv));
-            }
-            res.map(|(_, out)| out)
-        })))
+        AtomicResponse::new(Box::pin(
+            async move { $body }
+                .into_actor($self)
+                .map(|res, _, _| res.map(|(_, out)| out)),
+        ))
     }};
 }
 
