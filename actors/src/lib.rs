@@ -129,13 +129,9 @@ impl Hub {
         };
         // A conversation closed between finding it and posting to it: open a new one, once.
         for _ in 0..2 {
-            // With no conversation open, a resend of a message stored before the close is that
-            // message, not the first of a new conversation.
-            let open = self
-                .store()
-                .open_conversation_id(msg.org_id, msg.channel.as_str(), &msg.thread_key)
-                .await?;
-            if let (None, Some(cid)) = (open, &msg.client_id) {
+            // A resend of a message already stored (in this conversation or an earlier one of the
+            // dialogue, say before a close) is that message, never a second copy.
+            if let Some(cid) = &msg.client_id {
                 if let Some((conv, m)) = self
                     .store()
                     .message_in_thread(msg.org_id, msg.channel.as_str(), &msg.thread_key, cid)

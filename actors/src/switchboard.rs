@@ -58,6 +58,12 @@ impl Switchboard {
                     n = rx.recv() => n,
                 };
                 match next {
+                    // The bus reconnected and may have lost events: every session resumes from
+                    // the store, as after a lag.
+                    Ok(event) if event.kind == crate::bus::EventKind::Resync => {
+                        tracing::info!("bus resynchronised; chat sessions resume");
+                        b.lines.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                    }
                     Ok(event) => b.dispatch(&event),
                     // Which sessions missed what is unknown: all of them resume from the store.
                     Err(RecvError::Lagged(n)) => {

@@ -127,6 +127,7 @@ CREATE TABLE attachments (
     created_at       INTEGER NOT NULL
 );
 CREATE INDEX attachments_message ON attachments(message_id);
+CREATE INDEX attachments_owner ON attachments(owner, message_id);
 
 -- The conversation's timeline: created, queued, offered, accepted, transferred, closed, rated.
 CREATE TABLE conversation_events (

@@ -29,6 +29,8 @@ const QUEUE: usize = 64;
 /// Messages a visitor may send in `FLOOD_WINDOW` before being told to slow down.
 const FLOOD_LIMIT: usize = 20;
 const FLOOD_WINDOW: Duration = Duration::from_secs(10);
+/// Typing signals relayed per session at most this often; the rest are dropped.
+const TYPING_EVERY: Duration = Duration::from_millis(1500);
 /// Messages sent on connect; a longer thread is cut to its latest messages.
 const HELLO_MESSAGES: i64 = 500;
 
@@ -117,6 +119,7 @@ async fn run(
     let mut last_seen = Instant::now();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
     let mut sent: VecDeque<Instant> = VecDeque::new();
+    let mut typed: Option<Instant> = None;
     loop {
         tokio::select! {
             event = rx.recv() => {
@@ -167,7 +170,7 @@ async fn run(
                     }
                 };
                 last_seen = Instant::now();
-                let reply = handle_frame(state, visitor, &text, &mut sent).await;
+                let reply = handle_frame(state, visitor, &text, &mut sent, &mut typed).await;
                 if let Some(reply) = reply {
                     if let Err(r) = send(&mut session, reply).await {
                         return r;
@@ -187,7 +190,13 @@ async fn run(
 }
 
 /// Handles one frame from the widget; answers the frame to send back, if any.
-async fn handle_frame(state: &AppState, visitor: &Visitor, text: &str, sent: &mut VecDeque<Instant>) -> Option<String> {
+async fn handle_frame(
+    state: &AppState,
+    visitor: &Visitor,
+    text: &str,
+    sent: &mut VecDeque<Instant>,
+    typed: &mut Option<Instant>,
+) -> Option<String> {
     let error = |code: &str, message: &str, client_id: Option<&str>| {
         Some(
             ServerFrame::Error {
@@ -204,6 +213,12 @@ async fn handle_frame(state: &AppState, visitor: &Visitor, text: &str, sent: &mu
     };
     match frame {
         ClientFrame::Typing => {
+            // Every signal crosses the bus to every node: a page typing fast (or a script) is
+            // heard once per interval.
+            if typed.is_some_and(|t| t.elapsed() < TYPING_EVERY) {
+                return None;
+            }
+            *typed = Some(Instant::now());
             if let Ok(Some(id)) = state
                 .hub
                 .store()

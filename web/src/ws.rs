@@ -183,6 +183,8 @@ fn bus_pushes(
         async move {
             let next = loop {
                 match rx.recv().await {
+                    // Events may have been lost while the bus reconnected: as after a lag.
+                    Ok(e) if e.kind == EventKind::Resync => break on_lag().map(Text::from),
                     Ok(e) => match pick(&e) {
                         Some(text) => break Ok(Text::from(text)),
                         None => continue,

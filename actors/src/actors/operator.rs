@@ -468,7 +468,8 @@ async fn visit_cut_offs(core: &Core, user_id: i64, services: &[i64], now: Millis
         .filter_map(|s| {
             let p = skills.get(s).copied().unwrap_or(DEFAULT_PROFICIENCY);
             let wait = policies.get(s).map_or(Some(0), |policy| policy.wait_needed(p))?;
-            Some((*s, now - wait))
+            // No wait needed: no time condition at all, so clocks of other nodes do not matter.
+            Some((*s, if wait == 0 { Millis::MAX } else { now - wait }))
         })
         .collect())
 }

@@ -135,20 +135,32 @@ async fn apply(
                 publish(core, vec![changed(ticket, "queued", None)]).await;
                 if to_break {
                     tracing::info!(operator, "missed offers in a row; set on a break");
-                    let res = operators
-                        .get(operator)
-                        .send(SetPresence(Presence::Break {
-                            reason: MISSED_OFFERS.into(),
-                        }))
-                        .await;
-                    if !matches!(res, Ok(Ok(_))) {
-                        tracing::warn!(operator, "could not set the operator on a break");
-                    }
+                    send_on_break(operators, operator).await;
                 }
             }
         }
+        Decision::Break { operator } => {
+            tracing::info!(
+                operator,
+                "missed offers in a row; set on a break now that their hands are free"
+            );
+            send_on_break(operators, operator).await;
+        }
     }
     Ok(())
+}
+
+async fn send_on_break(operators: &Registry<OperatorActor>, operator: i64) {
+    let res = operators
+        .get(operator)
+        .send(SetPresence(Presence::Break {
+            reason: MISSED_OFFERS.into(),
+        }))
+        .await;
+    if !matches!(res, Ok(Ok(_))) {
+        // A visitor at their window: the engine offers them nothing and tries again later.
+        tracing::warn!(operator, "could not set the operator on a break yet");
+    }
 }
 
 impl Actor for RouterActor {

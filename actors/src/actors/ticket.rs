@@ -20,6 +20,8 @@ use crate::store::{Author, Conversation, Head, Message, TransferTo};
 use crate::Core;
 
 const IDLE_STOP: Duration = Duration::from_secs(300);
+/// How long a bridge may take to accept an outgoing message.
+const BRIDGE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct TicketActor {
     core: Core,
@@ -207,10 +209,12 @@ async fn deliver(core: &Core, conv: &Head, message: &Message) {
         thread_key: conv.thread_key.clone(),
         message: message.clone(),
     };
-    match bridge.send(Deliver(out)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(conversation = conv.id, error = %e, "bridge could not deliver"),
-        Err(e) => tracing::warn!(conversation = conv.id, error = %e, "bridge unavailable"),
+    // A hung bridge must not hold the conversation: the message is stored either way.
+    match tokio::time::timeout(BRIDGE_TIMEOUT, bridge.send(Deliver(out))).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(conversation = conv.id, error = %e, "bridge could not deliver"),
+        Ok(Err(e)) => tracing::warn!(conversation = conv.id, error = %e, "bridge unavailable"),
+        Err(_) => tracing::warn!(conversation = conv.id, "bridge did not answer in time"),
     }
 }
 

@@ -61,11 +61,14 @@ pub struct Step {
     pub min_proficiency: u8,
 }
 
+/// The latest a widening step may start: a day.
+pub const MAX_STEP_SECS: i64 = 24 * 3600;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoutingError {
     #[error("unknown strategy {0:?}: use longest_idle, round_robin, fewest_active or skills")]
     UnknownStrategy(String),
-    #[error("widening steps must start at 0 s, grow in time and never ask for more proficiency later")]
+    #[error("widening steps must start at 0 s, grow in time (up to a day) and never ask for more proficiency later")]
     StepsNotWidening,
     #[error("proficiency is 1 to 5 (0 in a step: anyone)")]
     ProficiencyRange,
@@ -93,6 +96,9 @@ impl Policy {
     ) -> Result<Self, RoutingError> {
         if steps.iter().any(|s| s.min_proficiency > 5) {
             return Err(RoutingError::ProficiencyRange);
+        }
+        if steps.iter().any(|s| !(0..=MAX_STEP_SECS).contains(&s.after_secs)) {
+            return Err(RoutingError::StepsNotWidening);
         }
         if let Some(first) = steps.first() {
             if first.after_secs != 0 {
@@ -217,6 +223,9 @@ pub enum Decision {
     /// The offer of `ticket` to `operator` ran out; the ticket waits again. `to_break`: the
     /// operator has now missed too many in a row and goes on a break.
     Expire { ticket: i64, operator: i64, to_break: bool },
+    /// An operator who reached the miss limit earlier but could not be put on a break then (a
+    /// visitor was at their window) is free now: the break happens now.
+    Break { operator: i64 },
 }
 
 /// Priority first, then age, then id: the order in which waiting tickets are served.
@@ -266,6 +275,16 @@ pub fn route(
         }
         queue.push(w);
     }
+    // The smallest miss limit of the queues: reaching it anywhere means a break.
+    let limit = policies.values().map(|p| p.missed_limit).min().unwrap_or(3);
+    for op in &ops {
+        let just_sent = decisions
+            .iter()
+            .any(|d| matches!(d, Decision::Expire { operator, to_break: true, .. } if *operator == op.id));
+        if op.available && op.exclusive == 0 && op.missed_offers >= limit && !just_sent {
+            decisions.push(Decision::Break { operator: op.id });
+        }
+    }
     order(&mut queue);
     for w in &queue {
         let Some(policy) = policies.get(&w.service_id) else {
@@ -289,6 +308,9 @@ pub fn route(
 /// Whether `op` may take `w` now, ignoring who was tried before.
 fn eligible(now: Millis, w: &Waiting, op: &Candidate, policy: &Policy) -> bool {
     op.available
+        // Someone who missed too many in a row gets no more, even if the break could not be
+        // set (a visitor at their window).
+        && op.missed_offers < policy.missed_limit
         && op.wrap_up_until <= now
         && op.has_room(w.load)
         && op.proficiency(w.service_id) >= policy.min_proficiency(now - w.queued_at)
@@ -636,6 +658,38 @@ mod tests {
                 operator: 1,
                 to_break: true
             }]
+        );
+    }
+
+    #[test]
+    fn an_operator_at_the_miss_limit_gets_no_offers_even_without_a_break() {
+        // Their break could not be set (a visitor at the window): they still get nothing new.
+        let mut busy_at_window = op(1);
+        busy_at_window.exclusive = 1;
+        busy_at_window.missed_offers = 3;
+        assert!(route(
+            1_000,
+            &[chat(100, 0)],
+            &[busy_at_window.clone()],
+            &policy(Strategy::LongestIdle)
+        )
+        .is_empty());
+        // Once the visitor has gone, the break they earned happens.
+        let mut free_now = busy_at_window.clone();
+        free_now.exclusive = 0;
+        assert_eq!(
+            route(1_000, &[chat(100, 0)], &[free_now], &policy(Strategy::LongestIdle)),
+            vec![Decision::Break { operator: 1 }]
+        );
+        busy_at_window.missed_offers = 2;
+        assert_eq!(
+            offers(&route(
+                1_000,
+                &[chat(100, 0)],
+                &[busy_at_window],
+                &policy(Strategy::LongestIdle)
+            )),
+            vec![(100, 1)]
         );
     }
 

@@ -547,6 +547,17 @@ impl Store {
         Ok(())
     }
 
+    /// Files `owner` uploaded and has not sent in a message.
+    pub async fn unsent_attachments(&self, org_id: i64, owner: &str) -> Result<i64> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM attachments WHERE org_id = $1 AND owner = $2 AND message_id IS NULL")
+                .bind(org_id)
+                .bind(owner)
+                .fetch_one(&self.read)
+                .await?;
+        Ok(n)
+    }
+
     pub async fn add_attachment(&self, a: Attachment, now: Millis) -> Result<i64> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO attachments (org_id, owner, conversation_id, name, mime, size, data, created_at) \

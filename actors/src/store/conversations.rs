@@ -530,6 +530,34 @@ impl Store {
                 return Ok((self.message(id).await?, false));
             }
         }
+        // The conversation must still take this message, checked and locked in this transaction:
+        // a close (or a take-over) committed a moment ago on another node wins, and on
+        // PostgreSQL the row lock makes one conversation's messages commit in id order.
+        let first_response = matches!(author, Author::Operator(_));
+        let (holder_only, operator) = match author {
+            Author::Operator(op) => (1i64, op),
+            _ => (0, 0),
+        };
+        let open = sqlx::query(
+            "UPDATE conversations SET last_message_at = $1, \
+             first_response_at = CASE WHEN $2 = 1 AND first_response_at IS NULL THEN $1 ELSE first_response_at END \
+             WHERE id = $3 AND status <> 'closed' AND ($4 = 0 OR (status = 'open' AND assignee_id = $5))",
+        )
+        .bind(now)
+        .bind(i64::from(first_response))
+        .bind(conversation_id)
+        .bind(holder_only)
+        .bind(operator)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !open {
+            return Err(match author {
+                Author::Operator(_) => Error::Conflict("only the operator holding this conversation can reply".into()),
+                _ => Error::ConversationClosed,
+            });
+        }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO messages (org_id, conversation_id, author, operator_id, body, client_id, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -563,17 +591,6 @@ impl Store {
                 ));
             }
         }
-        let first_response = matches!(author, Author::Operator(_));
-        sqlx::query(
-            "UPDATE conversations SET last_message_at = $1, \
-             first_response_at = CASE WHEN $2 = 1 AND first_response_at IS NULL THEN $1 ELSE first_response_at END \
-             WHERE id = $3",
-        )
-        .bind(now)
-        .bind(i64::from(first_response))
-        .bind(conversation_id)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok((self.message(id).await?, true))
     }
@@ -646,6 +663,8 @@ impl Store {
         let done = sqlx::query(
             "UPDATE conversations SET status = 'offered', offered_to = $1, offer_expires_at = $2 \
              WHERE id = $3 AND status = 'queued' \
+             AND EXISTS (SELECT 1 FROM operator_states s WHERE s.user_id = $1 \
+                         AND s.presence = '{\"state\":\"available\"}' AND s.wrap_up_until <= $4) \
              AND (SELECT COUNT(*) FROM conversations o WHERE o.assignee_id = $1 AND o.status = 'open') \
                + (SELECT COUNT(*) FROM conversations o WHERE o.offered_to = $1 AND o.status = 'offered') \
                < (SELECT chat_capacity FROM users WHERE id = $1)",
@@ -653,6 +672,7 @@ impl Store {
         .bind(operator)
         .bind(expires_at)
         .bind(id)
+        .bind(now)
         .execute(&mut *tx)
         .await?
         .rows_affected()

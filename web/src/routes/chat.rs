@@ -243,6 +243,9 @@ async fn read_upload(mut payload: web::Payload) -> ApiResult<Vec<u8>> {
     Ok(data)
 }
 
+/// Uploaded files not yet sent in a message, per uploader.
+const UNSENT_LIMIT: i64 = 20;
+
 #[derive(Serialize)]
 struct Uploaded {
     id: i64,
@@ -258,6 +261,13 @@ async fn store_upload(
     name: Option<String>,
     data: Vec<u8>,
 ) -> ApiResult<HttpResponse> {
+    // Files uploaded but not (yet) sent are capped per uploader, so nobody can fill the store.
+    if state.hub.store().unsent_attachments(org_id, &owner).await? >= UNSENT_LIMIT {
+        return Err(Error::Invalid(format!(
+            "{UNSENT_LIMIT} files are waiting to be sent already; send or drop them first"
+        ))
+        .into());
+    }
     let mime = attachment::classify(&data).map_err(|e| match e {
         attachment::AttachmentError::TooLarge => ApiError::TooLarge(attachment::MAX_BYTES),
         other => ApiError::Core(Error::Invalid(other.to_string())),

@@ -51,13 +51,13 @@ struct Thread {
     contact: ContactCard,
 }
 
-/// Messages shown when a thread opens; older ones come with `?before=`.
+/// Messages shown when a thread opens: the latest ones.
 const THREAD_PAGE: i64 = 500;
 
 async fn one(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let store = state.hub.store();
     let conversation = store.conversation(op.org_id, *path).await?;
-    let messages = store.messages(conversation.row.id, 0, THREAD_PAGE).await?;
+    let messages = store.latest_messages(conversation.row.id, 0, THREAD_PAGE).await?;
     let timeline = store.timeline(conversation.row.id).await?;
     let contact = store.contact_card(op.org_id, conversation.row.contact_id).await?;
     Ok(HttpResponse::Ok().json(Thread {
