@@ -35,6 +35,8 @@ pub enum Error {
     Presence(#[from] PresenceError),
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
+    #[error(transparent)]
+    Message(#[from] crate::model::message::MessageError),
     #[error("store: {0}")]
     Store(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -52,7 +54,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
-            Self::Invalid(_) | Self::Schedule(_) => "invalid",
+            Self::Invalid(_) | Self::Schedule(_) | Self::Message(_) => "invalid",
             Self::Conflict(_) | Self::Stale(..) => "conflict",
             Self::BranchClosed => "branch_closed",
             Self::ConversationClosed => "conversation_closed",

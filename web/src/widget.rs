@@ -241,8 +241,8 @@ async fn handle_frame(
             body,
             attachment_ids,
         } => {
-            if let Err(e) = crate::routes::check_message(&body, Some(&client_id), &attachment_ids) {
-                return error(e.code(), &e.to_string(), Some(&client_id));
+            if let Err(e) = hub_actors::model::message::check(&body, Some(&client_id), &attachment_ids) {
+                return error(Error::from(e.clone()).code(), &e.to_string(), Some(&client_id));
             }
             let now = Instant::now();
             while sent.front().is_some_and(|t| now.duration_since(*t) > FLOOD_WINDOW) {

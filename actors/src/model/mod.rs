@@ -5,6 +5,7 @@ pub mod attachment;
 pub mod board;
 pub mod eta;
 pub mod menu;
+pub mod message;
 pub mod numbering;
 pub mod ordering;
 pub mod presence;

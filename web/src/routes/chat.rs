@@ -15,7 +15,7 @@ use crate::{ApiError, ApiResult, AppState};
 use hub_actors::{
     actors::ticket::{Apply, Change},
     ask,
-    model::{attachment, now_millis},
+    model::{attachment, message, now_millis},
     store::{Attachment, RemoteQueue, Visitor},
     Error,
 };
@@ -163,7 +163,7 @@ async fn leave_contact(
     let v = visitor(&state, &req).await?;
     let b = body.into_inner();
     let email = b.email.trim();
-    if !super::contacts::looks_like_email(email) {
+    if !message::looks_like_email(email) {
         return Err(Error::Invalid(format!("{email:?} is not an e-mail address")).into());
     }
     if b.name.as_ref().is_some_and(|n| n.chars().count() > 200) {

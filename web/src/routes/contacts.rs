@@ -5,7 +5,11 @@ use serde::Deserialize;
 
 use crate::auth::Operator;
 use crate::{ApiResult, AppState};
-use hub_actors::{model::role::Role, store::ContactPatch, Error};
+use hub_actors::{
+    model::{message, role::Role},
+    store::ContactPatch,
+    Error,
+};
 
 async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.hub.store().contact_card(op.org_id, *path).await?))
@@ -29,26 +33,11 @@ async fn patch(
         return Err(Error::Invalid("a note holds at most 2000 characters".into()).into());
     }
     if let Some(e) = p.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-        if !looks_like_email(e) {
+        if !message::looks_like_email(e) {
             return Err(Error::Invalid(format!("{e:?} is not an e-mail address")).into());
         }
     }
     Ok(HttpResponse::Ok().json(state.hub.store().update_contact(op.org_id, *path, &p).await?))
-}
-
-/// Enough of a check to catch typos; the mail server has the final word.
-pub fn looks_like_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && e.len() <= 254
-        && !e
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','))
 }
 
 #[derive(Deserialize)]
@@ -93,21 +82,9 @@ struct NewCanned {
 
 async fn add_canned(state: web::Data<AppState>, op: Operator, body: web::Json<NewCanned>) -> ApiResult<HttpResponse> {
     let c = body.into_inner();
-    // Shortcuts are matched without regard to case, so they are kept in lower case.
-    let shortcut = c.shortcut.trim().trim_start_matches('/').to_lowercase();
+    let shortcut = message::shortcut(&c.shortcut).map_err(Error::from)?;
     let shortcut = shortcut.as_str();
-    if shortcut.is_empty()
-        || shortcut.chars().count() > 32
-        || !shortcut
-            .chars()
-            .all(|ch| ch.is_alphanumeric() || ch == '-' || ch == '_')
-    {
-        return Err(Error::Invalid("a shortcut is 1 to 32 letters, digits, - or _".into()).into());
-    }
-    if c.body.trim().is_empty()
-        || c.body.chars().count() > hub_actors::store::MESSAGE_LIMIT
-        || c.title.chars().count() > 200
-    {
+    if c.body.trim().is_empty() || c.body.chars().count() > message::MESSAGE_LIMIT || c.title.chars().count() > 200 {
         return Err(Error::Invalid(
             "a canned response needs a body (at most 4000 characters) and a title of at most 200".into(),
         )
@@ -142,18 +119,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/canned", web::get().to(canned))
         .route("/api/canned", web::post().to(add_canned))
         .route("/api/canned/{id}", web::delete().to(delete_canned));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::looks_like_email;
-
-    #[test]
-    fn email_shapes() {
-        assert!(looks_like_email("ivan@example.ru"));
-        assert!(!looks_like_email("ivan@example"));
-        assert!(!looks_like_email("ivan example@x.ru"));
-        assert!(!looks_like_email("<script>@x.ru"));
-        assert!(!looks_like_email("@x.ru"));
-    }
 }

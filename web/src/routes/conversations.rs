@@ -10,8 +10,8 @@ use crate::{ApiResult, AppState};
 use hub_actors::{
     actors::ticket::{Apply, Change, Post, Typing},
     ask,
-    model::role::Role,
-    store::{Author, ContactCard, Conversation, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT},
+    model::{message, role::Role},
+    store::{Author, ContactCard, Conversation, Message, TimelineEntry, TransferTo},
     Error,
 };
 
@@ -93,25 +93,6 @@ pub struct Reply {
     pub attachment_ids: Vec<i64>,
 }
 
-/// Checks a message body and its attachments list: something to send, within limits.
-pub fn check_message(body: &str, client_id: Option<&str>, attachments: &[i64]) -> Result<(), Error> {
-    if body.trim().is_empty() && attachments.is_empty() {
-        return Err(Error::Invalid("the message is empty".into()));
-    }
-    if body.chars().count() > MESSAGE_LIMIT {
-        return Err(Error::Invalid(format!(
-            "a message holds at most {MESSAGE_LIMIT} characters"
-        )));
-    }
-    if attachments.len() > 10 {
-        return Err(Error::Invalid("at most 10 attachments per message".into()));
-    }
-    if client_id.is_some_and(|c| c.is_empty() || c.len() > 64) {
-        return Err(Error::Invalid("client_id is 1 to 64 characters".into()));
-    }
-    Ok(())
-}
-
 async fn reply(
     state: web::Data<AppState>,
     op: Operator,
@@ -119,7 +100,7 @@ async fn reply(
     body: web::Json<Reply>,
 ) -> ApiResult<HttpResponse> {
     let r = body.into_inner();
-    check_message(&r.body, r.client_id.as_deref(), &r.attachment_ids)?;
+    message::check(&r.body, r.client_id.as_deref(), &r.attachment_ids).map_err(Error::from)?;
     let (message, new) = ask(
         &state.hub.ticket(*path),
         Post {

@@ -15,7 +15,6 @@ mod service;
 mod supervisor;
 
 pub(crate) use chat::queue_ewt;
-pub(crate) use conversations::check_message;
 
 use actix_web::web;
 
