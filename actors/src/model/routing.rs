@@ -72,6 +72,8 @@ pub enum RoutingError {
     StepsNotWidening,
     #[error("proficiency is 1 to 5 (0 in a step: anyone)")]
     ProficiencyRange,
+    #[error("offer_secs is 5 to 600, missed_limit 1 to 100")]
+    Limits,
 }
 
 /// A queue's routing rules.
@@ -117,6 +119,20 @@ impl Policy {
             offer_ms: offer_ms.max(1000),
             missed_limit: missed_limit.max(1),
         })
+    }
+
+    /// A policy as an administrator sets it: offers last 5 to 600 s, 1 to 100 misses in a row
+    /// mean a break.
+    pub fn checked(
+        strategy: Strategy,
+        steps: Vec<Step>,
+        offer_secs: i64,
+        missed_limit: i64,
+    ) -> Result<Self, RoutingError> {
+        if !(5..=600).contains(&offer_secs) || !(1..=100).contains(&missed_limit) {
+            return Err(RoutingError::Limits);
+        }
+        Self::new(strategy, steps, offer_secs * 1000, missed_limit as u32)
     }
 
     pub fn steps(&self) -> &[Step] {
@@ -352,12 +368,6 @@ pub fn pick_for(now: Millis, op: &Candidate, waiting: &[Waiting], policies: &Has
         .map(|w| w.id)
 }
 
-/// Estimated wait for a ticket with `ahead` tickets before it in a chat queue: operators take
-/// `slots` conversations at once in total and handle one in `avg_handle_secs` on average.
-pub fn estimated_wait_secs(ahead: i64, slots: i64, avg_handle_secs: Option<f64>) -> Option<i64> {
-    super::eta::estimate_wait_secs(ahead, slots, avg_handle_secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,6 +569,15 @@ mod tests {
             Policy::new(Strategy::LongestIdle, late_start, 1, 1),
             Err(RoutingError::StepsNotWidening)
         );
+        assert_eq!(
+            Policy::checked(Strategy::Skills, vec![], 4, 3),
+            Err(RoutingError::Limits)
+        );
+        assert_eq!(
+            Policy::checked(Strategy::Skills, vec![], 20, 0),
+            Err(RoutingError::Limits)
+        );
+        assert!(Policy::checked(Strategy::Skills, vec![], 20, 3).is_ok());
         let too_high = vec![Step {
             after_secs: 0,
             min_proficiency: 6,

@@ -227,11 +227,7 @@ async fn add_chat_queue(
     let strategy = b.strategy.unwrap_or(Strategy::LongestIdle);
     let offer_secs = b.offer_secs.unwrap_or(20);
     let missed = b.missed_limit.unwrap_or(3);
-    if !(5..=600).contains(&offer_secs) || !(1..=100).contains(&missed) {
-        return Err(Error::Invalid("offer_secs is 5 to 600, missed_limit 1 to 100".into()).into());
-    }
-    Policy::new(strategy, b.steps.clone(), offer_secs * 1000, missed as u32)
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+    Policy::checked(strategy, b.steps.clone(), offer_secs, missed).map_err(|e| Error::Invalid(e.to_string()))?;
     if let Some(k) = &b.widget_key {
         if k.is_empty() || k.len() > 64 || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(Error::Invalid("a widget key is 1 to 64 letters, digits, - or _".into()).into());
@@ -356,11 +352,7 @@ async fn set_routing(
     let (old_offer, old_missed) = store.offer_limits(*path).await?;
     let offer_secs = b.offer_secs.unwrap_or(old_offer);
     let missed = b.missed_limit.unwrap_or(old_missed);
-    if !(5..=600).contains(&offer_secs) || !(1..=100).contains(&missed) {
-        return Err(Error::Invalid("offer_secs is 5 to 600, missed_limit 1 to 100".into()).into());
-    }
-    Policy::new(b.strategy, b.steps.clone(), offer_secs * 1000, missed as u32)
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+    Policy::checked(b.strategy, b.steps.clone(), offer_secs, missed).map_err(|e| Error::Invalid(e.to_string()))?;
     let steps = serde_json::to_string(&b.steps).map_err(|e| Error::Internal(e.to_string()))?;
     store
         .set_routing(*path, b.strategy.as_str(), &steps, offer_secs, missed)
