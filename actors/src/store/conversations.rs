@@ -9,7 +9,7 @@ use super::{placeholders, Store};
 use crate::error::{Error, Result};
 use crate::model::Millis;
 
-pub const MESSAGE_LIMIT: usize = 4000;
+pub use crate::model::message::MESSAGE_LIMIT;
 
 const CONV_COLUMNS: &str = "c.id, c.org_id, c.service_id, s.name_ru AS service, c.contact_id, \
     COALESCE(k.name, 'Гость ' || c.contact_id) AS contact_name, c.channel, c.thread_key, c.status, c.priority, \
@@ -125,7 +125,6 @@ pub struct TimelineEntry {
 pub enum Author {
     Visitor,
     Operator(i64),
-    System,
 }
 
 impl Author {
@@ -133,7 +132,6 @@ impl Author {
         match self {
             Author::Visitor => "visitor",
             Author::Operator(_) => "operator",
-            Author::System => "system",
         }
     }
 
@@ -455,15 +453,7 @@ impl Store {
         now: Millis,
     ) -> Result<(i64, bool)> {
         // Most messages belong to a conversation already open: find it without the writer.
-        let existing: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM conversations WHERE org_id = $1 AND channel = $2 AND thread_key = $3 AND status <> 'closed'",
-        )
-        .bind(org_id)
-        .bind(channel)
-        .bind(thread_key)
-        .fetch_optional(&self.read)
-        .await?;
-        if let Some((id,)) = existing {
+        if let Some(id) = self.open_conversation_id(org_id, channel, thread_key).await? {
             return Ok((id, false));
         }
         let mut tx = self.write.begin().await?;
@@ -884,59 +874,54 @@ impl Store {
 
     /// Withdraws the offers waiting for an operator's answer (they went on a break).
     pub async fn withdraw_offers_of(&self, operator: i64, now: Millis) -> Result<Vec<i64>> {
-        let ids: Vec<(i64,)> =
-            sqlx::query_as("SELECT id FROM conversations WHERE offered_to = $1 AND status = 'offered'")
-                .bind(operator)
-                .fetch_all(&self.read)
-                .await?;
-        let mut back = vec![];
-        for (id,) in ids {
-            let done = self
-                .change(
-                    id,
-                    "status = 'queued', offered_to = NULL, offer_expires_at = NULL",
-                    "status = 'offered' AND offered_to = $1",
-                    &[Some(operator)],
-                    "offer_withdrawn",
-                    Some(operator),
-                    Some("operator went on a break"),
-                    now,
-                )
-                .await?;
-            if done {
-                back.push(id);
-            }
-        }
-        Ok(back)
+        self.release(
+            operator,
+            "status = 'queued', offered_to = NULL, offer_expires_at = NULL",
+            "status = 'offered' AND offered_to = $1",
+            ("offer_withdrawn", "operator went on a break"),
+            now,
+        )
+        .await
     }
 
     /// An operator signing out hands back what they hold: open and offered conversations wait
     /// again, keeping their age, so no customer is left with nobody.
     pub async fn hand_back(&self, operator: i64, now: Millis) -> Result<Vec<i64>> {
-        let ids: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM conversations WHERE (assignee_id = $1 AND status = 'open') OR (offered_to = $1 AND status = 'offered')",
+        self.release(
+            operator,
+            "status = 'queued', assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL",
+            "((assignee_id = $1 AND status = 'open') OR (offered_to = $1 AND status = 'offered'))",
+            ("handed_back", "operator signed out"),
+            now,
         )
+        .await
+    }
+
+    /// Puts back in the queue every conversation of `operator` matching `which` (with `$1` the
+    /// operator), each by a guarded change; answers the ones it moved.
+    async fn release(
+        &self,
+        operator: i64,
+        set: &str,
+        which: &str,
+        (kind, why): (&str, &str),
+        now: Millis,
+    ) -> Result<Vec<i64>> {
+        let ids: Vec<(i64,)> = sqlx::query_as(super::tickets::sql(format!(
+            "SELECT id FROM conversations WHERE {which}"
+        )))
         .bind(operator)
         .fetch_all(&self.write)
         .await?;
-        let mut back = vec![];
+        let mut moved = vec![];
         for (id,) in ids {
-            let done = self
-                .change(
-                    id,
-                    "status = 'queued', assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL",
-                    "((assignee_id = $1 AND status = 'open') OR (offered_to = $1 AND status = 'offered'))",
-                    &[Some(operator)],
-                    "handed_back",
-                    Some(operator),
-                    Some("operator signed out"),
-                    now,
-                )
-                .await?;
-            if done {
-                back.push(id);
+            if self
+                .change(id, set, which, &[Some(operator)], kind, Some(operator), Some(why), now)
+                .await?
+            {
+                moved.push(id);
             }
         }
-        Ok(back)
+        Ok(moved)
     }
 }

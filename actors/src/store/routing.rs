@@ -196,7 +196,8 @@ impl Store {
                 strategy: q.strategy,
                 waiting: count,
                 longest_wait_secs: oldest.map_or(0, |o| ((now - o) / 1000).max(0)),
-                ewt_secs: crate::model::routing::estimated_wait_secs(count, slots, avg),
+                // A chat queue drains `slots` conversations at a time, as a branch drains one per operator.
+                ewt_secs: crate::model::eta::estimate_wait_secs(count, slots, avg),
             });
         }
         Ok(out)
