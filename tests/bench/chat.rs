@@ -18,13 +18,17 @@
 // never borrowed twice.
 #![allow(clippy::await_holding_refcell_ref)]
 
+#[path = "common.rs"]
+mod common;
 #[path = "../it/harness.rs"]
 mod harness;
+
+use common::{now_ms, percentile, raise_fd_limit};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::{future::join_all, SinkExt, StreamExt};
 use harness::*;
@@ -103,34 +107,6 @@ fn engine_alone(conversations: usize, operators: usize) {
         operators,
         secs * 1000.0 / passes as f64
     );
-}
-
-fn raise_fd_limit() {
-    // SAFETY: plain libc calls on a local struct.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max.min(65536);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
 }
 
 type Socket = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;

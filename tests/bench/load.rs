@@ -7,14 +7,18 @@
 //! `cargo bench --bench load` (HUB_BENCH_BACKENDS=sqlite,postgres; HUB_BENCH_BOARDS=1000;
 //! HUB_BENCH_OPERATORS=32, the operators pressing call next and finish as fast as answered).
 
+#[path = "common.rs"]
+mod common;
 #[path = "../it/harness.rs"]
 mod harness;
+
+use common::{now_ms, percentile, raise_fd_limit};
 
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::{future::join_all, SinkExt, StreamExt};
 use harness::*;
@@ -62,28 +66,6 @@ struct BoardPush {
     new_call: Option<serde::de::IgnoredAny>,
 }
 
-fn raise_fd_limit() {
-    // SAFETY: plain libc calls on a local struct.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max.min(65536);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -104,13 +86,6 @@ fn cpu_secs(pid: u32) -> f64 {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     (ticks(11) + ticks(12)) / hz
-}
-
-fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
 }
 
 async fn run(backend: Backend, boards: usize, operators: usize) {

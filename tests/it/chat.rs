@@ -606,14 +606,17 @@ async fn restart(backend: Backend) {
             w.say_until_acked(&id, &format!("сообщение {i}")).await;
         }
     }
-    let count = |sql| store_count(&store, sql);
     assert_eq!(
-        count("SELECT COUNT(*) FROM messages WHERE author = 'visitor'").await,
+        store
+            .scalar("SELECT COUNT(*) FROM messages WHERE author = 'visitor'")
+            .await,
         N as i64,
         "each message once"
     );
     assert_eq!(
-        count("SELECT COUNT(DISTINCT client_id) FROM messages WHERE author = 'visitor'").await,
+        store
+            .scalar("SELECT COUNT(DISTINCT client_id) FROM messages WHERE author = 'visitor'")
+            .await,
         N as i64
     );
     // The console resumes: the conversation is still Анна's, with every message.
@@ -636,10 +639,6 @@ async fn restart(backend: Backend) {
         m = w.next_of("message", 10).await;
     }
     assert_eq!(m["message"]["body"], "Я здесь");
-}
-
-async fn store_count(store: &Store, sql: &'static str) -> i64 {
-    store.scalar(sql).await
 }
 
 #[actix_rt::test]
