@@ -33,6 +33,10 @@ pub struct Settings {
     /// What one client address may create anonymously in 10 minutes (new chat visitors and
     /// registrar tickets together); 0: no limit (load tests, a hub behind a proxy that limits).
     pub anonymous_limit: usize,
+    /// Telegram Bot API base URL; a test or a local Bot API server points it elsewhere.
+    pub telegram_api_url: String,
+    /// Long-polling wait of the Telegram bots, seconds (1 to 15).
+    pub telegram_poll_secs: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +147,8 @@ impl Default for Settings {
             public_url: String::new(),
             metrics_token: String::new(),
             anonymous_limit: 60,
+            telegram_api_url: "https://api.telegram.org".into(),
+            telegram_poll_secs: 10,
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum RunError {
     DataDir(String, std::io::Error),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
+    #[error("settings: {0}")]
+    Settings(String),
     #[error("server: {0}")]
     Server(std::io::Error),
 }
@@ -87,6 +89,16 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     let hub = Hub::new(Core::new(store.clone(), bus), actors.handle());
     // Conversations left waiting before a restart are routed without waiting for a new event.
     hub.start_routers().await?;
+    let telegram = hub_channels::telegram::Telegram::start(
+        hub.clone(),
+        hub_channels::telegram::Settings {
+            api_url: settings.telegram_api_url.clone(),
+            public_url: settings.public_url.clone(),
+            poll_timeout_secs: settings.telegram_poll_secs.clamp(1, 15),
+        },
+        stop.clone(),
+    )
+    .map_err(|e| RunError::Settings(e.to_string()))?;
     let metrics = Arc::new(Metrics::default());
     let state =
         Data::new(AppState {
@@ -100,6 +112,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             anonymous: std::sync::Mutex::new((settings.anonymous_limit > 0).then(|| {
                 hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)
             })),
+            telegram: Some(telegram),
         });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())

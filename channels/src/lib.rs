@@ -6,4 +6,5 @@
 //! their issues and use the same `Inbound`/`Outbound` interface (`hub_actors::channel`).
 
 pub mod kiosk;
+pub mod telegram;
 pub mod webchat;

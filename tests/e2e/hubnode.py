@@ -91,6 +91,8 @@ class Store:
         self.db_name: str | None = None
         self.redis: tuple[str, str] | None = None
         self.nodes: list[Node] = []
+        # Settings a test adds for its nodes (HUB_TELEGRAM_API_URL, HUB_PUBLIC_URL, ...).
+        self.extra_env: dict[str, str] = {}
         if postgres:
             admin = postgres_admin_url()
             self.db_name = unique("hub_e2e")
@@ -114,6 +116,7 @@ class Store:
             env["HUB_DATABASE_URL"] = self.database_url
         if self.redis:
             env["HUB_REDIS_URL"], env["HUB_BUS_CHANNEL"] = self.redis
+        env.update(self.extra_env)
         return env
 
     def start(self, port: int | None = None) -> "Node":

@@ -15,6 +15,8 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("this page or endpoint does not exist")]
     NoRoute,
+    #[error(transparent)]
+    Telegram(#[from] hub_channels::telegram::TelegramError),
 }
 
 #[derive(Serialize)]
@@ -30,6 +32,16 @@ impl ApiError {
             Self::BadJson(_) => "bad_json",
             Self::TooLarge(_) => "payload_too_large",
             Self::NoRoute => "not_found",
+            Self::Telegram(e) => {
+                use hub_channels::telegram::TelegramError as T;
+                match e {
+                    T::NoBot | T::NotWebhook => "not_found",
+                    T::WrongSecret => "unauthenticated",
+                    T::BadUpdate(_) => "bad_json",
+                    T::Core(c) => c.code(),
+                    T::ApiUrl(_) => "internal",
+                }
+            }
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     /// Things anonymous clients create (chat visitors, registrar tickets), per address on this
     /// node; None: unlimited (`anonymous_limit = 0`).
     pub anonymous: std::sync::Mutex<Option<hub_actors::model::rate::RateLimit>>,
+    /// The Telegram bridge of this node, when it runs.
+    pub telegram: Option<hub_channels::telegram::Telegram>,
 }
 
 /// The window of the `anonymous_limit` setting.

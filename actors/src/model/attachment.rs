@@ -13,7 +13,7 @@ pub enum AttachmentError {
     Empty,
     #[error("the file is larger than {} MB", MAX_BYTES / 1024 / 1024)]
     TooLarge,
-    #[error("this kind of file is not accepted: send an image (PNG, JPEG, GIF, WebP), a PDF or plain text")]
+    #[error("this kind of file is not accepted: send an image (PNG, JPEG, GIF, WebP), a PDF, plain text, a voice message or a video note")]
     ForbiddenType,
 }
 
@@ -42,6 +42,13 @@ pub fn classify(data: &[u8]) -> Result<&'static str, AttachmentError> {
     }
     if starts(b"%PDF-") {
         return Ok("application/pdf");
+    }
+    // Voice messages (Ogg/Opus) and round video notes (MP4), as messengers send them.
+    if starts(b"OggS") {
+        return Ok("audio/ogg");
+    }
+    if data.len() >= 12 && &data[4..8] == b"ftyp" {
+        return Ok("video/mp4");
     }
     match std::str::from_utf8(data) {
         Ok(text) if !text.chars().any(|c| c.is_control() && !c.is_whitespace()) && !looks_like_markup(text) => {
@@ -94,6 +101,8 @@ mod tests {
         assert_eq!(classify(b"GIF89a...."), Ok("image/gif"));
         assert_eq!(classify(b"RIFF\0\0\0\0WEBPVP8 "), Ok("image/webp"));
         assert_eq!(classify(b"%PDF-1.7\n"), Ok("application/pdf"));
+        assert_eq!(classify(b"OggS\0\x02\0\0"), Ok("audio/ogg"));
+        assert_eq!(classify(b"\0\0\0\x18ftypmp42\0\0"), Ok("video/mp4"));
         assert_eq!(
             classify("Привет, это текст\n".as_bytes()),
             Ok("text/plain; charset=utf-8")

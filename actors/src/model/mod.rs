@@ -8,6 +8,7 @@ pub mod menu;
 pub mod message;
 pub mod numbering;
 pub mod ordering;
+pub mod phone;
 pub mod presence;
 pub mod rate;
 pub mod role;

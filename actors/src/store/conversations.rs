@@ -153,7 +153,7 @@ pub enum TransferTo {
 const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.author, m.operator_id, u.name AS operator_name, \
     m.body, m.client_id, m.at FROM messages m LEFT JOIN users u ON u.id = m.operator_id";
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 async fn timeline(
     tx: &mut Tx<'_>,
@@ -528,26 +528,25 @@ impl Store {
             Author::Operator(op) => (1i64, op),
             _ => (0, 0),
         };
-        let open = sqlx::query(
+        let open: Option<(String, String)> = sqlx::query_as(
             "UPDATE conversations SET last_message_at = $1, \
              first_response_at = CASE WHEN $2 = 1 AND first_response_at IS NULL THEN $1 ELSE first_response_at END \
-             WHERE id = $3 AND status <> 'closed' AND ($4 = 0 OR (status = 'open' AND assignee_id = $5))",
+             WHERE id = $3 AND status <> 'closed' AND ($4 = 0 OR (status = 'open' AND assignee_id = $5)) \
+             RETURNING channel, thread_key",
         )
         .bind(now)
         .bind(i64::from(first_response))
         .bind(conversation_id)
         .bind(holder_only)
         .bind(operator)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !open {
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((channel, thread_key)) = open else {
             return Err(match author {
                 Author::Operator(_) => Error::Conflict("only the operator holding this conversation can reply".into()),
                 _ => Error::ConversationClosed,
             });
-        }
+        };
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO messages (org_id, conversation_id, author, operator_id, body, client_id, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -581,6 +580,11 @@ impl Store {
                 ));
             }
         }
+        // A reply for a channel with a bridge (anything but web chat, whose sessions follow the
+        // bus) is queued for sending in the same transaction: once stored, it will be sent.
+        if matches!(author, Author::Operator(_)) && channel != "webchat" {
+            super::outbox::enqueue_message(&mut tx, org_id, &channel, &thread_key, id, now).await?;
+        }
         tx.commit().await?;
         Ok((self.message(id).await?, true))
     }
@@ -598,7 +602,7 @@ impl Store {
         }
     }
 
-    async fn message(&self, id: i64) -> Result<Message> {
+    pub(crate) async fn message(&self, id: i64) -> Result<Message> {
         let rows: Vec<MessageRow> = sqlx::query_as(super::tickets::sql(format!("{MESSAGE_SELECT} WHERE m.id = $1")))
             .bind(id)
             .fetch_all(&self.write)

@@ -6,7 +6,9 @@ mod auth;
 mod contacts;
 mod conversations;
 pub mod org;
+mod outbox;
 mod routing;
+pub mod telegram;
 pub(crate) mod tickets;
 
 pub use auth::{Principal, PrincipalKind};
@@ -14,6 +16,7 @@ pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, Remo
 pub use conversations::{
     AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT,
 };
+pub use outbox::OutboxItem;
 pub use org::{Branch, Service, UserRow, Window};
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};
 pub use tickets::{IssuedTicket, OperatorState, PublicTicket, Ticket, TodayStats};

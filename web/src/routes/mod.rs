@@ -13,6 +13,7 @@ mod operator;
 mod public;
 mod service;
 mod supervisor;
+mod telegram;
 
 pub(crate) use chat::queue_ewt;
 
@@ -30,5 +31,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(conversations::configure)
         .configure(contacts::configure)
         .configure(chat::configure)
-        .configure(supervisor::configure);
+        .configure(supervisor::configure)
+        .configure(telegram::configure);
 }

@@ -26,7 +26,12 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
         return Err(hub_actors::Error::Forbidden.into());
     }
     let waiting = state.hub.store().waiting_total().await?;
-    let body = state.metrics.render(waiting, state.hub.running_displays());
+    let mut body = state.metrics.render(waiting, state.hub.running_displays());
+    if let Some(t) = &state.telegram {
+        let pending = state.hub.store().telegram_updates_pending().await?;
+        let outbox = state.hub.store().outbox_pending("telegram").await?;
+        crate::metrics::render_telegram(&mut body, t.metrics(), pending, outbox);
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
         .body(body))

@@ -1,0 +1,165 @@
+//! The outbox every bridged channel sends from. A row is written in the same transaction as
+//! what it sends (an operator's message), or once by its `dedup_key` (a bridge's own notice), so
+//! nothing stored is left unsent and nothing is queued twice, whichever node noticed it.
+//!
+//! Sending: a node claims a row for a while (`claimed_until`), sends, then marks it sent or
+//! schedules a retry. Rows of one dialogue go out in order: a row waits while an older one of
+//! its thread is unsent.
+
+use super::conversations::Tx;
+use super::Store;
+use crate::error::Result;
+use crate::model::Millis;
+
+/// A row to send.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub org_id: i64,
+    pub thread_key: String,
+    pub message_id: Option<i64>,
+    pub payload: Option<String>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// Parts already sent by earlier attempts.
+    pub parts_sent: i64,
+}
+
+pub(crate) async fn enqueue_message(
+    tx: &mut Tx<'_>,
+    org_id: i64,
+    channel: &str,
+    thread_key: &str,
+    message_id: i64,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (org_id, channel, thread_key, message_id, created_at, next_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(org_id)
+    .bind(channel)
+    .bind(thread_key)
+    .bind(message_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Queues a notice of a bridge (JSON `payload`) once per `dedup_key`. Answers whether it is
+    /// new (false: another node, or an earlier pass, queued it already).
+    pub async fn enqueue_notice(
+        &self,
+        org_id: i64,
+        channel: &str,
+        thread_key: &str,
+        payload: &str,
+        dedup_key: &str,
+        now: Millis,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO outbox (org_id, channel, thread_key, payload, dedup_key, created_at, next_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(channel)
+        .bind(thread_key)
+        .bind(payload)
+        .bind(dedup_key)
+        .bind(now)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Claims up to `limit` rows of `channel` that are due, each the oldest unsent of its
+    /// thread, for `lease_ms`. Another node's claim is never taken while it lasts.
+    pub async fn claim_outbox(&self, channel: &str, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<OutboxItem>> {
+        let candidates: Vec<(i64,)> = sqlx::query_as(
+            "SELECT o.id FROM outbox o WHERE o.channel = $1 AND o.sent_at IS NULL AND o.failed_at IS NULL \
+             AND o.next_at <= $2 AND o.claimed_until < $2 \
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.channel = o.channel AND p.thread_key = o.thread_key \
+                             AND p.id < o.id AND p.sent_at IS NULL AND p.failed_at IS NULL) \
+             ORDER BY o.id LIMIT $3",
+        )
+        .bind(channel)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?;
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for (id,) in candidates {
+            let item: Option<OutboxItem> = sqlx::query_as(
+                "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 \
+                 WHERE id = $2 AND claimed_until < $3 AND sent_at IS NULL AND failed_at IS NULL \
+                 RETURNING id, org_id, thread_key, message_id, payload, attempts, parts_sent",
+            )
+            .bind(now + lease_ms)
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.write)
+            .await?;
+            claimed.extend(item);
+        }
+        Ok(claimed)
+    }
+
+    pub async fn outbox_sent(&self, id: i64, now: Millis) -> Result<()> {
+        sqlx::query("UPDATE outbox SET sent_at = $1, claimed_until = 0, error = NULL WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that the first `parts` parts of the row are sent.
+    pub async fn outbox_progress(&self, id: i64, parts: i64) -> Result<()> {
+        sqlx::query("UPDATE outbox SET parts_sent = $1 WHERE id = $2")
+            .bind(parts)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Releases the claim and tries again at `next_at`.
+    pub async fn outbox_retry(&self, id: i64, next_at: Millis, error: &str) -> Result<()> {
+        sqlx::query("UPDATE outbox SET next_at = $1, claimed_until = 0, error = $2 WHERE id = $3")
+            .bind(next_at)
+            .bind(error)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives up on a row the channel refuses for good (the chat is gone, the bot was blocked).
+    pub async fn outbox_failed(&self, id: i64, now: Millis, error: &str) -> Result<()> {
+        sqlx::query("UPDATE outbox SET failed_at = $1, claimed_until = 0, error = $2 WHERE id = $3")
+            .bind(now)
+            .bind(error)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Rows of `channel` still to send.
+    pub async fn outbox_pending(&self, channel: &str) -> Result<i64> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE channel = $1 AND sent_at IS NULL AND failed_at IS NULL")
+                .bind(channel)
+                .fetch_one(&self.read)
+                .await?;
+        Ok(n)
+    }
+
+    /// An operator's message as the outbox sends it: body and attachments.
+    pub async fn outbox_message(&self, message_id: i64) -> Result<super::Message> {
+        self.message(message_id).await
+    }
+}

@@ -1,0 +1,329 @@
+//! Telegram bots of the organisations, the updates they received and the queue tickets taken
+//! through them. An update is stored in the same transaction that moves the bot's offset past it,
+//! so Telegram is never told "received" about an update the hub does not hold.
+
+use serde::Serialize;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::Millis;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TelegramBot {
+    pub id: i64,
+    pub org_id: i64,
+    pub service_id: i64,
+    pub branch_id: Option<i64>,
+    #[serde(skip)]
+    pub token: String,
+    pub username: Option<String>,
+    pub mode: String,
+    #[serde(skip)]
+    pub webhook_secret: Option<String>,
+    pub lang: String,
+    pub enabled: i64,
+    pub update_offset: i64,
+    pub created_at: i64,
+}
+
+const BOT_COLUMNS: &str = "id, org_id, service_id, branch_id, token, username, mode, webhook_secret, lang, \
+    enabled, update_offset, created_at";
+
+pub struct NewBot<'a> {
+    pub org_id: i64,
+    pub service_id: i64,
+    pub branch_id: Option<i64>,
+    pub token: &'a str,
+    pub mode: &'a str,
+    pub webhook_secret: Option<&'a str>,
+    pub lang: &'a str,
+}
+
+/// An update waiting to be applied.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingUpdate {
+    pub update_id: i64,
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// A queue ticket taken through a bot, with what its holder needs to hear.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BotTicket {
+    pub ticket_id: i64,
+    pub bot_id: i64,
+    pub chat_id: i64,
+    pub public_id: String,
+}
+
+impl Store {
+    pub async fn add_telegram_bot(&self, b: NewBot<'_>, now: Millis) -> Result<TelegramBot> {
+        // The queue must be a remote queue of the organisation.
+        self.remote_queue(b.org_id, b.service_id).await?;
+        if let Some(branch) = b.branch_id {
+            self.branch(b.org_id, branch).await?;
+        }
+        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO telegram_bots (org_id, service_id, branch_id, token, mode, webhook_secret, lang, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(b.org_id)
+        .bind(b.service_id)
+        .bind(b.branch_id)
+        .bind(b.token)
+        .bind(b.mode)
+        .bind(b.webhook_secret)
+        .bind(b.lang)
+        .bind(now)
+        .fetch_one(&self.write)
+        .await;
+        match inserted {
+            Ok((id,)) => self.telegram_bot(id).await,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(Error::Conflict("this bot token is already connected".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn telegram_bot(&self, id: i64) -> Result<TelegramBot> {
+        sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {BOT_COLUMNS} FROM telegram_bots WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("bot"))
+    }
+
+    pub async fn telegram_bots(&self, org_id: Option<i64>) -> Result<Vec<TelegramBot>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {BOT_COLUMNS} FROM telegram_bots WHERE ($1 = 0 OR org_id = $1) ORDER BY id"
+        )))
+        .bind(org_id.unwrap_or(0))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn set_telegram_bot_enabled(&self, org_id: i64, id: i64, enabled: bool) -> Result<TelegramBot> {
+        let n = sqlx::query("UPDATE telegram_bots SET enabled = $1 WHERE id = $2 AND org_id = $3")
+            .bind(i64::from(enabled))
+            .bind(id)
+            .bind(org_id)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("bot"));
+        }
+        self.telegram_bot(id).await
+    }
+
+    pub async fn set_telegram_username(&self, id: i64, username: &str) -> Result<()> {
+        sqlx::query("UPDATE telegram_bots SET username = $1 WHERE id = $2")
+            .bind(username)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes or extends this node's lease on polling the bot; false while another node holds it.
+    pub async fn take_bot_lease(&self, id: i64, node: &str, until: Millis, now: Millis) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE telegram_bots SET lease_node = $1, lease_until = $2 \
+             WHERE id = $3 AND enabled = 1 AND (lease_node = $1 OR lease_until < $4)",
+        )
+        .bind(node)
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Stores received updates and moves the offset past them, together; a node that lost its
+    /// lease meanwhile stores nothing (the new holder fetches them again). Answers how many of
+    /// them were new.
+    pub async fn store_updates(
+        &self,
+        bot_id: i64,
+        node: Option<&str>,
+        updates: &[(i64, String)],
+        now: Millis,
+    ) -> Result<usize> {
+        let Some(max) = updates.iter().map(|(id, _)| *id).max() else {
+            return Ok(0);
+        };
+        let mut tx = self.write.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE telegram_bots SET update_offset = CASE WHEN update_offset > $1 THEN update_offset ELSE $1 END \
+             WHERE id = $2 AND ($3 = '' OR lease_node = $3)",
+        )
+        .bind(max + 1)
+        .bind(bot_id)
+        .bind(node.unwrap_or(""))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Err(Error::Conflict("another node polls this bot now".into()));
+        }
+        let mut new = 0;
+        for (id, payload) in updates {
+            new += sqlx::query(
+                "INSERT INTO telegram_updates (bot_id, update_id, payload, received_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (bot_id, update_id) DO NOTHING",
+            )
+            .bind(bot_id)
+            .bind(*id)
+            .bind(payload)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as usize;
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    pub async fn pending_updates(&self, bot_id: i64, limit: i64) -> Result<Vec<PendingUpdate>> {
+        Ok(sqlx::query_as(
+            "SELECT update_id, payload, attempts FROM telegram_updates \
+             WHERE bot_id = $1 AND processed_at IS NULL ORDER BY update_id LIMIT $2",
+        )
+        .bind(bot_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Marks an update applied (or given up on), with what became of it.
+    pub async fn finish_update(&self, bot_id: i64, update_id: i64, outcome: &str, now: Millis) -> Result<()> {
+        sqlx::query(
+            "UPDATE telegram_updates SET processed_at = $1, outcome = $2, attempts = attempts + 1 \
+             WHERE bot_id = $3 AND update_id = $4",
+        )
+        .bind(now)
+        .bind(outcome)
+        .bind(bot_id)
+        .bind(update_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Counts a failed attempt; the update stays pending.
+    pub async fn update_failed(&self, bot_id: i64, update_id: i64, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE telegram_updates SET attempts = attempts + 1, outcome = $1 WHERE bot_id = $2 AND update_id = $3",
+        )
+        .bind(error)
+        .bind(bot_id)
+        .bind(update_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn telegram_updates_pending(&self) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM telegram_updates WHERE processed_at IS NULL")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n)
+    }
+
+    /// The ticket an update already took, if any.
+    pub async fn telegram_ticket_of_update(&self, bot_id: i64, update_id: i64) -> Result<Option<i64>> {
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT ticket_id FROM telegram_tickets WHERE bot_id = $1 AND update_id = $2")
+                .bind(bot_id)
+                .bind(update_id)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(found.map(|r| r.0))
+    }
+
+    pub async fn add_telegram_ticket(&self, ticket_id: i64, bot_id: i64, chat_id: i64, update_id: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO telegram_tickets (ticket_id, bot_id, chat_id, update_id) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(ticket_id)
+        .bind(bot_id)
+        .bind(chat_id)
+        .bind(update_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Tickets of the branch taken through a bot that still wait (issued in the last day: queues
+    /// are per day), or the one given.
+    pub async fn bot_tickets(&self, branch_id: i64, ticket_id: Option<i64>) -> Result<Vec<BotTicket>> {
+        Ok(sqlx::query_as(
+            "SELECT t.id AS ticket_id, b.bot_id, b.chat_id, t.public_id FROM telegram_tickets b \
+             JOIN tickets t ON t.id = b.ticket_id \
+             WHERE t.branch_id = $1 AND (t.id = $2 OR ($2 = 0 AND t.status = 'waiting' AND t.issued_at > $3))",
+        )
+        .bind(branch_id)
+        .bind(ticket_id.unwrap_or(0))
+        .bind(crate::model::now_millis() - 24 * 3600 * 1000)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Keeps where the contact said they are.
+    pub async fn set_contact_location(&self, contact_id: i64, location: &str) -> Result<()> {
+        sqlx::query("UPDATE contacts SET location = $1 WHERE id = $2")
+            .bind(location)
+            .bind(contact_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a phone number the contact shared to their card. When another card already holds
+    /// the number (an earlier call, say), the two are one person: the older card keeps both.
+    /// Answers the card that holds the number now.
+    pub async fn add_contact_phone(&self, org_id: i64, contact_id: i64, phone: &str, now: Millis) -> Result<i64> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT COALESCE(c.merged_into, c.id) FROM contact_identities i JOIN contacts c ON c.id = i.contact_id \
+             WHERE i.org_id = $1 AND i.kind = 'phone' AND i.value = $2",
+        )
+        .bind(org_id)
+        .bind(phone)
+        .fetch_optional(&self.write)
+        .await?;
+        let keep = match found {
+            None => {
+                let added = sqlx::query(
+                    "INSERT INTO contact_identities (org_id, contact_id, kind, value, created_at) \
+                     VALUES ($1, $2, 'phone', $3, $4) ON CONFLICT (org_id, kind, value) DO NOTHING",
+                )
+                .bind(org_id)
+                .bind(contact_id)
+                .bind(phone)
+                .bind(now)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                if added == 0 {
+                    // Someone else added the number a moment ago: merge with them.
+                    return Box::pin(self.add_contact_phone(org_id, contact_id, phone, now)).await;
+                }
+                contact_id
+            }
+            Some((holder,)) if holder == contact_id => contact_id,
+            Some((holder,)) => self.merge_contacts(org_id, holder.min(contact_id), holder.max(contact_id)).await?.id,
+        };
+        sqlx::query("UPDATE contacts SET phone = COALESCE(phone, $1) WHERE id = $2")
+            .bind(phone)
+            .bind(keep)
+            .execute(&self.write)
+            .await?;
+        Ok(keep)
+    }
+}

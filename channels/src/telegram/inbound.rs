@@ -1,0 +1,404 @@
+//! Applies one stored update. Every effect is idempotent, because an update is applied again
+//! after a crash between applying it and marking it: a message is stored once by its Telegram
+//! id, a ticket once per update, a notice once per update it answers.
+
+use futures_util::StreamExt;
+use teloxide::net::Download;
+use teloxide::requests::Requester;
+use teloxide::types::Update;
+
+use hub_actors::channel::{ChannelKind, Inbound, Sender};
+use hub_actors::model::{attachment, now_millis, phone};
+use hub_actors::store::telegram::TelegramBot;
+use hub_actors::store::Attachment;
+use hub_actors::{ask, Error, Result};
+
+use super::button::Button;
+use super::notices::Notice;
+use super::texts::{self, Lang};
+use super::update::{read, FileRef, From, Incoming};
+use super::{thread_key, Telegram, MAX_FILE};
+
+pub(super) enum Outcome {
+    Applied,
+    Ignored(String),
+}
+
+/// What every effect of one update needs.
+struct Ctx<'a> {
+    t: &'a Telegram,
+    bot: &'a TelegramBot,
+    update_id: i64,
+    chat_id: i64,
+    thread: String,
+    lang: Lang,
+}
+
+impl Ctx<'_> {
+    /// The customer's card, created on their first update.
+    async fn contact(&self, from: &From) -> Result<i64> {
+        self.t
+            .hub()
+            .store()
+            .contact_for(
+                self.bot.org_id,
+                "telegram",
+                &from.chat_id.to_string(),
+                from.name.as_deref(),
+                now_millis(),
+            )
+            .await
+    }
+
+    /// Queues the bot's answer to this update (once, whatever happens to the update after).
+    async fn reply(&self, n: u32, notice: Notice) -> Result<()> {
+        let key = format!("u:{}:{}:{n}", self.bot.id, self.update_id);
+        notice.enqueue(self.t, self.bot.org_id, &self.thread, &key).await?;
+        Ok(())
+    }
+
+    /// Posts into the dialogue's conversation, once per `client_id`.
+    async fn post(&self, contact: i64, client_id: String, body: String, attachment_ids: Vec<i64>) -> Result<()> {
+        self.t
+            .hub()
+            .inbound(Inbound {
+                org_id: self.bot.org_id,
+                service_id: self.bot.service_id,
+                channel: ChannelKind::Telegram,
+                thread_key: self.thread.clone(),
+                sender: Sender::Contact(contact),
+                client_id: Some(client_id),
+                body,
+                attachment_ids,
+                owner: self.thread.clone(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn already_stored(&self, client_id: &str) -> Result<bool> {
+        Ok(self
+            .t
+            .hub()
+            .store()
+            .message_in_thread(self.bot.org_id, ChannelKind::Telegram.as_str(), &self.thread, client_id)
+            .await?
+            .is_some())
+    }
+}
+
+pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, update: &Update) -> Result<Outcome> {
+    let incoming = read(update);
+    let chat_id = match &incoming {
+        Incoming::Message { from, .. }
+        | Incoming::Edited { from, .. }
+        | Incoming::Location { from, .. }
+        | Incoming::SharedContact { from, .. }
+        | Incoming::Start { from, .. }
+        | Incoming::TicketMenu { from }
+        | Incoming::Callback { from, .. } => from.chat_id,
+        Incoming::Ignored(why) => return Ok(Outcome::Ignored((*why).to_string())),
+    };
+    let cx = Ctx {
+        t,
+        bot,
+        update_id,
+        chat_id,
+        thread: thread_key(bot.id, chat_id),
+        lang: Lang::parse(&bot.lang),
+    };
+    match incoming {
+        Incoming::Message {
+            from,
+            message_id,
+            text,
+            file,
+        } => {
+            let cid = format!("m{message_id}");
+            if cx.already_stored(&cid).await? {
+                return Ok(Outcome::Applied);
+            }
+            let contact = cx.contact(&from).await?;
+            let mut body = text;
+            let mut ids = Vec::new();
+            if let Some(f) = file {
+                match fetch(&cx, &f).await? {
+                    Ok(id) => ids.push(id),
+                    Err(why) => {
+                        // The operator sees that a file came and why it is not there.
+                        let note = texts::file_refused(cx.lang, &f.name, &why);
+                        body = if body.is_empty() { note.clone() } else { format!("{body}\n\n{note}") };
+                        cx.reply(0, Notice::text(note)).await?;
+                    }
+                }
+            }
+            cx.post(contact, cid, body, ids).await?;
+        }
+        Incoming::Edited {
+            from,
+            message_id,
+            edited_at,
+            text,
+        } => {
+            let contact = cx.contact(&from).await?;
+            cx.post(contact, format!("e{message_id}:{edited_at}"), texts::edited(cx.lang, &text), vec![])
+                .await?;
+        }
+        Incoming::Location {
+            from,
+            message_id,
+            latitude,
+            longitude,
+        } => {
+            let contact = cx.contact(&from).await?;
+            t.hub()
+                .store()
+                .set_contact_location(contact, &format!("{latitude:.6},{longitude:.6}"))
+                .await?;
+            cx.post(contact, format!("m{message_id}"), texts::location(latitude, longitude), vec![])
+                .await?;
+        }
+        Incoming::SharedContact {
+            from,
+            message_id,
+            phone: raw,
+            name,
+            own,
+        } => {
+            let contact = cx.contact(&from).await?;
+            cx.post(contact, format!("m{message_id}"), texts::shared_contact(&name, &raw), vec![])
+                .await?;
+            // Only the sender's own number joins their card: a shared card of a friend does not.
+            if let (true, Some(number)) = (own, phone::normalise(&raw)) {
+                let card = t
+                    .hub()
+                    .store()
+                    .add_contact_phone(bot.org_id, contact, &number, now_millis())
+                    .await?;
+                tracing::info!(contact = card, "phone number shared on Telegram joined the card");
+                cx.reply(0, Notice::text(texts::phone_saved(cx.lang))).await?;
+            }
+        }
+        Incoming::Start { from, payload } => {
+            cx.contact(&from).await?;
+            let branch = payload
+                .as_deref()
+                .and_then(|p| p.strip_prefix('b'))
+                .and_then(|b| b.parse::<i64>().ok());
+            match branch {
+                Some(b) => service_menu(&cx, b, None).await?,
+                None => cx.reply(0, Notice::text(texts::greeting(cx.lang))).await?,
+            }
+        }
+        Incoming::TicketMenu { from } => {
+            cx.contact(&from).await?;
+            branch_menu(&cx).await?;
+        }
+        Incoming::Callback {
+            from, query_id, data, ..
+        } => {
+            // The spinner on the user's button stops either way; a lost answer only leaves it
+            // spinning a little longer.
+            let api = t.bot(bot);
+            if let Err(e) = api.answer_callback_query(teloxide::types::CallbackQueryId(query_id)).await {
+                tracing::debug!(error = %e, "answerCallbackQuery failed");
+            }
+            let Some(button) = Button::decode(&data) else {
+                return Ok(Outcome::Ignored(format!("unknown button {data:?}")));
+            };
+            let contact = cx.contact(&from).await?;
+            press(&cx, contact, button).await?;
+        }
+        Incoming::Ignored(_) => {}
+    }
+    Ok(Outcome::Applied)
+}
+
+/// Downloads a file within the size limit and keeps it as an attachment of the dialogue.
+/// The outer error is a failure to retry (network, store); the inner one a refusal to tell.
+async fn fetch(cx: &Ctx<'_>, f: &FileRef) -> Result<std::result::Result<i64, String>> {
+    if f.size as usize > MAX_FILE {
+        return Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)));
+    }
+    let api = cx.t.bot(cx.bot);
+    let file = api
+        .get_file(teloxide::types::FileId(f.file_id.clone()))
+        .await
+        .map_err(|e| Error::Internal(format!("getFile: {e}")))?;
+    if file.meta.size as usize > MAX_FILE {
+        return Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)));
+    }
+    let mut stream = api.download_file_stream(&file.path);
+    let mut data = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Error::Internal(format!("file download: {e}")))?;
+        if data.len() + chunk.len() > MAX_FILE {
+            return Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)));
+        }
+        data.extend_from_slice(&chunk);
+    }
+    let mime = match attachment::classify(&data) {
+        Ok(m) => m,
+        Err(attachment::AttachmentError::TooLarge) => {
+            return Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)))
+        }
+        Err(_) => return Ok(Err(texts::file_wrong_type(cx.lang).to_string())),
+    };
+    let id = cx
+        .t
+        .hub()
+        .store()
+        .add_attachment(
+            Attachment {
+                org_id: cx.bot.org_id,
+                owner: cx.thread.clone(),
+                conversation_id: None,
+                name: attachment::clean_name(&f.name),
+                mime: mime.to_string(),
+                data,
+            },
+            now_millis(),
+        )
+        .await?;
+    Ok(Ok(id))
+}
+
+/// The branches a bot offers tickets at.
+async fn branch_menu(cx: &Ctx<'_>) -> Result<()> {
+    if let Some(b) = cx.bot.branch_id {
+        return service_menu(cx, b, None).await;
+    }
+    let store = cx.t.hub().store();
+    let mut rows = Vec::new();
+    for b in store.branches(cx.bot.org_id).await? {
+        // A branch without a visit menu (the contact centre's own site) issues no tickets.
+        if store.services(b.id).await?.iter().any(|s| s.prefix.is_some()) {
+            rows.push(vec![(b.name.clone(), Button::Branch(b.id).encode())]);
+        }
+    }
+    match rows.len() {
+        0 => cx.reply(0, Notice::text(texts::no_branches(cx.lang))).await,
+        _ => cx.reply(0, Notice::buttons(texts::choose_branch(cx.lang), rows)).await,
+    }
+}
+
+/// A branch's services: the top of its menu, or inside a group.
+async fn service_menu(cx: &Ctx<'_>, branch_id: i64, group: Option<i64>) -> Result<()> {
+    if cx.bot.branch_id.is_some_and(|b| b != branch_id) {
+        return cx.reply(0, Notice::text(texts::no_branches(cx.lang))).await;
+    }
+    let store = cx.t.hub().store();
+    let branch = match store.branch(cx.bot.org_id, branch_id).await {
+        Ok(b) => b,
+        Err(Error::NotFound(_)) => return cx.reply(0, Notice::text(texts::no_branches(cx.lang))).await,
+        Err(e) => return Err(e),
+    };
+    let rows: Vec<_> = store
+        .services(branch_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.parent_id == group)
+        .map(|s| {
+            let label = if cx.lang == Lang::En { s.name_en.clone() } else { s.name_ru.clone() };
+            let button = match s.prefix {
+                Some(_) => Button::Service {
+                    branch: branch_id,
+                    service: s.id,
+                },
+                None => Button::Group {
+                    branch: branch_id,
+                    group: s.id,
+                },
+            };
+            vec![(label, button.encode())]
+        })
+        .collect();
+    if rows.is_empty() {
+        return cx.reply(0, Notice::text(texts::no_branches(cx.lang))).await;
+    }
+    cx.reply(0, Notice::buttons(texts::choose_service(cx.lang, &branch.name), rows))
+        .await
+}
+
+async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
+    let hub = cx.t.hub();
+    match button {
+        Button::Branch(b) => service_menu(cx, b, None).await,
+        Button::Group { branch, group } => service_menu(cx, branch, Some(group)).await,
+        Button::Service { branch, service } => {
+            if cx.bot.branch_id.is_some_and(|b| b != branch) {
+                return cx.reply(0, Notice::text(texts::no_branches(cx.lang))).await;
+            }
+            let store = hub.store();
+            // The same press applied again (after a crash) finds its ticket.
+            let ticket_id = match store.telegram_ticket_of_update(cx.bot.id, cx.update_id).await? {
+                Some(id) => id,
+                None => {
+                    let issued = match hub.issue_ticket(cx.bot.org_id, branch, service, "telegram", None).await {
+                        Ok(i) => i,
+                        Err(Error::BranchClosed) => {
+                            return cx.reply(0, Notice::text(texts::branch_closed(cx.lang))).await
+                        }
+                        Err(Error::NotFound(_) | Error::Invalid(_)) => {
+                            return cx.reply(0, Notice::text(texts::no_branches(cx.lang))).await
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let id = issued.issued.ticket.id;
+                    store.add_telegram_ticket(id, cx.bot.id, cx.chat_id, cx.update_id).await?;
+                    tracing::info!(ticket = id, number = %issued.issued.ticket.number, "queue ticket taken on Telegram");
+                    id
+                }
+            };
+            let public = store.bot_tickets(branch, Some(ticket_id)).await?;
+            let Some(bt) = public.first() else {
+                return Ok(());
+            };
+            let p = store.public_ticket(&bt.public_id).await?;
+            let ahead = p.ahead.unwrap_or(0);
+            let eta = hub.estimate(branch, p.service_id, ahead).await;
+            let service_name = if cx.lang == Lang::En { &p.service_en } else { &p.service_ru };
+            cx.reply(0, Notice::text(texts::ticket_taken(cx.lang, &p.number, service_name, ahead, eta)))
+                .await?;
+            // Nobody ahead: "you are next" at once, as the notifier would after a call.
+            if ahead == 0 && p.status == "waiting" {
+                Notice::text(texts::you_are_next(cx.lang, &p.number))
+                    .enqueue(cx.t, cx.bot.org_id, &cx.thread, &format!("next:{ticket_id}"))
+                    .await?;
+            }
+            Ok(())
+        }
+        Button::Rate { conversation, score } => {
+            let c = match hub.store().conversation(cx.bot.org_id, conversation).await {
+                Ok(c) => c,
+                Err(Error::NotFound(_)) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            // Only the chat the conversation was with may rate it.
+            if c.row.thread_key != cx.thread || c.row.channel != ChannelKind::Telegram.as_str() {
+                return Ok(());
+            }
+            if c.row.rating.is_some() {
+                return cx.reply(0, Notice::text(texts::already_rated(cx.lang))).await;
+            }
+            let rated = ask(
+                &hub.ticket(conversation),
+                hub_actors::actors::ticket::Apply {
+                    org_id: cx.bot.org_id,
+                    change: hub_actors::actors::ticket::Change::Rate {
+                        contact_id: contact,
+                        score,
+                        comment: None,
+                    },
+                },
+            )
+            .await;
+            match rated {
+                Ok(_) => cx.reply(0, Notice::text(texts::thanks_for_rating(cx.lang))).await,
+                // Rated a moment ago (a double press), or the card moved: nothing more to say.
+                Err(Error::Conflict(_) | Error::Invalid(_) | Error::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+    }
+}

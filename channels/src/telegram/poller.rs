@@ -1,0 +1,309 @@
+//! One task per enabled bot: takes the bot's lease, fetches updates (long polling) or waits for
+//! the webhook to store them, and applies what is stored, in order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::payloads::{GetUpdatesSetters, SetWebhookSetters};
+use teloxide::requests::Requester;
+use teloxide::types::{AllowedUpdate, Update};
+use teloxide::{ApiError, RequestError};
+use tokio::sync::Notify;
+
+use hub_actors::model::now_millis;
+use hub_actors::store::telegram::TelegramBot;
+
+use super::{inbound, Metrics, Telegram};
+
+/// How long a lease lasts; the holder renews it every pass, well inside this.
+const LEASE_MS: i64 = 30_000;
+/// How often the list of bots is read again (a change made on another node).
+const RESCAN: Duration = Duration::from_secs(10);
+/// Attempts at applying an update before it is set aside (logged with its error).
+const MAX_ATTEMPTS: i64 = 5;
+
+/// Keeps one task running per enabled bot.
+pub(super) async fn run_all(t: Telegram) {
+    let mut running: HashMap<i64, tokio::task::JoinHandle<()>> = HashMap::new();
+    loop {
+        match t.hub().store().telegram_bots(None).await {
+            Ok(bots) => {
+                running.retain(|_, h| !h.is_finished());
+                for bot in bots.into_iter().filter(|b| b.enabled == 1) {
+                    if !running.contains_key(&bot.id) {
+                        let (id, t) = (bot.id, t.clone());
+                        running.insert(id, tokio::spawn(run_bot(t, id)));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the Telegram bots; trying again"),
+        }
+        tokio::select! {
+            _ = t.0.stop.cancelled() => break,
+            _ = t.0.bots_bell.notified() => {}
+            _ = tokio::time::sleep(RESCAN) => {}
+        }
+    }
+    for (_, h) in running {
+        h.abort();
+    }
+}
+
+async fn run_bot(t: Telegram, id: i64) {
+    let bell = Arc::new(Notify::new());
+    t.0.update_bells
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id, bell.clone());
+    let mut prepared_as: Option<String> = None;
+    let mut backoff = Backoff::default();
+    while !t.stopped() {
+        let bot = match t.hub().store().telegram_bot(id).await {
+            Ok(b) if b.enabled == 1 => b,
+            Ok(_) => break,
+            Err(hub_actors::Error::NotFound(_)) => break,
+            Err(e) => {
+                tracing::warn!(bot = id, error = %e, "cannot read the bot");
+                if !t.pause(backoff.next()).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        let now = now_millis();
+        match t.hub().store().take_bot_lease(id, &t.0.node, now + LEASE_MS, now).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Another node polls this bot; look again before its lease could run out.
+                prepared_as = None;
+                if !t.pause(Duration::from_millis(LEASE_MS as u64 / 3)).await {
+                    break;
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(bot = id, error = %e, "cannot take the bot's lease");
+                if !t.pause(backoff.next()).await {
+                    break;
+                }
+                continue;
+            }
+        }
+        if prepared_as.as_deref() != Some(bot.mode.as_str()) && prepare(&t, &bot).await {
+            prepared_as = Some(bot.mode.clone());
+        }
+        let applied = apply_pending(&t, &bot).await;
+        let fetched = if bot.mode == "webhook" {
+            tokio::select! {
+                _ = t.0.stop.cancelled() => break,
+                _ = bell.notified() => Ok(()),
+                _ = tokio::time::sleep(Duration::from_secs(2)) => Ok(()),
+            }
+        } else {
+            tokio::select! {
+                _ = t.0.stop.cancelled() => break,
+                r = poll(&t, &bot) => r,
+            }
+        };
+        match (applied, fetched) {
+            (true, Ok(())) => backoff.reset(),
+            (_, Err(wait)) => {
+                if !t.pause(wait.unwrap_or_else(|| backoff.next())).await {
+                    break;
+                }
+            }
+            (false, Ok(())) => {
+                if !t.pause(backoff.next()).await {
+                    break;
+                }
+            }
+        }
+    }
+    t.0.update_bells.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    tracing::info!(bot = id, "bot task ended");
+}
+
+/// Learns the bot's name and sets Telegram up for its mode. Answers whether it succeeded.
+async fn prepare(t: &Telegram, bot: &TelegramBot) -> bool {
+    let api = t.bot(bot);
+    match api.get_me().await {
+        Ok(me) => {
+            let username = me.username.clone().unwrap_or_default();
+            if bot.username.as_deref() != Some(username.as_str()) {
+                if let Err(e) = t.hub().store().set_telegram_username(bot.id, &username).await {
+                    tracing::warn!(bot = bot.id, error = %e, "cannot store the bot's name");
+                }
+            }
+            tracing::info!(bot = bot.id, username = %username, mode = %bot.mode, "telegram bot connected");
+        }
+        Err(e) => {
+            tracing::warn!(bot = bot.id, error = %e, "getMe failed; is the token right?");
+            return false;
+        }
+    }
+    if bot.mode == "webhook" {
+        if t.0.public_url.is_empty() {
+            tracing::error!(bot = bot.id, "webhook mode needs public_url (the https address Telegram reaches)");
+            return false;
+        }
+        let url = format!("{}/telegram/{}/webhook", t.0.public_url, bot.id);
+        let Ok(url) = url.parse::<url::Url>() else {
+            tracing::error!(bot = bot.id, url, "the webhook address is not a URL");
+            return false;
+        };
+        let mut req = api.set_webhook(url).allowed_updates(allowed());
+        if let Some(secret) = &bot.webhook_secret {
+            req = req.secret_token(secret.clone());
+        }
+        if let Err(e) = req.await {
+            tracing::warn!(bot = bot.id, error = %e, "setWebhook failed");
+            return false;
+        }
+    } else if let Err(e) = api.delete_webhook().await {
+        // getUpdates does not work while a webhook is set.
+        tracing::warn!(bot = bot.id, error = %e, "deleteWebhook failed");
+        return false;
+    }
+    true
+}
+
+fn allowed() -> Vec<AllowedUpdate> {
+    vec![AllowedUpdate::Message, AllowedUpdate::EditedMessage, AllowedUpdate::CallbackQuery]
+}
+
+/// One long poll. The offset moves (in the store) only with the updates stored. Err carries how
+/// long to wait first, when Telegram said.
+async fn poll(t: &Telegram, bot: &TelegramBot) -> Result<(), Option<Duration>> {
+    let api = t.bot(bot);
+    let offset = i32::try_from(bot.update_offset).unwrap_or(i32::MAX);
+    let req = api
+        .get_updates()
+        .offset(offset)
+        .timeout(t.0.poll_timeout_secs)
+        .allowed_updates(allowed());
+    let started = std::time::Instant::now();
+    let updates: Vec<Update> = match req.await {
+        Ok(u) => u,
+        Err(e) => {
+            Metrics::add(&t.0.metrics.poll_errors, 1);
+            return Err(match e {
+                RequestError::RetryAfter(s) => {
+                    tracing::warn!(bot = bot.id, secs = s.seconds(), "getUpdates rate-limited");
+                    Some(s.duration())
+                }
+                RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
+                    tracing::warn!(bot = bot.id, "another program polls this bot's token");
+                    None
+                }
+                RequestError::InvalidJson { raw, .. } => {
+                    tracing::warn!(bot = bot.id, raw = %clip(&raw), "malformed JSON from the Bot API; nothing taken, polling again");
+                    None
+                }
+                other => {
+                    tracing::warn!(bot = bot.id, error = %other, "getUpdates failed");
+                    None
+                }
+            });
+        }
+    };
+    if updates.is_empty() {
+        // A server that answers an empty long poll at once (an emulator, a proxy) would have
+        // this loop spin: wait a little as a long poll would have.
+        if started.elapsed() < Duration::from_millis(200) {
+            t.pause(Duration::from_millis(200)).await;
+        }
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(updates.len());
+    for u in &updates {
+        match serde_json::to_string(u) {
+            Ok(json) => rows.push((i64::from(u.id.0), json)),
+            Err(e) => tracing::warn!(bot = bot.id, update = u.id.0, error = %e, "update cannot be stored; skipped"),
+        }
+    }
+    match t.hub().store().store_updates(bot.id, Some(&t.0.node), &rows, now_millis()).await {
+        Ok(new) => {
+            Metrics::add(&t.0.metrics.updates_received, new as u64);
+            Ok(())
+        }
+        Err(e) => {
+            // Not stored, so not acknowledged: the next poll asks for the same updates.
+            tracing::warn!(bot = bot.id, error = %e, "cannot store updates; they will be fetched again");
+            Err(None)
+        }
+    }
+}
+
+/// Applies stored updates in order. Stops at the first that fails (it is tried again next pass,
+/// so later messages of the chat do not overtake it), setting it aside after a few attempts.
+/// Answers whether all went well.
+async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
+    let store = t.hub().store();
+    loop {
+        let pending = match store.pending_updates(bot.id, 100).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(bot = bot.id, error = %e, "cannot read stored updates");
+                return false;
+            }
+        };
+        if pending.is_empty() {
+            return true;
+        }
+        for p in pending {
+            if t.stopped() {
+                return true;
+            }
+            let outcome = match serde_json::from_str::<Update>(&p.payload) {
+                Ok(update) => inbound::apply(t, bot, p.update_id, &update).await,
+                Err(e) => Ok(inbound::Outcome::Ignored(format!("unreadable update: {e}"))),
+            };
+            let now = now_millis();
+            let marked = match outcome {
+                Ok(inbound::Outcome::Applied) => {
+                    Metrics::add(&t.0.metrics.updates_applied, 1);
+                    store.finish_update(bot.id, p.update_id, "applied", now).await
+                }
+                Ok(inbound::Outcome::Ignored(why)) => {
+                    Metrics::add(&t.0.metrics.updates_ignored, 1);
+                    tracing::info!(bot = bot.id, update = p.update_id, reason = %why, "update ignored");
+                    store.finish_update(bot.id, p.update_id, &format!("ignored: {why}"), now).await
+                }
+                Err(e) if p.attempts + 1 >= MAX_ATTEMPTS => {
+                    Metrics::add(&t.0.metrics.updates_failed, 1);
+                    tracing::error!(bot = bot.id, update = p.update_id, error = %e, "update set aside after repeated failures");
+                    store.finish_update(bot.id, p.update_id, &format!("failed: {e}"), now).await
+                }
+                Err(e) => {
+                    tracing::warn!(bot = bot.id, update = p.update_id, error = %e, "update not applied; will try again");
+                    let _ = store.update_failed(bot.id, p.update_id, &e.to_string()).await;
+                    return false;
+                }
+            };
+            if let Err(e) = marked {
+                tracing::warn!(bot = bot.id, update = p.update_id, error = %e, "cannot mark the update applied");
+                return false;
+            }
+        }
+    }
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(200).collect()
+}
+
+/// Waits that grow from 1 s to 30 s while things keep failing.
+#[derive(Default)]
+struct Backoff(u32);
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        self.0 = (self.0 + 1).min(5);
+        Duration::from_secs((1u64 << (self.0 - 1)).min(30))
+    }
+
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+}

@@ -1,0 +1,169 @@
+//! Telegram: the organisation's bots (admins connect, list, pause them) and the webhook Telegram
+//! posts updates to when a bot runs in webhook mode.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::Admin;
+use crate::{ApiError, ApiResult, AppState};
+use hub_actors::store::telegram::NewBot;
+use hub_actors::Error;
+
+/// Largest update Telegram posts (a 4096-character message with its entities is far below).
+const UPDATE_LIMIT: usize = 256 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BotBody {
+    /// The token @BotFather gave, `123456789:AA…`.
+    token: String,
+    /// The remote queue new dialogues wait in.
+    queue_id: i64,
+    /// The branch whose queue tickets the bot offers (/ticket); left out: every branch.
+    #[serde(default)]
+    branch_id: Option<i64>,
+    /// `polling` (default) or `webhook`.
+    #[serde(default)]
+    mode: Option<String>,
+    /// Required for webhooks: Telegram sends it back in `X-Telegram-Bot-Api-Secret-Token`.
+    #[serde(default)]
+    webhook_secret: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// What a token from @BotFather looks like: the bot's number, a colon, the secret part.
+fn valid_token(token: &str) -> bool {
+    match token.split_once(':') {
+        Some((id, secret)) => {
+            !id.is_empty()
+                && id.bytes().all(|b| b.is_ascii_digit())
+                && (8..=128).contains(&secret.len())
+                && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        }
+        None => false,
+    }
+}
+
+async fn add_bot(state: web::Data<AppState>, admin: Admin, body: web::Json<BotBody>) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let token = b.token.trim();
+    if !valid_token(token) {
+        return Err(Error::Invalid("this is not a bot token (123456789:AA…, from @BotFather)".into()).into());
+    }
+    let mode = b.mode.as_deref().unwrap_or("polling");
+    if !matches!(mode, "polling" | "webhook") {
+        return Err(Error::Invalid("mode is polling or webhook".into()).into());
+    }
+    let secret = b.webhook_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if let Some(s) = secret {
+        // Telegram's own rule for secret_token.
+        if !(1..=256).contains(&s.len()) || !s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
+            return Err(Error::Invalid("webhook_secret is 1 to 256 of A-Z, a-z, 0-9, _ and -".into()).into());
+        }
+    }
+    if mode == "webhook" && secret.is_none() {
+        return Err(Error::Invalid("a webhook bot needs a webhook_secret".into()).into());
+    }
+    let lang = match b.lang.as_deref().unwrap_or("ru") {
+        l @ ("ru" | "en") => l.to_string(),
+        other => return Err(Error::Invalid(format!("language {other:?}: use ru or en")).into()),
+    };
+    let bot = state
+        .hub
+        .store()
+        .add_telegram_bot(
+            NewBot {
+                org_id: admin.org_id,
+                service_id: b.queue_id,
+                branch_id: b.branch_id,
+                token,
+                mode,
+                webhook_secret: secret,
+                lang: &lang,
+            },
+            hub_actors::model::now_millis(),
+        )
+        .await?;
+    tracing::info!(bot = bot.id, by = admin.user_id, mode, "telegram bot connected");
+    if let Some(t) = &state.telegram {
+        t.bots_changed();
+    }
+    Ok(HttpResponse::Created().json(bot))
+}
+
+async fn bots(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().telegram_bots(Some(admin.org_id)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BotPatch {
+    enabled: bool,
+}
+
+async fn patch_bot(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<BotPatch>,
+) -> ApiResult<HttpResponse> {
+    let bot = state
+        .hub
+        .store()
+        .set_telegram_bot_enabled(admin.org_id, *path, body.enabled)
+        .await?;
+    if let Some(t) = &state.telegram {
+        t.bots_changed();
+    }
+    Ok(HttpResponse::Ok().json(bot))
+}
+
+/// Telegram's POST of one update. 200 once stored; anything else makes Telegram try again.
+async fn webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let Some(t) = &state.telegram else {
+        return Err(ApiError::NoRoute);
+    };
+    let secret = req
+        .headers()
+        .get("X-Telegram-Bot-Api-Secret-Token")
+        .and_then(|h| h.to_str().ok());
+    match t.webhook(*path, secret, &body).await {
+        Ok(()) => Ok(HttpResponse::Ok().json(serde_json::json!({ "ok": true }))),
+        Err(e) => {
+            let peer = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+            tracing::warn!(bot = *path, peer, error = %e, "telegram webhook refused");
+            Err(e.into())
+        }
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/admin/telegram/bots", web::post().to(add_bot))
+        .route("/api/admin/telegram/bots", web::get().to(bots))
+        .route("/api/admin/telegram/bots/{id}", web::patch().to(patch_bot))
+        .service(
+            web::resource("/telegram/{id}/webhook")
+                .app_data(web::PayloadConfig::new(UPDATE_LIMIT))
+                .route(web::post().to(webhook)),
+        );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_token;
+
+    #[test]
+    fn tokens_look_like_botfathers() {
+        assert!(valid_token("123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"));
+        assert!(!valid_token("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"));
+        assert!(!valid_token("12ab:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"));
+        assert!(!valid_token("123:short"));
+        assert!(!valid_token("123:has space in it ok"));
+    }
+}
