@@ -95,6 +95,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             api_url: settings.telegram_api_url.clone(),
             public_url: settings.public_url.clone(),
             poll_timeout_secs: settings.telegram_poll_secs.clamp(1, 15),
+            node: format!("{}/{}", host_name(), settings.listen),
         },
         stop.clone(),
     )
@@ -147,6 +148,16 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     actors.stop();
     store.close().await;
     result
+}
+
+/// The machine's name, for naming this node to the others.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 fn store_kind(s: &Settings) -> &'static str {

@@ -136,6 +136,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .init();
 
     let outcome = actix_web::rt::System::new().block_on(run(cli.command, settings));

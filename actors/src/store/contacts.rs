@@ -33,6 +33,8 @@ pub struct ContactCard {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub note: Option<String>,
+    /// Where the contact last said they are (a shared location), "latitude,longitude".
+    pub location: Option<String>,
     pub identities: Vec<Identity>,
     pub history: Vec<HistoryItem>,
 }
@@ -113,7 +115,7 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
-/// id, name, email, phone, note, merged_into.
+/// id, name, email, phone, note, merged_into, location.
 type ContactRow = (
     i64,
     Option<String>,
@@ -121,6 +123,7 @@ type ContactRow = (
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
 );
 /// name, mime, data, owner, and the channel and dialogue of the conversation it was sent in.
 type AttachmentRow = (String, String, Vec<u8>, String, Option<String>, Option<String>);
@@ -365,13 +368,13 @@ impl Store {
 
     pub async fn contact_card(&self, org_id: i64, id: i64) -> Result<ContactCard> {
         let row: Option<ContactRow> = sqlx::query_as(
-            "SELECT id, name, email, phone, note, merged_into FROM contacts WHERE id = $1 AND org_id = $2",
+            "SELECT id, name, email, phone, note, merged_into, location FROM contacts WHERE id = $1 AND org_id = $2",
         )
         .bind(id)
         .bind(org_id)
         .fetch_optional(&self.read)
         .await?;
-        let (id, name, email, phone, note, merged_into) = row.ok_or(Error::NotFound("contact"))?;
+        let (id, name, email, phone, note, merged_into, location) = row.ok_or(Error::NotFound("contact"))?;
         if let Some(into) = merged_into {
             return Box::pin(self.contact_card(org_id, into)).await;
         }
@@ -393,6 +396,7 @@ impl Store {
             email,
             phone,
             note,
+            location,
             identities,
             history,
         })
@@ -450,7 +454,8 @@ impl Store {
             "UPDATE contacts SET name = COALESCE(name, (SELECT name FROM contacts WHERE id = $2)), \
              email = COALESCE(email, (SELECT email FROM contacts WHERE id = $2)), \
              phone = COALESCE(phone, (SELECT phone FROM contacts WHERE id = $2)), \
-             note = COALESCE(note, (SELECT note FROM contacts WHERE id = $2)) WHERE id = $1",
+             note = COALESCE(note, (SELECT note FROM contacts WHERE id = $2)), \
+             location = COALESCE(location, (SELECT location FROM contacts WHERE id = $2)) WHERE id = $1",
         )
         .bind(keep)
         .bind(other)

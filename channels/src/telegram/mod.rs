@@ -48,6 +48,9 @@ pub struct Settings {
     pub public_url: String,
     /// Long-polling wait, seconds.
     pub poll_timeout_secs: u32,
+    /// This node's name in bot leases, the same across its restarts (host and listen address),
+    /// so a node restarted after a crash takes its bots back at once.
+    pub node: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +124,7 @@ impl Telegram {
             api_url,
             public_url: settings.public_url.trim_end_matches('/').to_string(),
             poll_timeout_secs: settings.poll_timeout_secs,
-            node: hub_actors::store::random_token(8),
+            node: settings.node.clone(),
             bots: Mutex::new(HashMap::new()),
             outbox_bell: Notify::new(),
             bots_bell: Notify::new(),
