@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the hub: unit tests, the end-to-end suite against real hub processes
 # (SQLite, PostgreSQL, two nodes over PostgreSQL + Redis), and the browser suite in headless
-# Chromium. Installs what the browser suite needs when it is missing.
+# Chromium, with the Telegram tests against a Bot API server (tests/e2e/botapi.py) and the npm
+# emulator telegram-test-api. Installs what the browser suite needs when it is missing.
 #
 # PostgreSQL and Redis: HUB_TEST_POSTGRES_URL (an admin URL; each test creates its own
 # database) and HUB_TEST_REDIS_URL, defaulting to the local servers.
@@ -20,6 +21,11 @@ fi
 if ! python3 -c "import playwright, pytest" >/dev/null 2>&1; then
     echo "== installing the browser tests' Python packages"
     python3 -m pip install -q -r tests/e2e/requirements.txt
+fi
+
+if [ ! -d tests/e2e/tg-emulator/node_modules/telegram-test-api ]; then
+    echo "== installing the Telegram Bot API emulator (npm telegram-test-api)"
+    npm ci --prefix tests/e2e/tg-emulator --no-audit --no-fund --loglevel=error
 fi
 
 echo "== unit and end-to-end tests (cargo test)"

@@ -137,10 +137,26 @@ async fn send_parts(t: &Telegram, item: &OutboxItem) -> Result<(), Failure> {
                 | ApiError::BotKicked
                 | ApiError::CantInitiateConversation),
             )) => return Err(Failure::Never(e.to_string())),
+            // Telegram said ok but its answer is not the message teloxide expects (a newer API,
+            // an emulator): it was sent, and sending it again would show it twice.
+            Err(RequestError::InvalidJson { raw, .. }) if said_ok(&raw) => {
+                tracing::warn!(outbox = item.id, raw = %raw.chars().take(200).collect::<String>(), "Telegram took the message; its answer did not parse");
+                if let Err(e) = store.outbox_progress(item.id, i as i64 + 1).await {
+                    tracing::warn!(outbox = item.id, error = %e, "cannot record a sent part");
+                }
+            }
             Err(e) => return Err(later(item, e.to_string())),
         }
     }
     Ok(())
+}
+
+/// Whether a Bot API answer says the request succeeded.
+pub(super) fn said_ok(raw: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| v.get("ok").and_then(serde_json::Value::as_bool))
+        == Some(true)
 }
 
 /// Waits that double from 1 s up to 5 minutes with the row's attempts.

@@ -137,6 +137,9 @@ async fn prepare(t: &Telegram, bot: &TelegramBot) -> bool {
             }
             tracing::info!(bot = bot.id, username = %username, mode = %bot.mode, "telegram bot connected");
         }
+        Err(RequestError::InvalidJson { raw, .. }) if super::outbound::said_ok(&raw) => {
+            tracing::warn!(bot = bot.id, "getMe answered in a shape teloxide does not know; going on without the bot's name");
+        }
         Err(e) => {
             tracing::warn!(bot = bot.id, error = %e, "getMe failed; is the token right?");
             return false;
