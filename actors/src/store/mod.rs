@@ -16,8 +16,8 @@ pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, Remo
 pub use conversations::{
     AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT,
 };
-pub use outbox::OutboxItem;
 pub use org::{Branch, Service, UserRow, Window};
+pub use outbox::OutboxItem;
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};
 pub use tickets::{IssuedTicket, OperatorState, PublicTicket, Ticket, TodayStats};
 

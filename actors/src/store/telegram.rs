@@ -317,7 +317,11 @@ impl Store {
                 contact_id
             }
             Some((holder,)) if holder == contact_id => contact_id,
-            Some((holder,)) => self.merge_contacts(org_id, holder.min(contact_id), holder.max(contact_id)).await?.id,
+            Some((holder,)) => {
+                self.merge_contacts(org_id, holder.min(contact_id), holder.max(contact_id))
+                    .await?
+                    .id
+            }
         };
         sqlx::query("UPDATE contacts SET phone = COALESCE(phone, $1) WHERE id = $2")
             .bind(phone)

@@ -64,7 +64,10 @@ mod tests {
             Button::Branch(1),
             Button::Group { branch: 1, group: 2 },
             Button::Service { branch: 1, service: 3 },
-            Button::Rate { conversation: 99, score: 5 },
+            Button::Rate {
+                conversation: 99,
+                score: 5,
+            },
         ] {
             assert_eq!(Button::decode(&b.encode()), Some(b));
             assert!(b.encode().len() <= 64);
@@ -73,7 +76,18 @@ mod tests {
 
     #[test]
     fn forged_presses_are_refused() {
-        for bad in ["", "x:1", "b:", "b:-1", "b:1:2", "r:1:6", "r:1:0", "s:1", "g:a:b", "r:1:5:extra"] {
+        for bad in [
+            "",
+            "x:1",
+            "b:",
+            "b:-1",
+            "b:1:2",
+            "r:1:6",
+            "r:1:0",
+            "s:1",
+            "g:a:b",
+            "r:1:5:extra",
+        ] {
             assert_eq!(Button::decode(bad), None, "{bad}");
         }
     }

@@ -127,7 +127,11 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, updat
                     Err(why) => {
                         // The operator sees that a file came and why it is not there.
                         let note = texts::file_refused(cx.lang, &f.name, &why);
-                        body = if body.is_empty() { note.clone() } else { format!("{body}\n\n{note}") };
+                        body = if body.is_empty() {
+                            note.clone()
+                        } else {
+                            format!("{body}\n\n{note}")
+                        };
                         cx.reply(0, Notice::text(note)).await?;
                     }
                 }
@@ -141,8 +145,13 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, updat
             text,
         } => {
             let contact = cx.contact(&from).await?;
-            cx.post(contact, format!("e{message_id}:{edited_at}"), texts::edited(cx.lang, &text), vec![])
-                .await?;
+            cx.post(
+                contact,
+                format!("e{message_id}:{edited_at}"),
+                texts::edited(cx.lang, &text),
+                vec![],
+            )
+            .await?;
         }
         Incoming::Location {
             from,
@@ -155,8 +164,13 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, updat
                 .store()
                 .set_contact_location(contact, &format!("{latitude:.6},{longitude:.6}"))
                 .await?;
-            cx.post(contact, format!("m{message_id}"), texts::location(latitude, longitude), vec![])
-                .await?;
+            cx.post(
+                contact,
+                format!("m{message_id}"),
+                texts::location(latitude, longitude),
+                vec![],
+            )
+            .await?;
         }
         Incoming::SharedContact {
             from,
@@ -166,8 +180,13 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, updat
             own,
         } => {
             let contact = cx.contact(&from).await?;
-            cx.post(contact, format!("m{message_id}"), texts::shared_contact(&name, &raw), vec![])
-                .await?;
+            cx.post(
+                contact,
+                format!("m{message_id}"),
+                texts::shared_contact(&name, &raw),
+                vec![],
+            )
+            .await?;
             // Only the sender's own number joins their card: a shared card of a friend does not.
             if let (true, Some(number)) = (own, phone::normalise(&raw)) {
                 let card = t
@@ -200,7 +219,10 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, updat
             // The spinner on the user's button stops either way; a lost answer only leaves it
             // spinning a little longer.
             let api = t.bot(bot);
-            if let Err(e) = api.answer_callback_query(teloxide::types::CallbackQueryId(query_id)).await {
+            if let Err(e) = api
+                .answer_callback_query(teloxide::types::CallbackQueryId(query_id))
+                .await
+            {
                 tracing::debug!(error = %e, "answerCallbackQuery failed");
             }
             let Some(button) = Button::decode(&data) else {
@@ -244,22 +266,21 @@ async fn fetch(cx: &Ctx<'_>, f: &FileRef) -> Result<std::result::Result<i64, Str
         }
         Err(_) => return Ok(Err(texts::file_wrong_type(cx.lang).to_string())),
     };
-    let id = cx
-        .t
-        .hub()
-        .store()
-        .add_attachment(
-            Attachment {
-                org_id: cx.bot.org_id,
-                owner: cx.thread.clone(),
-                conversation_id: None,
-                name: attachment::clean_name(&f.name),
-                mime: mime.to_string(),
-                data,
-            },
-            now_millis(),
-        )
-        .await?;
+    let id =
+        cx.t.hub()
+            .store()
+            .add_attachment(
+                Attachment {
+                    org_id: cx.bot.org_id,
+                    owner: cx.thread.clone(),
+                    conversation_id: None,
+                    name: attachment::clean_name(&f.name),
+                    mime: mime.to_string(),
+                    data,
+                },
+                now_millis(),
+            )
+            .await?;
     Ok(Ok(id))
 }
 
@@ -299,7 +320,11 @@ async fn service_menu(cx: &Ctx<'_>, branch_id: i64, group: Option<i64>) -> Resul
         .into_iter()
         .filter(|s| s.parent_id == group)
         .map(|s| {
-            let label = if cx.lang == Lang::En { s.name_en.clone() } else { s.name_ru.clone() };
+            let label = if cx.lang == Lang::En {
+                s.name_en.clone()
+            } else {
+                s.name_ru.clone()
+            };
             let button = match s.prefix {
                 Some(_) => Button::Service {
                     branch: branch_id,
@@ -345,7 +370,9 @@ async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
                         Err(e) => return Err(e),
                     };
                     let id = issued.issued.ticket.id;
-                    store.add_telegram_ticket(id, cx.bot.id, cx.chat_id, cx.update_id).await?;
+                    store
+                        .add_telegram_ticket(id, cx.bot.id, cx.chat_id, cx.update_id)
+                        .await?;
                     tracing::info!(ticket = id, number = %issued.issued.ticket.number, "queue ticket taken on Telegram");
                     id
                 }
@@ -357,9 +384,16 @@ async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
             let p = store.public_ticket(&bt.public_id).await?;
             let ahead = p.ahead.unwrap_or(0);
             let eta = hub.estimate(branch, p.service_id, ahead).await;
-            let service_name = if cx.lang == Lang::En { &p.service_en } else { &p.service_ru };
-            cx.reply(0, Notice::text(texts::ticket_taken(cx.lang, &p.number, service_name, ahead, eta)))
-                .await?;
+            let service_name = if cx.lang == Lang::En {
+                &p.service_en
+            } else {
+                &p.service_ru
+            };
+            cx.reply(
+                0,
+                Notice::text(texts::ticket_taken(cx.lang, &p.number, service_name, ahead, eta)),
+            )
+            .await?;
             // Nobody ahead: "you are next" at once, as the notifier would after a call.
             if ahead == 0 && p.status == "waiting" {
                 Notice::text(texts::you_are_next(cx.lang, &p.number))

@@ -134,7 +134,10 @@ impl Telegram {
         });
         let t = Telegram(inner);
         let doorbell = actix::Actor::start(Doorbell(t.clone()));
-        t.0.hub.core.bridges.register(ChannelKind::Telegram, doorbell.recipient());
+        t.0.hub
+            .core
+            .bridges
+            .register(ChannelKind::Telegram, doorbell.recipient());
         supervise("telegram bots", t.0.stop.clone(), {
             let t = t.clone();
             move || poller::run_all(t.clone())
@@ -191,7 +194,13 @@ impl Telegram {
             .store_updates(bot.id, None, &[(update_id, value.to_string())], now)
             .await?;
         Metrics::add(&self.0.metrics.updates_received, new as u64);
-        if let Some(bell) = self.0.update_bells.lock().unwrap_or_else(|p| p.into_inner()).get(&bot.id) {
+        if let Some(bell) = self
+            .0
+            .update_bells
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&bot.id)
+        {
             bell.notify_one();
         }
         Ok(())

@@ -46,7 +46,14 @@ impl Notice {
         let new = t
             .hub()
             .store()
-            .enqueue_notice(org_id, hub_actors::channel::ChannelKind::Telegram.as_str(), thread, &payload, key, now_millis())
+            .enqueue_notice(
+                org_id,
+                hub_actors::channel::ChannelKind::Telegram.as_str(),
+                thread,
+                &payload,
+                key,
+                now_millis(),
+            )
             .await?;
         if new {
             t.0.outbox_bell.notify_one();

@@ -28,7 +28,12 @@ const MAX_ATTEMPTS: i64 = 12;
 pub(super) async fn run(t: Telegram) {
     let channel = hub_actors::channel::ChannelKind::Telegram.as_str();
     loop {
-        let claimed = match t.hub().store().claim_outbox(channel, now_millis(), CLAIM_MS, BATCH).await {
+        let claimed = match t
+            .hub()
+            .store()
+            .claim_outbox(channel, now_millis(), CLAIM_MS, BATCH)
+            .await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the outbox");

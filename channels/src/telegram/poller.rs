@@ -138,7 +138,10 @@ async fn prepare(t: &Telegram, bot: &TelegramBot) -> bool {
             tracing::info!(bot = bot.id, username = %username, mode = %bot.mode, "telegram bot connected");
         }
         Err(RequestError::InvalidJson { raw, .. }) if super::outbound::said_ok(&raw) => {
-            tracing::warn!(bot = bot.id, "getMe answered in a shape teloxide does not know; going on without the bot's name");
+            tracing::warn!(
+                bot = bot.id,
+                "getMe answered in a shape teloxide does not know; going on without the bot's name"
+            );
         }
         Err(e) => {
             tracing::warn!(bot = bot.id, error = %e, "getMe failed; is the token right?");
@@ -147,7 +150,10 @@ async fn prepare(t: &Telegram, bot: &TelegramBot) -> bool {
     }
     if bot.mode == "webhook" {
         if t.0.public_url.is_empty() {
-            tracing::error!(bot = bot.id, "webhook mode needs public_url (the https address Telegram reaches)");
+            tracing::error!(
+                bot = bot.id,
+                "webhook mode needs public_url (the https address Telegram reaches)"
+            );
             return false;
         }
         let url = format!("{}/telegram/{}/webhook", t.0.public_url, bot.id);
@@ -172,7 +178,11 @@ async fn prepare(t: &Telegram, bot: &TelegramBot) -> bool {
 }
 
 fn allowed() -> Vec<AllowedUpdate> {
-    vec![AllowedUpdate::Message, AllowedUpdate::EditedMessage, AllowedUpdate::CallbackQuery]
+    vec![
+        AllowedUpdate::Message,
+        AllowedUpdate::EditedMessage,
+        AllowedUpdate::CallbackQuery,
+    ]
 }
 
 /// One long poll. The offset moves (in the store) only with the updates stored. Err carries how
@@ -225,7 +235,12 @@ async fn poll(t: &Telegram, bot: &TelegramBot) -> Result<(), Option<Duration>> {
             Err(e) => tracing::warn!(bot = bot.id, update = u.id.0, error = %e, "update cannot be stored; skipped"),
         }
     }
-    match t.hub().store().store_updates(bot.id, Some(&t.0.node), &rows, now_millis()).await {
+    match t
+        .hub()
+        .store()
+        .store_updates(bot.id, Some(&t.0.node), &rows, now_millis())
+        .await
+    {
         Ok(new) => {
             Metrics::add(&t.0.metrics.updates_received, new as u64);
             Ok(())
@@ -271,12 +286,16 @@ async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
                 Ok(inbound::Outcome::Ignored(why)) => {
                     Metrics::add(&t.0.metrics.updates_ignored, 1);
                     tracing::info!(bot = bot.id, update = p.update_id, reason = %why, "update ignored");
-                    store.finish_update(bot.id, p.update_id, &format!("ignored: {why}"), now).await
+                    store
+                        .finish_update(bot.id, p.update_id, &format!("ignored: {why}"), now)
+                        .await
                 }
                 Err(e) if p.attempts + 1 >= MAX_ATTEMPTS => {
                     Metrics::add(&t.0.metrics.updates_failed, 1);
                     tracing::error!(bot = bot.id, update = p.update_id, error = %e, "update set aside after repeated failures");
-                    store.finish_update(bot.id, p.update_id, &format!("failed: {e}"), now).await
+                    store
+                        .finish_update(bot.id, p.update_id, &format!("failed: {e}"), now)
+                        .await
                 }
                 Err(e) => {
                     tracing::warn!(bot = bot.id, update = p.update_id, error = %e, "update not applied; will try again");

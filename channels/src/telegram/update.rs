@@ -62,9 +62,14 @@ pub enum Incoming {
         own: bool,
     },
     /// `/start`, with the deep-link payload of `t.me/<bot>?start=<payload>`.
-    Start { from: From, payload: Option<String> },
+    Start {
+        from: From,
+        payload: Option<String>,
+    },
     /// `/ticket`: take a ticket in a branch's queue.
-    TicketMenu { from: From },
+    TicketMenu {
+        from: From,
+    },
     /// A press on one of the bot's inline buttons.
     Callback {
         from: From,
@@ -187,7 +192,10 @@ fn read_message(m: &Message) -> Incoming {
             text: caption(),
             file: file(
                 &d.document.file,
-                d.document.file_name.clone().unwrap_or_else(|| format!("file-{message_id}")),
+                d.document
+                    .file_name
+                    .clone()
+                    .unwrap_or_else(|| format!("file-{message_id}")),
                 FileKind::Document,
             ),
         },
@@ -201,7 +209,11 @@ fn read_message(m: &Message) -> Incoming {
             from: f,
             message_id,
             text: String::new(),
-            file: file(&v.video_note.file, format!("video-note-{message_id}.mp4"), FileKind::VideoNote),
+            file: file(
+                &v.video_note.file,
+                format!("video-note-{message_id}.mp4"),
+                FileKind::VideoNote,
+            ),
         },
         MediaKind::Location(l) => Incoming::Location {
             from: f,
@@ -260,7 +272,12 @@ mod tests {
     #[test]
     fn text_and_commands() {
         match read(&msg(r#""text":"Здравствуйте""#)) {
-            Incoming::Message { from, message_id, text, file } => {
+            Incoming::Message {
+                from,
+                message_id,
+                text,
+                file,
+            } => {
                 assert_eq!(from.chat_id, 5001);
                 assert_eq!(from.name.as_deref(), Some("Олег Петров"));
                 assert_eq!((message_id, text.as_str(), file), (7, "Здравствуйте", None));
@@ -271,8 +288,14 @@ mod tests {
             read(&msg(r#""text":"/start b1","entities":[{"type":"bot_command","offset":0,"length":6}]"#)),
             Incoming::Start { payload: Some(p), .. } if p == "b1"
         ));
-        assert!(matches!(read(&msg(r#""text":"/start""#)), Incoming::Start { payload: None, .. }));
-        assert!(matches!(read(&msg(r#""text":"/ticket@HubBot""#)), Incoming::TicketMenu { .. }));
+        assert!(matches!(
+            read(&msg(r#""text":"/start""#)),
+            Incoming::Start { payload: None, .. }
+        ));
+        assert!(matches!(
+            read(&msg(r#""text":"/ticket@HubBot""#)),
+            Incoming::TicketMenu { .. }
+        ));
         // Unknown commands are text for the operator.
         assert!(matches!(read(&msg(r#""text":"/help""#)), Incoming::Message { .. }));
     }
@@ -284,16 +307,31 @@ mod tests {
                 {"file_id":"big","file_unique_id":"b","width":1280,"height":960,"file_size":90000}]"#,
         );
         match read(&u) {
-            Incoming::Message { text, file: Some(f), .. } => {
+            Incoming::Message {
+                text, file: Some(f), ..
+            } => {
                 assert_eq!(text, "чек");
                 assert_eq!((f.file_id.as_str(), f.size, f.kind), ("big", 90000, FileKind::Photo));
             }
             other => panic!("{other:?}"),
         }
         let u = msg(r#""document":{"file_id":"d1","file_unique_id":"d","file_name":"act.pdf","file_size":52428800}"#);
-        assert!(matches!(read(&u), Incoming::Message { file: Some(FileRef { size: 52428800, kind: FileKind::Document, ref name, .. }), .. } if name == "act.pdf"));
-        let u = msg(r#""voice":{"file_id":"v1","file_unique_id":"v","duration":3,"mime_type":"audio/ogg","file_size":4000}"#);
-        assert!(matches!(read(&u), Incoming::Message { file: Some(FileRef { kind: FileKind::Voice, .. }), .. }));
+        assert!(
+            matches!(read(&u), Incoming::Message { file: Some(FileRef { size: 52428800, kind: FileKind::Document, ref name, .. }), .. } if name == "act.pdf")
+        );
+        let u = msg(
+            r#""voice":{"file_id":"v1","file_unique_id":"v","duration":3,"mime_type":"audio/ogg","file_size":4000}"#,
+        );
+        assert!(matches!(
+            read(&u),
+            Incoming::Message {
+                file: Some(FileRef {
+                    kind: FileKind::Voice,
+                    ..
+                }),
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -307,7 +345,9 @@ mod tests {
         let edit = update(&format!(
             r#"{{"update_id":11,"edited_message":{{"message_id":7,"date":1700000000,"edit_date":1700000100,{CHAT},{FROM},"text":"исправлено"}}}}"#
         ));
-        assert!(matches!(read(&edit), Incoming::Edited { message_id: 7, edited_at: 1700000100, ref text, .. } if text == "исправлено"));
+        assert!(
+            matches!(read(&edit), Incoming::Edited { message_id: 7, edited_at: 1700000100, ref text, .. } if text == "исправлено")
+        );
     }
 
     #[test]
@@ -316,14 +356,18 @@ mod tests {
             r#"{{"update_id":12,"callback_query":{{"id":"q1",{FROM},"chat_instance":"ci","data":"r:3:5",
                 "message":{{"message_id":9,"date":1700000000,{CHAT},"text":"Оцените"}}}}}}"#
         ));
-        assert!(matches!(read(&cb), Incoming::Callback { ref data, ref query_id, .. } if data == "r:3:5" && query_id == "q1"));
+        assert!(
+            matches!(read(&cb), Incoming::Callback { ref data, ref query_id, .. } if data == "r:3:5" && query_id == "q1")
+        );
         let group = update(
             r#"{"update_id":13,"message":{"message_id":1,"date":1700000000,"chat":{"id":-100,"type":"group","title":"g"},"text":"hi"}}"#,
         );
         assert!(matches!(read(&group), Incoming::Ignored(_)));
         let unknown = update(r#"{"update_id":14,"brand_new_kind":{"x":1}}"#);
         assert!(matches!(read(&unknown), Incoming::Ignored(_)));
-        let sticker = msg(r#""sticker":{"file_id":"s","file_unique_id":"s","type":"regular","width":1,"height":1,"is_animated":false,"is_video":false}"#);
+        let sticker = msg(
+            r#""sticker":{"file_id":"s","file_unique_id":"s","type":"regular","width":1,"height":1,"is_animated":false,"is_video":false}"#,
+        );
         assert!(matches!(read(&sticker), Incoming::Ignored(_)));
     }
 

@@ -39,7 +39,9 @@ fn valid_token(token: &str) -> bool {
             !id.is_empty()
                 && id.bytes().all(|b| b.is_ascii_digit())
                 && (8..=128).contains(&secret.len())
-                && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         }
         None => false,
     }
