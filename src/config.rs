@@ -37,6 +37,8 @@ pub struct Settings {
     pub telegram_api_url: String,
     /// Long-polling wait of the Telegram bots, seconds (1 to 15).
     pub telegram_poll_secs: u32,
+    /// How soon another node takes over the Telegram bots of a node that stopped, seconds.
+    pub telegram_lease_secs: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +151,7 @@ impl Default for Settings {
             anonymous_limit: 60,
             telegram_api_url: "https://api.telegram.org".into(),
             telegram_poll_secs: 10,
+            telegram_lease_secs: 30,
         }
     }
 }

@@ -95,6 +95,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             api_url: settings.telegram_api_url.clone(),
             public_url: settings.public_url.clone(),
             poll_timeout_secs: settings.telegram_poll_secs.clamp(1, 15),
+            lease_secs: settings.telegram_lease_secs,
             node: format!("{}/{}", host_name(), settings.listen),
         },
         stop.clone(),

@@ -213,6 +213,7 @@ impl Hub {
         service_id: i64,
         channel: &str,
         vip_code: Option<&str>,
+        bot: Option<store::telegram::BotLink>,
     ) -> Result<Issued> {
         let branch = self.store().branch(org_id, branch_id).await?;
         let now = jiff::Timestamp::now();
@@ -228,7 +229,16 @@ impl Hub {
         let day = local_day(now, &tz);
         let issued = self
             .store()
-            .issue_ticket(org_id, branch_id, service_id, &day, channel, vip, now.as_millisecond())
+            .issue_ticket(
+                org_id,
+                branch_id,
+                service_id,
+                &day,
+                channel,
+                vip,
+                now.as_millisecond(),
+                bot,
+            )
             .await?;
         let t = &issued.ticket;
         let event = Event {

@@ -64,7 +64,7 @@ pub async fn take_ticket(
         Channel::Mobile => None,
     };
     let issued = hub
-        .issue_ticket(org_id, branch_id, req.service_id, channel.as_str(), vip)
+        .issue_ticket(org_id, branch_id, req.service_id, channel.as_str(), vip, None)
         .await?;
     tracing::info!(number = %issued.issued.ticket.number, branch = branch_id, channel = channel.as_str(), "ticket issued");
     Ok(issued.into())

@@ -46,6 +46,9 @@ class Bot:
         self.webhook: tuple[str, str | None] | None = None
         self.offsets: list[int] = []
         self.answered_callbacks: list[str] = []
+        self.polling = 0  # getUpdates requests in flight
+        self.poll_gen = 0
+        self.conflicts = 0  # 409s answered: two pollers at once
 
 
 class _Server(ThreadingHTTPServer):
@@ -354,12 +357,35 @@ class BotApi:
                 timeout = float(p.get("timeout") or 0)
                 deadline = time.monotonic() + timeout
                 with api.lock:
+                    # Like Telegram, a new getUpdates ends one still waiting, which gets 409:
+                    # two pollers of one bot show up as conflicts.
+                    if bot.polling:
+                        bot.conflicts += 1
+                    bot.polling += 1
+                    bot.poll_gen += 1
+                    gen = bot.poll_gen
+                try:
+                    self._poll(bot, offset, limit, deadline, gen)
+                finally:
+                    with api.lock:
+                        bot.polling -= 1
+
+            def _poll(self, bot: Bot, offset: int, limit: int, deadline: float, gen: int) -> None:
+                with api.lock:
                     bot.offsets.append(offset)
                     # An offset confirms every update before it, as in the real API.
                     bot.updates = [u for u in bot.updates if u["update_id"] >= offset]
-                    while not bot.updates and time.monotonic() < deadline:
+                    api.lock.notify_all()
+                    while not bot.updates and time.monotonic() < deadline and bot.poll_gen == gen:
                         api.lock.wait(max(0.0, deadline - time.monotonic()))
-                    result = bot.updates[:limit]
+                    if bot.poll_gen != gen:
+                        result = None
+                    else:
+                        result = bot.updates[:limit]
+                if result is None:
+                    return self._json(409, {"ok": False, "error_code": 409, "description":
+                                            "Conflict: terminated by other getUpdates request; make sure "
+                                            "that only one bot instance is running"})
                 self._json(200, {"ok": True, "result": result})
                 if result and api.after_delivery:
                     hook, api.after_delivery = api.after_delivery, None

@@ -357,3 +357,44 @@ def test_webhook_mode_checks_the_secret(hub_store, botapi):
     botapi.text(TOKEN, CHAT, "Второе")
     wait(lambda: len(visitor_messages(node, sup, conv["id"])) == 2, what="the second message")
     assert [x["body"] for x in visitor_messages(node, sup, conv["id"])] == ["Через вебхук", "Второе"]
+
+
+def test_two_nodes_share_a_bot_one_polls_and_the_other_takes_over(hub_store, botapi):
+    store = hub_store(postgres=True, with_redis=True)
+    a = tgkit.tg_node(store, botapi.url, HUB_TELEGRAM_LEASE_SECS="4")
+    b = store.start()
+    connect_bot(a, TOKEN)
+    sup = b.api.login(*hubnode.SUPERVISOR)
+    for i in range(5):
+        botapi.text(TOKEN, CHAT, f"вопрос {i}")
+    conv = conversation_of(b, sup)
+    wait(lambda: len(visitor_messages(b, sup, conv["id"])) == 5, what="five messages")
+    time.sleep(3)  # both nodes run their bot tasks a while: only the lease holder polls
+    assert botapi.bot(TOKEN).conflicts == 0
+
+    # An operator on node B replies and closes: the reply and the rating question go out once,
+    # though both nodes hear the close.
+    op = available(b)
+    wait(lambda: b.api.ok("GET", "/api/conversations", op)["offers"], what="the offer")
+    b.api.ok("POST", f"/api/conversations/{conv['id']}/accept", op)
+    reply(b, op, conv["id"], "Ответ с узла B")
+    b.api.ok("POST", f"/api/conversations/{conv['id']}/close", op, {})
+    botapi.wait_sent(TOKEN, CHAT, lambda m: "Оцените" in m.get("text", ""), what="the rating question")
+    time.sleep(1.0)
+    texts = texts_to(botapi)
+    assert texts.count("Ответ с узла B") == 1
+    assert sum("Оцените" in t for t in texts) == 1
+
+    # The polling node dies; the other takes the bot over when the lease runs out.
+    import subprocess
+    lease = subprocess.run(["psql", store.database_url, "-tAc", "SELECT lease_node FROM telegram_bots"],
+                           capture_output=True, text=True, timeout=30).stdout.strip()
+    holder, other = (a, b) if lease.endswith(f":{a.port}") else (b, a)
+    assert lease.endswith(f":{holder.port}"), lease
+    holder.kill()
+    botapi.text(TOKEN, CHAT, "после падения узла")
+    def second_conversation():
+        convs = [c for c in tgkit.telegram_conversations(other, sup) if c["id"] != conv["id"]]
+        return convs and convs[0]
+    conv2 = wait(second_conversation, timeout=30, what="the message through the other node")
+    assert [m["body"] for m in visitor_messages(other, sup, conv2["id"])] == ["после падения узла"]

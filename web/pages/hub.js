@@ -526,6 +526,14 @@
   }
   /* An attachment as a link; images as a thumbnail inside the link. */
   function attachmentNode(a, href) {
+    // Voice messages and video notes play where they are, with a link to the file beside.
+    const media = /^audio\//.test(a.mime || '') ? 'audio' : /^video\//.test(a.mime || '') ? 'video' : null;
+    if (media) {
+      return el('span', { class: 'att att-media', 'data-testid': 'attachment', 'data-attachment-id': a.id, 'data-media': media },
+        el(media, { src: href, controls: true, preload: 'metadata', class: 'att-player' }),
+        el('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'att-name' }, a.name || ''),
+        a.size != null ? el('span', { class: 'att-size muted' }, fmtBytes(a.size)) : null);
+    }
     const isImage = /^image\/(png|jpeg|gif|webp)$/.test(a.mime || '');
     const link = el('a', { class: 'att' + (isImage ? ' att-image' : ''), href, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'attachment', 'data-attachment-id': a.id });
     if (isImage) link.appendChild(el('img', { src: href, alt: a.name || '', loading: 'lazy', class: 'att-thumb' }));

@@ -1030,7 +1030,7 @@ Hub.ready(() => {
     if (!card) return;
     box.dataset.contactId = String(card.id);
     Hub.setText(Hub.tid('contact-name'), card.name || ('#' + card.id));
-    Hub.setText($('contact-line'), ['#' + card.id, card.email, card.phone].filter(Boolean).join(' · '));
+    Hub.setText($('contact-line'), ['#' + card.id, card.email, card.phone, card.location ? '📍 ' + card.location : null].filter(Boolean).join(' · '));
     Hub.setText($('contact-note'), card.note || '');
     Hub.show($('contact-note'), !!card.note);
     const ids = Array.isArray(card.identities) ? card.identities : [];

@@ -39,6 +39,14 @@ pub struct NewBot<'a> {
     pub lang: &'a str,
 }
 
+/// The bot chat a queue ticket is taken from, and the update that asked for it.
+#[derive(Debug, Clone, Copy)]
+pub struct BotLink {
+    pub bot_id: i64,
+    pub chat_id: i64,
+    pub update_id: i64,
+}
+
 /// An update waiting to be applied.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingUpdate {
@@ -244,20 +252,6 @@ impl Store {
                 .fetch_optional(&self.read)
                 .await?;
         Ok(found.map(|r| r.0))
-    }
-
-    pub async fn add_telegram_ticket(&self, ticket_id: i64, bot_id: i64, chat_id: i64, update_id: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO telegram_tickets (ticket_id, bot_id, chat_id, update_id) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(ticket_id)
-        .bind(bot_id)
-        .bind(chat_id)
-        .bind(update_id)
-        .execute(&self.write)
-        .await?;
-        Ok(())
     }
 
     /// Tickets of the branch taken through a bot that still wait (issued in the last day: queues

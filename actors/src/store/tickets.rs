@@ -107,6 +107,7 @@ impl Store {
         channel: &str,
         vip: bool,
         now: Millis,
+        bot: Option<super::telegram::BotLink>,
     ) -> Result<IssuedTicket> {
         let mut tx = self.write.begin().await?;
         let prefix: Option<(Option<String>,)> = sqlx::query_as(
@@ -155,6 +156,16 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let ahead = ahead_of(&mut tx, &ticket).await?;
+        // A ticket taken through a bot commits with its holder's chat: a repeated update finds it.
+        if let Some(link) = bot {
+            sqlx::query("INSERT INTO telegram_tickets (ticket_id, bot_id, chat_id, update_id) VALUES ($1, $2, $3, $4)")
+                .bind(ticket.id)
+                .bind(link.bot_id)
+                .bind(link.chat_id)
+                .bind(link.update_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(IssuedTicket { ticket, ahead })
     }

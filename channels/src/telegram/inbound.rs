@@ -9,7 +9,7 @@ use teloxide::types::Update;
 
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
 use hub_actors::model::{attachment, now_millis, phone};
-use hub_actors::store::telegram::TelegramBot;
+use hub_actors::store::telegram::{BotLink, TelegramBot};
 use hub_actors::store::Attachment;
 use hub_actors::{ask, Error, Result};
 
@@ -359,7 +359,15 @@ async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
             let ticket_id = match store.telegram_ticket_of_update(cx.bot.id, cx.update_id).await? {
                 Some(id) => id,
                 None => {
-                    let issued = match hub.issue_ticket(cx.bot.org_id, branch, service, "telegram", None).await {
+                    let link = BotLink {
+                        bot_id: cx.bot.id,
+                        chat_id: cx.chat_id,
+                        update_id: cx.update_id,
+                    };
+                    let issued = match hub
+                        .issue_ticket(cx.bot.org_id, branch, service, "telegram", None, Some(link))
+                        .await
+                    {
                         Ok(i) => i,
                         Err(Error::BranchClosed) => {
                             return cx.reply(0, Notice::text(texts::branch_closed(cx.lang))).await
@@ -370,9 +378,6 @@ async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
                         Err(e) => return Err(e),
                     };
                     let id = issued.issued.ticket.id;
-                    store
-                        .add_telegram_ticket(id, cx.bot.id, cx.chat_id, cx.update_id)
-                        .await?;
                     tracing::info!(ticket = id, number = %issued.issued.ticket.number, "queue ticket taken on Telegram");
                     id
                 }

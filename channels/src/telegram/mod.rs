@@ -48,6 +48,9 @@ pub struct Settings {
     pub public_url: String,
     /// Long-polling wait, seconds.
     pub poll_timeout_secs: u32,
+    /// How long a node's hold on a bot lasts without renewal: how soon another node takes over
+    /// the bots of a node that died. At least the polling wait plus 2 s.
+    pub lease_secs: u32,
     /// This node's name in bot leases, the same across its restarts (host and listen address),
     /// so a node restarted after a crash takes its bots back at once.
     pub node: String,
@@ -94,6 +97,7 @@ struct Inner {
     api_url: url::Url,
     public_url: String,
     poll_timeout_secs: u32,
+    lease_ms: i64,
     /// This node's name in bot leases.
     node: String,
     /// Bots by id, built once.
@@ -124,6 +128,7 @@ impl Telegram {
             api_url,
             public_url: settings.public_url.trim_end_matches('/').to_string(),
             poll_timeout_secs: settings.poll_timeout_secs,
+            lease_ms: i64::from(settings.lease_secs.max(settings.poll_timeout_secs + 2)) * 1000,
             node: settings.node.clone(),
             bots: Mutex::new(HashMap::new()),
             outbox_bell: Notify::new(),

@@ -16,8 +16,6 @@ use hub_actors::store::telegram::TelegramBot;
 
 use super::{inbound, Metrics, Telegram};
 
-/// How long a lease lasts; the holder renews it every pass, well inside this.
-const LEASE_MS: i64 = 30_000;
 /// How often the list of bots is read again (a change made on another node).
 const RESCAN: Duration = Duration::from_secs(10);
 /// Attempts at applying an update before it is set aside (logged with its error).
@@ -72,12 +70,17 @@ async fn run_bot(t: Telegram, id: i64) {
             }
         };
         let now = now_millis();
-        match t.hub().store().take_bot_lease(id, &t.0.node, now + LEASE_MS, now).await {
+        match t
+            .hub()
+            .store()
+            .take_bot_lease(id, &t.0.node, now + t.0.lease_ms, now)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 // Another node polls this bot; look again before its lease could run out.
                 prepared_as = None;
-                if !t.pause(Duration::from_millis(LEASE_MS as u64 / 3)).await {
+                if !t.pause(Duration::from_millis(t.0.lease_ms as u64 / 3)).await {
                     break;
                 }
                 continue;
