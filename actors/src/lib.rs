@@ -180,6 +180,12 @@ impl Hub {
         ))
     }
 
+    /// Tells everyone following a conversation that it changed outside its actor (a channel
+    /// moved it, say).
+    pub async fn announce_conversation(&self, org_id: i64, id: i64) {
+        actors::ticket::announce(&self.core, org_id, id).await;
+    }
+
     pub fn store(&self) -> &Store {
         &self.core.store
     }

@@ -68,5 +68,15 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox(channel, sent_at, failed_at, next_at);
 CREATE INDEX outbox_thread ON outbox(thread_key, id);
 
+-- A web-chat visitor going on in Telegram: t.me/<bot>?start=w<code>, usable once within an hour.
+CREATE TABLE telegram_handoffs (
+    code        TEXT PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES organisations(id),
+    bot_id      INTEGER NOT NULL REFERENCES telegram_bots(id),
+    visitor_id  INTEGER NOT NULL REFERENCES visitors(id),
+    created_at  INTEGER NOT NULL,
+    used_at     INTEGER
+);
+
 -- Where a contact last said they are (a shared location), as "latitude,longitude".
 ALTER TABLE contacts ADD COLUMN location TEXT;

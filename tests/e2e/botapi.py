@@ -8,8 +8,9 @@ between fetch and store could not be tested), long polling, complete callback qu
 `chat_instance`, which the real API always sends) and fault injection (429 with
 `retry_after`, malformed JSON). This server does those, as Telegram documents them:
 
-bot side   getMe, getUpdates (offset, limit, timeout), sendMessage, sendPhoto, sendDocument
-           (multipart/form-data), getFile, GET /file/bot<token>/<path>, answerCallbackQuery,
+bot side   getMe, getUpdates (offset, limit, timeout; a second poller gets 409 as from Telegram),
+           sendMessage, sendPhoto, sendDocument (multipart/form-data), getFile,
+           GET /file/bot<token>/<path>, answerCallbackQuery, setMyCommands,
            setWebhook (then POSTs each update with X-Telegram-Bot-Api-Secret-Token and retries
            until it is answered 200, as Telegram does), deleteWebhook
 user side  Python methods: text, photo, document, voice, contact, location, edit, press, raw
@@ -30,7 +31,7 @@ from urllib.parse import parse_qs, urlparse
 
 METHODS = {m.lower(): m for m in (
     "getMe", "getUpdates", "sendMessage", "sendPhoto", "sendDocument", "getFile",
-    "answerCallbackQuery", "setWebhook", "deleteWebhook")}
+    "answerCallbackQuery", "setWebhook", "deleteWebhook", "setMyCommands")}
 
 
 class Bot:
@@ -46,6 +47,7 @@ class Bot:
         self.webhook: tuple[str, str | None] | None = None
         self.offsets: list[int] = []
         self.answered_callbacks: list[str] = []
+        self.commands: list[dict] | None = None
         self.polling = 0  # getUpdates requests in flight
         self.poll_gen = 0
         self.conflicts = 0  # 409s answered: two pollers at once
@@ -443,6 +445,12 @@ class BotApi:
                                             "description": "Bad Request: file is too big"})
                 self._json(200, {"ok": True, "result": {"file_id": fid, "file_unique_id": "u" + fid,
                                                         "file_size": len(data), "file_path": fid}})
+
+            def m_setMyCommands(self, bot: Bot, p):
+                commands = p.get("commands")
+                with api.lock:
+                    bot.commands = json.loads(commands) if isinstance(commands, str) else commands
+                self._json(200, {"ok": True, "result": True})
 
             def m_answerCallbackQuery(self, bot: Bot, p):
                 with api.lock:

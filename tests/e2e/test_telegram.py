@@ -169,6 +169,8 @@ def test_console_shows_telegram_and_rating_after_close(hub_store, botapi, new_co
     botapi.text(TOKEN, CHAT, "/start")
     greeting = botapi.wait_sent(TOKEN, CHAT, lambda m: m.get("text", "").startswith("Здравствуйте"), what="greeting")
     assert "/ticket" in greeting["text"]
+    # The menu button lists the commands.
+    assert [c["command"] for c in botapi.bot(TOKEN).commands] == ["ticket", "start"]
 
     page = new_context(**DESKTOP_VIEW).new_page()
     operator_sign_in(page, node, hubnode.OPERATOR1)
@@ -398,3 +400,53 @@ def test_two_nodes_share_a_bot_one_polls_and_the_other_takes_over(hub_store, bot
         return convs and convs[0]
     conv2 = wait(second_conversation, timeout=30, what="the message through the other node")
     assert [m["body"] for m in visitor_messages(other, sup, conv2["id"])] == ["после падения узла"]
+
+
+def test_web_chat_goes_on_in_telegram(hub_store, botapi, new_context):
+    node = tgkit.tg_node(hub_store(), botapi.url)
+    connect_bot(node, TOKEN)
+    admin = node.api.login(*tgkit.ADMIN)
+    wait(lambda: node.api.ok("GET", "/api/admin/telegram/bots", admin)[0]["username"], what="the bot's name")
+
+    ctx = new_context(**DESKTOP_VIEW)
+    # t.me is out of reach here: answer for it, so the popup's address can be read.
+    ctx.route("https://t.me/**", lambda route: route.fulfill(status=200, body="telegram", content_type="text/plain"))
+    visitor = ctx.new_page()
+    visitor.goto(node.url("/demo/site"))
+    visitor.get_by_test_id("chat-launcher").click()
+    chat = visitor.frame_locator('[data-testid="chat-frame"]')
+    expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+    chat.get_by_test_id("chat-input").fill("Вопрос с сайта")
+    chat.get_by_test_id("chat-input").press("Enter")
+    expect(chat.locator('[data-testid="chat-message"][data-author="visitor"][data-state="sent"]')).to_have_count(1)
+    sup = node.api.login(*hubnode.SUPERVISOR)
+    web = wait(lambda: next((c for c in node.api.ok("GET", "/api/conversations", sup)["queued"]
+                             if c["channel"] == "webchat"), None), what="the web chat")
+
+    # The visitor goes on in Telegram: the link opens the bot with a one-time code.
+    with ctx.expect_page() as popup:
+        chat.get_by_test_id("chat-telegram").click()
+    tab = popup.value
+    tab.wait_for_url(re.compile(r"^https://t\.me/"))
+    m = re.fullmatch(r"https://t\.me/hub_test_700001_bot\?start=w([0-9a-f]{32})", tab.url)
+    assert m, tab.url
+    botapi.text(TOKEN, CHAT, f"/start w{m.group(1)}")
+    botapi.wait_sent(TOKEN, CHAT, lambda x: x.get("text", "").startswith("Продолжаем здесь"), what="the hand-off")
+
+    # The same conversation, now a Telegram dialogue, on one card with both identities.
+    d = thread(node, sup, web["id"])
+    assert d["conversation"]["channel"] == "telegram"
+    assert {i["kind"] for i in d["contact"]["identities"]} >= {"web", "telegram"}
+    assert any(e["kind"] == "handed_over" for e in d["timeline"])
+    op = available(node)
+    wait(lambda: node.api.ok("GET", "/api/conversations", op)["offers"], what="the offer")
+    node.api.ok("POST", f"/api/conversations/{web['id']}/accept", op)
+    reply(node, op, web["id"], "Отвечаю уже в Telegram")
+    botapi.wait_sent(TOKEN, CHAT, lambda x: x.get("text") == "Отвечаю уже в Telegram", what="the reply")
+    botapi.text(TOKEN, CHAT, "Отлично")
+    wait(lambda: [x["body"] for x in visitor_messages(node, op, web["id"])] == ["Вопрос с сайта", "Отлично"],
+         what="the thread going on")
+
+    # The code works once.
+    botapi.text(TOKEN, CHAT + 7, f"/start w{m.group(1)}")
+    botapi.wait_sent(TOKEN, CHAT + 7, lambda x: "уже использована" in x.get("text", ""), what="refusal")

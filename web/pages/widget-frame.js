@@ -329,6 +329,9 @@ Hub.ready(() => {
     }
     S.service = (r && r.service) || null;
     S.contact = (r && r.contact) || null;
+    const tg = $('chat-telegram');
+    Hub.show(tg, !!(r && r.telegram));
+    tg.title = Hub.t('chat.telegram');
     if (r && 'conversation' in r) setConversation(r.conversation, false); else { renderHeader(); renderOffline(); }
     return changed;
   }
@@ -442,6 +445,20 @@ Hub.ready(() => {
       Hub.show(note, true);
       renderOffline();
     } catch (e) { Hub.showError(e); } finally { btn.disabled = false; }
+  });
+
+  /* ---------- going on in Telegram ---------- */
+  // The link carries a one-time code, so it is asked for on the click; the window opens at once
+  // (within the click, as browsers require) and goes to the bot when the link is there.
+  $('chat-telegram').addEventListener('click', async () => {
+    const w = window.open('about:blank', '_blank');
+    try {
+      const r = await Hub.api('POST', '/api/chat/telegram', undefined, { token: S.token });
+      if (w) w.location.href = r.url; else window.top.location.href = r.url;
+    } catch (e) {
+      if (w) w.close();
+      Hub.showError(e);
+    }
   });
 
   /* ---------- rating ---------- */

@@ -155,7 +155,7 @@ const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.author, m.operat
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
-async fn timeline(
+pub(crate) async fn timeline(
     tx: &mut Tx<'_>,
     conversation_id: i64,
     at: Millis,

@@ -47,6 +47,18 @@ pub struct BotLink {
     pub update_id: i64,
 }
 
+/// What a hand-off from the web chat did.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    /// The card that now holds both the visitor and the Telegram chat.
+    pub contact_id: i64,
+    /// The visitor's open web chat, which now goes on in the Telegram dialogue.
+    pub moved: Option<i64>,
+}
+
+/// How long a hand-off link works.
+const HANDOFF_MS: i64 = 3600 * 1000;
+
 /// An update waiting to be applied.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingUpdate {
@@ -267,6 +279,100 @@ impl Store {
         .bind(crate::model::now_millis() - 24 * 3600 * 1000)
         .fetch_all(&self.read)
         .await?)
+    }
+
+    /// Whether the organisation has a bot a web-chat visitor can go on with.
+    pub async fn handoff_bot(&self, org_id: i64, service_id: i64) -> Result<Option<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, username FROM telegram_bots WHERE org_id = $1 AND enabled = 1 \
+             AND username IS NOT NULL AND username <> '' \
+             ORDER BY CASE WHEN service_id = $2 THEN 0 ELSE 1 END, id LIMIT 1",
+        )
+        .bind(org_id)
+        .bind(service_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// A one-time code for a visitor to go on in Telegram, with the bot's @name.
+    pub async fn create_handoff(&self, v: &super::Visitor, now: Millis) -> Result<Option<(String, String)>> {
+        let Some((bot_id, username)) = self.handoff_bot(v.org_id, v.service_id).await? else {
+            return Ok(None);
+        };
+        let code = super::random_token(16);
+        sqlx::query(
+            "INSERT INTO telegram_handoffs (code, org_id, bot_id, visitor_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&code)
+        .bind(v.org_id)
+        .bind(bot_id)
+        .bind(v.id)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(Some((username, code)))
+    }
+
+    /// Takes a hand-off code a Telegram user started the bot with (once, within the hour): the
+    /// visitor's card and the chat's become one (the older keeps both), and the visitor's open
+    /// web chat, if any, goes on in the Telegram dialogue `thread_key` (unless one is open
+    /// there already). None: unknown, used or expired.
+    pub async fn take_handoff(
+        &self,
+        org_id: i64,
+        bot_id: i64,
+        code: &str,
+        contact_id: i64,
+        thread_key: &str,
+        now: Millis,
+    ) -> Result<Option<Handoff>> {
+        let taken: Option<(i64,)> = sqlx::query_as(
+            "UPDATE telegram_handoffs SET used_at = $1 WHERE code = $2 AND org_id = $3 AND bot_id = $4 \
+             AND used_at IS NULL AND created_at > $5 RETURNING visitor_id",
+        )
+        .bind(now)
+        .bind(code)
+        .bind(org_id)
+        .bind(bot_id)
+        .bind(now - HANDOFF_MS)
+        .fetch_optional(&self.write)
+        .await?;
+        let Some((visitor_id,)) = taken else {
+            return Ok(None);
+        };
+        let (visitor_contact,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(c.merged_into, c.id) FROM visitors v JOIN contacts c ON c.id = v.contact_id WHERE v.id = $1",
+        )
+        .bind(visitor_id)
+        .fetch_one(&self.write)
+        .await?;
+        let card = if visitor_contact == contact_id {
+            contact_id
+        } else {
+            self.merge_contacts(org_id, visitor_contact.min(contact_id), visitor_contact.max(contact_id))
+                .await?
+                .id
+        };
+        let mut tx = self.write.begin().await?;
+        let moved: Option<(i64,)> = sqlx::query_as(
+            "UPDATE conversations SET channel = 'telegram', thread_key = $1 \
+             WHERE org_id = $2 AND channel = 'webchat' AND thread_key = $3 AND status <> 'closed' \
+             AND NOT EXISTS (SELECT 1 FROM conversations o WHERE o.org_id = $2 AND o.channel = 'telegram' \
+                             AND o.thread_key = $1 AND o.status <> 'closed') RETURNING id",
+        )
+        .bind(thread_key)
+        .bind(org_id)
+        .bind(format!("visitor:{visitor_id}"))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((id,)) = moved {
+            super::conversations::timeline(&mut tx, id, now, "handed_over", None, Some("telegram")).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(Handoff {
+            contact_id: card,
+            moved: moved.map(|m| m.0),
+        }))
     }
 
     /// Keeps where the contact said they are.

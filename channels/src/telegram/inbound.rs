@@ -199,14 +199,28 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, updat
             }
         }
         Incoming::Start { from, payload } => {
-            cx.contact(&from).await?;
-            let branch = payload
-                .as_deref()
-                .and_then(|p| p.strip_prefix('b'))
-                .and_then(|b| b.parse::<i64>().ok());
-            match branch {
-                Some(b) => service_menu(&cx, b, None).await?,
-                None => cx.reply(0, Notice::text(texts::greeting(cx.lang))).await?,
+            let contact = cx.contact(&from).await?;
+            match payload.as_deref().map(StartPayload::parse) {
+                Some(StartPayload::Branch(b)) => service_menu(&cx, b, None).await?,
+                Some(StartPayload::Handoff(code)) => {
+                    let taken = t
+                        .hub()
+                        .store()
+                        .take_handoff(bot.org_id, bot.id, code, contact, &cx.thread, now_millis())
+                        .await?;
+                    match taken {
+                        Some(h) => {
+                            if let Some(id) = h.moved {
+                                tracing::info!(conversation = id, "web chat goes on in Telegram");
+                                t.hub().announce_conversation(bot.org_id, id).await;
+                            }
+                            cx.reply(0, Notice::text(texts::handed_over(cx.lang, h.moved.is_some())))
+                                .await?
+                        }
+                        None => cx.reply(0, Notice::text(texts::handoff_expired(cx.lang))).await?,
+                    }
+                }
+                _ => cx.reply(0, Notice::text(texts::greeting(cx.lang))).await?,
             }
         }
         Incoming::TicketMenu { from } => {
@@ -234,6 +248,33 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, updat
         Incoming::Ignored(_) => {}
     }
     Ok(Outcome::Applied)
+}
+
+/// What a `/start` deep link carries: `b<branch id>` opens a branch's ticket menu,
+/// `w<code>` goes on with a web chat.
+#[derive(Debug, PartialEq)]
+enum StartPayload<'a> {
+    Branch(i64),
+    Handoff(&'a str),
+    Other,
+}
+
+impl<'a> StartPayload<'a> {
+    fn parse(p: &'a str) -> Self {
+        if let Some(b) = p
+            .strip_prefix('b')
+            .and_then(|b| b.parse().ok())
+            .filter(|b: &i64| *b > 0)
+        {
+            return StartPayload::Branch(b);
+        }
+        match p.strip_prefix('w') {
+            Some(code) if !code.is_empty() && code.len() <= 63 && code.bytes().all(|c| c.is_ascii_hexdigit()) => {
+                StartPayload::Handoff(code)
+            }
+            _ => StartPayload::Other,
+        }
+    }
 }
 
 /// Downloads a file within the size limit and keeps it as an attachment of the dialogue.
@@ -439,5 +480,20 @@ async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
                 Err(e) => Err(e),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StartPayload;
+
+    #[test]
+    fn start_payloads() {
+        assert_eq!(StartPayload::parse("b12"), StartPayload::Branch(12));
+        assert_eq!(StartPayload::parse("w0a1b"), StartPayload::Handoff("0a1b"));
+        assert_eq!(StartPayload::parse("b-1"), StartPayload::Other);
+        assert_eq!(StartPayload::parse("w"), StartPayload::Other);
+        assert_eq!(StartPayload::parse("w'; drop"), StartPayload::Other);
+        assert_eq!(StartPayload::parse("promo2026"), StartPayload::Other);
     }
 }

@@ -151,6 +151,14 @@ async fn prepare(t: &Telegram, bot: &TelegramBot) -> bool {
             return false;
         }
     }
+    // The chat's menu button lists the bot's commands.
+    let lang = super::texts::Lang::parse(&bot.lang);
+    let commands = super::texts::commands(lang)
+        .into_iter()
+        .map(|(c, d)| teloxide::types::BotCommand::new(c, d));
+    if let Err(e) = api.set_my_commands(commands).await {
+        tracing::warn!(bot = bot.id, error = %e, "setMyCommands failed; the menu button will not list the commands");
+    }
     if bot.mode == "webhook" {
         if t.0.public_url.is_empty() {
             tracing::error!(

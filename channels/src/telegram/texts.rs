@@ -24,6 +24,32 @@ pub fn greeting(l: Lang) -> &'static str {
     }
 }
 
+/// The commands the chat's menu button lists.
+pub fn commands(l: Lang) -> Vec<(&'static str, &'static str)> {
+    match l {
+        Lang::Ru => vec![("ticket", "Взять талон в очередь"), ("start", "Начать сначала")],
+        Lang::En => vec![("ticket", "Take a queue ticket"), ("start", "Start over")],
+    }
+}
+
+pub fn handed_over(l: Lang, moved: bool) -> &'static str {
+    match (l, moved) {
+        (Lang::Ru, true) => "Продолжаем здесь: оператор видит ваш разговор с сайта и ответит в этот чат.",
+        (Lang::Ru, false) => "Готово: мы узнаем вас и здесь. Напишите ваш вопрос.",
+        (Lang::En, true) => {
+            "Let's go on here: the operator sees your conversation from the website and will answer in this chat."
+        }
+        (Lang::En, false) => "Done: we will know you here too. Write your question.",
+    }
+}
+
+pub fn handoff_expired(l: Lang) -> &'static str {
+    match l {
+        Lang::Ru => "Эта ссылка уже использована или устарела. Напишите ваш вопрос — оператор ответит здесь.",
+        Lang::En => "This link was used already or has expired. Write your question and an operator will answer here.",
+    }
+}
+
 pub fn choose_branch(l: Lang) -> &'static str {
     match l {
         Lang::Ru => "Выберите отделение:",

@@ -65,6 +65,8 @@ struct Started<'a> {
     conversation: Option<VisitorConversation<'a>>,
     service: ServiceState,
     contact: ContactFields,
+    /// The visitor may go on in Telegram (POST /api/chat/telegram gives the link).
+    telegram: bool,
 }
 
 #[derive(Serialize)]
@@ -137,7 +139,22 @@ async fn start(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Sta
             name: Some(card.name).filter(|_| card.identities.iter().any(|i| i.kind != "web")),
             email: card.email,
         },
+        telegram: store.handoff_bot(visitor.org_id, visitor.service_id).await?.is_some(),
     }))
+}
+
+/// A link that opens the organisation's Telegram bot and carries this visitor's conversation
+/// over: the bot's /start takes the one-time code, joins the cards and moves an open chat.
+async fn telegram_handoff(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let v = visitor(&state, &req).await?;
+    let (username, code) = state
+        .hub
+        .store()
+        .create_handoff(&v, now_millis())
+        .await?
+        .ok_or(Error::NotFound("Telegram bot"))?;
+    tracing::info!(visitor = v.id, "web-chat hand-off to Telegram offered");
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "url": format!("https://t.me/{username}?start=w{code}") })))
 }
 
 #[derive(Deserialize)]
@@ -367,6 +384,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/chat/start", web::post().to(start))
         .route("/api/chat/contact", web::post().to(leave_contact))
         .route("/api/chat/rating", web::post().to(rate))
+        .route("/api/chat/telegram", web::post().to(telegram_handoff))
         .route("/api/chat/attachments", web::post().to(visitor_upload))
         .route("/api/chat/attachments/{id}", web::get().to(visitor_download))
         .route("/api/attachments", web::post().to(operator_upload))
