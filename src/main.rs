@@ -15,7 +15,8 @@ use hub_actors::model::role::Role;
     about = "Self-hosted real-time communications hub: electronic queue, service desk, contact centre",
     long_about = "Self-hosted real-time communications hub.\n\n\
         Kiosks issue numbered tickets, boards show who is called, operators call next, recall,\n\
-        serve and transfer, all live over WebSocket. Runs on an embedded SQLite store with no\n\
+        serve and transfer, all live over WebSocket; web chats and Telegram bots land in the\n\
+        same operator console (connect a bot with POST /api/admin/telegram/bots). Runs on an embedded SQLite store with no\n\
         other program needed; for several nodes, point them at one PostgreSQL and one Redis.\n\n\
         Quick start:  hub serve --demo   (then open the URLs it prints)\n\n\
         Settings come from config/default.toml, then --config FILE, then HUB_* environment\n\

@@ -79,3 +79,8 @@ fn dummy_hash() -> &'static str {
             .unwrap_or_default()
     })
 }
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

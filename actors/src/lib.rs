@@ -229,7 +229,7 @@ impl Hub {
         }
         let vip = match (vip_code.filter(|c| !c.is_empty()), branch.vip_code.as_deref()) {
             (None, _) => false,
-            (Some(given), Some(expected)) if constant_time_eq(given, expected) => true,
+            (Some(given), Some(expected)) if auth::constant_time_eq(given, expected) => true,
             (Some(_), _) => return Err(Error::Invalid("the VIP code is not valid".into())),
         };
         let day = local_day(now, &tz);
@@ -272,10 +272,6 @@ impl Hub {
             .await
             .unwrap_or(None)
     }
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Sends to an actor and flattens "the actor is gone" into the error type.

@@ -111,74 +111,76 @@ impl Metrics {
 
 /// The Telegram bridge's figures: counters of this node, and what waits in the store.
 pub fn render_telegram(out: &mut String, m: &hub_channels::telegram::Metrics, pending: i64, outbox: i64) {
-    let mut line = |name: &str, help: &str, kind: &str, v: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
-    };
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    line(
-        "hub_telegram_updates_received_total",
-        "Telegram updates stored by this node.",
-        "counter",
-        load(&m.updates_received),
-    );
-    line(
-        "hub_telegram_updates_applied_total",
-        "Telegram updates applied by this node.",
-        "counter",
-        load(&m.updates_applied),
-    );
-    line(
-        "hub_telegram_updates_ignored_total",
-        "Telegram updates of kinds the hub does not take.",
-        "counter",
-        load(&m.updates_ignored),
-    );
-    line(
-        "hub_telegram_updates_failed_total",
-        "Telegram updates set aside after repeated failures.",
-        "counter",
-        load(&m.updates_failed),
-    );
-    line(
-        "hub_telegram_updates_pending",
-        "Telegram updates stored and not yet applied (from the store).",
-        "gauge",
-        pending.max(0) as u64,
-    );
-    line(
-        "hub_telegram_sent_total",
-        "Outbox rows Telegram took from this node.",
-        "counter",
-        load(&m.sent),
-    );
-    line(
-        "hub_telegram_send_retries_total",
-        "Telegram sends rescheduled after an error.",
-        "counter",
-        load(&m.send_retries),
-    );
-    line(
-        "hub_telegram_rate_limited_total",
-        "Telegram answers 429 (retry_after) to sends.",
-        "counter",
-        load(&m.rate_limited),
-    );
-    line(
-        "hub_telegram_send_failed_total",
-        "Outbox rows given up on (chat gone, bot blocked).",
-        "counter",
-        load(&m.send_failed),
-    );
-    line(
-        "hub_telegram_poll_errors_total",
-        "Failed getUpdates calls.",
-        "counter",
-        load(&m.poll_errors),
-    );
-    line(
-        "hub_telegram_outbox_pending",
-        "Telegram outbox rows still to send (from the store).",
-        "gauge",
-        outbox.max(0) as u64,
-    );
+    let rows: [(&str, &str, &str, u64); 11] = [
+        (
+            "hub_telegram_updates_received_total",
+            "Telegram updates stored by this node.",
+            "counter",
+            load(&m.updates_received),
+        ),
+        (
+            "hub_telegram_updates_applied_total",
+            "Telegram updates applied by this node.",
+            "counter",
+            load(&m.updates_applied),
+        ),
+        (
+            "hub_telegram_updates_ignored_total",
+            "Telegram updates of kinds the hub does not take.",
+            "counter",
+            load(&m.updates_ignored),
+        ),
+        (
+            "hub_telegram_updates_failed_total",
+            "Telegram updates set aside after repeated failures.",
+            "counter",
+            load(&m.updates_failed),
+        ),
+        (
+            "hub_telegram_updates_pending",
+            "Telegram updates stored and not yet applied (from the store).",
+            "gauge",
+            pending.max(0) as u64,
+        ),
+        (
+            "hub_telegram_sent_total",
+            "Outbox rows Telegram took from this node.",
+            "counter",
+            load(&m.sent),
+        ),
+        (
+            "hub_telegram_send_retries_total",
+            "Telegram sends rescheduled after an error.",
+            "counter",
+            load(&m.send_retries),
+        ),
+        (
+            "hub_telegram_rate_limited_total",
+            "Telegram answers 429 (retry_after) to sends.",
+            "counter",
+            load(&m.rate_limited),
+        ),
+        (
+            "hub_telegram_send_failed_total",
+            "Outbox rows given up on (chat gone, bot blocked).",
+            "counter",
+            load(&m.send_failed),
+        ),
+        (
+            "hub_telegram_poll_errors_total",
+            "Failed getUpdates calls.",
+            "counter",
+            load(&m.poll_errors),
+        ),
+        (
+            "hub_telegram_outbox_pending",
+            "Telegram outbox rows still to send (from the store).",
+            "gauge",
+            outbox.max(0) as u64,
+        ),
+    ];
+    for (name, help, kind, v) in rows {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+    }
 }

@@ -88,7 +88,8 @@ impl Store {
         .bind(channel)
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.write)
+        // Looking is a read (every node looks twice a second); the claim below is the guarded write.
+        .fetch_all(&self.read)
         .await?;
         let mut claimed = Vec::with_capacity(candidates.len());
         for (id,) in candidates {

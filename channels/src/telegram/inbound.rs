@@ -89,15 +89,11 @@ impl Ctx<'_> {
 
 pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, update: &Update) -> Result<Outcome> {
     let incoming = read(update);
-    let chat_id = match &incoming {
-        Incoming::Message { from, .. }
-        | Incoming::Edited { from, .. }
-        | Incoming::Location { from, .. }
-        | Incoming::SharedContact { from, .. }
-        | Incoming::Start { from, .. }
-        | Incoming::TicketMenu { from }
-        | Incoming::Callback { from, .. } => from.chat_id,
-        Incoming::Ignored(why) => return Ok(Outcome::Ignored((*why).to_string())),
+    let Some(chat_id) = super::update::chat_of(update) else {
+        return Ok(Outcome::Ignored(match incoming {
+            Incoming::Ignored(why) => why.to_string(),
+            _ => "update without a chat".to_string(),
+        }));
     };
     let cx = Ctx {
         t,

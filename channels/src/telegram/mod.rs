@@ -182,7 +182,7 @@ impl Telegram {
             return Err(TelegramError::NotWebhook);
         }
         let expected = bot.webhook_secret.as_deref().unwrap_or("");
-        if expected.is_empty() || !constant_time_eq(secret.unwrap_or(""), expected) {
+        if expected.is_empty() || !hub_actors::auth::constant_time_eq(secret.unwrap_or(""), expected) {
             return Err(TelegramError::WrongSecret);
         }
         let value: serde_json::Value =
@@ -279,10 +279,6 @@ where
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The dialogue key of a bot's chat.

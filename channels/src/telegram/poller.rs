@@ -11,8 +11,9 @@ use teloxide::types::{AllowedUpdate, Update};
 use teloxide::{ApiError, RequestError};
 use tokio::sync::Notify;
 
+use futures_util::StreamExt;
 use hub_actors::model::now_millis;
-use hub_actors::store::telegram::TelegramBot;
+use hub_actors::store::telegram::{PendingUpdate, TelegramBot};
 
 use super::{inbound, Metrics, Telegram};
 
@@ -93,7 +94,15 @@ async fn run_bot(t: Telegram, id: i64) {
                 continue;
             }
         }
-        if prepared_as.as_deref() != Some(bot.mode.as_str()) && prepare(&t, &bot).await {
+        if prepared_as.as_deref() != Some(bot.mode.as_str()) {
+            if !prepare(&t, &bot).await {
+                // A wrong token or a webhook that cannot be set: said in the log, tried again
+                // less and less often.
+                if !t.pause(backoff.next()).await {
+                    break;
+                }
+                continue;
+            }
             prepared_as = Some(bot.mode.clone());
         }
         let applied = apply_pending(&t, &bot).await;
@@ -264,13 +273,16 @@ async fn poll(t: &Telegram, bot: &TelegramBot) -> Result<(), Option<Duration>> {
     }
 }
 
-/// Applies stored updates in order. Stops at the first that fails (it is tried again next pass,
-/// so later messages of the chat do not overtake it), setting it aside after a few attempts.
-/// Answers whether all went well.
+/// Chats whose updates are applied at the same time (each chat's in order).
+const CONCURRENT_CHATS: usize = 8;
+
+/// Applies stored updates, each chat's in order and several chats at once. A chat stops at its
+/// first update that fails (it is tried again next pass, so later messages of the chat do not
+/// overtake it), which is set aside after a few attempts. Answers whether all went well.
 async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
     let store = t.hub().store();
     loop {
-        let pending = match store.pending_updates(bot.id, 100).await {
+        let pending = match store.pending_updates(bot.id, 200).await {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(bot = bot.id, error = %e, "cannot read stored updates");
@@ -280,46 +292,75 @@ async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
         if pending.is_empty() {
             return true;
         }
+        // Grouped by chat in the order they came; what names no chat is a group of its own.
+        let mut groups: Vec<Vec<(PendingUpdate, Option<Update>)>> = Vec::new();
+        let mut by_chat: HashMap<i64, usize> = HashMap::new();
         for p in pending {
-            if t.stopped() {
-                return true;
-            }
-            let outcome = match serde_json::from_str::<Update>(&p.payload) {
-                Ok(update) => inbound::apply(t, bot, p.update_id, &update).await,
-                Err(e) => Ok(inbound::Outcome::Ignored(format!("unreadable update: {e}"))),
-            };
-            let now = now_millis();
-            let marked = match outcome {
-                Ok(inbound::Outcome::Applied) => {
-                    Metrics::add(&t.0.metrics.updates_applied, 1);
-                    store.finish_update(bot.id, p.update_id, "applied", now).await
+            let update = serde_json::from_str::<Update>(&p.payload).ok();
+            match update.as_ref().and_then(super::update::chat_of) {
+                Some(chat) => {
+                    let i = *by_chat.entry(chat).or_insert_with(|| {
+                        groups.push(Vec::new());
+                        groups.len() - 1
+                    });
+                    groups[i].push((p, update));
                 }
-                Ok(inbound::Outcome::Ignored(why)) => {
-                    Metrics::add(&t.0.metrics.updates_ignored, 1);
-                    tracing::info!(bot = bot.id, update = p.update_id, reason = %why, "update ignored");
-                    store
-                        .finish_update(bot.id, p.update_id, &format!("ignored: {why}"), now)
-                        .await
-                }
-                Err(e) if p.attempts + 1 >= MAX_ATTEMPTS => {
-                    Metrics::add(&t.0.metrics.updates_failed, 1);
-                    tracing::error!(bot = bot.id, update = p.update_id, error = %e, "update set aside after repeated failures");
-                    store
-                        .finish_update(bot.id, p.update_id, &format!("failed: {e}"), now)
-                        .await
-                }
-                Err(e) => {
-                    tracing::warn!(bot = bot.id, update = p.update_id, error = %e, "update not applied; will try again");
-                    let _ = store.update_failed(bot.id, p.update_id, &e.to_string()).await;
-                    return false;
-                }
-            };
-            if let Err(e) = marked {
-                tracing::warn!(bot = bot.id, update = p.update_id, error = %e, "cannot mark the update applied");
-                return false;
+                None => groups.push(vec![(p, update)]),
             }
         }
+        let all_well = futures_util::stream::iter(groups)
+            .map(|group| apply_chat(t, bot, group))
+            .buffer_unordered(CONCURRENT_CHATS)
+            .fold(true, |acc, ok| async move { acc && ok })
+            .await;
+        if !all_well || t.stopped() {
+            return all_well;
+        }
     }
+}
+
+async fn apply_chat(t: &Telegram, bot: &TelegramBot, updates: Vec<(PendingUpdate, Option<Update>)>) -> bool {
+    let store = t.hub().store();
+    for (p, update) in updates {
+        if t.stopped() {
+            return true;
+        }
+        let outcome = match &update {
+            Some(update) => inbound::apply(t, bot, p.update_id, update).await,
+            None => Ok(inbound::Outcome::Ignored("unreadable update".into())),
+        };
+        let now = now_millis();
+        let marked = match outcome {
+            Ok(inbound::Outcome::Applied) => {
+                Metrics::add(&t.0.metrics.updates_applied, 1);
+                store.finish_update(bot.id, p.update_id, "applied", now).await
+            }
+            Ok(inbound::Outcome::Ignored(why)) => {
+                Metrics::add(&t.0.metrics.updates_ignored, 1);
+                tracing::info!(bot = bot.id, update = p.update_id, reason = %why, "update ignored");
+                store
+                    .finish_update(bot.id, p.update_id, &format!("ignored: {why}"), now)
+                    .await
+            }
+            Err(e) if p.attempts + 1 >= MAX_ATTEMPTS => {
+                Metrics::add(&t.0.metrics.updates_failed, 1);
+                tracing::error!(bot = bot.id, update = p.update_id, error = %e, "update set aside after repeated failures");
+                store
+                    .finish_update(bot.id, p.update_id, &format!("failed: {e}"), now)
+                    .await
+            }
+            Err(e) => {
+                tracing::warn!(bot = bot.id, update = p.update_id, error = %e, "update not applied; will try again");
+                let _ = store.update_failed(bot.id, p.update_id, &e.to_string()).await;
+                return false;
+            }
+        };
+        if let Err(e) = marked {
+            tracing::warn!(bot = bot.id, update = p.update_id, error = %e, "cannot mark the update applied");
+            return false;
+        }
+    }
+    true
 }
 
 fn clip(s: &str) -> String {

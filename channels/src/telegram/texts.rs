@@ -85,9 +85,12 @@ fn minutes(secs: i64) -> i64 {
 
 pub fn ticket_taken(l: Lang, number: &str, service: &str, ahead: i64, eta_secs: Option<i64>) -> String {
     let wait = match (l, eta_secs) {
+        (Lang::Ru, Some(0)) => " Вас пригласят первым.".to_string(),
+        (Lang::En, Some(0)) => " You will be called first.".to_string(),
         (Lang::Ru, Some(s)) => format!(" Ожидание около {} мин.", minutes(s)),
         (Lang::En, Some(s)) => format!(" Estimated wait: about {} min.", minutes(s)),
-        (_, None) => String::new(),
+        (Lang::Ru, None) => " Сейчас эту очередь никто не обслуживает, время ожидания неизвестно.".to_string(),
+        (Lang::En, None) => " Nobody serves this queue right now, so the wait is unknown.".to_string(),
     };
     match l {
         Lang::Ru => format!("Ваш талон {number} ({service}). Перед вами в очереди: {ahead}.{wait} Мы напишем, когда подойдёт ваша очередь."),
@@ -184,7 +187,8 @@ mod tests {
     fn waits_are_whole_minutes_rounded_up() {
         assert!(ticket_taken(Lang::Ru, "A012", "Консультация", 3, Some(61)).contains("около 2 мин"));
         assert!(ticket_taken(Lang::En, "A012", "Consultation", 0, Some(5)).contains("about 1 min"));
-        assert!(!ticket_taken(Lang::En, "A012", "Consultation", 0, None).contains("wait"));
+        assert!(ticket_taken(Lang::En, "A012", "Consultation", 0, Some(0)).contains("called first"));
+        assert!(ticket_taken(Lang::En, "A012", "Consultation", 0, None).contains("wait is unknown"));
     }
 
     #[test]

@@ -124,6 +124,20 @@ pub fn read(update: &Update) -> Incoming {
     }
 }
 
+/// The chat an update belongs to, if it is one the hub serves.
+pub fn chat_of(update: &Update) -> Option<i64> {
+    match read(update) {
+        Incoming::Message { from, .. }
+        | Incoming::Edited { from, .. }
+        | Incoming::Location { from, .. }
+        | Incoming::SharedContact { from, .. }
+        | Incoming::Start { from, .. }
+        | Incoming::TicketMenu { from }
+        | Incoming::Callback { from, .. } => Some(from.chat_id),
+        Incoming::Ignored(_) => None,
+    }
+}
+
 fn from(m: &Message) -> From {
     From {
         chat_id: m.chat.id.0,
