@@ -337,7 +337,8 @@ def test_webhook_mode_checks_the_secret(hub_store, botapi):
     # Telegram posts the update with the secret; it lands in a conversation.
     botapi.text(TOKEN, CHAT, "Через вебхук")
     conv = conversation_of(node, sup)
-    assert [x["body"] for x in visitor_messages(node, sup, conv["id"])] == ["Через вебхук"]
+    wait(lambda: [x["body"] for x in visitor_messages(node, sup, conv["id"])] == ["Через вебхук"],
+         what="the message")
 
     # Someone else posting without the secret, or with a wrong one, is refused; so is broken JSON.
     import json as _json
@@ -402,7 +403,9 @@ def test_two_nodes_share_a_bot_one_polls_and_the_other_takes_over(hub_store, bot
         convs = [c for c in tgkit.telegram_conversations(other, sup) if c["id"] != conv["id"]]
         return convs and convs[0]
     conv2 = wait(second_conversation, timeout=30, what="the message through the other node")
-    assert [m["body"] for m in visitor_messages(other, sup, conv2["id"])] == ["после падения узла"]
+    # The conversation is opened a moment before its first message is stored.
+    wait(lambda: [m["body"] for m in visitor_messages(other, sup, conv2["id"])] == ["после падения узла"],
+         what="the message in it")
 
 
 def test_web_chat_goes_on_in_telegram(hub_store, botapi, new_context):

@@ -282,6 +282,17 @@ const CONCURRENT_CHATS: usize = 8;
 async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
     let store = t.hub().store();
     loop {
+        // A long backlog outlasts a lease: hold on to it batch by batch, and stop if another
+        // node has the bot now.
+        let now = now_millis();
+        match store.take_bot_lease(bot.id, &t.0.node, now + t.0.lease_ms, now).await {
+            Ok(true) => {}
+            Ok(false) => return true,
+            Err(e) => {
+                tracing::warn!(bot = bot.id, error = %e, "cannot renew the bot's lease");
+                return false;
+            }
+        }
         let pending = match store.pending_updates(bot.id, 200).await {
             Ok(p) => p,
             Err(e) => {
