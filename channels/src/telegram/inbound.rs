@@ -5,7 +5,6 @@
 use futures_util::StreamExt;
 use teloxide::net::Download;
 use teloxide::requests::Requester;
-use teloxide::types::Update;
 
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
 use hub_actors::model::{attachment, now_millis, phone};
@@ -16,7 +15,7 @@ use hub_actors::{ask, Error, Result};
 use super::button::Button;
 use super::notices::Notice;
 use super::texts::{self, Lang};
-use super::update::{read, FileRef, From, Incoming};
+use super::update::{FileRef, From, Incoming};
 use super::{thread_key, Telegram, MAX_FILE};
 
 pub(super) enum Outcome {
@@ -87,9 +86,9 @@ impl Ctx<'_> {
     }
 }
 
-pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, update: &Update) -> Result<Outcome> {
-    let incoming = read(update);
-    let Some(chat_id) = super::update::chat_of(update) else {
+/// Applies what an update means (read once by the poller, see [`super::update::read`]).
+pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, incoming: Incoming) -> Result<Outcome> {
+    let Some(chat_id) = incoming.chat_id() else {
         return Ok(Outcome::Ignored(match incoming {
             Incoming::Ignored(why) => why.to_string(),
             _ => "update without a chat".to_string(),
@@ -276,8 +275,9 @@ impl<'a> StartPayload<'a> {
 /// Downloads a file within the size limit and keeps it as an attachment of the dialogue.
 /// The outer error is a failure to retry (network, store); the inner one a refusal to tell.
 async fn fetch(cx: &Ctx<'_>, f: &FileRef) -> Result<std::result::Result<i64, String>> {
+    let too_large = || Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)));
     if f.size as usize > MAX_FILE {
-        return Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)));
+        return too_large();
     }
     let api = cx.t.bot(cx.bot);
     let file = api
@@ -285,22 +285,20 @@ async fn fetch(cx: &Ctx<'_>, f: &FileRef) -> Result<std::result::Result<i64, Str
         .await
         .map_err(|e| Error::Internal(format!("getFile: {e}")))?;
     if file.meta.size as usize > MAX_FILE {
-        return Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)));
+        return too_large();
     }
     let mut stream = api.download_file_stream(&file.path);
     let mut data = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| Error::Internal(format!("file download: {e}")))?;
         if data.len() + chunk.len() > MAX_FILE {
-            return Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)));
+            return too_large();
         }
         data.extend_from_slice(&chunk);
     }
     let mime = match attachment::classify(&data) {
         Ok(m) => m,
-        Err(attachment::AttachmentError::TooLarge) => {
-            return Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)))
-        }
+        Err(attachment::AttachmentError::TooLarge) => return too_large(),
         Err(_) => return Ok(Err(texts::file_wrong_type(cx.lang).to_string())),
     };
     let id =

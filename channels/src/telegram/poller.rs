@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use hub_actors::model::now_millis;
 use hub_actors::store::telegram::{PendingUpdate, TelegramBot};
 
+use super::update::{by_chat, read, Incoming};
 use super::{inbound, Metrics, Telegram};
 
 /// How often the list of bots is read again (a change made on another node).
@@ -281,18 +282,22 @@ const CONCURRENT_CHATS: usize = 8;
 /// overtake it), which is set aside after a few attempts. Answers whether all went well.
 async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
     let store = t.hub().store();
+    // The caller holds the lease now; a long backlog outlasts it, so it is renewed batch by
+    // batch, and the work stops if another node has the bot meanwhile.
+    let mut renew = false;
     loop {
-        // A long backlog outlasts a lease: hold on to it batch by batch, and stop if another
-        // node has the bot now.
-        let now = now_millis();
-        match store.take_bot_lease(bot.id, &t.0.node, now + t.0.lease_ms, now).await {
-            Ok(true) => {}
-            Ok(false) => return true,
-            Err(e) => {
-                tracing::warn!(bot = bot.id, error = %e, "cannot renew the bot's lease");
-                return false;
+        if renew {
+            let now = now_millis();
+            match store.take_bot_lease(bot.id, &t.0.node, now + t.0.lease_ms, now).await {
+                Ok(true) => {}
+                Ok(false) => return true,
+                Err(e) => {
+                    tracing::warn!(bot = bot.id, error = %e, "cannot renew the bot's lease");
+                    return false;
+                }
             }
         }
+        renew = true;
         let pending = match store.pending_updates(bot.id, 200).await {
             Ok(p) => p,
             Err(e) => {
@@ -303,22 +308,14 @@ async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
         if pending.is_empty() {
             return true;
         }
-        // Grouped by chat in the order they came; what names no chat is a group of its own.
-        let mut groups: Vec<Vec<(PendingUpdate, Option<Update>)>> = Vec::new();
-        let mut by_chat: HashMap<i64, usize> = HashMap::new();
-        for p in pending {
-            let update = serde_json::from_str::<Update>(&p.payload).ok();
-            match update.as_ref().and_then(super::update::chat_of) {
-                Some(chat) => {
-                    let i = *by_chat.entry(chat).or_insert_with(|| {
-                        groups.push(Vec::new());
-                        groups.len() - 1
-                    });
-                    groups[i].push((p, update));
-                }
-                None => groups.push(vec![(p, update)]),
-            }
-        }
+        let read: Vec<(PendingUpdate, Option<Incoming>)> = pending
+            .into_iter()
+            .map(|p| {
+                let incoming = serde_json::from_str::<Update>(&p.payload).ok().map(|u| read(&u));
+                (p, incoming)
+            })
+            .collect();
+        let groups = by_chat(read, |(_, incoming)| incoming.as_ref().and_then(Incoming::chat_id));
         let all_well = futures_util::stream::iter(groups)
             .map(|group| apply_chat(t, bot, group))
             .buffer_unordered(CONCURRENT_CHATS)
@@ -330,14 +327,14 @@ async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
     }
 }
 
-async fn apply_chat(t: &Telegram, bot: &TelegramBot, updates: Vec<(PendingUpdate, Option<Update>)>) -> bool {
+async fn apply_chat(t: &Telegram, bot: &TelegramBot, updates: Vec<(PendingUpdate, Option<Incoming>)>) -> bool {
     let store = t.hub().store();
     for (p, update) in updates {
         if t.stopped() {
             return true;
         }
-        let outcome = match &update {
-            Some(update) => inbound::apply(t, bot, p.update_id, update).await,
+        let outcome = match update {
+            Some(incoming) => inbound::apply(t, bot, p.update_id, incoming).await,
             None => Ok(inbound::Outcome::Ignored("unreadable update".into())),
         };
         let now = now_millis();

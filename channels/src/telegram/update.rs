@@ -124,18 +124,40 @@ pub fn read(update: &Update) -> Incoming {
     }
 }
 
-/// The chat an update belongs to, if it is one the hub serves.
-pub fn chat_of(update: &Update) -> Option<i64> {
-    match read(update) {
-        Incoming::Message { from, .. }
-        | Incoming::Edited { from, .. }
-        | Incoming::Location { from, .. }
-        | Incoming::SharedContact { from, .. }
-        | Incoming::Start { from, .. }
-        | Incoming::TicketMenu { from }
-        | Incoming::Callback { from, .. } => Some(from.chat_id),
-        Incoming::Ignored(_) => None,
+impl Incoming {
+    /// The chat it comes from; None for what the hub ignores.
+    pub fn chat_id(&self) -> Option<i64> {
+        match self {
+            Incoming::Message { from, .. }
+            | Incoming::Edited { from, .. }
+            | Incoming::Location { from, .. }
+            | Incoming::SharedContact { from, .. }
+            | Incoming::Start { from, .. }
+            | Incoming::TicketMenu { from }
+            | Incoming::Callback { from, .. } => Some(from.chat_id),
+            Incoming::Ignored(_) => None,
+        }
     }
+}
+
+/// Splits items into groups that may be applied side by side: one per chat, each in the order
+/// given (a chat's messages must not overtake each other), and one for each item of no chat.
+pub fn by_chat<T>(items: Vec<T>, chat: impl Fn(&T) -> Option<i64>) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    let mut index: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    for item in items {
+        match chat(&item) {
+            Some(c) => {
+                let i = *index.entry(c).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[i].push(item);
+            }
+            None => groups.push(vec![item]),
+        }
+    }
+    groups
 }
 
 fn from(m: &Message) -> From {
@@ -383,6 +405,21 @@ mod tests {
             r#""sticker":{"file_id":"s","file_unique_id":"s","type":"regular","width":1,"height":1,"is_animated":false,"is_video":false}"#,
         );
         assert!(matches!(read(&sticker), Incoming::Ignored(_)));
+    }
+
+    #[test]
+    fn chats_keep_their_order_and_the_chatless_stand_alone() {
+        let items = vec![
+            (1, Some(7)),
+            (2, Some(8)),
+            (3, None),
+            (4, Some(7)),
+            (5, None),
+            (6, Some(8)),
+        ];
+        let groups = by_chat(items, |(_, chat)| *chat);
+        let ids: Vec<Vec<i32>> = groups.iter().map(|g| g.iter().map(|(id, _)| *id).collect()).collect();
+        assert_eq!(ids, vec![vec![1, 4], vec![2, 6], vec![3], vec![5]]);
     }
 
     #[test]
