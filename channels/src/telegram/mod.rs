@@ -14,6 +14,7 @@
 //! One node at a time polls a bot (a lease in the store); every node sends and notifies.
 
 mod button;
+pub mod credentials;
 mod inbound;
 mod notices;
 mod outbound;

@@ -8,6 +8,7 @@ use crate::auth::Admin;
 use crate::{ApiError, ApiResult, AppState};
 use hub_actors::store::telegram::NewBot;
 use hub_actors::Error;
+use hub_channels::telegram::credentials;
 
 /// Largest update Telegram posts (a 4096-character message with its entities is far below).
 const UPDATE_LIMIT: usize = 256 * 1024;
@@ -32,25 +33,10 @@ struct BotBody {
     lang: Option<String>,
 }
 
-/// What a token from @BotFather looks like: the bot's number, a colon, the secret part.
-fn valid_token(token: &str) -> bool {
-    match token.split_once(':') {
-        Some((id, secret)) => {
-            !id.is_empty()
-                && id.bytes().all(|b| b.is_ascii_digit())
-                && (8..=128).contains(&secret.len())
-                && secret
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        }
-        None => false,
-    }
-}
-
 async fn add_bot(state: web::Data<AppState>, admin: Admin, body: web::Json<BotBody>) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let token = b.token.trim();
-    if !valid_token(token) {
+    if !credentials::valid_token(token) {
         return Err(Error::Invalid("this is not a bot token (123456789:AA…, from @BotFather)".into()).into());
     }
     let mode = b.mode.as_deref().unwrap_or("polling");
@@ -59,8 +45,7 @@ async fn add_bot(state: web::Data<AppState>, admin: Admin, body: web::Json<BotBo
     }
     let secret = b.webhook_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if let Some(s) = secret {
-        // Telegram's own rule for secret_token.
-        if !(1..=256).contains(&s.len()) || !s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
+        if !credentials::valid_webhook_secret(s) {
             return Err(Error::Invalid("webhook_secret is 1 to 256 of A-Z, a-z, 0-9, _ and -".into()).into());
         }
     }
@@ -154,18 +139,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .app_data(web::PayloadConfig::new(UPDATE_LIMIT))
                 .route(web::post().to(webhook)),
         );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_token;
-
-    #[test]
-    fn tokens_look_like_botfathers() {
-        assert!(valid_token("123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"));
-        assert!(!valid_token("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"));
-        assert!(!valid_token("12ab:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"));
-        assert!(!valid_token("123:short"));
-        assert!(!valid_token("123:has space in it ok"));
-    }
 }
