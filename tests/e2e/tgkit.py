@@ -2,7 +2,10 @@
 the operator's side over the API."""
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
+from urllib.parse import quote
 
 import hubnode
 
@@ -75,18 +78,14 @@ def reply(node: hubnode.Node, token: str, conv_id: int, body: str, attachment_id
 
 
 def upload(node: hubnode.Node, token: str, name: str, data: bytes) -> int:
-    import urllib.request
-    from urllib.parse import quote
     req = urllib.request.Request(node.url(f"/api/attachments?name={quote(name)}"), data=data, method="POST",
                                  headers={"Authorization": f"Bearer {token}",
                                           "Content-Type": "application/octet-stream"})
     with urllib.request.urlopen(req, timeout=15) as res:
-        import json
         return json.loads(res.read())["id"]
 
 
 def metric(node: hubnode.Node, name: str) -> float:
-    import urllib.request
     with urllib.request.urlopen(node.url("/metrics"), timeout=10) as res:
         for line in res.read().decode().splitlines():
             if line.startswith(name + " "):
