@@ -39,6 +39,21 @@ pub struct Settings {
     pub telegram_poll_secs: u32,
     /// How soon another node takes over the Telegram bots of a node that stopped, seconds.
     pub telegram_lease_secs: u32,
+    /// Text-to-speech engine: "auto" (RHVoice if installed, else espeak-ng), "rhvoice", "espeak-ng" or "off".
+    pub speech_engine: String,
+    /// Where Whisper models live (`hub models`); empty: `models` under `data_dir`.
+    pub speech_models_dir: PathBuf,
+    /// Recognition model to load: a name from `hub models list`, "auto" or "off".
+    pub speech_model: String,
+    /// Transcription worker threads (jobs at once) and CPU threads each job uses.
+    pub speech_workers: usize,
+    pub speech_threads: usize,
+    /// Jobs that may wait; beyond it new recordings are kept but not transcribed.
+    pub speech_queue_max: usize,
+    /// Longest recording transcribed, seconds.
+    pub speech_max_seconds: u64,
+    /// Language spoken per channel, "telegram=ru,webchat=auto"; unnamed channels: detected.
+    pub speech_languages: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +91,15 @@ impl Settings {
             origin: origin.to_string(),
             message: e.to_string(),
         })
+    }
+
+    /// The directory of Whisper models.
+    pub fn models_dir(&self) -> PathBuf {
+        if self.speech_models_dir.as_os_str().is_empty() {
+            self.data_dir.join("models")
+        } else {
+            self.speech_models_dir.clone()
+        }
     }
 
     /// The store URL: the configured one, or the SQLite file under the data directory.
@@ -152,6 +176,14 @@ impl Default for Settings {
             telegram_api_url: "https://api.telegram.org".into(),
             telegram_poll_secs: 10,
             telegram_lease_secs: 30,
+            speech_engine: "auto".into(),
+            speech_models_dir: PathBuf::new(),
+            speech_model: "auto".into(),
+            speech_workers: 1,
+            speech_threads: 2,
+            speech_queue_max: 200,
+            speech_max_seconds: 600,
+            speech_languages: String::new(),
         }
     }
 }

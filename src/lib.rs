@@ -2,6 +2,8 @@
 
 pub mod config;
 pub mod demo;
+pub mod models;
+pub mod speech;
 
 use std::sync::Arc;
 
@@ -101,6 +103,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         stop.clone(),
     )
     .map_err(|e| RunError::Settings(e.to_string()))?;
+    let speech = hub_channels::speech::Speech::start(hub.clone(), speech_settings(&settings)?, stop.clone()).await;
     let metrics = Arc::new(Metrics::default());
     let state =
         Data::new(AppState {
@@ -115,6 +118,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
                 hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)
             })),
             telegram: Some(telegram),
+            speech: Some(speech),
         });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -149,6 +153,39 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     actors.stop();
     store.close().await;
     result
+}
+
+fn speech_settings(s: &Settings) -> Result<hub_channels::speech::Settings, RunError> {
+    let mut languages = std::collections::HashMap::new();
+    for pair in s.speech_languages.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (channel, lang) = pair
+            .split_once('=')
+            .ok_or_else(|| RunError::Settings(format!("speech_languages: {pair:?} is not channel=lang")))?;
+        if !matches!(lang.trim(), "ru" | "en" | "auto") {
+            return Err(RunError::Settings(format!("speech_languages: {lang:?} is not ru, en or auto")));
+        }
+        languages.insert(channel.trim().to_string(), lang.trim().to_string());
+    }
+    let model = models::choose(&s.models_dir(), &s.speech_model);
+    if let Some(p) = &model {
+        if s.speech_model != "auto" && !p.is_file() {
+            return Err(RunError::Settings(format!(
+                "speech_model {:?}: no such model in {} (hub models list)",
+                s.speech_model,
+                s.models_dir().display()
+            )));
+        }
+    }
+    Ok(hub_channels::speech::Settings {
+        engine: s.speech_engine.clone(),
+        cache_dir: Some(s.data_dir.join("speech-cache")),
+        model,
+        workers: s.speech_workers.clamp(1, 16),
+        threads: s.speech_threads.clamp(1, 64),
+        queue_max: s.speech_queue_max.max(1),
+        max_seconds: s.speech_max_seconds.clamp(1, 4 * 3600),
+        languages,
+    })
 }
 
 /// The machine's name, for naming this node to the others.

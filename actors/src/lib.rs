@@ -117,6 +117,29 @@ impl Hub {
     /// A customer's message from any channel: finds or creates the contact and the open
     /// conversation of the dialogue, stores the message once (by `client_id`) and publishes it.
     /// Answers the conversation id, the stored message and whether it is new.
+    /// Posts the hub's own note (a transcript, say) into a conversation, once per `client_id`.
+    /// `Ok(None)` when the conversation has closed meanwhile: the note then stays where it was
+    /// made (the transcription record) and the closed thread is left alone.
+    pub async fn post_system(&self, org_id: i64, conversation_id: i64, body: String, client_id: String) -> Result<Option<Message>> {
+        let posted = ask(
+            &self.ticket(conversation_id),
+            actors::ticket::Post {
+                org_id,
+                author: Author::System,
+                owner: String::new(),
+                body,
+                client_id: Some(client_id),
+                attachment_ids: Vec::new(),
+            },
+        )
+        .await;
+        match posted {
+            Ok((m, _)) => Ok(Some(m)),
+            Err(Error::ConversationClosed) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn inbound(&self, msg: Inbound) -> Result<(i64, Message, bool)> {
         let now = now_millis();
         let contact_id = match &msg.sender {

@@ -6,5 +6,6 @@
 //! their issues and use the same `Inbound`/`Outbound` interface (`hub_actors::channel`).
 
 pub mod kiosk;
+pub mod speech;
 pub mod telegram;
 pub mod webchat;

@@ -17,6 +17,8 @@ pub enum ApiError {
     NoRoute,
     #[error(transparent)]
     Telegram(#[from] hub_channels::telegram::TelegramError),
+    #[error(transparent)]
+    Speech(#[from] hub_speech::SpeechError),
 }
 
 #[derive(Serialize)]
@@ -42,6 +44,14 @@ impl ApiError {
                     T::ApiUrl(_) => "internal",
                 }
             }
+            Self::Speech(e) => {
+                use hub_speech::SpeechError as S;
+                match e {
+                    S::BadText(_) | S::BadTemplate(_) | S::UnsupportedAudio(_) | S::EmptyAudio | S::AudioTooLong(_) => "invalid",
+                    S::EngineUnavailable(_) | S::RecognitionUnavailable(_) => "speech_unavailable",
+                    _ => "internal",
+                }
+            }
         }
     }
 }
@@ -56,14 +66,17 @@ impl ResponseError for ApiError {
             "branch_closed" | "forbidden" => StatusCode::FORBIDDEN,
             "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
             "too_many_attempts" | "too_many_requests" => StatusCode::TOO_MANY_REQUESTS,
-            "store_unavailable" | "bus_unavailable" | "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable" | "bus_unavailable" | "unavailable" | "speech_unavailable" => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let message = if status.is_server_error() {
+        // An absent speech engine is a fact to show (what to install), not an internal fault.
+        let message = if status.is_server_error() && self.code() != "speech_unavailable" {
             tracing::error!(code = self.code(), error = %self, "request failed");
             match status {
                 StatusCode::SERVICE_UNAVAILABLE => "the service is temporarily unavailable; try again".to_string(),

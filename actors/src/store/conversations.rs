@@ -125,6 +125,8 @@ pub struct TimelineEntry {
 pub enum Author {
     Visitor,
     Operator(i64),
+    /// The hub itself: transcripts, delivery notes.
+    System,
 }
 
 impl Author {
@@ -132,6 +134,7 @@ impl Author {
         match self {
             Author::Visitor => "visitor",
             Author::Operator(_) => "operator",
+            Author::System => "system",
         }
     }
 
@@ -579,6 +582,9 @@ impl Store {
                     "an attachment is unknown, not yours or already sent".into(),
                 ));
             }
+        }
+        if matches!(author, Author::Visitor) && !attachment_ids.is_empty() {
+            super::speech::enqueue_for_message(self, &mut tx, org_id, conversation_id, id, now).await?;
         }
         // A reply for a channel with a bridge (anything but web chat, whose sessions follow the
         // bus) is queued for sending in the same transaction: once stored, it will be sent.

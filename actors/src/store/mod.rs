@@ -8,6 +8,7 @@ mod conversations;
 pub mod org;
 mod outbox;
 mod routing;
+pub mod speech;
 pub mod telegram;
 pub(crate) mod tickets;
 
@@ -44,6 +45,9 @@ pub struct Store {
     /// pool as `write`.
     read: AnyPool,
     backend: Backend,
+    /// Transcription jobs that may wait (0: recognition is off and none are queued). Set by
+    /// the speech service when it has a model.
+    transcription_limit: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -85,6 +89,7 @@ impl Store {
                 write,
                 read,
                 backend: Backend::Sqlite,
+                transcription_limit: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
@@ -96,6 +101,7 @@ impl Store {
                 write: pool.clone(),
                 read: pool,
                 backend: Backend::Postgres,
+                transcription_limit: Default::default(),
             })
         } else {
             Err(crate::Error::Invalid(format!(

@@ -12,6 +12,7 @@ mod kiosk;
 mod operator;
 mod public;
 mod service;
+mod speech;
 mod supervisor;
 mod telegram;
 
@@ -32,5 +33,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(contacts::configure)
         .configure(chat::configure)
         .configure(supervisor::configure)
+        .configure(speech::configure)
         .configure(telegram::configure);
 }

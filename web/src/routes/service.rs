@@ -32,6 +32,10 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
         let outbox = state.hub.store().outbox_pending("telegram").await?;
         crate::metrics::render_telegram(&mut body, t.metrics(), pending, outbox);
     }
+    if let Some(s) = &state.speech {
+        let jobs = state.hub.store().transcription_counts().await?;
+        crate::metrics::render_speech(&mut body, &s.metrics(), &jobs);
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
         .body(body))
