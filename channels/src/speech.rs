@@ -43,6 +43,8 @@ pub struct Settings {
     pub max_seconds: u64,
     /// Language spoken per channel ("telegram" → "ru"); missing: detected.
     pub languages: HashMap<String, String>,
+    /// This node's name ("host/listen"), on the jobs it runs.
+    pub node: String,
 }
 
 /// Figures for `/metrics`.
@@ -57,6 +59,8 @@ pub struct SpeechMetrics {
     pub compute_ms: u64,
     /// Percent done of the jobs running on this node (-1: none).
     pub progress: i64,
+    /// The start-up warm-up of the cache is over.
+    pub warm: bool,
 }
 
 #[derive(Default)]
@@ -66,6 +70,7 @@ struct Counters {
     audio_ms: AtomicU64,
     compute_ms: AtomicU64,
     progress: AtomicI64,
+    warm: std::sync::atomic::AtomicBool,
 }
 
 struct Inner {
@@ -101,8 +106,11 @@ impl Speech {
         speech.0.counters.progress.store(-1, Ordering::Relaxed);
         let speech = recognition::start(speech, settings, model_name, stop).await;
         if let Ok(cache) = &speech.0.tts {
-            let cache = cache.clone();
-            tokio::task::spawn_blocking(move || warm(&cache));
+            let (cache, s) = (cache.clone(), speech.clone());
+            tokio::task::spawn_blocking(move || {
+                warm(&cache);
+                s.0.counters.warm.store(true, Ordering::Relaxed);
+            });
         }
         speech
     }
@@ -145,6 +153,7 @@ impl Speech {
             audio_ms: c.audio_ms.load(Ordering::Relaxed),
             compute_ms: c.compute_ms.load(Ordering::Relaxed),
             progress: c.progress.load(Ordering::Relaxed),
+            warm: c.warm.load(Ordering::Relaxed),
         }
     }
 }
@@ -198,8 +207,10 @@ mod recognition {
     use hub_speech::whisper::Model;
     use std::time::Duration;
 
-    /// A running job's claim; a node that stops lets another take the job after this.
-    const LEASE_MS: i64 = 15 * 60 * 1000;
+    /// A running job's claim, renewed while it runs; a node that stops lets another node take
+    /// the job after this (and takes it back itself at once when it restarts).
+    const LEASE_MS: i64 = 2 * 60 * 1000;
+    const RENEW: Duration = Duration::from_secs(30);
     const IDLE: Duration = Duration::from_millis(500);
     const MAX_ATTEMPTS: i64 = 3;
 
@@ -223,6 +234,11 @@ mod recognition {
         tracing::info!(model = name.as_deref().unwrap_or("?"), kind = %model.hparams.describe(),
             workers = settings.workers, threads = settings.threads, "speech recognition ready");
         let _ = speech.0.model_name.set(name.unwrap_or_default());
+        match speech.0.hub.store().requeue_transcriptions_of(&settings.node).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "transcriptions this node was running before it stopped are queued again"),
+            Err(e) => tracing::warn!(error = %e, "could not take back this node's transcriptions"),
+        }
         speech.0.hub.store().set_transcription_limit(settings.queue_max.max(1));
         let settings = Arc::new(settings);
         for n in 0..settings.workers.max(1) {
@@ -238,7 +254,7 @@ mod recognition {
     async fn worker(speech: Speech, model: Arc<Model>, settings: Arc<Settings>, stop: CancellationToken) {
         let store = speech.0.hub.store().clone();
         while !stop.is_cancelled() {
-            match store.claim_transcription(now_millis(), LEASE_MS).await {
+            match store.claim_transcription(&settings.node, now_millis(), LEASE_MS).await {
                 Ok(Some(job)) => run(&speech, &model, &settings, job).await,
                 Ok(None) => {
                     tokio::select! {
@@ -263,12 +279,25 @@ mod recognition {
             let lang = settings.languages.get(&job.channel).cloned().filter(|l| l != "auto");
             let (model, threads, max) = (model.clone(), settings.threads, settings.max_seconds);
             let speech2 = speech.clone();
-            let t = tokio::task::spawn_blocking(move || {
+            let work = tokio::task::spawn_blocking(move || {
                 let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
                 let progress = move |p: i32| speech2.0.counters.progress.store(i64::from(p), Ordering::Relaxed);
                 model.transcribe(&pcm.to_whisper(), lang.as_deref(), threads, max, progress, cancel)
-            })
-            .await
+            });
+            tokio::pin!(work);
+            let mut renew = tokio::time::interval(RENEW);
+            renew.tick().await;
+            let t = loop {
+                tokio::select! {
+                    done = &mut work => break done,
+                    _ = renew.tick() => {
+                        if let Err(e) = store.renew_transcription(job.id, now_millis() + LEASE_MS).await {
+                            tracing::warn!(job = job.id, error = %e, "transcription lease not renewed");
+                        }
+                    }
+                }
+            };
+            let t = t
             .map_err(|e| (e.to_string(), true))?
             .map_err(|e| {
                 let retry = matches!(e, SpeechError::Recognition(_));

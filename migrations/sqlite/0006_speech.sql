@@ -24,7 +24,9 @@ CREATE TABLE transcriptions (
     status           TEXT NOT NULL,
     lang             TEXT,
     attempts         INTEGER NOT NULL DEFAULT 0,
-    -- A running job whose node stopped is taken again once this passes.
+    -- The node running the job ("host/listen"): restarted, it takes its jobs back at once;
+    -- another node takes them once lease_until passes.
+    claimed_by       TEXT,
     lease_until      INTEGER NOT NULL DEFAULT 0,
     text             TEXT,
     error            TEXT,

@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES),
+    # A hall board speaks without anyone touching it (kiosk mode does the same in production).
+    "--autoplay-policy=no-user-gesture-required",
 ]
 
 # Reports every CSP violation to the console, so the watcher below sees it whatever the

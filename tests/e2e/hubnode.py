@@ -222,6 +222,23 @@ class Api:
         except ValueError:
             return status, raw.decode(errors="replace")
 
+    def raw(self, method: str, path: str, token: str | None = None, body=None,
+            timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+        """A request whose answer is not JSON (audio, say): status, headers, body bytes."""
+        headers = {}
+        data = None
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as res:
+                return res.status, {k.lower(): v for k, v in res.headers.items()}, res.read()
+        except urllib.error.HTTPError as e:
+            return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
     def ok(self, method: str, path: str, token: str | None = None, body=None, want=(200, 201)):
         status, data = self.request(method, path, token, body)
         if status not in (want if isinstance(want, tuple) else (want,)):

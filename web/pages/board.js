@@ -1,11 +1,17 @@
 /* /board: the hall's queue board. Device token in localStorage "hub.board.token";
-   live calls from /ws/board?token=..., newest first, with a flashing banner for a new call. */
+   live calls from /ws/board?token=..., newest first, with a flashing banner for a new call.
+   Each new call (and recall) is announced aloud, one after another in the order called: a call
+   that arrives while another is being said waits its turn, so nothing is cut off. */
 'use strict';
 Hub.ready(() => {
   const KEY = 'hub.board.token';
   const FLASH_MS = 8000;
   const $ = (id) => document.getElementById(id);
   const S = { token: Hub.stored(KEY), sock: null, calls: [], fresh: null, flashTimer: null, audio: null };
+  /* The announcer: voice settings from /api/board/voice, the calls waiting to be said, and a
+     log of what was said (window.__hubAnnouncements: the tests read it, so can a technician). */
+  const V = { conf: null, queue: [], busy: false, log: [] };
+  window.__hubAnnouncements = V.log;
   const badge = Hub.wsBadge(Hub.tid('ws-status'));
 
   if (new URLSearchParams(location.search).has('reset')) { Hub.store(KEY, null); S.token = null; }
@@ -46,9 +52,14 @@ Hub.ready(() => {
     }
   }
 
+  async function loadVoice() {
+    try { V.conf = await Hub.api('GET', '/api/board/voice', undefined, { token: S.token }); } catch (_) { V.conf = null; }
+  }
+
   async function start() {
     if (!S.token) { showSignIn(); return; }
     if (!(await checkToken())) return;
+    await loadVoice();
     Hub.show($('signin'), false);
     Hub.show($('board'), true);
     Hub.clearMessage();
@@ -57,7 +68,7 @@ Hub.ready(() => {
     S.sock = Hub.socket(() => '/ws/board?token=' + encodeURIComponent(S.token || ''), {
       onStatus: badge,
       onMessage: onBoard,
-      onClose: () => { if (S.token) checkToken(); },
+      onClose: () => { if (S.token) checkToken().then((ok) => ok && loadVoice()); },
     });
   }
 
@@ -78,7 +89,7 @@ Hub.ready(() => {
     banner.classList.add('hidden');
     void banner.offsetWidth;
     banner.classList.remove('hidden');
-    chime();
+    announce(call);
     clearTimeout(S.flashTimer);
     S.flashTimer = setTimeout(() => {
       S.fresh = null;
@@ -100,14 +111,20 @@ Hub.ready(() => {
     Hub.show($('empty'), !S.calls.length);
   }
 
-  /* A short two-tone chime; silently skipped where autoplay is not allowed. */
+  function audioContext() {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    S.audio = S.audio || new Ctx();
+    if (S.audio.state === 'suspended') S.audio.resume().catch(() => {});
+    return S.audio;
+  }
+
+  /* A short two-tone chime; resolves when it has rung. Silent where autoplay is not allowed. */
   function chime() {
-    try {
-      const Ctx = window.AudioContext || window.webkitAudioContext;
-      if (!Ctx) return;
-      S.audio = S.audio || new Ctx();
-      const ctx = S.audio;
-      if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+    const ctx = audioContext();
+    if (!ctx) return Promise.resolve();
+    return new Promise((resolve) => {
+      let last = null;
       [[660, 0], [880, 0.25]].forEach(([f, at]) => {
         const o = ctx.createOscillator();
         const g = ctx.createGain();
@@ -118,8 +135,65 @@ Hub.ready(() => {
         o.connect(g).connect(ctx.destination);
         o.start(ctx.currentTime + at);
         o.stop(ctx.currentTime + at + 0.65);
+        last = o;
       });
-    } catch (_) { /* no sound */ }
+      last.onended = () => resolve();
+      setTimeout(resolve, 1500); // a context that never runs must not stall the queue
+    });
+  }
+
+  /* The call's phrase as audio, fetched as soon as the call arrives so the next phrase is
+     ready when the one before ends. */
+  async function fetchPhrase(ticketId) {
+    const res = await fetch('/api/board/announcement/' + encodeURIComponent(ticketId), {
+      headers: { Authorization: 'Bearer ' + S.token }, cache: 'no-store',
+    });
+    if (!res.ok) throw new Error('announcement ' + res.status);
+    return res.arrayBuffer();
+  }
+
+  function play(ctx, buffer) {
+    return new Promise((resolve) => {
+      const src = ctx.createBufferSource();
+      src.buffer = buffer;
+      src.connect(ctx.destination);
+      src.onended = () => resolve();
+      src.start();
+    });
+  }
+
+  function announce(call) {
+    const voice = V.conf && V.conf.voice && V.conf.available;
+    if (!voice) {
+      if (!V.conf || V.conf.chime !== false) chime();
+      return;
+    }
+    V.queue.push({ call, phrase: fetchPhrase(call.ticket_id) });
+    pump();
+  }
+
+  async function pump() {
+    if (V.busy) return;
+    V.busy = true;
+    while (V.queue.length) {
+      const { call, phrase } = V.queue.shift();
+      const entry = { ticket_id: call.ticket_id, number: call.number, window: call.window,
+        started: null, ended: null, duration_ms: null, error: null };
+      V.log.push(entry);
+      try {
+        const ctx = audioContext();
+        if (!ctx) throw new Error('no Web Audio');
+        const buffer = await ctx.decodeAudioData(await phrase);
+        if (V.conf.chime) await chime();
+        entry.duration_ms = Math.round(buffer.duration * 1000);
+        entry.started = performance.now();
+        await play(ctx, buffer);
+        entry.ended = performance.now();
+      } catch (e) {
+        entry.error = String(e && e.message || e);
+      }
+    }
+    V.busy = false;
   }
 
   Hub.deviceForm($('signin'), KEY, (token) => { S.token = token; start(); });

@@ -66,7 +66,7 @@
       'att.none': 'No file chosen.', 'att.type': '{name}: this type of file cannot be sent. Allowed: PNG, JPEG, GIF, WebP, PDF, TXT.',
       'att.size': '{name} is too large: at most {max}.', 'att.empty': '{name} is empty.', 'att.uploading': 'Uploading {name}…',
       'chat.title': 'Chat with us', 'chat.telegram': 'Continue in Telegram', 'chat.close': 'Close the chat', 'chat.input': 'Message', 'chat.placeholder': 'Type a message…',
-      'chat.send': 'Send', 'chat.attach': 'Attach a file', 'chat.empty': 'Hello! Ask your question: an operator will answer here.',
+      'chat.send': 'Send', 'chat.attach': 'Attach a file', 'chat.record': 'Record a voice message', 'chat.recording': 'Recording {secs} s… press ■ to send', 'chat.micDenied': 'The microphone is not available: {reason}', 'chat.voiceName': 'voice message', 'chat.empty': 'Hello! Ask your question: an operator will answer here.',
       'chat.operator': 'Operator', 'chat.joined': '{name} joined the chat', 'chat.ended': 'The chat has ended',
       'chat.endedShort': 'Chat ended', 'chat.with': 'Operator: {name}', 'chat.waiting': 'Waiting for an operator…', 'chat.waitingEta': 'Waiting for an operator, about {min} min…',
       'chat.typing': 'The operator is typing…', 'chat.retry': 'Not sent — retry', 'chat.tooLong': 'The message is too long: at most {max} characters.',
@@ -189,7 +189,7 @@
       'att.none': 'Файл не выбран.', 'att.type': '{name}: такой файл отправить нельзя. Можно: PNG, JPEG, GIF, WebP, PDF, TXT.',
       'att.size': '{name} слишком большой: не больше {max}.', 'att.empty': '{name} — пустой файл.', 'att.uploading': 'Загружаем {name}…',
       'chat.title': 'Напишите нам', 'chat.telegram': 'Продолжить в Telegram', 'chat.close': 'Закрыть чат', 'chat.input': 'Сообщение', 'chat.placeholder': 'Введите сообщение…',
-      'chat.send': 'Отправить', 'chat.attach': 'Прикрепить файл', 'chat.empty': 'Здравствуйте! Задайте вопрос — оператор ответит здесь.',
+      'chat.send': 'Отправить', 'chat.attach': 'Прикрепить файл', 'chat.record': 'Записать голосовое сообщение', 'chat.recording': 'Запись {secs} с… нажмите ■, чтобы отправить', 'chat.micDenied': 'Микрофон недоступен: {reason}', 'chat.voiceName': 'голосовое сообщение', 'chat.empty': 'Здравствуйте! Задайте вопрос — оператор ответит здесь.',
       'chat.operator': 'Оператор', 'chat.joined': '{name} подключился к чату', 'chat.ended': 'Чат завершён',
       'chat.endedShort': 'Чат завершён', 'chat.with': 'Оператор: {name}', 'chat.waiting': 'Ожидаем оператора…', 'chat.waitingEta': 'Ожидаем оператора, около {min} мин…',
       'chat.typing': 'Оператор печатает…', 'chat.retry': 'Не отправлено — повторить', 'chat.tooLong': 'Слишком длинное сообщение: не больше {max} символов.',
@@ -474,7 +474,7 @@
 
   /* Attachments: what the server accepts (it checks the content again). */
   const MAX_FILE = 5 * 1024 * 1024;
-  const FILE_EXT = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', pdf: 'application/pdf', txt: 'text/plain' };
+  const FILE_EXT = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', pdf: 'application/pdf', txt: 'text/plain', wav: 'audio/wav' };
   const FILE_TYPES = new Set(Object.values(FILE_EXT));
   function fileType(file) {
     const ty = String(file.type || '').toLowerCase().split(';')[0].trim();

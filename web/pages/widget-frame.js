@@ -422,6 +422,100 @@ Hub.ready(() => {
     } catch (e) { Hub.showError(e); }
   });
 
+  /* ---------- voice messages: recorded as 16 kHz WAV, sent as an attachment ----------
+     WAV rather than the browser's Opus: the hub transcribes it without a codec, and every
+     console plays it. Two minutes at most (that is 3.8 MB, under the 5 MB file limit). */
+  const VOICE_MAX_S = 120;
+  const R = { stream: null, ctx: null, node: null, chunks: [], rate: 48000, timer: null, started: 0 };
+  const recBtn = $('chat-record');
+
+  function wavFile(chunks, rate) {
+    let n = 0;
+    chunks.forEach((c) => { n += c.length; });
+    const all = new Float32Array(n);
+    let o = 0;
+    chunks.forEach((c) => { all.set(c, o); o += c.length; });
+    // Down to 16 kHz by averaging each output sample's span (enough of a low-pass for speech).
+    const out = new Int16Array(Math.floor(n * 16000 / rate));
+    const step = rate / 16000;
+    for (let i = 0; i < out.length; i++) {
+      const a = Math.floor(i * step), b = Math.max(a + 1, Math.floor((i + 1) * step));
+      let sum = 0;
+      for (let k = a; k < b && k < n; k++) sum += all[k];
+      const v = Math.max(-1, Math.min(1, sum / (b - a)));
+      out[i] = v < 0 ? v * 0x8000 : v * 0x7fff;
+    }
+    const buf = new ArrayBuffer(44 + out.length * 2);
+    const d = new DataView(buf);
+    const str = (off, s) => { for (let i = 0; i < s.length; i++) d.setUint8(off + i, s.charCodeAt(i)); };
+    str(0, 'RIFF'); d.setUint32(4, 36 + out.length * 2, true); str(8, 'WAVEfmt ');
+    d.setUint32(16, 16, true); d.setUint16(20, 1, true); d.setUint16(22, 1, true);
+    d.setUint32(24, 16000, true); d.setUint32(28, 32000, true); d.setUint16(32, 2, true); d.setUint16(34, 16, true);
+    str(36, 'data'); d.setUint32(40, out.length * 2, true);
+    new Int16Array(buf, 44).set(out);
+    return new File([buf], Hub.t('chat.voiceName') + '.wav', { type: 'audio/wav' });
+  }
+
+  function recTick() {
+    const secs = Math.floor((Date.now() - R.started) / 1000);
+    Hub.message(Hub.t('chat.recording', { secs }), 'info');
+    if (secs >= VOICE_MAX_S) stopRecording(true);
+  }
+
+  async function startRecording() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      Hub.message(Hub.t('chat.micDenied', { reason: 'getUserMedia' }), 'error');
+      return;
+    }
+    try {
+      R.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
+    } catch (e) {
+      Hub.message(Hub.t('chat.micDenied', { reason: e && e.name || String(e) }), 'error');
+      return;
+    }
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    R.ctx = new Ctx();
+    R.rate = R.ctx.sampleRate;
+    R.chunks = [];
+    const src = R.ctx.createMediaStreamSource(R.stream);
+    // ScriptProcessor is deprecated but everywhere; an AudioWorklet would need its own module.
+    R.node = R.ctx.createScriptProcessor(4096, 1, 1);
+    R.node.onaudioprocess = (ev) => { R.chunks.push(new Float32Array(ev.inputBuffer.getChannelData(0))); };
+    src.connect(R.node);
+    R.node.connect(R.ctx.destination);
+    R.started = Date.now();
+    recBtn.setAttribute('aria-pressed', 'true');
+    recBtn.textContent = '■';
+    R.timer = setInterval(recTick, 250);
+    recTick();
+  }
+
+  async function stopRecording(deliver) {
+    clearInterval(R.timer);
+    recBtn.setAttribute('aria-pressed', 'false');
+    recBtn.textContent = '🎤';
+    if (R.node) R.node.disconnect();
+    if (R.stream) R.stream.getTracks().forEach((t) => t.stop());
+    if (R.ctx) R.ctx.close().catch(() => {});
+    const chunks = R.chunks, rate = R.rate;
+    R.stream = null; R.ctx = null; R.node = null; R.chunks = [];
+    Hub.clearMessage();
+    if (!deliver || !chunks.length) return;
+    const file = wavFile(chunks, rate);
+    await start();
+    if (!S.token) return;
+    Hub.message(Hub.t('att.uploading', { name: file.name }), 'info');
+    try {
+      const a = await Hub.upload('/api/chat/attachments', file, S.token);
+      Hub.clearMessage();
+      send(a.name || file.name, [a]);
+    } catch (e) { Hub.showError(e); }
+  }
+
+  recBtn.addEventListener('click', () => {
+    if (R.stream) stopRecording(true); else startRecording();
+  });
+
   /* ---------- offline: leave an e-mail ---------- */
   $('offline-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();

@@ -74,6 +74,8 @@
 
   const frame = document.createElement('iframe');
   frame.setAttribute('data-testid', 'chat-frame');
+  // Voice messages: the frame may ask for the microphone (the browser still asks the visitor).
+  frame.setAttribute('allow', 'microphone');
   frame.title = LABEL.title;
   frame.setAttribute('aria-hidden', 'true');
   frame.src = hub + '/widget?key=' + encodeURIComponent(key) + '&lang=' + lang;

@@ -199,6 +199,7 @@ pub fn render_speech(
     line("hub_speech_cache_misses_total", "Announcement segments synthesised.", "counter", m.cache.misses.to_string());
     line("hub_speech_cache_hit_ratio", "Share of segments served from the cache since start.", "gauge", format!("{:.4}", m.cache.hit_rate()));
     line("hub_speech_cache_segments", "Segments held in memory.", "gauge", m.cache.segments.to_string());
+    line("hub_speech_cache_warm", "1 once the start-up warm-up of the cache is over.", "gauge", u8::from(m.warm).to_string());
     line("hub_speech_recognition_up", "1 when a recognition model is loaded on this node.", "gauge", u8::from(m.model.is_some()).to_string());
     line("hub_transcriptions_queued", "Transcription jobs waiting (all nodes).", "gauge", jobs.queued.to_string());
     line("hub_transcriptions_running", "Transcription jobs running (all nodes).", "gauge", jobs.running.to_string());

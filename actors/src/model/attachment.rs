@@ -47,6 +47,10 @@ pub fn classify(data: &[u8]) -> Result<&'static str, AttachmentError> {
     if starts(b"OggS") {
         return Ok("audio/ogg");
     }
+    // Voice messages recorded in the web-chat widget.
+    if data.len() >= 12 && starts(b"RIFF") && &data[8..12] == b"WAVE" {
+        return Ok("audio/wav");
+    }
     if data.len() >= 12 && &data[4..8] == b"ftyp" {
         return Ok("video/mp4");
     }
@@ -102,6 +106,7 @@ mod tests {
         assert_eq!(classify(b"RIFF\0\0\0\0WEBPVP8 "), Ok("image/webp"));
         assert_eq!(classify(b"%PDF-1.7\n"), Ok("application/pdf"));
         assert_eq!(classify(b"OggS\0\x02\0\0"), Ok("audio/ogg"));
+        assert_eq!(classify(b"RIFF\x24\0\0\0WAVEfmt "), Ok("audio/wav"));
         assert_eq!(classify(b"\0\0\0\x18ftypmp42\0\0"), Ok("video/mp4"));
         assert_eq!(
             classify("Привет, это текст\n".as_bytes()),

@@ -188,7 +188,7 @@ impl Store {
     }
 
     /// Takes the oldest job that is queued, or running on a node whose lease ran out.
-    pub async fn claim_transcription(&self, now: Millis, lease_ms: i64) -> Result<Option<TranscriptionJob>> {
+    pub async fn claim_transcription(&self, node: &str, now: Millis, lease_ms: i64) -> Result<Option<TranscriptionJob>> {
         for _ in 0..5 {
             let candidate: Option<(i64,)> = sqlx::query_as(
                 "SELECT id FROM transcriptions WHERE status = 'queued' OR (status = 'running' AND lease_until < $1) \
@@ -200,13 +200,14 @@ impl Store {
             let Some((id,)) = candidate else { return Ok(None) };
             // The guarded update makes the claim exclusive between nodes.
             let claimed: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-                "UPDATE transcriptions SET status = 'running', attempts = attempts + 1, lease_until = $1 \
+                "UPDATE transcriptions SET status = 'running', attempts = attempts + 1, lease_until = $1, claimed_by = $4 \
                  WHERE id = $2 AND (status = 'queued' OR (status = 'running' AND lease_until < $3)) \
                  RETURNING org_id, conversation_id, attachment_id, attempts",
             )
             .bind(now + lease_ms)
             .bind(id)
             .bind(now)
+            .bind(node)
             .fetch_optional(&self.write)
             .await?;
             if let Some((org_id, conversation_id, attachment_id, attempts)) = claimed {
@@ -218,6 +219,16 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Puts back the jobs this node was running when it stopped (a crash, a kill): nobody else
+    /// runs them, and waiting out their lease would only delay them.
+    pub async fn requeue_transcriptions_of(&self, node: &str) -> Result<u64> {
+        let done = sqlx::query("UPDATE transcriptions SET status = 'queued', lease_until = 0 WHERE status = 'running' AND claimed_by = $1")
+            .bind(node)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Keeps a long job's claim alive.
