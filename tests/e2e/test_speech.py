@@ -283,3 +283,96 @@ def test_bad_speech_input_is_refused_clearly(hub_bin, tmp_path, hub_store):
     assert r.returncode == 1 and "Ogg audio (only WAV is read)" in r.stderr, r.stderr
     r = run_hub(hub_bin, tmp_path, "say", "bell\u0007", "--lang", "en", "-o", str(tmp_path / "x.wav"))
     assert r.returncode == 1 and "control character U+0007" in r.stderr, r.stderr
+
+
+VOICE_TEXT = "Hello, I would like to know the status of my order. Thank you."
+
+
+def test_widget_voice_message_is_transcribed_once_across_a_crash(hub_store, browser, hub_bin, tmp_path):
+    """A visitor records a voice message in the widget (Chromium's fake microphone plays speech
+    the hub synthesised); it arrives as a WAV attachment, is transcribed by Whisper base, and
+    the transcript appears under it in the operator's thread. The hub is killed while the job
+    runs: after the restart the transcript is there once."""
+    needs_models()
+    from conftest import CHROMIUM, CHROMIUM_ARGS
+    from test_webchat import Shop, operator_takes_chats, shop_page_html
+    from ui import DESKTOP_VIEW, operator_sign_in
+
+    # The microphone's sound: silence, the sentence, silence (Chromium loops the file).
+    speech = tmp_path / "speech.wav"
+    r = run_hub(hub_bin, tmp_path, "say", VOICE_TEXT, "--lang", "en", "-o", str(speech))
+    assert r.returncode == 0, r.stderr
+    raw = speech.read_bytes()
+    rate = struct.unpack("<I", raw[24:28])[0]
+    pcm = raw[44:]
+    mic = tmp_path / "mic.wav"
+    write_wav(mic, bytes(rate * 2) + pcm + bytes(rate * 4), rate)
+    mic_secs = len(pcm) / (rate * 2) + 5
+
+    store = hub_store()
+    store.extra_env.update({"HUB_SPEECH_MODELS_DIR": MODELS, "HUB_SPEECH_MODEL": "base",
+                            "HUB_SPEECH_LANGUAGES": "webchat=en", "HUB_LOG": "info"})
+    node = store.start()
+    api = hubnode.Api(node.base)
+    shop = Shop(shop_page_html(node))
+    voice_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                              f"--use-file-for-fake-audio-capture={mic}"])
+    try:
+        anna = browser.new_context(**DESKTOP_VIEW).new_page()
+        operator_sign_in(anna, node, hubnode.OPERATOR1)
+        operator_takes_chats(anna)
+
+        ctx = voice_browser.new_context(**DESKTOP_VIEW)
+        ctx.grant_permissions(["microphone"], origin=node.base)
+        visitor = ctx.new_page()
+        visitor.goto(shop.url("/"))
+        visitor.get_by_test_id("chat-launcher").click()
+        chat = visitor.frame_locator('[data-testid="chat-frame"]')
+        expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+        record = chat.get_by_test_id("chat-record")
+        record.click()
+        expect(record).to_have_attribute("aria-pressed", "true")
+        expect(chat.get_by_test_id("message")).to_contain_text(re.compile("Recording|Запись"))
+        visitor.wait_for_timeout(mic_secs * 1000)
+        record.click()
+        expect(record).to_have_attribute("aria-pressed", "false")
+        mine = chat.locator('[data-testid="chat-message"][data-author="visitor"]')
+        expect(mine).to_have_count(1)
+        expect(mine.first).to_have_attribute("data-state", "sent")
+        expect(mine.first.locator('[data-media="audio"]')).to_have_count(1)
+
+        # The job runs; the hub is killed in the middle of it and started again.
+        deadline = time.monotonic() + 30
+        while metric(api.request("GET", "/metrics")[1], "hub_transcriptions_running") < 1:
+            assert time.monotonic() < deadline, "the transcription never started"
+            time.sleep(0.05)
+        node.kill()
+        node.start()
+
+        offer = anna.locator('[data-testid="conv-item"][data-kind="offer"]')
+        expect(offer).to_have_count(1, timeout=30_000)
+        conv_id = int(offer.get_attribute("data-conversation-id"))
+        offer.get_by_test_id("conv-accept").click()
+        thread = anna.locator('[data-testid="conv-message"]')
+        expect(thread.locator('[data-media="audio"]')).to_have_count(1)
+        note = anna.locator('[data-testid="conv-message"][data-author="system"]', has_text="🎤")
+        expect(note).to_have_count(1, timeout=60_000)
+        heard = words(note.inner_text())
+        missing = {"status", "order", "thank"} - heard
+        assert not missing, f"transcript {note.inner_text()!r} lacks {missing}"
+
+        sup = api.login(*hubnode.SUPERVISOR)
+        jobs = api.ok("GET", f"/api/conversations/{conv_id}/transcriptions", sup)
+        assert len(jobs) == 1 and jobs[0]["status"] == "done" and jobs[0]["lang"] == "en", jobs
+        assert jobs[0]["audio_ms"] > 4000 and "order" in jobs[0]["text"].lower(), jobs
+        assert "queued again" in node.log_path.read_text(errors="replace"), node.log()
+        time.sleep(2)
+        expect(note).to_have_count(1)  # once, not once per attempt
+        metrics = api.request("GET", "/metrics")[1]
+        assert metric(metrics, "hub_transcriptions_done") == 1
+        assert metric(metrics, "hub_transcriptions_queued") == 0
+    finally:
+        voice_browser.close()
+        shop.close()
