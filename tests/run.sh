@@ -20,10 +20,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)            # builds whisper.cpp
 [ -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libespeak-ng.so.1 ] \
     || need+=(espeak-ng)
-command -v RHVoice-test >/dev/null 2>&1 || need+=(rhvoice rhvoice-russian rhvoice-english)
+ls /usr/lib/*/libRHVoice.so.5 >/dev/null 2>&1 && [ -d /usr/share/RHVoice/voices/anna ] \
+    || need+=(librhvoice5 rhvoice-russian rhvoice-english)
 if [ ${#need[@]} -gt 0 ]; then
     echo "== installing Debian packages: ${need[*]}"
-    if [[ " ${need[*]} " == *" rhvoice "* ]] && ! apt-cache show rhvoice-russian >/dev/null 2>&1; then
+    if [[ " ${need[*]} " == *" librhvoice5 "* ]] && ! apt-cache show rhvoice-russian >/dev/null 2>&1; then
         # RHVoice is in Debian's non-free component.
         codename="$(. /etc/os-release && echo "$VERSION_CODENAME")"
         printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: contrib non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \

@@ -14,6 +14,7 @@
 //! base.bin and tiny.en.bin (tests/run.sh leaves them in target/speech-models).
 
 #[path = "common.rs"]
+#[allow(dead_code)]
 mod common;
 #[path = "../it/harness.rs"]
 mod harness;
@@ -153,7 +154,7 @@ fn clip(engine: &dyn Engine, lang: Lang) -> Pcm {
         samples.extend_from_slice(&once.samples);
         samples.extend(std::iter::repeat_n(0, once.rate as usize / 2));
     }
-    Pcm::new(once.rate, audio::resample(&samples, once.rate, 16_000)).clone()
+    Pcm::new(16_000, audio::resample(&samples, once.rate, 16_000))
 }
 
 type Socket = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
@@ -219,12 +220,15 @@ async fn recognition(models: &str, model: &str, lang: Lang, voice: Arc<dyn Engin
     let wav = audio::wav(&pcm);
     let started = Instant::now();
     let sent_before = sent.load(std::sync::atomic::Ordering::Relaxed);
+    // Each clip's visitor stays connected until the end, as a real one would.
+    let mut held = Vec::new();
     for c in 0..CLIPS {
         let (token, mut ws) = visitor(&api).await;
         let (s, a) = api.upload("/api/chat/attachments", "voice.wav", &token, wav.clone()).await;
-        assert_eq!(s, 200, "{a}");
+        assert_eq!(s, 201, "{a}");
         let msg = json!({"type": "message", "client_id": format!("clip{c}"), "body": "", "attachment_ids": [a["id"]]});
         ws.send(awc::ws::Message::Text(msg.to_string().into())).await.expect("send clip");
+        held.push(ws);
     }
     let (audio_s, compute_s) = loop {
         let (_, m) = api.get_text("/metrics").await;
@@ -246,5 +250,6 @@ async fn recognition(models: &str, model: &str, lang: Lang, voice: Arc<dyn Engin
         compute_s / audio_s.max(0.001),
         compute_s / CLIPS as f64
     );
+    drop(held);
     drop(node);
 }

@@ -376,3 +376,55 @@ def test_widget_voice_message_is_transcribed_once_across_a_crash(hub_store, brow
     finally:
         voice_browser.close()
         shop.close()
+
+
+def test_bad_recordings_in_the_thread_say_why(hub_store, new_context, tmp_path):
+    """An empty WAV and an ADPCM one (a format the recogniser does not read) sent from the
+    widget: each job fails with its reason, the thread says so under the audio, and the hub
+    runs on."""
+    needs_models()
+    from test_webchat import Shop, shop_page_html
+    from ui import DESKTOP_VIEW
+
+    store = hub_store()
+    store.extra_env.update({"HUB_SPEECH_MODELS_DIR": MODELS, "HUB_SPEECH_MODEL": "tiny.en"})
+    node = store.start()
+    api = hubnode.Api(node.base)
+    shop = Shop(shop_page_html(node))
+    try:
+        empty = tmp_path / "empty.wav"
+        write_wav(empty, b"")
+        adpcm = tmp_path / "adpcm.wav"
+        adpcm.write_bytes(b"RIFF" + struct.pack("<I", 36 + 256) + b"WAVEfmt "
+                          + struct.pack("<IHHIIHH", 16, 2, 1, 8000, 4000, 256, 4)
+                          + b"data" + struct.pack("<I", 256) + bytes(256))
+        visitor = new_context(**DESKTOP_VIEW).new_page()
+        visitor.goto(shop.url("/"))
+        visitor.get_by_test_id("chat-launcher").click()
+        chat = visitor.frame_locator('[data-testid="chat-frame"]')
+        expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+        for f in (empty, adpcm):
+            chat.get_by_test_id("chat-attach").set_input_files(str(f))
+        mine = chat.locator('[data-testid="chat-message"][data-author="visitor"]')
+        expect(mine).to_have_count(2)
+
+        sup = api.login(*hubnode.SUPERVISOR)
+        deadline = time.monotonic() + 30
+        while True:
+            lists = api.ok("GET", "/api/conversations", sup)
+            queued = lists["queued"] + lists.get("open", [])
+            jobs = api.ok("GET", f"/api/conversations/{queued[0]['id']}/transcriptions", sup) if queued else []
+            if len(jobs) == 2 and all(j["status"] == "failed" for j in jobs):
+                break
+            assert time.monotonic() < deadline, jobs
+            time.sleep(0.3)
+        errors = sorted(j["error"] for j in jobs)
+        assert "audio is empty" in errors[1] or "audio is empty" in errors[0], errors
+        assert any("WAV format 2" in e for e in errors), errors
+        notes = [m for m in api.ok("GET", f"/api/conversations/{queued[0]['id']}", sup)["messages"]
+                 if m["author"] == "system"]
+        assert len(notes) == 2 and all(n["body"].startswith("🎤 not transcribed:") for n in notes), notes
+        assert api.request("GET", "/healthz")[0] == 200
+        assert metric(api.request("GET", "/metrics")[1], "hub_transcriptions_failed") == 2
+    finally:
+        shop.close()

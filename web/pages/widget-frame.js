@@ -428,6 +428,9 @@ Hub.ready(() => {
   const VOICE_MAX_S = 120;
   const R = { stream: null, ctx: null, node: null, chunks: [], rate: 48000, timer: null, started: 0 };
   const recBtn = $('chat-record');
+  // Browsers give the microphone only to secure pages (https, or this machine): elsewhere the
+  // button would only ever fail, so it is not shown.
+  if (!window.isSecureContext || !navigator.mediaDevices) recBtn.classList.add('hidden');
 
   function wavFile(chunks, rate) {
     let n = 0;

@@ -111,7 +111,9 @@ fn decode_samples(data: &[u8], format: u16, channels: u16, rate: u32, bits: u16)
     }
     let width = usize::from(bits / 8);
     if width == 0 {
-        return Err(SpeechError::UnsupportedAudio(format!("WAV with {bits}-bit samples")));
+        return Err(SpeechError::UnsupportedAudio(format!(
+            "WAV format {format} with {bits}-bit samples (PCM, float, A-law and μ-law are read)"
+        )));
     }
     let frame = width * usize::from(channels);
     let sample: fn(&[u8]) -> f32 = match (format, bits) {

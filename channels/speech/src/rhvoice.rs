@@ -1,4 +1,4 @@
-//! The RHVoice engine: far better Russian than espeak-ng (Debian's non-free `rhvoice`,
+//! The RHVoice engine: far better Russian than espeak-ng (Debian's non-free `librhvoice5`,
 //! `rhvoice-russian`, `rhvoice-english`). Loaded at run time from `libRHVoice.so.5`, with the
 //! voices loaded once: a segment costs a few milliseconds, where starting `RHVoice-test` for each
 //! one costs about 150 ms. One thread owns the engine.
@@ -94,7 +94,7 @@ impl Api {
         // SAFETY: loading RHVoice's shared library; the signatures are those of RHVoice.h.
         unsafe {
             let lib = libloading::Library::new("libRHVoice.so.5")
-                .map_err(|e| format!("libRHVoice.so.5 not found (Debian non-free: rhvoice-russian): {e}"))?;
+                .map_err(|e| format!("libRHVoice.so.5 not found (Debian non-free: librhvoice5 rhvoice-russian rhvoice-english): {e}"))?;
             let new_engine: libloading::Symbol<unsafe extern "C" fn(*const InitParams) -> *mut c_void> =
                 lib.get(b"RHVoice_new_tts_engine\0").map_err(|e| e.to_string())?;
             let new_message: NewMessage = *lib.get(b"RHVoice_new_message\0").map_err(|e| e.to_string())?;
