@@ -166,7 +166,9 @@ fn speech_settings(s: &Settings) -> Result<hub_channels::speech::Settings, RunEr
             .split_once('=')
             .ok_or_else(|| RunError::Settings(format!("speech_languages: {pair:?} is not channel=lang")))?;
         if !matches!(lang.trim(), "ru" | "en" | "auto") {
-            return Err(RunError::Settings(format!("speech_languages: {lang:?} is not ru, en or auto")));
+            return Err(RunError::Settings(format!(
+                "speech_languages: {lang:?} is not ru, en or auto"
+            )));
         }
         languages.insert(channel.trim().to_string(), lang.trim().to_string());
     }

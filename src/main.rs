@@ -227,7 +227,12 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Say { text, lang, out, format } => {
+        Command::Say {
+            text,
+            lang,
+            out,
+            format,
+        } => {
             let bytes = hub::speech::say(&settings.speech_engine, &text, &lang, &format)?;
             std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
             println!("wrote {} ({} bytes)", out.display(), bytes.len());

@@ -10,13 +10,17 @@ use hub_speech::ggml;
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 40
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         && !name.starts_with('.')
 }
 
 fn target(dir: &Path, name: &str) -> Result<PathBuf, String> {
     if !valid_name(name) {
-        return Err(format!("model name {name:?}: use letters, digits, '.', '-' and '_' (e.g. base, tiny.en)"));
+        return Err(format!(
+            "model name {name:?}: use letters, digits, '.', '-' and '_' (e.g. base, tiny.en)"
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir.join(format!("{name}.bin")))
@@ -31,7 +35,11 @@ pub fn convert(dir: &Path, name: &str, sources: &[PathBuf]) -> Result<String, St
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
         "converted {} into {} ({}, {:.0} MB) in {:.1} s",
-        sources.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "),
+        sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + "),
         out.display(),
         hp.describe(),
         size as f64 / 1e6,
@@ -73,7 +81,11 @@ pub fn choose(dir: &Path, setting: &str) -> Option<PathBuf> {
         "off" | "" => None,
         "auto" => {
             let models = list(dir);
-            let usable: Vec<_> = models.iter().filter(|(_, d)| d.is_ok()).map(|(n, _)| n.clone()).collect();
+            let usable: Vec<_> = models
+                .iter()
+                .filter(|(_, d)| d.is_ok())
+                .map(|(n, _)| n.clone())
+                .collect();
             let pick = usable.iter().find(|n| *n == "base").or_else(|| usable.first())?;
             Some(dir.join(format!("{pick}.bin")))
         }

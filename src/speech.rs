@@ -32,7 +32,14 @@ pub fn transcribe(settings: &Settings, file: &Path, model: &str, lang: Option<&s
     let pcm = audio::read_wav(&bytes).map_err(|e| e.to_string())?;
     let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let t = model
-        .transcribe(&pcm.to_whisper(), lang, settings.speech_threads, settings.speech_max_seconds, |_| {}, cancel)
+        .transcribe(
+            &pcm.to_whisper(),
+            lang,
+            settings.speech_threads,
+            settings.speech_max_seconds,
+            |_| {},
+            cancel,
+        )
         .map_err(|e| e.to_string())?;
     eprintln!(
         "{} s of audio in {:.2} s (real-time factor {:.3}), language {}",

@@ -120,7 +120,13 @@ impl Hub {
     /// Posts the hub's own note (a transcript, say) into a conversation, once per `client_id`.
     /// `Ok(None)` when the conversation has closed meanwhile: the note then stays where it was
     /// made (the transcription record) and the closed thread is left alone.
-    pub async fn post_system(&self, org_id: i64, conversation_id: i64, body: String, client_id: String) -> Result<Option<Message>> {
+    pub async fn post_system(
+        &self,
+        org_id: i64,
+        conversation_id: i64,
+        body: String,
+        client_id: String,
+    ) -> Result<Option<Message>> {
         let posted = ask(
             &self.ticket(conversation_id),
             actors::ticket::Post {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use hub_actors::{model::now_millis, store::speech::CallToSay, Hub};
+use hub_actors::{store::speech::CallToSay, Hub};
 use hub_speech::{
     audio::Pcm,
     cache::{CacheStats, SegmentCache},
@@ -101,8 +101,17 @@ impl Speech {
             Ok(c) => tracing::info!(engine = c.engine_id(), "speech synthesis ready"),
             Err(e) => tracing::warn!(reason = %e, "speech synthesis unavailable; boards show calls without voice"),
         }
-        let model_name = settings.model.as_ref().and_then(|p| p.file_stem()).map(|s| s.to_string_lossy().into_owned());
-        let speech = Speech(Arc::new(Inner { hub, tts, model_name: Default::default(), counters: Counters::default() }));
+        let model_name = settings
+            .model
+            .as_ref()
+            .and_then(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned());
+        let speech = Speech(Arc::new(Inner {
+            hub,
+            tts,
+            model_name: Default::default(),
+            counters: Counters::default(),
+        }));
         speech.0.counters.progress.store(-1, Ordering::Relaxed);
         let speech = recognition::start(speech, settings, model_name, stop).await;
         if let Ok(cache) = &speech.0.tts {
@@ -175,7 +184,11 @@ fn warm(cache: &SegmentCache) {
             words.extend(say::number(v, lang).into_iter().map(phrase::Segment::Words));
         }
         for c in 'A'..='Z' {
-            words.extend(say::ticket(&c.to_string(), lang).into_iter().map(phrase::Segment::Words));
+            words.extend(
+                say::ticket(&c.to_string(), lang)
+                    .into_iter()
+                    .map(phrase::Segment::Words),
+            );
         }
         if let Ok(t) = Template::parse(default_template(lang)) {
             if let Ok(s) = t.render(&HashMap::from([("ticket", "A1"), ("window", "1")]), lang) {
@@ -188,7 +201,11 @@ fn warm(cache: &SegmentCache) {
             return;
         }
     }
-    tracing::info!(segments = n, ms = started.elapsed().as_millis() as u64, "speech cache warm");
+    tracing::info!(
+        segments = n,
+        ms = started.elapsed().as_millis() as u64,
+        "speech cache warm"
+    );
 }
 
 /// How a transcript reads in the thread.
@@ -203,7 +220,7 @@ pub fn transcript_note(text: &str) -> String {
 #[cfg(feature = "whisper")]
 mod recognition {
     use super::*;
-    use hub_actors::store::speech::TranscriptionJob;
+    use hub_actors::{model::now_millis, store::speech::TranscriptionJob};
     use hub_speech::whisper::Model;
     use std::time::Duration;
 
@@ -214,7 +231,12 @@ mod recognition {
     const IDLE: Duration = Duration::from_millis(500);
     const MAX_ATTEMPTS: i64 = 3;
 
-    pub(super) async fn start(speech: Speech, settings: Settings, name: Option<String>, stop: CancellationToken) -> Speech {
+    pub(super) async fn start(
+        speech: Speech,
+        settings: Settings,
+        name: Option<String>,
+        stop: CancellationToken,
+    ) -> Speech {
         let Some(path) = settings.model.clone() else {
             tracing::info!("speech recognition off (no model: see `hub models`)");
             return speech;
@@ -236,7 +258,10 @@ mod recognition {
         let _ = speech.0.model_name.set(name.unwrap_or_default());
         match speech.0.hub.store().requeue_transcriptions_of(&settings.node).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(jobs = n, "transcriptions this node was running before it stopped are queued again"),
+            Ok(n) => tracing::info!(
+                jobs = n,
+                "transcriptions this node was running before it stopped are queued again"
+            ),
             Err(e) => tracing::warn!(error = %e, "could not take back this node's transcriptions"),
         }
         speech.0.hub.store().set_transcription_limit(settings.queue_max.max(1));
@@ -274,7 +299,10 @@ mod recognition {
         let store = speech.0.hub.store();
         let counters = &speech.0.counters;
         let outcome = async {
-            let (mime, data) = store.audio_of(job.attachment_id).await.map_err(|e| (e.to_string(), true))?;
+            let (mime, data) = store
+                .audio_of(job.attachment_id)
+                .await
+                .map_err(|e| (e.to_string(), true))?;
             let pcm = decode(&mime, &data).map_err(|e| (e.to_string(), false))?;
             let lang = settings.languages.get(&job.channel).cloned().filter(|l| l != "auto");
             let (model, threads, max) = (model.clone(), settings.threads, settings.max_seconds);
@@ -297,9 +325,7 @@ mod recognition {
                     }
                 }
             };
-            let t = t
-            .map_err(|e| (e.to_string(), true))?
-            .map_err(|e| {
+            let t = t.map_err(|e| (e.to_string(), true))?.map_err(|e| {
                 let retry = matches!(e, SpeechError::Recognition(_));
                 (e.to_string(), retry)
             })?;
@@ -315,7 +341,10 @@ mod recognition {
                 counters.compute_ms.fetch_add(t.took_ms, Ordering::Relaxed);
                 tracing::info!(job = job.id, attachment = job.attachment_id, lang = %t.lang, audio_ms = t.audio_ms,
                     took_ms = t.took_ms, "recording transcribed");
-                if let Err(e) = store.finish_transcription(job.id, &t.text, &t.lang, t.audio_ms as i64, t.took_ms as i64, now).await {
+                if let Err(e) = store
+                    .finish_transcription(job.id, &t.text, &t.lang, t.audio_ms as i64, t.took_ms as i64, now)
+                    .await
+                {
                     tracing::warn!(job = job.id, error = %e, "transcript not stored; the job will run again");
                     return;
                 }
@@ -340,7 +369,12 @@ mod recognition {
 
     async fn note(speech: &Speech, job: &TranscriptionJob, body: String) {
         let client_id = format!("transcript:{}", job.attachment_id);
-        if let Err(e) = speech.0.hub.post_system(job.org_id, job.conversation_id, body, client_id).await {
+        if let Err(e) = speech
+            .0
+            .hub
+            .post_system(job.org_id, job.conversation_id, body, client_id)
+            .await
+        {
             tracing::warn!(job = job.id, error = %e, "transcript not posted to the thread");
         }
     }
@@ -350,7 +384,9 @@ mod recognition {
     fn decode(mime: &str, data: &[u8]) -> Result<Pcm, SpeechError> {
         match mime {
             "audio/wav" | "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => hub_speech::audio::read_wav(data),
-            other => Err(SpeechError::UnsupportedAudio(format!("{other} (WAV recordings are transcribed; Opus is not decoded yet)"))),
+            other => Err(SpeechError::UnsupportedAudio(format!(
+                "{other} (WAV recordings are transcribed; Opus is not decoded yet)"
+            ))),
         }
     }
 }

@@ -191,7 +191,9 @@ async fn recognition(models: &str, model: &str, lang: Lang, voice: Arc<dyn Engin
     store.env.push(("HUB_ANONYMOUS_LIMIT".into(), "0".into()));
     store.env.push(("HUB_SPEECH_MODELS_DIR".into(), models.into()));
     store.env.push(("HUB_SPEECH_MODEL".into(), model.into()));
-    store.env.push(("HUB_SPEECH_LANGUAGES".into(), format!("webchat={}", lang.code())));
+    store
+        .env
+        .push(("HUB_SPEECH_LANGUAGES".into(), format!("webchat={}", lang.code())));
     let node = store.start().await;
     let api = node.api.clone();
 
@@ -224,19 +226,32 @@ async fn recognition(models: &str, model: &str, lang: Lang, voice: Arc<dyn Engin
     let mut held = Vec::new();
     for c in 0..CLIPS {
         let (token, mut ws) = visitor(&api).await;
-        let (s, a) = api.upload("/api/chat/attachments", "voice.wav", &token, wav.clone()).await;
+        let (s, a) = api
+            .upload("/api/chat/attachments", "voice.wav", &token, wav.clone())
+            .await;
         assert_eq!(s, 201, "{a}");
         let msg = json!({"type": "message", "client_id": format!("clip{c}"), "body": "", "attachment_ids": [a["id"]]});
-        ws.send(awc::ws::Message::Text(msg.to_string().into())).await.expect("send clip");
+        ws.send(awc::ws::Message::Text(msg.to_string().into()))
+            .await
+            .expect("send clip");
         held.push(ws);
     }
     let (audio_s, compute_s) = loop {
         let (_, m) = api.get_text("/metrics").await;
         if metric(&m, "hub_transcriptions_done ") as usize >= CLIPS {
-            break (metric(&m, "hub_transcription_audio_seconds_total "), metric(&m, "hub_transcription_compute_seconds_total "));
+            break (
+                metric(&m, "hub_transcription_audio_seconds_total "),
+                metric(&m, "hub_transcription_compute_seconds_total "),
+            );
         }
-        assert!(metric(&m, "hub_transcriptions_failed ") == 0.0, "a transcription failed:\n{m}");
-        assert!(started.elapsed() < Duration::from_secs(600), "transcriptions did not finish");
+        assert!(
+            metric(&m, "hub_transcriptions_failed ") == 0.0,
+            "a transcription failed:\n{m}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "transcriptions did not finish"
+        );
         actix_rt::time::sleep(Duration::from_millis(200)).await;
     };
     let wall = started.elapsed().as_secs_f64();

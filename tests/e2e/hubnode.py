@@ -202,16 +202,19 @@ class Api:
     def __init__(self, base: str):
         self.base = base
 
-    def request(self, method: str, path: str, token: str | None = None, body=None,
-                timeout: float = 15) -> tuple[int, object]:
+    def _request(self, method: str, path: str, token: str | None, body, accept: str | None):
+        headers = {"Accept": accept} if accept else {}
         data = None
-        headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        return urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+
+    def request(self, method: str, path: str, token: str | None = None, body=None,
+                timeout: float = 15) -> tuple[int, object]:
+        req = self._request(method, path, token, body, "application/json")
         try:
             with urllib.request.urlopen(req, timeout=timeout) as res:
                 status, raw = res.status, res.read()
@@ -225,14 +228,7 @@ class Api:
     def raw(self, method: str, path: str, token: str | None = None, body=None,
             timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
         """A request whose answer is not JSON (audio, say): status, headers, body bytes."""
-        headers = {}
-        data = None
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        req = self._request(method, path, token, body, None)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as res:
                 return res.status, {k.lower(): v for k, v in res.headers.items()}, res.read()

@@ -412,6 +412,11 @@ Hub.ready(() => {
     if (!file) return;
     const problem = Hub.fileProblem(file);
     if (problem) { Hub.message(problem, 'error'); return; }
+    await uploadAndSend(file);
+  });
+
+  /* Uploads a file (picked or recorded) and sends it as a message. */
+  async function uploadAndSend(file) {
     await start();
     if (!S.token) return;
     Hub.message(Hub.t('att.uploading', { name: file.name }), 'info');
@@ -420,7 +425,7 @@ Hub.ready(() => {
       Hub.clearMessage();
       send(a.name || file.name, [a]);
     } catch (e) { Hub.showError(e); }
-  });
+  }
 
   /* ---------- voice messages: recorded as 16 kHz WAV, sent as an attachment ----------
      WAV rather than the browser's Opus: the hub transcribes it without a codec, and every
@@ -504,15 +509,7 @@ Hub.ready(() => {
     R.stream = null; R.ctx = null; R.node = null; R.chunks = [];
     Hub.clearMessage();
     if (!deliver || !chunks.length) return;
-    const file = wavFile(chunks, rate);
-    await start();
-    if (!S.token) return;
-    Hub.message(Hub.t('att.uploading', { name: file.name }), 'info');
-    try {
-      const a = await Hub.upload('/api/chat/attachments', file, S.token);
-      Hub.clearMessage();
-      send(a.name || file.name, [a]);
-    } catch (e) { Hub.showError(e); }
+    await uploadAndSend(wavFile(chunks, rate));
   }
 
   recBtn.addEventListener('click', () => {

@@ -47,7 +47,9 @@ impl ApiError {
             Self::Speech(e) => {
                 use hub_speech::SpeechError as S;
                 match e {
-                    S::BadText(_) | S::BadTemplate(_) | S::UnsupportedAudio(_) | S::EmptyAudio | S::AudioTooLong(_) => "invalid",
+                    S::BadText(_) | S::BadTemplate(_) | S::UnsupportedAudio(_) | S::EmptyAudio | S::AudioTooLong(_) => {
+                        "invalid"
+                    }
                     S::EngineUnavailable(_) | S::RecognitionUnavailable(_) => "speech_unavailable",
                     _ => "internal",
                 }

@@ -194,19 +194,94 @@ pub fn render_speech(
     let mut line = |name: &str, help: &str, kind: &str, v: String| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
     };
-    line("hub_speech_engine_up", "1 when a speech engine is loaded on this node.", "gauge", u8::from(m.engine.is_some()).to_string());
-    line("hub_speech_cache_hits_total", "Announcement segments served from the cache.", "counter", m.cache.hits.to_string());
-    line("hub_speech_cache_misses_total", "Announcement segments synthesised.", "counter", m.cache.misses.to_string());
-    line("hub_speech_cache_hit_ratio", "Share of segments served from the cache since start.", "gauge", format!("{:.4}", m.cache.hit_rate()));
-    line("hub_speech_cache_segments", "Segments held in memory.", "gauge", m.cache.segments.to_string());
-    line("hub_speech_cache_warm", "1 once the start-up warm-up of the cache is over.", "gauge", u8::from(m.warm).to_string());
-    line("hub_speech_recognition_up", "1 when a recognition model is loaded on this node.", "gauge", u8::from(m.model.is_some()).to_string());
-    line("hub_transcriptions_queued", "Transcription jobs waiting (all nodes).", "gauge", jobs.queued.to_string());
-    line("hub_transcriptions_running", "Transcription jobs running (all nodes).", "gauge", jobs.running.to_string());
-    line("hub_transcriptions_done", "Transcriptions finished (all nodes).", "gauge", jobs.done.to_string());
-    line("hub_transcriptions_failed", "Transcriptions that failed for good (all nodes).", "gauge", jobs.failed.to_string());
-    line("hub_transcriptions_skipped", "Recordings not transcribed because the queue was full (all nodes).", "gauge", jobs.skipped.to_string());
-    line("hub_transcription_progress_percent", "Progress of the job running on this node; -1 when idle.", "gauge", m.progress.to_string());
-    line("hub_transcription_audio_seconds_total", "Audio transcribed by this node.", "counter", format!("{:.3}", m.audio_ms as f64 / 1000.0));
-    line("hub_transcription_compute_seconds_total", "Time this node spent transcribing.", "counter", format!("{:.3}", m.compute_ms as f64 / 1000.0));
+    line(
+        "hub_speech_engine_up",
+        "1 when a speech engine is loaded on this node.",
+        "gauge",
+        u8::from(m.engine.is_some()).to_string(),
+    );
+    line(
+        "hub_speech_cache_hits_total",
+        "Announcement segments served from the cache.",
+        "counter",
+        m.cache.hits.to_string(),
+    );
+    line(
+        "hub_speech_cache_misses_total",
+        "Announcement segments synthesised.",
+        "counter",
+        m.cache.misses.to_string(),
+    );
+    line(
+        "hub_speech_cache_hit_ratio",
+        "Share of segments served from the cache since start.",
+        "gauge",
+        format!("{:.4}", m.cache.hit_rate()),
+    );
+    line(
+        "hub_speech_cache_segments",
+        "Segments held in memory.",
+        "gauge",
+        m.cache.segments.to_string(),
+    );
+    line(
+        "hub_speech_cache_warm",
+        "1 once the start-up warm-up of the cache is over.",
+        "gauge",
+        u8::from(m.warm).to_string(),
+    );
+    line(
+        "hub_speech_recognition_up",
+        "1 when a recognition model is loaded on this node.",
+        "gauge",
+        u8::from(m.model.is_some()).to_string(),
+    );
+    line(
+        "hub_transcriptions_queued",
+        "Transcription jobs waiting (all nodes).",
+        "gauge",
+        jobs.queued.to_string(),
+    );
+    line(
+        "hub_transcriptions_running",
+        "Transcription jobs running (all nodes).",
+        "gauge",
+        jobs.running.to_string(),
+    );
+    line(
+        "hub_transcriptions_done",
+        "Transcriptions finished (all nodes).",
+        "gauge",
+        jobs.done.to_string(),
+    );
+    line(
+        "hub_transcriptions_failed",
+        "Transcriptions that failed for good (all nodes).",
+        "gauge",
+        jobs.failed.to_string(),
+    );
+    line(
+        "hub_transcriptions_skipped",
+        "Recordings not transcribed because the queue was full (all nodes).",
+        "gauge",
+        jobs.skipped.to_string(),
+    );
+    line(
+        "hub_transcription_progress_percent",
+        "Progress of the job running on this node; -1 when idle.",
+        "gauge",
+        m.progress.to_string(),
+    );
+    line(
+        "hub_transcription_audio_seconds_total",
+        "Audio transcribed by this node.",
+        "counter",
+        format!("{:.3}", m.audio_ms as f64 / 1000.0),
+    );
+    line(
+        "hub_transcription_compute_seconds_total",
+        "Time this node spent transcribing.",
+        "counter",
+        format!("{:.3}", m.compute_ms as f64 / 1000.0),
+    );
 }

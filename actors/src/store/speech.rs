@@ -77,9 +77,10 @@ pub(super) async fn enqueue_for_message(
     if audio.is_empty() {
         return Ok(());
     }
-    let (waiting,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM transcriptions WHERE status IN ('queued', 'running')")
-        .fetch_one(&mut **tx)
-        .await?;
+    let (waiting,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM transcriptions WHERE status IN ('queued', 'running')")
+            .fetch_one(&mut **tx)
+            .await?;
     for (i, (attachment_id,)) in audio.into_iter().enumerate() {
         let full = waiting + i as i64 >= limit;
         sqlx::query(
@@ -95,7 +96,11 @@ pub(super) async fn enqueue_for_message(
         .execute(&mut **tx)
         .await?;
         if full {
-            tracing::warn!(attachment = attachment_id, limit, "transcription queue full; recording kept, not transcribed");
+            tracing::warn!(
+                attachment = attachment_id,
+                limit,
+                "transcription queue full; recording kept, not transcribed"
+            );
         }
     }
     Ok(())
@@ -114,7 +119,11 @@ impl Store {
                 .fetch_optional(&self.read)
                 .await?;
         let (voice, chime, lang) = row.ok_or(Error::NotFound("board"))?;
-        Ok(BoardVoice { voice: voice != 0, chime: chime != 0, lang })
+        Ok(BoardVoice {
+            voice: voice != 0,
+            chime: chime != 0,
+            lang,
+        })
     }
 
     pub async fn set_board_voice(
@@ -155,15 +164,21 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         let (org_id, number, window, lang) = row.ok_or(Error::NotFound("call"))?;
-        Ok(CallToSay { org_id, number, window, lang })
+        Ok(CallToSay {
+            org_id,
+            number,
+            window,
+            lang,
+        })
     }
 
     pub async fn speech_template(&self, org_id: i64, lang: &str) -> Result<Option<String>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT template FROM speech_templates WHERE org_id = $1 AND lang = $2")
-            .bind(org_id)
-            .bind(lang)
-            .fetch_optional(&self.read)
-            .await?;
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT template FROM speech_templates WHERE org_id = $1 AND lang = $2")
+                .bind(org_id)
+                .bind(lang)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(row.map(|(t,)| t))
     }
 
@@ -188,7 +203,12 @@ impl Store {
     }
 
     /// Takes the oldest job that is queued, or running on a node whose lease ran out.
-    pub async fn claim_transcription(&self, node: &str, now: Millis, lease_ms: i64) -> Result<Option<TranscriptionJob>> {
+    pub async fn claim_transcription(
+        &self,
+        node: &str,
+        now: Millis,
+        lease_ms: i64,
+    ) -> Result<Option<TranscriptionJob>> {
         for _ in 0..5 {
             let candidate: Option<(i64,)> = sqlx::query_as(
                 "SELECT id FROM transcriptions WHERE status = 'queued' OR (status = 'running' AND lease_until < $1) \
@@ -215,7 +235,14 @@ impl Store {
                     .bind(conversation_id)
                     .fetch_one(&self.read)
                     .await?;
-                return Ok(Some(TranscriptionJob { id, org_id, conversation_id, attachment_id, attempts, channel }));
+                return Ok(Some(TranscriptionJob {
+                    id,
+                    org_id,
+                    conversation_id,
+                    attachment_id,
+                    attempts,
+                    channel,
+                }));
             }
         }
         Ok(None)
@@ -224,10 +251,12 @@ impl Store {
     /// Puts back the jobs this node was running when it stopped (a crash, a kill): nobody else
     /// runs them, and waiting out their lease would only delay them.
     pub async fn requeue_transcriptions_of(&self, node: &str) -> Result<u64> {
-        let done = sqlx::query("UPDATE transcriptions SET status = 'queued', lease_until = 0 WHERE status = 'running' AND claimed_by = $1")
-            .bind(node)
-            .execute(&self.write)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE transcriptions SET status = 'queued', lease_until = 0 WHERE status = 'running' AND claimed_by = $1",
+        )
+        .bind(node)
+        .execute(&self.write)
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -307,26 +336,36 @@ impl Store {
 
     /// The transcriptions of a conversation's recordings, for the console.
     pub async fn transcriptions_of(&self, org_id: i64, conversation_id: i64) -> Result<Vec<Transcription>> {
-        let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>)> =
-            sqlx::query_as(
-                "SELECT attachment_id, status, lang, text, error, audio_ms, took_ms FROM transcriptions \
+        type Row = (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT attachment_id, status, lang, text, error, audio_ms, took_ms FROM transcriptions \
                  WHERE org_id = $1 AND conversation_id = $2 ORDER BY id",
-            )
-            .bind(org_id)
-            .bind(conversation_id)
-            .fetch_all(&self.read)
-            .await?;
+        )
+        .bind(org_id)
+        .bind(conversation_id)
+        .fetch_all(&self.read)
+        .await?;
         Ok(rows
             .into_iter()
-            .map(|(attachment_id, status, lang, text, error, audio_ms, took_ms)| Transcription {
-                attachment_id,
-                status,
-                lang,
-                text,
-                error,
-                audio_ms,
-                took_ms,
-            })
+            .map(
+                |(attachment_id, status, lang, text, error, audio_ms, took_ms)| Transcription {
+                    attachment_id,
+                    status,
+                    lang,
+                    text,
+                    error,
+                    audio_ms,
+                    took_ms,
+                },
+            )
             .collect())
     }
 }

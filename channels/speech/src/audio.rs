@@ -93,7 +93,11 @@ pub fn read_wav(bytes: &[u8]) -> Result<Pcm> {
         } else if id == b"data" {
             let (format, channels, rate, bits) =
                 fmt.ok_or_else(|| SpeechError::UnsupportedAudio("WAV without a fmt chunk".into()))?;
-            let end = if len == 0 || len == u32::MAX as usize { bytes.len() } else { end };
+            let end = if len == 0 || len == u32::MAX as usize {
+                bytes.len()
+            } else {
+                end
+            };
             return decode_samples(&bytes[body..end], format, channels, rate, bits);
         }
         pos = body.saturating_add(len + (len & 1));
@@ -103,7 +107,9 @@ pub fn read_wav(bytes: &[u8]) -> Result<Pcm> {
 
 fn decode_samples(data: &[u8], format: u16, channels: u16, rate: u32, bits: u16) -> Result<Pcm> {
     if channels == 0 || !(4000..=192_000).contains(&rate) {
-        return Err(SpeechError::UnsupportedAudio(format!("WAV with {channels} channels at {rate} Hz")));
+        return Err(SpeechError::UnsupportedAudio(format!(
+            "WAV with {channels} channels at {rate} Hz"
+        )));
     }
     if (format, bits, channels) == (1, 16, 1) {
         let samples = data.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
@@ -326,7 +332,11 @@ mod tests {
 
     #[test]
     fn other_formats_are_named_in_the_error() {
-        for (bytes, word) in [(&b"OggS...."[..], "Ogg"), (&[][..], "empty"), (&b"hello world!"[..], "not a WAV")] {
+        for (bytes, word) in [
+            (&b"OggS...."[..], "Ogg"),
+            (&[][..], "empty"),
+            (&b"hello world!"[..], "not a WAV"),
+        ] {
             let e = read_wav(bytes).unwrap_err().to_string();
             assert!(e.contains(word), "{e}");
         }
@@ -371,7 +381,11 @@ mod tests {
         let low = resample(&tone(22050, 300.0, 500), 22050, 8000);
         let high = resample(&tone(22050, 7000.0, 500), 22050, 8000);
         assert!(rms(&low) > 7000.0, "300 Hz kept: {}", rms(&low));
-        assert!(rms(&high) < 1500.0, "7 kHz (above 4 kHz Nyquist) removed: {}", rms(&high));
+        assert!(
+            rms(&high) < 1500.0,
+            "7 kHz (above 4 kHz Nyquist) removed: {}",
+            rms(&high)
+        );
     }
 
     #[test]

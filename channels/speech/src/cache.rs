@@ -132,7 +132,12 @@ impl SegmentCache {
         }
         let rate = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
         self.rate.store(u64::from(rate), Ordering::Relaxed);
-        Some(bytes[8..].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect())
+        Some(
+            bytes[8..]
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                .collect(),
+        )
     }
 
     fn store(&self, key: &str, rate: u32, samples: &[i16]) {
@@ -213,8 +218,15 @@ mod tests {
         let a = cache.render(&words(&["талон", "а", "один"]), Lang::Ru).unwrap();
         let b = cache.render(&words(&["талон", "а", "два"]), Lang::Ru).unwrap();
         assert_eq!(engine.0.load(Ordering::SeqCst), 4);
-        assert_eq!(cache.stats(), CacheStats { hits: 2, misses: 4, segments: 4 });
-        assert!(a.samples.len() > 0 && b.samples.len() > 0);
+        assert_eq!(
+            cache.stats(),
+            CacheStats {
+                hits: 2,
+                misses: 4,
+                segments: 4
+            }
+        );
+        assert!(!a.samples.is_empty() && !b.samples.is_empty());
 
         let engine2 = Arc::new(Counting(AtomicUsize::new(0)));
         let warm = SegmentCache::new(engine2.clone(), Some(dir.clone())).unwrap();

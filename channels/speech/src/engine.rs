@@ -72,7 +72,12 @@ impl Api {
             }
             set_cb(collect);
             set_param(PARAM_RATE, RATE_WPM, 0);
-            Ok(Self { _lib: lib, set_voice, synth, rate: rate as u32 })
+            Ok(Self {
+                _lib: lib,
+                set_voice,
+                synth,
+                rate: rate as u32,
+            })
         }
     }
 
@@ -100,51 +105,96 @@ impl Api {
         if rc != 0 {
             return Err(format!("espeak_Synth returned {rc}"));
         }
-        Ok(Pcm::new(self.rate, BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()))))
+        Ok(Pcm::new(
+            self.rate,
+            BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut())),
+        ))
     }
 }
 
 type Request = (String, Lang, mpsc::SyncSender<std::result::Result<Pcm, String>>);
+/// What an engine's thread does with each request.
+pub(crate) type Speak = Box<dyn FnMut(&str, Lang) -> std::result::Result<Pcm, String>>;
+
+/// An engine that keeps global state, on a thread of its own that takes requests in turn.
+pub(crate) struct EngineThread {
+    name: &'static str,
+    tx: std::sync::Mutex<mpsc::Sender<Request>>,
+}
+
+impl EngineThread {
+    /// Starts the thread; `load` runs on it and returns how it speaks, or why it cannot.
+    pub(crate) fn start(
+        name: &'static str,
+        load: impl FnOnce() -> std::result::Result<Speak, String> + Send + 'static,
+    ) -> Result<Self> {
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let (tx, rx) = mpsc::channel::<Request>();
+        thread::Builder::new().name(name.into()).spawn(move || {
+            let mut speak = match load() {
+                Ok(s) => {
+                    let _ = ready_tx.send(Ok(()));
+                    s
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            while let Ok((words, lang, reply)) = rx.recv() {
+                let _ = reply.send(speak(&words, lang));
+            }
+        })?;
+        ready_rx
+            .recv()
+            .map_err(|_| SpeechError::EngineUnavailable(format!("{name} thread ended")))?
+            .map_err(SpeechError::EngineUnavailable)?;
+        Ok(Self {
+            name,
+            tx: std::sync::Mutex::new(tx),
+        })
+    }
+
+    pub(crate) fn say(&self, words: &str, lang: Lang) -> Result<Pcm> {
+        let gone = || SpeechError::EngineUnavailable(format!("{} thread ended", self.name));
+        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+        self.tx
+            .lock()
+            .map_err(|_| SpeechError::Synthesis("engine lock poisoned".into()))?
+            .send((words.to_string(), lang, reply_tx))
+            .map_err(|_| gone())?;
+        let pcm = reply_rx.recv().map_err(|_| gone())?.map_err(SpeechError::Synthesis)?;
+        if pcm.samples.is_empty() || pcm.rate == 0 {
+            return Err(SpeechError::Synthesis(format!("no audio for {words:?}")));
+        }
+        Ok(pcm)
+    }
+}
 
 /// espeak-ng on its own thread.
 pub struct Espeak {
     id: String,
-    tx: std::sync::Mutex<mpsc::Sender<Request>>,
+    thread: EngineThread,
 }
 
 impl Espeak {
     /// Loads libespeak-ng; `EngineUnavailable` when it is not installed.
     pub fn start() -> Result<Self> {
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-        let (tx, rx) = mpsc::channel::<Request>();
-        thread::Builder::new()
-            .name("espeak-ng".into())
-            .spawn(move || {
-                let api = match Api::load() {
-                    Ok(api) => {
-                        let _ = ready_tx.send(Ok(()));
-                        api
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let ru = CString::new("ru").unwrap_or_default();
-                let en = CString::new("en").unwrap_or_default();
-                while let Ok((words, lang, reply)) = rx.recv() {
-                    let voice = match lang {
-                        Lang::Ru => &ru,
-                        Lang::En => &en,
-                    };
-                    let _ = reply.send(api.say(&words, voice));
-                }
-            })?;
-        ready_rx
-            .recv()
-            .map_err(|_| SpeechError::EngineUnavailable("espeak-ng thread ended".into()))?
-            .map_err(SpeechError::EngineUnavailable)?;
-        Ok(Self { id: format!("espeak-ng/{RATE_WPM}"), tx: std::sync::Mutex::new(tx) })
+        let thread = EngineThread::start("espeak-ng", || {
+            let api = Api::load()?;
+            let (ru, en) = (
+                CString::new("ru").unwrap_or_default(),
+                CString::new("en").unwrap_or_default(),
+            );
+            Ok(
+                Box::new(move |words: &str, lang: Lang| api.say(words, if lang == Lang::Ru { &ru } else { &en }))
+                    as Speak,
+            )
+        })?;
+        Ok(Self {
+            id: format!("espeak-ng/{RATE_WPM}"),
+            thread,
+        })
     }
 }
 
@@ -154,20 +204,7 @@ impl Engine for Espeak {
     }
 
     fn synthesise(&self, words: &str, lang: Lang) -> Result<Pcm> {
-        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-        self.tx
-            .lock()
-            .map_err(|_| SpeechError::Synthesis("engine lock poisoned".into()))?
-            .send((words.to_string(), lang, reply_tx))
-            .map_err(|_| SpeechError::EngineUnavailable("espeak-ng thread ended".into()))?;
-        let pcm = reply_rx
-            .recv()
-            .map_err(|_| SpeechError::EngineUnavailable("espeak-ng thread ended".into()))?
-            .map_err(SpeechError::Synthesis)?;
-        if pcm.samples.is_empty() {
-            return Err(SpeechError::Synthesis(format!("no audio for {words:?}")));
-        }
-        Ok(pcm)
+        self.thread.say(words, lang)
     }
 }
 

@@ -59,8 +59,16 @@ impl Var<'_> {
     /// Values as f32, whatever the stored float type.
     fn floats(&self, name: &str) -> Result<Vec<f32>> {
         Ok(match self.dtype {
-            DType::F32 => self.data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-            DType::F16 => self.data.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect(),
+            DType::F32 => self
+                .data
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            DType::F16 => self
+                .data
+                .chunks_exact(2)
+                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
             DType::Bf16 => self
                 .data
                 .chunks_exact(2)
@@ -149,7 +157,11 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| {
-            bad(format!("model.bin is truncated at byte {} (wanted {n} more of {})", self.pos, self.b.len()))
+            bad(format!(
+                "model.bin is truncated at byte {} (wanted {n} more of {})",
+                self.pos,
+                self.b.len()
+            ))
         })?;
         let s = &self.b[self.pos..end];
         self.pos = end;
@@ -179,7 +191,9 @@ impl<'a> Ct2<'a> {
         let mut r = Reader { b: bytes, pos: 0 };
         let version = r.u32()?;
         if version != 6 && version != 5 {
-            return Err(bad(format!("CTranslate2 binary version {version} (versions 5 and 6 are read)")));
+            return Err(bad(format!(
+                "CTranslate2 binary version {version} (versions 5 and 6 are read)"
+            )));
         }
         let spec = r.string()?;
         if spec != "WhisperSpec" {
@@ -207,7 +221,9 @@ impl<'a> Ct2<'a> {
                 DType::I8 => 1,
             };
             if shape.iter().product::<usize>().max(1) * width != nbytes {
-                return Err(bad(format!("{name}: shape {shape:?} does not match its {nbytes} bytes")));
+                return Err(bad(format!(
+                    "{name}: shape {shape:?} does not match its {nbytes} bytes"
+                )));
             }
             vars.insert(name, Var { shape, dtype, data });
         }
@@ -215,11 +231,15 @@ impl<'a> Ct2<'a> {
     }
 
     fn get(&self, name: &str) -> Result<&Var<'a>> {
-        self.vars.get(name).ok_or_else(|| bad(format!("the model has no {name}")))
+        self.vars
+            .get(name)
+            .ok_or_else(|| bad(format!("the model has no {name}")))
     }
 
     fn layers(&self, side: &str) -> usize {
-        (0..).take_while(|i| self.vars.contains_key(&format!("{side}/layer_{i}/ffn/linear_0/weight"))).count()
+        (0..)
+            .take_while(|i| self.vars.contains_key(&format!("{side}/layer_{i}/ffn/linear_0/weight")))
+            .count()
     }
 }
 
@@ -249,15 +269,25 @@ impl Hparams {
             1280 => "large",
             _ => "custom",
         };
-        let lang = if self.n_vocab >= 51865 { "multilingual" } else { "English-only" };
-        format!("{size} ({lang}, {}+{} layers, width {})", self.n_audio_layer, self.n_text_layer, self.n_audio_state)
+        let lang = if self.n_vocab >= 51865 {
+            "multilingual"
+        } else {
+            "English-only"
+        };
+        format!(
+            "{size} ({lang}, {}+{} layers, width {})",
+            self.n_audio_layer, self.n_text_layer, self.n_audio_state
+        )
     }
 }
 
 /// GPT-2's byte-to-character table, inverted: the vocabulary writes each byte as a printable
 /// character; ggml wants the bytes.
 fn unicode_to_byte() -> HashMap<char, u8> {
-    let mut bs: Vec<u32> = (u32::from(b'!')..=u32::from(b'~')).chain(0xA1..=0xAC).chain(0xAE..=0xFF).collect();
+    let mut bs: Vec<u32> = (u32::from(b'!')..=u32::from(b'~'))
+        .chain(0xA1..=0xAC)
+        .chain(0xAE..=0xFF)
+        .collect();
     let mut cs = bs.clone();
     let mut n = 0;
     for b in 0..256u32 {
@@ -316,10 +346,13 @@ fn mel_to_hz(m: f64) -> f64 {
 /// (`librosa.filters.mel(sr=16000, n_fft=400, n_mels)`), row-major [n_mels][201].
 pub fn mel_filters(n_mels: usize) -> Vec<f32> {
     let nyquist = SAMPLE_RATE / 2.0;
-    let fft: Vec<f64> = (0..N_MELS_FFT).map(|i| nyquist * i as f64 / (N_MELS_FFT - 1) as f64).collect();
+    let fft: Vec<f64> = (0..N_MELS_FFT)
+        .map(|i| nyquist * i as f64 / (N_MELS_FFT - 1) as f64)
+        .collect();
     let (lo, hi) = (hz_to_mel(0.0), hz_to_mel(nyquist));
-    let mel_f: Vec<f64> =
-        (0..n_mels + 2).map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (n_mels + 1) as f64)).collect();
+    let mel_f: Vec<f64> = (0..n_mels + 2)
+        .map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (n_mels + 1) as f64))
+        .collect();
     let mut out = Vec::with_capacity(n_mels * N_MELS_FFT);
     for i in 0..n_mels {
         let enorm = 2.0 / (mel_f[i + 2] - mel_f[i]);
@@ -363,7 +396,9 @@ impl<W: Write> Writer<W> {
         let mut buf = Vec::with_capacity(values.len() * 4);
         match out {
             Out::F32 => values.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes())),
-            Out::F16 => values.iter().for_each(|v| buf.extend_from_slice(&f32_to_f16(*v).to_le_bytes())),
+            Out::F16 => values
+                .iter()
+                .for_each(|v| buf.extend_from_slice(&f32_to_f16(*v).to_le_bytes())),
         }
         self.w.write_all(&buf)?;
         Ok(())
@@ -410,7 +445,10 @@ pub fn read_model_bin(dirs: &[PathBuf]) -> Result<(Vec<u8>, PathBuf)> {
     for d in dirs {
         for entry in std::fs::read_dir(d)? {
             let p = entry?.path();
-            let n = p.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("model.bin.part"));
+            let n = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("model.bin.part"));
             if let Some(n) = n.and_then(|n| n.parse::<u32>().ok()) {
                 parts.push((n, p));
             }
@@ -441,8 +479,8 @@ fn find_vocabulary(dirs: &[PathBuf]) -> Result<String> {
         }
         let j = d.join("vocabulary.json");
         if j.is_file() {
-            let list: Vec<String> = serde_json::from_slice(&std::fs::read(j)?)
-                .map_err(|e| bad(format!("vocabulary.json: {e}")))?;
+            let list: Vec<String> =
+                serde_json::from_slice(&std::fs::read(j)?).map_err(|e| bad(format!("vocabulary.json: {e}")))?;
             return Ok(list.join("\n"));
         }
     }
@@ -460,7 +498,10 @@ pub fn convert(dirs: &[PathBuf], out: &Path) -> Result<Hparams> {
     let epe = ct2.get("encoder/position_encodings/encodings")?;
     let dpe = ct2.get("decoder/position_encodings/encodings")?;
     let heads = |name: &str| -> Result<usize> {
-        ct2.get(name)?.scalar_int().map(|h| h as usize).ok_or_else(|| bad(format!("{name} is not an integer")))
+        ct2.get(name)?
+            .scalar_int()
+            .map(|h| h as usize)
+            .ok_or_else(|| bad(format!("{name} is not an integer")))
     };
     if emb.shape.len() != 2 || conv1.shape.len() != 3 || epe.shape.len() != 2 || dpe.shape.len() != 2 {
         return Err(bad("embedding, convolution or position tensors have the wrong rank"));
@@ -484,7 +525,9 @@ pub fn convert(dirs: &[PathBuf], out: &Path) -> Result<Hparams> {
 
     let tmp = out.with_extension("tmp");
     let file = std::fs::File::create(&tmp)?;
-    let mut w = Writer { w: std::io::BufWriter::with_capacity(1 << 20, file) };
+    let mut w = Writer {
+        w: std::io::BufWriter::with_capacity(1 << 20, file),
+    };
     w.w.write_all(&GGML_MAGIC.to_le_bytes())?;
     for v in [
         hp.n_vocab,
@@ -513,46 +556,112 @@ pub fn convert(dirs: &[PathBuf], out: &Path) -> Result<Hparams> {
     }
 
     let n = hp.n_audio_state;
-    w.var(&ct2, "encoder/position_encodings/encodings", "encoder.positional_embedding", None)?;
+    w.var(
+        &ct2,
+        "encoder/position_encodings/encodings",
+        "encoder.positional_embedding",
+        None,
+    )?;
     for c in ["conv1", "conv2"] {
-        w.var(&ct2, &format!("encoder/{c}/weight"), &format!("encoder.{c}.weight"), None)?;
+        w.var(
+            &ct2,
+            &format!("encoder/{c}/weight"),
+            &format!("encoder.{c}.weight"),
+            None,
+        )?;
         w.var(&ct2, &format!("encoder/{c}/bias"), &format!("encoder.{c}.bias"), None)?;
     }
     for i in 0..hp.n_audio_layer {
         let (c, g) = (format!("encoder/layer_{i}"), format!("encoder.blocks.{i}"));
-        norm(&mut w, &ct2, &format!("{c}/self_attention/layer_norm"), &format!("{g}.attn_ln"))?;
-        fused_qkv(&mut w, &ct2, &format!("{c}/self_attention"), &format!("{g}.attn"), n)?;
-        linear(&mut w, &ct2, &format!("{c}/self_attention/linear_1"), &format!("{g}.attn.out"))?;
-        norm(&mut w, &ct2, &format!("{c}/ffn/layer_norm"), &format!("{g}.mlp_ln"))?;
-        linear(&mut w, &ct2, &format!("{c}/ffn/linear_0"), &format!("{g}.mlp.0"))?;
-        linear(&mut w, &ct2, &format!("{c}/ffn/linear_1"), &format!("{g}.mlp.2"))?;
+        self_attention(&mut w, &ct2, &c, &g, n)?;
+        feed_forward(&mut w, &ct2, &c, &g)?;
     }
     norm(&mut w, &ct2, "encoder/layer_norm", "encoder.ln_post")?;
 
     let n = hp.n_text_state;
-    w.var(&ct2, "decoder/position_encodings/encodings", "decoder.positional_embedding", None)?;
-    w.var(&ct2, "decoder/embeddings/weight", "decoder.token_embedding.weight", None)?;
+    w.var(
+        &ct2,
+        "decoder/position_encodings/encodings",
+        "decoder.positional_embedding",
+        None,
+    )?;
+    w.var(
+        &ct2,
+        "decoder/embeddings/weight",
+        "decoder.token_embedding.weight",
+        None,
+    )?;
     for i in 0..hp.n_text_layer {
         let (c, g) = (format!("decoder/layer_{i}"), format!("decoder.blocks.{i}"));
-        norm(&mut w, &ct2, &format!("{c}/self_attention/layer_norm"), &format!("{g}.attn_ln"))?;
-        fused_qkv(&mut w, &ct2, &format!("{c}/self_attention"), &format!("{g}.attn"), n)?;
-        linear(&mut w, &ct2, &format!("{c}/self_attention/linear_1"), &format!("{g}.attn.out"))?;
-        norm(&mut w, &ct2, &format!("{c}/attention/layer_norm"), &format!("{g}.cross_attn_ln"))?;
-        linear(&mut w, &ct2, &format!("{c}/attention/linear_0"), &format!("{g}.cross_attn.query"))?;
+        self_attention(&mut w, &ct2, &c, &g, n)?;
+        norm(
+            &mut w,
+            &ct2,
+            &format!("{c}/attention/layer_norm"),
+            &format!("{g}.cross_attn_ln"),
+        )?;
+        linear(
+            &mut w,
+            &ct2,
+            &format!("{c}/attention/linear_0"),
+            &format!("{g}.cross_attn.query"),
+        )?;
         let kv = format!("{c}/attention/linear_1");
-        w.var(&ct2, &format!("{kv}/weight"), &format!("{g}.cross_attn.key.weight"), Some((0, n)))?;
-        w.var(&ct2, &format!("{kv}/weight"), &format!("{g}.cross_attn.value.weight"), Some((n, 2 * n)))?;
-        w.var(&ct2, &format!("{kv}/bias"), &format!("{g}.cross_attn.value.bias"), Some((n, 2 * n)))?;
-        linear(&mut w, &ct2, &format!("{c}/attention/linear_2"), &format!("{g}.cross_attn.out"))?;
-        norm(&mut w, &ct2, &format!("{c}/ffn/layer_norm"), &format!("{g}.mlp_ln"))?;
-        linear(&mut w, &ct2, &format!("{c}/ffn/linear_0"), &format!("{g}.mlp.0"))?;
-        linear(&mut w, &ct2, &format!("{c}/ffn/linear_1"), &format!("{g}.mlp.2"))?;
+        w.var(
+            &ct2,
+            &format!("{kv}/weight"),
+            &format!("{g}.cross_attn.key.weight"),
+            Some((0, n)),
+        )?;
+        w.var(
+            &ct2,
+            &format!("{kv}/weight"),
+            &format!("{g}.cross_attn.value.weight"),
+            Some((n, 2 * n)),
+        )?;
+        w.var(
+            &ct2,
+            &format!("{kv}/bias"),
+            &format!("{g}.cross_attn.value.bias"),
+            Some((n, 2 * n)),
+        )?;
+        linear(
+            &mut w,
+            &ct2,
+            &format!("{c}/attention/linear_2"),
+            &format!("{g}.cross_attn.out"),
+        )?;
+        feed_forward(&mut w, &ct2, &c, &g)?;
     }
     norm(&mut w, &ct2, "decoder/layer_norm", "decoder.ln")?;
     w.w.flush()?;
     drop(w);
     std::fs::rename(&tmp, out)?;
     Ok(hp)
+}
+
+/// A block's self-attention: its layer norm, the fused query/key/value, the output.
+fn self_attention<W: Write>(w: &mut Writer<W>, ct2: &Ct2, c: &str, g: &str, n: usize) -> Result<()> {
+    norm(
+        w,
+        ct2,
+        &format!("{c}/self_attention/layer_norm"),
+        &format!("{g}.attn_ln"),
+    )?;
+    fused_qkv(w, ct2, &format!("{c}/self_attention"), &format!("{g}.attn"), n)?;
+    linear(
+        w,
+        ct2,
+        &format!("{c}/self_attention/linear_1"),
+        &format!("{g}.attn.out"),
+    )
+}
+
+/// A block's feed-forward part: layer norm and the two linear layers.
+fn feed_forward<W: Write>(w: &mut Writer<W>, ct2: &Ct2, c: &str, g: &str) -> Result<()> {
+    norm(w, ct2, &format!("{c}/ffn/layer_norm"), &format!("{g}.mlp_ln"))?;
+    linear(w, ct2, &format!("{c}/ffn/linear_0"), &format!("{g}.mlp.0"))?;
+    linear(w, ct2, &format!("{c}/ffn/linear_1"), &format!("{g}.mlp.2"))
 }
 
 fn norm<W: Write>(w: &mut Writer<W>, ct2: &Ct2, from: &str, to: &str) -> Result<()> {
@@ -581,10 +690,15 @@ pub fn inspect(path: &Path) -> Result<Hparams> {
     let mut f = std::fs::File::open(path)?;
     let len = f.metadata()?.len();
     let mut head = [0u8; 48];
-    f.read_exact(&mut head).map_err(|_| bad(format!("{} is too short to be a model", path.display())))?;
+    f.read_exact(&mut head)
+        .map_err(|_| bad(format!("{} is too short to be a model", path.display())))?;
     let word = |i: usize| u32::from_le_bytes([head[4 * i], head[4 * i + 1], head[4 * i + 2], head[4 * i + 3]]) as usize;
     if word(0) as u32 != GGML_MAGIC {
-        return Err(bad(format!("{} is not a ggml Whisper model (magic {:08x})", path.display(), word(0))));
+        return Err(bad(format!(
+            "{} is not a ggml Whisper model (magic {:08x})",
+            path.display(),
+            word(0)
+        )));
     }
     let hp = Hparams {
         n_vocab: word(1),
@@ -604,15 +718,21 @@ pub fn inspect(path: &Path) -> Result<Hparams> {
         && (1..=64).contains(&hp.n_audio_layer)
         && (1..=64).contains(&hp.n_text_layer)
         && hp.n_audio_head > 0
-        && hp.n_audio_state % hp.n_audio_head == 0;
+        && hp.n_audio_state.is_multiple_of(hp.n_audio_head);
     if !sane {
-        return Err(bad(format!("{} has implausible hyper-parameters {hp:?}", path.display())));
+        return Err(bad(format!(
+            "{} has implausible hyper-parameters {hp:?}",
+            path.display()
+        )));
     }
     // The weights alone of the smallest model (tiny) are ~75 MB; a file far below its
     // parameter count is truncated.
     let weights = (hp.n_vocab * hp.n_text_state + 12 * hp.n_audio_layer * hp.n_audio_state * hp.n_audio_state) as u64;
     if len < weights {
-        return Err(bad(format!("{} is truncated ({len} bytes, at least {weights} expected)", path.display())));
+        return Err(bad(format!(
+            "{} is truncated ({len} bytes, at least {weights} expected)",
+            path.display()
+        )));
     }
     Ok(hp)
 }
@@ -647,7 +767,10 @@ mod tests {
         if let Ok(reference) = std::env::var("HUB_TEST_MEL80") {
             // A raw f32 dump of OpenAI's mel_filters.npz["mel_80"], when one is at hand.
             let b = std::fs::read(reference).unwrap();
-            let r: Vec<f32> = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let r: Vec<f32> = b
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
             let worst = r.iter().zip(&m).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
             assert!(worst < 1e-8, "largest difference {worst}");
         }
@@ -677,7 +800,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hub-ggml-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("bad.bin");
-        std::fs::write(&p, b"<html>404</html> and then some more bytes to read past the header....").unwrap();
+        std::fs::write(
+            &p,
+            b"<html>404</html> and then some more bytes to read past the header....",
+        )
+        .unwrap();
         assert!(inspect(&p).unwrap_err().to_string().contains("not a ggml"));
         let _ = std::fs::remove_dir_all(&dir);
     }

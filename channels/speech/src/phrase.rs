@@ -74,7 +74,10 @@ pub struct Template {
 /// Refuses text an engine must not see: control characters (they can switch espeak-ng's
 /// input modes or end a line-based protocol), empty text and text over `MAX_TEXT`.
 pub fn check_text(text: &str) -> Result<()> {
-    if let Some(c) = text.chars().find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return Err(SpeechError::BadText(format!("control character U+{:04X}", c as u32)));
     }
     if text.trim().is_empty() {
@@ -135,7 +138,9 @@ impl Template {
                         Slot::Ticket => say::ticket(v, lang),
                         Slot::Window => say::window(v, lang),
                         Slot::Number(_) => say::number(
-                            v.trim().parse().map_err(|_| SpeechError::BadText(format!("{v:?} is not a number")))?,
+                            v.trim()
+                                .parse()
+                                .map_err(|_| SpeechError::BadText(format!("{v:?} is not a number")))?,
                             lang,
                         ),
                         Slot::Time => say::time(v, lang)
@@ -231,10 +236,25 @@ mod tests {
         let t = Template::parse("Талон {ticket}, пройдите к окну {window}").unwrap();
         let values = HashMap::from([("ticket", "A091"), ("window", "3")]);
         let s = t.render(&values, Lang::Ru).unwrap();
-        assert_eq!(words(&s), ["талон", "а", "ноль", "девяносто", "один", "|", "пройдите к окну", "три"]);
+        assert_eq!(
+            words(&s),
+            ["талон", "а", "ноль", "девяносто", "один", "|", "пройдите к окну", "три"]
+        );
         let en = Template::parse("Ticket {ticket}, please go to window {window}.").unwrap();
         let s = en.render(&values, Lang::En).unwrap();
-        assert_eq!(words(&s), ["ticket", "ay", "zero", "nine", "one", "|", "please go to window", "three"]);
+        assert_eq!(
+            words(&s),
+            [
+                "ticket",
+                "ay",
+                "zero",
+                "nine",
+                "one",
+                "|",
+                "please go to window",
+                "three"
+            ]
+        );
     }
 
     #[test]
@@ -243,7 +263,11 @@ mod tests {
             assert!(Template::parse(bad).is_err(), "{bad:?}");
         }
         let t = Template::parse("Талон {ticket}").unwrap();
-        assert!(t.render(&HashMap::new(), Lang::Ru).unwrap_err().to_string().contains("{ticket}"));
+        assert!(t
+            .render(&HashMap::new(), Lang::Ru)
+            .unwrap_err()
+            .to_string()
+            .contains("{ticket}"));
         let v = HashMap::from([("ticket", "A\u{1b}[1m")]);
         assert!(t.render(&v, Lang::Ru).unwrap_err().to_string().contains("U+001B"));
     }
@@ -262,7 +286,19 @@ mod tests {
         let t = Template::parse("Приём до {time}, сбор {amount}").unwrap();
         let v = HashMap::from([("time", "18:00"), ("amount", "150 ₽")]);
         let s = t.render(&v, Lang::Ru).unwrap();
-        assert_eq!(words(&s), ["приём до", "восемнадцать", "ноль ноль", "|", "сбор", "сто", "пятьдесят", "рублей"]);
+        assert_eq!(
+            words(&s),
+            [
+                "приём до",
+                "восемнадцать",
+                "ноль ноль",
+                "|",
+                "сбор",
+                "сто",
+                "пятьдесят",
+                "рублей"
+            ]
+        );
         let v = HashMap::from([("time", "soon"), ("amount", "150 ₽")]);
         assert!(t.render(&v, Lang::Ru).is_err());
     }

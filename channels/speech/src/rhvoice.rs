@@ -4,11 +4,9 @@
 //! one costs about 150 ms. One thread owns the engine.
 
 use std::ffi::{c_char, c_double, c_int, c_uint, c_void, CString};
-use std::sync::mpsc;
-use std::thread;
 
 use crate::audio::Pcm;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineThread, Speak};
 use crate::error::{Result, SpeechError};
 use crate::say::Lang;
 
@@ -79,7 +77,8 @@ unsafe extern "C" fn play(samples: *const i16, count: c_uint, user: *mut c_void)
     1
 }
 
-type NewMessage = unsafe extern "C" fn(*mut c_void, *const c_char, c_uint, c_int, *const SynthParams, *mut c_void) -> *mut c_void;
+type NewMessage =
+    unsafe extern "C" fn(*mut c_void, *const c_char, c_uint, c_int, *const SynthParams, *mut c_void) -> *mut c_void;
 
 struct Api {
     _lib: libloading::Library,
@@ -93,8 +92,9 @@ impl Api {
     fn load() -> std::result::Result<Self, String> {
         // SAFETY: loading RHVoice's shared library; the signatures are those of RHVoice.h.
         unsafe {
-            let lib = libloading::Library::new("libRHVoice.so.5")
-                .map_err(|e| format!("libRHVoice.so.5 not found (Debian non-free: librhvoice5 rhvoice-russian rhvoice-english): {e}"))?;
+            let lib = libloading::Library::new("libRHVoice.so.5").map_err(|e| {
+                format!("libRHVoice.so.5 not found (Debian non-free: librhvoice5 rhvoice-russian rhvoice-english): {e}")
+            })?;
             let new_engine: libloading::Symbol<unsafe extern "C" fn(*const InitParams) -> *mut c_void> =
                 lib.get(b"RHVoice_new_tts_engine\0").map_err(|e| e.to_string())?;
             let new_message: NewMessage = *lib.get(b"RHVoice_new_message\0").map_err(|e| e.to_string())?;
@@ -123,7 +123,13 @@ impl Api {
             if engine.is_null() {
                 return Err("RHVoice_new_tts_engine failed (voices in /usr/share/RHVoice?)".into());
             }
-            Ok(Self { _lib: lib, engine, new_message, speak, delete_message })
+            Ok(Self {
+                _lib: lib,
+                engine,
+                new_message,
+                speak,
+                delete_message,
+            })
         }
     }
 
@@ -166,45 +172,29 @@ impl Api {
     }
 }
 
-type Request = (String, Lang, mpsc::SyncSender<std::result::Result<Pcm, String>>);
-
 pub struct Rhvoice {
-    tx: std::sync::Mutex<mpsc::Sender<Request>>,
+    thread: EngineThread,
 }
 
 impl Rhvoice {
     pub fn start() -> Result<Self> {
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-        let (tx, rx) = mpsc::channel::<Request>();
-        thread::Builder::new().name("rhvoice".into()).spawn(move || {
-            let api = match Api::load() {
-                Ok(api) => {
-                    let _ = ready_tx.send(Ok(()));
-                    api
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                    return;
-                }
-            };
-            let ru = CString::new(VOICE_RU).unwrap_or_default();
-            let en = CString::new(VOICE_EN).unwrap_or_default();
-            while let Ok((words, lang, reply)) = rx.recv() {
-                let voice = match lang {
-                    Lang::Ru => &ru,
-                    Lang::En => &en,
-                };
-                let _ = reply.send(api.say(&words, voice));
-            }
+        let thread = EngineThread::start("rhvoice", || {
+            let api = Api::load()?;
+            let (ru, en) = (
+                CString::new(VOICE_RU).unwrap_or_default(),
+                CString::new(VOICE_EN).unwrap_or_default(),
+            );
+            Ok(
+                Box::new(move |words: &str, lang: Lang| api.say(words, if lang == Lang::Ru { &ru } else { &en }))
+                    as Speak,
+            )
         })?;
-        ready_rx
-            .recv()
-            .map_err(|_| SpeechError::EngineUnavailable("RHVoice thread ended".into()))?
-            .map_err(SpeechError::EngineUnavailable)?;
-        let engine = Self { tx: std::sync::Mutex::new(tx) };
+        let engine = Self { thread };
         // A voice that is not installed only shows when it speaks: try both now.
         for lang in [Lang::Ru, Lang::En] {
-            engine.synthesise("a", lang).map_err(|e| SpeechError::EngineUnavailable(e.to_string()))?;
+            engine
+                .synthesise("a", lang)
+                .map_err(|e| SpeechError::EngineUnavailable(e.to_string()))?;
         }
         Ok(engine)
     }
@@ -216,19 +206,6 @@ impl Engine for Rhvoice {
     }
 
     fn synthesise(&self, words: &str, lang: Lang) -> Result<Pcm> {
-        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-        self.tx
-            .lock()
-            .map_err(|_| SpeechError::Synthesis("engine lock poisoned".into()))?
-            .send((words.to_string(), lang, reply_tx))
-            .map_err(|_| SpeechError::EngineUnavailable("RHVoice thread ended".into()))?;
-        let pcm = reply_rx
-            .recv()
-            .map_err(|_| SpeechError::EngineUnavailable("RHVoice thread ended".into()))?
-            .map_err(SpeechError::Synthesis)?;
-        if pcm.samples.is_empty() || pcm.rate == 0 {
-            return Err(SpeechError::Synthesis(format!("no audio for {words:?}")));
-        }
-        Ok(pcm)
+        self.thread.say(words, lang)
     }
 }

@@ -31,22 +31,79 @@ impl Lang {
 }
 
 const RU_UNITS: [&str; 20] = [
-    "ноль", "один", "два", "три", "четыре", "пять", "шесть", "семь", "восемь", "девять", "десять",
-    "одиннадцать", "двенадцать", "тринадцать", "четырнадцать", "пятнадцать", "шестнадцать",
-    "семнадцать", "восемнадцать", "девятнадцать",
+    "ноль",
+    "один",
+    "два",
+    "три",
+    "четыре",
+    "пять",
+    "шесть",
+    "семь",
+    "восемь",
+    "девять",
+    "десять",
+    "одиннадцать",
+    "двенадцать",
+    "тринадцать",
+    "четырнадцать",
+    "пятнадцать",
+    "шестнадцать",
+    "семнадцать",
+    "восемнадцать",
+    "девятнадцать",
 ];
-const RU_TENS: [&str; 10] =
-    ["", "", "двадцать", "тридцать", "сорок", "пятьдесят", "шестьдесят", "семьдесят", "восемьдесят", "девяносто"];
-const RU_HUNDREDS: [&str; 10] =
-    ["", "сто", "двести", "триста", "четыреста", "пятьсот", "шестьсот", "семьсот", "восемьсот", "девятьсот"];
+const RU_TENS: [&str; 10] = [
+    "",
+    "",
+    "двадцать",
+    "тридцать",
+    "сорок",
+    "пятьдесят",
+    "шестьдесят",
+    "семьдесят",
+    "восемьдесят",
+    "девяносто",
+];
+const RU_HUNDREDS: [&str; 10] = [
+    "",
+    "сто",
+    "двести",
+    "триста",
+    "четыреста",
+    "пятьсот",
+    "шестьсот",
+    "семьсот",
+    "восемьсот",
+    "девятьсот",
+];
 const EN_UNITS: [&str; 20] = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 ];
-const EN_TENS: [&str; 10] = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+const EN_TENS: [&str; 10] = [
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
 
 /// Russian plural form: 1 талон, 2 талона, 5 талонов (`forms` = one, few, many).
-pub fn ru_plural<'a>(n: u64, forms: [&'a str; 3]) -> &'a str {
+pub fn ru_plural(n: u64, forms: [&str; 3]) -> &str {
     let (d, h) = (n % 10, n % 100);
     if d == 1 && h != 11 {
         forms[0]
@@ -323,7 +380,10 @@ pub fn amount(s: &str, lang: Lang) -> Option<Vec<String>> {
     };
     let num: String = num.chars().filter(|c| !c.is_whitespace()).collect();
     let (whole, cents) = match num.split_once(['.', ',']) {
-        Some((w, c)) => (w.parse::<u64>().ok()?, format!("{c:0<2}").get(..2)?.parse::<u64>().ok()?),
+        Some((w, c)) => (
+            w.parse::<u64>().ok()?,
+            format!("{c:0<2}").get(..2)?.parse::<u64>().ok()?,
+        ),
         None => (num.parse::<u64>().ok()?, 0),
     };
     let mut out = Vec::new();
@@ -405,7 +465,10 @@ mod tests {
         assert_eq!(j(time("9:05", Lang::Ru).unwrap()), "девять ноль пять");
         assert_eq!(j(time("9:00", Lang::En).unwrap()), "nine o'clock");
         assert!(time("25:00", Lang::Ru).is_none());
-        assert_eq!(j(amount("1 250,50 ₽", Lang::Ru).unwrap()), "одна тысяча двести пятьдесят рублей пятьдесят копеек");
+        assert_eq!(
+            j(amount("1 250,50 ₽", Lang::Ru).unwrap()),
+            "одна тысяча двести пятьдесят рублей пятьдесят копеек"
+        );
         assert_eq!(j(amount("21 руб.", Lang::Ru).unwrap()), "двадцать один рубль");
         assert_eq!(j(amount("2,01 ₽", Lang::Ru).unwrap()), "два рубля одна копейка");
         assert_eq!(j(amount("$12.5", Lang::En).unwrap()), "twelve dollars and fifty cents");

@@ -37,17 +37,6 @@ fn audio_ctx(samples: usize) -> Option<i32> {
     (secs < 28.0).then(|| (((secs / 30.0) * 1500.0).ceil() as i32 + 64).clamp(400, 1500))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn audio_ctx_follows_the_recording() {
-        assert_eq!(super::audio_ctx(16_000 * 2), Some(400));
-        assert_eq!(super::audio_ctx(16_000 * 15), Some(814));
-        assert_eq!(super::audio_ctx(16_000 * 29), None);
-        assert_eq!(super::audio_ctx(16_000 * 60), None);
-    }
-}
-
 impl Model {
     /// Loads a ggml model; the header is checked first so a corrupt file gets a reason rather
     /// than whisper.cpp's bare failure.
@@ -85,8 +74,15 @@ impl Model {
             return Err(SpeechError::AudioTooLong(max_seconds));
         }
         let started = Instant::now();
-        let lang = if self.multilingual() { lang.unwrap_or("auto") } else { "en" };
-        let mut state = self.ctx.create_state().map_err(|e| SpeechError::Recognition(e.to_string()))?;
+        let lang = if self.multilingual() {
+            lang.unwrap_or("auto")
+        } else {
+            "en"
+        };
+        let mut state = self
+            .ctx
+            .create_state()
+            .map_err(|e| SpeechError::Recognition(e.to_string()))?;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(threads.max(1) as i32);
         params.set_language(Some(lang));
@@ -115,11 +111,15 @@ impl Model {
             params.set_abort_callback(Some(aborted));
             params.set_abort_callback_user_data(Arc::as_ptr(&cancel) as *mut std::ffi::c_void);
         }
-        state.full(params, samples).map_err(|e| SpeechError::Recognition(e.to_string()))?;
+        state
+            .full(params, samples)
+            .map_err(|e| SpeechError::Recognition(e.to_string()))?;
         drop(cancel);
         let mut text = String::new();
         for seg in state.as_iter() {
-            let s = seg.to_str_lossy().map_err(|e| SpeechError::Recognition(e.to_string()))?;
+            let s = seg
+                .to_str_lossy()
+                .map_err(|e| SpeechError::Recognition(e.to_string()))?;
             text.push_str(&s);
         }
         let detected = whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or(lang);
@@ -129,5 +129,16 @@ impl Model {
             audio_ms: samples.len() as u64 * 1000 / 16_000,
             took_ms: started.elapsed().as_millis() as u64,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn audio_ctx_follows_the_recording() {
+        assert_eq!(super::audio_ctx(16_000 * 2), Some(400));
+        assert_eq!(super::audio_ctx(16_000 * 15), Some(814));
+        assert_eq!(super::audio_ctx(16_000 * 29), None);
+        assert_eq!(super::audio_ctx(16_000 * 60), None);
     }
 }

@@ -119,7 +119,11 @@ async fn set_template(
         let parsed = Template::parse(t)?;
         parsed.render(&HashMap::from([("ticket", "A001"), ("window", "1")]), lang)?;
     }
-    state.hub.store().set_speech_template(admin.org_id, lang.code(), template.as_deref()).await?;
+    state
+        .hub
+        .store()
+        .set_speech_template(admin.org_id, lang.code(), template.as_deref())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
