@@ -398,6 +398,8 @@ mod recognition {
     pub(super) async fn start(speech: Speech, settings: Settings, _: Option<String>, _: CancellationToken) -> Speech {
         if settings.model.is_some() {
             tracing::warn!("a speech model is set, but this hub was built without recognition (--features whisper)");
+        } else {
+            tracing::info!("speech recognition not built in (cargo build --release --features whisper)");
         }
         speech
     }
