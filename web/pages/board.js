@@ -152,6 +152,9 @@ Hub.ready(() => {
     return res.arrayBuffer();
   }
 
+  /* Resolves when the phrase has played, or a little after it should have: a context the
+     browser keeps suspended (autoplay refused) never ends a source, and must not stall the
+     calls behind it. */
   function play(ctx, buffer) {
     return new Promise((resolve) => {
       const src = ctx.createBufferSource();
@@ -159,6 +162,7 @@ Hub.ready(() => {
       src.connect(ctx.destination);
       src.onended = () => resolve();
       src.start();
+      setTimeout(resolve, buffer.duration * 1000 + 2000);
     });
   }
 
