@@ -147,6 +147,11 @@ impl Speech {
         render(cache, segments, lang).await
     }
 
+    /// Whether an engine is loaded, so boards can speak.
+    pub fn can_speak(&self) -> bool {
+        self.0.tts.is_ok()
+    }
+
     fn cache(&self) -> Result<Arc<SegmentCache>, SpeechError> {
         self.0.tts.clone().map_err(SpeechError::EngineUnavailable)
     }
@@ -303,7 +308,7 @@ mod recognition {
                 .audio_of(job.attachment_id)
                 .await
                 .map_err(|e| (e.to_string(), true))?;
-            let pcm = decode(&mime, &data).map_err(|e| (e.to_string(), false))?;
+            let pcm = hub_speech::audio::read_recording(&mime, &data).map_err(|e| (e.to_string(), false))?;
             let lang = settings.languages.get(&job.channel).cloned().filter(|l| l != "auto");
             let (model, threads, max) = (model.clone(), settings.threads, settings.max_seconds);
             let speech2 = speech.clone();
@@ -378,17 +383,6 @@ mod recognition {
             tracing::warn!(job = job.id, error = %e, "transcript not posted to the thread");
         }
     }
-
-    /// The recordings the hub can read: WAV (the widget records WAV). Ogg/Opus (Telegram voice
-    /// notes) needs an Opus decoder the hub does not have yet.
-    fn decode(mime: &str, data: &[u8]) -> Result<Pcm, SpeechError> {
-        match mime {
-            "audio/wav" | "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => hub_speech::audio::read_wav(data),
-            other => Err(SpeechError::UnsupportedAudio(format!(
-                "{other} (WAV recordings are transcribed; Opus is not decoded yet)"
-            ))),
-        }
-    }
 }
 
 #[cfg(not(feature = "whisper"))]
@@ -402,5 +396,16 @@ mod recognition {
             tracing::info!("speech recognition not built in (cargo build --release --features whisper)");
         }
         speech
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcripts_read_as_notes() {
+        assert_eq!(transcript_note("  Здравствуйте  "), "🎤 Здравствуйте");
+        assert_eq!(transcript_note(" "), "🎤 (no speech recognised)");
     }
 }

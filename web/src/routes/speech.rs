@@ -36,7 +36,7 @@ struct VoiceView {
 
 async fn board_voice(state: web::Data<AppState>, board: Board) -> ApiResult<HttpResponse> {
     let voice = state.hub.store().board_voice(board.device_id).await?;
-    let available = state.speech.as_ref().is_some_and(|s| s.metrics().engine.is_some());
+    let available = state.speech.as_ref().is_some_and(Speech::can_speak);
     Ok(HttpResponse::Ok().json(VoiceView { voice, available }))
 }
 
