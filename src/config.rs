@@ -39,6 +39,16 @@ pub struct Settings {
     pub telegram_poll_secs: u32,
     /// How soon another node takes over the Telegram bots of a node that stopped, seconds.
     pub telegram_lease_secs: u32,
+    /// Where the SMTP receiver listens ("127.0.0.1:2525"); empty: no receiver.
+    pub email_smtp_listen: String,
+    /// The SMTP server replies leave through when a mailbox names none; empty: none.
+    pub email_smtp_relay: String,
+    /// How often a mailbox whose server lacks IDLE is looked at, and the longest IDLE wait, seconds.
+    pub email_poll_secs: u32,
+    /// Largest mail taken, megabytes.
+    pub email_max_mb: usize,
+    /// PEM file of extra certificate authorities for IMAP over TLS; empty: the public ones.
+    pub email_ca_file: String,
     /// Text-to-speech engine: "auto" (RHVoice if installed, else espeak-ng), "rhvoice", "espeak-ng" or "off".
     pub speech_engine: String,
     /// Where Whisper models live (`hub models`); empty: `models` under `data_dir`.
@@ -176,6 +186,11 @@ impl Default for Settings {
             telegram_api_url: "https://api.telegram.org".into(),
             telegram_poll_secs: 10,
             telegram_lease_secs: 30,
+            email_smtp_listen: String::new(),
+            email_smtp_relay: String::new(),
+            email_poll_secs: 60,
+            email_max_mb: 25,
+            email_ca_file: String::new(),
             speech_engine: "auto".into(),
             speech_models_dir: PathBuf::new(),
             speech_model: "auto".into(),

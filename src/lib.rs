@@ -103,6 +103,21 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         stop.clone(),
     )
     .map_err(|e| RunError::Settings(e.to_string()))?;
+    let email = hub_channels::email::Email::start(
+        hub.clone(),
+        hub_channels::email::Settings {
+            smtp_listen: Some(settings.email_smtp_listen.clone()).filter(|l| !l.is_empty()),
+            smtp_relay: Some(settings.email_smtp_relay.clone()).filter(|l| !l.is_empty()),
+            host: host_name(),
+            poll_secs: settings.email_poll_secs.clamp(1, 1500),
+            max_bytes: settings.email_max_mb.clamp(1, 200) * 1024 * 1024,
+            ca_file: Some(settings.email_ca_file.clone()).filter(|f| !f.is_empty()),
+            node: format!("{}/{}", host_name(), settings.listen),
+        },
+        stop.clone(),
+    )
+    .await
+    .map_err(|e| RunError::Settings(e.to_string()))?;
     let speech_settings = hub_channels::speech::Settings {
         node: format!("{}/{}", host_name(), settings.listen),
         ..speech_settings(&settings)?
@@ -122,6 +137,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
                 hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)
             })),
             telegram: Some(telegram),
+            email: Some(email),
             speech: Some(speech),
         });
     let workers = if settings.workers == 0 {

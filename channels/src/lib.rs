@@ -2,10 +2,40 @@
 //! out; the core's answer back into the protocol. It holds no business rules.
 //!
 //! Today: the kiosk and the visitor's phone (the mobile registrar), whose protocol is the hub's
-//! own JSON, and the web-chat widget. Telegram, e-mail, SIP telephony and speech arrive with
-//! their issues and use the same `Inbound`/`Outbound` interface (`hub_actors::channel`).
+//! own JSON, the web-chat widget, Telegram, e-mail (IMAP and SMTP in, SMTP out) and speech. SIP
+//! telephony arrives with its issue and uses the same `Inbound`/`Outbound` interface
+//! (`hub_actors::channel`).
 
+pub mod email;
 pub mod kiosk;
 pub mod speech;
 pub mod telegram;
 pub mod webchat;
+
+/// Runs a long-lived task and starts it again if it ends or panics before `stop`.
+pub(crate) fn supervise<F, Fut>(name: &'static str, stop: tokio_util::sync::CancellationToken, make: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let mut run = tokio::spawn(make());
+            let outcome = tokio::select! {
+                _ = stop.cancelled() => {
+                    run.abort();
+                    return;
+                }
+                r = &mut run => r,
+            };
+            if stop.is_cancelled() {
+                return;
+            }
+            match outcome {
+                Ok(()) => tracing::warn!(task = name, "task ended; starting it again"),
+                Err(e) => tracing::error!(task = name, error = %e, "task failed; starting it again"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+}

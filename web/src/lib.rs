@@ -44,6 +44,8 @@ pub struct AppState {
     pub anonymous: std::sync::Mutex<Option<hub_actors::model::rate::RateLimit>>,
     /// The Telegram bridge of this node, when it runs.
     pub telegram: Option<hub_channels::telegram::Telegram>,
+    /// The e-mail bridge of this node, when it runs.
+    pub email: Option<hub_channels::email::Email>,
     /// Speech (announcements, transcription) of this node, when it runs.
     pub speech: Option<hub_channels::speech::Speech>,
 }

@@ -185,6 +185,85 @@ pub fn render_telegram(out: &mut String, m: &hub_channels::telegram::Metrics, pe
     }
 }
 
+/// The e-mail bridge: this node's counters, and what the store holds.
+pub fn render_email(
+    out: &mut String,
+    m: &hub_channels::email::Metrics,
+    inbox: &hub_actors::store::email::InboxCounts,
+    outbox: i64,
+) {
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let counters = [
+        (
+            "hub_email_fetched_total",
+            "Mails fetched by IMAP and stored by this node.",
+            load(&m.fetched),
+        ),
+        (
+            "hub_email_received_smtp_total",
+            "Mails taken by this node's SMTP receiver.",
+            load(&m.received_smtp),
+        ),
+        (
+            "hub_email_applied_total",
+            "Stored mails applied to conversations by this node.",
+            load(&m.applied),
+        ),
+        (
+            "hub_email_apply_failed_total",
+            "Attempts at applying a mail that failed (retried).",
+            load(&m.apply_failed),
+        ),
+        (
+            "hub_email_sent_total",
+            "Mails the SMTP server accepted from this node.",
+            load(&m.sent),
+        ),
+        (
+            "hub_email_send_retries_total",
+            "Sends rescheduled (server down or busy).",
+            load(&m.send_retries),
+        ),
+        (
+            "hub_email_send_failed_total",
+            "Sends given up on (refused for good).",
+            load(&m.send_failed),
+        ),
+        (
+            "hub_email_fetch_errors_total",
+            "IMAP sessions that failed.",
+            load(&m.fetch_errors),
+        ),
+        (
+            "hub_email_uidvalidity_changes_total",
+            "Folders the IMAP server renumbered.",
+            load(&m.uidvalidity_changes),
+        ),
+    ];
+    for (name, help, v) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP hub_email_inbox Received mails by outcome (from the store).\n# TYPE hub_email_inbox gauge"
+    );
+    for (outcome, n) in [
+        ("pending", inbox.pending),
+        ("applied", inbox.applied),
+        ("duplicate", inbox.duplicates),
+        ("ignored", inbox.ignored),
+        ("refused", inbox.refused),
+        ("bounce", inbox.bounces),
+    ] {
+        let _ = writeln!(out, "hub_email_inbox{{outcome=\"{outcome}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP hub_email_outbox_pending Mails still to send (from the store).\n# TYPE hub_email_outbox_pending gauge\nhub_email_outbox_pending {}",
+        outbox.max(0)
+    );
+}
+
 /// Speech: the segment cache (hits, misses, hit rate) and the transcription queue.
 pub fn render_speech(
     out: &mut String,

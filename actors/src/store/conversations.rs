@@ -588,8 +588,11 @@ impl Store {
         }
         // A reply for a channel with a bridge (anything but web chat, whose sessions follow the
         // bus) is queued for sending in the same transaction: once stored, it will be sent.
-        if matches!(author, Author::Operator(_)) && channel != "webchat" {
-            super::outbox::enqueue_message(&mut tx, org_id, &channel, &thread_key, id, now).await?;
+        // A web chat whose visitor left their e-mail address sends its replies by mail too.
+        if matches!(author, Author::Operator(_)) {
+            if let Some(out) = super::email::reply_channel(&mut tx, &channel, &thread_key).await? {
+                super::outbox::enqueue_message(&mut tx, org_id, &out, &thread_key, id, now).await?;
+            }
         }
         tx.commit().await?;
         Ok((self.message(id).await?, true))

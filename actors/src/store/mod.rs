@@ -5,6 +5,7 @@
 mod auth;
 mod contacts;
 mod conversations;
+pub mod email;
 pub mod org;
 mod outbox;
 mod routing;

@@ -95,7 +95,9 @@ pub fn compose(m: &Outgoing<'_>) -> Result<Vec<u8>, ComposeError> {
     } else {
         let mut mixed = MultiPart::mixed().multipart(body);
         for (name, mime, data) in &m.files {
-            let ct = ContentType::parse(mime).unwrap_or(ContentType::parse("application/octet-stream").map_err(|e| ComposeError::Build(e.to_string()))?);
+            let ct = ContentType::parse(mime).unwrap_or(
+                ContentType::parse("application/octet-stream").map_err(|e| ComposeError::Build(e.to_string()))?,
+            );
             let part: SinglePart = Attachment::new(name.clone()).body(data.clone(), ct);
             mixed = mixed.singlepart(part);
         }

@@ -106,7 +106,8 @@ mod tests {
 
     #[test]
     fn gmail_reply() {
-        let (new, old) = split("Thanks, it works now.\n\nOn Mon, 30 Nov 2026 at 10:00, Support <s@hub.test> wrote:\n> Try again\n");
+        let (new, old) =
+            split("Thanks, it works now.\n\nOn Mon, 30 Nov 2026 at 10:00, Support <s@hub.test> wrote:\n> Try again\n");
         assert_eq!(new, "Thanks, it works now.");
         assert!(old.starts_with("On Mon"));
         assert!(old.contains("> Try again"));
@@ -120,10 +121,12 @@ mod tests {
 
     #[test]
     fn russian_clients() {
-        let (new, old) = split("Спасибо!\n\n30.11.2026, 10:00, \"Поддержка\" <s@hub.test> пишет:\n> Попробуйте ещё раз\n");
+        let (new, old) =
+            split("Спасибо!\n\n30.11.2026, 10:00, \"Поддержка\" <s@hub.test> пишет:\n> Попробуйте ещё раз\n");
         assert_eq!(new, "Спасибо!");
         assert!(old.contains("Попробуйте"));
-        let (new, _) = split("Да.\n\nПн, 30 нояб. 2026 г. в 10:00, Поддержка <s@hub.test>:\n\n-----Исходное сообщение-----\n");
+        let (new, _) =
+            split("Да.\n\nПн, 30 нояб. 2026 г. в 10:00, Поддержка <s@hub.test>:\n\n-----Исходное сообщение-----\n");
         assert!(new.starts_with("Да."));
     }
 
@@ -157,7 +160,10 @@ mod tests {
     #[test]
     fn plain_text_is_untouched() {
         let (new, old) = split("From the start, this is my question.\nOn Monday I wrote to you too.");
-        assert_eq!(new, "From the start, this is my question.\nOn Monday I wrote to you too.");
+        assert_eq!(
+            new,
+            "From the start, this is my question.\nOn Monday I wrote to you too."
+        );
         assert!(old.is_empty());
     }
 }

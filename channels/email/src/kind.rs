@@ -102,14 +102,22 @@ fn bounce(msg: &mail_parser::Message<'_>, from: &str) -> Option<Bounce> {
     let report = msg.root_part().content_type().is_some_and(|c| {
         c.ctype().eq_ignore_ascii_case("multipart")
             && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
-            && c.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+            && c.attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
     });
     let local = from.split('@').next().unwrap_or("");
     let daemon = matches!(local, "mailer-daemon" | "postmaster");
     let subject = msg.subject().unwrap_or("").to_lowercase();
-    let failure_subject = ["undeliver", "delivery status notification", "delivery failure", "returned mail", "недостав", "не доставлено"]
-        .iter()
-        .any(|s| subject.contains(s));
+    let failure_subject = [
+        "undeliver",
+        "delivery status notification",
+        "delivery failure",
+        "returned mail",
+        "недостав",
+        "не доставлено",
+    ]
+    .iter()
+    .any(|s| subject.contains(s));
     if !report && !(daemon && failure_subject) {
         return None;
     }
@@ -139,9 +147,15 @@ fn bounce(msg: &mail_parser::Message<'_>, from: &str) -> Option<Bounce> {
 
 fn read_status(text: &str, b: &mut Bounce) {
     for line in text.lines() {
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let value = value.trim();
-        let after_type = |v: &str| v.split_once(';').map(|(_, a)| a.trim().to_string()).unwrap_or_else(|| v.to_string());
+        let after_type = |v: &str| {
+            v.split_once(';')
+                .map(|(_, a)| a.trim().to_string())
+                .unwrap_or_else(|| v.to_string())
+        };
         match name.trim().to_lowercase().as_str() {
             "final-recipient" | "original-recipient" if b.recipient.is_none() => {
                 b.recipient = Some(after_type(value).to_lowercase());
@@ -185,10 +199,22 @@ mod tests {
     fn people_and_programs() {
         assert_eq!(kind("From: ivan@x.ru\r\n\r\nhi"), Kind::Personal);
         assert_eq!(kind("From: ivan@x.ru\r\nAuto-Submitted: no\r\n\r\nhi"), Kind::Personal);
-        assert!(matches!(kind("From: ivan@x.ru\r\nAuto-Submitted: auto-replied\r\n\r\nout of office"), Kind::Automated(_)));
-        assert!(matches!(kind("From: news@shop.ru\r\nList-Unsubscribe: <mailto:u@shop.ru>\r\n\r\nsale"), Kind::Automated(_)));
-        assert!(matches!(kind("From: news@shop.ru\r\nPrecedence: bulk\r\n\r\nsale"), Kind::Automated(_)));
-        assert!(matches!(kind("From: noreply@bank.ru\r\n\r\ncode 1234"), Kind::Automated(_)));
+        assert!(matches!(
+            kind("From: ivan@x.ru\r\nAuto-Submitted: auto-replied\r\n\r\nout of office"),
+            Kind::Automated(_)
+        ));
+        assert!(matches!(
+            kind("From: news@shop.ru\r\nList-Unsubscribe: <mailto:u@shop.ru>\r\n\r\nsale"),
+            Kind::Automated(_)
+        ));
+        assert!(matches!(
+            kind("From: news@shop.ru\r\nPrecedence: bulk\r\n\r\nsale"),
+            Kind::Automated(_)
+        ));
+        assert!(matches!(
+            kind("From: noreply@bank.ru\r\n\r\ncode 1234"),
+            Kind::Automated(_)
+        ));
         assert!(!kind("From: noreply@bank.ru\r\n\r\nx").may_auto_reply());
     }
 
@@ -200,10 +226,15 @@ MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status
 --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.hub.test\r\n\r\nFinal-Recipient: rfc822; nobody@example.ru\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\
 --B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@hub.test\r\nMessage-ID: <hub-out-7@hub.test>\r\nSubject: Re: order\r\n\
 --B--\r\n";
-        let Kind::Bounce(b) = kind(raw) else { panic!("not a bounce") };
+        let Kind::Bounce(b) = kind(raw) else {
+            panic!("not a bounce")
+        };
         assert_eq!(b.original.as_deref(), Some("hub-out-7@hub.test"));
         assert_eq!(b.recipient.as_deref(), Some("nobody@example.ru"));
         assert_eq!(b.status.as_deref(), Some("5.1.1"));
-        assert_eq!(b.describe(), "delivery failed to nobody@example.ru: 550 5.1.1 User unknown");
+        assert_eq!(
+            b.describe(),
+            "delivery failed to nobody@example.ru: 550 5.1.1 User unknown"
+        );
     }
 }

@@ -93,7 +93,13 @@ pub struct Mail {
     pub kind: Kind,
     /// SHA-256 of the raw message, the name of a mail without Message-ID.
     pub digest: String,
+    /// The mail was over the size limit on the IMAP server: only its header was fetched, and this
+    /// is its full size (the fetcher marks it with [`OVERSIZED_HEADER`]).
+    pub oversized: Option<u64>,
 }
+
+/// The header the IMAP fetcher puts above the header of a mail it did not fetch whole.
+pub const OVERSIZED_HEADER: &str = "X-Hub-Oversized";
 
 impl Mail {
     /// The id the hub files the mail under: its Message-ID, else its digest.
@@ -187,9 +193,14 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Mail, ParseError> {
             .map(sanitise_name)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| default_name(&mime, parts.len() + 1));
-        let inline = matches!(p.body, PartType::InlineBinary(_))
-            || p.content_disposition().is_some_and(|d| d.is_inline());
-        parts.push(Part { name, mime, data, inline });
+        let inline =
+            matches!(p.body, PartType::InlineBinary(_)) || p.content_disposition().is_some_and(|d| d.is_inline());
+        parts.push(Part {
+            name,
+            mime,
+            data,
+            inline,
+        });
     }
 
     let kind = kind::classify(&msg, &from.address);
@@ -208,7 +219,24 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Mail, ParseError> {
         parts,
         kind,
         digest: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw)),
+        oversized: msg.header_raw(OVERSIZED_HEADER).and_then(|v| v.trim().parse().ok()),
     })
+}
+
+/// The sender's address and the subject of a mail that cannot be read whole (too large, too
+/// deep), from its first header block only.
+pub fn sender_of(raw: &[u8]) -> Option<(String, String)> {
+    let limit = Limits::default().max_header_bytes;
+    let head = &raw[..raw.len().min(limit)];
+    let end = find(head, b"\r\n\r\n")
+        .or_else(|| find(head, b"\n\n"))
+        .map_or(head.len(), |e| e + 2);
+    let msg = MessageParser::default().parse_headers(&head[..end])?;
+    let from = first_mailbox(msg.from()).or_else(|| first_mailbox(msg.sender()))?;
+    Some((
+        from.address,
+        msg.subject().map(|s| one_line(s, 300)).unwrap_or_default(),
+    ))
 }
 
 fn check_depth(msg: &mail_parser::Message<'_>, depth: usize, limits: &Limits) -> Result<(), ParseError> {
@@ -226,7 +254,9 @@ fn check_depth(msg: &mail_parser::Message<'_>, depth: usize, limits: &Limits) ->
         if d > limits.max_depth {
             return Err(ParseError::TooDeep(limits.max_depth));
         }
-        let Some(part) = msg.parts.get(id as usize) else { continue };
+        let Some(part) = msg.parts.get(id as usize) else {
+            continue;
+        };
         match &part.body {
             PartType::Multipart(children) => {
                 for c in children {
@@ -289,9 +319,7 @@ pub fn clean_id(id: &str) -> String {
 
 /// The text the sender wrote: the first plain-text body, else the HTML body as text.
 fn body_of(msg: &mail_parser::Message<'_>) -> (String, bool) {
-    let has_text = msg
-        .text_bodies()
-        .any(|p| matches!(p.body, PartType::Text(_)));
+    let has_text = msg.text_bodies().any(|p| matches!(p.body, PartType::Text(_)));
     if has_text {
         if let Some(t) = msg.body_text(0) {
             return (normalise(&t), false);
@@ -402,12 +430,21 @@ mod tests {
         let l = Limits::default();
         assert_eq!(parse(b"  \r\n", &l).unwrap_err(), ParseError::Empty);
         let big = Limits { max_bytes: 10, ..l };
-        assert!(matches!(parse(b"From: a@b.c\r\n\r\nhello world", &big), Err(ParseError::TooLarge { .. })));
+        assert!(matches!(
+            parse(b"From: a@b.c\r\n\r\nhello world", &big),
+            Err(ParseError::TooLarge { .. })
+        ));
         let mut header = String::from("From: a@b.c\r\nX-Long: ");
         header.push_str(&"a".repeat(300 * 1024));
         header.push_str("\r\n\r\nbody");
-        assert_eq!(parse(header.as_bytes(), &l).unwrap_err(), ParseError::HeaderTooLarge(l.max_header_bytes));
-        assert_eq!(parse(b"Subject: x\r\n\r\nno sender", &l).unwrap_err(), ParseError::NoSender);
+        assert_eq!(
+            parse(header.as_bytes(), &l).unwrap_err(),
+            ParseError::HeaderTooLarge(l.max_header_bytes)
+        );
+        assert_eq!(
+            parse(b"Subject: x\r\n\r\nno sender", &l).unwrap_err(),
+            ParseError::NoSender
+        );
     }
 
     #[test]
@@ -415,7 +452,9 @@ mod tests {
         let depth = 40;
         let mut raw = String::from("From: a@b.c\r\n");
         for i in 0..depth {
-            raw.push_str(&format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"));
+            raw.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"
+            ));
         }
         raw.push_str("Content-Type: text/plain\r\n\r\ndeep\r\n");
         for i in (0..depth).rev() {

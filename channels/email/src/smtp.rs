@@ -106,11 +106,16 @@ where
                 None => "501 5.5.4 syntax: MAIL FROM:<address>".into(),
                 Some(_) if sender.is_some() => "503 5.5.1 sender already given".into(),
                 Some((path, params)) => {
-                    let size = params
-                        .split_whitespace()
-                        .find_map(|p| p.to_ascii_uppercase().strip_prefix("SIZE=").and_then(|n| n.parse::<usize>().ok()));
+                    let size = params.split_whitespace().find_map(|p| {
+                        p.to_ascii_uppercase()
+                            .strip_prefix("SIZE=")
+                            .and_then(|n| n.parse::<usize>().ok())
+                    });
                     if size.is_some_and(|s| s > settings.max_bytes) {
-                        format!("552 5.3.4 message size exceeds the limit of {} bytes", settings.max_bytes)
+                        format!(
+                            "552 5.3.4 message size exceeds the limit of {} bytes",
+                            settings.max_bytes
+                        )
                     } else {
                         sender = Some(path);
                         "250 2.1.0 sender ok".into()
@@ -151,7 +156,10 @@ where
                     Data::Closed => return Ok(()),
                     Data::TooLarge(n) => {
                         tracing::warn!(%peer, bytes = n, limit = settings.max_bytes, "SMTP: mail over the size limit refused");
-                        format!("552 5.3.4 message size exceeds the limit of {} bytes", settings.max_bytes)
+                        format!(
+                            "552 5.3.4 message size exceeds the limit of {} bytes",
+                            settings.max_bytes
+                        )
                     }
                     Data::Mail(data) => {
                         let mail = Envelope {
@@ -204,7 +212,10 @@ async fn reply<W: AsyncWrite + Unpin>(w: &mut W, text: &str) -> std::io::Result<
 
 /// A client's words echoed back: printable ASCII only, short.
 fn sanitise(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').take(100).collect()
+    s.chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(100)
+        .collect()
 }
 
 /// `FROM:<a@b> SIZE=10` → ("a@b", "SIZE=10"). The path may be empty (`<>`, a bounce).
@@ -386,7 +397,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_gone_mid_mail_leaves_nothing() {
-        let (_, mails) = talk("HELO c\r\nMAIL FROM:<a@x.ru>\r\nRCPT TO:<support@hub.test>\r\nDATA\r\nhalf a mail\r\n", false, 100).await;
+        let (_, mails) = talk(
+            "HELO c\r\nMAIL FROM:<a@x.ru>\r\nRCPT TO:<support@hub.test>\r\nDATA\r\nhalf a mail\r\n",
+            false,
+            100,
+        )
+        .await;
         assert!(mails.is_empty());
     }
 

@@ -36,10 +36,21 @@ pub fn base_subject(subject: &str) -> String {
     let mut s = subject.trim();
     loop {
         let lower = s.to_lowercase();
-        let prefix = ["re:", "fw:", "fwd:", "aw:", "wg:", "отв:", "от:", "на:", "пересл:", "тв:"]
-            .iter()
-            .find(|p| lower.starts_with(*p))
-            .map(|p| p.chars().count());
+        let prefix = [
+            "re:",
+            "fw:",
+            "fwd:",
+            "aw:",
+            "wg:",
+            "отв:",
+            "от:",
+            "на:",
+            "пересл:",
+            "тв:",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(*p))
+        .map(|p| p.chars().count());
         let bracketed = if lower.starts_with("re[") || lower.starts_with("re(") {
             s.find(':').map(|i| s[..=i].chars().count())
         } else {
@@ -64,7 +75,11 @@ pub fn base_subject(subject: &str) -> String {
 /// The subject of the hub's reply: `Re: <their subject> [#id]`.
 pub fn reply_subject(subject: &str, conversation_id: i64) -> String {
     let base = base_subject(subject);
-    let base = if base.is_empty() { "Your request".to_string() } else { base };
+    let base = if base.is_empty() {
+        "Your request".to_string()
+    } else {
+        base
+    };
     format!("Re: {base} {}", subject_ref(conversation_id))
 }
 

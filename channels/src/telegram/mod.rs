@@ -30,6 +30,8 @@ use teloxide::Bot;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::supervise;
+
 use hub_actors::channel::{ChannelKind, Deliver};
 use hub_actors::store::telegram::TelegramBot;
 use hub_actors::Hub;
@@ -252,34 +254,6 @@ impl actix::Handler<Deliver> for Doorbell {
         self.0 .0.outbox_bell.notify_one();
         Ok(())
     }
-}
-
-/// Runs a long-lived task and starts it again if it ends or panics before `stop`.
-fn supervise<F, Fut>(name: &'static str, stop: CancellationToken, make: F)
-where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    tokio::spawn(async move {
-        loop {
-            let mut run = tokio::spawn(make());
-            let outcome = tokio::select! {
-                _ = stop.cancelled() => {
-                    run.abort();
-                    return;
-                }
-                r = &mut run => r,
-            };
-            if stop.is_cancelled() {
-                return;
-            }
-            match outcome {
-                Ok(()) => tracing::warn!(task = name, "task ended; starting it again"),
-                Err(e) => tracing::error!(task = name, error = %e, "task failed; starting it again"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
-    });
 }
 
 /// The dialogue key of a bot's chat.

@@ -192,13 +192,35 @@ async fn leave_contact(
             v.org_id,
             v.contact_id,
             &hub_actors::store::ContactPatch {
-                name: b.name.filter(|n| !n.trim().is_empty()),
+                name: b.name.clone().filter(|n| !n.trim().is_empty()),
                 email: Some(email.to_string()),
                 phone: None,
                 note: None,
             },
         )
         .await?;
+    // The answer goes by mail: replies in this chat are sent there too, and the visitor's
+    // answers by mail come back into it.
+    let routed = store
+        .route_chat_by_email(
+            v.org_id,
+            v.contact_id,
+            &v.thread_key(),
+            email,
+            b.name.as_deref(),
+            now_millis(),
+        )
+        .await?;
+    if routed {
+        if let Some(e) = &state.email {
+            e.chat_routed();
+        }
+    } else {
+        tracing::warn!(
+            org = v.org_id,
+            "a visitor left an e-mail address, but the organisation has no mailbox to answer from"
+        );
+    }
     let queue = store.remote_queue(v.org_id, v.service_id).await?;
     let s = service_state(&state, &queue).await?;
     // Open but nobody free: the promise is "today, within working hours".

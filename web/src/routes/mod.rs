@@ -8,6 +8,7 @@ mod branch;
 mod chat;
 mod contacts;
 mod conversations;
+mod email;
 mod kiosk;
 mod operator;
 mod public;
@@ -34,5 +35,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(chat::configure)
         .configure(supervisor::configure)
         .configure(speech::configure)
-        .configure(telegram::configure);
+        .configure(telegram::configure)
+        .configure(email::configure);
 }

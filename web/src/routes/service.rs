@@ -32,6 +32,11 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
         let outbox = state.hub.store().outbox_pending("telegram").await?;
         crate::metrics::render_telegram(&mut body, t.metrics(), pending, outbox);
     }
+    if let Some(e) = &state.email {
+        let inbox = state.hub.store().inbox_counts().await?;
+        let outbox = state.hub.store().outbox_pending("email").await?;
+        crate::metrics::render_email(&mut body, e.metrics(), &inbox, outbox);
+    }
     if let Some(s) = &state.speech {
         let jobs = state.hub.store().transcription_counts().await?;
         crate::metrics::render_speech(&mut body, &s.metrics(), &jobs);

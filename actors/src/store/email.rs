@@ -1,0 +1,551 @@
+//! E-mail in the store: mailboxes, received mail (kept raw until applied, so nothing acknowledged
+//! to a mail server is lost), the dialogues mail belongs to, and the Message-IDs leading to them.
+
+use serde::Serialize;
+
+use super::conversations::Tx;
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::Millis;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Mailbox {
+    pub id: i64,
+    pub org_id: i64,
+    pub service_id: i64,
+    pub address: String,
+    pub name: Option<String>,
+    #[serde(skip)]
+    pub imap_url: Option<String>,
+    pub imap_folder: String,
+    pub imap_after: String,
+    #[serde(skip)]
+    pub smtp_url: Option<String>,
+    pub auto_reply: i64,
+    pub lang: String,
+    pub enabled: i64,
+    pub uid_validity: i64,
+    pub last_uid: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+const MAILBOX_COLUMNS: &str = "id, org_id, service_id, address, name, imap_url, imap_folder, imap_after, smtp_url, \
+    auto_reply, lang, enabled, uid_validity, last_uid, last_error, created_at";
+
+pub struct NewMailbox<'a> {
+    pub org_id: i64,
+    pub service_id: i64,
+    pub address: &'a str,
+    pub name: Option<&'a str>,
+    pub imap_url: Option<&'a str>,
+    pub imap_folder: &'a str,
+    pub imap_after: &'a str,
+    pub smtp_url: Option<&'a str>,
+    pub auto_reply: bool,
+    pub lang: &'a str,
+}
+
+/// A received mail waiting to be applied.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InboxMail {
+    pub id: i64,
+    pub mailbox_id: i64,
+    pub source: String,
+    pub raw: Vec<u8>,
+    pub attempts: i64,
+    pub received_at: i64,
+}
+
+/// An e-mail dialogue.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmailThread {
+    pub id: i64,
+    pub org_id: i64,
+    pub mailbox_id: Option<i64>,
+    pub contact_id: i64,
+    pub address: String,
+    pub name: Option<String>,
+    pub subject: String,
+    pub channel: String,
+    pub thread_key: String,
+    pub last_in_id: Option<String>,
+}
+
+const THREAD_COLUMNS: &str =
+    "t.id, t.org_id, t.mailbox_id, t.contact_id, t.address, t.name, t.subject, t.channel, t.thread_key, t.last_in_id";
+
+/// Received mail per outcome, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InboxCounts {
+    pub pending: i64,
+    pub applied: i64,
+    pub duplicates: i64,
+    pub ignored: i64,
+    pub refused: i64,
+    pub bounces: i64,
+}
+
+fn after_ok(after: &str) -> bool {
+    after == "seen" || after == "keep" || after.strip_prefix("move:").is_some_and(|f| !f.trim().is_empty())
+}
+
+impl Store {
+    pub async fn add_mailbox(&self, m: NewMailbox<'_>, now: Millis) -> Result<Mailbox> {
+        self.remote_queue(m.org_id, m.service_id).await?;
+        if !after_ok(m.imap_after) {
+            return Err(Error::Invalid("imap_after is 'seen', 'keep' or 'move:<folder>'".into()));
+        }
+        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO mailboxes (org_id, service_id, address, name, imap_url, imap_folder, imap_after, smtp_url, \
+             auto_reply, lang, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(m.org_id)
+        .bind(m.service_id)
+        .bind(m.address.trim().to_lowercase())
+        .bind(m.name)
+        .bind(m.imap_url)
+        .bind(m.imap_folder)
+        .bind(m.imap_after)
+        .bind(m.smtp_url)
+        .bind(i64::from(m.auto_reply))
+        .bind(m.lang)
+        .bind(now)
+        .fetch_one(&self.write)
+        .await;
+        match inserted {
+            Ok((id,)) => self.mailbox(id).await,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(Error::Conflict("this address is already a mailbox".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn mailbox(&self, id: i64) -> Result<Mailbox> {
+        sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("mailbox"))
+    }
+
+    /// Mailboxes of one organisation, or of all.
+    pub async fn mailboxes(&self, org_id: Option<i64>) -> Result<Vec<Mailbox>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE ($1 = 0 OR org_id = $1) ORDER BY id"
+        )))
+        .bind(org_id.unwrap_or(0))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The enabled mailbox of an address (lower-cased), whichever organisation holds it.
+    pub async fn mailbox_by_address(&self, address: &str) -> Result<Option<Mailbox>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE address = $1 AND enabled = 1"
+        )))
+        .bind(address)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn set_mailbox_enabled(&self, org_id: i64, id: i64, enabled: bool) -> Result<Mailbox> {
+        let n = sqlx::query("UPDATE mailboxes SET enabled = $1 WHERE id = $2 AND org_id = $3")
+            .bind(i64::from(enabled))
+            .bind(id)
+            .bind(org_id)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("mailbox"));
+        }
+        self.mailbox(id).await
+    }
+
+    pub async fn set_mailbox_error(&self, id: i64, error: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE mailboxes SET last_error = $1 WHERE id = $2")
+            .bind(error)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes or extends this node's lease on fetching the mailbox; false while another holds it.
+    pub async fn take_mailbox_lease(&self, id: i64, node: &str, until: Millis, now: Millis) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE mailboxes SET lease_node = $1, lease_until = $2 \
+             WHERE id = $3 AND enabled = 1 AND (lease_node = $1 OR lease_until < $4)",
+        )
+        .bind(node)
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The server renumbered the folder (UIDVALIDITY changed): fetching starts again from the
+    /// first UID; mail already held is recognised by its Message-ID when applied.
+    pub async fn reset_mailbox_uids(&self, id: i64, uid_validity: i64) -> Result<()> {
+        sqlx::query("UPDATE mailboxes SET uid_validity = $1, last_uid = 0 WHERE id = $2")
+            .bind(uid_validity)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores fetched mail and moves the mailbox's last UID past it, in one transaction, and only
+    /// while `node` still holds the lease and the folder is the same. Answers how many are new.
+    pub async fn store_fetched(
+        &self,
+        mailbox_id: i64,
+        node: &str,
+        uid_validity: i64,
+        mails: &[(i64, Vec<u8>)],
+        now: Millis,
+    ) -> Result<usize> {
+        let Some(last) = mails.iter().map(|(uid, _)| *uid).max() else {
+            return Ok(0);
+        };
+        let mut tx = self.write.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE mailboxes SET last_uid = $1 WHERE id = $2 AND lease_node = $3 AND uid_validity = $4 AND last_uid < $1",
+        )
+        .bind(last)
+        .bind(mailbox_id)
+        .bind(node)
+        .bind(uid_validity)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Ok(0);
+        }
+        let mut new = 0;
+        for (uid, raw) in mails {
+            new += sqlx::query(
+                "INSERT INTO email_inbox (mailbox_id, source, uid_validity, uid, raw, size, received_at) \
+                 VALUES ($1, 'imap', $2, $3, $4, $5, $6) ON CONFLICT (mailbox_id, uid_validity, uid) DO NOTHING",
+            )
+            .bind(mailbox_id)
+            .bind(uid_validity)
+            .bind(*uid)
+            .bind(raw.as_slice())
+            .bind(raw.len() as i64)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as usize;
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Stores a mail the SMTP receiver took, once per mailbox it was for. Answers the rows' ids.
+    pub async fn store_received(&self, mailbox_ids: &[i64], raw: &[u8], now: Millis) -> Result<Vec<i64>> {
+        let mut tx = self.write.begin().await?;
+        let mut ids = Vec::with_capacity(mailbox_ids.len());
+        for m in mailbox_ids {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO email_inbox (mailbox_id, source, raw, size, received_at) VALUES ($1, 'smtp', $2, $3, $4) RETURNING id",
+            )
+            .bind(*m)
+            .bind(raw)
+            .bind(raw.len() as i64)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Claims received mail to apply, each the oldest unapplied of its mailbox, for `lease_ms`.
+    pub async fn claim_inbox(&self, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<InboxMail>> {
+        let candidates: Vec<(i64,)> = sqlx::query_as(
+            "SELECT e.id FROM email_inbox e WHERE e.processed_at IS NULL AND e.claimed_until < $1 \
+             AND NOT EXISTS (SELECT 1 FROM email_inbox p WHERE p.mailbox_id = e.mailbox_id AND p.id < e.id \
+                             AND p.processed_at IS NULL) \
+             ORDER BY e.id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for (id,) in candidates {
+            let row: Option<InboxMail> = sqlx::query_as(
+                "UPDATE email_inbox SET claimed_until = $1, attempts = attempts + 1 \
+                 WHERE id = $2 AND claimed_until < $3 AND processed_at IS NULL \
+                 RETURNING id, mailbox_id, source, raw, attempts, received_at",
+            )
+            .bind(now + lease_ms)
+            .bind(id)
+            .bind(now)
+            .fetch_optional(&self.write)
+            .await?;
+            claimed.extend(row);
+        }
+        Ok(claimed)
+    }
+
+    pub async fn inbox_done(&self, id: i64, outcome: &str, conversation_id: Option<i64>, now: Millis) -> Result<()> {
+        sqlx::query(
+            "UPDATE email_inbox SET processed_at = $1, outcome = $2, conversation_id = $3, claimed_until = 0 WHERE id = $4",
+        )
+        .bind(now)
+        .bind(outcome.chars().take(500).collect::<String>())
+        .bind(conversation_id)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Applying failed for a reason that may pass: try again after `retry_at`.
+    pub async fn inbox_retry(&self, id: i64, retry_at: Millis) -> Result<()> {
+        sqlx::query("UPDATE email_inbox SET claimed_until = $1 WHERE id = $2")
+            .bind(retry_at)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn inbox_counts(&self) -> Result<InboxCounts> {
+        let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+            "SELECT CASE WHEN processed_at IS NULL THEN NULL \
+                 WHEN outcome LIKE 'ignored%' THEN 'ignored' WHEN outcome LIKE 'refused%' THEN 'refused' \
+                 ELSE outcome END AS o, COUNT(*) FROM email_inbox GROUP BY o",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut c = InboxCounts::default();
+        for (o, n) in rows {
+            match o.as_deref() {
+                None => c.pending += n,
+                Some("duplicate") => c.duplicates += n,
+                Some("ignored") => c.ignored += n,
+                Some("refused") => c.refused += n,
+                Some("bounce") => c.bounces += n,
+                Some(_) => c.applied += n,
+            }
+        }
+        Ok(c)
+    }
+
+    /// The outcome of a received mail (tests and support).
+    pub async fn inbox_outcomes(&self, mailbox_id: i64) -> Result<Vec<(i64, Option<String>, Option<i64>)>> {
+        Ok(
+            sqlx::query_as("SELECT id, outcome, conversation_id FROM email_inbox WHERE mailbox_id = $1 ORDER BY id")
+                .bind(mailbox_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    /// Attachments stored for `owner` and not yet sent in a message: what an earlier attempt at
+    /// applying the same mail stored before it stopped.
+    pub async fn unused_attachments(&self, org_id: i64, owner: &str) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM attachments WHERE org_id = $1 AND owner = $2 AND message_id IS NULL ORDER BY id",
+        )
+        .bind(org_id)
+        .bind(owner)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|(i,)| i).collect())
+    }
+
+    /// Whether an address is one of the hub's own mailboxes (mail from it is a loop).
+    pub async fn is_own_address(&self, address: &str) -> Result<bool> {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM mailboxes WHERE address = $1")
+            .bind(address)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// The dialogue the first known of `ids` belongs to.
+    pub async fn thread_by_ids(&self, org_id: i64, ids: &[String]) -> Result<Option<EmailThread>> {
+        for id in ids {
+            let t: Option<EmailThread> = sqlx::query_as(super::tickets::sql(format!(
+                "SELECT {THREAD_COLUMNS} FROM email_ids i JOIN email_threads t ON t.id = i.thread_id \
+                 WHERE i.org_id = $1 AND i.message_id = $2"
+            )))
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+            if t.is_some() {
+                return Ok(t);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The dialogue of a conversation (the ticket reference in a subject leads here).
+    pub async fn thread_of_conversation(&self, org_id: i64, conversation_id: i64) -> Result<Option<EmailThread>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {THREAD_COLUMNS} FROM conversations c JOIN email_threads t \
+             ON t.channel = c.channel AND t.thread_key = c.thread_key WHERE c.id = $1 AND c.org_id = $2"
+        )))
+        .bind(conversation_id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// The dialogue under a conversation key.
+    pub async fn thread_by_key(&self, channel: &str, thread_key: &str) -> Result<Option<EmailThread>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {THREAD_COLUMNS} FROM email_threads t WHERE t.channel = $1 AND t.thread_key = $2"
+        )))
+        .bind(channel)
+        .bind(thread_key)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Creates the dialogue under a key, or returns the one there (two mails racing create one).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn open_thread(
+        &self,
+        org_id: i64,
+        mailbox_id: Option<i64>,
+        contact_id: i64,
+        address: &str,
+        name: Option<&str>,
+        subject: &str,
+        channel: &str,
+        thread_key: &str,
+        now: Millis,
+    ) -> Result<EmailThread> {
+        sqlx::query(
+            "INSERT INTO email_threads (org_id, mailbox_id, contact_id, address, name, subject, channel, thread_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (channel, thread_key) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(mailbox_id)
+        .bind(contact_id)
+        .bind(address)
+        .bind(name)
+        .bind(subject)
+        .bind(channel)
+        .bind(thread_key)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        self.thread_by_key(channel, thread_key)
+            .await?
+            .ok_or(Error::NotFound("e-mail thread"))
+    }
+
+    /// A web-chat visitor left their address: the operators' replies in their chat go there too,
+    /// and their answers by mail come back into it. Answers false when the organisation has no
+    /// mailbox to write from.
+    pub async fn route_chat_by_email(
+        &self,
+        org_id: i64,
+        contact_id: i64,
+        thread_key: &str,
+        address: &str,
+        name: Option<&str>,
+        now: Millis,
+    ) -> Result<bool> {
+        let mailbox: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM mailboxes WHERE org_id = $1 AND enabled = 1 ORDER BY id LIMIT 1")
+                .bind(org_id)
+                .fetch_optional(&self.read)
+                .await?;
+        let Some((mailbox,)) = mailbox else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO email_threads (org_id, mailbox_id, contact_id, address, name, subject, channel, thread_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, '', 'webchat', $6, $7) \
+             ON CONFLICT (channel, thread_key) DO UPDATE SET address = $4, name = COALESCE($5, email_threads.name), \
+             contact_id = $3",
+        )
+        .bind(org_id)
+        .bind(mailbox)
+        .bind(contact_id)
+        .bind(address.to_lowercase())
+        .bind(name)
+        .bind(thread_key)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(true)
+    }
+
+    /// Files Message-IDs under a dialogue (ids already filed keep their dialogue). `latest_in`:
+    /// the mail just received, which the next reply answers.
+    pub async fn remember_ids(
+        &self,
+        org_id: i64,
+        thread_id: i64,
+        ids: &[String],
+        latest_in: Option<&str>,
+        now: Millis,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        for id in ids {
+            sqlx::query(
+                "INSERT INTO email_ids (org_id, message_id, thread_id, at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (org_id, message_id) DO NOTHING",
+            )
+            .bind(org_id)
+            .bind(id)
+            .bind(thread_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(latest) = latest_in {
+            sqlx::query("UPDATE email_threads SET last_in_id = $1 WHERE id = $2")
+                .bind(latest)
+                .bind(thread_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The Message-IDs of a dialogue, oldest first, at most `limit` of the latest.
+    pub async fn thread_ids(&self, thread_id: i64, limit: i64) -> Result<Vec<String>> {
+        let mut ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT message_id FROM email_ids WHERE thread_id = $1 ORDER BY at DESC, message_id LIMIT $2",
+        )
+        .bind(thread_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        ids.reverse();
+        Ok(ids.into_iter().map(|(i,)| i).collect())
+    }
+}
+
+/// Whether operators' replies under this conversation key go out by mail, and on which outbox
+/// channel: every e-mail thread, and a web chat whose visitor left their address.
+pub(super) async fn reply_channel(tx: &mut Tx<'_>, channel: &str, thread_key: &str) -> Result<Option<String>> {
+    if channel != "webchat" {
+        return Ok(Some(channel.to_string()));
+    }
+    let routed: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM email_threads WHERE channel = 'webchat' AND thread_key = $1")
+            .bind(thread_key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(routed.map(|_| "email".to_string()))
+}

@@ -1,0 +1,222 @@
+//! The sender: claims due outbox rows of the e-mail channel and sends each as one mail by SMTP.
+//! A row is marked sent only once the server accepted the mail; a server that is down or answers
+//! 4xx reschedules it with back-off; a 5xx refusal fails it, and the thread says so.
+
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use hub_actors::model::now_millis;
+use hub_actors::store::email::{EmailThread, Mailbox};
+use hub_actors::store::OutboxItem;
+use hub_email::compose::{compose, Outgoing};
+use hub_email::thread;
+
+use super::{texts, Email, Metrics};
+
+const CLAIM_MS: i64 = 120_000;
+const BATCH: i64 = 8;
+const IDLE_LOOK: Duration = Duration::from_millis(500);
+/// Attempts before a row is given up on: with back-off capped at 10 minutes, about two days.
+const MAX_ATTEMPTS: i64 = 300;
+/// How long one SMTP exchange may take.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub(super) async fn run(e: Email) {
+    loop {
+        let claimed = match e
+            .hub()
+            .store()
+            .claim_outbox("email", now_millis(), CLAIM_MS, BATCH)
+            .await
+        {
+            Ok(c) => c,
+            Err(err) => {
+                tracing::warn!(error = %err, "e-mail: cannot read the outbox");
+                Vec::new()
+            }
+        };
+        let busy = !claimed.is_empty();
+        futures_util::future::join_all(claimed.into_iter().map(|item| send_one(&e, item))).await;
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = e.0.stop.cancelled() => return,
+            _ = e.0.outbox_bell.notified() => {}
+            _ = tokio::time::sleep(IDLE_LOOK) => {}
+        }
+    }
+}
+
+enum Failure {
+    Later(String),
+    Never(String),
+}
+
+async fn send_one(e: &Email, item: OutboxItem) {
+    let store = e.hub().store();
+    let result = send(e, &item).await;
+    let now = now_millis();
+    let marked = match result {
+        Ok(to) => {
+            Metrics::add(&e.0.metrics.sent, 1);
+            tracing::info!(outbox = item.id, to = %to, "e-mail: sent");
+            store.outbox_sent(item.id, now).await
+        }
+        Err(Failure::Later(why)) if item.attempts < MAX_ATTEMPTS => {
+            Metrics::add(&e.0.metrics.send_retries, 1);
+            let secs = (1i64 << item.attempts.clamp(0, 10)).min(600);
+            tracing::warn!(outbox = item.id, attempt = item.attempts, retry_in_s = secs, error = %why, "e-mail: send failed; will retry");
+            store.outbox_retry(item.id, now + secs * 1000, &why).await
+        }
+        Err(Failure::Later(why) | Failure::Never(why)) => {
+            Metrics::add(&e.0.metrics.send_failed, 1);
+            tracing::error!(outbox = item.id, error = %why, "e-mail: send given up");
+            note_failure(e, &item, &why).await;
+            store.outbox_failed(item.id, now, &why).await
+        }
+    };
+    if let Err(err) = marked {
+        tracing::warn!(outbox = item.id, error = %err, "e-mail: cannot mark the outbox row");
+    }
+}
+
+/// Tells the operators in the thread that a reply did not go out.
+async fn note_failure(e: &Email, item: &OutboxItem, why: &str) {
+    let Some(message_id) = item.message_id else { return };
+    let Ok(m) = e.hub().store().outbox_message(message_id).await else {
+        return;
+    };
+    let note = format!("✉ not sent: {}", why.chars().take(300).collect::<String>());
+    if let Err(err) = e
+        .hub()
+        .post_system(
+            item.org_id,
+            m.conversation_id,
+            note,
+            format!("email-failed:{}", item.id),
+        )
+        .await
+    {
+        tracing::warn!(error = %err, "e-mail: cannot note a failed send in the thread");
+    }
+}
+
+fn later(err: impl std::fmt::Display) -> Failure {
+    Failure::Later(err.to_string())
+}
+
+/// Sends the row; answers the recipient.
+async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
+    let store = e.hub().store();
+    let (thread, conversation_id, text, files, automatic) = if let Some(payload) = &item.payload {
+        let v: serde_json::Value =
+            serde_json::from_str(payload).map_err(|err| Failure::Never(format!("unreadable notice: {err}")))?;
+        let conv = v.get("ack").and_then(serde_json::Value::as_i64).unwrap_or(0);
+        let text = v
+            .get("text")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let thread = store
+            .thread_by_key("email", &item.thread_key)
+            .await
+            .map_err(later)?
+            .ok_or_else(|| Failure::Never("the e-mail thread is gone".into()))?;
+        (thread, conv, text, Vec::new(), true)
+    } else {
+        let Some(message_id) = item.message_id else {
+            return Err(Failure::Never("an outbox row with nothing to send".into()));
+        };
+        let message = store.outbox_message(message_id).await.map_err(later)?;
+        let conv = store
+            .conversation(item.org_id, message.conversation_id)
+            .await
+            .map_err(later)?;
+        let thread = store
+            .thread_by_key(&conv.row.channel, &conv.row.thread_key)
+            .await
+            .map_err(later)?
+            .ok_or_else(|| Failure::Never("this conversation has no e-mail address to answer".into()))?;
+        let mut files = Vec::new();
+        for a in &message.attachments {
+            files.push(store.attachment(item.org_id, a.id, None).await.map_err(later)?);
+        }
+        let mut text = message.body.clone();
+        if conv.row.channel == "webchat" {
+            let lang = mailbox_of(e, &thread).await?.lang;
+            text.push_str(&format!("\n\n-- \n{}", texts::chat_footer(&lang)));
+        }
+        (thread, message.conversation_id, text, files, false)
+    };
+    let mailbox = mailbox_of(e, &thread).await?;
+    let url = mailbox
+        .smtp_url
+        .clone()
+        .or_else(|| e.0.settings.smtp_relay.clone())
+        .ok_or_else(|| Failure::Later("no SMTP server is set (the mailbox's smtp_url or email_smtp_relay)".into()))?;
+    let domain = mailbox.address.rsplit('@').next().unwrap_or("hub.invalid").to_string();
+    let own_id = thread::outgoing_id(item.id, item.org_id, &domain);
+    // Filed before it leaves: an answer to it finds the thread even if the hub stops right after.
+    store
+        .remember_ids(
+            item.org_id,
+            thread.id,
+            std::slice::from_ref(&own_id),
+            None,
+            now_millis(),
+        )
+        .await
+        .map_err(later)?;
+    let references = store.thread_ids(thread.id, 20).await.map_err(later)?;
+    let references: Vec<String> = references.into_iter().filter(|r| *r != own_id).collect();
+    let base = if thread.subject.is_empty() {
+        texts::chat_subject(&mailbox.lang).to_string()
+    } else {
+        thread.subject.clone()
+    };
+    let raw = compose(&Outgoing {
+        from: (&mailbox.address, mailbox.name.as_deref()),
+        to: (&thread.address, thread.name.as_deref()),
+        subject: &thread::reply_subject(&base, conversation_id),
+        message_id: &own_id,
+        in_reply_to: thread.last_in_id.as_deref(),
+        references: &references,
+        text: &text,
+        files,
+        automatic,
+        date: now_millis() / 1000,
+    })
+    .map_err(|err| Failure::Never(err.to_string()))?;
+    let envelope = Envelope::new(
+        Some(
+            mailbox
+                .address
+                .parse()
+                .map_err(|_| Failure::Never(format!("{:?} is not an address", mailbox.address)))?,
+        ),
+        vec![thread
+            .address
+            .parse()
+            .map_err(|_| Failure::Never(format!("{:?} is not an address", thread.address)))?],
+    )
+    .map_err(|err| Failure::Never(err.to_string()))?;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+        .map_err(|err| Failure::Later(format!("the SMTP URL is not usable: {err}")))?
+        .timeout(Some(SMTP_TIMEOUT))
+        .build();
+    match transport.send_raw(&envelope, &raw).await {
+        Ok(_) => Ok(thread.address),
+        Err(err) if err.is_permanent() => Err(Failure::Never(format!("the mail server refused it: {err}"))),
+        Err(err) => Err(Failure::Later(format!("the mail server is unreachable or busy: {err}"))),
+    }
+}
+
+async fn mailbox_of(e: &Email, thread: &EmailThread) -> Result<Mailbox, Failure> {
+    let Some(id) = thread.mailbox_id else {
+        return Err(Failure::Later("the organisation has no mailbox to send from".into()));
+    };
+    e.hub().store().mailbox(id).await.map_err(later)
+}

@@ -1,0 +1,40 @@
+//! What the hub writes by itself in mail, per language.
+
+/// The acknowledgement of a new request.
+pub fn acknowledgement(lang: &str, conversation_id: i64) -> String {
+    match lang {
+        "en" => format!(
+            "Hello,\n\nWe have received your request and will answer as soon as we can. Its number is #{conversation_id}: \
+             keep it in the subject when you write about it.\n\nThis message was sent automatically."
+        ),
+        _ => format!(
+            "Здравствуйте!\n\nМы получили ваше обращение и ответим как можно скорее. Его номер — #{conversation_id}, \
+             сохраните его в теме письма, когда будете писать о нём.\n\nЭто письмо отправлено автоматически."
+        ),
+    }
+}
+
+/// The subject of a conversation that did not start by mail (a web chat).
+pub fn chat_subject(lang: &str) -> &'static str {
+    match lang {
+        "en" => "Your request",
+        _ => "Ваше обращение",
+    }
+}
+
+/// Under a reply to a web chat: the visitor may answer by mail.
+pub fn chat_footer(lang: &str) -> &'static str {
+    match lang {
+        "en" => "You can answer this e-mail: your reply goes into the same conversation.",
+        _ => "На это письмо можно ответить: ответ попадёт в тот же разговор.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn acknowledgements_carry_the_number() {
+        assert!(super::acknowledgement("ru", 12).contains("#12"));
+        assert!(super::acknowledgement("en", 12).contains("#12"));
+    }
+}

@@ -1,0 +1,126 @@
+//! E-mail: the organisation's mailboxes (admins add, list, pause them).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::auth::Admin;
+use crate::{ApiResult, AppState};
+use hub_actors::model::message;
+use hub_actors::store::email::NewMailbox;
+use hub_actors::Error;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailboxBody {
+    /// The address customers write to.
+    address: String,
+    /// The remote queue new threads wait in.
+    queue_id: i64,
+    /// The name replies are signed with ("Support").
+    #[serde(default)]
+    name: Option<String>,
+    /// `imaps://user:password@host:993` (or `imap://` on a trusted network); left out: mail
+    /// arrives only through the hub's SMTP receiver.
+    #[serde(default)]
+    imap_url: Option<String>,
+    #[serde(default)]
+    imap_folder: Option<String>,
+    /// `seen` (default), `keep`, or `move:<folder>`.
+    #[serde(default)]
+    imap_after: Option<String>,
+    /// `smtp://…`, `smtps://…`; left out: the node's `email_smtp_relay`.
+    #[serde(default)]
+    smtp_url: Option<String>,
+    /// Acknowledge new requests by mail (default true; never to programs, lists or bounces).
+    #[serde(default)]
+    auto_reply: Option<bool>,
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+async fn add_mailbox(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<MailboxBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let address = b.address.trim().to_lowercase();
+    if !message::looks_like_email(&address) {
+        return Err(Error::Invalid(format!("{address:?} is not an e-mail address")).into());
+    }
+    let imap_url = b.imap_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    if let Some(u) = imap_url {
+        hub_channels::email::check_imap_url(u).map_err(Error::Invalid)?;
+    }
+    let smtp_url = b.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    if let Some(u) = smtp_url {
+        if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+            return Err(Error::Invalid("smtp_url is smtp://host:port or smtps://user:password@host:465".into()).into());
+        }
+    }
+    let lang = match b.lang.as_deref().unwrap_or("ru") {
+        l @ ("ru" | "en") => l.to_string(),
+        other => return Err(Error::Invalid(format!("language {other:?}: use ru or en")).into()),
+    };
+    let name = b.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if name.is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control)) {
+        return Err(Error::Invalid("name: at most 100 characters, no control characters".into()).into());
+    }
+    let mailbox = state
+        .hub
+        .store()
+        .add_mailbox(
+            NewMailbox {
+                org_id: admin.org_id,
+                service_id: b.queue_id,
+                address: &address,
+                name,
+                imap_url,
+                imap_folder: b.imap_folder.as_deref().unwrap_or("INBOX"),
+                imap_after: b.imap_after.as_deref().unwrap_or("seen"),
+                smtp_url,
+                auto_reply: b.auto_reply.unwrap_or(true),
+                lang: &lang,
+            },
+            hub_actors::model::now_millis(),
+        )
+        .await?;
+    tracing::info!(mailbox = mailbox.id, address = %mailbox.address, by = admin.user_id, imap = imap_url.is_some(), "mailbox added");
+    if let Some(e) = &state.email {
+        e.mailboxes_changed();
+    }
+    Ok(HttpResponse::Created().json(mailbox))
+}
+
+async fn mailboxes(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().mailboxes(Some(admin.org_id)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailboxPatch {
+    enabled: bool,
+}
+
+async fn patch_mailbox(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<MailboxPatch>,
+) -> ApiResult<HttpResponse> {
+    let m = state
+        .hub
+        .store()
+        .set_mailbox_enabled(admin.org_id, *path, body.enabled)
+        .await?;
+    if let Some(e) = &state.email {
+        e.mailboxes_changed();
+    }
+    Ok(HttpResponse::Ok().json(m))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/admin/mailboxes", web::post().to(add_mailbox))
+        .route("/api/admin/mailboxes", web::get().to(mailboxes))
+        .route("/api/admin/mailboxes/{id}", web::patch().to(patch_mailbox));
+}
