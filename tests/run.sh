@@ -3,7 +3,8 @@
 # (SQLite, PostgreSQL, two nodes over PostgreSQL + Redis), and the browser suite in headless
 # Chromium, with the Telegram tests against a Bot API server (tests/e2e/botapi.py) and the npm
 # emulator telegram-test-api, and the speech tests with real synthesis (RHVoice, espeak-ng) and
-# real recognition (Whisper tiny.en and base, converted from PyPI packages with `hub models`).
+# real recognition (Whisper tiny.en and base, converted from PyPI packages with `hub models`),
+# and the e-mail tests against Dovecot (IMAP), swaks (SMTP in) and maildev (SMTP out).
 # Installs what the tests need when it is missing.
 #
 # PostgreSQL and Redis: HUB_TEST_POSTGRES_URL (an admin URL; each test creates its own
@@ -18,6 +19,8 @@ if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)            # builds whisper.cpp
+command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)  # the IMAP server of the e-mail tests
+command -v swaks >/dev/null 2>&1 || need+=(swaks)            # hands mail to the hub's SMTP receiver
 [ -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libespeak-ng.so.1 ] \
     || need+=(espeak-ng)
 ls /usr/lib/*/libRHVoice.so.5 >/dev/null 2>&1 && [ -d /usr/share/RHVoice/voices/anna ] \
@@ -41,6 +44,11 @@ fi
 if [ ! -d tests/e2e/tg-emulator/node_modules/telegram-test-api ]; then
     echo "== installing the Telegram Bot API emulator (npm telegram-test-api)"
     npm ci --prefix tests/e2e/tg-emulator --no-audit --no-fund --loglevel=error
+fi
+
+if [ ! -d tests/e2e/mail-peers/node_modules/maildev ]; then
+    echo "== installing the capturing SMTP server (npm maildev)"
+    npm ci --prefix tests/e2e/mail-peers --no-audit --no-fund --loglevel=error
 fi
 
 echo "== unit and end-to-end tests (cargo test, with speech recognition)"

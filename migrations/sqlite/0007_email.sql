@@ -39,6 +39,7 @@ CREATE TABLE email_inbox (
     size            INTEGER NOT NULL,
     received_at     INTEGER NOT NULL,
     claimed_until   INTEGER NOT NULL DEFAULT 0,
+    claimed_by      TEXT,
     attempts        INTEGER NOT NULL DEFAULT 0,
     processed_at    INTEGER,
     -- What applying it did: 'new', 'reply', 'duplicate', 'bounce', 'ignored: …', 'refused: …'.
@@ -75,3 +76,7 @@ CREATE TABLE email_ids (
     PRIMARY KEY (org_id, message_id)
 );
 CREATE INDEX email_ids_thread ON email_ids(thread_id, at);
+
+-- Which node holds a claim, so a node restarted after a crash takes its own claims back at once
+-- instead of waiting for them to run out.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;

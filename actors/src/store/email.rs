@@ -270,7 +270,7 @@ impl Store {
     }
 
     /// Claims received mail to apply, each the oldest unapplied of its mailbox, for `lease_ms`.
-    pub async fn claim_inbox(&self, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<InboxMail>> {
+    pub async fn claim_inbox(&self, node: &str, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<InboxMail>> {
         let candidates: Vec<(i64,)> = sqlx::query_as(
             "SELECT e.id FROM email_inbox e WHERE e.processed_at IS NULL AND e.claimed_until < $1 \
              AND NOT EXISTS (SELECT 1 FROM email_inbox p WHERE p.mailbox_id = e.mailbox_id AND p.id < e.id \
@@ -284,18 +284,30 @@ impl Store {
         let mut claimed = Vec::with_capacity(candidates.len());
         for (id,) in candidates {
             let row: Option<InboxMail> = sqlx::query_as(
-                "UPDATE email_inbox SET claimed_until = $1, attempts = attempts + 1 \
+                "UPDATE email_inbox SET claimed_until = $1, attempts = attempts + 1, claimed_by = $4 \
                  WHERE id = $2 AND claimed_until < $3 AND processed_at IS NULL \
                  RETURNING id, mailbox_id, source, raw, attempts, received_at",
             )
             .bind(now + lease_ms)
             .bind(id)
             .bind(now)
+            .bind(node)
             .fetch_optional(&self.write)
             .await?;
             claimed.extend(row);
         }
         Ok(claimed)
+    }
+
+    /// A node starting again releases the mail it was applying when it stopped.
+    pub async fn release_inbox_claims(&self, node: &str) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE email_inbox SET claimed_until = 0 WHERE claimed_by = $1 AND processed_at IS NULL AND claimed_until > 0",
+        )
+        .bind(node)
+        .execute(&self.write)
+        .await?
+        .rows_affected())
     }
 
     pub async fn inbox_done(&self, id: i64, outcome: &str, conversation_id: Option<i64>, now: Millis) -> Result<()> {

@@ -78,6 +78,19 @@ impl Store {
     /// Claims up to `limit` rows of `channel` that are due, each the oldest unsent of its
     /// thread, for `lease_ms`. Another node's claim is never taken while it lasts.
     pub async fn claim_outbox(&self, channel: &str, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<OutboxItem>> {
+        self.claim_outbox_as(channel, "", now, lease_ms, limit).await
+    }
+
+    /// [`Store::claim_outbox`], recording the claiming node, so that node can take its claims
+    /// back after a crash ([`Store::release_outbox_claims`]).
+    pub async fn claim_outbox_as(
+        &self,
+        channel: &str,
+        node: &str,
+        now: Millis,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>> {
         let candidates: Vec<(i64,)> = sqlx::query_as(
             "SELECT o.id FROM outbox o WHERE o.channel = $1 AND o.sent_at IS NULL AND o.failed_at IS NULL \
              AND o.next_at <= $2 AND o.claimed_until < $2 \
@@ -94,18 +107,34 @@ impl Store {
         let mut claimed = Vec::with_capacity(candidates.len());
         for (id,) in candidates {
             let item: Option<OutboxItem> = sqlx::query_as(
-                "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 \
+                "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1, claimed_by = $4 \
                  WHERE id = $2 AND claimed_until < $3 AND sent_at IS NULL AND failed_at IS NULL \
                  RETURNING id, org_id, thread_key, message_id, payload, attempts, parts_sent",
             )
             .bind(now + lease_ms)
             .bind(id)
             .bind(now)
+            .bind(Some(node).filter(|n| !n.is_empty()))
             .fetch_optional(&self.write)
             .await?;
             claimed.extend(item);
         }
         Ok(claimed)
+    }
+
+    /// A node starting again releases what it had claimed before it stopped: those sends died
+    /// with it. (A mail the server accepted just before the crash goes again, with the same
+    /// Message-ID.)
+    pub async fn release_outbox_claims(&self, channel: &str, node: &str) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE outbox SET claimed_until = 0 WHERE channel = $1 AND claimed_by = $2 AND sent_at IS NULL \
+             AND failed_at IS NULL AND claimed_until > 0",
+        )
+        .bind(channel)
+        .bind(node)
+        .execute(&self.write)
+        .await?
+        .rows_affected())
     }
 
     pub async fn outbox_sent(&self, id: i64, now: Millis) -> Result<()> {

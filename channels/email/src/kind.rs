@@ -118,7 +118,7 @@ fn bounce(msg: &mail_parser::Message<'_>, from: &str) -> Option<Bounce> {
     ]
     .iter()
     .any(|s| subject.contains(s));
-    if !report && !(daemon && failure_subject) {
+    if !(report || daemon && failure_subject) {
         return None;
     }
     let mut b = Bounce::default();

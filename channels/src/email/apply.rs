@@ -21,7 +21,12 @@ const MAX_ATTEMPTS: i64 = 8;
 
 pub(super) async fn run(e: Email) {
     loop {
-        let claimed = match e.hub().store().claim_inbox(now_millis(), CLAIM_MS, BATCH).await {
+        let claimed = match e
+            .hub()
+            .store()
+            .claim_inbox(&e.0.settings.node, now_millis(), CLAIM_MS, BATCH)
+            .await
+        {
             Ok(c) => c,
             Err(err) => {
                 tracing::warn!(error = %err, "e-mail: cannot read the inbox");

@@ -127,6 +127,20 @@ impl Email {
             metrics: Metrics::default(),
             stop,
         }));
+        // Claims this node held when it stopped died with it: take them back now.
+        let node = &e.0.settings.node;
+        let store = e.hub().store();
+        let (mails, sends) = (
+            store.release_inbox_claims(node).await?,
+            store.release_outbox_claims("email", node).await?,
+        );
+        if mails + sends > 0 {
+            tracing::info!(
+                mails,
+                sends,
+                "e-mail: took back this node's claims from before it stopped"
+            );
+        }
         let doorbell = actix::Actor::start(Doorbell(e.clone()));
         e.hub().core.bridges.register(ChannelKind::Email, doorbell.recipient());
         if let Some(listener) = listener {
