@@ -23,7 +23,7 @@ PASSWORD = "imap-secret"
 
 
 class Dovecot:
-    def __init__(self):
+    def __init__(self, tls: bool = False):
         if not shutil.which("dovecot"):
             raise hubnode.HubSetupError("dovecot is not installed (Debian: dovecot-imapd)")
         self.dir = Path(tempfile.mkdtemp(prefix="hub_dovecot_"))
@@ -37,6 +37,14 @@ class Dovecot:
         uid, gid = (8, 8) if os.getuid() == 0 else (os.getuid(), os.getgid())
         os.chown(mail, uid, gid)
         (self.dir / "users").write_text(f"{ADDRESS}:{{PLAIN}}{PASSWORD}\n")
+        self.tls = tls
+        ssl = "ssl = no"
+        listeners = f"inet_listener imap {{\n    port = {self.port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}"
+        if tls:
+            self.ca_file = self._certificates()
+            ssl = (f"ssl = required\nssl_cert = <{self.dir}/server.crt\nssl_key = <{self.dir}/server.key\n"
+                   "ssl_min_protocol = TLSv1.2")
+            listeners = f"inet_listener imap {{\n    port = 0\n  }}\n  inet_listener imaps {{\n    port = {self.port}\n    ssl = yes\n  }}"
         self.conf = self.dir / "dovecot.conf"
         self.conf.write_text(f"""
 protocols = imap
@@ -44,7 +52,7 @@ listen = 127.0.0.1
 base_dir = {self.dir}/run
 state_dir = {self.dir}/state
 log_path = {self.dir}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{mail}/%u
@@ -58,12 +66,7 @@ userdb {{
   args = uid={uid} gid={gid} home={mail}/%u
 }}
 service imap-login {{
-  inet_listener imap {{
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
+  {listeners}
 }}
 protocol imap {{
   mail_max_userip_connections = 50
@@ -86,12 +89,35 @@ protocol imap {{
                     raise
                 time.sleep(0.1)
 
+    def _certificates(self) -> Path:
+        """A private CA and a certificate for localhost signed by it (openssl)."""
+        d = self.dir
+        run = lambda *a: subprocess.run(a, cwd=d, check=True, capture_output=True)
+        run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Hub test CA",
+            "-keyout", "ca.key", "-out", "ca.crt")
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", "server.key", "-out", "server.csr")
+        (d / "san.ext").write_text("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                                   "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+        run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")
+        for f in ("server.key", "server.crt", "ca.crt"):
+            os.chmod(d / f, 0o644)
+        return d / "ca.crt"
+
     @property
     def url(self) -> str:
+        if self.tls:
+            return f"imaps://support%40hub.test:{PASSWORD}@localhost:{self.port}"
         return f"imap://support%40hub.test:{PASSWORD}@127.0.0.1:{self.port}"
 
     def imap(self) -> imaplib.IMAP4:
-        m = imaplib.IMAP4("127.0.0.1", self.port)
+        if self.tls:
+            import ssl
+            ctx = ssl.create_default_context(cafile=str(self.ca_file))
+            m = imaplib.IMAP4_SSL("localhost", self.port, ssl_context=ctx)
+        else:
+            m = imaplib.IMAP4("127.0.0.1", self.port)
         m.login(ADDRESS, PASSWORD)
         return m
 

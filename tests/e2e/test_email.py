@@ -80,15 +80,28 @@ def db(store: hubnode.Store, sql: str, *args):
         return c.execute(sql, args).fetchall()
 
 
-def test_imap_and_smtp_round_trips(hub_store, dovecot, maildev, new_context):
-    """Acceptance 1: mail in Dovecot → ticket with its file in the operator's window → reply with
-    threading headers captured by maildev → the customer's answer in the same ticket; the same
-    through the SMTP receiver (swaks)."""
+def test_imap_and_smtp_round_trips(hub_store, maildev, new_context):
+    """Acceptance 1: mail in Dovecot (IMAP over TLS, the server's certificate from a private CA
+    given by email_ca_file) → ticket with its file in the operator's window → reply with threading
+    headers captured by maildev → the customer's answer in the same ticket; the same through the
+    SMTP receiver (swaks)."""
+    try:
+        dovecot = mailkit.Dovecot(tls=True)
+    except hubnode.HubSetupError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        round_trips(hub_store, dovecot, maildev, new_context)
+    finally:
+        dovecot.stop()
+
+
+def round_trips(hub_store, dovecot, maildev, new_context):
     store = hub_store()
     smtp_port = hubnode.free_port()
-    node = mailkit.email_node(store, maildev, smtp_port)
+    node = mailkit.email_node(store, maildev, smtp_port, HUB_EMAIL_CA_FILE=str(dovecot.ca_file))
     admin = node.api.login(*tgkit.ADMIN)
     queue = tgkit.chat_queue(node.api, admin)
+    assert dovecot.url.startswith("imaps://")
     mb = mailkit.add_mailbox(node, admin, queue, imap_url=dovecot.url)
     assert "imap_url" not in mb and "smtp_url" not in mb, "credentials are never shown"
 
@@ -206,6 +219,12 @@ def test_fixture_corpus_threads_once(hub_store, maildev):
     wait(lambda: any("over quota" in n for n in notes()), what="the bounce noted in thread A")
     assert any("delivery failed to maria.ivanova@gmail.example" in n for n in notes()), notes()
 
+    # Mail from the hub's own address (a loop through a forwarding rule) is never taken.
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as s:
+        s.sendmail(mailkit.ADDRESS, [mailkit.ADDRESS],
+                   b"From: Support <support@hub.test>\r\nTo: support@hub.test\r\nSubject: Re: loop\r\n"
+                   b"Message-ID: <loop-1@hub.test>\r\n\r\nlooping\r\n")
+
     # The corpus again, whole: nothing new.
     for name in sorted(p.name for p in mailkit.FIXTURES.glob("*.eml")):
         send(name, **subs)
@@ -225,8 +244,8 @@ def test_fixture_corpus_threads_once(hub_store, maildev):
 
 
 def test_exactly_once_across_kills_uidvalidity_and_outage(hub_store, dovecot, maildev):
-    """Acceptance 3: SIGKILL mid-fetch, a UIDVALIDITY change, and an SMTP outage with a SIGKILL
-    while the replies wait: every mail once, every reply sent once."""
+    """Acceptance 3: SIGKILL mid-fetch, a UIDVALIDITY change, an SMTP outage with a SIGKILL while
+    the replies wait, and a SIGKILL mid-send: every mail once, every reply sent once."""
     store = hub_store()
     # 60 mails waiting in the folder before the hub first looks.
     m = dovecot.imap()
@@ -279,9 +298,21 @@ def test_exactly_once_across_kills_uidvalidity_and_outage(hub_store, dovecot, ma
     maildev.start()
     wait(lambda: len(maildev.to("client0@example.ru")) == 3, timeout=60, what="three replies after the outage")
 
+
+    # SIGKILL while a mail is on the wire: the server is frozen mid-conversation, so it never
+    # accepts that attempt; the restarted node takes its claim back at once and sends it.
+    maildev.pause()
+    tgkit.reply(node, op, conv_id, "reply sent across a crash")
+    wait(lambda: db(store, "SELECT attempts FROM outbox ORDER BY id DESC LIMIT 1")[0][0] >= 1,
+         what="the send under way")
+    time.sleep(1)
+    node.kill()
+    maildev.resume()
+    node.start()
+    wait(lambda: len(maildev.to("client0@example.ru")) == 4, timeout=30, what="the reply after the crash")
     time.sleep(3)
     texts = sorted(x.get("text", "").strip() for x in maildev.to("client0@example.ru"))
-    assert texts == [f"reply {i} while the server is down" for i in range(3)], texts
+    assert texts == sorted([f"reply {i} while the server is down" for i in range(3)] + ["reply sent across a crash"]), texts
     assert db(store, "SELECT COUNT(*) FROM outbox WHERE channel = 'email' AND sent_at IS NULL")[0][0] == 0
 
 

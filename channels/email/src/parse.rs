@@ -111,6 +111,11 @@ impl Mail {
     }
 }
 
+/// SHA-256 of a raw message, in hex: the name of a mail without a Message-ID.
+pub fn digest(raw: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw))
+}
+
 /// Checks a raw message's size and header before anything else reads it.
 pub fn check_size(raw: &[u8], limits: &Limits) -> Result<(), ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
@@ -218,7 +223,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Mail, ParseError> {
         from_html,
         parts,
         kind,
-        digest: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw)),
+        digest: digest(raw),
         oversized: msg.header_raw(OVERSIZED_HEADER).and_then(|v| v.trim().parse().ok()),
     })
 }

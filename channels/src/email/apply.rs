@@ -139,6 +139,16 @@ async fn apply(e: &Email, row: &InboxMail) -> hub_actors::Result<Outcome> {
     let was_open = store
         .open_conversation_id(mailbox.org_id, channel.as_str(), &thread.thread_key)
         .await?;
+    // A mail already in its thread (delivered twice, fetched again after a renumbering) is
+    // recognised before its files are stored again.
+    if !starts {
+        if let Some((conv, _)) = store
+            .message_in_thread(mailbox.org_id, channel.as_str(), &thread.thread_key, &key)
+            .await?
+        {
+            return Ok(Outcome::of("duplicate", Some(conv)));
+        }
+    }
     let owner = format!("email:{}", row.id);
     let (attachment_ids, refused) = files(e, &mailbox, &mail, &owner).await?;
     let body = body_of(&mail, starts, &refused);
@@ -274,7 +284,8 @@ async fn unreadable(e: &Email, row: &InboxMail, mailbox: &Mailbox, why: &str) ->
             None,
         ));
     }
-    let key = format!("inbox:{}", row.id);
+    // Named by its bytes: the same broken mail delivered again is the same ticket's message.
+    let key = format!("sha256:{}", hub_email::parse::digest(&row.raw));
     let now = now_millis();
     let contact = store
         .contact_for(mailbox.org_id, "email", &address, Some(&address), now)

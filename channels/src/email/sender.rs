@@ -28,7 +28,7 @@ pub(super) async fn run(e: Email) {
         let claimed = match e
             .hub()
             .store()
-            .claim_outbox("email", now_millis(), CLAIM_MS, BATCH)
+            .claim_outbox_as("email", &e.0.settings.node, now_millis(), CLAIM_MS, BATCH)
             .await
         {
             Ok(c) => c,
