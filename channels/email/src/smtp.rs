@@ -204,9 +204,13 @@ where
     }
 }
 
+/// One write per reply: two small writes (the text, then the line end) meet Nagle's algorithm
+/// and the peer's delayed ACK, and every reply would wait 40 ms.
 async fn reply<W: AsyncWrite + Unpin>(w: &mut W, text: &str) -> std::io::Result<()> {
-    w.write_all(text.as_bytes()).await?;
-    w.write_all(b"\r\n").await?;
+    let mut line = Vec::with_capacity(text.len() + 2);
+    line.extend_from_slice(text.as_bytes());
+    line.extend_from_slice(b"\r\n");
+    w.write_all(&line).await?;
     w.flush().await
 }
 

@@ -32,6 +32,7 @@ pub(super) async fn run(e: Email, listener: tokio::net::TcpListener) {
                 continue;
             }
         };
+        let _ = stream.set_nodelay(true);
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
