@@ -15,8 +15,9 @@ use hub_actors::model::role::Role;
     about = "Self-hosted real-time communications hub: electronic queue, service desk, contact centre",
     long_about = "Self-hosted real-time communications hub.\n\n\
         Kiosks issue numbered tickets, boards show who is called, operators call next, recall,\n\
-        serve and transfer, all live over WebSocket; web chats and Telegram bots land in the\n\
-        same operator console (connect a bot with POST /api/admin/telegram/bots). Boards say\n\
+        serve and transfer, all live over WebSocket; web chats, Telegram bots and e-mail land in\n\
+        the same operator console (connect a bot with POST /api/admin/telegram/bots, a mailbox\n\
+        with POST /api/admin/mailboxes; email_smtp_listen opens an SMTP receiver). Boards say\n\
         each call aloud (RHVoice or espeak-ng); voice messages become text (hub models).\n\
         Runs on an embedded SQLite store with no other program needed; for several nodes,\n\
         point them at one PostgreSQL and one Redis.\n\n\
