@@ -39,3 +39,20 @@ where
         }
     });
 }
+
+/// A bridge's entry for the core's [`hub_actors::channel::Deliver`]: the reply is already in the
+/// outbox (written with the message), so delivering is ringing the bridge's sender.
+pub(crate) struct Doorbell(pub(crate) Box<dyn Fn() + Send>);
+
+impl actix::Actor for Doorbell {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<hub_actors::channel::Deliver> for Doorbell {
+    type Result = hub_actors::Result<()>;
+
+    fn handle(&mut self, _: hub_actors::channel::Deliver, _: &mut actix::Context<Self>) -> Self::Result {
+        (self.0)();
+        Ok(())
+    }
+}

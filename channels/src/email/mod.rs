@@ -24,7 +24,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use hub_actors::channel::{ChannelKind, Deliver};
+use hub_actors::channel::ChannelKind;
 use hub_actors::Hub;
 
 use crate::supervise;
@@ -141,7 +141,10 @@ impl Email {
                 "e-mail: took back this node's claims from before it stopped"
             );
         }
-        let doorbell = actix::Actor::start(Doorbell(e.clone()));
+        let doorbell = actix::Actor::start(crate::Doorbell(Box::new({
+            let e = e.clone();
+            move || e.0.outbox_bell.notify_one()
+        })));
         e.hub().core.bridges.register(ChannelKind::Email, doorbell.recipient());
         if let Some(listener) = listener {
             tracing::info!(listen = ?e.0.settings.smtp_listen, "e-mail: SMTP receiver listening");
@@ -187,22 +190,6 @@ impl Email {
             _ = self.0.stop.cancelled() => false,
             _ = tokio::time::sleep(d) => true,
         }
-    }
-}
-
-/// The bridge's entry for the core's [`Deliver`]: the reply is already in the outbox.
-struct Doorbell(Email);
-
-impl actix::Actor for Doorbell {
-    type Context = actix::Context<Self>;
-}
-
-impl actix::Handler<Deliver> for Doorbell {
-    type Result = hub_actors::Result<()>;
-
-    fn handle(&mut self, _: Deliver, _: &mut actix::Context<Self>) -> Self::Result {
-        self.0 .0.outbox_bell.notify_one();
-        Ok(())
     }
 }
 

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::supervise;
 
-use hub_actors::channel::{ChannelKind, Deliver};
+use hub_actors::channel::ChannelKind;
 use hub_actors::store::telegram::TelegramBot;
 use hub_actors::Hub;
 
@@ -141,7 +141,10 @@ impl Telegram {
             stop,
         });
         let t = Telegram(inner);
-        let doorbell = actix::Actor::start(Doorbell(t.clone()));
+        let doorbell = actix::Actor::start(crate::Doorbell(Box::new({
+            let t = t.clone();
+            move || t.0.outbox_bell.notify_one()
+        })));
         t.0.hub
             .core
             .bridges
@@ -236,23 +239,6 @@ impl Telegram {
             _ = self.0.stop.cancelled() => false,
             _ = tokio::time::sleep(d) => true,
         }
-    }
-}
-
-/// The bridge's entry for the core's [`Deliver`]: the reply is already in the outbox (written
-/// with the message), so delivering is ringing the sender.
-struct Doorbell(Telegram);
-
-impl actix::Actor for Doorbell {
-    type Context = actix::Context<Self>;
-}
-
-impl actix::Handler<Deliver> for Doorbell {
-    type Result = hub_actors::Result<()>;
-
-    fn handle(&mut self, _: Deliver, _: &mut actix::Context<Self>) -> Self::Result {
-        self.0 .0.outbox_bell.notify_one();
-        Ok(())
     }
 }
 
