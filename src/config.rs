@@ -49,6 +49,27 @@ pub struct Settings {
     pub email_max_mb: usize,
     /// PEM file of extra certificate authorities for IMAP over TLS; empty: the public ones.
     pub email_ca_file: String,
+    /// Where the SIP endpoint listens (UDP, "0.0.0.0:5060"); empty: no telephony.
+    pub sip_listen: String,
+    /// The address phones and trunks reach the hub at (SDP, Contact); empty: the listening one.
+    pub sip_public_ip: String,
+    /// RTP ports for call media, "first-last" (one even port per call leg).
+    pub sip_rtp_ports: String,
+    /// Digest realm of the registrar; SIP accounts' credentials are bound to it.
+    pub sip_realm: String,
+    /// Key for the registrar's nonces, shared by the nodes; empty: a random one per start.
+    pub sip_secret: String,
+    /// How long a registrar challenge stays valid, seconds.
+    pub sip_nonce_secs: u32,
+    /// Failed authentications from one address within sip_lockout_window_secs before it is
+    /// refused everything for sip_lockout_secs.
+    pub sip_lockout_failures: u32,
+    pub sip_lockout_window_secs: u32,
+    pub sip_lockout_secs: u32,
+    /// Calls at once on this node; more are refused (503).
+    pub sip_max_calls: usize,
+    /// How long an operator's phone rings before the call goes back to the queue, seconds.
+    pub sip_ring_secs: u32,
     /// Text-to-speech engine: "auto" (RHVoice if installed, else espeak-ng), "rhvoice", "espeak-ng" or "off".
     pub speech_engine: String,
     /// Where Whisper models live (`hub models`); empty: `models` under `data_dir`.
@@ -191,6 +212,17 @@ impl Default for Settings {
             email_poll_secs: 60,
             email_max_mb: 25,
             email_ca_file: String::new(),
+            sip_listen: String::new(),
+            sip_public_ip: String::new(),
+            sip_rtp_ports: "20000-29999".into(),
+            sip_realm: "hub".into(),
+            sip_secret: String::new(),
+            sip_nonce_secs: 300,
+            sip_lockout_failures: 5,
+            sip_lockout_window_secs: 300,
+            sip_lockout_secs: 900,
+            sip_max_calls: 2000,
+            sip_ring_secs: 30,
             speech_engine: "auto".into(),
             speech_models_dir: PathBuf::new(),
             speech_model: "auto".into(),

@@ -18,6 +18,9 @@ pub const VIP_CODE: &str = "7777";
 
 /// The demo web chat's key, as a customer's site would put it in the widget's script tag.
 pub const WIDGET_KEY: &str = "demo";
+/// The number callers dial, and the realm the demo phones' credentials are made for.
+pub const DEMO_NUMBER: &str = "8800";
+pub const SIP_REALM: &str = "hub";
 
 /// Seeds one organisation: a branch in Moscow time, open around the clock so the demo is live
 /// whenever it is started; three services in a two-level menu; two windows; an admin, a
@@ -66,6 +69,8 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
         ("supervisor", "demo-supervisor", "supervisor"),
         ("operator1", "demo-operator1", "operator: windows and web chat"),
         ("operator2", "demo-operator2", "operator: windows and web chat"),
+        ("1001", "demo-phone-1001", "SIP phone of operator1 (realm hub)"),
+        ("1002", "demo-phone-1002", "SIP phone of operator2 (realm hub)"),
         ("kiosk1", "demo-kiosk-secret", "kiosk device"),
         ("board1", "demo-board-secret", "board device"),
     ];
@@ -102,6 +107,39 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
             .ok_or(hub_actors::Error::NotFound("user"))?;
         store.set_skill(user.id, chat.id, proficiency).await?;
     }
+    // Telephony: callers dial 8800 (when sip_listen is set); key 1 is the hotline, 2 the same
+    // queue as the web chat. Each operator has a desk phone account.
+    let hotline = store
+        .add_remote_queue(org, branch, "Горячая линия", "skills", "[]", 30, 3, None)
+        .await?;
+    let users = store.org_users(org).await?;
+    for (login, proficiency, sip_user) in [("operator1", 5, "1001"), ("operator2", 3, "1002")] {
+        let user = users
+            .iter()
+            .find(|u| u.login == login)
+            .ok_or(hub_actors::Error::NotFound("user"))?;
+        store.set_skill(user.id, hotline.id, proficiency).await?;
+        let ha1 = hub_sip::digest::ha1(sip_user, SIP_REALM, &format!("demo-phone-{sip_user}"));
+        store
+            .set_sip_account(org, user.id, sip_user, SIP_REALM, &ha1, hub_actors::model::now_millis())
+            .await?;
+    }
+    store
+        .add_sip_number(
+            hub_actors::store::sip::NewSipNumber {
+                org_id: org,
+                number: DEMO_NUMBER,
+                greeting: "Здравствуйте! Вы позвонили в демо-организацию.",
+                prompt: "Горячая линия — нажмите 1. Вопрос по сайту — нажмите 2.",
+                choices: &[('1', hotline.id), ('2', chat.id)].into_iter().collect(),
+                default_service_id: hotline.id,
+                lang: "ru",
+                position_secs: 30,
+                max_wait_secs: 600,
+            },
+            hub_actors::model::now_millis(),
+        )
+        .await?;
     for (shortcut, title, body) in [
         ("hello", "Приветствие", "Здравствуйте! Чем могу помочь?"),
         ("wait", "Минутку", "Одну минуту, уточняю информацию."),

@@ -123,6 +123,14 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         ..speech_settings(&settings)?
     };
     let speech = hub_channels::speech::Speech::start(hub.clone(), speech_settings, stop.clone()).await;
+    let sip = match sip_settings(&settings)? {
+        Some(sip_settings) => Some(
+            hub_channels::sip::Sip::start(hub.clone(), Some(speech.clone()), sip_settings, stop.clone())
+                .await
+                .map_err(|e| RunError::Settings(e.to_string()))?,
+        ),
+        None => None,
+    };
     let metrics = Arc::new(Metrics::default());
     let state =
         Data::new(AppState {
@@ -139,6 +147,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             telegram: Some(telegram),
             email: Some(email),
             speech: Some(speech),
+            sip,
         });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -209,6 +218,51 @@ fn speech_settings(s: &Settings) -> Result<hub_channels::speech::Settings, RunEr
         languages,
         node: String::new(),
     })
+}
+
+fn sip_settings(s: &Settings) -> Result<Option<hub_channels::sip::Settings>, RunError> {
+    if s.sip_listen.is_empty() {
+        return Ok(None);
+    }
+    let bad = |what: &str| RunError::Settings(what.to_string());
+    let listen = s
+        .sip_listen
+        .parse()
+        .map_err(|_| bad(&format!("sip_listen: {:?} is not ip:port", s.sip_listen)))?;
+    let public_ip = if s.sip_public_ip.is_empty() {
+        None
+    } else {
+        Some(
+            s.sip_public_ip
+                .parse()
+                .map_err(|_| bad(&format!("sip_public_ip: {:?} is not an IP address", s.sip_public_ip)))?,
+        )
+    };
+    let (first, last) = s
+        .sip_rtp_ports
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?)))
+        .filter(|(a, b)| a < b && *a >= 1024)
+        .ok_or_else(|| bad(&format!("sip_rtp_ports: {:?} is not first-last above 1023", s.sip_rtp_ports)))?;
+    let secret = if s.sip_secret.is_empty() {
+        (0..32).map(|_| rand::random::<u8>()).collect()
+    } else {
+        s.sip_secret.as_bytes().to_vec()
+    };
+    Ok(Some(hub_channels::sip::Settings {
+        listen,
+        public_ip,
+        rtp_first: first,
+        rtp_last: last,
+        realm: s.sip_realm.clone(),
+        secret,
+        nonce_secs: s.sip_nonce_secs.clamp(10, 3600) as i64,
+        lockout_limit: s.sip_lockout_failures.max(1),
+        lockout_window_secs: s.sip_lockout_window_secs.max(1) as i64,
+        lockout_secs: s.sip_lockout_secs as i64,
+        max_calls: s.sip_max_calls.max(1),
+        ring_secs: s.sip_ring_secs.clamp(5, 300) as u64,
+    }))
 }
 
 /// The machine's name, for naming this node to the others.

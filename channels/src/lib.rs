@@ -7,6 +7,7 @@
 //! (`hub_actors::channel`).
 
 pub mod email;
+pub mod sip;
 pub mod kiosk;
 pub mod speech;
 pub mod telegram;

@@ -48,6 +48,8 @@ pub struct AppState {
     pub email: Option<hub_channels::email::Email>,
     /// Speech (announcements, transcription) of this node, when it runs.
     pub speech: Option<hub_channels::speech::Speech>,
+    /// The SIP endpoint of this node, when telephony is on.
+    pub sip: Option<hub_channels::sip::Sip>,
 }
 
 /// The window of the `anonymous_limit` setting.

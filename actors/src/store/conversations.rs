@@ -652,7 +652,8 @@ impl Store {
     }
 
     /// Offers a waiting conversation to `operator`, if it still waits and they still have room
-    /// for another chat (open plus offered), both checked in the store: two routers on two nodes
+    /// for it (a chat: open plus offered chats under their capacity; a call: no other call or
+    /// visit in hand), both checked in the store: two routers on two nodes
     /// can neither offer one conversation twice nor fill one operator past their capacity.
     pub async fn offer(&self, id: i64, operator: i64, expires_at: Millis, now: Millis) -> Result<bool> {
         let mut tx = self.write.begin().await?;
@@ -668,9 +669,14 @@ impl Store {
              WHERE id = $3 AND status = 'queued' \
              AND EXISTS (SELECT 1 FROM operator_states s WHERE s.user_id = $1 \
                          AND s.presence = '{\"state\":\"available\"}' AND s.wrap_up_until <= $4) \
-             AND (SELECT COUNT(*) FROM conversations o WHERE o.assignee_id = $1 AND o.status = 'open') \
-               + (SELECT COUNT(*) FROM conversations o WHERE o.offered_to = $1 AND o.status = 'offered') \
-               < (SELECT chat_capacity FROM users WHERE id = $1)",
+             AND CASE WHEN channel = 'phone' THEN \
+                 (SELECT COUNT(*) FROM conversations o WHERE o.channel = 'phone' \
+                    AND ((o.assignee_id = $1 AND o.status = 'open') OR (o.offered_to = $1 AND o.status = 'offered'))) \
+               + (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = $1 AND t.status IN ('called', 'serving')) = 0 \
+             ELSE \
+                 (SELECT COUNT(*) FROM conversations o WHERE o.channel <> 'phone' \
+                    AND ((o.assignee_id = $1 AND o.status = 'open') OR (o.offered_to = $1 AND o.status = 'offered'))) \
+               < (SELECT chat_capacity FROM users WHERE id = $1) END",
         )
         .bind(operator)
         .bind(expires_at)

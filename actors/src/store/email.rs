@@ -551,6 +551,10 @@ impl Store {
 /// Whether operators' replies under this conversation key go out by mail, and on which outbox
 /// channel: every e-mail thread, and a web chat whose visitor left their address.
 pub(super) async fn reply_channel(tx: &mut Tx<'_>, channel: &str, thread_key: &str) -> Result<Option<String>> {
+    // A call has no text channel back to the caller: replies stay in the thread.
+    if channel == "phone" {
+        return Ok(None);
+    }
     if channel != "webchat" {
         return Ok(Some(channel.to_string()));
     }

@@ -9,6 +9,7 @@ pub mod email;
 pub mod org;
 mod outbox;
 mod routing;
+pub mod sip;
 pub mod speech;
 pub mod telegram;
 pub(crate) mod tickets;

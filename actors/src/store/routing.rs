@@ -67,10 +67,10 @@ const HANDLING_SAMPLE: i64 = 50;
 impl Store {
     pub async fn routing_snapshot(&self, org_id: i64) -> Result<Snapshot> {
         // id, queue, priority, queued at, offered to, offer expires, dialogue.
-        type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>, String);
+        type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>, String, String);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, service_id, priority, queued_at, offered_to, offer_expires_at, thread_key FROM conversations \
-             WHERE org_id = $1 AND status IN ('queued', 'offered')",
+            "SELECT id, service_id, priority, queued_at, offered_to, offer_expires_at, thread_key, channel \
+             FROM conversations WHERE org_id = $1 AND status IN ('queued', 'offered')",
         )
         .bind(org_id)
         .fetch_all(&self.read)
@@ -88,12 +88,13 @@ impl Store {
         let waiting = rows
             .into_iter()
             .map(
-                |(id, service_id, priority, queued_at, offered_to, expires, _)| Waiting {
+                |(id, service_id, priority, queued_at, offered_to, expires, _, channel)| Waiting {
                     id,
                     service_id,
                     priority,
                     queued_at,
-                    load: Load::Chat,
+                    // A call takes the operator's phone, as a visit takes their window.
+                    load: if channel == "phone" { Load::Exclusive } else { Load::Chat },
                     offer: offered_to.zip(expires),
                     tried: tried.iter().filter(|t| t.0 == id).map(|t| t.1).collect(),
                 },
@@ -149,9 +150,11 @@ impl Store {
              COALESCE(s.wrap_up_until, 0) AS wrap_up_until, COALESCE(s.idle_since, 0) AS idle_since, \
              COALESCE(s.last_offer_at, 0) AS last_offer_at, COALESCE(s.missed_offers, 0) AS missed_offers, \
              u.chat_capacity, \
-             (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open') AS chats, \
+             (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open' \
+                AND c.channel <> 'phone') AS chats, \
              (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = u.id AND t.status IN ('called', 'serving')) \
-                AS exclusive, w.label AS window_label \
+                + (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open' \
+                AND c.channel = 'phone') AS exclusive, w.label AS window_label \
              FROM users u LEFT JOIN operator_states s ON s.user_id = u.id LEFT JOIN windows w ON w.id = s.window_id \
              WHERE u.org_id = $1 ORDER BY u.name, u.id",
         )

@@ -41,7 +41,7 @@ struct State {
     codec: Codec,
     telephone_event: Option<u8>,
     sink: Sink,
-    /// Held (re-INVITE sendonly/inactive): nothing is sent to this leg.
+    /// Held (re-INVITE sendonly/inactive): nothing is sent to this leg, nor relayed from it.
     held: bool,
 }
 
@@ -180,8 +180,10 @@ impl Leg {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
             }
-            let codec = s.codec;
+            let (codec, held) = (s.codec, s.held);
             match &mut s.sink {
+                // A side on hold is not heard either (its phone may send silence or music).
+                Sink::Relay(_) if held => (None, vec![]),
                 Sink::Relay(other) => (Some((other.clone(), is_event)), vec![]),
                 Sink::Keys if is_event => (None, keys.feed(p.timestamp, p.payload).map(Heard::Key).into_iter().collect()),
                 Sink::Keys => (None, vec![]),
@@ -246,7 +248,7 @@ impl Leg {
                 let s = self.state();
                 (s.remote, s.held, s.codec)
             };
-            if held || matches!(self.state().sink, Sink::Relay(_)) {
+            if held {
                 continue;
             }
             let payload: Vec<u8> = frame.iter().map(|&x| encode(codec, x)).collect();

@@ -199,6 +199,23 @@ pub fn answer(local: &Local, peer: &Media) -> String {
     build(local, &peer.codecs[..1], peer.telephone_event, peer.direction.answer())
 }
 
+/// The answer to a re-offer (hold, resume) on a leg already running: its law, its event type,
+/// and the direction that answers the offer's.
+pub fn build_answer_for(
+    addr: SocketAddr,
+    session_id: u64,
+    codec: Codec,
+    telephone_event: Option<u8>,
+    offered: Direction,
+) -> String {
+    let local = Local {
+        addr,
+        session_id,
+        version: 2,
+    };
+    build(&local, &[codec], telephone_event, offered.answer())
+}
+
 fn build(local: &Local, codecs: &[Codec], te: Option<u8>, direction: Direction) -> String {
     let ip = local.addr.ip();
     let family = if ip.is_ipv6() { "IP6" } else { "IP4" };

@@ -13,6 +13,7 @@ mod kiosk;
 mod operator;
 mod public;
 mod service;
+mod sip;
 mod speech;
 mod supervisor;
 mod telegram;
@@ -36,5 +37,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(supervisor::configure)
         .configure(speech::configure)
         .configure(telegram::configure)
-        .configure(email::configure);
+        .configure(email::configure)
+        .configure(sip::configure);
 }

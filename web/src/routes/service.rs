@@ -41,6 +41,9 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
         let jobs = state.hub.store().transcription_counts().await?;
         crate::metrics::render_speech(&mut body, &s.metrics(), &jobs);
     }
+    if let Some(s) = &state.sip {
+        crate::metrics::render_sip(&mut body, &s.figures());
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
         .body(body))

@@ -1,0 +1,387 @@
+//! Telephony in the store: operators' SIP accounts, the numbers callers dial with their menus,
+//! the call detail records, and the two conversation changes a call makes by itself (the caller
+//! hung up while waiting; a waiting caller's place in the queue).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::conversations::timeline;
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::Millis;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SipAccount {
+    pub id: i64,
+    pub org_id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub realm: String,
+    #[serde(skip)]
+    pub ha1: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SipNumber {
+    pub id: i64,
+    pub org_id: i64,
+    pub number: String,
+    pub greeting: String,
+    pub prompt: String,
+    /// JSON object: key → service id.
+    pub choices: String,
+    pub default_service_id: i64,
+    pub lang: String,
+    pub position_secs: i64,
+    pub max_wait_secs: i64,
+    pub created_at: i64,
+}
+
+impl SipNumber {
+    /// The menu's keys; a key that is not one character or a service that is not a number is
+    /// left out (the admin API refuses them on the way in).
+    pub fn choice_map(&self) -> BTreeMap<char, i64> {
+        serde_json::from_str::<BTreeMap<String, i64>>(&self.choices)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let mut c = k.chars();
+                let key = c.next()?;
+                c.next().is_none().then_some((key, v))
+            })
+            .collect()
+    }
+}
+
+pub struct NewSipNumber<'a> {
+    pub org_id: i64,
+    pub number: &'a str,
+    pub greeting: &'a str,
+    pub prompt: &'a str,
+    pub choices: &'a BTreeMap<char, i64>,
+    pub default_service_id: i64,
+    pub lang: &'a str,
+    pub position_secs: i64,
+    pub max_wait_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CallRecord {
+    pub id: i64,
+    pub call_id: String,
+    pub direction: String,
+    pub caller: String,
+    pub number: String,
+    pub conversation_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    pub started_at: i64,
+    pub queued_at: Option<i64>,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub ended_by: Option<String>,
+    pub outcome: Option<String>,
+    pub held_ms: i64,
+}
+
+const ACCOUNT_COLUMNS: &str = "id, org_id, user_id, username, realm, ha1, created_at";
+const NUMBER_COLUMNS: &str = "id, org_id, number, greeting, prompt, choices, default_service_id, lang, \
+    position_secs, max_wait_secs, created_at";
+const CALL_COLUMNS: &str = "id, call_id, direction, caller, number, conversation_id, operator_id, started_at, \
+    queued_at, answered_at, ended_at, ended_by, outcome, held_ms";
+
+impl Store {
+    pub async fn sip_account(&self, username: &str) -> Result<Option<SipAccount>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE username = $1"
+        )))
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn sip_account_of(&self, user_id: i64) -> Result<Option<SipAccount>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE user_id = $1"
+        )))
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    pub async fn sip_accounts(&self, org_id: i64) -> Result<Vec<SipAccount>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE org_id = $1 ORDER BY username"
+        )))
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Gives an operator of `org_id` their phone account, or replaces its name and credential.
+    pub async fn set_sip_account(
+        &self,
+        org_id: i64,
+        user_id: i64,
+        username: &str,
+        realm: &str,
+        ha1: &str,
+        now: Millis,
+    ) -> Result<SipAccount> {
+        let owner: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1 AND org_id = $2")
+            .bind(user_id)
+            .bind(org_id)
+            .fetch_optional(&self.read)
+            .await?;
+        if owner.is_none() {
+            return Err(Error::NotFound("operator"));
+        }
+        let taken: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM sip_accounts WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.write)
+            .await?;
+        if taken.is_some_and(|(u,)| u != user_id) {
+            return Err(Error::Conflict(format!("the SIP user name {username:?} is taken")));
+        }
+        sqlx::query(
+            "INSERT INTO sip_accounts (org_id, user_id, username, realm, ha1, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, realm = excluded.realm, ha1 = excluded.ha1",
+        )
+        .bind(org_id)
+        .bind(user_id)
+        .bind(username)
+        .bind(realm)
+        .bind(ha1)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        self.sip_account_of(user_id).await?.ok_or(Error::NotFound("SIP account"))
+    }
+
+    pub async fn delete_sip_account(&self, org_id: i64, user_id: i64) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM sip_accounts WHERE org_id = $1 AND user_id = $2")
+            .bind(org_id)
+            .bind(user_id)
+            .execute(&self.write)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    pub async fn sip_number(&self, number: &str) -> Result<Option<SipNumber>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!("SELECT {NUMBER_COLUMNS} FROM sip_numbers WHERE number = $1")))
+            .bind(number)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    pub async fn sip_numbers(&self, org_id: i64) -> Result<Vec<SipNumber>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {NUMBER_COLUMNS} FROM sip_numbers WHERE org_id = $1 ORDER BY number"
+        )))
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Adds a number; its services must be the organisation's remote queues.
+    pub async fn add_sip_number(&self, n: NewSipNumber<'_>, now: Millis) -> Result<SipNumber> {
+        let queues: Vec<i64> = self.remote_queues(n.org_id).await?.into_iter().map(|q| q.id).collect();
+        for s in n.choices.values().chain(std::iter::once(&n.default_service_id)) {
+            if !queues.contains(s) {
+                return Err(Error::Invalid(format!(
+                    "service {s} is not a remote queue of this organisation"
+                )));
+            }
+        }
+        if self.sip_number(n.number).await?.is_some() {
+            return Err(Error::Conflict(format!("the number {:?} is taken", n.number)));
+        }
+        let choices: BTreeMap<String, i64> = n.choices.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        sqlx::query(
+            "INSERT INTO sip_numbers (org_id, number, greeting, prompt, choices, default_service_id, lang, \
+             position_secs, max_wait_secs, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(n.org_id)
+        .bind(n.number)
+        .bind(n.greeting)
+        .bind(n.prompt)
+        .bind(serde_json::to_string(&choices).unwrap_or_else(|_| "{}".into()))
+        .bind(n.default_service_id)
+        .bind(n.lang)
+        .bind(n.position_secs)
+        .bind(n.max_wait_secs)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        self.sip_number(n.number).await?.ok_or(Error::NotFound("number"))
+    }
+
+    pub async fn call_started(
+        &self,
+        org_id: i64,
+        call_id: &str,
+        direction: &str,
+        caller: &str,
+        number: &str,
+        now: Millis,
+    ) -> Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO calls (org_id, call_id, direction, caller, number, started_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING id",
+        )
+        .bind(org_id)
+        .bind(call_id)
+        .bind(direction)
+        .bind(caller)
+        .bind(number)
+        .bind(now)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn call_queued(&self, id: i64, conversation_id: i64, now: Millis) -> Result<()> {
+        sqlx::query("UPDATE calls SET conversation_id = $1, queued_at = $2 WHERE id = $3")
+            .bind(conversation_id)
+            .bind(now)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The operator's phone answered; the timeline of the conversation says so.
+    pub async fn call_answered(&self, id: i64, operator: i64, now: Millis) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let conv: Option<(Option<i64>,)> =
+            sqlx::query_as("UPDATE calls SET operator_id = $1, answered_at = $2 WHERE id = $3 RETURNING conversation_id")
+                .bind(operator)
+                .bind(now)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((Some(c),)) = conv {
+            timeline(&mut tx, c, now, "call_answered", Some(operator), None).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A step of the call in its conversation's timeline (ringing the operator, held, resumed).
+    pub async fn call_event(
+        &self,
+        conversation_id: i64,
+        kind: &str,
+        operator: Option<i64>,
+        detail: Option<&str>,
+        now: Millis,
+    ) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        timeline(&mut tx, conversation_id, now, kind, operator, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn call_ended(&self, id: i64, ended_by: &str, outcome: &str, held_ms: i64, now: Millis) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let conv: Option<(Option<i64>,)> = sqlx::query_as(
+            "UPDATE calls SET ended_at = $1, ended_by = $2, outcome = $3, held_ms = $4 WHERE id = $5 AND ended_at IS NULL \
+             RETURNING conversation_id",
+        )
+        .bind(now)
+        .bind(ended_by)
+        .bind(outcome)
+        .bind(held_ms)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((Some(c),)) = conv {
+            let detail = format!("{outcome}; hung up by {ended_by}");
+            timeline(&mut tx, c, now, "call_ended", None, Some(&detail)).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Calls of an organisation, newest first.
+    pub async fn calls(&self, org_id: i64, limit: i64) -> Result<Vec<CallRecord>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {CALL_COLUMNS} FROM calls WHERE org_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2"
+        )))
+        .bind(org_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Calls a restart left without an end: they ended when the node stopped.
+    pub async fn end_orphaned_calls(&self, now: Millis) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE calls SET ended_at = $1, ended_by = 'hub', outcome = COALESCE(outcome, 'failed') WHERE ended_at IS NULL",
+        )
+        .bind(now)
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
+
+    /// The customer left before an operator took the conversation (a caller hung up while
+    /// queued or while the operator's phone rang): it closes, and its offer, if any, goes.
+    pub async fn abandon_conversation(&self, id: i64, why: &str, now: Millis) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE conversations SET status = 'closed', closed_at = $1, resolution = $2, offered_to = NULL, \
+             offer_expires_at = NULL WHERE id = $3 AND status IN ('queued', 'offered')",
+        )
+        .bind(now)
+        .bind(why)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            timeline(&mut tx, id, now, "abandoned", None, Some(why)).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// The accepting operator's phone did not take the call: the conversation waits again,
+    /// keeping its age, and counts as declined by them so the router offers it to someone else.
+    pub async fn return_call(&self, id: i64, operator: i64, why: &str, now: Millis) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE conversations SET status = 'queued', assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL \
+             WHERE id = $1 AND status = 'open' AND assignee_id = $2",
+        )
+        .bind(id)
+        .bind(operator)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            timeline(&mut tx, id, now, "declined", Some(operator), Some(why)).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// A waiting conversation's place among those of its queue (1: next), if it still waits.
+    pub async fn queue_position(&self, id: i64) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT 1 + (SELECT COUNT(*) FROM conversations o WHERE o.org_id = c.org_id AND o.service_id = c.service_id \
+               AND o.status IN ('queued', 'offered') AND o.id <> c.id \
+               AND (o.priority > c.priority OR (o.priority = c.priority AND (o.queued_at < c.queued_at \
+                    OR (o.queued_at = c.queued_at AND o.id < c.id))))) \
+             FROM conversations c WHERE c.id = $1 AND c.status IN ('queued', 'offered')",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+}

@@ -1,0 +1,336 @@
+//! The SIP bridge: the hub as a SIP endpoint (UDP, on rsipstack's transactions and dialogs).
+//! Callers dial a number; the hub answers, speaks its menu, queues the call as a conversation on
+//! the phone channel (the same routing engine as chats), rings the accepting operator's
+//! registered phone and relays the media between the two legs. Operators' phones register here
+//! with digest. Each call is one task that owns its two legs (see [`call`]).
+
+mod call;
+pub mod registrar;
+mod texts;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use hub_actors::bus::EventKind;
+use hub_actors::Hub;
+use hub_sip::lockout::Lockout;
+use hub_sip::ports::PortRange;
+use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, DialogStateSender};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::sip::{Method, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transport::{udp::UdpConnection, TransportLayer};
+use rsipstack::EndpointBuilder;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::speech::Speech;
+use call::CallEvent;
+use registrar::Registrar;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `ip:port` the SIP endpoint listens on (UDP).
+    pub listen: SocketAddr,
+    /// The address put in SDP and Contact; the listening address when it is not a wildcard.
+    pub public_ip: Option<IpAddr>,
+    pub rtp_first: u16,
+    pub rtp_last: u16,
+    pub realm: String,
+    /// Key of the nonces' HMAC; nodes that share it accept each other's challenges.
+    pub secret: Vec<u8>,
+    pub nonce_secs: i64,
+    /// Failed authentications from one address before it is locked out, within `lockout_window_secs`.
+    pub lockout_limit: u32,
+    pub lockout_window_secs: i64,
+    pub lockout_secs: i64,
+    /// Calls at once; more are refused with 503.
+    pub max_calls: usize,
+    /// How long an operator's phone rings before the call goes back to the queue.
+    pub ring_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SipError {
+    #[error("cannot listen for SIP on {0}: {1}")]
+    Listen(SocketAddr, String),
+}
+
+/// Live counters for `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    pub calls_total: AtomicU64,
+    pub calls_active: AtomicU64,
+    pub calls_bridged: AtomicU64,
+    pub calls_refused: AtomicU64,
+    pub calls_failed: AtomicU64,
+    pub voicemails: AtomicU64,
+    pub rtp_dropped: AtomicU64,
+}
+
+pub struct SipFigures {
+    pub calls_total: u64,
+    pub calls_active: u64,
+    pub calls_bridged: u64,
+    pub calls_refused: u64,
+    pub calls_failed: u64,
+    pub voicemails: u64,
+    pub rtp_dropped: u64,
+    pub registered: usize,
+    pub auth_failures: u64,
+    pub lockouts: u64,
+}
+
+#[derive(Clone)]
+pub struct Sip(Arc<Inner>);
+
+pub(crate) struct Inner {
+    hub: Hub,
+    speech: Option<Speech>,
+    settings: Settings,
+    public_ip: IpAddr,
+    dialogs: Arc<DialogLayer>,
+    state_tx: DialogStateSender,
+    registrar: Mutex<Registrar>,
+    /// Call-ID of either leg → the call's task.
+    calls: Mutex<HashMap<String, mpsc::UnboundedSender<CallEvent>>>,
+    /// Conversation → the call's task.
+    conversations: Mutex<HashMap<i64, mpsc::UnboundedSender<CallEvent>>>,
+    ports: PortRange,
+    contact: rsipstack::sip::Uri,
+    metrics: Metrics,
+}
+
+impl Inner {
+    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<CallEvent>>> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn conversations(&self) -> std::sync::MutexGuard<'_, HashMap<i64, mpsc::UnboundedSender<CallEvent>>> {
+        self.conversations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Sip {
+    pub async fn start(hub: Hub, speech: Option<Speech>, settings: Settings, stop: CancellationToken) -> Result<Self, SipError> {
+        let token = stop.child_token();
+        let transport = TransportLayer::new(token.clone());
+        let conn = UdpConnection::create_connection(settings.listen, None, Some(token.child_token()))
+            .await
+            .map_err(|e| SipError::Listen(settings.listen, e.to_string()))?;
+        transport.add_transport(conn.into());
+        let endpoint = EndpointBuilder::new()
+            .with_cancel_token(token.clone())
+            .with_transport_layer(transport)
+            .with_user_agent(concat!("Hub/", env!("CARGO_PKG_VERSION")))
+            .build();
+        let incoming = endpoint
+            .incoming_transactions()
+            .map_err(|e| SipError::Listen(settings.listen, e.to_string()))?;
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        let (state_tx, state_rx) = dialogs.new_dialog_state_channel();
+        let public_ip = settings.public_ip.unwrap_or_else(|| {
+            if settings.listen.ip().is_unspecified() {
+                IpAddr::from([127, 0, 0, 1])
+            } else {
+                settings.listen.ip()
+            }
+        });
+        let contact = rsipstack::sip::Uri::try_from(format!("sip:hub@{}", SocketAddr::new(public_ip, settings.listen.port())).as_str())
+            .map_err(|e| SipError::Listen(settings.listen, e.to_string()))?;
+        let rtp_ip = if settings.listen.ip().is_unspecified() { settings.listen.ip() } else { public_ip };
+        let registrar = Registrar::new(
+            settings.realm.clone(),
+            &settings.secret,
+            settings.nonce_secs,
+            Lockout::new(settings.lockout_limit, settings.lockout_window_secs * 1000, settings.lockout_secs * 1000),
+        );
+        if let Ok(n) = hub.store().end_orphaned_calls(hub_actors::model::now_millis()).await {
+            if n > 0 {
+                tracing::info!(calls = n, "calls left open by the last run marked ended");
+            }
+        }
+        let inner = Arc::new(Inner {
+            hub,
+            speech,
+            ports: PortRange::new(rtp_ip, settings.rtp_first, settings.rtp_last),
+            public_ip,
+            settings,
+            dialogs,
+            state_tx,
+            registrar: Mutex::new(registrar),
+            calls: Mutex::default(),
+            conversations: Mutex::default(),
+            contact,
+            metrics: Metrics::default(),
+        });
+        tracing::info!(listen = %inner.settings.listen, public = %inner.public_ip, "SIP endpoint listening (UDP)");
+        let serve_stop = token.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = endpoint.serve() => {}
+                _ = serve_stop.cancelled() => {}
+            }
+        });
+        tokio::spawn(accept_loop(inner.clone(), incoming));
+        tokio::spawn(state_loop(inner.clone(), state_rx));
+        tokio::spawn(watch_conversations(inner.clone(), token));
+        Ok(Self(inner))
+    }
+
+    pub fn figures(&self) -> SipFigures {
+        let m = &self.0.metrics;
+        let r = self.0.registrar.lock().unwrap_or_else(|p| p.into_inner());
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        SipFigures {
+            calls_total: get(&m.calls_total),
+            calls_active: get(&m.calls_active),
+            calls_bridged: get(&m.calls_bridged),
+            calls_refused: get(&m.calls_refused),
+            calls_failed: get(&m.calls_failed),
+            voicemails: get(&m.voicemails),
+            rtp_dropped: get(&m.rtp_dropped),
+            registered: r.registered(),
+            auth_failures: r.failures,
+            lockouts: r.lockouts,
+        }
+    }
+
+    /// Whether the operator's phone is registered now.
+    pub fn phone_registered(&self, user_id: i64) -> bool {
+        self.0.registrar.lock().unwrap_or_else(|p| p.into_inner()).binding(user_id).is_some()
+    }
+
+    pub fn realm(&self) -> String {
+        self.0.settings.realm.clone()
+    }
+}
+
+async fn accept_loop(inner: Arc<Inner>, mut incoming: rsipstack::transaction::TransactionReceiver) {
+    while let Some(tx) = incoming.recv().await {
+        let inner = inner.clone();
+        tokio::spawn(async move {
+            let method = tx.original.method;
+            if let Err(e) = on_request(&inner, tx).await {
+                tracing::debug!(%method, error = %e, "SIP request not completed");
+            }
+        });
+    }
+}
+
+fn source_of(tx: &Transaction) -> Option<SocketAddr> {
+    tx.connection.as_ref()?.get_remote_addr()?.get_socketaddr().ok()
+}
+
+async fn on_request(inner: &Arc<Inner>, mut tx: Transaction) -> rsipstack::Result<()> {
+    let Some(source) = source_of(&tx) else {
+        return Ok(());
+    };
+    // Requests inside a dialog the hub holds go to that dialog.
+    if let Some(rsipstack::dialog::dialog::Dialog::Invite(mut d)) = inner.dialogs.match_dialog(&tx) {
+        return d.handle(&mut tx).await;
+    }
+    match tx.original.method {
+        Method::Register => registrar::handle(&inner.registrar, inner.hub.store(), &mut tx, source).await,
+        Method::Invite => {
+            let in_dialog = tx
+                .original
+                .to_header()
+                .ok()
+                .and_then(|t| t.tag().ok().flatten())
+                .is_some();
+            if in_dialog {
+                return tx.reply(StatusCode::CallTransactionDoesNotExist).await;
+            }
+            call::inbound(inner.clone(), tx, source).await
+        }
+        Method::Options => tx.reply(StatusCode::OK).await,
+        Method::Ack => Ok(()),
+        Method::Bye | Method::Info | Method::Update | Method::PRack => {
+            tx.reply(StatusCode::CallTransactionDoesNotExist).await
+        }
+        _ => tx.reply(StatusCode::MethodNotAllowed).await,
+    }
+}
+
+use rsipstack::sip::prelude::*;
+
+/// Hands each dialog's changes to the call holding it.
+async fn state_loop(inner: Arc<Inner>, mut states: DialogStateReceiver) {
+    while let Some(state) = states.recv().await {
+        let id = match &state {
+            DialogState::Calling(id)
+            | DialogState::Trying(id)
+            | DialogState::Early(id, _)
+            | DialogState::WaitAck(id, _)
+            | DialogState::Confirmed(id, _)
+            | DialogState::Updated(id, ..)
+            | DialogState::Publish(id, ..)
+            | DialogState::Notify(id, ..)
+            | DialogState::Refer(id, ..)
+            | DialogState::Message(id, ..)
+            | DialogState::Info(id, ..)
+            | DialogState::Options(id, ..)
+            | DialogState::Terminated(id, _) => id.clone(),
+        };
+        if let DialogState::Terminated(..) = state {
+            inner.dialogs.remove_dialog(&id);
+        }
+        let to = inner.calls().get(&id.call_id).cloned();
+        match to {
+            Some(call) => {
+                let _ = call.send(CallEvent::Dialog(id.call_id.clone(), state));
+            }
+            None => {
+                // A request in a dialog no call holds any more: answer it so the peer does not wait.
+                match state {
+                    DialogState::Updated(_, _, h) | DialogState::Info(_, _, h) | DialogState::Options(_, _, h) => {
+                        let _ = h.reply(StatusCode::CallTransactionDoesNotExist).await;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Tells each call what happens to its conversation (accepted in a console, closed).
+async fn watch_conversations(inner: Arc<Inner>, stop: CancellationToken) {
+    let mut events = inner.hub.bus().subscribe();
+    loop {
+        let e = tokio::select! {
+            _ = stop.cancelled() => return,
+            e = events.recv() => e,
+        };
+        match e {
+            Ok(e) => {
+                if let EventKind::ConversationChanged {
+                    conversation_id,
+                    status,
+                    assignee_id,
+                    ..
+                } = &e.kind
+                {
+                    let to = inner.conversations().get(conversation_id).cloned();
+                    if let Some(call) = to {
+                        let _ = call.send(CallEvent::Conversation {
+                            status: status.clone(),
+                            assignee: *assignee_id,
+                        });
+                    }
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                // Missed changes: each call re-reads its conversation.
+                tracing::warn!(missed = n, "SIP bridge lagged behind the bus; calls re-read their conversations");
+                let calls: Vec<_> = inner.conversations().values().cloned().collect();
+                for c in calls {
+                    let _ = c.send(CallEvent::Recheck);
+                }
+            }
+            Err(_) => return,
+        }
+    }
+}
