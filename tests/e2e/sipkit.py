@@ -52,7 +52,7 @@ class Sipp:
 
     def __init__(self, hub_sip_port: int, scenario: str, args: list[str], name: str):
         self.dir = Path(tempfile.mkdtemp(prefix=f"sipp_{name}_"))
-        self.port = free_udp_port() + 1 if False else free_udp_port()
+        self.port = free_udp_port()
         cmd = [sipp_binary(), f"127.0.0.1:{hub_sip_port}", "-sf", str(SCENARIOS / scenario),
                "-i", "127.0.0.1", "-p", str(self.port), "-nostdin", "-trace_err", "-trace_msg",
                "-trace_screen", *args]

@@ -338,13 +338,16 @@ impl Store {
             return Ok(id);
         }
         let mut tx = self.write.begin().await?;
-        let (contact_id,): (i64,) =
-            sqlx::query_as("INSERT INTO contacts (org_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(org_id)
-                .bind(name)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+        // A card made from a phone number (a caller) shows that number as its phone.
+        let (contact_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO contacts (org_id, name, phone, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(name)
+        .bind((kind == "phone").then_some(value))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
         let added = sqlx::query(
             "INSERT INTO contact_identities (org_id, contact_id, kind, value, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (org_id, kind, value) DO NOTHING",

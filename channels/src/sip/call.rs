@@ -142,6 +142,9 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
     let caller_number = from
         .as_ref()
         .and_then(|f| f.uri.user().map(str::to_string))
+        // One spelling (E.164) for every channel, so a Telegram user who shared this number
+        // is the same card; an internal extension stays as dialled.
+        .map(|u| hub_actors::model::phone::normalise(&u).unwrap_or(u))
         .unwrap_or_else(|| "anonymous".into());
     let caller_name = from.and_then(|f| f.display_name).filter(|n| !n.is_empty());
     let call_id = tx.original.call_id_header().map(|c| c.value().to_string()).unwrap_or_default();
@@ -526,8 +529,10 @@ impl Call {
 
     async fn timeline(&self, kind: &str, operator: Option<i64>) {
         if let Some(c) = self.conversation {
-            if let Err(e) = self.inner.hub.store().call_event(c, kind, operator, None, now_millis()).await {
-                tracing::warn!(error = %e, kind, "call timeline not written");
+            match self.inner.hub.store().call_event(c, kind, operator, None, now_millis()).await {
+                // Consoles showing the conversation re-read its timeline.
+                Ok(()) => self.inner.hub.announce_conversation(self.number.org_id, c).await,
+                Err(e) => tracing::warn!(error = %e, kind, "call timeline not written"),
             }
         }
     }
@@ -713,8 +718,13 @@ impl Call {
                 self.deadline = None;
                 let user_id = op_user;
                 self.inner.metrics.calls_bridged.fetch_add(1, Ordering::Relaxed);
-                if let Err(e) = self.inner.hub.store().call_answered(self.record_id, user_id, now_millis()).await {
-                    tracing::warn!(error = %e, "call record not updated");
+                match self.inner.hub.store().call_answered(self.record_id, user_id, now_millis()).await {
+                    Ok(()) => {
+                        if let Some(c) = self.conversation {
+                            self.inner.hub.announce_conversation(self.number.org_id, c).await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "call record not updated"),
                 }
                 tracing::info!(call = %self.call_id, operator = user_id, "bridged");
                 None
