@@ -201,3 +201,146 @@ def ringing_phone(sip: int, port: int) -> sipkit.Sipp:
     s.proc = subprocess.Popen(s.cmd, cwd=s.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     return s
+
+
+def svtool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        pytest.fail(f"{name} not found (Debian: apt-get install sipvicious)", pytrace=False)
+    return path
+
+
+def udp_exchange(port: int, data: bytes, wait_s: float = 1.0, source: str = "127.0.0.1") -> bytes:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source, 0))
+        s.settimeout(wait_s)
+        s.sendto(data, ("127.0.0.1", port))
+        try:
+            return s.recvfrom(65535)[0]
+        except socket.timeout:
+            return b""
+
+
+def sip_request(method: str, uri: str, port: int, extra: str = "", body: str = "",
+                call_id: str | None = None) -> bytes:
+    cid = call_id or f"t{time.monotonic_ns()}"
+    return (f"{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK{cid};rport\r\n"
+            f"From: <sip:probe@127.0.0.1>;tag=p{cid}\r\nTo: <{uri}>\r\nCall-ID: {cid}\r\n"
+            f"CSeq: 1 {method}\r\nMax-Forwards: 70\r\nContact: <sip:probe@127.0.0.1:5999>\r\n{extra}"
+            f"Content-Length: {len(body.encode())}\r\n\r\n{body}").encode()
+
+
+def test_scans_and_password_guessing_get_nothing(sip_hub, peers, tmp_path):
+    """Acceptance 4: svwar finds no extension; svcrack is locked out before it reaches the right
+    password, and stays locked out even with it; a phone elsewhere still registers; no INVITE
+    reaches beyond the hub (there is no way out to a trunk for an unauthenticated caller)."""
+    node, sip = sip_hub
+    for method in ("REGISTER", "OPTIONS"):
+        out = subprocess.run([svtool("svwar"), "--force", "--maximumtime", "8", "-m", method, "-e1000-1010,2000-2005",
+                              "-p", str(sip), "127.0.0.1"], capture_output=True, text=True, timeout=120)
+        text = out.stdout + out.stderr
+        assert "found nothing" in text and "| 1001" not in text and "| 1002" not in text, text
+
+    words = [f"guess{i}" for i in range(12)] + [sipkit.PHONES["1001"]]
+    (tmp_path / "words.txt").write_text("\n".join(words) + "\n")
+    # svcrack logs each password it finds as it goes; once refused it waits for answers that
+    # no longer come, so it is stopped after a while and its log read.
+    log = tmp_path / "svcrack.log"
+    with open(log, "wb") as f:
+        crack = subprocess.Popen([svtool("svcrack"), "-v", "-u", "1001", "-d", str(tmp_path / "words.txt"),
+                                  "-p", str(sip), "127.0.0.1"], stdout=f, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL)
+        wait(lambda: metric(node, "hub_sip_lockouts_total") >= 1, 30, "the lockout")
+        time.sleep(3)
+        crack.kill()
+        crack.wait()
+    text = log.read_text(errors="replace")
+    assert "scan started" in text, text
+    assert sipkit.PHONES["1001"] not in text, text
+    assert metric(node, "hub_sip_lockouts_total") >= 1
+    assert metric(node, "hub_sip_auth_failures_total") >= 5
+    # The locked-out address gets 403 even with the right password ...
+    locked = sipkit.register(sip, "1001", sipkit.free_udp_port())
+    assert locked.proc.returncode != 0 and "403 Forbidden" in locked.messages(), locked.report()
+    # ... while the phone at another address registers.
+    other_ok = register_from(sip, "1001", "127.0.0.2")
+    assert other_ok == 0
+
+    # An INVITE to anything but the organisation's numbers goes nowhere: 404, nothing dialled out.
+    reply = udp_exchange(sip, sip_request("INVITE", f"sip:+74951234567@127.0.0.1:{sip}", sip,
+                                          "Content-Type: application/sdp\r\n",
+                                          "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\n"))
+    assert reply.startswith(b"SIP/2.0 404"), reply[:200]
+    assert calls(node) == []
+
+
+def register_from(sip: int, user: str, ip: str) -> int:
+    import tempfile
+    d = Path(tempfile.mkdtemp(prefix="sipp_reg2_"))
+    cmd = [sipkit.sipp_binary(), f"127.0.0.1:{sip}", "-sf", str(sipkit.SCENARIOS / "register.xml"),
+           "-i", ip, "-p", str(sipkit.free_udp_port()), "-s", user, "-au", user,
+           "-ap", sipkit.PHONES[user], "-key", "contact_port", "5999", "-key", "expires", "60",
+           "-m", "1", "-timeout", "10", "-nostdin"]
+    return subprocess.run(cmd, cwd=d, stdin=subprocess.DEVNULL, capture_output=True, timeout=20).returncode
+
+
+MALFORMED_SIP = [
+    b"",
+    b"\x00" * 100,
+    b"garbage\r\n\r\n",
+    b"INVITE\r\n\r\n",
+    b"INVITE sip:8800@127.0.0.1 SIP/2.0\r\n\r\n",  # no headers at all
+    b"INVITE sip:8800@127.0.0.1 SIP/9.9\r\nVia: x\r\n\r\n",
+    b"REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKx\r\n"
+    b"Content-Length: 99999999\r\n\r\n",
+    b"OPTIONS sip:127.0.0.1 SIP/2.0\r\n" + b"X-Long: " + b"a" * 60000 + b"\r\n\r\n",
+    bytes(range(256)) * 20,
+    "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP ☃:5999\r\nFrom: ☃\r\n\r\n".encode(),
+    b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:1;branch=z9hG4bKnone\r\nCSeq: 1 INVITE\r\n\r\n",
+    b"BYE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKb\r\nCall-ID: nope\r\n"
+    b"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n",
+]
+
+MALFORMED_RTP = [
+    b"", b"\x80", b"\x80" * 11, b"\x00" * 12, b"\xbf" + b"\x00" * 11,  # CSRC count past the end
+    b"\x90\x00" + b"\x00" * 10 + b"\x00\x00\xff\xff",  # extension longer than the packet
+    b"\xa0\x00" + b"\x00" * 10 + b"\xff",  # padding longer than the packet
+    b"\x80\x60" + b"\x00" * 10 + b"\x05",  # telephone-event too short (and PT 96 not negotiated here)
+    os.urandom(1400), os.urandom(40), b"\x80\x00" + b"\x00" * 10 + os.urandom(1500),
+]
+
+
+def test_malformed_sip_and_rtp_never_crash_the_hub(sip_hub, media, peers):
+    """Acceptance 4: a corpus of malformed SIP (and unusable offers) and of malformed RTP inside
+    a live call; the hub answers what it can, drops the rest, and carries the next call."""
+    node, sip = sip_hub
+    for data in MALFORMED_SIP:
+        udp_exchange(sip, data, wait_s=0.2)
+    # Bad offers are refused with the reason.
+    for body in ["v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 4000 RTP/AVP 111\r\na=rtpmap:111 opus/48000\r\n",
+                 "not sdp at all", "v=0\r\nm=audio 4000 RTP/AVP 0\r\n"]:
+        reply = udp_exchange(sip, sip_request("INVITE", f"sip:8800@127.0.0.1:{sip}", sip,
+                                              "Content-Type: application/sdp\r\n", body))
+        assert reply.startswith(b"SIP/2.0 488"), reply[:300]
+    # Malformed RTP into a call in its menu, then the call goes on normally.
+    m = media()
+    c = sipkit.caller(sip, m.port, stay_ms=8_000)
+    peers.append(c)
+    m.wait_audio(5)
+    for data in MALFORMED_RTP * 20:
+        m.sock.sendto(data, m.peer)
+    # From a stranger's address: not the caller's, dropped.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b"\x80\x00" + b"\x00" * 10 + b"\xff" * 160, m.peer)
+    m.key("1")
+    assert c.wait(40) == 0, c.report()
+    assert node.api.request("GET", "/healthz")[0] == 200
+    assert wait(lambda: metric(node, "hub_sip_rtp_dropped_total") >= 140, 10, "drops counted")
+    rec = wait(lambda: [x for x in calls(node) if x["ended_at"]], 10, "the call record")[0]
+    assert rec["conversation_id"], rec  # the key still worked after the garbage
+    # And the next call is served.
+    m2 = media()
+    c2 = sipkit.caller(sip, m2.port, stay_ms=3_000)
+    peers.append(c2)
+    m2.wait_audio(5)
+    assert c2.wait(40) == 0, c2.report()
