@@ -4,7 +4,8 @@
 # Chromium, with the Telegram tests against a Bot API server (tests/e2e/botapi.py) and the npm
 # emulator telegram-test-api, and the speech tests with real synthesis (RHVoice, espeak-ng) and
 # real recognition (Whisper tiny.en and base, converted from PyPI packages with `hub models`),
-# and the e-mail tests against Dovecot (IMAP), swaks (SMTP in) and maildev (SMTP out).
+# the e-mail tests against Dovecot (IMAP), swaks (SMTP in) and maildev (SMTP out), and the
+# telephony tests against sipp (callers, phones), baresip (a softphone) and sipvicious (attacks).
 # Installs what the tests need when it is missing.
 #
 # PostgreSQL and Redis: HUB_TEST_POSTGRES_URL (an admin URL; each test creates its own
@@ -21,6 +22,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)            # builds whisper.cpp
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)  # the IMAP server of the e-mail tests
 command -v swaks >/dev/null 2>&1 || need+=(swaks)            # hands mail to the hub's SMTP receiver
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)        # callers, phones and load over SIP
+command -v baresip >/dev/null 2>&1 || need+=(baresip)        # a real softphone
+command -v svwar >/dev/null 2>&1 || need+=(sipvicious)       # the attack tests
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)    # the voice a test caller speaks with
 [ -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libespeak-ng.so.1 ] \
     || need+=(espeak-ng)
 ls /usr/lib/*/libRHVoice.so.5 >/dev/null 2>&1 && [ -d /usr/share/RHVoice/voices/anna ] \

@@ -11,6 +11,8 @@ CREATE TABLE sip_accounts (
     username    TEXT NOT NULL UNIQUE,
     realm       TEXT NOT NULL,
     ha1         TEXT NOT NULL,
+    -- The phone answers by itself: an offered call is accepted for the operator at once.
+    auto_answer INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL
 );
 

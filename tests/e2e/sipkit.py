@@ -111,8 +111,10 @@ def phone(hub_sip_port: int, port: int, media_port: int, calls: int = 1, extra=(
 
 
 def caller(hub_sip_port: int, rtp_port: int, stay_ms: int, number: str = DEMO_NUMBER,
-           caller_id: str = "+79161234567", name: str = "Caller") -> Sipp:
-    return Sipp(hub_sip_port, "caller.xml",
+           caller_id: str = "+79161234567", name: str = "Caller", until_hub_hangs_up: bool = False) -> Sipp:
+    """A caller staying `stay_ms` then hanging up, or (until_hub_hangs_up) staying until the hub
+    sends BYE."""
+    return Sipp(hub_sip_port, "caller_waits.xml" if until_hub_hangs_up else "caller.xml",
                 ["-s", number, "-key", "rtp_port", str(rtp_port), "-key", "caller", caller_id,
                  "-key", "caller_name", name, "-mi", "127.0.0.1", "-d", str(stay_ms), "-m", "1",
                  "-timeout", str(stay_ms // 1000 + 40)], "caller")
@@ -135,6 +137,7 @@ class Media:
         self.ts = 0
         self.ssrc = 0x1234ABCD
         self._stop = False
+        self._last = 0.0
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -150,6 +153,7 @@ class Media:
             with self._lock:
                 self.peer = addr
                 self.received += 1
+                self._last = time.monotonic()
                 payload = data[12:]
                 ssrc = struct.unpack("!I", data[8:12])[0]
                 if ssrc == self.ssrc:
@@ -197,6 +201,29 @@ class Media:
         self.sock.sendto(header + payload, self.peer)
         return self.seq
 
+    def last_packet_age(self) -> float:
+        return time.monotonic() - self._last if self._last else 0.0
+
+    def wait_quiet(self, quiet_s: float = 0.5, timeout: float = 30.0) -> None:
+        """Waits until the hub has sent something and then nothing for `quiet_s` (a prompt ended)."""
+        deadline = time.monotonic() + timeout
+        start = self.received
+        while time.monotonic() < deadline:
+            if self.received > start and self.last_packet_age() >= quiet_s:
+                return
+            time.sleep(0.02)
+        raise AssertionError("the hub's prompt did not end")
+
+    def play(self, samples_8k_ulaw: bytes) -> None:
+        """Sends µ-law audio in 20 ms packets, paced like a phone."""
+        start = time.monotonic()
+        for i in range(0, len(samples_8k_ulaw), 160):
+            self.ts += 160
+            self._send(0, samples_8k_ulaw[i:i + 160], marker=(i == 0), ts=self.ts)
+            delay = start + (i // 160 + 1) * 0.02 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
     def close(self) -> None:
         self._stop = True
         self.thread.join(timeout=2)
@@ -221,3 +248,16 @@ def linear_to_ulaw(sample: int) -> int:
             break
     mantissa = (sample >> (exponent + 3)) & 0x0F
     return ~(sign | (exponent << 4) | mantissa) & 0xFF
+
+
+def speak_ulaw(text: str, voice: str = "en-us") -> bytes:
+    """`text` said by espeak-ng, as 8 kHz µ-law (what a phone would send)."""
+    import audioop  # noqa: deprecated in 3.11, present until 3.13
+    import wave
+    import io
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout", text],
+                         capture_output=True, check=True).stdout
+    with wave.open(io.BytesIO(wav)) as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    pcm, _ = audioop.ratecv(frames, 2, 1, rate, 8000, None)
+    return audioop.lin2ulaw(pcm, 2)

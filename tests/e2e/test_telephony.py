@@ -344,3 +344,51 @@ def test_malformed_sip_and_rtp_never_crash_the_hub(sip_hub, media, peers):
     peers.append(c2)
     m2.wait_audio(5)
     assert c2.wait(40) == 0, c2.report()
+
+
+VOICEMAIL = "Hello, this is Peter. Please call me back about my broken washing machine."
+
+
+def test_voicemail_is_stored_and_transcribed(hub_store, media, peers):
+    """Acceptance 3: the caller waits, presses 0 and leaves a message (speech synthesised by the
+    test, sent as a phone would); the conversation gets the recording, playable, and its
+    transcript with the words said."""
+    if not MODELS or not (Path(MODELS) / "base.bin").is_file():
+        pytest.fail("HUB_TEST_MODELS must name a directory with base.bin (tests/run.sh makes it)",
+                    pytrace=False)
+    store = hub_store()
+    sip, _ = sipkit.sip_env(store)
+    store.extra_env.update({"HUB_SPEECH_MODELS_DIR": MODELS, "HUB_SPEECH_MODEL": "base",
+                            "HUB_SPEECH_LANGUAGES": "phone=en", "HUB_LOG": "info,rsipstack=warn"})
+    node = store.start()
+    message = sipkit.speak_ulaw(VOICEMAIL)
+    m = media()
+    c = sipkit.caller(sip, m.port, stay_ms=0, until_hub_hangs_up=True, caller_id="+79035550011")
+    peers.append(c)
+    m.wait_audio(5)
+    m.key("1")
+    time.sleep(1.0)
+    m.key("0")
+    time.sleep(0.3)
+    m.wait_quiet(0.6, timeout=30)  # the prompt and the tone are over: recording
+    m.play(message)
+    m.key("#")
+    assert c.wait(60) == 0, c.report()  # the hub said goodbye and hung up
+    rec = wait(lambda: [x for x in calls(node) if x["ended_at"]], 10, "the record")[0]
+    assert rec["outcome"] == "voicemail" and rec["ended_by"] == "hub", rec
+    sup = node.api.login(*hubnode.SUPERVISOR)
+
+    def transcript():
+        d = conversation(node, sup, rec["conversation_id"])
+        system = [x["body"] for x in d["messages"] if x["author"] == "system"]
+        return system and d
+
+    detail = wait(transcript, 120, "the transcript", every=1)
+    audio = [a for x in detail["messages"] for a in x.get("attachments", []) if a["mime"] == "audio/wav"]
+    assert len(audio) == 1, detail["messages"]
+    status, _, body = node.api.raw("GET", f"/api/attachments/{audio[0]['id']}", sup)
+    assert status == 200 and body[:4] == b"RIFF"
+    said = " ".join(x["body"] for x in detail["messages"] if x["author"] == "system").lower()
+    for word in ("call", "back", "washing", "machine"):
+        assert word in said, said
+    assert detail["contact"]["phone"] == "+79035550011"

@@ -20,6 +20,7 @@ pub struct SipAccount {
     pub realm: String,
     #[serde(skip)]
     pub ha1: String,
+    pub auto_answer: i64,
     pub created_at: i64,
 }
 
@@ -85,7 +86,7 @@ pub struct CallRecord {
     pub held_ms: i64,
 }
 
-const ACCOUNT_COLUMNS: &str = "id, org_id, user_id, username, realm, ha1, created_at";
+const ACCOUNT_COLUMNS: &str = "id, org_id, user_id, username, realm, ha1, auto_answer, created_at";
 const NUMBER_COLUMNS: &str = "id, org_id, number, greeting, prompt, choices, default_service_id, lang, \
     position_secs, max_wait_secs, created_at";
 const CALL_COLUMNS: &str = "id, call_id, direction, caller, number, conversation_id, operator_id, started_at, \
@@ -127,6 +128,7 @@ impl Store {
         username: &str,
         realm: &str,
         ha1: &str,
+        auto_answer: bool,
         now: Millis,
     ) -> Result<SipAccount> {
         let owner: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1 AND org_id = $2")
@@ -145,14 +147,16 @@ impl Store {
             return Err(Error::Conflict(format!("the SIP user name {username:?} is taken")));
         }
         sqlx::query(
-            "INSERT INTO sip_accounts (org_id, user_id, username, realm, ha1, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, realm = excluded.realm, ha1 = excluded.ha1",
+            "INSERT INTO sip_accounts (org_id, user_id, username, realm, ha1, auto_answer, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, \
+             realm = excluded.realm, ha1 = excluded.ha1, auto_answer = excluded.auto_answer",
         )
         .bind(org_id)
         .bind(user_id)
         .bind(username)
         .bind(realm)
         .bind(ha1)
+        .bind(i64::from(auto_answer))
         .bind(now)
         .execute(&self.write)
         .await?;

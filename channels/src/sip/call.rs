@@ -37,7 +37,11 @@ pub(crate) enum CallEvent {
     /// A dialog of this call (by its Call-ID) changed.
     Dialog(String, DialogState),
     /// The conversation changed in the hub (accepted, closed).
-    Conversation { status: String, assignee: Option<i64> },
+    Conversation {
+        status: String,
+        assignee: Option<i64>,
+        offered_to: Option<i64>,
+    },
     /// The conversation may have changed unseen.
     Recheck,
     /// The operator's phone gave its final answer.
@@ -53,6 +57,14 @@ enum Phase {
     Ringing,
     Bridged,
     Voicemail,
+}
+
+/// Where a voicemail is: its prompt and tone playing, recording, or the goodbye playing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Voicemail {
+    Prompt,
+    Recording,
+    Goodbye,
 }
 
 struct OperatorLeg {
@@ -88,6 +100,7 @@ struct Call {
     generation: u64,
     events_tx: mpsc::UnboundedSender<CallEvent>,
     recording: Vec<i16>,
+    voicemail: Voicemail,
     held_since: Option<Instant>,
     held_ms: i64,
 }
@@ -225,6 +238,7 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         generation: 0,
         events_tx,
         recording: vec![],
+        voicemail: Voicemail::Prompt,
         held_since: None,
         held_ms: 0,
     };
@@ -378,15 +392,17 @@ impl Call {
             CallEvent::Played(g) if g == self.generation => {
                 self.player = None;
                 match self.phase {
+                    // A number without choices goes to its queue once the greeting is said.
+                    Phase::Menu if self.menu.choices.is_empty() => return self.enqueue(self.menu.default_service).await,
                     Phase::Menu => self.deadline = Some(Instant::now() + Duration::from_millis(self.menu.wait_ms)),
                     Phase::Queued | Phase::Ringing => self.play(media::hold_tone()),
-                    Phase::Voicemail if self.recording.is_empty() && self.deadline.is_none() => {
+                    Phase::Voicemail if self.voicemail == Voicemail::Prompt => {
                         // The prompt and the tone are over: record from now on.
+                        self.voicemail = Voicemail::Recording;
                         self.leg.record(true);
                         self.deadline = Some(Instant::now() + VOICEMAIL_MAX);
                     }
-                    Phase::Voicemail if self.deadline.is_none() => {
-                        // The goodbye after the message: hang up.
+                    Phase::Voicemail if self.voicemail == Voicemail::Goodbye => {
                         return Some(Ending {
                             by: "hub",
                             outcome: "voicemail",
@@ -397,11 +413,15 @@ impl Call {
                 None
             }
             CallEvent::Played(_) => None,
-            CallEvent::Conversation { status, assignee } => self.on_conversation(&status, assignee).await,
+            CallEvent::Conversation {
+                status,
+                assignee,
+                offered_to,
+            } => self.on_conversation(&status, assignee, offered_to).await,
             CallEvent::Recheck => {
                 let Some(id) = self.conversation else { return None };
                 match self.inner.hub.store().conversation(self.number.org_id, id).await {
-                    Ok(c) => self.on_conversation(&c.row.status, c.row.assignee_id).await,
+                    Ok(c) => self.on_conversation(&c.row.status, c.row.assignee_id, c.row.offered_to).await,
                     Err(_) => None,
                 }
             }
@@ -410,10 +430,16 @@ impl Call {
         }
     }
 
-    async fn on_conversation(&mut self, status: &str, assignee: Option<i64>) -> Option<Ending> {
+    async fn on_conversation(&mut self, status: &str, assignee: Option<i64>, offered_to: Option<i64>) -> Option<Ending> {
         match (status, self.phase, assignee) {
             ("open", Phase::Queued, Some(op)) => {
                 self.ring_operator(op).await;
+                None
+            }
+            ("offered", Phase::Queued, _) => {
+                if let Some(op) = offered_to {
+                    self.auto_answer(op).await;
+                }
                 None
             }
             ("closed", _, _) => {
@@ -431,8 +457,10 @@ impl Call {
         match state {
             DialogState::Terminated(_, reason) if from_caller => {
                 tracing::info!(call = %self.call_id, ?reason, phase = ?self.phase, "caller hung up");
-                if self.phase == Phase::Voicemail {
-                    self.save_voicemail().await;
+                if self.phase == Phase::Voicemail && self.voicemail != Voicemail::Prompt {
+                    if self.voicemail == Voicemail::Recording {
+                        self.save_voicemail().await;
+                    }
                     return Some(Ending {
                         by: "caller",
                         outcome: "voicemail",
@@ -606,6 +634,38 @@ impl Call {
         self.deadline = Some(next);
     }
 
+    /// An operator whose phone answers by itself takes the offered call at once (when the
+    /// phone is registered; otherwise the offer waits for them in the console as usual).
+    async fn auto_answer(&mut self, operator: i64) {
+        let registered = self
+            .inner
+            .registrar
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .binding(operator)
+            .is_some();
+        if !registered {
+            return;
+        }
+        let Some(id) = self.conversation else { return };
+        match self.inner.hub.store().sip_account_of(operator).await {
+            Ok(Some(a)) if a.auto_answer != 0 => {}
+            _ => return,
+        }
+        let accepted = ask(
+            &self.inner.hub.ticket(id),
+            Apply {
+                org_id: self.number.org_id,
+                change: Change::Accept { operator },
+            },
+        )
+        .await;
+        match accepted {
+            Ok(_) => tracing::info!(call = %self.call_id, operator, "accepted by the operator's auto-answer phone"),
+            Err(e) => tracing::debug!(error = %e, "auto-answer did not take the call"),
+        }
+    }
+
     /// The conversation was accepted: ring the operator's phone.
     async fn ring_operator(&mut self, user_id: i64) {
         let binding = self
@@ -765,7 +825,11 @@ impl Call {
 
     async fn start_voicemail(&mut self) -> Option<Ending> {
         tracing::info!(call = %self.call_id, "caller leaves a voicemail");
+        if self.phase == Phase::Voicemail {
+            return None;
+        }
         self.phase = Phase::Voicemail;
+        self.voicemail = Voicemail::Prompt;
         self.deadline = None;
         let text = texts::voicemail(self.lang);
         let mut samples = match &self.inner.speech {
@@ -783,9 +847,10 @@ impl Call {
     }
 
     async fn end_voicemail(&mut self) -> Option<Ending> {
-        if self.deadline.is_none() && self.recording.is_empty() {
-            return None; // still in the prompt
+        if self.voicemail != Voicemail::Recording {
+            return None;
         }
+        self.voicemail = Voicemail::Goodbye;
         self.leg.record(false);
         self.deadline = None;
         self.save_voicemail().await;

@@ -310,6 +310,7 @@ async fn watch_conversations(inner: Arc<Inner>, stop: CancellationToken) {
                     conversation_id,
                     status,
                     assignee_id,
+                    offered_to,
                     ..
                 } = &e.kind
                 {
@@ -318,6 +319,7 @@ async fn watch_conversations(inner: Arc<Inner>, stop: CancellationToken) {
                         let _ = call.send(CallEvent::Conversation {
                             status: status.clone(),
                             assignee: *assignee_id,
+                            offered_to: *offered_to,
                         });
                     }
                 }

@@ -19,6 +19,9 @@ struct AccountBody {
     username: String,
     /// The phone's own password (not the operator's sign-in password): at least 10 characters.
     password: String,
+    /// The phone answers by itself: calls offered to the operator are accepted at once.
+    #[serde(default)]
+    auto_answer: bool,
 }
 
 fn realm(state: &AppState) -> String {
@@ -54,7 +57,7 @@ async fn put_account(
     let account = state
         .hub
         .store()
-        .set_sip_account(admin.org_id, *path, &b.username, &realm, &ha1, now_millis())
+        .set_sip_account(admin.org_id, *path, &b.username, &realm, &ha1, b.auto_answer, now_millis())
         .await?;
     tracing::info!(user = *path, sip_user = %account.username, by = admin.user_id, "phone account set");
     Ok(HttpResponse::Ok().json(account))
