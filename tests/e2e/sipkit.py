@@ -133,6 +133,8 @@ class Media:
         self.received = 0
         self.loud = 0
         self.echoed: set[int] = set()
+        # Packets per sender (SSRC): the hub's prompts have its own, relayed media the phone's.
+        self.ssrcs: dict[int, int] = {}
         self.seq = 1000
         self.ts = 0
         self.ssrc = 0x1234ABCD
@@ -156,6 +158,7 @@ class Media:
                 self._last = time.monotonic()
                 payload = data[12:]
                 ssrc = struct.unpack("!I", data[8:12])[0]
+                self.ssrcs[ssrc] = self.ssrcs.get(ssrc, 0) + 1
                 if ssrc == self.ssrc:
                     self.echoed.add(struct.unpack("!H", data[2:4])[0])
                 elif payload and max(abs(ulaw_to_linear(b)) for b in payload) > 2000:
@@ -261,3 +264,48 @@ def speak_ulaw(text: str, voice: str = "en-us") -> bytes:
         rate, frames = w.getframerate(), w.readframes(w.getnframes())
     pcm, _ = audioop.ratecv(frames, 2, 1, rate, 8000, None)
     return audioop.lin2ulaw(pcm, 2)
+
+
+class Baresip:
+    """baresip as an operator's softphone: registers with digest, answers by itself, and plays
+    what it hears into a bridge (aubridge) that is also its microphone: it talks back what the
+    caller says, decoded and encoded again, under its own SSRC."""
+
+    def __init__(self, hub_sip_port: int, user: str, password: str):
+        if not shutil.which("baresip"):
+            raise hubnode.HubSetupError("baresip not found (Debian: apt-get install baresip)")
+        self.dir = Path(tempfile.mkdtemp(prefix="baresip_"))
+        self.port = free_udp_port()
+        (self.dir / "config").write_text(
+            "poll_method epoll\n"
+            f"sip_listen 127.0.0.1:{self.port}\n"
+            "audio_player aubridge,echo\naudio_source aubridge,echo\naudio_alert aubridge,echo\n"
+            "module_path /usr/lib/baresip/modules\nmodule g711.so\n"
+            "module aubridge.so\nmodule_app account.so\nmodule_app menu.so\n")
+        (self.dir / "accounts").write_text(
+            f"<sip:{user}@127.0.0.1:{hub_sip_port};transport=udp>;auth_pass={password};"
+            "regint=600;answermode=auto;audio_codecs=PCMU\n")
+        self.log = open(self.dir / "baresip.log", "wb")
+        self.proc = subprocess.Popen(["baresip", "-f", str(self.dir), "-v"], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+
+    def output(self) -> str:
+        self.log.flush()
+        return (self.dir / "baresip.log").read_text(errors="replace")
+
+    def wait_registered(self, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "200 OK" in self.output() and "binding" in self.output():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"baresip did not register:\n{self.output()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()

@@ -392,3 +392,61 @@ def test_voicemail_is_stored_and_transcribed(hub_store, media, peers):
     for word in ("call", "back", "washing", "machine"):
         assert word in said, said
     assert detail["contact"]["phone"] == "+79035550011"
+
+
+def test_softphone_answers_and_hold_by_reinvite(sip_hub, media, peers):
+    """baresip, a real softphone, as the operator's phone (digest registration, auto-answer):
+    its audio reaches the caller through the bridge. The caller puts the call on hold with a
+    re-INVITE (sendonly): the hub answers recvonly, relays nothing to them while held, and the
+    call's timeline and record show the hold."""
+    node, sip = sip_hub
+    admin = node.api.login(*ADMIN)
+    sup = node.api.login(*hubnode.SUPERVISOR)
+    ivan = next(o for o in node.api.ok("GET", "/api/supervisor/overview", sup)["operators"]
+                if o["name"] == "Иван Смирнов")
+    node.api.ok("PUT", f"/api/admin/sip/accounts/{ivan['user_id']}", admin,
+                {"username": "1002", "password": sipkit.PHONES["1002"], "auto_answer": True})
+    softphone = sipkit.Baresip(sip, "1002", sipkit.PHONES["1002"])
+    peers.append(softphone)
+    softphone.wait_registered()
+    available(node, hubnode.OPERATOR2)
+
+    m = media()
+    c = sipkit.Sipp(sip, "caller_hold.xml",
+                    ["-s", sipkit.DEMO_NUMBER, "-key", "rtp_port", str(m.port), "-key", "caller", CALLER,
+                     "-key", "caller_name", "Hold", "-mi", "127.0.0.1", "-d", "9000", "-m", "1",
+                     "-timeout", "60"], "caller_hold")
+    peers.append(c)
+    m.wait_audio(5)
+    prompt_ssrc = max(m.ssrcs, key=m.ssrcs.get)
+    m.key("1")
+    wait(lambda: [x for x in calls(node) if x["answered_at"]], 20, "the softphone to answer")
+    # The softphone's own stream (its SSRC: what it heard, said back) arrives through the bridge.
+    def talk_back():
+        m.tone(25)
+        return any(n >= 50 for s, n in m.ssrcs.items() if s not in (prompt_ssrc, m.ssrc))
+
+    wait(talk_back, 10, "the softphone's audio")
+    phone_ssrc = next(s for s, n in m.ssrcs.items() if s not in (prompt_ssrc, m.ssrc) and n >= 50)
+
+    def timeline_kinds():
+        rec = calls(node)[0]
+        return [e["kind"] for e in conversation(node, sup, rec["conversation_id"])["timeline"]]
+
+    wait(lambda: "call_held" in timeline_kinds(), 20, "the hold")
+    time.sleep(0.5)
+    during = m.ssrcs[phone_ssrc]
+    m.tone(60)
+    assert m.ssrcs[phone_ssrc] - during <= 2, "media was relayed while the caller was on hold"
+    wait(lambda: "call_resumed" in timeline_kinds(), 10, "the resume")
+    resumed = m.ssrcs[phone_ssrc]
+
+    def after_hold():
+        m.tone(25)
+        return m.ssrcs[phone_ssrc] - resumed >= 40
+
+    wait(after_hold, 5, "media after the hold")
+    assert c.wait(40) == 0, c.report()
+    assert "a=recvonly" in c.messages(), "the hold was not answered recvonly"
+    rec = wait(lambda: [x for x in calls(node) if x["ended_at"]], 10, "the record")[0]
+    assert rec["held_ms"] >= 3000 and rec["outcome"] == "answered", rec

@@ -379,6 +379,12 @@ pub fn render_sip(out: &mut String, f: &hub_channels::sip::SipFigures) {
         f.calls_bridged,
     );
     line(
+        "hub_sip_calls_bridged_now",
+        "Calls bridged to an operator's phone right now (media relayed).",
+        "gauge",
+        f.bridged_now,
+    );
+    line(
         "hub_sip_calls_refused_total",
         "INVITEs refused (unknown number, unusable offer, at the call limit).",
         "counter",
@@ -391,6 +397,12 @@ pub fn render_sip(out: &mut String, f: &hub_channels::sip::SipFigures) {
         "RTP packets dropped: not RTP, from an unexpected address, or a payload type not negotiated.",
         "counter",
         f.rtp_dropped,
+    );
+    line(
+        "hub_sip_rtp_sent_total",
+        "RTP packets sent (prompts, hold audio and relayed media), counted as calls end.",
+        "counter",
+        f.rtp_sent,
     );
     line("hub_sip_phones_registered", "Operators' phones registered with this node.", "gauge", f.registered as u64);
     line(

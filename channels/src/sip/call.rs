@@ -101,6 +101,8 @@ struct Call {
     events_tx: mpsc::UnboundedSender<CallEvent>,
     recording: Vec<i16>,
     voicemail: Voicemail,
+    /// The operator's leg after it ended, for the call's packet counts.
+    operator_counters: Option<Arc<Leg>>,
     held_since: Option<Instant>,
     held_ms: i64,
 }
@@ -239,6 +241,7 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         events_tx,
         recording: vec![],
         voicemail: Voicemail::Prompt,
+        operator_counters: None,
         held_since: None,
         held_ms: 0,
     };
@@ -778,6 +781,7 @@ impl Call {
                 self.deadline = None;
                 let user_id = op_user;
                 self.inner.metrics.calls_bridged.fetch_add(1, Ordering::Relaxed);
+                self.inner.metrics.bridged_now.fetch_add(1, Ordering::Relaxed);
                 match self.inner.hub.store().call_answered(self.record_id, user_id, now_millis()).await {
                     Ok(()) => {
                         if let Some(c) = self.conversation {
@@ -914,8 +918,12 @@ impl Call {
     /// Ends both legs, the conversation's part of the call and the record.
     async fn finish(mut self, end: Ending) {
         self.stop_playing();
+        if self.phase == Phase::Bridged {
+            self.inner.metrics.bridged_now.fetch_sub(1, Ordering::Relaxed);
+        }
         if let Some(op) = self.operator.take() {
             op.leg.unlink();
+            self.operator_counters = Some(op.leg.clone());
             let _ = op.dialog.hangup().await;
             op.media.abort();
             self.inner.calls().remove(&op.call_id);
@@ -941,10 +949,15 @@ impl Call {
         if let Err(e) = store.call_ended(self.record_id, end.by, end.outcome, self.held_ms, now).await {
             tracing::warn!(error = %e, "call record not closed");
         }
-        self.inner
-            .metrics
-            .rtp_dropped
+        let m = &self.inner.metrics;
+        m.rtp_dropped
             .fetch_add(self.leg.counters.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
+        m.rtp_sent.fetch_add(self.leg.counters.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+        if let Some(op) = &self.operator_counters {
+            m.rtp_dropped
+                .fetch_add(op.counters.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
+            m.rtp_sent.fetch_add(op.counters.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
         self.inner.calls().remove(&self.call_id);
         self.inner.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);
         self.leg_task.abort();
