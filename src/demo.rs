@@ -121,7 +121,15 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
         store.set_skill(user.id, hotline.id, proficiency).await?;
         let ha1 = hub_sip::digest::ha1(sip_user, SIP_REALM, &format!("demo-phone-{sip_user}"));
         store
-            .set_sip_account(org, user.id, sip_user, SIP_REALM, &ha1, false, hub_actors::model::now_millis())
+            .set_sip_account(
+                org,
+                user.id,
+                sip_user,
+                SIP_REALM,
+                &ha1,
+                false,
+                hub_actors::model::now_millis(),
+            )
             .await?;
     }
     store

@@ -243,7 +243,12 @@ fn sip_settings(s: &Settings) -> Result<Option<hub_channels::sip::Settings>, Run
         .split_once('-')
         .and_then(|(a, b)| Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?)))
         .filter(|(a, b)| a < b && *a >= 1024)
-        .ok_or_else(|| bad(&format!("sip_rtp_ports: {:?} is not first-last above 1023", s.sip_rtp_ports)))?;
+        .ok_or_else(|| {
+            bad(&format!(
+                "sip_rtp_ports: {:?} is not first-last above 1023",
+                s.sip_rtp_ports
+            ))
+        })?;
     let secret = if s.sip_secret.is_empty() {
         (0..32).map(|_| rand::random::<u8>()).collect()
     } else {

@@ -17,8 +17,10 @@ use hub_actors::model::role::Role;
         Kiosks issue numbered tickets, boards show who is called, operators call next, recall,\n\
         serve and transfer, all live over WebSocket; web chats, Telegram bots and e-mail land in\n\
         the same operator console (connect a bot with POST /api/admin/telegram/bots, a mailbox\n\
-        with POST /api/admin/mailboxes; email_smtp_listen opens an SMTP receiver). Boards say\n\
-        each call aloud (RHVoice or espeak-ng); voice messages become text (hub models).\n\
+        with POST /api/admin/mailboxes; email_smtp_listen opens an SMTP receiver). Callers ring\n\
+        in over SIP (serve --sip ADDR): a spoken menu, the queue, then the operator's own phone,\n\
+        registered with the hub. Boards say each call aloud (RHVoice or espeak-ng); voice\n\
+        messages and voicemail become text (hub models).\n\
         Runs on an embedded SQLite store with no other program needed; for several nodes,\n\
         point them at one PostgreSQL and one Redis.\n\n\
         Quick start:  hub serve --demo   (then open the URLs it prints)\n\n\
@@ -46,6 +48,10 @@ enum Command {
         /// Seed the demo organisation on first start (when the store has none) and print its sign-ins.
         #[arg(long)]
         demo: bool,
+        /// Answer calls over SIP (UDP) on this address, e.g. 127.0.0.1:5060 [setting sip_listen].
+        /// The demo's number is 8800; its phones register as 1001 and 1002.
+        #[arg(long, value_name = "ADDR")]
+        sip: Option<String>,
     },
     /// Apply pending store migrations and exit.
     Migrate,
@@ -253,9 +259,12 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             println!("{t}");
             Ok(())
         }
-        Command::Serve { listen, demo } => {
+        Command::Serve { listen, demo, sip } => {
             if let Some(l) = listen {
                 settings.listen = l;
+            }
+            if let Some(s) = sip {
+                settings.sip_listen = s;
             }
             hub::serve(settings, demo).await.map_err(|e| e.to_string())
         }

@@ -7,8 +7,8 @@
 //! (`hub_actors::channel`).
 
 pub mod email;
-pub mod sip;
 pub mod kiosk;
+pub mod sip;
 pub mod speech;
 pub mod telegram;
 pub mod webchat;

@@ -102,7 +102,7 @@ def phone(hub_sip_port: int, port: int, media_port: int, calls: int = 1, extra=(
     s.dir = Path(tempfile.mkdtemp(prefix="sipp_phone_"))
     s.port = port
     cmd = [sipp_binary(), "-sf", str(SCENARIOS / "phone.xml"), "-i", "127.0.0.1", "-p", str(port),
-           "-mi", "127.0.0.1", "-mp", str(media_port), "-rtp_echo", "-m", str(calls), "-nostdin",
+           "-mi", "127.0.0.1", "-mp", str(media_port), "-rtp_echo", "-m", str(calls), "-l", "10000", "-nostdin",
            "-trace_err", "-trace_msg", "-trace_screen", *extra]
     s.cmd = cmd
     s.proc = subprocess.Popen(cmd, cwd=s.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

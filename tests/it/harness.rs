@@ -240,7 +240,14 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: String) -> Self {
-        let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        // Idle pooled connections are dropped after 2 s, before the server's 5 s keep-alive
+        // closes them: reusing one the server is closing at that moment fails the request
+        // ("connector has been disconnected"), which a POST cannot simply retry.
+        let connector = awc::Connector::new().conn_keep_alive(Duration::from_secs(2));
+        let client = awc::Client::builder()
+            .connector(connector)
+            .timeout(Duration::from_secs(30))
+            .finish();
         Self { base, client }
     }
 

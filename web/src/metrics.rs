@@ -370,8 +370,18 @@ pub fn render_sip(out: &mut String, f: &hub_channels::sip::SipFigures) {
     let mut line = |name: &str, help: &str, kind: &str, v: u64| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
     };
-    line("hub_sip_calls_total", "Calls this node answered.", "counter", f.calls_total);
-    line("hub_sip_calls_active", "Calls in progress on this node.", "gauge", f.calls_active);
+    line(
+        "hub_sip_calls_total",
+        "Calls this node answered.",
+        "counter",
+        f.calls_total,
+    );
+    line(
+        "hub_sip_calls_active",
+        "Calls in progress on this node.",
+        "gauge",
+        f.calls_active,
+    );
     line(
         "hub_sip_calls_bridged_total",
         "Calls bridged to an operator's phone.",
@@ -390,8 +400,18 @@ pub fn render_sip(out: &mut String, f: &hub_channels::sip::SipFigures) {
         "counter",
         f.calls_refused,
     );
-    line("hub_sip_calls_failed_total", "Calls that ended in a failure of the hub.", "counter", f.calls_failed);
-    line("hub_sip_voicemails_total", "Voicemails stored.", "counter", f.voicemails);
+    line(
+        "hub_sip_calls_failed_total",
+        "Calls that ended in a failure of the hub.",
+        "counter",
+        f.calls_failed,
+    );
+    line(
+        "hub_sip_voicemails_total",
+        "Voicemails stored.",
+        "counter",
+        f.voicemails,
+    );
     line(
         "hub_sip_rtp_dropped_total",
         "RTP packets dropped: not RTP, from an unexpected address, or a payload type not negotiated.",
@@ -404,12 +424,22 @@ pub fn render_sip(out: &mut String, f: &hub_channels::sip::SipFigures) {
         "counter",
         f.rtp_sent,
     );
-    line("hub_sip_phones_registered", "Operators' phones registered with this node.", "gauge", f.registered as u64);
+    line(
+        "hub_sip_phones_registered",
+        "Operators' phones registered with this node.",
+        "gauge",
+        f.registered as u64,
+    );
     line(
         "hub_sip_auth_failures_total",
         "Failed digest authentications.",
         "counter",
         f.auth_failures,
     );
-    line("hub_sip_lockouts_total", "Sources locked out after repeated failures.", "counter", f.lockouts);
+    line(
+        "hub_sip_lockouts_total",
+        "Sources locked out after repeated failures.",
+        "counter",
+        f.lockouts,
+    );
 }

@@ -94,7 +94,11 @@ impl Store {
                     priority,
                     queued_at,
                     // A call takes the operator's phone, as a visit takes their window.
-                    load: if channel == "phone" { Load::Exclusive } else { Load::Chat },
+                    load: if channel == "phone" {
+                        Load::Exclusive
+                    } else {
+                        Load::Chat
+                    },
                     offer: offered_to.zip(expires),
                     tried: tried.iter().filter(|t| t.0 == id).map(|t| t.1).collect(),
                 },

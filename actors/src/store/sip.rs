@@ -160,24 +160,30 @@ impl Store {
         .bind(now)
         .execute(&self.write)
         .await?;
-        self.sip_account_of(user_id).await?.ok_or(Error::NotFound("SIP account"))
+        self.sip_account_of(user_id)
+            .await?
+            .ok_or(Error::NotFound("SIP account"))
     }
 
     pub async fn delete_sip_account(&self, org_id: i64, user_id: i64) -> Result<bool> {
-        Ok(sqlx::query("DELETE FROM sip_accounts WHERE org_id = $1 AND user_id = $2")
-            .bind(org_id)
-            .bind(user_id)
-            .execute(&self.write)
-            .await?
-            .rows_affected()
-            == 1)
+        Ok(
+            sqlx::query("DELETE FROM sip_accounts WHERE org_id = $1 AND user_id = $2")
+                .bind(org_id)
+                .bind(user_id)
+                .execute(&self.write)
+                .await?
+                .rows_affected()
+                == 1,
+        )
     }
 
     pub async fn sip_number(&self, number: &str) -> Result<Option<SipNumber>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!("SELECT {NUMBER_COLUMNS} FROM sip_numbers WHERE number = $1")))
-            .bind(number)
-            .fetch_optional(&self.read)
-            .await?)
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {NUMBER_COLUMNS} FROM sip_numbers WHERE number = $1"
+        )))
+        .bind(number)
+        .fetch_optional(&self.read)
+        .await?)
     }
 
     pub async fn sip_numbers(&self, org_id: i64) -> Result<Vec<SipNumber>> {
@@ -259,13 +265,14 @@ impl Store {
     /// The operator's phone answered; the timeline of the conversation says so.
     pub async fn call_answered(&self, id: i64, operator: i64, now: Millis) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let conv: Option<(Option<i64>,)> =
-            sqlx::query_as("UPDATE calls SET operator_id = $1, answered_at = $2 WHERE id = $3 RETURNING conversation_id")
-                .bind(operator)
-                .bind(now)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let conv: Option<(Option<i64>,)> = sqlx::query_as(
+            "UPDATE calls SET operator_id = $1, answered_at = $2 WHERE id = $3 RETURNING conversation_id",
+        )
+        .bind(operator)
+        .bind(now)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some((Some(c),)) = conv {
             timeline(&mut tx, c, now, "call_answered", Some(operator), None).await?;
         }

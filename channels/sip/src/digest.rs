@@ -224,7 +224,10 @@ mod tests {
         let nonce = n.issue(1_000_000);
         assert_eq!(n.check(&nonce, 1_030_000), NonceState::Fresh);
         assert_eq!(n.check(&nonce, 1_070_000), NonceState::Stale);
-        assert_eq!(Nonces::new(b"other", 60_000).check(&nonce, 1_000_000), NonceState::Forged);
+        assert_eq!(
+            Nonces::new(b"other", 60_000).check(&nonce, 1_000_000),
+            NonceState::Forged
+        );
         assert_eq!(n.check("f4240.000000000000000000000000", 1_000_000), NonceState::Forged);
         assert_eq!(n.check("nodot", 0), NonceState::Forged);
     }

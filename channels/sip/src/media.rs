@@ -185,9 +185,15 @@ impl Leg {
                 // A side on hold is not heard either (its phone may send silence or music).
                 Sink::Relay(_) if held => (None, vec![]),
                 Sink::Relay(other) => (Some((other.clone(), is_event)), vec![]),
-                Sink::Keys if is_event => (None, keys.feed(p.timestamp, p.payload).map(Heard::Key).into_iter().collect()),
+                Sink::Keys if is_event => (
+                    None,
+                    keys.feed(p.timestamp, p.payload).map(Heard::Key).into_iter().collect(),
+                ),
                 Sink::Keys => (None, vec![]),
-                Sink::Record(_) if is_event => (None, keys.feed(p.timestamp, p.payload).map(Heard::Key).into_iter().collect()),
+                Sink::Record(_) if is_event => (
+                    None,
+                    keys.feed(p.timestamp, p.payload).map(Heard::Key).into_iter().collect(),
+                ),
                 Sink::Record(r) => (
                     None,
                     r.push(p.seq, p.payload)
@@ -324,7 +330,10 @@ mod tests {
             rtp::write(&mut p, false, 101, 2, 200, 7, &[4, 0x8a, 0, 160]);
             peer.send_to(&p, leg.local).await.unwrap();
         }
-        let h = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap().unwrap();
+        let h = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(matches!(h, Heard::Key('4')));
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(rx.try_recv().is_err());

@@ -144,7 +144,10 @@ mod tests {
         write(&mut out, true, 8, 65535, 160, 0xdead_beef, &[1, 2, 3]);
         let p = parse(&out).unwrap();
         assert!(p.marker);
-        assert_eq!((p.payload_type, p.seq, p.timestamp, p.ssrc), (8, 65535, 160, 0xdead_beef));
+        assert_eq!(
+            (p.payload_type, p.seq, p.timestamp, p.ssrc),
+            (8, 65535, 160, 0xdead_beef)
+        );
         assert_eq!(p.payload, &[1, 2, 3]);
     }
 

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use hub_actors::actors::ticket::{Apply, Change};
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
-use hub_actors::store::Attachment;
 use hub_actors::model::now_millis;
 use hub_actors::store::sip::SipNumber;
+use hub_actors::store::Attachment;
 use hub_actors::{ask, Error};
 use hub_sip::ivr::{Menu, MenuState, Step};
 use hub_sip::media::{self, Heard, Leg};
@@ -140,7 +140,10 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         }
     };
     if m.calls_active.load(Ordering::Relaxed) as usize >= inner.settings.max_calls {
-        tracing::warn!(max = inner.settings.max_calls, "call refused: the hub is at its call limit");
+        tracing::warn!(
+            max = inner.settings.max_calls,
+            "call refused: the hub is at its call limit"
+        );
         return tx.reply(refuse(StatusCode::ServiceUnavailable)).await;
     }
     let sock = match inner.ports.bind().await {
@@ -162,17 +165,22 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         .map(|u| hub_actors::model::phone::normalise(&u).unwrap_or(u))
         .unwrap_or_else(|| "anonymous".into());
     let caller_name = from.and_then(|f| f.display_name).filter(|n| !n.is_empty());
-    let call_id = tx.original.call_id_header().map(|c| c.value().to_string()).unwrap_or_default();
-    let dialog = match inner
-        .dialogs
-        .get_or_create_server_invite(&tx, inner.state_tx.clone(), None, Some(inner.contact.clone()))
-    {
-        Ok(d) => d,
-        Err(e) => {
-            leg_task.abort();
-            return tx.reply(refuse(StatusCode::ServerInternalError)).await.and(Err(e));
-        }
-    };
+    let call_id = tx
+        .original
+        .call_id_header()
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    let dialog =
+        match inner
+            .dialogs
+            .get_or_create_server_invite(&tx, inner.state_tx.clone(), None, Some(inner.contact.clone()))
+        {
+            Ok(d) => d,
+            Err(e) => {
+                leg_task.abort();
+                return tx.reply(refuse(StatusCode::ServerInternalError)).await.and(Err(e));
+            }
+        };
     let record_id = match inner
         .hub
         .store()
@@ -396,7 +404,9 @@ impl Call {
                 self.player = None;
                 match self.phase {
                     // A number without choices goes to its queue once the greeting is said.
-                    Phase::Menu if self.menu.choices.is_empty() => return self.enqueue(self.menu.default_service).await,
+                    Phase::Menu if self.menu.choices.is_empty() => {
+                        return self.enqueue(self.menu.default_service).await
+                    }
                     Phase::Menu => self.deadline = Some(Instant::now() + Duration::from_millis(self.menu.wait_ms)),
                     Phase::Queued | Phase::Ringing => self.play(media::hold_tone()),
                     Phase::Voicemail if self.voicemail == Voicemail::Prompt => {
@@ -424,7 +434,10 @@ impl Call {
             CallEvent::Recheck => {
                 let Some(id) = self.conversation else { return None };
                 match self.inner.hub.store().conversation(self.number.org_id, id).await {
-                    Ok(c) => self.on_conversation(&c.row.status, c.row.assignee_id, c.row.offered_to).await,
+                    Ok(c) => {
+                        self.on_conversation(&c.row.status, c.row.assignee_id, c.row.offered_to)
+                            .await
+                    }
                     Err(_) => None,
                 }
             }
@@ -433,7 +446,12 @@ impl Call {
         }
     }
 
-    async fn on_conversation(&mut self, status: &str, assignee: Option<i64>, offered_to: Option<i64>) -> Option<Ending> {
+    async fn on_conversation(
+        &mut self,
+        status: &str,
+        assignee: Option<i64>,
+        offered_to: Option<i64>,
+    ) -> Option<Ending> {
         match (status, self.phase, assignee) {
             ("open", Phase::Queued, Some(op)) => {
                 self.ring_operator(op).await;
@@ -449,7 +467,11 @@ impl Call {
                 tracing::info!(call = %self.call_id, "conversation closed in the hub; hanging up");
                 Some(Ending {
                     by: "operator",
-                    outcome: if self.phase == Phase::Bridged { "answered" } else { "abandoned" },
+                    outcome: if self.phase == Phase::Bridged {
+                        "answered"
+                    } else {
+                        "abandoned"
+                    },
                 })
             }
             _ => None,
@@ -504,13 +526,25 @@ impl Call {
                         let hold = offer.direction.is_hold();
                         leg.set_held(hold);
                         self.held(hold).await;
-                        let answer = sdp::build_answer_for(leg.local, self.record_id as u64, leg.codec(), leg.telephone_event(), offer.direction);
+                        let answer = sdp::build_answer_for(
+                            leg.local,
+                            self.record_id as u64,
+                            leg.codec(),
+                            leg.telephone_event(),
+                            offer.direction,
+                        );
                         let _ = handle
                             .respond(StatusCode::OK, Some(vec![sdp_type()]), Some(answer.into_bytes()))
                             .await;
                     }
                     Err(_) if req.body.is_empty() => {
-                        let answer = sdp::build_answer_for(leg.local, self.record_id as u64, leg.codec(), leg.telephone_event(), Direction::SendRecv);
+                        let answer = sdp::build_answer_for(
+                            leg.local,
+                            self.record_id as u64,
+                            leg.codec(),
+                            leg.telephone_event(),
+                            Direction::SendRecv,
+                        );
                         let _ = handle
                             .respond(StatusCode::OK, Some(vec![sdp_type()]), Some(answer.into_bytes()))
                             .await;
@@ -533,7 +567,10 @@ impl Call {
                 let _ = handle.reply(StatusCode::OK).await;
                 None
             }
-            DialogState::Notify(_, _, h) | DialogState::Refer(_, _, h) | DialogState::Message(_, _, h) | DialogState::Publish(_, _, h) => {
+            DialogState::Notify(_, _, h)
+            | DialogState::Refer(_, _, h)
+            | DialogState::Message(_, _, h)
+            | DialogState::Publish(_, _, h) => {
                 let _ = h.reply(StatusCode::NotImplemented).await;
                 None
             }
@@ -560,7 +597,13 @@ impl Call {
 
     async fn timeline(&self, kind: &str, operator: Option<i64>) {
         if let Some(c) = self.conversation {
-            match self.inner.hub.store().call_event(c, kind, operator, None, now_millis()).await {
+            match self
+                .inner
+                .hub
+                .store()
+                .call_event(c, kind, operator, None, now_millis())
+                .await
+            {
                 // Consoles showing the conversation re-read its timeline.
                 Ok(()) => self.inner.hub.announce_conversation(self.number.org_id, c).await,
                 Err(e) => tracing::warn!(error = %e, kind, "call timeline not written"),
@@ -599,7 +642,13 @@ impl Call {
         self.conversation = Some(id);
         self.service_id = Some(service);
         self.inner.conversations().insert(id, self.events_tx.clone());
-        if let Err(e) = self.inner.hub.store().call_queued(self.record_id, id, now_millis()).await {
+        if let Err(e) = self
+            .inner
+            .hub
+            .store()
+            .call_queued(self.record_id, id, now_millis())
+            .await
+        {
             tracing::warn!(error = %e, "call record not updated");
         }
         tracing::info!(call = %self.call_id, conversation = id, service, "call queued");
@@ -616,14 +665,11 @@ impl Call {
         let store = self.inner.hub.store();
         let position = store.queue_position(id).await.ok().flatten();
         if let Some(position) = position {
-            let wait_min = match store.queue_figures(self.number.org_id, now_millis()).await {
-                Ok(f) => f
-                    .iter()
-                    .find(|q| Some(q.service_id) == self.service_id)
-                    .and_then(|q| q.ewt_secs)
-                    .map(|s| (s + 59) / 60),
-                Err(_) => None,
-            };
+            let wait_min = self
+                .inner
+                .queue_wait_secs(self.number.org_id, self.service_id)
+                .await
+                .map(|s| (s + 59) / 60);
             let text = texts::position(self.lang, position, wait_min);
             self.say(&text).await;
         }
@@ -679,7 +725,8 @@ impl Call {
             .binding(user_id);
         let Some(b) = binding else {
             tracing::info!(call = %self.call_id, operator = user_id, "operator's phone is not registered; back to the queue");
-            self.return_to_queue(user_id, "the operator's phone is not registered").await;
+            self.return_to_queue(user_id, "the operator's phone is not registered")
+                .await;
             return;
         };
         let sock = match self.inner.ports.bind().await {
@@ -748,7 +795,8 @@ impl Call {
                 tracing::warn!(error = %e, "cannot ring the operator");
                 self.inner.calls().remove(&op_call_id);
                 media_task.abort();
-                self.return_to_queue(user_id, "the operator's phone could not be called").await;
+                self.return_to_queue(user_id, "the operator's phone could not be called")
+                    .await;
             }
         }
     }
@@ -782,7 +830,13 @@ impl Call {
                 let user_id = op_user;
                 self.inner.metrics.calls_bridged.fetch_add(1, Ordering::Relaxed);
                 self.inner.metrics.bridged_now.fetch_add(1, Ordering::Relaxed);
-                match self.inner.hub.store().call_answered(self.record_id, user_id, now_millis()).await {
+                match self
+                    .inner
+                    .hub
+                    .store()
+                    .call_answered(self.record_id, user_id, now_millis())
+                    .await
+                {
                     Ok(()) => {
                         if let Some(c) = self.conversation {
                             self.inner.hub.announce_conversation(self.number.org_id, c).await;
@@ -814,12 +868,21 @@ impl Call {
     async fn return_to_queue(&mut self, operator: i64, why: &str) {
         self.phase = Phase::Queued;
         if let Some(id) = self.conversation {
-            match self.inner.hub.store().return_call(id, operator, why, now_millis()).await {
+            match self
+                .inner
+                .hub
+                .store()
+                .return_call(id, operator, why, now_millis())
+                .await
+            {
                 Ok(true) => self.inner.hub.announce_conversation(self.number.org_id, id).await,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "call not put back in the queue"),
             }
-            self.inner.hub.router(self.number.org_id).do_send(hub_actors::actors::router::Poke);
+            self.inner
+                .hub
+                .router(self.number.org_id)
+                .do_send(hub_actors::actors::router::Poke);
         }
         if self.player.is_none() {
             self.play(media::hold_tone());
@@ -867,7 +930,9 @@ impl Call {
     /// service transcribes it), once.
     async fn save_voicemail(&mut self) {
         let samples = std::mem::take(&mut self.recording);
-        let Some(service) = self.service_id.or(Some(self.menu.default_service)) else { return };
+        let Some(service) = self.service_id.or(Some(self.menu.default_service)) else {
+            return;
+        };
         if samples.len() < 8000 / 2 {
             tracing::info!(call = %self.call_id, "voicemail too short to keep");
             return;
@@ -946,17 +1011,22 @@ impl Call {
         if end.outcome == "failed" {
             self.inner.metrics.calls_failed.fetch_add(1, Ordering::Relaxed);
         }
-        if let Err(e) = store.call_ended(self.record_id, end.by, end.outcome, self.held_ms, now).await {
+        if let Err(e) = store
+            .call_ended(self.record_id, end.by, end.outcome, self.held_ms, now)
+            .await
+        {
             tracing::warn!(error = %e, "call record not closed");
         }
         let m = &self.inner.metrics;
         m.rtp_dropped
             .fetch_add(self.leg.counters.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
-        m.rtp_sent.fetch_add(self.leg.counters.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+        m.rtp_sent
+            .fetch_add(self.leg.counters.sent.load(Ordering::Relaxed), Ordering::Relaxed);
         if let Some(op) = &self.operator_counters {
             m.rtp_dropped
                 .fetch_add(op.counters.dropped.load(Ordering::Relaxed), Ordering::Relaxed);
-            m.rtp_sent.fetch_add(op.counters.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+            m.rtp_sent
+                .fetch_add(op.counters.sent.load(Ordering::Relaxed), Ordering::Relaxed);
         }
         self.inner.calls().remove(&self.call_id);
         self.inner.metrics.calls_active.fetch_sub(1, Ordering::Relaxed);

@@ -107,9 +107,48 @@ pub(crate) struct Inner {
     ports: PortRange,
     contact: rsipstack::sip::Uri,
     metrics: Metrics,
+    /// Organisation → (when, each remote queue's estimated wait).
+    #[allow(clippy::type_complexity)]
+    figures: Mutex<HashMap<i64, (std::time::Instant, Vec<(i64, Option<i64>)>)>>,
 }
 
+/// How long the queue figures (for the wait said to callers) are reused: they cost a pass over
+/// every operator and queue of the organisation, too much to take for each call.
+const FIGURES_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Inner {
+    /// The estimated wait of a remote queue, from figures at most [`FIGURES_TTL`] old.
+    async fn queue_wait_secs(&self, org_id: i64, service_id: Option<i64>) -> Option<i64> {
+        let service_id = service_id?;
+        let fresh = {
+            let cache = self.figures.lock().unwrap_or_else(|p| p.into_inner());
+            cache
+                .get(&org_id)
+                .filter(|(at, _)| at.elapsed() < FIGURES_TTL)
+                .map(|(_, f)| f.clone())
+        };
+        let figures = match fresh {
+            Some(f) => f,
+            None => {
+                let f: Vec<(i64, Option<i64>)> = self
+                    .hub
+                    .store()
+                    .queue_figures(org_id, hub_actors::model::now_millis())
+                    .await
+                    .ok()?
+                    .into_iter()
+                    .map(|q| (q.service_id, q.ewt_secs))
+                    .collect();
+                self.figures
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(org_id, (std::time::Instant::now(), f.clone()));
+                f
+            }
+        };
+        figures.iter().find(|q| q.0 == service_id).and_then(|q| q.1)
+    }
+
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<CallEvent>>> {
         self.calls.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -120,7 +159,48 @@ impl Inner {
 }
 
 impl Sip {
-    pub async fn start(hub: Hub, speech: Option<Speech>, settings: Settings, stop: CancellationToken) -> Result<Self, SipError> {
+    /// Starts the endpoint on a runtime of its own (two worker threads): the hub's main thread
+    /// is a single-threaded actix system, and media for hundreds of calls must not wait behind
+    /// HTTP, bridges and actors there, nor they behind media. The runtime lives until `stop`.
+    pub async fn start(
+        hub: Hub,
+        speech: Option<Speech>,
+        settings: Settings,
+        stop: CancellationToken,
+    ) -> Result<Self, SipError> {
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let listen = settings.listen;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sip")
+            .enable_all()
+            .build()
+            .map_err(|e| SipError::Listen(listen, e.to_string()))?;
+        std::thread::Builder::new()
+            .name("sip-runtime".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let started = Self::start_here(hub, speech, settings, stop.clone()).await;
+                    let ok = started.is_ok();
+                    let _ = ready_tx.send(started);
+                    if ok {
+                        stop.cancelled().await;
+                    }
+                });
+                runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+            })
+            .map_err(|e| SipError::Listen(listen, e.to_string()))?;
+        ready_rx
+            .await
+            .map_err(|_| SipError::Listen(listen, "the SIP runtime stopped while starting".into()))?
+    }
+
+    async fn start_here(
+        hub: Hub,
+        speech: Option<Speech>,
+        settings: Settings,
+        stop: CancellationToken,
+    ) -> Result<Self, SipError> {
         let token = stop.child_token();
         let transport = TransportLayer::new(token.clone());
         let conn = UdpConnection::create_connection(settings.listen, None, Some(token.child_token()))
@@ -144,14 +224,24 @@ impl Sip {
                 settings.listen.ip()
             }
         });
-        let contact = rsipstack::sip::Uri::try_from(format!("sip:hub@{}", SocketAddr::new(public_ip, settings.listen.port())).as_str())
-            .map_err(|e| SipError::Listen(settings.listen, e.to_string()))?;
-        let rtp_ip = if settings.listen.ip().is_unspecified() { settings.listen.ip() } else { public_ip };
+        let contact = rsipstack::sip::Uri::try_from(
+            format!("sip:hub@{}", SocketAddr::new(public_ip, settings.listen.port())).as_str(),
+        )
+        .map_err(|e| SipError::Listen(settings.listen, e.to_string()))?;
+        let rtp_ip = if settings.listen.ip().is_unspecified() {
+            settings.listen.ip()
+        } else {
+            public_ip
+        };
         let registrar = Registrar::new(
             settings.realm.clone(),
             &settings.secret,
             settings.nonce_secs,
-            Lockout::new(settings.lockout_limit, settings.lockout_window_secs * 1000, settings.lockout_secs * 1000),
+            Lockout::new(
+                settings.lockout_limit,
+                settings.lockout_window_secs * 1000,
+                settings.lockout_secs * 1000,
+            ),
         );
         if let Ok(n) = hub.store().end_orphaned_calls(hub_actors::model::now_millis()).await {
             if n > 0 {
@@ -171,6 +261,7 @@ impl Sip {
             conversations: Mutex::default(),
             contact,
             metrics: Metrics::default(),
+            figures: Mutex::default(),
         });
         tracing::info!(listen = %inner.settings.listen, public = %inner.public_ip, "SIP endpoint listening (UDP)");
         let serve_stop = token.clone();
@@ -208,7 +299,12 @@ impl Sip {
 
     /// Whether the operator's phone is registered now.
     pub fn phone_registered(&self, user_id: i64) -> bool {
-        self.0.registrar.lock().unwrap_or_else(|p| p.into_inner()).binding(user_id).is_some()
+        self.0
+            .registrar
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .binding(user_id)
+            .is_some()
     }
 
     pub fn realm(&self) -> String {
@@ -334,7 +430,10 @@ async fn watch_conversations(inner: Arc<Inner>, stop: CancellationToken) {
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 // Missed changes: each call re-reads its conversation.
-                tracing::warn!(missed = n, "SIP bridge lagged behind the bus; calls re-read their conversations");
+                tracing::warn!(
+                    missed = n,
+                    "SIP bridge lagged behind the bus; calls re-read their conversations"
+                );
                 let calls: Vec<_> = inner.conversations().values().cloned().collect();
                 for c in calls {
                     let _ = c.send(CallEvent::Recheck);

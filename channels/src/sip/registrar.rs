@@ -115,8 +115,12 @@ pub async fn handle(
         Verdict::Forbidden => tx.reply(StatusCode::Forbidden).await,
         Verdict::Bad(why) => {
             tracing::info!(source = %source, why, "REGISTER refused");
-            tx.reply_with(StatusCode::BadRequest, vec![Header::Other("Warning".into(), format!("399 hub \"{why}\""))], None)
-                .await
+            tx.reply_with(
+                StatusCode::BadRequest,
+                vec![Header::Other("Warning".into(), format!("399 hub \"{why}\""))],
+                None,
+            )
+            .await
         }
         Verdict::Remove(user_id) => {
             lock().bindings.remove(&user_id);

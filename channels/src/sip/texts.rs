@@ -16,7 +16,10 @@ pub fn position(lang: Lang, position: i64, wait_min: Option<i64>) -> String {
         Lang::Ru => {
             let mut s = format!("Вы {position} в очереди.");
             if let Some(m) = wait {
-                s.push_str(&format!(" Ожидание около {m} {}.", hub_speech::say::ru_plural(m as u64, ["минуты", "минут", "минут"])));
+                s.push_str(&format!(
+                    " Ожидание около {m} {}.",
+                    hub_speech::say::ru_plural(m as u64, ["минуты", "минут", "минут"])
+                ));
             }
             s.push_str(" Чтобы оставить сообщение, нажмите 0.");
             s
@@ -24,7 +27,10 @@ pub fn position(lang: Lang, position: i64, wait_min: Option<i64>) -> String {
         _ => {
             let mut s = format!("You are number {position} in the queue.");
             if let Some(m) = wait {
-                s.push_str(&format!(" The wait is about {m} {}.", if m == 1 { "minute" } else { "minutes" }));
+                s.push_str(&format!(
+                    " The wait is about {m} {}.",
+                    if m == 1 { "minute" } else { "minutes" }
+                ));
             }
             s.push_str(" To leave a message, press 0.");
             s

@@ -29,9 +29,7 @@ fn realm(state: &AppState) -> String {
 }
 
 fn check_user_part(what: &str, s: &str) -> Result<(), Error> {
-    let ok = !s.is_empty()
-        && s.len() <= 32
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-_.".contains(c));
+    let ok = !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-_.".contains(c));
     if ok {
         Ok(())
     } else {
@@ -57,7 +55,15 @@ async fn put_account(
     let account = state
         .hub
         .store()
-        .set_sip_account(admin.org_id, *path, &b.username, &realm, &ha1, b.auto_answer, now_millis())
+        .set_sip_account(
+            admin.org_id,
+            *path,
+            &b.username,
+            &realm,
+            &ha1,
+            b.auto_answer,
+            now_millis(),
+        )
         .await?;
     tracing::info!(user = *path, sip_user = %account.username, by = admin.user_id, "phone account set");
     Ok(HttpResponse::Ok().json(account))
@@ -113,11 +119,7 @@ struct NumberBody {
     max_wait_secs: Option<i64>,
 }
 
-async fn add_number(
-    state: web::Data<AppState>,
-    admin: Admin,
-    body: web::Json<NumberBody>,
-) -> ApiResult<HttpResponse> {
+async fn add_number(state: web::Data<AppState>, admin: Admin, body: web::Json<NumberBody>) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     check_user_part("number", &b.number)?;
     for (what, text) in [("greeting", &b.greeting), ("prompt", &b.prompt)] {
