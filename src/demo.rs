@@ -124,10 +124,12 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
             .set_sip_account(
                 org,
                 user.id,
-                sip_user,
-                SIP_REALM,
-                &ha1,
-                false,
+                hub_actors::store::sip::PhoneAccount {
+                    username: sip_user,
+                    realm: SIP_REALM,
+                    ha1: &ha1,
+                    auto_answer: false,
+                },
                 hub_actors::model::now_millis(),
             )
             .await?;

@@ -56,6 +56,14 @@ impl SipNumber {
     }
 }
 
+/// An operator's desk-phone credentials: the digest HA1 for `realm`, never the password.
+pub struct PhoneAccount<'a> {
+    pub username: &'a str,
+    pub realm: &'a str,
+    pub ha1: &'a str,
+    pub auto_answer: bool,
+}
+
 pub struct NewSipNumber<'a> {
     pub org_id: i64,
     pub number: &'a str,
@@ -125,12 +133,15 @@ impl Store {
         &self,
         org_id: i64,
         user_id: i64,
-        username: &str,
-        realm: &str,
-        ha1: &str,
-        auto_answer: bool,
+        a: PhoneAccount<'_>,
         now: Millis,
     ) -> Result<SipAccount> {
+        let PhoneAccount {
+            username,
+            realm,
+            ha1,
+            auto_answer,
+        } = a;
         let owner: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1 AND org_id = $2")
             .bind(user_id)
             .bind(org_id)

@@ -432,7 +432,7 @@ impl Call {
                 offered_to,
             } => self.on_conversation(&status, assignee, offered_to).await,
             CallEvent::Recheck => {
-                let Some(id) = self.conversation else { return None };
+                let id = self.conversation?;
                 match self.inner.hub.store().conversation(self.number.org_id, id).await {
                     Ok(c) => {
                         self.on_conversation(&c.row.status, c.row.assignee_id, c.row.offered_to)

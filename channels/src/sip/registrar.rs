@@ -93,7 +93,7 @@ impl Registrar {
 enum Verdict {
     Challenge { stale: bool },
     Forbidden,
-    Accept(Binding, u32),
+    Accept(Box<Binding>, u32),
     Remove(i64),
     Bad(&'static str),
 }
@@ -130,7 +130,7 @@ pub async fn handle(
         Verdict::Accept(b, expires) => {
             let contact = format!("<{}>;expires={expires}", b.contact);
             tracing::info!(user = b.user_id, sip_user = %b.username, target = %b.target, expires, "phone registered");
-            lock().bindings.insert(b.user_id, b);
+            lock().bindings.insert(b.user_id, *b);
             tx.reply_with(
                 StatusCode::OK,
                 vec![
@@ -215,14 +215,14 @@ async fn decide(
     };
     let target = named.filter(|a| a.ip() == source.ip()).unwrap_or(source);
     Verdict::Accept(
-        Binding {
+        Box::new(Binding {
             user_id: account.user_id,
             org_id: account.org_id,
             username: account.username,
             contact: contact.uri,
             target,
             expires_at: now_millis() + expires as i64 * 1000,
-        },
+        }),
         expires,
     )
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Admin, Supervisor};
 use crate::{ApiResult, AppState};
 use hub_actors::model::now_millis;
-use hub_actors::store::sip::{NewSipNumber, SipAccount};
+use hub_actors::store::sip::{NewSipNumber, PhoneAccount, SipAccount};
 use hub_actors::Error;
 
 #[derive(Deserialize)]
@@ -58,10 +58,12 @@ async fn put_account(
         .set_sip_account(
             admin.org_id,
             *path,
-            &b.username,
-            &realm,
-            &ha1,
-            b.auto_answer,
+            PhoneAccount {
+                username: &b.username,
+                realm: &realm,
+                ha1: &ha1,
+                auto_answer: b.auto_answer,
+            },
             now_millis(),
         )
         .await?;
