@@ -611,12 +611,12 @@ impl Call {
         }
     }
 
-    /// The menu chose a service: the call becomes a conversation in its queue.
-    async fn enqueue(&mut self, service: i64) -> Option<Ending> {
-        self.deadline = None;
-        let inbound = Inbound {
+    /// The caller's message on the phone channel (the call's arrival, a voicemail), stored once
+    /// per call and `what`; attachments are the call's own uploads.
+    fn message(&self, service_id: i64, what: &str, body: String, attachment_ids: Vec<i64>) -> Inbound {
+        Inbound {
             org_id: self.number.org_id,
-            service_id: service,
+            service_id,
             channel: ChannelKind::Phone,
             thread_key: self.call_id.clone(),
             sender: Sender::Identity {
@@ -624,11 +624,22 @@ impl Call {
                 value: self.caller_number.clone(),
                 name: self.caller_name.clone(),
             },
-            client_id: Some(format!("{}:arrived", self.call_id)),
-            body: texts::arrived(&self.caller_number, self.key),
-            attachment_ids: vec![],
+            client_id: Some(format!("{}:{what}", self.call_id)),
+            body,
+            attachment_ids,
             owner: format!("sip:{}", self.call_id),
-        };
+        }
+    }
+
+    /// The menu chose a service: the call becomes a conversation in its queue.
+    async fn enqueue(&mut self, service: i64) -> Option<Ending> {
+        self.deadline = None;
+        let inbound = self.message(
+            service,
+            "arrived",
+            texts::arrived(&self.caller_number, self.key),
+            vec![],
+        );
         let id = match self.inner.hub.inbound(inbound).await {
             Ok((id, _, _)) => id,
             Err(e) => {
@@ -955,21 +966,7 @@ impl Call {
                 return;
             }
         };
-        let inbound = Inbound {
-            org_id: self.number.org_id,
-            service_id: service,
-            channel: ChannelKind::Phone,
-            thread_key: self.call_id.clone(),
-            sender: Sender::Identity {
-                kind: "phone".into(),
-                value: self.caller_number.clone(),
-                name: self.caller_name.clone(),
-            },
-            client_id: Some(format!("{}:voicemail", self.call_id)),
-            body: texts::voicemail_note(secs),
-            attachment_ids: vec![id],
-            owner,
-        };
+        let inbound = self.message(service, "voicemail", texts::voicemail_note(secs), vec![id]);
         match self.inner.hub.inbound(inbound).await {
             Ok((conv, _, _)) => {
                 self.inner.metrics.voicemails.fetch_add(1, Ordering::Relaxed);
