@@ -66,6 +66,11 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
     }
     println!("  VIP code at the kiosk: {}", demo::VIP_CODE);
     println!(
+        "  Telephony (serve --sip ADDR): dial {} at ADDR; desk phones 1001 and 1002 register there, realm {}.",
+        demo::DEMO_NUMBER,
+        demo::SIP_REALM
+    );
+    println!(
         "  Web chat: both operators answer it (Анна first: skill 5 against 3); no window is needed, press Available. \
          Widget key {:?}.\n",
         demo::WIDGET_KEY

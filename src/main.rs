@@ -202,8 +202,14 @@ fn main() -> ExitCode {
     if let Some(dir) = cli.data {
         settings.data_dir = dir;
     }
+    // rsipstack logs every SIP datagram at info: quiet it unless the filter names it.
+    let log = if settings.log.contains("rsipstack") {
+        settings.log.clone()
+    } else {
+        format!("{},rsipstack=warn", settings.log)
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

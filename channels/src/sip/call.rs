@@ -88,6 +88,8 @@ struct Call {
     leg: Arc<Leg>,
     leg_task: tokio::task::JoinHandle<()>,
     record_id: i64,
+    /// The SDP session id of our side of both legs.
+    session_id: u64,
     conversation: Option<i64>,
     service_id: Option<i64>,
     key: Option<char>,
@@ -181,27 +183,15 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
                 return tx.reply(refuse(StatusCode::ServerInternalError)).await.and(Err(e));
             }
         };
-    let record_id = match inner
-        .hub
-        .store()
-        .call_started(number.org_id, &call_id, "in", &caller_number, &dialed, now_millis())
-        .await
-    {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::warn!(error = %e, "call refused: its record could not be stored");
-            leg_task.abort();
-            return tx.reply(refuse(StatusCode::ServiceUnavailable)).await;
-        }
-    };
     let (events_tx, events) = mpsc::unbounded_channel();
     inner.calls().insert(call_id.clone(), events_tx.clone());
     m.calls_total.fetch_add(1, Ordering::Relaxed);
     m.calls_active.fetch_add(1, Ordering::Relaxed);
+    let session_id = u64::from(rand::random::<u32>());
     let answer = sdp::answer(
         &Local {
             addr: local,
-            session_id: record_id as u64,
+            session_id,
             version: 1,
         },
         &offer,
@@ -236,7 +226,9 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         caller_name,
         leg,
         leg_task,
-        record_id,
+        // Stored by the call's task once answered: the store's pace never delays the 200 OK.
+        record_id: 0,
+        session_id,
         conversation: None,
         service_id: None,
         key: None,
@@ -274,6 +266,31 @@ struct Ending {
 
 impl Call {
     async fn run(mut self, mut events: mpsc::UnboundedReceiver<CallEvent>, mut heard: mpsc::Receiver<Heard>) {
+        let started = self
+            .inner
+            .hub
+            .store()
+            .call_started(
+                self.number.org_id,
+                &self.call_id,
+                "in",
+                &self.caller_number,
+                &self.number.number,
+                now_millis(),
+            )
+            .await;
+        match started {
+            Ok(id) => self.record_id = id,
+            Err(e) => {
+                tracing::warn!(call = %self.call_id, error = %e, "call record not stored; hanging up");
+                self.finish(Ending {
+                    by: "hub",
+                    outcome: "failed",
+                })
+                .await;
+                return;
+            }
+        }
         let greeting = format!("{} {}", self.menu.greeting, self.menu.prompt);
         self.say(&greeting).await;
         let ending = loop {
@@ -528,7 +545,7 @@ impl Call {
                         self.held(hold).await;
                         let answer = sdp::build_answer_for(
                             leg.local,
-                            self.record_id as u64,
+                            self.session_id,
                             leg.codec(),
                             leg.telephone_event(),
                             offer.direction,
@@ -540,7 +557,7 @@ impl Call {
                     Err(_) if req.body.is_empty() => {
                         let answer = sdp::build_answer_for(
                             leg.local,
-                            self.record_id as u64,
+                            self.session_id,
                             leg.codec(),
                             leg.telephone_event(),
                             Direction::SendRecv,
@@ -755,7 +772,7 @@ impl Call {
         let offer = sdp::offer(
             &Local {
                 addr: local,
-                session_id: self.record_id as u64,
+                session_id: self.session_id,
                 version: 1,
             },
             &[codec],
