@@ -74,7 +74,7 @@ def main() -> None:
     sip, (first, _) = sipkit.sip_env(store)
     store.extra_env["HUB_SIP_RTP_PORTS"] = "20000-29999"
     store.extra_env["HUB_ANONYMOUS_LIMIT"] = "0"
-    store.extra_env["HUB_LOG"] = "warn"
+    store.extra_env["HUB_LOG"] = os.environ.get("HUB_BENCH_LOG", "warn")
     store.extra_env["HUB_SIP_MAX_CALLS"] = str(concurrent * 2)
     peers: list[sipkit.Sipp] = []
     try:
@@ -210,7 +210,10 @@ def main() -> None:
     finally:
         for p in peers:
             p.kill()
-        store.close()
+        if os.environ.get("HUB_BENCH_KEEP"):
+            print(f"  kept {store.dir}")
+        else:
+            store.close()
 
 
 if __name__ == "__main__":

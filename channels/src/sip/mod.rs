@@ -109,7 +109,7 @@ pub(crate) struct Inner {
     metrics: Metrics,
     /// Organisation → (when, each remote queue's estimated wait).
     #[allow(clippy::type_complexity)]
-    figures: Mutex<HashMap<i64, (std::time::Instant, Vec<(i64, Option<i64>)>)>>,
+    figures: tokio::sync::Mutex<HashMap<i64, (std::time::Instant, Vec<(i64, Option<i64>)>)>>,
 }
 
 /// How long the queue figures (for the wait said to callers) are reused: they cost a pass over
@@ -120,13 +120,13 @@ impl Inner {
     /// The estimated wait of a remote queue, from figures at most [`FIGURES_TTL`] old.
     async fn queue_wait_secs(&self, org_id: i64, service_id: Option<i64>) -> Option<i64> {
         let service_id = service_id?;
-        let fresh = {
-            let cache = self.figures.lock().unwrap_or_else(|p| p.into_inner());
-            cache
-                .get(&org_id)
-                .filter(|(at, _)| at.elapsed() < FIGURES_TTL)
-                .map(|(_, f)| f.clone())
-        };
+        // Held across the refresh: a burst of calls waits for one query instead of each running
+        // its own (a hundred at once exhausted the store's connections for seconds).
+        let mut cache = self.figures.lock().await;
+        let fresh = cache
+            .get(&org_id)
+            .filter(|(at, _)| at.elapsed() < FIGURES_TTL)
+            .map(|(_, f)| f.clone());
         let figures = match fresh {
             Some(f) => f,
             None => {
@@ -139,10 +139,7 @@ impl Inner {
                     .into_iter()
                     .map(|q| (q.service_id, q.ewt_secs))
                     .collect();
-                self.figures
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(org_id, (std::time::Instant::now(), f.clone()));
+                cache.insert(org_id, (std::time::Instant::now(), f.clone()));
                 f
             }
         };
@@ -261,7 +258,7 @@ impl Sip {
             conversations: Mutex::default(),
             contact,
             metrics: Metrics::default(),
-            figures: Mutex::default(),
+            figures: tokio::sync::Mutex::default(),
         });
         tracing::info!(listen = %inner.settings.listen, public = %inner.public_ip, "SIP endpoint listening (UDP)");
         let serve_stop = token.clone();
