@@ -696,7 +696,6 @@ impl Call {
             let wait_min = self
                 .inner
                 .queue_wait_secs(self.number.org_id, self.service_id)
-                .await
                 .map(|s| (s + 59) / 60);
             let text = texts::position(self.lang, position, wait_min);
             self.say(&text).await;

@@ -107,9 +107,16 @@ pub(crate) struct Inner {
     ports: PortRange,
     contact: rsipstack::sip::Uri,
     metrics: Metrics,
-    /// Organisation → (when, each remote queue's estimated wait).
-    #[allow(clippy::type_complexity)]
-    figures: tokio::sync::Mutex<HashMap<i64, (std::time::Instant, Vec<(i64, Option<i64>)>)>>,
+    /// Organisation → its queues' estimated waits.
+    figures: Arc<Mutex<HashMap<i64, Figures>>>,
+}
+
+/// The last estimated waits of an organisation's remote queues, and whether a refresh runs.
+#[derive(Default)]
+struct Figures {
+    taken: Option<std::time::Instant>,
+    waits: Vec<(i64, Option<i64>)>,
+    refreshing: bool,
 }
 
 /// How long the queue figures (for the wait said to callers) are reused: they cost a pass over
@@ -117,33 +124,33 @@ pub(crate) struct Inner {
 const FIGURES_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Inner {
-    /// The estimated wait of a remote queue, from figures at most [`FIGURES_TTL`] old.
-    async fn queue_wait_secs(&self, org_id: i64, service_id: Option<i64>) -> Option<i64> {
+    /// The estimated wait of a remote queue, from the last figures taken. Figures older than
+    /// [`FIGURES_TTL`] are refreshed in the background: a call never waits for them (working
+    /// them out passes over every operator and queue, and a burst of callers each doing so
+    /// held every call's next step for seconds). None until the first figures are in.
+    fn queue_wait_secs(&self, org_id: i64, service_id: Option<i64>) -> Option<i64> {
         let service_id = service_id?;
-        // Held across the refresh: a burst of calls waits for one query instead of each running
-        // its own (a hundred at once exhausted the store's connections for seconds).
-        let mut cache = self.figures.lock().await;
-        let fresh = cache
-            .get(&org_id)
-            .filter(|(at, _)| at.elapsed() < FIGURES_TTL)
-            .map(|(_, f)| f.clone());
-        let figures = match fresh {
-            Some(f) => f,
-            None => {
-                let f: Vec<(i64, Option<i64>)> = self
-                    .hub
-                    .store()
-                    .queue_figures(org_id, hub_actors::model::now_millis())
-                    .await
-                    .ok()?
-                    .into_iter()
-                    .map(|q| (q.service_id, q.ewt_secs))
-                    .collect();
-                cache.insert(org_id, (std::time::Instant::now(), f.clone()));
-                f
-            }
-        };
-        figures.iter().find(|q| q.0 == service_id).and_then(|q| q.1)
+        let mut cache = self.figures.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = cache.entry(org_id).or_default();
+        let stale = entry.taken.is_none_or(|t| t.elapsed() >= FIGURES_TTL);
+        if stale && !entry.refreshing {
+            entry.refreshing = true;
+            let (hub, figures) = (self.hub.clone(), self.figures.clone());
+            tokio::spawn(async move {
+                let taken = hub.store().queue_figures(org_id, hub_actors::model::now_millis()).await;
+                let mut cache = figures.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = cache.entry(org_id).or_default();
+                entry.refreshing = false;
+                match taken {
+                    Ok(f) => {
+                        entry.taken = Some(std::time::Instant::now());
+                        entry.waits = f.into_iter().map(|q| (q.service_id, q.ewt_secs)).collect();
+                    }
+                    Err(e) => tracing::debug!(error = %e, "queue figures not taken"),
+                }
+            });
+        }
+        entry.waits.iter().find(|q| q.0 == service_id).and_then(|q| q.1)
     }
 
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<CallEvent>>> {
@@ -258,7 +265,7 @@ impl Sip {
             conversations: Mutex::default(),
             contact,
             metrics: Metrics::default(),
-            figures: tokio::sync::Mutex::default(),
+            figures: Arc::default(),
         });
         tracing::info!(listen = %inner.settings.listen, public = %inner.public_ip, "SIP endpoint listening (UDP)");
         let serve_stop = token.clone();
