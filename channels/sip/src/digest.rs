@@ -58,7 +58,7 @@ impl Nonces {
         let Some((issued, mac)) = nonce.split_once('.') else {
             return NonceState::Forged;
         };
-        if !crate::digest::constant_eq(mac, &self.mac(issued)) {
+        if !constant_eq(mac, &self.mac(issued)) {
             return NonceState::Forged;
         }
         match i64::from_str_radix(issued, 16) {

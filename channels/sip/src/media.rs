@@ -285,25 +285,34 @@ fn decode(codec: Codec, payload: &[u8]) -> Vec<i16> {
         .collect()
 }
 
-/// A soft hold signal: two short tones every four seconds, at 8 kHz.
-pub fn hold_tone() -> Vec<i16> {
-    let rate = 8000.0;
-    let mut out = vec![0i16; 4 * 8000];
-    for (start, freq) in [(0usize, 523.25f32), (2400, 659.25)] {
-        for i in 0..1600 {
-            let t = i as f32 / rate;
-            let env = (std::f32::consts::PI * i as f32 / 1600.0).sin();
-            out[start + i] = (env * 3000.0 * (2.0 * std::f32::consts::PI * freq * t).sin()) as i16;
+/// A soft hold signal: two short tones every four seconds, at 8 kHz. Made once: every waiting
+/// call plays it over and over.
+pub fn hold_tone() -> Arc<[i16]> {
+    static TONE: std::sync::OnceLock<Arc<[i16]>> = std::sync::OnceLock::new();
+    TONE.get_or_init(|| {
+        let rate = 8000.0;
+        let mut out = vec![0i16; 4 * 8000];
+        for (start, freq) in [(0usize, 523.25f32), (2400, 659.25)] {
+            for i in 0..1600 {
+                let t = i as f32 / rate;
+                let env = (std::f32::consts::PI * i as f32 / 1600.0).sin();
+                out[start + i] = (env * 3000.0 * (2.0 * std::f32::consts::PI * freq * t).sin()) as i16;
+            }
         }
-    }
-    out
+        out.into()
+    })
+    .clone()
 }
 
-/// A beep before a recording starts.
-pub fn beep() -> Vec<i16> {
-    (0..3200)
-        .map(|i| (6000.0 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 8000.0).sin()) as i16)
-        .collect()
+/// A beep before a recording starts (and in place of prompts when no speech engine runs).
+pub fn beep() -> Arc<[i16]> {
+    static BEEP: std::sync::OnceLock<Arc<[i16]>> = std::sync::OnceLock::new();
+    BEEP.get_or_init(|| {
+        (0..3200)
+            .map(|i| (6000.0 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 8000.0).sin()) as i16)
+            .collect()
+    })
+    .clone()
 }
 
 #[cfg(test)]

@@ -329,7 +329,7 @@ impl Call {
     }
 
     /// Starts playing `samples` (8 kHz), replacing what was playing.
-    fn play(&mut self, samples: Vec<i16>) {
+    fn play(&mut self, samples: Arc<[i16]>) {
         self.stop_playing();
         self.generation += 1;
         let (leg, tx, generation) = (self.leg.clone(), self.events_tx.clone(), self.generation);
@@ -348,9 +348,9 @@ impl Call {
     /// Speaks `text`; without a speech engine the caller hears a short tone instead, so the
     /// menu still works by its keys.
     async fn say(&mut self, text: &str) {
-        let samples = match &self.inner.speech {
+        let samples: Arc<[i16]> = match &self.inner.speech {
             Some(s) => match s.say(text, self.lang).await {
-                Ok(pcm) => resample(&pcm.samples, pcm.rate, 8000),
+                Ok(pcm) => resample(&pcm.samples, pcm.rate, 8000).into(),
                 Err(e) => {
                     tracing::debug!(error = %e, "prompt not spoken");
                     media::beep()
@@ -935,8 +935,8 @@ impl Call {
             None => vec![],
         };
         samples.extend(std::iter::repeat_n(0, 2400));
-        samples.extend(media::beep());
-        self.play(samples);
+        samples.extend_from_slice(&media::beep());
+        self.play(samples.into());
         None
     }
 

@@ -19,6 +19,7 @@ use hub_sip::lockout::Lockout;
 use hub_sip::ports::PortRange;
 use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, DialogStateSender};
 use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Method, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::{udp::UdpConnection, TransportLayer};
@@ -362,8 +363,6 @@ async fn on_request(inner: &Arc<Inner>, mut tx: Transaction) -> rsipstack::Resul
         _ => tx.reply(StatusCode::MethodNotAllowed).await,
     }
 }
-
-use rsipstack::sip::prelude::*;
 
 /// Hands each dialog's changes to the call holding it.
 async fn state_loop(inner: Arc<Inner>, mut states: DialogStateReceiver) {
