@@ -146,6 +146,7 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
                 lang: "ru",
                 position_secs: 30,
                 max_wait_secs: 600,
+                trunk_id: None,
             },
             hub_actors::model::now_millis(),
         )

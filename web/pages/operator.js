@@ -1031,6 +1031,9 @@ Hub.ready(() => {
     box.dataset.contactId = String(card.id);
     Hub.setText(Hub.tid('contact-name'), card.name || ('#' + card.id));
     Hub.setText($('contact-line'), ['#' + card.id, card.email, card.phone, card.location ? '📍 ' + card.location : null].filter(Boolean).join(' · '));
+    // Click-to-call: the hub rings the operator's own phone, then this number (through the trunk).
+    Hub.show($('contact-call-row'), !!card.phone);
+    $('contact-call').title = card.phone ? Hub.t('cv.callTitle', { number: card.phone }) : '';
     Hub.setText($('contact-note'), card.note || '');
     Hub.show($('contact-note'), !!card.note);
     const ids = Array.isArray(card.identities) ? card.identities : [];
@@ -1086,6 +1089,17 @@ Hub.ready(() => {
     Hub.clearMessage();
     try {
       afterCard(await Hub.api('PATCH', '/api/contacts/' + card.id, body), 'cv.saved');
+    } catch (e) { fail(e); } finally { btn.disabled = false; }
+  });
+  Hub.tid('contact-call').addEventListener('click', async () => {
+    const card = C.detail && C.detail.contact;
+    if (!card || !card.phone) return;
+    const btn = Hub.tid('contact-call');
+    btn.disabled = true;
+    Hub.clearMessage();
+    try {
+      await Hub.api('POST', '/api/calls/dial', { number: card.phone, conversation_id: C.openId });
+      Hub.message(Hub.t('cv.calling', { number: card.phone }), 'ok');
     } catch (e) { fail(e); } finally { btn.disabled = false; }
   });
   Hub.tid('contact-merge').addEventListener('click', async () => {

@@ -19,6 +19,8 @@ pub enum ApiError {
     Telegram(#[from] hub_channels::telegram::TelegramError),
     #[error(transparent)]
     Speech(#[from] hub_speech::SpeechError),
+    #[error(transparent)]
+    Dial(#[from] hub_channels::sip::DialError),
 }
 
 #[derive(Serialize)]
@@ -54,6 +56,17 @@ impl ApiError {
                     _ => "internal",
                 }
             }
+            Self::Dial(e) => {
+                use hub_channels::sip::DialError as D;
+                match e {
+                    D::Number(_) => "invalid",
+                    D::NoTrunk => "no_trunk",
+                    D::PhoneNotRegistered => "phone_not_registered",
+                    D::Busy => "conflict",
+                    D::Off | D::Full => "unavailable",
+                    D::Failed(_) => "internal",
+                }
+            }
         }
     }
 }
@@ -64,7 +77,9 @@ impl ResponseError for ApiError {
             "not_found" => StatusCode::NOT_FOUND,
             "invalid" | "bad_json" => StatusCode::BAD_REQUEST,
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-            "conflict" | "ticket_state" | "presence" | "conversation_closed" => StatusCode::CONFLICT,
+            "conflict" | "ticket_state" | "presence" | "conversation_closed" | "no_trunk" | "phone_not_registered" => {
+                StatusCode::CONFLICT
+            }
             "branch_closed" | "forbidden" => StatusCode::FORBIDDEN,
             "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
             "too_many_attempts" | "too_many_requests" => StatusCode::TOO_MANY_REQUESTS,

@@ -431,6 +431,12 @@ pub fn render_sip(out: &mut String, f: &hub_channels::sip::SipFigures) {
         f.registered as u64,
     );
     line(
+        "hub_sip_trunks_registered",
+        "Trunks registered to their provider from this node.",
+        "gauge",
+        f.trunks_registered as u64,
+    );
+    line(
         "hub_sip_auth_failures_total",
         "Failed digest authentications.",
         "counter",

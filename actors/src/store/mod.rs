@@ -13,6 +13,7 @@ pub mod sip;
 pub mod speech;
 pub mod telegram;
 pub(crate) mod tickets;
+pub mod trunks;
 
 pub use auth::{Principal, PrincipalKind};
 pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, Visitor};

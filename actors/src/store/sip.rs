@@ -37,6 +37,8 @@ pub struct SipNumber {
     pub lang: String,
     pub position_secs: i64,
     pub max_wait_secs: i64,
+    /// The trunk the number is a DID of: its calls come only from that trunk's proxies.
+    pub trunk_id: Option<i64>,
     pub created_at: i64,
 }
 
@@ -74,6 +76,18 @@ pub struct NewSipNumber<'a> {
     pub lang: &'a str,
     pub position_secs: i64,
     pub max_wait_secs: i64,
+    pub trunk_id: Option<i64>,
+}
+
+/// A call an operator places (click-to-call).
+pub struct Dialled<'a> {
+    pub org_id: i64,
+    pub call_id: &'a str,
+    pub operator: i64,
+    /// The number the called person sees (the trunk's caller id).
+    pub caller: &'a str,
+    pub number: &'a str,
+    pub conversation_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -96,7 +110,7 @@ pub struct CallRecord {
 
 const ACCOUNT_COLUMNS: &str = "id, org_id, user_id, username, realm, ha1, auto_answer, created_at";
 const NUMBER_COLUMNS: &str = "id, org_id, number, greeting, prompt, choices, default_service_id, lang, \
-    position_secs, max_wait_secs, created_at";
+    position_secs, max_wait_secs, trunk_id, created_at";
 const CALL_COLUMNS: &str = "id, call_id, direction, caller, number, conversation_id, operator_id, started_at, \
     queued_at, answered_at, ended_at, ended_by, outcome, held_ms";
 
@@ -216,13 +230,16 @@ impl Store {
                 )));
             }
         }
+        if let Some(t) = n.trunk_id {
+            self.trunk(n.org_id, t).await?.ok_or(Error::NotFound("trunk"))?;
+        }
         if self.sip_number(n.number).await?.is_some() {
             return Err(Error::Conflict(format!("the number {:?} is taken", n.number)));
         }
         let choices: BTreeMap<String, i64> = n.choices.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         sqlx::query(
             "INSERT INTO sip_numbers (org_id, number, greeting, prompt, choices, default_service_id, lang, \
-             position_secs, max_wait_secs, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             position_secs, max_wait_secs, trunk_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(n.org_id)
         .bind(n.number)
@@ -233,6 +250,7 @@ impl Store {
         .bind(n.lang)
         .bind(n.position_secs)
         .bind(n.max_wait_secs)
+        .bind(n.trunk_id)
         .bind(now)
         .execute(&self.write)
         .await?;
@@ -260,6 +278,30 @@ impl Store {
         .bind(now)
         .fetch_one(&self.write)
         .await?;
+        Ok(id)
+    }
+
+    /// A click-to-call call an operator placed: its record, and a line in the conversation it was
+    /// placed from.
+    pub async fn call_dialled(&self, d: Dialled<'_>, now: Millis) -> Result<i64> {
+        let mut tx = self.write.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO calls (org_id, call_id, direction, caller, number, conversation_id, operator_id, started_at) \
+             VALUES ($1, $2, 'out', $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(d.org_id)
+        .bind(d.call_id)
+        .bind(d.caller)
+        .bind(d.number)
+        .bind(d.conversation_id)
+        .bind(d.operator)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(c) = d.conversation_id {
+            timeline(&mut tx, c, now, "call_dialled", Some(d.operator), Some(d.number)).await?;
+        }
+        tx.commit().await?;
         Ok(id)
     }
 

@@ -304,6 +304,20 @@ pub fn hold_tone() -> Arc<[i16]> {
     .clone()
 }
 
+/// The ringing tone a caller hears while the called phone rings: 425 Hz, one second on, four
+/// off (the European cadence, ITU-T E.180). Made once.
+pub fn ringback() -> Arc<[i16]> {
+    static RING: std::sync::OnceLock<Arc<[i16]>> = std::sync::OnceLock::new();
+    RING.get_or_init(|| {
+        let mut out = vec![0i16; 5 * 8000];
+        for (i, x) in out.iter_mut().take(8000).enumerate() {
+            *x = (5000.0 * (2.0 * std::f32::consts::PI * 425.0 * i as f32 / 8000.0).sin()) as i16;
+        }
+        out.into()
+    })
+    .clone()
+}
+
 /// A beep before a recording starts (and in place of prompts when no speech engine runs).
 pub fn beep() -> Arc<[i16]> {
     static BEEP: std::sync::OnceLock<Arc<[i16]>> = std::sync::OnceLock::new();
@@ -318,6 +332,15 @@ pub fn beep() -> Arc<[i16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ringback_rings_one_second_in_five() {
+        let r = ringback();
+        assert_eq!(r.len(), 40_000);
+        let loud = |s: &[i16]| s.iter().map(|x| x.unsigned_abs()).max().unwrap_or(0);
+        assert!(loud(&r[..8000]) > 4000);
+        assert_eq!(loud(&r[8000..]), 0);
+    }
 
     async fn leg() -> (Arc<Leg>, mpsc::Receiver<Heard>, UdpSocket) {
         let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();

@@ -28,7 +28,7 @@ use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 
-use super::{texts, Inner};
+use super::{advertised, texts, Inner};
 
 /// Longest voicemail.
 const VOICEMAIL_MAX: Duration = Duration::from_secs(120);
@@ -48,6 +48,11 @@ pub(crate) enum CallEvent {
     OperatorAnswered(rsipstack::Result<(rsipstack::dialog::DialogId, Option<rsipstack::sip::Response>)>),
     /// A prompt finished playing (its generation).
     Played(u64),
+    /// An INVITE the hub sent (by the leg's Call-ID) got its final answer (click-to-call).
+    LegAnswered(
+        String,
+        rsipstack::Result<(rsipstack::dialog::DialogId, Option<rsipstack::sip::Response>)>,
+    ),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +121,23 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         m.calls_refused.fetch_add(1, Ordering::Relaxed);
         code
     };
-    let dialed = tx.original.uri.user().unwrap_or_default().to_string();
+    let trunk = inner
+        .trunks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .by_source(source.ip());
+    let to_user = tx
+        .original
+        .to_header()
+        .ok()
+        .and_then(|t| t.uri().ok())
+        .and_then(|u| u.user().map(str::to_string));
+    let dialed = hub_sip::trunk::dialled(
+        tx.original.uri.user().unwrap_or_default(),
+        to_user.as_deref(),
+        trunk.as_ref().map(|t| t.trunk.username.as_str()),
+    )
+    .to_string();
     let number = match inner.hub.store().sip_number(&dialed).await {
         Ok(Some(n)) => n,
         Ok(None) => {
@@ -128,6 +149,14 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
             return tx.reply(refuse(StatusCode::ServiceUnavailable)).await;
         }
     };
+    if let Some(trunk_id) = number.trunk_id {
+        // A DID reaches the hub through its provider only: anyone else sending INVITEs for it
+        // is refused (their calls would bypass the provider's own checks and numbering).
+        if trunk.as_ref().map(|t| t.trunk.id) != Some(trunk_id) {
+            tracing::warn!(source = %source, number = %dialed, "call to a trunk's number from outside the trunk refused");
+            return tx.reply(refuse(StatusCode::Forbidden)).await;
+        }
+    }
     let offer = match sdp::parse(&tx.original.body) {
         Ok(o) => o,
         Err(e) => {
@@ -251,11 +280,6 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
 
 fn sdp_type() -> Header {
     Header::ContentType("application/sdp".into())
-}
-
-fn advertised(inner: &Inner, sock: &tokio::net::UdpSocket) -> SocketAddr {
-    let port = sock.local_addr().map(|a| a.port()).unwrap_or(0);
-    SocketAddr::new(inner.public_ip, port)
 }
 
 /// How the call ended, for its record.
@@ -459,6 +483,7 @@ impl Call {
                 }
             }
             CallEvent::OperatorAnswered(r) => self.on_operator_answer(r).await,
+            CallEvent::LegAnswered(..) => None,
             CallEvent::Dialog(call_id, state) => self.on_dialog(call_id == self.call_id, state).await,
         }
     }
@@ -713,13 +738,7 @@ impl Call {
     /// An operator whose phone answers by itself takes the offered call at once (when the
     /// phone is registered; otherwise the offer waits for them in the console as usual).
     async fn auto_answer(&mut self, operator: i64) {
-        let registered = self
-            .inner
-            .registrar
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .binding(operator)
-            .is_some();
+        let registered = self.inner.registrar().binding(operator).is_some();
         if !registered {
             return;
         }
@@ -744,12 +763,7 @@ impl Call {
 
     /// The conversation was accepted: ring the operator's phone.
     async fn ring_operator(&mut self, user_id: i64) {
-        let binding = self
-            .inner
-            .registrar
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .binding(user_id);
+        let binding = self.inner.registrar().binding(user_id);
         let Some(b) = binding else {
             tracing::info!(call = %self.call_id, operator = user_id, "operator's phone is not registered; back to the queue");
             self.return_to_queue(user_id, "the operator's phone is not registered")

@@ -5,10 +5,15 @@
 //! with digest. Each call is one task that owns its two legs (see [`call`]).
 
 mod call;
+mod dial;
 pub mod registrar;
 mod texts;
+mod trunk;
 
-use std::collections::HashMap;
+pub use dial::{DialError, DialRequest};
+pub use trunk::TrunkStatus;
+
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -86,6 +91,7 @@ pub struct SipFigures {
     pub rtp_dropped: u64,
     pub rtp_sent: u64,
     pub registered: usize,
+    pub trunks_registered: usize,
     pub auth_failures: u64,
     pub lockouts: u64,
 }
@@ -110,6 +116,12 @@ pub(crate) struct Inner {
     metrics: Metrics,
     /// Organisation → its queues' estimated waits.
     figures: Arc<Mutex<HashMap<i64, Figures>>>,
+    trunks: Mutex<trunk::Trunks>,
+    /// Operators placing a click-to-call call now (one each).
+    dialling: Mutex<HashSet<i64>>,
+    /// The SIP runtime, for work asked from the HTTP side.
+    runtime: tokio::runtime::Handle,
+    stop: CancellationToken,
 }
 
 /// The last estimated waits of an organisation's remote queues, and whether a refresh runs.
@@ -152,6 +164,10 @@ impl Inner {
             });
         }
         entry.waits.iter().find(|q| q.0 == service_id).and_then(|q| q.1)
+    }
+
+    fn registrar(&self) -> std::sync::MutexGuard<'_, Registrar> {
+        self.registrar.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<CallEvent>>> {
@@ -267,7 +283,12 @@ impl Sip {
             contact,
             metrics: Metrics::default(),
             figures: Arc::default(),
+            trunks: Mutex::default(),
+            dialling: Mutex::default(),
+            runtime: tokio::runtime::Handle::current(),
+            stop: token.clone(),
         });
+        trunk::reload(&inner).await;
         tracing::info!(listen = %inner.settings.listen, public = %inner.public_ip, "SIP endpoint listening (UDP)");
         let serve_stop = token.clone();
         tokio::spawn(async move {
@@ -284,7 +305,7 @@ impl Sip {
 
     pub fn figures(&self) -> SipFigures {
         let m = &self.0.metrics;
-        let r = self.0.registrar.lock().unwrap_or_else(|p| p.into_inner());
+        let r = self.0.registrar();
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         SipFigures {
             calls_total: get(&m.calls_total),
@@ -297,6 +318,7 @@ impl Sip {
             rtp_dropped: get(&m.rtp_dropped),
             rtp_sent: get(&m.rtp_sent),
             registered: r.registered(),
+            trunks_registered: self.0.trunks.lock().unwrap_or_else(|p| p.into_inner()).registered(),
             auth_failures: r.failures,
             lockouts: r.lockouts,
         }
@@ -304,12 +326,28 @@ impl Sip {
 
     /// Whether the operator's phone is registered now.
     pub fn phone_registered(&self, user_id: i64) -> bool {
+        self.0.registrar().binding(user_id).is_some()
+    }
+
+    /// Restarts the trunks from the store (after the admin API changed them).
+    pub async fn reload_trunks(&self) {
+        let inner = self.0.clone();
+        let _ = self.0.runtime.spawn(async move { trunk::reload(&inner).await }).await;
+    }
+
+    /// A trunk's registration as this node sees it.
+    pub fn trunk_status(&self, trunk_id: i64) -> Option<TrunkStatus> {
+        self.0.trunks.lock().unwrap_or_else(|p| p.into_inner()).status(trunk_id)
+    }
+
+    /// Click-to-call: rings the operator's phone, then the number through the trunk.
+    pub async fn dial(&self, req: DialRequest) -> Result<String, DialError> {
+        let inner = self.0.clone();
         self.0
-            .registrar
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .binding(user_id)
-            .is_some()
+            .runtime
+            .spawn(dial::place(inner, req))
+            .await
+            .map_err(|e| DialError::Failed(e.to_string()))?
     }
 
     pub fn realm(&self) -> String {
@@ -327,6 +365,12 @@ async fn accept_loop(inner: Arc<Inner>, mut incoming: rsipstack::transaction::Tr
             }
         });
     }
+}
+
+/// Where the SDP of a leg bound to `sock` says to send its media.
+fn advertised(inner: &Inner, sock: &tokio::net::UdpSocket) -> SocketAddr {
+    let port = sock.local_addr().map(|a| a.port()).unwrap_or(0);
+    SocketAddr::new(inner.public_ip, port)
 }
 
 fn source_of(tx: &Transaction) -> Option<SocketAddr> {

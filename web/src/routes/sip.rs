@@ -1,16 +1,18 @@
-//! Telephony: operators' phone accounts and the numbers callers dial (admins), and the call
-//! detail records (supervisors).
+//! Telephony: operators' phone accounts, the trunks to providers and the numbers callers dial
+//! (admins), click-to-call (operators) and the call detail records (supervisors).
 
 use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Admin, Supervisor};
+use crate::auth::{Admin, Operator, Supervisor};
 use crate::{ApiResult, AppState};
 use hub_actors::model::now_millis;
 use hub_actors::store::sip::{NewSipNumber, PhoneAccount, SipAccount};
+use hub_actors::store::trunks::{NewTrunk, SipTrunk};
 use hub_actors::Error;
+use hub_channels::sip::{DialError, DialRequest, TrunkStatus};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +121,9 @@ struct NumberBody {
     /// After this long waiting the caller is offered voicemail (default 600 s; 0: never).
     #[serde(default)]
     max_wait_secs: Option<i64>,
+    /// The trunk this number is a DID of: its calls are then taken from that provider only.
+    #[serde(default)]
+    trunk_id: Option<i64>,
 }
 
 async fn add_number(state: web::Data<AppState>, admin: Admin, body: web::Json<NumberBody>) -> ApiResult<HttpResponse> {
@@ -165,6 +170,7 @@ async fn add_number(state: web::Data<AppState>, admin: Admin, body: web::Json<Nu
                 lang: &lang,
                 position_secs,
                 max_wait_secs,
+                trunk_id: b.trunk_id,
             },
             now_millis(),
         )
@@ -189,11 +195,168 @@ async fn calls(state: web::Data<AppState>, sup: Supervisor, q: web::Query<CallsQ
     Ok(HttpResponse::Ok().json(state.hub.store().calls(sup.org_id, limit).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrunkBody {
+    name: String,
+    /// The provider's SIP domain ("sip.example.net").
+    domain: String,
+    /// The provider's proxies as "host:port", preferred first; registration fails over in order.
+    proxies: Vec<String>,
+    username: String,
+    password: String,
+    /// Register to the provider (default); false when the provider knows the hub by address.
+    #[serde(default)]
+    register: Option<bool>,
+    /// Registration lifetime asked for (10 to 86400 s; default 300). The provider may grant less.
+    #[serde(default)]
+    expires_secs: Option<i64>,
+    /// The number called people see; defaults to the username.
+    #[serde(default)]
+    caller_id: Option<String>,
+}
+
+/// A host name or address with an optional port, nothing else (it goes into SIP URIs and DNS).
+fn check_host(what: &str, s: &str) -> Result<(), Error> {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{what}: a host name or IPv4 address, optionally :port"
+        )))
+    }
+}
+
+#[derive(Serialize)]
+struct TrunkView {
+    #[serde(flatten)]
+    trunk: SipTrunk,
+    proxies: Vec<String>,
+    /// The registration as this node sees it (absent when telephony is off here).
+    status: Option<TrunkStatus>,
+}
+
+fn trunk_view(state: &AppState, trunk: SipTrunk) -> TrunkView {
+    TrunkView {
+        proxies: trunk.proxy_list(),
+        status: state.sip.as_ref().and_then(|s| s.trunk_status(trunk.id)),
+        trunk,
+    }
+}
+
+async fn add_trunk(state: web::Data<AppState>, admin: Admin, body: web::Json<TrunkBody>) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    if b.name.trim().is_empty() || b.name.chars().count() > 100 || b.name.chars().any(char::is_control) {
+        return Err(Error::Invalid("name: 1 to 100 characters, no control characters".into()).into());
+    }
+    if b.domain.contains(':') {
+        return Err(Error::Invalid("domain: a host name, without a port".into()).into());
+    }
+    check_host("domain", &b.domain)?;
+    if b.proxies.is_empty() || b.proxies.len() > 8 {
+        return Err(Error::Invalid("proxies: 1 to 8".into()).into());
+    }
+    for p in &b.proxies {
+        check_host("proxy", p)?;
+    }
+    check_user_part("username", &b.username)?;
+    if b.password.is_empty() || b.password.len() > 128 || b.password.chars().any(char::is_control) {
+        return Err(Error::Invalid("password: 1 to 128 characters, no control characters".into()).into());
+    }
+    let caller_id = b.caller_id.unwrap_or_else(|| b.username.clone());
+    check_user_part("caller_id", &caller_id)?;
+    let expires_secs = b.expires_secs.unwrap_or(300);
+    if !(10..=86_400).contains(&expires_secs) {
+        return Err(Error::Invalid("expires_secs: 10 to 86400".into()).into());
+    }
+    let trunk = state
+        .hub
+        .store()
+        .add_trunk(
+            NewTrunk {
+                org_id: admin.org_id,
+                name: b.name.trim(),
+                domain: &b.domain,
+                proxies: &b.proxies,
+                username: &b.username,
+                password: &b.password,
+                register: b.register.unwrap_or(true),
+                expires_secs,
+                caller_id: &caller_id,
+            },
+            now_millis(),
+        )
+        .await?;
+    tracing::info!(trunk = %trunk.name, domain = %trunk.domain, by = admin.user_id, "trunk added");
+    if let Some(sip) = &state.sip {
+        sip.reload_trunks().await;
+    }
+    Ok(HttpResponse::Created().json(trunk_view(&state, trunk)))
+}
+
+async fn trunks(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    let list = state.hub.store().trunks(admin.org_id).await?;
+    let views: Vec<TrunkView> = list.into_iter().map(|t| trunk_view(&state, t)).collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+async fn delete_trunk(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    if !state.hub.store().delete_trunk(admin.org_id, *path).await? {
+        return Err(Error::NotFound("trunk").into());
+    }
+    tracing::info!(trunk = *path, by = admin.user_id, "trunk removed");
+    if let Some(sip) = &state.sip {
+        sip.reload_trunks().await;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialBody {
+    /// The number to call (digits, optionally with a leading +).
+    number: String,
+    /// The conversation the call is about: its timeline shows the call.
+    #[serde(default)]
+    conversation_id: Option<i64>,
+}
+
+/// Click-to-call: the hub rings the signed-in operator's phone, then the number.
+async fn dial(state: web::Data<AppState>, op: Operator, body: web::Json<DialBody>) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let sip = state.sip.as_ref().ok_or(DialError::Off)?;
+    if let Some(c) = b.conversation_id {
+        // Another organisation's conversation is not found (tenant check).
+        state.hub.store().conversation(op.org_id, c).await?;
+    }
+    let call_id = sip
+        .dial(DialRequest {
+            org_id: op.org_id,
+            operator: op.user_id,
+            number: b.number,
+            conversation_id: b.conversation_id,
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "call_id": call_id })))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/sip/accounts", web::get().to(accounts))
         .route("/api/admin/sip/accounts/{user_id}", web::put().to(put_account))
         .route("/api/admin/sip/accounts/{user_id}", web::delete().to(delete_account))
         .route("/api/admin/sip/numbers", web::post().to(add_number))
         .route("/api/admin/sip/numbers", web::get().to(numbers))
+        .route("/api/admin/sip/trunks", web::post().to(add_trunk))
+        .route("/api/admin/sip/trunks", web::get().to(trunks))
+        .route("/api/admin/sip/trunks/{id}", web::delete().to(delete_trunk))
+        .route("/api/calls/dial", web::post().to(dial))
         .route("/api/calls", web::get().to(calls));
 }

@@ -1,0 +1,126 @@
+//! Trunks in the store: an organisation's lines to its telephony provider (see migration 0009).
+
+use serde::Serialize;
+
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::Millis;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SipTrunk {
+    pub id: i64,
+    pub org_id: i64,
+    pub name: String,
+    pub domain: String,
+    /// JSON array of "host:port", in the provider's order.
+    #[serde(skip)]
+    pub proxies: String,
+    pub username: String,
+    /// Answers the provider's challenges; never shown.
+    #[serde(skip)]
+    pub password: String,
+    pub register: i64,
+    pub expires_secs: i64,
+    pub caller_id: String,
+    pub created_at: i64,
+}
+
+impl SipTrunk {
+    pub fn proxy_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.proxies).unwrap_or_default()
+    }
+}
+
+pub struct NewTrunk<'a> {
+    pub org_id: i64,
+    pub name: &'a str,
+    pub domain: &'a str,
+    pub proxies: &'a [String],
+    pub username: &'a str,
+    pub password: &'a str,
+    pub register: bool,
+    pub expires_secs: i64,
+    pub caller_id: &'a str,
+}
+
+const TRUNK_COLUMNS: &str =
+    "id, org_id, name, domain, proxies, username, password, register, expires_secs, caller_id, created_at";
+
+impl Store {
+    pub async fn add_trunk(&self, t: NewTrunk<'_>, now: Millis) -> Result<SipTrunk> {
+        if t.proxies.is_empty() {
+            return Err(Error::Invalid("a trunk needs at least one proxy".into()));
+        }
+        let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM sip_trunks WHERE org_id = $1 AND name = $2")
+            .bind(t.org_id)
+            .bind(t.name)
+            .fetch_optional(&self.write)
+            .await?;
+        if taken.is_some() {
+            return Err(Error::Conflict(format!("a trunk named {:?} exists", t.name)));
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO sip_trunks (org_id, name, domain, proxies, username, password, register, expires_secs, \
+             caller_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(t.org_id)
+        .bind(t.name)
+        .bind(t.domain)
+        .bind(serde_json::to_string(t.proxies).unwrap_or_else(|_| "[]".into()))
+        .bind(t.username)
+        .bind(t.password)
+        .bind(i64::from(t.register))
+        .bind(t.expires_secs)
+        .bind(t.caller_id)
+        .bind(now)
+        .fetch_one(&self.write)
+        .await?;
+        self.trunk(t.org_id, id).await?.ok_or(Error::NotFound("trunk"))
+    }
+
+    pub async fn trunk(&self, org_id: i64, id: i64) -> Result<Option<SipTrunk>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {TRUNK_COLUMNS} FROM sip_trunks WHERE org_id = $1 AND id = $2"
+        )))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&self.write)
+        .await?)
+    }
+
+    pub async fn trunks(&self, org_id: i64) -> Result<Vec<SipTrunk>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {TRUNK_COLUMNS} FROM sip_trunks WHERE org_id = $1 ORDER BY id"
+        )))
+        .bind(org_id)
+        .fetch_all(&self.write)
+        .await?)
+    }
+
+    /// Every organisation's trunks: what a node registers when its SIP endpoint starts.
+    pub async fn all_trunks(&self) -> Result<Vec<SipTrunk>> {
+        Ok(sqlx::query_as(super::tickets::sql(format!(
+            "SELECT {TRUNK_COLUMNS} FROM sip_trunks ORDER BY id"
+        )))
+        .fetch_all(&self.write)
+        .await?)
+    }
+
+    /// Removes a trunk no number uses any more.
+    pub async fn delete_trunk(&self, org_id: i64, id: i64) -> Result<bool> {
+        let used: Option<(String,)> = sqlx::query_as("SELECT number FROM sip_numbers WHERE trunk_id = $1")
+            .bind(id)
+            .fetch_optional(&self.write)
+            .await?;
+        if let Some((number,)) = used {
+            return Err(Error::Conflict(format!("the number {number:?} is on this trunk")));
+        }
+        Ok(sqlx::query("DELETE FROM sip_trunks WHERE org_id = $1 AND id = $2")
+            .bind(org_id)
+            .bind(id)
+            .execute(&self.write)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+}
