@@ -146,7 +146,7 @@ def main() -> None:
         scenario = (sipkit.SCENARIOS / "caller_stream.xml").read_text().replace("[rtp_file]", str(work / "tone.ulaw"))
         (work / "caller_stream.xml").write_text(scenario)
         caller = sipkit.Sipp(sip, str(work / "caller_stream.xml"),
-                             ["-s", "7000", "-key", "caller", "+70000000000",
+                             ["-s", "7000", "-key", "caller", "+7900000",
                               "-key", "caller_name", "Bench", "-mi", "127.0.0.1", "-d", str(hold_ms),
                               "-r", str(rate), "-l", str(concurrent), "-m", str(calls), "-max_socket", "5000",
                               "-timeout", str(calls // rate + hold_ms // 1000 * (calls // concurrent + 2) + 60)],

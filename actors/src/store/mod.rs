@@ -87,7 +87,9 @@ impl Store {
                     .connect(&url)
             };
             let write = open(1).await?;
-            let read = open(4).await?;
+            // Readers run beside the writer and each other (WAL): enough for a burst of calls
+            // and consoles reading at once.
+            let read = open(8).await?;
             Ok(Self {
                 write,
                 read,

@@ -434,6 +434,17 @@ impl Store {
         Ok(done)
     }
 
+    /// A conversation's status, holder and offer, in one light read (what a call needs to know
+    /// after missing changes, or when it ends).
+    pub async fn conversation_state(&self, id: i64) -> Result<Option<(String, Option<i64>, Option<i64>)>> {
+        Ok(
+            sqlx::query_as("SELECT status, assignee_id, offered_to FROM conversations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
     /// A waiting conversation's place among those of its queue (1: next), if it still waits.
     pub async fn queue_position(&self, id: i64) -> Result<Option<i64>> {
         let row: Option<(i64,)> = sqlx::query_as(

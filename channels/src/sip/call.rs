@@ -17,7 +17,7 @@ use hub_actors::{ask, Error};
 use hub_sip::ivr::{Menu, MenuState, Step};
 use hub_sip::media::{self, Heard, Leg};
 use hub_sip::sdp::{self, Codec, Direction, Local};
-use hub_speech::audio::{resample, wav, Pcm};
+use hub_speech::audio::{wav, Pcm};
 use hub_speech::say::Lang;
 use rsipstack::dialog::dialog::DialogState;
 use rsipstack::dialog::invitation::InviteOption;
@@ -316,7 +316,7 @@ impl Call {
             }
         }
         let greeting = format!("{} {}", self.menu.greeting, self.menu.prompt);
-        self.say(&greeting).await;
+        self.say(&greeting);
         let ending = loop {
             let deadline = self.deadline;
             let sleep = async move {
@@ -354,10 +354,19 @@ impl Call {
 
     /// Starts playing `samples` (8 kHz), replacing what was playing.
     fn play(&mut self, samples: Arc<[i16]>) {
+        self.play_then(async move { samples });
+    }
+
+    /// Plays what `audio` makes, replacing what was playing. The making (speech synthesis) runs
+    /// in the player's task too: the call keeps hearing its events meanwhile (a burst of
+    /// callers each told their own place in the queue would otherwise hold every call's next
+    /// step, the operator's offer among them, for seconds).
+    fn play_then(&mut self, audio: impl std::future::Future<Output = Arc<[i16]>> + Send + 'static) {
         self.stop_playing();
         self.generation += 1;
         let (leg, tx, generation) = (self.leg.clone(), self.events_tx.clone(), self.generation);
         self.player = Some(tokio::spawn(async move {
+            let samples = audio.await;
             leg.play(&samples, std::future::pending()).await;
             let _ = tx.send(CallEvent::Played(generation));
         }));
@@ -371,18 +380,9 @@ impl Call {
 
     /// Speaks `text`; without a speech engine the caller hears a short tone instead, so the
     /// menu still works by its keys.
-    async fn say(&mut self, text: &str) {
-        let samples: Arc<[i16]> = match &self.inner.speech {
-            Some(s) => match s.say(text, self.lang).await {
-                Ok(pcm) => resample(&pcm.samples, pcm.rate, 8000).into(),
-                Err(e) => {
-                    tracing::debug!(error = %e, "prompt not spoken");
-                    media::beep()
-                }
-            },
-            None => media::beep(),
-        };
-        self.play(samples);
+    fn say(&mut self, text: &str) {
+        let (inner, text, lang) = (self.inner.clone(), text.to_string(), self.lang);
+        self.play_then(async move { inner.prompts.say(&text, lang).await.unwrap_or_else(media::beep) });
     }
 
     async fn on_key(&mut self, key: char) -> Option<Ending> {
@@ -409,7 +409,7 @@ impl Call {
                     self.menu.prompt.clone()
                 };
                 self.deadline = None;
-                self.say(&text).await;
+                self.say(&text);
                 None
             }
         }
@@ -474,12 +474,11 @@ impl Call {
             } => self.on_conversation(&status, assignee, offered_to).await,
             CallEvent::Recheck => {
                 let id = self.conversation?;
-                match self.inner.hub.store().conversation(self.number.org_id, id).await {
-                    Ok(c) => {
-                        self.on_conversation(&c.row.status, c.row.assignee_id, c.row.offered_to)
-                            .await
+                match self.inner.hub.store().conversation_state(id).await {
+                    Ok(Some((status, assignee, offered_to))) => {
+                        self.on_conversation(&status, assignee, offered_to).await
                     }
-                    Err(_) => None,
+                    _ => None,
                 }
             }
             CallEvent::OperatorAnswered(r) => self.on_operator_answer(r).await,
@@ -723,7 +722,7 @@ impl Call {
                 .queue_wait_secs(self.number.org_id, self.service_id)
                 .map(|s| (s + 59) / 60);
             let text = texts::position(self.lang, position, wait_min);
-            self.say(&text).await;
+            self.say(&text);
         }
         let every = self.number.position_secs.max(5) as u64;
         let mut next = Instant::now() + Duration::from_secs(every);
@@ -939,18 +938,16 @@ impl Call {
         self.phase = Phase::Voicemail;
         self.voicemail = Voicemail::Prompt;
         self.deadline = None;
-        let text = texts::voicemail(self.lang);
-        let mut samples = match &self.inner.speech {
-            Some(s) => s
-                .say(text, self.lang)
-                .await
-                .map(|p| resample(&p.samples, p.rate, 8000))
-                .unwrap_or_default(),
-            None => vec![],
-        };
-        samples.extend(std::iter::repeat_n(0, 2400));
-        samples.extend_from_slice(&media::beep());
-        self.play(samples.into());
+        let (inner, lang) = (self.inner.clone(), self.lang);
+        self.play_then(async move {
+            let mut samples = match inner.prompts.say(texts::voicemail(lang), lang).await {
+                Some(s) => s.to_vec(),
+                None => vec![],
+            };
+            samples.extend(std::iter::repeat_n(0, 2400));
+            samples.extend_from_slice(&media::beep());
+            samples.into()
+        });
         None
     }
 
@@ -963,7 +960,7 @@ impl Call {
         self.deadline = None;
         self.save_voicemail().await;
         let text = texts::thanks(self.lang);
-        self.say(text).await;
+        self.say(text);
         None
     }
 
@@ -1078,8 +1075,8 @@ impl Call {
                 return;
             }
         }
-        let holder = match store.conversation(org_id, id).await {
-            Ok(c) if c.row.status == "open" => c.row.assignee_id,
+        let holder = match store.conversation_state(id).await {
+            Ok(Some((status, assignee, _))) if status == "open" => assignee,
             _ => None,
         };
         if let Some(operator) = holder {

@@ -6,6 +6,7 @@
 
 mod call;
 mod dial;
+mod prompts;
 pub mod registrar;
 mod texts;
 mod trunk;
@@ -101,7 +102,7 @@ pub struct Sip(Arc<Inner>);
 
 pub(crate) struct Inner {
     hub: Hub,
-    speech: Option<Speech>,
+    prompts: prompts::Prompts,
     settings: Settings,
     public_ip: IpAddr,
     dialogs: Arc<DialogLayer>,
@@ -271,7 +272,7 @@ impl Sip {
         }
         let inner = Arc::new(Inner {
             hub,
-            speech,
+            prompts: prompts::Prompts::new(speech),
             ports: PortRange::new(rtp_ip, settings.rtp_first, settings.rtp_last),
             public_ip,
             settings,
