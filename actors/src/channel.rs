@@ -71,6 +71,8 @@ pub struct Inbound {
     /// Attachments uploaded before, owned by `owner`.
     pub attachment_ids: Vec<i64>,
     pub owner: String,
+    /// Where a new conversation stands in its queue (higher first; 0 for most, more for a VIP).
+    pub priority: i64,
 }
 
 /// An operator's message for the customer, to the bridge of the conversation's channel.

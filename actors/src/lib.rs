@@ -177,7 +177,7 @@ impl Hub {
                     contact_id,
                     msg.channel.as_str(),
                     &msg.thread_key,
-                    0,
+                    msg.priority,
                     now,
                 )
                 .await?;

@@ -108,6 +108,7 @@ pub fn inbound(v: &Visitor, client_id: String, body: String, attachment_ids: Vec
         body,
         attachment_ids,
         owner: v.thread_key(),
+        priority: 0,
     }
 }
 

@@ -26,3 +26,15 @@ CREATE TABLE sip_trunks (
 
 -- A number on a trunk takes calls only from that trunk's proxies.
 ALTER TABLE sip_numbers ADD COLUMN trunk_id INTEGER REFERENCES sip_trunks(id);
+
+-- Callers who wait ahead of the rest: a call from one of these numbers (E.164) enters its queue
+-- with this priority (the routing engine serves higher priorities first).
+CREATE TABLE sip_vip_numbers (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES organisations(id),
+    number      TEXT NOT NULL,
+    priority    INTEGER NOT NULL,
+    note        TEXT,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (org_id, number)
+);

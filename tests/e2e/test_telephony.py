@@ -450,3 +450,39 @@ def test_softphone_answers_and_hold_by_reinvite(sip_hub, media, peers):
     assert "a=recvonly" in c.messages(), "the hold was not answered recvonly"
     rec = wait(lambda: [x for x in calls(node) if x["ended_at"]], 10, "the record")[0]
     assert rec["held_ms"] >= 3000 and rec["outcome"] == "answered", rec
+
+
+def test_vip_caller_waits_ahead_of_earlier_callers(sip_hub, media, peers):
+    """VIP by caller number: with nobody free to answer, a VIP who calls after another caller
+    waits ahead of them (the routing engine serves higher priorities first)."""
+    node, sip = sip_hub
+    admin = node.api.login(*ADMIN)
+    status, reply = node.api.request("PUT", "/api/admin/sip/vip", admin, {"number": "sip:x@y", "priority": 5})
+    assert status == 400 and reply["code"] == "invalid", reply
+    status, _ = node.api.request("PUT", "/api/admin/sip/vip", node.api.login(*hubnode.OPERATOR1),
+                                 {"number": "+79035550101", "priority": 5})
+    assert status == 403
+    vip = node.api.ok("PUT", "/api/admin/sip/vip", admin, {"number": "+7 903 555-01-01", "priority": 5,
+                                                           "note": "Key account"})
+    assert vip["number"] == "+79035550101", vip
+    assert [v["number"] for v in node.api.ok("GET", "/api/admin/sip/vip", admin)] == ["+79035550101"]
+
+    queued = []
+    for number in (CALLER, "+79035550101"):
+        m = media()
+        c = sipkit.caller(sip, m.port, stay_ms=12_000, caller_id=number)
+        peers.append(c)
+        m.wait_audio(10, timeout=20)
+        m.key("1")
+        queued.append(c)
+        sup = node.api.login(*hubnode.SUPERVISOR)
+        wait(lambda: len(node.api.ok("GET", "/api/conversations", sup)["queued"]) == len(queued), 15,
+             "the call to wait in the queue")
+    waiting = node.api.ok("GET", "/api/conversations", sup)["queued"]
+    assert [w["priority"] for w in waiting] == [5, 0], waiting
+    first = conversation(node, sup, waiting[0]["id"])
+    assert first["contact"]["phone"] == "+79035550101", first["contact"]
+    for c in queued:
+        assert c.wait(40) == 0, c.report()
+    status, _ = node.api.request("DELETE", "/api/admin/sip/vip/+79035550101", admin)
+    assert status == 204

@@ -1,4 +1,5 @@
-//! Trunks in the store: an organisation's lines to its telephony provider (see migration 0009).
+//! Trunks in the store: an organisation's lines to its telephony provider, and the callers who
+//! wait ahead of the rest (VIP numbers); see migration 0009.
 
 use serde::Serialize;
 
@@ -122,5 +123,78 @@ impl Store {
             .await?
             .rows_affected()
             == 1)
+    }
+}
+
+/// A caller who waits ahead of the rest (see migration 0009).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct VipNumber {
+    pub number: String,
+    pub priority: i64,
+    pub note: Option<String>,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Makes `number` (E.164) a VIP of the organisation, or changes its priority and note.
+    pub async fn set_vip(
+        &self,
+        org_id: i64,
+        number: &str,
+        priority: i64,
+        note: Option<&str>,
+        now: Millis,
+    ) -> Result<VipNumber> {
+        sqlx::query(
+            "INSERT INTO sip_vip_numbers (org_id, number, priority, note, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (org_id, number) DO UPDATE SET priority = excluded.priority, note = excluded.note",
+        )
+        .bind(org_id)
+        .bind(number)
+        .bind(priority)
+        .bind(note)
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        let row: Option<VipNumber> = sqlx::query_as(
+            "SELECT number, priority, note, created_at FROM sip_vip_numbers WHERE org_id = $1 AND number = $2",
+        )
+        .bind(org_id)
+        .bind(number)
+        .fetch_optional(&self.write)
+        .await?;
+        row.ok_or(Error::NotFound("VIP number"))
+    }
+
+    pub async fn vip_numbers(&self, org_id: i64) -> Result<Vec<VipNumber>> {
+        Ok(sqlx::query_as(
+            "SELECT number, priority, note, created_at FROM sip_vip_numbers WHERE org_id = $1 ORDER BY priority DESC, number",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    pub async fn delete_vip(&self, org_id: i64, number: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("DELETE FROM sip_vip_numbers WHERE org_id = $1 AND number = $2")
+                .bind(org_id)
+                .bind(number)
+                .execute(&self.write)
+                .await?
+                .rows_affected()
+                == 1,
+        )
+    }
+
+    /// The queue priority of a call from `number`: the VIP's, or 0.
+    pub async fn caller_priority(&self, org_id: i64, number: &str) -> Result<i64> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT priority FROM sip_vip_numbers WHERE org_id = $1 AND number = $2")
+                .bind(org_id)
+                .bind(number)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(row.map_or(0, |r| r.0))
     }
 }

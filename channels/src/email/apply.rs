@@ -164,6 +164,7 @@ async fn apply(e: &Email, row: &InboxMail) -> hub_actors::Result<Outcome> {
             body,
             attachment_ids,
             owner,
+            priority: 0,
         })
         .await?;
     store
@@ -318,6 +319,7 @@ async fn unreadable(e: &Email, row: &InboxMail, mailbox: &Mailbox, why: &str) ->
             ),
             attachment_ids: Vec::new(),
             owner: String::new(),
+            priority: 0,
         })
         .await?;
     Ok(Outcome::of(format!("refused: {why}"), Some(conv)))

@@ -112,6 +112,8 @@ struct Call {
     operator_counters: Option<Arc<Leg>>,
     held_since: Option<Instant>,
     held_ms: i64,
+    /// The caller's place in the queue's order: a VIP number's priority, else 0.
+    priority: i64,
 }
 
 /// A new INVITE: checks it, answers it and starts the call's task.
@@ -273,6 +275,7 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         operator_counters: None,
         held_since: None,
         held_ms: 0,
+        priority: 0,
     };
     tokio::spawn(call.run(events, heard));
     Ok(())
@@ -669,12 +672,22 @@ impl Call {
             body,
             attachment_ids,
             owner: format!("sip:{}", self.call_id),
+            priority: self.priority,
         }
     }
 
     /// The menu chose a service: the call becomes a conversation in its queue.
     async fn enqueue(&mut self, service: i64) -> Option<Ending> {
         self.deadline = None;
+        let store = self.inner.hub.store();
+        match store.caller_priority(self.number.org_id, &self.caller_number).await {
+            Ok(p) if p > 0 => {
+                tracing::info!(call = %self.call_id, caller = %self.caller_number, priority = p, "VIP caller");
+                self.priority = p;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "VIP numbers not read; the call waits as any other"),
+        }
         let inbound = self.message(
             service,
             "arrived",

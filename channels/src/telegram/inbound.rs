@@ -70,6 +70,7 @@ impl Ctx<'_> {
                 body,
                 attachment_ids,
                 owner: self.thread.clone(),
+                priority: 0,
             })
             .await?;
         Ok(())

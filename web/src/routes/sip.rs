@@ -1,5 +1,5 @@
-//! Telephony: operators' phone accounts, the trunks to providers and the numbers callers dial
-//! (admins), click-to-call (operators) and the call detail records (supervisors).
+//! Telephony: operators' phone accounts, the trunks to providers, the numbers callers dial and
+//! the VIP callers (admins), click-to-call (operators) and the call detail records (supervisors).
 
 use std::collections::BTreeMap;
 
@@ -348,6 +348,49 @@ async fn dial(state: web::Data<AppState>, op: Operator, body: web::Json<DialBody
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "call_id": call_id })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VipBody {
+    /// The caller's number; kept in E.164 (what calls arrive with).
+    number: String,
+    /// 1 to 100: higher waits ahead of lower; everyone else is 0.
+    priority: i64,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn put_vip(state: web::Data<AppState>, admin: Admin, body: web::Json<VipBody>) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let number = hub_actors::model::phone::normalise(&b.number)
+        .ok_or_else(|| Error::Invalid(format!("{:?} is not a phone number", b.number)))?;
+    if !(1..=100).contains(&b.priority) {
+        return Err(Error::Invalid("priority: 1 to 100".into()).into());
+    }
+    let note = b.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 200 || n.chars().any(char::is_control)) {
+        return Err(Error::Invalid("note: at most 200 characters, no control characters".into()).into());
+    }
+    let vip = state
+        .hub
+        .store()
+        .set_vip(admin.org_id, &number, b.priority, note, now_millis())
+        .await?;
+    tracing::info!(number = %vip.number, priority = vip.priority, by = admin.user_id, "VIP number set");
+    Ok(HttpResponse::Ok().json(vip))
+}
+
+async fn vips(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().vip_numbers(admin.org_id).await?))
+}
+
+async fn delete_vip(state: web::Data<AppState>, admin: Admin, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let number = hub_actors::model::phone::normalise(&path).unwrap_or_else(|| path.to_string());
+    if !state.hub.store().delete_vip(admin.org_id, &number).await? {
+        return Err(Error::NotFound("VIP number").into());
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/sip/accounts", web::get().to(accounts))
         .route("/api/admin/sip/accounts/{user_id}", web::put().to(put_account))
@@ -357,6 +400,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/sip/trunks", web::post().to(add_trunk))
         .route("/api/admin/sip/trunks", web::get().to(trunks))
         .route("/api/admin/sip/trunks/{id}", web::delete().to(delete_trunk))
+        .route("/api/admin/sip/vip", web::put().to(put_vip))
+        .route("/api/admin/sip/vip", web::get().to(vips))
+        .route("/api/admin/sip/vip/{number}", web::delete().to(delete_vip))
         .route("/api/calls/dial", web::post().to(dial))
         .route("/api/calls", web::get().to(calls));
 }
