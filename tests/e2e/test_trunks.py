@@ -4,12 +4,12 @@ taking a click-to-call call with a digest challenge), sipp as the operator's pho
 headless Chromium for click-to-call. Nothing here is mocked."""
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
 import hubnode
 import sipkit
 from test_telephony import CALLER, calls, conversation, metric, sip_request, udp_exchange
+from test_telephony import media, peers, sip_hub  # noqa: F401 (fixtures)
 from test_webchat import conv_items, operator_takes_chats
 from tgkit import ADMIN, wait
 from ui import DESKTOP_VIEW, operator_sign_in
@@ -17,36 +17,6 @@ from ui import DESKTOP_VIEW, operator_sign_in
 TRUNK_USER = "hubtrunk"
 TRUNK_PASSWORD = "trunk-secret-1"
 DID = "74951234567"
-
-
-@pytest.fixture
-def sip_hub(hub_store):
-    store = hub_store()
-    port, _ = sipkit.sip_env(store)
-    store.extra_env["HUB_LOG"] = "info,rsipstack=warn"
-    return store.start(), port
-
-
-@pytest.fixture
-def media():
-    made = []
-
-    def make():
-        m = sipkit.Media(sipkit.free_udp_port())
-        made.append(m)
-        return m
-
-    yield make
-    for m in made:
-        m.close()
-
-
-@pytest.fixture
-def peers():
-    made: list[sipkit.Sipp] = []
-    yield made
-    for p in made:
-        p.kill()
 
 
 def credentials() -> list[str]:
