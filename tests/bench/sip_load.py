@@ -211,6 +211,9 @@ def main() -> None:
         for p in peers:
             p.kill()
         if os.environ.get("HUB_BENCH_KEEP"):
+            # The node stops; its directory (store, log) stays for reading.
+            for n in store.nodes:
+                n.kill()
             print(f"  kept {store.dir}")
         else:
             store.close()

@@ -123,11 +123,14 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         m.calls_refused.fetch_add(1, Ordering::Relaxed);
         code
     };
-    let trunk = inner
+    let trunks = inner
         .trunks
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .by_source(source.ip());
+    let request_user = tx.original.uri.user().unwrap_or_default().to_string();
+    // The trunk the provider sent this on, when it called the Contact the hub registered.
+    let via = trunks.iter().find(|t| t.trunk.username == request_user);
     let to_user = tx
         .original
         .to_header()
@@ -135,9 +138,9 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         .and_then(|t| t.uri().ok())
         .and_then(|u| u.user().map(str::to_string));
     let dialed = hub_sip::trunk::dialled(
-        tx.original.uri.user().unwrap_or_default(),
+        &request_user,
         to_user.as_deref(),
-        trunk.as_ref().map(|t| t.trunk.username.as_str()),
+        via.map(|t| t.trunk.username.as_str()),
     )
     .to_string();
     let number = match inner.hub.store().sip_number(&dialed).await {
@@ -154,7 +157,7 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
     if let Some(trunk_id) = number.trunk_id {
         // A DID reaches the hub through its provider only: anyone else sending INVITEs for it
         // is refused (their calls would bypass the provider's own checks and numbering).
-        if trunk.as_ref().map(|t| t.trunk.id) != Some(trunk_id) {
+        if !trunks.iter().any(|t| t.trunk.id == trunk_id) {
             tracing::warn!(source = %source, number = %dialed, "call to a trunk's number from outside the trunk refused");
             return tx.reply(refuse(StatusCode::Forbidden)).await;
         }

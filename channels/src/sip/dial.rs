@@ -146,6 +146,22 @@ pub(crate) async fn place(inner: Arc<Inner>, req: DialRequest) -> Result<String,
     Ok(call_id)
 }
 
+/// Why a leg gave no usable answer.
+enum NoAnswer {
+    /// The other leg (the operator's phone, while the customer's rang) hung up.
+    OtherHungUp,
+    Why(String),
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::OtherHungUp => f.write_str("the other side hung up"),
+            Self::Why(w) => f.write_str(w),
+        }
+    }
+}
+
 /// How an outbound call ended.
 struct End {
     by: &'static str,
@@ -252,11 +268,20 @@ impl Outbound {
         self.customer = Some((customer_call_id.clone(), dialog, out_leg.clone()));
         let answer = self.answered(events, &customer_call_id, CUSTOMER_RING).await;
         ringing.abort();
-        let answer = answer.map_err(|why| {
-            tracing::info!(call = %call_id, why = %why, "click-to-call: the customer did not answer");
-            End {
-                by: "customer",
-                outcome: "unanswered",
+        let answer = answer.map_err(|why| match why {
+            NoAnswer::OtherHungUp => {
+                tracing::info!(call = %call_id, "click-to-call: the operator hung up while the customer's phone rang");
+                End {
+                    by: "operator",
+                    outcome: "abandoned",
+                }
+            }
+            NoAnswer::Why(why) => {
+                tracing::info!(call = %call_id, why = %why, "click-to-call: the customer did not answer");
+                End {
+                    by: "customer",
+                    outcome: "unanswered",
+                }
             }
         })?;
         let out_codec = answer.codecs.first().copied().unwrap_or(codec);
@@ -376,27 +401,26 @@ impl Outbound {
         events: &mut mpsc::UnboundedReceiver<CallEvent>,
         leg_call_id: &str,
         within: Duration,
-    ) -> Result<sdp::Media, String> {
+    ) -> Result<sdp::Media, NoAnswer> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let e = tokio::time::timeout_at(deadline, events.recv())
                 .await
-                .map_err(|_| format!("no answer within {} s", within.as_secs()))?
-                .ok_or("the call's events ended")?;
+                .map_err(|_| NoAnswer::Why(format!("no answer within {} s", within.as_secs())))?
+                .ok_or_else(|| NoAnswer::Why("the call's events ended".into()))?;
             match e {
                 CallEvent::LegAnswered(id, r) if id == leg_call_id => {
                     return match r {
                         Ok((_, Some(resp))) if resp.status_code.kind() == StatusCodeKind::Successful => {
-                            sdp::parse(&resp.body).map_err(|e| e.to_string())
+                            sdp::parse(&resp.body).map_err(|e| NoAnswer::Why(e.to_string()))
                         }
-                        Ok((_, Some(resp))) => Err(format!("answered {}", resp.status_code)),
-                        Ok((_, None)) => Err("no final answer".into()),
-                        Err(e) => Err(e.to_string()),
+                        Ok((_, Some(resp))) => Err(NoAnswer::Why(format!("answered {}", resp.status_code))),
+                        Ok((_, None)) => Err(NoAnswer::Why("no final answer".into())),
+                        Err(e) => Err(NoAnswer::Why(e.to_string())),
                     };
                 }
-                // The other leg (the operator's phone, while the customer rings) hung up.
                 CallEvent::Dialog(id, DialogState::Terminated(..)) if id != leg_call_id => {
-                    return Err("the operator hung up".into());
+                    return Err(NoAnswer::OtherHungUp);
                 }
                 _ => {}
             }

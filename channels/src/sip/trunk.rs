@@ -60,15 +60,19 @@ pub(crate) struct TrunkRef {
 }
 
 impl Trunks {
-    /// The trunk whose provider sent from `ip`.
-    pub fn by_source(&self, ip: IpAddr) -> Option<TrunkRef> {
-        self.live.values().find_map(|l| {
-            let addrs = l.addresses.lock().unwrap_or_else(|p| p.into_inner());
-            addrs.iter().any(|a| a.ip() == ip).then(|| TrunkRef {
+    /// The trunks whose provider sends from `ip` (several organisations may share a provider).
+    pub fn by_source(&self, ip: IpAddr) -> Vec<TrunkRef> {
+        self.live
+            .values()
+            .filter(|l| {
+                let addrs = l.addresses.lock().unwrap_or_else(|p| p.into_inner());
+                addrs.iter().any(|a| a.ip() == ip)
+            })
+            .map(|l| TrunkRef {
                 trunk: l.trunk.clone(),
                 proxy: None,
             })
-        })
+            .collect()
     }
 
     /// The organisation's trunk for calls out: the first registered one, else the first.
@@ -107,7 +111,9 @@ impl Trunks {
     }
 }
 
-/// Starts (or restarts) every trunk from the store: at start and after the admin API changed one.
+/// Brings the running trunks in line with the store: at start and after the admin API added or
+/// removed one. A trunk that is still there keeps its registration untouched (restarting it
+/// would withdraw the very binding the new task just made: same Contact, Expires 0).
 pub(crate) async fn reload(inner: &Arc<Inner>) {
     let trunks = match inner.hub.store().all_trunks().await {
         Ok(t) => t,
@@ -117,10 +123,17 @@ pub(crate) async fn reload(inner: &Arc<Inner>) {
         }
     };
     let mut table = inner.trunks.lock().unwrap_or_else(|p| p.into_inner());
-    for (_, old) in table.live.drain() {
-        old.stop.cancel();
-    }
+    table.live.retain(|id, live| {
+        let kept = trunks.iter().any(|t| t.id == *id);
+        if !kept {
+            live.stop.cancel();
+        }
+        kept
+    });
     for trunk in trunks {
+        if table.live.contains_key(&trunk.id) {
+            continue;
+        }
         let status = Arc::new(Mutex::new(TrunkStatus {
             state: if trunk.register != 0 { "registering" } else { "static" },
             ..Default::default()
