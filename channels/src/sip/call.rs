@@ -1023,6 +1023,10 @@ impl Call {
     /// Ends both legs, the conversation's part of the call and the record.
     async fn finish(mut self, end: Ending) {
         self.stop_playing();
+        // A bridged call's conversation is held by the operator who answered it.
+        let holder = (self.phase == Phase::Bridged)
+            .then(|| self.operator.as_ref().map(|o| o.user_id))
+            .flatten();
         if self.phase == Phase::Bridged {
             self.inner.metrics.bridged_now.fetch_sub(1, Ordering::Relaxed);
         }
@@ -1045,7 +1049,7 @@ impl Call {
         if let Some(id) = self.conversation {
             self.inner.conversations().remove(&id);
             if end.outcome != "voicemail" {
-                self.close_conversation(id, end.by).await;
+                self.close_conversation(id, end.by, holder).await;
             }
         }
         if end.outcome == "failed" {
@@ -1076,10 +1080,19 @@ impl Call {
 
     /// The caller is gone: a waiting conversation is abandoned; one an operator holds closes
     /// (their wrap-up starts).
-    async fn close_conversation(&self, id: i64, by: &str) {
+    /// `holder`: the operator whose phone took the call, when it was bridged (then there is
+    /// nothing to abandon, and the store is spared a write and a read per call).
+    async fn close_conversation(&self, id: i64, by: &str, holder: Option<i64>) {
         let org_id = self.number.org_id;
         let why = format!("call ended by the {by}");
         let store = self.inner.hub.store();
+        if let Some(operator) = holder {
+            if self.close_held(id, operator, why.clone()).await {
+                return;
+            }
+            // Not theirs any more (transferred while the call went on): close it for whoever
+            // holds it now, as below.
+        }
         match store.abandon_conversation(id, &why, now_millis()).await {
             Ok(true) => {
                 self.inner.hub.announce_conversation(org_id, id).await;
@@ -1096,21 +1109,31 @@ impl Call {
             _ => None,
         };
         if let Some(operator) = holder {
-            let r = ask(
-                &self.inner.hub.ticket(id),
-                Apply {
-                    org_id,
-                    change: Change::Close {
-                        operator,
-                        resolution: Some(why),
-                    },
+            self.close_held(id, operator, why).await;
+        }
+    }
+
+    /// Closes the conversation `operator` holds (their wrap-up starts); false when they do not
+    /// hold it (closed in the console meanwhile, or transferred).
+    async fn close_held(&self, id: i64, operator: i64, why: String) -> bool {
+        let r = ask(
+            &self.inner.hub.ticket(id),
+            Apply {
+                org_id: self.number.org_id,
+                change: Change::Close {
+                    operator,
+                    resolution: Some(why),
                 },
-            )
-            .await;
-            if let Err(e) = r {
-                if !matches!(e, Error::Conflict(_)) {
-                    tracing::warn!(error = %e, "conversation not closed");
-                }
+            },
+        )
+        .await;
+        match r {
+            // Closed already (in the console, say): nothing left to do.
+            Ok(_) | Err(Error::ConversationClosed) => true,
+            Err(Error::Conflict(_)) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "conversation not closed");
+                true
             }
         }
     }
