@@ -28,7 +28,7 @@ use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 
-use super::{advertised, texts, Inner};
+use super::{advertised, answer_reinvite, invite_leg, sdp_type, texts, Inner};
 
 /// Longest voicemail.
 const VOICEMAIL_MAX: Duration = Duration::from_secs(120);
@@ -44,11 +44,9 @@ pub(crate) enum CallEvent {
     },
     /// The conversation may have changed unseen.
     Recheck,
-    /// The operator's phone gave its final answer.
-    OperatorAnswered(rsipstack::Result<(rsipstack::dialog::DialogId, Option<rsipstack::sip::Response>)>),
     /// A prompt finished playing (its generation).
     Played(u64),
-    /// An INVITE the hub sent (by the leg's Call-ID) got its final answer (click-to-call).
+    /// An INVITE the hub sent (by the leg's Call-ID) got its final answer.
     LegAnswered(
         String,
         rsipstack::Result<(rsipstack::dialog::DialogId, Option<rsipstack::sip::Response>)>,
@@ -284,10 +282,6 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
     Ok(())
 }
 
-fn sdp_type() -> Header {
-    Header::ContentType("application/sdp".into())
-}
-
 /// How the call ended, for its record.
 struct Ending {
     by: &'static str,
@@ -487,7 +481,9 @@ impl Call {
                     _ => None,
                 }
             }
-            CallEvent::OperatorAnswered(r) => self.on_operator_answer(r).await,
+            CallEvent::LegAnswered(id, r) if self.operator.as_ref().is_some_and(|o| o.call_id == id) => {
+                self.on_operator_answer(r).await
+            }
             CallEvent::LegAnswered(..) => None,
             CallEvent::Dialog(call_id, state) => self.on_dialog(call_id == self.call_id, state).await,
         }
@@ -555,7 +551,7 @@ impl Call {
                         outcome: "answered",
                     });
                 }
-                // While ringing, the final answer arrives as OperatorAnswered.
+                // While ringing, the final answer arrives as LegAnswered.
                 None
             }
             DialogState::Updated(_, req, handle) => {
@@ -568,37 +564,8 @@ impl Call {
                     let _ = handle.reply(StatusCode::CallTransactionDoesNotExist).await;
                     return None;
                 };
-                match sdp::parse(&req.body) {
-                    Ok(offer) => {
-                        let hold = offer.direction.is_hold();
-                        leg.set_held(hold);
-                        self.held(hold).await;
-                        let answer = sdp::build_answer_for(
-                            leg.local,
-                            self.session_id,
-                            leg.codec(),
-                            leg.telephone_event(),
-                            offer.direction,
-                        );
-                        let _ = handle
-                            .respond(StatusCode::OK, Some(vec![sdp_type()]), Some(answer.into_bytes()))
-                            .await;
-                    }
-                    Err(_) if req.body.is_empty() => {
-                        let answer = sdp::build_answer_for(
-                            leg.local,
-                            self.session_id,
-                            leg.codec(),
-                            leg.telephone_event(),
-                            Direction::SendRecv,
-                        );
-                        let _ = handle
-                            .respond(StatusCode::OK, Some(vec![sdp_type()]), Some(answer.into_bytes()))
-                            .await;
-                    }
-                    Err(_) => {
-                        let _ = handle.reply(StatusCode::NotAcceptableHere).await;
-                    }
+                if let Some(hold) = answer_reinvite(&leg, self.session_id, &req, handle).await {
+                    self.held(hold).await;
                 }
                 None
             }
@@ -824,17 +791,8 @@ impl Call {
             call_id: Some(op_call_id.clone()),
             ..Default::default()
         };
-        self.inner.calls().insert(op_call_id.clone(), self.events_tx.clone());
-        match self.inner.dialogs.do_invite_async(option, self.inner.state_tx.clone()) {
-            Ok((dialog, handle)) => {
-                let tx = self.events_tx.clone();
-                tokio::spawn(async move {
-                    let r = match handle.await {
-                        Ok(r) => r,
-                        Err(e) => Err(rsipstack::Error::Error(e.to_string())),
-                    };
-                    let _ = tx.send(CallEvent::OperatorAnswered(r));
-                });
+        match invite_leg(&self.inner, option, &op_call_id, &self.events_tx) {
+            Ok((dialog, _answer)) => {
                 self.operator = Some(OperatorLeg {
                     user_id,
                     call_id: op_call_id,
@@ -849,7 +807,6 @@ impl Call {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot ring the operator");
-                self.inner.calls().remove(&op_call_id);
                 media_task.abort();
                 self.return_to_queue(user_id, "the operator's phone could not be called")
                     .await;

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::call::CallEvent;
 use super::trunk::TrunkRef;
-use super::{advertised, Inner};
+use super::{advertised, answer_reinvite, invite_leg, Inner};
 
 /// How long the called person's phone may ring.
 const CUSTOMER_RING: Duration = Duration::from_secs(60);
@@ -75,12 +75,7 @@ struct Outbound {
 /// Checks the request and starts the call's task; answers the call's id.
 pub(crate) async fn place(inner: Arc<Inner>, req: DialRequest) -> Result<String, DialError> {
     let number = hub_sip::trunk::dialable(&req.number).ok_or_else(|| DialError::Number(req.number.clone()))?;
-    let trunk = inner
-        .trunks
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .for_org(req.org_id)
-        .ok_or(DialError::NoTrunk)?;
+    let trunk = inner.trunks().for_org(req.org_id).ok_or(DialError::NoTrunk)?;
     if inner.registrar().binding(req.operator).is_none() {
         return Err(DialError::PhoneNotRegistered);
     }
@@ -314,25 +309,7 @@ impl Outbound {
                 }
                 CallEvent::Dialog(id, DialogState::Updated(_, req, handle)) => {
                     let leg = if id == phone_call_id { &leg } else { &out_leg };
-                    let direction = match sdp::parse(&req.body) {
-                        Ok(offer) => offer.direction,
-                        Err(_) => Direction::SendRecv,
-                    };
-                    leg.set_held(direction.is_hold());
-                    let answer = sdp::build_answer_for(
-                        leg.local,
-                        self.session_id,
-                        leg.codec(),
-                        leg.telephone_event(),
-                        direction,
-                    );
-                    let _ = handle
-                        .respond(
-                            rsipstack::sip::StatusCode::OK,
-                            Some(vec![rsipstack::sip::Header::ContentType("application/sdp".into())]),
-                            Some(answer.into_bytes()),
-                        )
-                        .await;
+                    answer_reinvite(leg, self.session_id, &req, handle).await;
                 }
                 CallEvent::Dialog(_, DialogState::Info(_, _, h) | DialogState::Options(_, _, h)) => {
                     let _ = h.reply(rsipstack::sip::StatusCode::OK).await;
@@ -376,22 +353,8 @@ impl Outbound {
 
     /// Sends an INVITE; its final answer arrives as `CallEvent::LegAnswered`.
     fn invite(&mut self, option: InviteOption, leg_call_id: &str) -> Result<InviteDialog, String> {
-        self.inner
-            .calls()
-            .insert(leg_call_id.to_string(), self.events_tx.clone());
-        let (dialog, handle) = self
-            .inner
-            .dialogs
-            .do_invite_async(option, self.inner.state_tx.clone())
-            .map_err(|e| e.to_string())?;
-        let (tx, id) = (self.events_tx.clone(), leg_call_id.to_string());
-        self.tasks.push(tokio::spawn(async move {
-            let r = match handle.await {
-                Ok(r) => r,
-                Err(e) => Err(rsipstack::Error::Error(e.to_string())),
-            };
-            let _ = tx.send(CallEvent::LegAnswered(id, r));
-        }));
+        let (dialog, answer) = invite_leg(&self.inner, option, leg_call_id, &self.events_tx)?;
+        self.tasks.push(answer);
         Ok(dialog)
     }
 

@@ -171,6 +171,10 @@ impl Inner {
         self.registrar.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn trunks(&self) -> std::sync::MutexGuard<'_, trunk::Trunks> {
+        self.trunks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<CallEvent>>> {
         self.calls.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -319,7 +323,7 @@ impl Sip {
             rtp_dropped: get(&m.rtp_dropped),
             rtp_sent: get(&m.rtp_sent),
             registered: r.registered(),
-            trunks_registered: self.0.trunks.lock().unwrap_or_else(|p| p.into_inner()).registered(),
+            trunks_registered: self.0.trunks().registered(),
             auth_failures: r.failures,
             lockouts: r.lockouts,
         }
@@ -330,7 +334,7 @@ impl Sip {
         self.0.registrar().binding(user_id).is_some()
     }
 
-    /// Restarts the trunks from the store (after the admin API changed them).
+    /// Starts the trunks added to the store and stops the removed ones (after the admin API).
     pub async fn reload_trunks(&self) {
         let inner = self.0.clone();
         let _ = self.0.runtime.spawn(async move { trunk::reload(&inner).await }).await;
@@ -338,7 +342,7 @@ impl Sip {
 
     /// A trunk's registration as this node sees it.
     pub fn trunk_status(&self, trunk_id: i64) -> Option<TrunkStatus> {
-        self.0.trunks.lock().unwrap_or_else(|p| p.into_inner()).status(trunk_id)
+        self.0.trunks().status(trunk_id)
     }
 
     /// Click-to-call: rings the operator's phone, then the number through the trunk.
@@ -366,6 +370,71 @@ async fn accept_loop(inner: Arc<Inner>, mut incoming: rsipstack::transaction::Tr
             }
         });
     }
+}
+
+fn sdp_type() -> rsipstack::sip::Header {
+    rsipstack::sip::Header::ContentType("application/sdp".into())
+}
+
+/// Answers a re-INVITE on `leg`: an offer with SDP (hold, resume) is answered in kind and its
+/// hold state returned; one without SDP gets our current description; an unusable one 488.
+async fn answer_reinvite(
+    leg: &hub_sip::media::Leg,
+    session_id: u64,
+    req: &rsipstack::sip::Request,
+    handle: rsipstack::dialog::dialog::TransactionHandle,
+) -> Option<bool> {
+    let (direction, hold) = match hub_sip::sdp::parse(&req.body) {
+        Ok(offer) => {
+            let hold = offer.direction.is_hold();
+            leg.set_held(hold);
+            (offer.direction, Some(hold))
+        }
+        Err(_) if req.body.is_empty() => (hub_sip::sdp::Direction::SendRecv, None),
+        Err(_) => {
+            let _ = handle.reply(StatusCode::NotAcceptableHere).await;
+            return None;
+        }
+    };
+    let answer = hub_sip::sdp::build_answer_for(leg.local, session_id, leg.codec(), leg.telephone_event(), direction);
+    let _ = handle
+        .respond(StatusCode::OK, Some(vec![sdp_type()]), Some(answer.into_bytes()))
+        .await;
+    hold
+}
+
+/// Sends an INVITE for one leg of a call (the operator's phone, a customer through a trunk): the
+/// leg's dialog changes go to the call by `leg_call_id`, and its final answer arrives as
+/// [`CallEvent::LegAnswered`] from the returned task.
+fn invite_leg(
+    inner: &Inner,
+    option: rsipstack::dialog::invitation::InviteOption,
+    leg_call_id: &str,
+    events: &mpsc::UnboundedSender<CallEvent>,
+) -> Result<
+    (
+        rsipstack::dialog::invite_dialog::InviteDialog,
+        tokio::task::JoinHandle<()>,
+    ),
+    String,
+> {
+    inner.calls().insert(leg_call_id.to_string(), events.clone());
+    let (dialog, handle) = match inner.dialogs.do_invite_async(option, inner.state_tx.clone()) {
+        Ok(d) => d,
+        Err(e) => {
+            inner.calls().remove(leg_call_id);
+            return Err(e.to_string());
+        }
+    };
+    let (tx, id) = (events.clone(), leg_call_id.to_string());
+    let waiter = tokio::spawn(async move {
+        let r = match handle.await {
+            Ok(r) => r,
+            Err(e) => Err(rsipstack::Error::Error(e.to_string())),
+        };
+        let _ = tx.send(CallEvent::LegAnswered(id, r));
+    });
+    Ok((dialog, waiter))
 }
 
 /// Where the SDP of a leg bound to `sock` says to send its media.

@@ -122,7 +122,7 @@ pub(crate) async fn reload(inner: &Arc<Inner>) {
             return;
         }
     };
-    let mut table = inner.trunks.lock().unwrap_or_else(|p| p.into_inner());
+    let mut table = inner.trunks();
     table.live.retain(|id, live| {
         let kept = trunks.iter().any(|t| t.id == *id);
         if !kept {
