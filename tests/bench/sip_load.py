@@ -153,15 +153,25 @@ def main() -> None:
                              "caller")
         peers.append(caller)
         samples = []  # (t, cpu, rss, bridged, total calls)
+        # HUB_BENCH_PERF=file: a 20 s CPU profile of the hub (perf, software clock) once the
+        # calls are bridged, for `perf report -i file --no-children`.
+        perf_out, perf = os.environ.get("HUB_BENCH_PERF"), None
         while caller.proc.poll() is None:
             time.sleep(1.0)
             try:
                 m = metrics(node)
             except OSError:
                 continue
+            if perf_out and perf is None and m.get("hub_sip_calls_bridged_now", 0) >= 0.95 * concurrent:
+                perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "-p", str(pid),
+                                         "-o", perf_out, "--", "sleep", "20"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             samples.append((time.monotonic() - start, cpu_seconds(pid), rss_mb(pid),
                             m.get("hub_sip_calls_bridged_now", 0), m.get("hub_sip_calls_total", 0)))
         elapsed = time.monotonic() - start
+        if perf is not None:
+            perf.wait(30)
+            print(f"  profile: {perf_out}")
         ok, bad = sipp_totals(caller)
         time.sleep(3)
         m = metrics(node)

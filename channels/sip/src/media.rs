@@ -4,19 +4,32 @@
 //! prompts and hands keys (and, when recording, audio) to the call; once bridged it relays every
 //! packet to the other leg as it comes. Payload types that were not negotiated are dropped, as
 //! are packets from anywhere but the learned address.
+//!
+//! Once the address is learned the socket is connected to it: the kernel then filters strangers
+//! itself and sends without a route lookup per packet. Sends never wait: a packet that finds the
+//! socket's buffer full is late already, and waiting would only delay the ones behind it.
 
-use std::net::SocketAddr;
+use std::cell::RefCell;
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hub_speech::audio::{alaw_decode, alaw_encode, ulaw_decode, ulaw_encode, G711_FRAME};
-use tokio::net::UdpSocket;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 use tokio::sync::mpsc;
 
 use crate::jitter::Reorder;
 use crate::rtp::{self, KeyDetector};
 use crate::sdp::Codec;
+use crate::udp;
+
+thread_local! {
+    /// A batch is read and handled before the leg awaits again, so one buffer per thread serves
+    /// every leg that thread runs (rather than a buffer held by each of a thousand idle legs).
+    static BATCH: RefCell<udp::Batch> = RefCell::new(udp::Batch::default());
+}
 
 /// What the call hears from its caller while it is not bridged.
 #[derive(Debug)]
@@ -55,7 +68,7 @@ pub struct LegCounters {
 }
 
 pub struct Leg {
-    sock: UdpSocket,
+    sock: AsyncFd<UdpSocket>,
     pub local: SocketAddr,
     state: Mutex<State>,
     ssrc: u32,
@@ -66,14 +79,21 @@ pub struct Leg {
 }
 
 impl Leg {
-    /// `advertised` is the address our SDP gives (the socket's own port on the public IP).
+    /// `sock` is non-blocking (as `PortRange::bind` gives it); `advertised` is the address our
+    /// SDP gives (the socket's own port on the public IP). Must be called inside a Tokio
+    /// runtime, whose reactor then watches the socket.
     pub fn new(
         sock: UdpSocket,
         advertised: SocketAddr,
         remote: SocketAddr,
         codec: Codec,
         telephone_event: Option<u8>,
-    ) -> (Arc<Self>, mpsc::Receiver<Heard>) {
+    ) -> std::io::Result<(Arc<Self>, mpsc::Receiver<Heard>)> {
+        // Readable only: a leg never waits to send, and writable interest would wake the
+        // reactor again after every packet sent, as the kernel frees its buffer.
+        // SAFETY: the AsyncFd owns the socket, so its descriptor stays open and the same for
+        // the AsyncFd's whole life.
+        let sock = unsafe { AsyncFd::register_with_interest(sock, Interest::READABLE) }?;
         let (tx, rx) = mpsc::channel(512);
         let leg = Arc::new(Self {
             sock,
@@ -92,7 +112,7 @@ impl Leg {
             counters: LegCounters::default(),
             events: tx,
         });
-        (leg, rx)
+        Ok((leg, rx))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -141,24 +161,43 @@ impl Leg {
 
     /// Reads packets until the socket fails or the task is dropped.
     pub async fn run(self: Arc<Self>) {
-        let mut buf = vec![0u8; 2048];
         let mut keys = KeyDetector::default();
         loop {
-            let (n, from) = match self.sock.recv_from(&mut buf).await {
+            let mut ready = match self.sock.readable().await {
                 Ok(r) => r,
-                // ICMP port unreachable surfaces as an error on some systems: keep reading.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
                 Err(e) => {
                     tracing::debug!(error = %e, "RTP socket closed");
                     return;
                 }
             };
-            self.counters.received.fetch_add(1, Ordering::Relaxed);
-            self.receive(&buf[..n], from, &mut keys).await;
+            let failed = BATCH.with_borrow_mut(|batch| match udp::recv(ready.get_inner(), batch) {
+                Ok(n) => {
+                    if n < udp::BATCH {
+                        ready.clear_ready();
+                    }
+                    self.counters.received.fetch_add(n as u64, Ordering::Relaxed);
+                    for (data, from) in batch.packets() {
+                        self.receive(data, from, &mut keys);
+                    }
+                    None
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    ready.clear_ready();
+                    None
+                }
+                // ICMP port unreachable (the peer's port closed) surfaces as an error on a
+                // connected socket: keep reading.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => None,
+                Err(e) => Some(e),
+            });
+            if let Some(e) = failed {
+                tracing::debug!(error = %e, "RTP socket closed");
+                return;
+            }
         }
     }
 
-    async fn receive(&self, data: &[u8], from: SocketAddr, keys: &mut KeyDetector) {
+    fn receive(&self, data: &[u8], from: SocketAddr, keys: &mut KeyDetector) {
         let Ok(p) = rtp::parse(data) else {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -168,6 +207,10 @@ impl Leg {
             if !s.latched {
                 s.remote = from;
                 s.latched = true;
+                // Failing to connect only costs the kernel's filtering and cached route.
+                if let Err(e) = self.sock.get_ref().connect(from) {
+                    tracing::debug!(error = %e, peer = %from, "RTP socket not connected");
+                }
             } else if s.remote != from {
                 drop(s);
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
@@ -208,15 +251,15 @@ impl Leg {
             let _ = self.events.try_send(h);
         }
         if let Some((other, is_event)) = relay {
-            other.forward(data, is_event).await;
+            other.forward(data, is_event);
         }
     }
 
     /// Sends a packet relayed from the other leg, with this leg's payload type for events.
-    async fn forward(&self, data: &[u8], is_event: bool) {
-        let (remote, held, te) = {
+    fn forward(&self, data: &[u8], is_event: bool) {
+        let (remote, latched, held, te) = {
             let s = self.state();
-            (s.remote, s.held, s.telephone_event)
+            (s.remote, s.latched, s.held, s.telephone_event)
         };
         if held {
             return;
@@ -225,14 +268,22 @@ impl Leg {
             let Some(te) = te else { return };
             let mut copy = data.to_vec();
             copy[1] = (copy[1] & 0x80) | te;
-            self.send_raw(&copy, remote).await;
+            self.send_raw(&copy, remote, latched);
         } else {
-            self.send_raw(data, remote).await;
+            self.send_raw(data, remote, latched);
         }
     }
 
-    async fn send_raw(&self, data: &[u8], to: SocketAddr) {
-        if self.sock.send_to(data, to).await.is_ok() {
+    /// `connected`: the socket is connected to `to` (the learned address), so no address is
+    /// given (one given would make the kernel look the route up again).
+    fn send_raw(&self, data: &[u8], to: SocketAddr, connected: bool) {
+        let sock = self.sock.get_ref();
+        let sent = if connected {
+            sock.send(data)
+        } else {
+            sock.send_to(data, to)
+        };
+        if sent.is_ok() {
             self.counters.sent.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -250,9 +301,9 @@ impl Leg {
                 _ = &mut until => return,
                 _ = tick.tick() => {}
             }
-            let (remote, held, codec) = {
+            let (remote, latched, held, codec) = {
                 let s = self.state();
-                (s.remote, s.held, s.codec)
+                (s.remote, s.latched, s.held, s.codec)
             };
             if held {
                 continue;
@@ -263,7 +314,7 @@ impl Leg {
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             rtp::write(&mut out, first, codec.payload_type(), seq, ts, self.ssrc, &payload);
             first = false;
-            self.send_raw(&out, remote).await;
+            self.send_raw(&out, remote, latched);
         }
     }
 }
@@ -342,11 +393,12 @@ mod tests {
         assert_eq!(loud(&r[8000..]), 0);
     }
 
-    async fn leg() -> (Arc<Leg>, mpsc::Receiver<Heard>, UdpSocket) {
-        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    async fn leg() -> (Arc<Leg>, mpsc::Receiver<Heard>, tokio::net::UdpSocket) {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_nonblocking(true).unwrap();
         let local = sock.local_addr().unwrap();
-        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let (leg, rx) = Leg::new(sock, local, peer.local_addr().unwrap(), Codec::Pcmu, Some(101));
+        let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (leg, rx) = Leg::new(sock, local, peer.local_addr().unwrap(), Codec::Pcmu, Some(101)).unwrap();
         tokio::spawn(leg.clone().run());
         (leg, rx, peer)
     }
@@ -394,6 +446,51 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(n, p.len());
+    }
+
+    #[tokio::test]
+    async fn answers_where_the_peer_really_is_and_ignores_strangers() {
+        // The SDP named an address nobody listens on (a caller behind NAT).
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_nonblocking(true).unwrap();
+        let local = sock.local_addr().unwrap();
+        let (leg, mut rx) = Leg::new(sock, local, "127.0.0.1:9".parse().unwrap(), Codec::Pcmu, Some(101)).unwrap();
+        tokio::spawn(leg.clone().run());
+        let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut p = vec![];
+        rtp::write(&mut p, false, 0, 1, 160, 7, &[0xff; 160]);
+        peer.send_to(&p, leg.local).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Its prompts now go where its packets came from.
+        leg.play(&[0i16; 160], std::future::pending()).await;
+        let mut buf = [0u8; 400];
+        let n = tokio::time::timeout(Duration::from_secs(2), peer.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(rtp::parse(&buf[..n]).unwrap().payload.len(), 160);
+        // A key from anyone else is not heard; the peer's is.
+        for sender in [&stranger, &peer] {
+            for _ in 0..3 {
+                rtp::write(
+                    &mut p,
+                    false,
+                    101,
+                    2,
+                    320,
+                    7,
+                    &[if std::ptr::eq(sender, &peer) { 5 } else { 9 }, 0x8a, 0, 160],
+                );
+                sender.send_to(&p, leg.local).await.unwrap();
+            }
+        }
+        let h = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(h, Heard::Key('5')), "{h:?}");
+        assert_eq!(leg.counters.received.load(Ordering::Relaxed), 4);
     }
 
     #[tokio::test]

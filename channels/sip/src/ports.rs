@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use tokio::net::UdpSocket;
+use std::net::UdpSocket;
 
 pub struct PortRange {
     ip: IpAddr,
@@ -34,13 +34,15 @@ impl PortRange {
         }
     }
 
-    /// Binds the next free even port.
-    pub async fn bind(&self) -> Result<UdpSocket, Exhausted> {
+    /// Binds the next free even port (non-blocking, for a media leg to wait on).
+    pub fn bind(&self) -> Result<UdpSocket, Exhausted> {
         for _ in 0..self.count {
             let i = self.next.fetch_add(1, Ordering::Relaxed) % self.count;
             let port = self.first + (2 * i) as u16;
-            if let Ok(s) = UdpSocket::bind(SocketAddr::new(self.ip, port)).await {
-                return Ok(s);
+            if let Ok(s) = UdpSocket::bind(SocketAddr::new(self.ip, port)) {
+                if s.set_nonblocking(true).is_ok() {
+                    return Ok(s);
+                }
             }
         }
         Err(Exhausted {
@@ -54,16 +56,16 @@ impl PortRange {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn binds_even_ports_in_range_until_exhausted() {
+    #[test]
+    fn binds_even_ports_in_range_until_exhausted() {
         let r = PortRange::new("127.0.0.1".parse().unwrap(), 41001, 41006);
-        let a = r.bind().await.unwrap();
-        let b = r.bind().await.unwrap();
-        let c = r.bind().await.unwrap();
+        let a = r.bind().unwrap();
+        let b = r.bind().unwrap();
+        let c = r.bind().unwrap();
         let ports: Vec<u16> = [&a, &b, &c].iter().map(|s| s.local_addr().unwrap().port()).collect();
         assert_eq!(ports, vec![41002, 41004, 41006]);
-        assert!(r.bind().await.is_err());
+        assert!(r.bind().is_err());
         drop(b);
-        assert_eq!(r.bind().await.unwrap().local_addr().unwrap().port(), 41004);
+        assert_eq!(r.bind().unwrap().local_addr().unwrap().port(), 41004);
     }
 }

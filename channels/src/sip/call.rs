@@ -28,7 +28,7 @@ use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 
-use super::{advertised, answer_reinvite, invite_leg, sdp_type, texts, Inner};
+use super::{answer_reinvite, invite_leg, media_leg, sdp_type, texts, Inner};
 
 /// Longest voicemail.
 const VOICEMAIL_MAX: Duration = Duration::from_secs(120);
@@ -180,16 +180,14 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
         );
         return tx.reply(refuse(StatusCode::ServiceUnavailable)).await;
     }
-    let sock = match inner.ports.bind().await {
-        Ok(s) => s,
+    let (leg, heard, leg_task) = match media_leg(&inner, offer.addr, offer.codecs[0], offer.telephone_event) {
+        Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "call refused");
             return tx.reply(refuse(StatusCode::ServiceUnavailable)).await;
         }
     };
-    let local = advertised(&inner, &sock);
-    let (leg, heard) = Leg::new(sock, local, offer.addr, offer.codecs[0], offer.telephone_event);
-    let leg_task = tokio::spawn(leg.clone().run());
+    let local = leg.local;
     let from = tx.original.from_header().ok().and_then(|f| f.typed().ok());
     let caller_number = from
         .as_ref()
@@ -752,18 +750,17 @@ impl Call {
                 .await;
             return;
         };
-        let sock = match self.inner.ports.bind().await {
-            Ok(s) => s,
+        let codec = self.leg.codec();
+        let (leg, _keys, media_task) = match media_leg(&self.inner, b.target, codec, Some(sdp::OFFERED_TELEPHONE_EVENT))
+        {
+            Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot ring the operator");
                 self.return_to_queue(user_id, "no RTP port free").await;
                 return;
             }
         };
-        let local = advertised(&self.inner, &sock);
-        let codec = self.leg.codec();
-        let (leg, _keys) = Leg::new(sock, local, b.target, codec, Some(sdp::OFFERED_TELEPHONE_EVENT));
-        let media_task = tokio::spawn(leg.clone().run());
+        let local = leg.local;
         let offer = sdp::offer(
             &Local {
                 addr: local,

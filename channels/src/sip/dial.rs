@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::call::CallEvent;
 use super::trunk::TrunkRef;
-use super::{advertised, answer_reinvite, invite_leg, Inner};
+use super::{answer_reinvite, invite_leg, media_leg, Inner};
 
 /// How long the called person's phone may ring.
 const CUSTOMER_RING: Duration = Duration::from_secs(60);
@@ -344,10 +344,8 @@ impl Outbound {
     }
 
     async fn new_leg(&mut self, peer: SocketAddr, codec: Codec) -> Result<Arc<Leg>, String> {
-        let sock = self.inner.ports.bind().await.map_err(|e| e.to_string())?;
-        let local = advertised(&self.inner, &sock);
-        let (leg, _heard) = Leg::new(sock, local, peer, codec, Some(sdp::OFFERED_TELEPHONE_EVENT));
-        self.tasks.push(tokio::spawn(leg.clone().run()));
+        let (leg, _heard, task) = media_leg(&self.inner, peer, codec, Some(sdp::OFFERED_TELEPHONE_EVENT))?;
+        self.tasks.push(task);
         Ok(leg)
     }
 

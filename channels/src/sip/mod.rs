@@ -437,10 +437,30 @@ fn invite_leg(
     Ok((dialog, waiter))
 }
 
-/// Where the SDP of a leg bound to `sock` says to send its media.
-fn advertised(inner: &Inner, sock: &tokio::net::UdpSocket) -> SocketAddr {
+/// A media leg on the next free RTP port, sending to `remote` until it hears where its peer
+/// really is, its reader running; what it hears (keys, recorded audio) arrives on the receiver.
+/// Its SDP address is the port on the public IP.
+#[allow(clippy::type_complexity)]
+fn media_leg(
+    inner: &Inner,
+    remote: SocketAddr,
+    codec: hub_sip::sdp::Codec,
+    telephone_event: Option<u8>,
+) -> Result<
+    (
+        Arc<hub_sip::media::Leg>,
+        mpsc::Receiver<hub_sip::media::Heard>,
+        tokio::task::JoinHandle<()>,
+    ),
+    String,
+> {
+    let sock = inner.ports.bind().map_err(|e| e.to_string())?;
     let port = sock.local_addr().map(|a| a.port()).unwrap_or(0);
-    SocketAddr::new(inner.public_ip, port)
+    let advertised = SocketAddr::new(inner.public_ip, port);
+    let (leg, heard) = hub_sip::media::Leg::new(sock, advertised, remote, codec, telephone_event)
+        .map_err(|e| format!("cannot watch an RTP socket: {e}"))?;
+    let task = tokio::spawn(leg.clone().run());
+    Ok((leg, heard, task))
 }
 
 fn source_of(tx: &Transaction) -> Option<SocketAddr> {
