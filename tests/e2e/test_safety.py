@@ -76,3 +76,26 @@ def test_user_text_is_escaped(hub, new_context):
     no_script_ran(kiosk)
     assert operator.locator("script:not([src])").count() == 0
     # (The new_context fixture then fails the test on any CSP violation or uncaught error.)
+
+
+def test_sign_in_before_the_script_runs(hub, new_context):
+    """The sign-in form works, and keeps the password out of the URL, even when the browser submits
+    it itself: a click before the page's script has loaded (or with scripts off)."""
+    page = new_context(java_script_enabled=False).new_page()
+    login, password = hubnode.OPERATOR1
+    page.goto(hub.url("/login?next=%2Fsupervisor"))
+    page.locator("#login").fill(login)
+    page.locator("#password").fill("not-the-password")
+    page.locator("button[type=submit]").click()
+    expect(page).to_have_url(hub.url("/login?next=%2Fsupervisor&failed=bad_credentials"))
+    page.locator("#login").fill(login)
+    page.locator("#password").fill(password)
+    page.locator("button[type=submit]").click()
+    expect(page).to_have_url(hub.url("/supervisor"))
+    assert any(c["name"] == "hub_session" and c["httpOnly"] for c in page.context.cookies()), \
+        "the form's sign-in leaves the session cookie"
+
+    # With the script, the reason the server sent back is shown.
+    page = new_context().new_page()
+    page.goto(hub.url("/login?next=%2Foperator&failed=bad_credentials"))
+    expect(page.get_by_test_id("message")).to_have_text("Неверный логин или пароль")

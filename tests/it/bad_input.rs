@@ -112,6 +112,39 @@ async fn refused(backend: Backend) {
     );
     assert_ne!(api.post_from_origin("/api/operator/call-next", &op, &own).await, 403);
 
+    // The sign-in form as the browser posts it before its script runs: a redirect, never the
+    // password in a URL; a path of this site only; a foreign page cannot sign anyone in.
+    let form = "login=operator1&password=demo-operator1";
+    let (s, to, cookie) = api.post_form("/login?next=%2Fsupervisor", form, Some(&own)).await;
+    assert_eq!((s, to.as_str()), (303, "/supervisor"));
+    assert!(
+        cookie.contains("hub_session=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let (s, to, _) = api.post_form("/login?next=%2F%2Fevil.example", form, None).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (303, "/operator"),
+        "another site is not a place to go on to"
+    );
+    let (s, to, cookie) = api
+        .post_form(
+            "/login?next=%2Fsupervisor",
+            "login=nobody&password=whatever1",
+            Some(&own),
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (303, "/login?next=%2Fsupervisor&failed=bad_credentials")
+    );
+    assert!(cookie.is_empty(), "no session for a wrong password: {cookie}");
+    let (s, _, cookie) = api.post_form("/login", form, Some("https://evil.example")).await;
+    assert_eq!(s, 403, "login CSRF from another site is refused");
+    assert!(cookie.is_empty());
+    let (s, _, _) = api.post_form("/login", "login=operator1", Some(&own)).await;
+    assert_eq!(s, 400, "a form without a password is refused");
+
     // Unknown service, a menu group, malformed and oversized JSON, unknown fields.
     let (s, b) = api
         .post("/api/kiosk/tickets", Some(&kiosk), json!({"service_id": 999}))

@@ -348,6 +348,30 @@ impl Api {
         res.status().as_u16()
     }
 
+    /// A form POST as a browser sends one before (or without) the page's script, redirects not
+    /// followed: the status, the `Location` and the `Set-Cookie` headers.
+    pub async fn post_form(&self, path: &str, form: &str, origin: Option<&str>) -> (u16, String, String) {
+        let client = awc::Client::builder().disable_redirects().finish();
+        let mut req = client
+            .post(format!("{}{path}", self.base))
+            .content_type("application/x-www-form-urlencoded");
+        if let Some(o) = origin {
+            req = req.insert_header(("origin", o));
+        }
+        let res = req
+            .send_body(form.to_owned())
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let header = |name: &str| {
+            res.headers()
+                .get_all(name)
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        (res.status().as_u16(), header("location"), header("set-cookie"))
+    }
+
     /// A JSON request with a bearer token.
     pub async fn send_raw_auth(&self, method: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
         self.send_raw(method, path, Some(token), Some(body)).await

@@ -16,6 +16,11 @@ Hub.ready(() => {
     return '/operator';
   }
 
+  // The form posted without this script (it had not loaded yet): the server sent it back with
+  // the reason.
+  const failed = new URLSearchParams(location.search).get('failed');
+  if (failed) Hub.showError(new Hub.HubError(401, failed, ''));
+
   // Signed in already? Offer a way on, but still allow signing in as someone else.
   Hub.api('GET', '/api/me').then((me) => {
     if (!me || me.type !== 'user') return;

@@ -30,16 +30,21 @@ struct Session {
     principal: Principal,
 }
 
-fn session_response(state: &AppState, token: String, principal: Principal) -> HttpResponse {
-    let cookie = Cookie::build(SESSION_COOKIE, token.clone())
+fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
         .path("/")
         .http_only(true)
         .secure(state.secure_cookies)
-        // Strict keeps the cookie off cross-site requests: with JSON-only endpoints that is the
-        // CSRF defence.
+        // Strict keeps the cookie off cross-site requests; with `same_origin` refusing foreign
+        // origins' writes, that is the CSRF defence.
         .same_site(SameSite::Strict)
-        .finish();
-    HttpResponse::Ok().cookie(cookie).json(Session { token, principal })
+        .finish()
+}
+
+fn session_response(state: &AppState, token: String, principal: Principal) -> HttpResponse {
+    HttpResponse::Ok()
+        .cookie(session_cookie(state, token.clone()))
+        .json(Session { token, principal })
 }
 
 /// Runs a sign-in under the per-login throttle: refused outright while the login is locked,
@@ -79,6 +84,64 @@ async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> ApiResult<
     Ok(session_response(&state, token, principal))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginForm {
+    login: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+/// Where a sign-in may send the browser on: a path of this site, else the operator console. A
+/// second slash or any backslash would make browsers read another host ("//evil", "/\\evil"),
+/// and control characters are dropped by URL parsers, so any of those falls back.
+fn safe_next(next: Option<&str>) -> &str {
+    const HOME: &str = "/operator";
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n[1..].starts_with('/')
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n
+        }
+        _ => HOME,
+    }
+}
+
+/// The sign-in form posted by the browser itself (no script yet, or none at all): the same
+/// sign-in as the JSON endpoint, answered with a redirect, so credentials never end up in a URL.
+/// A refusal goes back to the form with the reason in `failed=`, which the page shows.
+async fn login_form(state: web::Data<AppState>, next: web::Query<Next>, body: web::Form<LoginForm>) -> HttpResponse {
+    use actix_web::http::header::LOCATION;
+    let next = safe_next(next.next.as_deref());
+    let signed = throttled(
+        &state,
+        &body.login,
+        state.hub.store().sign_in_user(&body.login, &body.password),
+    )
+    .await;
+    match signed {
+        Ok((token, _)) => {
+            tracing::info!(login = %body.login, "user signed in (form)");
+            HttpResponse::SeeOther()
+                .cookie(session_cookie(&state, token))
+                .insert_header((LOCATION, next))
+                .finish()
+        }
+        Err(e) => {
+            let query = serde_urlencoded::to_string([("next", next), ("failed", e.code())]).unwrap_or_default();
+            let back = format!("/login?{query}");
+            HttpResponse::SeeOther().insert_header((LOCATION, back)).finish()
+        }
+    }
+}
+
 async fn device(state: web::Data<AppState>, body: web::Json<DeviceLogin>) -> ApiResult<HttpResponse> {
     let (token, principal) = throttled(
         &state,
@@ -116,7 +179,31 @@ async fn me(who: Signed) -> HttpResponse {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/login", web::post().to(login))
+        .route("/login", web::post().to(login_form))
         .route("/api/auth/device", web::post().to(device))
         .route("/api/auth/logout", web::post().to(logout))
         .route("/api/me", web::get().to(me));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn a_sign_in_goes_on_only_to_a_path_of_this_site() {
+        assert_eq!(safe_next(Some("/supervisor?tab=kpi#x")), "/supervisor?tab=kpi#x");
+        assert_eq!(safe_next(Some("/")), "/");
+        for foreign in [
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "evil",
+            "",
+            "/\t/evil",
+            "/a\\b",
+        ] {
+            assert_eq!(safe_next(Some(foreign)), "/operator", "{foreign:?}");
+        }
+        assert_eq!(safe_next(None), "/operator");
+    }
 }
