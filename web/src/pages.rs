@@ -35,7 +35,10 @@ fn page_response(body: &'static str, frame_ancestors: &str) -> HttpResponse {
             ),
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        // Nothing reaches other sites (a ticket's /t/ link stays private); same-origin requests
+        // keep their referrer, and so their real Origin: under no-referrer a browser's own form
+        // post says "Origin: null", which `same_origin` rightly refuses.
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .body(body)
 }
 
