@@ -49,6 +49,13 @@ def rss_mb(pid: int) -> float:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 1e6
 
 
+def udp_datagrams_in() -> int:
+    """UDP datagrams this machine has received (all processes): with every stream relayed, four
+    50-packet/s streams per bridged call (caller to hub, hub to phone, and back)."""
+    rows = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Udp:")]
+    return int(rows[1][rows[0].index("InDatagrams")])
+
+
 def metrics(node) -> dict[str, float]:
     with urllib.request.urlopen(node.url("/metrics"), timeout=10) as r:
         text = r.read().decode()
@@ -152,7 +159,7 @@ def main() -> None:
                               "-timeout", str(calls // rate + hold_ms // 1000 * (calls // concurrent + 2) + 60)],
                              "caller")
         peers.append(caller)
-        samples = []  # (t, cpu, rss, bridged, total calls)
+        samples = []  # (t, cpu, rss, bridged, total calls, UDP datagrams in)
         # HUB_BENCH_PERF=file: a 20 s CPU profile of the hub (perf, software clock) once the
         # calls are bridged, for `perf report -i file --no-children`.
         perf_out, perf = os.environ.get("HUB_BENCH_PERF"), None
@@ -167,7 +174,8 @@ def main() -> None:
                                          "-o", perf_out, "--", "sleep", "20"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             samples.append((time.monotonic() - start, cpu_seconds(pid), rss_mb(pid),
-                            m.get("hub_sip_calls_bridged_now", 0), m.get("hub_sip_calls_total", 0)))
+                            m.get("hub_sip_calls_bridged_now", 0), m.get("hub_sip_calls_total", 0),
+                            udp_datagrams_in()))
         elapsed = time.monotonic() - start
         if perf is not None:
             perf.wait(30)
@@ -186,8 +194,9 @@ def main() -> None:
             cpu = (steady[-1][1] - steady[0][1]) / window if window > 0 else 0
             bridged = sum(s[3] for s in steady) / len(steady)
             rss = max(s[2] for s in steady)
+            udp = (steady[-1][5] - steady[0][5]) / window if window > 0 else 0
         else:
-            window, cpu, bridged, rss = 0, 0, peak, rss0
+            window, cpu, bridged, rss, udp = 0, 0, peak, rss0, 0
         print(f"  set-ups: {setup_rate:.0f} calls/s answered at the peak second (sipp offered {rate}/s); "
               f"{len(ramp)} s of ramp")
         print(f"  bridged with media: {peak:.0f} at peak, {bridged:.0f} on average over {window:.0f} s steady")
@@ -198,6 +207,8 @@ def main() -> None:
         print(f"  RTP sent by the hub: {sent:.0f} packets, {sent / max(1, m.get('hub_sip_calls_bridged_total', 1)):.0f} per bridged call; "
               f"dropped {m.get('hub_sip_rtp_dropped_total', 0):.0f}")
         if bridged:
+            print(f"  UDP datagrams received on this machine: {udp:.0f}/s over the steady part "
+                  f"({udp / bridged:.0f} per bridged call; 200 when all four streams flow)")
             print(f"  hub CPU: {cpu * 100:.1f} % of a core with {bridged:.0f} bridged calls = "
                   f"{cpu * 100 / bridged:.3f} % of a core per call (RustPBX: 0.08 %)")
             print(f"  hub memory: {rss0:.0f} MB before, {rss:.0f} MB at peak = {(rss - rss0) / bridged:.2f} MB per call "

@@ -133,6 +133,8 @@ class Media:
         self.received = 0
         self.loud = 0
         self.echoed: set[int] = set()
+        # Every PCMU payload not our own, in arrival order: what the caller heard.
+        self.heard = bytearray()
         # Packets per sender (SSRC): the hub's prompts have its own, relayed media the phone's.
         self.ssrcs: dict[int, int] = {}
         self.seq = 1000
@@ -161,8 +163,23 @@ class Media:
                 self.ssrcs[ssrc] = self.ssrcs.get(ssrc, 0) + 1
                 if ssrc == self.ssrc:
                     self.echoed.add(struct.unpack("!H", data[2:4])[0])
-                elif payload and max(abs(ulaw_to_linear(b)) for b in payload) > 2000:
+                    continue
+                if data[1] & 0x7F == 0:
+                    self.heard += payload
+                if payload and max(abs(ulaw_to_linear(b)) for b in payload) > 2000:
                     self.loud += 1
+
+    def heard_wav(self, path: Path) -> Path:
+        """What the caller heard, as a 16-bit 8 kHz WAV file."""
+        import wave
+        with self._lock:
+            pcm = b"".join(struct.pack("<h", ulaw_to_linear(b)) for b in self.heard)
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(pcm)
+        return path
 
     def wait_audio(self, packets: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

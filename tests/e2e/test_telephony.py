@@ -394,6 +394,51 @@ def test_voicemail_is_stored_and_transcribed(hub_store, media, peers):
     assert detail["contact"]["phone"] == "+79035550011"
 
 
+def test_key_by_sip_info_and_place_in_queue_spoken(hub_store, media, peers, tmp_path):
+    """A key sent by SIP INFO (application/dtmf-relay) chooses in the menu as an RTP event does;
+    the waiting caller is told their place and told again every position_secs: what reached the
+    caller's ear, transcribed by Whisper, says so twice."""
+    if not MODELS or not (Path(MODELS) / "base.bin").is_file():
+        pytest.fail("HUB_TEST_MODELS must name a directory with base.bin (tests/run.sh makes it)",
+                    pytrace=False)
+    store = hub_store()
+    sip, _ = sipkit.sip_env(store)
+    store.extra_env["HUB_LOG"] = "info,rsipstack=warn"
+    node = store.start()
+    admin = node.api.login(*ADMIN)
+    queues = {q["name"]: q["service_id"] for q in node.api.ok("GET", "/api/chat-queues", admin)}
+    hotline = queues["Горячая линия"]
+    other = next(v for v in queues.values() if v != hotline)
+    node.api.ok("POST", "/api/admin/sip/numbers", admin,
+                {"number": "7100", "greeting": "Hello.", "prompt": "For sales, press 2.",
+                 "choices": {"2": other}, "default_queue_id": hotline, "lang": "en",
+                 "position_secs": 8, "max_wait_secs": 0}, want=201)
+    m = media()
+    c = sipkit.Sipp(sip, "caller_info.xml",
+                    ["-s", "7100", "-key", "rtp_port", str(m.port), "-key", "caller", CALLER,
+                     "-key", "caller_name", "Info", "-key", "key", "2", "-mi", "127.0.0.1",
+                     "-d", "19000", "-m", "1", "-timeout", "60"], "caller")
+    peers.append(c)
+    rec = wait(lambda: [x for x in calls(node) if x["queued_at"]], 15, "the call to queue")[0]
+    sup = node.api.login(*hubnode.SUPERVISOR)
+    assert conversation(node, sup, rec["conversation_id"])["conversation"]["service_id"] == other, \
+        "the INFO key did not choose the queue"
+    assert c.wait(60) == 0, c.report()
+    assert "Content-Type: application/dtmf-relay" in c.messages()
+
+    # The hub reads HUB_* as its settings: only the one it needs here.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_SPEECH_MODELS_DIR"] = MODELS
+    heard = subprocess.run([str(hubnode.hub_binary()), "transcribe", "--model", "base", "--lang", "en",
+                            str(m.heard_wav(tmp_path / "heard.wav"))],
+                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert heard.returncode == 0, heard.stderr
+    said = heard.stdout.lower()
+    assert said.count("queue") >= 2, f"the place in the queue was not said twice: {said!r}"
+    assert "number one" in said or "number 1" in said, said
+    assert "message" in said, said
+
+
 def test_softphone_answers_and_hold_by_reinvite(sip_hub, media, peers):
     """baresip, a real softphone, as the operator's phone (digest registration, auto-answer):
     its audio reaches the caller through the bridge. The caller puts the call on hold with a
