@@ -208,7 +208,7 @@ def main() -> None:
               f"dropped {m.get('hub_sip_rtp_dropped_total', 0):.0f}")
         if bridged:
             print(f"  UDP datagrams received on this machine: {udp:.0f}/s over the steady part "
-                  f"({udp / bridged:.0f} per bridged call; 200 when all four streams flow)")
+                  f"({udp / bridged:.0f} per bridged call; the hub itself takes in 100: 50 from each side)")
             print(f"  hub CPU: {cpu * 100:.1f} % of a core with {bridged:.0f} bridged calls = "
                   f"{cpu * 100 / bridged:.3f} % of a core per call (RustPBX: 0.08 %)")
             print(f"  hub memory: {rss0:.0f} MB before, {rss:.0f} MB at peak = {(rss - rss0) / bridged:.2f} MB per call "

@@ -497,6 +497,41 @@ def test_softphone_answers_and_hold_by_reinvite(sip_hub, media, peers):
     assert rec["held_ms"] >= 3000 and rec["outcome"] == "answered", rec
 
 
+def test_phone_registration_survives_a_restart(sip_hub, media, peers):
+    """A phone told it is registered for an hour stays reachable when the hub restarts within
+    that hour: the binding is kept in the store, and a call after the restart rings it there."""
+    node, sip = sip_hub
+    admin = node.api.login(*ADMIN)
+    sup = node.api.login(*hubnode.SUPERVISOR)
+    ivan = next(o for o in node.api.ok("GET", "/api/supervisor/overview", sup)["operators"]
+                if o["name"] == "Иван Смирнов")
+    node.api.ok("PUT", f"/api/admin/sip/accounts/{ivan['user_id']}", admin,
+                {"username": "1002", "password": sipkit.PHONES["1002"], "auto_answer": True})
+    phone_port = sipkit.free_udp_port()
+    phone = sipkit.phone(sip, phone_port, sipkit.free_udp_port())
+    peers.append(phone)
+    reg = sipkit.register(sip, "1002", phone_port, expires=3600)
+    assert reg.proc.returncode == 0, reg.report()
+
+    node.kill()
+    node.start()
+    accounts = {a["username"]: a for a in node.api.ok("GET", "/api/admin/sip/accounts", node.api.login(*ADMIN))}
+    assert accounts["1002"]["registered"] is True, "the restart forgot the phone"
+    assert accounts["1001"]["registered"] is False
+    available(node, hubnode.OPERATOR2)
+    m = media()
+    c = sipkit.caller(sip, m.port, stay_ms=10_000, caller_id=CALLER)
+    peers.append(c)
+    m.wait_audio(5)
+    m.key("1")
+    rec = wait(lambda: [x for x in calls(node) if x["answered_at"]], 20, "the phone to answer")[0]
+    assert rec["operator_id"] == ivan["user_id"], rec
+    sent = m.tone(60)
+    wait(lambda: len(m.echoed & set(sent)) >= 50, 5, "the caller's audio echoed back by the phone")
+    assert c.wait(40) == 0, c.report()
+    assert phone.wait(15) == 0, phone.report()
+
+
 def test_vip_caller_waits_ahead_of_earlier_callers(sip_hub, media, peers):
     """VIP by caller number: with nobody free to answer, a VIP who calls after another caller
     waits ahead of them (the routing engine serves higher priorities first)."""

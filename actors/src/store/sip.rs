@@ -79,6 +79,17 @@ pub struct NewSipNumber<'a> {
     pub trunk_id: Option<i64>,
 }
 
+/// Where an operator's phone registered (migration 0010), as the registrar keeps it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SipBinding {
+    pub user_id: i64,
+    pub org_id: i64,
+    pub username: String,
+    pub contact: String,
+    pub target: String,
+    pub expires_at: i64,
+}
+
 /// A call an operator places (click-to-call).
 pub struct Dialled<'a> {
     pub org_id: i64,
@@ -200,6 +211,49 @@ impl Store {
                 .rows_affected()
                 == 1,
         )
+    }
+
+    /// Keeps a phone's registration (a new one, or a refresh).
+    pub async fn save_sip_binding(&self, b: &SipBinding) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sip_bindings (user_id, org_id, username, contact, target, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, \
+             username = excluded.username, contact = excluded.contact, target = excluded.target, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(b.user_id)
+        .bind(b.org_id)
+        .bind(&b.username)
+        .bind(&b.contact)
+        .bind(&b.target)
+        .bind(b.expires_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_sip_binding(&self, user_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM sip_bindings WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Registrations still live at `now` whose account still has that user name: what the
+    /// registrar starts with. Expired ones are cleared on the way.
+    pub async fn live_sip_bindings(&self, now: Millis) -> Result<Vec<SipBinding>> {
+        sqlx::query("DELETE FROM sip_bindings WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        Ok(sqlx::query_as(
+            "SELECT b.user_id, b.org_id, b.username, b.contact, b.target, b.expires_at FROM sip_bindings b \
+             JOIN sip_accounts a ON a.user_id = b.user_id AND a.username = b.username WHERE b.expires_at > $1",
+        )
+        .bind(now)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     pub async fn sip_number(&self, number: &str) -> Result<Option<SipNumber>> {

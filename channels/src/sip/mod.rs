@@ -259,7 +259,7 @@ impl Sip {
         } else {
             public_ip
         };
-        let registrar = Registrar::new(
+        let mut registrar = Registrar::new(
             settings.realm.clone(),
             &settings.secret,
             settings.nonce_secs,
@@ -269,6 +269,15 @@ impl Sip {
                 settings.lockout_secs * 1000,
             ),
         );
+        match hub.store().live_sip_bindings(hub_actors::model::now_millis()).await {
+            Ok(rows) => {
+                let n = registrar.restore(rows);
+                if n > 0 {
+                    tracing::info!(phones = n, "phone registrations of the last run restored");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "kept phone registrations not read; phones are found as they refresh"),
+        }
         if let Ok(n) = hub.store().end_orphaned_calls(hub_actors::model::now_millis()).await {
             if n > 0 {
                 tracing::info!(calls = n, "calls left open by the last run marked ended");

@@ -3,12 +3,14 @@
 //! challenge and the same refusal as wrong passwords, so scanning for extensions (svwar) learns
 //! nothing. A binding says where an operator's phone is: the Contact it gave, and the address
 //! its REGISTER really came from (behind NAT the Contact is private; we send to the source).
+//! Bindings are kept in the store before the 200 goes out, so a restart forgets no phone that
+//! was told it is registered.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use hub_actors::model::now_millis;
-use hub_actors::store::Store;
+use hub_actors::store::{sip::SipBinding, Store};
 use hub_sip::digest::{self, NonceState, Nonces};
 use hub_sip::lockout::Lockout;
 use rsipstack::sip::prelude::*;
@@ -26,6 +28,31 @@ pub struct Binding {
     /// (no NAT between), else the REGISTER's source (the NAT's mapping, kept open by refreshes).
     pub target: SocketAddr,
     pub expires_at: i64,
+}
+
+impl Binding {
+    fn row(&self) -> SipBinding {
+        SipBinding {
+            user_id: self.user_id,
+            org_id: self.org_id,
+            username: self.username.clone(),
+            contact: self.contact.to_string(),
+            target: self.target.to_string(),
+            expires_at: self.expires_at,
+        }
+    }
+
+    /// A kept binding, or None if what was kept no longer parses.
+    fn from_row(row: SipBinding) -> Option<Self> {
+        Some(Self {
+            contact: rsipstack::sip::Uri::try_from(row.contact.as_str()).ok()?,
+            target: row.target.parse().ok()?,
+            user_id: row.user_id,
+            org_id: row.org_id,
+            username: row.username,
+            expires_at: row.expires_at,
+        })
+    }
 }
 
 pub struct Registrar {
@@ -52,6 +79,15 @@ impl Registrar {
             failures: 0,
             lockouts: 0,
         }
+    }
+
+    /// Takes up the registrations a previous run kept; answers how many.
+    pub fn restore(&mut self, rows: Vec<SipBinding>) -> usize {
+        let before = self.bindings.len();
+        for b in rows.into_iter().filter_map(Binding::from_row) {
+            self.bindings.insert(b.user_id, b);
+        }
+        self.bindings.len() - before
     }
 
     /// The live binding of an operator's phone.
@@ -124,10 +160,20 @@ pub async fn handle(
         }
         Verdict::Remove(user_id) => {
             lock().bindings.remove(&user_id);
+            if let Err(e) = store.remove_sip_binding(user_id).await {
+                // Harmless: a kept binding of an unregistered phone only outlives its expiry
+                // if the node restarts before then, and the phone asked to be forgotten.
+                tracing::warn!(user = user_id, error = %e, "kept registration not removed");
+            }
             tracing::info!(user = user_id, "phone unregistered");
             tx.reply(StatusCode::OK).await
         }
         Verdict::Accept(b, expires) => {
+            if let Err(e) = store.save_sip_binding(&b.row()).await {
+                // Not kept, not acknowledged: the phone tries again, as it would after a loss.
+                tracing::warn!(user = b.user_id, error = %e, "registration not kept; REGISTER refused");
+                return tx.reply(StatusCode::ServerInternalError).await;
+            }
             let contact = format!("<{}>;expires={expires}", b.contact);
             tracing::info!(user = b.user_id, sip_user = %b.username, target = %b.target, expires, "phone registered");
             lock().bindings.insert(b.user_id, *b);
@@ -225,4 +271,47 @@ async fn decide(
         }),
         expires,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_binding_comes_back_as_it_was() {
+        let b = Binding {
+            user_id: 7,
+            org_id: 1,
+            username: "1001".into(),
+            contact: rsipstack::sip::Uri::try_from("sip:1001@192.168.1.20:5062;transport=udp").unwrap(),
+            target: "203.0.113.9:40612".parse().unwrap(),
+            expires_at: 1_800_000_000_000,
+        };
+        let back = Binding::from_row(b.row()).expect("parses");
+        assert_eq!(back.contact, b.contact);
+        assert_eq!(back.target, b.target);
+        assert_eq!((back.user_id, back.org_id, back.expires_at), (7, 1, b.expires_at));
+        let mut broken = b.row();
+        broken.target = "not an address".into();
+        assert!(
+            Binding::from_row(broken).is_none(),
+            "a row that no longer parses is skipped"
+        );
+    }
+
+    #[test]
+    fn restoring_counts_only_what_parses() {
+        let mut r = Registrar::new("hub".into(), b"secret", 300, Lockout::new(5, 60_000, 60_000));
+        let row = |user_id, target: &str| SipBinding {
+            user_id,
+            org_id: 1,
+            username: format!("10{user_id:02}"),
+            contact: "sip:1001@127.0.0.1:5070".into(),
+            target: target.into(),
+            expires_at: now_millis() + 60_000,
+        };
+        assert_eq!(r.restore(vec![row(1, "127.0.0.1:5070"), row(2, "bad")]), 1);
+        assert!(r.binding(1).is_some() && r.binding(2).is_none());
+        assert_eq!(r.registered(), 1);
+    }
 }
