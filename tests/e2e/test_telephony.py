@@ -439,18 +439,25 @@ def test_key_by_sip_info_and_place_in_queue_spoken(hub_store, media, peers, tmp_
     assert "message" in said, said
 
 
-def test_softphone_answers_and_hold_by_reinvite(sip_hub, media, peers):
-    """baresip, a real softphone, as the operator's phone (digest registration, auto-answer):
-    its audio reaches the caller through the bridge. The caller puts the call on hold with a
-    re-INVITE (sendonly): the hub answers recvonly, relays nothing to them while held, and the
-    call's timeline and record show the hold."""
-    node, sip = sip_hub
+def auto_answering_ivan(node) -> dict:
+    """operator2 (Иван Смирнов), whose phone 1002 now answers offered calls by itself."""
     admin = node.api.login(*ADMIN)
     sup = node.api.login(*hubnode.SUPERVISOR)
     ivan = next(o for o in node.api.ok("GET", "/api/supervisor/overview", sup)["operators"]
                 if o["name"] == "Иван Смирнов")
     node.api.ok("PUT", f"/api/admin/sip/accounts/{ivan['user_id']}", admin,
                 {"username": "1002", "password": sipkit.PHONES["1002"], "auto_answer": True})
+    return ivan
+
+
+def test_softphone_answers_and_hold_by_reinvite(sip_hub, media, peers):
+    """baresip, a real softphone, as the operator's phone (digest registration, auto-answer):
+    its audio reaches the caller through the bridge. The caller puts the call on hold with a
+    re-INVITE (sendonly): the hub answers recvonly, relays nothing to them while held, and the
+    call's timeline and record show the hold."""
+    node, sip = sip_hub
+    ivan = auto_answering_ivan(node)
+    sup = node.api.login(*hubnode.SUPERVISOR)
     softphone = sipkit.Baresip(sip, "1002", sipkit.PHONES["1002"])
     peers.append(softphone)
     softphone.wait_registered()
@@ -501,12 +508,7 @@ def test_phone_registration_survives_a_restart(sip_hub, media, peers):
     """A phone told it is registered for an hour stays reachable when the hub restarts within
     that hour: the binding is kept in the store, and a call after the restart rings it there."""
     node, sip = sip_hub
-    admin = node.api.login(*ADMIN)
-    sup = node.api.login(*hubnode.SUPERVISOR)
-    ivan = next(o for o in node.api.ok("GET", "/api/supervisor/overview", sup)["operators"]
-                if o["name"] == "Иван Смирнов")
-    node.api.ok("PUT", f"/api/admin/sip/accounts/{ivan['user_id']}", admin,
-                {"username": "1002", "password": sipkit.PHONES["1002"], "auto_answer": True})
+    ivan = auto_answering_ivan(node)
     phone_port = sipkit.free_udp_port()
     phone = sipkit.phone(sip, phone_port, sipkit.free_udp_port())
     peers.append(phone)
