@@ -91,6 +91,8 @@ struct LoginForm {
     password: String,
 }
 
+/// The sign-in page's own query: the form posts to the page's URL, which after a refusal also
+/// carries `failed=`, so other fields are let through.
 #[derive(Deserialize)]
 struct Next {
     next: Option<String>,
@@ -98,7 +100,8 @@ struct Next {
 
 /// Where a sign-in may send the browser on: a path of this site, else the operator console. A
 /// second slash or any backslash would make browsers read another host ("//evil", "/\\evil"),
-/// and control characters are dropped by URL parsers, so any of those falls back.
+/// URL parsers drop control characters, and a redirect's Location must be plain ASCII, so
+/// anything but visible ASCII falls back too.
 fn safe_next(next: Option<&str>) -> &str {
     const HOME: &str = "/operator";
     match next {
@@ -106,7 +109,7 @@ fn safe_next(next: Option<&str>) -> &str {
             if n.starts_with('/')
                 && !n[1..].starts_with('/')
                 && !n.contains('\\')
-                && !n.chars().any(char::is_control) =>
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
         {
             n
         }
@@ -193,7 +196,7 @@ mod tests {
     fn a_sign_in_goes_on_only_to_a_path_of_this_site() {
         assert_eq!(safe_next(Some("/supervisor?tab=kpi#x")), "/supervisor?tab=kpi#x");
         assert_eq!(safe_next(Some("/")), "/");
-        for foreign in [
+        for refused in [
             "//evil.example/",
             "/\\evil.example",
             "https://evil.example/",
@@ -201,8 +204,10 @@ mod tests {
             "",
             "/\t/evil",
             "/a\\b",
+            "/t/абв",
+            "/a b",
         ] {
-            assert_eq!(safe_next(Some(foreign)), "/operator", "{foreign:?}");
+            assert_eq!(safe_next(Some(refused)), "/operator", "{refused:?}");
         }
         assert_eq!(safe_next(None), "/operator");
     }
