@@ -50,8 +50,8 @@ def rss_mb(pid: int) -> float:
 
 
 def udp_datagrams_in() -> int:
-    """UDP datagrams this machine has received (all processes): with every stream relayed, four
-    50-packet/s streams per bridged call (caller to hub, hub to phone, and back)."""
+    """UDP datagrams sockets on this machine have taken in (all processes): the hub's own share
+    is 100/s per bridged call (50 from each side); sipp's streaming caller adds what it reads."""
     rows = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Udp:")]
     return int(rows[1][rows[0].index("InDatagrams")])
 
