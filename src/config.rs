@@ -39,6 +39,9 @@ pub struct Settings {
     pub telegram_poll_secs: u32,
     /// How soon another node takes over the Telegram bots of a node that stopped, seconds.
     pub telegram_lease_secs: u32,
+    /// First wait before a Telegram file that failed to download is tried again, milliseconds;
+    /// later waits grow from it (×5, ×15, ×60, ×300) over six tries in all.
+    pub telegram_file_retry_ms: u64,
     /// Where the SMTP receiver listens ("127.0.0.1:2525"); empty: no receiver.
     pub email_smtp_listen: String,
     /// The SMTP server replies leave through when a mailbox names none; empty: none.
@@ -207,6 +210,7 @@ impl Default for Settings {
             telegram_api_url: "https://api.telegram.org".into(),
             telegram_poll_secs: 10,
             telegram_lease_secs: 30,
+            telegram_file_retry_ms: 2000,
             email_smtp_listen: String::new(),
             email_smtp_relay: String::new(),
             email_poll_secs: 60,

@@ -103,6 +103,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             public_url: settings.public_url.clone(),
             poll_timeout_secs: settings.telegram_poll_secs.clamp(1, 15),
             lease_secs: settings.telegram_lease_secs,
+            file_retry_ms: settings.telegram_file_retry_ms.clamp(10, 3_600_000),
             node: format!("{}/{}", host_name(), settings.listen),
         },
         stop.clone(),

@@ -9,12 +9,15 @@ between fetch and store could not be tested), long polling, complete callback qu
 `retry_after`, malformed JSON). This server does those, as Telegram documents them:
 
 bot side   getMe, getUpdates (offset, limit, timeout; a second poller gets 409 as from Telegram),
-           sendMessage, sendPhoto, sendDocument (multipart/form-data), getFile,
-           GET /file/bot<token>/<path>, answerCallbackQuery, setMyCommands,
+           sendMessage, sendPhoto, sendDocument (multipart/form-data), getFile (paths shaped
+           like Telegram's, "photos/file_3.jpg"), GET /file/bot<token>/<path> (the path's
+           slashes as slashes: "photos%2Ffile_3.jpg" is not found), answerCallbackQuery, setMyCommands,
            setWebhook (then POSTs each update with X-Telegram-Bot-Api-Secret-Token and retries
            until it is answered 200, as Telegram does), deleteWebhook
-user side  Python methods: text, photo, document, voice, contact, location, edit, press, raw
-faults     fail_next(method, n, kind): 429 with retry_after, 500, or malformed JSON
+user side  Python methods: text, photo, document, voice, contact, location, edit, press, reaction,
+           raw (an update of any shape: kinds and fields newer than any library knows)
+faults     fail_next(method, n, kind): 429 with retry_after, 500, or malformed JSON;
+           fail_download(file_id, n): the file's download answers 502 n times (None: always)
 """
 from __future__ import annotations
 
@@ -44,6 +47,9 @@ class Bot:
         self.next_message: dict[int, int] = {}
         self.sent: list[dict] = []  # what the bot sent, in order
         self.files: dict[str, bytes] = {}
+        self.paths: dict[str, str] = {}  # file_id -> file_path, as getFile answers
+        self.failing_downloads: dict[str, int | None] = {}  # file_id -> failures left (None: all)
+        self.downloads: list[str] = []  # raw request paths of downloads, in order
         self.webhook: tuple[str, str | None] | None = None
         self.offsets: list[int] = []
         self.answered_callbacks: list[str] = []
@@ -102,6 +108,11 @@ class BotApi:
         with self.lock:
             self.faults.setdefault(method, []).extend([(kind, retry_after)] * n)
 
+    def fail_download(self, token: str, file_id: str, n: int | None = None) -> None:
+        """The file's download answers 502 the next n times (None: every time)."""
+        with self.lock:
+            self.bot(token).failing_downloads[file_id] = n
+
     # ------------------------------------------------------------------ the user side
 
     def _user(self, chat_id: int, first_name: str) -> dict:
@@ -146,31 +157,38 @@ class BotApi:
             fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return self._send(token, chat_id, fields, **kw)
 
-    def _file(self, token: str, data: bytes, declared: int | None) -> dict:
+    def _file(self, token: str, data: bytes, declared: int | None, folder: str = "documents",
+              ext: str = "", failing: int | None | bool = False) -> dict:
         bot = self.bot(token)
         with self.lock:
             fid = f"f{len(bot.files) + 1}_{bot.id}"
             bot.files[fid] = data
+            bot.paths[fid] = f"{folder}/file_{len(bot.files)}{ext}"
+            if failing is not False:
+                bot.failing_downloads[fid] = failing
         return {"file_id": fid, "file_unique_id": "u" + fid,
                 "file_size": len(data) if declared is None else declared}
 
-    def photo(self, token: str, chat_id: int, data: bytes, caption: str = "", **kw) -> dict:
-        small = self._file(token, data[: max(1, len(data) // 2)], None)
-        big = self._file(token, data, None)
+    def photo(self, token: str, chat_id: int, data: bytes, caption: str = "",
+              failing: int | None | bool = False, **kw) -> dict:
+        """failing: the downloads of its files answer 502 that many times (None: always)."""
+        small = self._file(token, data[: max(1, len(data) // 2)], None, "photos", ".jpg", failing)
+        big = self._file(token, data, None, "photos", ".jpg", failing)
         fields = {"photo": [{**small, "width": 90, "height": 90}, {**big, "width": 800, "height": 600}]}
         if caption:
             fields["caption"] = caption
         return self._send(token, chat_id, fields, **kw)
 
     def document(self, token: str, chat_id: int, data: bytes, name: str, caption: str = "",
-                 declared: int | None = None, **kw) -> dict:
-        fields = {"document": {**self._file(token, data, declared), "file_name": name}}
+                 declared: int | None = None, failing: int | None | bool = False, **kw) -> dict:
+        fields = {"document": {**self._file(token, data, declared, failing=failing), "file_name": name}}
         if caption:
             fields["caption"] = caption
         return self._send(token, chat_id, fields, **kw)
 
     def voice(self, token: str, chat_id: int, data: bytes, **kw) -> dict:
-        fields = {"voice": {**self._file(token, data, None), "duration": 2, "mime_type": "audio/ogg"}}
+        fields = {"voice": {**self._file(token, data, None, "voice", ".oga"), "duration": 2,
+                            "mime_type": "audio/ogg"}}
         return self._send(token, chat_id, fields, **kw)
 
     def contact(self, token: str, chat_id: int, phone: str, own: bool = True, **kw) -> dict:
@@ -179,6 +197,13 @@ class BotApi:
 
     def location(self, token: str, chat_id: int, lat: float, lon: float, **kw) -> dict:
         return self._send(token, chat_id, {"location": {"latitude": lat, "longitude": lon}}, **kw)
+
+    def reaction(self, token: str, chat_id: int, message_id: int, emoji: str = "👍") -> int:
+        """A user's reaction to a message, as the API sends it (the bot did not ask for them)."""
+        return self.raw(token, {"message_reaction": {
+            "chat": {"id": chat_id, "type": "private", "first_name": "Олег"}, "message_id": message_id,
+            "user": self._user(chat_id, "Олег"), "date": int(time.time()),
+            "old_reaction": [], "new_reaction": [{"type": "emoji", "emoji": emoji}]}})
 
     def edit(self, token: str, chat_id: int, message_id: int, text: str) -> dict:
         return self._send(token, chat_id, {"text": text, "edit_date": int(time.time()) + 1},
@@ -276,12 +301,27 @@ class BotApi:
 
             def do_GET(self):
                 parts = urlparse(self.path).path.split("/")
-                # /file/bot<token>/<path>
+                # /file/bot<token>/<file_path>, the path's slashes as they are
                 if len(parts) >= 4 and parts[1] == "file" and parts[2].startswith("bot"):
                     bot = api.bots.get(parts[2][3:])
-                    data = bot.files.get(parts[3]) if bot else None
+                    path = "/".join(parts[3:])
+                    with api.lock:
+                        fid = next((f for f, p in bot.paths.items() if p == path), None) if bot else None
+                        data = bot.files.get(fid) if fid else None
+                        if bot:
+                            bot.downloads.append(path)
+                        failing = fid in bot.failing_downloads if fid else False
+                        if failing:
+                            left = bot.failing_downloads[fid]
+                            if left is not None:
+                                if left <= 1:
+                                    del bot.failing_downloads[fid]
+                                else:
+                                    bot.failing_downloads[fid] = left - 1
                     if data is None:
                         return self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    if failing:
+                        return self._reply(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
                     return self._reply(200, data, "application/octet-stream")
                 self._method(parts, {})
 
@@ -422,6 +462,7 @@ class BotApi:
                 with api.lock:
                     fid = f"out{len(bot.files) + 1}_{bot.id}"
                     bot.files[fid] = f["data"]
+                    bot.paths[fid] = f"documents/file_{len(bot.files)}"
                 return {"file_id": fid, "file_unique_id": "u" + fid, "file_size": len(f["data"])}, f
 
             def m_sendPhoto(self, bot: Bot, p):
@@ -444,7 +485,8 @@ class BotApi:
                     return self._json(400, {"ok": False, "error_code": 400,
                                             "description": "Bad Request: file is too big"})
                 self._json(200, {"ok": True, "result": {"file_id": fid, "file_unique_id": "u" + fid,
-                                                        "file_size": len(data), "file_path": fid}})
+                                                        "file_size": len(data),
+                                                        "file_path": bot.paths.get(fid, fid)}})
 
             def m_setMyCommands(self, bot: Bot, p):
                 commands = p.get("commands")

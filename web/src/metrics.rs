@@ -112,7 +112,7 @@ impl Metrics {
 /// The Telegram bridge's figures: counters of this node, and what waits in the store.
 pub fn render_telegram(out: &mut String, m: &hub_channels::telegram::Metrics, pending: i64, outbox: i64) {
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let rows: [(&str, &str, &str, u64); 11] = [
+    let rows: [(&str, &str, &str, u64); 13] = [
         (
             "hub_telegram_updates_received_total",
             "Telegram updates stored by this node.",
@@ -133,9 +133,21 @@ pub fn render_telegram(out: &mut String, m: &hub_channels::telegram::Metrics, pe
         ),
         (
             "hub_telegram_updates_failed_total",
-            "Telegram updates set aside after repeated failures.",
+            "Telegram updates set aside (a fault in applying them, or repeated failures).",
             "counter",
             load(&m.updates_failed),
+        ),
+        (
+            "hub_telegram_files_fetched_late_total",
+            "Telegram files fetched on their own after their message had landed.",
+            "counter",
+            load(&m.files_fetched_late),
+        ),
+        (
+            "hub_telegram_files_lost_total",
+            "Telegram files given up on after every try (the thread says so).",
+            "counter",
+            load(&m.files_lost),
         ),
         (
             "hub_telegram_updates_pending",

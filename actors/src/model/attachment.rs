@@ -94,9 +94,52 @@ pub fn clean_name(name: &str) -> String {
     }
 }
 
+/// The `Content-Disposition` of a download (RFC 6266): an ASCII `filename` for old clients and
+/// `filename*=UTF-8''…` (RFC 8187) with the whole name, so "счёт №5.pdf" downloads as itself.
+pub fn content_disposition(disposition: &str, name: &str) -> String {
+    let fallback: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() || c == ' ') && !matches!(c, '"' | '\\' | '%' | ';') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if fallback == name {
+        return format!("{disposition}; filename=\"{fallback}\"");
+    }
+    let mut encoded = String::with_capacity(name.len() * 3);
+    for b in name.bytes() {
+        // RFC 8187 attr-char: the rest is percent-encoded, byte by byte.
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn downloads_keep_names_in_any_script() {
+        assert_eq!(content_disposition("attachment", "act 5.pdf"), "attachment; filename=\"act 5.pdf\"");
+        assert_eq!(
+            content_disposition("attachment", "счёт №5.pdf"),
+            "attachment; filename=\"____ _5.pdf\"; filename*=UTF-8''%D1%81%D1%87%D1%91%D1%82%20%E2%84%965.pdf"
+        );
+        // Characters that would end or escape the quoted fallback never reach it.
+        assert_eq!(
+            content_disposition("inline", "a\"b\\c;d%.png"),
+            "inline; filename=\"a_b_c_d_.png\"; filename*=UTF-8''a%22b%5Cc%3Bd%25.png"
+        );
+        assert!(content_disposition("attachment", "日本.txt").is_ascii());
+    }
 
     #[test]
     fn images_pdf_and_text_pass() {

@@ -67,6 +67,31 @@ pub struct PendingUpdate {
     pub attempts: i64,
 }
 
+/// An update that was not applied (ignored, or set aside after failing), with the JSON Telegram
+/// sent, for an admin to see.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct SetAsideUpdate {
+    pub update_id: i64,
+    pub received_at: i64,
+    pub processed_at: Option<i64>,
+    pub attempts: i64,
+    pub outcome: Option<String>,
+    pub payload: String,
+}
+
+/// A file of a Telegram message still to fetch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FileJob {
+    pub id: i64,
+    pub bot_id: i64,
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub file_id: String,
+    pub name: String,
+    pub kind: String,
+    pub attempts: i64,
+}
+
 /// A queue ticket taken through a bot, with what its holder needs to hear.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BotTicket {
@@ -245,6 +270,143 @@ impl Store {
         .bind(update_id)
         .execute(&self.write)
         .await?;
+        Ok(())
+    }
+
+    /// The bot's updates that were not applied: set aside after failing, or ignored (a kind the
+    /// hub does not serve), newest first. `failed_only`: only those set aside after failing.
+    pub async fn set_aside_updates(
+        &self,
+        org_id: i64,
+        bot_id: i64,
+        failed_only: bool,
+        limit: i64,
+    ) -> Result<Vec<SetAsideUpdate>> {
+        self.telegram_bot_of(org_id, bot_id).await?;
+        Ok(sqlx::query_as(
+            "SELECT update_id, received_at, processed_at, attempts, outcome, payload FROM telegram_updates \
+             WHERE bot_id = $1 AND (outcome LIKE 'failed:%' OR ($2 = 0 AND outcome LIKE 'ignored:%')) \
+             ORDER BY update_id DESC LIMIT $3",
+        )
+        .bind(bot_id)
+        .bind(i64::from(failed_only))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// A bot of the organisation (NotFound for another organisation's).
+    pub async fn telegram_bot_of(&self, org_id: i64, bot_id: i64) -> Result<TelegramBot> {
+        match self.telegram_bot(bot_id).await {
+            Ok(b) if b.org_id == org_id => Ok(b),
+            Ok(_) => Err(Error::NotFound("bot")),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Queues a file to fetch on its own; once per message. Answers whether it is new.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn queue_telegram_file(
+        &self,
+        bot_id: i64,
+        chat_id: i64,
+        message_id: i64,
+        file_id: &str,
+        name: &str,
+        kind: &str,
+        error: &str,
+        next_at: Millis,
+        now: Millis,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "INSERT INTO telegram_files (bot_id, chat_id, message_id, file_id, name, kind, attempts, next_at, outcome, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9) ON CONFLICT (bot_id, chat_id, message_id) DO NOTHING",
+        )
+        .bind(bot_id)
+        .bind(chat_id)
+        .bind(message_id)
+        .bind(file_id)
+        .bind(name)
+        .bind(kind)
+        .bind(next_at)
+        .bind(error)
+        .bind(now)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Files due for a (next) attempt, of enabled bots.
+    pub async fn due_telegram_files(&self, now: Millis, limit: i64) -> Result<Vec<FileJob>> {
+        Ok(sqlx::query_as(
+            "SELECT f.id, f.bot_id, f.chat_id, f.message_id, f.file_id, f.name, f.kind, f.attempts \
+             FROM telegram_files f JOIN telegram_bots b ON b.id = f.bot_id \
+             WHERE f.done_at IS NULL AND f.next_at <= $1 AND b.enabled = 1 ORDER BY f.next_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// When the next file falls due, if any.
+    pub async fn next_telegram_file_at(&self) -> Result<Option<Millis>> {
+        let (at,): (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(next_at) FROM telegram_files WHERE done_at IS NULL")
+                .fetch_one(&self.read)
+                .await?;
+        Ok(at)
+    }
+
+    /// Takes a due file for one attempt, pushing its next attempt to `until` (so a node that dies
+    /// while downloading leaves it due again then). False: another node took it.
+    pub async fn claim_telegram_file(&self, id: i64, node: &str, until: Millis, now: Millis) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE telegram_files SET next_at = $1, attempts = attempts + 1, claimed_by = $4 \
+             WHERE id = $2 AND done_at IS NULL AND next_at <= $3",
+        )
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .bind(node)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Files this node was trying when it stopped (a crash): due again now.
+    pub async fn release_telegram_files(&self, node: &str, now: Millis) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE telegram_files SET next_at = $1, claimed_by = NULL \
+             WHERE claimed_by = $2 AND done_at IS NULL AND next_at > $1",
+        )
+        .bind(now)
+        .bind(node)
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
+
+    /// A failed attempt: tried again at `next_at`.
+    pub async fn retry_telegram_file(&self, id: i64, next_at: Millis, error: &str) -> Result<()> {
+        sqlx::query("UPDATE telegram_files SET next_at = $1, outcome = $2, claimed_by = NULL WHERE id = $3 AND done_at IS NULL")
+            .bind(next_at)
+            .bind(error)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn finish_telegram_file(&self, id: i64, outcome: &str, now: Millis) -> Result<()> {
+        sqlx::query("UPDATE telegram_files SET done_at = $1, outcome = $2 WHERE id = $3")
+            .bind(now)
+            .bind(outcome)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 

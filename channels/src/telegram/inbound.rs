@@ -2,8 +2,6 @@
 //! after a crash between applying it and marking it: a message is stored once by its Telegram
 //! id, a ticket once per update, a notice once per update it answers.
 
-use futures_util::StreamExt;
-use teloxide::net::Download;
 use teloxide::requests::Requester;
 
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
@@ -12,6 +10,7 @@ use hub_actors::store::telegram::{BotLink, TelegramBot};
 use hub_actors::store::Attachment;
 use hub_actors::{ask, Error, Result};
 
+use super::api::{self, ApiCallError};
 use super::button::Button;
 use super::notices::Notice;
 use super::texts::{self, Lang};
@@ -58,22 +57,7 @@ impl Ctx<'_> {
 
     /// Posts into the dialogue's conversation, once per `client_id`.
     async fn post(&self, contact: i64, client_id: String, body: String, attachment_ids: Vec<i64>) -> Result<()> {
-        self.t
-            .hub()
-            .inbound(Inbound {
-                org_id: self.bot.org_id,
-                service_id: self.bot.service_id,
-                channel: ChannelKind::Telegram,
-                thread_key: self.thread.clone(),
-                sender: Sender::Contact(contact),
-                client_id: Some(client_id),
-                body,
-                attachment_ids,
-                owner: self.thread.clone(),
-                priority: 0,
-            })
-            .await?;
-        Ok(())
+        post(self.t, self.bot, &self.thread, contact, client_id, body, attachment_ids).await
     }
 
     async fn already_stored(&self, client_id: &str) -> Result<bool> {
@@ -85,6 +69,33 @@ impl Ctx<'_> {
             .await?
             .is_some())
     }
+}
+
+/// Posts into a dialogue's conversation, once per `client_id`.
+pub(super) async fn post(
+    t: &Telegram,
+    bot: &TelegramBot,
+    thread: &str,
+    contact: i64,
+    client_id: String,
+    body: String,
+    attachment_ids: Vec<i64>,
+) -> Result<()> {
+    t.hub()
+        .inbound(Inbound {
+            org_id: bot.org_id,
+            service_id: bot.service_id,
+            channel: ChannelKind::Telegram,
+            thread_key: thread.to_string(),
+            sender: Sender::Contact(contact),
+            client_id: Some(client_id),
+            body,
+            attachment_ids,
+            owner: thread.to_string(),
+            priority: 0,
+        })
+        .await?;
+    Ok(())
 }
 
 /// Applies what an update means (read once by the poller, see [`super::update::read`]).
@@ -118,21 +129,59 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, incom
             let mut body = text;
             let mut ids = Vec::new();
             if let Some(f) = file {
-                match fetch(&cx, &f).await? {
-                    Ok(id) => ids.push(id),
-                    Err(why) => {
+                // One try now, so a message and its file usually land together; a file that
+                // cannot be had now never holds the words back, nor the chat's later updates.
+                let note = match fetch(&cx, &f).await? {
+                    Fetched::Kept(id) => {
+                        ids.push(id);
+                        None
+                    }
+                    Fetched::Refused(why) => {
                         // The operator sees that a file came and why it is not there.
                         let note = texts::file_refused(cx.lang, &f.name, &why);
-                        body = if body.is_empty() {
-                            note.clone()
-                        } else {
-                            format!("{body}\n\n{note}")
-                        };
-                        cx.reply(0, Notice::text(note)).await?;
+                        cx.reply(0, Notice::text(note.clone())).await?;
+                        Some(note)
                     }
+                    Fetched::Later(error) => {
+                        let now = now_millis();
+                        let store = t.hub().store();
+                        store
+                            .queue_telegram_file(
+                                bot.id,
+                                chat_id,
+                                message_id,
+                                &f.file_id,
+                                &f.name,
+                                f.kind.as_str(),
+                                &error,
+                                now + super::files::retry_in(t, 1),
+                                now,
+                            )
+                            .await?;
+                        t.0.files_bell.notify_one();
+                        Some(texts::file_coming(cx.lang, &f.name))
+                    }
+                };
+                if let Some(note) = note {
+                    body = if body.is_empty() {
+                        note
+                    } else {
+                        format!("{body}\n\n{note}")
+                    };
                 }
             }
             cx.post(contact, cid, body, ids).await?;
+        }
+        Incoming::Note {
+            from,
+            message_id,
+            note,
+            text,
+        } => {
+            let contact = cx.contact(&from).await?;
+            let note = texts::note(cx.lang, &note);
+            let body = if text.is_empty() { note } else { format!("{note}\n{text}") };
+            cx.post(contact, format!("m{message_id}"), body, vec![]).await?;
         }
         Incoming::Edited {
             from,
@@ -273,51 +322,64 @@ impl<'a> StartPayload<'a> {
     }
 }
 
+/// What became of one try at a file.
+pub(super) enum Fetched {
+    /// Kept as an attachment of the dialogue, by this id.
+    Kept(i64),
+    /// Refused for good (too large, a type not taken), with the reason to tell.
+    Refused(String),
+    /// Not had now (network, the API's error): to try again later.
+    Later(String),
+}
+
 /// Downloads a file within the size limit and keeps it as an attachment of the dialogue.
-/// The outer error is a failure to retry (network, store); the inner one a refusal to tell.
-async fn fetch(cx: &Ctx<'_>, f: &FileRef) -> Result<std::result::Result<i64, String>> {
-    let too_large = || Ok(Err(texts::file_too_large(cx.lang, MAX_FILE / 1024 / 1024)));
+/// Err is a failure of the store.
+pub(super) async fn fetch_file(
+    t: &Telegram,
+    bot: &TelegramBot,
+    thread: &str,
+    lang: Lang,
+    f: &FileRef,
+) -> Result<Fetched> {
+    let too_large = || Ok(Fetched::Refused(texts::file_too_large(lang, MAX_FILE / 1024 / 1024)));
     if f.size as usize > MAX_FILE {
         return too_large();
     }
-    let api = cx.t.bot(cx.bot);
-    let file = api
-        .get_file(teloxide::types::FileId(f.file_id.clone()))
-        .await
-        .map_err(|e| Error::Internal(format!("getFile: {e}")))?;
-    if file.meta.size as usize > MAX_FILE {
-        return too_large();
-    }
-    let mut stream = api.download_file_stream(&file.path);
-    let mut data = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| Error::Internal(format!("file download: {e}")))?;
-        if data.len() + chunk.len() > MAX_FILE {
-            return too_large();
+    let data = match api::download(&t.bot(bot), &f.file_id, MAX_FILE).await {
+        Ok(d) => d,
+        Err(ApiCallError::TooLarge(_)) => return too_large(),
+        Err(e) if e.retryable() => return Ok(Fetched::Later(e.to_string())),
+        Err(e) => {
+            // A file id Telegram refuses (400): trying again will not help.
+            tracing::warn!(bot = bot.id, error = ?e, "a file cannot be fetched");
+            return Ok(Fetched::Later(e.to_string()));
         }
-        data.extend_from_slice(&chunk);
-    }
+    };
     let mime = match attachment::classify(&data) {
         Ok(m) => m,
         Err(attachment::AttachmentError::TooLarge) => return too_large(),
-        Err(_) => return Ok(Err(texts::file_wrong_type(cx.lang).to_string())),
+        Err(_) => return Ok(Fetched::Refused(texts::file_wrong_type(lang).to_string())),
     };
-    let id =
-        cx.t.hub()
-            .store()
-            .add_attachment(
-                Attachment {
-                    org_id: cx.bot.org_id,
-                    owner: cx.thread.clone(),
-                    conversation_id: None,
-                    name: attachment::clean_name(&f.name),
-                    mime: mime.to_string(),
-                    data,
-                },
-                now_millis(),
-            )
-            .await?;
-    Ok(Ok(id))
+    let id = t
+        .hub()
+        .store()
+        .add_attachment(
+            Attachment {
+                org_id: bot.org_id,
+                owner: thread.to_string(),
+                conversation_id: None,
+                name: attachment::clean_name(&f.name),
+                mime: mime.to_string(),
+                data,
+            },
+            now_millis(),
+        )
+        .await?;
+    Ok(Fetched::Kept(id))
+}
+
+async fn fetch(cx: &Ctx<'_>, f: &FileRef) -> Result<Fetched> {
+    fetch_file(cx.t, cx.bot, &cx.thread, cx.lang, f).await
 }
 
 /// The branches a bot offers tickets at.

@@ -13,8 +13,10 @@
 //!
 //! One node at a time polls a bot (a lease in the store); every node sends and notifies.
 
+mod api;
 mod button;
 pub mod credentials;
+mod files;
 mod inbound;
 mod notices;
 mod outbound;
@@ -54,6 +56,8 @@ pub struct Settings {
     /// How long a node's hold on a bot lasts without renewal: how soon another node takes over
     /// the bots of a node that died. At least the polling wait plus 2 s.
     pub lease_secs: u32,
+    /// First wait before a file that failed to download is tried again, milliseconds.
+    pub file_retry_ms: u64,
     /// This node's name in bot leases, the same across its restarts (host and listen address),
     /// so a node restarted after a crash takes its bots back at once.
     pub node: String,
@@ -82,6 +86,9 @@ pub struct Metrics {
     pub updates_applied: AtomicU64,
     pub updates_ignored: AtomicU64,
     pub updates_failed: AtomicU64,
+    /// Files fetched on their own after their message landed, and those given up on.
+    pub files_fetched_late: AtomicU64,
+    pub files_lost: AtomicU64,
     pub sent: AtomicU64,
     pub send_retries: AtomicU64,
     pub rate_limited: AtomicU64,
@@ -109,6 +116,9 @@ struct Inner {
     outbox_bell: Notify,
     /// Rings when bots were added or changed.
     bots_bell: Notify,
+    /// Rings when a file was queued to fetch on its own.
+    files_bell: Notify,
+    file_retry_ms: u64,
     /// Per running bot task: rings when a webhook stored updates for it.
     update_bells: Mutex<HashMap<i64, Arc<Notify>>>,
     metrics: Metrics,
@@ -136,6 +146,8 @@ impl Telegram {
             bots: Mutex::new(HashMap::new()),
             outbox_bell: Notify::new(),
             bots_bell: Notify::new(),
+            files_bell: Notify::new(),
+            file_retry_ms: settings.file_retry_ms,
             update_bells: Mutex::new(HashMap::new()),
             metrics: Metrics::default(),
             stop,
@@ -156,6 +168,10 @@ impl Telegram {
         supervise("telegram sender", t.0.stop.clone(), {
             let t = t.clone();
             move || outbound::run(t.clone())
+        });
+        supervise("telegram files", t.0.stop.clone(), {
+            let t = t.clone();
+            move || files::run(t.clone())
         });
         supervise("telegram notices", t.0.stop.clone(), {
             let t = t.clone();

@@ -5,16 +5,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::payloads::{GetUpdatesSetters, SetWebhookSetters};
+use teloxide::payloads::SetWebhookSetters;
 use teloxide::requests::Requester;
-use teloxide::types::{AllowedUpdate, Update};
-use teloxide::{ApiError, RequestError};
+use teloxide::types::AllowedUpdate;
+use teloxide::RequestError;
 use tokio::sync::Notify;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use hub_actors::model::now_millis;
 use hub_actors::store::telegram::{PendingUpdate, TelegramBot};
 
+use super::api::{self, ApiCallError};
 use super::update::{by_chat, read, Incoming};
 use super::{inbound, Metrics, Telegram};
 
@@ -206,36 +207,39 @@ fn allowed() -> Vec<AllowedUpdate> {
     ]
 }
 
+/// The same, as `getUpdates` names them. Telegram may still send other kinds (a server that
+/// ignores the list, a list changed meanwhile): they are stored and set aside by name.
+const ALLOWED: &[&str] = &["message", "edited_message", "callback_query"];
+
 /// One long poll. The offset moves (in the store) only with the updates stored. Err carries how
-/// long to wait first, when Telegram said.
+/// long to wait first, when Telegram said. Updates are read as raw JSON and stored as sent:
+/// nothing in an update can fail here, whatever its kind or fields.
 async fn poll(t: &Telegram, bot: &TelegramBot) -> Result<(), Option<Duration>> {
     let api = t.bot(bot);
-    let offset = i32::try_from(bot.update_offset).unwrap_or(i32::MAX);
-    let req = api
-        .get_updates()
-        .offset(offset)
-        .timeout(t.0.poll_timeout_secs)
-        .allowed_updates(allowed());
     let started = std::time::Instant::now();
-    let updates: Vec<Update> = match req.await {
+    let updates = match api::get_updates(&api, bot.update_offset, t.0.poll_timeout_secs, ALLOWED).await {
         Ok(u) => u,
         Err(e) => {
             Metrics::add(&t.0.metrics.poll_errors, 1);
             return Err(match e {
-                RequestError::RetryAfter(s) => {
-                    tracing::warn!(bot = bot.id, secs = s.seconds(), "getUpdates rate-limited");
-                    Some(s.duration())
+                ApiCallError::RetryAfter(d) => {
+                    tracing::warn!(bot = bot.id, secs = d.as_secs(), "getUpdates rate-limited");
+                    Some(d)
                 }
-                RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
+                ApiCallError::Conflict => {
                     tracing::warn!(bot = bot.id, "another program polls this bot's token");
                     None
                 }
-                RequestError::InvalidJson { raw, .. } => {
-                    tracing::warn!(bot = bot.id, raw = %clip(&raw), "malformed JSON from the Bot API; nothing taken, polling again");
+                ApiCallError::Malformed => {
+                    tracing::warn!(bot = bot.id, "malformed JSON from the Bot API; nothing taken, polling again");
+                    None
+                }
+                ApiCallError::Refused { code, description } => {
+                    tracing::warn!(bot = bot.id, code, description, "getUpdates refused");
                     None
                 }
                 other => {
-                    tracing::warn!(bot = bot.id, error = %other, "getUpdates failed");
+                    tracing::warn!(bot = bot.id, error = ?other, "getUpdates failed");
                     None
                 }
             });
@@ -249,13 +253,7 @@ async fn poll(t: &Telegram, bot: &TelegramBot) -> Result<(), Option<Duration>> {
         }
         return Ok(());
     }
-    let mut rows = Vec::with_capacity(updates.len());
-    for u in &updates {
-        match serde_json::to_string(u) {
-            Ok(json) => rows.push((i64::from(u.id.0), json)),
-            Err(e) => tracing::warn!(bot = bot.id, update = u.id.0, error = %e, "update cannot be stored; skipped"),
-        }
-    }
+    let rows: Vec<(i64, String)> = updates.into_iter().map(|u| (u.id, u.json)).collect();
     match t
         .hub()
         .store()
@@ -311,7 +309,9 @@ async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
         let read: Vec<(PendingUpdate, Option<Incoming>)> = pending
             .into_iter()
             .map(|p| {
-                let incoming = serde_json::from_str::<Update>(&p.payload).ok().map(|u| read(&u));
+                let incoming = serde_json::from_str::<serde_json::Value>(&p.payload)
+                    .ok()
+                    .map(|u| read(&u));
                 (p, incoming)
             })
             .collect();
@@ -334,11 +334,23 @@ async fn apply_chat(t: &Telegram, bot: &TelegramBot, updates: Vec<(PendingUpdate
             return true;
         }
         let outcome = match update {
-            Some(incoming) => inbound::apply(t, bot, p.update_id, incoming).await,
-            None => Ok(inbound::Outcome::Ignored("unreadable update".into())),
+            // A fault in applying one update (a panic anywhere below) sets that update aside at
+            // once, with its JSON kept; the bot goes on with the next.
+            Some(incoming) => std::panic::AssertUnwindSafe(inbound::apply(t, bot, p.update_id, incoming))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(Panicked(panic_text(&panic)).into())),
+            None => Ok(inbound::Outcome::Ignored("not JSON".into())),
         };
         let now = now_millis();
         let marked = match outcome {
+            Err(hub_actors::Error::Internal(e)) if e.starts_with(PANICKED) => {
+                Metrics::add(&t.0.metrics.updates_failed, 1);
+                tracing::error!(bot = bot.id, update = p.update_id, error = %e, "update set aside: applying it failed");
+                store
+                    .finish_update(bot.id, p.update_id, &format!("failed: {e}"), now)
+                    .await
+            }
             Ok(inbound::Outcome::Applied) => {
                 Metrics::add(&t.0.metrics.updates_applied, 1);
                 store.finish_update(bot.id, p.update_id, "applied", now).await
@@ -371,8 +383,26 @@ async fn apply_chat(t: &Telegram, bot: &TelegramBot, updates: Vec<(PendingUpdate
     true
 }
 
-fn clip(s: &str) -> String {
-    s.chars().take(200).collect()
+const PANICKED: &str = "the hub failed on this update: ";
+
+/// A panic while applying an update, as an error that sets it aside.
+struct Panicked(String);
+
+impl From<Panicked> for hub_actors::Error {
+    fn from(p: Panicked) -> Self {
+        hub_actors::Error::Internal(format!("{PANICKED}{}", p.0))
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// Waits that grow from 1 s to 30 s while things keep failing.

@@ -156,6 +156,43 @@ pub fn file_wrong_type(l: Lang) -> &'static str {
     }
 }
 
+/// In the thread while a file that failed to download is fetched again.
+pub fn file_coming(l: Lang, name: &str) -> String {
+    match l {
+        Lang::Ru => format!("📎 Файл «{name}» ещё загружается из Telegram и появится здесь."),
+        Lang::En => format!("📎 The file \"{name}\" is still being fetched from Telegram and will appear here."),
+    }
+}
+
+/// In the thread when a file could not be fetched after every attempt.
+pub fn file_lost(l: Lang, name: &str) -> String {
+    match l {
+        Lang::Ru => format!("📎 Файл «{name}» не удалось получить из Telegram. Попросите клиента прислать его ещё раз."),
+        Lang::En => format!("📎 The file \"{name}\" could not be fetched from Telegram. Ask the customer to send it again."),
+    }
+}
+
+/// To the user when their file could not be fetched after every attempt.
+pub fn file_lost_user(l: Lang, name: &str) -> String {
+    match l {
+        Lang::Ru => format!("Не удалось получить файл «{name}». Пожалуйста, отправьте его ещё раз."),
+        Lang::En => format!("The file \"{name}\" could not be received. Please send it again."),
+    }
+}
+
+/// How a message that is not text or a file shows in the operator's thread.
+pub fn note(l: Lang, note: &super::update::Note) -> String {
+    use super::update::Note;
+    match (l, note) {
+        (Lang::Ru, Note::Sticker(e)) => format!("[стикер {}]", e.as_deref().unwrap_or("")).replace(" ]", "]"),
+        (Lang::En, Note::Sticker(e)) => format!("[sticker {}]", e.as_deref().unwrap_or("")).replace(" ]", "]"),
+        (Lang::Ru, Note::Poll(q)) => format!("[опрос] {q}"),
+        (Lang::En, Note::Poll(q)) => format!("[poll] {q}"),
+        (Lang::Ru, Note::Unknown(kind)) => format!("[сообщение типа «{kind}»: хаб не умеет его показать, посмотрите в Telegram]"),
+        (Lang::En, Note::Unknown(kind)) => format!("[a message of kind \"{kind}\" that the hub cannot show; see it in Telegram]"),
+    }
+}
+
 /// How an edit shows in the operator's thread.
 pub fn edited(l: Lang, text: &str) -> String {
     match l {
@@ -195,6 +232,14 @@ mod tests {
     fn calls_name_the_window() {
         assert_eq!(called(Lang::Ru, "A012", "3", false), "Талон A012: пройдите к окну 3.");
         assert!(called(Lang::En, "A012", "3", true).contains("again"));
+    }
+
+    #[test]
+    fn notes_name_what_came() {
+        use super::super::update::Note;
+        assert_eq!(note(Lang::Ru, &Note::Sticker(Some("👍".into()))), "[стикер 👍]");
+        assert_eq!(note(Lang::En, &Note::Sticker(None)), "[sticker]");
+        assert!(note(Lang::En, &Note::Unknown("hologram".into())).contains("\"hologram\""));
     }
 
     #[test]

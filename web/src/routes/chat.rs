@@ -371,15 +371,11 @@ fn download(name: String, mime: String, data: Vec<u8>) -> HttpResponse {
     } else {
         "attachment"
     };
-    let ascii: String = name
-        .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
-        .collect();
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, mime))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("{disposition}; filename=\"{ascii}\""),
+            hub_actors::model::attachment::content_disposition(disposition, &name),
         ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))

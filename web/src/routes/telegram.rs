@@ -106,6 +106,45 @@ async fn patch_bot(
     Ok(HttpResponse::Ok().json(bot))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetAsideQuery {
+    /// Only updates set aside after a failure (not those of kinds the hub does not serve).
+    #[serde(default)]
+    failed: bool,
+}
+
+/// The bot's updates that were not applied, newest first (at most 200), each with its outcome
+/// and the JSON Telegram sent: nothing a bot received is out of an admin's sight.
+async fn set_aside(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    query: web::Query<SetAsideQuery>,
+) -> ApiResult<HttpResponse> {
+    let rows = state
+        .hub
+        .store()
+        .set_aside_updates(admin.org_id, *path, query.failed, 200)
+        .await?;
+    let out: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|r| {
+            let update = serde_json::from_str::<serde_json::Value>(&r.payload)
+                .unwrap_or(serde_json::Value::String(r.payload.clone()));
+            serde_json::json!({
+                "update_id": r.update_id,
+                "received_at": r.received_at,
+                "processed_at": r.processed_at,
+                "attempts": r.attempts,
+                "outcome": r.outcome,
+                "update": update,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
 /// Telegram's POST of one update. 200 once stored; anything else makes Telegram try again.
 async fn webhook(
     state: web::Data<AppState>,
@@ -134,6 +173,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/telegram/bots", web::post().to(add_bot))
         .route("/api/admin/telegram/bots", web::get().to(bots))
         .route("/api/admin/telegram/bots/{id}", web::patch().to(patch_bot))
+        .route("/api/admin/telegram/bots/{id}/updates", web::get().to(set_aside))
         .service(
             web::resource("/telegram/{id}/webhook")
                 .app_data(web::PayloadConfig::new(UPDATE_LIMIT))

@@ -1,0 +1,150 @@
+"""Telegram faults found by testing from outside, each as its class: updates of kinds and with
+fields no library knows never stop a bot or lose a message (the raw JSON is what is stored), and
+a file that cannot be downloaded never holds its message, or the chat's later messages, back.
+Against botapi.py, which sends what the real API sends (reactions, new keys, new entity types,
+file paths with slashes, downloads that fail)."""
+from __future__ import annotations
+
+import time
+
+import hubnode
+import tgkit
+from botapi import BotApi
+from test_contact_centre import png_bytes
+from test_telegram import CHAT, PDF, TOKEN, botapi, conversation_of  # noqa: F401 - fixture
+from tgkit import connect_bot, visitor_messages, wait
+
+
+def bodies(node, token, conv_id) -> list[str]:
+    return [m["body"] for m in visitor_messages(node, token, conv_id)]
+
+
+def test_kinds_and_fields_no_library_knows_never_stop_the_bot(hub_store, botapi: BotApi):
+    node = tgkit.tg_node(hub_store(), botapi.url)
+    bot = connect_bot(node, TOKEN)
+    sup = node.api.login(*hubnode.SUPERVISOR)
+    admin = node.api.login(*tgkit.ADMIN)
+    first = botapi.text(TOKEN, CHAT, "Начало")
+    conv = conversation_of(node, sup)
+
+    # A reaction (teloxide 0.17 panicked reading one, and the bot never polled again), a new
+    # top-level key beside a message, an entity type and keys nobody knows yet, a media kind of
+    # the future with a caption, and a poll.
+    reaction = botapi.reaction(TOKEN, CHAT, first["message_id"], "🔥")
+    now = int(time.time())
+    chat = {"id": CHAT, "type": "private", "first_name": "Олег", "accent_color_id": 3}
+    sender = {"id": CHAT, "is_bot": False, "first_name": "Олег", "is_premium": True, "has_topics_enabled": False}
+    botapi.raw(TOKEN, {"business_extra": {"v": 1}, "message": {
+        "message_id": 101, "date": now, "chat": chat, "from": sender, "text": "С новым полем"}})
+    botapi.raw(TOKEN, {"message": {
+        "message_id": 102, "date": now, "chat": chat, "from": sender, "text": "Смотрите ✨здесь✨",
+        "entities": [{"type": "sparkle_2031", "offset": 9, "length": 7, "glow": {"level": 9}}],
+        "paid_star_count": 0, "brand_new_flag": True}})
+    botapi.raw(TOKEN, {"message": {
+        "message_id": 103, "date": now, "chat": chat, "from": sender,
+        "hologram": {"file_id": "h1", "depth": 3}, "caption": "Голограмма счёта"}})
+    botapi.raw(TOKEN, {"message": {
+        "message_id": 104, "date": now, "chat": chat, "from": sender,
+        "poll": {"id": "p", "question": "Когда перезвонить?", "options": [], "total_voter_count": 0,
+                 "is_closed": False, "is_anonymous": True, "type": "regular",
+                 "allows_multiple_answers": False}}})
+    # Killed right after Telegram handed these over: after the restart they are fetched again
+    # (the offset had not moved) and applied once.
+    botapi.after_delivery = node.kill
+    botapi.text(TOKEN, CHAT, "Конец")
+    wait(lambda: node.proc.poll() is not None, what="the kill")
+    node.start()
+
+    expected = ["Начало", "С новым полем", "Смотрите ✨здесь✨",
+                "[сообщение типа «hologram»: хаб не умеет его показать, посмотрите в Telegram]\nГолограмма счёта",
+                "[опрос] Когда перезвонить?", "Конец"]
+    wait(lambda: bodies(node, sup, conv["id"]) == expected, timeout=30,
+         what=f"every message, in order: {expected}")
+    # The bot goes on polling.
+    botapi.text(TOKEN, CHAT, "И дальше")
+    wait(lambda: bodies(node, sup, conv["id"])[-1] == "И дальше", what="a later message")
+    assert tgkit.metric(node, "hub_telegram_updates_failed_total") == 0
+    assert tgkit.metric(node, "hub_telegram_updates_pending") == 0
+
+    # What was not applied is in the admin's sight, with the JSON exactly as Telegram sent it.
+    aside = node.api.ok("GET", f"/api/admin/telegram/bots/{bot['id']}/updates", admin)
+    mine = next(u for u in aside if u["update_id"] == reaction)
+    assert mine["outcome"].startswith("ignored: ") and "message_reaction" in mine["outcome"]
+    assert mine["update"]["message_reaction"]["new_reaction"] == [{"type": "emoji", "emoji": "🔥"}]
+    assert node.api.ok("GET", f"/api/admin/telegram/bots/{bot['id']}/updates?failed=true", admin) == []
+    # Not for operators, nor for an unknown bot, nor with parameters it does not know.
+    op = node.api.login(*hubnode.OPERATOR1)
+    assert node.api.request("GET", f"/api/admin/telegram/bots/{bot['id']}/updates", op)[0] == 403
+    assert node.api.request("GET", "/api/admin/telegram/bots/999999/updates", admin)[0] == 404
+    assert node.api.request("GET", f"/api/admin/telegram/bots/{bot['id']}/updates?colour=1", admin)[0] == 400
+
+
+def test_a_file_that_cannot_be_fetched_never_holds_its_message_back(hub_store, botapi: BotApi):
+    node = tgkit.tg_node(hub_store(), botapi.url, HUB_TELEGRAM_FILE_RETRY_MS="50")
+    connect_bot(node, TOKEN)
+    sup = node.api.login(*hubnode.SUPERVISOR)
+    botapi.text(TOKEN, CHAT, "Отправляю фото")
+    conv = conversation_of(node, sup)
+
+    # The photo's download fails for now: its caption lands at once with a word that the file
+    # is coming, and the chat's next message does not wait behind it.
+    photo = botapi.photo(TOKEN, CHAT, png_bytes(5, 5), caption="Вот скриншот", failing=None)
+    big = photo["photo"][-1]["file_id"]
+    botapi.text(TOKEN, CHAT, "После фото")
+    coming = "Вот скриншот\n\n📎 Файл «photo-2.jpg» ещё загружается из Telegram и появится здесь."
+    wait(lambda: bodies(node, sup, conv["id"])[1:3] == [coming, "После фото"], what="the caption and the next message")
+
+    # Killed while the file is being tried again; after the restart, and once Telegram serves
+    # it, the file lands as its own message of the same conversation.
+    wait(lambda: botapi.bot(TOKEN).downloads.count(botapi.bot(TOKEN).paths[big]) >= 3, what="retries")
+    node.kill()
+    with botapi.lock:
+        botapi.bot(TOKEN).failing_downloads.clear()
+    node.start()
+    msgs = wait(lambda: (m := visitor_messages(node, sup, conv["id"])) and len(m) >= 4 and m, timeout=30,
+                what="the file, late")
+    assert msgs[3]["body"] == ""
+    assert [(a["name"], a["mime"], a["size"]) for a in msgs[3]["attachments"]] == \
+        [("photo-2.jpg", "image/png", len(png_bytes(5, 5)))]
+    assert not msgs[1]["attachments"]
+    # Downloads use Telegram's file path with its slash, as the API documents.
+    assert all(p.startswith("photos/file_") for p in botapi.bot(TOKEN).downloads)
+    assert tgkit.metric(node, "hub_telegram_files_fetched_late_total") == 1
+
+    # A document that never comes: after every try the thread says so, and so is the user told.
+    botapi.document(TOKEN, CHAT, PDF, "акт.pdf", caption="Акт", failing=None)
+    lost = "📎 Файл «акт.pdf» не удалось получить из Telegram. Попросите клиента прислать его ещё раз."
+    wait(lambda: lost in bodies(node, sup, conv["id"]), timeout=60, what="the word that the file is lost")
+    got = bodies(node, sup, conv["id"])
+    assert got[4] == "Акт\n\n📎 Файл «акт.pdf» ещё загружается из Telegram и появится здесь.", got
+    botapi.wait_sent(TOKEN, CHAT, lambda m: "Не удалось получить файл «акт.pdf»" in m.get("text", ""),
+                     what="the user told")
+    assert tgkit.metric(node, "hub_telegram_files_lost_total") == 1
+    assert tgkit.metric(node, "hub_telegram_updates_failed_total") == 0
+
+
+def test_downloads_keep_names_in_any_script(hub_store, botapi: BotApi, new_context):
+    """A file's name reaches the person who downloads it as it was (RFC 6266 filename*), whatever
+    channel brought it: a Telegram user's document and an operator's own upload, downloaded in
+    Chromium from the console's session."""
+    node = tgkit.tg_node(hub_store(), botapi.url)
+    connect_bot(node, TOKEN)
+    sup = node.api.login(*hubnode.SUPERVISOR)
+    botapi.document(TOKEN, CHAT, PDF, "счёт №5 (итог).pdf", caption="Счёт")
+    conv = conversation_of(node, sup)
+    msg = wait(lambda: next((m for m in visitor_messages(node, sup, conv["id"]) if m["attachments"]), None),
+               what="the document")
+    from_telegram = msg["attachments"][0]["id"]
+    op = node.api.login(*hubnode.OPERATOR1)
+    uploaded = tgkit.upload(node, op, "Договор «Весна» 2026.pdf", PDF)
+
+    from ui import DESKTOP_VIEW, operator_sign_in
+    page = new_context(**DESKTOP_VIEW).new_page()
+    operator_sign_in(page, node, hubnode.OPERATOR1)
+    for att_id, name in ((from_telegram, "счёт №5 (итог).pdf"), (uploaded, "Договор «Весна» 2026.pdf")):
+        with page.expect_download() as download:
+            page.evaluate("url => { const a = document.createElement('a'); a.href = url; "
+                          "document.body.appendChild(a); a.click(); a.remove(); }", f"/api/attachments/{att_id}")
+        assert download.value.suggested_filename == name
+        with open(download.value.path(), "rb") as f:
+            assert f.read() == PDF
