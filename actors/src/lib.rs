@@ -211,6 +211,25 @@ impl Hub {
 
     /// Tells everyone following a conversation that it changed outside its actor (a channel
     /// moved it, say).
+    /// A bridge gave up on a reply (or it came back): the reply is marked, the thread says why,
+    /// and every console showing the conversation hears of it.
+    pub async fn reply_undelivered(
+        &self,
+        message_id: i64,
+        why: model::delivery::Undelivered,
+        error: &str,
+    ) -> Result<()> {
+        if let Some((org_id, conversation_id)) = self
+            .store()
+            .reply_undelivered(message_id, why, error, now_millis())
+            .await?
+        {
+            tracing::warn!(conversation = conversation_id, message = message_id, why = why.as_str(), "a reply never reached the customer");
+            self.announce_conversation(org_id, conversation_id).await;
+        }
+        Ok(())
+    }
+
     pub async fn announce_conversation(&self, org_id: i64, id: i64) {
         actors::ticket::announce(&self.core, org_id, id).await;
     }

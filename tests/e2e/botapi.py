@@ -16,7 +16,8 @@ bot side   getMe, getUpdates (offset, limit, timeout; a second poller gets 409 a
            until it is answered 200, as Telegram does), deleteWebhook
 user side  Python methods: text, photo, document, voice, contact, location, edit, press, reaction,
            raw (an update of any shape: kinds and fields newer than any library knows)
-faults     fail_next(method, n, kind): 429 with retry_after, 500, or malformed JSON;
+faults     fail_next(method, n, kind): 429 with retry_after, 500, malformed JSON, or "blocked"
+           (403, the user blocked the bot);
            fail_download(file_id, n): the file's download answers 502 n times (None: always)
 """
 from __future__ import annotations
@@ -367,6 +368,9 @@ class BotApi:
                         return self._json(500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
                     if kind == "malformed":
                         return self._reply(200, b'{"ok":true,"result":[{"update_id":')
+                    if kind == "blocked":
+                        return self._json(403, {"ok": False, "error_code": 403,
+                                                "description": "Forbidden: bot was blocked by the user"})
                 handler = getattr(self, "m_" + method, None)
                 if handler is None:
                     return self._json(404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"})

@@ -119,6 +119,22 @@ class Store:
         env.update(self.extra_env)
         return env
 
+    def cli(self, args: list[str], stdin: str = "") -> str:
+        """Runs `hub <args>` on this store (e.g. `org add`); answers its output, fails on an error."""
+        out = subprocess.run([str(hub_binary()), *args, "--data", str(self.dir)], input=stdin.encode(),
+                             env=self.env(), cwd=self.dir, capture_output=True, timeout=60)
+        assert out.returncode == 0, out.stderr.decode(errors="replace")
+        return out.stdout.decode(errors="replace")
+
+    def second_org(self, login: str = "other-admin", password: str = "other-admin-password") -> tuple[int, str, str]:
+        """Another organisation with an admin: (org id, login, password)."""
+        import re as _re
+        out = self.cli(["org", "add", "--name", "Другая организация"])
+        org = int(_re.search(r"with id (\d+)", out).group(1))
+        self.cli(["user", "add", "--login", login, "--name", "Чужой админ", "--org", str(org), "--role", "admin",
+                  "--password-stdin"], password + "\n")
+        return org, login, password
+
     def start(self, port: int | None = None) -> "Node":
         """Starts a node with the demo seeded (the first node seeds; later ones find it)."""
         node = Node(self, port or free_port())

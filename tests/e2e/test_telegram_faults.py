@@ -148,3 +148,59 @@ def test_downloads_keep_names_in_any_script(hub_store, botapi: BotApi, new_conte
         assert download.value.suggested_filename == name
         with open(download.value.path(), "rb") as f:
             assert f.read() == PDF
+
+
+def test_a_reply_that_never_arrives_is_marked_in_the_thread_and_the_list(hub_store, botapi: BotApi, new_context):
+    """The user blocked the bot: the operator's reply is refused for good (403). The reply, the
+    thread's timeline and the conversation in the console's list say so, in the console's
+    language, by class; the next reply is tried on its own."""
+    from playwright.sync_api import expect
+    from test_contact_centre import conv_item
+    from ui import DESKTOP_VIEW, operator_sign_in, screenshot
+
+    node = tgkit.tg_node(hub_store(), botapi.url)
+    connect_bot(node, TOKEN)
+    op = tgkit.available(node)
+    botapi.text(TOKEN, CHAT, "Ответьте, пожалуйста")
+    conv = tgkit.offered(node, op)
+    node.api.ok("POST", f"/api/conversations/{conv['id']}/accept", op)
+
+    page = new_context(**DESKTOP_VIEW).new_page()
+    operator_sign_in(page, node, hubnode.OPERATOR1)
+    item = conv_item(page, conv["id"])
+    expect(item).to_have_count(1)
+    expect(item.get_by_test_id("conv-undelivered")).to_have_count(0)
+    item.click()
+
+    botapi.fail_next("sendMessage", 1, "blocked")
+    sent = tgkit.reply(node, op, conv["id"], "Отвечаю, но вы меня заблокировали")
+    thread = page.get_by_test_id("conv-thread")
+    failed = thread.locator(f'[data-testid="conv-message"][data-message-id="{sent["id"]}"]')
+    expect(failed).to_have_attribute("data-delivery", "failed")
+    expect(failed.get_by_test_id("msg-undelivered")).to_have_text(" · ⚠ Не доставлено")
+    event = thread.locator('[data-testid="conv-event"][data-kind="undelivered"]')
+    expect(event).to_contain_text("Ответ не доставлен · клиент заблокировал бота")
+    expect(item.get_by_test_id("conv-undelivered")).to_have_count(1)
+    screenshot(page, "telegram-reply-undelivered")
+
+    # Over the API too; the peer's own words are not what the thread says.
+    d = tgkit.thread(node, op, conv["id"])
+    assert [m["delivery"] for m in d["messages"] if m["id"] == sent["id"]] == ["failed"]
+    assert [(e["kind"], e["detail"]) for e in d["timeline"] if e["kind"] == "undelivered"] == [("undelivered", "blocked")]
+    assert d["conversation"]["undelivered"] == 1
+
+    # The next reply goes out (the user unblocked the bot): it is marked sent, the mark stays for
+    # the one that failed.
+    ok = tgkit.reply(node, op, conv["id"], "Теперь дошло?")
+    botapi.wait_sent(TOKEN, CHAT, lambda m: m.get("text") == "Теперь дошло?", what="the next reply")
+    wait(lambda: [m["delivery"] for m in tgkit.thread(node, op, conv["id"])["messages"] if m["id"] == ok["id"]] == ["sent"],
+         what="the next reply marked sent")
+    expect(thread.locator(f'[data-testid="conv-message"][data-message-id="{ok["id"]}"] [data-testid="msg-undelivered"]')) \
+        .to_have_count(0)
+
+    # In English, the same marks read in English.
+    page.locator('.lang-toggle button[data-lang="en"]').click()
+    expect(failed.get_by_test_id("msg-undelivered")).to_have_text(" · ⚠ Not delivered")
+    expect(event).to_contain_text("A reply was not delivered · the customer blocked the bot")
+    screenshot(page, "telegram-reply-undelivered-en")
+    page.locator('.lang-toggle button[data-lang="ru"]').click()

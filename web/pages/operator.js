@@ -435,6 +435,8 @@ Hub.ready(() => {
       Hub.channelIcon(c.channel),
       Hub.el('span', { class: 'conv-name' }, contactName(c)),
       Hub.el('span', { class: 'count-badge unread' + (unread ? '' : ' hidden'), 'data-testid': 'conv-unread', 'aria-label': Hub.t('cv.unread') }, String(unread)),
+      c.undelivered ? Hub.el('span', { class: 'count-badge undelivered', 'data-testid': 'conv-undelivered',
+        title: Hub.t('cv.undeliveredCount', { n: c.undelivered }), 'aria-label': Hub.t('cv.undeliveredCount', { n: c.undelivered }) }, '⚠') : null,
       Hub.el('span', { class: 'conv-when muted' }, Hub.fmtTime(c.last_message_at || c.created_at))),
     Hub.el('div', { class: 'conv-item-sub muted' },
       Hub.el('span', null, c.service || ''),
@@ -639,6 +641,7 @@ Hub.ready(() => {
       class: 'conv-msg' + (author === 'operator' && m.operator_id != null && m.operator_id !== myId() ? ' other' : ''),
       'data-testid': 'conv-message', 'data-author': author,
       'data-message-id': m.id != null ? String(m.id) : null, 'data-client-id': m.client_id || null, 'data-state': state,
+      'data-delivery': m.delivery || null,
     });
     const c = openConv();
     if (author !== 'system') {
@@ -652,7 +655,11 @@ Hub.ready(() => {
       node.appendChild(Hub.el('div', { class: 'chat-atts' },
         ...atts.map((a) => Hub.attachmentNode(a, '/api/attachments/' + encodeURIComponent(a.id)))));
     }
-    node.appendChild(Hub.el('div', { class: 'conv-time muted' }, Hub.fmtTime(m.at || Date.now())));
+    const time = Hub.el('div', { class: 'conv-time muted' }, Hub.fmtTime(m.at || Date.now()));
+    if (m.delivery === 'failed') {
+      time.appendChild(Hub.el('span', { class: 'conv-undelivered', 'data-testid': 'msg-undelivered' }, ' · ⚠ ' + Hub.t('cv.undelivered')));
+    }
+    node.appendChild(time);
     return node;
   }
   function eventNode(ev) {
@@ -663,7 +670,8 @@ Hub.ready(() => {
     const parts = [text];
     if (op) parts.push(op.name);
     else if (ev.operator_id != null && ev.operator_id === myId()) parts.push(Hub.t('cv.you'));
-    if (ev.detail) parts.push('«' + ev.detail + '»');
+    if (ev.kind === 'undelivered' && ev.detail) parts.push(Hub.t('cv.why.' + ev.detail));
+    else if (ev.detail) parts.push('«' + ev.detail + '»');
     return Hub.el('div', { class: 'conv-event', 'data-testid': 'conv-event', 'data-kind': ev.kind || '' },
       Hub.el('span', null, parts.join(' · ')), Hub.el('span', { class: 'muted' }, ' ' + Hub.fmtTime(ev.at)));
   }

@@ -264,6 +264,7 @@ pub fn render_email(
         ("applied", inbox.applied),
         ("duplicate", inbox.duplicates),
         ("ignored", inbox.ignored),
+        ("filtered", inbox.filtered),
         ("refused", inbox.refused),
         ("bounce", inbox.bounces),
     ] {

@@ -3,6 +3,7 @@
 
 pub mod attachment;
 pub mod board;
+pub mod delivery;
 pub mod eta;
 pub mod menu;
 pub mod message;

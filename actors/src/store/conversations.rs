@@ -17,7 +17,9 @@ const CONV_COLUMNS: &str = "c.id, c.org_id, c.service_id, s.name_ru AS service, 
     c.accepted_at, c.first_response_at, c.closed_at, c.resolution, c.rating, c.rating_comment, \
     c.last_message_at, c.operator_seen_id, \
     (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author = 'visitor' \
-        AND m.id > c.operator_seen_id) AS unread";
+        AND m.id > c.operator_seen_id) AS unread, \
+    (SELECT COUNT(*) FROM messages m JOIN outbox o ON o.message_id = m.id \
+        WHERE m.conversation_id = c.id AND o.failed_at IS NOT NULL) AS undelivered";
 
 const CONV_FROM: &str = "conversations c JOIN services s ON s.id = c.service_id \
     JOIN contacts k ON k.id = c.contact_id LEFT JOIN users u ON u.id = c.assignee_id";
@@ -51,6 +53,8 @@ pub struct ConversationRow {
     #[serde(skip)]
     pub operator_seen_id: i64,
     pub unread: i64,
+    /// Replies of this conversation that never reached the customer (the console marks them).
+    pub undelivered: i64,
 }
 
 /// The few fields of a conversation every message checks.
@@ -98,6 +102,9 @@ pub struct Message {
     pub attachments: Vec<AttachmentMeta>,
     pub client_id: Option<String>,
     pub at: i64,
+    /// For a reply a bridge sends: `pending`, `sent` or `failed` (it never reached the customer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -110,6 +117,9 @@ struct MessageRow {
     body: String,
     client_id: Option<String>,
     at: i64,
+    out_id: Option<i64>,
+    out_sent_at: Option<i64>,
+    out_failed_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -154,7 +164,8 @@ pub enum TransferTo {
 }
 
 const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.author, m.operator_id, u.name AS operator_name, \
-    m.body, m.client_id, m.at FROM messages m LEFT JOIN users u ON u.id = m.operator_id";
+    m.body, m.client_id, m.at, o.id AS out_id, o.sent_at AS out_sent_at, o.failed_at AS out_failed_at \
+    FROM messages m LEFT JOIN users u ON u.id = m.operator_id LEFT JOIN outbox o ON o.message_id = m.id";
 
 pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
@@ -378,6 +389,10 @@ impl Store {
                 body: m.body,
                 client_id: m.client_id,
                 at: m.at,
+                delivery: m.out_id.map(|_| {
+                    crate::model::delivery::delivery_state(m.out_sent_at.is_some(), m.out_failed_at.is_some())
+                        .to_string()
+                }),
             })
             .collect())
     }

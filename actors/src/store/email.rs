@@ -22,6 +22,8 @@ pub struct Mailbox {
     #[serde(skip)]
     pub smtp_url: Option<String>,
     pub auto_reply: i64,
+    /// Whether mailing lists and bulk mail open tickets (else they are kept, filtered).
+    pub accept_bulk: i64,
     pub lang: String,
     pub enabled: i64,
     pub uid_validity: i64,
@@ -31,7 +33,7 @@ pub struct Mailbox {
 }
 
 const MAILBOX_COLUMNS: &str = "id, org_id, service_id, address, name, imap_url, imap_folder, imap_after, smtp_url, \
-    auto_reply, lang, enabled, uid_validity, last_uid, last_error, created_at";
+    auto_reply, accept_bulk, lang, enabled, uid_validity, last_uid, last_error, created_at";
 
 pub struct NewMailbox<'a> {
     pub org_id: i64,
@@ -43,6 +45,7 @@ pub struct NewMailbox<'a> {
     pub imap_after: &'a str,
     pub smtp_url: Option<&'a str>,
     pub auto_reply: bool,
+    pub accept_bulk: bool,
     pub lang: &'a str,
 }
 
@@ -55,6 +58,21 @@ pub struct InboxMail {
     pub raw: Vec<u8>,
     pub attempts: i64,
     pub received_at: i64,
+    /// An operator let this filtered mail in: it opens its ticket as any mail would.
+    pub admitted: i64,
+}
+
+/// A received mail that was kept without opening a ticket (a mailing list, bulk mail, an
+/// automatic answer to nothing the hub sent), with the reason.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FilteredMail {
+    pub id: i64,
+    pub mailbox_id: i64,
+    pub mailbox: String,
+    pub received_at: i64,
+    pub outcome: String,
+    /// The mail's beginning, enough for its header.
+    pub head: Vec<u8>,
 }
 
 /// An e-mail dialogue.
@@ -84,6 +102,7 @@ pub struct InboxCounts {
     pub ignored: i64,
     pub refused: i64,
     pub bounces: i64,
+    pub filtered: i64,
 }
 
 fn after_ok(after: &str) -> bool {
@@ -98,7 +117,7 @@ impl Store {
         }
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO mailboxes (org_id, service_id, address, name, imap_url, imap_folder, imap_after, smtp_url, \
-             auto_reply, lang, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+             auto_reply, lang, created_at, accept_bulk) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(m.org_id)
         .bind(m.service_id)
@@ -111,6 +130,7 @@ impl Store {
         .bind(i64::from(m.auto_reply))
         .bind(m.lang)
         .bind(now)
+        .bind(i64::from(m.accept_bulk))
         .fetch_one(&self.write)
         .await;
         match inserted {
@@ -150,6 +170,15 @@ impl Store {
         .bind(address)
         .fetch_optional(&self.read)
         .await?)
+    }
+
+    /// A mailbox of the organisation (NotFound for another organisation's).
+    pub async fn mailbox_of(&self, org_id: i64, id: i64) -> Result<Mailbox> {
+        match self.mailbox(id).await {
+            Ok(m) if m.org_id == org_id => Ok(m),
+            Ok(_) => Err(Error::NotFound("mailbox")),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn set_mailbox_enabled(&self, org_id: i64, id: i64, enabled: bool) -> Result<Mailbox> {
@@ -286,7 +315,7 @@ impl Store {
             let row: Option<InboxMail> = sqlx::query_as(
                 "UPDATE email_inbox SET claimed_until = $1, attempts = attempts + 1, claimed_by = $4 \
                  WHERE id = $2 AND claimed_until < $3 AND processed_at IS NULL \
-                 RETURNING id, mailbox_id, source, raw, attempts, received_at",
+                 RETURNING id, mailbox_id, source, raw, attempts, received_at, admitted",
             )
             .bind(now + lease_ms)
             .bind(id)
@@ -337,6 +366,7 @@ impl Store {
         let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
             "SELECT CASE WHEN processed_at IS NULL THEN NULL \
                  WHEN outcome LIKE 'ignored%' THEN 'ignored' WHEN outcome LIKE 'refused%' THEN 'refused' \
+                 WHEN outcome LIKE 'filtered%' THEN 'filtered' \
                  ELSE outcome END AS o, COUNT(*) FROM email_inbox GROUP BY o",
         )
         .fetch_all(&self.read)
@@ -349,6 +379,7 @@ impl Store {
                 Some("ignored") => c.ignored += n,
                 Some("refused") => c.refused += n,
                 Some("bounce") => c.bounces += n,
+                Some("filtered") => c.filtered += n,
                 Some(_) => c.applied += n,
             }
         }
@@ -378,13 +409,61 @@ impl Store {
         Ok(rows.into_iter().map(|(i,)| i).collect())
     }
 
-    /// Whether an address is one of the hub's own mailboxes (mail from it is a loop).
-    pub async fn is_own_address(&self, address: &str) -> Result<bool> {
-        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM mailboxes WHERE address = $1")
+    /// Whether an address is one of the organisation's own mailboxes (mail from it is a loop).
+    /// Only the organisation's own: another tenant registering an outside address as "theirs"
+    /// must not silence that address's mail to everyone else.
+    pub async fn is_own_address(&self, org_id: i64, address: &str) -> Result<bool> {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM mailboxes WHERE address = $1 AND org_id = $2")
             .bind(address)
+            .bind(org_id)
             .fetch_optional(&self.read)
             .await?;
         Ok(found.is_some())
+    }
+
+    /// Mail of the organisation's mailboxes kept without a ticket, newest first.
+    pub async fn filtered_mail(&self, org_id: i64, limit: i64) -> Result<Vec<FilteredMail>> {
+        Ok(sqlx::query_as(
+            "SELECT e.id, e.mailbox_id, m.address AS mailbox, e.received_at, e.outcome, \
+             substr(e.raw, 1, 16384) AS head FROM email_inbox e JOIN mailboxes m ON m.id = e.mailbox_id \
+             WHERE m.org_id = $1 AND e.outcome LIKE 'filtered:%' ORDER BY e.id DESC LIMIT $2",
+        )
+        .bind(org_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Lets a filtered mail in: it is applied again and opens its ticket.
+    pub async fn admit_mail(&self, org_id: i64, id: i64) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE email_inbox SET admitted = 1, processed_at = NULL, outcome = NULL, claimed_until = 0, attempts = 0 \
+             WHERE id = $1 AND outcome LIKE 'filtered:%' \
+             AND mailbox_id IN (SELECT id FROM mailboxes WHERE org_id = $2)",
+        )
+        .bind(id)
+        .bind(org_id)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("filtered mail"));
+        }
+        Ok(())
+    }
+
+    pub async fn set_mailbox_accept_bulk(&self, org_id: i64, id: i64, accept: bool) -> Result<Mailbox> {
+        let n = sqlx::query("UPDATE mailboxes SET accept_bulk = $1 WHERE id = $2 AND org_id = $3")
+            .bind(i64::from(accept))
+            .bind(id)
+            .bind(org_id)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("mailbox"));
+        }
+        self.mailbox(id).await
     }
 
     /// The dialogue the first known of `ids` belongs to.
@@ -501,25 +580,28 @@ impl Store {
     }
 
     /// Files Message-IDs under a dialogue (ids already filed keep their dialogue). `latest_in`:
-    /// the mail just received, which the next reply answers.
+    /// the mail just received, which the next reply answers. `automatic`: the ids newly filed are
+    /// of automatic answers, which find the thread but never join a reply's References.
     pub async fn remember_ids(
         &self,
         org_id: i64,
         thread_id: i64,
         ids: &[String],
         latest_in: Option<&str>,
+        automatic: bool,
         now: Millis,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         for id in ids {
             sqlx::query(
-                "INSERT INTO email_ids (org_id, message_id, thread_id, at) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO email_ids (org_id, message_id, thread_id, at, automatic) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (org_id, message_id) DO NOTHING",
             )
             .bind(org_id)
             .bind(id)
             .bind(thread_id)
             .bind(now)
+            .bind(i64::from(automatic))
             .execute(&mut *tx)
             .await?;
         }
@@ -537,7 +619,8 @@ impl Store {
     /// The Message-IDs of a dialogue, oldest first, at most `limit` of the latest.
     pub async fn thread_ids(&self, thread_id: i64, limit: i64) -> Result<Vec<String>> {
         let mut ids: Vec<(String,)> = sqlx::query_as(
-            "SELECT message_id FROM email_ids WHERE thread_id = $1 ORDER BY at DESC, message_id LIMIT $2",
+            "SELECT message_id FROM email_ids WHERE thread_id = $1 AND automatic = 0 \
+             ORDER BY at DESC, message_id LIMIT $2",
         )
         .bind(thread_id)
         .bind(limit)

@@ -178,6 +178,49 @@ impl Store {
         Ok(())
     }
 
+    /// A reply that will never reach the customer (the bridge gave up, or the mail came back):
+    /// its row is marked failed and the conversation's timeline says why, by class, once.
+    /// Answers the organisation and conversation to announce, when this was news.
+    pub async fn reply_undelivered(
+        &self,
+        message_id: i64,
+        why: crate::model::delivery::Undelivered,
+        error: &str,
+        now: Millis,
+    ) -> Result<Option<(i64, i64)>> {
+        let mut tx = self.write.begin().await?;
+        let marked = sqlx::query(
+            "UPDATE outbox SET failed_at = $1, claimed_until = 0, error = $2 WHERE message_id = $3 AND failed_at IS NULL",
+        )
+        .bind(now)
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if marked == 0 {
+            return Ok(None);
+        }
+        let (org_id, conversation_id): (i64, i64) = sqlx::query_as(
+            "SELECT c.org_id, c.id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1",
+        )
+        .bind(message_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        super::conversations::timeline(&mut tx, conversation_id, now, "undelivered", None, Some(why.as_str())).await?;
+        tx.commit().await?;
+        Ok(Some((org_id, conversation_id)))
+    }
+
+    /// The message an outbox row sent.
+    pub async fn outbox_message_id(&self, outbox_id: i64) -> Result<Option<i64>> {
+        let row: Option<(Option<i64>,)> = sqlx::query_as("SELECT message_id FROM outbox WHERE id = $1")
+            .bind(outbox_id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.and_then(|r| r.0))
+    }
+
     /// Rows of `channel` still to send.
     pub async fn outbox_pending(&self, channel: &str) -> Result<i64> {
         let (n,): (i64,) =

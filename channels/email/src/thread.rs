@@ -86,13 +86,29 @@ pub fn reply_subject(subject: &str, conversation_id: i64) -> String {
 /// The Message-ID of what the hub sends from an outbox row: the same on every attempt, so a mail
 /// sent twice (the hub stopped between the server's acceptance and its own record) is one mail
 /// to the customer's client, and the customer's reply to either finds the thread.
-pub fn outgoing_id(outbox_id: i64, created_at: i64, domain: &str) -> String {
-    format!("hub-{outbox_id}-{created_at}@{domain}")
+pub fn outgoing_id(outbox_id: i64, org_id: i64, domain: &str) -> String {
+    format!("hub-{outbox_id}-{org_id}@{domain}")
+}
+
+/// The outbox row and organisation of a Message-ID the hub made ([`outgoing_id`]), so a
+/// delivery failure report can name the reply that failed.
+pub fn outgoing_of(message_id: &str) -> Option<(i64, i64)> {
+    let local = message_id.split('@').next()?.strip_prefix("hub-")?;
+    let (outbox, org) = local.split_once('-')?;
+    Some((outbox.parse().ok()?, org.parse().ok()?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_ids_name_their_outbox_row() {
+        let id = outgoing_id(41, 3, "hub.test");
+        assert_eq!(outgoing_of(&id), Some((41, 3)));
+        assert_eq!(outgoing_of("CAF=abc@mail.gmail.com"), None);
+        assert_eq!(outgoing_of("hub-x-3@hub.test"), None);
+    }
 
     #[test]
     fn references_in_subjects() {

@@ -61,8 +61,8 @@ fn koi8_r_html_only_without_scripts() {
 
 #[test]
 fn programs_and_bounces() {
-    assert!(matches!(fixture("a3-autoreply.eml").kind, Kind::Automated(_)));
-    assert!(matches!(fixture("e1-newsletter.eml").kind, Kind::Automated(_)));
+    assert!(matches!(fixture("a3-autoreply.eml").kind, Kind::AutoReply(_)));
+    assert!(matches!(fixture("e1-newsletter.eml").kind, Kind::Bulk(_)));
     let Kind::Bounce(b) = fixture("d1-bounce.eml").kind else {
         panic!("not a bounce")
     };

@@ -2,10 +2,16 @@
 //! mailbox. Threading: a mail's own Message-ID and those it answers (In-Reply-To, References)
 //! lead to the thread they are filed under; failing that, the ticket reference in the subject
 //! from the same address; otherwise it starts a new thread.
+//!
+//! Programs are not people: mail to many (lists, newsletters, bulk) starting a thread is kept
+//! without a ticket unless the mailbox accepts it or an operator lets it in; an automatic answer
+//! (out of office) is noted in its thread, or kept aside when it answers nothing of the hub's;
+//! and only a person's mail becomes the one the next reply answers.
 
 use std::time::Duration;
 
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
+use hub_actors::model::delivery::Undelivered;
 use hub_actors::model::{attachment, now_millis};
 use hub_actors::store::email::{EmailThread, InboxMail, Mailbox};
 use hub_actors::store::Attachment;
@@ -106,7 +112,7 @@ async fn apply(e: &Email, row: &InboxMail) -> hub_actors::Result<Outcome> {
         Ok(m) => m,
         Err(why) => return unreadable(e, row, &mailbox, &why.to_string()).await,
     };
-    if store.is_own_address(&mail.from.address).await? {
+    if store.is_own_address(mailbox.org_id, &mail.from.address).await? {
         return Ok(Outcome::of(
             "ignored: sent from one of the hub's own addresses (a loop)",
             None,
@@ -131,6 +137,19 @@ async fn apply(e: &Email, row: &InboxMail) -> hub_actors::Result<Outcome> {
         }
     }
     let starts = thread.is_none();
+    match (&mail.kind, &thread) {
+        (Kind::Bulk(why), None) if mailbox.accept_bulk == 0 && row.admitted == 0 => {
+            return Ok(Outcome::of(format!("filtered: {why}"), None));
+        }
+        (Kind::AutoReply(why), None) if row.admitted == 0 => {
+            return Ok(Outcome::of(
+                format!("filtered: an automatic reply ({why}) to nothing the hub sent"),
+                None,
+            ));
+        }
+        (Kind::AutoReply(why), Some(t)) => return auto_reply(e, &mailbox, &mail, t, &known, why).await,
+        _ => {}
+    }
     let thread = match thread {
         Some(t) => t,
         None => new_thread(e, &mailbox, &mail, &key).await?,
@@ -167,8 +186,10 @@ async fn apply(e: &Email, row: &InboxMail) -> hub_actors::Result<Outcome> {
             priority: 0,
         })
         .await?;
+    // Only a person's mail is the one the next reply answers (In-Reply-To).
+    let latest = (mail.kind == Kind::Personal).then_some(key.as_str());
     store
-        .remember_ids(mailbox.org_id, thread.id, &known, Some(&key), now_millis())
+        .remember_ids(mailbox.org_id, thread.id, &known, latest, false, now_millis())
         .await?;
     if !new {
         return Ok(Outcome::of("duplicate", Some(conv)));
@@ -177,11 +198,47 @@ async fn apply(e: &Email, row: &InboxMail) -> hub_actors::Result<Outcome> {
     if opened && channel == ChannelKind::Email && mailbox.auto_reply == 1 {
         if mail.kind.may_auto_reply() {
             acknowledge(e, &mailbox, &thread, conv).await?;
-        } else if let Kind::Automated(why) = &mail.kind {
+        } else if let Kind::Automated(why) | Kind::Bulk(why) = &mail.kind {
             tracing::info!(conversation = conv, reason = %why, "e-mail: no acknowledgement to a program's mail");
         }
     }
     Ok(Outcome::of(if opened { "new" } else { "reply" }, Some(conv)))
+}
+
+/// An automatic answer in a thread (an out-of-office to the hub's reply): noted for the operator,
+/// its ids filed so later mail finds the thread, and never the mail the next reply answers.
+async fn auto_reply(
+    e: &Email,
+    mailbox: &Mailbox,
+    mail: &Mail,
+    thread: &EmailThread,
+    known: &[String],
+    why: &str,
+) -> hub_actors::Result<Outcome> {
+    let store = e.hub().store();
+    store
+        .remember_ids(mailbox.org_id, thread.id, known, None, true, now_millis())
+        .await?;
+    let Some(conv) = store
+        .open_conversation_id(mailbox.org_id, &thread.channel, &thread.thread_key)
+        .await?
+    else {
+        return Ok(Outcome::of(
+            format!("ignored: an automatic reply ({why}) to a closed conversation"),
+            None,
+        ));
+    };
+    let text: String = mail.text.chars().take(600).collect();
+    let ellipsis = if mail.text.chars().count() > 600 { "…" } else { "" };
+    e.hub()
+        .post_system(
+            mailbox.org_id,
+            conv,
+            texts::auto_reply_note(&mailbox.lang, &mail.from.address, &mail.subject, &format!("{text}{ellipsis}")),
+            format!("auto-reply:{}", mail.key()),
+        )
+        .await?;
+    Ok(Outcome::of("auto-reply", Some(conv)))
 }
 
 async fn new_thread(e: &Email, mailbox: &Mailbox, mail: &Mail, key: &str) -> hub_actors::Result<EmailThread> {
@@ -279,7 +336,7 @@ async fn unreadable(e: &Email, row: &InboxMail, mailbox: &Mailbox, why: &str) ->
         return Ok(Outcome::of(format!("refused: {why}"), None));
     };
     let store = e.hub().store();
-    if store.is_own_address(&address).await? {
+    if store.is_own_address(mailbox.org_id, &address).await? {
         return Ok(Outcome::of(
             "ignored: sent from one of the hub's own addresses (a loop)",
             None,
@@ -343,6 +400,16 @@ async fn bounced(e: &Email, mailbox: &Mailbox, mail: &Mail, b: &hub_email::Bounc
             None,
         ));
     };
+    // The reply that came back is marked (its conversation shows the mark, open or closed).
+    if let Some((outbox, org)) = hub_email::thread::outgoing_of(original) {
+        if org == mailbox.org_id {
+            if let Some(message) = store.outbox_message_id(outbox).await? {
+                e.hub()
+                    .reply_undelivered(message, Undelivered::Bounced, &b.describe())
+                    .await?;
+            }
+        }
+    }
     let conv = match store
         .open_conversation_id(mailbox.org_id, &thread.channel, &thread.thread_key)
         .await?
@@ -364,6 +431,7 @@ async fn bounced(e: &Email, mailbox: &Mailbox, mail: &Mail, b: &hub_email::Bounc
         )
         .await?;
     tracing::warn!(conversation = conv, failure = %b.describe(), "e-mail: a reply was not delivered");
+
     Ok(Outcome::of("bounce", Some(conv)))
 }
 

@@ -171,6 +171,11 @@ impl Email {
     }
 
     /// Mailboxes were added or changed: the bridge picks them up now.
+    /// A mail was let in (or put back) to apply: the applier looks now.
+    pub fn inbox_changed(&self) {
+        self.0.inbox_bell.notify_one();
+    }
+
     pub fn mailboxes_changed(&self) {
         self.0.mailboxes_bell.notify_one();
     }

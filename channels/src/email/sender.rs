@@ -7,6 +7,7 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use hub_actors::model::delivery::Undelivered;
 use hub_actors::model::now_millis;
 use hub_actors::store::email::{EmailThread, Mailbox};
 use hub_actors::store::OutboxItem;
@@ -51,7 +52,9 @@ pub(super) async fn run(e: Email) {
 }
 
 enum Failure {
+    /// Try again later (the server is down or busy).
     Later(String),
+    /// The mail will never go (the server refused it, the address is unusable).
     Never(String),
 }
 
@@ -71,36 +74,22 @@ async fn send_one(e: &Email, item: OutboxItem) {
             tracing::warn!(outbox = item.id, attempt = item.attempts, retry_in_s = secs, error = %why, "e-mail: send failed; will retry");
             store.outbox_retry(item.id, now + secs * 1000, &why).await
         }
-        Err(Failure::Later(why) | Failure::Never(why)) => {
+        Err(failure) => {
+            let (class, why) = match failure {
+                Failure::Later(why) => (Undelivered::GaveUp, why),
+                Failure::Never(why) => (Undelivered::Refused, why),
+            };
             Metrics::add(&e.0.metrics.send_failed, 1);
             tracing::error!(outbox = item.id, error = %why, "e-mail: send given up");
-            note_failure(e, &item, &why).await;
-            store.outbox_failed(item.id, now, &why).await
+            match item.message_id {
+                // An operator's reply: the thread and the console say it never went.
+                Some(message) => e.hub().reply_undelivered(message, class, &why).await,
+                None => store.outbox_failed(item.id, now, &why).await,
+            }
         }
     };
     if let Err(err) = marked {
         tracing::warn!(outbox = item.id, error = %err, "e-mail: cannot mark the outbox row");
-    }
-}
-
-/// Tells the operators in the thread that a reply did not go out.
-async fn note_failure(e: &Email, item: &OutboxItem, why: &str) {
-    let Some(message_id) = item.message_id else { return };
-    let Ok(m) = e.hub().store().outbox_message(message_id).await else {
-        return;
-    };
-    let note = format!("✉ not sent: {}", why.chars().take(300).collect::<String>());
-    if let Err(err) = e
-        .hub()
-        .post_system(
-            item.org_id,
-            m.conversation_id,
-            note,
-            format!("email-failed:{}", item.id),
-        )
-        .await
-    {
-        tracing::warn!(error = %err, "e-mail: cannot note a failed send in the thread");
     }
 }
 
@@ -166,6 +155,7 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
             thread.id,
             std::slice::from_ref(&own_id),
             None,
+            false,
             now_millis(),
         )
         .await

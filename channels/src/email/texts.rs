@@ -30,6 +30,15 @@ pub fn chat_footer(lang: &str) -> &'static str {
     }
 }
 
+/// In the thread, for the operator: an automatic answer came (out of office), with its words.
+pub fn auto_reply_note(lang: &str, from: &str, subject: &str, text: &str) -> String {
+    let text = text.trim();
+    match lang {
+        "en" => format!("🤖 Automatic reply from {from} ({subject}); replies still answer the customer's own mail:\n{text}"),
+        _ => format!("🤖 Автоответ от {from} ({subject}); ответы по-прежнему идут на письмо клиента:\n{text}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -10,6 +10,7 @@ use teloxide::requests::Requester;
 use teloxide::types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile};
 use teloxide::{ApiError, RequestError};
 
+use hub_actors::model::delivery::Undelivered;
 use hub_actors::model::now_millis;
 use hub_actors::store::OutboxItem;
 
@@ -62,8 +63,8 @@ enum Part {
 enum Failure {
     /// Try again at this time.
     Later(i64, String),
-    /// Telegram will never take it.
-    Never(String),
+    /// Telegram will never take it, of this class.
+    Never(Undelivered, String),
 }
 
 async fn send_one(t: &Telegram, item: OutboxItem) {
@@ -80,10 +81,18 @@ async fn send_one(t: &Telegram, item: OutboxItem) {
             tracing::warn!(outbox = item.id, attempt = item.attempts, error = %why, "telegram send failed; will retry");
             store.outbox_retry(item.id, at, &why).await
         }
-        Err(Failure::Later(_, why) | Failure::Never(why)) => {
+        Err(failure) => {
+            let (class, why) = match failure {
+                Failure::Later(_, why) => (Undelivered::GaveUp, why),
+                Failure::Never(class, why) => (class, why),
+            };
             Metrics::add(&t.0.metrics.send_failed, 1);
             tracing::error!(outbox = item.id, error = %why, "telegram send given up");
-            store.outbox_failed(item.id, now, &why).await
+            match item.message_id {
+                // An operator's reply: the thread and the console say it never arrived.
+                Some(message) => t.hub().reply_undelivered(message, class, &why).await,
+                None => store.outbox_failed(item.id, now, &why).await,
+            }
         }
     };
     if let Err(e) = marked {
@@ -94,12 +103,17 @@ async fn send_one(t: &Telegram, item: OutboxItem) {
 
 async fn send_parts(t: &Telegram, item: &OutboxItem) -> Result<(), Failure> {
     let Some((bot_id, chat_id)) = parse_thread_key(&item.thread_key) else {
-        return Err(Failure::Never(format!("not a Telegram dialogue: {}", item.thread_key)));
+        return Err(Failure::Never(
+            Undelivered::Gone,
+            format!("not a Telegram dialogue: {}", item.thread_key),
+        ));
     };
     let store = t.hub().store();
     let bot = match store.telegram_bot(bot_id).await {
         Ok(b) => b,
-        Err(hub_actors::Error::NotFound(_)) => return Err(Failure::Never("the bot was removed".into())),
+        Err(hub_actors::Error::NotFound(_)) => {
+            return Err(Failure::Never(Undelivered::Gone, "the bot was removed".into()))
+        }
         Err(e) => return Err(later(item, e.to_string())),
     };
     let parts = parts_of(t, item).await?;
@@ -135,13 +149,17 @@ async fn send_parts(t: &Telegram, item: &OutboxItem) -> Result<(), Failure> {
                     format!("rate-limited for {} s", s.seconds()),
                 ));
             }
+            Err(RequestError::Api(e @ (ApiError::BotBlocked | ApiError::BotKicked))) => {
+                return Err(Failure::Never(Undelivered::Blocked, e.to_string()))
+            }
             Err(RequestError::Api(
-                e @ (ApiError::BotBlocked
-                | ApiError::ChatNotFound
-                | ApiError::UserDeactivated
-                | ApiError::BotKicked
-                | ApiError::CantInitiateConversation),
-            )) => return Err(Failure::Never(e.to_string())),
+                e @ (ApiError::ChatNotFound | ApiError::UserDeactivated | ApiError::CantInitiateConversation),
+            )) => return Err(Failure::Never(Undelivered::Gone, e.to_string())),
+            // Any other refusal of this request (400: too long, a file Telegram does not take, …)
+            // is final for it; 5xx and network errors are tried again.
+            Err(RequestError::Api(e)) if !matches!(e, ApiError::Unknown(_)) => {
+                return Err(Failure::Never(Undelivered::Refused, e.to_string()))
+            }
             // Telegram said ok but its answer is not the message teloxide expects (a newer API,
             // an emulator): it was sent, and sending it again would show it twice.
             Err(RequestError::InvalidJson { raw, .. }) if said_ok(&raw) => {
@@ -174,7 +192,7 @@ async fn parts_of(t: &Telegram, item: &OutboxItem) -> Result<Vec<Part>, Failure>
     let store = t.hub().store();
     if let Some(payload) = &item.payload {
         let notice: Notice =
-            serde_json::from_str(payload).map_err(|e| Failure::Never(format!("unreadable notice: {e}")))?;
+            serde_json::from_str(payload).map_err(|e| Failure::Never(Undelivered::Refused, format!("unreadable notice: {e}")))?;
         let keyboard = (!notice.buttons.is_empty()).then(|| {
             InlineKeyboardMarkup::new(notice.buttons.into_iter().map(|row| {
                 row.into_iter()
@@ -185,7 +203,7 @@ async fn parts_of(t: &Telegram, item: &OutboxItem) -> Result<Vec<Part>, Failure>
         return Ok(vec![Part::Text(notice.text, keyboard)]);
     }
     let Some(message_id) = item.message_id else {
-        return Err(Failure::Never("an outbox row with nothing to send".into()));
+        return Err(Failure::Never(Undelivered::Refused, "an outbox row with nothing to send".into()));
     };
     let message = store
         .outbox_message(message_id)

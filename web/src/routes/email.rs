@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::Admin;
+use crate::auth::{Admin, Operator};
 use crate::{ApiResult, AppState};
 use hub_actors::model::message;
 use hub_actors::store::email::NewMailbox;
@@ -34,6 +34,10 @@ struct MailboxBody {
     /// Acknowledge new requests by mail (default true; never to programs, lists or bounces).
     #[serde(default)]
     auto_reply: Option<bool>,
+    /// Let mailing lists, newsletters and bulk mail open tickets (default false: they are kept,
+    /// filtered, for an operator to let in).
+    #[serde(default)]
+    accept_bulk: Option<bool>,
     #[serde(default)]
     lang: Option<String>,
 }
@@ -80,6 +84,7 @@ async fn add_mailbox(
                 imap_after: b.imap_after.as_deref().unwrap_or("seen"),
                 smtp_url,
                 auto_reply: b.auto_reply.unwrap_or(true),
+                accept_bulk: b.accept_bulk.unwrap_or(false),
                 lang: &lang,
             },
             hub_actors::model::now_millis(),
@@ -99,7 +104,10 @@ async fn mailboxes(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpRe
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MailboxPatch {
-    enabled: bool,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    accept_bulk: Option<bool>,
 }
 
 async fn patch_mailbox(
@@ -108,19 +116,59 @@ async fn patch_mailbox(
     path: web::Path<i64>,
     body: web::Json<MailboxPatch>,
 ) -> ApiResult<HttpResponse> {
-    let m = state
-        .hub
-        .store()
-        .set_mailbox_enabled(admin.org_id, *path, body.enabled)
-        .await?;
+    let store = state.hub.store();
+    if body.enabled.is_none() && body.accept_bulk.is_none() {
+        return Err(Error::Invalid("give enabled or accept_bulk".into()).into());
+    }
+    let mut m = store.mailbox_of(admin.org_id, *path).await?;
+    if let Some(accept) = body.accept_bulk {
+        m = store.set_mailbox_accept_bulk(admin.org_id, *path, accept).await?;
+    }
+    if let Some(enabled) = body.enabled {
+        m = store.set_mailbox_enabled(admin.org_id, *path, enabled).await?;
+    }
     if let Some(e) = &state.email {
         e.mailboxes_changed();
     }
     Ok(HttpResponse::Ok().json(m))
 }
 
+/// Mail kept without a ticket (mailing lists, bulk mail, automatic answers to nothing the hub
+/// sent), newest first, with who sent it, its subject and why it was filtered.
+async fn filtered(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResponse> {
+    let rows = state.hub.store().filtered_mail(op.org_id, 200).await?;
+    let out: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|r| {
+            let (from, subject) = hub_email::parse::sender_of(&r.head).unwrap_or_default();
+            serde_json::json!({
+                "id": r.id,
+                "mailbox_id": r.mailbox_id,
+                "mailbox": r.mailbox,
+                "received_at": r.received_at,
+                "from": from,
+                "subject": subject,
+                "reason": r.outcome.strip_prefix("filtered: ").unwrap_or(&r.outcome),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Lets a filtered mail in: it opens its ticket as any mail would.
+async fn admit(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    state.hub.store().admit_mail(op.org_id, *path).await?;
+    tracing::info!(inbox = *path, by = op.user_id, "e-mail: a filtered mail let in");
+    if let Some(e) = &state.email {
+        e.inbox_changed();
+    }
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "admitted": *path })))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/mailboxes", web::post().to(add_mailbox))
         .route("/api/admin/mailboxes", web::get().to(mailboxes))
-        .route("/api/admin/mailboxes/{id}", web::patch().to(patch_mailbox));
+        .route("/api/admin/mailboxes/{id}", web::patch().to(patch_mailbox))
+        .route("/api/email/filtered", web::get().to(filtered))
+        .route("/api/email/filtered/{id}/admit", web::post().to(admit));
 }
