@@ -204,3 +204,48 @@ def test_a_reply_that_never_arrives_is_marked_in_the_thread_and_the_list(hub_sto
     expect(event).to_contain_text("A reply was not delivered · the customer blocked the bot")
     screenshot(page, "telegram-reply-undelivered-en")
     page.locator('.lang-toggle button[data-lang="ru"]').click()
+
+
+def test_promised_notices_are_derived_from_the_store(hub_store, botapi: BotApi):
+    """A visitor who took a ticket by bot was promised "go to window N", and a customer whose
+    chat closes is asked for a rating. What is owed is read from the store, not from the bus
+    alone: a call and a close the notifier never heard of (made while this node was down, as
+    another node or a lagging bus would leave them) are still told."""
+    import sqlite3
+
+    from test_telegram import buttons, press
+
+    store = hub_store()
+    node = tgkit.tg_node(store, botapi.url)
+    connect_bot(node, TOKEN)
+    sup = node.api.login(*hubnode.SUPERVISOR)
+    botapi.text(TOKEN, CHAT, "Здравствуйте")
+    conv = conversation_of(node, sup)
+    botapi.text(TOKEN, CHAT, "/ticket")
+    menu = botapi.wait_sent(TOKEN, CHAT, lambda m: buttons(m), what="the branch menu")
+    press(botapi, menu, "Центральный офис")
+    services = botapi.wait_sent(TOKEN, CHAT, lambda m: "выберите услугу" in m.get("text", ""), what="services")
+    press(botapi, services, "Частным лицам")
+    inner = botapi.wait_sent(TOKEN, CHAT, lambda m: m is not services and "Консультация" in dict(buttons(m)),
+                             what="the group's services")
+    press(botapi, inner, "Консультация")
+    taken = botapi.wait_sent(TOKEN, CHAT, lambda m: m.get("text", "").startswith("Ваш талон"), what="the ticket")
+    number = taken["text"].split()[2]
+
+    # The node is killed; meanwhile the ticket is called to window 1 and the chat is closed.
+    node.kill()
+    with sqlite3.connect(store.sqlite_path, timeout=10) as db:
+        now = int(time.time() * 1000)
+        (window,) = db.execute("SELECT id FROM windows WHERE label = '1' ORDER BY id LIMIT 1").fetchone()
+        db.execute("UPDATE tickets SET status = 'called', called_at = ?, window_id = ? WHERE number = ?",
+                   (now, window, number))
+        db.execute("UPDATE conversations SET status = 'closed', closed_at = ? WHERE id = ?", (now, conv["id"]))
+    node.start()
+    botapi.wait_sent(TOKEN, CHAT, lambda m: m.get("text") == f"Талон {number}: пройдите к окну 1.", what="the call")
+    botapi.wait_sent(TOKEN, CHAT, lambda m: "Оцените" in m.get("text", ""), what="the rating question")
+    # Each once, though the store is read again every 5 s (a negative: it takes a wait past
+    # the next reading).
+    time.sleep(6)
+    texts = [m.get("text", "") for m in botapi.sent_to(TOKEN, CHAT)]
+    assert texts.count(f"Талон {number}: пройдите к окну 1.") == 1
+    assert sum("Оцените" in x for x in texts) == 1

@@ -92,6 +92,27 @@ pub struct FileJob {
     pub attempts: i64,
 }
 
+/// A call its holder was promised to hear of on Telegram and has not been told yet.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwedCall {
+    pub ticket_id: i64,
+    pub org_id: i64,
+    pub bot_id: i64,
+    pub chat_id: i64,
+    pub number: String,
+    pub window: String,
+    pub called_at: i64,
+    pub recalls: i64,
+}
+
+/// A closed Telegram conversation whose customer has not been asked for a rating yet.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwedRating {
+    pub conversation_id: i64,
+    pub org_id: i64,
+    pub thread_key: String,
+}
+
 /// A queue ticket taken through a bot, with what its holder needs to hear.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BotTicket {
@@ -439,6 +460,44 @@ impl Store {
         .bind(branch_id)
         .bind(ticket_id.unwrap_or(0))
         .bind(crate::model::now_millis() - 24 * 3600 * 1000)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Calls of bot tickets since `since` whose "go to window N" notice is not queued: what the
+    /// notifier owes, read from the store (so no missed bus event can lose one).
+    pub async fn owed_call_notices(&self, since: Millis) -> Result<Vec<OwedCall>> {
+        Ok(sqlx::query_as(
+            "SELECT t.id AS ticket_id, t.org_id, b.bot_id, b.chat_id, t.number, w.label AS window, t.called_at, t.recalls \
+             FROM telegram_tickets b JOIN tickets t ON t.id = b.ticket_id JOIN windows w ON w.id = t.window_id \
+             WHERE t.status = 'called' AND t.called_at > $1 AND NOT EXISTS (SELECT 1 FROM outbox o \
+               WHERE o.dedup_key = 'called:' || CAST(t.id AS TEXT) || ':' || CAST(t.called_at AS TEXT))",
+        )
+        .bind(since)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Branches with bot tickets waiting (issued since `since`) not yet told they are next.
+    pub async fn branches_owing_next(&self, since: Millis) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT t.branch_id, t.org_id FROM telegram_tickets b JOIN tickets t ON t.id = b.ticket_id \
+             WHERE t.status = 'waiting' AND t.issued_at > $1 AND NOT EXISTS (SELECT 1 FROM outbox o \
+               WHERE o.dedup_key = 'next:' || CAST(t.id AS TEXT))",
+        )
+        .bind(since)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Telegram conversations closed since `since` whose rating question is not queued.
+    pub async fn owed_rating_questions(&self, since: Millis) -> Result<Vec<OwedRating>> {
+        Ok(sqlx::query_as(
+            "SELECT c.id AS conversation_id, c.org_id, c.thread_key FROM conversations c \
+             WHERE c.channel = 'telegram' AND c.status = 'closed' AND c.closed_at > $1 AND NOT EXISTS \
+               (SELECT 1 FROM outbox o WHERE o.dedup_key = 'csat:' || CAST(c.id AS TEXT))",
+        )
+        .bind(since)
         .fetch_all(&self.read)
         .await?)
     }

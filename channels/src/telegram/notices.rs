@@ -1,8 +1,13 @@
 //! What the bot says on its own: answers to commands and buttons, "you are next" and "go to
 //! window 3" for queue tickets taken through it, and the rating question after a conversation
-//! closes. Every node hears the bus; a notice is queued once by its key, whoever hears it first.
+//! closes. A notice is queued once by its key, whoever notices first.
+//!
+//! What is owed is derived from the store, never from the bus alone: the bus (lossy under load)
+//! is only the fast path; every few seconds, and at once after the notifier fell behind, the
+//! store is asked which calls, "next" notices and rating questions are owed and not queued.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
@@ -62,11 +67,25 @@ impl Notice {
     }
 }
 
+/// How often the store is asked what is owed, when the bus said nothing was missed.
+const RECONCILE: Duration = Duration::from_secs(5);
+/// How far back owed notices are looked for: a call or a close older than this is news no more.
+const OWED_WINDOW_MS: i64 = 3 * 3600 * 1000;
+
 pub(super) async fn run(t: Telegram) {
     let mut rx = t.hub().bus().subscribe();
+    // At start too: whatever was owed when this node stopped.
+    let mut reconcile_at = tokio::time::Instant::now();
     loop {
         let next = tokio::select! {
             _ = t.0.stop.cancelled() => return,
+            _ = tokio::time::sleep_until(reconcile_at) => {
+                if let Err(e) = reconcile(&t).await {
+                    tracing::warn!(error = %e, "cannot read which Telegram notices are owed");
+                }
+                reconcile_at = tokio::time::Instant::now() + RECONCILE;
+                continue;
+            }
             n = rx.recv() => n,
         };
         match next {
@@ -75,12 +94,63 @@ pub(super) async fn run(t: Telegram) {
                     tracing::warn!(error = %e, "a Telegram notice could not be queued");
                 }
             }
-            // Missed events: the tickets waiting now are checked once more; calls missed are
-            // not announced late (the board shows them).
-            Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "Telegram notifier fell behind the bus"),
+            // Missed events: what they owed is read from the store now.
+            Err(RecvError::Lagged(n)) => {
+                tracing::info!(missed = n, "Telegram notifier fell behind the bus; reading what is owed from the store");
+                reconcile_at = tokio::time::Instant::now();
+            }
             Err(RecvError::Closed) => return,
         }
     }
+}
+
+/// Queues every notice the store says is owed and not queued.
+async fn reconcile(t: &Telegram) -> Result<()> {
+    let store = t.hub().store();
+    let since = now_millis() - OWED_WINDOW_MS;
+    for c in store.owed_call_notices(since).await? {
+        let bot = store.telegram_bot(c.bot_id).await?;
+        Notice::text(texts::called(Lang::parse(&bot.lang), &c.number, &c.window, c.recalls > 0))
+            .enqueue(
+                t,
+                c.org_id,
+                &thread_key(c.bot_id, c.chat_id),
+                &format!("called:{}:{}", c.ticket_id, c.called_at),
+            )
+            .await?;
+    }
+    for (branch_id, org_id) in store.branches_owing_next(since).await? {
+        next_in_line(t, org_id, branch_id).await?;
+    }
+    for r in store.owed_rating_questions(since).await? {
+        ask_for_rating(t, r.org_id, r.conversation_id, &r.thread_key).await?;
+    }
+    Ok(())
+}
+
+/// The rating question after a Telegram conversation closed.
+async fn ask_for_rating(t: &Telegram, org_id: i64, conversation_id: i64, key: &str) -> Result<()> {
+    let Some((bot_id, _)) = parse_thread_key(key) else {
+        return Ok(());
+    };
+    let bot = t.hub().store().telegram_bot(bot_id).await?;
+    let lang = Lang::parse(&bot.lang);
+    let scores = (1..=5)
+        .map(|score| {
+            (
+                "★".repeat(score as usize),
+                Button::Rate {
+                    conversation: conversation_id,
+                    score,
+                }
+                .encode(),
+            )
+        })
+        .collect();
+    Notice::buttons(texts::rate_question(lang), vec![scores])
+        .enqueue(t, org_id, key, &format!("csat:{conversation_id}"))
+        .await?;
+    Ok(())
 }
 
 async fn on_event(t: &Telegram, event: &Arc<Event>) -> Result<()> {
@@ -90,28 +160,7 @@ async fn on_event(t: &Telegram, event: &Arc<Event>) -> Result<()> {
             thread_key: key,
             status,
             ..
-        } if status == "closed" => {
-            let Some((bot_id, _)) = parse_thread_key(key) else {
-                return Ok(());
-            };
-            let bot = t.hub().store().telegram_bot(bot_id).await?;
-            let lang = Lang::parse(&bot.lang);
-            let scores = (1..=5)
-                .map(|score| {
-                    (
-                        "★".repeat(score as usize),
-                        Button::Rate {
-                            conversation: *conversation_id,
-                            score,
-                        }
-                        .encode(),
-                    )
-                })
-                .collect();
-            Notice::buttons(texts::rate_question(lang), vec![scores])
-                .enqueue(t, event.org_id, key, &format!("csat:{conversation_id}"))
-                .await?;
-        }
+        } if status == "closed" => ask_for_rating(t, event.org_id, *conversation_id, key).await?,
         EventKind::TicketCalled {
             ticket_id,
             number,
@@ -131,18 +180,20 @@ async fn on_event(t: &Telegram, event: &Arc<Event>) -> Result<()> {
                     )
                     .await?;
             }
-            next_in_line(t, event).await?;
+            next_in_line(t, event.org_id, event.branch_id).await?;
         }
-        EventKind::TicketChanged { .. } | EventKind::TicketIssued { .. } => next_in_line(t, event).await?,
+        EventKind::TicketChanged { .. } | EventKind::TicketIssued { .. } => {
+            next_in_line(t, event.org_id, event.branch_id).await?
+        }
         _ => {}
     }
     Ok(())
 }
 
 /// Tells holders of bot tickets at the branch who have nobody ahead any more that they are next.
-async fn next_in_line(t: &Telegram, event: &Event) -> Result<()> {
+async fn next_in_line(t: &Telegram, org_id: i64, branch_id: i64) -> Result<()> {
     let store = t.hub().store();
-    for bt in store.bot_tickets(event.branch_id, None).await? {
+    for bt in store.bot_tickets(branch_id, None).await? {
         let p = store.public_ticket(&bt.public_id).await?;
         if p.status != "waiting" || p.ahead != Some(0) {
             continue;
@@ -151,7 +202,7 @@ async fn next_in_line(t: &Telegram, event: &Event) -> Result<()> {
         Notice::text(texts::you_are_next(Lang::parse(&bot.lang), &p.number))
             .enqueue(
                 t,
-                event.org_id,
+                org_id,
                 &thread_key(bt.bot_id, bt.chat_id),
                 &format!("next:{}", bt.ticket_id),
             )
