@@ -78,6 +78,33 @@ impl Store {
         self.open_session(None, Some(device_id)).await
     }
 
+    /// Whether a browser's known-device id belongs to the user of `login`.
+    pub async fn is_known_device(&self, login: &str, device: &str) -> Result<bool> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT k.user_id FROM known_devices k JOIN users u ON u.id = k.user_id \
+             WHERE k.token_hash = $1 AND u.login = $2",
+        )
+        .bind(token_hash(device))
+        .bind(login)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Remembers a browser a user signed in from (its known-device id).
+    pub async fn remember_device(&self, user_id: i64, device: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO known_devices (token_hash, user_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (token_hash, user_id) DO NOTHING",
+        )
+        .bind(token_hash(device))
+        .bind(user_id)
+        .bind(now_millis())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     async fn open_session(&self, user_id: Option<i64>, device_id: Option<i64>) -> Result<(String, Principal)> {
         let token = random_token(32);
         let now = now_millis();

@@ -6,7 +6,11 @@ use crate::{ApiResult, AppState};
 use hub_actors::{
     actors::operator::SetPresence,
     ask,
-    model::{now_millis, presence::Presence, throttle::Throttle},
+    model::{
+        now_millis,
+        presence::Presence,
+        throttle::{Attempt, Kind, Outcome},
+    },
     store::{Principal, PrincipalKind},
 };
 
@@ -47,41 +51,119 @@ fn session_response(state: &AppState, token: String, principal: Principal) -> Ht
         .json(Session { token, principal })
 }
 
-/// Runs a sign-in under the per-login throttle: refused outright while the login is locked,
-/// counted when the password is wrong, cleared when it is right.
-async fn throttled<F>(state: &AppState, login: &str, sign_in: F) -> ApiResult<(String, Principal)>
+/// The cookie naming a browser a user signed in from before (a random id, stored hashed).
+const KNOWN_COOKIE: &str = "hub_known";
+const KNOWN_DAYS: i64 = 365;
+
+/// A sign-in's place in the throttle, released however the request ends (a client that goes
+/// away mid-way drops this before its attempt is counted).
+struct Reservation<'a> {
+    state: &'a AppState,
+    attempt: Attempt,
+    outcome: Outcome,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.state
+            .throttle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .end(&self.attempt, self.outcome, now_millis());
+    }
+}
+
+/// What a sign-in answers: the session, and for a user the known-device cookie to set.
+struct SignedIn {
+    token: String,
+    principal: Principal,
+    known: Option<Cookie<'static>>,
+}
+
+/// Runs a sign-in under the throttle (see `model::throttle`): refused while any of its keys is
+/// at its limit, counted before the password is hashed, cleared when it is right.
+async fn throttled<F>(state: &AppState, req: &HttpRequest, kind: Kind, login: &str, sign_in: F) -> ApiResult<SignedIn>
 where
     F: std::future::Future<Output = Result<(String, Principal), hub_actors::Error>>,
 {
-    fn lock(s: &AppState) -> std::sync::MutexGuard<'_, Throttle> {
-        s.throttle.lock().unwrap_or_else(|p| p.into_inner())
-    }
-    if let Some(wait) = lock(state).check(login, now_millis()) {
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let cookie = req
+        .cookie(KNOWN_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    let known = match (&cookie, kind) {
+        (Some(c), Kind::User) if state.hub.store().is_known_device(login, c).await? => {
+            // The throttle keys on a digest, never the cookie itself.
+            Some(hub_actors::auth::token_hash(c)[..16].to_string())
+        }
+        _ => None,
+    };
+    let attempt = Attempt::new(kind, login, &address, known.as_deref());
+    if let Some(wait) = state
+        .throttle
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .begin(&attempt, now_millis())
+    {
+        tracing::warn!(login, address, "sign-in refused: too many wrong attempts");
         return Err(hub_actors::Error::TooManyAttempts(wait).into());
     }
+    let mut reservation = Reservation {
+        state,
+        attempt,
+        outcome: Outcome::Aborted,
+    };
     match sign_in.await {
-        Ok(ok) => {
-            lock(state).succeeded(login);
-            Ok(ok)
+        Ok((token, principal)) => {
+            reservation.outcome = Outcome::Succeeded;
+            let known = match principal.kind {
+                PrincipalKind::User { user_id, .. } => {
+                    let id = cookie.unwrap_or_else(|| hub_actors::store::random_token(32));
+                    state.hub.store().remember_device(user_id, &id).await?;
+                    Some(
+                        Cookie::build(KNOWN_COOKIE, id)
+                            .path("/")
+                            .http_only(true)
+                            .secure(state.secure_cookies)
+                            .same_site(SameSite::Strict)
+                            .max_age(actix_web::cookie::time::Duration::days(KNOWN_DAYS))
+                            .finish(),
+                    )
+                }
+                PrincipalKind::Device { .. } => None,
+            };
+            Ok(SignedIn { token, principal, known })
         }
         Err(hub_actors::Error::BadCredentials) => {
-            lock(state).failed(login, now_millis());
-            tracing::warn!(login, "wrong credentials");
+            reservation.outcome = Outcome::Failed;
+            tracing::warn!(login, address, "wrong credentials");
             Err(hub_actors::Error::BadCredentials.into())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> ApiResult<HttpResponse> {
-    let (token, principal) = throttled(
+fn signed_in_response(state: &AppState, s: SignedIn) -> HttpResponse {
+    let mut res = session_response(state, s.token, s.principal);
+    if let Some(c) = s.known {
+        if let Err(e) = res.add_cookie(&c) {
+            tracing::warn!(error = %e, "cannot set the known-device cookie");
+        }
+    }
+    res
+}
+
+async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Login>) -> ApiResult<HttpResponse> {
+    let signed = throttled(
         &state,
+        &req,
+        Kind::User,
         &body.login,
         state.hub.store().sign_in_user(&body.login, &body.password),
     )
     .await?;
     tracing::info!(login = %body.login, "user signed in");
-    Ok(session_response(&state, token, principal))
+    Ok(signed_in_response(&state, signed))
 }
 
 #[derive(Deserialize)]
@@ -120,22 +202,31 @@ fn safe_next(next: Option<&str>) -> &str {
 /// The sign-in form posted by the browser itself (no script yet, or none at all): the same
 /// sign-in as the JSON endpoint, answered with a redirect, so credentials never end up in a URL.
 /// A refusal goes back to the form with the reason in `failed=`, which the page shows.
-async fn login_form(state: web::Data<AppState>, next: web::Query<Next>, body: web::Form<LoginForm>) -> HttpResponse {
+async fn login_form(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    next: web::Query<Next>,
+    body: web::Form<LoginForm>,
+) -> HttpResponse {
     use actix_web::http::header::LOCATION;
     let next = safe_next(next.next.as_deref());
     let signed = throttled(
         &state,
+        &req,
+        Kind::User,
         &body.login,
         state.hub.store().sign_in_user(&body.login, &body.password),
     )
     .await;
     match signed {
-        Ok((token, _)) => {
+        Ok(s) => {
             tracing::info!(login = %body.login, "user signed in (form)");
-            HttpResponse::SeeOther()
-                .cookie(session_cookie(&state, token))
-                .insert_header((LOCATION, next))
-                .finish()
+            let mut res = HttpResponse::SeeOther();
+            res.cookie(session_cookie(&state, s.token));
+            if let Some(c) = s.known {
+                res.cookie(c);
+            }
+            res.insert_header((LOCATION, next)).finish()
         }
         Err(e) => {
             let query = serde_urlencoded::to_string([("next", next), ("failed", e.code())]).unwrap_or_default();
@@ -145,15 +236,17 @@ async fn login_form(state: web::Data<AppState>, next: web::Query<Next>, body: we
     }
 }
 
-async fn device(state: web::Data<AppState>, body: web::Json<DeviceLogin>) -> ApiResult<HttpResponse> {
-    let (token, principal) = throttled(
+async fn device(state: web::Data<AppState>, req: HttpRequest, body: web::Json<DeviceLogin>) -> ApiResult<HttpResponse> {
+    let signed = throttled(
         &state,
+        &req,
+        Kind::Device,
         &body.login,
         state.hub.store().sign_in_device(&body.login, &body.secret),
     )
     .await?;
     tracing::info!(device = %body.login, "device signed in");
-    Ok(session_response(&state, token, principal))
+    Ok(signed_in_response(&state, signed))
 }
 
 async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
