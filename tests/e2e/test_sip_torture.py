@@ -299,10 +299,6 @@ class Message:
                 return v
         return None
 
-    def all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [v for n, v in self.headers if n == name]
-
     @property
     def cseq(self) -> tuple[int, str] | None:
         m = re.match(r"\s*(\d+)\s+(\S+)", self.header("cseq") or "")
@@ -397,10 +393,9 @@ class Peer:
             if msg.status is None:
                 out.requests.append(msg.start.split(" ")[0][:20])
                 continue
-            if method and (msg.cseq or (0, ""))[1] != method:
-                out.answers.append(msg)
-                continue
             out.answers.append(msg)
+            if method and method_of(msg) != method:
+                continue
             if msg.status >= 200 and final_at is None:
                 final_at = time.monotonic()
 
@@ -427,43 +422,46 @@ def request_uri(data: bytes) -> str:
     return m.group(1).rstrip(";") if m else "sip:127.0.0.1"
 
 
+def method_of(answer: Message) -> str:
+    return (answer.cseq or (0, ""))[1]
+
+
 def finish_invite(peer: Peer, sent: bytes, out: Outcome) -> None:
     """Leaves nothing behind an INVITE: a 2xx is acknowledged and hung up, a non-2xx final
     acknowledged in its transaction, a call still ringing cancelled."""
-    finals = [a for a in out.answers if a.status and a.status >= 200 and (a.cseq or (0, ""))[1] == "INVITE"]
-    provisional = [a for a in out.answers if a.status and a.status < 200]
-    if finals:
-        final = finals[0]
-        num = (final.cseq or (1, ""))[0]
-        if 200 <= final.status < 300:
-            contact = final.header("contact")
-            target = uri_of(contact) if contact else request_uri(sent)
-            peer.send(request(peer, "ACK", target, final, num))
-            bye = Outcome()
-            peer.send(request(peer, "BYE", target, final, num + 1))
-            peer.collect(bye, ANSWER_WINDOW_S, GRACE_S, "BYE")
-            got = [a.status for a in bye.answers if (a.cseq or (0, ""))[1] == "BYE" and a.status >= 200]
-            out.cleanup.append(f"ACK, BYE -> {got[0] if got else 'no answer'}")
-            if not got or got[0] != 200:
-                out.problems.append(f"the BYE ending the answered call got {got or 'no answer'}")
-        else:
-            peer.send(request(peer, "ACK", request_uri(sent), final, num,
-                              via_value=final.header("via")))
-        return
-    if provisional:
+    finals = [a for a in out.answers if a.status >= 200 and method_of(a) == "INVITE"]
+    if not finals:
+        provisional = [a for a in out.answers if a.status < 200 and method_of(a) == "INVITE"]
+        if not provisional:
+            return
         p = provisional[0]
-        num = (p.cseq or (1, ""))[0]
         to = re.sub(r";\s*tag\s*=\s*[^;>\s]+", "", p.header("to") or "")
-        peer.send(request(peer, "CANCEL", request_uri(sent), p, num, via_value=p.header("via"), to=to))
+        peer.send(request(peer, "CANCEL", request_uri(sent), p, (p.cseq or (1, ""))[0],
+                          via_value=p.header("via"), to=to))
         cancel = Outcome()
         peer.collect(cancel, ANSWER_WINDOW_S, GRACE_S, "INVITE")
-        final = [a for a in cancel.answers if (a.cseq or (0, ""))[1] == "INVITE" and a.status >= 200]
-        out.cleanup.append(f"CANCEL -> INVITE {final[0].status if final else 'no final'}")
-        if final:
-            peer.send(request(peer, "ACK", request_uri(sent), final[0], num, via_value=final[0].header("via")))
+        finals = [a for a in cancel.answers if a.status >= 200 and method_of(a) == "INVITE"]
+        out.cleanup.append(f"CANCEL -> INVITE {finals[0].status if finals else 'no final'}")
+        if not finals:
+            return
+    final = finals[0]
+    num = (final.cseq or (1, ""))[0]
+    if final.status >= 300:
+        peer.send(request(peer, "ACK", request_uri(sent), final, num, via_value=final.header("via")))
+        return
+    contact = final.header("contact")
+    target = uri_of(contact) if contact else request_uri(sent)
+    peer.send(request(peer, "ACK", target, final, num))
+    bye = Outcome()
+    peer.send(request(peer, "BYE", target, final, num + 1))
+    peer.collect(bye, ANSWER_WINDOW_S, GRACE_S, "BYE")
+    got = [a.status for a in bye.answers if a.status >= 200 and method_of(a) == "BYE"]
+    out.cleanup.append(f"ACK, BYE -> {got[0] if got else 'no answer'}")
+    if got[:1] != [200]:
+        out.problems.append(f"the BYE ending the answered call got {got[0] if got else 'no answer'}")
 
 
-def judge(case: Case, sent: bytes, out: Outcome) -> list[str]:
+def judge(case: Case, out: Outcome) -> list[str]:
     """What is wrong with the answers, against the case's table row."""
     problems = list(out.problems)
     finals = out.finals
@@ -484,7 +482,7 @@ def judge(case: Case, sent: bytes, out: Outcome) -> list[str]:
         if needed and not a.header(needed):
             problems.append(f"{a.status} without {needed}")
     if case.tag == "dblreq":
-        others = [a for a in out.answers if (a.cseq or (0, ""))[1] != "REGISTER"]
+        others = [a for a in out.answers if method_of(a) != "REGISTER"]
         if others:
             problems.append("the noise after the REGISTER was answered: "
                             + ", ".join(f"{a.status} to {a.header('cseq')}" for a in others))
@@ -559,7 +557,7 @@ def test_rfc4475_torture_messages(sip_hub):
                 method = sent.split(b" ", 1)[0]
                 if method == b"INVITE":
                     finish_invite(peer, sent, out)
-            problems = judge(case, sent, out)
+            problems = judge(case, out)
             if node.proc.poll() is not None:
                 problems.append(f"the hub exited ({node.proc.returncode})")
             rows.append((case, out.shown(), problems, log_hint(node, peer.addr) if problems else ""))

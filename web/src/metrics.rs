@@ -461,4 +461,16 @@ pub fn render_sip(out: &mut String, f: &hub_channels::sip::SipFigures) {
         "counter",
         f.lockouts,
     );
+    line(
+        "hub_sip_refused_at_door_total",
+        "SIP requests answered with an error before the stack (malformed, unknown method, unsupported scheme, …).",
+        "counter",
+        f.refused_at_door,
+    );
+    line(
+        "hub_sip_dropped_at_door_total",
+        "SIP datagrams dropped before the stack (unreadable responses, garbage).",
+        "counter",
+        f.dropped_at_door,
+    );
 }

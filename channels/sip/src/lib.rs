@@ -5,6 +5,7 @@
 //! the dialled number, what may be dialled out). The SIP bridge in `hub-channels` drives them.
 
 pub mod digest;
+pub mod guard;
 pub mod ivr;
 pub mod jitter;
 pub mod lockout;

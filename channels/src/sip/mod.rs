@@ -6,6 +6,7 @@
 
 mod call;
 mod dial;
+mod door;
 mod prompts;
 pub mod registrar;
 mod texts;
@@ -79,6 +80,10 @@ pub struct Metrics {
     pub rtp_dropped: AtomicU64,
     /// RTP packets the hub sent (prompts and relayed media), counted as calls end.
     pub rtp_sent: AtomicU64,
+    /// Requests refused at the door (malformed, unknown method, unsupported scheme, …).
+    pub refused_at_door: Arc<AtomicU64>,
+    /// Datagrams dropped at the door (responses that cannot be read, garbage).
+    pub dropped_at_door: Arc<AtomicU64>,
 }
 
 pub struct SipFigures {
@@ -95,6 +100,8 @@ pub struct SipFigures {
     pub trunks_registered: usize,
     pub auth_failures: u64,
     pub lockouts: u64,
+    pub refused_at_door: u64,
+    pub dropped_at_door: u64,
 }
 
 #[derive(Clone)]
@@ -229,7 +236,10 @@ impl Sip {
     ) -> Result<Self, SipError> {
         let token = stop.child_token();
         let transport = TransportLayer::new(token.clone());
-        let conn = UdpConnection::create_connection(settings.listen, None, Some(token.child_token()))
+        // Every datagram passes the door (RFC 3261's checks, RFC 4475's torture) before the stack.
+        let door = door::Door::bind(settings.listen).map_err(|e| SipError::Listen(settings.listen, e.to_string()))?;
+        let (refused, dropped) = (door.refused.clone(), door.dropped.clone());
+        let conn = UdpConnection::from_socket(Arc::new(door), None, Some(token.child_token()))
             .await
             .map_err(|e| SipError::Listen(settings.listen, e.to_string()))?;
         transport.add_transport(conn.into());
@@ -295,7 +305,11 @@ impl Sip {
             calls: Mutex::default(),
             conversations: Mutex::default(),
             contact,
-            metrics: Metrics::default(),
+            metrics: Metrics {
+                refused_at_door: refused,
+                dropped_at_door: dropped,
+                ..Metrics::default()
+            },
             figures: Arc::default(),
             trunks: Mutex::default(),
             dialling: Mutex::default(),
@@ -335,6 +349,8 @@ impl Sip {
             trunks_registered: self.0.trunks().registered(),
             auth_failures: r.failures,
             lockouts: r.lockouts,
+            refused_at_door: get(&m.refused_at_door),
+            dropped_at_door: get(&m.dropped_at_door),
         }
     }
 
@@ -503,7 +519,14 @@ async fn on_request(inner: &Arc<Inner>, mut tx: Transaction) -> rsipstack::Resul
         Method::Bye | Method::Info | Method::Update | Method::PRack => {
             tx.reply(StatusCode::CallTransactionDoesNotExist).await
         }
-        _ => tx.reply(StatusCode::MethodNotAllowed).await,
+        _ => {
+            tx.reply_with(
+                StatusCode::MethodNotAllowed,
+                vec![rsipstack::sip::Header::Allow(hub_sip::guard::ALLOW.into())],
+                None,
+            )
+            .await
+        }
     }
 }
 

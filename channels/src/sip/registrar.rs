@@ -204,7 +204,13 @@ async fn decide(
         return Verdict::Challenge { stale: false };
     };
     let Some(creds) = digest::parse(&auth) else {
-        return Verdict::Bad("the Authorization header is not Digest");
+        // Credentials of another scheme are answered with the scheme the hub takes (RFC 3261
+        // §22.4, RFC 4475 §3.3.7); broken Digest credentials are a bad request.
+        let scheme = auth.split_whitespace().next().unwrap_or("");
+        if !scheme.eq_ignore_ascii_case("Digest") {
+            return Verdict::Challenge { stale: false };
+        }
+        return Verdict::Bad("the Digest credentials cannot be read");
     };
     let realm = lock().realm.clone();
     let account = match store.sip_account(&creds.username).await {
