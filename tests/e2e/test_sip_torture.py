@@ -609,3 +609,40 @@ def test_rfc4475_torture_messages(sip_hub):
         if after:
             lines.append("after the corpus: " + "; ".join(after))
         pytest.fail("\n".join(lines), pytrace=False)
+
+
+def test_a_new_dialog_may_reuse_a_finished_calls_call_id(sip_hub):
+    """A caller whose INVITE reuses the Call-ID of a call that has ended (a new From tag, a new
+    dialog) gets a call like any other: answered, kept until the caller hangs up, its own record
+    (the hub once answered 200 and hung up at once on a store conflict)."""
+    node, sip = sip_hub
+    hub = f"127.0.0.1:{sip}"
+    cid = f"reused-{secrets.token_hex(4)}"
+    for attempt in range(2):
+        peer = Peer(sip)
+        try:
+            sdp = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                   b"m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n")
+            invite = (f"INVITE sip:8800@{hub} SIP/2.0\r\nVia: SIP/2.0/UDP {peer.addr};branch={branch()}\r\n"
+                      f"Max-Forwards: 70\r\nFrom: <sip:caller@{peer.addr}>;tag=caller-{attempt}\r\n"
+                      f"To: <sip:8800@{hub}>\r\nCall-ID: {cid}\r\nCSeq: 1 INVITE\r\n"
+                      f"Contact: <sip:caller@{peer.addr}>\r\nContent-Type: application/sdp\r\n"
+                      f"Content-Length: {len(sdp)}\r\n\r\n").encode() + sdp
+            out = Outcome()
+            peer.send(invite)
+            peer.collect(out, 5.0, GRACE_S, "INVITE")
+            assert 200 in out.finals, f"attempt {attempt}: {out.shown()}"
+            final = next(a for a in out.answers if a.status == 200)
+            target = uri_of(final.header("contact") or "") or f"sip:{hub}"
+            peer.send(request(peer, "ACK", target, final, 1))
+            # The hub keeps the call: no BYE of its own while the caller listens to the greeting.
+            quiet = Outcome()
+            peer.collect(quiet, 2.0, 0)
+            assert "BYE" not in quiet.requests, f"attempt {attempt}: the hub hung up at once"
+            bye = Outcome()
+            peer.send(request(peer, "BYE", target, final, 2))
+            peer.collect(bye, ANSWER_WINDOW_S, GRACE_S, "BYE")
+            assert 200 in [a.status for a in bye.answers if method_of(a) == "BYE"], bye.shown()
+        finally:
+            peer.close()
+    assert node.proc.poll() is None

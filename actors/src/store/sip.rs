@@ -311,6 +311,9 @@ impl Store {
         self.sip_number(n.number).await?.ok_or(Error::NotFound("number"))
     }
 
+    /// The record of an incoming call. A new dialog may reuse the Call-ID of a finished call
+    /// (RFC 3261 asks callers not to, and a callee must still take the call): its record is then
+    /// kept under the Call-ID suffixed with `#<start>`.
     pub async fn call_started(
         &self,
         org_id: i64,
@@ -320,19 +323,26 @@ impl Store {
         number: &str,
         now: Millis,
     ) -> Result<i64> {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO calls (org_id, call_id, direction, caller, number, started_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING id",
-        )
-        .bind(org_id)
-        .bind(call_id)
-        .bind(direction)
-        .bind(caller)
-        .bind(number)
-        .bind(now)
-        .fetch_one(&self.write)
-        .await?;
-        Ok(id)
+        let insert = |key: String| {
+            sqlx::query_as::<_, (i64,)>(
+                "INSERT INTO calls (org_id, call_id, direction, caller, number, started_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(org_id)
+            .bind(key)
+            .bind(direction)
+            .bind(caller)
+            .bind(number)
+            .bind(now)
+            .fetch_one(&self.write)
+        };
+        match insert(call_id.to_string()).await {
+            Ok((id,)) => Ok(id),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Ok(insert(format!("{call_id}#{now}")).await?.0)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A click-to-call call an operator placed: its record, and a line in the conversation it was
