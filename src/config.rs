@@ -42,6 +42,9 @@ pub struct Settings {
     /// First wait before a Telegram file that failed to download is tried again, milliseconds;
     /// later waits grow from it (×5, ×15, ×60, ×300) over six tries in all.
     pub telegram_file_retry_ms: u64,
+    /// Internal networks the hub may connect to on a tenant admin's word (mailboxes' IMAP and
+    /// SMTP servers, trunks' proxies), as "10.0.0.0/8, fd00::/8"; empty: the public Internet only.
+    pub egress_allow: String,
     /// Where the SMTP receiver listens ("127.0.0.1:2525"); empty: no receiver.
     pub email_smtp_listen: String,
     /// The SMTP server replies leave through when a mailbox names none; empty: none.
@@ -211,6 +214,7 @@ impl Default for Settings {
             telegram_poll_secs: 10,
             telegram_lease_secs: 30,
             telegram_file_retry_ms: 2000,
+            egress_allow: String::new(),
             email_smtp_listen: String::new(),
             email_smtp_relay: String::new(),
             email_poll_secs: 60,

@@ -119,6 +119,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             max_bytes: settings.email_max_mb.clamp(1, 200) * 1024 * 1024,
             ca_file: Some(settings.email_ca_file.clone()).filter(|f| !f.is_empty()),
             node: format!("{}/{}", host_name(), settings.listen),
+            egress: egress(&settings)?,
         },
         stop.clone(),
     )
@@ -147,6 +148,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             public_url: Some(settings.public_url.clone()).filter(|u| !u.is_empty()),
             metrics_token: Some(settings.metrics_token.clone()).filter(|t| !t.is_empty()),
             throttle: Default::default(),
+            egress: egress(&settings)?,
             anonymous: std::sync::Mutex::new((settings.anonymous_limit > 0).then(|| {
                 hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)
             })),
@@ -226,6 +228,12 @@ fn speech_settings(s: &Settings) -> Result<hub_channels::speech::Settings, RunEr
     })
 }
 
+/// The installation's rule for where tenants' servers may be.
+fn egress(s: &Settings) -> Result<hub_actors::model::egress::Egress, RunError> {
+    hub_actors::model::egress::Egress::parse(&s.egress_allow)
+        .map_err(|e| RunError::Settings(format!("egress_allow: {e}")))
+}
+
 fn sip_settings(s: &Settings) -> Result<Option<hub_channels::sip::Settings>, RunError> {
     if s.sip_listen.is_empty() {
         return Ok(None);
@@ -273,6 +281,7 @@ fn sip_settings(s: &Settings) -> Result<Option<hub_channels::sip::Settings>, Run
         lockout_secs: s.sip_lockout_secs as i64,
         max_calls: s.sip_max_calls.max(1),
         ring_secs: s.sip_ring_secs.clamp(5, 300) as u64,
+        egress: egress(s)?,
     }))
 }
 

@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// Wrong sign-in attempts per login on this node.
     pub throttle: std::sync::Mutex<hub_actors::model::throttle::Throttle>,
+    /// Where tenants' servers may be (mailboxes, trunks): checked when saved and when connecting.
+    pub egress: hub_actors::model::egress::Egress,
     /// Things anonymous clients create (chat visitors, registrar tickets), per address on this
     /// node; None: unlimited (`anonymous_limit = 0`).
     pub anonymous: std::sync::Mutex<Option<hub_actors::model::rate::RateLimit>>,

@@ -4,6 +4,7 @@
 pub mod attachment;
 pub mod board;
 pub mod delivery;
+pub mod egress;
 pub mod eta;
 pub mod menu;
 pub mod message;

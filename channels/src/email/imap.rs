@@ -222,24 +222,32 @@ async fn fetch_loop(e: Email, id: i64) {
     }
 }
 
+/// An IMAP command the server refused, by class: what it said goes to the log only (the
+/// mailbox's `last_error` is shown to tenant admins, and must never echo a peer's words).
 fn err(what: &str) -> impl Fn(async_imap::error::Error) -> String + '_ {
-    move |e| format!("{what}: {e}")
+    move |e| {
+        tracing::info!(command = what, error = %e, "e-mail: IMAP command failed");
+        format!("the IMAP server refused {what}")
+    }
 }
 
 async fn connect(e: &Email, s: &Server) -> Result<Conn, String> {
-    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((s.host.as_str(), s.port)))
+    let tcp = crate::egress::connect(&e.0.settings.egress, &s.host, s.port, CONNECT_TIMEOUT)
         .await
-        .map_err(|_| format!("connecting to {}:{} timed out", s.host, s.port))?
-        .map_err(|e| format!("cannot connect to {}:{}: {e}", s.host, s.port))?;
+        .map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
     if !s.tls {
         return Ok(Conn::Plain(tcp));
     }
-    let name = rustls::pki_types::ServerName::try_from(s.host.clone()).map_err(|e| format!("{}: {e}", s.host))?;
+    let name = rustls::pki_types::ServerName::try_from(s.host.clone())
+        .map_err(|_| "the server's name is not a TLS name".to_string())?;
     let tls = tokio_rustls::TlsConnector::from(e.0.tls.clone())
         .connect(name, tcp)
         .await
-        .map_err(|e| format!("TLS with {}: {e}", s.host))?;
+        .map_err(|err| {
+            tracing::info!(host = %s.host, error = %err, "e-mail: IMAP TLS handshake failed");
+            "the TLS handshake with the server failed (its certificate, or not TLS)".to_string()
+        })?;
     Ok(Conn::Tls(Box::new(tls)))
 }
 
@@ -255,12 +263,15 @@ async fn session(e: &Email, id: i64) -> Result<(), String> {
     client
         .read_response()
         .await
-        .map_err(|e| format!("no greeting from the IMAP server: {e}"))?
-        .ok_or("the IMAP server closed the connection at once")?;
-    let mut imap = client
-        .login(&server.user, &server.password)
-        .await
-        .map_err(|(e, _)| format!("login as {} refused: {e}", server.user))?;
+        .map_err(|err| {
+            tracing::info!(mailbox = id, error = %err, "e-mail: no IMAP greeting");
+            "the server did not greet as an IMAP server".to_string()
+        })?
+        .ok_or("the server closed the connection at once")?;
+    let mut imap = client.login(&server.user, &server.password).await.map_err(|(err, _)| {
+        tracing::info!(mailbox = id, error = %err, "e-mail: IMAP login refused");
+        format!("the server refused the login of {} (user name or password)", server.user)
+    })?;
     let caps = imap.capabilities().await.map_err(err("CAPABILITY"))?;
     let idle = caps.has_str("IDLE");
     let can_move = caps.has_str("MOVE");

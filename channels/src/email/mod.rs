@@ -47,6 +47,8 @@ pub struct Settings {
     pub ca_file: Option<String>,
     /// This node's name in mailbox leases, the same across its restarts.
     pub node: String,
+    /// Where mailboxes' servers may be (the installation's rule).
+    pub egress: hub_actors::model::egress::Egress,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -141,11 +141,17 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
         (thread, message.conversation_id, text, files, false)
     };
     let mailbox = mailbox_of(e, &thread).await?;
-    let url = mailbox
-        .smtp_url
-        .clone()
-        .or_else(|| e.0.settings.smtp_relay.clone())
-        .ok_or_else(|| Failure::Later("no SMTP server is set (the mailbox's smtp_url or email_smtp_relay)".into()))?;
+    // A mailbox's own server is where a tenant said: reached only at an address the
+    // installation's rule permits, the one checked. The installation's relay is its own.
+    let url = match (&mailbox.smtp_url, &e.0.settings.smtp_relay) {
+        (Some(own), _) => pinned(&e.0.settings.egress, own).await?,
+        (None, Some(relay)) => SmtpUrl::from(relay.clone()),
+        (None, None) => {
+            return Err(Failure::Later(
+                "no SMTP server is set (the mailbox's smtp_url or email_smtp_relay)".into(),
+            ))
+        }
+    };
     let domain = mailbox.address.rsplit('@').next().unwrap_or("hub.invalid").to_string();
     let own_id = thread::outgoing_id(item.id, item.org_id, &domain);
     // Filed before it leaves: an answer to it finds the thread even if the hub stops right after.
@@ -193,15 +199,57 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
             .map_err(|_| Failure::Never(format!("{:?} is not an address", thread.address)))?],
     )
     .map_err(|err| Failure::Never(err.to_string()))?;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.url)
         .map_err(|err| Failure::Later(format!("the SMTP URL is not usable: {err}")))?
-        .timeout(Some(SMTP_TIMEOUT))
-        .build();
+        .timeout(Some(SMTP_TIMEOUT));
+    if let Some(tls) = url.tls {
+        builder = builder.tls(tls);
+    }
+    let transport = builder.build();
     match transport.send_raw(&envelope, &raw).await {
         Ok(_) => Ok(thread.address),
         Err(err) if err.is_permanent() => Err(Failure::Never(format!("the mail server refused it: {err}"))),
         Err(err) => Err(Failure::Later(format!("the mail server is unreachable or busy: {err}"))),
     }
+}
+
+/// An SMTP URL to connect by, with the TLS to use when its host was replaced by an address.
+struct SmtpUrl {
+    url: String,
+    tls: Option<lettre::transport::smtp::client::Tls>,
+}
+
+impl From<String> for SmtpUrl {
+    fn from(url: String) -> Self {
+        SmtpUrl { url, tls: None }
+    }
+}
+
+/// The URL with its host replaced by a permitted address it resolves to; TLS still checks the
+/// certificate against the name the tenant gave.
+async fn pinned(egress: &hub_actors::model::egress::Egress, url: &str) -> Result<SmtpUrl, Failure> {
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    let bad = |why: &str| Failure::Later(format!("the mailbox's SMTP URL: {why}"));
+    let mut u = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
+    let host = u.host_str().ok_or_else(|| bad("no host"))?.to_string();
+    let tls_mode = u.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.to_string());
+    let port = u.port().unwrap_or(match (u.scheme(), tls_mode.as_deref()) {
+        ("smtps", _) => 465,
+        ("smtp", Some(_)) => 587,
+        _ => 25,
+    });
+    let addr = crate::egress::resolve(egress, &host, port)
+        .await
+        .map_err(|err| Failure::Later(err.to_string()))?[0];
+    u.set_ip_host(addr.ip()).map_err(|()| bad("the host cannot be replaced"))?;
+    let params = || TlsParameters::new(host.clone()).map_err(|_| bad("no TLS for this name"));
+    let tls = match (u.scheme(), tls_mode.as_deref()) {
+        ("smtps", _) => Some(Tls::Wrapper(params()?)),
+        ("smtp", Some("required")) => Some(Tls::Required(params()?)),
+        ("smtp", Some("opportunistic")) => Some(Tls::Opportunistic(params()?)),
+        _ => None,
+    };
+    Ok(SmtpUrl { url: u.into(), tls })
 }
 
 async fn mailbox_of(e: &Email, thread: &EmailThread) -> Result<Mailbox, Failure> {

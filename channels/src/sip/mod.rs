@@ -58,6 +58,8 @@ pub struct Settings {
     pub max_calls: usize,
     /// How long an operator's phone rings before the call goes back to the queue.
     pub ring_secs: u64,
+    /// Where trunks' proxies may be (the installation's rule).
+    pub egress: hub_actors::model::egress::Egress,
 }
 
 #[derive(Debug, thiserror::Error)]

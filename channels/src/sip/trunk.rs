@@ -159,15 +159,17 @@ pub(crate) async fn reload(inner: &Arc<Inner>) {
     }
 }
 
-async fn resolve(proxy: &str) -> Result<SocketAddr, String> {
-    let with_port = if proxy.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-        proxy.to_string()
-    } else {
-        format!("{proxy}:5060")
+/// A proxy's address, as the installation's rule permits (a tenant named it): resolved here,
+/// and used as resolved, so a name that changes its answer cannot lead the hub elsewhere.
+async fn resolve(egress: &hub_actors::model::egress::Egress, proxy: &str) -> Result<SocketAddr, String> {
+    let (host, port) = match proxy.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse::<u16>().unwrap_or(5060)),
+        _ => (proxy, 5060),
     };
-    let found = tokio::net::lookup_host(with_port.as_str())
+    let found = crate::egress::resolve(egress, host, port)
         .await
         .map_err(|e| format!("{proxy}: {e}"))?
+        .into_iter()
         .find(SocketAddr::is_ipv4);
     found.ok_or_else(|| format!("{proxy}: no IPv4 address"))
 }
@@ -183,7 +185,7 @@ async fn run(
     let proxies = trunk.proxy_list();
     let mut resolved = Vec::new();
     for p in &proxies {
-        match resolve(p).await {
+        match resolve(&inner.settings.egress, p).await {
             Ok(a) => resolved.push(a),
             Err(e) => tracing::warn!(trunk = %trunk.name, error = %e, "trunk proxy not resolved"),
         }
@@ -267,7 +269,7 @@ async fn register(
     proxy: &str,
     current: &mut Option<(usize, Registration)>,
 ) -> Result<u32, String> {
-    let addr = resolve(proxy).await?;
+    let addr = resolve(&inner.settings.egress, proxy).await?;
     if current.as_ref().is_none_or(|(at, _)| *at != i) {
         let mut reg = Registration::new(
             inner.dialogs.endpoint.clone(),

@@ -62,6 +62,17 @@ async fn add_mailbox(
             return Err(Error::Invalid("smtp_url is smtp://host:port or smtps://user:password@host:465".into()).into());
         }
     }
+    // An internal address is refused at once (a name is checked again each time the hub
+    // connects, on what it resolves to).
+    for (field, u) in [("imap_url", imap_url), ("smtp_url", smtp_url)] {
+        let host = u.and_then(|u| url::Url::parse(u).ok()).and_then(|u| u.host_str().map(str::to_string));
+        if host.is_some_and(|h| hub_channels::egress::refuses_literal(&state.egress, &h)) {
+            return Err(Error::Invalid(format!(
+                "{field}: an internal address the hub may not reach (the installation's egress_allow)"
+            ))
+            .into());
+        }
+    }
     let lang = match b.lang.as_deref().unwrap_or("ru") {
         l @ ("ru" | "en") => l.to_string(),
         other => return Err(Error::Invalid(format!("language {other:?}: use ru or en")).into()),
