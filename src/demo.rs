@@ -14,7 +14,7 @@ pub struct DemoSignIns {
     pub lines: Vec<(&'static str, &'static str, &'static str)>,
 }
 
-pub const VIP_CODE: &str = "7777";
+pub const VIP_CODE: &str = "777777";
 
 /// The demo web chat's key, as a customer's site would put it in the widget's script tag.
 pub const WIDGET_KEY: &str = "demo";

@@ -21,8 +21,10 @@ pub enum Error {
     ConversationClosed,
     #[error("wrong login or password")]
     BadCredentials,
-    #[error("too many wrong attempts for this login; try again in {0} s")]
+    #[error("too many wrong attempts; try again in {0} s")]
     TooManyAttempts(i64),
+    #[error("the VIP code is not valid")]
+    WrongVipCode,
     #[error("too many requests from this address; try again in {0} s")]
     TooManyRequests(i64),
     #[error("sign in first")]
@@ -60,6 +62,7 @@ impl Error {
             Self::ConversationClosed => "conversation_closed",
             Self::BadCredentials => "bad_credentials",
             Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::WrongVipCode => "wrong_vip_code",
             Self::TooManyRequests(_) => "too_many_requests",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",

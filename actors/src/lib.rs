@@ -278,7 +278,7 @@ impl Hub {
         let vip = match (vip_code.filter(|c| !c.is_empty()), branch.vip_code.as_deref()) {
             (None, _) => false,
             (Some(given), Some(expected)) if auth::constant_time_eq(given, expected) => true,
-            (Some(_), _) => return Err(Error::Invalid("the VIP code is not valid".into())),
+            (Some(_), _) => return Err(Error::WrongVipCode),
         };
         let day = local_day(now, &tz);
         let issued = self

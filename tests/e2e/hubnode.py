@@ -37,7 +37,7 @@ OPERATOR2 = ("operator2", "demo-operator2")
 SUPERVISOR = ("supervisor", "demo-supervisor")
 KIOSK = ("kiosk1", "demo-kiosk-secret")
 BOARD = ("board1", "demo-board-secret")
-VIP_CODE = "7777"
+VIP_CODE = "777777"
 
 
 class HubSetupError(RuntimeError):

@@ -33,7 +33,7 @@ async fn flow(backend: Backend) {
         .post(
             "/api/kiosk/tickets",
             Some(&kiosk),
-            json!({"service_id": CONSULTATION, "vip_code": "7777"}),
+            json!({"service_id": CONSULTATION, "vip_code": "777777"}),
         )
         .await;
     assert_eq!(status, 201, "{vip}");
@@ -47,6 +47,25 @@ async fn flow(backend: Backend) {
         )
         .await;
     assert_eq!(status, 400, "a wrong VIP code is refused, not silently ignored");
+    // Guessing is limited per branch: after five wrong codes even the right one waits.
+    for guess in ["1111", "2222", "3333", "4444"] {
+        let (status, body) = api
+            .post(
+                "/api/kiosk/tickets",
+                Some(&kiosk),
+                json!({"service_id": CONSULTATION, "vip_code": guess}),
+            )
+            .await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("wrong_vip_code")));
+    }
+    let (status, body) = api
+        .post(
+            "/api/kiosk/tickets",
+            Some(&kiosk),
+            json!({"service_id": CONSULTATION, "vip_code": "777777"}),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("too_many_attempts")));
 
     // The QR code and status page of a ticket.
     let public = a1["ticket"]["public_id"].as_str().expect("public id").to_string();

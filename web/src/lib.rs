@@ -37,7 +37,7 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Bearer token a metrics scraper must send; None: only scrapers on this machine.
     pub metrics_token: Option<String>,
-    /// Wrong sign-in attempts per login on this node.
+    /// Wrong sign-in attempts (and VIP codes) on this node.
     pub throttle: std::sync::Mutex<hub_actors::model::throttle::Throttle>,
     /// Where tenants' servers may be (mailboxes, trunks): checked when saved and when connecting.
     pub egress: hub_actors::model::egress::Egress,
@@ -57,7 +57,38 @@ pub struct AppState {
 /// The window of the `anonymous_limit` setting.
 pub const ANONYMOUS_WINDOW_MS: i64 = 10 * 60 * 1000;
 
+/// An attempt's place in the throttle, released however the request ends (a client that goes
+/// away mid-way drops this before its attempt is counted).
+pub struct Reservation<'a> {
+    state: &'a AppState,
+    attempt: hub_actors::model::throttle::Attempt,
+    pub outcome: hub_actors::model::throttle::Outcome,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.state
+            .throttle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .end(&self.attempt, self.outcome, hub_actors::model::now_millis());
+    }
+}
+
 impl AppState {
+    /// Reserves an attempt (a sign-in, a VIP code) in the throttle, or refuses it with the wait.
+    pub fn reserve(&self, attempt: hub_actors::model::throttle::Attempt) -> Result<Reservation<'_>, ApiError> {
+        let now = hub_actors::model::now_millis();
+        if let Some(wait) = self.throttle.lock().unwrap_or_else(|p| p.into_inner()).begin(&attempt, now) {
+            return Err(ApiError::Core(hub_actors::Error::TooManyAttempts(wait)));
+        }
+        Ok(Reservation {
+            state: self,
+            attempt,
+            outcome: hub_actors::model::throttle::Outcome::Aborted,
+        })
+    }
+
     /// Counts one anonymous creation by the request's peer address; refused past the limit.
     pub fn anonymous_hit(&self, req: &actix_web::HttpRequest) -> Result<(), ApiError> {
         let key = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();

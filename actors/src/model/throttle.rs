@@ -25,6 +25,8 @@ pub const PER_LOGIN_AND_ADDRESS: u32 = 5;
 pub const PER_LOGIN_UNKNOWN: u32 = 10;
 /// Wrong attempts per login from one known device.
 pub const PER_KNOWN_DEVICE: u32 = 5;
+/// Wrong VIP codes per branch, all its kiosks together.
+pub const PER_VIP_CODE: u32 = 5;
 /// Beyond this many tracked keys the oldest idle record is dropped, so a flood of made-up logins
 /// cannot grow memory without bound.
 const MAX_TRACKED: usize = 20_000;
@@ -75,6 +77,16 @@ impl Attempt {
             }
         }
         Attempt { keys, login_keys }
+    }
+}
+
+impl Attempt {
+    /// A VIP code tried at a branch's kiosk (a short code would fall to a few dozen guesses).
+    pub fn vip_code(branch_id: i64) -> Self {
+        Attempt {
+            keys: vec![(format!("vip|branch|{branch_id}"), PER_VIP_CODE)],
+            login_keys: Vec::new(),
+        }
     }
 }
 
@@ -271,6 +283,16 @@ mod tests {
         assert_eq!(t.begin(&b, 1), None);
         t.end(&b, Outcome::Aborted, 1);
         assert!(t.entries.keys().all(|k| !k.contains("boris")), "nothing kept for it");
+    }
+
+    #[test]
+    fn vip_codes_are_counted_per_branch() {
+        let mut t = Throttle::default();
+        for i in 0..PER_VIP_CODE {
+            assert!(fail(&mut t, &Attempt::vip_code(1), i64::from(i)));
+        }
+        assert!(t.begin(&Attempt::vip_code(1), 10).is_some());
+        assert_eq!(t.begin(&Attempt::vip_code(2), 10), None, "another branch is not affected");
     }
 
     #[test]

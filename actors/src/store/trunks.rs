@@ -109,10 +109,16 @@ impl Store {
 
     /// Removes a trunk no number uses any more.
     pub async fn delete_trunk(&self, org_id: i64, id: i64) -> Result<bool> {
-        let used: Option<(String,)> = sqlx::query_as("SELECT number FROM sip_numbers WHERE trunk_id = $1")
-            .bind(id)
-            .fetch_optional(&self.write)
-            .await?;
+        // Only the organisation's own trunk is looked into: another's answers "not found",
+        // never what is on it.
+        let used: Option<(String,)> = sqlx::query_as(
+            "SELECT n.number FROM sip_numbers n JOIN sip_trunks t ON t.id = n.trunk_id \
+             WHERE n.trunk_id = $1 AND t.org_id = $2",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&self.write)
+        .await?;
         if let Some((number,)) = used {
             return Err(Error::Conflict(format!("the number {number:?} is on this trunk")));
         }

@@ -45,6 +45,13 @@ async fn add_branch(state: web::Data<AppState>, admin: Admin, body: web::Json<Br
     if b.name.trim().is_empty() {
         return Err(Error::Invalid("a branch needs a name".into()).into());
     }
+    // Wrong codes are limited per branch (5 per 15 minutes); six characters make guessing
+    // take years, four took days.
+    if let Some(code) = b.vip_code.as_deref().filter(|c| !c.is_empty()) {
+        if code.chars().count() < 6 || code.chars().count() > 32 || code.chars().any(char::is_control) {
+            return Err(Error::Invalid("vip_code: 6 to 32 characters".into()).into());
+        }
+    }
     let recalls = b.recalls_before_no_show.unwrap_or(1);
     let board_size = b.board_size.unwrap_or(8);
     if !(0..=10).contains(&recalls) || !(1..=50).contains(&board_size) {

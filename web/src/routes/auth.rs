@@ -7,7 +7,6 @@ use hub_actors::{
     actors::operator::SetPresence,
     ask,
     model::{
-        now_millis,
         presence::Presence,
         throttle::{Attempt, Kind, Outcome},
     },
@@ -55,24 +54,6 @@ fn session_response(state: &AppState, token: String, principal: Principal) -> Ht
 const KNOWN_COOKIE: &str = "hub_known";
 const KNOWN_DAYS: i64 = 365;
 
-/// A sign-in's place in the throttle, released however the request ends (a client that goes
-/// away mid-way drops this before its attempt is counted).
-struct Reservation<'a> {
-    state: &'a AppState,
-    attempt: Attempt,
-    outcome: Outcome,
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        self.state
-            .throttle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .end(&self.attempt, self.outcome, now_millis());
-    }
-}
-
 /// What a sign-in answers: the session, and for a user the known-device cookie to set.
 struct SignedIn {
     token: String,
@@ -98,21 +79,9 @@ where
         }
         _ => None,
     };
-    let attempt = Attempt::new(kind, login, &address, known.as_deref());
-    if let Some(wait) = state
-        .throttle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .begin(&attempt, now_millis())
-    {
-        tracing::warn!(login, address, "sign-in refused: too many wrong attempts");
-        return Err(hub_actors::Error::TooManyAttempts(wait).into());
-    }
-    let mut reservation = Reservation {
-        state,
-        attempt,
-        outcome: Outcome::Aborted,
-    };
+    let mut reservation = state
+        .reserve(Attempt::new(kind, login, &address, known.as_deref()))
+        .inspect_err(|_| tracing::warn!(login, address, "sign-in refused: too many wrong attempts"))?;
     match sign_in.await {
         Ok((token, principal)) => {
             reservation.outcome = Outcome::Succeeded;
