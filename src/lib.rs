@@ -162,6 +162,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     } else {
         settings.workers
     };
+    actix_rt::spawn(hub_web::follow_ended_sessions(state.clone()));
     let server = HttpServer::new(move || {
         App::new()
             .wrap_fn(hub_web::edge(metrics.clone()))

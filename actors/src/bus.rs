@@ -101,6 +101,15 @@ pub enum EventKind {
         author: String,
         operator_id: Option<i64>,
     },
+    /// Sessions ended (sign-out, a password changed, a user disabled, a device's secret
+    /// rotated): every node closes the live feeds of those sessions at once. A session is named
+    /// by its token's hash, or all of a user's or a device's but `keep`. Never sent to clients.
+    SessionsEnded {
+        token_hash: Option<String>,
+        user_id: Option<i64>,
+        device_id: Option<i64>,
+        keep: Option<String>,
+    },
     /// Not an event of the domain: this node's bus reconnected and may have missed events, so
     /// live state is reloaded from the store. Never crosses Redis.
     Resync,

@@ -76,6 +76,23 @@ impl Drop for Reservation<'_> {
 }
 
 impl AppState {
+    /// Ends sessions everywhere: forgotten and their feeds closed on this node now, and on
+    /// every other node as the bus carries the news.
+    pub async fn end_sessions(&self, org_id: i64, ended: sessions::Ended) {
+        let closed = self.sessions.end(&ended);
+        tracing::info!(closed, user = ?ended.user_id, device = ?ended.device_id, "sessions ended");
+        let event = hub_actors::bus::Event {
+            origin: 0,
+            org_id,
+            branch_id: 0,
+            at: hub_actors::model::now_millis(),
+            kind: ended.to_event(),
+        };
+        if let Err(e) = self.hub.bus().publish(event).await {
+            tracing::warn!(error = %e, "the end of sessions not announced to other nodes; they notice within a minute");
+        }
+    }
+
     /// Reserves an attempt (a sign-in, a VIP code) in the throttle, or refuses it with the wait.
     pub fn reserve(&self, attempt: hub_actors::model::throttle::Attempt) -> Result<Reservation<'_>, ApiError> {
         let now = hub_actors::model::now_millis();
@@ -98,6 +115,27 @@ impl AppState {
                 .hit(&key, now)
                 .map_err(|secs| ApiError::Core(hub_actors::Error::TooManyRequests(secs))),
             None => Ok(()),
+        }
+    }
+}
+
+/// Follows the bus for sessions ended on any node, closing their feeds here.
+pub async fn follow_ended_sessions(state: Data<AppState>) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut rx = state.hub.bus().subscribe();
+    loop {
+        match rx.recv().await {
+            Ok(e) => {
+                if let Some(ended) = sessions::Ended::from_event(&e.kind) {
+                    state.sessions.end(&ended);
+                }
+            }
+            Err(RecvError::Lagged(_)) => {
+                // What was missed cannot be told: cached sessions are read again; open feeds
+                // still recheck their session every minute.
+                state.sessions.end(&sessions::Ended::default());
+            }
+            Err(RecvError::Closed) => return,
         }
     }
 }

@@ -1,13 +1,17 @@
 //! A short-lived memory of resolved sessions, so a busy console or kiosk does not cost a store
-//! query per request. Entries live `TTL`: a session ended elsewhere (sign-out on another node, a
-//! password change from the command line) stops working within that time; a sign-out on this
-//! node takes effect at once.
+//! query per request, and the live feeds (WebSockets) each session holds. Entries live `TTL`: a
+//! session ended from the command line stops working within that time. A session ended through
+//! the hub (sign-out, a password changed, a user disabled, a device's secret rotated) is
+//! announced on the bus, and every node forgets it and closes its feeds at once.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hub_actors::bus::EventKind;
 use hub_actors::store::Principal;
+use tokio::sync::Notify;
 
 pub const TTL: Duration = Duration::from_secs(5);
 /// Beyond this many live sessions the memory is simply emptied; it refills on demand.
@@ -16,6 +20,80 @@ const MAX_ENTRIES: usize = 50_000;
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<HashMap<String, (Principal, Instant)>>,
+    feeds: Arc<Feeds>,
+}
+
+/// Who holds a live feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    User(i64),
+    Device(i64),
+}
+
+/// Which sessions ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ended {
+    pub token_hash: Option<String>,
+    pub user_id: Option<i64>,
+    pub device_id: Option<i64>,
+    /// A session of that user that goes on (the one that changed the password).
+    pub keep: Option<String>,
+}
+
+impl Ended {
+    fn covers(&self, token_hash: &str, holder: Holder) -> bool {
+        if self.keep.as_deref() == Some(token_hash) {
+            return false;
+        }
+        self.token_hash.as_deref() == Some(token_hash)
+            || matches!(holder, Holder::User(u) if self.user_id == Some(u))
+            || matches!(holder, Holder::Device(d) if self.device_id == Some(d))
+    }
+
+    pub fn from_event(kind: &EventKind) -> Option<Self> {
+        match kind {
+            EventKind::SessionsEnded {
+                token_hash,
+                user_id,
+                device_id,
+                keep,
+            } => Some(Ended {
+                token_hash: token_hash.clone(),
+                user_id: *user_id,
+                device_id: *device_id,
+                keep: keep.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn to_event(&self) -> EventKind {
+        EventKind::SessionsEnded {
+            token_hash: self.token_hash.clone(),
+            user_id: self.user_id,
+            device_id: self.device_id,
+            keep: self.keep.clone(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Feeds {
+    next: AtomicU64,
+    live: Mutex<HashMap<u64, (String, Holder, Arc<Notify>)>>,
+}
+
+/// A live feed's hold: rings when its session ends; forgotten when dropped.
+pub struct Watch {
+    id: u64,
+    feeds: Arc<Feeds>,
+    pub ended: Arc<Notify>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.feeds.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+    }
 }
 
 impl SessionCache {
@@ -38,6 +116,37 @@ impl SessionCache {
     pub fn forget(&self, token: &str) {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(token);
     }
+
+    /// Follows a live feed of the session `token`, held by `holder`.
+    pub fn watch(&self, token: &str, holder: Holder) -> Watch {
+        let id = self.feeds.next.fetch_add(1, Ordering::Relaxed);
+        let ended = Arc::new(Notify::new());
+        self.feeds.live.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            id,
+            (hub_actors::auth::token_hash(token), holder, ended.clone()),
+        );
+        Watch {
+            id,
+            feeds: self.feeds.clone(),
+            ended,
+        }
+    }
+
+    /// Sessions ended: forgotten here, and their feeds told to close. Answers how many closed.
+    pub fn end(&self, ended: &Ended) -> usize {
+        // Which cached tokens belong to a user or device is not kept: the memory refills.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let live = self.feeds.live.lock().unwrap_or_else(|p| p.into_inner());
+        let mut n = 0;
+        for (hash, holder, ring) in live.values() {
+            if ended.covers(hash, *holder) {
+                // notify_one keeps the permit if the feed is not waiting at this instant.
+                ring.notify_one();
+                n += 1;
+            }
+        }
+        n
+    }
 }
 
 #[cfg(test)]
@@ -55,6 +164,25 @@ mod tests {
                 role: Role::Operator,
             },
         }
+    }
+
+    #[test]
+    fn ended_sessions_close_their_feeds_only() {
+        let c = SessionCache::default();
+        let mine = c.watch("tok-a", Holder::User(1));
+        let other = c.watch("tok-b", Holder::User(2));
+        let kiosk = c.watch("tok-c", Holder::Device(7));
+        let hash = |t: &str| hub_actors::auth::token_hash(t);
+        let by_token = Ended { token_hash: Some(hash("tok-a")), ..Ended::default() };
+        assert_eq!(c.end(&by_token), 1);
+        // A password change ends the user's other sessions, not the one that made it.
+        let keep = Ended { user_id: Some(1), keep: Some(hash("tok-a")), ..Ended::default() };
+        assert_eq!(c.end(&keep), 0);
+        assert_eq!(c.end(&Ended { device_id: Some(7), ..Ended::default() }), 1);
+        drop(other);
+        assert_eq!(c.end(&Ended { user_id: Some(2), ..Ended::default() }), 0, "a closed feed is forgotten");
+        drop((mine, kiosk));
+        assert_eq!(Ended::from_event(&keep.to_event()), Some(keep));
     }
 
     #[test]

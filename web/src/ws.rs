@@ -54,11 +54,15 @@ enum Step {
 /// Text for a client, shared rather than copied when many sessions send the same.
 type Text = bytestring::ByteString;
 
+use crate::sessions::Holder;
+
 /// A signed-in session's credentials, checked again now and then: a feed must stop when its
 /// session ends (sign-out, password change, expiry), not only refuse to start.
 pub struct Recheck {
     pub store: hub_actors::store::Store,
     pub token: String,
+    /// Rings the moment the session ends anywhere (sign-out, password change, …).
+    pub watch: crate::sessions::Watch,
 }
 
 /// How often a signed-in feed checks that its session still exists.
@@ -75,8 +79,19 @@ where
     let mut stream = stream.max_frame_size(MAX_FRAME);
     let mut last_seen = Instant::now();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
+    let ended = recheck.as_ref().map(|r| r.watch.ended.clone());
     let reason = loop {
+        let session_ended = async {
+            match &ended {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         let step = tokio::select! {
+            _ = session_ended => Step::Stop(Some(CloseReason {
+                code: CloseCode::Policy,
+                description: Some("signed out".into()),
+            })),
             push = pushes.next() => match push.unwrap_or(Err(None)) {
                 Ok(text) => match tokio::time::timeout(SEND_TIMEOUT, session.text(text)).await {
                     Ok(Ok(())) => Step::Continue,
@@ -164,6 +179,7 @@ async fn board(
     });
     let recheck = crate::auth::token_of(&req).map(|token| Recheck {
         store: state.hub.store().clone(),
+        watch: state.sessions.watch(&token, Holder::Device(board.device_id)),
         token,
     });
     actix_web::rt::spawn(run(session, stream, state.metrics.clone(), first.chain(rest), recheck));
@@ -218,7 +234,7 @@ async fn operator(
             // A conversation's messages and typing go to the operator holding it (and to
             // supervisors); other operators only see that it changed.
             let for_me = match &e.kind {
-                EventKind::Resync => false,
+                EventKind::Resync | EventKind::SessionsEnded { .. } => false,
                 EventKind::MessageAdded { assignee_id, .. } | EventKind::Typing { assignee_id, .. } => {
                     supervisor || *assignee_id == Some(me)
                 }
@@ -233,6 +249,7 @@ async fn operator(
     );
     let recheck = crate::auth::token_of(&req).map(|token| Recheck {
         store: state.hub.store().clone(),
+        watch: state.sessions.watch(&token, Holder::User(me)),
         token,
     });
     actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes, recheck));

@@ -163,7 +163,8 @@ impl StreamHandler<Heard> for OperatorActor {
             EventKind::TicketIssued { .. }
             | EventKind::ConversationChanged { .. }
             | EventKind::MessageAdded { .. }
-            | EventKind::Typing { .. } => false,
+            | EventKind::Typing { .. }
+            | EventKind::SessionsEnded { .. } => false,
         };
         if mine && event.origin != self.core.bus.node() {
             self.load(ctx);

@@ -55,7 +55,9 @@ struct SessionRow {
 impl Store {
     /// Checks a user's password and opens a session; returns the token (shown once, stored hashed).
     pub async fn sign_in_user(&self, login: &str, password: &str) -> Result<(String, Principal)> {
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, password_hash FROM users WHERE login = $1")
+        // A disabled user is refused as a wrong password would be (no account enumeration).
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE login = $1 AND disabled = 0")
             .bind(login)
             .fetch_optional(&self.read)
             .await?;

@@ -80,6 +80,7 @@ pub struct UserRow {
     pub name: String,
     pub role: String,
     pub lang: String,
+    pub disabled: i64,
 }
 
 pub struct NewBranch<'a> {
@@ -259,6 +260,81 @@ impl Store {
         Ok(id)
     }
 
+    /// Changes one's own password, the current one given: the user's other sessions end (the
+    /// one asking, `keep`, goes on).
+    pub async fn change_password(&self, user_id: i64, current: &str, new: &str, keep: &str) -> Result<()> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id = $1 AND disabled = 0")
+            .bind(user_id)
+            .fetch_optional(&self.read)
+            .await?;
+        if !crate::auth::verify_secret(current, row.map(|r| r.0)).await? {
+            return Err(Error::BadCredentials);
+        }
+        let hash = crate::auth::hash_secret(new).await?;
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(crate::auth::token_hash(keep))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Disables (or enables again) a user of the organisation; a disabled user's sessions end.
+    pub async fn set_user_disabled(&self, org_id: i64, user_id: i64, disabled: bool) -> Result<UserRow> {
+        let mut tx = self.write.begin().await?;
+        let n = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2 AND org_id = $3")
+            .bind(i64::from(disabled))
+            .bind(user_id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("user"));
+        }
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&self.write)
+            .await?)
+    }
+
+    /// A new secret for a device of the organisation (shown once); its sessions end, so a
+    /// screen signed in with the old one signs in again.
+    pub async fn rotate_device_secret(&self, org_id: i64, device_id: i64, secret: &str) -> Result<()> {
+        let hash = crate::auth::hash_secret(secret).await?;
+        let mut tx = self.write.begin().await?;
+        let n = sqlx::query("UPDATE devices SET secret_hash = $1 WHERE id = $2 AND org_id = $3")
+            .bind(hash)
+            .bind(device_id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("device"));
+        }
+        sqlx::query("DELETE FROM sessions WHERE device_id = $1")
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Sets a new password and signs the user out everywhere.
     pub async fn set_password(&self, login: &str, password: &str) -> Result<()> {
         let hash = crate::auth::hash_secret(password).await?;
@@ -281,7 +357,7 @@ impl Store {
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
         Ok(
-            sqlx::query_as("SELECT id, org_id, login, name, role, lang FROM users ORDER BY org_id, login")
+            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users ORDER BY org_id, login")
                 .fetch_all(&self.read)
                 .await?,
         )
@@ -348,7 +424,7 @@ impl Store {
     }
 
     pub async fn user(&self, user_id: i64) -> Result<UserRow> {
-        sqlx::query_as("SELECT id, org_id, login, name, role, lang FROM users WHERE id = $1")
+        sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&self.read)
             .await?
@@ -359,7 +435,7 @@ impl Store {
 impl Store {
     pub async fn org_users(&self, org_id: i64) -> Result<Vec<UserRow>> {
         Ok(
-            sqlx::query_as("SELECT id, org_id, login, name, role, lang FROM users WHERE org_id = $1 ORDER BY login")
+            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE org_id = $1 ORDER BY login")
                 .bind(org_id)
                 .fetch_all(&self.read)
                 .await?,

@@ -197,6 +197,69 @@ async fn add_user(state: web::Data<AppState>, admin: Admin, body: web::Json<User
     Ok(HttpResponse::Created().json(store.user(id).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    disabled: bool,
+}
+
+/// Disables a user (they cannot sign in, and every session of theirs ends at once on every
+/// node) or enables them again. An admin cannot disable themselves.
+async fn patch_user(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<UserPatch>,
+) -> ApiResult<HttpResponse> {
+    if *path == admin.user_id && body.disabled {
+        return Err(Error::Invalid("you cannot disable yourself".into()).into());
+    }
+    let user = state
+        .hub
+        .store()
+        .set_user_disabled(admin.org_id, *path, body.disabled)
+        .await?;
+    if body.disabled {
+        state
+            .end_sessions(
+                admin.org_id,
+                crate::sessions::Ended {
+                    user_id: Some(user.id),
+                    ..Default::default()
+                },
+            )
+            .await;
+    }
+    tracing::info!(user = user.id, disabled = body.disabled, by = admin.user_id, "user changed");
+    Ok(HttpResponse::Ok().json(user))
+}
+
+/// A new secret for a device (shown once, like at its creation): the screen signed in with the
+/// old one is signed out at once and signs in with the new one.
+async fn rotate_device_secret(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let secret = random_token(12);
+    state
+        .hub
+        .store()
+        .rotate_device_secret(admin.org_id, *path, &secret)
+        .await?;
+    state
+        .end_sessions(
+            admin.org_id,
+            crate::sessions::Ended {
+                device_id: Some(*path),
+                ..Default::default()
+            },
+        )
+        .await;
+    tracing::info!(device = *path, by = admin.user_id, "device secret rotated");
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": *path, "secret": secret })))
+}
+
 async fn users(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.hub.store().org_users(admin.org_id).await?))
 }
@@ -374,6 +437,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/branches/{id}/devices", web::post().to(add_device))
         .route("/api/admin/users", web::post().to(add_user))
         .route("/api/admin/users", web::get().to(users))
+        .route("/api/admin/users/{id}", web::patch().to(patch_user))
+        .route("/api/admin/devices/{id}/secret", web::post().to(rotate_device_secret))
         .route("/api/admin/branches/{id}/chat-queues", web::post().to(add_chat_queue))
         .route("/api/admin/users/{id}/skills", web::put().to(set_skills))
         .route("/api/admin/services/{id}/routing", web::put().to(set_routing));

@@ -231,7 +231,19 @@ async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpR
             }
         }
         state.sessions.forget(&token);
+        let org_id = state.hub.store().principal(&token).await.map(|p| p.org_id).ok();
         state.hub.store().sign_out(&token).await?;
+        if let Some(org_id) = org_id {
+            state
+                .end_sessions(
+                    org_id,
+                    crate::sessions::Ended {
+                        token_hash: Some(hub_actors::auth::token_hash(&token)),
+                        ..Default::default()
+                    },
+                )
+                .await;
+        }
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
@@ -242,12 +254,65 @@ async fn me(who: Signed) -> HttpResponse {
     HttpResponse::Ok().json(who.0)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPassword {
+    current: String,
+    new: String,
+}
+
+/// Shortest password the hub takes (ASVS 2.1.1: at least 12 characters).
+const MIN_PASSWORD: usize = 12;
+
+/// Changes one's own password (the current one given, counted like a sign-in): every other
+/// session of the user ends at once, on every node; this one goes on.
+async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    who: Signed,
+    body: web::Json<NewPassword>,
+) -> ApiResult<HttpResponse> {
+    let PrincipalKind::User { user_id, .. } = who.0.kind else {
+        return Err(hub_actors::Error::Forbidden.into());
+    };
+    let b = body.into_inner();
+    if b.new.chars().count() < MIN_PASSWORD || b.new.len() > 256 {
+        return Err(hub_actors::Error::Invalid(format!("the new password is {MIN_PASSWORD} to 256 characters")).into());
+    }
+    let token = token_of(&req).ok_or(hub_actors::Error::Unauthenticated)?;
+    let login = state.hub.store().user(user_id).await?.login;
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let mut reservation = state.reserve(Attempt::new(Kind::User, &login, &address, None))?;
+    match state.hub.store().change_password(user_id, &b.current, &b.new, &token).await {
+        Ok(()) => reservation.outcome = Outcome::Succeeded,
+        Err(hub_actors::Error::BadCredentials) => {
+            reservation.outcome = Outcome::Failed;
+            return Err(hub_actors::Error::BadCredentials.into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    drop(reservation);
+    state
+        .end_sessions(
+            who.0.org_id,
+            crate::sessions::Ended {
+                user_id: Some(user_id),
+                keep: Some(hub_actors::auth::token_hash(&token)),
+                ..Default::default()
+            },
+        )
+        .await;
+    tracing::info!(user = user_id, "password changed; other sessions ended");
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/login", web::post().to(login))
         .route("/login", web::post().to(login_form))
         .route("/api/auth/device", web::post().to(device))
         .route("/api/auth/logout", web::post().to(logout))
-        .route("/api/me", web::get().to(me));
+        .route("/api/me", web::get().to(me))
+        .route("/api/me/password", web::post().to(change_password));
 }
 
 #[cfg(test)]
