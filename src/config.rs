@@ -33,6 +33,12 @@ pub struct Settings {
     /// What one client address may create anonymously in 10 minutes (new chat visitors and
     /// registrar tickets together); 0: no limit (load tests, a hub behind a proxy that limits).
     pub anonymous_limit: usize,
+    /// Uploads not sent in a message within this many seconds are deleted.
+    pub upload_unsent_secs: u64,
+    /// Unsent uploads one client address may hold, megabytes (all organisations together).
+    pub upload_unsent_address_mb: u64,
+    /// Unsent uploads one organisation may hold, megabytes.
+    pub upload_unsent_org_mb: u64,
     /// Telegram Bot API base URL; a test or a local Bot API server points it elsewhere.
     pub telegram_api_url: String,
     /// Long-polling wait of the Telegram bots, seconds (1 to 15).
@@ -210,6 +216,9 @@ impl Default for Settings {
             public_url: String::new(),
             metrics_token: String::new(),
             anonymous_limit: 60,
+            upload_unsent_secs: 3600,
+            upload_unsent_address_mb: 50,
+            upload_unsent_org_mb: 1024,
             telegram_api_url: "https://api.telegram.org".into(),
             telegram_poll_secs: 10,
             telegram_lease_secs: 30,

@@ -149,6 +149,11 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             metrics_token: Some(settings.metrics_token.clone()).filter(|t| !t.is_empty()),
             throttle: Default::default(),
             egress: egress(&settings)?,
+            upload_caps: hub_actors::store::UploadCaps {
+                per_address: (settings.upload_unsent_address_mb.max(1) * 1024 * 1024) as i64,
+                per_org: (settings.upload_unsent_org_mb.max(1) * 1024 * 1024) as i64,
+                retry_secs: settings.upload_unsent_secs.clamp(1, 86_400) as i64,
+            },
             anonymous: std::sync::Mutex::new((settings.anonymous_limit > 0).then(|| {
                 hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)
             })),
@@ -163,6 +168,11 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         settings.workers
     };
     actix_rt::spawn(hub_web::follow_ended_sessions(state.clone()));
+    actix_rt::spawn(expire_unsent_uploads(
+        state.hub.store().clone(),
+        settings.upload_unsent_secs.clamp(1, 86_400),
+        stop.clone(),
+    ));
     let server = HttpServer::new(move || {
         App::new()
             .wrap_fn(hub_web::edge(metrics.clone()))
@@ -227,6 +237,24 @@ fn speech_settings(s: &Settings) -> Result<hub_channels::speech::Settings, RunEr
         languages,
         node: String::new(),
     })
+}
+
+/// Deletes uploads never sent once they are `secs` old, looking as often as that (at most a
+/// minute apart).
+async fn expire_unsent_uploads(store: hub_actors::store::Store, secs: u64, stop: CancellationToken) {
+    let every = std::time::Duration::from_secs(secs.clamp(1, 60));
+    loop {
+        let before = hub_actors::model::now_millis() - (secs as i64) * 1000;
+        match store.expire_unsent(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "uploads never sent were deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot delete expired uploads; trying again"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
 }
 
 /// The installation's rule for where tenants' servers may be.

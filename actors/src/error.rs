@@ -27,6 +27,8 @@ pub enum Error {
     WrongVipCode,
     #[error("too many requests from this address; try again in {0} s")]
     TooManyRequests(i64),
+    #[error("the organisation's room for files not yet sent is full; send or drop some first")]
+    StorageFull,
     #[error("sign in first")]
     Unauthenticated,
     #[error("your role does not allow this")]
@@ -64,6 +66,7 @@ impl Error {
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::WrongVipCode => "wrong_vip_code",
             Self::TooManyRequests(_) => "too_many_requests",
+            Self::StorageFull => "storage_full",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::Transition(_) => "ticket_state",

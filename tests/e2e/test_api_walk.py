@@ -2,20 +2,31 @@
 organisation's: derived from the OpenAPI document (web/openapi.json), so an endpoint added without
 being documented, or documented without its `x-access`, fails here.
 
-`test_routes_and_spec_agree` reads the route registrations from the Rust source (web/src) and
-compares them with the document's operations, and each operation's `x-access` with its handler's
-extractor types. `test_walk_every_operation_as_every_caller` starts one node, sets up a second
-organisation through its admin's API (branch, services, window, chat queue, user, devices, phone
-account, trunk, number, VIP, mailbox, Telegram bot, canned response, files, a visitor's chat, a
-ticket, a filtered mail), then calls every operation:
+`test_routes_and_spec_agree` reads the route registrations from the Rust source (web/src: every
+`.route("PATH", web::METHOD()…)`, `web::resource("PATH").route(…)`, route-building helpers such as
+`get_or_head()`, scopes and attribute macros; any other registration form fails until this test
+learns it) and checks that the (method, path) pairs under /api/, /ws/ and /telegram/ are exactly the
+document's operations, that each operation has a valid `x-access`, and that it agrees with the
+extractor types of its handler's parameters (`Operator`, `Supervisor`, `Admin`, `Kiosk`, `Board`,
+`Signed`; none: public, visitor, webhook or metrics).
+
+`test_walk_every_operation_as_every_caller` starts one node, sets up a second organisation through
+its admin's API (branch, services, window, chat queue, user, devices, phone account, trunk, number,
+VIP, mailbox, Telegram bot, canned response, files, a visitor's chat, a called ticket, a filtered
+mail), then calls every operation of the document, reads first, then writes, then what ends or
+deletes things (on objects made for it), sign-out last:
 
 - as nobody, org 1's operator, supervisor, admin, kiosk, board and web-chat visitor, with org 1's
-  own ids: the rule of the operation's `x-access` (below, `expected_by_access`);
-- again with org 2's ids, in the path and in the body: an org-1 caller never gets 2xx, and is told
-  404 (or whatever the same request with its own ids got, when that refusal has nothing to do with
-  the id: 400, a 409 of state, 503 with telephony off);
-- and no answer to an org-1 caller ever carries org 2's data (the distinctive names and numbers
-  given to its objects below).
+  own ids: the rule of the operation's `x-access` (`expected_by_access`: no credentials 401; a
+  visitor token where a session is needed, or a session where a visitor token is, 401; a session
+  of the wrong kind or too low a role 403; enough access never 401/403; WebSockets 101);
+- before that, with org 2's id in the path, and with org 2's id in each id field of the body (one
+  at a time), and org 2's values of hub-wide unique fields (logins, numbers, addresses): an org-1
+  caller never gets 2xx, and is told 404 (or 400/503, refused before any lookup, or whatever the
+  same request with its own ids got); a taken unique value may be 409, never more;
+- no answer to an org-1 caller ever carries org 2's data (the distinctive names and numbers given
+  to its objects), nor does any frame of org 1's live feeds while org 2 is busy; and org 2's objects
+  are as they were after the walk.
 
 Every mismatch is collected and reported once, as a table.
 """
@@ -31,6 +42,7 @@ import smtplib
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +97,6 @@ STRICTER = {
 UNEXTRACTED_ACCESS = {"public", "visitor", "webhook", "metrics"}
 
 CALLERS = ("none", "operator", "supervisor", "admin", "kiosk", "board", "visitor")
-SESSION_CALLERS = {"operator", "supervisor", "admin", "kiosk", "board"}
 # Callers whose session is enough for each signed-in access.
 ENOUGH = {
     "signed": {"operator", "supervisor", "admin", "kiosk", "board"},
@@ -141,7 +152,8 @@ def _lex(text: str) -> tuple[str, str]:
             mask.append(blank)
             i = j
             continue
-        raw = re.match(r'b?r(#*)"', text[i:i + 40]) if c in "rb" and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) else None
+        word_start = i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
+        raw = re.match(r'b?r(#*)"', text[i:i + 40]) if c in "rb" and word_start else None
         if raw:
             end = '"' + raw.group(1)
             j = text.find(end, i + len(raw.group(0)))
@@ -466,7 +478,8 @@ def test_routes_and_spec_agree():
     problems = coverage_problems(spec)
     routes, _, _ = parse_routes()
     assert len([r for r in routes if r.path.startswith(PREFIXES)]) >= 50, "the route parser found too few routes"
-    assert not problems, "web/src and web/openapi.json disagree:\n  " + "\n  ".join(problems)
+    if problems:
+        pytest.fail("web/src and web/openapi.json disagree:\n  " + "\n  ".join(problems), pytrace=False)
 
 
 # --- the walk ----------------------------------------------------------------------------------------
@@ -499,8 +512,8 @@ class Expect:
 
 def expected_by_access(access: str, caller: str, websocket: bool) -> Expect:
     """The rule of x-access for a caller, with the caller's own organisation's ids."""
-    allowed = Expect("101 (upgraded)", lambda s: s == 101) if websocket else \
-        Expect("not 401/403", lambda s: s not in (401, 403))
+    allowed = Expect(f"101 (upgraded; x-access {access})", lambda s: s == 101) if websocket else \
+        Expect(f"not 401/403 (x-access {access})", lambda s: s not in (401, 403))
     if access == "public":
         return allowed
     if access == "metrics":
@@ -534,7 +547,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "branches": "branch", "services": "service", "users": "user", "conversations": "conversation",
         "contacts": "contact", "canned": "canned", "attachments": "attachment", "bots": "bot",
         "telegram": "bot", "boards": "board", "templates": "lang", "mailboxes": "mailbox",
-        "accounts": "sip_user", "trunks": "trunk", "vip": "vip", "filtered": "filtered",
+        "accounts": "sip_user", "trunks": "trunk", "vip": "vip", "filtered": "filtered", "devices": "device",
         "announcement": "called_ticket", "tickets": "ticket",
     }.get(segs[index - 1])
 
@@ -577,6 +590,12 @@ BODY_VALUES = {
     ("POST", "/api/admin/sip/trunks"): {"register": False},
     ("PUT", "/api/operator/presence"): {"state": "available"},
 }
+# Values that depend on the caller: one's own password (changed to itself).
+PASSWORDS = {"operator": hubnode.OPERATOR1[1], "supervisor": hubnode.SUPERVISOR[1], "admin": "demo-admin"}
+BODY_BY_CALLER = {
+    ("POST", "/api/me/password"): lambda caller: {"current": PASSWORDS.get(caller, "walk-password"),
+                                                  "new": PASSWORDS.get(caller, "walk-password")},
+}
 # Other bodies an operation takes, as (fields to add, fields to leave out): each id field in
 # them is tried with org 2's id too.
 BODY_ALTERNATIVES = {
@@ -616,10 +635,10 @@ BODY_ROLE_RULES = {
 
 def _phase(method: str, path: str) -> int:
     """Reads first, then writes, then what ends things (declining, closing, then rating the
-    closed chat), deleting, sign-out last."""
+    closed chat), deleting and changing passwords, sign-out last."""
     if path == "/api/auth/logout":
         return 5
-    if method == "DELETE":
+    if method == "DELETE" or path == "/api/me/password":
         return 4
     if path == "/api/chat/rating":
         return 3
@@ -700,6 +719,7 @@ class Walk:
     org1_bot_secret: str = "walk-org1-secret"
     org2_token: str | None = None
     org2_sessions: dict[str, str] = field(default_factory=dict)
+    spec: dict = field(default_factory=dict)
     log: list[tuple[str, str, str, int, str]] = field(default_factory=list)
 
     # -- plumbing --
@@ -838,20 +858,8 @@ class Walk:
 
     def visitor_says(self, token: str, text: str) -> None:
         """Sends one message as a web-chat visitor over /ws/chat and waits for its ack."""
-        sock = socket.create_connection(("127.0.0.1", self.node.port), timeout=10)
+        sock, reader = self.open_ws(f"/ws/chat?token={token}")
         try:
-            key = base64.b64encode(os.urandom(16)).decode()
-            sock.sendall((f"GET /ws/chat?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{self.node.port}\r\n"
-                          f"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                          f"Sec-WebSocket-Key: {key}\r\n\r\n").encode())
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                chunk = sock.recv(4096)
-                assert chunk, "setup: /ws/chat closed during the handshake"
-                buf += chunk
-            head, rest = buf.split(b"\r\n\r\n", 1)
-            assert b" 101 " in head.split(b"\r\n")[0], f"setup: /ws/chat refused: {head[:200]!r}"
-            reader = _WsReader(sock, rest)
             client_id = f"walk-{self.uid()}"
             sock.sendall(_frame(json.dumps({"type": "message", "client_id": client_id, "body": text}).encode()))
             deadline = time.monotonic() + 10
@@ -912,7 +920,8 @@ class Walk:
         o = self.own
         o["branch"], o["group"], o["service"], o["window"] = (
             hubnode.BRANCH, hubnode.GROUP_INDIVIDUALS, hubnode.CONSULTATION, hubnode.WINDOW_1)
-        o["queue"] = next(q["service_id"] for q in self.ok("GET", "/api/chat-queues", admin) if q["name"] == "Чат на сайте")
+        o["queue"] = next(q["service_id"] for q in self.ok("GET", "/api/chat-queues", admin)
+                          if q["name"] == "Чат на сайте")
         o["board"] = self.ok("GET", "/api/me", t["board"])["device_id"]
         o["lang"] = "ru"
         o["operator_user"] = self.ok("GET", "/api/me", t["operator"])["user_id"]
@@ -934,7 +943,9 @@ class Walk:
         o["attachment"] = self.ok("POST", "/api/attachments?name=walk.txt", t["operator"],
                                   data=b"walk: the operator's file\n")["id"]
         o["sip_user"] = o["user"]
-        self.ok("PUT", f"/api/admin/sip/accounts/{o['user']}", admin, {"username": "walk-org1", "password": "walk-org1-phone"})
+        o["device"] = self.fresh("device", "admin")
+        self.ok("PUT", f"/api/admin/sip/accounts/{o['user']}", admin,
+                {"username": "walk-org1", "password": "walk-org1-phone"})
         o["trunk"] = self.ok("POST", "/api/admin/sip/trunks", admin, {
             "name": "Walk trunk", "domain": "sip.walk.example", "proxies": ["sip.walk.example:5060"],
             "username": "walk-org1", "password": "walk-org1-secret", "register": False})["id"]
@@ -950,7 +961,7 @@ class Walk:
         self.send_mail("walk-org1@example.org", "walk: org 1's newsletter")
 
         # Organisation 2, set up by its own admin through the API, every name distinctive.
-        org2, login2, password2 = store.second_org()
+        _, login2, password2 = store.second_org()
         a2 = self.org2_token = api.login(login2, password2)
         f = self.foreign
         f["lang"] = "ru"
@@ -971,6 +982,7 @@ class Walk:
             "username": ORG2.lower(), "password": f"{ORG2.lower()}-phone"})
         kiosk2 = self.ok("POST", f"/api/admin/branches/{f['branch']}/devices", a2, {
             "kind": "kiosk", "login": f"{ORG2.lower()}-kiosk", "name": f"Киоск {ORG2}"})
+        f["device"] = kiosk2["id"]
         f["board"] = self.ok("POST", f"/api/admin/branches/{f['branch']}/devices", a2, {
             "kind": "board", "login": f"{ORG2.lower()}-board", "name": f"Табло {ORG2}"})["id"]
         f["trunk"] = self.ok("POST", "/api/admin/sip/trunks", a2, {
@@ -1053,6 +1065,12 @@ class Walk:
                 "password": "walk-password"})["id"]
             self.ok("PUT", f"/api/admin/sip/accounts/{user}", admin, {"username": f"walk-{n}", "password": "walk-phone-pw"})
             return user
+        if kind == "user":
+            return self.ok("POST", "/api/admin/users", admin, {
+                "login": f"walk-user-{n}", "name": f"Walk user {n}", "role": "operator", "password": "walk-password"})["id"]
+        if kind == "device":
+            return self.ok("POST", f"/api/admin/branches/{self.own['branch']}/devices", admin, {
+                "kind": "kiosk", "login": f"walk-kiosk-{n}", "name": f"Walk kiosk {n}"})["id"]
         if kind == "contact":
             token, conv = self.chat("demo", f"walk: card {n}")
             return self.contact_of(conv, admin)
@@ -1061,7 +1079,8 @@ class Walk:
             in_hand = self.ok("GET", "/api/operator", token)["in_hand"]
             if in_hand:
                 return in_hand["id"]
-            self.ok("PUT", "/api/operator/place", token, {"window_id": self.own["window"], "service_ids": [self.own["service"]]})
+            self.ok("PUT", "/api/operator/place", token,
+                    {"window_id": self.own["window"], "service_ids": [self.own["service"]]})
             self.ok("POST", "/api/kiosk/tickets", self.tokens["kiosk"], {"service_id": self.own["service"]})
             return self.ok("POST", "/api/operator/call-next", token, {})["ticket"]["id"]
         if kind == "attachment":  # the caller's own upload, not sent yet
@@ -1075,6 +1094,9 @@ class Walk:
         ("DELETE", "/api/admin/sip/trunks/{id}"): ("{id}", "trunk"),
         ("DELETE", "/api/admin/sip/vip/{number}"): ("{number}", "vip"),
         ("DELETE", "/api/admin/sip/accounts/{user_id}"): ("{user_id}", "sip_user"),
+        # Disabling a user, a device's new secret: never one the walk signs in with.
+        ("PATCH", "/api/admin/users/{id}"): ("{id}", "user"),
+        ("POST", "/api/admin/devices/{id}/secret"): ("{id}", "device"),
         **{("POST", f"/api/operator/tickets/{{id}}/{action}"): ("{id}", "ticket_in_hand")
            for action in ("recall", "no-show", "start", "finish", "transfer")},
     }
@@ -1181,6 +1203,8 @@ class Walk:
                 body = {"update_id": self.uid()}
             else:
                 body = self.body_of(schema, plan)
+                if key in BODY_BY_CALLER:
+                    body.update(BODY_BY_CALLER[key](caller))
                 if fresh_body:
                     for name, kind in self.FRESH_BODY.get(key, {}).items():
                         if name in body and name != plan.swap:
@@ -1213,11 +1237,36 @@ class Walk:
 
     # -- checking --
 
-    def leaked(self, answer: Answer, sent: str) -> list[str]:
-        text, sent = answer.text.lower(), sent.lower()
-        return [m for m in ORG2_MARKERS if m in text and m not in sent]
+    @staticmethod
+    def sent(url: str, body) -> list[str]:
+        """The values a request carried (path segments, query and body values): an answer may
+        repeat those ("the number … is taken"), nothing more of org 2's."""
+        parsed = urllib.parse.urlsplit(url)
+        values = [urllib.parse.unquote(p) for p in parsed.path.split("/")]
+        values += [v for _, v in urllib.parse.parse_qsl(parsed.query)]
 
-    def record(self, label: str, variant: str, caller: str, expect: Expect, answer: Answer, sent: str,
+        def walk(v):
+            if isinstance(v, dict):
+                for x in v.values():
+                    walk(x)
+            elif isinstance(v, list):
+                for x in v:
+                    walk(x)
+            elif v is not None:
+                values.append(str(v))
+
+        walk(body)
+        return [v for v in values if v]
+
+    @staticmethod
+    def leaked(answer: Answer, sent: list[str]) -> list[str]:
+        text = answer.text.lower()
+        for v in sorted(sent, key=len, reverse=True):
+            if len(v) >= 4:
+                text = text.replace(v.lower(), " ")
+        return [m for m in ORG2_MARKERS if m in text]
+
+    def record(self, label: str, variant: str, caller: str, expect: Expect, answer: Answer, sent: list[str],
                check_leak: bool = True) -> None:
         self.log.append((label, variant, caller, answer.status, answer.brief()))
         problems = []
@@ -1262,10 +1311,9 @@ class Walk:
                 return self.fresh_token(caller) if path == "/api/auth/logout" else self.tokens.get(caller)
 
             # 1. Org 2's ids, in the path and in the body: an org-1 caller never gets 2xx or org 2's
-            # data. Public operations show anyone's by design. These go first, while our own objects
-            # are still in the state the operation acts on (a ticket in hand, an open chat).
-            # Public operations show anyone's objects by their ids (a registrar, a ticket's status),
-            # so only the ids in their bodies are tried.
+            # data. These go first, while our own objects are still in the state the operation acts
+            # on (a ticket in hand, an open chat). Public operations show anyone's objects by their
+            # ids (a registrar, a ticket's status), so only the ids in their bodies are tried.
             variants: list[tuple[str, bool, BodyPlan | None]] = []
             if access not in ("public", "metrics") and any(k not in SHARED_KINDS for k in kinds):
                 variants.append(("org 2's id in the path", True, None))
@@ -1276,7 +1324,7 @@ class Walk:
                     url, body, data, headers = self.request_for(method, path, op, caller, foreign_path, plan,
                                                                 fresh_path=enough(caller))
                     answer = self.call(method, url, token_for(caller), body, data, headers, websocket)
-                    foreign_answers.append((variant, caller, answer, url + json.dumps(body or {}, ensure_ascii=False)))
+                    foreign_answers.append((variant, caller, answer, self.sent(url, body)))
             # 2. Own ids: the rule of x-access.
             own_status = {}
             for caller in callers:
@@ -1285,7 +1333,7 @@ class Walk:
                 answer = self.call(method, url, token_for(caller), body, data, headers, websocket)
                 own_status[caller] = answer.status
                 self.record(label, "own ids", caller, expected_by_access(access, caller, websocket), answer,
-                            url + json.dumps(body or {}, ensure_ascii=False))
+                            self.sent(url, body))
             # 2b. Role checks made inside the handler, triggered by the body.
             if (method, path) in BODY_ROLE_RULES:
                 variant, extra, needs = BODY_ROLE_RULES[(method, path)]
@@ -1294,7 +1342,7 @@ class Walk:
                     body = {**(body or {}), **extra}
                     answer = self.call(method, url, self.tokens[caller], body, data, headers, websocket)
                     self.record(label, variant, caller, expected_by_access(needs, caller, websocket), answer,
-                                url + json.dumps(body, ensure_ascii=False))
+                                self.sent(url, body))
             # 3. Judge the answers to org 2's ids, now that the same requests with our own are known.
             for variant, caller, answer, sent in foreign_answers:
                 if access == "webhook":
@@ -1315,7 +1363,8 @@ class Walk:
                     expect = Expect(f"404 (not yours; with own ids: {own})",
                                     lambda s, own=own: s in (404, 400, 503) or (s == own and not 200 <= own < 300))
                 self.record(label, variant, caller, expect, answer, sent)
-                if (method, path) == ("POST", "/api/chat/start") and (answer.json() or {}).get("token") == self.foreign["visitor_token"]:
+                started = answer.json() if (method, path) == ("POST", "/api/chat/start") else None
+                if isinstance(started, dict) and started.get("token") == self.foreign["visitor_token"]:
                     self.rows.append(Row(label, variant, caller, "a new visitor of org 1's widget",
                                          "org 2's visitor resumed through org 1's widget"))
             # 4. Control: org 2's ids prove something only if our own ids work.
@@ -1330,7 +1379,7 @@ class Walk:
 def _table(rows: list[Row]) -> str:
     head = Row("operation", "ids", "caller", "expected", "got")
     cols = list(zip(*[(r.operation, r.variant, r.caller, r.expected, r.got) for r in [head, *rows]]))
-    widths = [min(max(len(c) for c in col), cap) for col, cap in zip(cols, (48, 24, 24, 60, 120))]
+    widths = [min(max(len(c) for c in col), cap) for col, cap in zip(cols, (48, 36, 24, 96, 110))]
 
     def line(r: Row) -> str:
         cells = (r.operation, r.variant, r.caller, r.expected, r.got)
@@ -1351,7 +1400,6 @@ def test_walk_every_operation_as_every_caller(hub_store):
         "HUB_ANONYMOUS_LIMIT": "0",
         # Bots are added without any network: the Bot API is a closed port here.
         "HUB_TELEGRAM_API_URL": f"http://127.0.0.1:{hubnode.free_port()}",
-        "HUB_TELEGRAM_POLL_SECS": "15",
         # Bulk mail handed to the receiver is filtered: ids for /api/email/filtered/{id}/admit.
         "HUB_EMAIL_SMTP_LISTEN": f"127.0.0.1:{smtp_port}",
     })
@@ -1360,8 +1408,7 @@ def test_walk_every_operation_as_every_caller(hub_store):
     store_env = store.env
     store.env = lambda: {k: v for k, v in store_env().items() if k != "HUB_EGRESS_ALLOW"}
     node = store.start()
-    walk = Walk(node, smtp_port)
-    walk.spec = spec
+    walk = Walk(node, smtp_port, spec=spec)
     walk.set_up(store)
     before = walk.org2_state()
     walk.walk(spec)
@@ -1375,6 +1422,5 @@ def test_walk_every_operation_as_every_caller(hub_store):
     operations = len(spec_operations(spec))
     summary = f"{operations} operations, {walk.calls} calls in {elapsed:.1f} s"
     if walk.rows:
-        pytest.fail(f"{len(walk.rows)} mismatches ({summary}):\n{_table(walk.rows)}\n(node log: {node.log_path})",
-                    pytrace=False)
-    assert elapsed < WALK_BUDGET_S * 1.5, f"the walk took too long: {summary}"
+        pytest.fail(f"{len(walk.rows)} mismatches ({summary}):\n{_table(walk.rows)}", pytrace=False)
+    assert elapsed < WALK_BUDGET_S, f"the walk took too long: {summary}"

@@ -83,6 +83,7 @@ impl ResponseError for ApiError {
             "branch_closed" | "forbidden" => StatusCode::FORBIDDEN,
             "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
             "too_many_attempts" | "too_many_requests" => StatusCode::TOO_MANY_REQUESTS,
+            "storage_full" => StatusCode::INSUFFICIENT_STORAGE,
             "store_unavailable" | "bus_unavailable" | "unavailable" | "speech_unavailable" => {
                 StatusCode::SERVICE_UNAVAILABLE
             }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub throttle: std::sync::Mutex<hub_actors::model::throttle::Throttle>,
     /// Where tenants' servers may be (mailboxes, trunks): checked when saved and when connecting.
     pub egress: hub_actors::model::egress::Egress,
+    /// How much unsent upload a client address and an organisation may hold.
+    pub upload_caps: hub_actors::store::UploadCaps,
     /// Things anonymous clients create (chat visitors, registrar tickets), per address on this
     /// node; None: unlimited (`anonymous_limit = 0`).
     pub anonymous: std::sync::Mutex<Option<hub_actors::model::rate::RateLimit>>,

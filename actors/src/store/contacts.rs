@@ -106,6 +106,15 @@ struct CannedRow {
     user_id: Option<i64>,
 }
 
+/// How much unsent upload a client address and an organisation may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadCaps {
+    pub per_address: i64,
+    pub per_org: i64,
+    /// When an address over its cap may try again (as unsent uploads expire).
+    pub retry_secs: i64,
+}
+
 pub struct Attachment {
     pub org_id: i64,
     pub owner: String,
@@ -564,6 +573,59 @@ impl Store {
                 .fetch_one(&self.read)
                 .await?;
         Ok(n)
+    }
+
+    /// Stores an upload (not yet sent in a message) from `source` (the client's address), unless
+    /// the address or the organisation already holds its `caps` of unsent uploads.
+    pub async fn add_upload(&self, a: Attachment, source: &str, caps: UploadCaps, now: Millis) -> Result<i64> {
+        let size = a.data.len() as i64;
+        let (by_source,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE source_addr = $1 AND message_id IS NULL",
+        )
+        .bind(source)
+        .fetch_one(&self.read)
+        .await?;
+        if by_source + size > caps.per_address {
+            return Err(Error::TooManyRequests(caps.retry_secs));
+        }
+        let (by_org,): (i64,) =
+            sqlx::query_as("SELECT COALESCE(SUM(size), 0) FROM attachments WHERE org_id = $1 AND message_id IS NULL")
+                .bind(a.org_id)
+                .fetch_one(&self.read)
+                .await?;
+        if by_org + size > caps.per_org {
+            return Err(Error::StorageFull);
+        }
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO attachments (org_id, owner, conversation_id, name, mime, size, data, created_at, source_addr) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(a.org_id)
+        .bind(&a.owner)
+        .bind(a.conversation_id)
+        .bind(&a.name)
+        .bind(&a.mime)
+        .bind(size)
+        .bind(a.data)
+        .bind(now)
+        .bind(source)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(id)
+    }
+
+    /// Deletes uploads never sent: people's (visitors', operators') older than `before`, and the
+    /// leftovers of a bridge's attempts older than a week. Answers how many.
+    pub async fn expire_unsent(&self, before: Millis) -> Result<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM attachments WHERE message_id IS NULL AND \
+             ((created_at < $1 AND (owner LIKE 'visitor:%' OR owner LIKE 'user:%')) OR created_at < $2)",
+        )
+        .bind(before)
+        .bind(before - 7 * 24 * 3600 * 1000)
+        .execute(&self.write)
+        .await?
+        .rows_affected())
     }
 
     pub async fn add_attachment(&self, a: Attachment, now: Millis) -> Result<i64> {

@@ -16,7 +16,7 @@ pub(crate) mod tickets;
 pub mod trunks;
 
 pub use auth::{Principal, PrincipalKind};
-pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, Visitor};
+pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, UploadCaps, Visitor};
 pub use conversations::{
     AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT,
 };

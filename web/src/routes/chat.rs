@@ -295,6 +295,7 @@ struct Uploaded {
 
 async fn store_upload(
     state: &AppState,
+    req: &HttpRequest,
     org_id: i64,
     owner: String,
     name: Option<String>,
@@ -313,10 +314,12 @@ async fn store_upload(
     })?;
     let name = attachment::clean_name(name.as_deref().unwrap_or("file"));
     let size = data.len();
+    // And by the bytes a client address and the organisation hold unsent (they expire).
+    let source = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let id = state
         .hub
         .store()
-        .add_attachment(
+        .add_upload(
             Attachment {
                 org_id,
                 owner,
@@ -325,6 +328,8 @@ async fn store_upload(
                 mime: mime.to_string(),
                 data,
             },
+            &source,
+            state.upload_caps,
             now_millis(),
         )
         .await?;
@@ -344,11 +349,12 @@ async fn visitor_upload(
 ) -> ApiResult<HttpResponse> {
     let v = visitor(&state, &req).await?;
     let data = read_upload(payload).await?;
-    store_upload(&state, v.org_id, v.thread_key(), q.into_inner().name, data).await
+    store_upload(&state, &req, v.org_id, v.thread_key(), q.into_inner().name, data).await
 }
 
 async fn operator_upload(
     state: web::Data<AppState>,
+    req: HttpRequest,
     op: Operator,
     q: web::Query<NameQuery>,
     payload: web::Payload,
@@ -356,6 +362,7 @@ async fn operator_upload(
     let data = read_upload(payload).await?;
     store_upload(
         &state,
+        &req,
         op.org_id,
         format!("user:{}", op.user_id),
         q.into_inner().name,
