@@ -29,7 +29,7 @@ pub fn transcribe(settings: &Settings, file: &Path, model: &str, lang: Option<&s
         .ok_or("no model: install one (hub models convert --help) or name it with --model")?;
     let model = hub_speech::whisper::Model::load(&path).map_err(|e| e.to_string())?;
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let pcm = audio::read_wav(&bytes).map_err(|e| e.to_string())?;
+    let pcm = audio::read_any(&bytes).map_err(|e| e.to_string())?;
     let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let t = model
         .transcribe(

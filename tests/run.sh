@@ -26,6 +26,7 @@ command -v sipp >/dev/null 2>&1 || need+=(sip-tester)        # callers, phones a
 command -v baresip >/dev/null 2>&1 || need+=(baresip)        # a real softphone
 command -v svwar >/dev/null 2>&1 || need+=(sipvicious)       # the attack tests
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)    # the voice a test caller speaks with
+command -v opusenc >/dev/null 2>&1 || need+=(opus-tools)     # Telegram-like voice notes (Ogg Opus)
 [ -e /usr/lib/x86_64-linux-gnu/libespeak-ng.so.1 ] || [ -e /usr/lib/aarch64-linux-gnu/libespeak-ng.so.1 ] \
     || need+=(espeak-ng)
 ls /usr/lib/*/libRHVoice.so.5 >/dev/null 2>&1 && [ -d /usr/share/RHVoice/voices/anna ] \

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod ggml;
+pub mod ogg;
 pub mod phrase;
 pub mod rhvoice;
 pub mod say;
