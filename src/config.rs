@@ -48,6 +48,12 @@ pub struct Settings {
     /// First wait before a Telegram file that failed to download is tried again, milliseconds;
     /// later waits grow from it (×5, ×15, ×60, ×300) over six tries in all.
     pub telegram_file_retry_ms: u64,
+    /// Key tenants' secrets are sealed with at rest (64 hex characters); empty: the key file
+    /// `secrets.key` in the data directory, made on first start.
+    pub secrets_key: String,
+    /// Keys secrets were sealed with before (while rotating): they open, and at start every
+    /// secret is sealed again under `secrets_key`.
+    pub secrets_key_previous: String,
     /// Internal networks the hub may connect to on a tenant admin's word (mailboxes' IMAP and
     /// SMTP servers, trunks' proxies), as "10.0.0.0/8, fd00::/8"; empty: the public Internet only.
     pub egress_allow: String,
@@ -224,6 +230,8 @@ impl Default for Settings {
             telegram_lease_secs: 30,
             telegram_file_retry_ms: 2000,
             egress_allow: String::new(),
+            secrets_key: String::new(),
+            secrets_key_previous: String::new(),
             email_smtp_listen: String::new(),
             email_smtp_relay: String::new(),
             email_poll_secs: 60,

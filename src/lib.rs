@@ -28,16 +28,70 @@ pub enum RunError {
     Server(std::io::Error),
 }
 
-/// Opens the store named by the settings (creating the data directory for SQLite) and applies
-/// pending migrations.
+/// Opens the store named by the settings (creating the data directory for SQLite), applies
+/// pending migrations, and seals tenants' secrets still in clear or under a previous key.
 pub async fn open_store(settings: &Settings) -> Result<Store, RunError> {
     if settings.database_url.is_empty() {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|e| RunError::DataDir(settings.data_dir.display().to_string(), e))?;
     }
-    let store = Store::connect(&settings.store_url()).await?;
+    let store = Store::connect(&settings.store_url())
+        .await?
+        .with_sealer(sealer(settings)?);
     store.migrate().await?;
+    let sealed = store.seal_secrets().await?;
+    if sealed > 0 {
+        tracing::info!(secrets = sealed, "secrets sealed under the current key");
+    }
     Ok(store)
+}
+
+/// The key tenants' secrets are sealed with: `secrets_key`, or else the key file in the data
+/// directory (made on first start, readable by the hub's user only). Nodes sharing one
+/// PostgreSQL must share the key: set `secrets_key` on each.
+fn sealer(settings: &Settings) -> Result<hub_actors::seal::Sealer, RunError> {
+    let bad = |e: hub_actors::seal::SealError| RunError::Settings(format!("secrets_key: {e}"));
+    let previous: Vec<&str> = settings
+        .secrets_key_previous
+        .split([',', ' '])
+        .filter(|k| !k.trim().is_empty())
+        .collect();
+    if !settings.secrets_key.trim().is_empty() {
+        return hub_actors::seal::Sealer::new(&settings.secrets_key, &previous).map_err(bad);
+    }
+    if !settings.database_url.is_empty() {
+        tracing::warn!("secrets_key is not set: this node seals with the key file in its data directory; every node sharing this database needs the same key");
+    }
+    let path = settings.data_dir.join("secrets.key");
+    let key = match std::fs::read_to_string(&path) {
+        Ok(k) => k.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&settings.data_dir)
+                .map_err(|e| RunError::DataDir(settings.data_dir.display().to_string(), e))?;
+            let key = hub_actors::seal::Sealer::generate_key();
+            write_private(&path, &key).map_err(|e| RunError::DataDir(path.display().to_string(), e))?;
+            tracing::info!(file = %path.display(), "a secrets key was made for this installation: back it up with the database");
+            key
+        }
+        Err(e) => return Err(RunError::DataDir(path.display().to_string(), e)),
+    };
+    hub_actors::seal::Sealer::new(&key, &previous).map_err(bad)
+}
+
+/// Writes a file only its owner can read (the key never exists with wider permissions).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    let mut f = open.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
 }
 
 /// Seeds the demo organisation unless the store already has one, and prints how to sign in.

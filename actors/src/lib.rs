@@ -7,6 +7,7 @@ pub mod bus;
 pub mod channel;
 pub mod error;
 pub mod model;
+pub mod seal;
 pub mod store;
 pub mod switchboard;
 

@@ -123,10 +123,10 @@ impl Store {
         .bind(m.service_id)
         .bind(m.address.trim().to_lowercase())
         .bind(m.name)
-        .bind(m.imap_url)
+        .bind(m.imap_url.map(|u| self.seal("mailboxes.imap_url", u)))
         .bind(m.imap_folder)
         .bind(m.imap_after)
-        .bind(m.smtp_url)
+        .bind(m.smtp_url.map(|u| self.seal("mailboxes.smtp_url", u)))
         .bind(i64::from(m.auto_reply))
         .bind(m.lang)
         .bind(now)
@@ -143,33 +143,43 @@ impl Store {
     }
 
     pub async fn mailbox(&self, id: i64) -> Result<Mailbox> {
-        sqlx::query_as(super::tickets::sql(format!(
+        let m: Mailbox = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.read)
         .await?
-        .ok_or(Error::NotFound("mailbox"))
+        .ok_or(Error::NotFound("mailbox"))?;
+        self.opened_mailbox(m)
     }
 
     /// Mailboxes of one organisation, or of all.
     pub async fn mailboxes(&self, org_id: Option<i64>) -> Result<Vec<Mailbox>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        let all: Vec<Mailbox> = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE ($1 = 0 OR org_id = $1) ORDER BY id"
         )))
         .bind(org_id.unwrap_or(0))
         .fetch_all(&self.read)
-        .await?)
+        .await?;
+        all.into_iter().map(|m| self.opened_mailbox(m)).collect()
     }
 
     /// The enabled mailbox of an address (lower-cased), whichever organisation holds it.
     pub async fn mailbox_by_address(&self, address: &str) -> Result<Option<Mailbox>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        let m: Option<Mailbox> = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE address = $1 AND enabled = 1"
         )))
         .bind(address)
         .fetch_optional(&self.read)
-        .await?)
+        .await?;
+        m.map(|m| self.opened_mailbox(m)).transpose()
+    }
+
+    /// A mailbox as read, its server URLs (with their passwords) opened.
+    fn opened_mailbox(&self, mut m: Mailbox) -> Result<Mailbox> {
+        m.imap_url = m.imap_url.map(|u| self.open("mailboxes.imap_url", &u)).transpose()?;
+        m.smtp_url = m.smtp_url.map(|u| self.open("mailboxes.smtp_url", &u)).transpose()?;
+        Ok(m)
     }
 
     /// A mailbox of the organisation (NotFound for another organisation's).

@@ -51,12 +51,82 @@ pub struct Store {
     /// Transcription jobs that may wait (0: recognition is off and none are queued). Set by
     /// the speech service when it has a model.
     transcription_limit: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Seals tenants' secrets at rest (see [`crate::seal`]); None only in tools that touch none.
+    sealer: Option<std::sync::Arc<crate::seal::Sealer>>,
 }
+
+/// The columns holding tenants' secrets, sealed at rest.
+const SEALED: &[(&str, &str)] = &[
+    ("telegram_bots", "token"),
+    ("telegram_bots", "webhook_secret"),
+    ("mailboxes", "imap_url"),
+    ("mailboxes", "smtp_url"),
+    ("sip_trunks", "password"),
+];
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 impl Store {
+    /// Seals tenants' secrets with `sealer` from now on (and opens them with it).
+    pub fn with_sealer(mut self, sealer: crate::seal::Sealer) -> Self {
+        self.sealer = Some(std::sync::Arc::new(sealer));
+        self
+    }
+
+    pub(crate) fn seal(&self, column: &str, plain: &str) -> String {
+        match &self.sealer {
+            Some(s) => s.seal(column, plain),
+            None => plain.to_string(),
+        }
+    }
+
+    pub(crate) fn open(&self, column: &str, stored: &str) -> Result<String> {
+        match &self.sealer {
+            Some(s) => s.open(column, stored).map_err(|e| crate::Error::Internal(e.to_string())),
+            None => Ok(stored.to_string()),
+        }
+    }
+
+    /// Seals every secret still in clear or sealed under a previous key (the first start after
+    /// an upgrade, or after a key rotation). Answers how many were sealed.
+    pub async fn seal_secrets(&self) -> Result<u64> {
+        let Some(sealer) = self.sealer.clone() else { return Ok(0) };
+        let mut n = 0;
+        for (table, column) in SEALED {
+            let rows: Vec<(i64, Option<String>)> =
+                sqlx::query_as(tickets::sql(format!("SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL")))
+                    .fetch_all(&self.write)
+                    .await?;
+            let name = format!("{table}.{column}");
+            for (id, value) in rows {
+                let Some(value) = value.filter(|v| sealer.stale(v)) else { continue };
+                let plain = sealer.open(&name, &value).map_err(|e| crate::Error::Internal(e.to_string()))?;
+                sqlx::query(tickets::sql(format!("UPDATE {table} SET {column} = $1 WHERE id = $2")))
+                    .bind(sealer.seal(&name, &plain))
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                if (*table, *column) == ("telegram_bots", "token") {
+                    sqlx::query("UPDATE telegram_bots SET token_digest = $1 WHERE id = $2")
+                        .bind(crate::seal::digest(&plain))
+                        .bind(id)
+                        .execute(&self.write)
+                        .await?;
+                }
+                n += 1;
+            }
+        }
+        if n > 0 && self.backend == Backend::Sqlite {
+            // The values in clear (or under the old key) would linger in freed pages and the
+            // write-ahead log: rebuild the file and empty the log so none is left on disk.
+            // (PostgreSQL keeps old row versions until its own VACUUM; see the README.)
+            sqlx::query("VACUUM").execute(&self.write).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await?;
+        }
+        Ok(n)
+    }
+
     /// Opens the store at `url` (`sqlite://path` or `postgres://…`), creating a SQLite file if
     /// it does not exist yet. Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Self> {
@@ -95,6 +165,7 @@ impl Store {
                 read,
                 backend: Backend::Sqlite,
                 transcription_limit: Default::default(),
+                sealer: None,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
@@ -107,6 +178,7 @@ impl Store {
                 read: pool,
                 backend: Backend::Postgres,
                 transcription_limit: Default::default(),
+                sealer: None,
             })
         } else {
             Err(crate::Error::Invalid(format!(

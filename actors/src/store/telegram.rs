@@ -130,17 +130,18 @@ impl Store {
             self.branch(b.org_id, branch).await?;
         }
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
-            "INSERT INTO telegram_bots (org_id, service_id, branch_id, token, mode, webhook_secret, lang, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            "INSERT INTO telegram_bots (org_id, service_id, branch_id, token, mode, webhook_secret, lang, created_at, \
+             token_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(b.org_id)
         .bind(b.service_id)
         .bind(b.branch_id)
-        .bind(b.token)
+        .bind(self.seal("telegram_bots.token", b.token))
         .bind(b.mode)
-        .bind(b.webhook_secret)
+        .bind(b.webhook_secret.map(|w| self.seal("telegram_bots.webhook_secret", w)))
         .bind(b.lang)
         .bind(now)
+        .bind(crate::seal::digest(b.token))
         .fetch_one(&self.write)
         .await;
         match inserted {
@@ -153,22 +154,34 @@ impl Store {
     }
 
     pub async fn telegram_bot(&self, id: i64) -> Result<TelegramBot> {
-        sqlx::query_as(super::tickets::sql(format!(
+        let bot: TelegramBot = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {BOT_COLUMNS} FROM telegram_bots WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.read)
         .await?
-        .ok_or(Error::NotFound("bot"))
+        .ok_or(Error::NotFound("bot"))?;
+        self.opened_bot(bot)
     }
 
     pub async fn telegram_bots(&self, org_id: Option<i64>) -> Result<Vec<TelegramBot>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        let bots: Vec<TelegramBot> = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {BOT_COLUMNS} FROM telegram_bots WHERE ($1 = 0 OR org_id = $1) ORDER BY id"
         )))
         .bind(org_id.unwrap_or(0))
         .fetch_all(&self.read)
-        .await?)
+        .await?;
+        bots.into_iter().map(|b| self.opened_bot(b)).collect()
+    }
+
+    /// A bot as read, its token and webhook secret opened.
+    fn opened_bot(&self, mut b: TelegramBot) -> Result<TelegramBot> {
+        b.token = self.open("telegram_bots.token", &b.token)?;
+        b.webhook_secret = b
+            .webhook_secret
+            .map(|w| self.open("telegram_bots.webhook_secret", &w))
+            .transpose()?;
+        Ok(b)
     }
 
     pub async fn set_telegram_bot_enabled(&self, org_id: i64, id: i64, enabled: bool) -> Result<TelegramBot> {

@@ -69,7 +69,7 @@ impl Store {
         .bind(t.domain)
         .bind(serde_json::to_string(t.proxies).unwrap_or_else(|_| "[]".into()))
         .bind(t.username)
-        .bind(t.password)
+        .bind(self.seal("sip_trunks.password", t.password))
         .bind(i64::from(t.register))
         .bind(t.expires_secs)
         .bind(t.caller_id)
@@ -80,31 +80,40 @@ impl Store {
     }
 
     pub async fn trunk(&self, org_id: i64, id: i64) -> Result<Option<SipTrunk>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        let t: Option<SipTrunk> = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {TRUNK_COLUMNS} FROM sip_trunks WHERE org_id = $1 AND id = $2"
         )))
         .bind(org_id)
         .bind(id)
         .fetch_optional(&self.write)
-        .await?)
+        .await?;
+        t.map(|t| self.opened_trunk(t)).transpose()
     }
 
     pub async fn trunks(&self, org_id: i64) -> Result<Vec<SipTrunk>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        let all: Vec<SipTrunk> = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {TRUNK_COLUMNS} FROM sip_trunks WHERE org_id = $1 ORDER BY id"
         )))
         .bind(org_id)
         .fetch_all(&self.write)
-        .await?)
+        .await?;
+        all.into_iter().map(|t| self.opened_trunk(t)).collect()
     }
 
     /// Every organisation's trunks: what a node registers when its SIP endpoint starts.
     pub async fn all_trunks(&self) -> Result<Vec<SipTrunk>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        let all: Vec<SipTrunk> = sqlx::query_as(super::tickets::sql(format!(
             "SELECT {TRUNK_COLUMNS} FROM sip_trunks ORDER BY id"
         )))
         .fetch_all(&self.write)
-        .await?)
+        .await?;
+        all.into_iter().map(|t| self.opened_trunk(t)).collect()
+    }
+
+    /// A trunk as read, its password opened.
+    fn opened_trunk(&self, mut t: SipTrunk) -> Result<SipTrunk> {
+        t.password = self.open("sip_trunks.password", &t.password)?;
+        Ok(t)
     }
 
     /// Removes a trunk no number uses any more.
