@@ -25,6 +25,8 @@ pub enum Error {
     TooManyAttempts(i64),
     #[error("the VIP code is not valid")]
     WrongVipCode,
+    #[error("the code is not right, or no longer valid; ask for a new one")]
+    WrongCode,
     #[error("too many requests from this address; try again in {0} s")]
     TooManyRequests(i64),
     #[error("the organisation's room for files not yet sent is full; send or drop some first")]
@@ -65,6 +67,7 @@ impl Error {
             Self::BadCredentials => "bad_credentials",
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::WrongVipCode => "wrong_vip_code",
+            Self::WrongCode => "wrong_code",
             Self::TooManyRequests(_) => "too_many_requests",
             Self::StorageFull => "storage_full",
             Self::Unauthenticated => "unauthenticated",

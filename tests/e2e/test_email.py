@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import smtplib
 import socket
 import sqlite3
@@ -385,8 +386,9 @@ def test_bad_mail_is_handled(hub_store, dovecot, maildev):
 
 
 def test_widget_leave_email_answers_by_mail(hub_store, maildev, new_context):
-    """The web-chat visitor who left their address gets the operator's answer by mail, and their
-    answer by mail comes back into the chat, shown in the widget."""
+    """The web-chat visitor who left their address gets the operator's answer by mail once the
+    address is confirmed (a code mailed to it, entered in the widget: nobody can have the
+    organisation write to a stranger), and their answer by mail comes back into the chat."""
     store = hub_store()
     smtp_port = hubnode.free_port()
     node = mailkit.email_node(store, maildev, smtp_port)
@@ -402,15 +404,31 @@ def test_widget_leave_email_answers_by_mail(hub_store, maildev, new_context):
         chat.get_by_test_id("chat-email").fill("guest@example.com")
         chat.get_by_test_id("chat-name").fill("Мария")
         chat.get_by_test_id("chat-email-submit").click()
-        expect(chat.get_by_test_id("chat-offline-note")).to_be_visible()
+        expect(chat.get_by_test_id("chat-confirm-text")).to_contain_text("guest@example.com")
+        code_mail = wait(lambda: mailkit_first(maildev, "guest@example.com"), what="the code")
+        code = re.search(r"\b(\d{6})\b", code_mail["text"]).group(1)
+        assert code_mail["subject"] == "Код подтверждения"
         chat.get_by_test_id("chat-input").fill("Когда откроетесь?")
         chat.get_by_test_id("chat-send").click()
 
         op = tgkit.available(node)
         offer = tgkit.offered(node, op)
         take(node, op, offer["id"])
+        # Not confirmed yet: the answer stays in the chat, nothing is mailed.
+        tgkit.reply(node, op, offer["id"], "Ответим здесь.")
+        expect(chat.locator('[data-testid="chat-message"][data-author="operator"]')).to_contain_text("Ответим здесь.")
+        # A wrong code is refused, in the widget's language; the right one confirms.
+        chat.get_by_test_id("chat-code").fill("000000" if code != "000000" else "111111")
+        chat.get_by_test_id("chat-code-submit").click()
+        expect(chat.get_by_test_id("message")).to_contain_text("Код неверный")
+        chat.get_by_test_id("chat-code").fill(code)
+        chat.get_by_test_id("chat-code-submit").click()
+        expect(chat.get_by_test_id("chat-offline-note")).to_be_visible()
+        expect(chat.get_by_test_id("chat-confirm-form")).to_be_hidden()
+        assert len(maildev.to("guest@example.com")) == 1, "only the code was mailed before"
         tgkit.reply(node, op, offer["id"], "С 9 утра.")
-        mail = wait(lambda: mailkit_first(maildev, "guest@example.com"), what="the answer by mail")
+        mail = wait(lambda: next((m for m in maildev.to("guest@example.com") if "С 9 утра." in (m.get("text") or "")),
+                                 None), what="the answer by mail")
         assert "С 9 утра." in mail["text"] and "ответить" in mail["text"], mail["text"]
         assert f"[#{offer['id']}]" in mail["subject"], mail["subject"]
         out = mailkit.swaks(smtp_port, frm="guest@example.com", subject="Re: " + mail["subject"],

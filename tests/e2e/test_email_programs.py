@@ -135,3 +135,54 @@ def test_an_automatic_answer_never_steers_the_reply(hub_store, maildev):
     out2 = wait(lambda: next((m for m in maildev.to(CUSTOMER) if "Пожалуйста." in (m.get("text") or "")), None),
                 what="the second reply")
     assert out2["headers"]["in-reply-to"].strip() == "<ask-2@example.ru>"
+
+
+def test_a_visitors_address_is_used_only_once_confirmed(hub_store, maildev):
+    """A web-chat visitor can leave any address: the organisation writes there only after the
+    code mailed to it is entered, by that visitor, within five tries; and nobody can have the
+    hub mail a stranger more than a few codes an hour."""
+    import re
+
+    store = hub_store()
+    node = mailkit.email_node(store, maildev, HUB_ANONYMOUS_LIMIT="0")
+    admin = node.api.login(*tgkit.ADMIN)
+    mailkit.add_mailbox(node, admin, tgkit.chat_queue(node.api, admin))
+    victim = "stranger@example.org"
+
+    def visitor() -> str:
+        return node.api.ok("POST", "/api/chat/start", body={"key": "demo"})["token"]
+
+    def leave(token: str, address: str = victim) -> tuple[int, dict]:
+        return node.api.request("POST", "/api/chat/contact", token, {"email": address})
+
+    def confirm(token: str, code: str) -> tuple[int, dict]:
+        return node.api.request("POST", "/api/chat/contact/confirm", token, {"code": code})
+
+    attacker = visitor()
+    status, body = leave(attacker)
+    assert status == 200 and body["confirm"] is True, body
+    mail = wait(lambda: mailkit_first(maildev, victim), what="the code")
+    code = re.search(r"\b(\d{6})\b", mail["text"]).group(1)
+    assert "ignore" in mail["text"] or "не обращайте" in mail["text"]
+    # Another visitor cannot use it; five wrong tries spend it.
+    other = visitor()
+    assert confirm(other, code)[1].get("code") == "wrong_code"
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        assert confirm(attacker, wrong)[0] == 400
+    assert confirm(attacker, code)[1].get("code") == "wrong_code", "the code is spent after five tries"
+    # A few codes an hour per visitor, and per address whoever asks.
+    assert leave(attacker)[0] == 200
+    assert leave(attacker)[0] == 200
+    assert leave(attacker)[1].get("code") == "too_many_requests"
+    assert leave(visitor())[0] == 200
+    assert leave(visitor())[0] == 200
+    assert leave(visitor())[1].get("code") == "too_many_requests"
+    # Nothing but codes ever reached the stranger.
+    wait(lambda: len(maildev.to(victim)) == 5, what="five codes")
+    assert all(re.search(r"\b\d{6}\b", m["text"]) for m in maildev.to(victim))
+
+
+def mailkit_first(maildev, address):
+    mails = maildev.to(address)
+    return mails[0] if mails else None

@@ -532,12 +532,41 @@ Hub.ready(() => {
       const r = await Hub.api('POST', '/api/chat/contact', body, { token: S.token });
       Hub.clearMessage();
       S.offlineSent = true;
+      S.promise = { by: r && r.answer_by, email };
+      if (r && r.confirm) {
+        // The answers go by mail once the visitor shows the address is theirs: a code was sent.
+        Hub.setText($('confirm-text'), Hub.t('chat.codeSent', { email }));
+        Hub.show(Hub.tid('chat-confirm-form'), true);
+        $('chat-code').value = '';
+        renderOffline();
+        $('chat-code').focus();
+        return;
+      }
       S.contact = Object.assign({}, S.contact, body);
-      const by = r && r.answer_by;
-      const note = Hub.tid('chat-offline-note');
-      Hub.setText(note, by ? Hub.t('chat.answerBy', { time: fmtAnswerBy(by), email }) : Hub.t('chat.answerSoon', { email }));
-      Hub.show(note, true);
+      showPromise();
       renderOffline();
+    } catch (e) { Hub.showError(e); } finally { btn.disabled = false; }
+  });
+
+  function showPromise() {
+    const { by, email } = S.promise || {};
+    const note = Hub.tid('chat-offline-note');
+    Hub.setText(note, by ? Hub.t('chat.answerBy', { time: fmtAnswerBy(by), email }) : Hub.t('chat.answerSoon', { email }));
+    Hub.show(note, true);
+  }
+
+  $('confirm-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const code = $('chat-code').value.trim();
+    if (!/^[0-9]{6}$/.test(code)) { Hub.message(Hub.t('chat.badCode'), 'error'); $('chat-code').focus(); return; }
+    const btn = Hub.tid('chat-code-submit');
+    btn.disabled = true;
+    try {
+      const r = await Hub.api('POST', '/api/chat/contact/confirm', { code }, { token: S.token });
+      Hub.clearMessage();
+      Hub.show(Hub.tid('chat-confirm-form'), false);
+      S.contact = Object.assign({}, S.contact, { email: r.email });
+      showPromise();
     } catch (e) { Hub.showError(e); } finally { btn.disabled = false; }
   });
 

@@ -75,7 +75,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self.code() {
             "not_found" => StatusCode::NOT_FOUND,
-            "invalid" | "bad_json" | "wrong_vip_code" => StatusCode::BAD_REQUEST,
+            "invalid" | "bad_json" | "wrong_vip_code" | "wrong_code" => StatusCode::BAD_REQUEST,
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
             "conflict" | "ticket_state" | "presence" | "conversation_closed" | "no_trunk" | "phone_not_registered" => {
                 StatusCode::CONFLICT

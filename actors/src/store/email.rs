@@ -105,6 +105,9 @@ pub struct InboxCounts {
     pub filtered: i64,
 }
 
+/// How long a confirmation code works.
+const CONFIRM_MS: i64 = 30 * 60 * 1000;
+
 fn after_ok(after: &str) -> bool {
     after == "seen" || after == "keep" || after.strip_prefix("move:").is_some_and(|f| !f.trim().is_empty())
 }
@@ -587,6 +590,89 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(true)
+    }
+
+    /// Starts confirming an address a web-chat visitor left: answers the mailbox to send the code
+    /// from and the code, or None when the organisation has no mailbox (nothing is ever mailed
+    /// there then). At most 3 codes per visitor and 5 per address an hour, so nobody can have the
+    /// hub flood a stranger.
+    pub async fn start_confirmation(
+        &self,
+        v: &super::Visitor,
+        address: &str,
+        name: Option<&str>,
+        now: Millis,
+    ) -> Result<Option<(i64, String, i64)>> {
+        let mailbox: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM mailboxes WHERE org_id = $1 AND enabled = 1 ORDER BY id LIMIT 1")
+                .bind(v.org_id)
+                .fetch_optional(&self.read)
+                .await?;
+        let Some((mailbox,)) = mailbox else { return Ok(None) };
+        let address = address.trim().to_lowercase();
+        let hour_ago = now - 3600 * 1000;
+        let (by_visitor, by_address): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM email_confirmations WHERE visitor_id = $1 AND created_at > $3), \
+                    (SELECT COUNT(*) FROM email_confirmations WHERE address = $2 AND created_at > $3)",
+        )
+        .bind(v.id)
+        .bind(&address)
+        .bind(hour_ago)
+        .fetch_one(&self.write)
+        .await?;
+        if by_visitor >= 3 || by_address >= 5 {
+            return Err(Error::TooManyRequests(3600));
+        }
+        let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
+        let salt = super::random_token(8);
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO email_confirmations (org_id, visitor_id, address, name, code_hash, salt, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(v.org_id)
+        .bind(v.id)
+        .bind(&address)
+        .bind(name)
+        .bind(crate::seal::digest(&format!("{salt}{code}")))
+        .bind(&salt)
+        .bind(now)
+        .bind(now + CONFIRM_MS)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(Some((mailbox, code, id)))
+    }
+
+    /// Checks the code a visitor entered against their latest address waiting to be confirmed
+    /// (five tries). Answers the confirmed address and name.
+    pub async fn confirm_address(&self, v: &super::Visitor, code: &str, now: Millis) -> Result<(String, Option<String>)> {
+        let row: Option<(i64, String, Option<String>, String, String, i64)> = sqlx::query_as(
+            "SELECT id, address, name, code_hash, salt, attempts FROM email_confirmations \
+             WHERE visitor_id = $1 AND confirmed_at IS NULL AND expires_at > $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(v.id)
+        .bind(now)
+        .fetch_optional(&self.write)
+        .await?;
+        let Some((id, address, name, hash, salt, attempts)) = row else {
+            return Err(Error::WrongCode);
+        };
+        if attempts >= 5 {
+            return Err(Error::WrongCode);
+        }
+        let given = crate::seal::digest(&format!("{salt}{}", code.trim()));
+        if !crate::auth::constant_time_eq(&given, &hash) {
+            sqlx::query("UPDATE email_confirmations SET attempts = attempts + 1 WHERE id = $1")
+                .bind(id)
+                .execute(&self.write)
+                .await?;
+            return Err(Error::WrongCode);
+        }
+        sqlx::query("UPDATE email_confirmations SET confirmed_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok((address, name))
     }
 
     /// Files Message-IDs under a dialogue (ids already filed keep their dialogue). `latest_in`:

@@ -100,58 +100,70 @@ fn later(err: impl std::fmt::Display) -> Failure {
 /// Sends the row; answers the recipient.
 async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
     let store = e.hub().store();
-    let (thread, conversation_id, text, files, automatic) = if let Some(payload) = &item.payload {
+    if let Some(payload) = &item.payload {
         let v: serde_json::Value =
             serde_json::from_str(payload).map_err(|err| Failure::Never(format!("unreadable notice: {err}")))?;
-        let conv = v.get("ack").and_then(serde_json::Value::as_i64).unwrap_or(0);
         let text = v
             .get("text")
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default()
             .to_string();
+        // A mail to an address not yet confirmed (the code that confirms it): no thread.
+        if let Some(to) = v.get("to").and_then(serde_json::Value::as_str) {
+            let mailbox_id = v.get("mailbox_id").and_then(serde_json::Value::as_i64).unwrap_or(0);
+            let mailbox = store.mailbox(mailbox_id).await.map_err(later)?;
+            let subject = v
+                .get("subject")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            return deliver(e, item, &mailbox, (to, None), &subject, None, &[], &text, Vec::new(), true).await;
+        }
+        let conv = v.get("ack").and_then(serde_json::Value::as_i64).unwrap_or(0);
         let thread = store
             .thread_by_key("email", &item.thread_key)
             .await
             .map_err(later)?
             .ok_or_else(|| Failure::Never("the e-mail thread is gone".into()))?;
-        (thread, conv, text, Vec::new(), true)
-    } else {
-        let Some(message_id) = item.message_id else {
-            return Err(Failure::Never("an outbox row with nothing to send".into()));
-        };
-        let message = store.outbox_message(message_id).await.map_err(later)?;
-        let conv = store
-            .conversation(item.org_id, message.conversation_id)
-            .await
-            .map_err(later)?;
-        let thread = store
-            .thread_by_key(&conv.row.channel, &conv.row.thread_key)
-            .await
-            .map_err(later)?
-            .ok_or_else(|| Failure::Never("this conversation has no e-mail address to answer".into()))?;
-        let mut files = Vec::new();
-        for a in &message.attachments {
-            files.push(store.attachment(item.org_id, a.id, None).await.map_err(later)?);
-        }
-        let mut text = message.body.clone();
-        if conv.row.channel == "webchat" {
-            let lang = mailbox_of(e, &thread).await?.lang;
-            text.push_str(&format!("\n\n-- \n{}", texts::chat_footer(&lang)));
-        }
-        (thread, message.conversation_id, text, files, false)
+        return send_in_thread(e, item, &thread, conv, text, Vec::new(), true).await;
+    }
+    let Some(message_id) = item.message_id else {
+        return Err(Failure::Never("an outbox row with nothing to send".into()));
     };
-    let mailbox = mailbox_of(e, &thread).await?;
-    // A mailbox's own server is where a tenant said: reached only at an address the
-    // installation's rule permits, the one checked. The installation's relay is its own.
-    let url = match (&mailbox.smtp_url, &e.0.settings.smtp_relay) {
-        (Some(own), _) => pinned(&e.0.settings.egress, own).await?,
-        (None, Some(relay)) => SmtpUrl::from(relay.clone()),
-        (None, None) => {
-            return Err(Failure::Later(
-                "no SMTP server is set (the mailbox's smtp_url or email_smtp_relay)".into(),
-            ))
-        }
-    };
+    let message = store.outbox_message(message_id).await.map_err(later)?;
+    let conv = store
+        .conversation(item.org_id, message.conversation_id)
+        .await
+        .map_err(later)?;
+    let thread = store
+        .thread_by_key(&conv.row.channel, &conv.row.thread_key)
+        .await
+        .map_err(later)?
+        .ok_or_else(|| Failure::Never("this conversation has no e-mail address to answer".into()))?;
+    let mut files = Vec::new();
+    for a in &message.attachments {
+        files.push(store.attachment(item.org_id, a.id, None).await.map_err(later)?);
+    }
+    let mut text = message.body.clone();
+    if conv.row.channel == "webchat" {
+        let lang = mailbox_of(e, &thread).await?.lang;
+        text.push_str(&format!("\n\n-- \n{}", texts::chat_footer(&lang)));
+    }
+    send_in_thread(e, item, &thread, message.conversation_id, text, files, false).await
+}
+
+/// A mail of a dialogue: its subject, In-Reply-To and References, its Message-ID filed first.
+async fn send_in_thread(
+    e: &Email,
+    item: &OutboxItem,
+    thread: &EmailThread,
+    conversation_id: i64,
+    text: String,
+    files: Vec<(String, String, Vec<u8>)>,
+    automatic: bool,
+) -> Result<String, Failure> {
+    let store = e.hub().store();
+    let mailbox = mailbox_of(e, thread).await?;
     let domain = mailbox.address.rsplit('@').next().unwrap_or("hub.invalid").to_string();
     let own_id = thread::outgoing_id(item.id, item.org_id, &domain);
     // Filed before it leaves: an answer to it finds the thread even if the hub stops right after.
@@ -173,14 +185,56 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
     } else {
         thread.subject.clone()
     };
+    deliver(
+        e,
+        item,
+        &mailbox,
+        (&thread.address, thread.name.as_deref()),
+        &thread::reply_subject(&base, conversation_id),
+        thread.last_in_id.as_deref(),
+        &references,
+        &text,
+        files,
+        automatic,
+    )
+    .await
+}
+
+/// Composes one mail and hands it to the mailbox's SMTP server (or the installation's relay).
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    e: &Email,
+    item: &OutboxItem,
+    mailbox: &Mailbox,
+    to: (&str, Option<&str>),
+    subject: &str,
+    in_reply_to: Option<&str>,
+    references: &[String],
+    text: &str,
+    files: Vec<(String, String, Vec<u8>)>,
+    automatic: bool,
+) -> Result<String, Failure> {
+    // A mailbox's own server is where a tenant said: reached only at an address the
+    // installation's rule permits, the one checked. The installation's relay is its own.
+    let url = match (&mailbox.smtp_url, &e.0.settings.smtp_relay) {
+        (Some(own), _) => pinned(&e.0.settings.egress, own).await?,
+        (None, Some(relay)) => SmtpUrl::from(relay.clone()),
+        (None, None) => {
+            return Err(Failure::Later(
+                "no SMTP server is set (the mailbox's smtp_url or email_smtp_relay)".into(),
+            ))
+        }
+    };
+    let domain = mailbox.address.rsplit('@').next().unwrap_or("hub.invalid").to_string();
+    let own_id = thread::outgoing_id(item.id, item.org_id, &domain);
     let raw = compose(&Outgoing {
         from: (&mailbox.address, mailbox.name.as_deref()),
-        to: (&thread.address, thread.name.as_deref()),
-        subject: &thread::reply_subject(&base, conversation_id),
+        to,
+        subject,
         message_id: &own_id,
-        in_reply_to: thread.last_in_id.as_deref(),
-        references: &references,
-        text: &text,
+        in_reply_to,
+        references,
+        text,
         files,
         automatic,
         date: now_millis() / 1000,
@@ -193,10 +247,10 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
                 .parse()
                 .map_err(|_| Failure::Never(format!("{:?} is not an address", mailbox.address)))?,
         ),
-        vec![thread
-            .address
+        vec![to
+            .0
             .parse()
-            .map_err(|_| Failure::Never(format!("{:?} is not an address", thread.address)))?],
+            .map_err(|_| Failure::Never(format!("{:?} is not an address", to.0)))?],
     )
     .map_err(|err| Failure::Never(err.to_string()))?;
     let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.url)
@@ -207,7 +261,7 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
     }
     let transport = builder.build();
     match transport.send_raw(&envelope, &raw).await {
-        Ok(_) => Ok(thread.address),
+        Ok(_) => Ok(to.0.to_string()),
         Err(err) if err.is_permanent() => Err(Failure::Never(format!("the mail server refused it: {err}"))),
         Err(err) => Err(Failure::Later(format!("the mail server is unreachable or busy: {err}"))),
     }

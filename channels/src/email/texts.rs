@@ -30,6 +30,29 @@ pub fn chat_footer(lang: &str) -> &'static str {
     }
 }
 
+/// The subject of the mail carrying a code that confirms a visitor's address.
+pub fn confirm_subject(lang: &str) -> &'static str {
+    match lang {
+        "en" => "Your confirmation code",
+        _ => "Код подтверждения",
+    }
+}
+
+/// The mail carrying the code.
+pub fn confirm_code(lang: &str, code: &str) -> String {
+    match lang {
+        "en" => format!(
+            "Hello,\n\nYour code is {code}. Enter it in the chat on our website to get our answers by e-mail.\n\n\
+             If you did not ask for it, ignore this mail: nothing will be sent to you.\n\nThis message was sent automatically."
+        ),
+        _ => format!(
+            "Здравствуйте!\n\nВаш код: {code}. Введите его в чате на нашем сайте, чтобы получать ответы по почте.\n\n\
+             Если вы его не запрашивали, просто не обращайте внимания на это письмо: больше мы ничего не пришлём.\n\n\
+             Это письмо отправлено автоматически."
+        ),
+    }
+}
+
 /// In the thread, for the operator: an automatic answer came (out of office), with its words.
 pub fn auto_reply_note(lang: &str, from: &str, subject: &str, text: &str) -> String {
     let text = text.trim();

@@ -33,17 +33,6 @@ pub(super) enum ApiCallError {
     TooLarge(usize),
 }
 
-impl ApiCallError {
-    /// Whether trying again later may succeed (a refusal of a bad request will not).
-    pub fn retryable(&self) -> bool {
-        match self {
-            ApiCallError::Refused { code, .. } => *code == 429 || *code >= 500,
-            ApiCallError::TooLarge(_) => false,
-            _ => true,
-        }
-    }
-}
-
 fn method_url(bot: &Bot, method: &str) -> Result<url::Url, ApiCallError> {
     let mut url = bot.api_url();
     url.path_segments_mut()
@@ -243,8 +232,7 @@ mod tests {
         ));
         let e = envelope(403, br#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#);
         assert!(matches!(&e, Err(ApiCallError::Refused { code: 403, .. })));
-        assert!(!e.err().is_some_and(|e| e.retryable()));
-        assert!(matches!(envelope(502, b"<html>Bad Gateway</html>"), Err(ref e @ ApiCallError::Refused { code: 502, .. }) if e.retryable()));
+        assert!(matches!(envelope(502, b"<html>Bad Gateway</html>"), Err(ApiCallError::Refused { code: 502, .. })));
     }
 
     #[test]

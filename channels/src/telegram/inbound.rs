@@ -348,10 +348,10 @@ pub(super) async fn fetch_file(
     let data = match api::download(&t.bot(bot), &f.file_id, MAX_FILE).await {
         Ok(d) => d,
         Err(ApiCallError::TooLarge(_)) => return too_large(),
-        Err(e) if e.retryable() => return Ok(Fetched::Later(e.to_string())),
+        // Any other failure (even a refusal, which a later try rarely mends) is tried again a
+        // few times on its own; the thread says so if it never comes.
         Err(e) => {
-            // A file id Telegram refuses (400): trying again will not help.
-            tracing::warn!(bot = bot.id, error = ?e, "a file cannot be fetched");
+            tracing::info!(bot = bot.id, error = ?e, "a file cannot be fetched now");
             return Ok(Fetched::Later(e.to_string()));
         }
     };

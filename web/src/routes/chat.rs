@@ -168,10 +168,14 @@ struct LeaveContact {
 #[derive(Serialize)]
 struct Promise {
     answer_by: Option<i64>,
+    /// A code was sent to the address: the answers go there once the visitor enters it.
+    confirm: bool,
 }
 
 /// Nobody can answer now: the visitor leaves an address; the answer is promised by the next
-/// opening (or within the working day when open but everyone is busy).
+/// opening (or within the working day when open but everyone is busy). When the organisation
+/// answers by mail, the address is used only once confirmed: a code is mailed to it first, so
+/// nobody can have the organisation write to a stranger (and read the stranger's answers).
 async fn leave_contact(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -187,45 +191,110 @@ async fn leave_contact(
         return Err(Error::Invalid("a name holds at most 200 characters".into()).into());
     }
     let store = state.hub.store();
-    store
+    let name = b.name.clone().filter(|n| !n.trim().is_empty());
+    let started = store.start_confirmation(&v, email, name.as_deref(), now_millis()).await?;
+    let confirm = match started {
+        Some((mailbox_id, code, id)) => {
+            let lang = store.mailbox(mailbox_id).await?.lang;
+            let payload = serde_json::json!({
+                "to": email,
+                "mailbox_id": mailbox_id,
+                "subject": hub_channels::email::texts::confirm_subject(&lang),
+                "text": hub_channels::email::texts::confirm_code(&lang, &code),
+            });
+            store
+                .enqueue_notice(
+                    v.org_id,
+                    "email",
+                    &format!("confirm:{}", v.id),
+                    &payload.to_string(),
+                    &format!("confirm:{id}"),
+                    now_millis(),
+                )
+                .await?;
+            if let Some(e) = &state.email {
+                e.chat_routed();
+            }
+            if name.is_some() {
+                store
+                    .update_contact(
+                        v.org_id,
+                        v.contact_id,
+                        &hub_actors::store::ContactPatch {
+                            name: name.clone(),
+                            email: None,
+                            phone: None,
+                            note: None,
+                        },
+                    )
+                    .await?;
+            }
+            true
+        }
+        None => {
+            // No mailbox: nothing is ever mailed; the address is a note on the card.
+            save_contact(&state, &v, email, name.as_deref()).await?;
+            false
+        }
+    };
+    let queue = store.remote_queue(v.org_id, v.service_id).await?;
+    let s = service_state(&state, &queue).await?;
+    // Open but nobody free: the promise is "today, within working hours".
+    let answer_by = s.answer_by.or_else(|| Some(now_millis() + 4 * 3600 * 1000));
+    Ok(HttpResponse::Ok().json(Promise { answer_by, confirm }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmContact {
+    code: String,
+}
+
+/// The code the visitor was mailed: the address joins their card, and the chat's answers go
+/// there from now on (and mail from it comes back into the chat).
+async fn confirm_contact(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<ConfirmContact>,
+) -> ApiResult<HttpResponse> {
+    let v = visitor(&state, &req).await?;
+    let (address, name) = state
+        .hub
+        .store()
+        .confirm_address(&v, &body.code, now_millis())
+        .await?;
+    save_contact(&state, &v, &address, name.as_deref()).await?;
+    let routed = state
+        .hub
+        .store()
+        .route_chat_by_email(v.org_id, v.contact_id, &v.thread_key(), &address, name.as_deref(), now_millis())
+        .await?;
+    if routed {
+        if let Some(e) = &state.email {
+            e.chat_routed();
+        }
+    }
+    tracing::info!(visitor = v.id, "a visitor's e-mail address confirmed");
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "confirmed": true, "email": address })))
+}
+
+/// Puts the address (and name) on the visitor's card.
+async fn save_contact(state: &AppState, v: &Visitor, email: &str, name: Option<&str>) -> ApiResult<()> {
+    state
+        .hub
+        .store()
         .update_contact(
             v.org_id,
             v.contact_id,
             &hub_actors::store::ContactPatch {
-                name: b.name.clone().filter(|n| !n.trim().is_empty()),
+                name: name.map(str::to_string).filter(|n| !n.trim().is_empty()),
                 email: Some(email.to_string()),
                 phone: None,
                 note: None,
             },
         )
         .await?;
-    // The answer goes by mail: replies in this chat are sent there too, and the visitor's
-    // answers by mail come back into it.
-    let routed = store
-        .route_chat_by_email(
-            v.org_id,
-            v.contact_id,
-            &v.thread_key(),
-            email,
-            b.name.as_deref(),
-            now_millis(),
-        )
-        .await?;
-    if routed {
-        if let Some(e) = &state.email {
-            e.chat_routed();
-        }
-    } else {
-        tracing::warn!(
-            org = v.org_id,
-            "a visitor left an e-mail address, but the organisation has no mailbox to answer from"
-        );
-    }
-    let queue = store.remote_queue(v.org_id, v.service_id).await?;
-    let s = service_state(&state, &queue).await?;
-    // Open but nobody free: the promise is "today, within working hours".
-    let answer_by = s.answer_by.or_else(|| Some(now_millis() + 4 * 3600 * 1000));
-    Ok(HttpResponse::Ok().json(Promise { answer_by }))
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -408,6 +477,7 @@ async fn operator_download(state: web::Data<AppState>, op: Operator, path: web::
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/chat/start", web::post().to(start))
         .route("/api/chat/contact", web::post().to(leave_contact))
+        .route("/api/chat/contact/confirm", web::post().to(confirm_contact))
         .route("/api/chat/rating", web::post().to(rate))
         .route("/api/chat/telegram", web::post().to(telegram_handoff))
         .route("/api/chat/attachments", web::post().to(visitor_upload))
