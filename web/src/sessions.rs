@@ -77,10 +77,13 @@ impl Ended {
     }
 }
 
+/// A live feed: its session's token hash, who holds it, and the bell that ends it.
+type Feed = (String, Holder, Arc<Notify>);
+
 #[derive(Default)]
 struct Feeds {
     next: AtomicU64,
-    live: Mutex<HashMap<u64, (String, Holder, Arc<Notify>)>>,
+    live: Mutex<HashMap<u64, Feed>>,
 }
 
 /// A live feed's hold: rings when its session ends; forgotten when dropped.
