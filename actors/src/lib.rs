@@ -225,7 +225,12 @@ impl Hub {
             .reply_undelivered(message_id, why, error, now_millis())
             .await?
         {
-            tracing::warn!(conversation = conversation_id, message = message_id, why = why.as_str(), "a reply never reached the customer");
+            tracing::warn!(
+                conversation = conversation_id,
+                message = message_id,
+                why = why.as_str(),
+                "a reply never reached the customer"
+            );
             self.announce_conversation(org_id, conversation_id).await;
         }
         Ok(())

@@ -147,7 +147,11 @@ mod tests {
         let s = Sealer::new(K1, &[]).unwrap();
         let sealed = s.seal("telegram_bots.token", "123456:AA-secret");
         assert!(sealed.starts_with("enc:v1:") && !sealed.contains("AA-secret"));
-        assert_ne!(sealed, s.seal("telegram_bots.token", "123456:AA-secret"), "a fresh nonce each time");
+        assert_ne!(
+            sealed,
+            s.seal("telegram_bots.token", "123456:AA-secret"),
+            "a fresh nonce each time"
+        );
         assert_eq!(s.open("telegram_bots.token", &sealed).unwrap(), "123456:AA-secret");
         assert_eq!(s.open("sip_trunks.password", &sealed), Err(SealError::Corrupt));
         let other = Sealer::new(K2, &[]).unwrap();

@@ -27,11 +27,11 @@ pub enum EgressError {
 /// The addresses of `host:port` the rule permits; Refused when it resolves to none of them.
 pub async fn resolve(egress: &Egress, host: &str, port: u16) -> Result<Vec<SocketAddr>, EgressError> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let found: Vec<SocketAddr> = match tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((host, port))).await
-    {
-        Ok(Ok(addrs)) => addrs.collect(),
-        _ => return Err(EgressError::Unresolved),
-    };
+    let found: Vec<SocketAddr> =
+        match tokio::time::timeout(Duration::from_secs(10), tokio::net::lookup_host((host, port))).await {
+            Ok(Ok(addrs)) => addrs.collect(),
+            _ => return Err(EgressError::Unresolved),
+        };
     if found.is_empty() {
         return Err(EgressError::Unresolved);
     }

@@ -69,11 +69,11 @@ pub struct Reservation<'a> {
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
-        self.state
-            .throttle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .end(&self.attempt, self.outcome, hub_actors::model::now_millis());
+        self.state.throttle.lock().unwrap_or_else(|p| p.into_inner()).end(
+            &self.attempt,
+            self.outcome,
+            hub_actors::model::now_millis(),
+        );
     }
 }
 
@@ -98,7 +98,12 @@ impl AppState {
     /// Reserves an attempt (a sign-in, a VIP code) in the throttle, or refuses it with the wait.
     pub fn reserve(&self, attempt: hub_actors::model::throttle::Attempt) -> Result<Reservation<'_>, ApiError> {
         let now = hub_actors::model::now_millis();
-        if let Some(wait) = self.throttle.lock().unwrap_or_else(|p| p.into_inner()).begin(&attempt, now) {
+        if let Some(wait) = self
+            .throttle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .begin(&attempt, now)
+        {
             return Err(ApiError::Core(hub_actors::Error::TooManyAttempts(wait)));
         }
         Ok(Reservation {

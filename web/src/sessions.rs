@@ -95,7 +95,11 @@ pub struct Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        self.feeds.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+        self.feeds
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
     }
 }
 
@@ -124,10 +128,11 @@ impl SessionCache {
     pub fn watch(&self, token: &str, holder: Holder) -> Watch {
         let id = self.feeds.next.fetch_add(1, Ordering::Relaxed);
         let ended = Arc::new(Notify::new());
-        self.feeds.live.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            id,
-            (hub_actors::auth::token_hash(token), holder, ended.clone()),
-        );
+        self.feeds
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, (hub_actors::auth::token_hash(token), holder, ended.clone()));
         Watch {
             id,
             feeds: self.feeds.clone(),
@@ -176,14 +181,34 @@ mod tests {
         let other = c.watch("tok-b", Holder::User(2));
         let kiosk = c.watch("tok-c", Holder::Device(7));
         let hash = |t: &str| hub_actors::auth::token_hash(t);
-        let by_token = Ended { token_hash: Some(hash("tok-a")), ..Ended::default() };
+        let by_token = Ended {
+            token_hash: Some(hash("tok-a")),
+            ..Ended::default()
+        };
         assert_eq!(c.end(&by_token), 1);
         // A password change ends the user's other sessions, not the one that made it.
-        let keep = Ended { user_id: Some(1), keep: Some(hash("tok-a")), ..Ended::default() };
+        let keep = Ended {
+            user_id: Some(1),
+            keep: Some(hash("tok-a")),
+            ..Ended::default()
+        };
         assert_eq!(c.end(&keep), 0);
-        assert_eq!(c.end(&Ended { device_id: Some(7), ..Ended::default() }), 1);
+        assert_eq!(
+            c.end(&Ended {
+                device_id: Some(7),
+                ..Ended::default()
+            }),
+            1
+        );
         drop(other);
-        assert_eq!(c.end(&Ended { user_id: Some(2), ..Ended::default() }), 0, "a closed feed is forgotten");
+        assert_eq!(
+            c.end(&Ended {
+                user_id: Some(2),
+                ..Ended::default()
+            }),
+            0,
+            "a closed feed is forgotten"
+        );
         drop((mine, kiosk));
         assert_eq!(Ended::from_event(&keep.to_event()), Some(keep));
     }

@@ -128,7 +128,10 @@ mod tests {
 
     #[test]
     fn downloads_keep_names_in_any_script() {
-        assert_eq!(content_disposition("attachment", "act 5.pdf"), "attachment; filename=\"act 5.pdf\"");
+        assert_eq!(
+            content_disposition("attachment", "act 5.pdf"),
+            "attachment; filename=\"act 5.pdf\""
+        );
         assert_eq!(
             content_disposition("attachment", "счёт №5.pdf"),
             "attachment; filename=\"____ _5.pdf\"; filename*=UTF-8''%D1%81%D1%87%D1%91%D1%82%20%E2%84%965.pdf"

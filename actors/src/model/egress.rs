@@ -23,7 +23,9 @@ impl Net {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| format!("{s:?} is not a network (10.0.0.0/8)"))?;
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not a network (10.0.0.0/8)"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p
@@ -154,14 +156,39 @@ mod tests {
     fn internal_addresses_in_every_spelling_are_refused() {
         let none = Egress::default();
         for refused in [
-            "127.0.0.1", "127.1.2.3", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-            "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::",
-            "fe80::1", "fd00:ec2::254", "fc00::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254",
-            "::127.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "2001:db8::1",
+            "127.0.0.1",
+            "127.1.2.3",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00:ec2::254",
+            "fc00::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "2001:db8::1",
         ] {
             assert!(!none.permits(ip(refused)), "{refused}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(none.permits(ip(public)), "{public}");
         }
     }
@@ -170,7 +197,10 @@ mod tests {
     fn the_owner_allows_networks() {
         let e = Egress::parse("127.0.0.0/8, 10.20.0.0/16 fd00::/8").unwrap();
         assert!(e.permits(ip("127.0.0.1")));
-        assert!(e.permits(ip("::ffff:127.0.0.1")), "mapped addresses match their IPv4 network");
+        assert!(
+            e.permits(ip("::ffff:127.0.0.1")),
+            "mapped addresses match their IPv4 network"
+        );
         assert!(e.permits(ip("10.20.3.4")));
         assert!(!e.permits(ip("10.21.0.1")));
         assert!(e.permits(ip("fd12::1")));

@@ -230,7 +230,11 @@ mod tests {
         for i in 0..PER_LOGIN_AND_ADDRESS {
             assert!(fail(&mut t, &stranger, i64::from(i)));
         }
-        assert_eq!(t.begin(&user("ANNA", "203.0.113.9"), 10), Some(WINDOW_MS / 1000), "case does not matter");
+        assert_eq!(
+            t.begin(&user("ANNA", "203.0.113.9"), 10),
+            Some(WINDOW_MS / 1000),
+            "case does not matter"
+        );
         // The owner, from her own address, is still let in.
         let owner = user("anna", "198.51.100.7");
         assert_eq!(t.begin(&owner, 11), None);
@@ -244,8 +248,14 @@ mod tests {
         for i in 0..PER_LOGIN_UNKNOWN {
             assert!(fail(&mut t, &user("anna", &format!("203.0.113.{i}")), 1));
         }
-        assert!(t.begin(&user("anna", "203.0.113.200"), 2).is_some(), "a new address is refused too");
-        assert!(t.begin(&user("anna", "198.51.100.7"), 2).is_some(), "unknown browsers wait");
+        assert!(
+            t.begin(&user("anna", "203.0.113.200"), 2).is_some(),
+            "a new address is refused too"
+        );
+        assert!(
+            t.begin(&user("anna", "198.51.100.7"), 2).is_some(),
+            "unknown browsers wait"
+        );
         let known = Attempt::new(Kind::User, "anna", "198.51.100.7", Some("dev-1"));
         assert_eq!(t.begin(&known, 3), None, "her known device is let in");
         t.end(&known, Outcome::Succeeded, 3);
@@ -292,7 +302,11 @@ mod tests {
             assert!(fail(&mut t, &Attempt::vip_code(1), i64::from(i)));
         }
         assert!(t.begin(&Attempt::vip_code(1), 10).is_some());
-        assert_eq!(t.begin(&Attempt::vip_code(2), 10), None, "another branch is not affected");
+        assert_eq!(
+            t.begin(&Attempt::vip_code(2), 10),
+            None,
+            "another branch is not affected"
+        );
     }
 
     #[test]

@@ -58,9 +58,9 @@ impl Store {
         // A disabled user is refused as a wrong password would be (no account enumeration).
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT id, password_hash FROM users WHERE login = $1 AND disabled = 0")
-            .bind(login)
-            .fetch_optional(&self.read)
-            .await?;
+                .bind(login)
+                .fetch_optional(&self.read)
+                .await?;
         let ok = verify_secret(password, row.as_ref().map(|r| r.1.clone())).await?;
         let Some((user_id, _)) = row.filter(|_| ok) else {
             return Err(Error::BadCredentials);

@@ -644,7 +644,12 @@ impl Store {
 
     /// Checks the code a visitor entered against their latest address waiting to be confirmed
     /// (five tries). Answers the confirmed address and name.
-    pub async fn confirm_address(&self, v: &super::Visitor, code: &str, now: Millis) -> Result<(String, Option<String>)> {
+    pub async fn confirm_address(
+        &self,
+        v: &super::Visitor,
+        code: &str,
+        now: Millis,
+    ) -> Result<(String, Option<String>)> {
         let row: Option<(i64, String, Option<String>, String, String, i64)> = sqlx::query_as(
             "SELECT id, address, name, code_hash, salt, attempts FROM email_confirmations \
              WHERE visitor_id = $1 AND confirmed_at IS NULL AND expires_at > $2 ORDER BY id DESC LIMIT 1",

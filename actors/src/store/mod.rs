@@ -83,7 +83,9 @@ impl Store {
 
     pub(crate) fn open(&self, column: &str, stored: &str) -> Result<String> {
         match &self.sealer {
-            Some(s) => s.open(column, stored).map_err(|e| crate::Error::Internal(e.to_string())),
+            Some(s) => s
+                .open(column, stored)
+                .map_err(|e| crate::Error::Internal(e.to_string())),
             None => Ok(stored.to_string()),
         }
     }
@@ -91,17 +93,24 @@ impl Store {
     /// Seals every secret still in clear or sealed under a previous key (the first start after
     /// an upgrade, or after a key rotation). Answers how many were sealed.
     pub async fn seal_secrets(&self) -> Result<u64> {
-        let Some(sealer) = self.sealer.clone() else { return Ok(0) };
+        let Some(sealer) = self.sealer.clone() else {
+            return Ok(0);
+        };
         let mut n = 0;
         for (table, column) in SEALED {
-            let rows: Vec<(i64, Option<String>)> =
-                sqlx::query_as(tickets::sql(format!("SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL")))
-                    .fetch_all(&self.write)
-                    .await?;
+            let rows: Vec<(i64, Option<String>)> = sqlx::query_as(tickets::sql(format!(
+                "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
+            )))
+            .fetch_all(&self.write)
+            .await?;
             let name = format!("{table}.{column}");
             for (id, value) in rows {
-                let Some(value) = value.filter(|v| sealer.stale(v)) else { continue };
-                let plain = sealer.open(&name, &value).map_err(|e| crate::Error::Internal(e.to_string()))?;
+                let Some(value) = value.filter(|v| sealer.stale(v)) else {
+                    continue;
+                };
+                let plain = sealer
+                    .open(&name, &value)
+                    .map_err(|e| crate::Error::Internal(e.to_string()))?;
                 sqlx::query(tickets::sql(format!("UPDATE {table} SET {column} = $1 WHERE id = $2")))
                     .bind(sealer.seal(&name, &plain))
                     .bind(id)
@@ -122,7 +131,9 @@ impl Store {
             // write-ahead log: rebuild the file and empty the log so none is left on disk.
             // (PostgreSQL keeps old row versions until its own VACUUM; see the README.)
             sqlx::query("VACUUM").execute(&self.write).await?;
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await?;
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.write)
+                .await?;
         }
         Ok(n)
     }

@@ -306,10 +306,12 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&self.write)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&self.write)
+                .await?,
+        )
     }
 
     /// A new secret for a device of the organisation (shown once); its sessions end, so a
@@ -434,12 +436,12 @@ impl Store {
 
 impl Store {
     pub async fn org_users(&self, org_id: i64) -> Result<Vec<UserRow>> {
-        Ok(
-            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE org_id = $1 ORDER BY login")
-                .bind(org_id)
-                .fetch_all(&self.read)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE org_id = $1 ORDER BY login",
         )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     /// Adds a service to a branch's menu. A service with a prefix issues tickets; one without is

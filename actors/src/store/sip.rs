@@ -338,9 +338,7 @@ impl Store {
         };
         match insert(call_id.to_string()).await {
             Ok((id,)) => Ok(id),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Ok(insert(format!("{call_id}#{now}")).await?.0)
-            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(insert(format!("{call_id}#{now}")).await?.0),
             Err(e) => Err(e.into()),
         }
     }

@@ -386,10 +386,9 @@ impl Store {
 
     /// When the next file falls due, if any.
     pub async fn next_telegram_file_at(&self) -> Result<Option<Millis>> {
-        let (at,): (Option<i64>,) =
-            sqlx::query_as("SELECT MIN(next_at) FROM telegram_files WHERE done_at IS NULL")
-                .fetch_one(&self.read)
-                .await?;
+        let (at,): (Option<i64>,) = sqlx::query_as("SELECT MIN(next_at) FROM telegram_files WHERE done_at IS NULL")
+            .fetch_one(&self.read)
+            .await?;
         Ok(at)
     }
 
@@ -425,12 +424,14 @@ impl Store {
 
     /// A failed attempt: tried again at `next_at`.
     pub async fn retry_telegram_file(&self, id: i64, next_at: Millis, error: &str) -> Result<()> {
-        sqlx::query("UPDATE telegram_files SET next_at = $1, outcome = $2, claimed_by = NULL WHERE id = $3 AND done_at IS NULL")
-            .bind(next_at)
-            .bind(error)
-            .bind(id)
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "UPDATE telegram_files SET next_at = $1, outcome = $2, claimed_by = NULL WHERE id = $3 AND done_at IS NULL",
+        )
+        .bind(next_at)
+        .bind(error)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 

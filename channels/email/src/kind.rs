@@ -67,8 +67,18 @@ fn header(msg: &mail_parser::Message<'_>, name: &str) -> Option<String> {
 /// Subject prefixes of automatic answers, as mail programs write them in the languages the hub
 /// serves ("Automatic reply: …" from Exchange, "Out of Office", "Автоответ", …).
 const AUTO_REPLY_SUBJECTS: &[&str] = &[
-    "automatic reply", "auto reply", "autoreply", "auto-reply", "out of office", "out of the office",
-    "away from", "vacation", "автоматический ответ", "автоответ", "вне офиса", "нет на месте",
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "out of office",
+    "out of the office",
+    "away from",
+    "vacation",
+    "автоматический ответ",
+    "автоответ",
+    "вне офиса",
+    "нет на месте",
     "в отпуске",
 ];
 
@@ -85,7 +95,9 @@ fn automated(msg: &mail_parser::Message<'_>, from: &str) -> Option<Kind> {
         if v != "no" && !v.starts_with("no ") && !v.starts_with("no;") {
             // Exchange marks its out-of-office answers auto-generated; their subject tells.
             if auto_reply_subject(msg) {
-                return Some(Kind::AutoReply(format!("Auto-Submitted: {v}, subject of an automatic reply")));
+                return Some(Kind::AutoReply(format!(
+                    "Auto-Submitted: {v}, subject of an automatic reply"
+                )));
             }
             return Some(Kind::Automated(format!("Auto-Submitted: {v}")));
         }
@@ -110,7 +122,9 @@ fn automated(msg: &mail_parser::Message<'_>, from: &str) -> Option<Kind> {
     if let Some(v) = header(msg, "X-Auto-Response-Suppress") {
         if v.contains("oof") || v.contains("autoreply") || v == "all" {
             if auto_reply_subject(msg) {
-                return Some(Kind::AutoReply(format!("X-Auto-Response-Suppress: {v}, subject of an automatic reply")));
+                return Some(Kind::AutoReply(format!(
+                    "X-Auto-Response-Suppress: {v}, subject of an automatic reply"
+                )));
             }
             return Some(Kind::Automated(format!("X-Auto-Response-Suppress: {v}")));
         }

@@ -50,7 +50,13 @@ fn main() {
     ] {
         let kind = match screen(msg.as_bytes(), source) {
             Verdict::Pass(_) => "passed",
-            Verdict::Answer { status, .. } => if status == 400 { "answered 400" } else { "answered" },
+            Verdict::Answer { status, .. } => {
+                if status == 400 {
+                    "answered 400"
+                } else {
+                    "answered"
+                }
+            }
             Verdict::Drop(_) => "dropped",
         };
         let start = Instant::now();

@@ -33,13 +33,32 @@ pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO";
 
 /// Methods the stack parses; any other is unknown to the hub (501).
 const KNOWN: &[&str] = &[
-    "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "MESSAGE", "NOTIFY", "PRACK", "PUBLISH",
-    "REFER", "SUBSCRIBE", "UPDATE",
+    "INVITE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "OPTIONS",
+    "REGISTER",
+    "INFO",
+    "MESSAGE",
+    "NOTIFY",
+    "PRACK",
+    "PUBLISH",
+    "REFER",
+    "SUBSCRIBE",
+    "UPDATE",
 ];
 
 /// Headers that may appear once only (RFC 3261 §7.3.1: not comma-separated lists).
 const SINGLE: &[&str] = &[
-    "call-id", "cseq", "from", "to", "max-forwards", "content-length", "content-type", "expires",
+    "call-id",
+    "cseq",
+    "from",
+    "to",
+    "max-forwards",
+    "content-length",
+    "content-type",
+    "expires",
 ];
 
 #[derive(Debug, PartialEq, Eq)]
@@ -47,7 +66,11 @@ pub enum Verdict<'a> {
     /// On to the stack: the datagram as it came, or repaired.
     Pass(Cow<'a, [u8]>),
     /// Answer it here with these bytes, sent to this port of the source's address.
-    Answer { port: Option<u16>, status: u16, bytes: Vec<u8> },
+    Answer {
+        port: Option<u16>,
+        status: u16,
+        bytes: Vec<u8>,
+    },
     /// Nothing to say (a response, or a request too broken to answer).
     Drop(&'static str),
 }
@@ -157,8 +180,7 @@ impl Parsed<'_> {
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
 }
 
@@ -216,11 +238,12 @@ fn via_is_sound(value: &str) -> bool {
 fn answer_port(top_via: &str) -> Option<u16> {
     let parm = split_outside(top_via, ',')[0];
     let parts = split_outside(parm, ';');
-    if parts
-        .iter()
-        .skip(1)
-        .any(|p| p.trim().split('=').next().is_some_and(|n| n.trim().eq_ignore_ascii_case("rport")))
-    {
+    if parts.iter().skip(1).any(|p| {
+        p.trim()
+            .split('=')
+            .next()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case("rport"))
+    }) {
         return None;
     }
     let sent_by = parts[0].rsplit(char::is_whitespace).next()?.trim();
@@ -382,10 +405,8 @@ pub fn screen(data: &[u8], source: SocketAddr) -> Verdict<'_> {
     let tokens: Vec<&str> = p.start.split_whitespace().collect();
     let version = tokens.last().copied().unwrap_or("");
     if !version.eq_ignore_ascii_case("SIP/2.0") {
-        let looks_like = version
-            .get(..4)
-            .is_some_and(|v| v.eq_ignore_ascii_case("SIP/"))
-            && version[4..].split('.').count() == 2;
+        let looks_like =
+            version.get(..4).is_some_and(|v| v.eq_ignore_ascii_case("SIP/")) && version[4..].split('.').count() == 2;
         if looks_like {
             return answer(&p, source, 505, &[], "only SIP/2.0 is spoken here");
         }
@@ -437,7 +458,9 @@ pub fn screen(data: &[u8], source: SocketAddr) -> Verdict<'_> {
         return refuse(bad("malformed Via"));
     }
     for name in ["from", "to", "contact"] {
-        if p.all(name).any(|h| h.value != "*" && split_outside(&h.value, ',').iter().any(|v| has_empty_param(v))) {
+        if p.all(name)
+            .any(|h| h.value != "*" && split_outside(&h.value, ',').iter().any(|v| has_empty_param(v)))
+        {
             return refuse(bad(&format!("an empty parameter in {name}")));
         }
     }
@@ -536,7 +559,9 @@ fn repaired<'a>(
     let untidy = |h: &Header| {
         (h.name == "from" || h.name == "to") && {
             let params = header_params(&h.value);
-            params.iter().any(|x| x.trim() != *x || x.contains(" =") || x.contains("= "))
+            params
+                .iter()
+                .any(|x| x.trim() != *x || x.contains(" =") || x.contains("= "))
                 || split_outside(&h.value, ';')[0].ends_with(char::is_whitespace)
         }
     };
@@ -615,11 +640,11 @@ mod tests {
 
     /// RFC 4475's 49 messages, by the RFC's own tags.
     const ALL: &[(&str, &[u8])] = corpus!(
-        wsinv, intmeth, esc01, escnull, esc02, lwsdisp, longreq, dblreq, semiuri, transports, mpart01,
-        unreason, noreason, badinv01, clerr, ncl, scalar02, scalarlg, quotbal, ltgtruri, lwsruri,
-        lwsstart, trws, escruri, baddate, regbadct, badaspec, baddn, badvers, mismatch01, mismatch02,
-        bigcode, badbranch, insuf, unkscm, novelsc, unksm2, bext01, invut, regaut01, multi01, mcl01,
-        bcast, zeromf, cparam01, cparam02, regescrt, sdp01, inv2543,
+        wsinv, intmeth, esc01, escnull, esc02, lwsdisp, longreq, dblreq, semiuri, transports, mpart01, unreason,
+        noreason, badinv01, clerr, ncl, scalar02, scalarlg, quotbal, ltgtruri, lwsruri, lwsstart, trws, escruri,
+        baddate, regbadct, badaspec, baddn, badvers, mismatch01, mismatch02, bigcode, badbranch, insuf, unkscm,
+        novelsc, unksm2, bext01, invut, regaut01, multi01, mcl01, bcast, zeromf, cparam01, cparam02, regescrt, sdp01,
+        inv2543,
     );
 
     fn verdict(tag: &str) -> Verdict<'static> {
@@ -642,19 +667,54 @@ mod tests {
     fn every_torture_message_gets_what_rfc_4475_asks() {
         // Answered here, with the status the RFC names.
         for (tag, code) in [
-            ("intmeth", 501), ("esc02", 501), ("mismatch02", 501),
-            ("badinv01", 400), ("clerr", 400), ("ncl", 400), ("scalar02", 400), ("ltgtruri", 400),
-            ("lwsruri", 400), ("mismatch01", 400), ("insuf", 400), ("multi01", 400), ("mcl01", 400),
-            ("badvers", 505), ("unkscm", 416), ("novelsc", 416), ("bext01", 420), ("invut", 415),
+            ("intmeth", 501),
+            ("esc02", 501),
+            ("mismatch02", 501),
+            ("badinv01", 400),
+            ("clerr", 400),
+            ("ncl", 400),
+            ("scalar02", 400),
+            ("ltgtruri", 400),
+            ("lwsruri", 400),
+            ("mismatch01", 400),
+            ("insuf", 400),
+            ("multi01", 400),
+            ("mcl01", 400),
+            ("badvers", 505),
+            ("unkscm", 416),
+            ("novelsc", 416),
+            ("bext01", 420),
+            ("invut", 415),
             ("sdp01", 406),
         ] {
             assert_eq!(status(tag), Some(code), "{tag}");
         }
         // Valid (or read leniently, as the RFC allows): on to the stack, parsed.
         for tag in [
-            "wsinv", "esc01", "escnull", "lwsdisp", "longreq", "dblreq", "semiuri", "transports", "mpart01",
-            "lwsstart", "trws", "baddate", "badbranch", "unksm2", "regaut01", "zeromf", "cparam01",
-            "cparam02", "regescrt", "inv2543", "baddn", "escruri", "regbadct", "badaspec",
+            "wsinv",
+            "esc01",
+            "escnull",
+            "lwsdisp",
+            "longreq",
+            "dblreq",
+            "semiuri",
+            "transports",
+            "mpart01",
+            "lwsstart",
+            "trws",
+            "baddate",
+            "badbranch",
+            "unksm2",
+            "regaut01",
+            "zeromf",
+            "cparam01",
+            "cparam02",
+            "regescrt",
+            "inv2543",
+            "baddn",
+            "escruri",
+            "regbadct",
+            "badaspec",
         ] {
             match verdict(tag) {
                 Verdict::Pass(b) => assert!(rsipstack::sip::SipMessage::try_from(b.as_ref()).is_ok(), "{tag}"),
@@ -684,7 +744,10 @@ mod tests {
         assert!(text("invut").contains("\r\nAccept: application/sdp\r\n"));
         // The request's own identifiers, a To tag, the source in the top Via, no body.
         let m = text("multi01");
-        assert!(m.contains("\r\nVia: SIP/2.0/UDP 192.0.2.25;branch=z9hG4bKkdjuw;received=192.0.2.99\r\n"), "{m}");
+        assert!(
+            m.contains("\r\nVia: SIP/2.0/UDP 192.0.2.25;branch=z9hG4bKkdjuw;received=192.0.2.99\r\n"),
+            "{m}"
+        );
         assert!(m.contains("\r\nCall-ID: multi01.98asdh@192.0.2.1\r\n"));
         assert!(m.contains(";tag="), "{m}");
         assert!(m.ends_with("Content-Length: 0\r\n\r\n"));
@@ -704,7 +767,10 @@ mod tests {
         assert!(w.contains(";tag=1918181833n"), "{w}");
         // RFC 2543: a tag for the From, the body to the datagram's end.
         let old = pass("inv2543");
-        assert!(old.lines().any(|l| l.starts_with("From:") && l.contains(";tag=")), "{old}");
+        assert!(
+            old.lines().any(|l| l.starts_with("From:") && l.contains(";tag=")),
+            "{old}"
+        );
         assert!(old.contains("Content-Length: 105\r\n"), "{old}");
         assert!(old.contains(&format!("Contact: <sip:{SOURCE}>\r\n")), "{old}");
         // Bytes after the body (a second request in dblreq) are not the stack's to see.
@@ -716,14 +782,23 @@ mod tests {
         let ack = b"ACK sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nCSeq: 1 INVITE\r\n\r\n";
         assert!(matches!(screen(ack, source()), Verdict::Drop(_)));
         assert!(matches!(screen(b"\r\n\r\n", source()), Verdict::Drop(_)));
-        assert!(matches!(screen(b"\x16\x03\x01\x00\xa5\x01\x00\x00", source()), Verdict::Drop(_)));
+        assert!(matches!(
+            screen(b"\x16\x03\x01\x00\xa5\x01\x00\x00", source()),
+            Verdict::Drop(_)
+        ));
         let no_via = b"OPTIONS sip:a@b SIP/2.0\r\nCSeq: 1 OPTIONS\r\n\r\n";
         assert!(matches!(screen(no_via, source()), Verdict::Drop(_)));
         let rport = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5099;rport;branch=z9hG4bK2\r\n\r\n";
         match screen(rport, source()) {
-            Verdict::Answer { port, status: 400, bytes } => {
+            Verdict::Answer {
+                port,
+                status: 400,
+                bytes,
+            } => {
                 assert_eq!(port, None, "rport: back to the source's port");
-                assert!(String::from_utf8(bytes).unwrap().contains(";rport=5062;branch=z9hG4bK2;received=192.0.2.99"));
+                assert!(String::from_utf8(bytes)
+                    .unwrap()
+                    .contains(";rport=5062;branch=z9hG4bK2;received=192.0.2.99"));
             }
             other => panic!("{other:?}"),
         }

@@ -374,7 +374,9 @@ mod tests {
         // Ogg is read as Opus (see ogg.rs); a broken one is refused with the reason.
         let e = read_recording("audio/ogg", b"OggS").unwrap_err().to_string();
         assert!(e.contains("Ogg Opus"), "{e}");
-        let e = read_recording("audio/webm", b"\x1a\x45\xdf\xa3").unwrap_err().to_string();
+        let e = read_recording("audio/webm", b"\x1a\x45\xdf\xa3")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("audio/webm"), "{e}");
     }
 

@@ -84,7 +84,9 @@ fn decode_unguarded(data: &[u8]) -> Result<Pcm> {
             .map_err(|e| bad(&format!("a packet does not decode ({e})")))?;
         samples.extend_from_slice(&frame[..n.min(frame.len())]);
         if samples.len() > MAX_SAMPLES {
-            return Err(SpeechError::UnsupportedAudio("the recording is longer than an hour".into()));
+            return Err(SpeechError::UnsupportedAudio(
+                "the recording is longer than an hour".into(),
+            ));
         }
     }
     let skip = pre_skip.min(samples.len());
@@ -124,7 +126,7 @@ mod tests {
             *b ^= 0x5a;
         }
         let _ = decode(&corrupt); // any answer but a panic
-        // Vorbis in Ogg is not Opus.
+                                  // Vorbis in Ogg is not Opus.
         let mut vorbis = TONE.to_vec();
         if let Some(i) = vorbis.windows(8).position(|w| w == b"OpusHead") {
             vorbis[i..i + 8].copy_from_slice(b"\x01vorbis\0");

@@ -234,7 +234,12 @@ async fn auto_reply(
         .post_system(
             mailbox.org_id,
             conv,
-            texts::auto_reply_note(&mailbox.lang, &mail.from.address, &mail.subject, &format!("{text}{ellipsis}")),
+            texts::auto_reply_note(
+                &mailbox.lang,
+                &mail.from.address,
+                &mail.subject,
+                &format!("{text}{ellipsis}"),
+            ),
             format!("auto-reply:{}", mail.key()),
         )
         .await?;

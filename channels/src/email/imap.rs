@@ -270,7 +270,10 @@ async fn session(e: &Email, id: i64) -> Result<(), String> {
         .ok_or("the server closed the connection at once")?;
     let mut imap = client.login(&server.user, &server.password).await.map_err(|(err, _)| {
         tracing::info!(mailbox = id, error = %err, "e-mail: IMAP login refused");
-        format!("the server refused the login of {} (user name or password)", server.user)
+        format!(
+            "the server refused the login of {} (user name or password)",
+            server.user
+        )
     })?;
     let caps = imap.capabilities().await.map_err(err("CAPABILITY"))?;
     let idle = caps.has_str("IDLE");

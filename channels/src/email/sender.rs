@@ -117,7 +117,19 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            return deliver(e, item, &mailbox, (to, None), &subject, None, &[], &text, Vec::new(), true).await;
+            return deliver(
+                e,
+                item,
+                &mailbox,
+                (to, None),
+                &subject,
+                None,
+                &[],
+                &text,
+                Vec::new(),
+                true,
+            )
+            .await;
         }
         let conv = v.get("ack").and_then(serde_json::Value::as_i64).unwrap_or(0);
         let thread = store
@@ -295,7 +307,8 @@ async fn pinned(egress: &hub_actors::model::egress::Egress, url: &str) -> Result
     let addr = crate::egress::resolve(egress, &host, port)
         .await
         .map_err(|err| Failure::Later(err.to_string()))?[0];
-    u.set_ip_host(addr.ip()).map_err(|()| bad("the host cannot be replaced"))?;
+    u.set_ip_host(addr.ip())
+        .map_err(|()| bad("the host cannot be replaced"))?;
     let params = || TlsParameters::new(host.clone()).map_err(|_| bad("no TLS for this name"));
     let tls = match (u.scheme(), tls_mode.as_deref()) {
         ("smtps", _) => Some(Tls::Wrapper(params()?)),

@@ -57,7 +57,9 @@ pub fn confirm_code(lang: &str, code: &str) -> String {
 pub fn auto_reply_note(lang: &str, from: &str, subject: &str, text: &str) -> String {
     let text = text.trim();
     match lang {
-        "en" => format!("🤖 Automatic reply from {from} ({subject}); replies still answer the customer's own mail:\n{text}"),
+        "en" => {
+            format!("🤖 Automatic reply from {from} ({subject}); replies still answer the customer's own mail:\n{text}")
+        }
         _ => format!("🤖 Автоответ от {from} ({subject}); ответы по-прежнему идут на письмо клиента:\n{text}"),
     }
 }

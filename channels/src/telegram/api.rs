@@ -52,7 +52,10 @@ pub(super) fn file_url(base: &url::Url, token: &str, file_path: &str) -> Result<
             .path_segments_mut()
             .map_err(|()| ApiCallError::Network("the Bot API address cannot take a path".into()))?;
         segments.pop_if_empty().push("file").push(&format!("bot{token}"));
-        for part in file_path.split('/').filter(|p| !p.is_empty() && *p != "." && *p != "..") {
+        for part in file_path
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+        {
             segments.push(part);
         }
     }
@@ -220,19 +223,34 @@ mod tests {
 
     #[test]
     fn the_envelope_says_the_class_of_failure() {
-        assert!(matches!(envelope(200, br#"{"ok":true,"result":[1]}"#), Ok(Value::Array(_))));
-        assert!(matches!(envelope(200, br#"{"ok":true,"result":[{"update_id":"#), Err(ApiCallError::Malformed)));
+        assert!(matches!(
+            envelope(200, br#"{"ok":true,"result":[1]}"#),
+            Ok(Value::Array(_))
+        ));
+        assert!(matches!(
+            envelope(200, br#"{"ok":true,"result":[{"update_id":"#),
+            Err(ApiCallError::Malformed)
+        ));
         assert!(matches!(
             envelope(429, br#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#),
             Err(ApiCallError::RetryAfter(d)) if d == Duration::from_secs(7)
         ));
         assert!(matches!(
-            envelope(409, br#"{"ok":false,"error_code":409,"description":"Conflict: terminated by other getUpdates request"}"#),
+            envelope(
+                409,
+                br#"{"ok":false,"error_code":409,"description":"Conflict: terminated by other getUpdates request"}"#
+            ),
             Err(ApiCallError::Conflict)
         ));
-        let e = envelope(403, br#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#);
+        let e = envelope(
+            403,
+            br#"{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}"#,
+        );
         assert!(matches!(&e, Err(ApiCallError::Refused { code: 403, .. })));
-        assert!(matches!(envelope(502, b"<html>Bad Gateway</html>"), Err(ApiCallError::Refused { code: 502, .. })));
+        assert!(matches!(
+            envelope(502, b"<html>Bad Gateway</html>"),
+            Err(ApiCallError::Refused { code: 502, .. })
+        ));
     }
 
     #[test]

@@ -36,7 +36,10 @@ pub(super) async fn run(t: Telegram) {
     let store = t.hub().store().clone();
     match store.release_telegram_files(&t.0.node, now_millis()).await {
         Ok(0) => {}
-        Ok(n) => tracing::info!(files = n, "Telegram files this node was fetching when it stopped are due again"),
+        Ok(n) => tracing::info!(
+            files = n,
+            "Telegram files this node was fetching when it stopped are due again"
+        ),
         Err(e) => tracing::warn!(error = %e, "cannot take back this node's Telegram files"),
     }
     loop {
@@ -95,7 +98,12 @@ async fn one(t: &Telegram, job: &FileJob) -> Result<()> {
         Fetched::Kept(id) => {
             post(t, &bot, &thread, contact().await?, client_id, String::new(), vec![id]).await?;
             Metrics::add(&t.0.metrics.files_fetched_late, 1);
-            tracing::info!(bot = bot.id, file = job.id, tries, "a Telegram file came after its message");
+            tracing::info!(
+                bot = bot.id,
+                file = job.id,
+                tries,
+                "a Telegram file came after its message"
+            );
             store.finish_telegram_file(job.id, "fetched", now_millis()).await
         }
         Fetched::Refused(why) => {
@@ -104,19 +112,44 @@ async fn one(t: &Telegram, job: &FileJob) -> Result<()> {
             Notice::text(note)
                 .enqueue(t, bot.org_id, &thread, &format!("file:{}", job.id))
                 .await?;
-            store.finish_telegram_file(job.id, &format!("refused: {why}"), now_millis()).await
+            store
+                .finish_telegram_file(job.id, &format!("refused: {why}"), now_millis())
+                .await
         }
         Fetched::Later(error) if tries >= ATTEMPTS => {
-            post(t, &bot, &thread, contact().await?, client_id, texts::file_lost(lang, &job.name), vec![]).await?;
+            post(
+                t,
+                &bot,
+                &thread,
+                contact().await?,
+                client_id,
+                texts::file_lost(lang, &job.name),
+                vec![],
+            )
+            .await?;
             Notice::text(texts::file_lost_user(lang, &job.name))
                 .enqueue(t, bot.org_id, &thread, &format!("file:{}", job.id))
                 .await?;
             Metrics::add(&t.0.metrics.files_lost, 1);
-            tracing::warn!(bot = bot.id, file = job.id, tries, error, "a Telegram file is given up on");
-            store.finish_telegram_file(job.id, &format!("lost: {error}"), now_millis()).await
+            tracing::warn!(
+                bot = bot.id,
+                file = job.id,
+                tries,
+                error,
+                "a Telegram file is given up on"
+            );
+            store
+                .finish_telegram_file(job.id, &format!("lost: {error}"), now_millis())
+                .await
         }
         Fetched::Later(error) => {
-            tracing::info!(bot = bot.id, file = job.id, tries, error, "a Telegram file will be tried again");
+            tracing::info!(
+                bot = bot.id,
+                file = job.id,
+                tries,
+                error,
+                "a Telegram file will be tried again"
+            );
             store
                 .retry_telegram_file(job.id, now_millis() + retry_in(t, tries), &error)
                 .await

@@ -180,7 +180,11 @@ pub(super) async fn apply(t: &Telegram, bot: &TelegramBot, update_id: i64, incom
         } => {
             let contact = cx.contact(&from).await?;
             let note = texts::note(cx.lang, &note);
-            let body = if text.is_empty() { note } else { format!("{note}\n{text}") };
+            let body = if text.is_empty() {
+                note
+            } else {
+                format!("{note}\n{text}")
+            };
             cx.post(contact, format!("m{message_id}"), body, vec![]).await?;
         }
         Incoming::Edited {

@@ -96,7 +96,10 @@ pub(super) async fn run(t: Telegram) {
             }
             // Missed events: what they owed is read from the store now.
             Err(RecvError::Lagged(n)) => {
-                tracing::info!(missed = n, "Telegram notifier fell behind the bus; reading what is owed from the store");
+                tracing::info!(
+                    missed = n,
+                    "Telegram notifier fell behind the bus; reading what is owed from the store"
+                );
                 reconcile_at = tokio::time::Instant::now();
             }
             Err(RecvError::Closed) => return,
@@ -110,14 +113,19 @@ async fn reconcile(t: &Telegram) -> Result<()> {
     let since = now_millis() - OWED_WINDOW_MS;
     for c in store.owed_call_notices(since).await? {
         let bot = store.telegram_bot(c.bot_id).await?;
-        Notice::text(texts::called(Lang::parse(&bot.lang), &c.number, &c.window, c.recalls > 0))
-            .enqueue(
-                t,
-                c.org_id,
-                &thread_key(c.bot_id, c.chat_id),
-                &format!("called:{}:{}", c.ticket_id, c.called_at),
-            )
-            .await?;
+        Notice::text(texts::called(
+            Lang::parse(&bot.lang),
+            &c.number,
+            &c.window,
+            c.recalls > 0,
+        ))
+        .enqueue(
+            t,
+            c.org_id,
+            &thread_key(c.bot_id, c.chat_id),
+            &format!("called:{}:{}", c.ticket_id, c.called_at),
+        )
+        .await?;
     }
     for (branch_id, org_id) in store.branches_owing_next(since).await? {
         next_in_line(t, org_id, branch_id).await?;

@@ -191,8 +191,8 @@ fn later(item: &OutboxItem, why: String) -> Failure {
 async fn parts_of(t: &Telegram, item: &OutboxItem) -> Result<Vec<Part>, Failure> {
     let store = t.hub().store();
     if let Some(payload) = &item.payload {
-        let notice: Notice =
-            serde_json::from_str(payload).map_err(|e| Failure::Never(Undelivered::Refused, format!("unreadable notice: {e}")))?;
+        let notice: Notice = serde_json::from_str(payload)
+            .map_err(|e| Failure::Never(Undelivered::Refused, format!("unreadable notice: {e}")))?;
         let keyboard = (!notice.buttons.is_empty()).then(|| {
             InlineKeyboardMarkup::new(notice.buttons.into_iter().map(|row| {
                 row.into_iter()
@@ -203,7 +203,10 @@ async fn parts_of(t: &Telegram, item: &OutboxItem) -> Result<Vec<Part>, Failure>
         return Ok(vec![Part::Text(notice.text, keyboard)]);
     }
     let Some(message_id) = item.message_id else {
-        return Err(Failure::Never(Undelivered::Refused, "an outbox row with nothing to send".into()));
+        return Err(Failure::Never(
+            Undelivered::Refused,
+            "an outbox row with nothing to send".into(),
+        ));
     };
     let message = store
         .outbox_message(message_id)

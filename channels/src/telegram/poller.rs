@@ -231,7 +231,10 @@ async fn poll(t: &Telegram, bot: &TelegramBot) -> Result<(), Option<Duration>> {
                     None
                 }
                 ApiCallError::Malformed => {
-                    tracing::warn!(bot = bot.id, "malformed JSON from the Bot API; nothing taken, polling again");
+                    tracing::warn!(
+                        bot = bot.id,
+                        "malformed JSON from the Bot API; nothing taken, polling again"
+                    );
                     None
                 }
                 ApiCallError::Refused { code, description } => {

@@ -167,8 +167,12 @@ pub fn file_coming(l: Lang, name: &str) -> String {
 /// In the thread when a file could not be fetched after every attempt.
 pub fn file_lost(l: Lang, name: &str) -> String {
     match l {
-        Lang::Ru => format!("📎 Файл «{name}» не удалось получить из Telegram. Попросите клиента прислать его ещё раз."),
-        Lang::En => format!("📎 The file \"{name}\" could not be fetched from Telegram. Ask the customer to send it again."),
+        Lang::Ru => {
+            format!("📎 Файл «{name}» не удалось получить из Telegram. Попросите клиента прислать его ещё раз.")
+        }
+        Lang::En => {
+            format!("📎 The file \"{name}\" could not be fetched from Telegram. Ask the customer to send it again.")
+        }
     }
 }
 
@@ -188,8 +192,12 @@ pub fn note(l: Lang, note: &super::update::Note) -> String {
         (Lang::En, Note::Sticker(e)) => format!("[sticker {}]", e.as_deref().unwrap_or("")).replace(" ]", "]"),
         (Lang::Ru, Note::Poll(q)) => format!("[опрос] {q}"),
         (Lang::En, Note::Poll(q)) => format!("[poll] {q}"),
-        (Lang::Ru, Note::Unknown(kind)) => format!("[сообщение типа «{kind}»: хаб не умеет его показать, посмотрите в Telegram]"),
-        (Lang::En, Note::Unknown(kind)) => format!("[a message of kind \"{kind}\" that the hub cannot show; see it in Telegram]"),
+        (Lang::Ru, Note::Unknown(kind)) => {
+            format!("[сообщение типа «{kind}»: хаб не умеет его показать, посмотрите в Telegram]")
+        }
+        (Lang::En, Note::Unknown(kind)) => {
+            format!("[a message of kind \"{kind}\" that the hub cannot show; see it in Telegram]")
+        }
     }
 }
 

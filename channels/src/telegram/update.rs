@@ -137,33 +137,100 @@ const UPDATE_ID: &str = "update_id";
 /// Message keys that describe a message rather than carry its content (the Bot API's `Message`
 /// fields other than content and service kinds).
 const DESCRIPTIVE: &[&str] = &[
-    "message_id", "message_thread_id", "direct_messages_topic", "from", "sender_chat",
-    "sender_boost_count", "sender_business_bot", "date", "business_connection_id", "chat",
-    "forward_origin", "forward_from", "forward_from_chat", "forward_from_message_id",
-    "forward_signature", "forward_sender_name", "forward_date", "is_topic_message",
-    "is_automatic_forward", "reply_to_message", "external_reply", "quote", "reply_to_story",
-    "reply_to_checklist_task_id", "via_bot", "edit_date", "has_protected_content", "is_from_offline",
-    "is_paid_post", "media_group_id", "author_signature", "paid_star_count", "entities",
-    "caption_entities", "link_preview_options", "suggested_post_info", "effect_id",
-    "show_caption_above_media", "has_media_spoiler", "reply_markup", "text", "caption",
+    "message_id",
+    "message_thread_id",
+    "direct_messages_topic",
+    "from",
+    "sender_chat",
+    "sender_boost_count",
+    "sender_business_bot",
+    "date",
+    "business_connection_id",
+    "chat",
+    "forward_origin",
+    "forward_from",
+    "forward_from_chat",
+    "forward_from_message_id",
+    "forward_signature",
+    "forward_sender_name",
+    "forward_date",
+    "is_topic_message",
+    "is_automatic_forward",
+    "reply_to_message",
+    "external_reply",
+    "quote",
+    "reply_to_story",
+    "reply_to_checklist_task_id",
+    "via_bot",
+    "edit_date",
+    "has_protected_content",
+    "is_from_offline",
+    "is_paid_post",
+    "media_group_id",
+    "author_signature",
+    "paid_star_count",
+    "entities",
+    "caption_entities",
+    "link_preview_options",
+    "suggested_post_info",
+    "effect_id",
+    "show_caption_above_media",
+    "has_media_spoiler",
+    "reply_markup",
+    "text",
+    "caption",
 ];
 
 /// Message keys of service messages (members joining, pins, payments, …): not a customer's
 /// words. Unknown keys are not here: a message of an unknown kind reaches the operator as a note.
 const SERVICE: &[&str] = &[
-    "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo", "delete_chat_photo",
-    "group_chat_created", "supergroup_chat_created", "channel_chat_created",
-    "message_auto_delete_timer_changed", "migrate_to_chat_id", "migrate_from_chat_id",
-    "pinned_message", "invoice", "successful_payment", "refunded_payment", "users_shared",
-    "chat_shared", "gift", "unique_gift", "connected_website", "write_access_allowed",
-    "passport_data", "proximity_alert_triggered", "boost_added", "chat_background_set",
-    "checklist_tasks_done", "checklist_tasks_added", "direct_message_price_changed",
-    "forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened",
-    "general_forum_topic_hidden", "general_forum_topic_unhidden", "giveaway_created",
-    "giveaway_completed", "paid_message_price_changed", "suggested_post_approved",
-    "suggested_post_approval_failed", "suggested_post_declined", "suggested_post_paid",
-    "suggested_post_refunded", "video_chat_scheduled", "video_chat_started", "video_chat_ended",
-    "video_chat_participants_invited", "web_app_data",
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "channel_chat_created",
+    "message_auto_delete_timer_changed",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+    "invoice",
+    "successful_payment",
+    "refunded_payment",
+    "users_shared",
+    "chat_shared",
+    "gift",
+    "unique_gift",
+    "connected_website",
+    "write_access_allowed",
+    "passport_data",
+    "proximity_alert_triggered",
+    "boost_added",
+    "chat_background_set",
+    "checklist_tasks_done",
+    "checklist_tasks_added",
+    "direct_message_price_changed",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
+    "general_forum_topic_hidden",
+    "general_forum_topic_unhidden",
+    "giveaway_created",
+    "giveaway_completed",
+    "paid_message_price_changed",
+    "suggested_post_approved",
+    "suggested_post_approval_failed",
+    "suggested_post_declined",
+    "suggested_post_paid",
+    "suggested_post_refunded",
+    "video_chat_scheduled",
+    "video_chat_started",
+    "video_chat_ended",
+    "video_chat_participants_invited",
+    "web_app_data",
 ];
 
 /// Reads an update, as JSON. Only private chats are served: a bot added to a group hears
@@ -182,7 +249,10 @@ pub fn read(update: &Value) -> Incoming {
         return read_callback(q);
     }
     let kinds: Vec<&str> = fields.keys().map(String::as_str).filter(|k| *k != UPDATE_ID).collect();
-    Incoming::Ignored(format!("update of a kind the hub does not serve ({})", kinds.join(", ")))
+    Incoming::Ignored(format!(
+        "update of a kind the hub does not serve ({})",
+        kinds.join(", ")
+    ))
 }
 
 fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -295,7 +365,9 @@ fn read_message(m: &Value) -> Incoming {
     if let Some(sizes) = m.get("photo").and_then(Value::as_array) {
         // Telegram sends every size it made; the largest is the original.
         let best = sizes.iter().max_by_key(|s| {
-            int_at(s, "width").unwrap_or(0).saturating_mul(int_at(s, "height").unwrap_or(0))
+            int_at(s, "width")
+                .unwrap_or(0)
+                .saturating_mul(int_at(s, "height").unwrap_or(0))
         });
         let photo = best.and_then(|b| file(b, format!("photo-{message_id}.jpg"), FileKind::Photo));
         return with_file(photo, caption);
@@ -309,7 +381,11 @@ fn read_message(m: &Value) -> Incoming {
     let files: [(&str, FileKind, String); 6] = [
         ("document", FileKind::Document, format!("file-{message_id}")),
         ("voice", FileKind::Voice, format!("voice-{message_id}.ogg")),
-        ("video_note", FileKind::VideoNote, format!("video-note-{message_id}.mp4")),
+        (
+            "video_note",
+            FileKind::VideoNote,
+            format!("video-note-{message_id}.mp4"),
+        ),
         ("video", FileKind::Video, format!("video-{message_id}.mp4")),
         ("animation", FileKind::Video, format!("animation-{message_id}.mp4")),
         ("audio", FileKind::Audio, format!("audio-{message_id}.mp3")),
@@ -319,7 +395,9 @@ fn read_message(m: &Value) -> Incoming {
             return with_file(file(v, named(v, fallback), kind), caption);
         }
     }
-    let location = m.get("location").or_else(|| m.get("venue").and_then(|v| v.get("location")));
+    let location = m
+        .get("location")
+        .or_else(|| m.get("venue").and_then(|v| v.get("location")));
     if let Some(l) = location {
         if let (Some(latitude), Some(longitude)) = (
             l.get("latitude").and_then(Value::as_f64),
@@ -560,7 +638,13 @@ mod tests {
         let sticker = msg(
             r#""sticker":{"file_id":"s","file_unique_id":"s","type":"regular","width":1,"height":1,"is_animated":false,"is_video":false}"#,
         );
-        assert!(matches!(read(&sticker), Incoming::Note { note: Note::Sticker(None), .. }));
+        assert!(matches!(
+            read(&sticker),
+            Incoming::Note {
+                note: Note::Sticker(None),
+                ..
+            }
+        ));
     }
 
     /// The Bot API grows: keys, kinds and entity types this code does not know never lose a
@@ -595,18 +679,35 @@ mod tests {
         let bare = msg(r#""document":{"file_id":"d2","file_unique_id":"d"}"#);
         assert!(matches!(read(&bare),
             Incoming::Message { file: Some(FileRef { size: 0, ref name, .. }), .. } if name == "file-7"));
-        let video = msg(r#""video":{"file_id":"v9","file_unique_id":"v","width":1,"height":1,"duration":1},"caption":"вот""#);
+        let video =
+            msg(r#""video":{"file_id":"v9","file_unique_id":"v","width":1,"height":1,"duration":1},"caption":"вот""#);
         assert!(matches!(read(&video),
             Incoming::Message { file: Some(FileRef { kind: FileKind::Video, .. }), ref text, .. } if text == "вот"));
         // Service messages and shapes that are not messages are set aside by name, not by error.
-        assert!(matches!(read(&msg(r#""pinned_message":{"message_id":1}"#)), Incoming::Ignored(_)));
+        assert!(matches!(
+            read(&msg(r#""pinned_message":{"message_id":1}"#)),
+            Incoming::Ignored(_)
+        ));
         assert!(matches!(read(&serde_json::json!([1, 2])), Incoming::Ignored(_)));
-        assert!(matches!(read(&serde_json::json!({"update_id": 1, "message": "x"})), Incoming::Ignored(_)));
+        assert!(matches!(
+            read(&serde_json::json!({"update_id": 1, "message": "x"})),
+            Incoming::Ignored(_)
+        ));
         // A sender without a name and a message id beyond 32 bits are read as they are.
         let big = update(
             r#"{"update_id":23,"message":{"message_id":4294967302,"date":1,"chat":{"id":-5,"type":"private"},"text":"x"}}"#,
         );
-        assert!(matches!(read(&big), Incoming::Message { message_id: 4294967302, from: From { chat_id: -5, name: None }, .. }));
+        assert!(matches!(
+            read(&big),
+            Incoming::Message {
+                message_id: 4294967302,
+                from: From {
+                    chat_id: -5,
+                    name: None
+                },
+                ..
+            }
+        ));
         // A callback on a message too old to show (date 0) is named as such.
         let old = update(&format!(
             r#"{{"update_id":24,"callback_query":{{"id":"q2",{FROM},"chat_instance":"ci","data":"r:1:5",

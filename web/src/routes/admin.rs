@@ -230,7 +230,12 @@ async fn patch_user(
             )
             .await;
     }
-    tracing::info!(user = user.id, disabled = body.disabled, by = admin.user_id, "user changed");
+    tracing::info!(
+        user = user.id,
+        disabled = body.disabled,
+        by = admin.user_id,
+        "user changed"
+    );
     Ok(HttpResponse::Ok().json(user))
 }
 

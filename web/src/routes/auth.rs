@@ -101,7 +101,11 @@ where
                 }
                 PrincipalKind::Device { .. } => None,
             };
-            Ok(SignedIn { token, principal, known })
+            Ok(SignedIn {
+                token,
+                principal,
+                known,
+            })
         }
         Err(hub_actors::Error::BadCredentials) => {
             reservation.outcome = Outcome::Failed;
@@ -283,7 +287,12 @@ async fn change_password(
     let login = state.hub.store().user(user_id).await?.login;
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
     let mut reservation = state.reserve(Attempt::new(Kind::User, &login, &address, None))?;
-    match state.hub.store().change_password(user_id, &b.current, &b.new, &token).await {
+    match state
+        .hub
+        .store()
+        .change_password(user_id, &b.current, &b.new, &token)
+        .await
+    {
         Ok(()) => reservation.outcome = Outcome::Succeeded,
         Err(hub_actors::Error::BadCredentials) => {
             reservation.outcome = Outcome::Failed;

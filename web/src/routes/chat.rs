@@ -192,7 +192,9 @@ async fn leave_contact(
     }
     let store = state.hub.store();
     let name = b.name.clone().filter(|n| !n.trim().is_empty());
-    let started = store.start_confirmation(&v, email, name.as_deref(), now_millis()).await?;
+    let started = store
+        .start_confirmation(&v, email, name.as_deref(), now_millis())
+        .await?;
     let confirm = match started {
         Some((mailbox_id, code, id)) => {
             let lang = store.mailbox(mailbox_id).await?.lang;
@@ -258,16 +260,19 @@ async fn confirm_contact(
     body: web::Json<ConfirmContact>,
 ) -> ApiResult<HttpResponse> {
     let v = visitor(&state, &req).await?;
-    let (address, name) = state
-        .hub
-        .store()
-        .confirm_address(&v, &body.code, now_millis())
-        .await?;
+    let (address, name) = state.hub.store().confirm_address(&v, &body.code, now_millis()).await?;
     save_contact(&state, &v, &address, name.as_deref()).await?;
     let routed = state
         .hub
         .store()
-        .route_chat_by_email(v.org_id, v.contact_id, &v.thread_key(), &address, name.as_deref(), now_millis())
+        .route_chat_by_email(
+            v.org_id,
+            v.contact_id,
+            &v.thread_key(),
+            &address,
+            name.as_deref(),
+            now_millis(),
+        )
         .await?;
     if routed {
         if let Some(e) = &state.email {

@@ -65,7 +65,9 @@ async fn add_mailbox(
     // An internal address is refused at once (a name is checked again each time the hub
     // connects, on what it resolves to).
     for (field, u) in [("imap_url", imap_url), ("smtp_url", smtp_url)] {
-        let host = u.and_then(|u| url::Url::parse(u).ok()).and_then(|u| u.host_str().map(str::to_string));
+        let host = u
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_string));
         if host.is_some_and(|h| hub_channels::egress::refuses_literal(&state.egress, &h)) {
             return Err(Error::Invalid(format!(
                 "{field}: an internal address the hub may not reach (the installation's egress_allow)"

@@ -35,7 +35,11 @@ async fn issue(state: web::Data<AppState>, kiosk: Kiosk, body: web::Json<TakeTic
     let taken = take_ticket(&state.hub, kiosk.org_id, kiosk.branch_id, Channel::Kiosk, body).await;
     if let (Some(r), Err(hub_actors::Error::WrongVipCode)) = (reservation.as_mut(), &taken) {
         r.outcome = Outcome::Failed;
-        tracing::warn!(branch = kiosk.branch_id, device = kiosk.device_id, "wrong VIP code at a kiosk");
+        tracing::warn!(
+            branch = kiosk.branch_id,
+            device = kiosk.device_id,
+            "wrong VIP code at a kiosk"
+        );
     }
     let taken = taken?;
     state.metrics.tickets_issued.fetch_add(1, Ordering::Relaxed);

@@ -266,7 +266,10 @@ async fn add_trunk(state: web::Data<AppState>, admin: Admin, body: web::Json<Tru
     }
     for p in &b.proxies {
         check_host("proxy", p)?;
-        let host = p.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(p.as_str(), |(h, _)| h);
+        let host = p
+            .rsplit_once(':')
+            .filter(|(_, port)| port.parse::<u16>().is_ok())
+            .map_or(p.as_str(), |(h, _)| h);
         if hub_channels::egress::refuses_literal(&state.egress, host) {
             return Err(Error::Invalid(format!(
                 "proxy {p:?}: an internal address the hub may not reach (the installation's egress_allow)"
