@@ -185,23 +185,26 @@ impl Store {
         Ok(m)
     }
 
-    /// A mailbox of the organisation (NotFound for another organisation's).
-    pub async fn mailbox_of(&self, org_id: i64, id: i64) -> Result<Mailbox> {
-        match self.mailbox(id).await {
-            Ok(m) if m.org_id == org_id => Ok(m),
-            Ok(_) => Err(Error::NotFound("mailbox")),
-            Err(e) => Err(e),
-        }
-    }
-
-    pub async fn set_mailbox_enabled(&self, org_id: i64, id: i64, enabled: bool) -> Result<Mailbox> {
-        let n = sqlx::query("UPDATE mailboxes SET enabled = $1 WHERE id = $2 AND org_id = $3")
-            .bind(i64::from(enabled))
-            .bind(id)
-            .bind(org_id)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
+    /// Pauses or resumes a mailbox of the organisation, and lets mailing lists and bulk mail
+    /// open tickets or not; a flag left out stays as it is.
+    pub async fn set_mailbox_flags(
+        &self,
+        org_id: i64,
+        id: i64,
+        enabled: Option<bool>,
+        accept_bulk: Option<bool>,
+    ) -> Result<Mailbox> {
+        let n = sqlx::query(
+            "UPDATE mailboxes SET enabled = COALESCE($1, enabled), accept_bulk = COALESCE($2, accept_bulk) \
+             WHERE id = $3 AND org_id = $4",
+        )
+        .bind(enabled.map(i64::from))
+        .bind(accept_bulk.map(i64::from))
+        .bind(id)
+        .bind(org_id)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
         if n == 0 {
             return Err(Error::NotFound("mailbox"));
         }
@@ -463,20 +466,6 @@ impl Store {
             return Err(Error::NotFound("filtered mail"));
         }
         Ok(())
-    }
-
-    pub async fn set_mailbox_accept_bulk(&self, org_id: i64, id: i64, accept: bool) -> Result<Mailbox> {
-        let n = sqlx::query("UPDATE mailboxes SET accept_bulk = $1 WHERE id = $2 AND org_id = $3")
-            .bind(i64::from(accept))
-            .bind(id)
-            .bind(org_id)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(Error::NotFound("mailbox"));
-        }
-        self.mailbox(id).await
     }
 
     /// The dialogue the first known of `ids` belongs to.

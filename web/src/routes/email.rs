@@ -129,17 +129,14 @@ async fn patch_mailbox(
     path: web::Path<i64>,
     body: web::Json<MailboxPatch>,
 ) -> ApiResult<HttpResponse> {
-    let store = state.hub.store();
     if body.enabled.is_none() && body.accept_bulk.is_none() {
         return Err(Error::Invalid("give enabled or accept_bulk".into()).into());
     }
-    let mut m = store.mailbox_of(admin.org_id, *path).await?;
-    if let Some(accept) = body.accept_bulk {
-        m = store.set_mailbox_accept_bulk(admin.org_id, *path, accept).await?;
-    }
-    if let Some(enabled) = body.enabled {
-        m = store.set_mailbox_enabled(admin.org_id, *path, enabled).await?;
-    }
+    let m = state
+        .hub
+        .store()
+        .set_mailbox_flags(admin.org_id, *path, body.enabled, body.accept_bulk)
+        .await?;
     if let Some(e) = &state.email {
         e.mailboxes_changed();
     }
