@@ -26,7 +26,7 @@ pub const SIP_REALM: &str = "hub";
 /// whenever it is started; three services in a two-level menu; two windows; an admin, a
 /// supervisor and two operators; a kiosk and a board with their own credentials.
 pub async fn seed(store: &Store) -> Result<DemoSignIns> {
-    let org = store.create_org("Демо-организация").await?;
+    let org = store.create_org("Демо-организация", None).await?;
     let schedule = Schedule::always();
     let branch = store
         .create_branch(

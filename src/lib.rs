@@ -100,9 +100,11 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
         tracing::info!("store already has an organisation; demo not seeded again");
         return Ok(());
     }
-    if store.users().await?.iter().any(|u| u.login == "operator1") {
+    // The demo's names (admin, kiosk1, 8800…) are the installation's own organisation's: a store
+    // that has one already keeps it.
+    if store.org_count().await? > 0 {
         return Err(RunError::Core(hub_actors::Error::Conflict(
-            "the demo organisation is already in this store (its logins are taken)".into(),
+            "this store already has organisations; the demo is seeded only into an empty store".into(),
         )));
     }
     let demo = demo::seed(store).await?;

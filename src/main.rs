@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use hub::config::Settings;
 use hub_actors::model::role::Role;
+use hub_actors::store::namespace::AssignKind;
 
 #[derive(Parser)]
 #[command(
@@ -55,7 +56,7 @@ enum Command {
     },
     /// Apply pending store migrations and exit.
     Migrate,
-    /// Seed the demo organisation into an existing store (even if it already has others).
+    /// Seed the demo organisation into an empty store (it becomes the installation's own).
     Demo,
     /// Manage organisations (tenants). Start a new installation with `hub org add`, then
     /// `hub user add --org ID --role admin`; the admin sets up branches, menus, windows and
@@ -130,12 +131,43 @@ enum ModelsCommand {
 
 #[derive(Subcommand)]
 enum OrgCommand {
-    /// Add an organisation and print its id.
+    /// Add an organisation and print its id. The first is the installation's own; every later
+    /// one (a tenant) has a name prefix: its logins, device logins, SIP user names and widget
+    /// keys begin with `<prefix>-`.
     Add {
         #[arg(long)]
         name: String,
+        /// 2 to 20 lower-case letters or digits; by default `org<id>`.
+        #[arg(long)]
+        prefix: Option<String>,
     },
-    /// List organisations.
+    /// Change a tenant's name prefix (names it already has stay as they are).
+    Prefix {
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        prefix: String,
+    },
+    /// Assign a number (or a block, `+7495123*`) or a mail domain to an organisation: only it
+    /// may then answer that number, or have mailboxes in that domain (and its subdomains). A
+    /// tenant answers only numbers assigned to it; an address outside its domains it must
+    /// confirm by a code the hub mails there.
+    Assign {
+        #[arg(long)]
+        org: i64,
+        #[arg(long, conflicts_with = "domain", required_unless_present = "domain")]
+        number: Option<String>,
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Take a number or domain back (what is already set up with it keeps working).
+    Unassign {
+        #[arg(long, conflicts_with = "domain", required_unless_present = "domain")]
+        number: Option<String>,
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// List organisations, their prefixes and what is assigned to them.
     List,
 }
 
@@ -288,19 +320,59 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
         Command::Org(cmd) => {
             let store = hub::open_store(&settings).await.map_err(|e| e.to_string())?;
             match cmd {
-                OrgCommand::Add { name } => {
+                OrgCommand::Add { name, prefix } => {
                     if name.trim().is_empty() {
                         return Err("an organisation needs a name".into());
                     }
-                    let id = store.create_org(name.trim()).await.map_err(|e| e.to_string())?;
+                    let id = store
+                        .create_org(name.trim(), prefix.as_deref())
+                        .await
+                        .map_err(|e| e.to_string())?;
                     println!(
                         "organisation {name:?} added with id {id}; next: hub user add --org {id} --role admin ..."
                     );
                 }
+                OrgCommand::Prefix { org, prefix } => {
+                    store.set_name_prefix(org, &prefix).await.map_err(|e| e.to_string())?;
+                    println!("organisation {org}: names begin with {prefix}-");
+                }
+                OrgCommand::Assign { org, number, domain } => {
+                    let (kind, value) = assignment(number, domain);
+                    if !store
+                        .org_rows()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .iter()
+                        .any(|o| o.id == org)
+                    {
+                        return Err(format!("no organisation {org}"));
+                    }
+                    store.assign_name(org, kind, &value).await.map_err(|e| e.to_string())?;
+                    println!("{} {value} assigned to organisation {org}", kind.as_str());
+                }
+                OrgCommand::Unassign { number, domain } => {
+                    let (kind, value) = assignment(number, domain);
+                    if !store.unassign_name(kind, &value).await.map_err(|e| e.to_string())? {
+                        return Err(format!("{} {value} is not assigned", kind.as_str()));
+                    }
+                    println!("{} {value} unassigned", kind.as_str());
+                }
                 OrgCommand::List => {
-                    println!("{:<5} name", "id");
-                    for (id, name) in store.orgs().await.map_err(|e| e.to_string())? {
-                        println!("{id:<5} {name}");
+                    let assigned = store.assignments().await.map_err(|e| e.to_string())?;
+                    println!("{:<5} {:<10} {:<30} assigned", "id", "prefix", "name");
+                    for o in store.org_rows().await.map_err(|e| e.to_string())? {
+                        let mine: Vec<String> = assigned
+                            .iter()
+                            .filter(|a| a.org_id == o.id)
+                            .map(|a| format!("{} {}", a.kind, a.value))
+                            .collect();
+                        println!(
+                            "{:<5} {:<10} {:<30} {}",
+                            o.id,
+                            o.name_prefix.as_deref().unwrap_or("(own)"),
+                            o.name,
+                            mine.join(", ")
+                        );
                     }
                 }
             }
@@ -355,5 +427,13 @@ fn redact(url: &str) -> String {
             None => url.to_string(),
         },
         _ => url.to_string(),
+    }
+}
+
+/// What `--number` or `--domain` names (clap makes sure exactly one is given).
+fn assignment(number: Option<String>, domain: Option<String>) -> (AssignKind, String) {
+    match (number, domain) {
+        (Some(n), _) => (AssignKind::Number, n),
+        (None, d) => (AssignKind::Domain, d.unwrap_or_default()),
     }
 }

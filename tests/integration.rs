@@ -13,6 +13,8 @@ mod bad_input;
 mod chat;
 #[path = "it/concurrency.rs"]
 mod concurrency;
+#[path = "it/namespace.rs"]
+mod namespace;
 #[path = "it/queue_flow.rs"]
 mod queue_flow;
 #[path = "it/restart.rs"]

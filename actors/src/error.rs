@@ -31,6 +31,10 @@ pub enum Error {
     TooManyRequests(i64),
     #[error("the organisation's room for files not yet sent is full; send or drop some first")]
     StorageFull,
+    /// A shared name (login, number, mail domain…) the installation's owner gave to another
+    /// organisation, or has not given to this one.
+    #[error("{0}")]
+    NotYours(String),
     #[error("sign in first")]
     Unauthenticated,
     #[error("your role does not allow this")]
@@ -72,6 +76,7 @@ impl Error {
             Self::StorageFull => "storage_full",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
+            Self::NotYours(_) => "not_assigned",
             Self::Transition(_) => "ticket_state",
             Self::Presence(_) => "presence",
             Self::Store(_) | Self::Migrate(_) => "store_unavailable",

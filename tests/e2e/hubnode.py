@@ -129,10 +129,13 @@ class Store:
         assert out.returncode == 0, out.stderr.decode(errors="replace")
         return out.stdout.decode(errors="replace")
 
-    def second_org(self, login: str = "other-admin", password: str = "other-admin-password") -> tuple[int, str, str]:
-        """Another organisation with an admin: (org id, login, password)."""
+    def second_org(self, login: str | None = None, password: str = "other-admin-password",
+                   prefix: str = "other") -> tuple[int, str, str]:
+        """Another organisation (a tenant: its names begin with `<prefix>-`) with an admin:
+        (org id, login, password)."""
         import re as _re
-        out = self.cli(["org", "add", "--name", "Другая организация"])
+        login = login or f"{prefix}-admin"
+        out = self.cli(["org", "add", "--name", "Другая организация", "--prefix", prefix])
         org = int(_re.search(r"with id (\d+)", out).group(1))
         self.cli(["user", "add", "--login", login, "--name", "Чужой админ", "--org", str(org), "--role", "admin",
                   "--password-stdin"], password + "\n")

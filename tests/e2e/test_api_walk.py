@@ -23,7 +23,8 @@ deletes things (on objects made for it), sign-out last:
 - before that, with org 2's id in the path, and with org 2's id in each id field of the body (one
   at a time), and org 2's values of hub-wide unique fields (logins, numbers, addresses): an org-1
   caller never gets 2xx, and is told 404 (or 400/503, refused before any lookup, or whatever the
-  same request with its own ids got); a taken unique value may be 409, never more;
+  same request with its own ids got); another organisation's shared name is 403 (not_assigned),
+  or 409, never more;
 - no answer to an org-1 caller ever carries org 2's data (the distinctive names and numbers given
   to its objects), nor does any frame of org 1's live feeds while org 2 is busy; and org 2's objects
   are as they were after the walk.
@@ -115,6 +116,7 @@ WEBHOOK_CALLER = "telegram (bot's secret)"
 ORG2 = "Zeta-Org2"
 ORG2_PHONE = "+74957770222"
 ORG2_VIP = "+79990002222"
+ORG2_DOMAIN = "zeta-org2.example"
 ORG2_MARKERS = ("zeta-org2", ORG2_PHONE.lstrip("+"), ORG2_VIP.lstrip("+"), "другая организация", "чужой админ")
 
 ALWAYS = {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -961,7 +963,10 @@ class Walk:
         self.send_mail("walk-org1@example.org", "walk: org 1's newsletter")
 
         # Organisation 2, set up by its own admin through the API, every name distinctive.
-        _, login2, password2 = store.second_org()
+        org2, login2, password2 = store.second_org(prefix="zeta")
+        # The installation's owner hands org 2 its number and mail domain.
+        store.cli(["org", "assign", "--org", str(org2), "--number", ORG2_PHONE])
+        store.cli(["org", "assign", "--org", str(org2), "--domain", ORG2_DOMAIN])
         a2 = self.org2_token = api.login(login2, password2)
         f = self.foreign
         f["lang"] = "ru"
@@ -994,7 +999,7 @@ class Walk:
             "choices": {"1": f["queue"]}, "default_queue_id": f["queue"], "trunk_id": f["trunk"]})
         f["vip"] = ORG2_VIP
         self.ok("PUT", "/api/admin/sip/vip", a2, {"number": ORG2_VIP, "priority": 7, "note": f"VIP {ORG2}"})
-        mailbox2 = f"{ORG2.lower()}@example.org"
+        mailbox2 = f"{ORG2.lower()}@{ORG2_DOMAIN}"
         f["mailbox"] = self.ok("POST", "/api/admin/mailboxes", a2, {
             "address": mailbox2, "queue_id": f["queue"], "name": f"{ORG2} Support"})["id"]
         bot2_token = f"222222222:AA{secrets.token_hex(16)}"
@@ -1353,7 +1358,10 @@ class Walk:
                 elif (method, path) in FOREIGN_EXPECT:
                     expect = FOREIGN_EXPECT[(method, path)]
                 elif "value in the body" in variant and not 200 <= answer.status < 300:
-                    expect = Expect("409 (taken) or 400", lambda s: s in (409, 400))
+                    # Shared names are handed out by the installation's owner: org 2's are not
+                    # org 1's to take (403 not_assigned), whether taken or not.
+                    expect = Expect("403 (another organisation's name), 409 (taken) or 400",
+                                    lambda s: s in (403, 409, 400))
                 elif 200 <= answer.status < 300:
                     expect = Expect("404 (not yours), never 2xx", lambda s: False)
                 else:

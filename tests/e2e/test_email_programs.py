@@ -1,7 +1,8 @@
 """Mail sent by programs, as the class: mailing lists, newsletters and bulk mail are kept but open
 no ticket (unless the mailbox accepts them, or an operator lets one in); an automatic answer is
 noted in its thread and never becomes the mail a reply answers; and one organisation cannot
-silence another's correspondents by registering their address as its own mailbox. Mail arrives
+silence another's correspondents by registering their address as its own mailbox (an address is
+an organisation's only once confirmed). Mail arrives
 through the hub's SMTP receiver; what the hub sends is captured by maildev."""
 from __future__ import annotations
 
@@ -90,7 +91,15 @@ def test_lists_and_bulk_mail_open_no_ticket(hub_store, maildev):
         "name": "Чужой офис", "timezone": "Europe/Moscow", "schedule": {}}, want=201)
     queue = node.api.ok("POST", f"/api/admin/branches/{branch['id']}/chat-queues", other, {"name": "Чужая очередь"},
                         want=201)
-    node.api.ok("POST", "/api/admin/mailboxes", other, {"address": CUSTOMER, "queue_id": queue.get("service_id") or queue["id"]}, want=201)
+    queue_id = queue.get("service_id") or queue["id"]
+    # Nobody vouched for her domain: without an IMAP folder to find a code in, it is refused; with
+    # one, it waits for a code that goes to her own mail (never to the other organisation).
+    status, refused = node.api.request("POST", "/api/admin/mailboxes", other, {"address": CUSTOMER, "queue_id": queue_id})
+    assert (status, refused["code"]) == (403, "not_assigned"), refused
+    squat = node.api.ok("POST", "/api/admin/mailboxes", other, {
+        "address": CUSTOMER, "queue_id": queue_id, "imap_url": "imap://x:y@127.0.0.1:9"}, want=201)
+    assert squat["confirmed_at"] is None
+    wait(lambda: any("HUB-CONFIRM-" in (m.get("subject") or "") for m in maildev.to(CUSTOMER)), what="the code, to her")
     send(port, mail("Ещё вопрос", "И доставка?", "person-2@example.ru"))
     wait(lambda: len(conversations(node, op)) == 4, what="the customer's mail still taken")
     # The other organisation sees none of this organisation's filtered mail.

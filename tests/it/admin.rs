@@ -11,7 +11,7 @@ async fn a_new_organisation_set_up_through_the_api() {
     let node = store.start().await;
     let api = &node.api;
 
-    let out = store.hub(&["org", "add", "--name", "Северный филиал"], "");
+    let out = store.hub(&["org", "add", "--name", "Северный филиал", "--prefix", "north"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("with id 2"));
     let out = store.hub(
@@ -21,7 +21,7 @@ async fn a_new_organisation_set_up_through_the_api() {
             "--org",
             "2",
             "--login",
-            "boss",
+            "north-boss",
             "--name",
             "Boss",
             "--role",
@@ -31,7 +31,7 @@ async fn a_new_organisation_set_up_through_the_api() {
         "boss-password\n",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let admin = api.login("boss", "boss-password").await;
+    let admin = api.login("north-boss", "boss-password").await;
 
     // Only admins set up.
     let sup = api.login("supervisor", "demo-supervisor").await;
@@ -133,7 +133,7 @@ async fn a_new_organisation_set_up_through_the_api() {
         .post(
             &format!("/api/admin/branches/{bid}/devices"),
             Some(&admin),
-            json!({"kind": "kiosk", "login": "lenina-kiosk", "name": "Kiosk"}),
+            json!({"kind": "kiosk", "login": "north-kiosk", "name": "Kiosk"}),
         )
         .await;
     assert_eq!(s, 201, "{kiosk}");
@@ -149,7 +149,7 @@ async fn a_new_organisation_set_up_through_the_api() {
         .post(
             "/api/admin/users",
             Some(&admin),
-            json!({"login": "lena", "name": "Лена", "role": "operator", "password": "lena-password", "lang": "en"}),
+            json!({"login": "north-lena", "name": "Лена", "role": "operator", "password": "lena-password", "lang": "en"}),
         )
         .await;
     assert_eq!(s, 201, "{user}");
@@ -161,11 +161,11 @@ async fn a_new_organisation_set_up_through_the_api() {
         .iter()
         .filter_map(|u| u["login"].as_str())
         .collect();
-    assert_eq!(logins, ["boss", "lena"], "only this organisation's people");
+    assert_eq!(logins, ["north-boss", "north-lena"], "only this organisation's people");
 
     // The new branch works end to end, and it is its own: numbering, kiosk, operator.
     let kiosk_token = api
-        .device("lenina-kiosk", kiosk["secret"].as_str().expect("secret"))
+        .device("north-kiosk", kiosk["secret"].as_str().expect("secret"))
         .await;
     let (s, t) = api
         .post(
@@ -176,7 +176,7 @@ async fn a_new_organisation_set_up_through_the_api() {
         .await;
     assert_eq!(s, 201, "{t}");
     assert_eq!(t["ticket"]["number"], "K001");
-    let lena = api.login("lena", "lena-password").await;
+    let lena = api.login("north-lena", "lena-password").await;
     let (s, _) = api
         .put(
             "/api/operator/place",

@@ -756,7 +756,7 @@ async fn chat_refusals() {
             "user",
             "add",
             "--login",
-            "stranger",
+            "org2-stranger",
             "--name",
             "Чужой",
             "--org",
@@ -766,7 +766,7 @@ async fn chat_refusals() {
         "stranger-password\n",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stranger = api.login("stranger", "stranger-password").await;
+    let stranger = api.login("org2-stranger", "stranger-password").await;
     for path in [
         format!("/api/conversations/{conv_id}"),
         format!("/api/contacts/{}", offer["contact"]["id"]),

@@ -80,7 +80,7 @@ impl ResponseError for ApiError {
             "conflict" | "ticket_state" | "presence" | "conversation_closed" | "no_trunk" | "phone_not_registered" => {
                 StatusCode::CONFLICT
             }
-            "branch_closed" | "forbidden" => StatusCode::FORBIDDEN,
+            "branch_closed" | "forbidden" | "not_assigned" => StatusCode::FORBIDDEN,
             "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
             "too_many_attempts" | "too_many_requests" => StatusCode::TOO_MANY_REQUESTS,
             "storage_full" => StatusCode::INSUFFICIENT_STORAGE,

@@ -8,6 +8,7 @@ pub mod egress;
 pub mod eta;
 pub mod menu;
 pub mod message;
+pub mod namespace;
 pub mod numbering;
 pub mod ordering;
 pub mod phone;

@@ -184,6 +184,9 @@ impl Store {
         missed_limit: i64,
         widget_key: Option<&str>,
     ) -> Result<RemoteQueue> {
+        if let Some(key) = widget_key {
+            self.check_name(org_id, key).await?;
+        }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO services (org_id, branch_id, parent_id, name_ru, name_en, prefix, position, kind, strategy, \
              steps, offer_secs, missed_limit, widget_key) \

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::conversations::Tx;
 use super::Store;
 use crate::error::{Error, Result};
+use crate::model::namespace::Standing;
 use crate::model::Millis;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -30,10 +31,22 @@ pub struct Mailbox {
     pub last_uid: i64,
     pub last_error: Option<String>,
     pub created_at: i64,
+    /// When the address became the organisation's (vouched for by its domain, or its code came
+    /// back); None while the hub waits for the code it mailed: the mailbox then takes no mail by
+    /// SMTP, sends nothing but the code, and what its IMAP folder holds waits unapplied.
+    pub confirmed_at: Option<i64>,
+    /// When the last code was mailed.
+    pub confirm_sent_at: Option<i64>,
 }
 
 const MAILBOX_COLUMNS: &str = "id, org_id, service_id, address, name, imap_url, imap_folder, imap_after, smtp_url, \
-    auto_reply, accept_bulk, lang, enabled, uid_validity, last_uid, last_error, created_at";
+    auto_reply, accept_bulk, lang, enabled, uid_validity, last_uid, last_error, created_at, confirmed_at, confirm_sent_at";
+
+/// The mark a mailbox's confirmation code begins with, so it is found in any mail.
+pub const MAILBOX_CODE_MARK: &str = "HUB-CONFIRM-";
+
+/// How soon a new code may be mailed to a mailbox waiting for one.
+const RESEND_MS: i64 = 60 * 1000;
 
 pub struct NewMailbox<'a> {
     pub org_id: i64,
@@ -113,18 +126,37 @@ fn after_ok(after: &str) -> bool {
 }
 
 impl Store {
+    /// Adds a mailbox. Its address is the organisation's at once when the installation's owner
+    /// vouched for its domain; otherwise it waits for the code [`Self::mailbox_code`] gives, and
+    /// must have an IMAP folder to find it in (the hub's own SMTP receiver takes mail only for
+    /// confirmed addresses). An address is unique among confirmed mailboxes, and within one
+    /// organisation.
     pub async fn add_mailbox(&self, m: NewMailbox<'_>, now: Millis) -> Result<Mailbox> {
         self.remote_queue(m.org_id, m.service_id).await?;
         if !after_ok(m.imap_after) {
             return Err(Error::Invalid("imap_after is 'seen', 'keep' or 'move:<folder>'".into()));
         }
+        let address = m.address.trim().to_lowercase();
+        let standing = self.address_standing(m.org_id, &address).await?;
+        let confirmed =
+            match standing {
+                Standing::Vouched => Some(now),
+                Standing::ToConfirm if m.imap_url.is_none() => return Err(Error::NotYours(
+                    "this address's domain is not assigned to the organisation: the hub confirms such an address by \
+                     mailing a code to it and finding that mail in the mailbox's IMAP folder, so give its imap_url \
+                     (or ask the installation's owner to assign the domain: hub org assign)"
+                        .into(),
+                )),
+                Standing::ToConfirm => None,
+            };
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO mailboxes (org_id, service_id, address, name, imap_url, imap_folder, imap_after, smtp_url, \
-             auto_reply, lang, created_at, accept_bulk) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+             auto_reply, lang, created_at, accept_bulk, confirmed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(m.org_id)
         .bind(m.service_id)
-        .bind(m.address.trim().to_lowercase())
+        .bind(&address)
         .bind(m.name)
         .bind(m.imap_url.map(|u| self.seal("mailboxes.imap_url", u)))
         .bind(m.imap_folder)
@@ -134,12 +166,77 @@ impl Store {
         .bind(m.lang)
         .bind(now)
         .bind(i64::from(m.accept_bulk))
+        .bind(confirmed)
         .fetch_one(&self.write)
         .await;
         match inserted {
             Ok((id,)) => self.mailbox(id).await,
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(Error::Conflict("this address is already a mailbox".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A new code for a mailbox waiting for confirmation (the previous one stops working), at
+    /// most one a minute. The caller mails it to the address.
+    pub async fn mailbox_code(&self, org_id: i64, id: i64, now: Millis) -> Result<String> {
+        let code = format!("{MAILBOX_CODE_MARK}{}", super::random_token(16).to_ascii_uppercase());
+        let n = sqlx::query(
+            "UPDATE mailboxes SET confirm_hash = $1, confirm_sent_at = $2 \
+             WHERE id = $3 AND org_id = $4 AND confirmed_at IS NULL AND COALESCE(confirm_sent_at, 0) < $5",
+        )
+        .bind(crate::seal::digest(&code))
+        .bind(now)
+        .bind(id)
+        .bind(org_id)
+        .bind(now - RESEND_MS)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if n == 1 {
+            return Ok(code);
+        }
+        let m = self.mailbox(id).await?;
+        if m.org_id != org_id {
+            return Err(Error::NotFound("mailbox"));
+        }
+        if m.confirmed_at.is_some() {
+            return Err(Error::Conflict("this mailbox's address is confirmed already".into()));
+        }
+        Err(Error::TooManyRequests(RESEND_MS / 1000))
+    }
+
+    /// A mail in the mailbox's folder carried these candidate codes: when one is the code last
+    /// mailed, the address becomes the organisation's (unless another organisation confirmed
+    /// it first). Answers whether it did.
+    pub async fn confirm_mailbox(&self, id: i64, candidates: &[String], now: Millis) -> Result<bool> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT confirm_hash FROM mailboxes WHERE id = $1 AND confirmed_at IS NULL")
+                .bind(id)
+                .fetch_optional(&self.write)
+                .await?;
+        let Some((Some(hash),)) = row else { return Ok(false) };
+        if !candidates
+            .iter()
+            .any(|c| crate::auth::constant_time_eq(&crate::seal::digest(c), &hash))
+        {
+            return Ok(false);
+        }
+        let done = sqlx::query(
+            "UPDATE mailboxes SET confirmed_at = $1, confirm_hash = NULL, last_error = NULL \
+             WHERE id = $2 AND confirmed_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.write)
+        .await;
+        match done {
+            Ok(r) => Ok(r.rows_affected() == 1),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                self.set_mailbox_error(id, Some("another organisation's mailbox has this address"))
+                    .await?;
+                Ok(false)
             }
             Err(e) => Err(e.into()),
         }
@@ -167,10 +264,10 @@ impl Store {
         all.into_iter().map(|m| self.opened_mailbox(m)).collect()
     }
 
-    /// The enabled mailbox of an address (lower-cased), whichever organisation holds it.
+    /// The enabled, confirmed mailbox of an address (lower-cased), whichever organisation holds it.
     pub async fn mailbox_by_address(&self, address: &str) -> Result<Option<Mailbox>> {
         let m: Option<Mailbox> = sqlx::query_as(super::tickets::sql(format!(
-            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE address = $1 AND enabled = 1"
+            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE address = $1 AND enabled = 1 AND confirmed_at IS NOT NULL"
         )))
         .bind(address)
         .fetch_optional(&self.read)
@@ -318,6 +415,7 @@ impl Store {
     pub async fn claim_inbox(&self, node: &str, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<InboxMail>> {
         let candidates: Vec<(i64,)> = sqlx::query_as(
             "SELECT e.id FROM email_inbox e WHERE e.processed_at IS NULL AND e.claimed_until < $1 \
+             AND EXISTS (SELECT 1 FROM mailboxes m WHERE m.id = e.mailbox_id AND m.confirmed_at IS NOT NULL) \
              AND NOT EXISTS (SELECT 1 FROM email_inbox p WHERE p.mailbox_id = e.mailbox_id AND p.id < e.id \
                              AND p.processed_at IS NULL) \
              ORDER BY e.id LIMIT $2",
@@ -429,11 +527,12 @@ impl Store {
     /// Only the organisation's own: another tenant registering an outside address as "theirs"
     /// must not silence that address's mail to everyone else.
     pub async fn is_own_address(&self, org_id: i64, address: &str) -> Result<bool> {
-        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM mailboxes WHERE address = $1 AND org_id = $2")
-            .bind(address)
-            .bind(org_id)
-            .fetch_optional(&self.read)
-            .await?;
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM mailboxes WHERE address = $1 AND org_id = $2 AND confirmed_at IS NOT NULL")
+                .bind(address)
+                .bind(org_id)
+                .fetch_optional(&self.read)
+                .await?;
         Ok(found.is_some())
     }
 
@@ -556,7 +655,7 @@ impl Store {
         now: Millis,
     ) -> Result<bool> {
         let mailbox: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM mailboxes WHERE org_id = $1 AND enabled = 1 ORDER BY id LIMIT 1")
+            sqlx::query_as("SELECT id FROM mailboxes WHERE org_id = $1 AND enabled = 1 AND confirmed_at IS NOT NULL ORDER BY id LIMIT 1")
                 .bind(org_id)
                 .fetch_optional(&self.read)
                 .await?;
@@ -593,7 +692,7 @@ impl Store {
         now: Millis,
     ) -> Result<Option<(i64, String, i64)>> {
         let mailbox: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM mailboxes WHERE org_id = $1 AND enabled = 1 ORDER BY id LIMIT 1")
+            sqlx::query_as("SELECT id FROM mailboxes WHERE org_id = $1 AND enabled = 1 AND confirmed_at IS NOT NULL ORDER BY id LIMIT 1")
                 .bind(v.org_id)
                 .fetch_optional(&self.read)
                 .await?;

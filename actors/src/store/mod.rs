@@ -6,6 +6,7 @@ mod auth;
 mod contacts;
 mod conversations;
 pub mod email;
+pub mod namespace;
 pub mod org;
 mod outbox;
 mod routing;

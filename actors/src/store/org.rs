@@ -94,15 +94,6 @@ pub struct NewBranch<'a> {
 }
 
 impl Store {
-    pub async fn create_org(&self, name: &str) -> Result<i64> {
-        let (id,): (i64,) = sqlx::query_as("INSERT INTO organisations (name, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(name)
-            .bind(now_millis())
-            .fetch_one(&self.write)
-            .await?;
-        Ok(id)
-    }
-
     pub async fn org_count(&self) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM organisations")
             .fetch_one(&self.read)
@@ -242,6 +233,7 @@ impl Store {
         lang: &str,
     ) -> Result<i64> {
         validate_login(login)?;
+        self.check_name(org_id, login).await?;
         let hash = crate::auth::hash_secret(password).await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO users (org_id, login, name, role, password_hash, lang, created_at) \
@@ -377,6 +369,7 @@ impl Store {
         lang: &str,
     ) -> Result<i64> {
         validate_login(login)?;
+        self.check_name(org_id, login).await?;
         let hash = crate::auth::hash_secret(secret).await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO devices (org_id, branch_id, kind, login, name, secret_hash, lang) \

@@ -175,6 +175,7 @@ impl Store {
         if owner.is_none() {
             return Err(Error::NotFound("operator"));
         }
+        self.check_name(org_id, username).await?;
         let taken: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM sip_accounts WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.write)
@@ -287,6 +288,7 @@ impl Store {
         if let Some(t) = n.trunk_id {
             self.trunk(n.org_id, t).await?.ok_or(Error::NotFound("trunk"))?;
         }
+        self.check_number(n.org_id, n.number).await?;
         if self.sip_number(n.number).await?.is_some() {
             return Err(Error::Conflict(format!("the number {:?} is taken", n.number)));
         }

@@ -420,6 +420,10 @@ async fn fetch_new(
             return Err("the mailbox lease was lost while fetching".into());
         }
         Metrics::add(&e.0.metrics.fetched, new as u64);
+        if mb.confirmed_at.is_none() {
+            // Stored, but applied only once the address is confirmed, by a code among them.
+            super::confirm::look(e, mb, &batch).await;
+        }
         e.0.inbox_bell.notify_one();
         let set = batch.iter().map(|(u, _)| u.to_string()).collect::<Vec<_>>().join(",");
         after_fetch(imap, &mb.imap_after, &set, can_move).await?;

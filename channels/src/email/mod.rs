@@ -13,10 +13,13 @@
 //! One node at a time fetches a mailbox (a lease in the store); every node applies and sends.
 
 mod apply;
+mod confirm;
 mod imap;
 mod receiver;
 mod sender;
 pub mod texts;
+
+pub use confirm::send_code as send_mailbox_code;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -185,6 +188,11 @@ impl Email {
     /// A web-chat visitor left their address: replies in their chat go there too.
     pub fn chat_routed(&self) {
         self.0.outbox_bell.notify_one();
+    }
+
+    /// Whether the installation has a relay, the only way a mailbox's confirmation code leaves.
+    pub fn has_relay(&self) -> bool {
+        self.0.settings.smtp_relay.is_some()
     }
 
     fn hub(&self) -> &Hub {

@@ -117,6 +117,9 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or_default()
                 .to_string();
+            // A mailbox's own confirmation leaves by the installation's relay: the tenant's own
+            // server would see the code.
+            let via_relay = v.get("relay").and_then(serde_json::Value::as_bool).unwrap_or(false);
             return deliver(
                 e,
                 item,
@@ -128,6 +131,7 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
                 &text,
                 Vec::new(),
                 true,
+                via_relay,
             )
             .await;
         }
@@ -208,6 +212,7 @@ async fn send_in_thread(
         &text,
         files,
         automatic,
+        false,
     )
     .await
 }
@@ -225,10 +230,17 @@ async fn deliver(
     text: &str,
     files: Vec<(String, String, Vec<u8>)>,
     automatic: bool,
+    via_relay: bool,
 ) -> Result<String, Failure> {
     // A mailbox's own server is where a tenant said: reached only at an address the
     // installation's rule permits, the one checked. The installation's relay is its own.
     let url = match (&mailbox.smtp_url, &e.0.settings.smtp_relay) {
+        (_, None) if via_relay => {
+            return Err(Failure::Never(
+                "the installation has no relay (email_smtp_relay) to send the confirmation through".into(),
+            ))
+        }
+        (_, Some(relay)) if via_relay => SmtpUrl::from(relay.clone()),
         (Some(own), _) => pinned(&e.0.settings.egress, own).await?,
         (None, Some(relay)) => SmtpUrl::from(relay.clone()),
         (None, None) => {

@@ -53,6 +53,32 @@ pub fn confirm_code(lang: &str, code: &str) -> String {
     }
 }
 
+/// The subject of the mail that confirms a mailbox's address (the code follows it).
+pub fn mailbox_confirm_subject(lang: &str) -> &'static str {
+    match lang {
+        "en" => "Confirming this address for the help desk:",
+        _ => "Подтверждение адреса для службы поддержки:",
+    }
+}
+
+/// The mail that confirms a mailbox's address: nobody needs to act on it.
+pub fn mailbox_confirm_text(lang: &str, code: &str) -> String {
+    match lang {
+        "en" => format!(
+            "This address was added as a mailbox of an organisation's help desk. The hub confirms it by finding \
+             this mail in the mailbox: nothing needs to be done, leave it where it arrived.\n\n\
+             If you did not expect this, the address was given by someone else: ignore this mail, and nothing \
+             will reach them.\n\nCode: {code}"
+        ),
+        _ => format!(
+            "Этот адрес добавлен как почтовый ящик службы поддержки организации. Хаб подтверждает его, найдя \
+             это письмо в ящике: ничего делать не нужно, оставьте письмо там, куда оно пришло.\n\n\
+             Если вы этого не ждали, адрес указал кто-то другой: не обращайте внимания на письмо, и ничего \
+             к нему не попадёт.\n\nКод: {code}"
+        ),
+    }
+}
+
 /// In the thread, for the operator: an automatic answer came (out of office), with its words.
 pub fn auto_reply_note(lang: &str, from: &str, subject: &str, text: &str) -> String {
     let text = text.trim();

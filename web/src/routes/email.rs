@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::auth::{Admin, Operator};
 use crate::{ApiResult, AppState};
 use hub_actors::model::message;
+use hub_actors::model::namespace::Standing;
 use hub_actors::store::email::NewMailbox;
 use hub_actors::Error;
 
@@ -83,9 +84,21 @@ async fn add_mailbox(
     if name.is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control)) {
         return Err(Error::Invalid("name: at most 100 characters, no control characters".into()).into());
     }
-    let mailbox = state
-        .hub
-        .store()
+    // An address nobody vouched for is confirmed by a code mailed through the installation's
+    // relay: without one it could never be.
+    let store = state.hub.store();
+    if store.address_standing(admin.org_id, &address).await? == Standing::ToConfirm
+        && !state.email.as_ref().is_some_and(|e| e.has_relay())
+    {
+        return Err(Error::NotYours(
+            "this address's domain is not assigned to the organisation, and the installation has no relay \
+             (email_smtp_relay) to mail it a confirmation code: ask the installation's owner to assign the domain \
+             (hub org assign)"
+                .into(),
+        )
+        .into());
+    }
+    let mailbox = store
         .add_mailbox(
             NewMailbox {
                 org_id: admin.org_id,
@@ -104,8 +117,16 @@ async fn add_mailbox(
         )
         .await?;
     tracing::info!(mailbox = mailbox.id, address = %mailbox.address, by = admin.user_id, imap = imap_url.is_some(), "mailbox added");
+    let mailbox = if mailbox.confirmed_at.is_none() {
+        hub_channels::email::send_mailbox_code(&state.hub, &mailbox).await?;
+        tracing::info!(mailbox = mailbox.id, "mailbox waits for its confirmation code");
+        store.mailbox(mailbox.id).await?
+    } else {
+        mailbox
+    };
     if let Some(e) = &state.email {
         e.mailboxes_changed();
+        e.chat_routed();
     }
     Ok(HttpResponse::Created().json(mailbox))
 }
@@ -141,6 +162,20 @@ async fn patch_mailbox(
         e.mailboxes_changed();
     }
     Ok(HttpResponse::Ok().json(m))
+}
+
+/// Mails a new confirmation code to a mailbox still waiting for one (at most one a minute).
+async fn resend_code(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    let m = store.mailbox(*path).await?;
+    if m.org_id != admin.org_id {
+        return Err(Error::NotFound("mailbox").into());
+    }
+    hub_channels::email::send_mailbox_code(&state.hub, &m).await?;
+    if let Some(e) = &state.email {
+        e.chat_routed();
+    }
+    Ok(HttpResponse::Accepted().json(store.mailbox(m.id).await?))
 }
 
 /// Mail kept without a ticket (mailing lists, bulk mail, automatic answers to nothing the hub
@@ -179,6 +214,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/mailboxes", web::post().to(add_mailbox))
         .route("/api/admin/mailboxes", web::get().to(mailboxes))
         .route("/api/admin/mailboxes/{id}", web::patch().to(patch_mailbox))
+        .route("/api/admin/mailboxes/{id}/confirmation", web::post().to(resend_code))
         .route("/api/email/filtered", web::get().to(filtered))
         .route("/api/email/filtered/{id}/admit", web::post().to(admit));
 }
