@@ -475,3 +475,89 @@ def test_telegram_voice_note_in_ogg_opus_is_transcribed(hub_store, hub_bin, tmp_
         assert voice_msg["attachments"][0]["mime"] == "audio/ogg"
     finally:
         api_server.close()
+
+
+RECORD_IN_BROWSER = """async (b64) => {
+  // Plays the WAV into a MediaStream and records that as the browser records a microphone.
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  const ctx = new AudioContext({sampleRate: 48000});
+  const buffer = await ctx.decodeAudioData(bytes.buffer);
+  const source = ctx.createBufferSource();
+  source.buffer = buffer;
+  const dest = ctx.createMediaStreamDestination();
+  source.connect(dest);
+  const rec = new MediaRecorder(dest.stream, {mimeType: 'audio/webm;codecs=opus'});
+  const chunks = [];
+  rec.ondataavailable = e => chunks.push(e.data);
+  const stopped = new Promise(r => rec.onstop = r);
+  const ended = new Promise(r => source.onended = r);
+  rec.start(250);
+  source.start();
+  await ended;
+  rec.stop();
+  await stopped;
+  const out = new Uint8Array(await new Blob(chunks).arrayBuffer());
+  let s = '';
+  for (const c of out) s += String.fromCharCode(c);
+  return [rec.mimeType, btoa(s)];
+}"""
+
+
+def test_browser_recording_in_webm_opus_is_transcribed(hub_store, new_context, hub_bin, tmp_path):
+    """Browsers record WebM with Opus (MediaRecorder in Chromium, Edge, Safari): a recording made
+    by Chromium itself from speech the hub synthesised, attached in the widget as a file, is
+    transcribed into the operator's thread like a WAV or a Telegram voice note."""
+    import base64
+
+    from test_webchat import Shop, shop_page_html
+    from ui import DESKTOP_VIEW
+
+    needs_models()
+    speech = tmp_path / "speech.wav"
+    r = run_hub(hub_bin, tmp_path, "say", VOICE_TEXT, "--lang", "en", "-o", str(speech))
+    assert r.returncode == 0, r.stderr
+    store = hub_store()
+    store.extra_env.update({"HUB_SPEECH_MODELS_DIR": MODELS, "HUB_SPEECH_MODEL": "base",
+                            "HUB_SPEECH_LANGUAGES": "webchat=en"})
+    node = store.start()
+    api = hubnode.Api(node.base)
+    shop = Shop(shop_page_html(node))
+    try:
+        visitor = new_context(**DESKTOP_VIEW).new_page()
+        visitor.goto(shop.url("/"))
+        mime, b64 = visitor.evaluate(RECORD_IN_BROWSER, base64.b64encode(speech.read_bytes()).decode())
+        assert mime.startswith("audio/webm"), mime
+        recording = tmp_path / "recording.webm"
+        recording.write_bytes(base64.b64decode(b64))
+        assert recording.read_bytes()[:4] == b"\x1a\x45\xdf\xa3"
+        # The command line reads it as well.
+        heard = run_hub(hub_bin, tmp_path, "transcribe", str(recording), "--model", "tiny.en", "--lang", "en")
+        assert heard.returncode == 0 and {"status", "order"} <= words(heard.stdout), heard.stdout + heard.stderr
+
+        visitor.get_by_test_id("chat-launcher").click()
+        chat = visitor.frame_locator('[data-testid="chat-frame"]')
+        expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+        chat.get_by_test_id("chat-attach").set_input_files(str(recording))
+        mine = chat.locator('[data-testid="chat-message"][data-author="visitor"]')
+        expect(mine).to_have_count(1)
+        expect(mine.first).to_have_attribute("data-state", "sent")
+
+        sup = api.login(*hubnode.SUPERVISOR)
+        deadline = time.monotonic() + 120
+        while True:
+            lists = api.ok("GET", "/api/conversations", sup)
+            convs = lists["queued"] + lists.get("open", [])
+            jobs = api.ok("GET", f"/api/conversations/{convs[0]['id']}/transcriptions", sup) if convs else []
+            if jobs and jobs[0]["status"] in ("done", "failed"):
+                break
+            assert time.monotonic() < deadline, jobs
+            time.sleep(0.3)
+        assert jobs[0]["status"] == "done", jobs
+        thread = api.ok("GET", f"/api/conversations/{convs[0]['id']}", sup)["messages"]
+        files = [a for m in thread for a in m.get("attachments", [])]
+        assert [a["mime"] for a in files] == ["audio/webm"], files
+        note = next(m["body"] for m in thread if m["author"] == "system" and m["body"].startswith("🎤"))
+        missing = {"status", "order", "thank"} - words(note)
+        assert not missing, f"transcript {note!r} lacks {missing}"
+    finally:
+        shop.close()

@@ -66,7 +66,7 @@
       'ch.webchat': 'Web chat', 'ch.telegram': 'Telegram', 'ch.email': 'E-mail', 'ch.phone': 'Phone',
       'cs.queued': 'In queue', 'cs.offered': 'Offered', 'cs.open': 'Open', 'cs.closed': 'Closed',
       'idk.web': 'Website visitor', 'idk.phone': 'Phone', 'idk.telegram': 'Telegram', 'idk.email': 'E-mail',
-      'att.none': 'No file chosen.', 'att.type': '{name}: this type of file cannot be sent. Allowed: PNG, JPEG, GIF, WebP, PDF, TXT.',
+      'att.none': 'No file chosen.', 'att.type': '{name}: this type of file cannot be sent. Allowed: PNG, JPEG, GIF, WebP, PDF, TXT, recordings (WAV, Ogg, WebM, MP4).',
       'att.size': '{name} is too large: at most {max}.', 'att.empty': '{name} is empty.', 'att.uploading': 'Uploading {name}…',
       'chat.title': 'Chat with us', 'chat.telegram': 'Continue in Telegram', 'chat.close': 'Close the chat', 'chat.input': 'Message', 'chat.placeholder': 'Type a message…',
       'chat.send': 'Send', 'chat.attach': 'Attach a file', 'chat.record': 'Record a voice message', 'chat.recording': 'Recording {secs} s… press ■ to send', 'chat.micDenied': 'The microphone is not available: {reason}', 'chat.voiceName': 'voice message', 'chat.empty': 'Hello! Ask your question: an operator will answer here.',
@@ -204,7 +204,7 @@
       'ch.webchat': 'Чат на сайте', 'ch.telegram': 'Telegram', 'ch.email': 'Почта', 'ch.phone': 'Телефон',
       'cs.queued': 'В очереди', 'cs.offered': 'Предложен', 'cs.open': 'Открыт', 'cs.closed': 'Закрыт',
       'idk.web': 'Посетитель сайта', 'idk.phone': 'Телефон', 'idk.telegram': 'Telegram', 'idk.email': 'Почта',
-      'att.none': 'Файл не выбран.', 'att.type': '{name}: такой файл отправить нельзя. Можно: PNG, JPEG, GIF, WebP, PDF, TXT.',
+      'att.none': 'Файл не выбран.', 'att.type': '{name}: такой файл отправить нельзя. Можно: PNG, JPEG, GIF, WebP, PDF, TXT, записи (WAV, Ogg, WebM, MP4).',
       'att.size': '{name} слишком большой: не больше {max}.', 'att.empty': '{name} — пустой файл.', 'att.uploading': 'Загружаем {name}…',
       'chat.title': 'Напишите нам', 'chat.telegram': 'Продолжить в Telegram', 'chat.close': 'Закрыть чат', 'chat.input': 'Сообщение', 'chat.placeholder': 'Введите сообщение…',
       'chat.send': 'Отправить', 'chat.attach': 'Прикрепить файл', 'chat.record': 'Записать голосовое сообщение', 'chat.recording': 'Запись {secs} с… нажмите ■, чтобы отправить', 'chat.micDenied': 'Микрофон недоступен: {reason}', 'chat.voiceName': 'голосовое сообщение', 'chat.empty': 'Здравствуйте! Задайте вопрос — оператор ответит здесь.',
@@ -504,8 +504,10 @@
 
   /* Attachments: what the server accepts (it checks the content again). */
   const MAX_FILE = 5 * 1024 * 1024;
-  const FILE_EXT = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', pdf: 'application/pdf', txt: 'text/plain', wav: 'audio/wav' };
-  const FILE_TYPES = new Set(Object.values(FILE_EXT));
+  const FILE_EXT = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', pdf: 'application/pdf', txt: 'text/plain',
+    wav: 'audio/wav', ogg: 'audio/ogg', oga: 'audio/ogg', opus: 'audio/ogg', webm: 'audio/webm', mp4: 'video/mp4' };
+  // Browsers name a recording's type variously (video/webm for any .webm file).
+  const FILE_TYPES = new Set([...Object.values(FILE_EXT), 'video/webm', 'audio/x-wav', 'audio/wave', 'audio/opus']);
   function fileType(file) {
     const ty = String(file.type || '').toLowerCase().split(';')[0].trim();
     if (FILE_TYPES.has(ty)) return ty;

@@ -47,6 +47,16 @@ pub fn classify(data: &[u8]) -> Result<&'static str, AttachmentError> {
     if starts(b"OggS") {
         return Ok("audio/ogg");
     }
+    // Browsers' recordings (MediaRecorder): WebM, audio unless its tracks say video.
+    if starts(b"\x1a\x45\xdf\xa3") {
+        let head = &data[..data.len().min(4096)];
+        let has = |codec: &[u8]| head.windows(codec.len()).any(|w| w == codec);
+        return Ok(if has(b"V_VP8") || has(b"V_VP9") || has(b"V_AV1") || has(b"V_MPEG4") {
+            "video/webm"
+        } else {
+            "audio/webm"
+        });
+    }
     // Voice messages recorded in the web-chat widget.
     if data.len() >= 12 && starts(b"RIFF") && &data[8..12] == b"WAVE" {
         return Ok("audio/wav");
@@ -152,6 +162,9 @@ mod tests {
         assert_eq!(classify(b"RIFF\0\0\0\0WEBPVP8 "), Ok("image/webp"));
         assert_eq!(classify(b"%PDF-1.7\n"), Ok("application/pdf"));
         assert_eq!(classify(b"OggS\0\x02\0\0"), Ok("audio/ogg"));
+        let webm = |codec: &[u8]| [&b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm\x86\x86"[..], codec].concat();
+        assert_eq!(classify(&webm(b"A_OPUS")), Ok("audio/webm"));
+        assert_eq!(classify(&webm(b"V_VP8")), Ok("video/webm"));
         assert_eq!(classify(b"RIFF\x24\0\0\0WAVEfmt "), Ok("audio/wav"));
         assert_eq!(classify(b"\0\0\0\x18ftypmp42\0\0"), Ok("video/mp4"));
         assert_eq!(

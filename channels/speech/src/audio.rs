@@ -147,15 +147,16 @@ fn decode_samples(data: &[u8], format: u16, channels: u16, rate: u32, bits: u16)
     Ok(Pcm::new(rate, samples))
 }
 
-/// A stored recording as PCM, by its type: WAV is read (the widget records WAV); Ogg/Opus
-/// (Telegram voice notes) needs an Opus decoder the hub does not have yet.
+/// A stored recording as PCM, by its type: WAV (the widget's own recorder), Ogg Opus
+/// (Telegram's voice notes, Firefox) and WebM Opus (Chromium's and Safari's MediaRecorder).
 pub fn read_recording(mime: &str, data: &[u8]) -> Result<Pcm> {
-    match mime {
+    let base = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match base.as_str() {
         "audio/wav" | "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => read_wav(data),
-        // Telegram's voice notes, Firefox's recordings: Opus in Ogg.
         "audio/ogg" | "audio/opus" | "application/ogg" => crate::ogg::decode(data),
+        "audio/webm" | "video/webm" => crate::webm::decode(data),
         other => Err(SpeechError::UnsupportedAudio(format!(
-            "{other} (WAV and Ogg Opus recordings are transcribed)"
+            "{other} (WAV, Ogg Opus and WebM Opus recordings are transcribed)"
         ))),
     }
 }
@@ -164,6 +165,8 @@ pub fn read_recording(mime: &str, data: &[u8]) -> Result<Pcm> {
 pub fn read_any(data: &[u8]) -> Result<Pcm> {
     if data.starts_with(b"OggS") {
         crate::ogg::decode(data)
+    } else if data.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        crate::webm::decode(data)
     } else {
         read_wav(data)
     }
@@ -174,9 +177,9 @@ fn sniff(bytes: &[u8]) -> &'static str {
     match bytes {
         [] => "empty audio",
         [b'O', b'g', b'g', b'S', ..] => "Ogg audio (read as Ogg Opus)",
-        [0x1A, 0x45, 0xDF, 0xA3, ..] => "WebM audio (only WAV and Ogg Opus are read)",
-        [b'I', b'D', b'3', ..] | [0xFF, 0xFB, ..] => "MP3 audio (only WAV and Ogg Opus are read)",
-        [_, _, _, _, b'f', b't', b'y', b'p', ..] => "MP4 audio (only WAV and Ogg Opus are read)",
+        [0x1A, 0x45, 0xDF, 0xA3, ..] => "WebM audio (read as WebM Opus)",
+        [b'I', b'D', b'3', ..] | [0xFF, 0xFB, ..] => "MP3 audio (only WAV, Ogg Opus and WebM Opus are read)",
+        [_, _, _, _, b'f', b't', b'y', b'p', ..] => "MP4 audio (only WAV, Ogg Opus and WebM Opus are read)",
         _ => "not a WAV file",
     }
 }
@@ -374,10 +377,13 @@ mod tests {
         // Ogg is read as Opus (see ogg.rs); a broken one is refused with the reason.
         let e = read_recording("audio/ogg", b"OggS").unwrap_err().to_string();
         assert!(e.contains("Ogg Opus"), "{e}");
-        let e = read_recording("audio/webm", b"\x1a\x45\xdf\xa3")
+        // WebM is read as Opus (see webm.rs), whatever parameters its type carries.
+        let e = read_recording("audio/webm;codecs=opus", b"\x1a\x45\xdf\xa3")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("audio/webm"), "{e}");
+        assert!(e.contains("WebM Opus"), "{e}");
+        let e = read_recording("audio/mpeg", b"ID3").unwrap_err().to_string();
+        assert!(e.contains("audio/mpeg"), "{e}");
     }
 
     #[test]

@@ -8,9 +8,11 @@ pub mod engine;
 pub mod error;
 pub mod ggml;
 pub mod ogg;
+mod opus;
 pub mod phrase;
 pub mod rhvoice;
 pub mod say;
+pub mod webm;
 #[cfg(feature = "whisper")]
 pub mod whisper;
 

@@ -1,17 +1,11 @@
-//! Ogg Opus (RFC 3533, RFC 7845): the audio of Telegram's voice notes and of most browsers'
-//! recordings, decoded to 16 kHz mono PCM for Whisper. The Ogg pages are read here; the Opus
-//! packets are decoded by `opus-decoder` (pure Rust, RFC 8251 conformant). Pure, no I/O.
+//! Ogg Opus (RFC 3533, RFC 7845): the audio of Telegram's voice notes and of Firefox's
+//! recordings. The Ogg pages are read here; the packets go to [`crate::opus`]. Pure, no I/O.
 
 use crate::audio::Pcm;
 use crate::error::{Result, SpeechError};
 
-/// The rate decoded at: what Whisper takes, so no resampling follows.
-const RATE: u32 = 16_000;
-/// The longest recording decoded: an hour, as for WAV (a hostile file cannot fill memory).
-const MAX_SAMPLES: usize = 3600 * RATE as usize;
-
 fn bad(why: &str) -> SpeechError {
-    SpeechError::UnsupportedAudio(format!("Ogg Opus: {why}"))
+    crate::opus::bad("Ogg", why)
 }
 
 /// The packets of the first logical stream, in order (a packet may span pages).
@@ -53,45 +47,17 @@ fn packets(data: &[u8]) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
-/// Decodes an Ogg Opus file to 16 kHz mono PCM. The decoder is third-party code fed untrusted
-/// bytes: a fault in it is this file's refusal, never the worker's end.
+/// Decodes an Ogg Opus file to 16 kHz mono PCM.
 pub fn decode(data: &[u8]) -> Result<Pcm> {
-    std::panic::catch_unwind(|| decode_unguarded(data)).unwrap_or_else(|_| Err(bad("the decoder failed on this file")))
-}
-
-fn decode_unguarded(data: &[u8]) -> Result<Pcm> {
     let packets = packets(data)?;
     let head = packets.first().ok_or_else(|| bad("empty"))?;
     if head.len() < 19 || &head[..8] != b"OpusHead" {
         return Err(bad("the first packet is not OpusHead (not Opus in Ogg)"));
     }
-    let channels = usize::from(head[9]);
-    let mapping = head[18];
-    if !(1..=2).contains(&channels) || mapping != 0 {
-        return Err(bad("only mono or stereo Opus is read"));
-    }
-    // Pre-skip is counted at 48 kHz (RFC 7845 §4.2).
-    let pre_skip = usize::from(u16::from_le_bytes([head[10], head[11]])) * RATE as usize / 48_000;
     if packets.get(1).is_none_or(|t| !t.starts_with(b"OpusTags")) {
         return Err(bad("no OpusTags"));
     }
-    let mut decoder = opus_decoder::OpusDecoder::new(RATE, 1).map_err(|e| bad(&e.to_string()))?;
-    let mut frame = vec![0i16; decoder.max_frame_size_per_channel().max(RATE as usize * 120 / 1000)];
-    let mut samples: Vec<i16> = Vec::new();
-    for packet in packets.iter().skip(2).filter(|p| !p.is_empty()) {
-        let n = decoder
-            .decode(packet, &mut frame, false)
-            .map_err(|e| bad(&format!("a packet does not decode ({e})")))?;
-        samples.extend_from_slice(&frame[..n.min(frame.len())]);
-        if samples.len() > MAX_SAMPLES {
-            return Err(SpeechError::UnsupportedAudio(
-                "the recording is longer than an hour".into(),
-            ));
-        }
-    }
-    let skip = pre_skip.min(samples.len());
-    samples.drain(..skip);
-    Ok(Pcm::new(RATE, samples))
+    crate::opus::decode("Ogg", head, packets.iter().skip(2).map(Vec::as_slice))
 }
 
 #[cfg(test)]
@@ -103,17 +69,7 @@ mod tests {
 
     #[test]
     fn a_tone_decodes_to_its_length_and_pitch() {
-        let pcm = decode(TONE).unwrap();
-        assert_eq!(pcm.rate, 16_000);
-        let ms = pcm.duration_ms();
-        assert!((1450..=1600).contains(&ms), "{ms} ms");
-        // Zero crossings in the steady middle: 440 Hz crosses zero 880 times a second.
-        let mid = &pcm.samples[4000..20000];
-        let crossings = mid.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
-        let hz = crossings as f64 / 2.0 / (mid.len() as f64 / 16_000.0);
-        assert!((400.0..480.0).contains(&hz), "{hz} Hz");
-        let loud = mid.iter().map(|s| i64::from(*s).abs()).max().unwrap_or(0);
-        assert!(loud > 3000, "the tone is there ({loud})");
+        crate::opus::tests::is_the_tone(&decode(TONE).unwrap());
     }
 
     #[test]
