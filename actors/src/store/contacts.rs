@@ -142,7 +142,7 @@ const QUEUE_COLUMNS: &str =
 
 impl Store {
     pub async fn widget_queue(&self, key: &str) -> Result<RemoteQueue> {
-        sqlx::query_as(super::tickets::sql(format!(
+        sqlx::query_as(super::sql(format!(
             "SELECT {QUEUE_COLUMNS} FROM services WHERE widget_key = $1 AND kind = 'remote'"
         )))
         .bind(key)
@@ -152,7 +152,7 @@ impl Store {
     }
 
     pub async fn remote_queue(&self, org_id: i64, id: i64) -> Result<RemoteQueue> {
-        sqlx::query_as(super::tickets::sql(format!(
+        sqlx::query_as(super::sql(format!(
             "SELECT {QUEUE_COLUMNS} FROM services WHERE id = $1 AND org_id = $2 AND kind = 'remote'"
         )))
         .bind(id)
@@ -163,7 +163,7 @@ impl Store {
     }
 
     pub async fn remote_queues(&self, org_id: i64) -> Result<Vec<RemoteQueue>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {QUEUE_COLUMNS} FROM services WHERE org_id = $1 AND kind = 'remote' ORDER BY position, id"
         )))
         .bind(org_id)
@@ -203,7 +203,7 @@ impl Store {
         .bind(widget_key)
         .fetch_optional(&self.write)
         .await
-        .map_err(|e| super::org::unique_as_conflict(e, "this widget key is taken"))?
+        .map_err(|e| super::unique_as_conflict(e, "this widget key is taken"))?
         .ok_or(Error::NotFound("branch"))?;
         self.remote_queue(org_id, id).await
     }
@@ -457,7 +457,7 @@ impl Store {
         }
         let mut tx = self.write.begin().await?;
         for table in ["contact_identities", "conversations", "visitors"] {
-            sqlx::query(super::tickets::sql(format!(
+            sqlx::query(super::sql(format!(
                 "UPDATE {table} SET contact_id = $1 WHERE contact_id = $2"
             )))
             .bind(keep)
@@ -539,7 +539,7 @@ impl Store {
         .bind(body)
         .fetch_one(&self.write)
         .await
-        .map_err(|e| super::org::unique_as_conflict(e, "this shortcut is taken"))?;
+        .map_err(|e| super::unique_as_conflict(e, "this shortcut is taken"))?;
         Ok(Canned {
             id,
             shortcut: shortcut.into(),

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::{placeholders, Store};
+use super::{placeholders, timeline, Store};
 use crate::error::{Error, Result};
 use crate::model::Millis;
 
@@ -167,32 +167,9 @@ const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.author, m.operat
     m.body, m.client_id, m.at, o.id AS out_id, o.sent_at AS out_sent_at, o.failed_at AS out_failed_at \
     FROM messages m LEFT JOIN users u ON u.id = m.operator_id LEFT JOIN outbox o ON o.message_id = m.id";
 
-pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
-
-pub(crate) async fn timeline(
-    tx: &mut Tx<'_>,
-    conversation_id: i64,
-    at: Millis,
-    kind: &str,
-    operator: Option<i64>,
-    detail: Option<&str>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO conversation_events (conversation_id, at, kind, operator_id, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(conversation_id)
-    .bind(at)
-    .bind(kind)
-    .bind(operator)
-    .bind(detail)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 impl Store {
     pub async fn conversation(&self, org_id: i64, id: i64) -> Result<Conversation> {
-        let row: ConversationRow = sqlx::query_as(super::tickets::sql(format!(
+        let row: ConversationRow = sqlx::query_as(super::sql(format!(
             "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.id = $1 AND c.org_id = $2"
         )))
         .bind(id)
@@ -220,7 +197,7 @@ impl Store {
 
     /// Conversations matching `filter` (an SQL condition on `c` with `$1` = org id and `$2` = `arg`).
     async fn conversations_where(&self, org_id: i64, filter: &str, arg: i64, limit: i64) -> Result<Vec<Conversation>> {
-        let rows: Vec<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
+        let rows: Vec<ConversationRow> = sqlx::query_as(super::sql(format!(
             "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND {filter} \
              ORDER BY c.priority DESC, c.queued_at, c.id LIMIT {limit}"
         )))
@@ -275,7 +252,7 @@ impl Store {
         channel: &str,
         thread_key: &str,
     ) -> Result<Option<Conversation>> {
-        let row: Option<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
+        let row: Option<ConversationRow> = sqlx::query_as(super::sql(format!(
             "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 \
              AND c.status <> 'closed'"
         )))
@@ -310,7 +287,7 @@ impl Store {
         channel: &str,
         thread_key: &str,
     ) -> Result<Option<Conversation>> {
-        let row: Option<ConversationRow> = sqlx::query_as(super::tickets::sql(format!(
+        let row: Option<ConversationRow> = sqlx::query_as(super::sql(format!(
             "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 \
              ORDER BY c.id DESC LIMIT 1"
         )))
@@ -336,7 +313,7 @@ impl Store {
              GROUP BY conversation_id)",
             placeholders(1, ids.len())
         );
-        let mut q = sqlx::query_as::<_, MessageRow>(super::tickets::sql(sql_text));
+        let mut q = sqlx::query_as::<_, MessageRow>(super::sql(sql_text));
         for id in &ids {
             q = q.bind(*id);
         }
@@ -362,7 +339,7 @@ impl Store {
                 "SELECT message_id, id, name, mime, size FROM attachments WHERE message_id IN ({}) ORDER BY id",
                 placeholders(1, ids.len())
             );
-            let mut q = sqlx::query_as(super::tickets::sql(sql_text));
+            let mut q = sqlx::query_as(super::sql(sql_text));
             for id in &ids {
                 q = q.bind(*id);
             }
@@ -399,7 +376,7 @@ impl Store {
 
     /// Messages of a conversation after message id `after`, oldest first.
     pub async fn messages(&self, conversation_id: i64, after: i64, limit: i64) -> Result<Vec<Message>> {
-        let rows: Vec<MessageRow> = sqlx::query_as(super::tickets::sql(format!(
+        let rows: Vec<MessageRow> = sqlx::query_as(super::sql(format!(
             "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id LIMIT {limit}"
         )))
         .bind(conversation_id)
@@ -412,7 +389,7 @@ impl Store {
     /// The latest `limit` messages after `after`, oldest first: a client that was away long
     /// gets the end of the thread, not its beginning.
     pub async fn latest_messages(&self, conversation_id: i64, after: i64, limit: i64) -> Result<Vec<Message>> {
-        let mut rows: Vec<MessageRow> = sqlx::query_as(super::tickets::sql(format!(
+        let mut rows: Vec<MessageRow> = sqlx::query_as(super::sql(format!(
             "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id DESC LIMIT {limit}"
         )))
         .bind(conversation_id)
@@ -584,7 +561,7 @@ impl Store {
                  AND message_id IS NULL AND id IN ({})",
                 placeholders(5, attachment_ids.len())
             );
-            let mut q = sqlx::query(super::tickets::sql(sql_text))
+            let mut q = sqlx::query(super::sql(sql_text))
                 .bind(id)
                 .bind(conversation_id)
                 .bind(owner)
@@ -626,8 +603,8 @@ impl Store {
         }
     }
 
-    pub(crate) async fn message(&self, id: i64) -> Result<Message> {
-        let rows: Vec<MessageRow> = sqlx::query_as(super::tickets::sql(format!("{MESSAGE_SELECT} WHERE m.id = $1")))
+    pub async fn message(&self, id: i64) -> Result<Message> {
+        let rows: Vec<MessageRow> = sqlx::query_as(super::sql(format!("{MESSAGE_SELECT} WHERE m.id = $1")))
             .bind(id)
             .fetch_all(&self.write)
             .await?;
@@ -654,7 +631,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let n = binds.len();
         let sql_text = format!("UPDATE conversations SET {set} WHERE id = ${} AND {expect}", n + 1);
-        let mut q = sqlx::query(super::tickets::sql(sql_text));
+        let mut q = sqlx::query(super::sql(sql_text));
         for b in binds {
             q = q.bind(*b);
         }
@@ -941,12 +918,10 @@ impl Store {
         (kind, why): (&str, &str),
         now: Millis,
     ) -> Result<Vec<i64>> {
-        let ids: Vec<(i64,)> = sqlx::query_as(super::tickets::sql(format!(
-            "SELECT id FROM conversations WHERE {which}"
-        )))
-        .bind(operator)
-        .fetch_all(&self.write)
-        .await?;
+        let ids: Vec<(i64,)> = sqlx::query_as(super::sql(format!("SELECT id FROM conversations WHERE {which}")))
+            .bind(operator)
+            .fetch_all(&self.write)
+            .await?;
         let mut moved = vec![];
         for (id,) in ids {
             if self

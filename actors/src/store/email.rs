@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::conversations::Tx;
+use super::connector::{Connector, Leased};
 use super::Store;
+use super::Tx;
 use crate::error::{Error, Result};
 use crate::model::namespace::Standing;
 use crate::model::Millis;
@@ -38,6 +39,9 @@ pub struct Mailbox {
     /// When the last code was mailed.
     pub confirm_sent_at: Option<i64>,
 }
+
+/// One node at a time fetches a mailbox.
+pub const MAILBOXES: Leased = Leased::table("mailboxes");
 
 const MAILBOX_COLUMNS: &str = "id, org_id, service_id, address, name, imap_url, imap_folder, imap_after, smtp_url, \
     auto_reply, accept_bulk, lang, enabled, uid_validity, last_uid, last_error, created_at, confirmed_at, confirm_sent_at";
@@ -117,6 +121,36 @@ pub struct InboxCounts {
     pub bounces: i64,
     pub filtered: i64,
 }
+
+impl Connector for Mailbox {
+    const TABLE: Leased = MAILBOXES;
+    const COLUMNS: &'static str = MAILBOX_COLUMNS;
+    const WHAT: &'static str = "mailbox";
+
+    /// Its server URLs (with their passwords) opened.
+    fn opened(mut self, store: &Store) -> Result<Self> {
+        self.imap_url = self
+            .imap_url
+            .map(|u| store.open("mailboxes.imap_url", &u))
+            .transpose()?;
+        self.smtp_url = self
+            .smtp_url
+            .map(|u| store.open("mailboxes.smtp_url", &u))
+            .transpose()?;
+        Ok(self)
+    }
+}
+
+/// Received mail as a job queue: a mail is to do until applied.
+const INBOX: super::jobs::JobQueue = super::jobs::JobQueue {
+    table: "email_inbox",
+    lease: "claimed_until",
+    open: "processed_at IS NULL",
+    on_claim: "",
+    on_release: "",
+};
+
+const INBOX_MAIL: &str = "id, mailbox_id, source, raw, attempts, received_at, admitted";
 
 /// How long a confirmation code works.
 const CONFIRM_MS: i64 = 30 * 60 * 1000;
@@ -243,43 +277,23 @@ impl Store {
     }
 
     pub async fn mailbox(&self, id: i64) -> Result<Mailbox> {
-        let m: Mailbox = sqlx::query_as(super::tickets::sql(format!(
-            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(Error::NotFound("mailbox"))?;
-        self.opened_mailbox(m)
+        self.connector(id).await
     }
 
     /// Mailboxes of one organisation, or of all.
     pub async fn mailboxes(&self, org_id: Option<i64>) -> Result<Vec<Mailbox>> {
-        let all: Vec<Mailbox> = sqlx::query_as(super::tickets::sql(format!(
-            "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE ($1 = 0 OR org_id = $1) ORDER BY id"
-        )))
-        .bind(org_id.unwrap_or(0))
-        .fetch_all(&self.read)
-        .await?;
-        all.into_iter().map(|m| self.opened_mailbox(m)).collect()
+        self.connectors(org_id).await
     }
 
     /// The enabled, confirmed mailbox of an address (lower-cased), whichever organisation holds it.
     pub async fn mailbox_by_address(&self, address: &str) -> Result<Option<Mailbox>> {
-        let m: Option<Mailbox> = sqlx::query_as(super::tickets::sql(format!(
+        let m: Option<Mailbox> = sqlx::query_as(super::sql(format!(
             "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE address = $1 AND enabled = 1 AND confirmed_at IS NOT NULL"
         )))
         .bind(address)
         .fetch_optional(&self.read)
         .await?;
-        m.map(|m| self.opened_mailbox(m)).transpose()
-    }
-
-    /// A mailbox as read, its server URLs (with their passwords) opened.
-    fn opened_mailbox(&self, mut m: Mailbox) -> Result<Mailbox> {
-        m.imap_url = m.imap_url.map(|u| self.open("mailboxes.imap_url", &u)).transpose()?;
-        m.smtp_url = m.smtp_url.map(|u| self.open("mailboxes.smtp_url", &u)).transpose()?;
-        Ok(m)
+        m.map(|m| m.opened(self)).transpose()
     }
 
     /// Pauses or resumes a mailbox of the organisation, and lets mailing lists and bulk mail
@@ -315,22 +329,6 @@ impl Store {
             .execute(&self.write)
             .await?;
         Ok(())
-    }
-
-    /// Takes or extends this node's lease on fetching the mailbox; false while another holds it.
-    pub async fn take_mailbox_lease(&self, id: i64, node: &str, until: Millis, now: Millis) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE mailboxes SET lease_node = $1, lease_until = $2 \
-             WHERE id = $3 AND enabled = 1 AND (lease_node = $1 OR lease_until < $4)",
-        )
-        .bind(node)
-        .bind(until)
-        .bind(id)
-        .bind(now)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
     }
 
     /// The server renumbered the folder (UIDVALIDITY changed): fetching starts again from the
@@ -424,33 +422,14 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for (id,) in candidates {
-            let row: Option<InboxMail> = sqlx::query_as(
-                "UPDATE email_inbox SET claimed_until = $1, attempts = attempts + 1, claimed_by = $4 \
-                 WHERE id = $2 AND claimed_until < $3 AND processed_at IS NULL \
-                 RETURNING id, mailbox_id, source, raw, attempts, received_at, admitted",
-            )
-            .bind(now + lease_ms)
-            .bind(id)
-            .bind(now)
-            .bind(node)
-            .fetch_optional(&self.write)
-            .await?;
-            claimed.extend(row);
-        }
-        Ok(claimed)
+        let ids: Vec<i64> = candidates.into_iter().map(|(id,)| id).collect();
+        self.claim_jobs(&INBOX, &ids, Some(node), now, lease_ms, INBOX_MAIL)
+            .await
     }
 
     /// A node starting again releases the mail it was applying when it stopped.
     pub async fn release_inbox_claims(&self, node: &str) -> Result<u64> {
-        Ok(sqlx::query(
-            "UPDATE email_inbox SET claimed_until = 0 WHERE claimed_by = $1 AND processed_at IS NULL AND claimed_until > 0",
-        )
-        .bind(node)
-        .execute(&self.write)
-        .await?
-        .rows_affected())
+        self.release_jobs(&INBOX, node, None).await
     }
 
     pub async fn inbox_done(&self, id: i64, outcome: &str, conversation_id: Option<i64>, now: Millis) -> Result<()> {
@@ -570,7 +549,7 @@ impl Store {
     /// The dialogue the first known of `ids` belongs to.
     pub async fn thread_by_ids(&self, org_id: i64, ids: &[String]) -> Result<Option<EmailThread>> {
         for id in ids {
-            let t: Option<EmailThread> = sqlx::query_as(super::tickets::sql(format!(
+            let t: Option<EmailThread> = sqlx::query_as(super::sql(format!(
                 "SELECT {THREAD_COLUMNS} FROM email_ids i JOIN email_threads t ON t.id = i.thread_id \
                  WHERE i.org_id = $1 AND i.message_id = $2"
             )))
@@ -587,7 +566,7 @@ impl Store {
 
     /// The dialogue of a conversation (the ticket reference in a subject leads here).
     pub async fn thread_of_conversation(&self, org_id: i64, conversation_id: i64) -> Result<Option<EmailThread>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {THREAD_COLUMNS} FROM conversations c JOIN email_threads t \
              ON t.channel = c.channel AND t.thread_key = c.thread_key WHERE c.id = $1 AND c.org_id = $2"
         )))
@@ -599,7 +578,7 @@ impl Store {
 
     /// The dialogue under a conversation key.
     pub async fn thread_by_key(&self, channel: &str, thread_key: &str) -> Result<Option<EmailThread>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {THREAD_COLUMNS} FROM email_threads t WHERE t.channel = $1 AND t.thread_key = $2"
         )))
         .bind(channel)

@@ -3,9 +3,12 @@
 //! drivers accept; the few statements that must differ (row locking) branch on [`Backend`].
 
 mod auth;
+mod base;
+pub mod connector;
 mod contacts;
 mod conversations;
 pub mod email;
+mod jobs;
 pub mod namespace;
 pub mod org;
 mod outbox;
@@ -16,7 +19,12 @@ pub mod telegram;
 pub(crate) mod tickets;
 pub mod trunks;
 
+#[cfg(test)]
+mod circles;
+
 pub use auth::{Principal, PrincipalKind};
+pub use base::random_token;
+pub(crate) use base::{placeholders, sql, timeline, unique_as_conflict, Tx};
 pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, UploadCaps, Visitor};
 pub use conversations::{
     AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT,
@@ -99,7 +107,7 @@ impl Store {
         };
         let mut n = 0;
         for (table, column) in SEALED {
-            let rows: Vec<(i64, Option<String>)> = sqlx::query_as(tickets::sql(format!(
+            let rows: Vec<(i64, Option<String>)> = sqlx::query_as(sql(format!(
                 "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
             )))
             .fetch_all(&self.write)
@@ -112,7 +120,7 @@ impl Store {
                 let plain = sealer
                     .open(&name, &value)
                     .map_err(|e| crate::Error::Internal(e.to_string()))?;
-                sqlx::query(tickets::sql(format!("UPDATE {table} SET {column} = $1 WHERE id = $2")))
+                sqlx::query(sql(format!("UPDATE {table} SET {column} = $1 WHERE id = $2")))
                     .bind(sealer.seal(&name, &plain))
                     .bind(id)
                     .execute(&self.write)
@@ -217,17 +225,4 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
-}
-
-/// `$from, $from+1, …` for an `IN (…)` list of `n` values.
-pub(crate) fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
-}
-
-/// A random token as hex: session tokens, device secrets, public ticket ids.
-pub fn random_token(bytes: usize) -> String {
-    use rand::RngCore;
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    hex::encode(buf)
 }

@@ -87,7 +87,7 @@ impl Store {
         }
         let pattern = format!("{prefix}-%");
         for (table, column) in NAMED {
-            let (n,): (i64,) = sqlx::query_as(super::tickets::sql(format!(
+            let (n,): (i64,) = sqlx::query_as(super::sql(format!(
                 "SELECT COUNT(*) FROM {table} WHERE org_id <> $1 AND LOWER({column}) LIKE $2"
             )))
             .bind(org_id)
@@ -105,7 +105,7 @@ impl Store {
             .bind(org_id)
             .execute(&self.write)
             .await
-            .map_err(|e| super::org::unique_as_conflict(e, "another organisation has this prefix"))?
+            .map_err(|e| super::unique_as_conflict(e, "another organisation has this prefix"))?
             .rows_affected();
         if n == 0 {
             return Err(Error::NotFound("organisation"));
@@ -220,7 +220,7 @@ impl Store {
             .bind(now_millis())
             .execute(&self.write)
             .await
-            .map_err(|e| super::org::unique_as_conflict(e, "this is already assigned; unassign it first"))?;
+            .map_err(|e| super::unique_as_conflict(e, "this is already assigned; unassign it first"))?;
         Ok(())
     }
 

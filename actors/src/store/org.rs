@@ -3,7 +3,7 @@
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use super::Store;
+use super::{unique_as_conflict, Store};
 use crate::error::{Error, Result};
 use crate::model::{
     menu, now_millis,
@@ -398,13 +398,6 @@ fn validate_login(login: &str) -> Result<()> {
         Err(Error::Invalid(format!(
             "login {login:?} must be 2 to 64 characters: Latin letters, digits, . _ - @"
         )))
-    }
-}
-
-pub(crate) fn unique_as_conflict(e: sqlx::Error, message: &str) -> Error {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message.to_string()),
-        _ => Error::Store(e),
     }
 }
 

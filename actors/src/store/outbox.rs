@@ -6,8 +6,8 @@
 //! schedules a retry. Rows of one dialogue go out in order: a row waits while an older one of
 //! its thread is unsent.
 
-use super::conversations::Tx;
 use super::Store;
+use super::Tx;
 use crate::error::Result;
 use crate::model::Millis;
 
@@ -46,6 +46,17 @@ pub(crate) async fn enqueue_message(
     .await?;
     Ok(())
 }
+
+/// The outbox as a job queue: a row is to do until sent or given up.
+const OUTBOX: super::jobs::JobQueue = super::jobs::JobQueue {
+    table: "outbox",
+    lease: "claimed_until",
+    open: "sent_at IS NULL AND failed_at IS NULL",
+    on_claim: "",
+    on_release: "",
+};
+
+const OUTBOX_ITEM: &str = "id, org_id, thread_key, message_id, payload, attempts, parts_sent";
 
 impl Store {
     /// Queues a notice of a bridge (JSON `payload`) once per `dedup_key`. Answers whether it is
@@ -104,37 +115,16 @@ impl Store {
         // Looking is a read (every node looks twice a second); the claim below is the guarded write.
         .fetch_all(&self.read)
         .await?;
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for (id,) in candidates {
-            let item: Option<OutboxItem> = sqlx::query_as(
-                "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1, claimed_by = $4 \
-                 WHERE id = $2 AND claimed_until < $3 AND sent_at IS NULL AND failed_at IS NULL \
-                 RETURNING id, org_id, thread_key, message_id, payload, attempts, parts_sent",
-            )
-            .bind(now + lease_ms)
-            .bind(id)
-            .bind(now)
-            .bind(Some(node).filter(|n| !n.is_empty()))
-            .fetch_optional(&self.write)
-            .await?;
-            claimed.extend(item);
-        }
-        Ok(claimed)
+        let ids: Vec<i64> = candidates.into_iter().map(|(id,)| id).collect();
+        let node = Some(node).filter(|n| !n.is_empty());
+        self.claim_jobs(&OUTBOX, &ids, node, now, lease_ms, OUTBOX_ITEM).await
     }
 
     /// A node starting again releases what it had claimed before it stopped: those sends died
     /// with it. (A mail the server accepted just before the crash goes again, with the same
     /// Message-ID.)
     pub async fn release_outbox_claims(&self, channel: &str, node: &str) -> Result<u64> {
-        Ok(sqlx::query(
-            "UPDATE outbox SET claimed_until = 0 WHERE channel = $1 AND claimed_by = $2 AND sent_at IS NULL \
-             AND failed_at IS NULL AND claimed_until > 0",
-        )
-        .bind(channel)
-        .bind(node)
-        .execute(&self.write)
-        .await?
-        .rows_affected())
+        self.release_jobs(&OUTBOX, node, Some(("channel", channel))).await
     }
 
     pub async fn outbox_sent(&self, id: i64, now: Millis) -> Result<()> {
@@ -207,7 +197,7 @@ impl Store {
         .bind(message_id)
         .fetch_one(&mut *tx)
         .await?;
-        super::conversations::timeline(&mut tx, conversation_id, now, "undelivered", None, Some(why.as_str())).await?;
+        super::timeline(&mut tx, conversation_id, now, "undelivered", None, Some(why.as_str())).await?;
         tx.commit().await?;
         Ok(Some((org_id, conversation_id)))
     }
@@ -229,10 +219,5 @@ impl Store {
                 .fetch_one(&self.read)
                 .await?;
         Ok(n)
-    }
-
-    /// An operator's message as the outbox sends it: body and attachments.
-    pub async fn outbox_message(&self, message_id: i64) -> Result<super::Message> {
-        self.message(message_id).await
     }
 }

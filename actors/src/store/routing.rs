@@ -212,7 +212,7 @@ impl Store {
 
     /// Mean seconds from acceptance to close over the queue's recent conversations.
     pub async fn avg_handling_secs(&self, service_id: i64) -> Result<Option<f64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(super::tickets::sql(format!(
+        let rows: Vec<(i64,)> = sqlx::query_as(super::sql(format!(
             "SELECT closed_at - accepted_at FROM conversations WHERE service_id = $1 AND status = 'closed' \
              AND accepted_at IS NOT NULL AND closed_at IS NOT NULL ORDER BY closed_at DESC LIMIT {HANDLING_SAMPLE}"
         )))
@@ -301,7 +301,7 @@ impl Store {
             "SELECT id, strategy, steps, offer_secs, missed_limit FROM services WHERE id IN ({})",
             super::placeholders(1, service_ids.len())
         );
-        let mut q = sqlx::query_as::<_, (i64, String, String, i64, i64)>(super::tickets::sql(sql_text));
+        let mut q = sqlx::query_as::<_, (i64, String, String, i64, i64)>(super::sql(sql_text));
         for s in service_ids {
             q = q.bind(*s);
         }

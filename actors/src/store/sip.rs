@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::conversations::timeline;
+use super::timeline;
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::Millis;
@@ -127,7 +127,7 @@ const CALL_COLUMNS: &str = "id, call_id, direction, caller, number, conversation
 
 impl Store {
     pub async fn sip_account(&self, username: &str) -> Result<Option<SipAccount>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE username = $1"
         )))
         .bind(username)
@@ -136,7 +136,7 @@ impl Store {
     }
 
     pub async fn sip_account_of(&self, user_id: i64) -> Result<Option<SipAccount>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE user_id = $1"
         )))
         .bind(user_id)
@@ -145,7 +145,7 @@ impl Store {
     }
 
     pub async fn sip_accounts(&self, org_id: i64) -> Result<Vec<SipAccount>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE org_id = $1 ORDER BY username"
         )))
         .bind(org_id)
@@ -258,7 +258,7 @@ impl Store {
     }
 
     pub async fn sip_number(&self, number: &str) -> Result<Option<SipNumber>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {NUMBER_COLUMNS} FROM sip_numbers WHERE number = $1"
         )))
         .bind(number)
@@ -267,7 +267,7 @@ impl Store {
     }
 
     pub async fn sip_numbers(&self, org_id: i64) -> Result<Vec<SipNumber>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {NUMBER_COLUMNS} FROM sip_numbers WHERE org_id = $1 ORDER BY number"
         )))
         .bind(org_id)
@@ -435,7 +435,7 @@ impl Store {
 
     /// Calls of an organisation, newest first.
     pub async fn calls(&self, org_id: i64, limit: i64) -> Result<Vec<CallRecord>> {
-        Ok(sqlx::query_as(super::tickets::sql(format!(
+        Ok(sqlx::query_as(super::sql(format!(
             "SELECT {CALL_COLUMNS} FROM calls WHERE org_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2"
         )))
         .bind(org_id)

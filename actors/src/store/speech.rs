@@ -59,7 +59,7 @@ pub struct TranscriptionCounts {
 /// the job is recorded as skipped, so the thread says why no transcript came.
 pub(super) async fn enqueue_for_message(
     store: &Store,
-    tx: &mut super::conversations::Tx<'_>,
+    tx: &mut super::Tx<'_>,
     org_id: i64,
     conversation_id: i64,
     message_id: i64,
@@ -105,6 +105,15 @@ pub(super) async fn enqueue_for_message(
     }
     Ok(())
 }
+
+/// Transcription jobs as a job queue: queued, or running under a lease; released back to queued.
+const TRANSCRIPTIONS: super::jobs::JobQueue = super::jobs::JobQueue {
+    table: "transcriptions",
+    lease: "lease_until",
+    open: "status IN ('queued', 'running')",
+    on_claim: ", status = 'running'",
+    on_release: ", status = 'queued'",
+};
 
 impl Store {
     /// Turns queuing of transcriptions on (`limit` jobs may wait) or off (0).
@@ -219,17 +228,17 @@ impl Store {
             .await?;
             let Some((id,)) = candidate else { return Ok(None) };
             // The guarded update makes the claim exclusive between nodes.
-            let claimed: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-                "UPDATE transcriptions SET status = 'running', attempts = attempts + 1, lease_until = $1, claimed_by = $4 \
-                 WHERE id = $2 AND (status = 'queued' OR (status = 'running' AND lease_until < $3)) \
-                 RETURNING org_id, conversation_id, attachment_id, attempts",
-            )
-            .bind(now + lease_ms)
-            .bind(id)
-            .bind(now)
-            .bind(node)
-            .fetch_optional(&self.write)
-            .await?;
+            let claimed: Option<(i64, i64, i64, i64)> = self
+                .claim_jobs(
+                    &TRANSCRIPTIONS,
+                    &[id],
+                    Some(node),
+                    now,
+                    lease_ms,
+                    "org_id, conversation_id, attachment_id, attempts",
+                )
+                .await?
+                .pop();
             if let Some((org_id, conversation_id, attachment_id, attempts)) = claimed {
                 let (channel,): (String,) = sqlx::query_as("SELECT channel FROM conversations WHERE id = $1")
                     .bind(conversation_id)
@@ -251,13 +260,7 @@ impl Store {
     /// Puts back the jobs this node was running when it stopped (a crash, a kill): nobody else
     /// runs them, and waiting out their lease would only delay them.
     pub async fn requeue_transcriptions_of(&self, node: &str) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE transcriptions SET status = 'queued', lease_until = 0 WHERE status = 'running' AND claimed_by = $1",
-        )
-        .bind(node)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected())
+        self.release_jobs(&TRANSCRIPTIONS, node, None).await
     }
 
     /// Keeps a long job's claim alive.

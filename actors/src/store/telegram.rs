@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::connector::{Connector, Leased};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::Millis;
@@ -25,6 +26,9 @@ pub struct TelegramBot {
     pub update_offset: i64,
     pub created_at: i64,
 }
+
+/// One node at a time polls a bot.
+pub const BOTS: Leased = Leased::table("telegram_bots");
 
 const BOT_COLUMNS: &str = "id, org_id, service_id, branch_id, token, username, mode, webhook_secret, lang, \
     enabled, update_offset, created_at";
@@ -122,6 +126,22 @@ pub struct BotTicket {
     pub public_id: String,
 }
 
+impl Connector for TelegramBot {
+    const TABLE: Leased = BOTS;
+    const COLUMNS: &'static str = BOT_COLUMNS;
+    const WHAT: &'static str = "bot";
+
+    /// Its token and webhook secret opened.
+    fn opened(mut self, store: &Store) -> Result<Self> {
+        self.token = store.open("telegram_bots.token", &self.token)?;
+        self.webhook_secret = self
+            .webhook_secret
+            .map(|w| store.open("telegram_bots.webhook_secret", &w))
+            .transpose()?;
+        Ok(self)
+    }
+}
+
 impl Store {
     pub async fn add_telegram_bot(&self, b: NewBot<'_>, now: Millis) -> Result<TelegramBot> {
         // The queue must be a remote queue of the organisation.
@@ -154,34 +174,11 @@ impl Store {
     }
 
     pub async fn telegram_bot(&self, id: i64) -> Result<TelegramBot> {
-        let bot: TelegramBot = sqlx::query_as(super::tickets::sql(format!(
-            "SELECT {BOT_COLUMNS} FROM telegram_bots WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(Error::NotFound("bot"))?;
-        self.opened_bot(bot)
+        self.connector(id).await
     }
 
     pub async fn telegram_bots(&self, org_id: Option<i64>) -> Result<Vec<TelegramBot>> {
-        let bots: Vec<TelegramBot> = sqlx::query_as(super::tickets::sql(format!(
-            "SELECT {BOT_COLUMNS} FROM telegram_bots WHERE ($1 = 0 OR org_id = $1) ORDER BY id"
-        )))
-        .bind(org_id.unwrap_or(0))
-        .fetch_all(&self.read)
-        .await?;
-        bots.into_iter().map(|b| self.opened_bot(b)).collect()
-    }
-
-    /// A bot as read, its token and webhook secret opened.
-    fn opened_bot(&self, mut b: TelegramBot) -> Result<TelegramBot> {
-        b.token = self.open("telegram_bots.token", &b.token)?;
-        b.webhook_secret = b
-            .webhook_secret
-            .map(|w| self.open("telegram_bots.webhook_secret", &w))
-            .transpose()?;
-        Ok(b)
+        self.connectors(org_id).await
     }
 
     pub async fn set_telegram_bot_enabled(&self, org_id: i64, id: i64, enabled: bool) -> Result<TelegramBot> {
@@ -205,22 +202,6 @@ impl Store {
             .execute(&self.write)
             .await?;
         Ok(())
-    }
-
-    /// Takes or extends this node's lease on polling the bot; false while another node holds it.
-    pub async fn take_bot_lease(&self, id: i64, node: &str, until: Millis, now: Millis) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE telegram_bots SET lease_node = $1, lease_until = $2 \
-             WHERE id = $3 AND enabled = 1 AND (lease_node = $1 OR lease_until < $4)",
-        )
-        .bind(node)
-        .bind(until)
-        .bind(id)
-        .bind(now)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
     }
 
     /// Stores received updates and moves the offset past them, together; a node that lost its
@@ -601,7 +582,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((id,)) = moved {
-            super::conversations::timeline(&mut tx, id, now, "handed_over", None, Some("telegram")).await?;
+            super::timeline(&mut tx, id, now, "handed_over", None, Some("telegram")).await?;
         }
         tx.commit().await?;
         Ok(Some(Handoff {

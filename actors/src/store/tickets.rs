@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{random_token, Backend, Store};
+use super::{random_token, sql, Backend, Store};
 use crate::error::{Error, Result};
 use crate::model::{
     board::BoardCall,
@@ -236,7 +236,7 @@ impl Store {
         let called = q
             .fetch_optional(&self.write)
             .await
-            .map_err(|e| super::org::unique_as_conflict(e, "finish the ticket in hand before calling the next one"))?;
+            .map_err(|e| super::unique_as_conflict(e, "finish the ticket in hand before calling the next one"))?;
         let Some(ticket) = called else {
             // Nothing changed: tell "hands full" apart from "queue empty".
             if self.in_hand(operator_id).await?.is_some() {
@@ -509,10 +509,6 @@ impl Store {
 
 /// Marks SQL built with `format!` as audited: only column lists and `$n` placeholder lists are
 /// ever spliced in, never a value.
-pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
-    sqlx::AssertSqlSafe(text)
-}
-
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))
 }

@@ -80,7 +80,7 @@ impl Store {
     }
 
     pub async fn trunk(&self, org_id: i64, id: i64) -> Result<Option<SipTrunk>> {
-        let t: Option<SipTrunk> = sqlx::query_as(super::tickets::sql(format!(
+        let t: Option<SipTrunk> = sqlx::query_as(super::sql(format!(
             "SELECT {TRUNK_COLUMNS} FROM sip_trunks WHERE org_id = $1 AND id = $2"
         )))
         .bind(org_id)
@@ -91,7 +91,7 @@ impl Store {
     }
 
     pub async fn trunks(&self, org_id: i64) -> Result<Vec<SipTrunk>> {
-        let all: Vec<SipTrunk> = sqlx::query_as(super::tickets::sql(format!(
+        let all: Vec<SipTrunk> = sqlx::query_as(super::sql(format!(
             "SELECT {TRUNK_COLUMNS} FROM sip_trunks WHERE org_id = $1 ORDER BY id"
         )))
         .bind(org_id)
@@ -102,7 +102,7 @@ impl Store {
 
     /// Every organisation's trunks: what a node registers when its SIP endpoint starts.
     pub async fn all_trunks(&self) -> Result<Vec<SipTrunk>> {
-        let all: Vec<SipTrunk> = sqlx::query_as(super::tickets::sql(format!(
+        let all: Vec<SipTrunk> = sqlx::query_as(super::sql(format!(
             "SELECT {TRUNK_COLUMNS} FROM sip_trunks ORDER BY id"
         )))
         .fetch_all(&self.write)

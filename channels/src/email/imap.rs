@@ -188,7 +188,13 @@ async fn fetch_loop(e: Email, id: i64) {
         match e
             .hub()
             .store()
-            .take_mailbox_lease(id, &e.0.settings.node, now + lease_ms(&e), now)
+            .take_lease(
+                hub_actors::store::email::MAILBOXES,
+                id,
+                &e.0.settings.node,
+                now + lease_ms(&e),
+                now,
+            )
             .await
         {
             Ok(true) => {}
@@ -296,7 +302,13 @@ async fn session(e: &Email, id: i64) -> Result<(), String> {
     loop {
         let now = now_millis();
         let still_ours = store
-            .take_mailbox_lease(id, &e.0.settings.node, now + lease_ms(e), now)
+            .take_lease(
+                hub_actors::store::email::MAILBOXES,
+                id,
+                &e.0.settings.node,
+                now + lease_ms(e),
+                now,
+            )
             .await
             .map_err(|e| e.to_string())?;
         if !still_ours {

@@ -146,7 +146,7 @@ async fn send(e: &Email, item: &OutboxItem) -> Result<String, Failure> {
     let Some(message_id) = item.message_id else {
         return Err(Failure::Never("an outbox row with nothing to send".into()));
     };
-    let message = store.outbox_message(message_id).await.map_err(later)?;
+    let message = store.message(message_id).await.map_err(later)?;
     let conv = store
         .conversation(item.org_id, message.conversation_id)
         .await

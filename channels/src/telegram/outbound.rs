@@ -209,7 +209,7 @@ async fn parts_of(t: &Telegram, item: &OutboxItem) -> Result<Vec<Part>, Failure>
         ));
     };
     let message = store
-        .outbox_message(message_id)
+        .message(message_id)
         .await
         .map_err(|e| later(item, e.to_string()))?;
     let mut parts = Vec::new();

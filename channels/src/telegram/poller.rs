@@ -76,7 +76,13 @@ async fn run_bot(t: Telegram, id: i64) {
         match t
             .hub()
             .store()
-            .take_bot_lease(id, &t.0.node, now + t.0.lease_ms, now)
+            .take_lease(
+                hub_actors::store::telegram::BOTS,
+                id,
+                &t.0.node,
+                now + t.0.lease_ms,
+                now,
+            )
             .await
         {
             Ok(true) => {}
@@ -289,7 +295,16 @@ async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
     loop {
         if renew {
             let now = now_millis();
-            match store.take_bot_lease(bot.id, &t.0.node, now + t.0.lease_ms, now).await {
+            match store
+                .take_lease(
+                    hub_actors::store::telegram::BOTS,
+                    bot.id,
+                    &t.0.node,
+                    now + t.0.lease_ms,
+                    now,
+                )
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => return true,
                 Err(e) => {

@@ -1,0 +1,56 @@
+//! What every part of the store shares: building SQL text, transactions, the conversation
+//! timeline, tokens and mapping unique violations. It imports no other store module, so none
+//! of them needs another for these (`store_modules_import_no_circle` checks the graph).
+
+use crate::error::{Error, Result};
+use crate::model::Millis;
+
+/// A query built at run time from fixed pieces (column lists, placeholders), never from input.
+pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
+}
+
+/// `$from, …` for `n` values.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
+}
+
+/// A random token as hex: session tokens, device secrets, public ticket ids.
+pub fn random_token(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// One line of a conversation's timeline, in the transaction of the change it records.
+pub(crate) async fn timeline(
+    tx: &mut Tx<'_>,
+    conversation_id: i64,
+    at: Millis,
+    kind: &str,
+    operator: Option<i64>,
+    detail: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO conversation_events (conversation_id, at, kind, operator_id, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(conversation_id)
+    .bind(at)
+    .bind(kind)
+    .bind(operator)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A unique violation as the conflict it means to the caller; any other failure as it is.
+pub(crate) fn unique_as_conflict(e: sqlx::Error, message: &str) -> Error {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message.to_string()),
+        _ => Error::Store(e),
+    }
+}
