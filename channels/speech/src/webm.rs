@@ -63,6 +63,9 @@ fn uint(bytes: &[u8]) -> u64 {
     bytes.iter().take(8).fold(0, |v, b| (v << 8) | u64::from(*b))
 }
 
+/// Every block of the file, with the number of the track it belongs to.
+type Blocks<'a> = Vec<(u64, &'a [u8])>;
+
 #[derive(Default)]
 struct Track<'a> {
     number: u64,
@@ -71,12 +74,12 @@ struct Track<'a> {
 }
 
 /// Reads the file's elements: the tracks, and every block with its track number.
-fn elements(data: &[u8]) -> Result<(Vec<Track<'_>>, Vec<(u64, &[u8])>)> {
+fn elements(data: &[u8]) -> Result<(Vec<Track<'_>>, Blocks<'_>)> {
     let (first, _) = id(data, 0)?;
     if first != EBML {
         return Err(bad("no EBML header"));
     }
-    let (mut tracks, mut blocks): (Vec<Track>, Vec<(u64, &[u8])>) = (Vec::new(), Vec::new());
+    let (mut tracks, mut blocks): (Vec<Track>, Blocks) = (Vec::new(), Vec::new());
     let mut at = 0;
     while at < data.len() {
         let (element, id_len) = id(data, at)?;
@@ -184,7 +187,7 @@ fn frames(block: &[u8]) -> Result<Vec<&[u8]>> {
         // Fixed: equal parts.
         _ => {
             let total = rest.len() - at;
-            if total % count != 0 {
+            if !total.is_multiple_of(count) {
                 return Err(bad("fixed-size lacing that does not divide the block"));
             }
             sizes.extend(std::iter::repeat_n(total / count, count - 1));
