@@ -79,7 +79,7 @@ pub enum EventKind {
     ConversationChanged {
         conversation_id: i64,
         thread_key: String,
-        status: String,
+        status: crate::model::conversation::ConversationStatus,
         service_id: i64,
         assignee_id: Option<i64>,
         offered_to: Option<i64>,

@@ -2,6 +2,7 @@
 //! own id, typing) and what it is sent (hello with the thread, messages, acknowledgements,
 //! typing, status, errors). Pure translation, no I/O: the session in the web crate drives it.
 
+use hub_actors::model::conversation::ConversationStatus;
 use serde::{Deserialize, Serialize};
 
 use hub_actors::bus::EventKind;
@@ -41,14 +42,18 @@ pub struct VisitorConversation<'a> {
 impl<'a> VisitorConversation<'a> {
     pub fn of(c: &'a Conversation) -> Self {
         // Between offer and acceptance the status is the customer's "waiting" all the same.
-        let status = match c.row.status.as_str() {
-            "offered" => "queued",
+        let status = match c.row.status {
+            ConversationStatus::Offered => ConversationStatus::Queued,
             s => s,
         };
         Self {
             id: c.row.id,
-            status,
-            assignee: c.row.assignee.as_deref().filter(|_| c.row.status != "queued"),
+            status: status.as_str(),
+            assignee: c
+                .row
+                .assignee
+                .as_deref()
+                .filter(|_| c.row.status != ConversationStatus::Queued),
             created_at: c.row.created_at,
             closed_at: c.row.closed_at,
             rating: c.row.rating,

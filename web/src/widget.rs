@@ -131,7 +131,7 @@ async fn run(
                     ForWidget::Frame(f) => f.text(),
                     ForWidget::Status(id) => match store.conversation(visitor.org_id, id).await {
                         Ok(c) => {
-                            let waiting = matches!(c.row.status.as_str(), "queued" | "offered");
+                            let waiting = c.row.status.waiting();
                             let ewt_secs = match waiting {
                                 true => crate::routes::queue_ewt(state, c.row.org_id, c.row.service_id).await.ok().flatten(),
                                 false => None,

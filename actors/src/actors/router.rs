@@ -17,6 +17,7 @@ use super::registry::Registry;
 use super::ticket::publish;
 use super::{bus_stream, Heard};
 use crate::bus::{Event, EventKind};
+use crate::model::conversation::ConversationStatus;
 use crate::model::{
     now_millis,
     presence::Presence,
@@ -67,7 +68,7 @@ impl RouterActor {
             // The event for a decision is built from the snapshot: no read per decision.
             let services: std::collections::HashMap<i64, i64> =
                 snap.waiting.iter().map(|w| (w.id, w.service_id)).collect();
-            let changed = |ticket: i64, status: &str, offer: Option<(i64, i64)>| Event {
+            let changed = |ticket: i64, status: ConversationStatus, offer: Option<(i64, i64)>| Event {
                 origin: 0,
                 org_id,
                 branch_id: 0,
@@ -75,7 +76,7 @@ impl RouterActor {
                 kind: EventKind::ConversationChanged {
                     conversation_id: ticket,
                     thread_key: snap.threads.get(&ticket).cloned().unwrap_or_default(),
-                    status: status.into(),
+                    status,
                     service_id: services.get(&ticket).copied().unwrap_or(0),
                     assignee_id: None,
                     offered_to: offer.map(|o| o.0),
@@ -110,7 +111,7 @@ impl RouterActor {
 async fn apply(
     core: &Core,
     operators: &Registry<OperatorActor>,
-    changed: &impl Fn(i64, &str, Option<(i64, i64)>) -> Event,
+    changed: &impl Fn(i64, ConversationStatus, Option<(i64, i64)>) -> Event,
     d: Decision,
     now: i64,
 ) -> crate::Result<()> {
@@ -122,7 +123,15 @@ async fn apply(
         } => {
             if core.store.offer(ticket, operator, expires_at, now).await? {
                 tracing::info!(conversation = ticket, operator, "offered");
-                publish(core, vec![changed(ticket, "offered", Some((operator, expires_at)))]).await;
+                publish(
+                    core,
+                    vec![changed(
+                        ticket,
+                        ConversationStatus::Offered,
+                        Some((operator, expires_at)),
+                    )],
+                )
+                .await;
             }
         }
         Decision::Expire {
@@ -132,7 +141,7 @@ async fn apply(
         } => {
             if core.store.withdraw_offer(ticket, operator, true, now).await? {
                 tracing::info!(conversation = ticket, operator, "offer ran out");
-                publish(core, vec![changed(ticket, "queued", None)]).await;
+                publish(core, vec![changed(ticket, ConversationStatus::Queued, None)]).await;
                 if to_break {
                     tracing::info!(operator, "missed offers in a row; set on a break");
                     send_on_break(operators, operator).await;

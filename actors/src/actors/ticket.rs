@@ -15,6 +15,7 @@ use actix::prelude::*;
 use crate::bus::{Event, EventKind};
 use crate::channel::{ChannelKind, Deliver, Outbound};
 use crate::error::{Error, Result};
+use crate::model::conversation::ConversationStatus;
 use crate::model::now_millis;
 use crate::store::{Author, Conversation, Head, Message, TransferTo};
 use crate::Core;
@@ -62,7 +63,7 @@ fn conversation_event(c: &Conversation) -> Event {
         kind: EventKind::ConversationChanged {
             conversation_id: c.row.id,
             thread_key: c.row.thread_key.clone(),
-            status: c.row.status.clone(),
+            status: c.row.status,
             service_id: c.row.service_id,
             assignee_id: c.row.assignee_id,
             offered_to: c.row.offered_to,
@@ -136,7 +137,7 @@ impl Handler<Post> for TicketActor {
         AtomicResponse::new(Box::pin(
             async move {
                 let conv = s.core.store.conversation_head(s.org_id, s.id).await?;
-                if conv.status == "closed" {
+                if conv.status == ConversationStatus::Closed {
                     // A resend of a message stored before the close is still just acknowledged.
                     if let Some(cid) = &msg.client_id {
                         if let Some(m) = s.core.store.message_by_client_id(s.id, cid).await? {
@@ -146,7 +147,7 @@ impl Handler<Post> for TicketActor {
                     return Err(Error::ConversationClosed);
                 }
                 if let Author::Operator(op) = msg.author {
-                    if conv.status != "open" || conv.assignee_id != Some(op) {
+                    if conv.status != ConversationStatus::Open || conv.assignee_id != Some(op) {
                         return Err(Error::Conflict(
                             "only the operator holding this conversation can reply".into(),
                         ));
@@ -334,7 +335,7 @@ impl Handler<Typing> for TicketActor {
         };
         Box::pin(async move {
             let conv = s.core.store.conversation_head(s.org_id, s.id).await?;
-            if conv.status == "closed" {
+            if conv.status == ConversationStatus::Closed {
                 return Err(Error::ConversationClosed);
             }
             if let Author::Operator(op) = msg.author {

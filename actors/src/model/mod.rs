@@ -3,6 +3,7 @@
 
 pub mod attachment;
 pub mod board;
+pub mod conversation;
 pub mod delivery;
 pub mod egress;
 pub mod eta;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{placeholders, timeline, Store};
 use crate::error::{Error, Result};
+use crate::model::conversation::{ConversationStatus as Status, Move};
 use crate::model::Millis;
 
 pub use crate::model::message::MESSAGE_LIMIT;
@@ -35,7 +36,8 @@ pub struct ConversationRow {
     pub channel: String,
     #[serde(skip)]
     pub thread_key: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub priority: i64,
     pub created_at: i64,
     pub queued_at: i64,
@@ -62,7 +64,8 @@ pub struct ConversationRow {
 pub struct Head {
     pub id: i64,
     pub org_id: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
     pub assignee_id: Option<i64>,
     pub thread_key: String,
     pub channel: String,
@@ -167,6 +170,15 @@ const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.author, m.operat
     m.body, m.client_id, m.at, o.id AS out_id, o.sent_at AS out_sent_at, o.failed_at AS out_failed_at \
     FROM messages m LEFT JOIN users u ON u.id = m.operator_id LEFT JOIN outbox o ON o.message_id = m.id";
 
+/// The live conversation of a dialogue (`$1` org, `$2` channel, `$3` dialogue): at most one, by
+/// the store's unique index on the same condition.
+fn live_of_dialogue() -> String {
+    format!(
+        "SELECT id FROM conversations WHERE org_id = $1 AND channel = $2 AND thread_key = $3 AND {}",
+        Status::sql_live("status")
+    )
+}
+
 impl Store {
     pub async fn conversation(&self, org_id: i64, id: i64) -> Result<Conversation> {
         let row: ConversationRow = sqlx::query_as(super::sql(format!(
@@ -254,7 +266,8 @@ impl Store {
     ) -> Result<Option<Conversation>> {
         let row: Option<ConversationRow> = sqlx::query_as(super::sql(format!(
             "SELECT {CONV_COLUMNS} FROM {CONV_FROM} WHERE c.org_id = $1 AND c.channel = $2 AND c.thread_key = $3 \
-             AND c.status <> 'closed'"
+             AND {live}",
+            live = Status::sql_live("c.status"),
         )))
         .bind(org_id)
         .bind(channel)
@@ -269,14 +282,12 @@ impl Store {
 
     /// The id of the open conversation of a dialogue, if any.
     pub async fn open_conversation_id(&self, org_id: i64, channel: &str, thread_key: &str) -> Result<Option<i64>> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM conversations WHERE org_id = $1 AND channel = $2 AND thread_key = $3 AND status <> 'closed'",
-        )
-        .bind(org_id)
-        .bind(channel)
-        .bind(thread_key)
-        .fetch_optional(&self.read)
-        .await?;
+        let row: Option<(i64,)> = sqlx::query_as(super::sql(live_of_dialogue()))
+            .bind(org_id)
+            .bind(channel)
+            .bind(thread_key)
+            .fetch_optional(&self.read)
+            .await?;
         Ok(row.map(|r| r.0))
     }
 
@@ -474,14 +485,12 @@ impl Store {
             }
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 drop(tx);
-                let (id,): (i64,) = sqlx::query_as(
-                    "SELECT id FROM conversations WHERE org_id = $1 AND channel = $2 AND thread_key = $3 AND status <> 'closed'",
-                )
-                .bind(org_id)
-                .bind(channel)
-                .bind(thread_key)
-                .fetch_one(&self.write)
-                .await?;
+                let (id,): (i64,) = sqlx::query_as(super::sql(live_of_dialogue()))
+                    .bind(org_id)
+                    .bind(channel)
+                    .bind(thread_key)
+                    .fetch_one(&self.write)
+                    .await?;
                 Ok((id, false))
             }
             Err(e) => Err(e.into()),
@@ -523,12 +532,15 @@ impl Store {
             Author::Operator(op) => (1i64, op),
             _ => (0, 0),
         };
-        let open: Option<(String, String)> = sqlx::query_as(
+        // A live conversation takes the customer's messages; an operator's only while they hold it.
+        let open: Option<(String, String)> = sqlx::query_as(super::sql(format!(
             "UPDATE conversations SET last_message_at = $1, \
              first_response_at = CASE WHEN $2 = 1 AND first_response_at IS NULL THEN $1 ELSE first_response_at END \
-             WHERE id = $3 AND status <> 'closed' AND ($4 = 0 OR (status = 'open' AND assignee_id = $5)) \
+             WHERE id = $3 AND status <> '{closed}' AND ($4 = 0 OR (status = '{open}' AND assignee_id = $5)) \
              RETURNING channel, thread_key",
-        )
+            closed = Status::Closed,
+            open = Status::Open,
+        )))
         .bind(now)
         .bind(i64::from(first_response))
         .bind(conversation_id)
@@ -614,12 +626,14 @@ impl Store {
             .ok_or(Error::NotFound("message"))
     }
 
-    /// A guarded status change: applies `set` only while the conversation is as `expect` says,
-    /// and writes the timeline row with it. Returns whether it applied.
+    /// A guarded move: applies it (its new status and `set`) only while the conversation is in a
+    /// status the move starts from and as `expect` says (who holds it), and writes the timeline
+    /// row with it. Returns whether it applied.
     #[allow(clippy::too_many_arguments)]
     async fn change(
         &self,
         id: i64,
+        what: Move,
         set: &str,
         expect: &str,
         binds: &[Option<i64>],
@@ -630,7 +644,11 @@ impl Store {
     ) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         let n = binds.len();
-        let sql_text = format!("UPDATE conversations SET {set} WHERE id = ${} AND {expect}", n + 1);
+        let (status, guard) = (what.set(), what.guard());
+        let sql_text = format!(
+            "UPDATE conversations SET {status}, {set} WHERE id = ${} AND {guard} AND {expect}",
+            n + 1
+        );
         let mut q = sqlx::query(super::sql(sql_text));
         for b in binds {
             q = q.bind(*b);
@@ -656,20 +674,24 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let done = sqlx::query(
-            "UPDATE conversations SET status = 'offered', offered_to = $1, offer_expires_at = $2 \
-             WHERE id = $3 AND status = 'queued' \
+        let done = sqlx::query(super::sql(format!(
+            "UPDATE conversations SET {set}, offered_to = $1, offer_expires_at = $2 \
+             WHERE id = $3 AND {guard} \
              AND EXISTS (SELECT 1 FROM operator_states s WHERE s.user_id = $1 \
-                         AND s.presence = '{\"state\":\"available\"}' AND s.wrap_up_until <= $4) \
+                         AND s.presence = '{{\"state\":\"available\"}}' AND s.wrap_up_until <= $4) \
              AND CASE WHEN channel = 'phone' THEN \
                  (SELECT COUNT(*) FROM conversations o WHERE o.channel = 'phone' \
-                    AND ((o.assignee_id = $1 AND o.status = 'open') OR (o.offered_to = $1 AND o.status = 'offered'))) \
+                    AND ((o.assignee_id = $1 AND o.status = '{open}') OR (o.offered_to = $1 AND o.status = '{offered}'))) \
                + (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = $1 AND t.status IN ('called', 'serving')) = 0 \
              ELSE \
                  (SELECT COUNT(*) FROM conversations o WHERE o.channel <> 'phone' \
-                    AND ((o.assignee_id = $1 AND o.status = 'open') OR (o.offered_to = $1 AND o.status = 'offered'))) \
+                    AND ((o.assignee_id = $1 AND o.status = '{open}') OR (o.offered_to = $1 AND o.status = '{offered}'))) \
                < (SELECT chat_capacity FROM users WHERE id = $1) END",
-        )
+            set = Move::Offer.set(),
+            guard = Move::Offer.guard(),
+            open = Status::Open,
+            offered = Status::Offered,
+        )))
         .bind(operator)
         .bind(expires_at)
         .bind(id)
@@ -696,8 +718,9 @@ impl Store {
         let done = self
             .change(
                 id,
-                "status = 'queued', offered_to = NULL, offer_expires_at = NULL",
-                "status = 'offered' AND offered_to = $1",
+                Move::Withdraw,
+                "offered_to = NULL, offer_expires_at = NULL",
+                "offered_to = $1",
                 &[Some(operator)],
                 if missed { "offer_expired" } else { "declined" },
                 Some(operator),
@@ -718,9 +741,9 @@ impl Store {
         let done = self
             .change(
                 id,
-                "status = 'open', assignee_id = $1, offered_to = NULL, offer_expires_at = NULL, \
-                 accepted_at = COALESCE(accepted_at, $2)",
-                "status = 'offered' AND offered_to = $1",
+                Move::Accept,
+                "assignee_id = $1, offered_to = NULL, offer_expires_at = NULL, accepted_at = COALESCE(accepted_at, $2)",
+                "offered_to = $1",
                 &[Some(operator), Some(now)],
                 "accepted",
                 Some(operator),
@@ -745,9 +768,9 @@ impl Store {
         let done = self
             .change(
                 id,
-                "status = 'open', assignee_id = $1, offered_to = NULL, offer_expires_at = NULL, \
-                 accepted_at = COALESCE(accepted_at, $2)",
-                "status <> 'closed'",
+                Move::Assign,
+                "assignee_id = $1, offered_to = NULL, offer_expires_at = NULL, accepted_at = COALESCE(accepted_at, $2)",
+                "1 = 1",
                 &[Some(operator), Some(now)],
                 "assigned",
                 Some(operator),
@@ -767,8 +790,9 @@ impl Store {
                 let detail = format!("to operator {op}{}", note.map(|n| format!(": {n}")).unwrap_or_default());
                 self.change(
                     id,
+                    Move::PassToOperator,
                     "assignee_id = $1",
-                    "status = 'open' AND assignee_id = $2",
+                    "assignee_id = $2",
                     &[Some(op), Some(from)],
                     "transferred",
                     Some(from),
@@ -784,8 +808,9 @@ impl Store {
                 );
                 self.change(
                     id,
-                    "status = 'queued', service_id = $1, assignee_id = NULL, queued_at = $3",
-                    "status = 'open' AND assignee_id = $2",
+                    Move::PassToQueue,
+                    "service_id = $1, assignee_id = NULL, queued_at = $3",
+                    "assignee_id = $2",
                     &[Some(service_id), Some(from), Some(now)],
                     "transferred",
                     Some(from),
@@ -812,10 +837,12 @@ impl Store {
         now: Millis,
     ) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "UPDATE conversations SET status = 'closed', closed_at = $1, resolution = $2, offered_to = NULL, \
-             offer_expires_at = NULL WHERE id = $3 AND status = 'open' AND assignee_id = $4",
-        )
+        let done = sqlx::query(super::sql(format!(
+            "UPDATE conversations SET {set}, closed_at = $1, resolution = $2, offered_to = NULL, \
+             offer_expires_at = NULL WHERE id = $3 AND {guard} AND assignee_id = $4",
+            set = Move::Close.set(),
+            guard = Move::Close.guard(),
+        )))
         .bind(now)
         .bind(resolution)
         .bind(id)
@@ -831,10 +858,13 @@ impl Store {
         }
         timeline(&mut tx, id, now, "closed", Some(operator), resolution).await?;
         sqlx::query(
-            "UPDATE operator_states SET wrap_up_until = $1 + 1000 * (SELECT wrap_up_secs FROM users WHERE id = $2), \
-             idle_since = CASE WHEN EXISTS (SELECT 1 FROM conversations WHERE assignee_id = $2 AND status = 'open') \
-                               THEN idle_since ELSE $1 END \
-             WHERE user_id = $2",
+            super::sql(format!(
+                "UPDATE operator_states SET wrap_up_until = $1 + 1000 * (SELECT wrap_up_secs FROM users WHERE id = $2), \
+                 idle_since = CASE WHEN EXISTS (SELECT 1 FROM conversations WHERE assignee_id = $2 AND status = '{open}') \
+                                   THEN idle_since ELSE $1 END \
+                 WHERE user_id = $2",
+                open = Status::Open,
+            )),
         )
         .bind(now)
         .bind(operator)
@@ -847,10 +877,11 @@ impl Store {
     /// The visitor's rating of a closed conversation; given once.
     pub async fn rate(&self, id: i64, contact_id: i64, score: i64, comment: Option<&str>, now: Millis) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
+        let done = sqlx::query(super::sql(format!(
             "UPDATE conversations SET rating = $1, rating_comment = $2 \
-             WHERE id = $3 AND status = 'closed' AND rating IS NULL AND contact_id = $4",
-        )
+             WHERE id = $3 AND status = '{closed}' AND rating IS NULL AND contact_id = $4",
+            closed = Status::Closed,
+        )))
         .bind(score)
         .bind(comment)
         .bind(id)
@@ -887,8 +918,9 @@ impl Store {
     pub async fn withdraw_offers_of(&self, operator: i64, now: Millis) -> Result<Vec<i64>> {
         self.release(
             operator,
-            "status = 'queued', offered_to = NULL, offer_expires_at = NULL",
-            "status = 'offered' AND offered_to = $1",
+            Move::Withdraw,
+            "offered_to = NULL, offer_expires_at = NULL",
+            "offered_to = $1",
             ("offer_withdrawn", "operator went on a break"),
             now,
         )
@@ -900,8 +932,13 @@ impl Store {
     pub async fn hand_back(&self, operator: i64, now: Millis) -> Result<Vec<i64>> {
         self.release(
             operator,
-            "status = 'queued', assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL",
-            "((assignee_id = $1 AND status = 'open') OR (offered_to = $1 AND status = 'offered'))",
+            Move::HandBack,
+            "assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL",
+            &format!(
+                "((assignee_id = $1 AND status = '{open}') OR (offered_to = $1 AND status = '{offered}'))",
+                open = Status::Open,
+                offered = Status::Offered
+            ),
             ("handed_back", "operator signed out"),
             now,
         )
@@ -913,19 +950,33 @@ impl Store {
     async fn release(
         &self,
         operator: i64,
+        what: Move,
         set: &str,
         which: &str,
         (kind, why): (&str, &str),
         now: Millis,
     ) -> Result<Vec<i64>> {
-        let ids: Vec<(i64,)> = sqlx::query_as(super::sql(format!("SELECT id FROM conversations WHERE {which}")))
-            .bind(operator)
-            .fetch_all(&self.write)
-            .await?;
+        let guard = what.guard();
+        let ids: Vec<(i64,)> = sqlx::query_as(super::sql(format!(
+            "SELECT id FROM conversations WHERE {guard} AND {which}"
+        )))
+        .bind(operator)
+        .fetch_all(&self.write)
+        .await?;
         let mut moved = vec![];
         for (id,) in ids {
             if self
-                .change(id, set, which, &[Some(operator)], kind, Some(operator), Some(why), now)
+                .change(
+                    id,
+                    what,
+                    set,
+                    which,
+                    &[Some(operator)],
+                    kind,
+                    Some(operator),
+                    Some(why),
+                    now,
+                )
                 .await?
             {
                 moved.push(id);

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Store;
 use crate::error::Result;
+use crate::model::conversation::ConversationStatus as Status;
 use crate::model::{
     presence::Presence,
     routing::{Candidate, Load, Policy, Step, Strategy, Waiting},
@@ -68,19 +69,21 @@ impl Store {
     pub async fn routing_snapshot(&self, org_id: i64) -> Result<Snapshot> {
         // id, queue, priority, queued at, offered to, offer expires, dialogue.
         type Row = (i64, i64, i64, i64, Option<i64>, Option<i64>, String, String);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<Row> = sqlx::query_as(super::sql(format!(
             "SELECT id, service_id, priority, queued_at, offered_to, offer_expires_at, thread_key, channel \
-             FROM conversations WHERE org_id = $1 AND status IN ('queued', 'offered')",
-        )
+             FROM conversations WHERE org_id = $1 AND {waiting}",
+            waiting = Status::sql_in("status", &Status::WAITING),
+        )))
         .bind(org_id)
         .fetch_all(&self.read)
         .await?;
-        let tried: Vec<(i64, i64)> = sqlx::query_as(
+        let tried: Vec<(i64, i64)> = sqlx::query_as(super::sql(format!(
             "SELECT e.conversation_id, e.operator_id FROM conversation_events e \
              JOIN conversations c ON c.id = e.conversation_id \
-             WHERE c.org_id = $1 AND c.status IN ('queued', 'offered') AND e.kind IN ('offer_expired', 'declined') \
+             WHERE c.org_id = $1 AND {waiting} AND e.kind IN ('offer_expired', 'declined') \
              AND e.at >= c.queued_at AND e.operator_id IS NOT NULL",
-        )
+            waiting = Status::sql_in("c.status", &Status::WAITING),
+        )))
         .bind(org_id)
         .fetch_all(&self.read)
         .await?;
@@ -149,19 +152,20 @@ impl Store {
     }
 
     async fn operator_rows(&self, org_id: i64) -> Result<Vec<OperatorRow>> {
-        Ok(sqlx::query_as(
-            "SELECT u.id AS user_id, u.name, COALESCE(s.presence, '{\"state\":\"offline\"}') AS presence, \
+        Ok(sqlx::query_as(super::sql(format!(
+            "SELECT u.id AS user_id, u.name, COALESCE(s.presence, '{{\"state\":\"offline\"}}') AS presence, \
              COALESCE(s.wrap_up_until, 0) AS wrap_up_until, COALESCE(s.idle_since, 0) AS idle_since, \
              COALESCE(s.last_offer_at, 0) AS last_offer_at, COALESCE(s.missed_offers, 0) AS missed_offers, \
              u.chat_capacity, \
-             (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open' \
+             (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = '{open}' \
                 AND c.channel <> 'phone') AS chats, \
              (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = u.id AND t.status IN ('called', 'serving')) \
-                + (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open' \
+                + (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = '{open}' \
                 AND c.channel = 'phone') AS exclusive, w.label AS window_label \
              FROM users u LEFT JOIN operator_states s ON s.user_id = u.id LEFT JOIN windows w ON w.id = s.window_id \
              WHERE u.org_id = $1 ORDER BY u.name, u.id",
-        )
+            open = Status::Open,
+        )))
         .bind(org_id)
         .fetch_all(&self.read)
         .await?)
@@ -170,10 +174,11 @@ impl Store {
     /// Live figures per remote queue: waiting, longest wait, estimated wait for a newcomer.
     pub async fn queue_figures(&self, org_id: i64, now: Millis) -> Result<Vec<QueueFigures>> {
         let queues = self.remote_queues(org_id).await?;
-        let waiting: Vec<(i64, i64, i64)> = sqlx::query_as(
+        let waiting: Vec<(i64, i64, i64)> = sqlx::query_as(super::sql(format!(
             "SELECT service_id, COUNT(*), MIN(queued_at) FROM conversations \
-             WHERE org_id = $1 AND status IN ('queued', 'offered') GROUP BY service_id",
-        )
+             WHERE org_id = $1 AND {waiting} GROUP BY service_id",
+            waiting = Status::sql_in("status", &Status::WAITING),
+        )))
         .bind(org_id)
         .fetch_all(&self.read)
         .await?;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::timeline;
 use super::Store;
 use crate::error::{Error, Result};
+use crate::model::conversation::Move;
 use crate::model::Millis;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -459,10 +460,12 @@ impl Store {
     /// queued or while the operator's phone rang): it closes, and its offer, if any, goes.
     pub async fn abandon_conversation(&self, id: i64, why: &str, now: Millis) -> Result<bool> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "UPDATE conversations SET status = 'closed', closed_at = $1, resolution = $2, offered_to = NULL, \
-             offer_expires_at = NULL WHERE id = $3 AND status IN ('queued', 'offered')",
-        )
+        let done = sqlx::query(super::sql(format!(
+            "UPDATE conversations SET {set}, closed_at = $1, resolution = $2, offered_to = NULL, \
+             offer_expires_at = NULL WHERE id = $3 AND {guard}",
+            set = Move::Abandon.set(),
+            guard = Move::Abandon.guard(),
+        )))
         .bind(now)
         .bind(why)
         .bind(id)
@@ -481,10 +484,12 @@ impl Store {
     /// keeping its age, and counts as declined by them so the router offers it to someone else.
     pub async fn return_call(&self, id: i64, operator: i64, why: &str, now: Millis) -> Result<bool> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "UPDATE conversations SET status = 'queued', assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL \
-             WHERE id = $1 AND status = 'open' AND assignee_id = $2",
-        )
+        let done = sqlx::query(super::sql(format!(
+            "UPDATE conversations SET {set}, assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL \
+             WHERE id = $1 AND {guard} AND assignee_id = $2",
+            set = Move::Return.set(),
+            guard = Move::Return.guard(),
+        )))
         .bind(id)
         .bind(operator)
         .execute(&mut *tx)

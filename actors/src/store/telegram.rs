@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::connector::{Connector, Leased};
 use super::Store;
 use crate::error::{Error, Result};
+use crate::model::conversation::ConversationStatus as Status;
 use crate::model::Millis;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -570,12 +571,14 @@ impl Store {
                 .id
         };
         let mut tx = self.write.begin().await?;
-        let moved: Option<(i64,)> = sqlx::query_as(
+        let moved: Option<(i64,)> = sqlx::query_as(super::sql(format!(
             "UPDATE conversations SET channel = 'telegram', thread_key = $1 \
-             WHERE org_id = $2 AND channel = 'webchat' AND thread_key = $3 AND status <> 'closed' \
+             WHERE org_id = $2 AND channel = 'webchat' AND thread_key = $3 AND {live} \
              AND NOT EXISTS (SELECT 1 FROM conversations o WHERE o.org_id = $2 AND o.channel = 'telegram' \
-                             AND o.thread_key = $1 AND o.status <> 'closed') RETURNING id",
-        )
+                             AND o.thread_key = $1 AND {other_live}) RETURNING id",
+            live = Status::sql_live("status"),
+            other_live = Status::sql_live("o.status"),
+        )))
         .bind(thread_key)
         .bind(org_id)
         .bind(format!("visitor:{visitor_id}"))

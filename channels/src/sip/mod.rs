@@ -592,7 +592,7 @@ async fn watch_conversations(inner: Arc<Inner>, stop: CancellationToken) {
                     let to = inner.conversations().get(conversation_id).cloned();
                     if let Some(call) = to {
                         let _ = call.send(CallEvent::Conversation {
-                            status: status.clone(),
+                            status: status.to_string(),
                             assignee: *assignee_id,
                             offered_to: *offered_to,
                         });

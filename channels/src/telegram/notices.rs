@@ -168,7 +168,9 @@ async fn on_event(t: &Telegram, event: &Arc<Event>) -> Result<()> {
             thread_key: key,
             status,
             ..
-        } if status == "closed" => ask_for_rating(t, event.org_id, *conversation_id, key).await?,
+        } if *status == hub_actors::model::conversation::ConversationStatus::Closed => {
+            ask_for_rating(t, event.org_id, *conversation_id, key).await?
+        }
         EventKind::TicketCalled {
             ticket_id,
             number,
