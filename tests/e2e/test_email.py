@@ -251,6 +251,16 @@ def test_fixture_corpus_threads_once(hub_store, maildev):
     assert "Ошибка «403»." in c_bodies[0]
 
 
+def settled(store, node, count, want, what: str) -> None:
+    """Waits until the messages are `want`; when they never are, says where the mail is."""
+    try:
+        wait(lambda: count() == want, timeout=90, what=what)
+    except AssertionError as e:
+        inbox = db(store, "SELECT COALESCE(outcome, 'pending'), attempts, COUNT(*) FROM email_inbox "
+                          "GROUP BY COALESCE(outcome, 'pending'), attempts")
+        raise AssertionError(f"{e}: messages {count()}, inbox {inbox}\n{node.log()}") from None
+
+
 def test_exactly_once_across_kills_uidvalidity_and_outage(hub_store, dovecot, maildev):
     """Acceptance 3: SIGKILL mid-fetch, a UIDVALIDITY change, an SMTP outage with a SIGKILL while
     the replies wait, and a SIGKILL mid-send: every mail once, every reply sent once."""
@@ -272,7 +282,7 @@ def test_exactly_once_across_kills_uidvalidity_and_outage(hub_store, dovecot, ma
     held = db(store, "SELECT COUNT(*) FROM email_inbox")[0][0]
     node.start()
     count = lambda: db(store, "SELECT COUNT(*), COUNT(DISTINCT client_id) FROM messages WHERE author = 'visitor'")[0]
-    wait(lambda: count() == (60, 60), timeout=60, what="60 mails, each once")
+    settled(store, node, count, (60, 60), "60 mails, each once")
     assert held <= 60
 
     # The server renumbers the folder: the same 60 mails come again with new UIDs, plus one new.
@@ -287,7 +297,7 @@ def test_exactly_once_across_kills_uidvalidity_and_outage(hub_store, dovecot, ma
     m.logout()
     node.kill()  # reconnecting is when UIDVALIDITY is read
     node.start()
-    wait(lambda: count() == (61, 61), timeout=60, what="only the new mail added")
+    settled(store, node, count, (61, 61), "only the new mail added")
     # (Mail applied just before the first SIGKILL but not yet marked was recognised then too: count
     # only what came under the new UIDVALIDITY.)
     wait(lambda: db(store, "SELECT COUNT(*) FROM email_inbox WHERE outcome = 'duplicate' AND uid_validity = "
