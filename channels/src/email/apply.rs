@@ -112,6 +112,13 @@ async fn apply(e: &Email, row: &InboxMail) -> hub_actors::Result<Outcome> {
         Ok(m) => m,
         Err(why) => return unreadable(e, row, &mailbox, &why.to_string()).await,
     };
+    // The hub's own mail confirming a mailbox's address: it did its work when it was fetched.
+    if mail.from.address == e.hub_sender() && mail.subject.contains(hub_actors::store::email::MAILBOX_CODE_MARK) {
+        return Ok(Outcome::of(
+            "ignored: the hub's mail confirming this mailbox's address",
+            None,
+        ));
+    }
     if store.is_own_address(mailbox.org_id, &mail.from.address).await? {
         return Ok(Outcome::of(
             "ignored: sent from one of the hub's own addresses (a loop)",

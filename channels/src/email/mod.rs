@@ -195,6 +195,11 @@ impl Email {
         self.0.settings.smtp_relay.is_some()
     }
 
+    /// The address the hub writes from as itself (a mailbox's confirmation), lower-cased.
+    fn hub_sender(&self) -> String {
+        format!("no-reply@{}", self.0.settings.host).to_lowercase()
+    }
+
     fn hub(&self) -> &Hub {
         &self.0.hub
     }

@@ -251,8 +251,16 @@ async fn deliver(
     };
     let domain = mailbox.address.rsplit('@').next().unwrap_or("hub.invalid").to_string();
     let own_id = thread::outgoing_id(item.id, item.org_id, &domain);
+    // Through the installation's relay the hub writes as itself: the address being confirmed is
+    // not yet the organisation's, and its domain's SPF would not vouch for the relay anyway.
+    let hub_itself = e.hub_sender();
+    let (sender, sender_name) = if via_relay && hub_itself.parse::<lettre::Address>().is_ok() {
+        (hub_itself, Some("Hub"))
+    } else {
+        (mailbox.address.clone(), mailbox.name.as_deref())
+    };
     let raw = compose(&Outgoing {
-        from: (&mailbox.address, mailbox.name.as_deref()),
+        from: (&sender, sender_name),
         to,
         subject,
         message_id: &own_id,
@@ -266,10 +274,9 @@ async fn deliver(
     .map_err(|err| Failure::Never(err.to_string()))?;
     let envelope = Envelope::new(
         Some(
-            mailbox
-                .address
+            sender
                 .parse()
-                .map_err(|_| Failure::Never(format!("{:?} is not an address", mailbox.address)))?,
+                .map_err(|_| Failure::Never(format!("{sender:?} is not an address")))?,
         ),
         vec![to
             .0
