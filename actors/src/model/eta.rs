@@ -1,5 +1,9 @@
 //! Estimated wait: how long until a ticket at a given position is called.
 
+/// What a customer who leaves an address while nobody is free is promised: an answer within
+/// this much working time of the branch (its schedule's clock, see `Schedule::after_working`).
+pub const ANSWER_WITHIN_WORKING_MS: i64 = 4 * 3600 * 1000;
+
 /// Service time assumed before the branch has any history today.
 pub const DEFAULT_SERVICE_SECS: f64 = 300.0;
 

@@ -73,6 +73,28 @@ impl Schedule {
             .find(|t| self.is_open(*t, tz))
     }
 
+    /// When `working` of open time will have passed since `at`: the clock of a promise that runs
+    /// only in working hours ("an answer within four working hours" made at 17:30 on a Friday of a
+    /// 09:00-18:00 week falls due on Monday at 12:30). Counted minute by minute over the coming
+    /// fortnight; None when the schedule has not that much open time in it.
+    pub fn after_working(&self, at: Timestamp, tz: &TimeZone, working: jiff::SignedDuration) -> Option<Timestamp> {
+        let needed = (working.as_secs().max(0) as u64).div_ceil(60);
+        if needed == 0 {
+            return Some(at);
+        }
+        let mut counted = 0;
+        for i in 0..14 * 24 * 60 {
+            let t = Timestamp::from_second(at.as_second() + i * 60).ok()?;
+            if self.is_open(t, tz) {
+                counted += 1;
+                if counted == needed {
+                    return Timestamp::from_second(t.as_second() + 60).ok();
+                }
+            }
+        }
+        None
+    }
+
     /// Open every day around the clock: what a kiosk in a 24/7 branch, or a test, uses.
     pub fn always() -> Self {
         Self(
@@ -129,6 +151,38 @@ mod tests {
         // Open now: no next opening to announce.
         assert_eq!(s.next_open("2026-11-23T07:00:00Z".parse()?, &tz), None);
         assert_eq!(Schedule::default().next_open(friday_evening, &tz), None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_working_hours_clock_stops_outside_them() -> Result<(), jiff::Error> {
+        let tz = TimeZone::get("Europe/Moscow")?;
+        let s = weekdays_9_to_18();
+        let four_hours = jiff::SignedDuration::from_hours(4);
+        // Monday 10:00 Moscow: four hours later the same day.
+        let monday: Timestamp = "2026-11-23T07:00:00Z".parse()?;
+        assert_eq!(
+            s.after_working(monday, &tz, four_hours),
+            Some("2026-11-23T11:00:00Z".parse()?)
+        );
+        // Friday 17:30 Moscow: half an hour on Friday, three and a half from Monday 09:00.
+        let friday: Timestamp = "2026-11-27T14:30:00Z".parse()?;
+        assert_eq!(
+            s.after_working(friday, &tz, four_hours),
+            Some("2026-11-30T09:30:00Z".parse()?)
+        );
+        // Saturday: the clock starts on Monday morning.
+        let saturday: Timestamp = "2026-11-28T09:00:00Z".parse()?;
+        assert_eq!(
+            s.after_working(saturday, &tz, four_hours),
+            Some("2026-11-30T10:00:00Z".parse()?)
+        );
+        // Around the clock it is plain time; never open, no promise.
+        assert_eq!(
+            Schedule::always().after_working(friday, &tz, four_hours),
+            Some("2026-11-27T18:30:00Z".parse()?)
+        );
+        assert_eq!(Schedule::default().after_working(friday, &tz, four_hours), None);
         Ok(())
     }
 

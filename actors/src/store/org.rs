@@ -47,6 +47,18 @@ impl Branch {
             .map(|t| t.as_millisecond())
     }
 
+    /// When an answer promised within `working_ms` of the branch's working time falls due, from
+    /// now (epoch ms); None when its schedule has not that much open time in the coming fortnight.
+    pub fn after_working(&self, working_ms: i64) -> Option<i64> {
+        self.schedule()
+            .after_working(
+                jiff::Timestamp::now(),
+                &self.tz(),
+                jiff::SignedDuration::from_millis(working_ms),
+            )
+            .map(|t| t.as_millisecond())
+    }
+
     /// Today's date in the branch's zone: the day tickets are numbered and counted by.
     pub fn today(&self) -> String {
         crate::model::numbering::local_day(jiff::Timestamp::now(), &self.tz())

@@ -241,8 +241,15 @@ async fn leave_contact(
     };
     let queue = store.remote_queue(v.org_id, v.service_id).await?;
     let s = service_state(&state, &queue).await?;
-    // Open but nobody free: the promise is "today, within working hours".
-    let answer_by = s.answer_by.or_else(|| Some(now_millis() + 4 * 3600 * 1000));
+    // Closed: by the next opening. Open but nobody free: within the working hours the model
+    // promises, on the branch's clock (a promise made just before closing runs on next morning).
+    let answer_by = match s.answer_by {
+        Some(at) => Some(at),
+        None => store
+            .branch(queue.org_id, queue.branch_id)
+            .await?
+            .after_working(hub_actors::model::eta::ANSWER_WITHIN_WORKING_MS),
+    };
     Ok(HttpResponse::Ok().json(Promise { answer_by, confirm }))
 }
 
