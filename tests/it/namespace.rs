@@ -253,6 +253,11 @@ async fn shared_names(backend: Backend) {
     );
     let out = store.hub(&["org", "prefix", "--org", "3", "--prefix", "acme"], "");
     assert!(!out.status.success(), "taken by another organisation");
+    // A refused prefix leaves no organisation behind (one without a prefix would be the owner's).
+    let out = store.hub(&["org", "add", "--name", "Duplicate", "--prefix", "acme"], "");
+    assert!(!out.status.success(), "a prefix another organisation has");
+    let listed = String::from_utf8_lossy(&store.hub(&["org", "list"], "").stdout).into_owned();
+    assert!(!listed.contains("Duplicate"), "{listed}");
 }
 
 async fn demo_remote_queue(api: &Api, token: &str) -> i64 {

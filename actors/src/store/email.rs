@@ -64,6 +64,8 @@ pub struct NewMailbox<'a> {
     pub auto_reply: bool,
     pub accept_bulk: bool,
     pub lang: &'a str,
+    /// The installation has a relay to mail a confirmation code through.
+    pub can_mail_codes: bool,
 }
 
 /// A received mail waiting to be applied.
@@ -175,10 +177,11 @@ impl Store {
         let confirmed =
             match standing {
                 Standing::Vouched => Some(now),
-                Standing::ToConfirm if m.imap_url.is_none() => return Err(Error::NotYours(
+                Standing::ToConfirm if m.imap_url.is_none() || !m.can_mail_codes => return Err(Error::NotYours(
                     "this address's domain is not assigned to the organisation: the hub confirms such an address by \
-                     mailing a code to it and finding that mail in the mailbox's IMAP folder, so give its imap_url \
-                     (or ask the installation's owner to assign the domain: hub org assign)"
+                     mailing a code to it through the installation's relay (email_smtp_relay) and finding that mail in \
+                     the mailbox's IMAP folder, so give its imap_url (or ask the installation's owner to assign the \
+                     domain: hub org assign)"
                         .into(),
                 )),
                 Standing::ToConfirm => None,

@@ -51,40 +51,60 @@ const NAMED: &[(&str, &str)] = &[
 
 impl Store {
     /// Adds an organisation. The first is the installation's own (no prefix); every later one
-    /// has a name prefix, `org<id>` unless one is given.
+    /// has a name prefix, `org<id>` unless one is given. The organisation and its prefix are
+    /// written together: a refused prefix leaves no organisation behind.
     pub async fn create_org(&self, name: &str, prefix: Option<&str>) -> Result<i64> {
         let prefix = prefix.map(namespace::prefix).transpose()?;
+        let first = self.org_count().await? == 0;
+        if first && prefix.is_some() {
+            return Err(Error::Invalid(
+                "the installation's first organisation is its own and has no name prefix".into(),
+            ));
+        }
         let mut tx = self.write.begin().await?;
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM organisations")
-            .fetch_one(&mut *tx)
-            .await?;
         let (id,): (i64,) = sqlx::query_as("INSERT INTO organisations (name, created_at) VALUES ($1, $2) RETURNING id")
             .bind(name)
             .bind(now_millis())
             .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
-        if count > 0 {
+        if !first {
             let prefix = prefix.unwrap_or_else(|| format!("org{id}"));
-            self.set_name_prefix(id, &prefix).await?;
-        } else if prefix.is_some() {
-            return Err(Error::Invalid(
-                "the installation's first organisation is its own and has no name prefix".into(),
-            ));
+            self.prefix_is_free(id, &prefix).await?;
+            sqlx::query("UPDATE organisations SET name_prefix = $1 WHERE id = $2")
+                .bind(&prefix)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| super::unique_as_conflict(e, "another organisation has this prefix"))?;
         }
+        tx.commit().await?;
         Ok(id)
     }
 
-    /// Gives a tenant organisation its name prefix; refused when another organisation already
-    /// holds names under it, or another organisation has it.
+    /// Gives a tenant organisation another name prefix (its names so far stay as they are).
     pub async fn set_name_prefix(&self, org_id: i64, prefix: &str) -> Result<()> {
         let prefix = namespace::prefix(prefix)?;
-        let own = self.own_org().await?;
-        if own == Some(org_id) {
+        if self.own_org().await? == Some(org_id) {
             return Err(Error::Invalid(
                 "the installation's own organisation has no name prefix".into(),
             ));
         }
+        self.prefix_is_free(org_id, &prefix).await?;
+        let n = sqlx::query("UPDATE organisations SET name_prefix = $1 WHERE id = $2")
+            .bind(&prefix)
+            .bind(org_id)
+            .execute(&self.write)
+            .await
+            .map_err(|e| super::unique_as_conflict(e, "another organisation has this prefix"))?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("organisation"));
+        }
+        Ok(())
+    }
+
+    /// Refuses a prefix another organisation already holds names under.
+    async fn prefix_is_free(&self, org_id: i64, prefix: &str) -> Result<()> {
         let pattern = format!("{prefix}-%");
         for (table, column) in NAMED {
             let (n,): (i64,) = sqlx::query_as(super::sql(format!(
@@ -99,16 +119,6 @@ impl Store {
                     "another organisation already has names beginning with \"{prefix}-\" ({table})"
                 )));
             }
-        }
-        let n = sqlx::query("UPDATE organisations SET name_prefix = $1 WHERE id = $2")
-            .bind(&prefix)
-            .bind(org_id)
-            .execute(&self.write)
-            .await
-            .map_err(|e| super::unique_as_conflict(e, "another organisation has this prefix"))?
-            .rows_affected();
-        if n == 0 {
-            return Err(Error::NotFound("organisation"));
         }
         Ok(())
     }

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use crate::auth::{Admin, Operator};
 use crate::{ApiResult, AppState};
 use hub_actors::model::message;
-use hub_actors::model::namespace::Standing;
 use hub_actors::store::email::NewMailbox;
 use hub_actors::Error;
 
@@ -84,20 +83,7 @@ async fn add_mailbox(
     if name.is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control)) {
         return Err(Error::Invalid("name: at most 100 characters, no control characters".into()).into());
     }
-    // An address nobody vouched for is confirmed by a code mailed through the installation's
-    // relay: without one it could never be.
     let store = state.hub.store();
-    if store.address_standing(admin.org_id, &address).await? == Standing::ToConfirm
-        && !state.email.as_ref().is_some_and(|e| e.has_relay())
-    {
-        return Err(Error::NotYours(
-            "this address's domain is not assigned to the organisation, and the installation has no relay \
-             (email_smtp_relay) to mail it a confirmation code: ask the installation's owner to assign the domain \
-             (hub org assign)"
-                .into(),
-        )
-        .into());
-    }
     let mailbox = store
         .add_mailbox(
             NewMailbox {
@@ -112,6 +98,7 @@ async fn add_mailbox(
                 auto_reply: b.auto_reply.unwrap_or(true),
                 accept_bulk: b.accept_bulk.unwrap_or(false),
                 lang: &lang,
+                can_mail_codes: state.email.as_ref().is_some_and(|e| e.has_relay()),
             },
             hub_actors::model::now_millis(),
         )
