@@ -8,6 +8,7 @@ use hub_actors::{
     store::{org::NewBranch, Store},
     Result,
 };
+use hub_channels::sip::store::PhoneStore;
 
 pub struct DemoSignIns {
     pub branch_id: i64,
@@ -124,7 +125,7 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
             .set_sip_account(
                 org,
                 user.id,
-                hub_actors::store::sip::PhoneAccount {
+                hub_channels::sip::store::PhoneAccount {
                     username: sip_user,
                     realm: SIP_REALM,
                     ha1: &ha1,
@@ -136,7 +137,7 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
     }
     store
         .add_sip_number(
-            hub_actors::store::sip::NewSipNumber {
+            hub_channels::sip::store::NewSipNumber {
                 org_id: org,
                 number: DEMO_NUMBER,
                 greeting: "Здравствуйте! Вы позвонили в демо-организацию.",

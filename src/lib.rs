@@ -37,7 +37,8 @@ pub async fn open_store(settings: &Settings) -> Result<Store, RunError> {
     }
     let store = Store::connect(&settings.store_url())
         .await?
-        .with_sealer(sealer(settings)?);
+        .with_sealer(sealer(settings)?)
+        .with_bridges(hub_channels::TABLES);
     store.migrate().await?;
     let sealed = store.seal_secrets().await?;
     if sealed > 0 {

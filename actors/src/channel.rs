@@ -30,6 +30,15 @@ impl ChannelKind {
         }
     }
 
+    /// Whether the channel's bridge sends operators' replies (through the outbox). A web chat's
+    /// replies reach the visitor's session over the bus; a call has no text channel back.
+    pub fn sends_replies(self) -> bool {
+        match self {
+            ChannelKind::Telegram | ChannelKind::Email => true,
+            ChannelKind::Webchat | ChannelKind::Phone => false,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "webchat" => Some(ChannelKind::Webchat),

@@ -273,7 +273,7 @@ impl Hub {
         service_id: i64,
         channel: &str,
         vip_code: Option<&str>,
-        bot: Option<store::telegram::BotLink>,
+        with_ticket: Option<store::WithTicket>,
     ) -> Result<Issued> {
         let branch = self.store().branch(org_id, branch_id).await?;
         let now = jiff::Timestamp::now();
@@ -297,7 +297,7 @@ impl Hub {
                 channel,
                 vip,
                 now.as_millisecond(),
-                bot,
+                with_ticket,
             )
             .await?;
         let t = &issued.ticket;

@@ -14,6 +14,15 @@ pub mod speech;
 pub mod telegram;
 pub mod webchat;
 
+/// The bridges' tables the core seals secrets in and checks shared names in (a new bridge adds
+/// its own here: the one registration line it needs in the core).
+pub const TABLES: &[hub_actors::store::BridgeTables] = &[
+    telegram::store::TABLES,
+    email::store::TABLES,
+    sip::store::TABLES,
+    sip::trunk_store::TABLES,
+];
+
 /// Runs a long-lived task and starts it again if it ends or panics before `stop`.
 pub(crate) fn supervise<F, Fut>(name: &'static str, stop: tokio_util::sync::CancellationToken, make: F)
 where

@@ -201,7 +201,7 @@ pub fn render_telegram(out: &mut String, m: &hub_channels::telegram::Metrics, pe
 pub fn render_email(
     out: &mut String,
     m: &hub_channels::email::Metrics,
-    inbox: &hub_actors::store::email::InboxCounts,
+    inbox: &hub_channels::email::store::InboxCounts,
     outbox: i64,
 ) {
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);

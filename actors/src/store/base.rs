@@ -6,12 +6,12 @@ use crate::error::{Error, Result};
 use crate::model::Millis;
 
 /// A query built at run time from fixed pieces (column lists, placeholders), never from input.
-pub(crate) fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
+pub fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
 
 /// `$from, …` for `n` values.
-pub(crate) fn placeholders(from: usize, n: usize) -> String {
+pub fn placeholders(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(",")
 }
 
@@ -23,10 +23,10 @@ pub fn random_token(bytes: usize) -> String {
     hex::encode(buf)
 }
 
-pub(crate) type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// One line of a conversation's timeline, in the transaction of the change it records.
-pub(crate) async fn timeline(
+pub async fn timeline(
     tx: &mut Tx<'_>,
     conversation_id: i64,
     at: Millis,
@@ -48,7 +48,7 @@ pub(crate) async fn timeline(
 }
 
 /// A unique violation as the conflict it means to the caller; any other failure as it is.
-pub(crate) fn unique_as_conflict(e: sqlx::Error, message: &str) -> Error {
+pub fn unique_as_conflict(e: sqlx::Error, message: &str) -> Error {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message.to_string()),
         _ => Error::Store(e),

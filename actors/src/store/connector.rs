@@ -27,7 +27,7 @@ pub trait Connector: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + Sized {
 pub struct Leased(&'static str);
 
 impl Leased {
-    pub(crate) const fn table(name: &'static str) -> Self {
+    pub const fn table(name: &'static str) -> Self {
         Leased(name)
     }
 }

@@ -677,4 +677,60 @@ impl Store {
         }
         Ok((name, mime, data))
     }
+
+    /// Keeps where the contact said they are.
+    pub async fn set_contact_location(&self, contact_id: i64, location: &str) -> Result<()> {
+        sqlx::query("UPDATE contacts SET location = $1 WHERE id = $2")
+            .bind(location)
+            .bind(contact_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a phone number the contact shared to their card. When another card already holds
+    /// the number (an earlier call, say), the two are one person: the older card keeps both.
+    /// Answers the card that holds the number now.
+    pub async fn add_contact_phone(&self, org_id: i64, contact_id: i64, phone: &str, now: Millis) -> Result<i64> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT COALESCE(c.merged_into, c.id) FROM contact_identities i JOIN contacts c ON c.id = i.contact_id \
+             WHERE i.org_id = $1 AND i.kind = 'phone' AND i.value = $2",
+        )
+        .bind(org_id)
+        .bind(phone)
+        .fetch_optional(&self.write)
+        .await?;
+        let keep = match found {
+            None => {
+                let added = sqlx::query(
+                    "INSERT INTO contact_identities (org_id, contact_id, kind, value, created_at) \
+                     VALUES ($1, $2, 'phone', $3, $4) ON CONFLICT (org_id, kind, value) DO NOTHING",
+                )
+                .bind(org_id)
+                .bind(contact_id)
+                .bind(phone)
+                .bind(now)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+                if added == 0 {
+                    // Someone else added the number a moment ago: merge with them.
+                    return Box::pin(self.add_contact_phone(org_id, contact_id, phone, now)).await;
+                }
+                contact_id
+            }
+            Some((holder,)) if holder == contact_id => contact_id,
+            Some((holder,)) => {
+                self.merge_contacts(org_id, holder.min(contact_id), holder.max(contact_id))
+                    .await?
+                    .id
+            }
+        };
+        sqlx::query("UPDATE contacts SET phone = COALESCE(phone, $1) WHERE id = $2")
+            .bind(phone)
+            .bind(keep)
+            .execute(&self.write)
+            .await?;
+        Ok(keep)
+    }
 }

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::{placeholders, timeline, Store};
+use super::{placeholders, sql, timeline, Store, Tx};
+use crate::channel::ChannelKind;
 use crate::error::{Error, Result};
 use crate::model::conversation::{ConversationStatus as Status, Move};
 use crate::model::Millis;
@@ -590,11 +591,11 @@ impl Store {
         if matches!(author, Author::Visitor) && !attachment_ids.is_empty() {
             super::speech::enqueue_for_message(self, &mut tx, org_id, conversation_id, id, now).await?;
         }
-        // A reply for a channel with a bridge (anything but web chat, whose sessions follow the
-        // bus) is queued for sending in the same transaction: once stored, it will be sent.
-        // A web chat whose visitor left their e-mail address sends its replies by mail too.
+        // A reply for a channel whose bridge sends it is queued for sending in the same
+        // transaction: once stored, it will be sent. A dialogue may be answered through another
+        // bridge too (a web chat whose visitor left their e-mail address).
         if matches!(author, Author::Operator(_)) {
-            if let Some(out) = super::email::reply_channel(&mut tx, &channel, &thread_key).await? {
+            if let Some(out) = reply_via(&mut tx, &channel, &thread_key).await? {
                 super::outbox::enqueue_message(&mut tx, org_id, &out, &thread_key, id, now).await?;
             }
         }
@@ -984,4 +985,110 @@ impl Store {
         }
         Ok(moved)
     }
+
+    /// The customer left before an operator took the conversation (a caller hung up while
+    /// queued or while the operator's phone rang): it closes, and its offer, if any, goes.
+    pub async fn abandon_conversation(&self, id: i64, why: &str, now: Millis) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(sql(format!(
+            "UPDATE conversations SET {set}, closed_at = $1, resolution = $2, offered_to = NULL, \
+             offer_expires_at = NULL WHERE id = $3 AND {guard}",
+            set = Move::Abandon.set(),
+            guard = Move::Abandon.guard(),
+        )))
+        .bind(now)
+        .bind(why)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            timeline(&mut tx, id, now, "abandoned", None, Some(why)).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// The accepting operator's phone did not take the call: the conversation waits again,
+    /// keeping its age, and counts as declined by them so the router offers it to someone else.
+    pub async fn return_call(&self, id: i64, operator: i64, why: &str, now: Millis) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(sql(format!(
+            "UPDATE conversations SET {set}, assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL \
+             WHERE id = $1 AND {guard} AND assignee_id = $2",
+            set = Move::Return.set(),
+            guard = Move::Return.guard(),
+        )))
+        .bind(id)
+        .bind(operator)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if done {
+            timeline(&mut tx, id, now, "declined", Some(operator), Some(why)).await?;
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// A conversation's status, holder and offer, in one light read (what a call needs to know
+    /// after missing changes, or when it ends).
+    pub async fn conversation_state(&self, id: i64) -> Result<Option<(String, Option<i64>, Option<i64>)>> {
+        Ok(
+            sqlx::query_as("SELECT status, assignee_id, offered_to FROM conversations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    /// A waiting conversation's place among those of its queue (1: next), if it still waits.
+    pub async fn queue_position(&self, id: i64) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as(sql(format!(
+            "SELECT 1 + (SELECT COUNT(*) FROM conversations o WHERE o.org_id = c.org_id AND o.service_id = c.service_id \
+               AND {o_waiting} AND o.id <> c.id \
+               AND (o.priority > c.priority OR (o.priority = c.priority AND (o.queued_at < c.queued_at \
+                    OR (o.queued_at = c.queued_at AND o.id < c.id))))) \
+             FROM conversations c WHERE c.id = $1 AND {c_waiting}",
+            o_waiting = Status::sql_in("o.status", &Status::WAITING),
+            c_waiting = Status::sql_in("c.status", &Status::WAITING),
+        )))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| r.0))
+    }
+}
+
+/// The bridge an operator's reply in a dialogue leaves through: the route a bridge set for the
+/// dialogue, else the channel's own when its bridge sends replies (see
+/// [`ChannelKind::sends_replies`]); None when the reply stays in the thread.
+async fn reply_via(tx: &mut Tx<'_>, channel: &str, thread_key: &str) -> Result<Option<String>> {
+    let routed: Option<(String,)> = sqlx::query_as("SELECT via FROM reply_routes WHERE channel = $1 AND thread_key = $2")
+        .bind(channel)
+        .bind(thread_key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(routed.map(|r| r.0).or_else(|| {
+        ChannelKind::parse(channel)
+            .filter(|k| k.sends_replies())
+            .map(|k| k.as_str().to_string())
+    }))
+}
+
+/// Sends an operator's replies in a dialogue of `channel` through the bridge of `via` from now on
+/// (in the caller's transaction, with whatever made the route possible).
+pub async fn route_replies(tx: &mut Tx<'_>, channel: &str, thread_key: &str, via: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO reply_routes (channel, thread_key, via) VALUES ($1, $2, $3) \
+         ON CONFLICT (channel, thread_key) DO UPDATE SET via = $3",
+    )
+    .bind(channel)
+    .bind(thread_key)
+    .bind(via)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

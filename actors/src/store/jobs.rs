@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::model::Millis;
 
 /// A table of work, as the queue sees it.
-pub(crate) struct JobQueue {
+pub struct JobQueue {
     pub table: &'static str,
     /// The column a claim's lease ends at (0: nobody holds the row).
     pub lease: &'static str,
@@ -25,7 +25,7 @@ pub(crate) struct JobQueue {
 impl Store {
     /// Claims each of `ids` still free and to do, until `now + lease_ms`, for `node` (None: a
     /// caller that never takes its claims back). Answers the rows claimed, read by `returning`.
-    pub(crate) async fn claim_jobs<T>(
+    pub async fn claim_jobs<T>(
         &self,
         q: &JobQueue,
         ids: &[i64],
@@ -64,7 +64,7 @@ impl Store {
 
     /// A node starting again releases what it held when it stopped (those attempts died with
     /// it), within `scope` (a column and its value) when the queue is shared by several bridges.
-    pub(crate) async fn release_jobs(
+    pub async fn release_jobs(
         &self,
         q: &JobQueue,
         node: &str,

@@ -7,32 +7,29 @@ mod base;
 pub mod connector;
 mod contacts;
 mod conversations;
-pub mod email;
-mod jobs;
+pub mod jobs;
 pub mod namespace;
 pub mod org;
 mod outbox;
 mod routing;
-pub mod sip;
 pub mod speech;
-pub mod telegram;
 pub(crate) mod tickets;
-pub mod trunks;
 
 #[cfg(test)]
 mod circles;
 
 pub use auth::{Principal, PrincipalKind};
 pub use base::random_token;
-pub(crate) use base::{placeholders, sql, timeline, unique_as_conflict, Tx};
+pub use base::{placeholders, sql, timeline, unique_as_conflict, Tx};
 pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, UploadCaps, Visitor};
 pub use conversations::{
+    route_replies,
     AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT,
 };
 pub use org::{Branch, Service, UserRow, Window};
 pub use outbox::OutboxItem;
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};
-pub use tickets::{IssuedTicket, OperatorState, PublicTicket, Ticket, TodayStats};
+pub use tickets::{IssuedTicket, WithTicket, OperatorState, PublicTicket, Ticket, TodayStats};
 
 use std::time::Duration;
 
@@ -62,35 +59,72 @@ pub struct Store {
     transcription_limit: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// Seals tenants' secrets at rest (see [`crate::seal`]); None only in tools that touch none.
     sealer: Option<std::sync::Arc<crate::seal::Sealer>>,
+    /// The bridges' tables the core must know of without knowing the bridges.
+    bridges: &'static [BridgeTables],
 }
 
-/// The columns holding tenants' secrets, sealed at rest.
-const SEALED: &[(&str, &str)] = &[
-    ("telegram_bots", "token"),
-    ("telegram_bots", "webhook_secret"),
-    ("mailboxes", "imap_url"),
-    ("mailboxes", "smtp_url"),
-    ("sip_trunks", "password"),
-];
+/// What a bridge tells the core about its tables: the columns holding tenants' secrets (sealed
+/// at rest) and those holding names shared by the installation (see `model::namespace`).
+#[derive(Debug)]
+pub struct BridgeTables {
+    pub sealed: &'static [Sealed],
+    /// `(table, column)`; the table has an `org_id`.
+    pub named: &'static [(&'static str, &'static str)],
+}
+
+/// A column holding a secret, and the column keeping its digest (to find a row by the secret
+/// without opening every one), if any.
+#[derive(Debug)]
+pub struct Sealed {
+    pub table: &'static str,
+    pub column: &'static str,
+    pub digest: Option<&'static str>,
+}
+
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 impl Store {
+    /// The pool for writes (and reads that must see the latest write). A bridge keeps its own
+    /// tables through these, in its own module: the core's store knows no channel.
+    pub fn write(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// The pool for reads.
+    pub fn read(&self) -> &AnyPool {
+        &self.read
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Seals tenants' secrets with `sealer` from now on (and opens them with it).
     pub fn with_sealer(mut self, sealer: crate::seal::Sealer) -> Self {
         self.sealer = Some(std::sync::Arc::new(sealer));
         self
     }
 
-    pub(crate) fn seal(&self, column: &str, plain: &str) -> String {
+    /// Registers the bridges' tables (the one line a bridge adds in the wiring).
+    pub fn with_bridges(mut self, bridges: &'static [BridgeTables]) -> Self {
+        self.bridges = bridges;
+        self
+    }
+
+    pub(crate) fn bridges(&self) -> &'static [BridgeTables] {
+        self.bridges
+    }
+
+    pub fn seal(&self, column: &str, plain: &str) -> String {
         match &self.sealer {
             Some(s) => s.seal(column, plain),
             None => plain.to_string(),
         }
     }
 
-    pub(crate) fn open(&self, column: &str, stored: &str) -> Result<String> {
+    pub fn open(&self, column: &str, stored: &str) -> Result<String> {
         match &self.sealer {
             Some(s) => s
                 .open(column, stored)
@@ -106,7 +140,7 @@ impl Store {
             return Ok(0);
         };
         let mut n = 0;
-        for (table, column) in SEALED {
+        for Sealed { table, column, digest } in self.bridges.iter().flat_map(|b| b.sealed) {
             let rows: Vec<(i64, Option<String>)> = sqlx::query_as(sql(format!(
                 "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
             )))
@@ -125,8 +159,8 @@ impl Store {
                     .bind(id)
                     .execute(&self.write)
                     .await?;
-                if (*table, *column) == ("telegram_bots", "token") {
-                    sqlx::query("UPDATE telegram_bots SET token_digest = $1 WHERE id = $2")
+                if let Some(digest) = digest {
+                    sqlx::query(sql(format!("UPDATE {table} SET {digest} = $1 WHERE id = $2")))
                         .bind(crate::seal::digest(&plain))
                         .bind(id)
                         .execute(&self.write)
@@ -186,6 +220,7 @@ impl Store {
                 backend: Backend::Sqlite,
                 transcription_limit: Default::default(),
                 sealer: None,
+                bridges: &[],
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new()
@@ -199,6 +234,7 @@ impl Store {
                 backend: Backend::Postgres,
                 transcription_limit: Default::default(),
                 sealer: None,
+                bridges: &[],
             })
         } else {
             Err(crate::Error::Invalid(format!(

@@ -41,13 +41,9 @@ pub struct Assignment {
     pub value: String,
 }
 
-/// The tables and columns holding shared names, to find names already under a prefix.
-const NAMED: &[(&str, &str)] = &[
-    ("users", "login"),
-    ("devices", "login"),
-    ("sip_accounts", "username"),
-    ("services", "widget_key"),
-];
+/// The core's tables and columns holding shared names, to find names already under a prefix
+/// (the bridges register theirs: [`super::BridgeTables::named`]).
+const NAMED: &[(&str, &str)] = &[("users", "login"), ("devices", "login"), ("services", "widget_key")];
 
 impl Store {
     /// Adds an organisation. The first is the installation's own (no prefix); every later one
@@ -106,7 +102,7 @@ impl Store {
     /// Refuses a prefix another organisation already holds names under.
     async fn prefix_is_free(&self, org_id: i64, prefix: &str) -> Result<()> {
         let pattern = format!("{prefix}-%");
-        for (table, column) in NAMED {
+        for (table, column) in NAMED.iter().chain(self.bridges().iter().flat_map(|b| b.named)) {
             let (n,): (i64,) = sqlx::query_as(super::sql(format!(
                 "SELECT COUNT(*) FROM {table} WHERE org_id <> $1 AND LOWER({column}) LIKE $2"
             )))

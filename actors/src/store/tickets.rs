@@ -1,6 +1,7 @@
 //! The electronic queue's tickets: issuing, the atomic call-next, operator actions, the board's
 //! history, live counts, and each operator's saved place.
 
+use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use super::{random_token, sql, Backend, Store};
@@ -94,6 +95,12 @@ pub struct OperatorState {
     pub since: Millis,
 }
 
+/// What a channel records about a ticket it issues, in the ticket's own transaction (a bot
+/// keeps the chat the ticket was taken from, so a repeated update finds it and never issues a
+/// second).
+pub type WithTicket =
+    Box<dyn for<'t> FnOnce(&'t mut super::Tx<'static>, i64) -> BoxFuture<'t, Result<()>> + Send>;
+
 impl Store {
     /// Issues the next number of `service_id`'s prefix for today and queues the ticket; the
     /// counter bump, the ticket and its first timeline entry commit together.
@@ -107,7 +114,7 @@ impl Store {
         channel: &str,
         vip: bool,
         now: Millis,
-        bot: Option<super::telegram::BotLink>,
+        with_ticket: Option<WithTicket>,
     ) -> Result<IssuedTicket> {
         let mut tx = self.write.begin().await?;
         let prefix: Option<(Option<String>,)> = sqlx::query_as(
@@ -156,15 +163,8 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let ahead = ahead_of(&mut tx, &ticket).await?;
-        // A ticket taken through a bot commits with its holder's chat: a repeated update finds it.
-        if let Some(link) = bot {
-            sqlx::query("INSERT INTO telegram_tickets (ticket_id, bot_id, chat_id, update_id) VALUES ($1, $2, $3, $4)")
-                .bind(ticket.id)
-                .bind(link.bot_id)
-                .bind(link.chat_id)
-                .bind(link.update_id)
-                .execute(&mut *tx)
-                .await?;
+        if let Some(record) = with_ticket {
+            record(&mut tx, ticket.id).await?;
         }
         tx.commit().await?;
         Ok(IssuedTicket { ticket, ahead })

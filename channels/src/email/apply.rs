@@ -13,11 +13,12 @@ use std::time::Duration;
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
 use hub_actors::model::delivery::Undelivered;
 use hub_actors::model::{attachment, now_millis};
-use hub_actors::store::email::{EmailThread, InboxMail, Mailbox};
+use crate::email::store::{EmailThread, InboxMail, Mailbox};
 use hub_actors::store::Attachment;
 use hub_email::{Kind, Mail};
 
 use super::{texts, thread_key, Email, Metrics};
+use crate::email::store::MailStore;
 
 const CLAIM_MS: i64 = 60_000;
 const BATCH: i64 = 16;
@@ -113,7 +114,7 @@ async fn apply(e: &Email, row: &InboxMail) -> hub_actors::Result<Outcome> {
         Err(why) => return unreadable(e, row, &mailbox, &why.to_string()).await,
     };
     // The hub's own mail confirming a mailbox's address: it did its work when it was fetched.
-    if mail.from.address == e.hub_sender() && mail.subject.contains(hub_actors::store::email::MAILBOX_CODE_MARK) {
+    if mail.from.address == e.hub_sender() && mail.subject.contains(crate::email::store::MAILBOX_CODE_MARK) {
         return Ok(Outcome::of(
             "ignored: the hub's mail confirming this mailbox's address",
             None,

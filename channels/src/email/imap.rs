@@ -20,6 +20,7 @@ use hub_actors::model::now_millis;
 use hub_email::parse::OVERSIZED_HEADER;
 
 use super::{Email, EmailError, Metrics};
+use crate::email::store::MailStore;
 
 /// UIDs fetched in one command and stored in one transaction.
 const BATCH: usize = 25;
@@ -189,7 +190,7 @@ async fn fetch_loop(e: Email, id: i64) {
             .hub()
             .store()
             .take_lease(
-                hub_actors::store::email::MAILBOXES,
+                crate::email::store::MAILBOXES,
                 id,
                 &e.0.settings.node,
                 now + lease_ms(&e),
@@ -303,7 +304,7 @@ async fn session(e: &Email, id: i64) -> Result<(), String> {
         let now = now_millis();
         let still_ours = store
             .take_lease(
-                hub_actors::store::email::MAILBOXES,
+                crate::email::store::MAILBOXES,
                 id,
                 &e.0.settings.node,
                 now + lease_ms(e),
@@ -344,7 +345,7 @@ async fn session(e: &Email, id: i64) -> Result<(), String> {
 async fn fetch_new(
     e: &Email,
     imap: &mut Session<Conn>,
-    mb: &hub_actors::store::email::Mailbox,
+    mb: &crate::email::store::Mailbox,
     validity: i64,
     can_move: bool,
 ) -> Result<(), String> {

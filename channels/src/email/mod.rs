@@ -17,6 +17,7 @@ mod confirm;
 mod imap;
 mod receiver;
 mod sender;
+pub mod store;
 pub mod texts;
 
 pub use confirm::send_code as send_mailbox_code;
@@ -31,6 +32,7 @@ use hub_actors::channel::ChannelKind;
 use hub_actors::Hub;
 
 use crate::supervise;
+use crate::email::store::MailStore;
 
 /// The bridge's settings.
 #[derive(Debug, Clone)]

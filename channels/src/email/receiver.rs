@@ -6,6 +6,7 @@ use hub_actors::model::now_millis;
 use hub_email::smtp::{self, Envelope};
 
 use super::{Email, Metrics};
+use crate::email::store::MailStore;
 
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 64;

@@ -9,12 +9,13 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use hub_actors::model::delivery::Undelivered;
 use hub_actors::model::now_millis;
-use hub_actors::store::email::{EmailThread, Mailbox};
+use crate::email::store::{EmailThread, Mailbox};
 use hub_actors::store::OutboxItem;
 use hub_email::compose::{compose, Outgoing};
 use hub_email::thread;
 
 use super::{texts, Email, Metrics};
+use crate::email::store::MailStore;
 
 const CLAIM_MS: i64 = 120_000;
 const BATCH: i64 = 8;

@@ -8,9 +8,11 @@ mod call;
 mod dial;
 mod door;
 mod prompts;
+pub mod store;
 pub mod registrar;
 mod texts;
 mod trunk;
+pub mod trunk_store;
 
 pub use dial::{DialError, DialRequest};
 pub use trunk::TrunkStatus;
@@ -37,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 use crate::speech::Speech;
 use call::CallEvent;
 use registrar::Registrar;
+use crate::sip::store::PhoneStore;
 
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use hub_actors::model::now_millis;
-use hub_actors::store::telegram::FileJob;
+use crate::telegram::store::FileJob;
 use hub_actors::Result;
 
 use super::inbound::{fetch_file, post, Fetched};
@@ -14,6 +14,7 @@ use super::notices::Notice;
 use super::texts::{self, Lang};
 use super::update::{FileKind, FileRef};
 use super::{thread_key, Metrics, Telegram};
+use crate::telegram::store::BotStore;
 
 /// Tries in all, the one made when the message came included.
 const ATTEMPTS: i64 = 6;

@@ -21,6 +21,7 @@ mod inbound;
 mod notices;
 mod outbound;
 mod poller;
+pub mod store;
 pub mod texts;
 pub mod update;
 
@@ -35,8 +36,9 @@ use tokio_util::sync::CancellationToken;
 use crate::supervise;
 
 use hub_actors::channel::ChannelKind;
-use hub_actors::store::telegram::TelegramBot;
+use crate::telegram::store::TelegramBot;
 use hub_actors::Hub;
+use crate::telegram::store::BotStore;
 
 pub use button::Button;
 pub use notices::Notice;

@@ -19,6 +19,7 @@ use hub_actors::Result;
 use super::button::Button;
 use super::texts::{self, Lang};
 use super::{parse_thread_key, thread_key, Telegram};
+use crate::telegram::store::BotStore;
 
 /// A message of the bot, as the outbox keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ use hub_actors::store::OutboxItem;
 
 use super::notices::Notice;
 use super::{parse_thread_key, Metrics, Telegram};
+use crate::telegram::store::BotStore;
 
 /// How long a claimed row is this node's to send.
 const CLAIM_MS: i64 = 60_000;

@@ -20,6 +20,8 @@ use hub_actors::{
     Error,
 };
 use hub_channels::webchat::VisitorConversation;
+use hub_channels::telegram::store::BotStore;
+use hub_channels::email::store::MailStore;
 
 /// The visitor of the request: bearer token, or `?token=` (links to attachments).
 pub async fn visitor(state: &AppState, req: &HttpRequest) -> ApiResult<Visitor> {

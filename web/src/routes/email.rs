@@ -6,8 +6,9 @@ use serde::Deserialize;
 use crate::auth::{Admin, Operator};
 use crate::{ApiResult, AppState};
 use hub_actors::model::message;
-use hub_actors::store::email::NewMailbox;
+use hub_channels::email::store::NewMailbox;
 use hub_actors::Error;
+use hub_channels::email::store::MailStore;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

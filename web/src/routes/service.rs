@@ -1,6 +1,8 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
 use crate::{ApiResult, AppState};
+use hub_channels::telegram::store::BotStore;
+use hub_channels::email::store::MailStore;
 
 async fn healthz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state.hub.store().ping().await?;

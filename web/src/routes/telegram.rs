@@ -6,9 +6,10 @@ use serde::Deserialize;
 
 use crate::auth::Admin;
 use crate::{ApiError, ApiResult, AppState};
-use hub_actors::store::telegram::NewBot;
+use hub_channels::telegram::store::NewBot;
 use hub_actors::Error;
 use hub_channels::telegram::credentials;
+use hub_channels::telegram::store::BotStore;
 
 /// Largest update Telegram posts (a 4096-character message with its entities is far below).
 const UPDATE_LIMIT: usize = 256 * 1024;

@@ -3,12 +3,20 @@
 
 use serde::Serialize;
 
-use super::connector::{Connector, Leased};
-use super::Store;
-use super::Tx;
-use crate::error::{Error, Result};
-use crate::model::namespace::Standing;
-use crate::model::Millis;
+use hub_actors::store::connector::{Connector, Leased};
+use hub_actors::store::{BridgeTables, Sealed, Store};
+use hub_actors::error::{Error, Result};
+use hub_actors::model::namespace::Standing;
+use hub_actors::model::Millis;
+
+/// The columns of this bridge the core seals at rest and checks names in.
+pub const TABLES: BridgeTables = BridgeTables {
+    sealed: &[
+        Sealed { table: "mailboxes", column: "imap_url", digest: None },
+        Sealed { table: "mailboxes", column: "smtp_url", digest: None },
+    ],
+    named: &[],
+};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Mailbox {
@@ -144,7 +152,7 @@ impl Connector for Mailbox {
 }
 
 /// Received mail as a job queue: a mail is to do until applied.
-const INBOX: super::jobs::JobQueue = super::jobs::JobQueue {
+const INBOX: hub_actors::store::jobs::JobQueue = hub_actors::store::jobs::JobQueue {
     table: "email_inbox",
     lease: "claimed_until",
     open: "processed_at IS NULL",
@@ -161,19 +169,23 @@ fn after_ok(after: &str) -> bool {
     after == "seen" || after == "keep" || after.strip_prefix("move:").is_some_and(|f| !f.trim().is_empty())
 }
 
-impl Store {
+/// The E-mail bridge's tables, kept through the core's store (which knows no channel).
+#[allow(async_fn_in_trait)] // implemented for `Store` only: callers see its futures are `Send`
+pub trait MailStore: Sync {
+    fn db(&self) -> &Store;
+
     /// Adds a mailbox. Its address is the organisation's at once when the installation's owner
     /// vouched for its domain; otherwise it waits for the code [`Self::mailbox_code`] gives, and
     /// must have an IMAP folder to find it in (the hub's own SMTP receiver takes mail only for
     /// confirmed addresses). An address is unique among confirmed mailboxes, and within one
     /// organisation.
-    pub async fn add_mailbox(&self, m: NewMailbox<'_>, now: Millis) -> Result<Mailbox> {
-        self.remote_queue(m.org_id, m.service_id).await?;
+    async fn add_mailbox(&self, m: NewMailbox<'_>, now: Millis) -> Result<Mailbox> {
+        self.db().remote_queue(m.org_id, m.service_id).await?;
         if !after_ok(m.imap_after) {
             return Err(Error::Invalid("imap_after is 'seen', 'keep' or 'move:<folder>'".into()));
         }
         let address = m.address.trim().to_lowercase();
-        let standing = self.address_standing(m.org_id, &address).await?;
+        let standing = self.db().address_standing(m.org_id, &address).await?;
         let confirmed =
             match standing {
                 Standing::Vouched => Some(now),
@@ -195,16 +207,16 @@ impl Store {
         .bind(m.service_id)
         .bind(&address)
         .bind(m.name)
-        .bind(m.imap_url.map(|u| self.seal("mailboxes.imap_url", u)))
+        .bind(m.imap_url.map(|u| self.db().seal("mailboxes.imap_url", u)))
         .bind(m.imap_folder)
         .bind(m.imap_after)
-        .bind(m.smtp_url.map(|u| self.seal("mailboxes.smtp_url", u)))
+        .bind(m.smtp_url.map(|u| self.db().seal("mailboxes.smtp_url", u)))
         .bind(i64::from(m.auto_reply))
         .bind(m.lang)
         .bind(now)
         .bind(i64::from(m.accept_bulk))
         .bind(confirmed)
-        .fetch_one(&self.write)
+        .fetch_one(self.db().write())
         .await;
         match inserted {
             Ok((id,)) => self.mailbox(id).await,
@@ -217,18 +229,18 @@ impl Store {
 
     /// A new code for a mailbox waiting for confirmation (the previous one stops working), at
     /// most one a minute. The caller mails it to the address.
-    pub async fn mailbox_code(&self, org_id: i64, id: i64, now: Millis) -> Result<String> {
-        let code = format!("{MAILBOX_CODE_MARK}{}", super::random_token(16).to_ascii_uppercase());
+    async fn mailbox_code(&self, org_id: i64, id: i64, now: Millis) -> Result<String> {
+        let code = format!("{MAILBOX_CODE_MARK}{}", hub_actors::store::random_token(16).to_ascii_uppercase());
         let n = sqlx::query(
             "UPDATE mailboxes SET confirm_hash = $1, confirm_sent_at = $2 \
              WHERE id = $3 AND org_id = $4 AND confirmed_at IS NULL AND COALESCE(confirm_sent_at, 0) < $5",
         )
-        .bind(crate::seal::digest(&code))
+        .bind(hub_actors::seal::digest(&code))
         .bind(now)
         .bind(id)
         .bind(org_id)
         .bind(now - RESEND_MS)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?
         .rows_affected();
         if n == 1 {
@@ -247,16 +259,16 @@ impl Store {
     /// A mail in the mailbox's folder carried these candidate codes: when one is the code last
     /// mailed, the address becomes the organisation's (unless another organisation confirmed
     /// it first). Answers whether it did.
-    pub async fn confirm_mailbox(&self, id: i64, candidates: &[String], now: Millis) -> Result<bool> {
+    async fn confirm_mailbox(&self, id: i64, candidates: &[String], now: Millis) -> Result<bool> {
         let row: Option<(Option<String>,)> =
             sqlx::query_as("SELECT confirm_hash FROM mailboxes WHERE id = $1 AND confirmed_at IS NULL")
                 .bind(id)
-                .fetch_optional(&self.write)
+                .fetch_optional(self.db().write())
                 .await?;
         let Some((Some(hash),)) = row else { return Ok(false) };
         if !candidates
             .iter()
-            .any(|c| crate::auth::constant_time_eq(&crate::seal::digest(c), &hash))
+            .any(|c| hub_actors::auth::constant_time_eq(&hub_actors::seal::digest(c), &hash))
         {
             return Ok(false);
         }
@@ -266,7 +278,7 @@ impl Store {
         )
         .bind(now)
         .bind(id)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await;
         match done {
             Ok(r) => Ok(r.rows_affected() == 1),
@@ -279,29 +291,29 @@ impl Store {
         }
     }
 
-    pub async fn mailbox(&self, id: i64) -> Result<Mailbox> {
-        self.connector(id).await
+    async fn mailbox(&self, id: i64) -> Result<Mailbox> {
+        self.db().connector(id).await
     }
 
     /// Mailboxes of one organisation, or of all.
-    pub async fn mailboxes(&self, org_id: Option<i64>) -> Result<Vec<Mailbox>> {
-        self.connectors(org_id).await
+    async fn mailboxes(&self, org_id: Option<i64>) -> Result<Vec<Mailbox>> {
+        self.db().connectors(org_id).await
     }
 
     /// The enabled, confirmed mailbox of an address (lower-cased), whichever organisation holds it.
-    pub async fn mailbox_by_address(&self, address: &str) -> Result<Option<Mailbox>> {
-        let m: Option<Mailbox> = sqlx::query_as(super::sql(format!(
+    async fn mailbox_by_address(&self, address: &str) -> Result<Option<Mailbox>> {
+        let m: Option<Mailbox> = sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE address = $1 AND enabled = 1 AND confirmed_at IS NOT NULL"
         )))
         .bind(address)
-        .fetch_optional(&self.read)
+        .fetch_optional(self.db().read())
         .await?;
-        m.map(|m| m.opened(self)).transpose()
+        m.map(|m| m.opened(self.db())).transpose()
     }
 
     /// Pauses or resumes a mailbox of the organisation, and lets mailing lists and bulk mail
     /// open tickets or not; a flag left out stays as it is.
-    pub async fn set_mailbox_flags(
+    async fn set_mailbox_flags(
         &self,
         org_id: i64,
         id: i64,
@@ -316,7 +328,7 @@ impl Store {
         .bind(accept_bulk.map(i64::from))
         .bind(id)
         .bind(org_id)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?
         .rows_affected();
         if n == 0 {
@@ -325,29 +337,29 @@ impl Store {
         self.mailbox(id).await
     }
 
-    pub async fn set_mailbox_error(&self, id: i64, error: Option<&str>) -> Result<()> {
+    async fn set_mailbox_error(&self, id: i64, error: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE mailboxes SET last_error = $1 WHERE id = $2")
             .bind(error)
             .bind(id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok(())
     }
 
     /// The server renumbered the folder (UIDVALIDITY changed): fetching starts again from the
     /// first UID; mail already held is recognised by its Message-ID when applied.
-    pub async fn reset_mailbox_uids(&self, id: i64, uid_validity: i64) -> Result<()> {
+    async fn reset_mailbox_uids(&self, id: i64, uid_validity: i64) -> Result<()> {
         sqlx::query("UPDATE mailboxes SET uid_validity = $1, last_uid = 0 WHERE id = $2")
             .bind(uid_validity)
             .bind(id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok(())
     }
 
     /// Stores fetched mail and moves the mailbox's last UID past it, in one transaction, and only
     /// while `node` still holds the lease and the folder is the same. Answers how many are new.
-    pub async fn store_fetched(
+    async fn store_fetched(
         &self,
         mailbox_id: i64,
         node: &str,
@@ -358,7 +370,7 @@ impl Store {
         let Some(last) = mails.iter().map(|(uid, _)| *uid).max() else {
             return Ok(0);
         };
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.db().write().begin().await?;
         let moved = sqlx::query(
             "UPDATE mailboxes SET last_uid = $1 WHERE id = $2 AND lease_node = $3 AND uid_validity = $4 AND last_uid < $1",
         )
@@ -393,8 +405,8 @@ impl Store {
     }
 
     /// Stores a mail the SMTP receiver took, once per mailbox it was for. Answers the rows' ids.
-    pub async fn store_received(&self, mailbox_ids: &[i64], raw: &[u8], now: Millis) -> Result<Vec<i64>> {
-        let mut tx = self.write.begin().await?;
+    async fn store_received(&self, mailbox_ids: &[i64], raw: &[u8], now: Millis) -> Result<Vec<i64>> {
+        let mut tx = self.db().write().begin().await?;
         let mut ids = Vec::with_capacity(mailbox_ids.len());
         for m in mailbox_ids {
             let (id,): (i64,) = sqlx::query_as(
@@ -413,7 +425,7 @@ impl Store {
     }
 
     /// Claims received mail to apply, each the oldest unapplied of its mailbox, for `lease_ms`.
-    pub async fn claim_inbox(&self, node: &str, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<InboxMail>> {
+    async fn claim_inbox(&self, node: &str, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<InboxMail>> {
         let candidates: Vec<(i64,)> = sqlx::query_as(
             "SELECT e.id FROM email_inbox e WHERE e.processed_at IS NULL AND e.claimed_until < $1 \
              AND EXISTS (SELECT 1 FROM mailboxes m WHERE m.id = e.mailbox_id AND m.confirmed_at IS NOT NULL) \
@@ -423,19 +435,19 @@ impl Store {
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?;
         let ids: Vec<i64> = candidates.into_iter().map(|(id,)| id).collect();
-        self.claim_jobs(&INBOX, &ids, Some(node), now, lease_ms, INBOX_MAIL)
+        self.db().claim_jobs(&INBOX, &ids, Some(node), now, lease_ms, INBOX_MAIL)
             .await
     }
 
     /// A node starting again releases the mail it was applying when it stopped.
-    pub async fn release_inbox_claims(&self, node: &str) -> Result<u64> {
-        self.release_jobs(&INBOX, node, None).await
+    async fn release_inbox_claims(&self, node: &str) -> Result<u64> {
+        self.db().release_jobs(&INBOX, node, None).await
     }
 
-    pub async fn inbox_done(&self, id: i64, outcome: &str, conversation_id: Option<i64>, now: Millis) -> Result<()> {
+    async fn inbox_done(&self, id: i64, outcome: &str, conversation_id: Option<i64>, now: Millis) -> Result<()> {
         sqlx::query(
             "UPDATE email_inbox SET processed_at = $1, outcome = $2, conversation_id = $3, claimed_until = 0 WHERE id = $4",
         )
@@ -443,29 +455,29 @@ impl Store {
         .bind(outcome.chars().take(500).collect::<String>())
         .bind(conversation_id)
         .bind(id)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         Ok(())
     }
 
     /// Applying failed for a reason that may pass: try again after `retry_at`.
-    pub async fn inbox_retry(&self, id: i64, retry_at: Millis) -> Result<()> {
+    async fn inbox_retry(&self, id: i64, retry_at: Millis) -> Result<()> {
         sqlx::query("UPDATE email_inbox SET claimed_until = $1 WHERE id = $2")
             .bind(retry_at)
             .bind(id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok(())
     }
 
-    pub async fn inbox_counts(&self) -> Result<InboxCounts> {
+    async fn inbox_counts(&self) -> Result<InboxCounts> {
         let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
             "SELECT CASE WHEN processed_at IS NULL THEN NULL \
                  WHEN outcome LIKE 'ignored%' THEN 'ignored' WHEN outcome LIKE 'refused%' THEN 'refused' \
                  WHEN outcome LIKE 'filtered%' THEN 'filtered' \
                  ELSE outcome END AS o, COUNT(*) FROM email_inbox GROUP BY o",
         )
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?;
         let mut c = InboxCounts::default();
         for (o, n) in rows {
@@ -483,24 +495,24 @@ impl Store {
     }
 
     /// The outcome of a received mail (tests and support).
-    pub async fn inbox_outcomes(&self, mailbox_id: i64) -> Result<Vec<(i64, Option<String>, Option<i64>)>> {
+    async fn inbox_outcomes(&self, mailbox_id: i64) -> Result<Vec<(i64, Option<String>, Option<i64>)>> {
         Ok(
             sqlx::query_as("SELECT id, outcome, conversation_id FROM email_inbox WHERE mailbox_id = $1 ORDER BY id")
                 .bind(mailbox_id)
-                .fetch_all(&self.read)
+                .fetch_all(self.db().read())
                 .await?,
         )
     }
 
     /// Attachments stored for `owner` and not yet sent in a message: what an earlier attempt at
     /// applying the same mail stored before it stopped.
-    pub async fn unused_attachments(&self, org_id: i64, owner: &str) -> Result<Vec<i64>> {
+    async fn unused_attachments(&self, org_id: i64, owner: &str) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT id FROM attachments WHERE org_id = $1 AND owner = $2 AND message_id IS NULL ORDER BY id",
         )
         .bind(org_id)
         .bind(owner)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?;
         Ok(rows.into_iter().map(|(i,)| i).collect())
     }
@@ -508,18 +520,18 @@ impl Store {
     /// Whether an address is one of the organisation's own mailboxes (mail from it is a loop).
     /// Only the organisation's own: another tenant registering an outside address as "theirs"
     /// must not silence that address's mail to everyone else.
-    pub async fn is_own_address(&self, org_id: i64, address: &str) -> Result<bool> {
+    async fn is_own_address(&self, org_id: i64, address: &str) -> Result<bool> {
         let found: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM mailboxes WHERE address = $1 AND org_id = $2 AND confirmed_at IS NOT NULL")
                 .bind(address)
                 .bind(org_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(self.db().read())
                 .await?;
         Ok(found.is_some())
     }
 
     /// Mail of the organisation's mailboxes kept without a ticket, newest first.
-    pub async fn filtered_mail(&self, org_id: i64, limit: i64) -> Result<Vec<FilteredMail>> {
+    async fn filtered_mail(&self, org_id: i64, limit: i64) -> Result<Vec<FilteredMail>> {
         Ok(sqlx::query_as(
             "SELECT e.id, e.mailbox_id, m.address AS mailbox, e.received_at, e.outcome, \
              substr(e.raw, 1, 16384) AS head FROM email_inbox e JOIN mailboxes m ON m.id = e.mailbox_id \
@@ -527,12 +539,12 @@ impl Store {
         )
         .bind(org_id)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Lets a filtered mail in: it is applied again and opens its ticket.
-    pub async fn admit_mail(&self, org_id: i64, id: i64) -> Result<()> {
+    async fn admit_mail(&self, org_id: i64, id: i64) -> Result<()> {
         let n = sqlx::query(
             "UPDATE email_inbox SET admitted = 1, processed_at = NULL, outcome = NULL, claimed_until = 0, attempts = 0 \
              WHERE id = $1 AND outcome LIKE 'filtered:%' \
@@ -540,7 +552,7 @@ impl Store {
         )
         .bind(id)
         .bind(org_id)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?
         .rows_affected();
         if n == 0 {
@@ -550,15 +562,15 @@ impl Store {
     }
 
     /// The dialogue the first known of `ids` belongs to.
-    pub async fn thread_by_ids(&self, org_id: i64, ids: &[String]) -> Result<Option<EmailThread>> {
+    async fn thread_by_ids(&self, org_id: i64, ids: &[String]) -> Result<Option<EmailThread>> {
         for id in ids {
-            let t: Option<EmailThread> = sqlx::query_as(super::sql(format!(
+            let t: Option<EmailThread> = sqlx::query_as(hub_actors::store::sql(format!(
                 "SELECT {THREAD_COLUMNS} FROM email_ids i JOIN email_threads t ON t.id = i.thread_id \
                  WHERE i.org_id = $1 AND i.message_id = $2"
             )))
             .bind(org_id)
             .bind(id)
-            .fetch_optional(&self.read)
+            .fetch_optional(self.db().read())
             .await?;
             if t.is_some() {
                 return Ok(t);
@@ -568,31 +580,31 @@ impl Store {
     }
 
     /// The dialogue of a conversation (the ticket reference in a subject leads here).
-    pub async fn thread_of_conversation(&self, org_id: i64, conversation_id: i64) -> Result<Option<EmailThread>> {
-        Ok(sqlx::query_as(super::sql(format!(
+    async fn thread_of_conversation(&self, org_id: i64, conversation_id: i64) -> Result<Option<EmailThread>> {
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {THREAD_COLUMNS} FROM conversations c JOIN email_threads t \
              ON t.channel = c.channel AND t.thread_key = c.thread_key WHERE c.id = $1 AND c.org_id = $2"
         )))
         .bind(conversation_id)
         .bind(org_id)
-        .fetch_optional(&self.read)
+        .fetch_optional(self.db().read())
         .await?)
     }
 
     /// The dialogue under a conversation key.
-    pub async fn thread_by_key(&self, channel: &str, thread_key: &str) -> Result<Option<EmailThread>> {
-        Ok(sqlx::query_as(super::sql(format!(
+    async fn thread_by_key(&self, channel: &str, thread_key: &str) -> Result<Option<EmailThread>> {
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {THREAD_COLUMNS} FROM email_threads t WHERE t.channel = $1 AND t.thread_key = $2"
         )))
         .bind(channel)
         .bind(thread_key)
-        .fetch_optional(&self.read)
+        .fetch_optional(self.db().read())
         .await?)
     }
 
     /// Creates the dialogue under a key, or returns the one there (two mails racing create one).
     #[allow(clippy::too_many_arguments)]
-    pub async fn open_thread(
+    async fn open_thread(
         &self,
         org_id: i64,
         mailbox_id: Option<i64>,
@@ -617,7 +629,7 @@ impl Store {
         .bind(channel)
         .bind(thread_key)
         .bind(now)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         self.thread_by_key(channel, thread_key)
             .await?
@@ -627,7 +639,7 @@ impl Store {
     /// A web-chat visitor left their address: the operators' replies in their chat go there too,
     /// and their answers by mail come back into it. Answers false when the organisation has no
     /// mailbox to write from.
-    pub async fn route_chat_by_email(
+    async fn route_chat_by_email(
         &self,
         org_id: i64,
         contact_id: i64,
@@ -639,11 +651,12 @@ impl Store {
         let mailbox: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM mailboxes WHERE org_id = $1 AND enabled = 1 AND confirmed_at IS NOT NULL ORDER BY id LIMIT 1")
                 .bind(org_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(self.db().read())
                 .await?;
         let Some((mailbox,)) = mailbox else {
             return Ok(false);
         };
+        let mut tx = self.db().write().begin().await?;
         sqlx::query(
             "INSERT INTO email_threads (org_id, mailbox_id, contact_id, address, name, subject, channel, thread_key, created_at) \
              VALUES ($1, $2, $3, $4, $5, '', 'webchat', $6, $7) \
@@ -657,8 +670,10 @@ impl Store {
         .bind(name)
         .bind(thread_key)
         .bind(now)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        hub_actors::store::route_replies(&mut tx, "webchat", thread_key, "email").await?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -666,9 +681,9 @@ impl Store {
     /// from and the code, or None when the organisation has no mailbox (nothing is ever mailed
     /// there then). At most 3 codes per visitor and 5 per address an hour, so nobody can have the
     /// hub flood a stranger.
-    pub async fn start_confirmation(
+    async fn start_confirmation(
         &self,
-        v: &super::Visitor,
+        v: &hub_actors::store::Visitor,
         address: &str,
         name: Option<&str>,
         now: Millis,
@@ -676,7 +691,7 @@ impl Store {
         let mailbox: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM mailboxes WHERE org_id = $1 AND enabled = 1 AND confirmed_at IS NOT NULL ORDER BY id LIMIT 1")
                 .bind(v.org_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(self.db().read())
                 .await?;
         let Some((mailbox,)) = mailbox else { return Ok(None) };
         let address = address.trim().to_lowercase();
@@ -688,13 +703,13 @@ impl Store {
         .bind(v.id)
         .bind(&address)
         .bind(hour_ago)
-        .fetch_one(&self.write)
+        .fetch_one(self.db().write())
         .await?;
         if by_visitor >= 3 || by_address >= 5 {
             return Err(Error::TooManyRequests(3600));
         }
         let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
-        let salt = super::random_token(8);
+        let salt = hub_actors::store::random_token(8);
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO email_confirmations (org_id, visitor_id, address, name, code_hash, salt, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -703,20 +718,20 @@ impl Store {
         .bind(v.id)
         .bind(&address)
         .bind(name)
-        .bind(crate::seal::digest(&format!("{salt}{code}")))
+        .bind(hub_actors::seal::digest(&format!("{salt}{code}")))
         .bind(&salt)
         .bind(now)
         .bind(now + CONFIRM_MS)
-        .fetch_one(&self.write)
+        .fetch_one(self.db().write())
         .await?;
         Ok(Some((mailbox, code, id)))
     }
 
     /// Checks the code a visitor entered against their latest address waiting to be confirmed
     /// (five tries). Answers the confirmed address and name.
-    pub async fn confirm_address(
+    async fn confirm_address(
         &self,
-        v: &super::Visitor,
+        v: &hub_actors::store::Visitor,
         code: &str,
         now: Millis,
     ) -> Result<(String, Option<String>)> {
@@ -726,7 +741,7 @@ impl Store {
         )
         .bind(v.id)
         .bind(now)
-        .fetch_optional(&self.write)
+        .fetch_optional(self.db().write())
         .await?;
         let Some((id, address, name, hash, salt, attempts)) = row else {
             return Err(Error::WrongCode);
@@ -734,18 +749,18 @@ impl Store {
         if attempts >= 5 {
             return Err(Error::WrongCode);
         }
-        let given = crate::seal::digest(&format!("{salt}{}", code.trim()));
-        if !crate::auth::constant_time_eq(&given, &hash) {
+        let given = hub_actors::seal::digest(&format!("{salt}{}", code.trim()));
+        if !hub_actors::auth::constant_time_eq(&given, &hash) {
             sqlx::query("UPDATE email_confirmations SET attempts = attempts + 1 WHERE id = $1")
                 .bind(id)
-                .execute(&self.write)
+                .execute(self.db().write())
                 .await?;
             return Err(Error::WrongCode);
         }
         sqlx::query("UPDATE email_confirmations SET confirmed_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok((address, name))
     }
@@ -753,7 +768,7 @@ impl Store {
     /// Files Message-IDs under a dialogue (ids already filed keep their dialogue). `latest_in`:
     /// the mail just received, which the next reply answers. `automatic`: the ids newly filed are
     /// of automatic answers, which find the thread but never join a reply's References.
-    pub async fn remember_ids(
+    async fn remember_ids(
         &self,
         org_id: i64,
         thread_id: i64,
@@ -762,7 +777,7 @@ impl Store {
         automatic: bool,
         now: Millis,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.db().write().begin().await?;
         for id in ids {
             sqlx::query(
                 "INSERT INTO email_ids (org_id, message_id, thread_id, at, automatic) VALUES ($1, $2, $3, $4, $5) \
@@ -788,34 +803,22 @@ impl Store {
     }
 
     /// The Message-IDs of a dialogue, oldest first, at most `limit` of the latest.
-    pub async fn thread_ids(&self, thread_id: i64, limit: i64) -> Result<Vec<String>> {
+    async fn thread_ids(&self, thread_id: i64, limit: i64) -> Result<Vec<String>> {
         let mut ids: Vec<(String,)> = sqlx::query_as(
             "SELECT message_id FROM email_ids WHERE thread_id = $1 AND automatic = 0 \
              ORDER BY at DESC, message_id LIMIT $2",
         )
         .bind(thread_id)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?;
         ids.reverse();
         Ok(ids.into_iter().map(|(i,)| i).collect())
     }
 }
 
-/// Whether operators' replies under this conversation key go out by mail, and on which outbox
-/// channel: every e-mail thread, and a web chat whose visitor left their address.
-pub(super) async fn reply_channel(tx: &mut Tx<'_>, channel: &str, thread_key: &str) -> Result<Option<String>> {
-    // A call has no text channel back to the caller: replies stay in the thread.
-    if channel == "phone" {
-        return Ok(None);
+impl MailStore for Store {
+    fn db(&self) -> &Store {
+        self
     }
-    if channel != "webchat" {
-        return Ok(Some(channel.to_string()));
-    }
-    let routed: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM email_threads WHERE channel = 'webchat' AND thread_key = $1")
-            .bind(thread_key)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(routed.map(|_| "email".to_string()))
 }

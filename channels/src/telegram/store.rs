@@ -4,11 +4,20 @@
 
 use serde::Serialize;
 
-use super::connector::{Connector, Leased};
-use super::Store;
-use crate::error::{Error, Result};
-use crate::model::conversation::ConversationStatus as Status;
-use crate::model::Millis;
+use hub_actors::store::connector::{Connector, Leased};
+use hub_actors::store::{BridgeTables, Sealed, Store};
+use hub_actors::error::{Error, Result};
+use hub_actors::model::conversation::ConversationStatus as Status;
+use hub_actors::model::Millis;
+
+/// The columns of this bridge the core seals at rest and checks names in.
+pub const TABLES: BridgeTables = BridgeTables {
+    sealed: &[
+        Sealed { table: "telegram_bots", column: "token", digest: Some("token_digest") },
+        Sealed { table: "telegram_bots", column: "webhook_secret", digest: None },
+    ],
+    named: &[],
+};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TelegramBot {
@@ -50,6 +59,25 @@ pub struct BotLink {
     pub bot_id: i64,
     pub chat_id: i64,
     pub update_id: i64,
+}
+
+impl BotLink {
+    /// Keeps the chat with the ticket, in the ticket's own transaction: a repeated update finds
+    /// the ticket it already took (`telegram_ticket_of_update`) and never takes a second.
+    pub fn with_ticket(self) -> hub_actors::store::WithTicket {
+        Box::new(move |tx, ticket_id| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO telegram_tickets (ticket_id, bot_id, chat_id, update_id) VALUES ($1, $2, $3, $4)")
+                    .bind(ticket_id)
+                    .bind(self.bot_id)
+                    .bind(self.chat_id)
+                    .bind(self.update_id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+    }
 }
 
 /// What a hand-off from the web chat did.
@@ -143,12 +171,16 @@ impl Connector for TelegramBot {
     }
 }
 
-impl Store {
-    pub async fn add_telegram_bot(&self, b: NewBot<'_>, now: Millis) -> Result<TelegramBot> {
+/// The Telegram bridge's tables, kept through the core's store (which knows no channel).
+#[allow(async_fn_in_trait)] // implemented for `Store` only: callers see its futures are `Send`
+pub trait BotStore: Sync {
+    fn db(&self) -> &Store;
+
+    async fn add_telegram_bot(&self, b: NewBot<'_>, now: Millis) -> Result<TelegramBot> {
         // The queue must be a remote queue of the organisation.
-        self.remote_queue(b.org_id, b.service_id).await?;
+        self.db().remote_queue(b.org_id, b.service_id).await?;
         if let Some(branch) = b.branch_id {
-            self.branch(b.org_id, branch).await?;
+            self.db().branch(b.org_id, branch).await?;
         }
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO telegram_bots (org_id, service_id, branch_id, token, mode, webhook_secret, lang, created_at, \
@@ -157,13 +189,13 @@ impl Store {
         .bind(b.org_id)
         .bind(b.service_id)
         .bind(b.branch_id)
-        .bind(self.seal("telegram_bots.token", b.token))
+        .bind(self.db().seal("telegram_bots.token", b.token))
         .bind(b.mode)
-        .bind(b.webhook_secret.map(|w| self.seal("telegram_bots.webhook_secret", w)))
+        .bind(b.webhook_secret.map(|w| self.db().seal("telegram_bots.webhook_secret", w)))
         .bind(b.lang)
         .bind(now)
-        .bind(crate::seal::digest(b.token))
-        .fetch_one(&self.write)
+        .bind(hub_actors::seal::digest(b.token))
+        .fetch_one(self.db().write())
         .await;
         match inserted {
             Ok((id,)) => self.telegram_bot(id).await,
@@ -174,20 +206,20 @@ impl Store {
         }
     }
 
-    pub async fn telegram_bot(&self, id: i64) -> Result<TelegramBot> {
-        self.connector(id).await
+    async fn telegram_bot(&self, id: i64) -> Result<TelegramBot> {
+        self.db().connector(id).await
     }
 
-    pub async fn telegram_bots(&self, org_id: Option<i64>) -> Result<Vec<TelegramBot>> {
-        self.connectors(org_id).await
+    async fn telegram_bots(&self, org_id: Option<i64>) -> Result<Vec<TelegramBot>> {
+        self.db().connectors(org_id).await
     }
 
-    pub async fn set_telegram_bot_enabled(&self, org_id: i64, id: i64, enabled: bool) -> Result<TelegramBot> {
+    async fn set_telegram_bot_enabled(&self, org_id: i64, id: i64, enabled: bool) -> Result<TelegramBot> {
         let n = sqlx::query("UPDATE telegram_bots SET enabled = $1 WHERE id = $2 AND org_id = $3")
             .bind(i64::from(enabled))
             .bind(id)
             .bind(org_id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?
             .rows_affected();
         if n == 0 {
@@ -196,11 +228,11 @@ impl Store {
         self.telegram_bot(id).await
     }
 
-    pub async fn set_telegram_username(&self, id: i64, username: &str) -> Result<()> {
+    async fn set_telegram_username(&self, id: i64, username: &str) -> Result<()> {
         sqlx::query("UPDATE telegram_bots SET username = $1 WHERE id = $2")
             .bind(username)
             .bind(id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok(())
     }
@@ -208,7 +240,7 @@ impl Store {
     /// Stores received updates and moves the offset past them, together; a node that lost its
     /// lease meanwhile stores nothing (the new holder fetches them again). Answers how many of
     /// them were new.
-    pub async fn store_updates(
+    async fn store_updates(
         &self,
         bot_id: i64,
         node: Option<&str>,
@@ -218,7 +250,7 @@ impl Store {
         let Some(max) = updates.iter().map(|(id, _)| *id).max() else {
             return Ok(0);
         };
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.db().write().begin().await?;
         let moved = sqlx::query(
             "UPDATE telegram_bots SET update_offset = CASE WHEN update_offset > $1 THEN update_offset ELSE $1 END \
              WHERE id = $2 AND ($3 = '' OR lease_node = $3)",
@@ -250,19 +282,19 @@ impl Store {
         Ok(new)
     }
 
-    pub async fn pending_updates(&self, bot_id: i64, limit: i64) -> Result<Vec<PendingUpdate>> {
+    async fn pending_updates(&self, bot_id: i64, limit: i64) -> Result<Vec<PendingUpdate>> {
         Ok(sqlx::query_as(
             "SELECT update_id, payload, attempts FROM telegram_updates \
              WHERE bot_id = $1 AND processed_at IS NULL ORDER BY update_id LIMIT $2",
         )
         .bind(bot_id)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Marks an update applied (or given up on), with what became of it.
-    pub async fn finish_update(&self, bot_id: i64, update_id: i64, outcome: &str, now: Millis) -> Result<()> {
+    async fn finish_update(&self, bot_id: i64, update_id: i64, outcome: &str, now: Millis) -> Result<()> {
         sqlx::query(
             "UPDATE telegram_updates SET processed_at = $1, outcome = $2, attempts = attempts + 1 \
              WHERE bot_id = $3 AND update_id = $4",
@@ -271,27 +303,27 @@ impl Store {
         .bind(outcome)
         .bind(bot_id)
         .bind(update_id)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         Ok(())
     }
 
     /// Counts a failed attempt; the update stays pending.
-    pub async fn update_failed(&self, bot_id: i64, update_id: i64, error: &str) -> Result<()> {
+    async fn update_failed(&self, bot_id: i64, update_id: i64, error: &str) -> Result<()> {
         sqlx::query(
             "UPDATE telegram_updates SET attempts = attempts + 1, outcome = $1 WHERE bot_id = $2 AND update_id = $3",
         )
         .bind(error)
         .bind(bot_id)
         .bind(update_id)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         Ok(())
     }
 
     /// The bot's updates that were not applied: set aside after failing, or ignored (a kind the
     /// hub does not serve), newest first. `failed_only`: only those set aside after failing.
-    pub async fn set_aside_updates(
+    async fn set_aside_updates(
         &self,
         org_id: i64,
         bot_id: i64,
@@ -307,12 +339,12 @@ impl Store {
         .bind(bot_id)
         .bind(i64::from(failed_only))
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// A bot of the organisation (NotFound for another organisation's).
-    pub async fn telegram_bot_of(&self, org_id: i64, bot_id: i64) -> Result<TelegramBot> {
+    async fn telegram_bot_of(&self, org_id: i64, bot_id: i64) -> Result<TelegramBot> {
         match self.telegram_bot(bot_id).await {
             Ok(b) if b.org_id == org_id => Ok(b),
             Ok(_) => Err(Error::NotFound("bot")),
@@ -322,7 +354,7 @@ impl Store {
 
     /// Queues a file to fetch on its own; once per message. Answers whether it is new.
     #[allow(clippy::too_many_arguments)]
-    pub async fn queue_telegram_file(
+    async fn queue_telegram_file(
         &self,
         bot_id: i64,
         chat_id: i64,
@@ -347,14 +379,14 @@ impl Store {
         .bind(next_at)
         .bind(error)
         .bind(now)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?
         .rows_affected();
         Ok(n == 1)
     }
 
     /// Files due for a (next) attempt, of enabled bots.
-    pub async fn due_telegram_files(&self, now: Millis, limit: i64) -> Result<Vec<FileJob>> {
+    async fn due_telegram_files(&self, now: Millis, limit: i64) -> Result<Vec<FileJob>> {
         Ok(sqlx::query_as(
             "SELECT f.id, f.bot_id, f.chat_id, f.message_id, f.file_id, f.name, f.kind, f.attempts \
              FROM telegram_files f JOIN telegram_bots b ON b.id = f.bot_id \
@@ -362,21 +394,21 @@ impl Store {
         )
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// When the next file falls due, if any.
-    pub async fn next_telegram_file_at(&self) -> Result<Option<Millis>> {
+    async fn next_telegram_file_at(&self) -> Result<Option<Millis>> {
         let (at,): (Option<i64>,) = sqlx::query_as("SELECT MIN(next_at) FROM telegram_files WHERE done_at IS NULL")
-            .fetch_one(&self.read)
+            .fetch_one(self.db().read())
             .await?;
         Ok(at)
     }
 
     /// Takes a due file for one attempt, pushing its next attempt to `until` (so a node that dies
     /// while downloading leaves it due again then). False: another node took it.
-    pub async fn claim_telegram_file(&self, id: i64, node: &str, until: Millis, now: Millis) -> Result<bool> {
+    async fn claim_telegram_file(&self, id: i64, node: &str, until: Millis, now: Millis) -> Result<bool> {
         let n = sqlx::query(
             "UPDATE telegram_files SET next_at = $1, attempts = attempts + 1, claimed_by = $4 \
              WHERE id = $2 AND done_at IS NULL AND next_at <= $3",
@@ -385,69 +417,69 @@ impl Store {
         .bind(id)
         .bind(now)
         .bind(node)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?
         .rows_affected();
         Ok(n == 1)
     }
 
     /// Files this node was trying when it stopped (a crash): due again now.
-    pub async fn release_telegram_files(&self, node: &str, now: Millis) -> Result<u64> {
+    async fn release_telegram_files(&self, node: &str, now: Millis) -> Result<u64> {
         Ok(sqlx::query(
             "UPDATE telegram_files SET next_at = $1, claimed_by = NULL \
              WHERE claimed_by = $2 AND done_at IS NULL AND next_at > $1",
         )
         .bind(now)
         .bind(node)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?
         .rows_affected())
     }
 
     /// A failed attempt: tried again at `next_at`.
-    pub async fn retry_telegram_file(&self, id: i64, next_at: Millis, error: &str) -> Result<()> {
+    async fn retry_telegram_file(&self, id: i64, next_at: Millis, error: &str) -> Result<()> {
         sqlx::query(
             "UPDATE telegram_files SET next_at = $1, outcome = $2, claimed_by = NULL WHERE id = $3 AND done_at IS NULL",
         )
         .bind(next_at)
         .bind(error)
         .bind(id)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         Ok(())
     }
 
-    pub async fn finish_telegram_file(&self, id: i64, outcome: &str, now: Millis) -> Result<()> {
+    async fn finish_telegram_file(&self, id: i64, outcome: &str, now: Millis) -> Result<()> {
         sqlx::query("UPDATE telegram_files SET done_at = $1, outcome = $2 WHERE id = $3")
             .bind(now)
             .bind(outcome)
             .bind(id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok(())
     }
 
-    pub async fn telegram_updates_pending(&self) -> Result<i64> {
+    async fn telegram_updates_pending(&self) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM telegram_updates WHERE processed_at IS NULL")
-            .fetch_one(&self.read)
+            .fetch_one(self.db().read())
             .await?;
         Ok(n)
     }
 
     /// The ticket an update already took, if any.
-    pub async fn telegram_ticket_of_update(&self, bot_id: i64, update_id: i64) -> Result<Option<i64>> {
+    async fn telegram_ticket_of_update(&self, bot_id: i64, update_id: i64) -> Result<Option<i64>> {
         let found: Option<(i64,)> =
             sqlx::query_as("SELECT ticket_id FROM telegram_tickets WHERE bot_id = $1 AND update_id = $2")
                 .bind(bot_id)
                 .bind(update_id)
-                .fetch_optional(&self.read)
+                .fetch_optional(self.db().read())
                 .await?;
         Ok(found.map(|r| r.0))
     }
 
     /// Tickets of the branch taken through a bot that still wait (issued in the last day: queues
     /// are per day), or the one given.
-    pub async fn bot_tickets(&self, branch_id: i64, ticket_id: Option<i64>) -> Result<Vec<BotTicket>> {
+    async fn bot_tickets(&self, branch_id: i64, ticket_id: Option<i64>) -> Result<Vec<BotTicket>> {
         Ok(sqlx::query_as(
             "SELECT t.id AS ticket_id, b.bot_id, b.chat_id, t.public_id FROM telegram_tickets b \
              JOIN tickets t ON t.id = b.ticket_id \
@@ -455,14 +487,14 @@ impl Store {
         )
         .bind(branch_id)
         .bind(ticket_id.unwrap_or(0))
-        .bind(crate::model::now_millis() - 24 * 3600 * 1000)
-        .fetch_all(&self.read)
+        .bind(hub_actors::model::now_millis() - 24 * 3600 * 1000)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Calls of bot tickets since `since` whose "go to window N" notice is not queued: what the
     /// notifier owes, read from the store (so no missed bus event can lose one).
-    pub async fn owed_call_notices(&self, since: Millis) -> Result<Vec<OwedCall>> {
+    async fn owed_call_notices(&self, since: Millis) -> Result<Vec<OwedCall>> {
         Ok(sqlx::query_as(
             "SELECT t.id AS ticket_id, t.org_id, b.bot_id, b.chat_id, t.number, w.label AS window, t.called_at, t.recalls \
              FROM telegram_tickets b JOIN tickets t ON t.id = b.ticket_id JOIN windows w ON w.id = t.window_id \
@@ -470,36 +502,36 @@ impl Store {
                WHERE o.dedup_key = 'called:' || CAST(t.id AS TEXT) || ':' || CAST(t.called_at AS TEXT))",
         )
         .bind(since)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Branches with bot tickets waiting (issued since `since`) not yet told they are next.
-    pub async fn branches_owing_next(&self, since: Millis) -> Result<Vec<(i64, i64)>> {
+    async fn branches_owing_next(&self, since: Millis) -> Result<Vec<(i64, i64)>> {
         Ok(sqlx::query_as(
             "SELECT DISTINCT t.branch_id, t.org_id FROM telegram_tickets b JOIN tickets t ON t.id = b.ticket_id \
              WHERE t.status = 'waiting' AND t.issued_at > $1 AND NOT EXISTS (SELECT 1 FROM outbox o \
                WHERE o.dedup_key = 'next:' || CAST(t.id AS TEXT))",
         )
         .bind(since)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Telegram conversations closed since `since` whose rating question is not queued.
-    pub async fn owed_rating_questions(&self, since: Millis) -> Result<Vec<OwedRating>> {
+    async fn owed_rating_questions(&self, since: Millis) -> Result<Vec<OwedRating>> {
         Ok(sqlx::query_as(
             "SELECT c.id AS conversation_id, c.org_id, c.thread_key FROM conversations c \
              WHERE c.channel = 'telegram' AND c.status = 'closed' AND c.closed_at > $1 AND NOT EXISTS \
                (SELECT 1 FROM outbox o WHERE o.dedup_key = 'csat:' || CAST(c.id AS TEXT))",
         )
         .bind(since)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Whether the organisation has a bot a web-chat visitor can go on with.
-    pub async fn handoff_bot(&self, org_id: i64, service_id: i64) -> Result<Option<(i64, String)>> {
+    async fn handoff_bot(&self, org_id: i64, service_id: i64) -> Result<Option<(i64, String)>> {
         Ok(sqlx::query_as(
             "SELECT id, username FROM telegram_bots WHERE org_id = $1 AND enabled = 1 \
              AND username IS NOT NULL AND username <> '' \
@@ -507,16 +539,16 @@ impl Store {
         )
         .bind(org_id)
         .bind(service_id)
-        .fetch_optional(&self.read)
+        .fetch_optional(self.db().read())
         .await?)
     }
 
     /// A one-time code for a visitor to go on in Telegram, with the bot's @name.
-    pub async fn create_handoff(&self, v: &super::Visitor, now: Millis) -> Result<Option<(String, String)>> {
+    async fn create_handoff(&self, v: &hub_actors::store::Visitor, now: Millis) -> Result<Option<(String, String)>> {
         let Some((bot_id, username)) = self.handoff_bot(v.org_id, v.service_id).await? else {
             return Ok(None);
         };
-        let code = super::random_token(16);
+        let code = hub_actors::store::random_token(16);
         sqlx::query(
             "INSERT INTO telegram_handoffs (code, org_id, bot_id, visitor_id, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -525,7 +557,7 @@ impl Store {
         .bind(bot_id)
         .bind(v.id)
         .bind(now)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         Ok(Some((username, code)))
     }
@@ -534,7 +566,7 @@ impl Store {
     /// visitor's card and the chat's become one (the older keeps both), and the visitor's open
     /// web chat, if any, goes on in the Telegram dialogue `thread_key` (unless one is open
     /// there already). None: unknown, used or expired.
-    pub async fn take_handoff(
+    async fn take_handoff(
         &self,
         org_id: i64,
         bot_id: i64,
@@ -552,7 +584,7 @@ impl Store {
         .bind(org_id)
         .bind(bot_id)
         .bind(now - HANDOFF_MS)
-        .fetch_optional(&self.write)
+        .fetch_optional(self.db().write())
         .await?;
         let Some((visitor_id,)) = taken else {
             return Ok(None);
@@ -561,17 +593,17 @@ impl Store {
             "SELECT COALESCE(c.merged_into, c.id) FROM visitors v JOIN contacts c ON c.id = v.contact_id WHERE v.id = $1",
         )
         .bind(visitor_id)
-        .fetch_one(&self.write)
+        .fetch_one(self.db().write())
         .await?;
         let card = if visitor_contact == contact_id {
             contact_id
         } else {
-            self.merge_contacts(org_id, visitor_contact.min(contact_id), visitor_contact.max(contact_id))
+            self.db().merge_contacts(org_id, visitor_contact.min(contact_id), visitor_contact.max(contact_id))
                 .await?
                 .id
         };
-        let mut tx = self.write.begin().await?;
-        let moved: Option<(i64,)> = sqlx::query_as(super::sql(format!(
+        let mut tx = self.db().write().begin().await?;
+        let moved: Option<(i64,)> = sqlx::query_as(hub_actors::store::sql(format!(
             "UPDATE conversations SET channel = 'telegram', thread_key = $1 \
              WHERE org_id = $2 AND channel = 'webchat' AND thread_key = $3 AND {live} \
              AND NOT EXISTS (SELECT 1 FROM conversations o WHERE o.org_id = $2 AND o.channel = 'telegram' \
@@ -585,7 +617,7 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some((id,)) = moved {
-            super::timeline(&mut tx, id, now, "handed_over", None, Some("telegram")).await?;
+            hub_actors::store::timeline(&mut tx, id, now, "handed_over", None, Some("telegram")).await?;
         }
         tx.commit().await?;
         Ok(Some(Handoff {
@@ -593,60 +625,10 @@ impl Store {
             moved: moved.map(|m| m.0),
         }))
     }
+}
 
-    /// Keeps where the contact said they are.
-    pub async fn set_contact_location(&self, contact_id: i64, location: &str) -> Result<()> {
-        sqlx::query("UPDATE contacts SET location = $1 WHERE id = $2")
-            .bind(location)
-            .bind(contact_id)
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
-    /// Adds a phone number the contact shared to their card. When another card already holds
-    /// the number (an earlier call, say), the two are one person: the older card keeps both.
-    /// Answers the card that holds the number now.
-    pub async fn add_contact_phone(&self, org_id: i64, contact_id: i64, phone: &str, now: Millis) -> Result<i64> {
-        let found: Option<(i64,)> = sqlx::query_as(
-            "SELECT COALESCE(c.merged_into, c.id) FROM contact_identities i JOIN contacts c ON c.id = i.contact_id \
-             WHERE i.org_id = $1 AND i.kind = 'phone' AND i.value = $2",
-        )
-        .bind(org_id)
-        .bind(phone)
-        .fetch_optional(&self.write)
-        .await?;
-        let keep = match found {
-            None => {
-                let added = sqlx::query(
-                    "INSERT INTO contact_identities (org_id, contact_id, kind, value, created_at) \
-                     VALUES ($1, $2, 'phone', $3, $4) ON CONFLICT (org_id, kind, value) DO NOTHING",
-                )
-                .bind(org_id)
-                .bind(contact_id)
-                .bind(phone)
-                .bind(now)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-                if added == 0 {
-                    // Someone else added the number a moment ago: merge with them.
-                    return Box::pin(self.add_contact_phone(org_id, contact_id, phone, now)).await;
-                }
-                contact_id
-            }
-            Some((holder,)) if holder == contact_id => contact_id,
-            Some((holder,)) => {
-                self.merge_contacts(org_id, holder.min(contact_id), holder.max(contact_id))
-                    .await?
-                    .id
-            }
-        };
-        sqlx::query("UPDATE contacts SET phone = COALESCE(phone, $1) WHERE id = $2")
-            .bind(phone)
-            .bind(keep)
-            .execute(&self.write)
-            .await?;
-        Ok(keep)
+impl BotStore for Store {
+    fn db(&self) -> &Store {
+        self
     }
 }

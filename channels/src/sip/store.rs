@@ -6,11 +6,18 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::timeline;
-use super::Store;
-use crate::error::{Error, Result};
-use crate::model::conversation::Move;
-use crate::model::Millis;
+use hub_actors::store::timeline;
+use hub_actors::store::{BridgeTables, Store};
+
+use super::trunk_store::TrunkStore;
+use hub_actors::error::{Error, Result};
+use hub_actors::model::Millis;
+
+/// The columns of this bridge the core seals at rest and checks names in.
+pub const TABLES: BridgeTables = BridgeTables {
+    sealed: &[],
+    named: &[("sip_accounts", "username")],
+};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct SipAccount {
@@ -126,36 +133,40 @@ const NUMBER_COLUMNS: &str = "id, org_id, number, greeting, prompt, choices, def
 const CALL_COLUMNS: &str = "id, call_id, direction, caller, number, conversation_id, operator_id, started_at, \
     queued_at, answered_at, ended_at, ended_by, outcome, held_ms";
 
-impl Store {
-    pub async fn sip_account(&self, username: &str) -> Result<Option<SipAccount>> {
-        Ok(sqlx::query_as(super::sql(format!(
+/// The telephony bridge's tables, kept through the core's store (which knows no channel).
+#[allow(async_fn_in_trait)] // implemented for `Store` only: callers see its futures are `Send`
+pub trait PhoneStore: Sync {
+    fn db(&self) -> &Store;
+
+    async fn sip_account(&self, username: &str) -> Result<Option<SipAccount>> {
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE username = $1"
         )))
         .bind(username)
-        .fetch_optional(&self.read)
+        .fetch_optional(self.db().read())
         .await?)
     }
 
-    pub async fn sip_account_of(&self, user_id: i64) -> Result<Option<SipAccount>> {
-        Ok(sqlx::query_as(super::sql(format!(
+    async fn sip_account_of(&self, user_id: i64) -> Result<Option<SipAccount>> {
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE user_id = $1"
         )))
         .bind(user_id)
-        .fetch_optional(&self.read)
+        .fetch_optional(self.db().read())
         .await?)
     }
 
-    pub async fn sip_accounts(&self, org_id: i64) -> Result<Vec<SipAccount>> {
-        Ok(sqlx::query_as(super::sql(format!(
+    async fn sip_accounts(&self, org_id: i64) -> Result<Vec<SipAccount>> {
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {ACCOUNT_COLUMNS} FROM sip_accounts WHERE org_id = $1 ORDER BY username"
         )))
         .bind(org_id)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Gives an operator of `org_id` their phone account, or replaces its name and credential.
-    pub async fn set_sip_account(
+    async fn set_sip_account(
         &self,
         org_id: i64,
         user_id: i64,
@@ -171,15 +182,15 @@ impl Store {
         let owner: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1 AND org_id = $2")
             .bind(user_id)
             .bind(org_id)
-            .fetch_optional(&self.read)
+            .fetch_optional(self.db().read())
             .await?;
         if owner.is_none() {
             return Err(Error::NotFound("operator"));
         }
-        self.check_name(org_id, username).await?;
+        self.db().check_name(org_id, username).await?;
         let taken: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM sip_accounts WHERE username = $1")
             .bind(username)
-            .fetch_optional(&self.write)
+            .fetch_optional(self.db().write())
             .await?;
         if taken.is_some_and(|(u,)| u != user_id) {
             return Err(Error::Conflict(format!("the SIP user name {username:?} is taken")));
@@ -196,19 +207,19 @@ impl Store {
         .bind(ha1)
         .bind(i64::from(auto_answer))
         .bind(now)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         self.sip_account_of(user_id)
             .await?
             .ok_or(Error::NotFound("SIP account"))
     }
 
-    pub async fn delete_sip_account(&self, org_id: i64, user_id: i64) -> Result<bool> {
+    async fn delete_sip_account(&self, org_id: i64, user_id: i64) -> Result<bool> {
         Ok(
             sqlx::query("DELETE FROM sip_accounts WHERE org_id = $1 AND user_id = $2")
                 .bind(org_id)
                 .bind(user_id)
-                .execute(&self.write)
+                .execute(self.db().write())
                 .await?
                 .rows_affected()
                 == 1,
@@ -216,7 +227,7 @@ impl Store {
     }
 
     /// Keeps a phone's registration (a new one, or a refresh).
-    pub async fn save_sip_binding(&self, b: &SipBinding) -> Result<()> {
+    async fn save_sip_binding(&self, b: &SipBinding) -> Result<()> {
         sqlx::query(
             "INSERT INTO sip_bindings (user_id, org_id, username, contact, target, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET org_id = excluded.org_id, \
@@ -229,56 +240,56 @@ impl Store {
         .bind(&b.contact)
         .bind(&b.target)
         .bind(b.expires_at)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         Ok(())
     }
 
-    pub async fn remove_sip_binding(&self, user_id: i64) -> Result<()> {
+    async fn remove_sip_binding(&self, user_id: i64) -> Result<()> {
         sqlx::query("DELETE FROM sip_bindings WHERE user_id = $1")
             .bind(user_id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok(())
     }
 
     /// Registrations still live at `now` whose account still has that user name: what the
     /// registrar starts with. Expired ones are cleared on the way.
-    pub async fn live_sip_bindings(&self, now: Millis) -> Result<Vec<SipBinding>> {
+    async fn live_sip_bindings(&self, now: Millis) -> Result<Vec<SipBinding>> {
         sqlx::query("DELETE FROM sip_bindings WHERE expires_at <= $1")
             .bind(now)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok(sqlx::query_as(
             "SELECT b.user_id, b.org_id, b.username, b.contact, b.target, b.expires_at FROM sip_bindings b \
              JOIN sip_accounts a ON a.user_id = b.user_id AND a.username = b.username WHERE b.expires_at > $1",
         )
         .bind(now)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
-    pub async fn sip_number(&self, number: &str) -> Result<Option<SipNumber>> {
-        Ok(sqlx::query_as(super::sql(format!(
+    async fn sip_number(&self, number: &str) -> Result<Option<SipNumber>> {
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {NUMBER_COLUMNS} FROM sip_numbers WHERE number = $1"
         )))
         .bind(number)
-        .fetch_optional(&self.read)
+        .fetch_optional(self.db().read())
         .await?)
     }
 
-    pub async fn sip_numbers(&self, org_id: i64) -> Result<Vec<SipNumber>> {
-        Ok(sqlx::query_as(super::sql(format!(
+    async fn sip_numbers(&self, org_id: i64) -> Result<Vec<SipNumber>> {
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {NUMBER_COLUMNS} FROM sip_numbers WHERE org_id = $1 ORDER BY number"
         )))
         .bind(org_id)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Adds a number; its services must be the organisation's remote queues.
-    pub async fn add_sip_number(&self, n: NewSipNumber<'_>, now: Millis) -> Result<SipNumber> {
-        let queues: Vec<i64> = self.remote_queues(n.org_id).await?.into_iter().map(|q| q.id).collect();
+    async fn add_sip_number(&self, n: NewSipNumber<'_>, now: Millis) -> Result<SipNumber> {
+        let queues: Vec<i64> = self.db().remote_queues(n.org_id).await?.into_iter().map(|q| q.id).collect();
         for s in n.choices.values().chain(std::iter::once(&n.default_service_id)) {
             if !queues.contains(s) {
                 return Err(Error::Invalid(format!(
@@ -287,9 +298,9 @@ impl Store {
             }
         }
         if let Some(t) = n.trunk_id {
-            self.trunk(n.org_id, t).await?.ok_or(Error::NotFound("trunk"))?;
+            self.db().trunk(n.org_id, t).await?.ok_or(Error::NotFound("trunk"))?;
         }
-        self.check_number(n.org_id, n.number).await?;
+        self.db().check_number(n.org_id, n.number).await?;
         if self.sip_number(n.number).await?.is_some() {
             return Err(Error::Conflict(format!("the number {:?} is taken", n.number)));
         }
@@ -309,7 +320,7 @@ impl Store {
         .bind(n.max_wait_secs)
         .bind(n.trunk_id)
         .bind(now)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?;
         self.sip_number(n.number).await?.ok_or(Error::NotFound("number"))
     }
@@ -317,7 +328,7 @@ impl Store {
     /// The record of an incoming call. A new dialog may reuse the Call-ID of a finished call
     /// (RFC 3261 asks callers not to, and a callee must still take the call): its record is then
     /// kept under the Call-ID suffixed with `#<start>`.
-    pub async fn call_started(
+    async fn call_started(
         &self,
         org_id: i64,
         call_id: &str,
@@ -337,7 +348,7 @@ impl Store {
             .bind(caller)
             .bind(number)
             .bind(now)
-            .fetch_one(&self.write)
+            .fetch_one(self.db().write())
         };
         match insert(call_id.to_string()).await {
             Ok((id,)) => Ok(id),
@@ -348,8 +359,8 @@ impl Store {
 
     /// A click-to-call call an operator placed: its record, and a line in the conversation it was
     /// placed from.
-    pub async fn call_dialled(&self, d: Dialled<'_>, now: Millis) -> Result<i64> {
-        let mut tx = self.write.begin().await?;
+    async fn call_dialled(&self, d: Dialled<'_>, now: Millis) -> Result<i64> {
+        let mut tx = self.db().write().begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO calls (org_id, call_id, direction, caller, number, conversation_id, operator_id, started_at) \
              VALUES ($1, $2, 'out', $3, $4, $5, $6, $7) RETURNING id",
@@ -370,19 +381,19 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn call_queued(&self, id: i64, conversation_id: i64, now: Millis) -> Result<()> {
+    async fn call_queued(&self, id: i64, conversation_id: i64, now: Millis) -> Result<()> {
         sqlx::query("UPDATE calls SET conversation_id = $1, queued_at = $2 WHERE id = $3")
             .bind(conversation_id)
             .bind(now)
             .bind(id)
-            .execute(&self.write)
+            .execute(self.db().write())
             .await?;
         Ok(())
     }
 
     /// The operator's phone answered; the timeline of the conversation says so.
-    pub async fn call_answered(&self, id: i64, operator: i64, now: Millis) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+    async fn call_answered(&self, id: i64, operator: i64, now: Millis) -> Result<()> {
+        let mut tx = self.db().write().begin().await?;
         let conv: Option<(Option<i64>,)> = sqlx::query_as(
             "UPDATE calls SET operator_id = $1, answered_at = $2 WHERE id = $3 RETURNING conversation_id",
         )
@@ -399,7 +410,7 @@ impl Store {
     }
 
     /// A step of the call in its conversation's timeline (ringing the operator, held, resumed).
-    pub async fn call_event(
+    async fn call_event(
         &self,
         conversation_id: i64,
         kind: &str,
@@ -407,14 +418,14 @@ impl Store {
         detail: Option<&str>,
         now: Millis,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.db().write().begin().await?;
         timeline(&mut tx, conversation_id, now, kind, operator, detail).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn call_ended(&self, id: i64, ended_by: &str, outcome: &str, held_ms: i64, now: Millis) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+    async fn call_ended(&self, id: i64, ended_by: &str, outcome: &str, held_ms: i64, now: Millis) -> Result<()> {
+        let mut tx = self.db().write().begin().await?;
         let conv: Option<(Option<i64>,)> = sqlx::query_as(
             "UPDATE calls SET ended_at = $1, ended_by = $2, outcome = $3, held_ms = $4 WHERE id = $5 AND ended_at IS NULL \
              RETURNING conversation_id",
@@ -435,97 +446,30 @@ impl Store {
     }
 
     /// Calls of an organisation, newest first.
-    pub async fn calls(&self, org_id: i64, limit: i64) -> Result<Vec<CallRecord>> {
-        Ok(sqlx::query_as(super::sql(format!(
+    async fn calls(&self, org_id: i64, limit: i64) -> Result<Vec<CallRecord>> {
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT {CALL_COLUMNS} FROM calls WHERE org_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2"
         )))
         .bind(org_id)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(self.db().read())
         .await?)
     }
 
     /// Calls a restart left without an end: they ended when the node stopped.
-    pub async fn end_orphaned_calls(&self, now: Millis) -> Result<u64> {
+    async fn end_orphaned_calls(&self, now: Millis) -> Result<u64> {
         Ok(sqlx::query(
             "UPDATE calls SET ended_at = $1, ended_by = 'hub', outcome = COALESCE(outcome, 'failed') WHERE ended_at IS NULL",
         )
         .bind(now)
-        .execute(&self.write)
+        .execute(self.db().write())
         .await?
         .rows_affected())
     }
+}
 
-    /// The customer left before an operator took the conversation (a caller hung up while
-    /// queued or while the operator's phone rang): it closes, and its offer, if any, goes.
-    pub async fn abandon_conversation(&self, id: i64, why: &str, now: Millis) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
-        let done = sqlx::query(super::sql(format!(
-            "UPDATE conversations SET {set}, closed_at = $1, resolution = $2, offered_to = NULL, \
-             offer_expires_at = NULL WHERE id = $3 AND {guard}",
-            set = Move::Abandon.set(),
-            guard = Move::Abandon.guard(),
-        )))
-        .bind(now)
-        .bind(why)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if done {
-            timeline(&mut tx, id, now, "abandoned", None, Some(why)).await?;
-        }
-        tx.commit().await?;
-        Ok(done)
-    }
-
-    /// The accepting operator's phone did not take the call: the conversation waits again,
-    /// keeping its age, and counts as declined by them so the router offers it to someone else.
-    pub async fn return_call(&self, id: i64, operator: i64, why: &str, now: Millis) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
-        let done = sqlx::query(super::sql(format!(
-            "UPDATE conversations SET {set}, assignee_id = NULL, offered_to = NULL, offer_expires_at = NULL \
-             WHERE id = $1 AND {guard} AND assignee_id = $2",
-            set = Move::Return.set(),
-            guard = Move::Return.guard(),
-        )))
-        .bind(id)
-        .bind(operator)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if done {
-            timeline(&mut tx, id, now, "declined", Some(operator), Some(why)).await?;
-        }
-        tx.commit().await?;
-        Ok(done)
-    }
-
-    /// A conversation's status, holder and offer, in one light read (what a call needs to know
-    /// after missing changes, or when it ends).
-    pub async fn conversation_state(&self, id: i64) -> Result<Option<(String, Option<i64>, Option<i64>)>> {
-        Ok(
-            sqlx::query_as("SELECT status, assignee_id, offered_to FROM conversations WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await?,
-        )
-    }
-
-    /// A waiting conversation's place among those of its queue (1: next), if it still waits.
-    pub async fn queue_position(&self, id: i64) -> Result<Option<i64>> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT 1 + (SELECT COUNT(*) FROM conversations o WHERE o.org_id = c.org_id AND o.service_id = c.service_id \
-               AND o.status IN ('queued', 'offered') AND o.id <> c.id \
-               AND (o.priority > c.priority OR (o.priority = c.priority AND (o.queued_at < c.queued_at \
-                    OR (o.queued_at = c.queued_at AND o.id < c.id))))) \
-             FROM conversations c WHERE c.id = $1 AND c.status IN ('queued', 'offered')",
-        )
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(row.map(|r| r.0))
+impl PhoneStore for Store {
+    fn db(&self) -> &Store {
+        self
     }
 }
