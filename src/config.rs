@@ -1,5 +1,7 @@
 //! Settings: the checked-in `config/default.toml`, then an optional file, then `HUB_…`
-//! environment variables. One struct; unknown keys are refused with their names.
+//! environment variables. The hub's own keys at the top; each bridge's in its section
+//! (`[telegram]`, `[email]`, `[sip]`, `[speech]`), declared and checked by the bridge. Unknown
+//! keys are refused with their names, values out of range with theirs.
 
 use std::path::{Path, PathBuf};
 
@@ -39,15 +41,6 @@ pub struct Settings {
     pub upload_unsent_address_mb: u64,
     /// Unsent uploads one organisation may hold, megabytes.
     pub upload_unsent_org_mb: u64,
-    /// Telegram Bot API base URL; a test or a local Bot API server points it elsewhere.
-    pub telegram_api_url: String,
-    /// Long-polling wait of the Telegram bots, seconds (1 to 15).
-    pub telegram_poll_secs: u32,
-    /// How soon another node takes over the Telegram bots of a node that stopped, seconds.
-    pub telegram_lease_secs: u32,
-    /// First wait before a Telegram file that failed to download is tried again, milliseconds;
-    /// later waits grow from it (×5, ×15, ×60, ×300) over six tries in all.
-    pub telegram_file_retry_ms: u64,
     /// Key tenants' secrets are sealed with at rest (64 hex characters); empty: the key file
     /// `secrets.key` in the data directory, made on first start.
     pub secrets_key: String,
@@ -57,52 +50,14 @@ pub struct Settings {
     /// Internal networks the hub may connect to on a tenant admin's word (mailboxes' IMAP and
     /// SMTP servers, trunks' proxies), as "10.0.0.0/8, fd00::/8"; empty: the public Internet only.
     pub egress_allow: String,
-    /// Where the SMTP receiver listens ("127.0.0.1:2525"); empty: no receiver.
-    pub email_smtp_listen: String,
-    /// The SMTP server replies leave through when a mailbox names none; empty: none.
-    pub email_smtp_relay: String,
-    /// How often a mailbox whose server lacks IDLE is looked at, and the longest IDLE wait, seconds.
-    pub email_poll_secs: u32,
-    /// Largest mail taken, megabytes.
-    pub email_max_mb: usize,
-    /// PEM file of extra certificate authorities for IMAP over TLS; empty: the public ones.
-    pub email_ca_file: String,
-    /// Where the SIP endpoint listens (UDP, "0.0.0.0:5060"); empty: no telephony.
-    pub sip_listen: String,
-    /// The address phones and trunks reach the hub at (SDP, Contact); empty: the listening one.
-    pub sip_public_ip: String,
-    /// RTP ports for call media, "first-last" (one even port per call leg).
-    pub sip_rtp_ports: String,
-    /// Digest realm of the registrar; SIP accounts' credentials are bound to it.
-    pub sip_realm: String,
-    /// Key for the registrar's nonces, shared by the nodes; empty: a random one per start.
-    pub sip_secret: String,
-    /// How long a registrar challenge stays valid, seconds.
-    pub sip_nonce_secs: u32,
-    /// Failed authentications from one address within sip_lockout_window_secs before it is
-    /// refused everything for sip_lockout_secs.
-    pub sip_lockout_failures: u32,
-    pub sip_lockout_window_secs: u32,
-    pub sip_lockout_secs: u32,
-    /// Calls at once on this node; more are refused (503).
-    pub sip_max_calls: usize,
-    /// How long an operator's phone rings before the call goes back to the queue, seconds.
-    pub sip_ring_secs: u32,
-    /// Text-to-speech engine: "auto" (RHVoice if installed, else espeak-ng), "rhvoice", "espeak-ng" or "off".
-    pub speech_engine: String,
-    /// Where Whisper models live (`hub models`); empty: `models` under `data_dir`.
-    pub speech_models_dir: PathBuf,
-    /// Recognition model to load: a name from `hub models list`, "auto" or "off".
-    pub speech_model: String,
-    /// Transcription worker threads (jobs at once) and CPU threads each job uses.
-    pub speech_workers: usize,
-    pub speech_threads: usize,
-    /// Jobs that may wait; beyond it new recordings are kept but not transcribed.
-    pub speech_queue_max: usize,
-    /// Longest recording transcribed, seconds.
-    pub speech_max_seconds: u64,
-    /// Language spoken per channel, "telegram=ru,webchat=auto"; unnamed channels: detected.
-    pub speech_languages: String,
+    /// `[telegram]`: the Telegram bridge.
+    pub telegram: hub_channels::telegram::config::Config,
+    /// `[email]`: the e-mail bridge.
+    pub email: hub_channels::email::config::Config,
+    /// `[sip]`: telephony.
+    pub sip: hub_channels::sip::config::Config,
+    /// `[speech]`: speech synthesis and recognition.
+    pub speech: hub_channels::speech::config::Config,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +68,8 @@ pub enum ConfigError {
     Parse { origin: String, message: String },
     #[error("environment variable {var}: {message}")]
     Env { var: String, message: String },
+    #[error("setting {0}")]
+    Invalid(#[from] hub_channels::config::SettingError),
 }
 
 impl Settings {
@@ -126,13 +83,27 @@ impl Settings {
             })?;
             let overlay = parse(&text, &path.display().to_string())?;
             for (k, v) in overlay {
-                table.insert(k, v);
+                // A section in the file changes only the keys it names.
+                if let (toml::Value::Table(section), Some(toml::Value::Table(into))) = (&v, table.get_mut(&k)) {
+                    into.extend(section.clone());
+                    continue;
+                }
+                match legacy(&table, &k) {
+                    Some((section, key)) => {
+                        section_mut(&mut table, section).insert(key, v);
+                    }
+                    None => {
+                        table.insert(k, v);
+                    }
+                }
             }
             // Check the file's own keys now, so an unknown key is reported against the file.
             Self::from_table(table.clone(), &path.display().to_string())?;
         }
         apply_env(&mut table, std::env::vars())?;
-        Self::from_table(table, "environment")
+        let settings = Self::from_table(table, "environment")?;
+        settings.validate()?;
+        Ok(settings)
     }
 
     fn from_table(table: toml::Table, origin: &str) -> Result<Self, ConfigError> {
@@ -142,12 +113,28 @@ impl Settings {
         })
     }
 
+    /// Checks every value's range and form, the hub's own and each section's.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        use hub_channels::config::{within, SettingError};
+        within("workers", self.workers, 0, 1024)?;
+        within("upload_unsent_secs", self.upload_unsent_secs, 1, 86_400)?;
+        within("upload_unsent_address_mb", self.upload_unsent_address_mb, 1, 1 << 20)?;
+        within("upload_unsent_org_mb", self.upload_unsent_org_mb, 1, 1 << 24)?;
+        hub_actors::model::egress::Egress::parse(&self.egress_allow)
+            .map_err(|e| SettingError::new("egress_allow", e.to_string()))?;
+        self.telegram.validate()?;
+        self.email.validate()?;
+        self.sip.validate()?;
+        self.speech.validate()?;
+        Ok(())
+    }
+
     /// The directory of Whisper models.
     pub fn models_dir(&self) -> PathBuf {
-        if self.speech_models_dir.as_os_str().is_empty() {
+        if self.speech.models_dir.as_os_str().is_empty() {
             self.data_dir.join("models")
         } else {
-            self.speech_models_dir.clone()
+            self.speech.models_dir.clone()
         }
     }
 
@@ -168,19 +155,70 @@ fn parse(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
     })
 }
 
-/// Overrides keys from `HUB_<KEY>` variables, typed like the default they replace.
-/// `HUB_` variables that name no setting are refused, so a typo does not go unnoticed.
+/// The sections of the settings (each a bridge's).
+const SECTIONS: [&str; 4] = ["telegram", "email", "sip", "speech"];
+
+/// A key in the flat spelling of earlier versions (`sip_listen`) as its section and key
+/// (`[sip] listen`), when it is one.
+fn legacy(table: &toml::Table, key: &str) -> Option<(&'static str, String)> {
+    let section = SECTIONS
+        .into_iter()
+        .find(|s| key.strip_prefix(s).is_some_and(|rest| rest.starts_with('_')))?;
+    let rest = &key[section.len() + 1..];
+    match table.get(section) {
+        Some(toml::Value::Table(t)) if t.contains_key(rest) => Some((section, rest.to_string())),
+        _ => None,
+    }
+}
+
+fn section_mut<'a>(table: &'a mut toml::Table, section: &str) -> &'a mut toml::Table {
+    let entry = table
+        .entry(section.to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if !entry.is_table() {
+        *entry = toml::Value::Table(toml::Table::new());
+    }
+    match entry {
+        toml::Value::Table(t) => t,
+        _ => unreachable!("made a table just above"),
+    }
+}
+
+/// Overrides keys from `HUB_<KEY>` variables, typed like the default they replace: a key of a
+/// section is `HUB_<SECTION>__<KEY>` (`HUB_SIP__LISTEN`), or in the older spelling with one
+/// underscore (`HUB_SIP_LISTEN`). `HUB_` variables that name no setting are refused, so a typo
+/// does not go unnoticed.
 fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> Result<(), ConfigError> {
     for (var, value) in vars {
         let Some(key) = var.strip_prefix("HUB_") else {
             continue;
         };
         // Variables for the test harness and benchmarks are not settings.
-        if key.starts_with("TEST_") || key.starts_with("BENCH_") {
+        if key.starts_with("TEST_") || key.starts_with("BENCH_") || key.starts_with("E2E_") {
             continue;
         }
         let key = key.to_ascii_lowercase();
-        let Some(current) = table.get(&key) else {
+        let (section, name) = match key.split_once("__") {
+            Some((section, name)) => (Some(section.to_string()), name.to_string()),
+            None if table.get(&key).is_some_and(|v| !v.is_table()) => (None, key.clone()),
+            None => match legacy(table, &key) {
+                Some((section, name)) => (Some(section.to_string()), name),
+                None => (None, key.clone()),
+            },
+        };
+        let within = match &section {
+            None => &mut *table,
+            Some(s) => match table.get_mut(s) {
+                Some(toml::Value::Table(t)) => t,
+                _ => {
+                    return Err(ConfigError::Env {
+                        var,
+                        message: format!("no settings section named {s:?}"),
+                    })
+                }
+            },
+        };
+        let Some(current) = within.get(&name).filter(|v| !v.is_table()) else {
             return Err(ConfigError::Env {
                 var,
                 message: format!("no setting named {key:?}"),
@@ -203,7 +241,7 @@ fn apply_env(table: &mut toml::Table, vars: impl Iterator<Item = (String, String
                 })
             }
         };
-        table.insert(key, parsed);
+        within.insert(name, parsed);
     }
     Ok(())
 }
@@ -225,37 +263,13 @@ impl Default for Settings {
             upload_unsent_secs: 3600,
             upload_unsent_address_mb: 50,
             upload_unsent_org_mb: 1024,
-            telegram_api_url: "https://api.telegram.org".into(),
-            telegram_poll_secs: 10,
-            telegram_lease_secs: 30,
-            telegram_file_retry_ms: 2000,
             egress_allow: String::new(),
             secrets_key: String::new(),
             secrets_key_previous: String::new(),
-            email_smtp_listen: String::new(),
-            email_smtp_relay: String::new(),
-            email_poll_secs: 60,
-            email_max_mb: 25,
-            email_ca_file: String::new(),
-            sip_listen: String::new(),
-            sip_public_ip: String::new(),
-            sip_rtp_ports: "20000-29999".into(),
-            sip_realm: "hub".into(),
-            sip_secret: String::new(),
-            sip_nonce_secs: 300,
-            sip_lockout_failures: 5,
-            sip_lockout_window_secs: 300,
-            sip_lockout_secs: 900,
-            sip_max_calls: 2000,
-            sip_ring_secs: 30,
-            speech_engine: "auto".into(),
-            speech_models_dir: PathBuf::new(),
-            speech_model: "auto".into(),
-            speech_workers: 1,
-            speech_threads: 2,
-            speech_queue_max: 200,
-            speech_max_seconds: 600,
-            speech_languages: String::new(),
+            telegram: Default::default(),
+            email: Default::default(),
+            sip: Default::default(),
+            speech: Default::default(),
         }
     }
 }
@@ -274,12 +288,21 @@ mod tests {
             origin: "struct".into(),
             message: e.to_string(),
         })?;
-        let mut a: Vec<_> = table.keys().collect();
-        let mut b: Vec<_> = from_struct.keys().collect();
-        a.sort();
-        b.sort();
-        assert_eq!(a, b);
+        assert_eq!(keys(&table), keys(&from_struct));
         Ok(())
+    }
+
+    /// Every key, a section's as `section.key`, sorted.
+    fn keys(table: &toml::Table) -> Vec<String> {
+        let mut all = Vec::new();
+        for (k, v) in table {
+            match v {
+                toml::Value::Table(t) => all.extend(t.keys().map(|n| format!("{k}.{n}"))),
+                _ => all.push(k.clone()),
+            }
+        }
+        all.sort();
+        all
     }
 
     #[test]
@@ -323,6 +346,53 @@ mod tests {
             [("HUB_WORKERS".to_string(), "many".to_string())].into_iter(),
         );
         assert!(matches!(bad, Err(ConfigError::Env { .. })));
+    }
+
+    #[test]
+    fn sections_from_the_environment_in_both_spellings() -> Result<(), ConfigError> {
+        let mut table = parse(DEFAULT_TOML, "default")?;
+        let vars = [
+            ("HUB_SIP__LISTEN", "127.0.0.1:5070"),
+            ("HUB_SIP_RTP_PORTS", "30000-30100"),
+            ("HUB_EMAIL_SMTP_LISTEN", "127.0.0.1:2525"),
+            ("HUB_TELEGRAM__POLL_SECS", "3"),
+            ("HUB_UPLOAD_UNSENT_SECS", "4"),
+        ];
+        apply_env(&mut table, vars.iter().map(|(a, b)| (a.to_string(), b.to_string())))?;
+        let s = Settings::from_table(table, "env")?;
+        assert_eq!(s.sip.listen, "127.0.0.1:5070");
+        assert_eq!(s.sip.rtp_ports, "30000-30100");
+        assert_eq!(s.email.smtp_listen, "127.0.0.1:2525");
+        assert_eq!(s.telegram.poll_secs, 3);
+        assert_eq!(s.upload_unsent_secs, 4);
+        let mut table = parse(DEFAULT_TOML, "default")?;
+        for bad in ["HUB_SIP__LISTN", "HUB_SIPP__LISTEN", "HUB_SIP"] {
+            let r = apply_env(&mut table, [(bad.to_string(), "x".to_string())].into_iter());
+            assert!(matches!(r, Err(ConfigError::Env { .. })), "{bad}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_changes_only_the_keys_it_names() -> Result<(), ConfigError> {
+        let dir = std::env::temp_dir().join(format!("hub-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|source| ConfigError::Read { path: dir.clone(), source })?;
+        let file = dir.join("hub.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9\"\nemail_poll_secs = 7\n[sip]\nring_secs = 20\n")
+            .map_err(|source| ConfigError::Read { path: file.clone(), source })?;
+        let s = Settings::load(Some(&file))?;
+        assert_eq!(s.listen, "0.0.0.0:9");
+        assert_eq!(s.sip.ring_secs, 20);
+        assert_eq!(s.sip.realm, "hub", "the rest of the section keeps its defaults");
+        assert_eq!(s.email.poll_secs, 7, "a key in the older flat spelling lands in its section");
+        std::fs::write(&file, "[sip]\nring_secs = 2\n").map_err(|source| ConfigError::Read { path: file.clone(), source })?;
+        let e = Settings::load(Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("sip.ring_secs") && e.contains("5 to 300"), "{e}");
+        std::fs::write(&file, "[sip]\nring = 20\n").map_err(|source| ConfigError::Read { path: file.clone(), source })?;
+        let e = Settings::load(Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("ring"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
     }
 
     #[test]

@@ -153,41 +153,32 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     let hub = Hub::new(Core::new(store.clone(), bus), actors.handle());
     // Conversations left waiting before a restart are routed without waiting for a new event.
     hub.start_routers().await?;
+    // This node's name in leases and claims, the same across its restarts, so a node started
+    // again after a crash takes its own back at once.
+    let node = format!("{}/{}", host_name(), settings.listen);
     let telegram = hub_channels::telegram::Telegram::start(
         hub.clone(),
-        hub_channels::telegram::Settings {
-            api_url: settings.telegram_api_url.clone(),
-            public_url: settings.public_url.clone(),
-            poll_timeout_secs: settings.telegram_poll_secs.clamp(1, 15),
-            lease_secs: settings.telegram_lease_secs,
-            file_retry_ms: settings.telegram_file_retry_ms.clamp(10, 3_600_000),
-            node: format!("{}/{}", host_name(), settings.listen),
-        },
+        settings.telegram.settings(&settings.public_url, &node),
         stop.clone(),
     )
     .map_err(|e| RunError::Settings(e.to_string()))?;
     let email = hub_channels::email::Email::start(
         hub.clone(),
-        hub_channels::email::Settings {
-            smtp_listen: Some(settings.email_smtp_listen.clone()).filter(|l| !l.is_empty()),
-            smtp_relay: Some(settings.email_smtp_relay.clone()).filter(|l| !l.is_empty()),
-            host: host_name(),
-            poll_secs: settings.email_poll_secs.clamp(1, 1500),
-            max_bytes: settings.email_max_mb.clamp(1, 200) * 1024 * 1024,
-            ca_file: Some(settings.email_ca_file.clone()).filter(|f| !f.is_empty()),
-            node: format!("{}/{}", host_name(), settings.listen),
-            egress: egress(&settings)?,
-        },
+        settings.email.settings(&host_name(), &node, egress(&settings)?),
         stop.clone(),
     )
     .await
     .map_err(|e| RunError::Settings(e.to_string()))?;
     let speech_settings = hub_channels::speech::Settings {
-        node: format!("{}/{}", host_name(), settings.listen),
+        node: node.clone(),
         ..speech_settings(&settings)?
     };
     let speech = hub_channels::speech::Speech::start(hub.clone(), speech_settings, stop.clone()).await;
-    let sip = match sip_settings(&settings)? {
+    let sip_settings = settings
+        .sip
+        .settings(egress(&settings)?)
+        .map_err(|e| RunError::Settings(e.to_string()))?;
+    let sip = match sip_settings {
         Some(sip_settings) => Some(
             hub_channels::sip::Sip::start(hub.clone(), Some(speech.clone()), sip_settings, stop.clone())
                 .await
@@ -207,9 +198,9 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             throttle: Default::default(),
             egress: egress(&settings)?,
             upload_caps: hub_actors::store::UploadCaps {
-                per_address: (settings.upload_unsent_address_mb.max(1) * 1024 * 1024) as i64,
-                per_org: (settings.upload_unsent_org_mb.max(1) * 1024 * 1024) as i64,
-                retry_secs: settings.upload_unsent_secs.clamp(1, 86_400) as i64,
+                per_address: (settings.upload_unsent_address_mb * 1024 * 1024) as i64,
+                per_org: (settings.upload_unsent_org_mb * 1024 * 1024) as i64,
+                retry_secs: settings.upload_unsent_secs as i64,
             },
             anonymous: std::sync::Mutex::new((settings.anonymous_limit > 0).then(|| {
                 hub_actors::model::rate::RateLimit::new(settings.anonymous_limit, hub_web::ANONYMOUS_WINDOW_MS)
@@ -227,7 +218,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     actix_rt::spawn(hub_web::follow_ended_sessions(state.clone()));
     actix_rt::spawn(expire_unsent_uploads(
         state.hub.store().clone(),
-        settings.upload_unsent_secs.clamp(1, 86_400),
+        settings.upload_unsent_secs,
         stop.clone(),
     ));
     let server = HttpServer::new(move || {
@@ -261,37 +252,26 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
 }
 
 fn speech_settings(s: &Settings) -> Result<hub_channels::speech::Settings, RunError> {
-    let mut languages = std::collections::HashMap::new();
-    for pair in s.speech_languages.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (channel, lang) = pair
-            .split_once('=')
-            .ok_or_else(|| RunError::Settings(format!("speech_languages: {pair:?} is not channel=lang")))?;
-        if !matches!(lang.trim(), "ru" | "en" | "auto") {
-            return Err(RunError::Settings(format!(
-                "speech_languages: {lang:?} is not ru, en or auto"
-            )));
-        }
-        languages.insert(channel.trim().to_string(), lang.trim().to_string());
-    }
-    let model = models::choose(&s.models_dir(), &s.speech_model);
+    let bad = |e: hub_channels::config::SettingError| RunError::Settings(e.to_string());
+    let model = models::choose(&s.models_dir(), &s.speech.model);
     if let Some(p) = &model {
-        if s.speech_model != "auto" && !p.is_file() {
+        if s.speech.model != "auto" && !p.is_file() {
             return Err(RunError::Settings(format!(
-                "speech_model {:?}: no such model in {} (hub models list)",
-                s.speech_model,
+                "speech.model {:?}: no such model in {} (hub models list)",
+                s.speech.model,
                 s.models_dir().display()
             )));
         }
     }
     Ok(hub_channels::speech::Settings {
-        engine: s.speech_engine.clone(),
+        engine: s.speech.engine.clone(),
         cache_dir: Some(s.data_dir.join("speech-cache")),
         model,
-        workers: s.speech_workers.clamp(1, 16),
-        threads: s.speech_threads.clamp(1, 64),
-        queue_max: s.speech_queue_max.max(1),
-        max_seconds: s.speech_max_seconds.clamp(1, 4 * 3600),
-        languages,
+        workers: s.speech.workers,
+        threads: s.speech.threads,
+        queue_max: s.speech.queue_max,
+        max_seconds: s.speech.max_seconds,
+        languages: s.speech.languages().map_err(bad)?,
         node: String::new(),
     })
 }
@@ -318,57 +298,6 @@ async fn expire_unsent_uploads(store: hub_actors::store::Store, secs: u64, stop:
 fn egress(s: &Settings) -> Result<hub_actors::model::egress::Egress, RunError> {
     hub_actors::model::egress::Egress::parse(&s.egress_allow)
         .map_err(|e| RunError::Settings(format!("egress_allow: {e}")))
-}
-
-fn sip_settings(s: &Settings) -> Result<Option<hub_channels::sip::Settings>, RunError> {
-    if s.sip_listen.is_empty() {
-        return Ok(None);
-    }
-    let bad = |what: &str| RunError::Settings(what.to_string());
-    let listen = s
-        .sip_listen
-        .parse()
-        .map_err(|_| bad(&format!("sip_listen: {:?} is not ip:port", s.sip_listen)))?;
-    let public_ip = if s.sip_public_ip.is_empty() {
-        None
-    } else {
-        Some(
-            s.sip_public_ip
-                .parse()
-                .map_err(|_| bad(&format!("sip_public_ip: {:?} is not an IP address", s.sip_public_ip)))?,
-        )
-    };
-    let (first, last) = s
-        .sip_rtp_ports
-        .split_once('-')
-        .and_then(|(a, b)| Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?)))
-        .filter(|(a, b)| a < b && *a >= 1024)
-        .ok_or_else(|| {
-            bad(&format!(
-                "sip_rtp_ports: {:?} is not first-last above 1023",
-                s.sip_rtp_ports
-            ))
-        })?;
-    let secret = if s.sip_secret.is_empty() {
-        (0..32).map(|_| rand::random::<u8>()).collect()
-    } else {
-        s.sip_secret.as_bytes().to_vec()
-    };
-    Ok(Some(hub_channels::sip::Settings {
-        listen,
-        public_ip,
-        rtp_first: first,
-        rtp_last: last,
-        realm: s.sip_realm.clone(),
-        secret,
-        nonce_secs: s.sip_nonce_secs.clamp(10, 3600) as i64,
-        lockout_limit: s.sip_lockout_failures.max(1),
-        lockout_window_secs: s.sip_lockout_window_secs.max(1) as i64,
-        lockout_secs: s.sip_lockout_secs as i64,
-        max_calls: s.sip_max_calls.max(1),
-        ring_secs: s.sip_ring_secs.clamp(5, 300) as u64,
-        egress: egress(s)?,
-    }))
 }
 
 /// The machine's name, for naming this node to the others.

@@ -286,13 +286,13 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             out,
             format,
         } => {
-            let bytes = hub::speech::say(&settings.speech_engine, &text, &lang, &format)?;
+            let bytes = hub::speech::say(&settings.speech.engine, &text, &lang, &format)?;
             std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
             println!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
         Command::Transcribe { file, model, lang } => {
-            let model = model.unwrap_or_else(|| settings.speech_model.clone());
+            let model = model.unwrap_or_else(|| settings.speech.model.clone());
             let t = hub::speech::transcribe(&settings, &file, &model, lang.as_deref())?;
             println!("{t}");
             Ok(())
@@ -302,7 +302,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 settings.listen = l;
             }
             if let Some(s) = sip {
-                settings.sip_listen = s;
+                settings.sip.listen = s;
             }
             hub::serve(settings, demo).await.map_err(|e| e.to_string())
         }

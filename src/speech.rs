@@ -35,8 +35,8 @@ pub fn transcribe(settings: &Settings, file: &Path, model: &str, lang: Option<&s
         .transcribe(
             &pcm.to_whisper(),
             lang,
-            settings.speech_threads,
-            settings.speech_max_seconds,
+            settings.speech.threads,
+            settings.speech.max_seconds,
             |_| {},
             cancel,
         )

@@ -6,6 +6,7 @@
 //! telephony arrives with its issue and uses the same `Inbound`/`Outbound` interface
 //! (`hub_actors::channel`).
 
+pub mod config;
 pub mod egress;
 pub mod email;
 pub mod kiosk;

@@ -273,7 +273,8 @@ def test_exactly_once_across_kills_uidvalidity_and_outage(hub_store, dovecot, ma
                  f"From: client{i}@example.ru\r\nTo: support@hub.test\r\nSubject: request {i}\r\n"
                  f"Message-ID: <bulk-{i}@example.ru>\r\n\r\nbody {i}\r\n".encode())
     m.logout()
-    node = mailkit.email_node(store, maildev)
+    # The fetcher's own account of each session, should the mail ever not settle.
+    node = mailkit.email_node(store, maildev, HUB_LOG="warn,hub_channels::email=info")
     admin = node.api.login(*tgkit.ADMIN)
     mailkit.add_mailbox(node, admin, tgkit.chat_queue(node.api, admin), imap_url=dovecot.url,
                         imap_folder="Support", auto_reply=False)

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::future::Future;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ use crate::email::store::MailStore;
 /// UIDs fetched in one command and stored in one transaction.
 const BATCH: usize = 25;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How much longer than the longest IDLE wait a server may stay silent while an answer is due.
+const SILENCE_MARGIN_SECS: u64 = 45;
 
 /// The connection to an IMAP server, with or without TLS.
 #[derive(Debug)]
@@ -39,6 +42,54 @@ impl AsyncRead for Conn {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
+    }
+}
+
+/// A connection whose server may stay silent for `limit` at most while an answer is awaited (the
+/// longest IDLE wait and a margin): a server that stops answering mid-session, or a connection
+/// dead without a reset, fails the read, and the session reconnects instead of holding its
+/// mailbox forever. The clock runs from the first read that found nothing since data last came.
+#[derive(Debug)]
+struct Timed {
+    conn: Conn,
+    limit: Duration,
+    silent_until: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl AsyncRead for Timed {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.conn).poll_read(cx, buf) {
+            Poll::Pending => {
+                let limit = this.limit;
+                let deadline = this
+                    .silent_until
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the IMAP server stopped answering",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            ready => {
+                this.silent_until = None;
+                ready
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Timed {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().conn).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().conn).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().conn).poll_shutdown(cx)
     }
 }
 
@@ -266,7 +317,11 @@ async fn session(e: &Email, id: i64) -> Result<(), String> {
     let Some(url) = mb.imap_url.clone() else { return Ok(()) };
     let server = server_of(&url)?;
     let conn = connect(e, &server).await?;
-    let mut client = async_imap::Client::new(conn);
+    let mut client = async_imap::Client::new(Timed {
+        conn,
+        limit: Duration::from_secs(u64::from(e.0.settings.poll_secs) + SILENCE_MARGIN_SECS),
+        silent_until: None,
+    });
     client
         .read_response()
         .await
@@ -344,7 +399,7 @@ async fn session(e: &Email, id: i64) -> Result<(), String> {
 /// Fetches, stores and marks every mail above the last UID stored.
 async fn fetch_new(
     e: &Email,
-    imap: &mut Session<Conn>,
+    imap: &mut Session<Timed>,
     mb: &crate::email::store::Mailbox,
     validity: i64,
     can_move: bool,
@@ -446,7 +501,7 @@ async fn fetch_new(
 
 /// Marks fetched mail on the server. Done after storing: if the hub stops in between, the mail
 /// is only marked late (it is never fetched twice, since the last UID already moved).
-async fn after_fetch(imap: &mut Session<Conn>, after: &str, set: &str, can_move: bool) -> Result<(), String> {
+async fn after_fetch(imap: &mut Session<Timed>, after: &str, set: &str, can_move: bool) -> Result<(), String> {
     if after == "keep" {
         return Ok(());
     }

@@ -13,6 +13,7 @@
 //! One node at a time fetches a mailbox (a lease in the store); every node applies and sends.
 
 mod apply;
+pub mod config;
 mod confirm;
 mod imap;
 mod receiver;

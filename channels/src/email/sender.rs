@@ -238,7 +238,7 @@ async fn deliver(
     let url = match (&mailbox.smtp_url, &e.0.settings.smtp_relay) {
         (_, None) if via_relay => {
             return Err(Failure::Never(
-                "the installation has no relay (email_smtp_relay) to send the confirmation through".into(),
+                "the installation has no relay ([email] smtp_relay) to send the confirmation through".into(),
             ))
         }
         (_, Some(relay)) if via_relay => SmtpUrl::from(relay.clone()),
@@ -246,7 +246,7 @@ async fn deliver(
         (None, Some(relay)) => SmtpUrl::from(relay.clone()),
         (None, None) => {
             return Err(Failure::Later(
-                "no SMTP server is set (the mailbox's smtp_url or email_smtp_relay)".into(),
+                "no SMTP server is set (the mailbox's smtp_url or the [email] smtp_relay setting)".into(),
             ))
         }
     };

@@ -191,7 +191,7 @@ pub trait MailStore: Sync {
                 Standing::Vouched => Some(now),
                 Standing::ToConfirm if m.imap_url.is_none() || !m.can_mail_codes => return Err(Error::NotYours(
                     "this address's domain is not assigned to the organisation: the hub confirms such an address by \
-                     mailing a code to it through the installation's relay (email_smtp_relay) and finding that mail in \
+                     mailing a code to it through the installation's relay ([email] smtp_relay) and finding that mail in \
                      the mailbox's IMAP folder, so give its imap_url (or ask the installation's owner to assign the \
                      domain: hub org assign)"
                         .into(),

@@ -32,7 +32,7 @@ const CUSTOMER_RING: Duration = Duration::from_secs(60);
 /// Why a click-to-call call was not placed.
 #[derive(Debug, thiserror::Error)]
 pub enum DialError {
-    #[error("telephony is off on this node (its sip_listen is empty)")]
+    #[error("telephony is off on this node (its [sip] listen is empty)")]
     Off,
     #[error("{0:?} is not a number that can be dialled (digits, optionally with a leading +)")]
     Number(String),

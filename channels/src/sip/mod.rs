@@ -5,6 +5,7 @@
 //! with digest. Each call is one task that owns its two legs (see [`call`]).
 
 mod call;
+pub mod config;
 mod dial;
 mod door;
 mod prompts;

@@ -15,6 +15,7 @@
 
 mod api;
 mod button;
+pub mod config;
 pub mod credentials;
 mod files;
 mod inbound;
@@ -67,7 +68,7 @@ pub struct Settings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelegramError {
-    #[error("telegram_api_url {0:?} is not a URL")]
+    #[error("[telegram] api_url {0:?} is not a URL")]
     ApiUrl(String),
     #[error("bot not found")]
     NoBot,

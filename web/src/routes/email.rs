@@ -29,7 +29,7 @@ struct MailboxBody {
     /// `seen` (default), `keep`, or `move:<folder>`.
     #[serde(default)]
     imap_after: Option<String>,
-    /// `smtp://…`, `smtps://…`; left out: the node's `email_smtp_relay`.
+    /// `smtp://…`, `smtps://…`; left out: the node's `[email] smtp_relay`.
     #[serde(default)]
     smtp_url: Option<String>,
     /// Acknowledge new requests by mail (default true; never to programs, lists or bounces).

@@ -5,6 +5,8 @@
 //! they survive restarts and any node can take them. A fixed number of workers, each using a
 //! fixed number of CPU threads, keeps recognition from starving calls and chats.
 
+pub mod config;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
