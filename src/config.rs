@@ -41,6 +41,9 @@ pub struct Settings {
     pub upload_unsent_address_mb: u64,
     /// Unsent uploads one organisation may hold, megabytes.
     pub upload_unsent_org_mb: u64,
+    /// How long a stopping hub waits for requests in flight and its tasks to finish, seconds
+    /// (1 to 300).
+    pub stop_grace_secs: u64,
     /// Key tenants' secrets are sealed with at rest (64 hex characters); empty: the key file
     /// `secrets.key` in the data directory, made on first start.
     pub secrets_key: String,
@@ -120,6 +123,7 @@ impl Settings {
         within("upload_unsent_secs", self.upload_unsent_secs, 1, 86_400)?;
         within("upload_unsent_address_mb", self.upload_unsent_address_mb, 1, 1 << 20)?;
         within("upload_unsent_org_mb", self.upload_unsent_org_mb, 1, 1 << 24)?;
+        within("stop_grace_secs", self.stop_grace_secs, 1, 300)?;
         hub_actors::model::egress::Egress::parse(&self.egress_allow)
             .map_err(|e| SettingError::new("egress_allow", e.to_string()))?;
         self.telegram.validate()?;
@@ -263,6 +267,7 @@ impl Default for Settings {
             upload_unsent_secs: 3600,
             upload_unsent_address_mb: 50,
             upload_unsent_org_mb: 1024,
+            stop_grace_secs: 10,
             egress_allow: String::new(),
             secrets_key: String::new(),
             secrets_key_previous: String::new(),

@@ -8,7 +8,7 @@ pub mod speech;
 use std::sync::Arc;
 
 use actix_web::{web::Data, App, HttpServer};
-use hub_actors::{bus::Bus, store::Store, Core, Hub};
+use hub_actors::{bus::Bus, store::Store, tasks::Tasks, Core, Hub};
 use hub_web::{AppState, Metrics};
 use tokio_util::sync::CancellationToken;
 
@@ -143,14 +143,22 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         seed_demo(&store, &settings.listen, false).await?;
     }
     let stop = CancellationToken::new();
+    // Every long-lived task of this node runs under `tasks`: started again after a panic, and
+    // waited for at shutdown.
+    let tasks = Tasks::new(stop.clone());
+    // A drill: the named task panics once, to show the restart (and the log and /metrics lines).
+    if let Ok(name) = std::env::var("HUB_TEST_PANIC_ONCE") {
+        tracing::warn!(task = %name, "drill: this task will panic once");
+        tasks.panic_once(&name);
+    }
     let bus = if settings.redis_url.is_empty() {
         Bus::in_process()
     } else {
-        Bus::redis(&settings.redis_url, &settings.bus_channel, stop.clone()).await?
+        Bus::redis(&settings.redis_url, &settings.bus_channel, &tasks).await?
     };
     // One arbiter (thread) for the entity actors, apart from the HTTP workers.
     let actors = actix::Arbiter::new();
-    let hub = Hub::new(Core::new(store.clone(), bus), actors.handle());
+    let hub = Hub::new(Core::new(store.clone(), bus, tasks.clone()), actors.handle());
     // Conversations left waiting before a restart are routed without waiting for a new event.
     hub.start_routers().await?;
     // This node's name in leases and claims, the same across its restarts, so a node started
@@ -215,19 +223,22 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     } else {
         settings.workers
     };
-    actix_rt::spawn(hub_web::follow_ended_sessions(state.clone()));
-    actix_rt::spawn(expire_unsent_uploads(
-        state.hub.store().clone(),
-        settings.upload_unsent_secs,
-        stop.clone(),
-    ));
+    tasks.supervise("session ends", {
+        let state = state.clone();
+        move || hub_web::follow_ended_sessions(state.clone())
+    });
+    tasks.supervise("unsent uploads", {
+        let (store, secs, stop) = (state.hub.store().clone(), settings.upload_unsent_secs, stop.clone());
+        move || expire_unsent_uploads(store.clone(), secs, stop.clone())
+    });
     let server = HttpServer::new(move || {
         App::new()
             .wrap_fn(hub_web::edge(metrics.clone()))
             .configure(hub_web::configure(state.clone()))
     })
     .workers(workers)
-    .shutdown_timeout(10)
+    .shutdown_timeout(settings.stop_grace_secs)
+    .disable_signals()
     .bind(&settings.listen)
     .map_err(|e| RunError::Listen(settings.listen.clone(), e))?;
     let addrs: Vec<String> = server.addrs().iter().map(|a| a.to_string()).collect();
@@ -243,12 +254,49 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
              board /board, web-chat demo /demo/site. Ctrl-C stops it."
         );
     }
-    let result = server.run().await.map_err(RunError::Server);
-    tracing::info!("HTTP stopped; closing the bus and the store");
-    stop.cancel();
+    let server = server.run();
+    let grace = std::time::Duration::from_secs(settings.stop_grace_secs);
+    actix_rt::spawn({
+        let (handle, stop) = (server.handle(), stop.clone());
+        async move {
+            let signal = stop_signal().await;
+            tracing::info!(signal, grace_secs = grace.as_secs(), "stopping: no new work; finishing what is in hand");
+            // Bridges stop taking work and feeds tell their screens to reconnect while HTTP
+            // finishes the requests in flight.
+            stop.cancel();
+            handle.stop(true).await;
+        }
+    });
+    let result = server.await.map_err(RunError::Server);
+    let left = tasks.shutdown(grace).await;
+    tracing::info!(tasks_left = left, "HTTP and tasks stopped; closing the store");
     actors.stop();
     store.close().await;
+    tracing::info!("hub stopped");
     result
+}
+
+/// Waits for SIGTERM or SIGINT; answers which.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }
 
 fn speech_settings(s: &Settings) -> Result<hub_channels::speech::Settings, RunError> {

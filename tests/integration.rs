@@ -21,6 +21,8 @@ mod queue_flow;
 mod restart;
 #[path = "it/service.rs"]
 mod service;
+#[path = "it/shutdown.rs"]
+mod shutdown;
 #[path = "it/slow_client.rs"]
 mod slow_client;
 #[path = "it/two_nodes.rs"]

@@ -140,7 +140,7 @@ impl Bus {
 
     /// Connects to Redis and starts listening on `channel` until `stop` is cancelled. Fails fast
     /// if Redis cannot be reached at start, so a misconfigured node does not run half-connected.
-    pub async fn redis(url: &str, channel: &str, stop: CancellationToken) -> Result<Self> {
+    pub async fn redis(url: &str, channel: &str, tasks: &crate::tasks::Tasks) -> Result<Self> {
         let client = redis::Client::open(url).map_err(|e| Error::Bus(format!("redis url: {e}")))?;
         let conn = redis::aio::ConnectionManager::new(client.clone())
             .await
@@ -149,7 +149,13 @@ impl Bus {
         // Subscribe before returning, so nothing published after start-up is missed.
         let mut pubsub = client.get_async_pubsub().await.map_err(|e| Error::Bus(e.to_string()))?;
         pubsub.subscribe(channel).await.map_err(|e| Error::Bus(e.to_string()))?;
-        tokio::spawn(listen(client, channel.to_string(), pubsub, local.clone(), stop));
+        let first = Arc::new(std::sync::Mutex::new(Some(pubsub)));
+        let (name, out, stop) = (channel.to_string(), local.clone(), tasks.token());
+        tasks.supervise("redis bus", move || {
+            // Started again after a panic, it connects anew and tells the actors to resync.
+            let pubsub = first.lock().unwrap_or_else(|p| p.into_inner()).take();
+            listen(client.clone(), name.clone(), pubsub, out.clone(), stop.clone())
+        });
         Ok(Self {
             node: rand::random(),
             local,
@@ -207,12 +213,11 @@ impl EventKind {
 async fn listen(
     client: redis::Client,
     channel: String,
-    pubsub: redis::aio::PubSub,
+    mut pubsub: Option<redis::aio::PubSub>,
     local: broadcast::Sender<Arc<Event>>,
     stop: CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(100);
-    let mut pubsub = Some(pubsub);
     loop {
         if let Some(p) = pubsub.take() {
             // A connection can die without a word (a peer gone, a NAT forgetting us): a ping

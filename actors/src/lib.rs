@@ -10,6 +10,7 @@ pub mod model;
 pub mod seal;
 pub mod store;
 pub mod switchboard;
+pub mod tasks;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use channel::{Bridges, Inbound, Sender};
 use model::{now_millis, numbering::local_day};
 use store::{Author, IssuedTicket, Message, Store};
 use switchboard::Switchboard;
+use tasks::Tasks;
 
 /// What every actor needs: the store of record, the bus and the channel bridges.
 #[derive(Clone)]
@@ -33,14 +35,17 @@ pub struct Core {
     pub store: Store,
     pub bus: Bus,
     pub bridges: Bridges,
+    /// The owner of the node's long-lived tasks (restarts, shutdown).
+    pub tasks: Tasks,
 }
 
 impl Core {
-    pub fn new(store: Store, bus: Bus) -> Self {
+    pub fn new(store: Store, bus: Bus, tasks: Tasks) -> Self {
         Self {
             store,
             bus,
             bridges: Bridges::default(),
+            tasks,
         }
     }
 }
@@ -80,7 +85,7 @@ impl Hub {
         let routers = Registry::new("router", arbiter, move |org| {
             RouterActor::new(c.clone(), org, ops.clone())
         });
-        let switchboard = Switchboard::start(&core.bus, tokio_util::sync::CancellationToken::new());
+        let switchboard = Switchboard::start(&core.bus, &core.tasks);
         Self {
             core,
             operators,
@@ -246,6 +251,11 @@ impl Hub {
 
     pub fn bus(&self) -> &Bus {
         &self.core.bus
+    }
+
+    /// The owner of the node's long-lived tasks: a bridge runs its loops under it.
+    pub fn tasks(&self) -> &Tasks {
+        &self.core.tasks
     }
 
     pub fn operator(&self, user_id: i64) -> Addr<OperatorActor> {

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast::error::RecvError, mpsc};
-use tokio_util::sync::CancellationToken;
 
 use crate::bus::{Bus, Event};
 
@@ -43,34 +42,44 @@ impl Drop for Line {
 }
 
 impl Switchboard {
-    /// Starts the node's dispatch task; it ends with `stop`.
-    pub fn start(bus: &Bus, stop: CancellationToken) -> Self {
+    /// Starts the node's dispatch task under `tasks`. Started again after a panic, it has missed
+    /// events: every session resumes from the store, as after a lag.
+    pub fn start(bus: &Bus, tasks: &crate::tasks::Tasks) -> Self {
         let board = Self {
             lines: Arc::new(Mutex::new(HashMap::new())),
             next: Arc::new(AtomicU64::new(1)),
         };
-        let mut rx = bus.subscribe();
-        let b = board.clone();
-        tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    _ = stop.cancelled() => return,
-                    n = rx.recv() => n,
-                };
-                match next {
-                    // The bus reconnected and may have lost events: every session resumes from
-                    // the store, as after a lag.
-                    Ok(event) if event.kind == crate::bus::EventKind::Resync => {
-                        tracing::info!("bus resynchronised; chat sessions resume");
-                        b.lines.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let (b, bus, stop) = (board.clone(), bus.clone(), tasks.token());
+        // The first subscription is taken now, so nothing published after start is missed.
+        let first = Arc::new(Mutex::new(Some(bus.subscribe())));
+        tasks.supervise("switchboard", move || {
+            let (b, stop) = (b.clone(), stop.clone());
+            let rx = first.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let mut rx = rx.unwrap_or_else(|| {
+                b.lines.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                bus.subscribe()
+            });
+            async move {
+                loop {
+                    let next = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        n = rx.recv() => n,
+                    };
+                    match next {
+                        // The bus reconnected and may have lost events: every session resumes
+                        // from the store, as after a lag.
+                        Ok(event) if event.kind == crate::bus::EventKind::Resync => {
+                            tracing::info!("bus resynchronised; chat sessions resume");
+                            b.lines.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                        }
+                        Ok(event) => b.dispatch(&event),
+                        // Which sessions missed what is unknown: all of them resume from the store.
+                        Err(RecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "switchboard fell behind the bus; sessions resume");
+                            b.lines.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                        }
+                        Err(RecvError::Closed) => return,
                     }
-                    Ok(event) => b.dispatch(&event),
-                    // Which sessions missed what is unknown: all of them resume from the store.
-                    Err(RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "switchboard fell behind the bus; sessions resume");
-                        b.lines.lock().unwrap_or_else(|p| p.into_inner()).clear();
-                    }
-                    Err(RecvError::Closed) => return,
                 }
             }
         });

@@ -24,34 +24,6 @@ pub const TABLES: &[hub_actors::store::BridgeTables] = &[
     sip::trunk_store::TABLES,
 ];
 
-/// Runs a long-lived task and starts it again if it ends or panics before `stop`.
-pub(crate) fn supervise<F, Fut>(name: &'static str, stop: tokio_util::sync::CancellationToken, make: F)
-where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    tokio::spawn(async move {
-        loop {
-            let mut run = tokio::spawn(make());
-            let outcome = tokio::select! {
-                _ = stop.cancelled() => {
-                    run.abort();
-                    return;
-                }
-                r = &mut run => r,
-            };
-            if stop.is_cancelled() {
-                return;
-            }
-            match outcome {
-                Ok(()) => tracing::warn!(task = name, "task ended; starting it again"),
-                Err(e) => tracing::error!(task = name, error = %e, "task failed; starting it again"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
-    });
-}
-
 /// A bridge's entry for the core's [`hub_actors::channel::Deliver`]: the reply is already in the
 /// outbox (written with the message), so delivering is ringing the bridge's sender.
 pub(crate) struct Doorbell(pub(crate) Box<dyn Fn() + Send>);

@@ -32,6 +32,9 @@ pub struct Store {
     pub redis: Option<(String, String)>,
     /// Further settings for the nodes, as `HUB_…` variables.
     pub env: Vec<(String, String)>,
+    /// Whether the nodes' logs go to a file in `dir` (read with [`Node::log`]) rather than to
+    /// the test's output.
+    pub capture_log: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +57,7 @@ impl Store {
             database_url,
             redis,
             env: Vec::new(),
+            capture_log: false,
         }
     }
 
@@ -135,11 +139,16 @@ impl Store {
             .env("HUB_WORKERS", "2")
             .stdout(Stdio::null());
         self.env(&mut cmd);
+        let log = self.capture_log.then(|| self.dir.join(format!("node-{port}.log")));
+        if let Some(path) = &log {
+            cmd.stderr(std::fs::File::create(path).expect("log file"));
+        }
         let child = cmd.spawn().expect("start hub");
         let mut node = Node {
             child,
             api: Api::new(format!("http://127.0.0.1:{port}")),
             dir: self.dir.clone(),
+            log,
         };
         node.wait_healthy().await;
         node
@@ -181,7 +190,7 @@ async fn fresh_postgres() -> String {
     format!("{base}/{name}")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -192,6 +201,7 @@ pub struct Node {
     pub child: Child,
     pub api: Api,
     pub dir: PathBuf,
+    log: Option<PathBuf>,
 }
 
 impl Node {
@@ -213,6 +223,14 @@ impl Node {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The node's log so far (when its store captures logs).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
     }
 
     /// SIGKILL: no shutdown code runs, as in a crash or power-off of the process.

@@ -130,8 +130,13 @@ impl AppState {
 pub async fn follow_ended_sessions(state: Data<AppState>) {
     use tokio::sync::broadcast::error::RecvError;
     let mut rx = state.hub.bus().subscribe();
+    let stop = state.hub.tasks().token();
     loop {
-        match rx.recv().await {
+        let next = tokio::select! {
+            _ = stop.cancelled() => return,
+            next = rx.recv() => next,
+        };
+        match next {
             Ok(e) => {
                 if let Some(ended) = sessions::Ended::from_event(&e.kind) {
                     state.sessions.end(&ended);

@@ -120,8 +120,11 @@ async fn run(
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
     let mut sent: VecDeque<Instant> = VecDeque::new();
     let mut typed: Option<Instant> = None;
+    let stop = state.hub.tasks().token();
     loop {
         tokio::select! {
+            // The node is stopping: the widget reconnects and resumes from the store.
+            _ = stop.cancelled() => return Some(crate::ws::going_away()),
             event = rx.recv() => {
                 let Some(event) = event else {
                     // The switchboard dropped us: too slow, or it lost track. Resume afresh.

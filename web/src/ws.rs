@@ -69,10 +69,17 @@ pub struct Recheck {
 const RECHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// The common loop: `pushes` yields text to send (an error: this session must end, and why).
-async fn run<P>(mut session: Session, stream: MessageStream, metrics: Arc<Metrics>, pushes: P, recheck: Option<Recheck>)
-where
+async fn run<P>(
+    mut session: Session,
+    stream: MessageStream,
+    state: &Arc<AppState>,
+    pushes: P,
+    recheck: Option<Recheck>,
+) where
     P: Stream<Item = Result<Text, Option<CloseReason>>>,
 {
+    let metrics = state.metrics.clone();
+    let stop = state.hub.tasks().token();
     let mut checked = Instant::now();
     let mut pushes = std::pin::pin!(pushes);
     let _live = Live::new(&metrics);
@@ -88,6 +95,9 @@ where
             }
         };
         let step = tokio::select! {
+            // The node is stopping: the screen reconnects (to another node, or to this one
+            // started again) and resynchronises.
+            _ = stop.cancelled() => Step::Stop(Some(going_away())),
             _ = session_ended => Step::Stop(Some(CloseReason {
                 code: CloseCode::Policy,
                 description: Some("signed out".into()),
@@ -155,6 +165,13 @@ where
     let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(reason)).await;
 }
 
+pub(crate) fn going_away() -> CloseReason {
+    CloseReason {
+        code: CloseCode::Away,
+        description: Some("the server is restarting; reconnect".into()),
+    }
+}
+
 fn slow() -> CloseReason {
     CloseReason {
         code: CloseCode::Again,
@@ -182,7 +199,8 @@ async fn board(
         watch: state.sessions.watch(&token, Holder::Device(board.device_id)),
         token,
     });
-    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), first.chain(rest), recheck));
+    let state = state.into_inner();
+    actix_web::rt::spawn(async move { run(session, stream, &state, first.chain(rest), recheck).await });
     Ok(response)
 }
 
@@ -252,7 +270,8 @@ async fn operator(
         watch: state.sessions.watch(&token, Holder::User(me)),
         token,
     });
-    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes, recheck));
+    let state = state.into_inner();
+    actix_web::rt::spawn(async move { run(session, stream, &state, pushes, recheck).await });
     Ok(response)
 }
 
@@ -273,7 +292,8 @@ async fn ticket(
         // Missed events only mean a re-fetch; tell the page to do one.
         || Ok(CHANGED.to_string()),
     );
-    actix_web::rt::spawn(run(session, stream, state.metrics.clone(), pushes, None));
+    let state = state.into_inner();
+    actix_web::rt::spawn(async move { run(session, stream, &state, pushes, None).await });
     Ok(response)
 }
 

@@ -32,7 +32,6 @@ use tokio_util::sync::CancellationToken;
 use hub_actors::channel::ChannelKind;
 use hub_actors::Hub;
 
-use crate::supervise;
 use crate::email::store::MailStore;
 
 /// The bridge's settings.
@@ -156,18 +155,21 @@ impl Email {
         e.hub().core.bridges.register(ChannelKind::Email, doorbell.recipient());
         if let Some(listener) = listener {
             tracing::info!(listen = ?e.0.settings.smtp_listen, "e-mail: SMTP receiver listening");
-            let r = e.clone();
-            tokio::spawn(receiver::run(r, listener));
+            let listener = Arc::new(listener);
+            e.hub().tasks().supervise("e-mail SMTP receiver", {
+                let e = e.clone();
+                move || receiver::run(e.clone(), listener.clone())
+            });
         }
-        supervise("e-mail fetchers", e.0.stop.clone(), {
+        e.hub().tasks().supervise("e-mail fetchers", {
             let e = e.clone();
             move || imap::run_all(e.clone())
         });
-        supervise("e-mail applier", e.0.stop.clone(), {
+        e.hub().tasks().supervise("e-mail applier", {
             let e = e.clone();
             move || apply::run(e.clone())
         });
-        supervise("e-mail sender", e.0.stop.clone(), {
+        e.hub().tasks().supervise("e-mail sender", {
             let e = e.clone();
             move || sender::run(e.clone())
         });

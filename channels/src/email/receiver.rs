@@ -11,7 +11,11 @@ use crate::email::store::MailStore;
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 64;
 
-pub(super) async fn run(e: Email, listener: tokio::net::TcpListener) {
+/// How long a session in progress may go on once the hub stops taking mail: one finishing its
+/// DATA is stored and answered; an idle one is closed (the sender tries again, as SMTP does).
+const FINISH_WITHIN: Duration = Duration::from_secs(5);
+
+pub(super) async fn run(e: Email, listener: std::sync::Arc<tokio::net::TcpListener>) {
     let settings = smtp::Settings {
         host: e.0.settings.host.clone(),
         max_bytes: e.0.settings.max_bytes,
@@ -38,10 +42,20 @@ pub(super) async fn run(e: Email, listener: tokio::net::TcpListener) {
             return;
         };
         let (e, settings) = (e.clone(), settings.clone());
-        tokio::spawn(async move {
+        let (stop, tasks) = (e.0.stop.clone(), e.hub().tasks().clone());
+        tasks.spawn(async move {
             let _permit = permit;
             let handler = Handler(e.clone());
-            if let Err(err) = smtp::serve(stream, peer.to_string(), &settings, &handler).await {
+            let serve = smtp::serve(stream, peer.to_string(), &settings, &handler);
+            tokio::pin!(serve);
+            let served = tokio::select! {
+                r = &mut serve => Some(r),
+                _ = async {
+                    stop.cancelled().await;
+                    tokio::time::sleep(FINISH_WITHIN).await;
+                } => None,
+            };
+            if let Some(Err(err)) = served {
                 tracing::debug!(%peer, error = %err, "e-mail: SMTP connection ended");
             }
         });

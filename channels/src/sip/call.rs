@@ -35,6 +35,21 @@ use crate::sip::store::PhoneStore;
 /// Longest voicemail.
 const VOICEMAIL_MAX: Duration = Duration::from_secs(120);
 
+/// Events one call may have waiting: a call's events are few (dialog changes, a prompt played,
+/// its conversation moved), so a full queue means its task is stuck; it is not buffered more.
+pub(crate) const CALL_EVENTS: usize = 256;
+
+/// Where a call's events go.
+pub(crate) type CallEvents = mpsc::Sender<CallEvent>;
+
+/// Hands `event` to a call without waiting: a call gone is fine; a call whose queue is full has
+/// stopped reading, and the event is dropped with a warning rather than held without bound.
+pub(crate) fn tell(call: &CallEvents, event: CallEvent) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = call.try_send(event) {
+        tracing::warn!("a call is not taking its events; one dropped");
+    }
+}
+
 pub(crate) enum CallEvent {
     /// A dialog of this call (by its Call-ID) changed.
     Dialog(String, DialogState),
@@ -105,7 +120,7 @@ struct Call {
     queued_at: Option<Instant>,
     player: Option<tokio::task::JoinHandle<()>>,
     generation: u64,
-    events_tx: mpsc::UnboundedSender<CallEvent>,
+    events_tx: CallEvents,
     recording: Vec<i16>,
     voicemail: Voicemail,
     /// The operator's leg after it ended, for the call's packet counts.
@@ -215,7 +230,7 @@ pub(super) async fn inbound(inner: Arc<Inner>, mut tx: Transaction, source: Sock
                 return tx.reply(refuse(StatusCode::ServerInternalError)).await.and(Err(e));
             }
         };
-    let (events_tx, events) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::channel(CALL_EVENTS);
     inner.calls().insert(call_id.clone(), events_tx.clone());
     m.calls_total.fetch_add(1, Ordering::Relaxed);
     m.calls_active.fetch_add(1, Ordering::Relaxed);
@@ -289,7 +304,7 @@ struct Ending {
 }
 
 impl Call {
-    async fn run(mut self, mut events: mpsc::UnboundedReceiver<CallEvent>, mut heard: mpsc::Receiver<Heard>) {
+    async fn run(mut self, mut events: mpsc::Receiver<CallEvent>, mut heard: mpsc::Receiver<Heard>) {
         let started = self
             .inner
             .hub
@@ -368,7 +383,7 @@ impl Call {
         self.player = Some(tokio::spawn(async move {
             let samples = audio.await;
             leg.play(&samples, std::future::pending()).await;
-            let _ = tx.send(CallEvent::Played(generation));
+            tell(&tx, CallEvent::Played(generation));
         }));
     }
 
@@ -690,7 +705,7 @@ impl Call {
         self.phase = Phase::Queued;
         self.queued_at = Some(Instant::now());
         // Accepted between opening and now: ring at once.
-        let _ = self.events_tx.send(CallEvent::Recheck);
+        tell(&self.events_tx, CallEvent::Recheck);
         self.announce_position().await;
         None
     }

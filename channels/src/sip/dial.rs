@@ -21,7 +21,7 @@ use rsipstack::sip::StatusCodeKind;
 use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 
-use super::call::CallEvent;
+use super::call::{CallEvent, CallEvents, CALL_EVENTS};
 use super::trunk::TrunkRef;
 use super::{answer_reinvite, invite_leg, media_leg, Inner};
 use crate::sip::store::PhoneStore;
@@ -69,7 +69,7 @@ struct Outbound {
     phone: Option<(String, InviteDialog, Arc<Leg>)>,
     customer: Option<(String, InviteDialog, Arc<Leg>)>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    events_tx: mpsc::UnboundedSender<CallEvent>,
+    events_tx: CallEvents,
     bridged: bool,
 }
 
@@ -119,7 +119,7 @@ pub(crate) async fn place(inner: Arc<Inner>, req: DialRequest) -> Result<String,
     if let Some(c) = req.conversation_id {
         inner.hub.announce_conversation(req.org_id, c).await;
     }
-    let (events_tx, events) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::channel(CALL_EVENTS);
     inner.metrics.calls_total.fetch_add(1, Ordering::Relaxed);
     inner.metrics.calls_active.fetch_add(1, Ordering::Relaxed);
     tracing::info!(call = %call_id, operator = req.operator, number = %number, trunk = %trunk.trunk.name, "click-to-call: ringing the operator's phone");
@@ -165,14 +165,14 @@ struct End {
 }
 
 impl Outbound {
-    async fn run(mut self, call_id: String, mut events: mpsc::UnboundedReceiver<CallEvent>) {
+    async fn run(mut self, call_id: String, mut events: mpsc::Receiver<CallEvent>) {
         let end = match self.steps(&call_id, &mut events).await {
             Ok(end) | Err(end) => end,
         };
         self.finish(&call_id, end).await;
     }
 
-    async fn steps(&mut self, call_id: &str, events: &mut mpsc::UnboundedReceiver<CallEvent>) -> Result<End, End> {
+    async fn steps(&mut self, call_id: &str, events: &mut mpsc::Receiver<CallEvent>) -> Result<End, End> {
         let failed = |why: String| {
             tracing::info!(call = %call_id, why = %why, "click-to-call not completed");
             End {
@@ -360,7 +360,7 @@ impl Outbound {
     /// Waits for the final answer to the INVITE of `leg_call_id`; its SDP when it was a 2xx.
     async fn answered(
         &mut self,
-        events: &mut mpsc::UnboundedReceiver<CallEvent>,
+        events: &mut mpsc::Receiver<CallEvent>,
         leg_call_id: &str,
         within: Duration,
     ) -> Result<sdp::Media, NoAnswer> {

@@ -38,7 +38,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::speech::Speech;
-use call::CallEvent;
+use call::{tell, CallEvent, CallEvents};
 use registrar::Registrar;
 use crate::sip::store::PhoneStore;
 
@@ -122,9 +122,9 @@ pub(crate) struct Inner {
     state_tx: DialogStateSender,
     registrar: Mutex<Registrar>,
     /// Call-ID of either leg → the call's task.
-    calls: Mutex<HashMap<String, mpsc::UnboundedSender<CallEvent>>>,
+    calls: Mutex<HashMap<String, CallEvents>>,
     /// Conversation → the call's task.
-    conversations: Mutex<HashMap<i64, mpsc::UnboundedSender<CallEvent>>>,
+    conversations: Mutex<HashMap<i64, CallEvents>>,
     ports: PortRange,
     contact: rsipstack::sip::Uri,
     metrics: Metrics,
@@ -188,11 +188,11 @@ impl Inner {
         self.trunks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<CallEvent>>> {
+    fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<String, CallEvents>> {
         self.calls.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn conversations(&self) -> std::sync::MutexGuard<'_, HashMap<i64, mpsc::UnboundedSender<CallEvent>>> {
+    fn conversations(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CallEvents>> {
         self.conversations.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -324,16 +324,30 @@ impl Sip {
         });
         trunk::reload(&inner).await;
         tracing::info!(listen = %inner.settings.listen, public = %inner.public_ip, "SIP endpoint listening (UDP)");
+        let tasks = inner.hub.tasks().clone();
         let serve_stop = token.clone();
-        tokio::spawn(async move {
+        // rsipstack's endpoint is served once: watched (its end or panic is logged and shown),
+        // not started again.
+        tasks.watch("sip endpoint", async move {
             tokio::select! {
                 _ = endpoint.serve() => {}
                 _ = serve_stop.cancelled() => {}
             }
         });
-        tokio::spawn(accept_loop(inner.clone(), incoming));
-        tokio::spawn(state_loop(inner.clone(), state_rx));
-        tokio::spawn(watch_conversations(inner.clone(), token));
+        let incoming = Arc::new(tokio::sync::Mutex::new(incoming));
+        tasks.supervise("sip requests", {
+            let (inner, incoming) = (inner.clone(), incoming.clone());
+            move || accept_loop(inner.clone(), incoming.clone())
+        });
+        let state_rx = Arc::new(tokio::sync::Mutex::new(state_rx));
+        tasks.supervise("sip dialogs", {
+            let (inner, state_rx) = (inner.clone(), state_rx.clone());
+            move || state_loop(inner.clone(), state_rx.clone())
+        });
+        tasks.supervise("sip conversations", {
+            let (inner, token) = (inner.clone(), token.clone());
+            move || watch_conversations(inner.clone(), token.clone())
+        });
         Ok(Self(inner))
     }
 
@@ -391,8 +405,18 @@ impl Sip {
     }
 }
 
-async fn accept_loop(inner: Arc<Inner>, mut incoming: rsipstack::transaction::TransactionReceiver) {
-    while let Some(tx) = incoming.recv().await {
+async fn accept_loop(
+    inner: Arc<Inner>,
+    incoming: Arc<tokio::sync::Mutex<rsipstack::transaction::TransactionReceiver>>,
+) {
+    // Shared with the loop started again after a panic (a tokio lock is not poisoned).
+    let mut incoming = incoming.lock().await;
+    loop {
+        let tx = tokio::select! {
+            _ = inner.stop.cancelled() => return,
+            tx = incoming.recv() => tx,
+        };
+        let Some(tx) = tx else { return };
         let inner = inner.clone();
         tokio::spawn(async move {
             let method = tx.original.method;
@@ -441,7 +465,7 @@ fn invite_leg(
     inner: &Inner,
     option: rsipstack::dialog::invitation::InviteOption,
     leg_call_id: &str,
-    events: &mpsc::UnboundedSender<CallEvent>,
+    events: &CallEvents,
 ) -> Result<
     (
         rsipstack::dialog::invite_dialog::InviteDialog,
@@ -463,7 +487,7 @@ fn invite_leg(
             Ok(r) => r,
             Err(e) => Err(rsipstack::Error::Error(e.to_string())),
         };
-        let _ = tx.send(CallEvent::LegAnswered(id, r));
+        tell(&tx, CallEvent::LegAnswered(id, r));
     });
     Ok((dialog, waiter))
 }
@@ -537,8 +561,14 @@ async fn on_request(inner: &Arc<Inner>, mut tx: Transaction) -> rsipstack::Resul
 }
 
 /// Hands each dialog's changes to the call holding it.
-async fn state_loop(inner: Arc<Inner>, mut states: DialogStateReceiver) {
-    while let Some(state) = states.recv().await {
+async fn state_loop(inner: Arc<Inner>, states: Arc<tokio::sync::Mutex<DialogStateReceiver>>) {
+    let mut states = states.lock().await;
+    loop {
+        let state = tokio::select! {
+            _ = inner.stop.cancelled() => return,
+            state = states.recv() => state,
+        };
+        let Some(state) = state else { return };
         let id = match &state {
             DialogState::Calling(id)
             | DialogState::Trying(id)
@@ -560,7 +590,7 @@ async fn state_loop(inner: Arc<Inner>, mut states: DialogStateReceiver) {
         let to = inner.calls().get(&id.call_id).cloned();
         match to {
             Some(call) => {
-                let _ = call.send(CallEvent::Dialog(id.call_id.clone(), state));
+                tell(&call, CallEvent::Dialog(id.call_id.clone(), state));
             }
             None => {
                 // A request in a dialog no call holds any more: answer it so the peer does not wait.
@@ -595,7 +625,7 @@ async fn watch_conversations(inner: Arc<Inner>, stop: CancellationToken) {
                 {
                     let to = inner.conversations().get(conversation_id).cloned();
                     if let Some(call) = to {
-                        let _ = call.send(CallEvent::Conversation {
+                        tell(&call, CallEvent::Conversation {
                             status: status.to_string(),
                             assignee: *assignee_id,
                             offered_to: *offered_to,
@@ -611,7 +641,7 @@ async fn watch_conversations(inner: Arc<Inner>, stop: CancellationToken) {
                 );
                 let calls: Vec<_> = inner.conversations().values().cloned().collect();
                 for c in calls {
-                    let _ = c.send(CallEvent::Recheck);
+                    tell(&c, CallEvent::Recheck);
                 }
             }
             Err(_) => return,

@@ -273,11 +273,12 @@ mod recognition {
         }
         speech.0.hub.store().set_transcription_limit(settings.queue_max.max(1));
         let settings = Arc::new(settings);
-        for n in 0..settings.workers.max(1) {
-            let (speech, model, settings, stop) = (speech.clone(), model.clone(), settings.clone(), stop.clone());
-            tokio::spawn(async move {
-                tracing::debug!(worker = n, "transcription worker started");
-                worker(speech, model, settings, stop).await;
+        for _ in 0..settings.workers.max(1) {
+            let (s, model, settings, stop) = (speech.clone(), model.clone(), settings.clone(), stop.clone());
+            // A job a worker held when it panicked keeps its lease until it lapses, then any
+            // worker takes it again.
+            speech.0.hub.tasks().supervise("transcription worker", move || {
+                worker(s.clone(), model.clone(), settings.clone(), stop.clone())
             });
         }
         speech
@@ -296,7 +297,10 @@ mod recognition {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "transcription queue unreachable; retrying");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    }
                 }
             }
         }

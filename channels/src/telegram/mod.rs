@@ -34,7 +34,6 @@ use teloxide::Bot;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::supervise;
 
 use hub_actors::channel::ChannelKind;
 use crate::telegram::store::TelegramBot;
@@ -164,19 +163,19 @@ impl Telegram {
             .core
             .bridges
             .register(ChannelKind::Telegram, doorbell.recipient());
-        supervise("telegram bots", t.0.stop.clone(), {
+        t.0.hub.tasks().supervise("telegram bots", {
             let t = t.clone();
             move || poller::run_all(t.clone())
         });
-        supervise("telegram sender", t.0.stop.clone(), {
+        t.0.hub.tasks().supervise("telegram sender", {
             let t = t.clone();
             move || outbound::run(t.clone())
         });
-        supervise("telegram files", t.0.stop.clone(), {
+        t.0.hub.tasks().supervise("telegram files", {
             let t = t.clone();
             move || files::run(t.clone())
         });
-        supervise("telegram notices", t.0.stop.clone(), {
+        t.0.hub.tasks().supervise("telegram notices", {
             let t = t.clone();
             move || notices::run(t.clone())
         });

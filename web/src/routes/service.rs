@@ -46,6 +46,7 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
     if let Some(s) = &state.sip {
         crate::metrics::render_sip(&mut body, &s.figures());
     }
+    crate::metrics::render_tasks(&mut body, &state.hub.tasks().figures());
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
         .body(body))
