@@ -223,30 +223,27 @@ impl Store {
 
     /// Open conversations of an operator.
     pub async fn conversations_of(&self, org_id: i64, user_id: i64) -> Result<Vec<Conversation>> {
-        self.conversations_where(org_id, "c.status = 'open' AND c.assignee_id = $2", user_id, 500)
-            .await
+        let filter = format!("{} AND c.assignee_id = $2", Status::sql_in("c.status", &[Status::Open]));
+        self.conversations_where(org_id, &filter, user_id, 500).await
     }
 
     pub async fn offers_to(&self, org_id: i64, user_id: i64) -> Result<Vec<Conversation>> {
-        self.conversations_where(org_id, "c.status = 'offered' AND c.offered_to = $2", user_id, 100)
-            .await
+        let filter = format!("{} AND c.offered_to = $2", Status::sql_in("c.status", &[Status::Offered]));
+        self.conversations_where(org_id, &filter, user_id, 100).await
     }
 
     /// Waiting conversations; with `skilled_user`, only in queues that user has a skill for.
     pub async fn queued(&self, org_id: i64, skilled_user: Option<i64>) -> Result<Vec<Conversation>> {
+        let waiting = Status::sql_in("c.status", &Status::WAITING);
         match skilled_user {
             Some(u) => {
-                self.conversations_where(
-                    org_id,
-                    "c.status IN ('queued', 'offered') AND c.service_id IN \
-                     (SELECT service_id FROM operator_skills WHERE user_id = $2)",
-                    u,
-                    200,
-                )
-                .await
+                let filter = format!(
+                    "{waiting} AND c.service_id IN (SELECT service_id FROM operator_skills WHERE user_id = $2)"
+                );
+                self.conversations_where(org_id, &filter, u, 200).await
             }
             None => {
-                self.conversations_where(org_id, "c.status IN ('queued', 'offered') AND $2 = $2", 0, 500)
+                self.conversations_where(org_id, &format!("{waiting} AND $2 = $2"), 0, 500)
                     .await
             }
         }
@@ -254,8 +251,8 @@ impl Store {
 
     /// Every open conversation of the organisation (supervisors).
     pub async fn open_conversations(&self, org_id: i64) -> Result<Vec<Conversation>> {
-        self.conversations_where(org_id, "c.status = 'open' AND $2 = $2", 0, 2000)
-            .await
+        let filter = format!("{} AND $2 = $2", Status::sql_in("c.status", &[Status::Open]));
+        self.conversations_where(org_id, &filter, 0, 2000).await
     }
 
     /// The open conversation of a dialogue, if any.

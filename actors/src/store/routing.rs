@@ -218,8 +218,9 @@ impl Store {
     /// Mean seconds from acceptance to close over the queue's recent conversations.
     pub async fn avg_handling_secs(&self, service_id: i64) -> Result<Option<f64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(super::sql(format!(
-            "SELECT closed_at - accepted_at FROM conversations WHERE service_id = $1 AND status = 'closed' \
-             AND accepted_at IS NOT NULL AND closed_at IS NOT NULL ORDER BY closed_at DESC LIMIT {HANDLING_SAMPLE}"
+            "SELECT closed_at - accepted_at FROM conversations WHERE service_id = $1 AND status = '{closed}' \
+             AND accepted_at IS NOT NULL AND closed_at IS NOT NULL ORDER BY closed_at DESC LIMIT {HANDLING_SAMPLE}",
+            closed = Status::Closed.as_str(),
         )))
         .bind(service_id)
         .fetch_all(&self.read)

@@ -520,11 +520,12 @@ pub trait BotStore: Sync {
 
     /// Telegram conversations closed since `since` whose rating question is not queued.
     async fn owed_rating_questions(&self, since: Millis) -> Result<Vec<OwedRating>> {
-        Ok(sqlx::query_as(
+        Ok(sqlx::query_as(hub_actors::store::sql(format!(
             "SELECT c.id AS conversation_id, c.org_id, c.thread_key FROM conversations c \
-             WHERE c.channel = 'telegram' AND c.status = 'closed' AND c.closed_at > $1 AND NOT EXISTS \
+             WHERE c.channel = 'telegram' AND c.status = '{closed}' AND c.closed_at > $1 AND NOT EXISTS \
                (SELECT 1 FROM outbox o WHERE o.dedup_key = 'csat:' || CAST(c.id AS TEXT))",
-        )
+            closed = Status::Closed.as_str(),
+        )))
         .bind(since)
         .fetch_all(self.db().read())
         .await?)
