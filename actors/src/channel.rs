@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::model::routing::Load;
 use crate::store::Message;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -21,6 +22,8 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    pub const ALL: [Self; 4] = [Self::Webchat, Self::Telegram, Self::Email, Self::Phone];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Webchat => "webchat",
@@ -37,6 +40,30 @@ impl ChannelKind {
             ChannelKind::Telegram | ChannelKind::Email => true,
             ChannelKind::Webchat | ChannelKind::Phone => false,
         }
+    }
+
+    /// What a conversation of this channel takes from an operator: a call takes their phone
+    /// (one at a time, as a visit takes their window); the rest share their chat capacity.
+    pub fn load(self) -> Load {
+        match self {
+            ChannelKind::Phone => Load::Exclusive,
+            ChannelKind::Webchat | ChannelKind::Telegram | ChannelKind::Email => Load::Chat,
+        }
+    }
+
+    /// The load of a conversation of `channel` as stored (an unknown one shares the chat capacity).
+    pub fn load_of(channel: &str) -> Load {
+        Self::parse(channel).map_or(Load::Chat, Self::load)
+    }
+
+    /// SQL saying that `column` names a channel whose conversations take an operator whole.
+    pub fn sql_exclusive(column: &str) -> String {
+        let list: Vec<String> = Self::ALL
+            .iter()
+            .filter(|k| k.load() == Load::Exclusive)
+            .map(|k| format!("'{}'", k.as_str()))
+            .collect();
+        format!("{column} IN ({})", list.join(", "))
     }
 
     pub fn parse(s: &str) -> Option<Self> {

@@ -209,6 +209,14 @@ impl Candidate {
         self.chats + self.exclusive
     }
 
+    /// Whether a ticket of `load` may be offered to this operator at `now`: available, past
+    /// their wrap-up, with room for it. The router asks it for every pick; the store asks it
+    /// again inside the offer's transaction, over that moment's figures, so two routers (on two
+    /// nodes) never fill one operator past their capacity.
+    pub fn may_take(&self, now: Millis, load: Load) -> bool {
+        self.available && self.wrap_up_until <= now && self.has_room(load)
+    }
+
     fn has_room(&self, load: Load) -> bool {
         match load {
             Load::Chat => self.chats < self.chat_capacity,
@@ -323,12 +331,10 @@ pub fn route(
 
 /// Whether `op` may take `w` now, ignoring who was tried before.
 fn eligible(now: Millis, w: &Waiting, op: &Candidate, policy: &Policy) -> bool {
-    op.available
+    op.may_take(now, w.load)
         // Someone who missed too many in a row gets no more, even if the break could not be
         // set (a visitor at their window).
         && op.missed_offers < policy.missed_limit
-        && op.wrap_up_until <= now
-        && op.has_room(w.load)
         && op.proficiency(w.service_id) >= policy.min_proficiency(now - w.queued_at)
 }
 
@@ -812,4 +818,25 @@ mod tests {
         let d = route(1_000, &[chat(100, 0)], &[gone, op(2)], &policy(Strategy::FewestActive));
         assert_eq!(offers(&d), vec![(100, 2)]);
     }
+
+    #[test]
+    fn room_is_availability_wrap_up_and_capacity_by_load() {
+        let mut o = op(1);
+        o.chat_capacity = 2;
+        o.chats = 1;
+        assert!(o.may_take(100, Load::Chat));
+        assert!(o.may_take(100, Load::Exclusive), "a call or a visit needs none in hand");
+        o.chats = 2;
+        assert!(!o.may_take(100, Load::Chat), "chat capacity full");
+        o.exclusive = 1;
+        assert!(!o.may_take(100, Load::Exclusive), "one call or visit at a time");
+        o.chats = 0;
+        assert!(o.may_take(100, Load::Chat), "chats beside a call, as the capacity allows");
+        o.wrap_up_until = 200;
+        assert!(!o.may_take(100, Load::Chat), "in wrap-up");
+        assert!(o.may_take(200, Load::Chat), "wrap-up over");
+        o.available = false;
+        assert!(!o.may_take(300, Load::Chat), "not available");
+    }
+
 }

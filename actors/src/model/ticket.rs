@@ -44,6 +44,16 @@ impl TicketStatus {
     pub fn in_hand(self) -> bool {
         matches!(self, Self::Called | Self::Serving)
     }
+
+    /// SQL saying that `column` holds a status in hand.
+    pub fn sql_in_hand(column: &str) -> String {
+        let list: Vec<String> = [Self::Called, Self::Serving]
+            .iter()
+            .filter(|s| s.in_hand())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!("{column} IN ({})", list.join(", "))
+    }
 }
 
 /// What an operator does with the ticket in hand.

@@ -9,6 +9,8 @@ use super::{placeholders, sql, timeline, Store, Tx};
 use crate::channel::ChannelKind;
 use crate::error::{Error, Result};
 use crate::model::conversation::{ConversationStatus as Status, Move};
+use crate::model::presence::Presence;
+use crate::model::routing::Candidate;
 use crate::model::Millis;
 
 pub use crate::model::message::MESSAGE_LIMIT;
@@ -659,10 +661,10 @@ impl Store {
         Ok(done)
     }
 
-    /// Offers a waiting conversation to `operator`, if it still waits and they still have room
-    /// for it (a chat: open plus offered chats under their capacity; a call: no other call or
-    /// visit in hand), both checked in the store: two routers on two nodes
-    /// can neither offer one conversation twice nor fill one operator past their capacity.
+    /// Offers a waiting conversation to `operator`, if it still waits and they may still take
+    /// it: the room is the model's rule ([`Candidate::may_take`]) over the operator's figures
+    /// read in the offer's own transaction, so two routers on two nodes can neither offer one
+    /// conversation twice nor fill one operator past their capacity.
     pub async fn offer(&self, id: i64, operator: i64, expires_at: Millis, now: Millis) -> Result<bool> {
         let mut tx = self.write.begin().await?;
         if self.backend == super::Backend::Postgres {
@@ -672,28 +674,55 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let done = sqlx::query(super::sql(format!(
-            "UPDATE conversations SET {set}, offered_to = $1, offer_expires_at = $2 \
-             WHERE id = $3 AND {guard} \
-             AND EXISTS (SELECT 1 FROM operator_states s WHERE s.user_id = $1 \
-                         AND s.presence = '{{\"state\":\"available\"}}' AND s.wrap_up_until <= $4) \
-             AND CASE WHEN channel = 'phone' THEN \
-                 (SELECT COUNT(*) FROM conversations o WHERE o.channel = 'phone' \
-                    AND ((o.assignee_id = $1 AND o.status = '{open}') OR (o.offered_to = $1 AND o.status = '{offered}'))) \
-               + (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = $1 AND t.status IN ('called', 'serving')) = 0 \
-             ELSE \
-                 (SELECT COUNT(*) FROM conversations o WHERE o.channel <> 'phone' \
-                    AND ((o.assignee_id = $1 AND o.status = '{open}') OR (o.offered_to = $1 AND o.status = '{offered}'))) \
-               < (SELECT chat_capacity FROM users WHERE id = $1) END",
+        // What the operator holds now: open conversations and offers pending to them, by load,
+        // and visits in hand.
+        let figures: Option<(String, Option<String>, Option<i64>, i64, i64, i64)> = sqlx::query_as(sql(format!(
+            "SELECT c.channel, s.presence, s.wrap_up_until, u.chat_capacity, \
+               (SELECT COUNT(*) FROM conversations o WHERE NOT {o_exclusive} AND {held}), \
+               (SELECT COUNT(*) FROM conversations o WHERE {o_exclusive} AND {held}) \
+                 + (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = $1 AND {in_hand}) \
+             FROM conversations c, users u LEFT JOIN operator_states s ON s.user_id = u.id \
+             WHERE c.id = $2 AND u.id = $1",
+            o_exclusive = ChannelKind::sql_exclusive("o.channel"),
+            held = format!(
+                "((o.assignee_id = $1 AND o.status = '{open}') OR (o.offered_to = $1 AND o.status = '{offered}'))",
+                open = Status::Open,
+                offered = Status::Offered,
+            ),
+            in_hand = crate::model::ticket::TicketStatus::sql_in_hand("t.status"),
+        )))
+        .bind(operator)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((channel, presence, wrap_up_until, capacity, chats, exclusive)) = figures else {
+            return Ok(false);
+        };
+        let candidate = Candidate {
+            id: operator,
+            available: presence
+                .and_then(|p| serde_json::from_str::<Presence>(&p).ok())
+                .is_some_and(|p| p == Presence::Available),
+            wrap_up_until: wrap_up_until.unwrap_or(0),
+            chats: u32::try_from(chats).unwrap_or(u32::MAX),
+            chat_capacity: u32::try_from(capacity).unwrap_or(0),
+            exclusive: u32::try_from(exclusive).unwrap_or(u32::MAX),
+            idle_since: 0,
+            last_offer_at: 0,
+            missed_offers: 0,
+            skills: Default::default(),
+        };
+        if !candidate.may_take(now, ChannelKind::load_of(&channel)) {
+            return Ok(false);
+        }
+        let done = sqlx::query(sql(format!(
+            "UPDATE conversations SET {set}, offered_to = $1, offer_expires_at = $2 WHERE id = $3 AND {guard}",
             set = Move::Offer.set(),
             guard = Move::Offer.guard(),
-            open = Status::Open,
-            offered = Status::Offered,
         )))
         .bind(operator)
         .bind(expires_at)
         .bind(id)
-        .bind(now)
         .execute(&mut *tx)
         .await?
         .rows_affected()

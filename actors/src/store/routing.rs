@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::Store;
+use crate::channel::ChannelKind;
 use crate::error::Result;
 use crate::model::conversation::ConversationStatus as Status;
 use crate::model::{
     presence::Presence,
-    routing::{Candidate, Load, Policy, Step, Strategy, Waiting},
+    routing::{Candidate, Policy, Step, Strategy, Waiting},
     Millis,
 };
 
@@ -96,12 +97,7 @@ impl Store {
                     service_id,
                     priority,
                     queued_at,
-                    // A call takes the operator's phone, as a visit takes their window.
-                    load: if channel == "phone" {
-                        Load::Exclusive
-                    } else {
-                        Load::Chat
-                    },
+                    load: ChannelKind::load_of(&channel),
                     offer: offered_to.zip(expires),
                     tried: tried.iter().filter(|t| t.0 == id).map(|t| t.1).collect(),
                 },
@@ -158,13 +154,15 @@ impl Store {
              COALESCE(s.last_offer_at, 0) AS last_offer_at, COALESCE(s.missed_offers, 0) AS missed_offers, \
              u.chat_capacity, \
              (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = '{open}' \
-                AND c.channel <> 'phone') AS chats, \
-             (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = u.id AND t.status IN ('called', 'serving')) \
+                AND NOT {exclusive}) AS chats, \
+             (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = u.id AND {in_hand}) \
                 + (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = '{open}' \
-                AND c.channel = 'phone') AS exclusive, w.label AS window_label \
+                AND {exclusive}) AS exclusive, w.label AS window_label \
              FROM users u LEFT JOIN operator_states s ON s.user_id = u.id LEFT JOIN windows w ON w.id = s.window_id \
              WHERE u.org_id = $1 ORDER BY u.name, u.id",
             open = Status::Open,
+            exclusive = ChannelKind::sql_exclusive("c.channel"),
+            in_hand = crate::model::ticket::TicketStatus::sql_in_hand("t.status"),
         )))
         .bind(org_id)
         .fetch_all(&self.read)
