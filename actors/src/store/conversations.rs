@@ -676,7 +676,7 @@ impl Store {
         }
         // What the operator holds now: open conversations and offers pending to them, by load,
         // and visits in hand.
-        let figures: Option<(String, Option<String>, Option<i64>, i64, i64, i64)> = sqlx::query_as(sql(format!(
+        let figures: Option<OfferFigures> = sqlx::query_as(sql(format!(
             "SELECT c.channel, s.presence, s.wrap_up_until, u.chat_capacity, \
                (SELECT COUNT(*) FROM conversations o WHERE NOT {o_exclusive} AND {held}), \
                (SELECT COUNT(*) FROM conversations o WHERE {o_exclusive} AND {held}) \
@@ -1087,6 +1087,10 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 }
+
+/// What an offer reads of its conversation and operator: the channel, presence, wrap-up end,
+/// chat capacity, chats held or offered, calls and visits in hand.
+type OfferFigures = (String, Option<String>, Option<i64>, i64, i64, i64);
 
 /// The bridge an operator's reply in a dialogue leaves through: the route a bridge set for the
 /// dialogue, else the channel's own when its bridge sends replies (see
