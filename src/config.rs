@@ -381,20 +381,44 @@ mod tests {
     #[test]
     fn a_file_changes_only_the_keys_it_names() -> Result<(), ConfigError> {
         let dir = std::env::temp_dir().join(format!("hub-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|source| ConfigError::Read { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| ConfigError::Read {
+            path: dir.clone(),
+            source,
+        })?;
         let file = dir.join("hub.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9\"\nemail_poll_secs = 7\n[sip]\nring_secs = 20\n")
-            .map_err(|source| ConfigError::Read { path: file.clone(), source })?;
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9\"\nemail_poll_secs = 7\n[sip]\nring_secs = 20\n",
+        )
+        .map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
         let s = Settings::load(Some(&file))?;
         assert_eq!(s.listen, "0.0.0.0:9");
         assert_eq!(s.sip.ring_secs, 20);
         assert_eq!(s.sip.realm, "hub", "the rest of the section keeps its defaults");
-        assert_eq!(s.email.poll_secs, 7, "a key in the older flat spelling lands in its section");
-        std::fs::write(&file, "[sip]\nring_secs = 2\n").map_err(|source| ConfigError::Read { path: file.clone(), source })?;
-        let e = Settings::load(Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            s.email.poll_secs, 7,
+            "a key in the older flat spelling lands in its section"
+        );
+        std::fs::write(&file, "[sip]\nring_secs = 2\n").map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let e = Settings::load(Some(&file))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("sip.ring_secs") && e.contains("5 to 300"), "{e}");
-        std::fs::write(&file, "[sip]\nring = 20\n").map_err(|source| ConfigError::Read { path: file.clone(), source })?;
-        let e = Settings::load(Some(&file)).err().map(|e| e.to_string()).unwrap_or_default();
+        std::fs::write(&file, "[sip]\nring = 20\n").map_err(|source| ConfigError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let e = Settings::load(Some(&file))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("ring"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
         Ok(())

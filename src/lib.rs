@@ -260,7 +260,11 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         let (handle, stop) = (server.handle(), stop.clone());
         async move {
             let signal = stop_signal().await;
-            tracing::info!(signal, grace_secs = grace.as_secs(), "stopping: no new work; finishing what is in hand");
+            tracing::info!(
+                signal,
+                grace_secs = grace.as_secs(),
+                "stopping: no new work; finishing what is in hand"
+            );
             // Bridges stop taking work and feeds tell their screens to reconnect while HTTP
             // finishes the requests in flight.
             stop.cancel();

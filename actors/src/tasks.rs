@@ -103,7 +103,11 @@ impl Tasks {
                     Ok(()) => tracing::warn!(task = name, "task ended; starting it again"),
                     Err(e) => {
                         let panicked = e.is_panic();
-                        let why = if panicked { panic_message(e.into_panic()) } else { e.to_string() };
+                        let why = if panicked {
+                            panic_message(e.into_panic())
+                        } else {
+                            e.to_string()
+                        };
                         tracing::error!(task = name, panic = %why, "task panicked; starting it again");
                         tasks.figure(name, |f| f.panics += u64::from(panicked));
                     }
@@ -134,7 +138,11 @@ impl Tasks {
                     Ok(()) => tracing::error!(task = name, "task ended and cannot be started again"),
                     Err(e) => {
                         let panicked = e.is_panic();
-                        let why = if panicked { panic_message(e.into_panic()) } else { e.to_string() };
+                        let why = if panicked {
+                            panic_message(e.into_panic())
+                        } else {
+                            e.to_string()
+                        };
                         tracing::error!(task = name, panic = %why, "task panicked and cannot be started again");
                         tasks.figure(name, |f| f.panics += u64::from(panicked));
                     }
@@ -160,7 +168,11 @@ impl Tasks {
         self.0.tracker.close();
         if tokio::time::timeout(grace, self.0.tracker.wait()).await.is_err() {
             let left = self.0.tracker.len();
-            tracing::warn!(tasks = left, grace_secs = grace.as_secs(), "tasks still running when the grace ran out");
+            tracing::warn!(
+                tasks = left,
+                grace_secs = grace.as_secs(),
+                "tasks still running when the grace ran out"
+            );
             return left;
         }
         0
@@ -219,7 +231,14 @@ mod tests {
         let figures = tasks.figures();
         assert_eq!(
             figures,
-            vec![("flaky", TaskFigures { restarts: 1, panics: 1, running: true })]
+            vec![(
+                "flaky",
+                TaskFigures {
+                    restarts: 1,
+                    panics: 1,
+                    running: true
+                }
+            )]
         );
         // A task waiting on nothing but its token is stopped; shutdown waits for it.
         let stop = tasks.token();

@@ -151,7 +151,10 @@ async fn sigterm_during_a_burst_stops_in_time_and_loses_nothing_acknowledged() {
         if let Some(status) = node.child.try_wait().expect("the hub's status") {
             break status;
         }
-        assert!(began.elapsed() < GRACE + Duration::from_secs(5), "the hub did not stop within its grace");
+        assert!(
+            began.elapsed() < GRACE + Duration::from_secs(5),
+            "the hub did not stop within its grace"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let took = began.elapsed();
@@ -221,14 +224,16 @@ async fn sigterm_during_a_burst_stops_in_time_and_loses_nothing_acknowledged() {
 #[actix_rt::test]
 async fn a_task_that_panics_is_restarted_and_shown() {
     let (mut store, smtp) = mail_store(Backend::Sqlite).await;
-    store
-        .env
-        .push(("HUB_TEST_PANIC_ONCE".into(), "e-mail applier".into()));
+    store.env.push(("HUB_TEST_PANIC_ONCE".into(), "e-mail applier".into()));
     let node = store.start().await;
     let line = |family: &str| format!("{family}{{task=\"e-mail applier\"}} 1");
     eventually(20, "the panic and the restart in /metrics", || {
         let api = node.api.clone();
-        let want = [line("hub_task_panics_total"), line("hub_task_restarts_total"), line("hub_task_running")];
+        let want = [
+            line("hub_task_panics_total"),
+            line("hub_task_restarts_total"),
+            line("hub_task_running"),
+        ];
         async move {
             let (_, text) = api.get_text("/metrics").await;
             want.iter().all(|w| text.lines().any(|l| l == w)).then_some(())
@@ -237,7 +242,8 @@ async fn a_task_that_panics_is_restarted_and_shown() {
     .await;
     let log = node.log();
     assert!(
-        log.lines().any(|l| l.contains("task panicked") && l.contains("e-mail applier")),
+        log.lines()
+            .any(|l| l.contains("task panicked") && l.contains("e-mail applier")),
         "the panic is in the log:\n{log}"
     );
     // The applier started again does its work: a mail becomes a conversation.

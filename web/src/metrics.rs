@@ -477,11 +477,31 @@ pub fn render_sip(out: &mut String, f: &hub_channels::sip::SipFigures) {
 
 /// The node's supervised tasks: whether each runs, and how often it was started again and panicked.
 pub fn render_tasks(out: &mut String, tasks: &[(&'static str, hub_actors::tasks::TaskFigures)]) {
-    type Family = (&'static str, &'static str, &'static str, fn(&hub_actors::tasks::TaskFigures) -> u64);
+    type Family = (
+        &'static str,
+        &'static str,
+        &'static str,
+        fn(&hub_actors::tasks::TaskFigures) -> u64,
+    );
     let families: [Family; 3] = [
-        ("hub_task_running", "gauge", "Whether the task runs (1) or is down (0).", |f| u64::from(f.running)),
-        ("hub_task_restarts_total", "counter", "Times the task was started again after it ended or panicked.", |f| f.restarts),
-        ("hub_task_panics_total", "counter", "Times the task panicked (the panic is in the log).", |f| f.panics),
+        (
+            "hub_task_running",
+            "gauge",
+            "Whether the task runs (1) or is down (0).",
+            |f| u64::from(f.running),
+        ),
+        (
+            "hub_task_restarts_total",
+            "counter",
+            "Times the task was started again after it ended or panicked.",
+            |f| f.restarts,
+        ),
+        (
+            "hub_task_panics_total",
+            "counter",
+            "Times the task panicked (the panic is in the log).",
+            |f| f.panics,
+        ),
     ];
     for (name, kind, help, value) in families {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

@@ -16,10 +16,11 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use crate::ws::Live;
-use crate::{ApiResult, AppState};
 use hub_actors::{bus::Event, store::Visitor, Error};
 use hub_channels::webchat::{self, ClientFrame, ForWidget, ServerFrame};
+
+use crate::ws::Live;
+use crate::{ApiResult, AppState};
 
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);

@@ -69,13 +69,8 @@ pub struct Recheck {
 const RECHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// The common loop: `pushes` yields text to send (an error: this session must end, and why).
-async fn run<P>(
-    mut session: Session,
-    stream: MessageStream,
-    state: &Arc<AppState>,
-    pushes: P,
-    recheck: Option<Recheck>,
-) where
+async fn run<P>(mut session: Session, stream: MessageStream, state: &Arc<AppState>, pushes: P, recheck: Option<Recheck>)
+where
     P: Stream<Item = Result<Text, Option<CloseReason>>>,
 {
     let metrics = state.metrics.clone();

@@ -831,12 +831,14 @@ mod tests {
         o.exclusive = 1;
         assert!(!o.may_take(100, Load::Exclusive), "one call or visit at a time");
         o.chats = 0;
-        assert!(o.may_take(100, Load::Chat), "chats beside a call, as the capacity allows");
+        assert!(
+            o.may_take(100, Load::Chat),
+            "chats beside a call, as the capacity allows"
+        );
         o.wrap_up_until = 200;
         assert!(!o.may_take(100, Load::Chat), "in wrap-up");
         assert!(o.may_take(200, Load::Chat), "wrap-up over");
         o.available = false;
         assert!(!o.may_take(300, Load::Chat), "not available");
     }
-
 }

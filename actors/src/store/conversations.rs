@@ -230,7 +230,10 @@ impl Store {
     }
 
     pub async fn offers_to(&self, org_id: i64, user_id: i64) -> Result<Vec<Conversation>> {
-        let filter = format!("{} AND c.offered_to = $2", Status::sql_in("c.status", &[Status::Offered]));
+        let filter = format!(
+            "{} AND c.offered_to = $2",
+            Status::sql_in("c.status", &[Status::Offered])
+        );
         self.conversations_where(org_id, &filter, user_id, 100).await
     }
 
@@ -1096,11 +1099,12 @@ type OfferFigures = (String, Option<String>, Option<i64>, i64, i64, i64);
 /// dialogue, else the channel's own when its bridge sends replies (see
 /// [`ChannelKind::sends_replies`]); None when the reply stays in the thread.
 async fn reply_via(tx: &mut Tx<'_>, channel: &str, thread_key: &str) -> Result<Option<String>> {
-    let routed: Option<(String,)> = sqlx::query_as("SELECT via FROM reply_routes WHERE channel = $1 AND thread_key = $2")
-        .bind(channel)
-        .bind(thread_key)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let routed: Option<(String,)> =
+        sqlx::query_as("SELECT via FROM reply_routes WHERE channel = $1 AND thread_key = $2")
+            .bind(channel)
+            .bind(thread_key)
+            .fetch_optional(&mut **tx)
+            .await?;
     Ok(routed.map(|r| r.0).or_else(|| {
         ChannelKind::parse(channel)
             .filter(|k| k.sends_replies())

@@ -64,12 +64,7 @@ impl Store {
 
     /// A node starting again releases what it held when it stopped (those attempts died with
     /// it), within `scope` (a column and its value) when the queue is shared by several bridges.
-    pub async fn release_jobs(
-        &self,
-        q: &JobQueue,
-        node: &str,
-        scope: Option<(&'static str, &str)>,
-    ) -> Result<u64> {
+    pub async fn release_jobs(&self, q: &JobQueue, node: &str, scope: Option<(&'static str, &str)>) -> Result<u64> {
         let JobQueue {
             table,
             lease,

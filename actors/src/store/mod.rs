@@ -23,13 +23,13 @@ pub use base::random_token;
 pub use base::{placeholders, sql, timeline, unique_as_conflict, Tx};
 pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, UploadCaps, Visitor};
 pub use conversations::{
-    route_replies,
-    AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo, MESSAGE_LIMIT,
+    route_replies, AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo,
+    MESSAGE_LIMIT,
 };
 pub use org::{Branch, Service, UserRow, Window};
 pub use outbox::OutboxItem;
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};
-pub use tickets::{IssuedTicket, WithTicket, OperatorState, PublicTicket, Ticket, TodayStats};
+pub use tickets::{IssuedTicket, OperatorState, PublicTicket, Ticket, TodayStats, WithTicket};
 
 use std::time::Duration;
 
@@ -80,7 +80,6 @@ pub struct Sealed {
     pub column: &'static str,
     pub digest: Option<&'static str>,
 }
-
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");

@@ -98,8 +98,7 @@ pub struct OperatorState {
 /// What a channel records about a ticket it issues, in the ticket's own transaction (a bot
 /// keeps the chat the ticket was taken from, so a repeated update finds it and never issues a
 /// second).
-pub type WithTicket =
-    Box<dyn for<'t> FnOnce(&'t mut super::Tx<'static>, i64) -> BoxFuture<'t, Result<()>> + Send>;
+pub type WithTicket = Box<dyn for<'t> FnOnce(&'t mut super::Tx<'static>, i64) -> BoxFuture<'t, Result<()>> + Send>;
 
 impl Store {
     /// Issues the next number of `service_id`'s prefix for today and queues the ticket; the

@@ -13,12 +13,12 @@ use std::time::Duration;
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
 use hub_actors::model::delivery::Undelivered;
 use hub_actors::model::{attachment, now_millis};
-use crate::email::store::{EmailThread, InboxMail, Mailbox};
 use hub_actors::store::Attachment;
 use hub_email::{Kind, Mail};
 
 use super::{texts, thread_key, Email, Metrics};
 use crate::email::store::MailStore;
+use crate::email::store::{EmailThread, InboxMail, Mailbox};
 
 const CLAIM_MS: i64 = 60_000;
 const BATCH: i64 = 16;

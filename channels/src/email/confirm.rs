@@ -3,11 +3,11 @@
 //! organisation's once that mail turns up in the mailbox's IMAP folder.
 
 use hub_actors::model::now_millis;
-use crate::email::store::{Mailbox, MAILBOX_CODE_MARK};
 use hub_actors::Hub;
 
 use super::{texts, Email};
 use crate::email::store::MailStore;
+use crate::email::store::{Mailbox, MAILBOX_CODE_MARK};
 
 /// The codes a mail carries, wherever they are (subject, text, any encoding the path gave it).
 pub(super) fn codes(raw: &[u8], limits: &hub_email::Limits) -> Vec<String> {

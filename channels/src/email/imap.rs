@@ -6,9 +6,9 @@
 //! starts again from the first UID and what was held already is recognised by its Message-ID.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::future::Future;
 use std::task::{Context, Poll};
 use std::time::Duration;
 

@@ -9,13 +9,13 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use hub_actors::model::delivery::Undelivered;
 use hub_actors::model::now_millis;
-use crate::email::store::{EmailThread, Mailbox};
 use hub_actors::store::OutboxItem;
 use hub_email::compose::{compose, Outgoing};
 use hub_email::thread;
 
 use super::{texts, Email, Metrics};
 use crate::email::store::MailStore;
+use crate::email::store::{EmailThread, Mailbox};
 
 const CLAIM_MS: i64 = 120_000;
 const BATCH: i64 = 8;

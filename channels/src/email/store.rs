@@ -3,17 +3,25 @@
 
 use serde::Serialize;
 
-use hub_actors::store::connector::{Connector, Leased};
-use hub_actors::store::{BridgeTables, Sealed, Store};
 use hub_actors::error::{Error, Result};
 use hub_actors::model::namespace::Standing;
 use hub_actors::model::Millis;
+use hub_actors::store::connector::{Connector, Leased};
+use hub_actors::store::{BridgeTables, Sealed, Store};
 
 /// The columns of this bridge the core seals at rest and checks names in.
 pub const TABLES: BridgeTables = BridgeTables {
     sealed: &[
-        Sealed { table: "mailboxes", column: "imap_url", digest: None },
-        Sealed { table: "mailboxes", column: "smtp_url", digest: None },
+        Sealed {
+            table: "mailboxes",
+            column: "imap_url",
+            digest: None,
+        },
+        Sealed {
+            table: "mailboxes",
+            column: "smtp_url",
+            digest: None,
+        },
     ],
     named: &[],
 };
@@ -230,7 +238,10 @@ pub trait MailStore: Sync {
     /// A new code for a mailbox waiting for confirmation (the previous one stops working), at
     /// most one a minute. The caller mails it to the address.
     async fn mailbox_code(&self, org_id: i64, id: i64, now: Millis) -> Result<String> {
-        let code = format!("{MAILBOX_CODE_MARK}{}", hub_actors::store::random_token(16).to_ascii_uppercase());
+        let code = format!(
+            "{MAILBOX_CODE_MARK}{}",
+            hub_actors::store::random_token(16).to_ascii_uppercase()
+        );
         let n = sqlx::query(
             "UPDATE mailboxes SET confirm_hash = $1, confirm_sent_at = $2 \
              WHERE id = $3 AND org_id = $4 AND confirmed_at IS NULL AND COALESCE(confirm_sent_at, 0) < $5",
@@ -438,7 +449,8 @@ pub trait MailStore: Sync {
         .fetch_all(self.db().read())
         .await?;
         let ids: Vec<i64> = candidates.into_iter().map(|(id,)| id).collect();
-        self.db().claim_jobs(&INBOX, &ids, Some(node), now, lease_ms, INBOX_MAIL)
+        self.db()
+            .claim_jobs(&INBOX, &ids, Some(node), now, lease_ms, INBOX_MAIL)
             .await
     }
 

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use hub_actors::actors::ticket::{Apply, Change};
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
 use hub_actors::model::now_millis;
-use crate::sip::store::SipNumber;
 use hub_actors::store::Attachment;
 use hub_actors::{ask, Error};
 use hub_sip::ivr::{Menu, MenuState, Step};
@@ -29,8 +28,9 @@ use rsipstack::transport::SipAddr;
 use tokio::sync::mpsc;
 
 use super::{answer_reinvite, invite_leg, media_leg, sdp_type, texts, Inner};
-use crate::sip::trunk_store::TrunkStore;
 use crate::sip::store::PhoneStore;
+use crate::sip::store::SipNumber;
+use crate::sip::trunk_store::TrunkStore;
 
 /// Longest voicemail.
 const VOICEMAIL_MAX: Duration = Duration::from_secs(120);

@@ -76,9 +76,10 @@ impl Config {
         if self.public_ip.is_empty() {
             return Ok(None);
         }
-        self.public_ip.parse().map(Some).map_err(|_| {
-            SettingError::new("sip.public_ip", format!("{:?} is not an IP address", self.public_ip))
-        })
+        self.public_ip
+            .parse()
+            .map(Some)
+            .map_err(|_| SettingError::new("sip.public_ip", format!("{:?} is not an IP address", self.public_ip)))
     }
 
     fn rtp_ports(&self) -> Result<(u16, u16), SettingError> {

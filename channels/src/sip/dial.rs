@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hub_actors::model::now_millis;
-use crate::sip::store::Dialled;
 use hub_sip::media::{self, Leg};
 use hub_sip::sdp::{self, Codec, Direction, Local};
 use rsipstack::dialog::authenticate::Credential;
@@ -24,6 +23,7 @@ use tokio::sync::mpsc;
 use super::call::{CallEvent, CallEvents, CALL_EVENTS};
 use super::trunk::TrunkRef;
 use super::{answer_reinvite, invite_leg, media_leg, Inner};
+use crate::sip::store::Dialled;
 use crate::sip::store::PhoneStore;
 
 /// How long the called person's phone may ring.

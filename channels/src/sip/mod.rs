@@ -9,8 +9,8 @@ pub mod config;
 mod dial;
 mod door;
 mod prompts;
-pub mod store;
 pub mod registrar;
+pub mod store;
 mod texts;
 mod trunk;
 pub mod trunk_store;
@@ -37,10 +37,11 @@ use rsipstack::EndpointBuilder;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::speech::Speech;
 use call::{tell, CallEvent, CallEvents};
 use registrar::Registrar;
+
 use crate::sip::store::PhoneStore;
+use crate::speech::Speech;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -625,11 +626,14 @@ async fn watch_conversations(inner: Arc<Inner>, stop: CancellationToken) {
                 {
                     let to = inner.conversations().get(conversation_id).cloned();
                     if let Some(call) = to {
-                        tell(&call, CallEvent::Conversation {
-                            status: status.to_string(),
-                            assignee: *assignee_id,
-                            offered_to: *offered_to,
-                        });
+                        tell(
+                            &call,
+                            CallEvent::Conversation {
+                                status: status.to_string(),
+                                assignee: *assignee_id,
+                                offered_to: *offered_to,
+                            },
+                        );
                     }
                 }
             }

@@ -12,13 +12,14 @@ use std::net::SocketAddr;
 use hub_actors::model::now_millis;
 use hub_actors::store::Store;
 
-use crate::sip::store::SipBinding;
 use hub_sip::digest::{self, NonceState, Nonces};
 use hub_sip::lockout::Lockout;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, StatusCode};
 use rsipstack::transaction::transaction::Transaction;
+
 use crate::sip::store::PhoneStore;
+use crate::sip::store::SipBinding;
 
 /// Where an operator's phone can be rung.
 #[derive(Debug, Clone)]

@@ -9,9 +9,10 @@ use serde::Serialize;
 use hub_actors::store::timeline;
 use hub_actors::store::{BridgeTables, Store};
 
-use super::trunk_store::TrunkStore;
 use hub_actors::error::{Error, Result};
 use hub_actors::model::Millis;
+
+use super::trunk_store::TrunkStore;
 
 /// The columns of this bridge the core seals at rest and checks names in.
 pub const TABLES: BridgeTables = BridgeTables {
@@ -166,13 +167,7 @@ pub trait PhoneStore: Sync {
     }
 
     /// Gives an operator of `org_id` their phone account, or replaces its name and credential.
-    async fn set_sip_account(
-        &self,
-        org_id: i64,
-        user_id: i64,
-        a: PhoneAccount<'_>,
-        now: Millis,
-    ) -> Result<SipAccount> {
+    async fn set_sip_account(&self, org_id: i64, user_id: i64, a: PhoneAccount<'_>, now: Millis) -> Result<SipAccount> {
         let PhoneAccount {
             username,
             realm,
@@ -289,7 +284,13 @@ pub trait PhoneStore: Sync {
 
     /// Adds a number; its services must be the organisation's remote queues.
     async fn add_sip_number(&self, n: NewSipNumber<'_>, now: Millis) -> Result<SipNumber> {
-        let queues: Vec<i64> = self.db().remote_queues(n.org_id).await?.into_iter().map(|q| q.id).collect();
+        let queues: Vec<i64> = self
+            .db()
+            .remote_queues(n.org_id)
+            .await?
+            .into_iter()
+            .map(|q| q.id)
+            .collect();
         for s in n.choices.values().chain(std::iter::once(&n.default_service_id)) {
             if !queues.contains(s) {
                 return Err(Error::Invalid(format!(

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hub_actors::model::now_millis;
-use crate::sip::trunk_store::SipTrunk;
 use hub_sip::trunk::{refresh_in, Failover, Next};
 use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::registration::Registration;
@@ -18,6 +17,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::Inner;
+use crate::sip::trunk_store::SipTrunk;
 use crate::sip::trunk_store::TrunkStore;
 
 /// How long one proxy has to answer a REGISTER before the next one is tried (the transaction's

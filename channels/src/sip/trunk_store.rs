@@ -3,13 +3,17 @@
 
 use serde::Serialize;
 
-use hub_actors::store::{BridgeTables, Sealed, Store};
 use hub_actors::error::{Error, Result};
 use hub_actors::model::Millis;
+use hub_actors::store::{BridgeTables, Sealed, Store};
 
 /// The columns of this bridge the core seals at rest and checks names in.
 pub const TABLES: BridgeTables = BridgeTables {
-    sealed: &[Sealed { table: "sip_trunks", column: "password", digest: None }],
+    sealed: &[Sealed {
+        table: "sip_trunks",
+        column: "password",
+        digest: None,
+    }],
     named: &[],
 };
 
@@ -227,4 +231,3 @@ pub struct VipNumber {
     pub note: Option<String>,
     pub created_at: i64,
 }
-

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use hub_actors::model::now_millis;
-use crate::telegram::store::FileJob;
 use hub_actors::Result;
 
 use super::inbound::{fetch_file, post, Fetched};
@@ -15,6 +14,7 @@ use super::texts::{self, Lang};
 use super::update::{FileKind, FileRef};
 use super::{thread_key, Metrics, Telegram};
 use crate::telegram::store::BotStore;
+use crate::telegram::store::FileJob;
 
 /// Tries in all, the one made when the message came included.
 const ATTEMPTS: i64 = 6;

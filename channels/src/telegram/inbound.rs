@@ -6,7 +6,6 @@ use teloxide::requests::Requester;
 
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
 use hub_actors::model::{attachment, now_millis, phone};
-use crate::telegram::store::{BotLink, TelegramBot};
 use hub_actors::store::Attachment;
 use hub_actors::{ask, Error, Result};
 
@@ -17,6 +16,7 @@ use super::texts::{self, Lang};
 use super::update::{FileRef, From, Incoming};
 use super::{thread_key, Telegram, MAX_FILE};
 use crate::telegram::store::BotStore;
+use crate::telegram::store::{BotLink, TelegramBot};
 
 pub(super) enum Outcome {
     Applied,
@@ -468,7 +468,14 @@ async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
                         update_id: cx.update_id,
                     };
                     let issued = match hub
-                        .issue_ticket(cx.bot.org_id, branch, service, "telegram", None, Some(link.with_ticket()))
+                        .issue_ticket(
+                            cx.bot.org_id,
+                            branch,
+                            service,
+                            "telegram",
+                            None,
+                            Some(link.with_ticket()),
+                        )
                         .await
                     {
                         Ok(i) => i,

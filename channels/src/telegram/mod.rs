@@ -34,11 +34,11 @@ use teloxide::Bot;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-
 use hub_actors::channel::ChannelKind;
-use crate::telegram::store::TelegramBot;
 use hub_actors::Hub;
+
 use crate::telegram::store::BotStore;
+use crate::telegram::store::TelegramBot;
 
 pub use button::Button;
 pub use notices::Notice;

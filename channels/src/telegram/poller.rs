@@ -13,12 +13,12 @@ use tokio::sync::Notify;
 
 use futures_util::{FutureExt, StreamExt};
 use hub_actors::model::now_millis;
-use crate::telegram::store::{PendingUpdate, TelegramBot};
 
 use super::api::{self, ApiCallError};
 use super::update::{by_chat, read, Incoming};
 use super::{inbound, Metrics, Telegram};
 use crate::telegram::store::BotStore;
+use crate::telegram::store::{PendingUpdate, TelegramBot};
 
 /// How often the list of bots is read again (a change made on another node).
 const RESCAN: Duration = Duration::from_secs(10);
@@ -77,13 +77,7 @@ async fn run_bot(t: Telegram, id: i64) {
         match t
             .hub()
             .store()
-            .take_lease(
-                crate::telegram::store::BOTS,
-                id,
-                &t.0.node,
-                now + t.0.lease_ms,
-                now,
-            )
+            .take_lease(crate::telegram::store::BOTS, id, &t.0.node, now + t.0.lease_ms, now)
             .await
         {
             Ok(true) => {}
@@ -297,13 +291,7 @@ async fn apply_pending(t: &Telegram, bot: &TelegramBot) -> bool {
         if renew {
             let now = now_millis();
             match store
-                .take_lease(
-                    crate::telegram::store::BOTS,
-                    bot.id,
-                    &t.0.node,
-                    now + t.0.lease_ms,
-                    now,
-                )
+                .take_lease(crate::telegram::store::BOTS, bot.id, &t.0.node, now + t.0.lease_ms, now)
                 .await
             {
                 Ok(true) => {}

@@ -4,17 +4,25 @@
 
 use serde::Serialize;
 
-use hub_actors::store::connector::{Connector, Leased};
-use hub_actors::store::{BridgeTables, Sealed, Store};
 use hub_actors::error::{Error, Result};
 use hub_actors::model::conversation::ConversationStatus as Status;
 use hub_actors::model::Millis;
+use hub_actors::store::connector::{Connector, Leased};
+use hub_actors::store::{BridgeTables, Sealed, Store};
 
 /// The columns of this bridge the core seals at rest and checks names in.
 pub const TABLES: BridgeTables = BridgeTables {
     sealed: &[
-        Sealed { table: "telegram_bots", column: "token", digest: Some("token_digest") },
-        Sealed { table: "telegram_bots", column: "webhook_secret", digest: None },
+        Sealed {
+            table: "telegram_bots",
+            column: "token",
+            digest: Some("token_digest"),
+        },
+        Sealed {
+            table: "telegram_bots",
+            column: "webhook_secret",
+            digest: None,
+        },
     ],
     named: &[],
 };
@@ -67,13 +75,15 @@ impl BotLink {
     pub fn with_ticket(self) -> hub_actors::store::WithTicket {
         Box::new(move |tx, ticket_id| {
             Box::pin(async move {
-                sqlx::query("INSERT INTO telegram_tickets (ticket_id, bot_id, chat_id, update_id) VALUES ($1, $2, $3, $4)")
-                    .bind(ticket_id)
-                    .bind(self.bot_id)
-                    .bind(self.chat_id)
-                    .bind(self.update_id)
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO telegram_tickets (ticket_id, bot_id, chat_id, update_id) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(ticket_id)
+                .bind(self.bot_id)
+                .bind(self.chat_id)
+                .bind(self.update_id)
+                .execute(&mut **tx)
+                .await?;
                 Ok(())
             })
         })
@@ -191,7 +201,10 @@ pub trait BotStore: Sync {
         .bind(b.branch_id)
         .bind(self.db().seal("telegram_bots.token", b.token))
         .bind(b.mode)
-        .bind(b.webhook_secret.map(|w| self.db().seal("telegram_bots.webhook_secret", w)))
+        .bind(
+            b.webhook_secret
+                .map(|w| self.db().seal("telegram_bots.webhook_secret", w)),
+        )
         .bind(b.lang)
         .bind(now)
         .bind(hub_actors::seal::digest(b.token))
@@ -599,7 +612,8 @@ pub trait BotStore: Sync {
         let card = if visitor_contact == contact_id {
             contact_id
         } else {
-            self.db().merge_contacts(org_id, visitor_contact.min(contact_id), visitor_contact.max(contact_id))
+            self.db()
+                .merge_contacts(org_id, visitor_contact.min(contact_id), visitor_contact.max(contact_id))
                 .await?
                 .id
         };

@@ -19,9 +19,9 @@ use hub_actors::{
     store::{Attachment, RemoteQueue, Visitor},
     Error,
 };
-use hub_channels::webchat::VisitorConversation;
-use hub_channels::telegram::store::BotStore;
 use hub_channels::email::store::MailStore;
+use hub_channels::telegram::store::BotStore;
+use hub_channels::webchat::VisitorConversation;
 
 /// The visitor of the request: bearer token, or `?token=` (links to attachments).
 pub async fn visitor(state: &AppState, req: &HttpRequest) -> ApiResult<Visitor> {

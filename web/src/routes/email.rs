@@ -3,12 +3,13 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::{Admin, Operator};
-use crate::{ApiResult, AppState};
 use hub_actors::model::message;
-use hub_channels::email::store::NewMailbox;
 use hub_actors::Error;
 use hub_channels::email::store::MailStore;
+use hub_channels::email::store::NewMailbox;
+
+use crate::auth::{Admin, Operator};
+use crate::{ApiResult, AppState};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

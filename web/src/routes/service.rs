@@ -1,8 +1,9 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
-use crate::{ApiResult, AppState};
-use hub_channels::telegram::store::BotStore;
 use hub_channels::email::store::MailStore;
+use hub_channels::telegram::store::BotStore;
+
+use crate::{ApiResult, AppState};
 
 async fn healthz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state.hub.store().ping().await?;

@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use hub_actors::model::now_millis;
+use hub_actors::Error;
+use hub_channels::sip::store::PhoneStore;
+use hub_channels::sip::store::{NewSipNumber, PhoneAccount, SipAccount};
+use hub_channels::sip::trunk_store::TrunkStore;
+use hub_channels::sip::trunk_store::{NewTrunk, SipTrunk};
+use hub_channels::sip::{DialError, DialRequest, TrunkStatus};
+
 use crate::auth::{Admin, Operator, Supervisor};
 use crate::{ApiResult, AppState};
-use hub_actors::model::now_millis;
-use hub_channels::sip::store::{NewSipNumber, PhoneAccount, SipAccount};
-use hub_channels::sip::trunk_store::{NewTrunk, SipTrunk};
-use hub_actors::Error;
-use hub_channels::sip::{DialError, DialRequest, TrunkStatus};
-use hub_channels::sip::trunk_store::TrunkStore;
-use hub_channels::sip::store::PhoneStore;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

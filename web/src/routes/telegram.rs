@@ -4,12 +4,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::Admin;
-use crate::{ApiError, ApiResult, AppState};
-use hub_channels::telegram::store::NewBot;
 use hub_actors::Error;
 use hub_channels::telegram::credentials;
 use hub_channels::telegram::store::BotStore;
+use hub_channels::telegram::store::NewBot;
+
+use crate::auth::Admin;
+use crate::{ApiError, ApiResult, AppState};
 
 /// Largest update Telegram posts (a 4096-character message with its entities is far below).
 const UPDATE_LIMIT: usize = 256 * 1024;
