@@ -12,6 +12,9 @@ pub mod store;
 pub mod switchboard;
 pub mod tasks;
 
+#[cfg(test)]
+mod bridgeless;
+
 use std::sync::Arc;
 
 use actix::{Addr, ArbiterHandle};

@@ -78,7 +78,7 @@ impl Sealer {
         hex::encode(bytes)
     }
 
-    /// Seals `plain` for `column` (e.g. "telegram_bots.token").
+    /// Seals `plain` for `column` (e.g. "bots.token").
     pub fn seal(&self, column: &str, plain: &str) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         if self.rng.fill(&mut nonce).is_err() {
@@ -145,20 +145,20 @@ mod tests {
     #[test]
     fn sealed_values_open_only_with_the_key_and_in_their_column() {
         let s = Sealer::new(K1, &[]).unwrap();
-        let sealed = s.seal("telegram_bots.token", "123456:AA-secret");
+        let sealed = s.seal("bots.token", "123456:AA-secret");
         assert!(sealed.starts_with("enc:v1:") && !sealed.contains("AA-secret"));
         assert_ne!(
             sealed,
-            s.seal("telegram_bots.token", "123456:AA-secret"),
+            s.seal("bots.token", "123456:AA-secret"),
             "a fresh nonce each time"
         );
-        assert_eq!(s.open("telegram_bots.token", &sealed).unwrap(), "123456:AA-secret");
-        assert_eq!(s.open("sip_trunks.password", &sealed), Err(SealError::Corrupt));
+        assert_eq!(s.open("bots.token", &sealed).unwrap(), "123456:AA-secret");
+        assert_eq!(s.open("lines.password", &sealed), Err(SealError::Corrupt));
         let other = Sealer::new(K2, &[]).unwrap();
-        assert_eq!(other.open("telegram_bots.token", &sealed), Err(SealError::UnknownKey));
+        assert_eq!(other.open("bots.token", &sealed), Err(SealError::UnknownKey));
         let mut tampered = sealed.clone();
         tampered.replace_range(tampered.len() - 2.., "00");
-        assert_eq!(s.open("telegram_bots.token", &tampered), Err(SealError::Corrupt));
+        assert_eq!(s.open("bots.token", &tampered), Err(SealError::Corrupt));
         // Values from before sealing are read as they are, and marked for sealing.
         assert_eq!(s.open("x", "plain").unwrap(), "plain");
         assert!(s.stale("plain") && !s.stale(&sealed));
@@ -167,11 +167,11 @@ mod tests {
     #[test]
     fn rotation_opens_old_values_and_marks_them_for_sealing_again() {
         let old = Sealer::new(K1, &[]).unwrap();
-        let sealed = old.seal("mailboxes.imap_url", "imaps://u:p@h");
+        let sealed = old.seal("boxes.url", "imaps://u:p@h");
         let rotated = Sealer::new(K2, &[K1]).unwrap();
-        assert_eq!(rotated.open("mailboxes.imap_url", &sealed).unwrap(), "imaps://u:p@h");
+        assert_eq!(rotated.open("boxes.url", &sealed).unwrap(), "imaps://u:p@h");
         assert!(rotated.stale(&sealed));
-        assert!(!rotated.stale(&rotated.seal("mailboxes.imap_url", "x")));
+        assert!(!rotated.stale(&rotated.seal("boxes.url", "x")));
         assert_eq!(Sealer::new("abc", &[]).err(), Some(SealError::BadKey));
         assert_eq!(Sealer::generate_key().len(), 64);
         assert_eq!(digest("a"), digest("a"));
