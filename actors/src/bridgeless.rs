@@ -16,7 +16,10 @@ fn bridge_tables() -> Vec<String> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            if ["telegram_", "email_", "sip_", "mailbox"].iter().any(|p| name.starts_with(p)) {
+            if ["telegram_", "email_", "sip_", "mailbox"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
                 tables.push(name);
             }
         }
@@ -40,12 +43,18 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn no_module_of_the_core_touches_a_bridge_table() {
     let tables = bridge_tables();
-    assert!(tables.iter().any(|t| t == "telegram_bots"), "read the migrations: {tables:?}");
+    assert!(
+        tables.iter().any(|t| t == "telegram_bots"),
+        "read the migrations: {tables:?}"
+    );
     let mut files = Vec::new();
     sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
     let mut found = Vec::new();
     for file in files.iter().filter(|f| !f.ends_with("bridgeless.rs")) {
-        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if ["telegram", "email", "mail", "sip", "trunks", "phone_calls"].contains(&stem.as_str()) {
             found.push(format!("{}: a module named for a bridge", file.display()));
         }
@@ -63,5 +72,9 @@ fn no_module_of_the_core_touches_a_bridge_table() {
             }
         }
     }
-    assert!(found.is_empty(), "the core reaches into the bridges:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "the core reaches into the bridges:\n{}",
+        found.join("\n")
+    );
 }

@@ -540,6 +540,49 @@ async fn after_fetch(imap: &mut Session<Timed>, after: &str, set: &str, can_move
 mod tests {
     use super::*;
 
+    /// A connection to a server that answers after `delay` (never, when None).
+    async fn timed(limit: Duration, delay: Option<Duration>) -> Timed {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            let Ok((mut peer, _)) = listener.accept().await else {
+                return;
+            };
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+                let _ = tokio::io::AsyncWriteExt::write_all(&mut peer, b"* OK\r\n").await;
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        let tcp = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+        Timed {
+            conn: Conn::Plain(tcp),
+            limit,
+            silent_until: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_fails_the_read_after_the_limit_and_a_slow_one_does_not() {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 16];
+        let mut silent = timed(Duration::from_millis(150), None).await;
+        let began = std::time::Instant::now();
+        let err = silent.read(&mut buf).await.err().map(|e| e.kind());
+        assert_eq!(err, Some(std::io::ErrorKind::TimedOut));
+        assert!(began.elapsed() >= Duration::from_millis(150));
+        let mut slow = timed(Duration::from_millis(400), Some(Duration::from_millis(100))).await;
+        assert_eq!(
+            slow.read(&mut buf).await.ok(),
+            Some(6),
+            "an answer within the limit is read"
+        );
+        // The clock starts again after data: another wait of the same length is fine too.
+        assert!(slow.silent_until.is_none());
+    }
+
     #[test]
     fn server_urls() {
         let s = server_of("imaps://support%40hub.test:p%40ss@mail.hub.test/INBOX").unwrap_or_else(|e| panic!("{e}"));
