@@ -680,12 +680,13 @@ impl Store {
         // What the operator holds now: open conversations and offers pending to them, by load,
         // and visits in hand.
         let figures: Option<OfferFigures> = sqlx::query_as(sql(format!(
-            "SELECT c.channel, s.presence, s.wrap_up_until, u.chat_capacity, \
-               (SELECT COUNT(*) FROM conversations o WHERE NOT {o_exclusive} AND {held}), \
-               (SELECT COUNT(*) FROM conversations o WHERE {o_exclusive} AND {held}) \
-                 + (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = $1 AND {in_hand}) \
-             FROM conversations c, users u LEFT JOIN operator_states s ON s.user_id = u.id \
-             WHERE c.id = $2 AND u.id = $1",
+            "SELECT c.channel, s.presence, s.wrap_up_until, u.chat_capacity, h.chats, \
+               h.calls + (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = $1 AND {in_hand}) \
+             FROM conversations c JOIN users u ON u.id = $1 LEFT JOIN operator_states s ON s.user_id = u.id, \
+               (SELECT COALESCE(SUM(CASE WHEN {o_exclusive} THEN 0 ELSE 1 END), 0) AS chats, \
+                       COALESCE(SUM(CASE WHEN {o_exclusive} THEN 1 ELSE 0 END), 0) AS calls \
+                FROM conversations o WHERE {held}) h \
+             WHERE c.id = $2",
             o_exclusive = ChannelKind::sql_exclusive("o.channel"),
             held = format!(
                 "((o.assignee_id = $1 AND o.status = '{open}') OR (o.offered_to = $1 AND o.status = '{offered}'))",
