@@ -23,10 +23,14 @@ use crate::model::{
     presence::Presence,
     routing::{self, Decision},
 };
+use crate::store::Backend;
 use crate::Core;
 
 /// Decisions of one pass written to the store at the same time.
 const CONCURRENT_DECISIONS: usize = 8;
+/// Offers made in one transaction on SQLite: enough to save most commits, few enough that a
+/// visitor's message never waits long behind a routing burst.
+const OFFERS_PER_COMMIT: usize = 16;
 
 /// How often a pass runs even when nothing was heard.
 const TICK: Duration = Duration::from_millis(500);
@@ -83,16 +87,51 @@ impl RouterActor {
                     offer_expires_at: offer.map(|o| o.1),
                 },
             };
+            // On SQLite, whose single writer takes them in turn anyway, the offers go to the
+            // store in batches of one transaction each, after the rest (expired offers free
+            // the places the offers were decided on).
+            let batched = core.store.backend() == Backend::Sqlite;
+            let (offers, rest): (Vec<Decision>, Vec<Decision>) = decisions
+                .into_iter()
+                .partition(|d| batched && matches!(d, Decision::Offer { .. }));
             // Decisions touch different rows; several go to the store at once (PostgreSQL
-            // serves them in parallel; SQLite's single writer takes them in turn).
+            // serves them in parallel).
             let (core, operators, changed) = (&core, &operators, &changed);
-            futures_util::stream::iter(decisions)
+            futures_util::stream::iter(rest)
                 .for_each_concurrent(CONCURRENT_DECISIONS, |d| async move {
                     if let Err(e) = apply(core, operators, changed, d, now).await {
                         tracing::warn!(error = %e, "routing decision not applied; the next pass retries");
                     }
                 })
                 .await;
+            let offers: Vec<(i64, i64, i64)> = offers
+                .into_iter()
+                .filter_map(|d| match d {
+                    Decision::Offer {
+                        ticket,
+                        operator,
+                        expires_at,
+                    } => Some((ticket, operator, expires_at)),
+                    _ => None,
+                })
+                .collect();
+            for batch in offers.chunks(OFFERS_PER_COMMIT) {
+                match core.store.offers(batch, now).await {
+                    Ok(made) => {
+                        let events = batch
+                            .iter()
+                            .zip(made)
+                            .filter(|(_, made)| *made)
+                            .map(|((ticket, operator, expires_at), _)| {
+                                tracing::info!(conversation = ticket, operator, "offered");
+                                changed(*ticket, ConversationStatus::Offered, Some((*operator, *expires_at)))
+                            })
+                            .collect();
+                        publish(core, events).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "offers not made; the next pass retries"),
+                }
+            }
             Ok::<_, crate::Error>(())
         };
         ctx.spawn(work.into_actor(self).map(|res, act, ctx| {
