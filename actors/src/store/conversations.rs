@@ -701,6 +701,11 @@ impl Store {
         }
         // What the operator holds now: open conversations and offers pending to them, by load,
         // and visits in hand.
+        let held = format!(
+            "((o.assignee_id = $1 AND o.status = '{open}') OR (o.offered_to = $1 AND o.status = '{offered}'))",
+            open = Status::Open,
+            offered = Status::Offered,
+        );
         let figures: Option<OfferFigures> = sqlx::query_as(sql(format!(
             "SELECT c.channel, s.presence, s.wrap_up_until, u.chat_capacity, h.chats, \
                h.calls + (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = $1 AND {in_hand}) \
@@ -710,11 +715,7 @@ impl Store {
                 FROM conversations o WHERE {held}) h \
              WHERE c.id = $2",
             o_exclusive = ChannelKind::sql_exclusive("o.channel"),
-            held = format!(
-                "((o.assignee_id = $1 AND o.status = '{open}') OR (o.offered_to = $1 AND o.status = '{offered}'))",
-                open = Status::Open,
-                offered = Status::Offered,
-            ),
+
             in_hand = crate::model::ticket::TicketStatus::sql_in_hand("t.status"),
         )))
         .bind(operator)
