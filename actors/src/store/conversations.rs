@@ -715,7 +715,6 @@ impl Store {
                 FROM conversations o WHERE {held}) h \
              WHERE c.id = $2",
             o_exclusive = ChannelKind::sql_exclusive("o.channel"),
-
             in_hand = crate::model::ticket::TicketStatus::sql_in_hand("t.status"),
         )))
         .bind(operator)
