@@ -99,19 +99,7 @@ impl Tasks {
                 if tasks.stopping() {
                     break;
                 }
-                match outcome {
-                    Ok(()) => tracing::warn!(task = name, "task ended; starting it again"),
-                    Err(e) => {
-                        let panicked = e.is_panic();
-                        let why = if panicked {
-                            panic_message(e.into_panic())
-                        } else {
-                            e.to_string()
-                        };
-                        tracing::error!(task = name, panic = %why, "task panicked; starting it again");
-                        tasks.figure(name, |f| f.panics += u64::from(panicked));
-                    }
-                }
+                tasks.ended_early(name, outcome, true);
                 tasks.figure(name, |f| f.restarts += 1);
                 tokio::select! {
                     _ = tasks.0.stop.cancelled() => break,
@@ -134,19 +122,7 @@ impl Tasks {
         self.0.tracker.spawn(async move {
             let outcome = tokio::spawn(fut).await;
             if !tasks.stopping() {
-                match outcome {
-                    Ok(()) => tracing::error!(task = name, "task ended and cannot be started again"),
-                    Err(e) => {
-                        let panicked = e.is_panic();
-                        let why = if panicked {
-                            panic_message(e.into_panic())
-                        } else {
-                            e.to_string()
-                        };
-                        tracing::error!(task = name, panic = %why, "task panicked and cannot be started again");
-                        tasks.figure(name, |f| f.panics += u64::from(panicked));
-                    }
-                }
+                tasks.ended_early(name, outcome, false);
             }
             tasks.figure(name, |f| f.running = false);
         });
@@ -185,6 +161,29 @@ impl Tasks {
             .lock()
             .map(|m| m.iter().map(|(k, v)| (*k, v.clone())).collect())
             .unwrap_or_default()
+    }
+
+    /// Logs a task that ended before the hub stopped, and counts it when it panicked.
+    fn ended_early(&self, name: &'static str, outcome: Result<(), tokio::task::JoinError>, restarting: bool) {
+        let then = if restarting {
+            "starting it again"
+        } else {
+            "it cannot be started again"
+        };
+        match outcome {
+            Ok(()) if restarting => tracing::warn!(task = name, "task ended; {then}"),
+            Ok(()) => tracing::error!(task = name, "task ended; {then}"),
+            Err(e) => {
+                let panicked = e.is_panic();
+                let why = if panicked {
+                    panic_message(e.into_panic())
+                } else {
+                    e.to_string()
+                };
+                tracing::error!(task = name, panic = %why, "task panicked; {then}");
+                self.figure(name, |f| f.panics += u64::from(panicked));
+            }
+        }
     }
 
     fn figure(&self, name: &'static str, change: impl FnOnce(&mut TaskFigures)) {
