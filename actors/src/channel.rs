@@ -24,7 +24,7 @@ pub enum ChannelKind {
 impl ChannelKind {
     pub const ALL: [Self; 4] = [Self::Webchat, Self::Telegram, Self::Email, Self::Phone];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Webchat => "webchat",
             ChannelKind::Telegram => "telegram",

@@ -15,6 +15,9 @@ pub mod speech;
 pub mod telegram;
 pub mod webchat;
 
+#[cfg(test)]
+mod own_tables;
+
 /// The bridges' tables the core seals secrets in and checks shared names in (a new bridge adds
 /// its own here: the one registration line it needs in the core).
 pub const TABLES: &[hub_actors::store::BridgeTables] = &[

@@ -328,6 +328,18 @@ impl Store {
         .ok_or(Error::Unauthenticated)
     }
 
+    /// A visitor by id (a hand-off code names one), with the card their contact now lives on.
+    pub async fn visitor_by_id(&self, visitor_id: i64) -> Result<Visitor> {
+        sqlx::query_as(
+            "SELECT v.id, v.org_id, v.service_id, COALESCE(c.merged_into, v.contact_id) AS contact_id \
+             FROM visitors v JOIN contacts c ON c.id = v.contact_id WHERE v.id = $1",
+        )
+        .bind(visitor_id)
+        .fetch_optional(&self.write)
+        .await?
+        .ok_or(Error::NotFound("visitor"))
+    }
+
     /// The contact of an identity, created on first contact (Telegram chat, e-mail address, phone).
     pub async fn contact_for(
         &self,
@@ -576,6 +588,19 @@ impl Store {
                 .fetch_one(&self.read)
                 .await?;
         Ok(n)
+    }
+
+    /// The files stored for `owner` and not yet sent in a message, oldest first: what an earlier
+    /// attempt at applying the same inbound message stored before it stopped.
+    pub async fn unsent_attachment_ids(&self, org_id: i64, owner: &str) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM attachments WHERE org_id = $1 AND owner = $2 AND message_id IS NULL ORDER BY id",
+        )
+        .bind(org_id)
+        .bind(owner)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// Stores an upload (not yet sent in a message) from `source` (the client's address), unless

@@ -466,10 +466,11 @@ impl Store {
             return Ok((id, false));
         }
         let mut tx = self.write.begin().await?;
-        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(sql(format!(
             "INSERT INTO conversations (org_id, service_id, contact_id, channel, thread_key, status, priority, \
-             created_at, queued_at, last_message_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $7, $7) RETURNING id",
-        )
+             created_at, queued_at, last_message_at) VALUES ($1, $2, $3, $4, $5, '{queued}', $6, $7, $7, $7) RETURNING id",
+            queued = Status::Queued.as_str(),
+        )))
         .bind(org_id)
         .bind(service_id)
         .bind(contact_id)
@@ -1082,6 +1083,51 @@ impl Store {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// The customer goes on in another channel (a web-chat visitor opens the Telegram bot with
+    /// a hand-off code): their live conversation in dialogue `from` continues in dialogue `to`,
+    /// keeping its history, queue and holder, unless a conversation is live there already (the
+    /// customer then simply has both). Returns the moved conversation.
+    pub async fn move_dialogue(
+        &self,
+        org_id: i64,
+        from: (ChannelKind, &str),
+        to: (ChannelKind, &str),
+        now: Millis,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.write.begin().await?;
+        let moved: Option<(i64,)> = sqlx::query_as(sql(format!(
+            "UPDATE conversations SET channel = $1, thread_key = $2 \
+             WHERE org_id = $3 AND channel = $4 AND thread_key = $5 AND {live} \
+             AND NOT EXISTS (SELECT 1 FROM conversations o WHERE o.org_id = $3 AND o.channel = $1 \
+                             AND o.thread_key = $2 AND {other_live}) RETURNING id",
+            live = Status::sql_live("status"),
+            other_live = Status::sql_live("o.status"),
+        )))
+        .bind(to.0.as_str())
+        .bind(to.1)
+        .bind(org_id)
+        .bind(from.0.as_str())
+        .bind(from.1)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((id,)) = moved {
+            timeline(&mut tx, id, now, "handed_over", None, Some(to.0.as_str())).await?;
+        }
+        tx.commit().await?;
+        Ok(moved.map(|m| m.0))
+    }
+
+    /// The channel and dialogue key of a conversation of `org_id`, in one light read.
+    pub async fn dialogue_of(&self, org_id: i64, id: i64) -> Result<Option<(String, String)>> {
+        Ok(
+            sqlx::query_as("SELECT channel, thread_key FROM conversations WHERE id = $1 AND org_id = $2")
+                .bind(id)
+                .bind(org_id)
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
     /// A conversation's status, holder and offer, in one light read (what a call needs to know

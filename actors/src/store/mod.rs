@@ -7,6 +7,7 @@ mod base;
 pub mod connector;
 mod contacts;
 mod conversations;
+pub mod followers;
 pub mod jobs;
 pub mod namespace;
 pub mod org;
@@ -26,6 +27,7 @@ pub use conversations::{
     route_replies, AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo,
     MESSAGE_LIMIT,
 };
+pub use followers::{follow_ticket, notice_key, FollowedTicket, OwedCall, OwedRating};
 pub use org::{Branch, Service, UserRow, Window};
 pub use outbox::OutboxItem;
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};

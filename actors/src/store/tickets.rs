@@ -147,7 +147,8 @@ impl Store {
         let ticket: Ticket = sqlx::query_as(sql(format!(
             "INSERT INTO tickets (public_id, org_id, branch_id, service_id, number, day, channel, \
              priority, sort_key, status, recalls, issued_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', 0, $10) RETURNING {TICKET_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '{waiting}', 0, $10) RETURNING {TICKET_COLUMNS}",
+            waiting = TicketStatus::Waiting.as_str(),
         )))
         .bind(random_token(12))
         .bind(org_id)
@@ -209,15 +210,17 @@ impl Store {
             Backend::Sqlite => "",
         };
         let sql_text = format!(
-            "UPDATE tickets SET status = 'called', called_at = $1, changed_at = $1, window_id = $2, \
+            "UPDATE tickets SET status = '{called}', called_at = $1, changed_at = $1, window_id = $2, \
              operator_id = $3, recalls = 0 \
-             WHERE id = (SELECT id FROM tickets WHERE branch_id = $4 AND day = $5 AND status = 'waiting' \
-                         AND ({}) ORDER BY priority DESC, sort_key, id LIMIT 1 {lock}) \
-               AND status = 'waiting' \
-               AND NOT EXISTS (SELECT 1 FROM tickets h WHERE h.operator_id = $3 \
-                               AND h.status IN ('called', 'serving')) \
+             WHERE id = (SELECT id FROM tickets WHERE branch_id = $4 AND day = $5 AND status = '{waiting}' \
+                         AND ({wanted}) ORDER BY priority DESC, sort_key, id LIMIT 1 {lock}) \
+               AND status = '{waiting}' \
+               AND NOT EXISTS (SELECT 1 FROM tickets h WHERE h.operator_id = $3 AND {in_hand}) \
              RETURNING {TICKET_COLUMNS}",
-            (0..services.len())
+            called = TicketStatus::Called.as_str(),
+            waiting = TicketStatus::Waiting.as_str(),
+            in_hand = TicketStatus::sql_in_hand("h.status"),
+            wanted = (0..services.len())
                 .map(|i| format!("(service_id = ${} AND issued_at <= ${})", 6 + 2 * i, 7 + 2 * i))
                 .collect::<Vec<_>>()
                 .join(" OR ")
@@ -278,14 +281,14 @@ impl Store {
                 format!("UPDATE tickets SET recalls = recalls + 1, called_at = $5, changed_at = $5 {guard} RETURNING {TICKET_COLUMNS}")
             }
             TicketAction::Start => {
-                format!("UPDATE tickets SET status = 'serving', started_at = $5, changed_at = $5 {guard} RETURNING {TICKET_COLUMNS}")
+                format!("UPDATE tickets SET status = $6, started_at = $5, changed_at = $5 {guard} RETURNING {TICKET_COLUMNS}")
             }
             TicketAction::Finish | TicketAction::NoShow => format!(
                 "UPDATE tickets SET status = $6, finished_at = $5, changed_at = $5, comment = COALESCE($7, comment) {guard} \
                  RETURNING {TICKET_COLUMNS}"
             ),
             TicketAction::Transfer => format!(
-                "UPDATE tickets SET status = 'waiting', changed_at = $5, sort_key = $6, service_id = $7, comment = $8, \
+                "UPDATE tickets SET status = $9, changed_at = $5, sort_key = $6, service_id = $7, comment = $8, \
                  called_at = NULL, started_at = NULL, window_id = NULL, operator_id = NULL, recalls = 0 \
                  {guard} RETURNING {TICKET_COLUMNS}"
             ),
@@ -297,7 +300,9 @@ impl Store {
             .bind(operator_id)
             .bind(now);
         let q = match action {
-            TicketAction::Recall | TicketAction::Start => q,
+            // Every status written is the one the model's `transition` decided.
+            TicketAction::Recall => q,
+            TicketAction::Start => q.bind(to.as_str()),
             TicketAction::Finish | TicketAction::NoShow => q.bind(to.as_str()).bind(comment),
             TicketAction::Transfer => {
                 let (service_id, placement) =
@@ -313,7 +318,10 @@ impl Store {
                     Some((None,)) => return Err(Error::Invalid("transfer to a service, not a menu group".into())),
                     Some(_) => {}
                 }
-                q.bind(sort_key(now, placement)).bind(service_id).bind(comment)
+                q.bind(sort_key(now, placement))
+                    .bind(service_id)
+                    .bind(comment)
+                    .bind(to.as_str())
             }
         };
         let updated = q
@@ -327,7 +335,8 @@ impl Store {
     pub async fn in_hand(&self, operator_id: i64) -> Result<Option<Ticket>> {
         Ok(sqlx::query_as(sql(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE operator_id = $1 \
-             AND status IN ('called', 'serving') ORDER BY called_at DESC LIMIT 1"
+             AND {in_hand} ORDER BY called_at DESC LIMIT 1",
+            in_hand = TicketStatus::sql_in_hand("status"),
         )))
         .bind(operator_id)
         .fetch_optional(&self.read)

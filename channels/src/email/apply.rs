@@ -323,7 +323,7 @@ async fn files(e: &Email, mailbox: &Mailbox, mail: &Mail, owner: &str) -> hub_ac
             Err(why) => refused.push(format!("{} was not taken: {why}", p.name)),
         }
     }
-    let mut ids = store.unused_attachments(mailbox.org_id, owner).await?;
+    let mut ids = store.unsent_attachment_ids(mailbox.org_id, owner).await?;
     for (p, mime) in accepted.into_iter().skip(ids.len()) {
         let id = store
             .add_attachment(

@@ -516,19 +516,6 @@ pub trait MailStore: Sync {
         )
     }
 
-    /// Attachments stored for `owner` and not yet sent in a message: what an earlier attempt at
-    /// applying the same mail stored before it stopped.
-    async fn unused_attachments(&self, org_id: i64, owner: &str) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM attachments WHERE org_id = $1 AND owner = $2 AND message_id IS NULL ORDER BY id",
-        )
-        .bind(org_id)
-        .bind(owner)
-        .fetch_all(self.db().read())
-        .await?;
-        Ok(rows.into_iter().map(|(i,)| i).collect())
-    }
-
     /// Whether an address is one of the organisation's own mailboxes (mail from it is a loop).
     /// Only the organisation's own: another tenant registering an outside address as "theirs"
     /// must not silence that address's mail to everyone else.
@@ -593,14 +580,10 @@ pub trait MailStore: Sync {
 
     /// The dialogue of a conversation (the ticket reference in a subject leads here).
     async fn thread_of_conversation(&self, org_id: i64, conversation_id: i64) -> Result<Option<EmailThread>> {
-        Ok(sqlx::query_as(hub_actors::store::sql(format!(
-            "SELECT {THREAD_COLUMNS} FROM conversations c JOIN email_threads t \
-             ON t.channel = c.channel AND t.thread_key = c.thread_key WHERE c.id = $1 AND c.org_id = $2"
-        )))
-        .bind(conversation_id)
-        .bind(org_id)
-        .fetch_optional(self.db().read())
-        .await?)
+        match self.db().dialogue_of(org_id, conversation_id).await? {
+            Some((channel, key)) => self.thread_by_key(&channel, &key).await,
+            None => Ok(None),
+        }
     }
 
     /// The dialogue under a conversation key.

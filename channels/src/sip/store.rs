@@ -174,13 +174,11 @@ pub trait PhoneStore: Sync {
             ha1,
             auto_answer,
         } = a;
-        let owner: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE id = $1 AND org_id = $2")
-            .bind(user_id)
-            .bind(org_id)
-            .fetch_optional(self.db().read())
-            .await?;
-        if owner.is_none() {
-            return Err(Error::NotFound("operator"));
+        // Another organisation's user is as unknown here as one that does not exist.
+        match self.db().user(user_id).await {
+            Ok(u) if u.org_id == org_id => {}
+            Ok(_) | Err(Error::NotFound(_)) => return Err(Error::NotFound("operator")),
+            Err(e) => return Err(e),
         }
         self.db().check_name(org_id, username).await?;
         let taken: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM sip_accounts WHERE username = $1")

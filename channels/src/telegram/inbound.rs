@@ -5,6 +5,7 @@
 use teloxide::requests::Requester;
 
 use hub_actors::channel::{ChannelKind, Inbound, Sender};
+use hub_actors::model::ticket::TicketStatus;
 use hub_actors::model::{attachment, now_millis, phone};
 use hub_actors::store::Attachment;
 use hub_actors::{ask, Error, Result};
@@ -492,7 +493,9 @@ async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
                     id
                 }
             };
-            let public = store.bot_tickets(branch, Some(ticket_id)).await?;
+            let public = store
+                .followed_tickets(ChannelKind::Telegram.as_str(), branch, Some(ticket_id))
+                .await?;
             let Some(bt) = public.first() else {
                 return Ok(());
             };
@@ -510,7 +513,7 @@ async fn press(cx: &Ctx<'_>, contact: i64, button: Button) -> Result<()> {
             )
             .await?;
             // Nobody ahead: "you are next" at once, as the notifier would after a call.
-            if ahead == 0 && p.status == "waiting" {
+            if ahead == 0 && p.status == TicketStatus::Waiting.as_str() {
                 Notice::text(texts::you_are_next(cx.lang, &p.number))
                     .enqueue(cx.t, cx.bot.org_id, &cx.thread, &format!("next:{ticket_id}"))
                     .await?;

@@ -14,12 +14,17 @@ use tokio::sync::broadcast::error::RecvError;
 
 use hub_actors::bus::{Event, EventKind};
 use hub_actors::model::now_millis;
+use hub_actors::model::ticket::TicketStatus;
+use hub_actors::store::notice_key;
 use hub_actors::Result;
 
 use super::button::Button;
 use super::texts::{self, Lang};
-use super::{parse_thread_key, thread_key, Telegram};
+use super::{parse_thread_key, Telegram};
 use crate::telegram::store::BotStore;
+
+/// The dialogues this bridge follows tickets and conversations in.
+const TELEGRAM: &str = hub_actors::channel::ChannelKind::Telegram.as_str();
 
 /// A message of the bot, as the outbox keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,26 +117,23 @@ pub(super) async fn run(t: Telegram) {
 async fn reconcile(t: &Telegram) -> Result<()> {
     let store = t.hub().store();
     let since = now_millis() - OWED_WINDOW_MS;
-    for c in store.owed_call_notices(since).await? {
-        let bot = store.telegram_bot(c.bot_id).await?;
-        Notice::text(texts::called(
-            Lang::parse(&bot.lang),
-            &c.number,
-            &c.window,
-            c.recalls > 0,
-        ))
-        .enqueue(
-            t,
-            c.org_id,
-            &thread_key(c.bot_id, c.chat_id),
-            &format!("called:{}:{}", c.ticket_id, c.called_at),
-        )
-        .await?;
+    for c in store.owed_call_notices(TELEGRAM, since).await? {
+        let Some(lang) = lang_of(t, &c.thread_key).await? else {
+            continue;
+        };
+        Notice::text(texts::called(lang, &c.number, &c.window, c.recalls > 0))
+            .enqueue(
+                t,
+                c.org_id,
+                &c.thread_key,
+                &notice_key::called(c.ticket_id, c.called_at),
+            )
+            .await?;
     }
-    for (branch_id, org_id) in store.branches_owing_next(since).await? {
+    for (branch_id, org_id) in store.branches_owing_next(TELEGRAM, since).await? {
         next_in_line(t, org_id, branch_id).await?;
     }
-    for r in store.owed_rating_questions(since).await? {
+    for r in store.owed_rating_questions(TELEGRAM, since).await? {
         ask_for_rating(t, r.org_id, r.conversation_id, &r.thread_key).await?;
     }
     Ok(())
@@ -139,11 +141,9 @@ async fn reconcile(t: &Telegram) -> Result<()> {
 
 /// The rating question after a Telegram conversation closed.
 async fn ask_for_rating(t: &Telegram, org_id: i64, conversation_id: i64, key: &str) -> Result<()> {
-    let Some((bot_id, _)) = parse_thread_key(key) else {
+    let Some(lang) = lang_of(t, key).await? else {
         return Ok(());
     };
-    let bot = t.hub().store().telegram_bot(bot_id).await?;
-    let lang = Lang::parse(&bot.lang);
     let scores = (1..=5)
         .map(|score| {
             (
@@ -157,7 +157,7 @@ async fn ask_for_rating(t: &Telegram, org_id: i64, conversation_id: i64, key: &s
         })
         .collect();
     Notice::buttons(texts::rate_question(lang), vec![scores])
-        .enqueue(t, org_id, key, &format!("csat:{conversation_id}"))
+        .enqueue(t, org_id, key, &notice_key::rating(conversation_id))
         .await?;
     Ok(())
 }
@@ -180,14 +180,21 @@ async fn on_event(t: &Telegram, event: &Arc<Event>) -> Result<()> {
             recall,
             ..
         } => {
-            for bt in t.hub().store().bot_tickets(event.branch_id, Some(*ticket_id)).await? {
-                let bot = t.hub().store().telegram_bot(bt.bot_id).await?;
-                Notice::text(texts::called(Lang::parse(&bot.lang), number, window, *recall))
+            let followers = t
+                .hub()
+                .store()
+                .followed_tickets(TELEGRAM, event.branch_id, Some(*ticket_id))
+                .await?;
+            for ft in followers {
+                let Some(lang) = lang_of(t, &ft.thread_key).await? else {
+                    continue;
+                };
+                Notice::text(texts::called(lang, number, window, *recall))
                     .enqueue(
                         t,
                         event.org_id,
-                        &thread_key(bt.bot_id, bt.chat_id),
-                        &format!("called:{ticket_id}:{called_at}"),
+                        &ft.thread_key,
+                        &notice_key::called(*ticket_id, *called_at),
                     )
                     .await?;
             }
@@ -204,22 +211,28 @@ async fn on_event(t: &Telegram, event: &Arc<Event>) -> Result<()> {
 /// Tells holders of bot tickets at the branch who have nobody ahead any more that they are next.
 async fn next_in_line(t: &Telegram, org_id: i64, branch_id: i64) -> Result<()> {
     let store = t.hub().store();
-    for bt in store.bot_tickets(branch_id, None).await? {
-        let p = store.public_ticket(&bt.public_id).await?;
-        if p.status != "waiting" || p.ahead != Some(0) {
+    for ft in store.followed_tickets(TELEGRAM, branch_id, None).await? {
+        let p = store.public_ticket(&ft.public_id).await?;
+        if p.status != TicketStatus::Waiting.as_str() || p.ahead != Some(0) {
             continue;
         }
-        let bot = store.telegram_bot(bt.bot_id).await?;
-        Notice::text(texts::you_are_next(Lang::parse(&bot.lang), &p.number))
-            .enqueue(
-                t,
-                org_id,
-                &thread_key(bt.bot_id, bt.chat_id),
-                &format!("next:{}", bt.ticket_id),
-            )
+        let Some(lang) = lang_of(t, &ft.thread_key).await? else {
+            continue;
+        };
+        Notice::text(texts::you_are_next(lang, &p.number))
+            .enqueue(t, org_id, &ft.thread_key, &notice_key::next(ft.ticket_id))
             .await?;
     }
     Ok(())
+}
+
+/// The language of the bot behind a dialogue key; None for a key that is not a bot's chat.
+async fn lang_of(t: &Telegram, key: &str) -> Result<Option<Lang>> {
+    let Some((bot_id, _)) = parse_thread_key(key) else {
+        return Ok(None);
+    };
+    let bot = t.hub().store().telegram_bot(bot_id).await?;
+    Ok(Some(Lang::parse(&bot.lang)))
 }
 
 #[cfg(test)]

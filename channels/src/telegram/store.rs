@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
+use hub_actors::channel::ChannelKind;
 use hub_actors::error::{Error, Result};
-use hub_actors::model::conversation::ConversationStatus as Status;
 use hub_actors::model::Millis;
 use hub_actors::store::connector::{Connector, Leased};
 use hub_actors::store::{BridgeTables, Sealed, Store};
@@ -84,7 +84,14 @@ impl BotLink {
                 .bind(self.update_id)
                 .execute(&mut **tx)
                 .await?;
-                Ok(())
+                // The chat hears "you are next" and "go to window N": the core keeps who follows.
+                hub_actors::store::follow_ticket(
+                    tx,
+                    ticket_id,
+                    ChannelKind::Telegram.as_str(),
+                    &super::thread_key(self.bot_id, self.chat_id),
+                )
+                .await
             })
         })
     }
@@ -133,36 +140,6 @@ pub struct FileJob {
     pub name: String,
     pub kind: String,
     pub attempts: i64,
-}
-
-/// A call its holder was promised to hear of on Telegram and has not been told yet.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OwedCall {
-    pub ticket_id: i64,
-    pub org_id: i64,
-    pub bot_id: i64,
-    pub chat_id: i64,
-    pub number: String,
-    pub window: String,
-    pub called_at: i64,
-    pub recalls: i64,
-}
-
-/// A closed Telegram conversation whose customer has not been asked for a rating yet.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OwedRating {
-    pub conversation_id: i64,
-    pub org_id: i64,
-    pub thread_key: String,
-}
-
-/// A queue ticket taken through a bot, with what its holder needs to hear.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct BotTicket {
-    pub ticket_id: i64,
-    pub bot_id: i64,
-    pub chat_id: i64,
-    pub public_id: String,
 }
 
 impl Connector for TelegramBot {
@@ -490,60 +467,6 @@ pub trait BotStore: Sync {
         Ok(found.map(|r| r.0))
     }
 
-    /// Tickets of the branch taken through a bot that still wait (issued in the last day: queues
-    /// are per day), or the one given.
-    async fn bot_tickets(&self, branch_id: i64, ticket_id: Option<i64>) -> Result<Vec<BotTicket>> {
-        Ok(sqlx::query_as(
-            "SELECT t.id AS ticket_id, b.bot_id, b.chat_id, t.public_id FROM telegram_tickets b \
-             JOIN tickets t ON t.id = b.ticket_id \
-             WHERE t.branch_id = $1 AND (t.id = $2 OR ($2 = 0 AND t.status = 'waiting' AND t.issued_at > $3))",
-        )
-        .bind(branch_id)
-        .bind(ticket_id.unwrap_or(0))
-        .bind(hub_actors::model::now_millis() - 24 * 3600 * 1000)
-        .fetch_all(self.db().read())
-        .await?)
-    }
-
-    /// Calls of bot tickets since `since` whose "go to window N" notice is not queued: what the
-    /// notifier owes, read from the store (so no missed bus event can lose one).
-    async fn owed_call_notices(&self, since: Millis) -> Result<Vec<OwedCall>> {
-        Ok(sqlx::query_as(
-            "SELECT t.id AS ticket_id, t.org_id, b.bot_id, b.chat_id, t.number, w.label AS window, t.called_at, t.recalls \
-             FROM telegram_tickets b JOIN tickets t ON t.id = b.ticket_id JOIN windows w ON w.id = t.window_id \
-             WHERE t.status = 'called' AND t.called_at > $1 AND NOT EXISTS (SELECT 1 FROM outbox o \
-               WHERE o.dedup_key = 'called:' || CAST(t.id AS TEXT) || ':' || CAST(t.called_at AS TEXT))",
-        )
-        .bind(since)
-        .fetch_all(self.db().read())
-        .await?)
-    }
-
-    /// Branches with bot tickets waiting (issued since `since`) not yet told they are next.
-    async fn branches_owing_next(&self, since: Millis) -> Result<Vec<(i64, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT DISTINCT t.branch_id, t.org_id FROM telegram_tickets b JOIN tickets t ON t.id = b.ticket_id \
-             WHERE t.status = 'waiting' AND t.issued_at > $1 AND NOT EXISTS (SELECT 1 FROM outbox o \
-               WHERE o.dedup_key = 'next:' || CAST(t.id AS TEXT))",
-        )
-        .bind(since)
-        .fetch_all(self.db().read())
-        .await?)
-    }
-
-    /// Telegram conversations closed since `since` whose rating question is not queued.
-    async fn owed_rating_questions(&self, since: Millis) -> Result<Vec<OwedRating>> {
-        Ok(sqlx::query_as(hub_actors::store::sql(format!(
-            "SELECT c.id AS conversation_id, c.org_id, c.thread_key FROM conversations c \
-             WHERE c.channel = 'telegram' AND c.status = '{closed}' AND c.closed_at > $1 AND NOT EXISTS \
-               (SELECT 1 FROM outbox o WHERE o.dedup_key = 'csat:' || CAST(c.id AS TEXT))",
-            closed = Status::Closed.as_str(),
-        )))
-        .bind(since)
-        .fetch_all(self.db().read())
-        .await?)
-    }
-
     /// Whether the organisation has a bot a web-chat visitor can go on with.
     async fn handoff_bot(&self, org_id: i64, service_id: i64) -> Result<Option<(i64, String)>> {
         Ok(sqlx::query_as(
@@ -603,41 +526,31 @@ pub trait BotStore: Sync {
         let Some((visitor_id,)) = taken else {
             return Ok(None);
         };
-        let (visitor_contact,): (i64,) = sqlx::query_as(
-            "SELECT COALESCE(c.merged_into, c.id) FROM visitors v JOIN contacts c ON c.id = v.contact_id WHERE v.id = $1",
-        )
-        .bind(visitor_id)
-        .fetch_one(self.db().write())
-        .await?;
-        let card = if visitor_contact == contact_id {
+        let visitor = self.db().visitor_by_id(visitor_id).await?;
+        let card = if visitor.contact_id == contact_id {
             contact_id
         } else {
             self.db()
-                .merge_contacts(org_id, visitor_contact.min(contact_id), visitor_contact.max(contact_id))
+                .merge_contacts(
+                    org_id,
+                    visitor.contact_id.min(contact_id),
+                    visitor.contact_id.max(contact_id),
+                )
                 .await?
                 .id
         };
-        let mut tx = self.db().write().begin().await?;
-        let moved: Option<(i64,)> = sqlx::query_as(hub_actors::store::sql(format!(
-            "UPDATE conversations SET channel = 'telegram', thread_key = $1 \
-             WHERE org_id = $2 AND channel = 'webchat' AND thread_key = $3 AND {live} \
-             AND NOT EXISTS (SELECT 1 FROM conversations o WHERE o.org_id = $2 AND o.channel = 'telegram' \
-                             AND o.thread_key = $1 AND {other_live}) RETURNING id",
-            live = Status::sql_live("status"),
-            other_live = Status::sql_live("o.status"),
-        )))
-        .bind(thread_key)
-        .bind(org_id)
-        .bind(format!("visitor:{visitor_id}"))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((id,)) = moved {
-            hub_actors::store::timeline(&mut tx, id, now, "handed_over", None, Some("telegram")).await?;
-        }
-        tx.commit().await?;
+        let moved = self
+            .db()
+            .move_dialogue(
+                org_id,
+                (ChannelKind::Webchat, &visitor.thread_key()),
+                (ChannelKind::Telegram, thread_key),
+                now,
+            )
+            .await?;
         Ok(Some(Handoff {
             contact_id: card,
-            moved: moved.map(|m| m.0),
+            moved,
         }))
     }
 }
