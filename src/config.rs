@@ -44,6 +44,10 @@ pub struct Settings {
     /// How long a stopping hub waits for requests in flight and its tasks to finish, seconds
     /// (1 to 300).
     pub stop_grace_secs: u64,
+    /// How long an operator's console may be gone (a reload, a network drop) before they are
+    /// signed off: their chats go to others and a visitor they called goes back in line, seconds
+    /// (1 to 600).
+    pub console_grace_secs: u64,
     /// Key tenants' secrets are sealed with at rest (64 hex characters); empty: the key file
     /// `secrets.key` in the data directory, made on first start.
     pub secrets_key: String,
@@ -124,6 +128,7 @@ impl Settings {
         within("upload_unsent_address_mb", self.upload_unsent_address_mb, 1, 1 << 20)?;
         within("upload_unsent_org_mb", self.upload_unsent_org_mb, 1, 1 << 24)?;
         within("stop_grace_secs", self.stop_grace_secs, 1, 300)?;
+        within("console_grace_secs", self.console_grace_secs, 1, 600)?;
         hub_actors::model::egress::Egress::parse(&self.egress_allow)
             .map_err(|e| SettingError::new("egress_allow", e.to_string()))?;
         self.telegram.validate()?;
@@ -268,6 +273,7 @@ impl Default for Settings {
             upload_unsent_address_mb: 50,
             upload_unsent_org_mb: 1024,
             stop_grace_secs: 10,
+            console_grace_secs: 20,
             egress_allow: String::new(),
             secrets_key: String::new(),
             secrets_key_previous: String::new(),

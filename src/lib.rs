@@ -217,6 +217,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             email: Some(email),
             speech: Some(speech),
             sip,
+            consoles: Default::default(),
         });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -226,6 +227,11 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     tasks.supervise("session ends", {
         let state = state.clone();
         move || hub_web::follow_ended_sessions(state.clone())
+    });
+    tasks.supervise("operator consoles", {
+        let (hub, consoles) = (state.hub.clone(), state.consoles.clone());
+        let grace = std::time::Duration::from_secs(settings.console_grace_secs);
+        move || hub_web::consoles::follow(hub.clone(), consoles.clone(), grace)
     });
     tasks.supervise("unsent uploads", {
         let (store, secs, stop) = (state.hub.store().clone(), settings.upload_unsent_secs, stop.clone());

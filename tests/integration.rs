@@ -27,3 +27,5 @@ mod shutdown;
 mod slow_client;
 #[path = "it/two_nodes.rs"]
 mod two_nodes;
+#[path = "it/windows.rs"]
+mod windows;

@@ -47,6 +47,8 @@ pub enum Error {
     Schedule(#[from] ScheduleError),
     #[error(transparent)]
     Message(#[from] crate::model::message::MessageError),
+    #[error(transparent)]
+    Attachment(#[from] crate::model::attachment::AttachmentError),
     #[error("store: {0}")]
     Store(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -60,11 +62,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// Why, for the refusals a page explains to a person in its own language: a stable name of
+    /// the reason and the values its sentence needs (`{"required": 1, "done": 0}`).
+    pub fn reason(&self) -> Option<(&'static str, serde_json::Value)> {
+        match self {
+            Self::Transition(e) => Some(e.reason()),
+            Self::Presence(e) => Some(e.reason()),
+            Self::Message(e) => Some(e.reason()),
+            Self::Attachment(e) => Some(e.reason()),
+            _ => None,
+        }
+    }
+
     /// A stable machine-readable code clients can switch on.
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
-            Self::Invalid(_) | Self::Schedule(_) | Self::Message(_) => "invalid",
+            Self::Invalid(_) | Self::Schedule(_) | Self::Message(_) | Self::Attachment(_) => "invalid",
             Self::Conflict(_) | Self::Stale(..) => "conflict",
             Self::BranchClosed => "branch_closed",
             Self::ConversationClosed => "conversation_closed",

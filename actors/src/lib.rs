@@ -265,6 +265,41 @@ impl Hub {
         self.operators.get(user_id)
     }
 
+    /// The operator left without saying what becomes of their work (their console closed and
+    /// did not come back, or they signed out with a ticket in hand): what the model says of the
+    /// ticket in hand is done (a called visitor goes back to the front of its queue), then they
+    /// are signed off, which hands their conversations back and withdraws their offers.
+    pub async fn operator_left(&self, user_id: i64) -> Result<()> {
+        use actors::operator::{Act, SetPresence, View};
+        use model::presence::{left_without_saying, Presence};
+        use model::ticket::{TicketAction, TicketStatus};
+        let op = self.operator(user_id);
+        let view = ask(&op, View).await?;
+        if let Some(t) = view.in_hand {
+            let status = TicketStatus::parse(&t.status);
+            if let Some(TicketAction::Transfer) = left_without_saying(status) {
+                let back = Act {
+                    ticket_id: t.id,
+                    action: TicketAction::Transfer,
+                    transfer: Some((t.service_id, model::ordering::Placement::Front)),
+                    comment: t.comment.clone(),
+                };
+                match ask(&op, back).await {
+                    Ok(t) => {
+                        tracing::info!(number = %t.number, operator = user_id, "called ticket returned to its queue: the operator left")
+                    }
+                    // Finished or taken meanwhile: nothing is left to return.
+                    Err(Error::Conflict(_) | Error::Transition(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if view.state.presence != Presence::Offline {
+            ask(&op, SetPresence(Presence::Offline)).await?;
+        }
+        Ok(())
+    }
+
     pub fn queue(&self, branch_id: i64) -> Addr<QueueActor> {
         self.queues.get(branch_id)
     }

@@ -1087,8 +1087,13 @@ class Walk:
             in_hand = self.ok("GET", "/api/operator", token)["in_hand"]
             if in_hand:
                 return in_hand["id"]
+            # One window, one operator: each caller sits at a window of their own.
+            windows = self.__dict__.setdefault("caller_windows", {})
+            if caller not in windows:
+                windows[caller] = self.ok("POST", f"/api/admin/branches/{self.own['branch']}/windows", admin,
+                                          {"label": f"walk-{caller}"})["id"]
             self.ok("PUT", "/api/operator/place", token,
-                    {"window_id": self.own["window"], "service_ids": [self.own["service"]]})
+                    {"window_id": windows[caller], "service_ids": [self.own["service"]]})
             self.ok("POST", "/api/kiosk/tickets", self.tokens["kiosk"], {"service_id": self.own["service"]})
             return self.ok("POST", "/api/operator/call-next", token, {})["ticket"]["id"]
         if kind == "attachment":  # the caller's own upload, not sent yet

@@ -40,8 +40,8 @@ def test_operator_break_and_language(hub, new_context):
     expect(t("take-break")).to_be_disabled()
     expect(t("back-to-work")).to_be_enabled()
     expect(t("break-reason")).to_have_value("")
-    # (Calling the next visitor is also a way back from a break, so it stays available.)
-    expect(t("call-next")).to_be_enabled()
+    # A break ends only by saying so: "call next" waits for "back to work".
+    expect(t("call-next")).to_be_disabled()
     op = hub.api.login(*hubnode.OPERATOR2)
     state = hub.api.ok("GET", "/api/operator", op)["state"]
     assert state["presence"] == {"state": "break", "reason": "Обед"}, state

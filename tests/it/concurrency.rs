@@ -24,6 +24,21 @@ async fn drain(store: &Store, nodes: &[&Node]) {
     let issued = join_all(issue).await;
     assert_eq!(issued.len(), TICKETS);
 
+    // One window, one operator: the demo's two windows and one more for each other operator.
+    let admin = nodes[0].api.login("admin", "demo-admin").await;
+    let mut windows = vec![1, 2];
+    for i in windows.len()..OPERATORS {
+        let (status, w) = nodes[0]
+            .api
+            .post(
+                "/api/admin/branches/1/windows",
+                Some(&admin),
+                serde_json::json!({"label": format!("{}", i + 1)}),
+            )
+            .await;
+        assert_eq!(status, 201, "{w}");
+        windows.push(w["id"].as_i64().expect("window id"));
+    }
     let mut operators = Vec::new();
     for i in 0..OPERATORS {
         let login = format!("load{i}");
@@ -37,7 +52,7 @@ async fn drain(store: &Store, nodes: &[&Node]) {
             String::from_utf8_lossy(&out.stderr)
         );
         let api = nodes[i % nodes.len()].api.clone();
-        let token = api.operator_at(&login, "load-password", 1 + (i as i64 % 2)).await;
+        let token = api.operator_at(&login, "load-password", windows[i]).await;
         operators.push((api, token));
     }
 

@@ -97,10 +97,13 @@ async fn flow(backend: Backend) {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "presence");
 
-    // No-show needs one recall in the demo branch.
+    // No-show needs one recall in the demo branch; the refusal names its reason and values,
+    // for the page to word in its language.
     let (status, body) = api.act(&op, vip_id, "no-show", None).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "ticket_state");
+    assert_eq!(body["reason"], "too_few_recalls");
+    assert_eq!(body["args"], json!({"required": 1, "done": 0}));
     let (status, body) = api.act(&op, vip_id, "recall", None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["recalls"], 1);
@@ -182,6 +185,15 @@ async fn flow(backend: Backend) {
         .await;
     assert_eq!(status, 200);
     assert_eq!(view["state"]["presence"]["state"], "break");
+    // A break ends only by saying so: "call next" is refused, with the reason named.
+    let (status, body) = api.call_next(&op).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "presence");
+    assert_eq!(body["reason"], "on_break");
+    let (status, view) = api
+        .put("/api/operator/presence", Some(&op), json!({"state": "available"}))
+        .await;
+    assert_eq!(status, 200, "{view}");
     let (_, called) = api.call_next(&op).await;
     assert_eq!(called["ticket"]["number"], "A002");
     let (_, view) = api.get("/api/operator", Some(&op)).await;
@@ -245,10 +257,17 @@ async fn flow(backend: Backend) {
     }
     assert_eq!(operators, Some(json!(1)));
 
-    // The empty queue answers with no ticket, not an error.
+    // operator2 signed out with B001 called and not served: it waits again, first in line.
     let (_, _) = api
         .act(&op, called["ticket"]["id"].as_i64().expect("id"), "finish", None)
         .await;
+    let (_, again) = api.call_next(&op).await;
+    assert_eq!(again["ticket"]["number"], "B001", "{again}");
+    let (_, _) = api
+        .act(&op, again["ticket"]["id"].as_i64().expect("id"), "finish", None)
+        .await;
+
+    // The empty queue answers with no ticket, not an error.
     let (status, none) = api.call_next(&op).await;
     assert_eq!(status, 200);
     assert!(none["ticket"].is_null());

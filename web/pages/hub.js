@@ -30,6 +30,8 @@
       'op.transferTo': 'To service', 'op.back': 'Back of the queue', 'op.front': 'Front of the queue',
       'op.transferComment': 'Comment for the next operator (optional)', 'op.presence': 'Presence',
       'op.breakReason': 'Break reason', 'op.takeBreak': 'Take a break', 'op.backToWork': 'Back to work',
+      'op.leaveHeading': 'A ticket is in your hands', 'op.leaveText': 'Ticket {number} is “{status}”. What becomes of it when you leave?',
+      'op.leaveFinish': 'Finish it and sign out', 'op.leaveReturn': 'Return it to the front of the queue and sign out', 'op.leaveCancel': 'Stay',
       'op.nobody': 'Nobody is waiting.', 'op.called': 'Called {number}.', 'op.finished': 'Ticket {number} finished.',
       'op.transferred': 'Ticket {number} transferred.', 'op.noShowDone': 'Ticket {number} marked as no-show.',
       'op.recalled': 'Ticket {number} recalled.', 'op.needReason': 'Enter a break reason.',
@@ -57,6 +59,17 @@
       'tk.notFound': 'Ticket not found.', 'tk.keepOpen': 'Keep this page open: it updates by itself.',
       'reg.heading': 'Take a ticket', 'reg.notFound': 'Branch not found.',
       'err.generic': 'Something went wrong.', 'err.network': 'No connection to the server.',
+      'why.too_few_recalls': 'No-show can be marked after recalls: {required} needed, {done} made.',
+      'why.not_allowed': 'Not available: the ticket is “{status}”.',
+      'why.ticket_in_hand': 'Finish or transfer the ticket in hand first.',
+      'why.no_reason': 'Enter a break reason.', 'why.no_window': 'Choose a window and services first.',
+      'why.on_break': 'You are on a break: press “Back to work” first.',
+      'why.away': 'You are offline: press “Back to work” first.',
+      'why.window_taken': 'Another operator is at window {window}: choose another window.',
+      'why.file_type': 'This kind of file is not accepted: send an image (PNG, JPEG, GIF, WebP), a PDF, plain text, a voice message or a video note.',
+      'why.file_empty': 'The file is empty.', 'why.file_too_large': 'The file is larger than {mb} MB.',
+      'why.message_empty': 'The message is empty.', 'why.message_too_long': 'A message holds at most {max} characters.',
+      'why.too_many_attachments': 'At most {max} files per message.',
       'err.bad_credentials': 'Wrong login or password', 'err.too_many_attempts': 'Too many wrong attempts; try again later',
       'err.wrong_vip_code': 'This VIP code is not valid',
       'err.not_assigned': 'This name or number belongs to another organisation of the installation',
@@ -162,6 +175,8 @@
       'op.transfer': 'Перевести', 'op.transferTo': 'В услугу', 'op.back': 'В конец очереди', 'op.front': 'В начало очереди',
       'op.transferComment': 'Комментарий для следующего оператора (необязательно)', 'op.presence': 'Статус',
       'op.breakReason': 'Причина перерыва', 'op.takeBreak': 'Уйти на перерыв', 'op.backToWork': 'Вернуться к работе',
+      'op.leaveHeading': 'У вас талон в работе', 'op.leaveText': 'Талон {number}: «{status}». Что с ним сделать, когда вы уйдёте?',
+      'op.leaveFinish': 'Завершить и выйти', 'op.leaveReturn': 'Вернуть в начало очереди и выйти', 'op.leaveCancel': 'Остаться',
       'op.nobody': 'Никто не ждёт.', 'op.called': 'Вызван {number}.', 'op.finished': 'Талон {number} завершён.',
       'op.transferred': 'Талон {number} переведён.', 'op.noShowDone': 'Талон {number}: посетитель не явился.',
       'op.recalled': 'Талон {number} вызван повторно.', 'op.needReason': 'Укажите причину перерыва.',
@@ -189,6 +204,17 @@
       'tk.notFound': 'Талон не найден.', 'tk.keepOpen': 'Не закрывайте страницу: она обновляется сама.',
       'reg.heading': 'Получить талон', 'reg.notFound': 'Отделение не найдено.',
       'err.generic': 'Что-то пошло не так.', 'err.network': 'Нет связи с сервером.',
+      'why.too_few_recalls': 'Неявку можно отметить после повторных вызовов: нужно {required}, сделано {done}.',
+      'why.not_allowed': 'Недоступно: талон в состоянии «{status}».',
+      'why.ticket_in_hand': 'Сначала завершите или переведите талон в работе.',
+      'why.no_reason': 'Укажите причину перерыва.', 'why.no_window': 'Сначала выберите окно и услуги.',
+      'why.on_break': 'Вы на перерыве: сначала нажмите «Вернуться к работе».',
+      'why.away': 'Вы не в сети: сначала нажмите «Вернуться к работе».',
+      'why.window_taken': 'За окном {window} работает другой оператор: выберите другое окно.',
+      'why.file_type': 'Такие файлы не принимаются: отправьте изображение (PNG, JPEG, GIF, WebP), PDF, текст, голосовое сообщение или видеокружок.',
+      'why.file_empty': 'Файл пустой.', 'why.file_too_large': 'Файл больше {mb} МБ.',
+      'why.message_empty': 'Сообщение пустое.', 'why.message_too_long': 'В сообщении не больше {max} символов.',
+      'why.too_many_attachments': 'Не больше {max} файлов в сообщении.',
       'err.not_found': 'Не найдено', 'err.invalid': 'Неверные данные', 'err.conflict': 'Конфликт состояния',
       'err.branch_closed': 'Отделение закрыто', 'err.bad_credentials': 'Неверный логин или пароль',
       'err.too_many_attempts': 'Слишком много неверных попыток, попробуйте позже',
@@ -356,7 +382,9 @@
   function show(node, on) { if (node) node.classList.toggle('hidden', !on); }
 
   class HubError extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+    constructor(status, code, message, reason, args) {
+      super(message); this.status = status; this.code = code; this.reason = reason || null; this.args = args || null;
+    }
   }
 
   /* fetch wrapper: JSON in, JSON out, {code,message} errors thrown as HubError. */
@@ -380,17 +408,26 @@
     if (!res.ok) {
       const code = data && typeof data.code === 'string' ? data.code : 'http_' + res.status;
       const msg = data && typeof data.message === 'string' ? data.message : (res.statusText || '');
-      throw new HubError(res.status, code, msg);
+      const reason = data && typeof data.reason === 'string' ? data.reason : null;
+      const args = data && data.args && typeof data.args === 'object' ? data.args : null;
+      throw new HubError(res.status, code, msg, reason, args);
     }
     return data;
   }
 
   function errorText(e) {
     if (!(e instanceof HubError)) return t('err.generic');
-    const loc = DICT[lang]['err.' + e.code];
-    if (!loc) return e.message || t('err.generic');
-    if (!e.message || e.message === loc || lang === 'en') return e.message || loc;
-    return loc + ' (' + e.message + ')';
+    // A refusal the server names a reason for is worded here, in the page's language, from
+    // the reason's values (a status is a code: it is worded too).
+    if (e.reason && DICT[lang]['why.' + e.reason]) {
+      const args = Object.assign({}, e.args || {});
+      if (typeof args.status === 'string') args.status = t('st.' + args.status);
+      return t('why.' + e.reason, args);
+    }
+    // Otherwise the server's own words are English: shown as they are on an English page, and
+    // on another only the code's sentence in that language (never a sentence half in English).
+    if (lang === 'en') return e.message || DICT.en['err.' + e.code] || t('err.generic');
+    return DICT[lang]['err.' + e.code] || t('err.generic');
   }
 
   /* The page's message line ([data-testid=message]). kind: info | error | ok */

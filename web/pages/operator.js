@@ -130,9 +130,11 @@ Hub.ready(() => {
     Hub.show($('current-comment'), !!(t && t.comment));
 
     const set = (id, on) => { $(id).disabled = busy || !on; };
-    set('call-next', place && !t);
+    // A button is enabled only when its action is allowed: calling only at work (a break ends
+    // by "back to work", never by another button), no-show only after the branch's recalls.
+    set('call-next', place && !t && pr.state === 'available');
     set('recall', status === 'called');
-    set('no-show', status === 'called');
+    set('no-show', status === 'called' && max != null && (t.recalls || 0) >= max);
     set('start-service', status === 'called');
     set('finish', status === 'called' || status === 'serving');
     set('transfer', (status === 'called' || status === 'serving') && $('transfer-service').value !== '');
@@ -273,10 +275,36 @@ Hub.ready(() => {
 
   $('transfer-service').addEventListener('change', render);
 
-  $('signout').addEventListener('click', async () => {
+  async function signOut() {
     try { await Hub.api('POST', '/api/auth/logout', {}); } catch (_) { /* leave anyway */ }
     location.assign('/login');
+  }
+
+  // Signing out with a ticket in hand asks what becomes of it first: the visitor must not be
+  // left on the board for a window nobody sits at.
+  $('signout').addEventListener('click', () => {
+    const t = inHand();
+    if (!t) { signOut(); return; }
+    Hub.setText($('leave-text'), Hub.t('op.leaveText', { number: t.number, status: Hub.t('st.' + t.status) }));
+    $('leave-dialog').showModal();
   });
+  $('leave-cancel').addEventListener('click', () => $('leave-dialog').close());
+  $('leave-finish').addEventListener('click', () => leaveWith('finish', {}));
+  $('leave-return').addEventListener('click', () => {
+    const t = inHand();
+    leaveWith('transfer', { service_id: t.service_id, placement: 'front' });
+  });
+  async function leaveWith(action, body) {
+    try {
+      await Hub.api('POST', ticketPath(action), body);
+    } catch (e) {
+      $('leave-dialog').close();
+      fail(e);
+      await refresh();
+      return;
+    }
+    signOut();
+  }
 
   Hub.onLang(() => {
     if (S.detail) {

@@ -27,6 +27,11 @@ pub enum ApiError {
 struct Body<'a> {
     code: &'a str,
     message: String,
+    /// For a refusal a page words itself: the reason's name and its values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    args: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -103,9 +108,15 @@ impl ResponseError for ApiError {
         } else {
             self.to_string()
         };
+        let (reason, args) = match self {
+            Self::Core(e) => e.reason().map_or((None, None), |(r, a)| (Some(r), Some(a))),
+            _ => (None, None),
+        };
         HttpResponse::build(status).json(Body {
             code: self.code(),
             message,
+            reason,
+            args: args.filter(|a| !a.is_null()),
         })
     }
 }

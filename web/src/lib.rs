@@ -2,6 +2,7 @@
 //! [`configure`] is the one wiring used by the binary and by the tests.
 
 pub mod auth;
+pub mod consoles;
 pub mod error;
 pub mod metrics;
 mod pages;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub speech: Option<hub_channels::speech::Speech>,
     /// The SIP endpoint of this node, when telephony is on.
     pub sip: Option<hub_channels::sip::Sip>,
+    /// The operator consoles open on this node: presence follows them (`consoles::follow`).
+    pub consoles: Arc<consoles::Consoles>,
 }
 
 /// The window of the `anonymous_limit` setting.

@@ -265,8 +265,13 @@ async fn operator(
         watch: state.sessions.watch(&token, Holder::User(me)),
         token,
     });
+    // Counted open while the socket lives: the operator's presence follows it.
+    let console = state.consoles.open(me);
     let state = state.into_inner();
-    actix_web::rt::spawn(async move { run(session, stream, &state, pushes, recheck).await });
+    actix_web::rt::spawn(async move {
+        run(session, stream, &state, pushes, recheck).await;
+        drop(console);
+    });
     Ok(response)
 }
 

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     now_millis,
     ordering::Placement,
-    presence::{self, Presence},
+    presence::{self, Presence, PresenceError},
     ticket::{TicketAction, TicketStatus},
     Millis,
 };
@@ -220,9 +220,7 @@ impl Handler<SetPlace> for OperatorActor {
         let mut state = self.state.clone();
         let fut = async move {
             if in_hand {
-                return Err(Error::Conflict(
-                    "finish the ticket in hand before changing window".into(),
-                ));
+                return Err(PresenceError::TicketInHand.into());
             }
             let window = core.store.window(org_id, msg.window_id).await?;
             let branch = core.store.branch(org_id, window.branch_id).await?;
@@ -310,22 +308,12 @@ impl Handler<CallNext> for OperatorActor {
         let core = self.core.clone();
         let (user_id, window, branch) = (self.user_id, self.window.clone(), self.branch.clone());
         let services = self.state.service_ids.clone();
-        let on_break = self.state.presence != Presence::Available;
-        let mut state = self.state.clone();
+        let at_work = presence::may_call(&self.state.presence);
         let fut = async move {
             let (Some(window), Some(branch)) = (window, branch) else {
-                return Err(Error::Invalid("choose a window and services first".into()));
+                return Err(PresenceError::NoWindow.into());
             };
-            // Pressing "call next" is how an operator comes back from a break. Once that is
-            // stored it holds whatever the call itself then meets.
-            let back = if on_break {
-                state.presence = Presence::Available;
-                state.since = now_millis();
-                core.store.save_operator_state(&state).await?;
-                Some(state)
-            } else {
-                None
-            };
+            at_work?;
             // Today's queue only: tickets left waiting at yesterday's closing are not called.
             let day = branch.today();
             let now = now_millis();
@@ -337,15 +325,11 @@ impl Handler<CallNext> for OperatorActor {
                     .call_next_within(branch.id, &day, user_id, window.id, &cut_offs, now)
                     .await
             };
-            Ok((back, called, window))
+            Ok((called, window))
         };
         AtomicResponse::new(Box::pin(fut.into_actor(self).then(move |res, act, _| {
             let mut events = Vec::new();
-            let out = res.and_then(|(back, called, window)| {
-                if let Some(state) = back {
-                    act.state = state;
-                    events.push(act.presence_event());
-                }
+            let out = res.and_then(|(called, window)| {
                 let ticket = called?;
                 if let Some(t) = &ticket {
                     act.in_hand = Some(t.clone());

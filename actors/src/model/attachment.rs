@@ -17,6 +17,18 @@ pub enum AttachmentError {
     ForbiddenType,
 }
 
+impl AttachmentError {
+    /// A stable name for the reason, with what the sentence needs, so a page says it in its
+    /// own language.
+    pub fn reason(&self) -> (&'static str, serde_json::Value) {
+        match self {
+            Self::Empty => ("file_empty", serde_json::Value::Null),
+            Self::TooLarge => ("file_too_large", serde_json::json!({ "mb": MAX_BYTES / 1024 / 1024 })),
+            Self::ForbiddenType => ("file_type", serde_json::Value::Null),
+        }
+    }
+}
+
 /// The type of an acceptable file, from its first bytes; plain text must be UTF-8 without
 /// control characters other than whitespace (and so cannot be an executable or HTML sniffed
 /// as something else: it is always served as `text/plain` with `nosniff`).

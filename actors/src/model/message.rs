@@ -24,6 +24,21 @@ pub enum MessageError {
     Shortcut,
 }
 
+impl MessageError {
+    /// A stable name for the reason, with what the sentence needs, so a page says it in its
+    /// own language.
+    pub fn reason(&self) -> (&'static str, serde_json::Value) {
+        use serde_json::{json, Value};
+        match self {
+            Self::Empty => ("message_empty", Value::Null),
+            Self::TooLong => ("message_too_long", json!({ "max": MESSAGE_LIMIT })),
+            Self::TooManyAttachments => ("too_many_attachments", json!({ "max": ATTACHMENTS_PER_MESSAGE })),
+            Self::ClientId => ("client_id", json!({ "max": CLIENT_ID_LIMIT })),
+            Self::Shortcut => ("shortcut", json!({ "max": SHORTCUT_LIMIT })),
+        }
+    }
+}
+
 /// Something to send (text or files), within limits.
 pub fn check(body: &str, client_id: Option<&str>, attachments: &[i64]) -> Result<(), MessageError> {
     if body.trim().is_empty() && attachments.is_empty() {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ticket::{TicketAction, TicketStatus};
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Presence {
@@ -12,12 +14,55 @@ pub enum Presence {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PresenceError {
-    #[error("finish or transfer the ticket in hand before taking a break")]
+    #[error("finish or transfer the ticket in hand first")]
     TicketInHand,
     #[error("a break needs a reason")]
     NoReason,
     #[error("choose a window before going available (or have a chat queue among your skills)")]
     NoWindow,
+    #[error("you are on a break: end it before calling the next visitor")]
+    OnBreak,
+    #[error("you are away: go back to work before calling the next visitor")]
+    Away,
+    #[error("window {window} has another operator at it; choose another window")]
+    WindowTaken { window: String },
+}
+
+impl PresenceError {
+    /// A stable name for the reason, with what the sentence needs, so a page says it in its
+    /// own language.
+    pub fn reason(&self) -> (&'static str, serde_json::Value) {
+        match self {
+            Self::TicketInHand => ("ticket_in_hand", serde_json::Value::Null),
+            Self::NoReason => ("no_reason", serde_json::Value::Null),
+            Self::NoWindow => ("no_window", serde_json::Value::Null),
+            Self::OnBreak => ("on_break", serde_json::Value::Null),
+            Self::Away => ("away", serde_json::Value::Null),
+            Self::WindowTaken { window } => ("window_taken", serde_json::json!({ "window": window })),
+        }
+    }
+}
+
+/// Whether the operator may call the next visitor: only while at work. A break ends only when
+/// the operator says so ("back to work"), never as a side effect of another button.
+pub fn may_call(now: &Presence) -> Result<(), PresenceError> {
+    match now {
+        Presence::Available => Ok(()),
+        Presence::Break { .. } => Err(PresenceError::OnBreak),
+        Presence::Offline => Err(PresenceError::Away),
+    }
+}
+
+/// What becomes of the ticket in hand when its operator leaves without a word (the console
+/// closed and did not come back within the grace, or a sign-out that did not say): a visitor
+/// called but not yet served goes back to the front of the queue, for the next operator to call,
+/// rather than staying on the board for a window nobody sits at; one being served stays with
+/// the operator, who is with them.
+pub fn left_without_saying(in_hand: Option<TicketStatus>) -> Option<TicketAction> {
+    match in_hand {
+        Some(TicketStatus::Called) => Some(TicketAction::Transfer),
+        _ => None,
+    }
 }
 
 /// Whether the operator may move to `next` now. A break is only taken with empty hands (the
@@ -50,6 +95,34 @@ mod tests {
         assert_eq!(change(&br, false, true), Ok(()));
         let blank = Presence::Break { reason: "  ".into() };
         assert_eq!(change(&blank, false, true), Err(PresenceError::NoReason));
+    }
+
+    #[test]
+    fn only_an_operator_at_work_calls() {
+        assert_eq!(may_call(&Presence::Available), Ok(()));
+        let br = Presence::Break {
+            reason: "Обед".into()
+        };
+        assert_eq!(may_call(&br), Err(PresenceError::OnBreak));
+        assert_eq!(may_call(&Presence::Offline), Err(PresenceError::Away));
+    }
+
+    #[test]
+    fn a_called_visitor_goes_back_to_the_queue_when_the_operator_vanishes() {
+        assert_eq!(
+            left_without_saying(Some(TicketStatus::Called)),
+            Some(TicketAction::Transfer)
+        );
+        assert_eq!(left_without_saying(Some(TicketStatus::Serving)), None);
+        assert_eq!(left_without_saying(None), None);
+    }
+
+    #[test]
+    fn reasons_are_named_for_the_pages() {
+        let (name, args) = PresenceError::WindowTaken { window: "3".into() }.reason();
+        assert_eq!(name, "window_taken");
+        assert_eq!(args["window"], "3");
+        assert_eq!(PresenceError::OnBreak.reason().0, "on_break");
     }
 
     #[test]

@@ -87,6 +87,22 @@ pub enum TransitionError {
     TooFewRecalls { required: i64, done: i64 },
 }
 
+impl TransitionError {
+    /// A stable name for the reason, with what the sentence needs, so a page says it in its
+    /// own language.
+    pub fn reason(&self) -> (&'static str, serde_json::Value) {
+        match self {
+            Self::NotAllowed { action, status } => {
+                ("not_allowed", serde_json::json!({ "action": action, "status": status }))
+            }
+            Self::TooFewRecalls { required, done } => (
+                "too_few_recalls",
+                serde_json::json!({ "required": required, "done": done }),
+            ),
+        }
+    }
+}
+
 /// The status a ticket moves to when `action` is applied, or why it may not be.
 ///
 /// `recalls` is how many times the ticket was recalled since it was called, `recalls_before_no_show`

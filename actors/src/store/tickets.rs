@@ -10,7 +10,7 @@ use crate::model::{
     board::BoardCall,
     numbering::ticket_code,
     ordering::{sort_key, Placement, PRIORITY_NORMAL, PRIORITY_VIP},
-    presence::Presence,
+    presence::{Presence, PresenceError},
     ticket::{transition, TicketAction, TicketStatus},
     Millis,
 };
@@ -472,8 +472,11 @@ impl Store {
         }))
     }
 
+    /// Saves where the operator sits and their presence. One window, one operator: a window an
+    /// operator at work or on a break holds is refused to another (the store's unique index
+    /// decides, so two operators choosing at once cannot both have it).
     pub async fn save_operator_state(&self, s: &OperatorState) -> Result<()> {
-        sqlx::query(
+        let saved = sqlx::query(
             // A change of presence starts a new idle period (longest-idle routing) and forgives
             // the offers missed before it.
             "INSERT INTO operator_states (user_id, window_id, service_ids, presence, since, idle_since) \
@@ -488,8 +491,49 @@ impl Store {
         .bind(to_json(&s.presence)?)
         .bind(s.since)
         .execute(&self.write)
-        .await?;
+        .await;
+        match saved {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                let label: Option<(String,)> = sqlx::query_as("SELECT label FROM windows WHERE id = $1")
+                    .bind(s.window_id)
+                    .fetch_optional(&self.read)
+                    .await?;
+                Err(PresenceError::WindowTaken {
+                    window: label.map(|l| l.0).unwrap_or_default(),
+                }
+                .into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks the operators' consoles as seen connected now (the node holding them open says so
+    /// every few seconds).
+    pub async fn consoles_seen(&self, users: &[i64], now: Millis) -> Result<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let q = sqlx::query(sql(format!(
+            "UPDATE operator_states SET console_seen_at = $1 WHERE user_id IN ({})",
+            super::placeholders(2, users.len())
+        )))
+        .bind(now);
+        let q = users.iter().fold(q, |q, u| q.bind(*u));
+        q.execute(&self.write).await?;
         Ok(())
+    }
+
+    /// Operators none of whose consoles was seen since `before`: their consoles are forgotten
+    /// (once: one node takes each) and they are returned, to be signed off.
+    pub async fn consoles_gone(&self, before: Millis) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "UPDATE operator_states SET console_seen_at = NULL WHERE console_seen_at < $1 RETURNING user_id",
+        )
+        .bind(before)
+        .fetch_all(&self.write)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// The saved places of the operators seated at the branch's windows, whatever their

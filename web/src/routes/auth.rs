@@ -4,12 +4,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{token_of, Signed, SESSION_COOKIE};
 use crate::{ApiResult, AppState};
 use hub_actors::{
-    actors::operator::SetPresence,
-    ask,
-    model::{
-        presence::Presence,
-        throttle::{Attempt, Kind, Outcome},
-    },
+    model::throttle::{Attempt, Kind, Outcome},
     store::{Principal, PrincipalKind},
 };
 
@@ -230,8 +225,10 @@ async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpR
             ..
         }) = state.hub.store().principal(&token).await
         {
-            if let Err(e) = ask(&state.hub.operator(user_id), SetPresence(Presence::Offline)).await {
-                tracing::warn!(user = user_id, error = %e, "could not set presence offline at sign-out");
+            // The console asks first what becomes of a ticket in hand; a client that signs out
+            // without saying leaves it as the model says (a called visitor goes back in line).
+            if let Err(e) = state.hub.operator_left(user_id).await {
+                tracing::warn!(user = user_id, error = %e, "could not sign the operator off at sign-out");
             }
         }
         state.sessions.forget(&token);

@@ -393,7 +393,7 @@ async fn store_upload(
     }
     let mime = attachment::classify(&data).map_err(|e| match e {
         attachment::AttachmentError::TooLarge => ApiError::TooLarge(attachment::MAX_BYTES),
-        other => ApiError::Core(Error::Invalid(other.to_string())),
+        other => ApiError::Core(Error::Attachment(other)),
     })?;
     let name = attachment::clean_name(name.as_deref().unwrap_or("file"));
     let size = data.len();

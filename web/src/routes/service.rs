@@ -47,6 +47,15 @@ async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
     if let Some(s) = &state.sip {
         crate::metrics::render_sip(&mut body, &s.figures());
     }
+    {
+        use std::fmt::Write;
+        let _ = writeln!(
+            body,
+            "# HELP hub_operator_consoles Operator consoles open on this node (presence follows them).\n\
+             # TYPE hub_operator_consoles gauge\nhub_operator_consoles {}",
+            state.consoles.count()
+        );
+    }
     crate::metrics::render_tasks(&mut body, &state.hub.tasks().figures());
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
