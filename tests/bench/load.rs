@@ -94,22 +94,8 @@ async fn run(backend: Backend, boards: usize, operators: usize) {
     let base = node.api.base.clone();
     println!("\n== {backend:?} ==");
 
-    // Operators, each at a window of their own (one window, one operator) serving every service:
-    // the demo's two windows and one more for each other operator.
-    let admin = node.api.login("admin", "demo-admin").await;
-    let mut windows = vec![1, 2];
-    for i in windows.len()..operators {
-        let (status, w) = node
-            .api
-            .post(
-                "/api/admin/branches/1/windows",
-                Some(&admin),
-                serde_json::json!({"label": format!("{}", i + 1)}),
-            )
-            .await;
-        assert_eq!(status, 201, "{w}");
-        windows.push(w["id"].as_i64().expect("window id"));
-    }
+    // Operators, each at a window of their own (one window, one operator), serving every service.
+    let windows = node.api.windows_for(operators).await;
     let mut tokens = Vec::new();
     for i in 0..operators {
         let login = format!("bench{i}");

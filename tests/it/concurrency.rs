@@ -24,21 +24,8 @@ async fn drain(store: &Store, nodes: &[&Node]) {
     let issued = join_all(issue).await;
     assert_eq!(issued.len(), TICKETS);
 
-    // One window, one operator: the demo's two windows and one more for each other operator.
-    let admin = nodes[0].api.login("admin", "demo-admin").await;
-    let mut windows = vec![1, 2];
-    for i in windows.len()..OPERATORS {
-        let (status, w) = nodes[0]
-            .api
-            .post(
-                "/api/admin/branches/1/windows",
-                Some(&admin),
-                serde_json::json!({"label": format!("{}", i + 1)}),
-            )
-            .await;
-        assert_eq!(status, 201, "{w}");
-        windows.push(w["id"].as_i64().expect("window id"));
-    }
+    // One window, one operator.
+    let windows = nodes[0].api.windows_for(OPERATORS).await;
     let mut operators = Vec::new();
     for i in 0..OPERATORS {
         let login = format!("load{i}");

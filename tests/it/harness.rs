@@ -479,6 +479,25 @@ impl Api {
         token
     }
 
+    /// `n` windows of the demo branch, one for each operator (one window, one operator): the
+    /// demo's two, and more added by its admin.
+    pub async fn windows_for(&self, n: usize) -> Vec<i64> {
+        let admin = self.login("admin", "demo-admin").await;
+        let mut windows = vec![1, 2];
+        for i in windows.len()..n {
+            let (status, w) = self
+                .post(
+                    "/api/admin/branches/1/windows",
+                    Some(&admin),
+                    serde_json::json!({"label": format!("{}", i + 1)}),
+                )
+                .await;
+            assert_eq!(status, 201, "{w}");
+            windows.push(w["id"].as_i64().expect("window id"));
+        }
+        windows
+    }
+
     pub async fn call_next(&self, token: &str) -> (u16, Value) {
         self.send("POST", "/api/operator/call-next", Some(token), None).await
     }
