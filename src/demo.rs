@@ -2,6 +2,7 @@
 
 use hub_actors::{
     model::{
+        person::Gender,
         role::{DeviceKind, Role},
         schedule::Schedule,
     },
@@ -88,12 +89,14 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
             "ru",
         )
         .await?;
-    store
+    let anna = store
         .create_user(org, "operator1", "Анна Петрова", Role::Operator, "demo-operator1", "ru")
         .await?;
-    store
+    store.set_user_gender(org, anna, Some(Gender::Female)).await?;
+    let ivan = store
         .create_user(org, "operator2", "Иван Смирнов", Role::Operator, "demo-operator2", "ru")
         .await?;
+    store.set_user_gender(org, ivan, Some(Gender::Male)).await?;
     // The contact centre: a web chat on the same branch's hours, answered by both operators
     // (Анна is the more proficient), with the organisation's canned responses.
     let chat = store

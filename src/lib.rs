@@ -95,6 +95,29 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// The address a phone on the same network reaches the hub at, from where it listens: its own
+/// address when it listens on one, the machine's outward address when it listens on all (found
+/// by asking the system which address it would send from: no packet leaves). None on loopback.
+pub fn lan_url(listen: &str) -> Option<String> {
+    let addr: std::net::SocketAddr = listen.parse().ok()?;
+    let ip = if addr.ip().is_unspecified() {
+        let probe = std::net::UdpSocket::bind(("0.0.0.0", 0)).ok()?;
+        // A documentation address (TEST-NET-1): routing picks the outward interface.
+        probe.connect(("192.0.2.1", 9)).ok()?;
+        probe.local_addr().ok()?.ip()
+    } else {
+        addr.ip()
+    };
+    if ip.is_loopback() || ip.is_unspecified() {
+        return None;
+    }
+    let host = match ip {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    Some(format!("http://{host}:{}", addr.port()))
+}
+
 /// Seeds the demo organisation unless the store already has one, and prints how to sign in.
 pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), RunError> {
     if !force && store.org_count().await? > 0 {
@@ -122,6 +145,13 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
         println!("  {login:<11} {password:<18} {what}");
     }
     println!("  VIP code at the kiosk: {}", demo::VIP_CODE);
+    match lan_url(listen) {
+        Some(lan) => println!("  Phones on this network open the kiosk's QR codes at {lan}"),
+        None => println!(
+            "  Phones cannot open the kiosk's QR codes: the hub listens on {listen} only. For phones on this \
+             network run with HUB_LISTEN=0.0.0.0:8080 (or set public_url)."
+        ),
+    }
     println!(
         "  Telephony (serve --sip ADDR): dial {} at ADDR; desk phones 1001 and 1002 register there, realm {}.",
         demo::DEMO_NUMBER,
@@ -202,6 +232,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             secure_cookies: settings.secure_cookies,
             sessions: Default::default(),
             public_url: Some(settings.public_url.clone()).filter(|u| !u.is_empty()),
+            lan_url: lan_url(&settings.listen),
             metrics_token: Some(settings.metrics_token.clone()).filter(|t| !t.is_empty()),
             throttle: Default::default(),
             egress: egress(&settings)?,

@@ -68,6 +68,16 @@ pub enum EventKind {
         /// The operator who made the change.
         operator_id: i64,
     },
+    /// A waiting ticket moved by a supervisor: to another service, or to the front or back of
+    /// its line. It was waiting before and still is.
+    TicketMoved {
+        ticket_id: i64,
+        number: String,
+        service_id: i64,
+        from_service_id: i64,
+        /// The supervisor who moved it.
+        by: i64,
+    },
     OperatorChanged {
         operator_id: i64,
         presence: Presence,
@@ -110,6 +120,8 @@ pub enum EventKind {
         device_id: Option<i64>,
         keep: Option<String>,
     },
+    /// A device's look or settings changed in the back office: its screens reload them.
+    DeviceChanged { device_id: i64 },
     /// Not an event of the domain: this node's bus reconnected and may have missed events, so
     /// live state is reloaded from the store. Never crosses Redis.
     Resync,

@@ -49,6 +49,9 @@ pub enum Error {
     Message(#[from] crate::model::message::MessageError),
     #[error(transparent)]
     Attachment(#[from] crate::model::attachment::AttachmentError),
+    /// A form's field is wrong: the page shows why beside it.
+    #[error(transparent)]
+    Field(#[from] crate::model::field::FieldError),
     #[error("store: {0}")]
     Store(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -70,6 +73,15 @@ impl Error {
             Self::Presence(e) => Some(e.reason()),
             Self::Message(e) => Some(e.reason()),
             Self::Attachment(e) => Some(e.reason()),
+            Self::Field(e) => Some((e.reason, e.args.clone())),
+            _ => None,
+        }
+    }
+
+    /// The form field a refusal is about, for the page to mark.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::Field(e) => Some(e.field),
             _ => None,
         }
     }
@@ -78,7 +90,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
-            Self::Invalid(_) | Self::Schedule(_) | Self::Message(_) | Self::Attachment(_) => "invalid",
+            Self::Invalid(_) | Self::Schedule(_) | Self::Message(_) | Self::Attachment(_) | Self::Field(_) => "invalid",
             Self::Conflict(_) | Self::Stale(..) => "conflict",
             Self::BranchClosed => "branch_closed",
             Self::ConversationClosed => "conversation_closed",

@@ -300,12 +300,62 @@ impl Hub {
         Ok(())
     }
 
+    /// A supervisor moves a waiting ticket (another service, the front or back of its line);
+    /// queues, boards and consoles hear it as a transfer.
+    pub async fn requeue(
+        &self,
+        org_id: i64,
+        ticket_id: i64,
+        service_id: Option<i64>,
+        placement: model::ordering::Placement,
+        by: i64,
+    ) -> Result<store::Ticket> {
+        let (before, after) = self
+            .store()
+            .requeue(org_id, ticket_id, service_id, placement, model::now_millis())
+            .await?;
+        let event = bus::Event {
+            origin: 0,
+            org_id,
+            branch_id: after.branch_id,
+            at: model::now_millis(),
+            kind: bus::EventKind::TicketMoved {
+                ticket_id: after.id,
+                number: after.number.clone(),
+                service_id: after.service_id,
+                from_service_id: before.service_id,
+                by,
+            },
+        };
+        if let Err(e) = self.bus().publish(event).await {
+            tracing::warn!(error = %e, ticket = ticket_id, "a moved ticket not announced; queues reload it");
+        }
+        Ok(after)
+    }
+
     pub fn queue(&self, branch_id: i64) -> Addr<QueueActor> {
         self.queues.get(branch_id)
     }
 
     pub fn display(&self, device_id: i64) -> Addr<DisplayActor> {
         self.displays.get(device_id)
+    }
+
+    /// Sets a board's template or a kiosk's options; its screens on every node take it at once.
+    pub async fn set_device_look(&self, org_id: i64, device_id: i64, look: serde_json::Value) -> Result<store::Look> {
+        let look = self.store().set_device_look(org_id, device_id, look).await?;
+        let event = bus::Event {
+            origin: 0,
+            org_id,
+            branch_id: 0,
+            at: model::now_millis(),
+            kind: bus::EventKind::DeviceChanged { device_id },
+        };
+        if let Err(e) = self.bus().publish(event).await {
+            // Stored: boards take it at their next periodic reload.
+            tracing::warn!(error = %e, device = device_id, "a device's new look not announced");
+        }
+        Ok(look)
     }
 
     pub fn running_displays(&self) -> usize {

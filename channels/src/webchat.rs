@@ -34,6 +34,8 @@ pub struct VisitorConversation<'a> {
     pub status: &'a str,
     /// The operator's name once someone has joined.
     pub assignee: Option<&'a str>,
+    /// 'f', 'm' or absent: how the widget speaks of the operator in Russian.
+    pub assignee_gender: Option<&'a str>,
     pub created_at: i64,
     pub closed_at: Option<i64>,
     pub rating: Option<i64>,
@@ -54,6 +56,11 @@ impl<'a> VisitorConversation<'a> {
                 .assignee
                 .as_deref()
                 .filter(|_| c.row.status != ConversationStatus::Queued),
+            assignee_gender: c
+                .row
+                .assignee_gender
+                .as_deref()
+                .filter(|_| c.row.assignee.is_some() && c.row.status != ConversationStatus::Queued),
             created_at: c.row.created_at,
             closed_at: c.row.closed_at,
             rating: c.row.rating,
@@ -87,6 +94,11 @@ pub enum ServerFrame<'a> {
         message: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         client_id: Option<&'a str>,
+        /// As on the HTTP API: a refusal the page words in its own language, and its values.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        args: Option<serde_json::Value>,
     },
 }
 
@@ -171,6 +183,8 @@ mod tests {
             code: "invalid",
             message: "too long",
             client_id: None,
+            reason: None,
+            args: None,
         }
         .text();
         assert_eq!(e, r#"{"type":"error","code":"invalid","message":"too long"}"#);

@@ -550,7 +550,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "contacts": "contact", "canned": "canned", "attachments": "attachment", "bots": "bot",
         "telegram": "bot", "boards": "board", "templates": "lang", "mailboxes": "mailbox",
         "accounts": "sip_user", "trunks": "trunk", "vip": "vip", "filtered": "filtered", "devices": "device",
-        "announcement": "called_ticket", "tickets": "ticket",
+        "announcement": "called_ticket", "tickets": "ticket", "operators": "user",
     }.get(segs[index - 1])
 
 
@@ -1082,6 +1082,8 @@ class Walk:
         if kind == "contact":
             token, conv = self.chat("demo", f"walk: card {n}")
             return self.contact_of(conv, admin)
+        if kind == "waiting_ticket":  # a ticket just taken at the kiosk, waiting in its line
+            return self.ok("POST", "/api/kiosk/tickets", self.tokens["kiosk"], {"service_id": self.own["service"]})["ticket"]["id"]
         if kind == "ticket_in_hand":  # the ticket the caller has called to their window
             token = self.tokens[caller]
             in_hand = self.ok("GET", "/api/operator", token)["in_hand"]
@@ -1112,6 +1114,12 @@ class Walk:
         ("POST", "/api/admin/devices/{id}/secret"): ("{id}", "device"),
         **{("POST", f"/api/operator/tickets/{{id}}/{action}"): ("{id}", "ticket_in_hand")
            for action in ("recall", "no-show", "start", "finish", "transfer")},
+        # A supervisor acts on a ticket in someone's hands (here the caller's own), moves a
+        # waiting one, signs an operator off (never one the walk signs in with).
+        **{("POST", f"/api/supervisor/tickets/{{id}}/{action}"): ("{id}", "ticket_in_hand")
+           for action in ("return", "finish")},
+        ("POST", "/api/supervisor/tickets/{id}/requeue"): ("{id}", "waiting_ticket"),
+        ("POST", "/api/supervisor/operators/{id}/sign-off"): ("{id}", "user"),
     }
     FRESH_BODY = {
         ("POST", "/api/contacts/{id}/merge"): {"other_id": "contact"},

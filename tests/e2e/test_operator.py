@@ -33,7 +33,7 @@ def test_operator_break_and_language(hub, new_context):
     expect(t("message")).to_have_text("Укажите причину перерыва.")
     expect(presence).to_have_text("Принимаю")
 
-    t("break-reason").fill("Обед")
+    t("break-reason").select_option("Обед")
     t("take-break").click()
     expect(presence).to_have_text("Перерыв: Обед")
     expect(presence).to_have_attribute("data-status", "break")

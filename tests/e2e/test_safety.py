@@ -51,6 +51,7 @@ def test_user_text_is_escaped(hub, new_context):
     expect(operator.locator("#current-service")).to_have_text(SERVICE_NAME)
 
     # A transfer comment is shown to the next operator as plain text.
+    operator.get_by_test_id("transfer-open").click()
     operator.get_by_test_id("transfer-service").select_option(str(BUSINESSES))
     operator.locator("#transfer-comment").fill(TRANSFER_COMMENT)
     operator.get_by_test_id("transfer").click()

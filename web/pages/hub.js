@@ -19,7 +19,14 @@
       'login.submit': 'Sign in', 'login.busy': 'Signing in…', 'login.already': 'You are signed in as {name}.',
       'login.continue': 'Continue',
       'ws.live': 'Live', 'ws.connecting': 'Connecting…', 'ws.reconnecting': 'Reconnecting…', 'ws.offline': 'Offline',
-      'op.heading': 'Operator console', 'op.signout': 'Sign out', 'op.place': 'Workplace',
+      'op.cTotal': 'Total', 'op.cForMe': 'For me', 'op.cServed': 'Served', 'op.cLeft': 'Left',
+      'op.cTotalHint': 'Tickets the branch issued today', 'op.cForMeHint': 'Waiting now for the services you serve',
+      'op.cServedHint': 'Served by you today', 'op.cLeftHint': 'Waiting now in the whole branch',
+      'op.sinceCall': 'Since the call {t}', 'op.inService': 'In service {t}',
+      'op.breakPick': 'Reason…', 'op.breakOtherOption': 'Other…', 'op.breakOther': 'Your reason',
+      'op.leaveWindow': 'Leave the window', 'op.leftWindow': 'You have left the window. “Back to work” returns you to it.',
+      'op.leaveFinishWindow': 'Finish it and leave', 'op.leaveReturnWindow': 'Return it to the front of the queue and leave',
+      'op.heading': 'Operator console', 'op.signout': 'End shift', 'op.place': 'Workplace',
       'op.branch': 'Branch', 'op.window': 'Window', 'op.services': 'Services I serve',
       'op.start': 'Start work', 'op.choose': 'Choose…', 'op.noServices': 'This branch has no services.',
       'op.needWindow': 'Choose a window.', 'op.needService': 'Choose at least one service.',
@@ -47,10 +54,16 @@
       'kiosk.vipCode': 'VIP code', 'kiosk.yourTicket': 'Your ticket', 'kiosk.ahead': 'Ahead of you:',
       'kiosk.eta': 'Estimated wait:', 'kiosk.scan': 'Scan to follow your ticket on your phone',
       'kiosk.phone': 'No queue at the kiosk: take a ticket on your phone',
-      'kiosk.empty': 'No services are available.', 'kiosk.issuing': 'Printing your ticket…',
+      'kiosk.empty': 'No services are available.', 'kiosk.issuing': 'Issuing your ticket…',
+      'kiosk.vipTicket': 'VIP: you will be called first', 'kiosk.next': 'You are next', 'kiosk.printed': 'Take your printed ticket below.',
+      'kiosk.scanShort': 'Follow your turn on your phone: scan the code',
+      'kiosk.qrLocal': 'A phone cannot open this code: the hub is reachable only on this computer. Ask the administrator to set the hub’s public address.',
+      'kiosk.aheadN': 'Ahead of you: {n}',
       'eta.unknown': 'unknown', 'eta.lt1': 'less than a minute', 'eta.min': '≈ {n} min',
-      'board.ticket': 'Ticket', 'board.window': 'Window', 'board.empty': 'Waiting for the first call…',
-      'board.goTo': 'please go to window',
+      'board.ticket': 'Ticket', 'board.window': 'Window No.', 'board.empty': 'Waiting for the first call…',
+      'board.goTo': 'please go to window', 'board.status': 'Status', 'board.sound': 'Tap to turn the sound on',
+      'board.st.called': 'Please come', 'board.st.serving': 'Being served', 'board.st.done': 'Served',
+      'kind.board': 'board', 'kind.kiosk': 'kiosk',
       'tk.service': 'Service', 'tk.branch': 'Branch', 'tk.ahead': 'Ahead of you:', 'tk.eta': 'Estimated wait:',
       'tk.goTo': 'Please go to window', 'tk.servedAt': 'You are being served at window',
       'tk.waiting': 'Waiting in the queue', 'tk.called': 'It is your turn!', 'tk.serving': 'Being served',
@@ -83,7 +96,7 @@
       'att.size': '{name} is too large: at most {max}.', 'att.empty': '{name} is empty.', 'att.uploading': 'Uploading {name}…',
       'chat.title': 'Chat with us', 'chat.telegram': 'Continue in Telegram', 'chat.close': 'Close the chat', 'chat.input': 'Message', 'chat.placeholder': 'Type a message…',
       'chat.send': 'Send', 'chat.attach': 'Attach a file', 'chat.record': 'Record a voice message', 'chat.recording': 'Recording {secs} s… press ■ to send', 'chat.micDenied': 'The microphone is not available: {reason}', 'chat.voiceName': 'voice message', 'chat.empty': 'Hello! Ask your question: an operator will answer here.',
-      'chat.operator': 'Operator', 'chat.joined': '{name} joined the chat', 'chat.ended': 'The chat has ended',
+      'chat.operator': 'Operator', 'chat.joined': '{name} joined the chat', 'chat.joinedF': '{name} joined the chat', 'chat.joinedM': '{name} joined the chat', 'chat.ended': 'The chat has ended',
       'chat.endedShort': 'Chat ended', 'chat.with': 'Operator: {name}', 'chat.waiting': 'Waiting for an operator…', 'chat.waitingEta': 'Waiting for an operator, about {min} min…',
       'chat.typing': 'The operator is typing…', 'chat.retry': 'Not sent — retry', 'chat.tooLong': 'The message is too long: at most {max} characters.',
       'chat.noKey': 'The chat is not set up on this page (no widget key).',
@@ -111,7 +124,7 @@
       'cv.inQueue': 'This conversation waits in the queue.', 'cv.closedNote': 'The conversation is closed.',
       'cv.notYours': 'Another operator handles this conversation.', 'cv.needTarget': 'Choose an operator or a queue.',
       'cv.transferred': 'The conversation with {name} was transferred.', 'cv.closed': 'The conversation with {name} was closed.',
-      'cv.ewt': 'Estimated wait', 'cv.ewtShort': 'EWT', 'cv.longest': 'Longest wait',
+      'cv.ewt': 'Estimated wait', 'cv.ewtShort': 'Est. wait', 'cv.longest': 'Longest wait',
       'cv.cName': 'Name', 'cv.cEmail': 'E-mail', 'cv.cPhone': 'Phone', 'cv.cNote': 'Note', 'cv.cSave': 'Save contact',
       'cv.history': 'History', 'cv.noHistory': 'No earlier conversations.', 'cv.mergeId': 'Merge in contact #',
       'cv.merge': 'Merge', 'cv.badMergeId': 'Enter the number of another contact.', 'cv.merged': 'Contacts merged.',
@@ -120,6 +133,7 @@
       'cv.ev.declined': 'Declined', 'cv.ev.accepted': 'Accepted', 'cv.ev.assigned': 'Assigned', 'cv.ev.transferred': 'Transferred',
       'cv.ev.closed': 'Closed', 'cv.ev.rated': 'Rated', 'cv.ev.reopened': 'Reopened',
       'cv.ev.undelivered': 'A reply was not delivered', 'cv.undelivered': 'Not delivered',
+      'cv.file': 'File: {name}', 'cv.rated': 'Rated {n} of 5', 'cv.location': 'Location: {place}',
       'cv.undeliveredCount': 'Replies not delivered: {n}',
       'cv.why.blocked': 'the customer blocked the bot', 'cv.why.gone': 'the chat or address no longer exists',
       'cv.why.bounced': 'the mail came back', 'cv.why.refused': 'the channel refused it',
@@ -139,6 +153,13 @@
       'sup.totWaiting': 'Waiting', 'sup.totAvailable': 'Operators available', 'sup.totLoad': 'Chats / capacity on line',
       'sup.strategy.longest_idle': 'longest idle', 'sup.strategy.round_robin': 'round robin',
       'sup.strategy.fewest_active': 'fewest active chats', 'sup.strategy.skills': 'best skill',
+      'sup.csat': 'CSAT today', 'sup.csatRated': 'Ratings today', 'sup.toFront': 'To the front', 'sup.move': 'Move',
+      'sup.returnTicket': 'Back to the line', 'sup.atWindow': 'Window {window} · {name}', 'sup.tickets': 'Tickets in play',
+      'sup.status': 'Status', 'sup.for': 'For', 'sup.noTickets': 'No tickets in play.',
+      'sup.ticketDone.requeue': 'Ticket {number} moved.', 'sup.ticketDone.return': 'Ticket {number} is back at the front of its line.',
+      'sup.ticketDone.finish': 'Ticket {number} finished.', 'sup.signOff': 'Sign off',
+      'sup.signOffAsk': 'Sign {name} off? A visitor they called goes back to the front of the line; their chats go back to their queues.',
+      'sup.signedOff': '{name} is signed off.',
       'sup.visits': 'Visits: electronic queue', 'sup.serving': 'Operators serving', 'sup.noBranches': 'No branches.',
       'sup.noVisitServices': 'No services with tickets in this branch.', 'sup.branchOpen': 'open', 'sup.branchClosed': 'closed',
       'sup.canned': 'Canned responses', 'sup.cannedNote': 'Shared by every operator of the organisation: in the reply box, /shortcut inserts the text.',
@@ -164,7 +185,14 @@
       'login.submit': 'Войти', 'login.busy': 'Вход…', 'login.already': 'Вы вошли как {name}.',
       'login.continue': 'Продолжить',
       'ws.live': 'На связи', 'ws.connecting': 'Подключение…', 'ws.reconnecting': 'Переподключение…', 'ws.offline': 'Нет связи',
-      'op.heading': 'Пульт оператора', 'op.signout': 'Выйти', 'op.place': 'Рабочее место',
+      'op.cTotal': 'Всего', 'op.cForMe': 'Ко мне', 'op.cServed': 'Обслужено', 'op.cLeft': 'Осталось',
+      'op.cTotalHint': 'Талонов выдано в отделении сегодня', 'op.cForMeHint': 'Ждут сейчас по вашим услугам',
+      'op.cServedHint': 'Обслужено вами сегодня', 'op.cLeftHint': 'Ждут сейчас во всём отделении',
+      'op.sinceCall': 'С вызова {t}', 'op.inService': 'Обслуживание {t}',
+      'op.breakPick': 'Причина…', 'op.breakOtherOption': 'Другое…', 'op.breakOther': 'Ваша причина',
+      'op.leaveWindow': 'Уйти с окна', 'op.leftWindow': 'Вы ушли с окна. «Вернуться к работе» вернёт вас к нему.',
+      'op.leaveFinishWindow': 'Завершить и уйти', 'op.leaveReturnWindow': 'Вернуть в начало очереди и уйти',
+      'op.heading': 'Пульт оператора', 'op.signout': 'Завершить смену', 'op.place': 'Рабочее место',
       'op.branch': 'Отделение', 'op.window': 'Окно', 'op.services': 'Обслуживаемые услуги',
       'op.start': 'Начать работу', 'op.choose': 'Выберите…', 'op.noServices': 'В отделении нет услуг.',
       'op.needWindow': 'Выберите окно.', 'op.needService': 'Выберите хотя бы одну услугу.',
@@ -192,10 +220,16 @@
       'kiosk.vipCode': 'VIP-код', 'kiosk.yourTicket': 'Ваш талон', 'kiosk.ahead': 'Перед вами:',
       'kiosk.eta': 'Примерное ожидание:', 'kiosk.scan': 'Отсканируйте, чтобы следить за талоном на телефоне',
       'kiosk.phone': 'Без очереди к киоску: возьмите талон на телефоне',
-      'kiosk.empty': 'Нет доступных услуг.', 'kiosk.issuing': 'Печатаем талон…',
+      'kiosk.empty': 'Нет доступных услуг.', 'kiosk.issuing': 'Выдаём талон…',
+      'kiosk.vipTicket': 'VIP: вас пригласят первым', 'kiosk.next': 'Вы следующий', 'kiosk.printed': 'Возьмите напечатанный талон внизу.',
+      'kiosk.scanShort': 'Следите за очередью на телефоне: отсканируйте код',
+      'kiosk.qrLocal': 'Телефон не откроет этот код: хаб доступен только на этом компьютере. Попросите администратора указать публичный адрес хаба.',
+      'kiosk.aheadN': 'Перед вами: {n}',
       'eta.unknown': 'неизвестно', 'eta.lt1': 'меньше минуты', 'eta.min': '≈ {n} мин',
-      'board.ticket': 'Талон', 'board.window': 'Окно', 'board.empty': 'Ожидаем первого вызова…',
-      'board.goTo': 'пройдите к окну',
+      'board.ticket': 'Талон', 'board.window': 'Окно №', 'board.empty': 'Ожидаем первого вызова…',
+      'board.goTo': 'пройдите к окну', 'board.status': 'Статус', 'board.sound': 'Коснитесь, чтобы включить звук',
+      'board.st.called': 'Приглашается', 'board.st.serving': 'Обслуживается', 'board.st.done': 'Обслужен',
+      'kind.board': 'табло', 'kind.kiosk': 'киоск',
       'tk.service': 'Услуга', 'tk.branch': 'Отделение', 'tk.ahead': 'Перед вами:', 'tk.eta': 'Примерное ожидание:',
       'tk.goTo': 'Пройдите к окну', 'tk.servedAt': 'Вас обслуживают у окна',
       'tk.waiting': 'Ожидание в очереди', 'tk.called': 'Ваша очередь!', 'tk.serving': 'Идёт обслуживание',
@@ -234,7 +268,7 @@
       'att.size': '{name} слишком большой: не больше {max}.', 'att.empty': '{name} — пустой файл.', 'att.uploading': 'Загружаем {name}…',
       'chat.title': 'Напишите нам', 'chat.telegram': 'Продолжить в Telegram', 'chat.close': 'Закрыть чат', 'chat.input': 'Сообщение', 'chat.placeholder': 'Введите сообщение…',
       'chat.send': 'Отправить', 'chat.attach': 'Прикрепить файл', 'chat.record': 'Записать голосовое сообщение', 'chat.recording': 'Запись {secs} с… нажмите ■, чтобы отправить', 'chat.micDenied': 'Микрофон недоступен: {reason}', 'chat.voiceName': 'голосовое сообщение', 'chat.empty': 'Здравствуйте! Задайте вопрос — оператор ответит здесь.',
-      'chat.operator': 'Оператор', 'chat.joined': '{name} подключился к чату', 'chat.ended': 'Чат завершён',
+      'chat.operator': 'Оператор', 'chat.joined': 'Вам отвечает {name}', 'chat.joinedF': '{name} подключилась к чату', 'chat.joinedM': '{name} подключился к чату', 'chat.ended': 'Чат завершён',
       'chat.endedShort': 'Чат завершён', 'chat.with': 'Оператор: {name}', 'chat.waiting': 'Ожидаем оператора…', 'chat.waitingEta': 'Ожидаем оператора, около {min} мин…',
       'chat.typing': 'Оператор печатает…', 'chat.retry': 'Не отправлено — повторить', 'chat.tooLong': 'Слишком длинное сообщение: не больше {max} символов.',
       'chat.noKey': 'Чат на этой странице не настроен (нет ключа виджета).',
@@ -262,7 +296,7 @@
       'cv.inQueue': 'Обращение ждёт в очереди.', 'cv.closedNote': 'Обращение закрыто.',
       'cv.notYours': 'Обращение ведёт другой оператор.', 'cv.needTarget': 'Выберите оператора или очередь.',
       'cv.transferred': 'Обращение ({name}) переведено.', 'cv.closed': 'Обращение ({name}) закрыто.',
-      'cv.ewt': 'Ожидаемое время ожидания', 'cv.ewtShort': 'EWT', 'cv.longest': 'Дольше всех ждёт',
+      'cv.ewt': 'Ожидаемое время ожидания', 'cv.ewtShort': 'Ожидание', 'cv.longest': 'Дольше всех ждёт',
       'cv.cName': 'Имя', 'cv.cEmail': 'E-mail', 'cv.cPhone': 'Телефон', 'cv.cNote': 'Заметка', 'cv.cSave': 'Сохранить контакт',
       'cv.history': 'История', 'cv.noHistory': 'Других обращений нет.', 'cv.mergeId': 'Объединить с контактом №',
       'cv.merge': 'Объединить', 'cv.badMergeId': 'Введите номер другого контакта.', 'cv.merged': 'Контакты объединены.',
@@ -271,6 +305,7 @@
       'cv.ev.declined': 'Отклонено', 'cv.ev.accepted': 'Принято', 'cv.ev.assigned': 'Назначено', 'cv.ev.transferred': 'Переведено',
       'cv.ev.closed': 'Закрыто', 'cv.ev.rated': 'Оценено', 'cv.ev.reopened': 'Открыто снова',
       'cv.ev.undelivered': 'Ответ не доставлен', 'cv.undelivered': 'Не доставлено',
+      'cv.file': 'Файл: {name}', 'cv.rated': 'Оценка {n} из 5', 'cv.location': 'Место: {place}',
       'cv.undeliveredCount': 'Не доставлено ответов: {n}',
       'cv.why.blocked': 'клиент заблокировал бота', 'cv.why.gone': 'чата или адреса больше нет',
       'cv.why.bounced': 'письмо вернулось', 'cv.why.refused': 'канал не принял сообщение',
@@ -290,6 +325,13 @@
       'sup.totWaiting': 'Ожидают', 'sup.totAvailable': 'Операторов на линии', 'sup.totLoad': 'Чаты / ёмкость на линии',
       'sup.strategy.longest_idle': 'дольше всех свободен', 'sup.strategy.round_robin': 'по кругу',
       'sup.strategy.fewest_active': 'меньше всего чатов', 'sup.strategy.skills': 'по навыку',
+      'sup.csat': 'CSAT сегодня', 'sup.csatRated': 'Оценок сегодня', 'sup.toFront': 'В начало', 'sup.move': 'Перевести',
+      'sup.returnTicket': 'Вернуть в очередь', 'sup.atWindow': 'Окно {window} · {name}', 'sup.tickets': 'Талоны в работе',
+      'sup.status': 'Статус', 'sup.for': 'Сколько', 'sup.noTickets': 'Талонов в работе нет.',
+      'sup.ticketDone.requeue': 'Талон {number} перемещён.', 'sup.ticketDone.return': 'Талон {number} снова в начале очереди.',
+      'sup.ticketDone.finish': 'Талон {number} завершён.', 'sup.signOff': 'Отключить',
+      'sup.signOffAsk': 'Отключить: {name}? Вызванный посетитель вернётся в начало очереди, чаты — в свои очереди.',
+      'sup.signedOff': 'Отключено: {name}.',
       'sup.visits': 'Визиты: электронная очередь', 'sup.serving': 'Обслуживают', 'sup.noBranches': 'Отделений нет.',
       'sup.noVisitServices': 'В этом отделении нет услуг с талонами.', 'sup.branchOpen': 'открыто', 'sup.branchClosed': 'закрыто',
       'sup.canned': 'Шаблоны ответов', 'sup.cannedNote': 'Общие для всех операторов организации: в поле ответа /сокращение вставляет текст.',
@@ -430,16 +472,24 @@
     return DICT[lang]['err.' + e.code] || t('err.generic');
   }
 
-  /* The page's message line ([data-testid=message]). kind: info | error | ok */
+  /* The page's message line ([data-testid=message]). kind: info | error | ok. `text` may be a
+     function: it is worded again when the language changes, so a line never stays in the
+     language it was first shown in. */
+  let wording = null;
   function message(text, kind) {
     const box = tid('message');
     if (!box) return;
-    box.textContent = text || '';
-    box.dataset.kind = text ? (kind || 'info') : '';
+    wording = typeof text === 'function' ? text : null;
+    const shown = wording ? wording() : text;
+    box.textContent = shown || '';
+    box.dataset.kind = shown ? (kind || 'info') : '';
     box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-    show(box, !!text);
+    show(box, !!shown);
   }
-  function showError(e) { if (e) console.warn(e); message(errorText(e), 'error'); }
+  onLang(() => { const box = tid('message'); if (wording && box) box.textContent = wording(); });
+  /* A message from the dictionary, worded in the page's language now and after a switch. */
+  function say(key, params, kind) { message(() => t(key, params), kind); }
+  function showError(e) { if (e) console.warn(e); message(() => errorText(e), 'error'); }
   function clearMessage() { message(''); }
 
   /* WebSocket with automatic reconnect; back-off doubles from 500 ms, capped at 5 s. */
@@ -522,11 +572,53 @@
     return e instanceof HubError && e.code === 'conflict' ? t('canned.taken', { shortcut }) : errorText(e);
   }
 
+  /* ---------- icons ----------
+     Drawn here as SVG, shipped with the pages: emoji need a font a kiosk or an office PC may not
+     have (they showed as empty boxes). 24x24, stroked in the text's colour unless `fill`. */
+  const ICONS = {
+    chat: 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z',
+    clip: 'M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.5 3.5 0 0 1 5 5l-8.6 8.6a2 2 0 0 1-2.8-2.8l7.9-7.9',
+    mic: 'M12 3a3 3 0 0 1 3 3v6a3 3 0 0 1-6 0V6a3 3 0 0 1 3-3zM5 11a7 7 0 0 0 14 0M12 18v3M8 21h8',
+    telegram: 'M22 3L2 11l7 3 2 7 4-5 5 4zM9 14L22 3',
+    email: 'M3 5h18v14H3zM3 6l9 7 9-7',
+    phone: 'M5 3h4l2 5-3 2a11 11 0 0 0 6 6l2-3 5 2v4a2 2 0 0 1-2 2A17 17 0 0 1 3 5a2 2 0 0 1 2-2z',
+    pin: 'M12 22s7-7 7-12a7 7 0 0 0-14 0c0 5 7 12 7 12zM12 12.5a2.5 2.5 0 1 0 0-5 2.5 2.5 0 0 0 0 5z',
+    clock: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 2',
+    warn: 'M12 3l10 18H2zM12 10v5M12 18v.5',
+    star: 'M12 3l2.8 5.7 6.2.9-4.5 4.4 1.1 6.2L12 17.3l-5.6 2.9 1.1-6.2L3 9.6l6.2-.9z',
+    close: 'M6 6l12 12M18 6L6 18',
+    dot: 'M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6z',
+    stop: 'M7 7h10v10H7z',
+  };
+  const FILLED = new Set(['star', 'dot', 'stop']);
+  const SVG = 'http://www.w3.org/2000/svg';
+  function icon(name, label) {
+    const svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('class', 'icon icon-' + name);
+    svg.setAttribute('data-icon', name);
+    const fill = FILLED.has(name);
+    svg.setAttribute('fill', fill ? 'currentColor' : 'none');
+    svg.setAttribute('stroke', 'currentColor');
+    svg.setAttribute('stroke-width', fill ? '1' : '2');
+    svg.setAttribute('stroke-linecap', 'round');
+    svg.setAttribute('stroke-linejoin', 'round');
+    if (label) { svg.setAttribute('role', 'img'); svg.setAttribute('aria-label', label); } else svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS(SVG, 'path');
+    path.setAttribute('d', ICONS[name] || ICONS.dot);
+    svg.appendChild(path);
+    return svg;
+  }
+  /* Every [data-icon] placeholder in static markup gets its drawing. */
+  function mountIcons(root) {
+    (root || document).querySelectorAll('span[data-icon]').forEach((n) => n.replaceChildren(icon(n.dataset.icon)));
+  }
+
   /* ---------- conversations (widget, operator, supervisor) ---------- */
-  const CHANNEL_ICONS = { webchat: '💬', telegram: '✈', email: '✉', phone: '☎' };
+  const CHANNEL_ICONS = { webchat: 'chat', telegram: 'telegram', email: 'email', phone: 'phone' };
   function channelIcon(ch) {
     return el('span', { class: 'ch-icon', 'data-channel': ch || '', title: t('ch.' + ch), 'aria-label': t('ch.' + ch) },
-      CHANNEL_ICONS[ch] || '•');
+      icon(CHANNEL_ICONS[ch] || 'dot'));
   }
 
   /* A v4 UUID: crypto.randomUUID exists only on secure pages (https, localhost). */
@@ -577,21 +669,31 @@
     if (n < 1024 * 1024) return Math.round(n / 1024) + ' KB';
     return (n / 1024 / 1024).toFixed(1) + ' MB';
   }
-  /* Epoch ms → local time; the date too when it is not today. */
+  /* Times are written one way in both languages: a clock time as 24-hour HH:MM (in the branch's
+     zone where one is given), with the day before it when it is not today; a duration as m:ss,
+     or h:mm:ss from an hour. */
+  function fmtClock(ms, tz) {
+    if (ms == null || !isFinite(ms)) return '';
+    const o = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+    try { return new Date(ms).toLocaleTimeString(lang, tz ? Object.assign(o, { timeZone: tz }) : o); } catch (_) {
+      return new Date(ms).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    }
+  }
+  /* A date and time on a paper ticket: 06.12.2026 14:05, in the branch's zone. */
+  function fmtDate(ms, tz) {
+    if (ms == null || !isFinite(ms)) return '';
+    const o = { day: '2-digit', month: '2-digit', year: 'numeric' };
+    let day;
+    try { day = new Date(ms).toLocaleDateString('ru', tz ? Object.assign(o, { timeZone: tz }) : o); } catch (_) {
+      day = new Date(ms).toLocaleDateString('ru', { day: '2-digit', month: '2-digit', year: 'numeric' });
+    }
+    return day + ' ' + fmtClock(ms, tz);
+  }
   function fmtTime(ms) {
     if (ms == null || !isFinite(ms) || ms <= 0) return '';
     const d = new Date(ms);
-    const today = new Date().toDateString() === d.toDateString();
-    try {
-      return today ? d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' })
-        : d.toLocaleString(lang, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
-    } catch (_) { return d.toISOString(); }
-  }
-  /* Seconds → mm:ss (minutes not capped). */
-  function fmtMMSS(secs) {
-    if (secs == null || !isFinite(secs)) return t('common.none');
-    const s = Math.max(0, Math.round(secs));
-    return String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0');
+    if (new Date().toDateString() === d.toDateString()) return fmtClock(ms);
+    return d.toLocaleDateString(lang, { day: 'numeric', month: 'short' }) + ', ' + fmtClock(ms);
   }
   /* An attachment as a link; images as a thumbnail inside the link. */
   function attachmentNode(a, href) {
@@ -606,7 +708,7 @@
     const isImage = /^image\/(png|jpeg|gif|webp)$/.test(a.mime || '');
     const link = el('a', { class: 'att' + (isImage ? ' att-image' : ''), href, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'attachment', 'data-attachment-id': a.id });
     if (isImage) link.appendChild(el('img', { src: href, alt: a.name || '', loading: 'lazy', class: 'att-thumb' }));
-    link.appendChild(el('span', { class: 'att-name' }, (isImage ? '' : '📎 ') + (a.name || '')));
+    link.appendChild(el('span', { class: 'att-name' }, isImage ? null : icon('clip'), isImage ? '' : ' ', a.name || ''));
     if (a.size != null) link.appendChild(el('span', { class: 'att-size muted' }, fmtBytes(a.size)));
     return link;
   }
@@ -628,7 +730,10 @@
   function fmtDur(secs) {
     if (secs == null || !isFinite(secs)) return t('common.none');
     const s = Math.max(0, Math.round(secs));
-    return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0');
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const ss = String(s % 60).padStart(2, '0');
+    return h ? h + ':' + String(m).padStart(2, '0') + ':' + ss : m + ':' + ss;
   }
   function fmtEta(secs) {
     if (secs == null || !isFinite(secs)) return t('eta.unknown');
@@ -727,6 +832,7 @@
     document.documentElement.lang = lang;
     mountLangToggles();
     applyI18n(document);
+    mountIcons(document);
     queue.splice(0).forEach((fn) => fn());
   }
   function ready(fn) { if (booted) fn(); else queue.push(fn); }
@@ -736,6 +842,6 @@
     t, onLang, setDefaultLang, setLang, applyI18n, get lang() { return lang; }, esc, el, tid, setText, show,
     api, HubError, errorText, message, showError, clearMessage, socket, wsBadge, debounce,
     fmtDur, fmtEta, serviceName, pathPart, menu, deviceForm, stored, store, ready,
-    cannedShortcut, cannedError, channelIcon, uuid, fileType, fileProblem, upload, fmtBytes, fmtTime, fmtMMSS, attachmentNode, MAX_FILE,
+    cannedShortcut, cannedError, channelIcon, icon, mountIcons, uuid, fileType, fileProblem, upload, fmtBytes, fmtTime, fmtClock, fmtDate, say, attachmentNode, MAX_FILE,
   };
 })(window);

@@ -39,6 +39,15 @@ Hub.ready(() => {
     S.data = data;
     Hub.setText($('branch-name'), data.branch.name);
     $('registrar-qr').src = '/api/public/branches/' + encodeURIComponent(data.branch.id) + '/qr.svg';
+    const look = data.look || {};
+    for (const id of ['logo', 'receipt-logo']) {
+      if (look.logo) { if ($(id).getAttribute('src') !== look.logo) $(id).src = look.logo; } else $(id).removeAttribute('src');
+      Hub.show($(id), !!look.logo);
+    }
+    document.body.dataset.print = look.print || 'off';
+    // A QR code to an address only this computer opens would lead a phone nowhere: say so.
+    const local = !!(data.phone && data.phone.reachable === false);
+    document.querySelectorAll('[data-testid="qr-local"]').forEach((n) => Hub.show(n, local));
     if (S.issued) return; // the ticket screen stays until it times out
     if (!data.open) { screen('closed'); return; }
     menu.set(data.services);
@@ -59,7 +68,7 @@ Hub.ready(() => {
     if (S.issuing) return;
     S.issuing = true;
     menu.busy(true);
-    Hub.message(Hub.t('kiosk.issuing'), 'info');
+    Hub.say('kiosk.issuing', null, 'info');
     const body = { service_id: service.id };
     const vip = $('vip-code').value.trim();
     if (vip) body.vip_code = vip;
@@ -81,16 +90,49 @@ Hub.ready(() => {
     S.issued = { r, service };
     Hub.setText($('ticket-number'), r.ticket.number);
     Hub.setText($('ticket-ahead'), String(r.ahead));
+    Hub.show($('ticket-vip'), r.ticket.priority > 0);
     paintTicket();
     $('ticket-qr').src = r.qr_url;
     screen('issued');
+    const printing = S.data && S.data.look && S.data.look.print && S.data.look.print !== 'off';
+    Hub.show($('ticket-printed'), !!printing);
+    if (printing) printTicket(r, service);
     clearTimeout(S.backTimer);
     S.backTimer = setTimeout(done, 15000);
   }
+  /* Nobody ahead: "you are next", never "wait unknown". An estimate the hub cannot make yet
+     (no service times today) is left out rather than shown as "unknown". */
   function paintTicket() {
     if (!S.issued) return;
+    const r = S.issued.r;
     Hub.setText($('ticket-service'), Hub.serviceName(S.issued.service));
-    Hub.setText($('ticket-eta'), Hub.fmtEta(S.issued.r.eta_secs));
+    const next = r.ahead === 0;
+    Hub.show($('ahead-row'), !next);
+    Hub.show($('next-row'), next);
+    Hub.show($('eta-row'), !next && r.eta_secs != null);
+    Hub.setText($('ticket-eta'), Hub.fmtEta(r.eta_secs));
+  }
+
+  /* The paper ticket: filled in, its QR code loaded, then printed through the browser. A kiosk
+     runs Chromium with --kiosk-printing, which prints to the default (receipt) printer without a
+     dialog; the roll's width comes from the kiosk's setting (58 or 80 mm). */
+  window.__hubPrinted = [];
+  function printTicket(r, service) {
+    Hub.setText($('receipt-branch'), S.data.branch.name);
+    Hub.setText($('receipt-number'), r.ticket.number);
+    Hub.show($('receipt-vip'), r.ticket.priority > 0);
+    Hub.setText($('receipt-service'), Hub.serviceName(service));
+    Hub.setText($('receipt-ahead'), r.ahead === 0 ? Hub.t('kiosk.next') : Hub.t('kiosk.aheadN', { n: r.ahead }));
+    Hub.setText($('receipt-time'), Hub.fmtDate(r.ticket.issued_at, S.data.branch.timezone));
+    const qr = $('receipt-qr');
+    const go = () => {
+      qr.onload = qr.onerror = null;
+      window.__hubPrinted.push({ number: r.ticket.number, roll: S.data.look.print });
+      try { window.print(); } catch (_) { /* no printer: the screen still shows the ticket */ }
+    };
+    qr.onload = go;
+    qr.onerror = go;
+    qr.src = r.qr_url;
   }
 
   function done() {
@@ -116,7 +158,7 @@ Hub.ready(() => {
     S.token = token;
     if (principal && principal.type === 'device' && principal.device !== 'kiosk') {
       signOut(null);
-      Hub.message(Hub.t('dev.wrongKind', { kind: 'kiosk' }), 'error');
+      Hub.say('dev.wrongKind', { kind: Hub.t('kind.kiosk') }, 'error');
       return;
     }
     if (principal && principal.lang) Hub.setDefaultLang(principal.lang);

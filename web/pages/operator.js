@@ -6,6 +6,7 @@ Hub.ready(() => {
   const $ = (id) => document.getElementById(id);
   const S = {
     me: null, op: null, branches: [], detail: null, queues: [], busy: false, seq: 0,
+    reasons: [], skew: 0, leaving: 'shift',
   };
   /* Conversations: lists from /api/conversations, the open thread, helpers' data. */
   const C = {
@@ -86,6 +87,7 @@ Hub.ready(() => {
     const my = ++S.seq;
     const op = await Hub.api('GET', '/api/operator');
     if (my === S.seq) S.op = op;
+    if (op && typeof op.now === 'number') S.skew = op.now - Date.now();
   }
 
   async function loadQueues() {
@@ -148,6 +150,9 @@ Hub.ready(() => {
     prEl.dataset.status = pr.state;
     Hub.setText(prEl, Hub.t('pr.' + pr.state, { reason: pr.reason || '' }));
 
+    renderTimers();
+    renderCounters(op && op.counters);
+    set('leave-window', place && pr.state !== 'offline');
     renderQueues();
     renderStats(op && op.stats);
     Hub.setText($('op-name'), op ? op.name : (S.me ? S.me.name : ''));
@@ -176,6 +181,28 @@ Hub.ready(() => {
         Hub.el('td', { class: 'muted' }, q.waiting ? Hub.fmtEta(q.eta_secs) : Hub.t('common.none')));
     }));
   }
+
+  /* Всего / Ко мне / Обслужено / Осталось: the window's day at a glance. */
+  function renderCounters(c) {
+    const n = (v) => (v == null ? Hub.t('common.none') : String(v));
+    Hub.setText($('count-total'), n(c && c.total));
+    Hub.setText($('count-for-me'), n(c && c.for_me));
+    Hub.setText($('count-served'), n(c && c.served));
+    Hub.setText($('count-left'), n(c && c.left));
+  }
+
+  /* Since the call, and since service began, on the server's clock. */
+  function renderTimers() {
+    const t = inHand();
+    const now = Date.now() + S.skew;
+    const called = t && t.called_at ? t.called_at : null;
+    const started = t && t.status === 'serving' && t.started_at ? t.started_at : null;
+    Hub.show($('timer-called'), !!called);
+    Hub.show($('timer-serving'), !!started);
+    if (called) Hub.setText($('timer-called'), Hub.t('op.sinceCall', { t: Hub.fmtDur((now - called) / 1000) }));
+    if (started) Hub.setText($('timer-serving'), Hub.t('op.inService', { t: Hub.fmtDur((now - started) / 1000) }));
+  }
+  setInterval(renderTimers, 1000);
 
   function renderStats(st) {
     const n = (v) => (v == null ? Hub.t('common.none') : String(v));
@@ -207,31 +234,31 @@ Hub.ready(() => {
   $('start-work').addEventListener('click', () => act(async () => {
     const windowId = Number($('window-select').value);
     const ids = [...document.querySelectorAll('[data-testid="service-checkbox"]:checked')].map((c) => Number(c.value));
-    if (!windowId) { Hub.message(Hub.t('op.needWindow'), 'error'); return; }
-    if (!ids.length) { Hub.message(Hub.t('op.needService'), 'error'); return; }
+    if (!windowId) { Hub.say('op.needWindow', null, 'error'); return; }
+    if (!ids.length) { Hub.say('op.needService', null, 'error'); return; }
     S.op = await Hub.api('PUT', '/api/operator/place', { window_id: windowId, service_ids: ids });
     S.seq++;
     const w = S.detail.windows.find((x) => x.id === windowId);
-    Hub.message(Hub.t('op.placeSaved', { window: w ? w.label : windowId }), 'ok');
+    Hub.say('op.placeSaved', { window: w ? w.label : windowId }, 'ok');
   }));
 
   $('call-next').addEventListener('click', () => act(async () => {
     const r = await Hub.api('POST', '/api/operator/call-next', {});
-    if (!r || !r.ticket) { Hub.message(Hub.t('op.nobody'), 'info'); return; }
+    if (!r || !r.ticket) { Hub.say('op.nobody', null, 'info'); return; }
     if (S.op) { S.op.in_hand = r.ticket; S.seq++; }
-    Hub.message(Hub.t('op.called', { number: r.ticket.number }), 'ok');
+    Hub.say('op.called', { number: r.ticket.number }, 'ok');
   }));
 
   $('recall').addEventListener('click', () => act(async () => {
     const n = num();
     await Hub.api('POST', ticketPath('recall'), {});
-    Hub.message(Hub.t('op.recalled', { number: n }), 'ok');
+    Hub.say('op.recalled', { number: n }, 'ok');
   }));
 
   $('no-show').addEventListener('click', () => act(async () => {
     const n = num();
     await Hub.api('POST', ticketPath('no-show'), {});
-    Hub.message(Hub.t('op.noShowDone', { number: n }), 'ok');
+    Hub.say('op.noShowDone', { number: n }, 'ok');
   }));
 
   $('start-service').addEventListener('click', () => act(async () => {
@@ -243,7 +270,7 @@ Hub.ready(() => {
     const comment = $('finish-comment').value.trim();
     await Hub.api('POST', ticketPath('finish'), comment ? { comment } : {});
     $('finish-comment').value = '';
-    Hub.message(Hub.t('op.finished', { number: n }), 'ok');
+    Hub.say('op.finished', { number: n }, 'ok');
   }));
 
   $('transfer').addEventListener('click', () => act(async () => {
@@ -257,16 +284,53 @@ Hub.ready(() => {
     await Hub.api('POST', ticketPath('transfer'), body);
     $('transfer-comment').value = '';
     $('transfer-back').checked = true;
-    Hub.message(Hub.t('op.transferred', { number: n }), 'ok');
+    Hub.say('op.transferred', { number: n }, 'ok');
   }));
 
-  $('take-break').addEventListener('click', () => act(async () => {
-    const reason = $('break-reason').value.trim();
-    if (!reason) { Hub.message(Hub.t('op.needReason'), 'error'); $('break-reason').focus(); return; }
+  /* Break reasons: the organisation's list, and "Other…" to type one (the only way when the
+     list is empty). */
+  const OTHER = '\u0000other';
+  function fillReasons() {
+    [['break-reason', 'break-reason-other'], ['chat-break-reason', 'chat-break-reason-other']].forEach(([sel, other]) => {
+      const box = $(sel);
+      const keep = box.value;
+      box.replaceChildren(
+        ...(S.reasons.length ? [Hub.el('option', { value: '' }, Hub.t('op.breakPick'))] : []),
+        ...S.reasons.map((r) => Hub.el('option', { value: r }, r)),
+        Hub.el('option', { value: OTHER }, Hub.t('op.breakOtherOption')));
+      box.value = [...box.options].some((o) => o.value === keep) ? keep : box.options[0].value;
+      Hub.show(box, S.reasons.length > 0);
+      Hub.show($(other), box.value === OTHER);
+    });
+  }
+  async function loadReasons() {
+    try { S.reasons = (await Hub.api('GET', '/api/break-reasons')) || []; } catch (e) { S.reasons = []; }
+    fillReasons();
+  }
+  ['break-reason', 'chat-break-reason'].forEach((id) => $(id).addEventListener('change', () => {
+    const other = $(id + '-other');
+    Hub.show(other, $(id).value === OTHER);
+    if ($(id).value === OTHER) other.focus();
+  }));
+  function pickedReason(sel) {
+    const v = $(sel).value;
+    return v === OTHER ? $(sel + '-other').value.trim() : v;
+  }
+  async function takeBreak(sel) {
+    const reason = pickedReason(sel);
+    if (!reason) {
+      Hub.say('op.needReason', null, 'error');
+      ($(sel).value === OTHER ? $(sel + '-other') : $(sel)).focus();
+      return;
+    }
     S.op = await Hub.api('PUT', '/api/operator/presence', { state: 'break', reason });
     S.seq++;
-    $('break-reason').value = '';
-  }));
+    $(sel + '-other').value = '';
+    fillReasons();
+    $(sel).value = $(sel).options[0].value;
+    Hub.show($(sel + '-other'), $(sel).value === OTHER);
+  }
+  $('take-break').addEventListener('click', () => act(() => takeBreak('break-reason')));
 
   $('back-to-work').addEventListener('click', () => act(async () => {
     S.op = await Hub.api('PUT', '/api/operator/presence', { state: 'available' });
@@ -280,14 +344,25 @@ Hub.ready(() => {
     location.assign('/login');
   }
 
-  // Signing out with a ticket in hand asks what becomes of it first: the visitor must not be
-  // left on the board for a window nobody sits at.
-  $('signout').addEventListener('click', () => {
+  /* Leaving the window keeps the operator signed in (offline; "Start work" brings them back);
+     ending the shift signs out. Either, with a ticket in hand, asks what becomes of it first:
+     the visitor must not be left on the board for a window nobody sits at. */
+  async function leaveWindow() {
+    S.op = await Hub.api('PUT', '/api/operator/presence', { state: 'offline' });
+    S.seq++;
+    Hub.say('op.leftWindow', null, 'ok');
+  }
+  function leave(how) {
+    S.leaving = how;
     const t = inHand();
-    if (!t) { signOut(); return; }
+    if (!t) { if (how === 'shift') signOut(); else act(leaveWindow); return; }
     Hub.setText($('leave-text'), Hub.t('op.leaveText', { number: t.number, status: Hub.t('st.' + t.status) }));
+    Hub.setText($('leave-finish'), Hub.t(how === 'shift' ? 'op.leaveFinish' : 'op.leaveFinishWindow'));
+    Hub.setText($('leave-return'), Hub.t(how === 'shift' ? 'op.leaveReturn' : 'op.leaveReturnWindow'));
     $('leave-dialog').showModal();
-  });
+  }
+  $('signout').addEventListener('click', () => leave('shift'));
+  $('leave-window').addEventListener('click', () => leave('window'));
   $('leave-cancel').addEventListener('click', () => $('leave-dialog').close());
   $('leave-finish').addEventListener('click', () => leaveWith('finish', {}));
   $('leave-return').addEventListener('click', () => {
@@ -303,7 +378,9 @@ Hub.ready(() => {
       await refresh();
       return;
     }
-    signOut();
+    if (S.leaving === 'shift') { signOut(); return; }
+    $('leave-dialog').close();
+    await act(leaveWindow);
   }
 
   Hub.onLang(() => {
@@ -316,6 +393,7 @@ Hub.ready(() => {
       if (win.options.length) win.options[0].textContent = Hub.t('op.choose');
       fillTransfer();
     }
+    fillReasons();
     render();
   });
 
@@ -349,13 +427,7 @@ Hub.ready(() => {
     Hub.tid('chat-break').disabled = S.busy || pr.state === 'break';
     Hub.tid('chat-available').disabled = S.busy || pr.state === 'available';
   }
-  $('chat-break').addEventListener('click', () => act(async () => {
-    const reason = $('chat-break-reason').value.trim();
-    if (!reason) { Hub.message(Hub.t('op.needReason'), 'error'); $('chat-break-reason').focus(); return; }
-    S.op = await Hub.api('PUT', '/api/operator/presence', { state: 'break', reason });
-    S.seq++;
-    $('chat-break-reason').value = '';
-  }));
+  $('chat-break').addEventListener('click', () => act(() => takeBreak('chat-break-reason')));
   $('chat-available').addEventListener('click', () => act(async () => {
     S.op = await Hub.api('PUT', '/api/operator/presence', { state: 'available' });
     S.seq++;
@@ -446,7 +518,7 @@ Hub.ready(() => {
     const m = c.last_message;
     if (!m) return '';
     const atts = Array.isArray(m.attachments) ? m.attachments : [];
-    const text = m.body || (atts[0] ? '📎 ' + atts[0].name : '');
+    const text = m.body || (atts[0] ? Hub.t('cv.file', { name: atts[0].name }) : '');
     return (m.author === 'operator' ? Hub.t('cv.you') + ': ' : '') + text;
   }
   function convItem(c, kind) {
@@ -464,7 +536,7 @@ Hub.ready(() => {
       Hub.el('span', { class: 'conv-name' }, contactName(c)),
       Hub.el('span', { class: 'count-badge unread' + (unread ? '' : ' hidden'), 'data-testid': 'conv-unread', 'aria-label': Hub.t('cv.unread') }, String(unread)),
       c.undelivered ? Hub.el('span', { class: 'count-badge undelivered', 'data-testid': 'conv-undelivered',
-        title: Hub.t('cv.undeliveredCount', { n: c.undelivered }), 'aria-label': Hub.t('cv.undeliveredCount', { n: c.undelivered }) }, '⚠') : null,
+        title: Hub.t('cv.undeliveredCount', { n: c.undelivered }), 'aria-label': Hub.t('cv.undeliveredCount', { n: c.undelivered }) }, Hub.icon('warn')) : null,
       Hub.el('span', { class: 'conv-when muted' }, Hub.fmtTime(c.last_message_at || c.created_at))),
     Hub.el('div', { class: 'conv-item-sub muted' },
       Hub.el('span', null, c.service || ''),
@@ -512,12 +584,12 @@ Hub.ready(() => {
     });
     document.querySelectorAll('#conv-list [data-since]').forEach((n) => {
       const since = Number(n.dataset.since);
-      n.textContent = since ? '⏱ ' + Hub.fmtMMSS((now - since) / 1000) : '';
+      if (since) n.replaceChildren(Hub.icon('clock'), ' ' + Hub.fmtDur((now - since) / 1000)); else n.replaceChildren();
     });
     const qs = C.queuesAt ? (now - C.queuesAt) / 1000 : 0;
     document.querySelectorAll('#chat-queues [data-longest]').forEach((n) => {
       const base = Number(n.dataset.longest);
-      n.textContent = Hub.fmtMMSS(base + qs);
+      n.textContent = Hub.fmtDur(base + qs);
     });
   }
 
@@ -548,8 +620,8 @@ Hub.ready(() => {
     },
     Hub.el('span', { class: 'chip-name' }, q.name || ''),
     Hub.el('b', { class: 'num', 'data-testid': 'chat-queue-waiting', title: Hub.t('op.waiting') }, String(q.waiting || 0)),
-    Hub.el('span', { class: 'muted', title: Hub.t('cv.ewt') }, Hub.t('cv.ewtShort') + ' ' + (q.ewt_secs == null ? Hub.t('common.none') : Hub.fmtMMSS(q.ewt_secs))),
-    q.waiting ? Hub.el('span', { class: 'muted', title: Hub.t('cv.longest'), 'data-longest': String(q.longest_wait_secs || 0) }, Hub.fmtMMSS(q.longest_wait_secs || 0)) : null)));
+    Hub.el('span', { class: 'muted', title: Hub.t('cv.ewt') }, Hub.t('cv.ewtShort') + ' ' + (q.ewt_secs == null ? Hub.t('common.none') : Hub.fmtDur(q.ewt_secs))),
+    q.waiting ? Hub.el('span', { class: 'muted', title: Hub.t('cv.longest'), 'data-longest': String(q.longest_wait_secs || 0) }, Hub.fmtDur(q.longest_wait_secs || 0)) : null)));
     Hub.show(box, C.queues.length > 0);
   }
 
@@ -634,7 +706,7 @@ Hub.ready(() => {
     Hub.setText(st, Hub.t('cs.' + c.status));
     const bits = [c.service, c.assignee ? Hub.t('cv.assignee', { name: c.assignee }) : '', '#' + c.id].filter(Boolean);
     if (c.status === 'closed' && c.resolution) bits.push(Hub.t('cv.resolved', { text: c.resolution }));
-    if (c.rating != null) bits.push('★ ' + c.rating);
+    if (c.rating != null) bits.push(Hub.t('cv.rated', { n: c.rating }));
     Hub.setText($('conv-meta'), bits.join(' · '));
     renderReplyState();
   }
@@ -685,7 +757,7 @@ Hub.ready(() => {
     }
     const time = Hub.el('div', { class: 'conv-time muted' }, Hub.fmtTime(m.at || Date.now()));
     if (m.delivery === 'failed') {
-      time.appendChild(Hub.el('span', { class: 'conv-undelivered', 'data-testid': 'msg-undelivered' }, ' · ⚠ ' + Hub.t('cv.undelivered')));
+      time.appendChild(Hub.el('span', { class: 'conv-undelivered', 'data-testid': 'msg-undelivered' }, ' · ', Hub.icon('warn'), ' ' + Hub.t('cv.undelivered')));
     }
     node.appendChild(time);
     return node;
@@ -820,7 +892,7 @@ Hub.ready(() => {
     const input = $('reply-input');
     const body = input.value.trim();
     if (!body) return;
-    if (body.length > 4000) { Hub.message(Hub.t('chat.tooLong', { max: 4000 }), 'error'); return; }
+    if (body.length > 4000) { Hub.say('chat.tooLong', { max: 4000 }, 'error'); return; }
     Hub.clearMessage();
     input.value = '';
     hideSuggest();
@@ -836,8 +908,8 @@ Hub.ready(() => {
     const c = openConv();
     if (!file || !c || !canReply()) return;
     const problem = Hub.fileProblem(file);
-    if (problem) { Hub.message(problem, 'error'); return; }
-    Hub.message(Hub.t('att.uploading', { name: file.name }), 'info');
+    if (problem) { Hub.message(() => Hub.fileProblem(file), 'error'); return; }
+    Hub.say('att.uploading', { name: file.name }, 'info');
     let a;
     try { a = await Hub.upload('/api/attachments', file); } catch (e) { fail(e); return; }
     Hub.clearMessage();
@@ -935,7 +1007,7 @@ Hub.ready(() => {
         title: Hub.t('canned.deleteOne', { shortcut: c.shortcut }),
         onmousedown: (ev) => ev.preventDefault(),
         onclick: () => deleteCanned(c),
-      }, '✕') : null));
+      }, Hub.icon('close')) : null));
     $('canned-rows').replaceChildren(...(rows.length ? rows : [Hub.el('p', { class: 'muted' }, Hub.t('cv.noCanned'))]));
     Hub.tid('canned-new-add').disabled = C.cannedBusy;
   }
@@ -950,8 +1022,8 @@ Hub.ready(() => {
     const field = $('canned-new-shortcut');
     const shortcut = Hub.cannedShortcut(field.value);
     const body = $('canned-new-body').value.trim();
-    if (!shortcut) { Hub.message(Hub.t('canned.needShortcut'), 'error'); field.focus(); return; }
-    if (!body) { Hub.message(Hub.t('canned.needBody'), 'error'); $('canned-new-body').focus(); return; }
+    if (!shortcut) { Hub.say('canned.needShortcut', null, 'error'); field.focus(); return; }
+    if (!body) { Hub.say('canned.needBody', null, 'error'); $('canned-new-body').focus(); return; }
     C.cannedBusy = true;
     paintPicker();
     Hub.clearMessage();
@@ -960,11 +1032,11 @@ Hub.ready(() => {
       field.value = '';
       $('canned-new-title').value = '';
       $('canned-new-body').value = '';
-      Hub.message(Hub.t('canned.added', { shortcut: (row && row.shortcut) || shortcut }), 'ok');
+      Hub.say('canned.added', { shortcut: (row && row.shortcut) || shortcut }, 'ok');
     } catch (e) {
       if (e instanceof Hub.HubError && e.status === 401) { toLogin(); return; }
       console.warn(e);
-      Hub.message(Hub.cannedError(e, shortcut), 'error');
+      Hub.message(() => Hub.cannedError(e, shortcut), 'error');
     }
     C.cannedBusy = false;
     await cannedChanged();
@@ -976,10 +1048,10 @@ Hub.ready(() => {
     Hub.clearMessage();
     try {
       await Hub.api('DELETE', '/api/canned/' + encodeURIComponent(c.id));
-      Hub.message(Hub.t('canned.deleted', { shortcut: c.shortcut }), 'ok');
+      Hub.say('canned.deleted', { shortcut: c.shortcut }, 'ok');
     } catch (e) {
       // Already gone (another tab): what was wanted.
-      if (e instanceof Hub.HubError && e.status === 404) Hub.message(Hub.t('canned.deleted', { shortcut: c.shortcut }), 'ok');
+      if (e instanceof Hub.HubError && e.status === 404) Hub.say('canned.deleted', { shortcut: c.shortcut }, 'ok');
       else fail(e);
     }
     C.cannedBusy = false;
@@ -1020,7 +1092,7 @@ Hub.ready(() => {
     if (!c) return;
     const op = Number($('conv-transfer-operator').value);
     const svc = Number($('conv-transfer-service').value);
-    if (!op && !svc) { Hub.message(Hub.t('cv.needTarget'), 'error'); return; }
+    if (!op && !svc) { Hub.say('cv.needTarget', null, 'error'); return; }
     const body = op ? { operator_id: op } : { service_id: svc };
     const note = $('conv-transfer-note').value.trim();
     if (note) body.note = note;
@@ -1032,7 +1104,7 @@ Hub.ready(() => {
       $('conv-transfer-note').value = '';
       $('conv-transfer-operator').value = '';
       $('conv-transfer-service').value = '';
-      Hub.message(Hub.t('cv.transferred', { name: contactName(c) }), 'ok');
+      Hub.say('cv.transferred', { name: contactName(c) }, 'ok');
       if (isSup()) await reloadOpen(); else closeThread();
     } catch (e) { fail(e); }
     renderReplyState();
@@ -1050,7 +1122,7 @@ Hub.ready(() => {
       const r = await Hub.api('POST', '/api/conversations/' + c.id + '/close', resolution ? { resolution } : {});
       $('conv-resolution').value = '';
       if (r && C.detail && C.openId === c.id) C.detail.conversation = r;
-      Hub.message(Hub.t('cv.closed', { name: contactName(c) }), 'ok');
+      Hub.say('cv.closed', { name: contactName(c) }, 'ok');
       renderOpenHead();
       reloadOpen();
     } catch (e) { fail(e); }
@@ -1066,7 +1138,7 @@ Hub.ready(() => {
     if (!card) return;
     box.dataset.contactId = String(card.id);
     Hub.setText(Hub.tid('contact-name'), card.name || ('#' + card.id));
-    Hub.setText($('contact-line'), ['#' + card.id, card.email, card.phone, card.location ? '📍 ' + card.location : null].filter(Boolean).join(' · '));
+    Hub.setText($('contact-line'), ['#' + card.id, card.email, card.phone, card.location ? Hub.t('cv.location', { place: card.location }) : null].filter(Boolean).join(' · '));
     // Click-to-call: the hub rings the operator's own phone, then this number (through the trunk).
     Hub.show($('contact-call-row'), !!card.phone);
     $('contact-call').title = card.phone ? Hub.t('cv.callTitle', { number: card.phone }) : '';
@@ -1085,7 +1157,7 @@ Hub.ready(() => {
       onclick: () => openConversation(h.id),
     }, Hub.channelIcon(h.channel), ' #' + h.id + ' · ' + Hub.fmtTime(h.created_at) + ' · ' + Hub.t('cs.' + h.status)),
     h.resolution ? Hub.el('div', { class: 'muted' }, h.resolution) : null,
-    h.rating != null ? Hub.el('div', { class: 'muted' }, '★ ' + h.rating) : null)));
+    h.rating != null ? Hub.el('div', { class: 'muted' }, Hub.icon('star'), ' ' + h.rating) : null)));
     if (!hist.length) $('contact-history').appendChild(Hub.el('li', { class: 'muted' }, Hub.t('cv.noHistory')));
     if (C.contactId !== card.id) {
       C.contactId = card.id;
@@ -1103,7 +1175,7 @@ Hub.ready(() => {
     if (C.detail) C.detail.contact = card;
     C.contactId = null;
     renderContact(card);
-    Hub.message(Hub.t(msgKey), 'ok');
+    Hub.say(msgKey, null, 'ok');
     refreshChat();
     const c = openConv();
     if (c && card) { c.contact = { id: card.id, name: card.name }; renderOpenHead(); }
@@ -1118,8 +1190,8 @@ Hub.ready(() => {
       const v = $(id).value.trim();
       if (v !== (card[k] || '')) body[k] = v;
     }
-    if (body.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(body.email)) { Hub.message(Hub.t('chat.badEmail'), 'error'); return; }
-    if (!Object.keys(body).length) { Hub.message(Hub.t('cv.nothingChanged'), 'info'); return; }
+    if (body.email && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(body.email)) { Hub.say('chat.badEmail', null, 'error'); return; }
+    if (!Object.keys(body).length) { Hub.say('cv.nothingChanged', null, 'info'); return; }
     const btn = Hub.tid('contact-save');
     btn.disabled = true;
     Hub.clearMessage();
@@ -1135,7 +1207,7 @@ Hub.ready(() => {
     Hub.clearMessage();
     try {
       await Hub.api('POST', '/api/calls/dial', { number: card.phone, conversation_id: C.openId });
-      Hub.message(Hub.t('cv.calling', { number: card.phone }), 'ok');
+      Hub.say('cv.calling', { number: card.phone }, 'ok');
     } catch (e) { fail(e); } finally { btn.disabled = false; }
   });
   Hub.tid('contact-merge').addEventListener('click', async () => {
@@ -1143,7 +1215,7 @@ Hub.ready(() => {
     if (!card) return;
     const raw = $('contact-merge-id').value.trim().replace(/^#/, '');
     const other = Number(raw);
-    if (!/^\d+$/.test(raw) || !other || other === card.id) { Hub.message(Hub.t('cv.badMergeId'), 'error'); return; }
+    if (!/^\d+$/.test(raw) || !other || other === card.id) { Hub.say('cv.badMergeId', null, 'error'); return; }
     const btn = Hub.tid('contact-merge');
     btn.disabled = true;
     Hub.clearMessage();
@@ -1172,14 +1244,14 @@ Hub.ready(() => {
       if (e.status === 401) { toLogin(); return; }
       Hub.showError(e); return;
     }
-    if (!S.me || S.me.type !== 'user') { Hub.message(Hub.t('op.notOperator'), 'error'); return; }
+    if (!S.me || S.me.type !== 'user') { Hub.say('op.notOperator', null, 'error'); return; }
     Hub.setDefaultLang(S.me.lang);
     Hub.show($('sup-link'), S.me.role === 'supervisor' || S.me.role === 'admin');
     try {
       await loadOp();
       S.branches = await Hub.api('GET', '/api/branches') || [];
     } catch (e) {
-      if (e.status === 403) Hub.message(Hub.t('op.notOperator'), 'error'); else fail(e);
+      if (e.status === 403) Hub.say('op.notOperator', null, 'error'); else fail(e);
       render();
       return;
     }
@@ -1187,6 +1259,7 @@ Hub.ready(() => {
     const pick = [S.op && S.op.branch_id, saved].find((id) => id && S.branches.some((b) => b.id === id))
       || (S.branches[0] && S.branches[0].id);
     fillBranches(pick);
+    await loadReasons();
     render();
     if (pick) await loadBranch(pick);
     startChat();

@@ -27,7 +27,7 @@ Hub.ready(() => {
 
   function notFound() {
     Hub.show($('menu'), false);
-    Hub.message(Hub.t('reg.notFound'), 'error');
+    Hub.say('reg.notFound', null, 'error');
   }
 
   async function take(service) {

@@ -8,7 +8,7 @@ Hub.ready(() => {
   const S = { me: null, overview: null, convs: [], at: 0, busy: new Set(), loading: false, again: false, errFrom: null };
   /* Visits: the organisation's branches, each one's services and windows (re-read every minute or
      when a queue names a service not known yet), queues and today's figures. */
-  const V = { branches: null, detail: new Map(), detailAt: 0, queues: new Map(), stats: new Map(), loading: false, again: false };
+  const V = { branches: null, detail: new Map(), detailAt: 0, queues: new Map(), stats: new Map(), live: new Map(), loading: false, again: false, busy: new Set() };
   /* Shared canned responses (personal ones, the supervisor's own, are not shown here). */
   const K = { list: null, busy: false };
   const badge = Hub.wsBadge(Hub.tid('ws-status'));
@@ -31,7 +31,7 @@ Hub.ready(() => {
     if (e instanceof Hub.HubError && e.status === 401) { toLogin(); return; }
     if (e) console.warn(e);
     S.errFrom = null;
-    Hub.message(text || Hub.errorText(e), 'error');
+    Hub.message(text || (() => Hub.errorText(e)), 'error');
   }
   const presState = (p) => (p && typeof p === 'object' ? p.state : p) || 'offline';
 
@@ -54,7 +54,7 @@ Hub.ready(() => {
       loadWorked('load');
       render();
     } catch (e) {
-      if (e instanceof Hub.HubError && e.status === 403) { Hub.message(Hub.t('sup.forbidden'), 'error'); Hub.show($('board'), false); } else loadFailed(e, 'load');
+      if (e instanceof Hub.HubError && e.status === 403) { Hub.say('sup.forbidden', null, 'error'); Hub.show($('board'), false); } else loadFailed(e, 'load');
     } finally {
       S.loading = false;
       if (S.again) { S.again = false; setTimeout(load, 0); }
@@ -70,7 +70,9 @@ Hub.ready(() => {
       const branches = V.branches;
       await Promise.all(branches.map(async (b) => {
         const base = '/api/branches/' + encodeURIComponent(b.id);
-        const [qs, st] = await Promise.all([Hub.api('GET', base + '/queues'), Hub.api('GET', base + '/stats')]);
+        const [qs, st, live] = await Promise.all([Hub.api('GET', base + '/queues'), Hub.api('GET', base + '/stats'),
+          Hub.api('GET', '/api/supervisor/branches/' + encodeURIComponent(b.id) + '/live')]);
+        V.live.set(b.id, live || null);
         let d = V.detail.get(b.id);
         const known = new Set(d ? arr(d.services).map((x) => x.id) : []);
         if (!d || stale || arr(qs).some((q) => !known.has(q.service_id))) {
@@ -155,15 +157,15 @@ Hub.ready(() => {
       Hub.el('td', { class: 'bar-cell' }, bar(q.waiting || 0, max)),
       Hub.el('td', { class: 'n', 'data-testid': 'sup-queue-waiting' }, String(q.waiting || 0)),
       Hub.el('td', { class: 'n', 'data-testid': 'sup-queue-longest', 'data-longest': q.waiting ? String(q.longest_wait_secs || 0) : null },
-        q.waiting ? Hub.fmtMMSS(q.longest_wait_secs || 0) : Hub.t('common.none')),
-      Hub.el('td', { class: 'n', 'data-testid': 'sup-queue-ewt' }, Hub.fmtMMSS(q.ewt_secs)),
+        q.waiting ? Hub.fmtDur(q.longest_wait_secs || 0) : Hub.t('common.none')),
+      Hub.el('td', { class: 'n', 'data-testid': 'sup-queue-ewt' }, Hub.fmtDur(q.ewt_secs)),
       Hub.el('td', { class: 'muted' }, strategyName(q.strategy)))));
     Hub.show($('queues-none'), !qs.length);
     Hub.setText($('tot-waiting'), String(qs.reduce((a, q) => a + (q.waiting || 0), 0)));
     const longest = Math.max(0, ...qs.filter((q) => q.waiting).map((q) => q.longest_wait_secs || 0));
     const tl = $('tot-longest');
     tl.dataset.longest = String(longest);
-    Hub.setText(tl, Hub.fmtMMSS(longest));
+    Hub.setText(tl, Hub.fmtDur(longest));
   }
 
   function renderOperators() {
@@ -180,17 +182,34 @@ Hub.ready(() => {
         Hub.el('td', null, Hub.el('span', { class: 'pill', 'data-status': st, 'data-testid': 'sup-operator-presence' },
           Hub.t('pr.' + st, { reason }))),
         Hub.el('td', { class: 'num', 'data-until': wrap != null ? String(o.wrap_up_until) : null },
-          wrap != null ? Hub.fmtMMSS(wrap) : Hub.t('common.none')),
+          wrap != null ? Hub.fmtDur(wrap) : Hub.t('common.none')),
         Hub.el('td', { class: 'load-cell' },
           bar(o.active || 0, cap, 'small'),
           Hub.el('span', { class: 'num', 'data-testid': 'sup-operator-load' }, (o.active || 0) + '/' + cap)),
-        Hub.el('td', { class: 'n' + (o.missed_offers ? ' warn-text' : ''), 'data-testid': 'sup-operator-missed' }, String(o.missed_offers || 0)));
+        Hub.el('td', { class: 'n' + (o.missed_offers ? ' warn-text' : ''), 'data-testid': 'sup-operator-missed' }, String(o.missed_offers || 0)),
+        Hub.el('td', null, st === 'offline' ? null : Hub.el('button', {
+          type: 'button', class: 'btn ghost', 'data-testid': 'sup-operator-sign-off', disabled: S.signingOff === o.user_id,
+          onclick: () => signOff(o),
+        }, Hub.t('sup.signOff'))));
     }));
     Hub.show($('operators-none'), !ops.length);
     Hub.setText($('tot-available'), String(ops.filter((o) => presState(o.presence) === 'available').length) + '/' + ops.length);
     const active = ops.reduce((a, o) => a + (o.active || 0), 0);
     const cap = ops.filter((o) => presState(o.presence) === 'available').reduce((a, o) => a + (o.capacity || 0), 0);
     Hub.setText($('tot-load'), active + '/' + cap);
+  }
+
+  /* An operator who left without a word: signed off now, not after the console's grace. */
+  async function signOff(o) {
+    if (!window.confirm(Hub.t('sup.signOffAsk', { name: o.name || ('#' + o.user_id) }))) return;
+    S.signingOff = o.user_id;
+    renderOperators();
+    try {
+      await Hub.api('POST', '/api/supervisor/operators/' + o.user_id + '/sign-off', {});
+      Hub.say('sup.signedOff', { name: o.name || ('#' + o.user_id) }, 'ok');
+    } catch (e) { fail(e); }
+    S.signingOff = null;
+    await Promise.all([load(), loadVisits()]);
   }
 
   function operatorOptions(c) {
@@ -214,7 +233,7 @@ Hub.ready(() => {
       const busy = S.busy.has(c.id);
       const assignBtn = Hub.el('button', {
         type: 'button', class: 'btn', 'data-testid': 'sup-assign', disabled: busy,
-        onclick: () => { if (sel.value) assign(c, Number(sel.value)); else Hub.message(Hub.t('sup.pickOperator'), 'error'); },
+        onclick: () => { if (sel.value) assign(c, Number(sel.value)); else Hub.say('sup.pickOperator', null, 'error'); },
       }, Hub.t('sup.assign'));
       const takeBtn = Hub.el('button', {
         type: 'button', class: 'btn primary', 'data-testid': 'sup-take-over', disabled: busy || c.assignee_id === S.me.user_id,
@@ -228,7 +247,7 @@ Hub.ready(() => {
         Hub.el('td', null, Hub.el('span', { class: 'pill', 'data-status': c.status }, Hub.t('cs.' + c.status)),
           c.status === 'offered' && c.offered_to != null ? Hub.el('span', { class: 'muted' }, ' → ' + opName(c.offered_to)) : null),
         Hub.el('td', { class: 'n', 'data-since': waitingSince ? String(waitingSince) : null },
-          waitingSince ? Hub.fmtMMSS((Date.now() - waitingSince) / 1000) : Hub.t('common.none')),
+          waitingSince ? Hub.fmtDur((Date.now() - waitingSince) / 1000) : Hub.t('common.none')),
         Hub.el('td', null, c.assignee || Hub.t('common.none')),
         Hub.el('td', null, Hub.el('div', { class: 'assign-row' }, sel, assignBtn, takeBtn)));
     }));
@@ -258,10 +277,12 @@ Hub.ready(() => {
           Hub.el('td', null, s && s.prefix ? Hub.el('span', { class: 'prefix-tag' }, s.prefix) : null, serviceLabel(services, q.service_id)),
           Hub.el('td', { class: 'bar-cell' }, bar(q.waiting || 0, max)),
           Hub.el('td', { class: 'n', 'data-testid': 'sup-visit-waiting' }, String(q.waiting || 0)),
-          Hub.el('td', { class: 'n', 'data-testid': 'sup-visit-eta' }, Hub.fmtMMSS(q.eta_secs)),
+          Hub.el('td', { class: 'n', 'data-testid': 'sup-visit-eta' }, Hub.fmtDur(q.eta_secs)),
           Hub.el('td', { class: 'n', 'data-testid': 'sup-visit-operators' }, String(q.operators || 0)));
       });
       const open = d ? !!d.open : null;
+      const live = V.live.get(b.id) || { tickets: [], csat: null };
+      const csat = live.csat || {};
       return Hub.el('div', { class: 'visit-branch', 'data-branch-id': String(b.id) },
         Hub.el('h3', null, b.name || ('#' + b.id), ' ',
           open == null ? null : Hub.el('span', { class: 'pill', 'data-status': open ? 'open' : 'closed' }, Hub.t(open ? 'sup.branchOpen' : 'sup.branchClosed'))),
@@ -269,8 +290,10 @@ Hub.ready(() => {
           stat('sup-visit-served', num(st.served), 'op.served'),
           stat('sup-visit-no-show', num(st.no_show), 'op.noShows'),
           stat('sup-visit-waiting-today', num(st.waiting), 'op.waiting'),
-          stat('sup-visit-avg-wait', Hub.fmtMMSS(st.avg_wait_secs), 'op.avgWait'),
-          stat('sup-visit-avg-service', Hub.fmtMMSS(st.avg_service_secs), 'op.avgService')),
+          stat('sup-visit-avg-wait', Hub.fmtDur(st.avg_wait_secs), 'op.avgWait'),
+          stat('sup-visit-avg-service', Hub.fmtDur(st.avg_service_secs), 'op.avgService'),
+          stat('sup-csat', csat.percent == null ? Hub.t('common.none') : csat.percent + '%', 'sup.csat'),
+          stat('sup-csat-rated', num(csat.rated), 'sup.csatRated')),
         rows.length
           ? Hub.el('div', { class: 'table-scroll' }, Hub.el('table', { class: 'data' },
             Hub.el('thead', null, Hub.el('tr', null,
@@ -278,9 +301,62 @@ Hub.ready(() => {
               Hub.el('th', { class: 'n' }, Hub.t('op.waiting')), Hub.el('th', { class: 'n' }, Hub.t('op.eta')),
               Hub.el('th', { class: 'n' }, Hub.t('sup.serving')))),
             Hub.el('tbody', null, ...rows)))
-          : Hub.el('p', { class: 'muted' }, Hub.t('sup.noVisitServices')));
+          : Hub.el('p', { class: 'muted' }, Hub.t('sup.noVisitServices')),
+        liveTickets(b.id, services, Array.isArray(live.tickets) ? live.tickets : []));
     }));
     Hub.show($('visits-none'), !V.branches.length);
+  }
+
+  /* The branch's tickets in play, with what a supervisor may do: a waiting ticket moves to the
+     front of its line or to another service; one in an operator's hands goes back to the front
+     of its line or is finished. */
+  function liveTickets(branchId, services, tickets) {
+    const now = Date.now();
+    const leaf = [...services.values()].filter((x) => x.prefix != null);
+    const rows = tickets.map((t) => {
+      const busy = V.busy.has(t.id);
+      const btn = (tid, key, fn) => Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': tid, disabled: busy, onclick: fn }, Hub.t(key));
+      let actions;
+      if (t.status === 'waiting') {
+        const sel = Hub.el('select', { 'data-testid': 'sup-ticket-service', 'aria-label': Hub.t('op.transferTo') },
+          ...leaf.map((x) => Hub.el('option', { value: String(x.id), selected: x.id === t.service_id }, Hub.serviceName(x))));
+        actions = [btn('sup-ticket-front', 'sup.toFront', () => ticketDo(t, 'requeue', { placement: 'front' })),
+          sel, btn('sup-ticket-move', 'sup.move', () => ticketDo(t, 'requeue', { service_id: Number(sel.value), placement: 'back' }))];
+      } else {
+        actions = [btn('sup-ticket-return', 'sup.returnTicket', () => ticketDo(t, 'return')),
+          btn('sup-ticket-finish', 'op.finish', () => ticketDo(t, 'finish'))];
+      }
+      const since = t.status === 'waiting' ? t.issued_at : (t.started_at || t.called_at);
+      return Hub.el('tr', { 'data-testid': 'sup-ticket', 'data-ticket-id': String(t.id), 'data-status': t.status },
+        Hub.el('td', { class: 'num' }, t.number, t.priority > 0 ? Hub.el('span', { class: 'pill vip-pill' }, 'VIP') : null),
+        Hub.el('td', null, serviceLabel(services, t.service_id)),
+        Hub.el('td', null, Hub.el('span', { class: 'pill', 'data-status': t.status }, Hub.t('st.' + t.status))),
+        Hub.el('td', null, t.window ? Hub.t('sup.atWindow', { window: t.window, name: t.operator || '' }) : Hub.t('common.none')),
+        Hub.el('td', { class: 'n', 'data-since': String(since) }, Hub.fmtDur((now - since) / 1000)),
+        Hub.el('td', { class: 'ticket-actions' }, ...actions));
+    });
+    return Hub.el('details', { class: 'live-tickets', open: true, 'data-testid': 'sup-tickets', 'data-branch-id': String(branchId) },
+      Hub.el('summary', null, Hub.t('sup.tickets'), ' ', Hub.el('span', { class: 'count-badge' }, String(tickets.length))),
+      rows.length
+        ? Hub.el('div', { class: 'table-scroll' }, Hub.el('table', { class: 'data' },
+          Hub.el('thead', null, Hub.el('tr', null, Hub.el('th', null, Hub.t('board.ticket')), Hub.el('th', null, Hub.t('op.service')),
+            Hub.el('th', null, Hub.t('sup.status')), Hub.el('th', null, Hub.t('op.window')), Hub.el('th', { class: 'n' }, Hub.t('sup.for')),
+            Hub.el('th', null))),
+          Hub.el('tbody', null, ...rows)))
+        : Hub.el('p', { class: 'muted' }, Hub.t('sup.noTickets')));
+  }
+
+  async function ticketDo(t, action, body) {
+    if (V.busy.has(t.id)) return;
+    V.busy.add(t.id);
+    Hub.clearMessage();
+    renderVisits();
+    try {
+      await Hub.api('POST', '/api/supervisor/tickets/' + t.id + '/' + action, body || {});
+      Hub.say('sup.ticketDone.' + action, { number: t.number }, 'ok');
+    } catch (e) { fail(e); }
+    V.busy.delete(t.id);
+    await loadVisits();
   }
 
   /* ---------- canned responses ---------- */
@@ -315,7 +391,7 @@ Hub.ready(() => {
       field.value = '';
       $('sup-canned-title').value = '';
       $('sup-canned-body').value = '';
-      Hub.message(Hub.t('canned.added', { shortcut: (row && row.shortcut) || shortcut }), 'ok');
+      Hub.say('canned.added', { shortcut: (row && row.shortcut) || shortcut }, 'ok');
     } catch (e) { fail(e, Hub.cannedError(e, shortcut)); }
     cannedBusy(false);
     await loadCanned();
@@ -327,10 +403,10 @@ Hub.ready(() => {
     Hub.clearMessage();
     try {
       await Hub.api('DELETE', '/api/canned/' + encodeURIComponent(c.id));
-      Hub.message(Hub.t('canned.deleted', { shortcut: c.shortcut }), 'ok');
+      Hub.say('canned.deleted', { shortcut: c.shortcut }, 'ok');
     } catch (e) {
       // Already gone (another supervisor): what was wanted.
-      if (e instanceof Hub.HubError && e.status === 404) Hub.message(Hub.t('canned.deleted', { shortcut: c.shortcut }), 'ok');
+      if (e instanceof Hub.HubError && e.status === 404) Hub.say('canned.deleted', { shortcut: c.shortcut }, 'ok');
       else fail(e);
     }
     cannedBusy(false);
@@ -359,11 +435,11 @@ Hub.ready(() => {
   function tick() {
     const now = Date.now();
     const el = elapsed();
-    document.querySelectorAll('[data-longest]').forEach((n) => { n.textContent = Hub.fmtMMSS(Number(n.dataset.longest) + el); });
-    document.querySelectorAll('#convs [data-since]').forEach((n) => { n.textContent = Hub.fmtMMSS((now - Number(n.dataset.since)) / 1000); });
+    document.querySelectorAll('[data-longest]').forEach((n) => { n.textContent = Hub.fmtDur(Number(n.dataset.longest) + el); });
+    document.querySelectorAll('#convs [data-since], #visits [data-since]').forEach((n) => { n.textContent = Hub.fmtDur((now - Number(n.dataset.since)) / 1000); });
     document.querySelectorAll('#operators [data-until]').forEach((n) => {
       const left = (Number(n.dataset.until) - now) / 1000;
-      n.textContent = left > 0 ? Hub.fmtMMSS(left) : Hub.t('common.none');
+      n.textContent = left > 0 ? Hub.fmtDur(left) : Hub.t('common.none');
     });
   }
 
@@ -374,8 +450,8 @@ Hub.ready(() => {
     Hub.clearMessage();
     try {
       await Hub.api('POST', '/api/conversations/' + c.id + '/assign', { operator_id: operatorId });
-      Hub.message(Hub.t(operatorId === S.me.user_id ? 'sup.tookOver' : 'sup.assigned',
-        { name: (c.contact && (c.contact.name || '#' + c.contact.id)) || '#' + c.id, op: opName(operatorId) }), 'ok');
+      Hub.say(operatorId === S.me.user_id ? 'sup.tookOver' : 'sup.assigned',
+        { name: (c.contact && (c.contact.name || '#' + c.contact.id)) || '#' + c.id, op: opName(operatorId) }, 'ok');
     } catch (e) { fail(e); }
     S.busy.delete(c.id);
     load();
@@ -396,10 +472,10 @@ Hub.ready(() => {
       if (e.status === 401) { toLogin(); return; }
       Hub.showError(e); return;
     }
-    if (!S.me || S.me.type !== 'user') { Hub.message(Hub.t('sup.forbidden'), 'error'); return; }
+    if (!S.me || S.me.type !== 'user') { Hub.say('sup.forbidden', null, 'error'); return; }
     Hub.setDefaultLang(S.me.lang);
     Hub.setText($('me-name'), S.me.name);
-    if (S.me.role !== 'supervisor' && S.me.role !== 'admin') { Hub.message(Hub.t('sup.forbidden'), 'error'); badge('offline'); return; }
+    if (S.me.role !== 'supervisor' && S.me.role !== 'admin') { Hub.say('sup.forbidden', null, 'error'); badge('offline'); return; }
     await Promise.all([load(), loadVisits(), loadCanned()]);
     Hub.socket('/ws/operator', { onMessage: onFrame, onOpen: () => { loadSoon(); visitsSoon(); }, onStatus: badge });
     setInterval(() => { load(); loadVisits(); }, 5000);

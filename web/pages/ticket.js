@@ -27,7 +27,7 @@ Hub.ready(() => {
 
   function notFound() {
     Hub.show($('card'), false);
-    Hub.message(Hub.t('tk.notFound'), 'error');
+    Hub.say('tk.notFound', null, 'error');
     stop();
   }
 

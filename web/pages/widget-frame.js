@@ -202,7 +202,8 @@ Hub.ready(() => {
     if (live && c) {
       if (c.status === 'open' && c.assignee
         && (!prev || prev.id !== c.id || prev.status !== 'open' || prev.assignee !== c.assignee)) {
-        notice(Hub.t('chat.joined', { name: c.assignee }));
+        // Russian past tense follows the person; not given, a form with no gender.
+        notice(Hub.t(c.assignee_gender === 'f' ? 'chat.joinedF' : c.assignee_gender === 'm' ? 'chat.joinedM' : 'chat.joined', { name: c.assignee }));
       }
       if (c.status === 'closed' && prev && prev.id === c.id && prev.status !== 'closed') notice(Hub.t('chat.ended'));
     }
@@ -288,8 +289,9 @@ Hub.ready(() => {
         setConversation(f.conversation, true);
         break;
       case 'error': {
-        const text = Hub.errorText(new Hub.HubError(0, f.code || 'error', f.message || ''));
-        Hub.message(text, 'error');
+        const err = new Hub.HubError(0, f.code || 'error', f.message || '');
+        if (f.reason) { err.reason = f.reason; err.args = f.args; }
+        Hub.message(() => Hub.errorText(err), 'error');
         if (!f.client_id) break;
         // Not stored for now (store or bus down, too many at once): it stays in the outbox and
         // goes again shortly. Anything else (too long, unknown attachment…) will not pass.
@@ -338,7 +340,7 @@ Hub.ready(() => {
 
   function start() {
     if (S.started) return S.starting || Promise.resolve();
-    if (!key) { Hub.message(Hub.t('chat.noKey'), 'error'); return Promise.resolve(); }
+    if (!key) { Hub.say('chat.noKey', null, 'error'); return Promise.resolve(); }
     S.started = true;
     S.starting = (async () => {
       for (;;) {
@@ -382,7 +384,7 @@ Hub.ready(() => {
   function sendText() {
     const body = input.value.trim();
     if (!body) return;
-    if (body.length > 4000) { Hub.message(Hub.t('chat.tooLong', { max: 4000 }), 'error'); return; }
+    if (body.length > 4000) { Hub.say('chat.tooLong', { max: 4000 }, 'error'); return; }
     Hub.clearMessage();
     input.value = '';
     autosize();
@@ -411,7 +413,7 @@ Hub.ready(() => {
     ev.target.value = '';
     if (!file) return;
     const problem = Hub.fileProblem(file);
-    if (problem) { Hub.message(problem, 'error'); return; }
+    if (problem) { Hub.message(() => Hub.fileProblem(file), 'error'); return; }
     await uploadAndSend(file);
   });
 
@@ -419,7 +421,7 @@ Hub.ready(() => {
   async function uploadAndSend(file) {
     await start();
     if (!S.token) return;
-    Hub.message(Hub.t('att.uploading', { name: file.name }), 'info');
+    Hub.say('att.uploading', { name: file.name }, 'info');
     try {
       const a = await Hub.upload('/api/chat/attachments', file, S.token);
       Hub.clearMessage();
@@ -466,19 +468,19 @@ Hub.ready(() => {
 
   function recTick() {
     const secs = Math.floor((Date.now() - R.started) / 1000);
-    Hub.message(Hub.t('chat.recording', { secs }), 'info');
+    Hub.say('chat.recording', { secs }, 'info');
     if (secs >= VOICE_MAX_S) stopRecording(true);
   }
 
   async function startRecording() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      Hub.message(Hub.t('chat.micDenied', { reason: 'getUserMedia' }), 'error');
+      Hub.say('chat.micDenied', { reason: 'getUserMedia' }, 'error');
       return;
     }
     try {
       R.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
     } catch (e) {
-      Hub.message(Hub.t('chat.micDenied', { reason: e && e.name || String(e) }), 'error');
+      Hub.say('chat.micDenied', { reason: e && e.name || String(e) }, 'error');
       return;
     }
     const Ctx = window.AudioContext || window.webkitAudioContext;
@@ -493,7 +495,7 @@ Hub.ready(() => {
     R.node.connect(R.ctx.destination);
     R.started = Date.now();
     recBtn.setAttribute('aria-pressed', 'true');
-    recBtn.textContent = '■';
+    recBtn.replaceChildren(Hub.icon('stop'));
     R.timer = setInterval(recTick, 250);
     recTick();
   }
@@ -501,7 +503,7 @@ Hub.ready(() => {
   async function stopRecording(deliver) {
     clearInterval(R.timer);
     recBtn.setAttribute('aria-pressed', 'false');
-    recBtn.textContent = '🎤';
+    recBtn.replaceChildren(Hub.icon('mic'));
     if (R.node) R.node.disconnect();
     if (R.stream) R.stream.getTracks().forEach((t) => t.stop());
     if (R.ctx) R.ctx.close().catch(() => {});
@@ -521,7 +523,7 @@ Hub.ready(() => {
     ev.preventDefault();
     const email = $('chat-email').value.trim();
     const name = $('chat-name').value.trim();
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) { Hub.message(Hub.t('chat.badEmail'), 'error'); $('chat-email').focus(); return; }
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) { Hub.say('chat.badEmail', null, 'error'); $('chat-email').focus(); return; }
     await start();
     if (!S.token) return;
     const btn = Hub.tid('chat-email-submit');
@@ -558,7 +560,7 @@ Hub.ready(() => {
   $('confirm-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const code = $('chat-code').value.trim();
-    if (!/^[0-9]{6}$/.test(code)) { Hub.message(Hub.t('chat.badCode'), 'error'); $('chat-code').focus(); return; }
+    if (!/^[0-9]{6}$/.test(code)) { Hub.say('chat.badCode', null, 'error'); $('chat-code').focus(); return; }
     const btn = Hub.tid('chat-code-submit');
     btn.disabled = true;
     try {
@@ -599,7 +601,7 @@ Hub.ready(() => {
       type: 'button', class: 'chat-star', 'data-testid': 'chat-rate', 'data-score': String(n),
       'aria-label': Hub.t('chat.stars', { n }), title: Hub.t('chat.stars', { n }),
       onclick: () => { S.score = n; paintStars(); },
-    }, '★')));
+    }, Hub.icon('star'))));
     paintStars();
   }
   $('rate-submit').addEventListener('click', async () => {

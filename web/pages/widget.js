@@ -53,11 +53,25 @@
   launcher.setAttribute('aria-expanded', 'false');
   launcher.setAttribute('aria-label', LABEL.open);
   launcher.title = LABEL.open;
-  const glyph = document.createElement('span');
-  glyph.textContent = '💬';
+  /* The launcher's glyph, drawn in SVG: an emoji needs a font the visitor's machine may lack. */
+  const SVG = 'http://www.w3.org/2000/svg';
+  const GLYPHS = {
+    chat: 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z',
+    close: 'M6 6l12 12M18 6L6 18',
+  };
+  const glyph = document.createElementNS(SVG, 'svg');
+  glyph.setAttribute('viewBox', '0 0 24 24');
   glyph.setAttribute('aria-hidden', 'true');
-  css(glyph, { all: 'initial', 'font-size': '26px', 'line-height': '1', color: '#fff', 'pointer-events': 'none',
-    'font-family': 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif' });
+  glyph.setAttribute('fill', 'none');
+  glyph.setAttribute('stroke', '#fff');
+  glyph.setAttribute('stroke-width', '2');
+  glyph.setAttribute('stroke-linecap', 'round');
+  glyph.setAttribute('stroke-linejoin', 'round');
+  const glyphPath = document.createElementNS(SVG, 'path');
+  glyph.appendChild(glyphPath);
+  glyph.setAttribute('data-glyph', 'chat');
+  glyphPath.setAttribute('d', GLYPHS.chat);
+  css(glyph, { all: 'initial', width: '28px', height: '28px', display: 'block', 'pointer-events': 'none' });
   const dot = document.createElement('span');
   dot.setAttribute('data-testid', 'chat-launcher-unread');
   css(dot, { all: 'initial', position: 'absolute', top: '-2px', right: '-2px', 'min-width': '20px', height: '20px',
@@ -98,7 +112,8 @@
     }));
     // Full screen, the frame has its own close button; the launcher would cover the send button.
     launcher.style.setProperty('display', open && full ? 'none' : 'flex', 'important');
-    glyph.textContent = open ? '✕' : '💬';
+    glyph.setAttribute('data-glyph', open ? 'close' : 'chat');
+    glyphPath.setAttribute('d', open ? GLYPHS.close : GLYPHS.chat);
     const label = open ? LABEL.close : LABEL.open;
     launcher.setAttribute('aria-label', label);
     launcher.title = label;

@@ -32,6 +32,9 @@ struct Body<'a> {
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     args: Option<serde_json::Value>,
+    /// For a form: the field that is wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
 }
 
 impl ApiError {
@@ -117,6 +120,10 @@ impl ResponseError for ApiError {
             message,
             reason,
             args: args.filter(|a| !a.is_null()),
+            field: match self {
+                Self::Core(e) => e.field(),
+                _ => None,
+            },
         })
     }
 }

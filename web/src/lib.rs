@@ -36,6 +36,10 @@ pub struct AppState {
     pub sessions: sessions::SessionCache,
     /// Base URL people reach the hub at, for links in QR codes; None: each request's own host.
     pub public_url: Option<String>,
+    /// Without a public URL: the address phones on the same network reach this hub at (its LAN
+    /// address, when it listens on all interfaces), for QR codes shown on a kiosk opened at
+    /// `localhost`. None: the hub listens on loopback only, and says so on the kiosk.
+    pub lan_url: Option<String>,
     /// Bearer token a metrics scraper must send; None: only scrapers on this machine.
     pub metrics_token: Option<String>,
     /// Wrong sign-in attempts (and VIP codes) on this node.
@@ -155,18 +159,24 @@ pub async fn follow_ended_sessions(state: Data<AppState>) {
     }
 }
 
+/// JSON bodies up to `limit` bytes, refused with the API's own error shapes. The few routes that
+/// take more (a device's look carries its logo) set their own.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(limit).error_handler(move |err, _| {
+        use actix_web::error::JsonPayloadError as E;
+        let e = match &err {
+            E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::TooLarge(limit),
+            E::ContentType => ApiError::BadJson("send the body as application/json".into()),
+            other => ApiError::BadJson(format!("malformed JSON: {other}")),
+        };
+        e.into()
+    })
+}
+
 /// Registers every route, the JSON limits and error shapes, and the latency metric.
 pub fn configure(state: Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        let json = web::JsonConfig::default().limit(JSON_LIMIT).error_handler(|err, _| {
-            use actix_web::error::JsonPayloadError as E;
-            let e = match &err {
-                E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::TooLarge(JSON_LIMIT),
-                E::ContentType => ApiError::BadJson("send the body as application/json".into()),
-                other => ApiError::BadJson(format!("malformed JSON: {other}")),
-            };
-            e.into()
-        });
+        let json = json_config(JSON_LIMIT);
         let path =
             web::PathConfig::default().error_handler(|err, _| ApiError::BadJson(format!("bad path: {err}")).into());
         cfg.app_data(state)

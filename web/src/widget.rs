@@ -207,6 +207,22 @@ async fn handle_frame(
                 code,
                 message,
                 client_id,
+                reason: None,
+                args: None,
+            }
+            .text(),
+        )
+    };
+    // A refusal with a reason: the widget words it in the visitor's language.
+    let refusal = |e: &Error, client_id: &str| {
+        let (reason, args) = e.reason().map_or((None, None), |(r, a)| (Some(r), Some(a).filter(|a| !a.is_null())));
+        Some(
+            ServerFrame::Error {
+                code: e.code(),
+                message: &e.to_string(),
+                client_id: Some(client_id),
+                reason,
+                args,
             }
             .text(),
         )
@@ -246,7 +262,7 @@ async fn handle_frame(
             attachment_ids,
         } => {
             if let Err(e) = hub_actors::model::message::check(&body, Some(&client_id), &attachment_ids) {
-                return error(Error::from(e.clone()).code(), &e.to_string(), Some(&client_id));
+                return refusal(&Error::from(e.clone()), &client_id);
             }
             let now = Instant::now();
             while sent.front().is_some_and(|t| now.duration_since(*t) > FLOOD_WINDOW) {
@@ -288,6 +304,8 @@ async fn handle_frame(
                     ) {
                         tracing::warn!(visitor = visitor.id, error = %e, "widget message not stored");
                         "not stored; it will be sent again".to_string()
+                    } else if e.reason().is_some() {
+                        return refusal(&e, &client_id);
                     } else {
                         e.to_string()
                     };

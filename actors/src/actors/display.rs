@@ -15,7 +15,8 @@ use super::{bus_stream, Heard};
 use crate::bus::EventKind;
 use crate::error::{Error, Result};
 use crate::model::{
-    board::{BoardCall, BoardState},
+    board::{BoardCall, BoardLook, BoardState},
+    ticket::TicketStatus,
     numbering::local_day,
     Millis,
 };
@@ -39,6 +40,14 @@ struct BoardMessage<'a> {
     calls: &'a std::collections::VecDeque<BoardCall>,
     /// The call to highlight (and, later, announce): present when this push is a new call.
     new_call: Option<&'a BoardCall>,
+    /// The branch's time zone (IANA): the board's clock shows the branch's time, not the TV's.
+    tz: &'a str,
+    /// The branch's time now, epoch ms: the clock runs from it, not from a TV's wrong clock.
+    now: Millis,
+    /// How many rows the board fits to the screen.
+    rows: usize,
+    /// The board's template: colours, logo, banner, the Status column.
+    look: &'a BoardLook,
     /// When the event behind this push happened on the server, epoch ms.
     at: Millis,
 }
@@ -48,6 +57,8 @@ pub struct DisplayActor {
     device_id: i64,
     branch_id: i64,
     branch_name: String,
+    tz: String,
+    look: BoardLook,
     board: BoardState,
     loaded: bool,
     sessions: Vec<mpsc::Sender<Push>>,
@@ -61,6 +72,8 @@ impl DisplayActor {
             device_id,
             branch_id: 0,
             branch_name: String::new(),
+            tz: "UTC".into(),
+            look: BoardLook::default(),
             board: BoardState::default(),
             loaded: false,
             sessions: Vec::new(),
@@ -74,15 +87,22 @@ impl DisplayActor {
             let (org_id, branch_id) = core.store.device_branch(device_id).await?;
             let branch = core.store.branch(org_id, branch_id).await?;
             let day = local_day(jiff::Timestamp::now(), &branch.tz());
-            let calls = core.store.board_calls(branch_id, &day, branch.board_size).await?;
-            Ok::<_, Error>((branch_id, branch.name, branch.board_size, calls))
+            let look = match core.store.device_look(device_id).await? {
+                crate::store::Look::Board(look) => look,
+                crate::store::Look::Kiosk(_) => return Err(Error::NotFound("board")),
+            };
+            let size = look.rows_or(branch.board_size);
+            let calls = core.store.board_calls(branch_id, &day, size as i64).await?;
+            Ok::<_, Error>((branch_id, branch.name, branch.timezone, look, size, calls))
         };
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
-            Ok((branch_id, name, size, calls)) => {
-                let changed = !act.loaded || act.board.calls != calls;
+            Ok((branch_id, name, tz, look, size, calls)) => {
+                let changed = !act.loaded || act.board.calls != calls || act.look != look || act.tz != tz;
                 act.branch_id = branch_id;
                 act.branch_name = name;
-                act.board = BoardState::new(size as usize);
+                act.tz = tz;
+                act.look = look;
+                act.board = BoardState::new(size);
                 act.board.calls = calls.into();
                 act.loaded = true;
                 if changed {
@@ -107,6 +127,10 @@ impl DisplayActor {
             branch_name: &self.branch_name,
             calls: &self.board.calls,
             new_call,
+            tz: &self.tz,
+            now: crate::model::now_millis(),
+            rows: self.board.size,
+            look: &self.look,
             at,
         };
         Push::from(serde_json::to_string(&m).unwrap_or_default())
@@ -154,6 +178,7 @@ impl StreamHandler<Heard> for DisplayActor {
         };
         match &event.kind {
             EventKind::Resync => self.reload(ctx),
+            EventKind::DeviceChanged { device_id } if *device_id == self.device_id => self.reload(ctx),
             _ if event.branch_id != self.branch_id || !self.loaded => {}
             EventKind::TicketCalled {
                 ticket_id,
@@ -167,13 +192,16 @@ impl StreamHandler<Heard> for DisplayActor {
                     number: number.clone(),
                     window: window.clone(),
                     called_at: *called_at,
+                    status: TicketStatus::Called,
                 };
                 self.board.apply_call(call.clone());
                 self.push(Some(&call), event.at);
             }
-            EventKind::TicketChanged { ticket_id, status, .. } if status == "waiting" || status == "no_show" => {
-                self.board.remove(*ticket_id);
-                self.push(None, event.at);
+            EventKind::TicketChanged { ticket_id, status, .. } => {
+                let changed = TicketStatus::parse(status).is_some_and(|s| self.board.apply_status(*ticket_id, s));
+                if changed {
+                    self.push(None, event.at);
+                }
             }
             _ => {}
         }

@@ -161,10 +161,12 @@ impl StreamHandler<Heard> for OperatorActor {
             | EventKind::TicketCalled { operator_id, .. }
             | EventKind::TicketChanged { operator_id, .. } => *operator_id == me,
             EventKind::TicketIssued { .. }
+            | EventKind::TicketMoved { .. }
             | EventKind::ConversationChanged { .. }
             | EventKind::MessageAdded { .. }
             | EventKind::Typing { .. }
-            | EventKind::SessionsEnded { .. } => false,
+            | EventKind::SessionsEnded { .. }
+            | EventKind::DeviceChanged { .. } => false,
         };
         if mine && event.origin != self.core.bus.node() {
             self.load(ctx);

@@ -117,6 +117,14 @@ impl StreamHandler<Heard> for QueueActor {
                 ..
             } => bump(*service_id, -1),
             EventKind::TicketChanged { service_id, status, .. } if status == "waiting" => bump(*service_id, 1),
+            EventKind::TicketMoved {
+                service_id,
+                from_service_id,
+                ..
+            } => {
+                bump(*from_service_id, -1);
+                bump(*service_id, 1);
+            }
             EventKind::OperatorChanged {
                 operator_id,
                 presence,

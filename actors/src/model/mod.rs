@@ -3,15 +3,19 @@
 
 pub mod attachment;
 pub mod board;
+pub mod breaks;
 pub mod conversation;
 pub mod delivery;
 pub mod egress;
 pub mod eta;
+pub mod field;
+pub mod kiosk;
 pub mod menu;
 pub mod message;
 pub mod namespace;
 pub mod numbering;
 pub mod ordering;
+pub mod person;
 pub mod phone;
 pub mod presence;
 pub mod rate;

@@ -65,6 +65,9 @@ pub enum TicketAction {
     Start,
     Finish,
     Transfer,
+    /// A supervisor moves a waiting ticket: to another service, or to the front or back of its
+    /// line. Only a waiting ticket moves so; one in an operator's hands is transferred by them.
+    Requeue,
 }
 
 impl TicketAction {
@@ -75,6 +78,7 @@ impl TicketAction {
             Self::Start => "start",
             Self::Finish => "finish",
             Self::Transfer => "transfer",
+            Self::Requeue => "requeue",
         }
     }
 }
@@ -131,6 +135,7 @@ pub fn transition(
         // needs no separate start.
         (S::Called | S::Serving, A::Finish) => S::Done,
         (S::Called | S::Serving, A::Transfer) => S::Waiting,
+        (S::Waiting, A::Requeue) => S::Waiting,
         _ => {
             return Err(TransitionError::NotAllowed {
                 action: action.as_str(),
@@ -146,6 +151,17 @@ mod tests {
     use super::*;
     use TicketAction as A;
     use TicketStatus as S;
+
+    #[test]
+    fn only_a_waiting_ticket_is_requeued() {
+        assert_eq!(transition(S::Waiting, A::Requeue, 0, 1), Ok(S::Waiting));
+        for s in [S::Called, S::Serving, S::Done, S::NoShow] {
+            assert!(matches!(transition(s, A::Requeue, 0, 1), Err(TransitionError::NotAllowed { .. })), "{s:?}");
+        }
+        for a in [A::Recall, A::NoShow, A::Start, A::Finish, A::Transfer] {
+            assert!(transition(S::Waiting, a, 0, 1).is_err(), "{a:?} on a waiting ticket");
+        }
+    }
 
     #[test]
     fn called_ticket_can_be_started_finished_recalled_transferred() {

@@ -17,7 +17,7 @@ pub use crate::model::message::MESSAGE_LIMIT;
 
 const CONV_COLUMNS: &str = "c.id, c.org_id, c.service_id, s.name_ru AS service, c.contact_id, \
     COALESCE(k.name, 'Гость ' || c.contact_id) AS contact_name, c.channel, c.thread_key, c.status, c.priority, \
-    c.created_at, c.queued_at, c.offered_to, c.offer_expires_at, c.assignee_id, u.name AS assignee, \
+    c.created_at, c.queued_at, c.offered_to, c.offer_expires_at, c.assignee_id, u.name AS assignee, u.gender AS assignee_gender, \
     c.accepted_at, c.first_response_at, c.closed_at, c.resolution, c.rating, c.rating_comment, \
     c.last_message_at, c.operator_seen_id, \
     (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.author = 'visitor' \
@@ -48,6 +48,8 @@ pub struct ConversationRow {
     pub offer_expires_at: Option<i64>,
     pub assignee_id: Option<i64>,
     pub assignee: Option<String>,
+    /// 'f', 'm' or none: the assignee's gender, for "Анна подключилась".
+    pub assignee_gender: Option<String>,
     pub accepted_at: Option<i64>,
     pub first_response_at: Option<i64>,
     pub closed_at: Option<i64>,
@@ -60,6 +62,17 @@ pub struct ConversationRow {
     pub unread: i64,
     /// Replies of this conversation that never reached the customer (the console marks them).
     pub undelivered: i64,
+}
+
+/// Today's customer satisfaction, as the supervisor sees it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Csat {
+    pub rated: i64,
+    /// Rated 4 or 5.
+    pub satisfied: i64,
+    pub average: Option<f64>,
+    /// satisfied / rated, in per cent; none before the first rating.
+    pub percent: Option<i64>,
 }
 
 /// The few fields of a conversation every message checks.
@@ -925,6 +938,28 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Customer satisfaction of a branch's conversations closed since `since`: how many were
+    /// rated, the mean score, and how many rated 4 or 5 (CSAT is their share of those rated).
+    pub async fn csat(&self, org_id: i64, branch_id: i64, since: Millis) -> Result<Csat> {
+        let (rated, satisfied, average): (i64, i64, Option<f64>) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN c.rating >= 4 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                    CAST(AVG(c.rating) AS DOUBLE PRECISION) \
+             FROM conversations c JOIN services s ON s.id = c.service_id \
+             WHERE c.org_id = $1 AND s.branch_id = $2 AND c.rating IS NOT NULL AND c.closed_at >= $3",
+        )
+        .bind(org_id)
+        .bind(branch_id)
+        .bind(since)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(Csat {
+            rated,
+            satisfied,
+            average,
+            percent: (rated > 0).then(|| (satisfied as f64 * 100.0 / rated as f64).round() as i64),
+        })
     }
 
     /// The visitor's rating of a closed conversation; given once.

@@ -4,11 +4,13 @@
 
 mod auth;
 mod base;
+mod breaks;
 pub mod connector;
 mod contacts;
 mod conversations;
 pub mod followers;
 pub mod jobs;
+pub mod looks;
 pub mod namespace;
 pub mod org;
 mod outbox;
@@ -24,14 +26,15 @@ pub use base::random_token;
 pub use base::{placeholders, sql, timeline, unique_as_conflict, Tx};
 pub use contacts::{Attachment, Canned, ContactCard, ContactPatch, Identity, RemoteQueue, UploadCaps, Visitor};
 pub use conversations::{
-    route_replies, AttachmentMeta, Author, ContactRef, Conversation, Head, Message, TimelineEntry, TransferTo,
+    route_replies, AttachmentMeta, Author, ContactRef, Conversation, Csat, Head, Message, TimelineEntry, TransferTo,
     MESSAGE_LIMIT,
 };
 pub use followers::{follow_ticket, notice_key, FollowedTicket, OwedCall, OwedRating};
 pub use org::{Branch, Service, UserRow, Window};
+pub use looks::Look;
 pub use outbox::OutboxItem;
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};
-pub use tickets::{IssuedTicket, OperatorState, PublicTicket, Ticket, TodayStats, WithTicket};
+pub use tickets::{IssuedTicket, LiveTicket, OperatorState, PublicTicket, Ticket, TodayStats, WithTicket};
 
 use std::time::Duration;
 

@@ -73,6 +73,14 @@ impl Store {
                 .await
                 .map_err(|e| super::unique_as_conflict(e, "another organisation has this prefix"))?;
         }
+        for (i, name) in crate::model::breaks::DEFAULT.iter().enumerate() {
+            sqlx::query("INSERT INTO break_reasons (org_id, name, position) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(*name)
+                .bind(i as i64 + 1)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(id)
     }

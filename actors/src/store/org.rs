@@ -7,6 +7,7 @@ use super::{unique_as_conflict, Store};
 use crate::error::{Error, Result};
 use crate::model::{
     menu, now_millis,
+    person::Gender,
     role::{DeviceKind, Role},
     schedule::Schedule,
 };
@@ -63,6 +64,12 @@ impl Branch {
     pub fn today(&self) -> String {
         crate::model::numbering::local_day(jiff::Timestamp::now(), &self.tz())
     }
+
+    /// When today began in the branch's zone, epoch ms.
+    pub fn today_began(&self) -> i64 {
+        let now = jiff::Timestamp::now().to_zoned(self.tz());
+        now.start_of_day().map_or(now.timestamp(), |d| d.timestamp()).as_millisecond()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -93,6 +100,8 @@ pub struct UserRow {
     pub role: String,
     pub lang: String,
     pub disabled: i64,
+    /// 'f', 'm' or none: how Russian pages speak of them.
+    pub gender: Option<String>,
 }
 
 pub struct NewBranch<'a> {
@@ -311,11 +320,26 @@ impl Store {
         }
         tx.commit().await?;
         Ok(
-            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE id = $1")
+            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled, gender FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_one(&self.write)
                 .await?,
         )
+    }
+
+    /// Sets how a user is spoken of (None: not given).
+    pub async fn set_user_gender(&self, org_id: i64, user_id: i64, gender: Option<Gender>) -> Result<UserRow> {
+        let n = sqlx::query("UPDATE users SET gender = $1 WHERE id = $2 AND org_id = $3")
+            .bind(gender.map(Gender::as_str))
+            .bind(user_id)
+            .bind(org_id)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("user"));
+        }
+        self.user(user_id).await
     }
 
     /// A new secret for a device of the organisation (shown once); its sessions end, so a
@@ -363,7 +387,7 @@ impl Store {
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
         Ok(
-            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users ORDER BY org_id, login")
+            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled, gender FROM users ORDER BY org_id, login")
                 .fetch_all(&self.read)
                 .await?,
         )
@@ -424,7 +448,7 @@ impl Store {
     }
 
     pub async fn user(&self, user_id: i64) -> Result<UserRow> {
-        sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE id = $1")
+        sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled, gender FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&self.read)
             .await?
@@ -435,7 +459,7 @@ impl Store {
 impl Store {
     pub async fn org_users(&self, org_id: i64) -> Result<Vec<UserRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, org_id, login, name, role, lang, disabled FROM users WHERE org_id = $1 ORDER BY login",
+            "SELECT id, org_id, login, name, role, lang, disabled, gender FROM users WHERE org_id = $1 ORDER BY login",
         )
         .bind(org_id)
         .fetch_all(&self.read)

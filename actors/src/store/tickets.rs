@@ -77,6 +77,8 @@ pub struct PublicTicket {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TodayStats {
+    /// Tickets the branch issued today.
+    pub issued: i64,
     pub served: i64,
     pub no_show: i64,
     pub waiting: i64,
@@ -84,6 +86,22 @@ pub struct TodayStats {
     pub avg_wait_secs: Option<f64>,
     /// Mean seconds from call to finish, over tickets served today.
     pub avg_service_secs: Option<f64>,
+}
+
+/// A ticket in play as the supervisor's live view lists it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct LiveTicket {
+    pub id: i64,
+    pub number: String,
+    pub service_id: i64,
+    pub status: String,
+    pub priority: i64,
+    pub issued_at: i64,
+    pub called_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub window: Option<String>,
+    pub operator: Option<String>,
+    pub operator_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -292,6 +310,8 @@ impl Store {
                  called_at = NULL, started_at = NULL, window_id = NULL, operator_id = NULL, recalls = 0 \
                  {guard} RETURNING {TICKET_COLUMNS}"
             ),
+            // A waiting ticket is in nobody's hands: `transition` refused it above.
+            TicketAction::Requeue => return Err(Error::NotFound("ticket in your hands")),
         };
         let q = sqlx::query_as::<_, Ticket>(sql(update))
             .bind(ticket.id)
@@ -304,6 +324,7 @@ impl Store {
             TicketAction::Recall => q,
             TicketAction::Start => q.bind(to.as_str()),
             TicketAction::Finish | TicketAction::NoShow => q.bind(to.as_str()).bind(comment),
+            TicketAction::Requeue => q,
             TicketAction::Transfer => {
                 let (service_id, placement) =
                     transfer.ok_or_else(|| Error::Invalid("a transfer needs a target service".into()))?;
@@ -331,6 +352,77 @@ impl Store {
         Ok(updated)
     }
 
+    /// A supervisor moves a waiting ticket of the organisation to a service of its branch (or
+    /// keeps its service), at the front or the back of that line. Guarded on the status and
+    /// service read a moment before: a ticket called meanwhile is not moved.
+    pub async fn requeue(
+        &self,
+        org_id: i64,
+        ticket_id: i64,
+        service_id: Option<i64>,
+        placement: Placement,
+        now: Millis,
+    ) -> Result<(Ticket, Ticket)> {
+        let before = self.ticket_of_org(org_id, ticket_id).await?;
+        let to = transition(before.status()?, TicketAction::Requeue, before.recalls, 0)?;
+        let service_id = service_id.unwrap_or(before.service_id);
+        let target: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND kind = 'visit'")
+                .bind(service_id)
+                .bind(before.branch_id)
+                .fetch_optional(&self.read)
+                .await?;
+        match target {
+            None => return Err(Error::NotFound("service")),
+            Some((None,)) => return Err(Error::Invalid("move to a service, not a menu group".into())),
+            Some(_) => {}
+        }
+        let after: Ticket = sqlx::query_as(sql(format!(
+            "UPDATE tickets SET status = $1, sort_key = $2, service_id = $3, changed_at = $4 \
+             WHERE id = $5 AND status = $6 AND service_id = $7 RETURNING {TICKET_COLUMNS}"
+        )))
+        .bind(to.as_str())
+        .bind(sort_key(now, placement))
+        .bind(service_id)
+        .bind(now)
+        .bind(ticket_id)
+        .bind(before.status.as_str())
+        .bind(before.service_id)
+        .fetch_optional(&self.write)
+        .await?
+        .ok_or_else(|| Error::Conflict("the ticket changed meanwhile; reload".into()))?;
+        Ok((before, after))
+    }
+
+    /// A ticket of the organisation, whatever its state.
+    pub async fn ticket_of_org(&self, org_id: i64, ticket_id: i64) -> Result<Ticket> {
+        sqlx::query_as(sql(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1 AND org_id = $2"
+        )))
+        .bind(ticket_id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(Error::NotFound("ticket"))
+    }
+
+    /// A branch's tickets of today still in play (waiting, called, being served), the line's
+    /// order first, for the supervisor's live view.
+    pub async fn live_tickets(&self, org_id: i64, branch_id: i64, day: &str) -> Result<Vec<LiveTicket>> {
+        Ok(sqlx::query_as(
+            "SELECT t.id, t.number, t.service_id, t.status, t.priority, t.issued_at, t.called_at, t.started_at, \
+                    w.label AS window, u.name AS operator, t.operator_id \
+             FROM tickets t LEFT JOIN windows w ON w.id = t.window_id LEFT JOIN users u ON u.id = t.operator_id \
+             WHERE t.org_id = $1 AND t.branch_id = $2 AND t.day = $3 AND t.status IN ('waiting', 'called', 'serving') \
+             ORDER BY CASE WHEN t.status = 'waiting' THEN 1 ELSE 0 END, t.priority DESC, t.sort_key, t.id",
+        )
+        .bind(org_id)
+        .bind(branch_id)
+        .bind(day)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     /// The ticket the operator is dealing with now, if any.
     pub async fn in_hand(&self, operator_id: i64) -> Result<Option<Ticket>> {
         Ok(sqlx::query_as(sql(format!(
@@ -346,8 +438,8 @@ impl Store {
     /// The branch's latest calls of the day, newest first: what a board shows, rebuilt from the
     /// store after a restart.
     pub async fn board_calls(&self, branch_id: i64, day: &str, n: i64) -> Result<Vec<BoardCall>> {
-        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT t.id, t.number, w.label, t.called_at FROM tickets t JOIN windows w ON w.id = t.window_id \
+        let rows: Vec<(i64, String, String, i64, String)> = sqlx::query_as(
+            "SELECT t.id, t.number, w.label, t.called_at, t.status FROM tickets t JOIN windows w ON w.id = t.window_id \
              WHERE t.branch_id = $1 AND t.day = $2 AND t.called_at IS NOT NULL \
                AND t.status IN ('called', 'serving', 'done') \
              ORDER BY t.called_at DESC, t.id DESC LIMIT $3",
@@ -359,11 +451,12 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(ticket_id, number, window, called_at)| BoardCall {
+            .map(|(ticket_id, number, window, called_at, status)| BoardCall {
                 ticket_id,
                 number,
                 window,
                 called_at,
+                status: TicketStatus::parse(&status).unwrap_or(TicketStatus::Done),
             })
             .collect())
     }
@@ -442,13 +535,16 @@ impl Store {
         .bind(operator_id.unwrap_or(0))
         .fetch_one(&self.read)
         .await?;
-        let (waiting,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND day = $2 AND status = 'waiting'")
-                .bind(branch_id)
-                .bind(day)
-                .fetch_one(&self.read)
-                .await?;
+        let (issued, waiting): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status = 'waiting' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM tickets WHERE branch_id = $1 AND day = $2",
+        )
+        .bind(branch_id)
+        .bind(day)
+        .fetch_one(&self.read)
+        .await?;
         Ok(TodayStats {
+            issued,
             served,
             no_show,
             waiting,

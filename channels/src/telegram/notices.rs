@@ -200,7 +200,7 @@ async fn on_event(t: &Telegram, event: &Arc<Event>) -> Result<()> {
             }
             next_in_line(t, event.org_id, event.branch_id).await?;
         }
-        EventKind::TicketChanged { .. } | EventKind::TicketIssued { .. } => {
+        EventKind::TicketChanged { .. } | EventKind::TicketIssued { .. } | EventKind::TicketMoved { .. } => {
             next_in_line(t, event.org_id, event.branch_id).await?
         }
         _ => {}

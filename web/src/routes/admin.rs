@@ -8,6 +8,7 @@ use crate::auth::Admin;
 use crate::{ApiResult, AppState};
 use hub_actors::{
     model::{
+        person::Gender,
         role::{DeviceKind, Role},
         routing::{Policy, Step, Strategy},
         schedule::Schedule,
@@ -184,6 +185,8 @@ struct UserBody {
     password: String,
     #[serde(default)]
     lang: Option<String>,
+    #[serde(default)]
+    gender: Option<Gender>,
 }
 
 async fn add_user(state: web::Data<AppState>, admin: Admin, body: web::Json<UserBody>) -> ApiResult<HttpResponse> {
@@ -194,13 +197,30 @@ async fn add_user(state: web::Data<AppState>, admin: Admin, body: web::Json<User
         .create_user(admin.org_id, &b.login, b.name.trim(), b.role, &b.password, &lang)
         .await?;
     tracing::info!(login = %b.login, role = b.role.as_str(), by = admin.user_id, "user added");
-    Ok(HttpResponse::Created().json(store.user(id).await?))
+    let user = match b.gender {
+        Some(g) => store.set_user_gender(admin.org_id, id, Some(g)).await?,
+        None => store.user(id).await?,
+    };
+    Ok(HttpResponse::Created().json(user))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
-    disabled: bool,
+    #[serde(default)]
+    disabled: Option<bool>,
+    /// "f", "m", or null to clear: how Russian pages speak of the user.
+    #[serde(default, deserialize_with = "some_or_null")]
+    gender: Option<Option<Gender>>,
+}
+
+/// Tells a field sent as null (clear it) from one not sent at all (leave it).
+fn some_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Disables a user (they cannot sign in, and every session of theirs ends at once on every
@@ -211,15 +231,25 @@ async fn patch_user(
     path: web::Path<i64>,
     body: web::Json<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    if *path == admin.user_id && body.disabled {
+    let body = body.into_inner();
+    if body.disabled.is_none() && body.gender.is_none() {
+        return Err(Error::Invalid("nothing to change: send disabled or gender".into()).into());
+    }
+    if *path == admin.user_id && body.disabled == Some(true) {
         return Err(Error::Invalid("you cannot disable yourself".into()).into());
     }
-    let user = state
-        .hub
-        .store()
-        .set_user_disabled(admin.org_id, *path, body.disabled)
-        .await?;
-    if body.disabled {
+    let store = state.hub.store();
+    let mut user = store.user(*path).await?;
+    if user.org_id != admin.org_id {
+        return Err(Error::NotFound("user").into());
+    }
+    if let Some(gender) = body.gender {
+        user = store.set_user_gender(admin.org_id, *path, gender).await?;
+    }
+    if let Some(disabled) = body.disabled {
+        user = store.set_user_disabled(admin.org_id, *path, disabled).await?;
+    }
+    if body.disabled == Some(true) {
         state
             .end_sessions(
                 admin.org_id,
@@ -232,7 +262,7 @@ async fn patch_user(
     }
     tracing::info!(
         user = user.id,
-        disabled = body.disabled,
+        disabled = ?body.disabled,
         by = admin.user_id,
         "user changed"
     );
@@ -263,6 +293,45 @@ async fn rotate_device_secret(
         .await;
     tracing::info!(device = *path, by = admin.user_id, "device secret rotated");
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": *path, "secret": secret })))
+}
+
+const LOOK_LIMIT: usize = 160 * 1024;
+
+/// A board's template or a kiosk's options, as the back office edits them.
+async fn device_look(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let (org_id, _) = state.hub.store().device_branch(*path).await?;
+    if org_id != admin.org_id {
+        return Err(hub_actors::Error::NotFound("device").into());
+    }
+    Ok(HttpResponse::Ok().json(state.hub.store().device_look(*path).await?))
+}
+
+async fn set_device_look(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<serde_json::Value>,
+) -> ApiResult<HttpResponse> {
+    let look = state.hub.set_device_look(admin.org_id, *path, body.into_inner()).await?;
+    tracing::info!(device = *path, by = admin.user_id, "device look set");
+    Ok(HttpResponse::Ok().json(look))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BreakReasons {
+    reasons: Vec<String>,
+}
+
+/// Replaces the organisation's break reasons (their order is the list's).
+async fn set_break_reasons(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<BreakReasons>,
+) -> ApiResult<HttpResponse> {
+    let reasons = state.hub.store().set_break_reasons(admin.org_id, &body.reasons).await?;
+    tracing::info!(by = admin.user_id, n = reasons.len(), "break reasons set");
+    Ok(HttpResponse::Ok().json(reasons))
 }
 
 async fn users(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
@@ -442,8 +511,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/branches/{id}/devices", web::post().to(add_device))
         .route("/api/admin/users", web::post().to(add_user))
         .route("/api/admin/users", web::get().to(users))
+        .route("/api/admin/break-reasons", web::put().to(set_break_reasons))
         .route("/api/admin/users/{id}", web::patch().to(patch_user))
         .route("/api/admin/devices/{id}/secret", web::post().to(rotate_device_secret))
+        .service(
+            web::resource("/api/admin/devices/{id}/look")
+                // A look carries its logo inline (96 KiB as base64 and the rest).
+                .app_data(crate::json_config(LOOK_LIMIT))
+                .route(web::get().to(device_look))
+                .route(web::put().to(set_device_look)),
+        )
         .route("/api/admin/branches/{id}/chat-queues", web::post().to(add_chat_queue))
         .route("/api/admin/users/{id}/skills", web::put().to(set_skills))
         .route("/api/admin/services/{id}/routing", web::put().to(set_routing));

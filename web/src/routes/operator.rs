@@ -21,19 +21,61 @@ struct Console {
     view: OperatorView,
     branch_id: Option<i64>,
     stats: Option<TodayStats>,
+    /// The window's counters, as the console shows them above the ticket.
+    counters: Option<Counters>,
+    /// The server's time, epoch ms: the console's timers run from it, not the PC's clock.
+    now: i64,
+}
+
+/// Всего / Ко мне / Обслужено / Осталось.
+#[derive(Serialize)]
+struct Counters {
+    /// Tickets the branch issued today.
+    total: i64,
+    /// Waiting now for the services this operator serves.
+    for_me: i64,
+    /// Served by this operator today.
+    served: i64,
+    /// Waiting now in the whole branch.
+    left: i64,
 }
 
 async fn console(state: &AppState, view: OperatorView) -> ApiResult<Console> {
     let branch_id = view.window.as_ref().map(|w| w.branch_id);
-    let stats = match branch_id {
+    let (stats, counters) = match branch_id {
         Some(b) => {
-            let branch = state.hub.store().branch_public(b).await?;
+            let store = state.hub.store();
+            let branch = store.branch_public(b).await?;
             let day = branch.today();
-            Some(state.hub.store().today_stats(b, &day, Some(view.user_id)).await?)
+            let mine = store.today_stats(b, &day, Some(view.user_id)).await?;
+            let waiting = store.waiting_counts(b, &day).await?;
+            let for_me = waiting
+                .iter()
+                .filter(|(service, _)| view.state.service_ids.contains(service))
+                .map(|(_, n)| n)
+                .sum();
+            let counters = Counters {
+                total: mine.issued,
+                for_me,
+                served: mine.served,
+                left: mine.waiting,
+            };
+            (Some(mine), Some(counters))
         }
-        None => None,
+        None => (None, None),
     };
-    Ok(Console { view, branch_id, stats })
+    Ok(Console {
+        view,
+        branch_id,
+        stats,
+        counters,
+        now: hub_actors::model::now_millis(),
+    })
+}
+
+/// The reasons an operator picks from for a break, in the organisation's order.
+async fn break_reasons(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().break_reasons(op.org_id).await?))
 }
 
 async fn get(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResponse> {
@@ -160,6 +202,7 @@ async fn act(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/operator", web::get().to(get))
         .route("/api/operator/place", web::put().to(place))
+        .route("/api/break-reasons", web::get().to(break_reasons))
         .route("/api/operator/presence", web::put().to(presence))
         .route("/api/operator/call-next", web::post().to(call_next))
         .route("/api/operator/tickets/{id}/{action}", web::post().to(act));

@@ -92,8 +92,9 @@ async fn ticket(state: web::Data<AppState>, path: web::Path<String>) -> ApiResul
     Ok(HttpResponse::Ok().json(TicketView { ticket: t, eta_secs }))
 }
 
-/// Where people reach the hub: the configured public URL, else what this request came to.
-fn base_url(state: &AppState, req: &HttpRequest) -> String {
+/// Where people reach the hub: the configured public URL; else, for a screen opened on the
+/// hub's own machine (`localhost`), the hub's LAN address; else what this request came to.
+pub(crate) fn base_url(state: &AppState, req: &HttpRequest) -> String {
     match &state.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         // The Host header only: forwarded headers are client-controlled without a proxy that
@@ -104,9 +105,22 @@ fn base_url(state: &AppState, req: &HttpRequest) -> String {
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("localhost");
-            format!("http://{host}")
+            match &state.lan_url {
+                Some(lan) if is_loopback_host(host) => lan.clone(),
+                _ => format!("http://{host}"),
+            }
         }
     }
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port: an address only this machine opens.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn qr_svg(url: &str, configured: bool) -> ApiResult<HttpResponse> {
@@ -148,6 +162,21 @@ async fn registrar_qr(state: web::Data<AppState>, req: HttpRequest, path: web::P
         &format!("{}/r/{}", base_url(&state, &req), b.id),
         state.public_url.is_some(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_hosts_are_known() {
+        for h in ["localhost", "localhost:8080", "127.0.0.1:8080", "127.3.4.5", "[::1]:8080", "LOCALHOST"] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in ["192.168.1.20:8080", "hub.example", "[fe80::1]:80", "10.0.0.1"] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,0 +1,44 @@
+//! A form's field that is wrong, named so the page can say what is wrong beside it, in the
+//! reader's language: the field, a stable reason and the values its sentence needs.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {}", sentence(.reason, .args))]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: &'static str,
+    pub args: Value,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, reason: &'static str, args: Value) -> Self {
+        Self { field, reason, args }
+    }
+}
+
+/// The English sentence, for logs and API clients that show `message`; pages word the reason.
+fn sentence(reason: &str, args: &Value) -> String {
+    let n = |k: &str| args.get(k).map(|v| v.to_string()).unwrap_or_default();
+    match reason {
+        "required" => "required".into(),
+        "range" => format!("must be from {} to {}", n("min"), n("max")),
+        "too_long" => format!("at most {} characters", n("max")),
+        "control_chars" => "must not contain control characters".into(),
+        "colour" => "a colour as #rrggbb".into(),
+        "image" => format!("an image ({})", args.get("types").and_then(Value::as_str).unwrap_or("")),
+        "too_big" => format!("at most {} KB", n("max_kb")),
+        other => other.replace('_', " "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn says_the_field_and_why() {
+        let e = FieldError::new("rows", "range", serde_json::json!({"min": 1, "max": 20}));
+        assert_eq!(e.to_string(), "rows: must be from 1 to 20");
+    }
+}
