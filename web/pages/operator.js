@@ -293,7 +293,10 @@ Hub.ready(() => {
   function fillReasons() {
     [['break-reason', 'break-reason-other'], ['chat-break-reason', 'chat-break-reason-other']].forEach(([sel, other]) => {
       const box = $(sel);
-      const keep = box.value;
+      // What was picked is kept across a refill; "Other…" chosen only because the list had not
+      // come yet is not.
+      const keep = box.dataset.filled ? box.value : '';
+      box.dataset.filled = S.reasons.length ? '1' : '';
       box.replaceChildren(
         ...(S.reasons.length ? [Hub.el('option', { value: '' }, Hub.t('op.breakPick'))] : []),
         ...S.reasons.map((r) => Hub.el('option', { value: r }, r)),
