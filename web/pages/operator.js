@@ -774,6 +774,8 @@ Hub.ready(() => {
     if (op) parts.push(op.name);
     else if (ev.operator_id != null && ev.operator_id === myId()) parts.push(Hub.t('cv.you'));
     if (ev.kind === 'undelivered' && ev.detail) parts.push(Hub.t('cv.why.' + ev.detail));
+    // "Created" names the channel it came by: a code, worded.
+    else if (ev.kind === 'created' && ev.detail && Hub.t('ch.' + ev.detail) !== 'ch.' + ev.detail) parts.push(Hub.t('ch.' + ev.detail));
     else if (ev.detail) parts.push('«' + ev.detail + '»');
     return Hub.el('div', { class: 'conv-event', 'data-testid': 'conv-event', 'data-kind': ev.kind || '' },
       Hub.el('span', null, parts.join(' · ')), Hub.el('span', { class: 'muted' }, ' ' + Hub.fmtTime(ev.at)));

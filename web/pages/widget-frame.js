@@ -187,8 +187,10 @@ Hub.ready(() => {
     }, 3000 + Math.random() * 2000);
   }
 
-  function notice(text) {
-    const node = Hub.el('div', { class: 'chat-notice', 'data-testid': 'chat-notice' }, text);
+  /* A line from the chat itself ("Анна подключилась к чату"), worded again on a language switch. */
+  function notice(key, params) {
+    const node = Hub.el('div', { class: 'chat-notice', 'data-testid': 'chat-notice' }, Hub.t(key, params));
+    node.__word = () => Hub.t(key, params);
     node.dataset.order = String(S.lastId + 0.5);
     place(node, S.lastId + 0.5);
     updateEmpty();
@@ -203,9 +205,9 @@ Hub.ready(() => {
       if (c.status === 'open' && c.assignee
         && (!prev || prev.id !== c.id || prev.status !== 'open' || prev.assignee !== c.assignee)) {
         // Russian past tense follows the person; not given, a form with no gender.
-        notice(Hub.t(c.assignee_gender === 'f' ? 'chat.joinedF' : c.assignee_gender === 'm' ? 'chat.joinedM' : 'chat.joined', { name: c.assignee }));
+        notice(c.assignee_gender === 'f' ? 'chat.joinedF' : c.assignee_gender === 'm' ? 'chat.joinedM' : 'chat.joined', { name: c.assignee });
       }
-      if (c.status === 'closed' && prev && prev.id === c.id && prev.status !== 'closed') notice(Hub.t('chat.ended'));
+      if (c.status === 'closed' && prev && prev.id === c.id && prev.status !== 'closed') notice('chat.ended');
     }
     renderHeader();
     renderRating();
@@ -622,7 +624,10 @@ Hub.ready(() => {
   });
 
   /* ---------- boot ---------- */
-  Hub.onLang(() => { buildStars(); renderHeader(); renderOffline(); });
+  Hub.onLang(() => {
+    buildStars(); renderHeader(); renderOffline();
+    document.querySelectorAll('[data-testid="chat-notice"]').forEach((n) => { if (n.__word) n.textContent = n.__word(); });
+  });
   buildStars();
   renderHeader();
   outbox().forEach(showPending);
