@@ -177,7 +177,8 @@ def test_a_reply_that_never_arrives_is_marked_in_the_thread_and_the_list(hub_sto
     thread = page.get_by_test_id("conv-thread")
     failed = thread.locator(f'[data-testid="conv-message"][data-message-id="{sent["id"]}"]')
     expect(failed).to_have_attribute("data-delivery", "failed")
-    expect(failed.get_by_test_id("msg-undelivered")).to_have_text(" · ⚠ Не доставлено")
+    expect(failed.get_by_test_id("msg-undelivered")).to_have_text(" ·  Не доставлено")
+    expect(failed.get_by_test_id("msg-undelivered").locator('svg[data-icon="warn"]')).to_have_count(1)
     event = thread.locator('[data-testid="conv-event"][data-kind="undelivered"]')
     expect(event).to_contain_text("Ответ не доставлен · клиент заблокировал бота")
     expect(item.get_by_test_id("conv-undelivered")).to_have_count(1)
@@ -200,7 +201,7 @@ def test_a_reply_that_never_arrives_is_marked_in_the_thread_and_the_list(hub_sto
 
     # In English, the same marks read in English.
     page.locator('.lang-toggle button[data-lang="en"]').click()
-    expect(failed.get_by_test_id("msg-undelivered")).to_have_text(" · ⚠ Not delivered")
+    expect(failed.get_by_test_id("msg-undelivered")).to_have_text(" ·  Not delivered")
     expect(event).to_contain_text("A reply was not delivered · the customer blocked the bot")
     screenshot(page, "telegram-reply-undelivered-en")
     page.locator('.lang-toggle button[data-lang="ru"]').click()

@@ -214,6 +214,8 @@ def test_webchat_visitor_to_rating(hub, shop, new_context):
     expect(chat.get_by_test_id("chat-operator")).to_have_attribute("data-status", "open")
     expect(chat.get_by_test_id("chat-operator")).to_contain_text(ANNA)
     expect(chat.get_by_test_id("chat-notice").filter(has_text=ANNA)).to_have_count(1)
+    # In Russian the verb follows the person: Анна "подключилась".
+    expect(chat.get_by_test_id("chat-notice").filter(has_text=ANNA)).to_have_text(f"{ANNA} подключилась к чату")
 
     # The visitor types (without sending): Анна sees it.
     after_typing_throttle(visitor, typed_at)
@@ -319,7 +321,7 @@ def test_webchat_visitor_to_rating(hub, shop, new_context):
     assert ivan_id not in {ev.get("operator_id") for ev in d["timeline"]}, d["timeline"]
 
     # Анна's window shows the rating; a reload of the visitor's page still says "rated".
-    expect(anna.locator("#conv-meta")).to_contain_text("★ 5")
+    expect(anna.locator("#conv-meta")).to_contain_text("Оценка 5 из 5")
     visitor.reload()
     expect(chat.get_by_test_id("chat-rated")).to_be_visible()
     expect(chat.get_by_test_id("chat-rating")).to_be_hidden()

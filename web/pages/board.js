@@ -35,7 +35,8 @@ Hub.ready(() => {
     Hub.show($('board'), false);
     Hub.show($('signin'), true);
     if (e) Hub.showError(e);
-    Hub.tid('device-login').focus();
+    // Not away from a field someone is typing in already.
+    if (!document.activeElement || document.activeElement === document.body) Hub.tid('device-login').focus();
   }
 
   /* Who are we? 401 means the token is gone: back to the sign-in form. */

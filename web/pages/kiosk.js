@@ -23,7 +23,8 @@ Hub.ready(() => {
     Hub.setText($('branch-name'), 'Hub');
     screen('signin');
     if (e) Hub.showError(e);
-    Hub.tid('device-login').focus();
+    // Not away from a field someone is typing in already.
+    if (!document.activeElement || document.activeElement === document.body) Hub.tid('device-login').focus();
   }
 
   async function load() {

@@ -54,5 +54,7 @@ Hub.ready(() => {
       submit.textContent = Hub.t('login.submit');
     }
   });
-  Hub.tid('login-input').focus();
+  // The field has `autofocus`; a person already typing (the script can load late) keeps their
+  // place: focus is moved only from nowhere.
+  if (!document.activeElement || document.activeElement === document.body) Hub.tid('login-input').focus();
 });

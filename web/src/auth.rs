@@ -103,14 +103,22 @@ impl<const R: u8> FromRequest for User<R> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let p = principal(req).await?;
+            let p = principal(req.clone()).await?;
             match p.kind {
-                PrincipalKind::User { user_id, role } if role.at_least(required(R)) => Ok(User {
-                    org_id: p.org_id,
-                    user_id,
-                    role,
-                    name: p.name,
-                }),
+                PrincipalKind::User { user_id, role } if role.at_least(required(R)) => {
+                    // Who made a change, for the audit trail.
+                    req.extensions_mut().insert(crate::audit::Who(hub_actors::store::audit::Actor {
+                        org_id: p.org_id,
+                        user_id,
+                        name: p.name.clone(),
+                    }));
+                    Ok(User {
+                        org_id: p.org_id,
+                        user_id,
+                        role,
+                        name: p.name,
+                    })
+                }
                 _ => Err(Error::Forbidden.into()),
             }
         })

@@ -1,6 +1,7 @@
 //! Hub's web face: the JSON API, WebSocket sessions, authentication and the embedded pages.
 //! [`configure`] is the one wiring used by the binary and by the tests.
 
+pub mod audit;
 pub mod auth;
 pub mod consoles;
 pub mod error;
@@ -179,9 +180,12 @@ pub fn configure(state: Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) 
         let json = json_config(JSON_LIMIT);
         let path =
             web::PathConfig::default().error_handler(|err, _| ApiError::BadJson(format!("bad path: {err}")).into());
+        let query =
+            web::QueryConfig::default().error_handler(|err, _| ApiError::BadJson(format!("bad query: {err}")).into());
         cfg.app_data(state)
             .app_data(json)
             .app_data(path)
+            .app_data(query)
             .configure(routes::configure)
             .configure(ws::configure)
             .configure(widget::configure)
@@ -242,6 +246,9 @@ where
         Box::pin(async move {
             let res = fut.await;
             metrics.observe_request(started.elapsed().as_secs_f64());
+            if let Ok(r) = &res {
+                audit::record_unrecorded(r).await;
+            }
             res
         })
     }

@@ -2,6 +2,7 @@
 //! unit-tested beside its code.
 
 pub mod attachment;
+pub mod audit;
 pub mod board;
 pub mod breaks;
 pub mod conversation;

@@ -2,6 +2,7 @@
 //! default, WAL) and PostgreSQL. Queries are written once with `$n` placeholders, which both
 //! drivers accept; the few statements that must differ (row locking) branch on [`Backend`].
 
+pub mod audit;
 mod auth;
 mod base;
 mod breaks;

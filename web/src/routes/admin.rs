@@ -1,9 +1,10 @@
 //! Setting an organisation up: branches, their menus and windows, kiosks and boards, people.
 //! Admins only, and only inside their own organisation.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::record;
 use crate::auth::Admin;
 use crate::{ApiResult, AppState};
 use hub_actors::{
@@ -13,7 +14,7 @@ use hub_actors::{
         routing::{Policy, Step, Strategy},
         schedule::Schedule,
     },
-    store::{org::NewBranch, random_token},
+    store::{audit::Change, org::NewBranch, random_token},
     Error,
 };
 
@@ -41,7 +42,12 @@ struct BranchBody {
     vip_code: Option<String>,
 }
 
-async fn add_branch(state: web::Data<AppState>, admin: Admin, body: web::Json<BranchBody>) -> ApiResult<HttpResponse> {
+async fn add_branch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    body: web::Json<BranchBody>,
+) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     if b.name.trim().is_empty() {
         return Err(Error::Invalid("a branch needs a name".into()).into());
@@ -75,7 +81,9 @@ async fn add_branch(state: web::Data<AppState>, admin: Admin, body: web::Json<Br
         )
         .await?;
     tracing::info!(branch = id, by = admin.user_id, "branch added");
-    Ok(HttpResponse::Created().json(store.branch(admin.org_id, id).await?))
+    let branch = store.branch(admin.org_id, id).await?;
+    record(&state, &req, change("branch", "create", Some(id), None, json_of(&branch))).await;
+    Ok(HttpResponse::Created().json(branch))
 }
 
 #[derive(Deserialize)]
@@ -94,6 +102,7 @@ struct ServiceBody {
 
 async fn add_service(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: Admin,
     path: web::Path<i64>,
     body: web::Json<ServiceBody>,
@@ -111,6 +120,7 @@ async fn add_service(
             b.position.unwrap_or(0),
         )
         .await?;
+    record(&state, &req, change("service", "create", Some(service.id), None, json_of(&service))).await;
     Ok(HttpResponse::Created().json(service))
 }
 
@@ -122,11 +132,13 @@ struct WindowBody {
 
 async fn add_window(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: Admin,
     path: web::Path<i64>,
     body: web::Json<WindowBody>,
 ) -> ApiResult<HttpResponse> {
     let window = state.hub.store().add_window(admin.org_id, *path, &body.label).await?;
+    record(&state, &req, change("window", "create", Some(window.id), None, json_of(&window))).await;
     Ok(HttpResponse::Created().json(window))
 }
 
@@ -153,6 +165,7 @@ struct NewDevice {
 
 async fn add_device(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: Admin,
     path: web::Path<i64>,
     body: web::Json<DeviceBody>,
@@ -166,14 +179,17 @@ async fn add_device(
         .create_device(admin.org_id, branch.id, b.kind, &b.login, b.name.trim(), &secret, &lang)
         .await?;
     tracing::info!(device = %b.login, kind = b.kind.as_str(), branch = branch.id, "device added");
-    Ok(HttpResponse::Created().json(NewDevice {
+    let device = NewDevice {
         id,
         branch_id: branch.id,
         kind: b.kind,
         login: b.login,
         name: b.name,
         secret,
-    }))
+    };
+    // The secret is blanked in the trail (model::audit::redact).
+    record(&state, &req, change("device", "create", Some(id), None, json_of(&device))).await;
+    Ok(HttpResponse::Created().json(device))
 }
 
 #[derive(Deserialize)]
@@ -189,7 +205,12 @@ struct UserBody {
     gender: Option<Gender>,
 }
 
-async fn add_user(state: web::Data<AppState>, admin: Admin, body: web::Json<UserBody>) -> ApiResult<HttpResponse> {
+async fn add_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    body: web::Json<UserBody>,
+) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let lang = lang(b.lang)?;
     let store = state.hub.store();
@@ -201,6 +222,7 @@ async fn add_user(state: web::Data<AppState>, admin: Admin, body: web::Json<User
         Some(g) => store.set_user_gender(admin.org_id, id, Some(g)).await?,
         None => store.user(id).await?,
     };
+    record(&state, &req, change("user", "create", Some(id), None, json_of(&user))).await;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -227,6 +249,7 @@ where
 /// node) or enables them again. An admin cannot disable themselves.
 async fn patch_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: Admin,
     path: web::Path<i64>,
     body: web::Json<UserPatch>,
@@ -243,12 +266,19 @@ async fn patch_user(
     if user.org_id != admin.org_id {
         return Err(Error::NotFound("user").into());
     }
+    let before = json_of(&user);
     if let Some(gender) = body.gender {
         user = store.set_user_gender(admin.org_id, *path, gender).await?;
     }
     if let Some(disabled) = body.disabled {
         user = store.set_user_disabled(admin.org_id, *path, disabled).await?;
     }
+    let verb = match body.disabled {
+        Some(true) => "disable",
+        Some(false) => "enable",
+        None => "edit",
+    };
+    record(&state, &req, change("user", verb, Some(user.id), before, json_of(&user))).await;
     if body.disabled == Some(true) {
         state
             .end_sessions(
@@ -273,6 +303,7 @@ async fn patch_user(
 /// old one is signed out at once and signs in with the new one.
 async fn rotate_device_secret(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: Admin,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
@@ -292,10 +323,32 @@ async fn rotate_device_secret(
         )
         .await;
     tracing::info!(device = *path, by = admin.user_id, "device secret rotated");
+    record(&state, &req, change("device", "new_secret", Some(*path), None, None)).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": *path, "secret": secret })))
 }
 
 const LOOK_LIMIT: usize = 160 * 1024;
+
+/// A change for the audit trail: `object.verb`, the object, and how it was and is.
+fn change(
+    object_kind: &'static str,
+    verb: &str,
+    object_id: Option<i64>,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Change {
+    Change {
+        action: hub_actors::model::audit::action_name(object_kind, verb),
+        object_kind,
+        object_id,
+        before,
+        after,
+    }
+}
+
+fn json_of<T: Serialize>(v: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok()
+}
 
 /// A board's template or a kiosk's options, as the back office edits them.
 async fn device_look(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
@@ -308,11 +361,19 @@ async fn device_look(state: web::Data<AppState>, admin: Admin, path: web::Path<i
 
 async fn set_device_look(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: Admin,
     path: web::Path<i64>,
     body: web::Json<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
+    let (org_id, _) = state.hub.store().device_branch(*path).await?;
+    let before = if org_id == admin.org_id {
+        json_of(&state.hub.store().device_look(*path).await?)
+    } else {
+        None
+    };
     let look = state.hub.set_device_look(admin.org_id, *path, body.into_inner()).await?;
+    record(&state, &req, change("device", "look", Some(*path), before, json_of(&look))).await;
     tracing::info!(device = *path, by = admin.user_id, "device look set");
     Ok(HttpResponse::Ok().json(look))
 }
@@ -326,12 +387,47 @@ struct BreakReasons {
 /// Replaces the organisation's break reasons (their order is the list's).
 async fn set_break_reasons(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: Admin,
     body: web::Json<BreakReasons>,
 ) -> ApiResult<HttpResponse> {
+    let before = state.hub.store().break_reasons(admin.org_id).await?;
     let reasons = state.hub.store().set_break_reasons(admin.org_id, &body.reasons).await?;
+    record(&state, &req, change("break_reasons", "set", None, json_of(&before), json_of(&reasons))).await;
     tracing::info!(by = admin.user_id, n = reasons.len(), "break reasons set");
     Ok(HttpResponse::Ok().json(reasons))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditParams {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    object_id: Option<i64>,
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// The organisation's audit log, newest first; `before` pages back, `q` searches.
+async fn audit_log(
+    state: web::Data<AppState>,
+    admin: Admin,
+    params: web::Query<AuditParams>,
+) -> ApiResult<HttpResponse> {
+    let p = params.into_inner();
+    let q = hub_actors::store::audit::AuditQuery {
+        object_kind: p.kind.filter(|k| !k.is_empty()),
+        object_id: p.object_id,
+        before_id: p.before,
+        text: p.q.map(|t| t.trim().chars().take(100).collect::<String>()).filter(|t| !t.is_empty()),
+        limit: p.limit.unwrap_or(50),
+    };
+    Ok(HttpResponse::Ok().json(state.hub.store().audit_log(admin.org_id, &q).await?))
 }
 
 async fn users(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
@@ -512,6 +608,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/users", web::post().to(add_user))
         .route("/api/admin/users", web::get().to(users))
         .route("/api/admin/break-reasons", web::put().to(set_break_reasons))
+        .route("/api/admin/audit", web::get().to(audit_log))
         .route("/api/admin/users/{id}", web::patch().to(patch_user))
         .route("/api/admin/devices/{id}/secret", web::post().to(rotate_device_secret))
         .service(

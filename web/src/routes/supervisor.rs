@@ -1,16 +1,17 @@
 //! Live figures: queues (waiting, longest wait, estimated wait) and operators (presence, load),
 //! plus the lists the console needs for transfers.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::record;
 use crate::auth::{Operator, Supervisor};
 use crate::{ApiResult, AppState};
 use hub_actors::{
     actors::operator::Act,
     ask,
     model::{now_millis, ordering::Placement, ticket::TicketAction},
-    store::{Csat, LiveTicket, OperatorFigures, QueueFigures},
+    store::{audit::Change, Csat, LiveTicket, OperatorFigures, QueueFigures},
     Error,
 };
 
@@ -84,6 +85,7 @@ struct Requeue {
 /// Moves a waiting ticket: to the front (or back) of its line, or to another service.
 async fn requeue(
     state: web::Data<AppState>,
+    req: HttpRequest,
     sup: Supervisor,
     path: web::Path<i64>,
     body: web::Json<Requeue>,
@@ -93,6 +95,8 @@ async fn requeue(
         .requeue(sup.org_id, *path, body.service_id, body.placement, sup.user_id)
         .await?;
     tracing::info!(number = %t.number, by = sup.user_id, "ticket moved by a supervisor");
+    let after = serde_json::json!({ "number": t.number, "service_id": t.service_id, "placement": body.placement });
+    record(&state, &req, ticket_change("requeue", t.id, Some(after))).await;
     Ok(HttpResponse::Ok().json(t))
 }
 
@@ -101,6 +105,7 @@ async fn requeue(
 /// so the operator's console and the board follow.
 async fn act_in_hand(
     state: web::Data<AppState>,
+    req: HttpRequest,
     sup: Supervisor,
     path: web::Path<(i64, String)>,
 ) -> ApiResult<HttpResponse> {
@@ -124,19 +129,44 @@ async fn act_in_hand(
     )
     .await?;
     tracing::info!(number = %t.number, action = action.as_str(), operator, by = sup.user_id, "supervisor acted on a ticket");
+    let after = serde_json::json!({ "number": t.number, "status": t.status, "operator_id": operator });
+    record(&state, &req, ticket_change(action.as_str(), t.id, Some(after))).await;
     Ok(HttpResponse::Ok().json(t))
 }
 
 /// Signs an operator off (they left without saying): a called visitor goes back to the front of
 /// the line, their chats go back to their queues, and their window is free.
-async fn sign_off(state: web::Data<AppState>, sup: Supervisor, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+async fn sign_off(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    sup: Supervisor,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let user = state.hub.store().user(*path).await?;
     if user.org_id != sup.org_id {
         return Err(Error::NotFound("operator").into());
     }
     state.hub.operator_left(user.id).await?;
     tracing::info!(operator = user.id, by = sup.user_id, "operator signed off by a supervisor");
+    let change = Change {
+        action: "operator.sign_off".into(),
+        object_kind: "operator",
+        object_id: Some(user.id),
+        before: None,
+        after: Some(serde_json::json!({ "name": user.name })),
+    };
+    record(&state, &req, change).await;
     Ok(HttpResponse::NoContent().finish())
+}
+
+fn ticket_change(verb: &str, id: i64, after: Option<serde_json::Value>) -> Change {
+    Change {
+        action: format!("ticket.{verb}"),
+        object_kind: "ticket",
+        object_id: Some(id),
+        before: None,
+        after,
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
