@@ -10,6 +10,9 @@ CREATE TABLE audit_log (
     object_kind  TEXT NOT NULL,
     object_id    BIGINT,
     before       TEXT,
-    after        TEXT
+    after        TEXT,
+    -- The entry's words in lower case (the actor, the action, before and after), for search:
+    -- LIKE folds only ASCII on SQLite and nothing on PostgreSQL.
+    haystack     TEXT NOT NULL
 );
 CREATE INDEX audit_log_org ON audit_log(org_id, id);

@@ -543,6 +543,8 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
     name = segs[index].strip("{}")
     if name == "public_id":
         return "public_id"
+    if name == "ticket" and path.startswith("/api/pairing/"):
+        return "pairing_ticket"
     if path.startswith("/api/chat/attachments/"):
         return "visitor_attachment"
     return {
@@ -555,7 +557,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
 
 
 # Kinds of ids that are not an organisation's (the same for everyone).
-SHARED_KINDS = {"lang"}
+SHARED_KINDS = {"lang", "pairing_ticket"}
 
 # Body fields holding ids, by name, and where an operation means another kind.
 BODY_ID_FIELDS = {
@@ -1035,6 +1037,9 @@ class Walk:
         self.send_mail(mailbox2, f"{ORG2}: newsletter")
         f["filtered"] = self.filtered_id(a2, mailbox2)
         o["filtered"] = self.filtered_id(admin, "walk-org1@example.org")
+        # A screen waiting to be paired (no organisation's until an admin pairs it).
+        o["pairing_ticket"] = self.ok("POST", "/api/pairing", body={"kind": "board"})["ticket"]
+        f["pairing_ticket"] = self.ok("POST", "/api/pairing", body={"kind": "board"})["ticket"]
         o["values"] = {}
         missing = sorted(set(o) ^ set(f))
         assert not missing, f"setup: ids for one organisation only: {missing}"
@@ -1082,6 +1087,8 @@ class Walk:
         if kind == "contact":
             token, conv = self.chat("demo", f"walk: card {n}")
             return self.contact_of(conv, admin)
+        if kind == "pairing_code":  # a kiosk's screen showing its code
+            return self.ok("POST", "/api/pairing", body={"kind": "kiosk"})["code"]
         if kind == "waiting_ticket":  # a ticket just taken at the kiosk, waiting in its line
             return self.ok("POST", "/api/kiosk/tickets", self.tokens["kiosk"], {"service_id": self.own["service"]})["ticket"]["id"]
         if kind == "ticket_in_hand":  # the ticket the caller has called to their window
@@ -1112,6 +1119,9 @@ class Walk:
         # Disabling a user, a device's new secret: never one the walk signs in with.
         ("PATCH", "/api/admin/users/{id}"): ("{id}", "user"),
         ("POST", "/api/admin/devices/{id}/secret"): ("{id}", "device"),
+        # Disabling a device, pairing a screen with one: a fresh kiosk each time.
+        ("PATCH", "/api/admin/devices/{id}"): ("{id}", "device"),
+        ("POST", "/api/admin/devices/{id}/pair"): ("{id}", "device"),
         **{("POST", f"/api/operator/tickets/{{id}}/{action}"): ("{id}", "ticket_in_hand")
            for action in ("recall", "no-show", "start", "finish", "transfer")},
         # A supervisor acts on a ticket in someone's hands (here the caller's own), moves a
@@ -1122,6 +1132,7 @@ class Walk:
         ("POST", "/api/supervisor/operators/{id}/sign-off"): ("{id}", "user"),
     }
     FRESH_BODY = {
+        ("POST", "/api/admin/devices/{id}/pair"): {"code": "pairing_code"},
         ("POST", "/api/contacts/{id}/merge"): {"other_id": "contact"},
         ("POST", "/api/conversations/{id}/messages"): {"attachment_ids": "attachment"},
     }

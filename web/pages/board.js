@@ -11,7 +11,7 @@ Hub.ready(() => {
   const FLASH_MS = 8000;
   const $ = (id) => document.getElementById(id);
   const S = { token: Hub.stored(KEY), sock: null, calls: [], fresh: null, flashTimer: null,
-    tz: null, skew: 0, look: null, rows: 8 };
+    tz: null, skew: 0, look: null, rows: 8, pair: null };
   /* The announcer: voice settings from /api/board/voice, the calls waiting to be said, and a
      log of what was said (window.__hubAnnouncements: the tests read it, so can a technician). */
   const V = { conf: null, queue: [], busy: false, log: [], audio: null, playing: null };
@@ -35,8 +35,11 @@ Hub.ready(() => {
     Hub.show($('board'), false);
     Hub.show($('signin'), true);
     if (e) Hub.showError(e);
-    // Not away from a field someone is typing in already.
-    if (!document.activeElement || document.activeElement === document.body) Hub.tid('device-login').focus();
+    // A TV pairs by the code it shows; the login form is there for a technician.
+    if (!S.pair) S.pair = Hub.pairing($('pair'), 'board', KEY, (token) => { S.pair = null; S.token = token; unlock(); start(); });
+  }
+  function stopPairing() {
+    if (S.pair) { S.pair.stop(); S.pair = null; }
   }
 
   /* Who are we? 401 means the token is gone: back to the sign-in form. */
@@ -66,6 +69,7 @@ Hub.ready(() => {
     if (!S.token) { showSignIn(); return; }
     if (!(await checkToken())) return;
     await loadVoice();
+    stopPairing();
     Hub.show($('signin'), false);
     Hub.show($('board'), true);
     document.body.classList.add('live');

@@ -47,6 +47,8 @@
       'op.avgService': 'Average service', 'op.notOperator': 'This account cannot use the operator console.',
       'pr.offline': 'Offline', 'pr.available': 'Available', 'pr.break': 'On break: {reason}',
       'st.waiting': 'Waiting', 'st.called': 'Called', 'st.serving': 'Serving', 'st.done': 'Done', 'st.no_show': 'No-show',
+      'dev.pairHeading': 'Pair this screen', 'dev.pairHint': 'In the back office, open this device and type the code:',
+      'dev.orSecret': 'Or sign in with the device’s login and secret',
       'dev.heading': 'Device sign-in', 'dev.login': 'Device login', 'dev.secret': 'Device secret',
       'dev.submit': 'Sign in', 'dev.wrongKind': 'This device is not registered as a {kind}.',
       'kiosk.choose': 'Choose a service', 'kiosk.closed': 'The branch is closed',
@@ -81,7 +83,7 @@
       'why.client_id': 'The message id is too long (at most {max} characters).', 'why.shortcut': 'A shortcut is at most {max} letters, digits, - or _.',
       'why.required': 'This field is required.', 'why.range': 'Must be from {min} to {max}.', 'why.too_long': 'At most {max} characters.',
       'why.colour': 'A colour as #rrggbb.', 'why.image': 'An image: {types}.', 'why.too_big': 'At most {max_kb} KB.',
-      'why.control_chars': 'Must not contain control characters.', 'why.duplicate': '“{value}” is there twice.', 'why.too_many': 'At most {max}.',
+      'why.control_chars': 'Must not contain control characters.', 'why.duplicate': '“{value}” is there twice.', 'why.too_many': 'At most {max}.', 'why.password_length': 'A password is {min} to {max} characters.', 'why.pairing_code': 'The code is not right or has expired: look at the screen again.',
       'err.not_found': 'Not found', 'err.invalid': 'The data is not valid', 'err.conflict': 'It changed meanwhile: look again',
       'err.branch_closed': 'The branch is closed now', 'err.unauthenticated': 'Sign in first', 'err.forbidden': 'Your role does not allow this',
       'err.ticket_state': 'Not possible for the ticket in this state', 'err.presence': 'Your status cannot change so',
@@ -100,6 +102,32 @@
       'err.bad_credentials': 'Wrong login or password', 'err.too_many_attempts': 'Too many wrong attempts; try again later',
       'err.wrong_vip_code': 'This VIP code is not valid',
       'err.not_assigned': 'This name or number belongs to another organisation of the installation',
+      'title.admin': 'Back office — Hub', 'index.admin': 'Back office', 'index.admin.d': 'Devices and pairing, boards\' templates, users, break reasons, the audit log.',
+      'adm.heading': 'Back office', 'adm.sections': 'Sections', 'adm.devices': 'Devices', 'adm.users': 'Users', 'adm.breaks': 'Break reasons',
+      'adm.audit': 'Audit log', 'adm.filter': 'Filter the list', 'adm.name': 'Name', 'adm.login': 'Login', 'adm.kind': 'Kind', 'adm.role': 'Role',
+      'adm.nothing': 'Nothing found.', 'adm.kind.board': 'Board', 'adm.kind.kiosk': 'Kiosk', 'adm.enabled': 'On', 'adm.disabled': 'Disabled',
+      'adm.settings': 'Settings', 'adm.enable': 'Enable', 'adm.disable': 'Disable', 'adm.newSecret': 'New secret',
+      'adm.newSecretAsk': 'Give {name} a new secret? The screen signed in with the old one is signed out at once.',
+      'adm.newSecretShown': 'New secret of {name}: {secret} (shown this once).', 'adm.deviceEnabled': '{name} is enabled.',
+      'adm.deviceDisabled': '{name} is disabled: its screens are signed out.', 'adm.pair': 'Pair a screen',
+      'adm.pairHint': 'Open the board or kiosk page on the screen: it shows a code. Type it here.', 'adm.pairCode': 'Code on the screen',
+      'adm.pairDo': 'Pair', 'adm.paired': 'The screen is now {name}.', 'adm.boardLook': 'Board template', 'adm.rows': 'Rows',
+      'adm.statusColumn': 'Status column', 'adm.banner': 'Banner text', 'adm.cBackground': 'Background', 'adm.cRow': 'Rows', 'adm.cAccent': 'Highlight',
+      'adm.kioskLook': 'Kiosk', 'adm.print': 'Printed tickets', 'adm.printOff': 'Paperless', 'adm.print58': '58 mm roll', 'adm.print80': '80 mm roll',
+      'adm.logo': 'Logo (PNG, JPEG, SVG, WebP; at most 96 KB)', 'adm.save': 'Save', 'adm.close': 'Close', 'adm.saved': 'Saved.',
+      'adm.resetPassword': 'New password', 'adm.newPassword': 'New password (12+ characters)', 'adm.passwordSet': '{name} has a new password; their sessions ended.',
+      'adm.userEnabled': '{name} is enabled.', 'adm.userDisabled': '{name} is disabled and signed out.',
+      'adm.breaksHint': 'Operators pick one of these when they take a break, in this order. One per line.',
+      'adm.auditSearch': 'Search the log', 'adm.when': 'When', 'adm.who': 'Who', 'adm.what': 'What', 'adm.change': 'Before → after', 'adm.more': 'Older',
+      'adm.notAdmin': 'The back office is for administrators.', 'adm.act.other': 'Change: {what}',
+      'adm.act.branch.create': 'Branch added', 'adm.act.service.create': 'Service added', 'adm.act.window.create': 'Window added',
+      'adm.act.device.create': 'Device added', 'adm.act.device.look': 'Device look changed', 'adm.act.device.pair': 'Screen paired',
+      'adm.act.device.disable': 'Device disabled', 'adm.act.device.enable': 'Device enabled', 'adm.act.device.new_secret': 'Device secret renewed',
+      'adm.act.user.create': 'User added', 'adm.act.user.disable': 'User disabled', 'adm.act.user.enable': 'User enabled', 'adm.act.user.edit': 'User changed',
+      'adm.act.user.reset_password': 'Password set by an admin', 'adm.act.break_reasons.set': 'Break reasons changed',
+      'adm.act.ticket.requeue': 'Ticket moved', 'adm.act.ticket.transfer': 'Ticket returned to the line', 'adm.act.ticket.finish': 'Ticket finished',
+      'adm.act.operator.sign_off': 'Operator signed off',
+      'role.operator': 'Operator', 'role.supervisor': 'Supervisor', 'role.admin': 'Administrator',
       'title.chat': 'Chat', 'title.supervisor': 'Supervisor — Hub',
       'index.site': 'Demo website with the chat', 'index.site.d': 'A sample customer site with the web-chat widget: try a conversation.',
       'index.supervisor': 'Supervisor', 'index.supervisor.d': 'Chat queues, operators\' load, manual assignment.',
@@ -169,7 +197,7 @@
       'sup.strategy.fewest_active': 'fewest active chats', 'sup.strategy.skills': 'best skill',
       'sup.cannedShortcutPh': '/promo', 'sup.csat': 'CSAT today', 'sup.csatRated': 'Ratings today', 'sup.toFront': 'To the front', 'sup.move': 'Move',
       'sup.returnTicket': 'Back to the line', 'sup.atWindow': 'Window {window} · {name}', 'sup.tickets': 'Tickets in play',
-      'sup.status': 'Status', 'sup.for': 'For', 'sup.noTickets': 'No tickets in play.',
+      'sup.for': 'For', 'sup.noTickets': 'No tickets in play.',
       'sup.ticketDone.requeue': 'Ticket {number} moved.', 'sup.ticketDone.return': 'Ticket {number} is back at the front of its line.',
       'sup.ticketDone.finish': 'Ticket {number} finished.', 'sup.signOff': 'Sign off',
       'sup.signOffAsk': 'Sign {name} off? A visitor they called goes back to the front of the line; their chats go back to their queues.',
@@ -227,6 +255,8 @@
       'op.avgService': 'Среднее обслуживание', 'op.notOperator': 'Эта учётная запись не может работать в пульте оператора.',
       'pr.offline': 'Не в сети', 'pr.available': 'Принимаю', 'pr.break': 'Перерыв: {reason}',
       'st.waiting': 'Ожидает', 'st.called': 'Вызван', 'st.serving': 'Обслуживается', 'st.done': 'Завершён', 'st.no_show': 'Не явился',
+      'dev.pairHeading': 'Подключение экрана', 'dev.pairHint': 'В бэк-офисе откройте это устройство и введите код:',
+      'dev.orSecret': 'Или войдите логином и секретом устройства',
       'dev.heading': 'Вход устройства', 'dev.login': 'Логин устройства', 'dev.secret': 'Секрет устройства',
       'dev.submit': 'Войти', 'dev.wrongKind': 'Это устройство не зарегистрировано как {kind}.',
       'kiosk.choose': 'Выберите услугу', 'kiosk.closed': 'Отделение закрыто',
@@ -261,7 +291,7 @@
       'why.client_id': 'Слишком длинный идентификатор сообщения (не больше {max} символов).', 'why.shortcut': 'Сокращение — не больше {max} букв, цифр, - или _.',
       'why.required': 'Заполните это поле.', 'why.range': 'Должно быть от {min} до {max}.', 'why.too_long': 'Не больше {max} символов.',
       'why.colour': 'Цвет в виде #rrggbb.', 'why.image': 'Изображение: {types}.', 'why.too_big': 'Не больше {max_kb} КБ.',
-      'why.control_chars': 'Без управляющих символов.', 'why.duplicate': '«{value}» указано дважды.', 'why.too_many': 'Не больше {max}.',
+      'why.control_chars': 'Без управляющих символов.', 'why.duplicate': '«{value}» указано дважды.', 'why.too_many': 'Не больше {max}.', 'why.password_length': 'Пароль — от {min} до {max} символов.', 'why.pairing_code': 'Код неверный или устарел: посмотрите на экран ещё раз.',
       'err.too_many_requests': 'Слишком много запросов с этого адреса: попробуйте позже', 'err.storage_full': 'Нет места для новых неотправленных файлов',
       'err.conversation_closed': 'Обращение закрыто', 'err.unavailable': 'Временно недоступно: попробуйте ещё раз',
       'err.bus_unavailable': 'Временно недоступно: попробуйте ещё раз', 'err.speech_unavailable': 'Речь на этом сервере недоступна',
@@ -281,6 +311,32 @@
       'err.ticket_state': 'Действие недоступно для талона в этом состоянии', 'err.presence': 'Нельзя сменить статус',
       'err.payload_too_large': 'Слишком большой запрос', 'err.bad_json': 'Некорректный запрос',
       'err.store_unavailable': 'Хранилище недоступно', 'err.internal': 'Внутренняя ошибка сервера',
+      'title.admin': 'Бэк-офис — Hub', 'index.admin': 'Бэк-офис', 'index.admin.d': 'Устройства и их подключение, шаблоны табло, пользователи, причины перерыва, журнал.',
+      'adm.heading': 'Бэк-офис', 'adm.sections': 'Разделы', 'adm.devices': 'Устройства', 'adm.users': 'Пользователи', 'adm.breaks': 'Причины перерыва',
+      'adm.audit': 'Журнал изменений', 'adm.filter': 'Фильтр списка', 'adm.name': 'Название', 'adm.login': 'Логин', 'adm.kind': 'Тип', 'adm.role': 'Роль',
+      'adm.nothing': 'Ничего не найдено.', 'adm.kind.board': 'Табло', 'adm.kind.kiosk': 'Киоск', 'adm.enabled': 'Включено', 'adm.disabled': 'Отключено',
+      'adm.settings': 'Настройки', 'adm.enable': 'Включить', 'adm.disable': 'Отключить', 'adm.newSecret': 'Новый секрет',
+      'adm.newSecretAsk': 'Выдать новый секрет: {name}? Экран, вошедший со старым, сразу выйдет.',
+      'adm.newSecretShown': 'Новый секрет ({name}): {secret} — показан один раз.', 'adm.deviceEnabled': '{name}: включено.',
+      'adm.deviceDisabled': '{name}: отключено, экраны вышли.', 'adm.pair': 'Подключить экран',
+      'adm.pairHint': 'Откройте на экране страницу табло или киоска: на нём появится код. Введите его здесь.', 'adm.pairCode': 'Код с экрана',
+      'adm.pairDo': 'Подключить', 'adm.paired': 'Экран подключён как «{name}».', 'adm.boardLook': 'Шаблон табло', 'adm.rows': 'Строк',
+      'adm.statusColumn': 'Колонка «Статус»', 'adm.banner': 'Бегущая строка', 'adm.cBackground': 'Фон', 'adm.cRow': 'Строки', 'adm.cAccent': 'Выделение',
+      'adm.kioskLook': 'Киоск', 'adm.print': 'Печать талонов', 'adm.printOff': 'Без бумаги', 'adm.print58': 'Лента 58 мм', 'adm.print80': 'Лента 80 мм',
+      'adm.logo': 'Логотип (PNG, JPEG, SVG, WebP; не больше 96 КБ)', 'adm.save': 'Сохранить', 'adm.close': 'Закрыть', 'adm.saved': 'Сохранено.',
+      'adm.resetPassword': 'Новый пароль', 'adm.newPassword': 'Новый пароль (от 12 символов)', 'adm.passwordSet': '{name}: пароль задан, все сеансы завершены.',
+      'adm.userEnabled': '{name}: включено.', 'adm.userDisabled': '{name}: отключено, сеансы завершены.',
+      'adm.breaksHint': 'Операторы выбирают одну из этих причин, уходя на перерыв, в этом порядке. По одной в строке.',
+      'adm.auditSearch': 'Поиск по журналу', 'adm.when': 'Когда', 'adm.who': 'Кто', 'adm.what': 'Что', 'adm.change': 'Было → стало', 'adm.more': 'Раньше',
+      'adm.notAdmin': 'Бэк-офис — для администраторов.', 'adm.act.other': 'Изменение: {what}',
+      'adm.act.branch.create': 'Добавлено отделение', 'adm.act.service.create': 'Добавлена услуга', 'adm.act.window.create': 'Добавлено окно',
+      'adm.act.device.create': 'Добавлено устройство', 'adm.act.device.look': 'Изменён вид устройства', 'adm.act.device.pair': 'Подключён экран',
+      'adm.act.device.disable': 'Устройство отключено', 'adm.act.device.enable': 'Устройство включено', 'adm.act.device.new_secret': 'Новый секрет устройства',
+      'adm.act.user.create': 'Добавлен пользователь', 'adm.act.user.disable': 'Пользователь отключён', 'adm.act.user.enable': 'Пользователь включён', 'adm.act.user.edit': 'Пользователь изменён',
+      'adm.act.user.reset_password': 'Пароль задан администратором', 'adm.act.break_reasons.set': 'Изменены причины перерыва',
+      'adm.act.ticket.requeue': 'Талон перемещён', 'adm.act.ticket.transfer': 'Талон возвращён в очередь', 'adm.act.ticket.finish': 'Талон завершён',
+      'adm.act.operator.sign_off': 'Оператор отключён',
+      'role.operator': 'Оператор', 'role.supervisor': 'Супервизор', 'role.admin': 'Администратор',
       'title.chat': 'Чат', 'title.supervisor': 'Супервизор — Hub',
       'index.site': 'Демо-сайт с чатом', 'index.site.d': 'Пример сайта клиента с виджетом чата: попробуйте переписку.',
       'index.supervisor': 'Супервизор', 'index.supervisor.d': 'Очереди чатов, загрузка операторов, ручное назначение.',
@@ -350,7 +406,7 @@
       'sup.strategy.fewest_active': 'меньше всего чатов', 'sup.strategy.skills': 'по навыку',
       'sup.cannedShortcutPh': '/акция', 'sup.csat': 'CSAT сегодня', 'sup.csatRated': 'Оценок сегодня', 'sup.toFront': 'В начало', 'sup.move': 'Перевести',
       'sup.returnTicket': 'Вернуть в очередь', 'sup.atWindow': 'Окно {window} · {name}', 'sup.tickets': 'Талоны в работе',
-      'sup.status': 'Статус', 'sup.for': 'Сколько', 'sup.noTickets': 'Талонов в работе нет.',
+      'sup.for': 'Сколько', 'sup.noTickets': 'Талонов в работе нет.',
       'sup.ticketDone.requeue': 'Талон {number} перемещён.', 'sup.ticketDone.return': 'Талон {number} снова в начале очереди.',
       'sup.ticketDone.finish': 'Талон {number} завершён.', 'sup.signOff': 'Отключить',
       'sup.signOffAsk': 'Отключить: {name}? Вызванный посетитель вернётся в начало очереди, чаты — в свои очереди.',
@@ -475,7 +531,10 @@
       const msg = data && typeof data.message === 'string' ? data.message : (res.statusText || '');
       const reason = data && typeof data.reason === 'string' ? data.reason : null;
       const args = data && data.args && typeof data.args === 'object' ? data.args : null;
-      throw new HubError(res.status, code, msg, reason, args);
+      const err = new HubError(res.status, code, msg, reason, args);
+      // A form's wrong field, for the page to mark.
+      if (data && typeof data.field === 'string') err.field = data.field;
+      throw err;
     }
     return data;
   }
@@ -828,6 +887,45 @@
   }
 
   /* Device sign-in form (kiosk, board): fields device-login / device-secret, stores the token. */
+  /* A screen not signed in shows a pairing code: an admin types it at the device in the back
+     office, and the screen signs in as that device. `box` holds [data-testid=pair-code]; the
+     code is renewed when it expires; stop() when the screen signs in another way. */
+  function pairing(box, kind, storageKey, onDone) {
+    let timer = null; let ticket = null; let stopped = false;
+    const code = tid('pair-code', box);
+    async function fresh() {
+      try {
+        const p = await api('POST', '/api/pairing', { kind });
+        ticket = p.ticket;
+        setText(code, p.shown);
+        code.dataset.code = p.code;
+        show(box, true);
+      } catch (_) {
+        show(box, false); // the manual form stays; try again in a while
+        ticket = null;
+      }
+      if (!stopped) timer = setTimeout(poll, ticket ? 2000 : 15000);
+    }
+    async function poll() {
+      if (stopped) return;
+      if (!ticket) { fresh(); return; }
+      try {
+        const res = await fetch('/api/pairing/' + encodeURIComponent(ticket), { headers: { Accept: 'application/json' }, cache: 'no-store' });
+        if (res.status === 200) {
+          const r = await res.json();
+          stopped = true;
+          store(storageKey, r.token);
+          onDone(r.token, r.principal);
+          return;
+        }
+        if (res.status === 404) { ticket = null; fresh(); return; } // expired: a new code
+      } catch (_) { /* the server is away: keep trying */ }
+      if (!stopped) timer = setTimeout(poll, 2000);
+    }
+    fresh();
+    return { stop() { stopped = true; clearTimeout(timer); show(box, false); } };
+  }
+
   function deviceForm(form, storageKey, onDone) {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -864,7 +962,7 @@
   global.Hub = {
     t, onLang, setDefaultLang, setLang, applyI18n, get lang() { return lang; }, esc, el, tid, setText, show,
     api, HubError, errorText, message, showError, clearMessage, socket, wsBadge, debounce,
-    fmtDur, fmtEta, serviceName, pathPart, menu, deviceForm, stored, store, ready,
+    fmtDur, fmtEta, serviceName, pathPart, menu, deviceForm, pairing, stored, store, ready,
     cannedShortcut, cannedError, channelIcon, icon, mountIcons, uuid, fileType, fileProblem, upload, fmtBytes, fmtTime, fmtClock, fmtDate, say, attachmentNode, MAX_FILE,
     /* The dictionary's keys per language: a test checks both have the same. */
     keys: (l) => Object.keys(DICT[l] || {}),

@@ -3,13 +3,14 @@
 Hub.ready(() => {
   const KEY = 'hub.kiosk.token';
   const $ = (id) => document.getElementById(id);
-  const S = { token: Hub.stored(KEY), data: null, issued: null, backTimer: null, issuing: false };
+  const S = { token: Hub.stored(KEY), data: null, issued: null, backTimer: null, issuing: false, pair: null };
   const menu = Hub.menu($('menu'), issue);
   const screens = ['signin', 'closed', 'menu', 'issued'];
 
   if (new URLSearchParams(location.search).has('reset')) { Hub.store(KEY, null); S.token = null; }
 
   function screen(name) {
+    if (name !== 'signin' && S.pair) { S.pair.stop(); S.pair = null; }
     screens.forEach((s) => Hub.show($(s), s === name));
     Hub.show($('vip-box'), name === 'menu');
     Hub.show($('phone-box'), name === 'menu');
@@ -23,8 +24,8 @@ Hub.ready(() => {
     Hub.setText($('branch-name'), 'Hub');
     screen('signin');
     if (e) Hub.showError(e);
-    // Not away from a field someone is typing in already.
-    if (!document.activeElement || document.activeElement === document.body) Hub.tid('device-login').focus();
+    // A kiosk pairs by the code it shows (no keyboard needed); the form is for a technician.
+    if (!S.pair) S.pair = Hub.pairing($('pair'), 'kiosk', KEY, (token, principal) => { S.pair = null; signedIn(token, principal); });
   }
 
   async function load() {
@@ -155,7 +156,7 @@ Hub.ready(() => {
     const input = $('vip-code');
     if (input.classList.contains('hidden')) { Hub.show(input, true); input.focus(); } else hideVip();
   });
-  Hub.deviceForm($('signin'), KEY, (token, principal) => {
+  function signedIn(token, principal) {
     S.token = token;
     if (principal && principal.type === 'device' && principal.device !== 'kiosk') {
       signOut(null);
@@ -165,7 +166,8 @@ Hub.ready(() => {
     if (principal && principal.lang) Hub.setDefaultLang(principal.lang);
     Hub.clearMessage();
     load();
-  });
+  }
+  Hub.deviceForm($('signin'), KEY, signedIn);
   Hub.onLang(paintTicket);
 
   // Working hours change and menus get edited: re-read every minute (the ticket screen is left alone).

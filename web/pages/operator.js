@@ -1275,6 +1275,9 @@ Hub.ready(() => {
         if (f && f.type === 'resync') chatResync();
       },
       onOpen: () => { refreshSoon(); chatResync(); },
+      // A socket closed by the server may mean the session ended (signed out elsewhere, the
+      // user disabled): the next read says so, and sends the person to sign in.
+      onClose: () => refreshSoon(),
       onStatus: badge,
     });
     setInterval(() => { refresh(); if (C.on) refreshChat(); }, 30000);

@@ -61,6 +61,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         page!("supervisor.js"),
     ),
+    ("admin.js", "text/javascript; charset=utf-8", page!("admin.js")),
 ];
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -118,5 +119,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/widget",
             get_or_head().to(|| async { embeddable(page!("widget.html")) }),
         )
-        .route("/widget.js", get_or_head().to(widget_script));
+        .route("/widget.js", get_or_head().to(widget_script))
+        .route("/admin", get_or_head().to(|| async { html(page!("admin.html")) }));
 }

@@ -28,6 +28,8 @@ fn sentence(reason: &str, args: &Value) -> String {
         "colour" => "a colour as #rrggbb".into(),
         "image" => format!("an image ({})", args.get("types").and_then(Value::as_str).unwrap_or("")),
         "too_big" => format!("at most {} KB", n("max_kb")),
+        "pairing_code" => "not a code shown on a screen now (mistyped or expired)".into(),
+        "password_length" => format!("{} to {} characters", n("min"), n("max")),
         other => other.replace('_', " "),
     }
 }

@@ -16,6 +16,8 @@ pub mod message;
 pub mod namespace;
 pub mod numbering;
 pub mod ordering;
+pub mod pairing;
+pub mod password;
 pub mod person;
 pub mod phone;
 pub mod presence;

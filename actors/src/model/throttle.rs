@@ -90,6 +90,17 @@ impl Attempt {
     }
 }
 
+impl Attempt {
+    /// A screen's pairing code typed by an organisation's admin: wrong ones are counted per
+    /// organisation, so codes shown on others' screens cannot be guessed.
+    pub fn pairing_code(org_id: i64) -> Self {
+        Attempt {
+            keys: vec![(format!("pair|org|{org_id}"), PER_VIP_CODE)],
+            login_keys: Vec::new(),
+        }
+    }
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -67,9 +67,21 @@ impl Store {
                 v.to_string()
             })
         };
+        let (before, after) = (json(change.before), json(change.after));
+        let haystack = [
+            Some(actor.name.as_str()),
+            Some(change.action.as_str()),
+            before.as_deref(),
+            after.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase();
         sqlx::query(
-            "INSERT INTO audit_log (org_id, at, actor_id, actor, action, object_kind, object_id, before, after) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO audit_log (org_id, at, actor_id, actor, action, object_kind, object_id, before, after, haystack) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(actor.org_id)
         .bind(now_millis())
@@ -78,8 +90,9 @@ impl Store {
         .bind(&change.action)
         .bind(change.object_kind)
         .bind(change.object_id)
-        .bind(json(change.before))
-        .bind(json(change.after))
+        .bind(before)
+        .bind(after)
+        .bind(haystack)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -87,13 +100,13 @@ impl Store {
 
     /// A page of the organisation's log, newest first.
     pub async fn audit_log(&self, org_id: i64, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
-        let text = q.text.as_deref().map(|t| format!("%{}%", t.to_lowercase().replace(['%', '_'], "")));
+        // Lower-cased here as the haystack was: the same folding for Cyrillic and Latin alike.
+        let text = q.text.as_deref().map(|t| format!("%{}%", t.to_lowercase().replace(['%', '_', '\\'], "")));
         let mut rows: Vec<AuditEntry> = sqlx::query_as(
             "SELECT id, at, actor_id, actor, action, object_kind, object_id, before, after FROM audit_log \
              WHERE org_id = $1 AND ($2 = '' OR object_kind = $2) AND ($3 = 0 OR object_id = $3) \
                AND ($4 = 0 OR id < $4) \
-               AND ($5 = '' OR LOWER(action) LIKE $5 OR LOWER(actor) LIKE $5 \
-                    OR LOWER(COALESCE(before, '')) LIKE $5 OR LOWER(COALESCE(after, '')) LIKE $5) \
+               AND ($5 = '' OR haystack LIKE $5) \
              ORDER BY id DESC LIMIT $6",
         )
         .bind(org_id)

@@ -69,7 +69,9 @@ impl Store {
     }
 
     pub async fn sign_in_device(&self, login: &str, secret: &str) -> Result<(String, Principal)> {
-        let row: Option<(i64, String)> = sqlx::query_as("SELECT id, secret_hash FROM devices WHERE login = $1")
+        // A disabled device is refused as a wrong secret would be.
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, secret_hash FROM devices WHERE login = $1 AND disabled = 0")
             .bind(login)
             .fetch_optional(&self.read)
             .await?;
@@ -107,7 +109,7 @@ impl Store {
         Ok(())
     }
 
-    async fn open_session(&self, user_id: Option<i64>, device_id: Option<i64>) -> Result<(String, Principal)> {
+    pub(super) async fn open_session(&self, user_id: Option<i64>, device_id: Option<i64>) -> Result<(String, Principal)> {
         let token = random_token(32);
         let now = now_millis();
         sqlx::query(

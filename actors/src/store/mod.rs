@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod looks;
 pub mod namespace;
 pub mod org;
+pub mod pairing;
 mod outbox;
 mod routing;
 pub mod speech;

@@ -104,6 +104,18 @@ pub struct UserRow {
     pub gender: Option<String>,
 }
 
+/// A kiosk or board as the back office lists it (never its secret).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub branch_id: i64,
+    pub kind: String,
+    pub login: String,
+    pub name: String,
+    pub lang: String,
+    pub disabled: i64,
+}
+
 pub struct NewBranch<'a> {
     pub name: &'a str,
     pub timezone: &'a str,
@@ -363,6 +375,42 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The organisation's kiosks and boards.
+    pub async fn org_devices(&self, org_id: i64) -> Result<Vec<DeviceRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, branch_id, kind, login, name, lang, disabled FROM devices WHERE org_id = $1 ORDER BY branch_id, kind, login",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Disables a device (it cannot sign in or pair; its sessions end) or enables it again.
+    pub async fn set_device_disabled(&self, org_id: i64, device_id: i64, disabled: bool) -> Result<DeviceRow> {
+        let mut tx = self.write.begin().await?;
+        let n = sqlx::query("UPDATE devices SET disabled = $1 WHERE id = $2 AND org_id = $3")
+            .bind(i64::from(disabled))
+            .bind(device_id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("device"));
+        }
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE device_id = $1")
+                .bind(device_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(sqlx::query_as("SELECT id, branch_id, kind, login, name, lang, disabled FROM devices WHERE id = $1")
+            .bind(device_id)
+            .fetch_one(&self.write)
+            .await?)
     }
 
     /// Sets a new password and signs the user out everywhere.

@@ -212,6 +212,7 @@ async fn add_user(
     body: web::Json<UserBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
+    hub_actors::model::password::check(&b.password).map_err(Error::from)?;
     let lang = lang(b.lang)?;
     let store = state.hub.store();
     let id = store
@@ -396,6 +397,108 @@ async fn set_break_reasons(
     record(&state, &req, change("break_reasons", "set", None, json_of(&before), json_of(&reasons))).await;
     tracing::info!(by = admin.user_id, n = reasons.len(), "break reasons set");
     Ok(HttpResponse::Ok().json(reasons))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPassword {
+    password: String,
+}
+
+/// An admin sets a user's new password (they forgot it): every session of theirs ends.
+async fn reset_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<NewPassword>,
+) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    let user = store.user(*path).await?;
+    if user.org_id != admin.org_id {
+        return Err(Error::NotFound("user").into());
+    }
+    hub_actors::model::password::check(&body.password).map_err(Error::from)?;
+    store.set_password(&user.login, &body.password).await?;
+    state
+        .end_sessions(
+            admin.org_id,
+            crate::sessions::Ended {
+                user_id: Some(user.id),
+                ..Default::default()
+            },
+        )
+        .await;
+    record(&state, &req, change("user", "reset_password", Some(user.id), None, None)).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn devices(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().org_devices(admin.org_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevicePatch {
+    disabled: bool,
+}
+
+/// Disables a kiosk or board (its screens are out at once, open sockets included) or enables it.
+async fn patch_device(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<DevicePatch>,
+) -> ApiResult<HttpResponse> {
+    let device = state
+        .hub
+        .store()
+        .set_device_disabled(admin.org_id, *path, body.disabled)
+        .await?;
+    if body.disabled {
+        state
+            .end_sessions(
+                admin.org_id,
+                crate::sessions::Ended {
+                    device_id: Some(device.id),
+                    ..Default::default()
+                },
+            )
+            .await;
+    }
+    let verb = if body.disabled { "disable" } else { "enable" };
+    record(&state, &req, change("device", verb, Some(device.id), None, json_of(&device))).await;
+    Ok(HttpResponse::Ok().json(device))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairBody {
+    code: String,
+}
+
+/// The admin types the code a new screen shows: that screen becomes this device (and signs in
+/// as it at once). Wrong codes are counted per organisation.
+async fn pair_device(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<PairBody>,
+) -> ApiResult<HttpResponse> {
+    use hub_actors::model::throttle::{Attempt, Outcome};
+    let mut attempt = state.reserve(Attempt::pairing_code(admin.org_id))?;
+    let claimed = state.hub.store().claim_pairing(admin.org_id, *path, &body.code).await;
+    if matches!(&claimed, Err(Error::Field(f)) if f.field == "code") {
+        attempt.outcome = Outcome::Failed;
+    } else if claimed.is_ok() {
+        attempt.outcome = Outcome::Succeeded;
+    }
+    claimed?;
+    tracing::info!(device = *path, by = admin.user_id, "a screen paired");
+    record(&state, &req, change("device", "pair", Some(*path), None, None)).await;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]
@@ -609,6 +712,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/users", web::get().to(users))
         .route("/api/admin/break-reasons", web::put().to(set_break_reasons))
         .route("/api/admin/audit", web::get().to(audit_log))
+        .route("/api/admin/devices/{id}/pair", web::post().to(pair_device))
+        .route("/api/admin/devices", web::get().to(devices))
+        .route("/api/admin/users/{id}/password", web::put().to(reset_password))
+        .route("/api/admin/devices/{id}", web::patch().to(patch_device))
         .route("/api/admin/users/{id}", web::patch().to(patch_user))
         .route("/api/admin/devices/{id}/secret", web::post().to(rotate_device_secret))
         .service(

@@ -217,6 +217,40 @@ async fn device(state: web::Data<AppState>, req: HttpRequest, body: web::Json<De
     Ok(signed_in_response(&state, signed))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairingStart {
+    kind: hub_actors::model::role::DeviceKind,
+}
+
+/// A new screen asks to be paired: it shows the code, an admin types it at the device in the
+/// back office. Counted like other things strangers create.
+async fn pairing_start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<PairingStart>,
+) -> ApiResult<HttpResponse> {
+    state.anonymous_hit(&req)?;
+    let p = state.hub.store().start_pairing(body.kind).await?;
+    Ok(HttpResponse::Created().json(p))
+}
+
+/// The screen polls with its ticket: 202 while waiting, the session once paired, 404 when the
+/// code expired (the screen asks for a new one).
+async fn pairing_poll(state: web::Data<AppState>, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let ticket = path.into_inner();
+    if ticket.len() != 48 || !ticket.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(hub_actors::Error::NotFound("pairing").into());
+    }
+    match state.hub.store().finish_pairing(&ticket).await? {
+        hub_actors::store::pairing::Paired::Waiting => Ok(HttpResponse::Accepted().json(serde_json::json!({ "paired": false }))),
+        hub_actors::store::pairing::Paired::Done(token, principal) => {
+            tracing::info!(org = principal.org_id, "a screen paired by its code");
+            Ok(session_response(&state, token, principal))
+        }
+    }
+}
+
 async fn logout(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     if let Some(token) = token_of(&req) {
         // An operator who signs out leaves their window: queues stop counting them as serving.
@@ -262,9 +296,6 @@ struct NewPassword {
     new: String,
 }
 
-/// Shortest password the hub takes (ASVS 2.1.1: at least 12 characters).
-const MIN_PASSWORD: usize = 12;
-
 /// Changes one's own password (the current one given, counted like a sign-in): every other
 /// session of the user ends at once, on every node; this one goes on.
 async fn change_password(
@@ -277,9 +308,7 @@ async fn change_password(
         return Err(hub_actors::Error::Forbidden.into());
     };
     let b = body.into_inner();
-    if b.new.chars().count() < MIN_PASSWORD || b.new.len() > 256 {
-        return Err(hub_actors::Error::Invalid(format!("the new password is {MIN_PASSWORD} to 256 characters")).into());
-    }
+    hub_actors::model::password::check(&b.new).map_err(hub_actors::Error::from)?;
     let token = token_of(&req).ok_or(hub_actors::Error::Unauthenticated)?;
     let login = state.hub.store().user(user_id).await?.login;
     let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
@@ -316,6 +345,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/login", web::post().to(login))
         .route("/login", web::post().to(login_form))
         .route("/api/auth/device", web::post().to(device))
+        .route("/api/pairing", web::post().to(pairing_start))
+        .route("/api/pairing/{ticket}", web::get().to(pairing_poll))
         .route("/api/auth/logout", web::post().to(logout))
         .route("/api/me", web::get().to(me))
         .route("/api/me/password", web::post().to(change_password));

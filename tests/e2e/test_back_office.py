@@ -1,0 +1,173 @@
+"""The back office (issue #10): a new board paired by the code it shows (nobody types a secret
+on a TV), its template set in a form that says what is wrong beside the field, a device and a
+user disabled (out at once, open screens included), break reasons edited, and every change in
+the audit log, readable and searchable."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+import hubnode
+from hubnode import CONSULTATION, WINDOW_1
+from test_contact_centre import user_sign_in
+from ui import BOARD_VIEW, DESKTOP_VIEW, PHONE_VIEW, screenshot
+
+
+def back_office(page: Page, hub) -> None:
+    user_sign_in_no_ws(page, hub)
+    expect(page.locator("#admin")).to_have_attribute("data-ready", "1")
+
+
+def user_sign_in_no_ws(page: Page, hub) -> None:
+    page.goto(hub.url("/admin"))
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fadmin$"))
+    page.get_by_test_id("login-input").fill("admin")
+    page.get_by_test_id("password-input").fill("demo-admin")
+    page.get_by_test_id("login-submit").click()
+    expect(page).to_have_url(hub.url("/admin"))
+
+
+def device_row(page: Page, login: str):
+    return page.locator(f'[data-testid="device-row"][data-login="{login}"]')
+
+
+def test_a_new_board_is_paired_by_its_code_set_up_and_disabled(hub, new_context):
+    api = hub.api
+    admin_token = api.login("admin", "demo-admin")
+    board = api.ok("POST", f"/api/admin/branches/{hubnode.BRANCH}/devices", admin_token,
+                   {"kind": "board", "login": "hall-tv-2", "name": "Зал, телевизор 2"})
+
+    # The new TV opens /board: it shows a code, no form to type a secret into is needed.
+    tv = new_context(**BOARD_VIEW).new_page()
+    tv.goto(hub.url("/board"))
+    code = tv.get_by_test_id("pair-code")
+    expect(code).to_have_text(re.compile(r"^\d{3} \d{3}$"))
+    screenshot(tv, "board_pairing_code")
+
+    page = new_context(**DESKTOP_VIEW).new_page()
+    back_office(page, hub)
+    row = device_row(page, "hall-tv-2")
+    expect(row).to_contain_text("Зал, телевизор 2")
+    row.get_by_test_id("device-open").click()
+    dialog = page.get_by_test_id("device-dialog")
+    expect(dialog).to_be_visible()
+    # A wrong code is said beside the field.
+    page.get_by_test_id("pair-input").fill("000 000" if code.inner_text() != "000 000" else "111 111")
+    page.get_by_test_id("pair-submit").click()
+    err = dialog.locator('[data-testid="field-error"][data-field="code"]')
+    expect(err).to_have_text("Код неверный или устарел: посмотрите на экран ещё раз.")
+    expect(page.get_by_test_id("pair-input")).to_have_attribute("aria-invalid", "true")
+    # The right one pairs the TV, which signs in as the new board at once.
+    page.get_by_test_id("pair-input").fill(code.inner_text())
+    page.get_by_test_id("pair-submit").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("message")).to_have_text("Экран подключён как «Зал, телевизор 2».")
+    expect(tv.get_by_test_id("board")).to_be_visible()
+    expect(tv.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+
+    # Its template: a wrong value is named beside its field; a right one reaches the TV at once.
+    row.get_by_test_id("device-open").click()
+    page.get_by_test_id("look-rows").fill("0")
+    page.get_by_test_id("look-save").click()
+    rows_err = dialog.locator('[data-testid="field-error"][data-field="rows"]')
+    expect(rows_err).to_have_text("Должно быть от 1 до 20.")
+    page.get_by_test_id("look-rows").fill("5")
+    page.get_by_test_id("look-banner").fill("Приём документов до 19:00")
+    page.get_by_test_id("look-save").click()
+    expect(dialog).to_be_hidden()
+    expect(tv.get_by_test_id("board-banner")).to_have_text("Приём документов до 19:00")
+
+    # A ticket called at window 1 shows on the new board.
+    op = api.operator_at(hubnode.OPERATOR1, WINDOW_1)
+    issued = api.issue(api.kiosk(), CONSULTATION)["ticket"]
+    api.call_next(op)
+    expect(tv.get_by_test_id("board-number").first).to_have_text(issued["number"])
+
+    # Disabled: the TV is out at once (its socket too) and back to its pairing code.
+    row.get_by_test_id("device-toggle").click()
+    expect(row.locator(".pill")).to_have_text("Отключено")
+    expect(tv.get_by_test_id("board")).to_be_hidden()
+    expect(tv.get_by_test_id("pair-code")).to_have_text(re.compile(r"^\d{3} \d{3}$"))
+    status, _ = api.request("POST", "/api/auth/device", body={"login": "hall-tv-2", "secret": board["secret"]})
+    assert status == 401, "a disabled device cannot sign in with its secret"
+    # A disabled device cannot be paired either.
+    status, _ = api.request("POST", f"/api/admin/devices/{board['id']}/pair", admin_token, {"code": "123456"})
+    assert status == 404
+
+    # The log has each change, newest first, by whom.
+    page.get_by_test_id("tab-audit").click()
+    rows = page.get_by_test_id("audit-row")
+    expect(rows.first).to_have_attribute("data-action", "device.disable")
+    expect(rows).to_have_count(4)
+    actions = [r.get_attribute("data-action") for r in rows.all()]
+    for a in ("device.disable", "device.look", "device.pair", "device.create"):
+        assert a in actions, actions
+    expect(rows.first).to_contain_text("Администратор")
+    expect(rows.first).to_contain_text("Устройство отключено")
+    look = page.locator('[data-testid="audit-row"][data-action="device.look"]').first
+    expect(look).to_contain_text("Приём документов до 19:00")
+    # The log never keeps a secret.
+    text = page.locator("#audit").inner_text()
+    assert board["secret"] not in text
+    page.get_by_test_id("audit-q").fill("Приём документов")
+    expect(rows).to_have_count(1)
+    screenshot(page, "back_office_audit")
+
+
+def test_users_and_break_reasons_in_the_back_office(hub, new_context):
+    api = hub.api
+    operator = new_context(**DESKTOP_VIEW).new_page()
+    from ui import operator_sign_in
+    operator_sign_in(operator, hub, hubnode.OPERATOR2)
+
+    page = new_context(**PHONE_VIEW).new_page()
+    back_office(page, hub)
+    page.get_by_test_id("tab-users").click()
+    page.get_by_test_id("users-filter").fill("иван")
+    rows = page.get_by_test_id("user-row")
+    expect(rows).to_have_count(1)
+    ivan = rows.first
+    # A new password: too short is said beside the field; a right one ends his sessions.
+    ivan.get_by_test_id("user-reset").click()
+    ivan.get_by_test_id("user-password").fill("short")
+    ivan.get_by_test_id("user-password-save").click()
+    expect(ivan.locator('[data-testid="field-error"][data-field="password"]')).to_have_text("Пароль — от 12 до 256 символов.")
+    ivan.get_by_test_id("user-password").fill("новый-пароль-ивана")
+    ivan.get_by_test_id("user-password-save").click()
+    expect(page.get_by_test_id("message")).to_contain_text("пароль задан")
+    api.login("operator2", "новый-пароль-ивана")
+    # Disabled: out at once, his open console included.
+    page.get_by_test_id("user-row").first.get_by_test_id("user-toggle").click()
+    expect(page.get_by_test_id("user-row").first.locator(".pill")).to_have_text("Отключено")
+    expect(operator).to_have_url(re.compile(r"/login"))
+    status, _ = api.request("POST", "/api/auth/login", body={"login": "operator2", "password": "новый-пароль-ивана"})
+    assert status == 401
+    # Nothing of the page is wider than a phone.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+    # Break reasons: one per line; the same one twice is said beside the field.
+    page.get_by_test_id("tab-breaks").click()
+    text = page.get_by_test_id("breaks-text")
+    expect(text).to_have_value("Обед\nТехнический перерыв\nЛичное время\nОбучение")
+    text.fill("Обед\nСовещание\nобед")
+    page.get_by_test_id("breaks-save").click()
+    expect(page.locator('#panel-breaks [data-testid="field-error"]')).to_have_text("«обед» указано дважды.")
+    text.fill("Обед\nСовещание")
+    page.get_by_test_id("breaks-save").click()
+    expect(page.get_by_test_id("message")).to_have_text("Сохранено.")
+    assert api.ok("GET", "/api/break-reasons", api.login("admin", "demo-admin")) == ["Обед", "Совещание"]
+    page.get_by_test_id("tab-audit").click()
+    expect(page.get_by_test_id("audit-row").first).to_have_attribute("data-action", "break_reasons.set")
+    actions = [r.get_attribute("data-action") for r in page.get_by_test_id("audit-row").all()]
+    for a in ("break_reasons.set", "user.disable", "user.reset_password"):
+        assert a in actions, actions
+    screenshot(page, "back_office_phone")
+
+
+def test_back_office_is_for_admins(hub, new_context):
+    page = new_context(**DESKTOP_VIEW).new_page()
+    user_sign_in(page, hub, "/supervisor", hubnode.SUPERVISOR)
+    page.goto(hub.url("/admin"))
+    expect(page.get_by_test_id("message")).to_have_text("Бэк-офис — для администраторов.")
+    expect(page.locator("#admin")).to_have_attribute("data-ready", "0")
