@@ -52,7 +52,11 @@ def check(text: str, lang: str, data: set[str], where: str) -> None:
 def data_names(api: hubnode.Api) -> set[str]:
     """The demo's own names, which pages show as they were typed."""
     admin = api.login("admin", "demo-admin")
-    names = {u["name"] for u in api.ok("GET", "/api/admin/users", admin)}
+    users = api.ok("GET", "/api/admin/users", admin)
+    devices = api.ok("GET", "/api/admin/devices", admin)
+    # People's and devices' names and logins are what someone typed.
+    names = {u["name"] for u in users} | {u["login"] for u in users}
+    names |= {d["name"] for d in devices} | {d["login"] for d in devices}
     branch = api.ok("GET", f"/api/branches/{hubnode.BRANCH}", admin)
     names.add(branch["branch"]["name"])
     for s in branch["services"]:
@@ -107,6 +111,12 @@ def test_every_page_in_both_languages(hub, shop, new_context):  # noqa: F811
     user_sign_in(sup, hub, "/supervisor", hubnode.SUPERVISOR)
     expect(sup.get_by_test_id("sup-ticket").first).to_be_visible()
     pages.append(("/supervisor", sup))
+    from test_back_office import back_office
+    for tab in ("devices", "users", "breaks", "audit"):
+        adm = new_context(**DESKTOP_VIEW).new_page()
+        back_office(adm, hub)
+        adm.get_by_test_id(f"tab-{tab}").click()
+        pages.append((f"/admin#{tab}", adm))
 
     problems = []
     for lang in ("en", "ru"):
@@ -123,6 +133,16 @@ def test_every_page_in_both_languages(hub, shop, new_context):  # noqa: F811
         except AssertionError as e:
             problems.append(str(e).split("\n")[0])
     assert not problems, "\n".join(problems)
+
+
+def test_no_key_is_written_twice_in_the_dictionary():
+    # A key written twice in one language: the second silently wins.
+    src = (PAGES / "hub.js").read_text()
+    for lang, block in (("en", src[src.index("    en: {"):src.index("    ru: {")]),
+                        ("ru", src[src.index("    ru: {"):src.index("  const LANG_KEY")])):
+        keys = re.findall(r"'([a-zA-Z][\w.]*)':\s", block)
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        assert not twice, f"{lang}: {twice}"
 
 
 def test_the_dictionary_has_every_key_in_both_languages(hub, new_context):
