@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 import hubnode
 from hubnode import CONSULTATION, WINDOW_1
 from test_contact_centre import user_sign_in
-from ui import BOARD_VIEW, DESKTOP_VIEW, PHONE_VIEW, screenshot
+from ui import BOARD_VIEW, DESKTOP_VIEW, PHONE_VIEW, operator_sign_in, screenshot
 
 
 def back_office(page: Page, hub) -> None:
@@ -118,7 +118,6 @@ def test_a_new_board_is_paired_by_its_code_set_up_and_disabled(hub, new_context)
 def test_users_and_break_reasons_in_the_back_office(hub, new_context):
     api = hub.api
     operator = new_context(**DESKTOP_VIEW).new_page()
-    from ui import operator_sign_in
     operator_sign_in(operator, hub, hubnode.OPERATOR2)
 
     page = new_context(**PHONE_VIEW).new_page()

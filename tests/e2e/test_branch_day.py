@@ -4,24 +4,14 @@ refusals in the page's language; leaving with a ticket in hand asks, and a conso
 and does not come back signs its operator off; a break ends only by saying so."""
 from __future__ import annotations
 
-import time
 
 from playwright.sync_api import expect
 
 import hubnode
 from hubnode import BUSINESSES, CONSULTATION, DEMO_SERVICES, WINDOW_1, WINDOW_2
-from ui import DESKTOP_VIEW, operator_sign_in, operator_start_work, screenshot
+from ui import DESKTOP_VIEW, operator_sign_in, operator_start_work, screenshot, wait_for
 
 
-def wait_for(what: str, check, timeout: float = 30.0):
-    """Polls `check` until it returns something true: waits for a state, not for a time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def test_one_window_one_operator_and_the_reason_in_russian(hub, new_context):

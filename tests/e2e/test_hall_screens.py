@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +15,7 @@ from playwright.sync_api import expect
 import hubnode
 from conftest import CHROMIUM, CHROMIUM_ARGS
 from hubnode import BUSINESSES, CONSULTATION, PAYMENTS, WINDOW_1
-from ui import BOARD_VIEW, KIOSK_VIEW, board_sign_in, kiosk_sign_in, kiosk_take_ticket, screenshot
+from ui import BOARD_VIEW, KIOSK_VIEW, board_sign_in, kiosk_sign_in, kiosk_take_ticket, screenshot, wait_for
 
 # A small PNG (a yellow square) as a device logo.
 LOGO = "data:image/png;base64," + base64.b64encode(bytes.fromhex(
@@ -25,14 +24,6 @@ LOGO = "data:image/png;base64," + base64.b64encode(bytes.fromhex(
 BANNER = "Пн–Пт 9:00–20:00, Сб 10:00–16:00 · Ул. Примерная, 1 · Справки: 8 800 000-00-00"
 
 
-def wait_for(what: str, check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def device_id(api: hubnode.Api, creds) -> int:

@@ -9,9 +9,11 @@ from playwright.sync_api import Page, expect
 
 import hubnode
 from hubnode import CONSULTATION, WINDOW_1
-from test_contact_centre import open_chat, user_sign_in, visitor_says
+from test_back_office import back_office
+from test_contact_centre import accept_offer, open_chat, user_sign_in, visitor_says
 from test_webchat import shop  # noqa: F401 - fixture
-from ui import BOARD_VIEW, DESKTOP_VIEW, KIOSK_VIEW, board_sign_in, kiosk_sign_in, operator_sign_in
+from ui import (BOARD_VIEW, DESKTOP_VIEW, KIOSK_VIEW, board_sign_in, kiosk_sign_in, operator_sign_in,
+                operator_start_work)
 
 PAGES = hubnode.REPO / "web" / "pages"
 # Words that are the same in both languages: the product, abbreviations, the languages' own names.
@@ -98,11 +100,9 @@ def test_every_page_in_both_languages(hub, shop, new_context):  # noqa: F811
     pages.append(("/board", board))
     operator = new_context(**DESKTOP_VIEW).new_page()
     operator_sign_in(operator, hub, hubnode.OPERATOR1)
-    from ui import operator_start_work
     operator_start_work(operator, WINDOW_1, hubnode.DEMO_SERVICES)
     _, chat = open_chat(new_context(**DESKTOP_VIEW), shop.url("/"))
     visitor_says(chat, "Добрый день", 1)
-    from test_contact_centre import accept_offer
     accept_offer(operator)
     operator.get_by_test_id("call-next").click()
     expect(operator.get_by_test_id("current-number")).not_to_have_text("")
@@ -111,7 +111,6 @@ def test_every_page_in_both_languages(hub, shop, new_context):  # noqa: F811
     user_sign_in(sup, hub, "/supervisor", hubnode.SUPERVISOR)
     expect(sup.get_by_test_id("sup-ticket").first).to_be_visible()
     pages.append(("/supervisor", sup))
-    from test_back_office import back_office
     for tab in ("devices", "users", "breaks", "audit"):
         adm = new_context(**DESKTOP_VIEW).new_page()
         back_office(adm, hub)

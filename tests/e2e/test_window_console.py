@@ -6,7 +6,6 @@ supervisor's live tickets with their actions, signing an operator off, and today
 from __future__ import annotations
 
 import re
-import time
 
 from playwright.sync_api import Page, expect
 
@@ -14,20 +13,12 @@ import hubnode
 from hubnode import BUSINESSES, CONSULTATION, WINDOW_1, WINDOW_2
 from test_contact_centre import accept_offer, open_chat, user_sign_in, visitor_says
 from test_webchat import shop  # noqa: F401 - fixture
-from ui import DESKTOP_VIEW, PHONE_VIEW, operator_sign_in, operator_start_work, screenshot
+from ui import DESKTOP_VIEW, PHONE_VIEW, kiosk_sign_in, operator_sign_in, operator_start_work, screenshot, wait_for
 
 EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u23F0-\u23FF]")
 LAPTOP_VIEW = {"viewport": {"width": 1366, "height": 768}}
 
 
-def wait_for(what: str, check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def counters(page: Page) -> dict[str, str]:
@@ -173,7 +164,6 @@ def test_texts_one_language_one_time_format(hub, shop, new_context):  # noqa: F8
 
     # A refusal on the kiosk, then the language switched: the line follows the switch.
     kiosk = new_context(**DESKTOP_VIEW).new_page()
-    from ui import kiosk_sign_in
     kiosk_sign_in(kiosk, hub, hubnode.KIOSK)
     kiosk.get_by_test_id("vip-toggle").click()
     kiosk.get_by_test_id("vip-code").fill("000000")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -97,3 +98,15 @@ def queue_count(page: Page, service_id: int):
 def board_row(page: Page, number: str):
     return page.get_by_test_id("board-row").filter(
         has=page.get_by_test_id("board-number").get_by_text(number, exact=True))
+
+
+def wait_for(what: str, check, timeout: float = 30.0):
+    """Polls `check` until it returns something true, and returns it: waits for a state, never
+    for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)

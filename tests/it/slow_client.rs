@@ -124,9 +124,9 @@ async fn a_board_that_stops_reading_is_dropped() {
     }
     assert!(dropped, "the stalled board was dropped after {recalls} pushes");
 
-    // The healthy board got every push: the snapshot, every call (finishing pushes nothing:
-    // finished tickets stay on the board) and every recall.
-    let expected = 1 + CALLS + recalls;
+    // The healthy board got every push: the snapshot, every call, every finish (a finished
+    // ticket stays on the board, marked served) and every recall.
+    let expected = 1 + CALLS + (CALLS - 1) + recalls;
     for _ in 0..100 {
         if received.get() >= expected {
             break;

@@ -46,8 +46,10 @@ struct BoardMessage<'a> {
     now: Millis,
     /// How many rows the board fits to the screen.
     rows: usize,
-    /// The board's template: colours, logo, banner, the Status column.
-    look: &'a BoardLook,
+    /// The board's template (colours, logo, banner, the Status column): in the first message of a
+    /// connection and when it changed, not with every call (a logo is up to 96 KiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    look: Option<&'a BoardLook>,
     /// When the event behind this push happened on the server, epoch ms.
     at: Millis,
 }
@@ -97,7 +99,8 @@ impl DisplayActor {
         };
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
             Ok((branch_id, name, tz, look, size, calls)) => {
-                let changed = !act.loaded || act.board.calls != calls || act.look != look || act.tz != tz;
+                let new_look = !act.loaded || act.look != look;
+                let changed = new_look || act.board.calls != calls || act.tz != tz;
                 act.branch_id = branch_id;
                 act.branch_name = name;
                 act.tz = tz;
@@ -106,7 +109,7 @@ impl DisplayActor {
                 act.board.calls = calls.into();
                 act.loaded = true;
                 if changed {
-                    act.push(None, crate::model::now_millis());
+                    act.push(None, crate::model::now_millis(), new_look);
                 }
             }
             Err(e) => {
@@ -120,7 +123,7 @@ impl DisplayActor {
         }));
     }
 
-    fn message(&self, new_call: Option<&BoardCall>, at: Millis) -> Push {
+    fn message(&self, new_call: Option<&BoardCall>, at: Millis, with_look: bool) -> Push {
         let m = BoardMessage {
             kind: "board",
             branch_id: self.branch_id,
@@ -130,17 +133,17 @@ impl DisplayActor {
             tz: &self.tz,
             now: crate::model::now_millis(),
             rows: self.board.size,
-            look: &self.look,
+            look: with_look.then_some(&self.look),
             at,
         };
         Push::from(serde_json::to_string(&m).unwrap_or_default())
     }
 
-    fn push(&mut self, new_call: Option<&BoardCall>, at: Millis) {
+    fn push(&mut self, new_call: Option<&BoardCall>, at: Millis, with_look: bool) {
         if self.sessions.is_empty() {
             return;
         }
-        let msg = self.message(new_call, at);
+        let msg = self.message(new_call, at, with_look);
         self.sessions.retain(|tx| tx.try_send(msg.clone()).is_ok());
         if self.sessions.is_empty() {
             self.idle_since = Some(Instant::now());
@@ -195,12 +198,12 @@ impl StreamHandler<Heard> for DisplayActor {
                     status: TicketStatus::Called,
                 };
                 self.board.apply_call(call.clone());
-                self.push(Some(&call), event.at);
+                self.push(Some(&call), event.at, false);
             }
             EventKind::TicketChanged { ticket_id, status, .. } => {
                 let changed = TicketStatus::parse(status).is_some_and(|s| self.board.apply_status(*ticket_id, s));
                 if changed {
-                    self.push(None, event.at);
+                    self.push(None, event.at, false);
                 }
             }
             _ => {}
@@ -226,6 +229,6 @@ impl Handler<Connect> for DisplayActor {
         }
         self.sessions.push(msg.0);
         self.idle_since = None;
-        Ok(self.message(None, crate::model::now_millis()))
+        Ok(self.message(None, crate::model::now_millis(), true))
     }
 }

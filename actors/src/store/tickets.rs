@@ -328,17 +328,7 @@ impl Store {
             TicketAction::Transfer => {
                 let (service_id, placement) =
                     transfer.ok_or_else(|| Error::Invalid("a transfer needs a target service".into()))?;
-                let target: Option<(Option<String>,)> =
-                    sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND kind = 'visit'")
-                        .bind(service_id)
-                        .bind(ticket.branch_id)
-                        .fetch_optional(&self.read)
-                        .await?;
-                match target {
-                    None => return Err(Error::NotFound("service")),
-                    Some((None,)) => return Err(Error::Invalid("transfer to a service, not a menu group".into())),
-                    Some(_) => {}
-                }
+                self.check_visit_target(service_id, ticket.branch_id).await?;
                 q.bind(sort_key(now, placement))
                     .bind(service_id)
                     .bind(comment)
@@ -366,17 +356,7 @@ impl Store {
         let before = self.ticket_of_org(org_id, ticket_id).await?;
         let to = transition(before.status()?, TicketAction::Requeue, before.recalls, 0)?;
         let service_id = service_id.unwrap_or(before.service_id);
-        let target: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND kind = 'visit'")
-                .bind(service_id)
-                .bind(before.branch_id)
-                .fetch_optional(&self.read)
-                .await?;
-        match target {
-            None => return Err(Error::NotFound("service")),
-            Some((None,)) => return Err(Error::Invalid("move to a service, not a menu group".into())),
-            Some(_) => {}
-        }
+        self.check_visit_target(service_id, before.branch_id).await?;
         let after: Ticket = sqlx::query_as(sql(format!(
             "UPDATE tickets SET status = $1, sort_key = $2, service_id = $3, changed_at = $4 \
              WHERE id = $5 AND status = $6 AND service_id = $7 RETURNING {TICKET_COLUMNS}"
@@ -392,6 +372,22 @@ impl Store {
         .await?
         .ok_or_else(|| Error::Conflict("the ticket changed meanwhile; reload".into()))?;
         Ok((before, after))
+    }
+
+    /// Where a visit ticket may be sent: a service of its own branch that issues tickets (not a
+    /// menu group).
+    async fn check_visit_target(&self, service_id: i64, branch_id: i64) -> Result<()> {
+        let target: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND kind = 'visit'")
+                .bind(service_id)
+                .bind(branch_id)
+                .fetch_optional(&self.read)
+                .await?;
+        match target {
+            None => Err(Error::NotFound("service")),
+            Some((None,)) => Err(Error::Invalid("send it to a service, not a menu group".into())),
+            Some(_) => Ok(()),
+        }
     }
 
     /// A ticket of the organisation, whatever its state.
