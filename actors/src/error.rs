@@ -52,6 +52,10 @@ pub enum Error {
     /// A form's field is wrong: the page shows why beside it.
     #[error(transparent)]
     Field(#[from] crate::model::field::FieldError),
+    /// A field's value something else already has (a ticket prefix, a window's label): a
+    /// conflict, with the field named.
+    #[error(transparent)]
+    Taken(crate::model::field::FieldError),
     #[error("store: {0}")]
     Store(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -73,7 +77,7 @@ impl Error {
             Self::Presence(e) => Some(e.reason()),
             Self::Message(e) => Some(e.reason()),
             Self::Attachment(e) => Some(e.reason()),
-            Self::Field(e) => Some((e.reason, e.args.clone())),
+            Self::Field(e) | Self::Taken(e) => Some((e.reason, e.args.clone())),
             _ => None,
         }
     }
@@ -81,7 +85,7 @@ impl Error {
     /// The form field a refusal is about, for the page to mark.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            Self::Field(e) => Some(e.field),
+            Self::Field(e) | Self::Taken(e) => Some(e.field),
             _ => None,
         }
     }
@@ -91,7 +95,7 @@ impl Error {
         match self {
             Self::NotFound(_) => "not_found",
             Self::Invalid(_) | Self::Schedule(_) | Self::Message(_) | Self::Attachment(_) | Self::Field(_) => "invalid",
-            Self::Conflict(_) | Self::Stale(..) => "conflict",
+            Self::Conflict(_) | Self::Stale(..) | Self::Taken(_) => "conflict",
             Self::BranchClosed => "branch_closed",
             Self::ConversationClosed => "conversation_closed",
             Self::BadCredentials => "bad_credentials",

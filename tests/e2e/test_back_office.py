@@ -47,6 +47,7 @@ def test_a_new_board_is_paired_by_its_code_set_up_and_disabled(hub, new_context)
 
     page = new_context(**DESKTOP_VIEW).new_page()
     back_office(page, hub)
+    page.get_by_test_id("tab-devices").click()
     row = device_row(page, "hall-tv-2")
     expect(row).to_contain_text("Зал, телевизор 2")
     row.get_by_test_id("device-open").click()
@@ -170,3 +171,48 @@ def test_back_office_is_for_admins(hub, new_context):
     page.goto(hub.url("/admin"))
     expect(page.get_by_test_id("message")).to_have_text("Бэк-офис — для администраторов.")
     expect(page.locator("#admin")).to_have_attribute("data-ready", "0")
+
+
+def test_a_newcomer_adds_a_service_and_a_window_and_the_kiosk_shows_it(hub, new_context):
+    """README's first steps: a service added in the back office is on the kiosk, no curl."""
+    from ui import KIOSK_VIEW, kiosk_sign_in
+    page = new_context(**DESKTOP_VIEW).new_page()
+    back_office(page, hub)
+    expect(page.get_by_test_id("services")).to_contain_text("Консультация")
+    # A prefix another service has is said beside the field.
+    page.get_by_test_id("svc-name-ru").fill("Справки")
+    page.get_by_test_id("svc-name-en").fill("Certificates")
+    page.get_by_test_id("svc-prefix").fill("A")
+    page.get_by_test_id("svc-add").click()
+    expect(page.locator('#service-form [data-field="prefix"]')).to_have_text("Префикс A уже у другой услуги этого отделения.")
+    expect(page.get_by_test_id("svc-prefix")).to_have_attribute("aria-invalid", "true")
+    # A name is needed in both languages.
+    page.get_by_test_id("svc-name-en").fill("")
+    page.get_by_test_id("svc-prefix").fill("D")
+    page.get_by_test_id("svc-add").click()
+    expect(page.locator('#service-form [data-field="name_en"]')).to_have_text("Заполните это поле.")
+    page.get_by_test_id("svc-name-en").fill("Certificates")
+    page.get_by_test_id("svc-add").click()
+    expect(page.get_by_test_id("message")).to_have_text("«Справки» уже на киоске.")
+    item = page.get_by_test_id("service-item").filter(has_text="Справки")
+    expect(item).to_contain_text("D")
+    # A window; the same label twice is said beside it.
+    page.get_by_test_id("win-label").fill("5")
+    page.get_by_test_id("win-add").click()
+    expect(page.get_by_test_id("window-item").filter(has_text="Окно 5")).to_have_count(1)
+    page.get_by_test_id("win-label").fill("5")
+    page.get_by_test_id("win-add").click()
+    expect(page.locator('#window-form [data-field="label"]')).to_have_text("Окно 5 в этом отделении уже есть.")
+
+    kiosk = new_context(**KIOSK_VIEW).new_page()
+    kiosk_sign_in(kiosk, hub, hubnode.KIOSK)
+    button = kiosk.get_by_test_id("service-button").filter(has_text="Справки")
+    expect(button).to_be_visible()
+    button.tap()
+    expect(kiosk.get_by_test_id("ticket-number")).to_have_text("D001")
+
+    page.get_by_test_id("tab-audit").click()
+    expect(page.get_by_test_id("audit-row").first).to_have_attribute("data-action", "window.create")
+    actions = [r.get_attribute("data-action") for r in page.get_by_test_id("audit-row").all()]
+    assert "service.create" in actions, actions
+    screenshot(page, "back_office_services")

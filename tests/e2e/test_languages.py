@@ -111,7 +111,7 @@ def test_every_page_in_both_languages(hub, shop, new_context):  # noqa: F811
     user_sign_in(sup, hub, "/supervisor", hubnode.SUPERVISOR)
     expect(sup.get_by_test_id("sup-ticket").first).to_be_visible()
     pages.append(("/supervisor", sup))
-    for tab in ("devices", "users", "breaks", "audit"):
+    for tab in ("branch", "devices", "users", "breaks", "audit"):
         adm = new_context(**DESKTOP_VIEW).new_page()
         back_office(adm, hub)
         adm.get_by_test_id(f"tab-{tab}").click()

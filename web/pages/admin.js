@@ -5,7 +5,7 @@
 'use strict';
 Hub.ready(() => {
   const $ = (id) => document.getElementById(id);
-  const S = { me: null, branches: [], devices: [], users: [], audit: [], auditEnd: false, device: null, look: null, logo: undefined };
+  const S = { me: null, branch: null, branches: [], devices: [], users: [], audit: [], auditEnd: false, device: null, look: null, logo: undefined };
 
   function toLogin() { location.assign('/login?next=' + encodeURIComponent('/admin')); }
   function fail(e) {
@@ -38,6 +38,63 @@ Hub.ready(() => {
     if (name === 'audit') loadAudit(true);
   }
   document.querySelectorAll('[data-tab]').forEach((b) => b.addEventListener('click', () => tab(b.dataset.tab)));
+
+  /* ---------- a branch: its services (the kiosk's menu) and windows ---------- */
+  async function loadBranch() {
+    const id = $('branch-pick').value;
+    if (!id) return;
+    try { S.branch = await Hub.api('GET', '/api/branches/' + encodeURIComponent(id)); } catch (e) { fail(e); return; }
+    renderBranch();
+  }
+  function renderBranch() {
+    const d = S.branch;
+    if (!d) return;
+    const services = arr(d.services).slice().sort((a, b) => (a.position - b.position) || (a.id - b.id));
+    const groups = services.filter((x) => x.prefix == null && x.parent_id == null);
+    const item = (x) => Hub.el('li', { 'data-testid': 'service-item', 'data-service-id': String(x.id) },
+      x.prefix ? Hub.el('span', { class: 'prefix-tag' }, x.prefix) : null, ' ', Hub.serviceName(x),
+      x.prefix == null ? Hub.el('span', { class: 'muted' }, ' · ' + Hub.t('adm.group')) : null);
+    $('services').replaceChildren(...services.filter((x) => x.parent_id == null).map((x) => {
+      const li = item(x);
+      const children = services.filter((c) => c.parent_id === x.id);
+      if (children.length) li.appendChild(Hub.el('ul', null, ...children.map(item)));
+      return li;
+    }));
+    const parent = $('svc-parent');
+    const keep = parent.value;
+    parent.replaceChildren(Hub.el('option', { value: '' }, Hub.t('adm.topLevel')),
+      ...groups.map((g) => Hub.el('option', { value: String(g.id) }, Hub.serviceName(g))));
+    if ([...parent.options].some((o) => o.value === keep)) parent.value = keep;
+    $('windows').replaceChildren(...arr(d.windows).map((w) => Hub.el('li', { 'data-testid': 'window-item', 'data-window-id': String(w.id) },
+      Hub.t('adm.windowN', { label: w.label }))));
+  }
+  $('branch-pick').addEventListener('change', loadBranch);
+  $('service-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const form = $('service-form');
+    clearFieldErrors(form);
+    const body = { name_ru: $('svc-name-ru').value.trim(), name_en: $('svc-name-en').value.trim() };
+    const prefix = $('svc-prefix').value.trim().toUpperCase();
+    if (prefix) body.prefix = prefix;
+    if ($('svc-parent').value) body.parent_id = Number($('svc-parent').value);
+    try {
+      const svc = await Hub.api('POST', '/api/admin/branches/' + S.branch.branch.id + '/services', body);
+      form.reset();
+      Hub.say('adm.serviceAdded', { name: Hub.serviceName(svc) }, 'ok');
+      await loadBranch();
+    } catch (e) { fieldError(form, e); }
+  });
+  $('window-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const form = $('window-form');
+    clearFieldErrors(form);
+    try {
+      const w = await Hub.api('POST', '/api/admin/branches/' + S.branch.branch.id + '/windows', { label: $('win-label').value.trim() });
+      form.reset();
+      Hub.say('adm.windowAdded', { label: w.label }, 'ok');
+      await loadBranch();
+    } catch (e) { fieldError(form, e); }
+  });
 
   /* ---------- devices ---------- */
   const branchName = (id) => { const b = S.branches.find((x) => x.id === id); return b ? b.name : '#' + id; };
@@ -247,7 +304,7 @@ Hub.ready(() => {
   $('audit-q').addEventListener('input', Hub.debounce(() => loadAudit(true), 250));
   $('audit-more').addEventListener('click', () => loadAudit(false));
 
-  Hub.onLang(() => { renderDevices(); renderUsers(); renderAudit(); });
+  Hub.onLang(() => { renderBranch(); renderDevices(); renderUsers(); renderAudit(); });
 
   /* ---------- start ---------- */
   (async () => {
@@ -262,9 +319,10 @@ Hub.ready(() => {
     Hub.setText($('who'), S.me.name);
     try {
       S.branches = arr(await Hub.api('GET', '/api/branches'));
-      await Promise.all([loadDevices(), loadUsers(), loadBreaks()]);
+      $('branch-pick').replaceChildren(...S.branches.map((b) => Hub.el('option', { value: String(b.id) }, b.name)));
+      await Promise.all([loadBranch(), loadDevices(), loadUsers(), loadBreaks()]);
     } catch (e) { fail(e); return; }
-    tab('devices');
+    tab('branch');
     $('admin').dataset.ready = '1';
   })();
 });

@@ -26,6 +26,21 @@ pub enum MenuError {
     TooDeep,
 }
 
+impl MenuError {
+    /// The form's field this is about, and why, for the page to say beside it.
+    pub fn field_error(&self) -> super::field::FieldError {
+        use super::field::FieldError;
+        use serde_json::{json, Value};
+        match self {
+            Self::Prefix(_) => FieldError::new("prefix", "prefix_form", Value::Null),
+            Self::PrefixTaken(p) => FieldError::new("prefix", "prefix_taken", json!({ "prefix": p })),
+            Self::NoParent => FieldError::new("parent_id", "no_parent", Value::Null),
+            Self::ParentIsService => FieldError::new("parent_id", "parent_is_service", Value::Null),
+            Self::TooDeep => FieldError::new("parent_id", "too_deep", Value::Null),
+        }
+    }
+}
+
 /// Whether a new entry with this parent and prefix may join `menu`.
 pub fn check_new(menu: &[Entry<'_>], parent_id: Option<i64>, prefix: Option<&str>) -> Result<(), MenuError> {
     if let Some(p) = prefix {

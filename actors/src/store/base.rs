@@ -48,6 +48,11 @@ pub async fn timeline(
 }
 
 /// A unique violation as the conflict it means to the caller; any other failure as it is.
+/// Whether the store refused a row for a unique index.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
 pub fn unique_as_conflict(e: sqlx::Error, message: &str) -> Error {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(message.to_string()),

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{unique_as_conflict, Store};
 use crate::error::{Error, Result};
 use crate::model::{
+    field::FieldError,
     menu, now_millis,
     person::Gender,
     role::{DeviceKind, Role},
@@ -527,8 +528,13 @@ impl Store {
         position: i64,
     ) -> Result<Service> {
         let branch = self.branch(org_id, branch_id).await?;
-        if names.0.trim().is_empty() || names.1.trim().is_empty() {
-            return Err(Error::Invalid("a service needs a Russian and an English name".into()));
+        for (field, name) in [("name_ru", names.0), ("name_en", names.1)] {
+            if name.trim().is_empty() {
+                return Err(FieldError::new(field, "required", serde_json::Value::Null).into());
+            }
+            if name.chars().count() > 100 {
+                return Err(FieldError::new(field, "too_long", serde_json::json!({"max": 100})).into());
+            }
         }
         let services = self.services(branch.id).await?;
         let entries: Vec<menu::Entry<'_>> = services
@@ -540,9 +546,9 @@ impl Store {
             })
             .collect();
         menu::check_new(&entries, parent_id, prefix).map_err(|e| match e {
-            menu::MenuError::PrefixTaken(_) => Error::Conflict(e.to_string()),
+            menu::MenuError::PrefixTaken(_) => Error::Taken(e.field_error()),
             menu::MenuError::NoParent => Error::NotFound("parent service"),
-            other => Error::Invalid(other.to_string()),
+            other => Error::Field(other.field_error()),
         })?;
         let id = self
             .create_service(org_id, branch.id, parent_id, names, prefix, position)
@@ -557,14 +563,16 @@ impl Store {
     pub async fn add_window(&self, org_id: i64, branch_id: i64, label: &str) -> Result<Window> {
         let branch = self.branch(org_id, branch_id).await?;
         let label = label.trim();
-        if label.is_empty() || label.chars().count() > 16 {
-            return Err(Error::Invalid("a window label has 1 to 16 characters".into()));
+        if label.is_empty() || label.chars().count() > 16 || label.chars().any(char::is_control) {
+            return Err(FieldError::new("label", "range", serde_json::json!({"min": 1, "max": 16})).into());
         }
         let id = self
             .create_window(org_id, branch.id, label)
             .await
             .map_err(|e| match e {
-                Error::Store(s) => unique_as_conflict(s, "this branch already has a window with that label"),
+                Error::Store(s) if super::base::is_unique_violation(&s) => {
+                    Error::Taken(FieldError::new("label", "label_taken", serde_json::json!({ "label": label })))
+                }
                 other => other,
             })?;
         Ok(Window {
