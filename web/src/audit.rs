@@ -35,8 +35,10 @@ pub async fn record_unrecorded<B>(res: &ServiceResponse<B>) {
     if !writes || !watched || !res.status().is_success() || req.extensions().get::<Recorded>().is_some() {
         return;
     }
-    let (Some(Who(actor)), Some(state)) = (req.extensions().get::<Who>().cloned(), req.app_data::<Data<AppState>>().cloned())
-    else {
+    let (Some(Who(actor)), Some(state)) = (
+        req.extensions().get::<Who>().cloned(),
+        req.app_data::<Data<AppState>>().cloned(),
+    ) else {
         return;
     };
     let pattern = req.match_pattern().unwrap_or_else(|| path.to_string());

@@ -107,11 +107,12 @@ impl<const R: u8> FromRequest for User<R> {
             match p.kind {
                 PrincipalKind::User { user_id, role } if role.at_least(required(R)) => {
                     // Who made a change, for the audit trail.
-                    req.extensions_mut().insert(crate::audit::Who(hub_actors::store::audit::Actor {
-                        org_id: p.org_id,
-                        user_id,
-                        name: p.name.clone(),
-                    }));
+                    req.extensions_mut()
+                        .insert(crate::audit::Who(hub_actors::store::audit::Actor {
+                            org_id: p.org_id,
+                            user_id,
+                            name: p.name.clone(),
+                        }));
                     Ok(User {
                         org_id: p.org_id,
                         user_id,

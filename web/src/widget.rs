@@ -215,7 +215,9 @@ async fn handle_frame(
     };
     // A refusal with a reason: the widget words it in the visitor's language.
     let refusal = |e: &Error, client_id: &str| {
-        let (reason, args) = e.reason().map_or((None, None), |(r, a)| (Some(r), Some(a).filter(|a| !a.is_null())));
+        let (reason, args) = e
+            .reason()
+            .map_or((None, None), |(r, a)| (Some(r), Some(a).filter(|a| !a.is_null())));
         Some(
             ServerFrame::Error {
                 code: e.code(),

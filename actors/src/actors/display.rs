@@ -16,8 +16,8 @@ use crate::bus::EventKind;
 use crate::error::{Error, Result};
 use crate::model::{
     board::{BoardCall, BoardLook, BoardState},
-    ticket::TicketStatus,
     numbering::local_day,
+    ticket::TicketStatus,
     Millis,
 };
 use crate::Core;

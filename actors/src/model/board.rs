@@ -111,16 +111,28 @@ impl BoardLook {
     pub fn validate(&self) -> Result<(), FieldError> {
         if let Some(r) = self.rows {
             if !(1..=MAX_ROWS).contains(&r) {
-                return Err(FieldError::new("rows", "range", serde_json::json!({"min": 1, "max": MAX_ROWS})));
+                return Err(FieldError::new(
+                    "rows",
+                    "range",
+                    serde_json::json!({"min": 1, "max": MAX_ROWS}),
+                ));
             }
         }
         if self.banner.chars().count() > MAX_BANNER {
-            return Err(FieldError::new("banner", "too_long", serde_json::json!({"max": MAX_BANNER})));
+            return Err(FieldError::new(
+                "banner",
+                "too_long",
+                serde_json::json!({"max": MAX_BANNER}),
+            ));
         }
         if self.banner.chars().any(|c| c.is_control()) {
             return Err(FieldError::new("banner", "control_chars", serde_json::Value::Null));
         }
-        for (field, value) in [("background", &self.background), ("row", &self.row), ("accent", &self.accent)] {
+        for (field, value) in [
+            ("background", &self.background),
+            ("row", &self.row),
+            ("accent", &self.accent),
+        ] {
             if !is_colour(value) {
                 return Err(FieldError::new(field, "colour", serde_json::Value::Null));
             }
@@ -133,7 +145,8 @@ impl BoardLook {
 
     /// Rows the board shows: its own setting, else the branch's.
     pub fn rows_or(&self, branch_rows: i64) -> usize {
-        self.rows.map_or(branch_rows.clamp(1, MAX_ROWS as i64) as usize, usize::from)
+        self.rows
+            .map_or(branch_rows.clamp(1, MAX_ROWS as i64) as usize, usize::from)
     }
 }
 
@@ -151,7 +164,11 @@ pub fn check_logo(logo: &str) -> Result<(), FieldError> {
     }
     // The decoded size is about three quarters of the text; check the text first, cheaply.
     if data.len() > MAX_LOGO_BYTES * 4 / 3 + 4 {
-        return Err(FieldError::new("logo", "too_big", serde_json::json!({"max_kb": MAX_LOGO_BYTES / 1024})));
+        return Err(FieldError::new(
+            "logo",
+            "too_big",
+            serde_json::json!({"max_kb": MAX_LOGO_BYTES / 1024}),
+        ));
     }
     if !is_base64(data) {
         return Err(bad());
@@ -164,7 +181,9 @@ fn is_base64(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     s.len() % 4 == 0
         && s.len() - body.len() <= 2
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 #[cfg(test)]

@@ -10,7 +10,11 @@ pub const MAX_LEN: usize = 60;
 /// The list as it will be kept: each reason trimmed, none empty, none twice, none too long.
 pub fn check(reasons: &[String]) -> Result<Vec<String>, FieldError> {
     if reasons.len() > MAX_REASONS {
-        return Err(FieldError::new("reasons", "too_many", serde_json::json!({"max": MAX_REASONS})));
+        return Err(FieldError::new(
+            "reasons",
+            "too_many",
+            serde_json::json!({"max": MAX_REASONS}),
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(reasons.len());
     for r in reasons {
@@ -19,7 +23,11 @@ pub fn check(reasons: &[String]) -> Result<Vec<String>, FieldError> {
             return Err(FieldError::new("reasons", "required", serde_json::Value::Null));
         }
         if r.chars().count() > MAX_LEN || r.chars().any(char::is_control) {
-            return Err(FieldError::new("reasons", "too_long", serde_json::json!({"max": MAX_LEN})));
+            return Err(FieldError::new(
+                "reasons",
+                "too_long",
+                serde_json::json!({"max": MAX_LEN}),
+            ));
         }
         if out.iter().any(|o| o.to_lowercase() == r.to_lowercase()) {
             return Err(FieldError::new("reasons", "duplicate", serde_json::json!({"value": r})));

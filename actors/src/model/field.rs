@@ -29,11 +29,17 @@ fn sentence(reason: &str, args: &Value) -> String {
         "image" => format!("an image ({})", args.get("types").and_then(Value::as_str).unwrap_or("")),
         "too_big" => format!("at most {} KB", n("max_kb")),
         "prefix_form" => "one to three Latin capital letters".into(),
-        "prefix_taken" => format!("prefix {} is used by another service of this branch", args.get("prefix").and_then(Value::as_str).unwrap_or("")),
+        "prefix_taken" => format!(
+            "prefix {} is used by another service of this branch",
+            args.get("prefix").and_then(Value::as_str).unwrap_or("")
+        ),
         "no_parent" => "that group is not on this branch's menu".into(),
         "parent_is_service" => "a service can only sit in a group (a service without a prefix)".into(),
         "too_deep" => "menus have two levels; a group cannot sit in a group".into(),
-        "label_taken" => format!("this branch has window {} already", args.get("label").and_then(Value::as_str).unwrap_or("")),
+        "label_taken" => format!(
+            "this branch has window {} already",
+            args.get("label").and_then(Value::as_str).unwrap_or("")
+        ),
         "pairing_code" => "not a code shown on a screen now (mistyped or expired)".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),
         other => other.replace('_', " "),

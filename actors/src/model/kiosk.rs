@@ -47,7 +47,10 @@ mod tests {
         assert_eq!(l.print, Print::Mm80);
         assert!(serde_json::from_str::<KioskLook>(r#"{"print":"a4"}"#).is_err());
         assert!(serde_json::from_str::<KioskLook>(r#"{"printer":"mm58"}"#).is_err());
-        let bad = KioskLook { print: Print::Mm58, logo: Some("javascript:alert(1)".into()) };
+        let bad = KioskLook {
+            print: Print::Mm58,
+            logo: Some("javascript:alert(1)".into()),
+        };
         assert_eq!(bad.validate().unwrap_err().field, "logo");
     }
 }

@@ -46,6 +46,10 @@ mod tests {
         assert_eq!(read_typed("482-913"), Some("482913".into()));
         assert_eq!(read_typed("48291"), None);
         assert_eq!(read_typed("48291x"), None);
-        assert_eq!(read_typed("４８２９１３"), None, "full-width digits are not ASCII digits");
+        assert_eq!(
+            read_typed("４８２９１３"),
+            None,
+            "full-width digits are not ASCII digits"
+        );
     }
 }

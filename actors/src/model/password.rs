@@ -11,7 +11,11 @@ pub fn check(password: &str) -> Result<(), FieldError> {
     if (MIN..=MAX).contains(&n) {
         Ok(())
     } else {
-        Err(FieldError::new("password", "password_length", serde_json::json!({"min": MIN, "max": MAX})))
+        Err(FieldError::new(
+            "password",
+            "password_length",
+            serde_json::json!({"min": MIN, "max": MAX}),
+        ))
     }
 }
 
@@ -21,7 +25,10 @@ mod tests {
 
     #[test]
     fn twelve_to_256_characters_counted_as_characters() {
-        assert!(check("демо-пароль!").is_ok(), "12 Cyrillic characters are 12, not 23 bytes");
+        assert!(
+            check("демо-пароль!").is_ok(),
+            "12 Cyrillic characters are 12, not 23 bytes"
+        );
         assert_eq!(check("short").unwrap_err().field, "password");
         assert!(check(&"x".repeat(MAX + 1)).is_err());
     }

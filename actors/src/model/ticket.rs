@@ -156,7 +156,10 @@ mod tests {
     fn only_a_waiting_ticket_is_requeued() {
         assert_eq!(transition(S::Waiting, A::Requeue, 0, 1), Ok(S::Waiting));
         for s in [S::Called, S::Serving, S::Done, S::NoShow] {
-            assert!(matches!(transition(s, A::Requeue, 0, 1), Err(TransitionError::NotAllowed { .. })), "{s:?}");
+            assert!(
+                matches!(transition(s, A::Requeue, 0, 1), Err(TransitionError::NotAllowed { .. })),
+                "{s:?}"
+            );
         }
         for a in [A::Recall, A::NoShow, A::Start, A::Finish, A::Transfer] {
             assert!(transition(S::Waiting, a, 0, 1).is_err(), "{a:?} on a waiting ticket");

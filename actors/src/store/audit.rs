@@ -101,7 +101,10 @@ impl Store {
     /// A page of the organisation's log, newest first.
     pub async fn audit_log(&self, org_id: i64, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
         // Lower-cased here as the haystack was: the same folding for Cyrillic and Latin alike.
-        let text = q.text.as_deref().map(|t| format!("%{}%", t.to_lowercase().replace(['%', '_', '\\'], "")));
+        let text = q
+            .text
+            .as_deref()
+            .map(|t| format!("%{}%", t.to_lowercase().replace(['%', '_', '\\'], "")));
         let mut rows: Vec<AuditEntry> = sqlx::query_as(
             "SELECT id, at, actor_id, actor, action, object_kind, object_id, before, after FROM audit_log \
              WHERE org_id = $1 AND ($2 = '' OR object_kind = $2) AND ($3 = 0 OR object_id = $3) \

@@ -72,9 +72,9 @@ impl Store {
         // A disabled device is refused as a wrong secret would be.
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT id, secret_hash FROM devices WHERE login = $1 AND disabled = 0")
-            .bind(login)
-            .fetch_optional(&self.read)
-            .await?;
+                .bind(login)
+                .fetch_optional(&self.read)
+                .await?;
         let ok = verify_secret(secret, row.as_ref().map(|r| r.1.clone())).await?;
         let Some((device_id, _)) = row.filter(|_| ok) else {
             return Err(Error::BadCredentials);
@@ -109,7 +109,11 @@ impl Store {
         Ok(())
     }
 
-    pub(super) async fn open_session(&self, user_id: Option<i64>, device_id: Option<i64>) -> Result<(String, Principal)> {
+    pub(super) async fn open_session(
+        &self,
+        user_id: Option<i64>,
+        device_id: Option<i64>,
+    ) -> Result<(String, Principal)> {
         let token = random_token(32);
         let now = now_millis();
         sqlx::query(

@@ -89,7 +89,10 @@ mod tests {
 
     #[test]
     fn a_broken_row_reads_as_defaults() {
-        assert_eq!(Look::read("board", Some("{not json")).unwrap(), Look::Board(BoardLook::default()));
+        assert_eq!(
+            Look::read("board", Some("{not json")).unwrap(),
+            Look::Board(BoardLook::default())
+        );
         assert_eq!(Look::read("kiosk", None).unwrap(), Look::Kiosk(KioskLook::default()));
         assert!(Look::read("phone", None).is_err());
     }
@@ -98,7 +101,10 @@ mod tests {
     fn parse_names_the_wrong_field() {
         let e = Look::parse("board", serde_json::json!({"accent": "yellow"})).unwrap_err();
         assert_eq!(e.field(), Some("accent"));
-        assert!(Look::parse("board", serde_json::json!({"print": "mm58"})).is_err(), "a kiosk's field");
+        assert!(
+            Look::parse("board", serde_json::json!({"print": "mm58"})).is_err(),
+            "a kiosk's field"
+        );
         assert!(Look::parse("kiosk", serde_json::json!({"print": "mm58"})).is_ok());
     }
 }

@@ -14,8 +14,8 @@ pub mod jobs;
 pub mod looks;
 pub mod namespace;
 pub mod org;
-pub mod pairing;
 mod outbox;
+pub mod pairing;
 mod routing;
 pub mod speech;
 pub(crate) mod tickets;
@@ -32,8 +32,8 @@ pub use conversations::{
     MESSAGE_LIMIT,
 };
 pub use followers::{follow_ticket, notice_key, FollowedTicket, OwedCall, OwedRating};
-pub use org::{Branch, Service, UserRow, Window};
 pub use looks::Look;
+pub use org::{Branch, Service, UserRow, Window};
 pub use outbox::OutboxItem;
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};
 pub use tickets::{IssuedTicket, LiveTicket, OperatorState, PublicTicket, Ticket, TodayStats, WithTicket};

@@ -69,7 +69,9 @@ impl Branch {
     /// When today began in the branch's zone, epoch ms.
     pub fn today_began(&self) -> i64 {
         let now = jiff::Timestamp::now().to_zoned(self.tz());
-        now.start_of_day().map_or(now.timestamp(), |d| d.timestamp()).as_millisecond()
+        now.start_of_day()
+            .map_or(now.timestamp(), |d| d.timestamp())
+            .as_millisecond()
     }
 }
 
@@ -408,10 +410,12 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(sqlx::query_as("SELECT id, branch_id, kind, login, name, lang, disabled FROM devices WHERE id = $1")
-            .bind(device_id)
-            .fetch_one(&self.write)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT id, branch_id, kind, login, name, lang, disabled FROM devices WHERE id = $1")
+                .bind(device_id)
+                .fetch_one(&self.write)
+                .await?,
+        )
     }
 
     /// Sets a new password and signs the user out everywhere.
@@ -435,11 +439,11 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
-        Ok(
-            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled, gender FROM users ORDER BY org_id, login")
-                .fetch_all(&self.read)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, org_id, login, name, role, lang, disabled, gender FROM users ORDER BY org_id, login",
         )
+        .fetch_all(&self.read)
+        .await?)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -570,9 +574,11 @@ impl Store {
             .create_window(org_id, branch.id, label)
             .await
             .map_err(|e| match e {
-                Error::Store(s) if super::base::is_unique_violation(&s) => {
-                    Error::Taken(FieldError::new("label", "label_taken", serde_json::json!({ "label": label })))
-                }
+                Error::Store(s) if super::base::is_unique_violation(&s) => Error::Taken(FieldError::new(
+                    "label",
+                    "label_taken",
+                    serde_json::json!({ "label": label }),
+                )),
                 other => other,
             })?;
         Ok(Window {

@@ -63,11 +63,11 @@ impl Store {
     pub async fn claim_pairing(&self, org_id: i64, device_id: i64, typed: &str) -> Result<()> {
         let (kind,): (String,) =
             sqlx::query_as("SELECT kind FROM devices WHERE id = $1 AND org_id = $2 AND disabled = 0")
-            .bind(device_id)
-            .bind(org_id)
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(Error::NotFound("device"))?;
+                .bind(device_id)
+                .bind(org_id)
+                .fetch_optional(&self.read)
+                .await?
+                .ok_or(Error::NotFound("device"))?;
         let code = pairing::read_typed(typed).ok_or_else(pairing::wrong)?;
         let done = sqlx::query(
             "UPDATE device_pairings SET device_id = $1 \

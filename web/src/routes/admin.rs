@@ -82,7 +82,12 @@ async fn add_branch(
         .await?;
     tracing::info!(branch = id, by = admin.user_id, "branch added");
     let branch = store.branch(admin.org_id, id).await?;
-    record(&state, &req, change("branch", "create", Some(id), None, json_of(&branch))).await;
+    record(
+        &state,
+        &req,
+        change("branch", "create", Some(id), None, json_of(&branch)),
+    )
+    .await;
     Ok(HttpResponse::Created().json(branch))
 }
 
@@ -120,7 +125,12 @@ async fn add_service(
             b.position.unwrap_or(0),
         )
         .await?;
-    record(&state, &req, change("service", "create", Some(service.id), None, json_of(&service))).await;
+    record(
+        &state,
+        &req,
+        change("service", "create", Some(service.id), None, json_of(&service)),
+    )
+    .await;
     Ok(HttpResponse::Created().json(service))
 }
 
@@ -138,7 +148,12 @@ async fn add_window(
     body: web::Json<WindowBody>,
 ) -> ApiResult<HttpResponse> {
     let window = state.hub.store().add_window(admin.org_id, *path, &body.label).await?;
-    record(&state, &req, change("window", "create", Some(window.id), None, json_of(&window))).await;
+    record(
+        &state,
+        &req,
+        change("window", "create", Some(window.id), None, json_of(&window)),
+    )
+    .await;
     Ok(HttpResponse::Created().json(window))
 }
 
@@ -188,7 +203,12 @@ async fn add_device(
         secret,
     };
     // The secret is blanked in the trail (model::audit::redact).
-    record(&state, &req, change("device", "create", Some(id), None, json_of(&device))).await;
+    record(
+        &state,
+        &req,
+        change("device", "create", Some(id), None, json_of(&device)),
+    )
+    .await;
     Ok(HttpResponse::Created().json(device))
 }
 
@@ -279,7 +299,12 @@ async fn patch_user(
         Some(false) => "enable",
         None => "edit",
     };
-    record(&state, &req, change("user", verb, Some(user.id), before, json_of(&user))).await;
+    record(
+        &state,
+        &req,
+        change("user", verb, Some(user.id), before, json_of(&user)),
+    )
+    .await;
     if body.disabled == Some(true) {
         state
             .end_sessions(
@@ -373,8 +398,16 @@ async fn set_device_look(
     } else {
         None
     };
-    let look = state.hub.set_device_look(admin.org_id, *path, body.into_inner()).await?;
-    record(&state, &req, change("device", "look", Some(*path), before, json_of(&look))).await;
+    let look = state
+        .hub
+        .set_device_look(admin.org_id, *path, body.into_inner())
+        .await?;
+    record(
+        &state,
+        &req,
+        change("device", "look", Some(*path), before, json_of(&look)),
+    )
+    .await;
     tracing::info!(device = *path, by = admin.user_id, "device look set");
     Ok(HttpResponse::Ok().json(look))
 }
@@ -394,7 +427,12 @@ async fn set_break_reasons(
 ) -> ApiResult<HttpResponse> {
     let before = state.hub.store().break_reasons(admin.org_id).await?;
     let reasons = state.hub.store().set_break_reasons(admin.org_id, &body.reasons).await?;
-    record(&state, &req, change("break_reasons", "set", None, json_of(&before), json_of(&reasons))).await;
+    record(
+        &state,
+        &req,
+        change("break_reasons", "set", None, json_of(&before), json_of(&reasons)),
+    )
+    .await;
     tracing::info!(by = admin.user_id, n = reasons.len(), "break reasons set");
     Ok(HttpResponse::Ok().json(reasons))
 }
@@ -429,7 +467,12 @@ async fn reset_password(
             },
         )
         .await;
-    record(&state, &req, change("user", "reset_password", Some(user.id), None, None)).await;
+    record(
+        &state,
+        &req,
+        change("user", "reset_password", Some(user.id), None, None),
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -468,7 +511,12 @@ async fn patch_device(
             .await;
     }
     let verb = if body.disabled { "disable" } else { "enable" };
-    record(&state, &req, change("device", verb, Some(device.id), None, json_of(&device))).await;
+    record(
+        &state,
+        &req,
+        change("device", verb, Some(device.id), None, json_of(&device)),
+    )
+    .await;
     Ok(HttpResponse::Ok().json(device))
 }
 
@@ -527,7 +575,10 @@ async fn audit_log(
         object_kind: p.kind.filter(|k| !k.is_empty()),
         object_id: p.object_id,
         before_id: p.before,
-        text: p.q.map(|t| t.trim().chars().take(100).collect::<String>()).filter(|t| !t.is_empty()),
+        text: p
+            .q
+            .map(|t| t.trim().chars().take(100).collect::<String>())
+            .filter(|t| !t.is_empty()),
         limit: p.limit.unwrap_or(50),
     };
     Ok(HttpResponse::Ok().json(state.hub.store().audit_log(admin.org_id, &q).await?))

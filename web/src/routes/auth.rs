@@ -243,7 +243,9 @@ async fn pairing_poll(state: web::Data<AppState>, path: web::Path<String>) -> Ap
         return Err(hub_actors::Error::NotFound("pairing").into());
     }
     match state.hub.store().finish_pairing(&ticket).await? {
-        hub_actors::store::pairing::Paired::Waiting => Ok(HttpResponse::Accepted().json(serde_json::json!({ "paired": false }))),
+        hub_actors::store::pairing::Paired::Waiting => {
+            Ok(HttpResponse::Accepted().json(serde_json::json!({ "paired": false })))
+        }
         hub_actors::store::pairing::Paired::Done(token, principal) => {
             tracing::info!(org = principal.org_id, "a screen paired by its code");
             Ok(session_response(&state, token, principal))

@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 
 use crate::auth::Kiosk;
 use crate::{ApiResult, AppState};
-use hub_actors::model::throttle::{Attempt, Outcome};
 use hub_actors::model::kiosk::KioskLook;
+use hub_actors::model::throttle::{Attempt, Outcome};
 use hub_actors::store::{Look, Service};
 use hub_channels::kiosk::{take_ticket, Channel, TakeTicket};
 

@@ -119,8 +119,7 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
         Some(rest) => rest.split(']').next().unwrap_or(""),
         None => host.rsplit_once(':').map_or(host, |(h, _)| h),
     };
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn qr_svg(url: &str, configured: bool) -> ApiResult<HttpResponse> {
@@ -170,7 +169,14 @@ mod tests {
 
     #[test]
     fn loopback_hosts_are_known() {
-        for h in ["localhost", "localhost:8080", "127.0.0.1:8080", "127.3.4.5", "[::1]:8080", "LOCALHOST"] {
+        for h in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "127.3.4.5",
+            "[::1]:8080",
+            "LOCALHOST",
+        ] {
             assert!(is_loopback_host(h), "{h}");
         }
         for h in ["192.168.1.20:8080", "hub.example", "[fe80::1]:80", "10.0.0.1"] {

@@ -112,7 +112,9 @@ async fn act_in_hand(
     let (ticket_id, action) = path.into_inner();
     let store = state.hub.store();
     let ticket = store.ticket_of_org(sup.org_id, ticket_id).await?;
-    let operator = ticket.operator_id.ok_or(Error::NotFound("ticket in an operator's hands"))?;
+    let operator = ticket
+        .operator_id
+        .ok_or(Error::NotFound("ticket in an operator's hands"))?;
     let (action, transfer) = match action.as_str() {
         "return" => (TicketAction::Transfer, Some((ticket.service_id, Placement::Front))),
         "finish" => (TicketAction::Finish, None),
@@ -147,7 +149,11 @@ async fn sign_off(
         return Err(Error::NotFound("operator").into());
     }
     state.hub.operator_left(user.id).await?;
-    tracing::info!(operator = user.id, by = sup.user_id, "operator signed off by a supervisor");
+    tracing::info!(
+        operator = user.id,
+        by = sup.user_id,
+        "operator signed off by a supervisor"
+    );
     let change = Change {
         action: "operator.sign_off".into(),
         object_kind: "operator",
