@@ -2,11 +2,12 @@
 
 use hub_actors::{
     model::{
+        branch::BranchSettings,
         person::Gender,
         role::{DeviceKind, Role},
         schedule::Schedule,
     },
-    store::{org::NewBranch, Store},
+    store::Store,
     Result,
 };
 use hub_channels::sip::store::PhoneStore;
@@ -29,18 +30,19 @@ pub const SIP_REALM: &str = "hub";
 /// supervisor and two operators; a kiosk and a board with their own credentials.
 pub async fn seed(store: &Store) -> Result<DemoSignIns> {
     let org = store.create_org("Демо-организация", None).await?;
-    let schedule = Schedule::always();
     let branch = store
         .create_branch(
             org,
-            NewBranch {
-                name: "Центральный офис",
-                timezone: "Europe/Moscow",
-                lang: "ru",
-                schedule: &schedule,
+            &BranchSettings {
+                name: "Центральный офис".into(),
+                address: "Москва, Тверская улица, 1".into(),
+                timezone: "Europe/Moscow".into(),
+                lang: "ru".into(),
+                schedule: Schedule::always(),
+                holidays: vec![],
                 recalls_before_no_show: 1,
                 board_size: 8,
-                vip_code: Some(VIP_CODE),
+                vip_code: Some(VIP_CODE.into()),
             },
         )
         .await?;

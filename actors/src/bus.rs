@@ -122,6 +122,9 @@ pub enum EventKind {
     },
     /// A device's look or settings changed in the back office: its screens reload them.
     DeviceChanged { device_id: i64 },
+    /// A branch's settings changed in the back office (name, zone, hours, board rows, recalls):
+    /// its boards and the operators at its windows reload them. The branch is the event's.
+    BranchChanged,
     /// Not an event of the domain: this node's bus reconnected and may have missed events, so
     /// live state is reloaded from the store. Never crosses Redis.
     Resync,

@@ -1,7 +1,7 @@
 //! The one error type of the core. Each variant has a stable code; the web crate maps codes to
 //! HTTP statuses in one place. Internal causes (database, bus) are logged there, not sent out.
 
-use crate::model::{presence::PresenceError, schedule::ScheduleError, ticket::TransitionError};
+use crate::model::{presence::PresenceError, ticket::TransitionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -43,8 +43,6 @@ pub enum Error {
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Presence(#[from] PresenceError),
-    #[error(transparent)]
-    Schedule(#[from] ScheduleError),
     #[error(transparent)]
     Message(#[from] crate::model::message::MessageError),
     #[error(transparent)]
@@ -94,7 +92,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
-            Self::Invalid(_) | Self::Schedule(_) | Self::Message(_) | Self::Attachment(_) | Self::Field(_) => "invalid",
+            Self::Invalid(_) | Self::Message(_) | Self::Attachment(_) | Self::Field(_) => "invalid",
             Self::Conflict(_) | Self::Stale(..) | Self::Taken(_) => "conflict",
             Self::BranchClosed => "branch_closed",
             Self::ConversationClosed => "conversation_closed",

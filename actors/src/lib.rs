@@ -341,6 +341,27 @@ impl Hub {
         self.displays.get(device_id)
     }
 
+    /// Replaces a branch's settings; its boards and operators on every node take them at once.
+    pub async fn update_branch(
+        &self,
+        org_id: i64,
+        branch_id: i64,
+        settings: &model::branch::BranchSettings,
+    ) -> Result<store::org::Branch> {
+        let branch = self.store().update_branch(org_id, branch_id, settings).await?;
+        let event = bus::Event {
+            origin: 0,
+            org_id,
+            branch_id,
+            at: model::now_millis(),
+            kind: bus::EventKind::BranchChanged,
+        };
+        if let Err(e) = self.bus().publish(event).await {
+            tracing::warn!(error = %e, branch = branch_id, "a branch's new settings not announced");
+        }
+        Ok(branch)
+    }
+
     /// Sets a board's template or a kiosk's options; its screens on every node take it at once.
     pub async fn set_device_look(&self, org_id: i64, device_id: i64, look: serde_json::Value) -> Result<store::Look> {
         let look = self.store().set_device_look(org_id, device_id, look).await?;

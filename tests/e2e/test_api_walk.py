@@ -552,7 +552,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "contacts": "contact", "canned": "canned", "attachments": "attachment", "bots": "bot",
         "telegram": "bot", "boards": "board", "templates": "lang", "mailboxes": "mailbox",
         "accounts": "sip_user", "trunks": "trunk", "vip": "vip", "filtered": "filtered", "devices": "device",
-        "announcement": "called_ticket", "tickets": "ticket", "operators": "user",
+        "announcement": "called_ticket", "tickets": "ticket", "operators": "user", "windows": "window",
     }.get(segs[index - 1])
 
 
@@ -564,7 +564,7 @@ BODY_ID_FIELDS = {
     "service_id": "service", "service_ids": "service", "window_id": "window", "queue_id": "queue",
     "default_queue_id": "queue", "branch_id": "branch", "parent_id": "group", "trunk_id": "trunk",
     "operator_id": "user", "other_id": "contact", "conversation_id": "conversation",
-    "attachment_ids": "attachment", "choices": "queue",
+    "attachment_ids": "attachment", "choices": "queue", "branch_ids": "branch",
 }
 BODY_ID_OVERRIDES = {
     ("POST", "/api/conversations/{id}/transfer"): {"service_id": "queue", "operator_id": "operator_user"},
@@ -587,6 +587,12 @@ BODY_EXCLUDE = {
     ("POST", "/api/operator/tickets/{id}/start"): {"service_id"},
 }
 BODY_VALUES = {
+    # The whole of the own group's level (its parent_id is the own group) as it is when the call
+    # is made (the walk adds services to it), in reverse order.
+    ("PUT", "/api/admin/branches/{id}/service-order"): {"ids": lambda w: [
+        s["id"] for s in sorted(w.ok("GET", f"/api/branches/{w.own['branch']}", w.tokens["admin"])["services"],
+                                key=lambda s: (s["position"], s["id"]), reverse=True)
+        if s["parent_id"] == w.own["group"]]},
     ("POST", "/api/auth/login"): {"login": hubnode.OPERATOR2[0], "password": hubnode.OPERATOR2[1]},
     ("POST", "/api/auth/device"): {"login": hubnode.BOARD[0], "secret": hubnode.BOARD[1]},
     ("POST", "/api/canned"): {"personal": True},
@@ -1084,6 +1090,12 @@ class Walk:
         if kind == "device":
             return self.ok("POST", f"/api/admin/branches/{self.own['branch']}/devices", admin, {
                 "kind": "kiosk", "login": f"walk-kiosk-{n}", "name": f"Walk kiosk {n}"})["id"]
+        if kind == "spare_service":
+            return self.ok("POST", f"/api/admin/branches/{self.own['branch']}/services", admin, {
+                "name_ru": f"Запасная {n}", "name_en": f"Spare {n}",
+                "prefix": "S" + chr(65 + n // 26 % 26) + chr(65 + n % 26)})["id"]
+        if kind == "spare_window":
+            return self.ok("POST", f"/api/admin/branches/{self.own['branch']}/windows", admin, {"label": f"s{n}"})["id"]
         if kind == "contact":
             token, conv = self.chat("demo", f"walk: card {n}")
             return self.contact_of(conv, admin)
@@ -1130,6 +1142,9 @@ class Walk:
            for action in ("return", "finish")},
         ("POST", "/api/supervisor/tickets/{id}/requeue"): ("{id}", "waiting_ticket"),
         ("POST", "/api/supervisor/operators/{id}/sign-off"): ("{id}", "user"),
+        # Taking a service or a window off: one made for it, never one the walk works with.
+        ("DELETE", "/api/admin/services/{id}"): ("{id}", "spare_service"),
+        ("DELETE", "/api/admin/windows/{id}"): ("{id}", "spare_window"),
     }
     FRESH_BODY = {
         ("POST", "/api/admin/devices/{id}/pair"): {"code": "pairing_code"},
@@ -1158,7 +1173,7 @@ class Walk:
             return [v] if s.get("type") == "array" else v
         fixed = BODY_VALUES.get(plan.op, {})
         if name in fixed:
-            return fixed[name]
+            return fixed[name](self) if callable(fixed[name]) else fixed[name]
         for alt_key in ("anyOf", "oneOf"):
             if alt_key in s:
                 alts = [a for a in s[alt_key] if self.schema(a).get("type") != "null"]

@@ -116,6 +116,7 @@ def round_trips(hub_store, dovecot, maildev, new_context):
     expect(offer.locator('.ch-icon[data-channel="email"]')).to_be_visible()
     expect(offer).to_contain_text("Мария Иванова")
     offer.get_by_test_id("conv-accept").click()
+    expect(page.locator('[data-testid="conv-item"][data-kind="mine"]')).to_have_count(1)
     expect(page.get_by_test_id("conv-thread")).to_contain_text("Заказ 4512 не пришёл")
     expect(page.get_by_test_id("conv-thread")).to_contain_text("screenshot.png")
 
@@ -165,6 +166,10 @@ def round_trips(hub_store, dovecot, maildev, new_context):
     b_offer = page.locator('[data-testid="conv-item"][data-kind="offer"]')
     expect(b_offer).to_have_count(1, timeout=20_000)
     b_offer.get_by_test_id("conv-accept").click()
+    # Accepted once the console lists it as the operator's own (the accept is the page's request,
+    # not this test's: replying through the API before it lands is refused).
+    expect(page.locator(f'[data-testid="conv-item"][data-conversation-id="{conv_b["id"]}"]')).to_have_attribute(
+        "data-kind", "mine")
     tgkit.reply(node, op, conv_b["id"], "Пришлите реквизиты.")
     reply_b = wait(lambda: next((m for m in maildev.to(PETR) if "реквизиты" in (m.get("text") or "")), None),
                    what="the reply to the Outlook mail")

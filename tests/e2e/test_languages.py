@@ -17,7 +17,7 @@ from ui import (BOARD_VIEW, DESKTOP_VIEW, KIOSK_VIEW, board_sign_in, kiosk_sign_
 
 PAGES = hubnode.REPO / "web" / "pages"
 # Words that are the same in both languages: the product, abbreviations, the languages' own names.
-BOTH = {"Hub", "VIP", "CSAT", "RU", "EN", "SIP", "Telegram", "E-mail", "QR", "QR-", "—"}
+BOTH = {"Hub", "VIP", "CSAT", "RU", "EN", "SIP", "Telegram", "E-mail", "QR", "QR-", "VIP-", "—"}
 # The language switch is labelled in both, for a person who does not read the page's language.
 BILINGUAL = {"Language / Язык"}
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -111,7 +111,7 @@ def test_every_page_in_both_languages(hub, shop, new_context):  # noqa: F811
     user_sign_in(sup, hub, "/supervisor", hubnode.SUPERVISOR)
     expect(sup.get_by_test_id("sup-ticket").first).to_be_visible()
     pages.append(("/supervisor", sup))
-    for tab in ("branch", "devices", "users", "breaks", "audit"):
+    for tab in ("branches", "branch", "devices", "users", "breaks", "audit"):
         adm = new_context(**DESKTOP_VIEW).new_page()
         back_office(adm, hub)
         adm.get_by_test_id(f"tab-{tab}").click()

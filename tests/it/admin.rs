@@ -228,3 +228,155 @@ async fn a_new_organisation_set_up_through_the_api() {
         .await;
     assert_eq!(s, 404);
 }
+
+/// A branch edited after it is set up: its week, holidays and rules; a holiday today closes the
+/// kiosk at once; each wrong value is named by its field; another organisation's branch is not
+/// found; a user listed for one branch cannot take a window at another.
+#[actix_rt::test]
+async fn a_branch_edited_and_closed_for_a_holiday_sqlite() {
+    branch_edited(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn a_branch_edited_and_closed_for_a_holiday_postgres() {
+    branch_edited(Backend::Postgres).await;
+}
+
+async fn branch_edited(backend: Backend) {
+    {
+        let store = Store::new(backend, false).await;
+        let node = store.start().await;
+        let api = &node.api;
+        let admin = api.login("admin", "demo-admin").await;
+        let (s, list) = api.get("/api/admin/branches", Some(&admin)).await;
+        assert_eq!(s, 200, "{list}");
+        let branch = &list[0];
+        let bid = branch["id"].as_i64().expect("id");
+        assert_eq!(branch["open_now"], json!(true));
+        assert_eq!(branch["vip_code_set"], json!(true));
+        assert!(branch.get("vip_code").is_none(), "the code itself is never sent out");
+
+        // Wrong values, each named by its field.
+        for (body, field, reason) in [
+            (
+                json!({"schedule": {"tue": "18:00-09:00"}}),
+                "schedule.tue",
+                "hours_form",
+            ),
+            (json!({"schedule": {"monday": "09:00-18:00"}}), "schedule", "weekday"),
+            (json!({"timezone": "Mars/Olympus"}), "timezone", "timezone"),
+            (json!({"holidays": [{"date": "2027-02-30"}]}), "holidays", "date_form"),
+            (
+                json!({"holidays": [{"date": "2027-01-01"}, {"date": "2027-01-01"}]}),
+                "holidays",
+                "date_twice",
+            ),
+            (json!({"board_size": 0}), "board_size", "range"),
+            (json!({"name": " "}), "name", "required"),
+            (json!({"vip_code": "123"}), "vip_code", "vip_code_length"),
+        ] {
+            let (s, b) = api
+                .send(
+                    "PATCH",
+                    &format!("/api/admin/branches/{bid}"),
+                    Some(&admin),
+                    Some(body.clone()),
+                )
+                .await;
+            assert_eq!(
+                (s, b["field"].as_str(), b["reason"].as_str()),
+                (400, Some(field), Some(reason)),
+                "{body}: {b}"
+            );
+        }
+        let (s, b) = api
+            .send(
+                "PATCH",
+                &format!("/api/admin/branches/{bid}"),
+                Some(&admin),
+                Some(json!({"hours": {}})),
+            )
+            .await;
+        assert_eq!(
+            (s, b["code"].as_str()),
+            (400, Some("bad_json")),
+            "unknown fields are refused: {b}"
+        );
+
+        // Today a holiday in the branch's zone: closed now, and the kiosk says so.
+        let today = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Moscow").expect("zone"))
+            .date()
+            .to_string();
+        let (s, b) = api
+            .send(
+                "PATCH",
+                &format!("/api/admin/branches/{bid}"),
+                Some(&admin),
+                Some(json!({"address": "Тверская, 1", "holidays": [{"date": today, "hours": null, "note": "Санитарный день"}],
+                            "vip_code": null})),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(
+            (b["open_now"].clone(), b["vip_code_set"].clone()),
+            (json!(false), json!(false))
+        );
+        assert_eq!(b["address"], json!("Тверская, 1"));
+        let kiosk = api.kiosk().await;
+        let (s, k) = api.get("/api/kiosk", Some(&kiosk)).await;
+        assert_eq!(s, 200, "{k}");
+        assert_eq!(k["open"], json!(false), "{k}");
+        let (s, b) = api
+            .send(
+                "PATCH",
+                &format!("/api/admin/branches/{bid}"),
+                Some(&admin),
+                Some(json!({"holidays": []})),
+            )
+            .await;
+        assert_eq!((s, b["open_now"].clone()), (200, json!(true)));
+
+        // Another organisation's branch is not found.
+        let (s, _) = api
+            .send(
+                "PATCH",
+                "/api/admin/branches/999999",
+                Some(&admin),
+                Some(json!({"name": "x"})),
+            )
+            .await;
+        assert_eq!(s, 404);
+
+        // A user listed for a new branch only: no window at the demo's.
+        let (s, other) = api
+            .post(
+                "/api/admin/branches",
+                Some(&admin),
+                json!({"name": "Второй офис", "timezone": "Europe/Moscow", "schedule": {"mon": "09:00-18:00"}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{other}");
+        let (s, user) = api
+            .post(
+                "/api/admin/users",
+                Some(&admin),
+                json!({"login": "second-office", "name": "Второй Офис", "role": "operator",
+                       "password": "second-office-pw", "branch_ids": [other["id"]]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{user}");
+        assert_eq!(user["branch_ids"], json!([other["id"]]));
+        let op = api.login("second-office", "second-office-pw").await;
+        let (s, mine) = api.get("/api/branches", Some(&op)).await;
+        assert_eq!((s, mine.as_array().map(Vec::len)), (200, Some(1)), "{mine}");
+        let (s, b) = api
+            .put(
+                "/api/operator/place",
+                Some(&op),
+                json!({"window_id": 1, "service_ids": [2]}),
+            )
+            .await;
+        assert_eq!((s, b["reason"].as_str()), (409, Some("not_your_branch")), "{b}");
+    }
+}

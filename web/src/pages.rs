@@ -62,6 +62,38 @@ const ASSETS: &[(&str, &str, &str)] = &[
         page!("supervisor.js"),
     ),
     ("admin.js", "text/javascript; charset=utf-8", page!("admin.js")),
+    // The back office's sections, as ES modules imported by admin.js.
+    ("admin-kit.js", "text/javascript; charset=utf-8", page!("admin-kit.js")),
+    (
+        "admin-branches.js",
+        "text/javascript; charset=utf-8",
+        page!("admin-branches.js"),
+    ),
+    (
+        "admin-layout.js",
+        "text/javascript; charset=utf-8",
+        page!("admin-layout.js"),
+    ),
+    (
+        "admin-devices.js",
+        "text/javascript; charset=utf-8",
+        page!("admin-devices.js"),
+    ),
+    (
+        "admin-users.js",
+        "text/javascript; charset=utf-8",
+        page!("admin-users.js"),
+    ),
+    (
+        "admin-breaks.js",
+        "text/javascript; charset=utf-8",
+        page!("admin-breaks.js"),
+    ),
+    (
+        "admin-audit.js",
+        "text/javascript; charset=utf-8",
+        page!("admin-audit.js"),
+    ),
 ];
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {

@@ -247,7 +247,10 @@ async fn operator(
             // A conversation's messages and typing go to the operator holding it (and to
             // supervisors); other operators only see that it changed.
             let for_me = match &e.kind {
-                EventKind::Resync | EventKind::SessionsEnded { .. } | EventKind::DeviceChanged { .. } => false,
+                EventKind::Resync
+                | EventKind::SessionsEnded { .. }
+                | EventKind::DeviceChanged { .. }
+                | EventKind::BranchChanged => false,
                 EventKind::MessageAdded { assignee_id, .. } | EventKind::Typing { assignee_id, .. } => {
                     supervisor || *assignee_id == Some(me)
                 }

@@ -182,6 +182,7 @@ impl StreamHandler<Heard> for DisplayActor {
         match &event.kind {
             EventKind::Resync => self.reload(ctx),
             EventKind::DeviceChanged { device_id } if *device_id == self.device_id => self.reload(ctx),
+            EventKind::BranchChanged if event.branch_id == self.branch_id => self.reload(ctx),
             _ if event.branch_id != self.branch_id || !self.loaded => {}
             EventKind::TicketCalled {
                 ticket_id,

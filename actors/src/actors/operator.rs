@@ -167,6 +167,8 @@ impl StreamHandler<Heard> for OperatorActor {
             | EventKind::Typing { .. }
             | EventKind::SessionsEnded { .. }
             | EventKind::DeviceChanged { .. } => false,
+            // The branch's rules (recalls before a no-show) are read when the state loads.
+            EventKind::BranchChanged => self.branch.as_ref().is_some_and(|b| b.id == event.branch_id),
         };
         if mine && event.origin != self.core.bus.node() {
             self.load(ctx);
@@ -219,13 +221,26 @@ impl Handler<SetPlace> for OperatorActor {
     fn handle(&mut self, msg: SetPlace, _: &mut Context<Self>) -> Self::Result {
         self.last_used = Instant::now();
         let (core, org_id, in_hand) = (self.core.clone(), self.org_id, self.in_hand.is_some());
+        let user_id = self.user_id;
         let mut state = self.state.clone();
         let fut = async move {
             if in_hand {
                 return Err(PresenceError::TicketInHand.into());
             }
             let window = core.store.window(org_id, msg.window_id).await?;
+            if !core
+                .store
+                .windows(window.branch_id)
+                .await?
+                .iter()
+                .any(|w| w.id == window.id)
+            {
+                return Err(Error::NotFound("window"));
+            }
             let branch = core.store.branch(org_id, window.branch_id).await?;
+            if !presence::may_work_at(&core.store.user_branches(user_id).await?, branch.id) {
+                return Err(PresenceError::NotYourBranch { branch: branch.name }.into());
+            }
             let services = core.store.services(branch.id).await?;
             let menu: Vec<(i64, bool)> = services.iter().map(|s| (s.id, s.prefix.is_some())).collect();
             let ids = presence::services_to_serve(&msg.service_ids, &menu).map_err(|e| match e {

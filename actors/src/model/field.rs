@@ -20,6 +20,7 @@ impl FieldError {
 /// The English sentence, for logs and API clients that show `message`; pages word the reason.
 fn sentence(reason: &str, args: &Value) -> String {
     let n = |k: &str| args.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let s = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     match reason {
         "required" => "required".into(),
         "range" => format!("must be from {} to {}", n("min"), n("max")),
@@ -41,6 +42,32 @@ fn sentence(reason: &str, args: &Value) -> String {
             args.get("label").and_then(Value::as_str).unwrap_or("")
         ),
         "pairing_code" => "not a code shown on a screen now (mistyped or expired)".into(),
+        "hours_form" => format!(
+            "hours {} must look like 09:00-18:00, opening before closing",
+            args.get("hours").and_then(Value::as_str).unwrap_or("")
+        ),
+        "weekday" => format!(
+            "{:?} is not a weekday: use mon, tue, wed, thu, fri, sat or sun",
+            s("day")
+        ),
+        "date_form" => format!("{} is not a date like 2027-01-01", s("date")),
+        "date_twice" => format!("{} is listed twice", s("date")),
+        "too_many" => format!("at most {} entries", n("max")),
+        "timezone" => format!("unknown time zone {}", s("zone")),
+        "lang" => "ru or en".into(),
+        "vip_code_length" => format!("{} to {} characters", n("min"), n("max")),
+        "login_taken" => "this login is taken".into(),
+        "login_form" => format!(
+            "{} to {} characters: Latin letters, digits, . _ - @",
+            n("min"),
+            n("max")
+        ),
+        "group_not_empty" => "the group still holds services; take them off first".into(),
+        "service_in_use" => format!("{} visitors wait for it or are being served", n("count")),
+        "menu_order" => "the order must list each entry of the group once".into(),
+        "window_in_use" => format!("{} works at this window now", s("operator")),
+        "not_yourself" => "not for your own account".into(),
+        "not_found" => "not found".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),
         other => other.replace('_', " "),
     }

@@ -24,6 +24,12 @@ pub enum MenuError {
     ParentIsService,
     #[error("menus have two levels; a group cannot sit inside a group")]
     TooDeep,
+    #[error("the group still holds services; take them off first")]
+    GroupNotEmpty,
+    #[error("{0} visitors wait for this service or are being served; take it off when they are done")]
+    InUse(i64),
+    #[error("the new order must list each entry of the group once")]
+    Order,
 }
 
 impl MenuError {
@@ -37,6 +43,9 @@ impl MenuError {
             Self::NoParent => FieldError::new("parent_id", "no_parent", Value::Null),
             Self::ParentIsService => FieldError::new("parent_id", "parent_is_service", Value::Null),
             Self::TooDeep => FieldError::new("parent_id", "too_deep", Value::Null),
+            Self::GroupNotEmpty => FieldError::new("service", "group_not_empty", Value::Null),
+            Self::InUse(n) => FieldError::new("service", "service_in_use", json!({ "count": n })),
+            Self::Order => FieldError::new("ids", "menu_order", Value::Null),
         }
     }
 }
@@ -62,6 +71,32 @@ pub fn check_new(menu: &[Entry<'_>], parent_id: Option<i64>, prefix: Option<&str
         }
     }
     Ok(())
+}
+
+/// Whether an entry may be taken off the menu: a group once it is empty, a service once nobody
+/// waits for it or is at a window with it (`live` tickets), so no visitor is stranded.
+pub fn check_remove(menu: &[Entry<'_>], id: i64, live: i64) -> Result<(), MenuError> {
+    let entry = menu.iter().find(|e| e.id == id).ok_or(MenuError::NoParent)?;
+    if entry.prefix.is_none() && menu.iter().any(|e| e.parent_id == Some(id)) {
+        return Err(MenuError::GroupNotEmpty);
+    }
+    if live > 0 {
+        return Err(MenuError::InUse(live));
+    }
+    Ok(())
+}
+
+/// Whether `order` lists exactly the entries under `parent` (None: the top), each once.
+pub fn check_order(menu: &[Entry<'_>], parent: Option<i64>, order: &[i64]) -> Result<(), MenuError> {
+    let mut want: Vec<i64> = menu.iter().filter(|e| e.parent_id == parent).map(|e| e.id).collect();
+    let mut got = order.to_vec();
+    want.sort_unstable();
+    got.sort_unstable();
+    if want == got {
+        Ok(())
+    } else {
+        Err(MenuError::Order)
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +135,22 @@ mod tests {
         assert_eq!(check_new(&menu(), Some(1), None), Err(MenuError::TooDeep));
         assert_eq!(check_new(&menu(), Some(3), Some("B")), Err(MenuError::ParentIsService));
         assert_eq!(check_new(&menu(), Some(9), Some("B")), Err(MenuError::NoParent));
+    }
+
+    #[test]
+    fn nothing_is_removed_from_under_a_visitor() {
+        assert_eq!(check_remove(&menu(), 1, 0), Err(MenuError::GroupNotEmpty));
+        assert_eq!(check_remove(&menu(), 2, 3), Err(MenuError::InUse(3)));
+        assert_eq!(check_remove(&menu(), 2, 0), Ok(()));
+        assert_eq!(check_remove(&menu(), 3, 0), Ok(()));
+    }
+
+    #[test]
+    fn an_order_lists_the_whole_group() {
+        assert_eq!(check_order(&menu(), None, &[3, 1]), Ok(()));
+        assert_eq!(check_order(&menu(), None, &[3]), Err(MenuError::Order));
+        assert_eq!(check_order(&menu(), None, &[3, 1, 2]), Err(MenuError::Order));
+        assert_eq!(check_order(&menu(), Some(1), &[2]), Ok(()));
     }
 
     #[test]

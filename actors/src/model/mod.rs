@@ -4,6 +4,7 @@
 pub mod attachment;
 pub mod audit;
 pub mod board;
+pub mod branch;
 pub mod breaks;
 pub mod conversation;
 pub mod delivery;

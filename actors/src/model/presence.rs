@@ -26,6 +26,8 @@ pub enum PresenceError {
     Away,
     #[error("window {window} has another operator at it; choose another window")]
     WindowTaken { window: String },
+    #[error("you do not work at branch {branch}; an admin lists your branches")]
+    NotYourBranch { branch: String },
 }
 
 impl PresenceError {
@@ -39,8 +41,15 @@ impl PresenceError {
             Self::OnBreak => ("on_break", serde_json::Value::Null),
             Self::Away => ("away", serde_json::Value::Null),
             Self::WindowTaken { window } => ("window_taken", serde_json::json!({ "window": window })),
+            Self::NotYourBranch { branch } => ("not_your_branch", serde_json::json!({ "branch": branch })),
         }
     }
+}
+
+/// Whether a person may take a window at a branch: an empty list of branches is every branch of
+/// the organisation (a small organisation need not list them).
+pub fn may_work_at(branches: &[i64], branch_id: i64) -> bool {
+    branches.is_empty() || branches.contains(&branch_id)
 }
 
 /// Whether the operator may call the next visitor: only while at work. A break ends only when
@@ -115,6 +124,13 @@ mod tests {
         );
         assert_eq!(left_without_saying(Some(TicketStatus::Serving)), None);
         assert_eq!(left_without_saying(None), None);
+    }
+
+    #[test]
+    fn branches_listed_or_all() {
+        assert!(may_work_at(&[], 7));
+        assert!(may_work_at(&[3, 7], 7));
+        assert!(!may_work_at(&[3], 7));
     }
 
     #[test]

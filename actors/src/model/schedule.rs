@@ -1,98 +1,90 @@
-//! A branch's working hours: per weekday, an opening and closing time in the branch's zone.
-//! Stored as JSON `{"mon": "09:00-18:00", "sat": "10:00-14:00"}`; a day left out is closed.
+//! A branch's working hours: per weekday, an opening and closing time in the branch's zone, and
+//! the days that differ from the week (a holiday closed all day, a shortened eve, a Saturday
+//! worked in exchange). The week is stored as JSON `{"mon": "09:00-18:00", "sat": "10:00-14:00"}`
+//! (a day left out is closed); the exceptions as a list of `{date, hours, note}`, `hours` null
+//! for a closed day. One calendar answers "open now?", "when does it open?" and "when does a
+//! promise of so many working hours fall due?" for the kiosk, the chat and (later) SLA clocks.
 
-use jiff::{civil::Weekday, tz::TimeZone, Timestamp};
+use jiff::{
+    civil::{Date, Weekday},
+    tz::TimeZone,
+    Timestamp,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::collections::BTreeMap;
+
+use super::field::FieldError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Schedule(pub BTreeMap<String, String>);
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ScheduleError {
-    #[error("unknown weekday {0:?}: use mon, tue, wed, thu, fri, sat, sun")]
-    Day(String),
-    #[error("hours {0:?} must look like 09:00-18:00, opening before closing")]
-    Hours(String),
+/// A day unlike the week: closed (`hours` None) or open at other hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    /// `2027-01-01`, in the branch's zone.
+    pub date: String,
+    #[serde(default)]
+    pub hours: Option<String>,
+    /// What the day is ("New Year"), for the people who set it up.
+    #[serde(default)]
+    pub note: String,
 }
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+/// The form field of each weekday's hours, so the page marks the day that is wrong.
+const DAY_FIELDS: [&str; 7] = [
+    "schedule.mon",
+    "schedule.tue",
+    "schedule.wed",
+    "schedule.thu",
+    "schedule.fri",
+    "schedule.sat",
+    "schedule.sun",
+];
+/// Years of holidays fit; more is a script gone wrong.
+pub const MAX_EXCEPTIONS: usize = 1000;
+const MAX_NOTE: usize = 100;
+/// How far ahead an opening is looked for: a branch closed longer than a year is closed.
+const HORIZON_DAYS: i64 = 400;
 
-fn day_key(w: Weekday) -> &'static str {
-    DAYS[(w.to_monday_zero_offset()) as usize]
+fn day_index(w: Weekday) -> usize {
+    w.to_monday_zero_offset() as usize
 }
 
 fn minutes(hhmm: &str) -> Option<u32> {
     let (h, m) = hhmm.split_once(':')?;
+    if h.is_empty() || h.len() > 2 || m.len() != 2 {
+        return None;
+    }
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
 }
 
+/// `09:00-18:00` as minutes of the day, opening before closing.
 fn span(hours: &str) -> Option<(u32, u32)> {
     let (open, close) = hours.split_once('-')?;
     let (open, close) = (minutes(open.trim())?, minutes(close.trim())?);
     (open < close).then_some((open, close))
 }
 
+fn hours_error(field: &'static str, hours: &str) -> FieldError {
+    FieldError::new(field, "hours_form", json!({ "hours": hours }))
+}
+
 impl Schedule {
     /// Checks every entry, so a typo is caught when the schedule is saved, not when a visitor
     /// finds the kiosk closed.
-    pub fn validate(&self) -> Result<(), ScheduleError> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         for (day, hours) in &self.0 {
-            if !DAYS.contains(&day.as_str()) {
-                return Err(ScheduleError::Day(day.clone()));
-            }
-            span(hours).ok_or_else(|| ScheduleError::Hours(hours.clone()))?;
+            let Some(i) = DAYS.iter().position(|d| d == day) else {
+                return Err(FieldError::new("schedule", "weekday", json!({ "day": day })));
+            };
+            span(hours).ok_or_else(|| hours_error(DAY_FIELDS[i], hours))?;
         }
         Ok(())
-    }
-
-    pub fn is_open(&self, at: Timestamp, tz: &TimeZone) -> bool {
-        let local = at.to_zoned(tz.clone());
-        let Some(hours) = self.0.get(day_key(local.weekday())) else {
-            return false;
-        };
-        let Some((open, close)) = span(hours) else {
-            return false;
-        };
-        let now = local.hour() as u32 * 60 + local.minute() as u32;
-        open <= now && now < close
-    }
-
-    /// The next moment it opens after `at` (None: never open, or already open). Steps by the
-    /// minute over the coming week, which is plenty for a schedule of whole minutes.
-    pub fn next_open(&self, at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
-        if self.is_open(at, tz) {
-            return None;
-        }
-        let start = at.as_second() - at.as_second().rem_euclid(60) + 60;
-        (0..7 * 24 * 60)
-            .map(|i| start + i * 60)
-            .filter_map(|s| Timestamp::from_second(s).ok())
-            .find(|t| self.is_open(*t, tz))
-    }
-
-    /// When `working` of open time will have passed since `at`: the clock of a promise that runs
-    /// only in working hours ("an answer within four working hours" made at 17:30 on a Friday of a
-    /// 09:00-18:00 week falls due on Monday at 12:30). Counted minute by minute over the coming
-    /// fortnight; None when the schedule has not that much open time in it.
-    pub fn after_working(&self, at: Timestamp, tz: &TimeZone, working: jiff::SignedDuration) -> Option<Timestamp> {
-        let needed = (working.as_secs().max(0) as u64).div_ceil(60);
-        if needed == 0 {
-            return Some(at);
-        }
-        let mut counted = 0;
-        for i in 0..14 * 24 * 60 {
-            let t = Timestamp::from_second(at.as_second() + i * 60).ok()?;
-            if self.is_open(t, tz) {
-                counted += 1;
-                if counted == needed {
-                    return Timestamp::from_second(t.as_second() + 60).ok();
-                }
-            }
-        }
-        None
     }
 
     /// Open every day around the clock: what a kiosk in a 24/7 branch, or a test, uses.
@@ -103,8 +95,155 @@ impl Schedule {
                 .collect(),
         )
     }
+
+    /// The week alone, no exceptions.
+    pub fn calendar(&self) -> Calendar {
+        Calendar::new(self, &[])
+    }
+
+    pub fn is_open(&self, at: Timestamp, tz: &TimeZone) -> bool {
+        self.calendar().is_open(at, tz)
+    }
+
+    pub fn next_open(&self, at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+        self.calendar().next_open(at, tz)
+    }
+
+    pub fn after_working(&self, at: Timestamp, tz: &TimeZone, working: jiff::SignedDuration) -> Option<Timestamp> {
+        self.calendar().after_working(at, tz, working)
+    }
 }
 
+/// Checks a list of exceptions: real dates, each once, hours well formed, short notes.
+pub fn validate_exceptions(list: &[Exception]) -> Result<(), FieldError> {
+    if list.len() > MAX_EXCEPTIONS {
+        return Err(FieldError::new(
+            "holidays",
+            "too_many",
+            json!({ "max": MAX_EXCEPTIONS }),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for e in list {
+        let date: Date = e
+            .date
+            .parse()
+            .map_err(|_| FieldError::new("holidays", "date_form", json!({ "date": e.date })))?;
+        if !seen.insert(date) {
+            return Err(FieldError::new("holidays", "date_twice", json!({ "date": e.date })));
+        }
+        if let Some(hours) = &e.hours {
+            span(hours).ok_or_else(|| hours_error("holidays", hours))?;
+        }
+        if e.note.chars().count() > MAX_NOTE {
+            return Err(FieldError::new("holidays", "too_long", json!({ "max": MAX_NOTE })));
+        }
+        if e.note.chars().any(char::is_control) {
+            return Err(FieldError::new("holidays", "control_chars", json!({})));
+        }
+    }
+    Ok(())
+}
+
+/// The week and its exceptions, parsed once, asked many times.
+#[derive(Debug, Clone, Default)]
+pub struct Calendar {
+    week: [Option<(u32, u32)>; 7],
+    days: BTreeMap<Date, Option<(u32, u32)>>,
+}
+
+impl Calendar {
+    /// Entries that do not parse are left out (they were refused when saved; this only guards
+    /// a hand-edited row).
+    pub fn new(week: &Schedule, exceptions: &[Exception]) -> Self {
+        let mut cal = Self::default();
+        for (i, day) in DAYS.iter().enumerate() {
+            cal.week[i] = week.0.get(*day).and_then(|h| span(h));
+        }
+        for e in exceptions {
+            if let Ok(date) = e.date.parse::<Date>() {
+                cal.days.insert(date, e.hours.as_deref().and_then(span));
+            }
+        }
+        cal
+    }
+
+    /// The opening and closing minute of a day in the branch's zone; None: closed.
+    pub fn hours_on(&self, date: Date) -> Option<(u32, u32)> {
+        match self.days.get(&date) {
+            Some(special) => *special,
+            None => self.week[day_index(date.weekday())],
+        }
+    }
+
+    /// The moment a minute of a local day begins; 24:00 is the next day's midnight. A minute a
+    /// clock change skips is taken as the one after it.
+    fn moment(date: Date, minute: u32, tz: &TimeZone) -> Option<Timestamp> {
+        let (date, minute) = if minute >= 24 * 60 {
+            (date.tomorrow().ok()?, minute - 24 * 60)
+        } else {
+            (date, minute)
+        };
+        let local = date.at((minute / 60) as i8, (minute % 60) as i8, 0, 0);
+        tz.to_ambiguous_zoned(local).compatible().ok().map(|z| z.timestamp())
+    }
+
+    /// The open span of a local day as moments, None when closed.
+    fn open_span(&self, date: Date, tz: &TimeZone) -> Option<(Timestamp, Timestamp)> {
+        let (open, close) = self.hours_on(date)?;
+        Some((Self::moment(date, open, tz)?, Self::moment(date, close, tz)?))
+    }
+
+    pub fn is_open(&self, at: Timestamp, tz: &TimeZone) -> bool {
+        let local = at.to_zoned(tz.clone());
+        let Some((open, close)) = self.hours_on(local.date()) else {
+            return false;
+        };
+        let now = local.hour() as u32 * 60 + local.minute() as u32;
+        open <= now && now < close
+    }
+
+    /// The next moment it opens after `at` (None: already open, or closed for the coming year).
+    pub fn next_open(&self, at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+        if self.is_open(at, tz) {
+            return None;
+        }
+        let today = at.to_zoned(tz.clone()).date();
+        (0..HORIZON_DAYS)
+            .filter_map(|i| today.checked_add(jiff::Span::new().days(i)).ok())
+            .filter_map(|d| self.open_span(d, tz))
+            .map(|(open, _)| open)
+            .find(|open| *open > at)
+    }
+
+    /// When `working` of open time will have passed since `at`: the clock of a promise that runs
+    /// only in working hours ("an answer within four working hours" made at 17:30 on a Friday of a
+    /// 09:00-18:00 week falls due on Monday at 12:30). Day by day over the coming year; None when
+    /// the calendar has not that much open time in it.
+    pub fn after_working(&self, at: Timestamp, tz: &TimeZone, working: jiff::SignedDuration) -> Option<Timestamp> {
+        let mut left = working.max(jiff::SignedDuration::ZERO);
+        if left.is_zero() {
+            return Some(at);
+        }
+        let today = at.to_zoned(tz.clone()).date();
+        for i in 0..HORIZON_DAYS {
+            let day = today.checked_add(jiff::Span::new().days(i)).ok()?;
+            let Some((open, close)) = self.open_span(day, tz) else {
+                continue;
+            };
+            let from = open.max(at);
+            if close <= from {
+                continue;
+            }
+            let here = from.duration_until(close);
+            if here >= left {
+                return from.checked_add(left).ok();
+            }
+            left -= here;
+        }
+        None
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,9 +328,102 @@ mod tests {
     #[test]
     fn validation_names_the_problem() {
         let bad_day = Schedule([("monday".to_string(), "09:00-18:00".to_string())].into());
-        assert_eq!(bad_day.validate(), Err(ScheduleError::Day("monday".into())));
-        let backwards = Schedule([("mon".to_string(), "18:00-09:00".to_string())].into());
-        assert_eq!(backwards.validate(), Err(ScheduleError::Hours("18:00-09:00".into())));
+        let e = bad_day.validate().unwrap_err();
+        assert_eq!((e.field, e.reason), ("schedule", "weekday"));
+        let backwards = Schedule([("tue".to_string(), "18:00-09:00".to_string())].into());
+        let e = backwards.validate().unwrap_err();
+        assert_eq!((e.field, e.reason), ("schedule.tue", "hours_form"));
+        for bad in [
+            "9-18",
+            "09:00",
+            "09:60-10:00",
+            "25:00-26:00",
+            "09:00-24:01",
+            "0900-1800",
+        ] {
+            let s = Schedule([("mon".to_string(), bad.to_string())].into());
+            assert!(s.validate().is_err(), "{bad}");
+        }
         assert_eq!(weekdays_9_to_18().validate(), Ok(()));
+    }
+
+    fn exception(date: &str, hours: Option<&str>) -> Exception {
+        Exception {
+            date: date.into(),
+            hours: hours.map(Into::into),
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_holiday_closes_its_day_and_a_short_day_closes_early() -> Result<(), jiff::Error> {
+        let tz = TimeZone::get("Europe/Moscow")?;
+        let cal = Calendar::new(
+            &weekdays_9_to_18(),
+            &[
+                exception("2026-12-31", Some("09:00-15:00")),
+                exception("2027-01-01", None),
+                // A Saturday worked in exchange for a holiday.
+                exception("2027-01-09", Some("10:00-14:00")),
+            ],
+        );
+        // Thursday 31 December, 16:00 Moscow: a normal Thursday is open, this one has closed.
+        assert!(!cal.is_open("2026-12-31T13:00:00Z".parse()?, &tz));
+        assert!(cal.is_open("2026-12-31T11:00:00Z".parse()?, &tz));
+        // Friday 1 January at noon: closed all day; it opens on Monday 4 January at 09:00.
+        let new_year: Timestamp = "2027-01-01T09:00:00Z".parse()?;
+        assert!(!cal.is_open(new_year, &tz));
+        assert_eq!(cal.next_open(new_year, &tz), Some("2027-01-04T06:00:00Z".parse()?));
+        // The worked Saturday opens at 10:00.
+        assert!(cal.is_open("2027-01-09T08:00:00Z".parse()?, &tz));
+        assert_eq!(
+            cal.next_open("2027-01-08T16:00:00Z".parse()?, &tz),
+            Some("2027-01-09T07:00:00Z".parse()?)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn working_hours_skip_holidays() -> Result<(), jiff::Error> {
+        let tz = TimeZone::get("Europe/Moscow")?;
+        let cal = Calendar::new(&weekdays_9_to_18(), &[exception("2026-11-30", None)]);
+        // Friday 17:30 + 4 working hours: Monday is a holiday, so Tuesday 12:30.
+        let friday: Timestamp = "2026-11-27T14:30:00Z".parse()?;
+        assert_eq!(
+            cal.after_working(friday, &tz, jiff::SignedDuration::from_hours(4)),
+            Some("2026-12-01T09:30:00Z".parse()?)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_24_7_calendar_loses_no_minute_at_midnight() -> Result<(), jiff::Error> {
+        let cal = Schedule::always().calendar();
+        let before_midnight: Timestamp = "2026-11-23T23:30:00Z".parse()?;
+        assert_eq!(
+            cal.after_working(before_midnight, &TimeZone::UTC, jiff::SignedDuration::from_hours(1)),
+            Some("2026-11-24T00:30:00Z".parse()?)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn exceptions_are_checked() {
+        let e = validate_exceptions(&[exception("2027-02-30", None)]).unwrap_err();
+        assert_eq!((e.field, e.reason), ("holidays", "date_form"));
+        let e = validate_exceptions(&[
+            exception("2027-01-01", None),
+            exception("2027-01-01", Some("10:00-12:00")),
+        ])
+        .unwrap_err();
+        assert_eq!(e.reason, "date_twice");
+        let e = validate_exceptions(&[exception("2027-01-01", Some("12:00-10:00"))]).unwrap_err();
+        assert_eq!(e.reason, "hours_form");
+        let long = Exception {
+            note: "x".repeat(101),
+            ..exception("2027-01-01", None)
+        };
+        assert_eq!(validate_exceptions(&[long]).unwrap_err().reason, "too_long");
+        assert!(validate_exceptions(&[exception("2027-01-01", None)]).is_ok());
     }
 }

@@ -6,11 +6,12 @@ use serde::Serialize;
 use super::{unique_as_conflict, Store};
 use crate::error::{Error, Result};
 use crate::model::{
+    branch::BranchSettings,
     field::FieldError,
     menu, now_millis,
     person::Gender,
     role::{DeviceKind, Role},
-    schedule::Schedule,
+    schedule::{Calendar, Exception, Schedule},
 };
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -25,9 +26,37 @@ pub struct Branch {
     pub board_size: i64,
     #[serde(skip)]
     pub vip_code: Option<String>,
+    pub address: String,
+    /// JSON list of [`Exception`]s: the days unlike the week (pages read them through the back
+    /// office's view of a branch).
+    #[serde(skip)]
+    pub holidays: String,
+}
+
+/// The columns of a [`Branch`], in its order.
+const BRANCH_COLUMNS: &str = "id, org_id, name, timezone, lang, schedule, recalls_before_no_show, board_size, \
+                              vip_code, address, holidays";
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))
 }
 
 impl Branch {
+    /// What an admin set, as the back office edits it.
+    pub fn settings(&self) -> BranchSettings {
+        BranchSettings {
+            name: self.name.clone(),
+            address: self.address.clone(),
+            timezone: self.timezone.clone(),
+            lang: self.lang.clone(),
+            schedule: self.schedule(),
+            holidays: self.holidays(),
+            recalls_before_no_show: self.recalls_before_no_show,
+            board_size: self.board_size,
+            vip_code: self.vip_code.clone(),
+        }
+    }
+
     pub fn tz(&self) -> TimeZone {
         // Validated when the branch was created; UTC only guards a hand-edited row.
         TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC)
@@ -37,14 +66,23 @@ impl Branch {
         serde_json::from_str(&self.schedule).unwrap_or_default()
     }
 
+    pub fn holidays(&self) -> Vec<Exception> {
+        serde_json::from_str(&self.holidays).unwrap_or_default()
+    }
+
+    /// The week and its exceptions: what "open" means for this branch.
+    pub fn calendar(&self) -> Calendar {
+        Calendar::new(&self.schedule(), &self.holidays())
+    }
+
     /// Whether the branch is inside its working hours at this moment, in its own zone.
     pub fn is_open_now(&self) -> bool {
-        self.schedule().is_open(jiff::Timestamp::now(), &self.tz())
+        self.calendar().is_open(jiff::Timestamp::now(), &self.tz())
     }
 
     /// When the branch opens next (epoch ms), if it is closed now.
     pub fn next_open(&self) -> Option<i64> {
-        self.schedule()
+        self.calendar()
             .next_open(jiff::Timestamp::now(), &self.tz())
             .map(|t| t.as_millisecond())
     }
@@ -52,7 +90,7 @@ impl Branch {
     /// When an answer promised within `working_ms` of the branch's working time falls due, from
     /// now (epoch ms); None when its schedule has not that much open time in the coming fortnight.
     pub fn after_working(&self, working_ms: i64) -> Option<i64> {
-        self.schedule()
+        self.calendar()
             .after_working(
                 jiff::Timestamp::now(),
                 &self.tz(),
@@ -105,7 +143,12 @@ pub struct UserRow {
     pub disabled: i64,
     /// 'f', 'm' or none: how Russian pages speak of them.
     pub gender: Option<String>,
+    /// Chats the operator holds at once.
+    pub chat_capacity: i64,
 }
+
+/// The columns of a [`UserRow`], in its order.
+pub(crate) const USER_COLUMNS: &str = "id, org_id, login, name, role, lang, disabled, gender, chat_capacity";
 
 /// A kiosk or board as the back office lists it (never its secret).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -119,16 +162,6 @@ pub struct DeviceRow {
     pub disabled: i64,
 }
 
-pub struct NewBranch<'a> {
-    pub name: &'a str,
-    pub timezone: &'a str,
-    pub lang: &'a str,
-    pub schedule: &'a Schedule,
-    pub recalls_before_no_show: i64,
-    pub board_size: i64,
-    pub vip_code: Option<&'a str>,
-}
-
 impl Store {
     pub async fn org_count(&self) -> Result<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM organisations")
@@ -137,34 +170,69 @@ impl Store {
         Ok(n)
     }
 
-    pub async fn create_branch(&self, org_id: i64, b: NewBranch<'_>) -> Result<i64> {
-        TimeZone::get(b.timezone).map_err(|_| Error::Invalid(format!("unknown time zone {:?}", b.timezone)))?;
-        b.schedule.validate()?;
-        let schedule = serde_json::to_string(b.schedule).map_err(|e| Error::Internal(e.to_string()))?;
+    /// Adds a branch; its settings are checked first, each problem named by its field.
+    pub async fn create_branch(&self, org_id: i64, b: &BranchSettings) -> Result<i64> {
+        b.validate()?;
+        let (schedule, holidays) = (to_json(&b.schedule)?, to_json(&b.holidays)?);
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO branches (org_id, name, timezone, lang, schedule, recalls_before_no_show, \
-             board_size, vip_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+             board_size, vip_code, address, holidays) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(org_id)
-        .bind(b.name)
-        .bind(b.timezone)
-        .bind(b.lang)
+        .bind(b.name.trim())
+        .bind(&b.timezone)
+        .bind(&b.lang)
         .bind(schedule)
         .bind(b.recalls_before_no_show)
         .bind(b.board_size)
-        .bind(b.vip_code)
+        .bind(&b.vip_code)
+        .bind(b.address.trim())
+        .bind(holidays)
         .fetch_one(&self.write)
         .await?;
         Ok(id)
     }
 
+    /// Replaces a branch's settings (checked first); another organisation's branch is not found.
+    pub async fn update_branch(&self, org_id: i64, branch_id: i64, b: &BranchSettings) -> Result<Branch> {
+        b.validate()?;
+        let (schedule, holidays) = (to_json(&b.schedule)?, to_json(&b.holidays)?);
+        let n = sqlx::query(
+            "UPDATE branches SET name = $1, timezone = $2, lang = $3, schedule = $4, recalls_before_no_show = $5, \
+             board_size = $6, vip_code = $7, address = $8, holidays = $9 WHERE id = $10 AND org_id = $11",
+        )
+        .bind(b.name.trim())
+        .bind(&b.timezone)
+        .bind(&b.lang)
+        .bind(schedule)
+        .bind(b.recalls_before_no_show)
+        .bind(b.board_size)
+        .bind(&b.vip_code)
+        .bind(b.address.trim())
+        .bind(holidays)
+        .bind(branch_id)
+        .bind(org_id)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound("branch"));
+        }
+        sqlx::query_as(super::sql(format!(
+            "SELECT {BRANCH_COLUMNS} FROM branches WHERE id = $1"
+        )))
+        .bind(branch_id)
+        .fetch_one(&self.write)
+        .await
+        .map_err(Into::into)
+    }
+
     /// The branch, if it belongs to `org_id`. Another organisation's branch is "not found", so
     /// ids leak nothing across tenants.
     pub async fn branch(&self, org_id: i64, branch_id: i64) -> Result<Branch> {
-        sqlx::query_as(
-            "SELECT id, org_id, name, timezone, lang, schedule, recalls_before_no_show, board_size, \
-             vip_code FROM branches WHERE id = $1 AND org_id = $2",
-        )
+        sqlx::query_as(super::sql(format!(
+            "SELECT {BRANCH_COLUMNS} FROM branches WHERE id = $1 AND org_id = $2"
+        )))
         .bind(branch_id)
         .bind(org_id)
         .fetch_optional(&self.read)
@@ -174,10 +242,9 @@ impl Store {
 
     /// A branch by id alone: for the public mobile registrar, whose URL carries only the branch.
     pub async fn branch_public(&self, branch_id: i64) -> Result<Branch> {
-        sqlx::query_as(
-            "SELECT id, org_id, name, timezone, lang, schedule, recalls_before_no_show, board_size, \
-             vip_code FROM branches WHERE id = $1",
-        )
+        sqlx::query_as(super::sql(format!(
+            "SELECT {BRANCH_COLUMNS} FROM branches WHERE id = $1"
+        )))
         .bind(branch_id)
         .fetch_optional(&self.read)
         .await?
@@ -185,10 +252,9 @@ impl Store {
     }
 
     pub async fn branches(&self, org_id: i64) -> Result<Vec<Branch>> {
-        Ok(sqlx::query_as(
-            "SELECT id, org_id, name, timezone, lang, schedule, recalls_before_no_show, board_size, \
-             vip_code FROM branches WHERE org_id = $1 ORDER BY id",
-        )
+        Ok(sqlx::query_as(super::sql(format!(
+            "SELECT {BRANCH_COLUMNS} FROM branches WHERE org_id = $1 ORDER BY id"
+        )))
         .bind(org_id)
         .fetch_all(&self.read)
         .await?)
@@ -223,7 +289,7 @@ impl Store {
     pub async fn services(&self, branch_id: i64) -> Result<Vec<Service>> {
         Ok(sqlx::query_as(
             "SELECT id, branch_id, parent_id, name_ru, name_en, prefix, position FROM services \
-             WHERE branch_id = $1 AND kind = 'visit' ORDER BY position, id",
+             WHERE branch_id = $1 AND kind = 'visit' AND retired = 0 ORDER BY position, id",
         )
         .bind(branch_id)
         .fetch_all(&self.read)
@@ -231,6 +297,17 @@ impl Store {
     }
 
     pub async fn create_window(&self, org_id: i64, branch_id: i64, label: &str) -> Result<i64> {
+        // A label taken off earlier comes back, with its history.
+        let back: Option<(i64,)> = sqlx::query_as(
+            "UPDATE windows SET retired = 0 WHERE branch_id = $1 AND label = $2 AND retired = 1 RETURNING id",
+        )
+        .bind(branch_id)
+        .bind(label)
+        .fetch_optional(&self.write)
+        .await?;
+        if let Some((id,)) = back {
+            return Ok(id);
+        }
         let (id,): (i64,) =
             sqlx::query_as("INSERT INTO windows (org_id, branch_id, label) VALUES ($1, $2, $3) RETURNING id")
                 .bind(org_id)
@@ -243,7 +320,7 @@ impl Store {
 
     pub async fn windows(&self, branch_id: i64) -> Result<Vec<Window>> {
         Ok(
-            sqlx::query_as("SELECT id, branch_id, label FROM windows WHERE branch_id = $1 ORDER BY label")
+            sqlx::query_as("SELECT id, branch_id, label FROM windows WHERE branch_id = $1 AND retired = 0 ORDER BY LENGTH(label), label")
                 .bind(branch_id)
                 .fetch_all(&self.read)
                 .await?,
@@ -284,7 +361,10 @@ impl Store {
         .bind(now_millis())
         .fetch_one(&self.write)
         .await
-        .map_err(|e| unique_as_conflict(e, "login is taken"))?;
+        .map_err(|e| match unique_as_conflict(e, "login is taken") {
+            Error::Conflict(_) => Error::Taken(FieldError::new("login", "login_taken", serde_json::json!({}))),
+            other => other,
+        })?;
         Ok(id)
     }
 
@@ -335,7 +415,7 @@ impl Store {
         }
         tx.commit().await?;
         Ok(
-            sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled, gender FROM users WHERE id = $1")
+            sqlx::query_as(super::sql(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
                 .bind(user_id)
                 .fetch_one(&self.write)
                 .await?,
@@ -439,9 +519,9 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, org_id, login, name, role, lang, disabled, gender FROM users ORDER BY org_id, login",
-        )
+        Ok(sqlx::query_as(super::sql(format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY org_id, login"
+        )))
         .fetch_all(&self.read)
         .await?)
     }
@@ -484,9 +564,7 @@ fn validate_login(login: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "login {login:?} must be 2 to 64 characters: Latin letters, digits, . _ - @"
-        )))
+        Err(FieldError::new("login", "login_form", serde_json::json!({"min": 2, "max": 64})).into())
     }
 }
 
@@ -501,7 +579,7 @@ impl Store {
     }
 
     pub async fn user(&self, user_id: i64) -> Result<UserRow> {
-        sqlx::query_as("SELECT id, org_id, login, name, role, lang, disabled, gender FROM users WHERE id = $1")
+        sqlx::query_as(super::sql(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
             .bind(user_id)
             .fetch_optional(&self.read)
             .await?
@@ -511,9 +589,9 @@ impl Store {
 
 impl Store {
     pub async fn org_users(&self, org_id: i64) -> Result<Vec<UserRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, org_id, login, name, role, lang, disabled, gender FROM users WHERE org_id = $1 ORDER BY login",
-        )
+        Ok(sqlx::query_as(super::sql(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 ORDER BY login"
+        )))
         .bind(org_id)
         .fetch_all(&self.read)
         .await?)

@@ -9,12 +9,14 @@ use crate::auth::Admin;
 use crate::{ApiResult, AppState};
 use hub_actors::{
     model::{
+        branch::BranchSettings,
+        field::FieldError,
         person::Gender,
         role::{DeviceKind, Role},
         routing::{Policy, Step, Strategy},
-        schedule::Schedule,
+        schedule::{Exception, Schedule},
     },
-    store::{audit::Change, org::NewBranch, random_token},
+    store::{audit::Change, layout::ServiceEdit, org::Branch, people::UserEdit, random_token},
     Error,
 };
 
@@ -31,15 +33,55 @@ struct BranchBody {
     name: String,
     timezone: String,
     #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
     lang: Option<String>,
     /// `{"mon": "09:00-18:00", ...}`; a day left out is closed.
     schedule: Schedule,
+    /// The days unlike the week: `[{"date": "2027-01-01", "hours": null, "note": "New Year"}]`.
+    #[serde(default)]
+    holidays: Vec<Exception>,
     #[serde(default)]
     recalls_before_no_show: Option<i64>,
     #[serde(default)]
     board_size: Option<i64>,
     #[serde(default)]
     vip_code: Option<String>,
+}
+
+/// A branch as the back office edits it: its settings with the week and holidays as data, and
+/// whether a VIP code is set (the code itself is not shown again).
+#[derive(Serialize)]
+struct BranchView {
+    id: i64,
+    name: String,
+    address: String,
+    timezone: String,
+    lang: String,
+    schedule: Schedule,
+    holidays: Vec<Exception>,
+    recalls_before_no_show: i64,
+    board_size: i64,
+    vip_code_set: bool,
+    open_now: bool,
+}
+
+impl From<&Branch> for BranchView {
+    fn from(b: &Branch) -> Self {
+        Self {
+            id: b.id,
+            name: b.name.clone(),
+            address: b.address.clone(),
+            timezone: b.timezone.clone(),
+            lang: b.lang.clone(),
+            schedule: b.schedule(),
+            holidays: b.holidays(),
+            recalls_before_no_show: b.recalls_before_no_show,
+            board_size: b.board_size,
+            vip_code_set: b.vip_code.is_some(),
+            open_now: b.is_open_now(),
+        }
+    }
 }
 
 async fn add_branch(
@@ -49,46 +91,98 @@ async fn add_branch(
     body: web::Json<BranchBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    if b.name.trim().is_empty() {
-        return Err(Error::Invalid("a branch needs a name".into()).into());
-    }
-    // Wrong codes are limited per branch (5 per 15 minutes); six characters make guessing
-    // take years, four took days.
-    if let Some(code) = b.vip_code.as_deref().filter(|c| !c.is_empty()) {
-        if code.chars().count() < 6 || code.chars().count() > 32 || code.chars().any(char::is_control) {
-            return Err(Error::Invalid("vip_code: 6 to 32 characters".into()).into());
-        }
-    }
-    let recalls = b.recalls_before_no_show.unwrap_or(1);
-    let board_size = b.board_size.unwrap_or(8);
-    if !(0..=10).contains(&recalls) || !(1..=50).contains(&board_size) {
-        return Err(Error::Invalid("recalls_before_no_show is 0 to 10, board_size 1 to 50".into()).into());
-    }
-    let lang = lang(b.lang)?;
+    let settings = BranchSettings {
+        name: b.name,
+        address: b.address.unwrap_or_default(),
+        timezone: b.timezone,
+        lang: b.lang.unwrap_or_else(|| "ru".into()),
+        schedule: b.schedule,
+        holidays: b.holidays,
+        recalls_before_no_show: b.recalls_before_no_show.unwrap_or(1),
+        board_size: b.board_size.unwrap_or(8),
+        vip_code: b.vip_code.filter(|c| !c.is_empty()),
+    };
     let store = state.hub.store();
-    let id = store
-        .create_branch(
-            admin.org_id,
-            NewBranch {
-                name: b.name.trim(),
-                timezone: &b.timezone,
-                lang: &lang,
-                schedule: &b.schedule,
-                recalls_before_no_show: recalls,
-                board_size,
-                vip_code: b.vip_code.as_deref().filter(|c| !c.is_empty()),
-            },
-        )
-        .await?;
+    let id = store.create_branch(admin.org_id, &settings).await?;
     tracing::info!(branch = id, by = admin.user_id, "branch added");
     let branch = store.branch(admin.org_id, id).await?;
     record(
         &state,
         &req,
-        change("branch", "create", Some(id), None, json_of(&branch)),
+        change("branch", "create", Some(id), None, json_of(&BranchView::from(&branch))),
     )
     .await;
     Ok(HttpResponse::Created().json(branch))
+}
+
+async fn branches(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    let list = state.hub.store().branches(admin.org_id).await?;
+    Ok(HttpResponse::Ok().json(list.iter().map(BranchView::from).collect::<Vec<_>>()))
+}
+
+/// A branch's settings to change; what is left out stays.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BranchPatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    schedule: Option<Schedule>,
+    #[serde(default)]
+    holidays: Option<Vec<Exception>>,
+    #[serde(default)]
+    recalls_before_no_show: Option<i64>,
+    #[serde(default)]
+    board_size: Option<i64>,
+    /// A new code, or null (or "") for no VIP tickets.
+    #[serde(default, deserialize_with = "some_or_null")]
+    vip_code: Option<Option<String>>,
+}
+
+/// Edits a branch: its name, address, zone, language, week, holidays and queue rules. Its boards
+/// and the operators at its windows take the change at once.
+async fn patch_branch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<BranchPatch>,
+) -> ApiResult<HttpResponse> {
+    let p = body.into_inner();
+    let old = state.hub.store().branch(admin.org_id, *path).await?;
+    let mut s = old.settings();
+    s.name = p.name.unwrap_or(s.name);
+    s.address = p.address.unwrap_or(s.address);
+    s.timezone = p.timezone.unwrap_or(s.timezone);
+    s.lang = p.lang.unwrap_or(s.lang);
+    s.schedule = p.schedule.unwrap_or(s.schedule);
+    s.holidays = p.holidays.unwrap_or(s.holidays);
+    s.recalls_before_no_show = p.recalls_before_no_show.unwrap_or(s.recalls_before_no_show);
+    s.board_size = p.board_size.unwrap_or(s.board_size);
+    if let Some(code) = p.vip_code {
+        s.vip_code = code.filter(|c| !c.is_empty());
+    }
+    let branch = state.hub.update_branch(admin.org_id, *path, &s).await?;
+    record(
+        &state,
+        &req,
+        change(
+            "branch",
+            "edit",
+            Some(branch.id),
+            json_of(&BranchView::from(&old)),
+            json_of(&BranchView::from(&branch)),
+        ),
+    )
+    .await;
+    tracing::info!(branch = branch.id, by = admin.user_id, "branch changed");
+    Ok(HttpResponse::Ok().json(BranchView::from(&branch)))
 }
 
 #[derive(Deserialize)]
@@ -132,6 +226,137 @@ async fn add_service(
     )
     .await;
     Ok(HttpResponse::Created().json(service))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServicePatch {
+    #[serde(default)]
+    name_ru: Option<String>,
+    #[serde(default)]
+    name_en: Option<String>,
+}
+
+async fn patch_service(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<ServicePatch>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let store = state.hub.store();
+    let before = store.service_in_menu(admin.org_id, *path).await.ok().map(|(s, _)| s);
+    let edit = ServiceEdit {
+        name_ru: b.name_ru.as_deref(),
+        name_en: b.name_en.as_deref(),
+    };
+    let service = store.edit_service(admin.org_id, *path, &edit).await?;
+    record(
+        &state,
+        &req,
+        change(
+            "service",
+            "edit",
+            Some(service.id),
+            before.as_ref().and_then(json_of),
+            json_of(&service),
+        ),
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(service))
+}
+
+/// Takes a service or an empty group off the kiosk's menu, once nobody waits for it.
+async fn remove_service(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let service = state.hub.store().retire_service(admin.org_id, *path).await?;
+    record(
+        &state,
+        &req,
+        change("service", "remove", Some(service.id), json_of(&service), None),
+    )
+    .await;
+    tracing::info!(service = service.id, by = admin.user_id, "service taken off the menu");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MenuOrder {
+    /// The group whose entries these are; null: the top of the menu.
+    #[serde(default)]
+    parent_id: Option<i64>,
+    ids: Vec<i64>,
+}
+
+/// Puts one level of the kiosk's menu in a new order.
+async fn order_services(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<MenuOrder>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    state
+        .hub
+        .store()
+        .order_services(admin.org_id, *path, b.parent_id, &b.ids)
+        .await?;
+    record(
+        &state,
+        &req,
+        change(
+            "branch",
+            "menu_order",
+            Some(*path),
+            None,
+            Some(serde_json::json!({ "parent_id": b.parent_id, "ids": b.ids })),
+        ),
+    )
+    .await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn patch_window(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<WindowBody>,
+) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    let before = store.window(admin.org_id, *path).await?;
+    let window = store.relabel_window(admin.org_id, *path, &body.label).await?;
+    record(
+        &state,
+        &req,
+        change("window", "edit", Some(window.id), json_of(&before), json_of(&window)),
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(window))
+}
+
+/// Takes a window off the branch, once nobody works at it.
+async fn remove_window(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let window = state.hub.store().retire_window(admin.org_id, *path).await?;
+    record(
+        &state,
+        &req,
+        change("window", "remove", Some(window.id), json_of(&window), None),
+    )
+    .await;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]
@@ -223,6 +448,9 @@ struct UserBody {
     lang: Option<String>,
     #[serde(default)]
     gender: Option<Gender>,
+    /// The branches the user works in; none: every branch.
+    #[serde(default)]
+    branch_ids: Vec<i64>,
 }
 
 async fn add_user(
@@ -232,9 +460,22 @@ async fn add_user(
     body: web::Json<UserBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
+    let lang = b.lang.unwrap_or_else(|| "ru".into());
+    UserEdit {
+        name: Some(&b.name),
+        lang: Some(&lang),
+        ..Default::default()
+    }
+    .validate()
+    .map_err(Error::from)?;
     hub_actors::model::password::check(&b.password).map_err(Error::from)?;
-    let lang = lang(b.lang)?;
     let store = state.hub.store();
+    for branch in &b.branch_ids {
+        store
+            .branch(admin.org_id, *branch)
+            .await
+            .map_err(|_| Error::Field(FieldError::new("branch_ids", "not_found", serde_json::json!({}))))?;
+    }
     let id = store
         .create_user(admin.org_id, &b.login, b.name.trim(), b.role, &b.password, &lang)
         .await?;
@@ -243,18 +484,35 @@ async fn add_user(
         Some(g) => store.set_user_gender(admin.org_id, id, Some(g)).await?,
         None => store.user(id).await?,
     };
-    record(&state, &req, change("user", "create", Some(id), None, json_of(&user))).await;
-    Ok(HttpResponse::Created().json(user))
+    store.set_user_branches(admin.org_id, id, &b.branch_ids).await?;
+    let view = UserView {
+        branch_ids: store.user_branches(id).await?,
+        user,
+    };
+    record(&state, &req, change("user", "create", Some(id), None, json_of(&view))).await;
+    Ok(HttpResponse::Created().json(view))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
     #[serde(default)]
-    disabled: Option<bool>,
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default)]
+    lang: Option<String>,
     /// "f", "m", or null to clear: how Russian pages speak of the user.
     #[serde(default, deserialize_with = "some_or_null")]
     gender: Option<Option<Gender>>,
+    /// Chats held at once.
+    #[serde(default)]
+    chat_capacity: Option<i64>,
+    /// The branches the user works in; empty: every branch.
+    #[serde(default)]
+    branch_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    disabled: Option<bool>,
 }
 
 /// Tells a field sent as null (clear it) from one not sent at all (leave it).
@@ -266,8 +524,18 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Disables a user (they cannot sign in, and every session of theirs ends at once on every
-/// node) or enables them again. An admin cannot disable themselves.
+/// A user as the back office lists them: with the branches they work in.
+#[derive(Serialize)]
+struct UserView {
+    #[serde(flatten)]
+    user: hub_actors::store::UserRow,
+    branch_ids: Vec<i64>,
+}
+
+/// Edits a user: name, role, language, gender, chat capacity, branches; disables them (they
+/// cannot sign in, and every session of theirs ends at once on every node) or enables them
+/// again. An admin cannot disable themselves or change their own role. A new role ends the
+/// user's sessions, so their next sign-in carries it.
 async fn patch_user(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -276,20 +544,43 @@ async fn patch_user(
     body: web::Json<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    if body.disabled.is_none() && body.gender.is_none() {
-        return Err(Error::Invalid("nothing to change: send disabled or gender".into()).into());
-    }
-    if *path == admin.user_id && body.disabled == Some(true) {
-        return Err(Error::Invalid("you cannot disable yourself".into()).into());
+    let self_edit = *path == admin.user_id;
+    if self_edit && body.disabled == Some(true) {
+        return Err(Error::Field(FieldError::new("disabled", "not_yourself", serde_json::json!({}))).into());
     }
     let store = state.hub.store();
-    let mut user = store.user(*path).await?;
+    let user = store.user(*path).await?;
     if user.org_id != admin.org_id {
         return Err(Error::NotFound("user").into());
     }
-    let before = json_of(&user);
+    if self_edit && body.role.is_some_and(|r| r.as_str() != user.role) {
+        return Err(Error::Field(FieldError::new("role", "not_yourself", serde_json::json!({}))).into());
+    }
+    let before = json_of(&UserView {
+        branch_ids: store.user_branches(user.id).await?,
+        user,
+    });
+    let role_changes = body
+        .role
+        .is_some_and(|r| before.as_ref().and_then(|b| b["role"].as_str()) != Some(r.as_str()));
+    let edit = UserEdit {
+        name: body.name.as_deref(),
+        role: body.role.filter(|_| role_changes),
+        lang: body.lang.as_deref(),
+        chat_capacity: body.chat_capacity,
+    };
+    let mut user = store.edit_user(admin.org_id, *path, &edit).await?;
     if let Some(gender) = body.gender {
         user = store.set_user_gender(admin.org_id, *path, gender).await?;
+    }
+    if let Some(branches) = &body.branch_ids {
+        store
+            .set_user_branches(admin.org_id, *path, branches)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(_) => Error::Field(FieldError::new("branch_ids", "not_found", serde_json::json!({}))),
+                other => other,
+            })?;
     }
     if let Some(disabled) = body.disabled {
         user = store.set_user_disabled(admin.org_id, *path, disabled).await?;
@@ -299,30 +590,29 @@ async fn patch_user(
         Some(false) => "enable",
         None => "edit",
     };
+    let view = UserView {
+        branch_ids: store.user_branches(user.id).await?,
+        user,
+    };
     record(
         &state,
         &req,
-        change("user", verb, Some(user.id), before, json_of(&user)),
+        change("user", verb, Some(view.user.id), before, json_of(&view)),
     )
     .await;
-    if body.disabled == Some(true) {
+    if body.disabled == Some(true) || role_changes {
         state
             .end_sessions(
                 admin.org_id,
                 crate::sessions::Ended {
-                    user_id: Some(user.id),
+                    user_id: Some(view.user.id),
                     ..Default::default()
                 },
             )
             .await;
     }
-    tracing::info!(
-        user = user.id,
-        disabled = ?body.disabled,
-        by = admin.user_id,
-        "user changed"
-    );
-    Ok(HttpResponse::Ok().json(user))
+    tracing::info!(user = view.user.id, disabled = ?body.disabled, by = admin.user_id, "user changed");
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// A new secret for a device (shown once, like at its creation): the screen signed in with the
@@ -585,7 +875,18 @@ async fn audit_log(
 }
 
 async fn users(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.hub.store().org_users(admin.org_id).await?))
+    let store = state.hub.store();
+    let pairs = store.org_user_branches(admin.org_id).await?;
+    let list: Vec<UserView> = store
+        .org_users(admin.org_id)
+        .await?
+        .into_iter()
+        .map(|user| UserView {
+            branch_ids: pairs.iter().filter(|(u, _)| *u == user.id).map(|(_, b)| *b).collect(),
+            user,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
 }
 
 #[derive(Deserialize)]
@@ -756,6 +1057,13 @@ async fn set_routing(
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/branches", web::post().to(add_branch))
+        .route("/api/admin/branches", web::get().to(branches))
+        .route("/api/admin/branches/{id}", web::patch().to(patch_branch))
+        .route("/api/admin/branches/{id}/service-order", web::put().to(order_services))
+        .route("/api/admin/services/{id}", web::patch().to(patch_service))
+        .route("/api/admin/services/{id}", web::delete().to(remove_service))
+        .route("/api/admin/windows/{id}", web::patch().to(patch_window))
+        .route("/api/admin/windows/{id}", web::delete().to(remove_window))
         .route("/api/admin/branches/{id}/services", web::post().to(add_service))
         .route("/api/admin/branches/{id}/windows", web::post().to(add_window))
         .route("/api/admin/branches/{id}/devices", web::post().to(add_device))

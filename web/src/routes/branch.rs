@@ -6,6 +6,7 @@ use crate::{ApiResult, AppState};
 use hub_actors::{
     actors::queue::Snapshot,
     ask,
+    model::{presence::may_work_at, role::Role},
     store::{Branch, Service, Window},
 };
 
@@ -31,8 +32,16 @@ pub async fn branch_view(state: &AppState, org_id: i64, branch_id: i64) -> ApiRe
     })
 }
 
+/// The branches a person may work in: an admin's are all; others', those an admin listed for
+/// them (none listed: all).
 async fn list(state: web::Data<AppState>, user: Operator) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.hub.store().branches(user.org_id).await?))
+    let store = state.hub.store();
+    let mut branches = store.branches(user.org_id).await?;
+    if user.role != Role::Admin {
+        let mine = store.user_branches(user.user_id).await?;
+        branches.retain(|b| may_work_at(&mine, b.id));
+    }
+    Ok(HttpResponse::Ok().json(branches))
 }
 
 async fn one(state: web::Data<AppState>, user: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {

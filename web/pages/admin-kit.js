@@ -1,0 +1,52 @@
+/* What the back office's sections share: the page's state (who is signed in, the branches),
+   loading the branches once for every section, and saying a wrong field beside it. An ES module;
+   `Hub` (hub.js, loaded first) is the pages' common kit: API client, dictionary, DOM helpers. */
+export const Hub = window.Hub;
+export const $ = (id) => document.getElementById(id);
+export const S = { me: null, branches: [] };
+export const arr = (v) => (Array.isArray(v) ? v : []);
+export const matches = (q, ...fields) => !q || fields.some((f) => String(f || '').toLowerCase().includes(q));
+
+export function toLogin() { location.assign('/login?next=' + encodeURIComponent('/admin')); }
+export function fail(e) {
+  if (e instanceof Hub.HubError && e.status === 401) { toLogin(); return; }
+  Hub.showError(e);
+}
+
+/* ---------- field errors: the server names the field; the sentence goes beside it ---------- */
+export function clearFieldErrors(root) {
+  root.querySelectorAll('.field-error').forEach((n) => { Hub.setText(n, ''); Hub.show(n, false); });
+  root.querySelectorAll('[aria-invalid]').forEach((n) => n.removeAttribute('aria-invalid'));
+}
+/* Shows the error beside its field when the form has one; else on the message line. A field of
+   a group ("schedule.tue") falls back to its group's box ("schedule"). The sentence is worded
+   again when the language changes. */
+export function fieldError(root, e) {
+  const field = e instanceof Hub.HubError && e.field;
+  const find = (f) => f && root.querySelector('.field-error[data-field="' + f + '"]');
+  const box = find(field) || find(field && field.split('.')[0]);
+  if (!box) { fail(e); return; }
+  const word = () => Hub.setText(box, Hub.errorText(e));
+  word();
+  wordings.set(box, word);
+  Hub.show(box, true);
+  const input = root.querySelector('[aria-describedby~="' + box.id + '"]');
+  if (input) { input.setAttribute('aria-invalid', 'true'); input.focus(); }
+}
+const wordings = new Map();
+Hub.onLang(() => wordings.forEach((word, box) => { if (box.isConnected && !box.classList.contains('hidden')) word(); }));
+
+/* ---------- the organisation's branches, for every section's pickers ---------- */
+const branchWatchers = [];
+export function onBranches(fn) { branchWatchers.push(fn); }
+export async function loadBranches() {
+  S.branches = arr(await Hub.api('GET', '/api/admin/branches'));
+  branchWatchers.forEach((fn) => fn());
+}
+export const branchName = (id) => { const b = S.branches.find((x) => x.id === id); return b ? b.name : '#' + id; };
+/* Fills a branch picker, keeping its choice when the branch is still there. */
+export function branchOptions(select, prefer) {
+  const keep = prefer != null ? String(prefer) : select.value;
+  select.replaceChildren(...S.branches.map((b) => Hub.el('option', { value: String(b.id) }, b.name)));
+  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+}

@@ -1,0 +1,124 @@
+/* People: add one (name, login, role, password, language, branches), edit them (name, role,
+   language, how Russian pages speak of them, chats at once, branches), disable them (out at
+   once, open consoles included), give a new password. */
+import { Hub, $, S, arr, fail, matches, clearFieldErrors, fieldError, branchName, onBranches } from './admin-kit.js';
+
+const U = { users: [], editing: null };
+
+export async function loadUsers() { U.users = arr(await Hub.api('GET', '/api/admin/users')); renderUsers(); }
+
+function branchesText(u) {
+  const ids = arr(u.branch_ids);
+  return ids.length ? ids.map(branchName).join(', ') : Hub.t('adm.allBranches');
+}
+
+export function renderUsers() {
+  const q = $('users-filter').value.trim().toLowerCase();
+  const list = U.users.filter((u) => matches(q, u.name, u.login, Hub.t('role.' + u.role), branchesText(u)));
+  $('users').replaceChildren(...list.map((u) => {
+    const self = S.me && S.me.user_id === u.id;
+    const pw = Hub.el('input', { type: 'password', class: 'hidden', 'data-testid': 'user-password', autocomplete: 'new-password',
+      'aria-label': Hub.t('adm.newPassword'), placeholder: Hub.t('adm.newPassword') });
+    const err = Hub.el('p', { class: 'field-error hidden', 'data-field': 'password', 'data-testid': 'field-error', role: 'alert' });
+    const save = Hub.el('button', { type: 'button', class: 'btn primary hidden', 'data-testid': 'user-password-save' }, Hub.t('adm.save'));
+    save.addEventListener('click', async () => {
+      err.id = 'err-pw-' + u.id;
+      pw.setAttribute('aria-describedby', err.id);
+      clearFieldErrors(save.parentElement);
+      try {
+        await Hub.api('PUT', '/api/admin/users/' + u.id + '/password', { password: pw.value });
+        Hub.say('adm.passwordSet', { name: u.name }, 'ok');
+        renderUsers();
+      } catch (e) { fieldError(save.parentElement, e); }
+    });
+    return Hub.el('tr', { 'data-testid': 'user-row', 'data-user-id': String(u.id), 'data-login': u.login },
+      Hub.el('td', null, u.name),
+      Hub.el('td', { class: 'mono' }, u.login),
+      Hub.el('td', null, Hub.t('role.' + u.role)),
+      Hub.el('td', { 'data-testid': 'user-branches' }, branchesText(u)),
+      Hub.el('td', null, Hub.el('span', { class: 'pill', 'data-status': u.disabled ? 'off' : 'on' }, Hub.t(u.disabled ? 'adm.disabled' : 'adm.enabled'))),
+      Hub.el('td', { class: 'row-actions' },
+        Hub.el('button', { type: 'button', class: 'btn', 'data-testid': 'user-edit', onclick: () => openUser(u) }, Hub.t('adm.edit')),
+        self ? null : Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'user-toggle', onclick: () => toggleUser(u) },
+          Hub.t(u.disabled ? 'adm.enable' : 'adm.disable')),
+        Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'user-reset',
+          onclick: () => { Hub.show(pw, true); Hub.show(save, true); pw.focus(); } }, Hub.t('adm.resetPassword')),
+        pw, save, err));
+  }));
+  Hub.show($('users-none'), !list.length);
+}
+
+async function toggleUser(u) {
+  try {
+    await Hub.api('PATCH', '/api/admin/users/' + u.id, { disabled: !u.disabled });
+    Hub.say(u.disabled ? 'adm.userEnabled' : 'adm.userDisabled', { name: u.name }, 'ok');
+    await loadUsers();
+  } catch (e) { fail(e); }
+}
+
+function branchChecks(chosen) {
+  $('usr-branches').replaceChildren(...S.branches.map((b) => {
+    const box = Hub.el('input', { type: 'checkbox', value: String(b.id), 'data-testid': 'usr-branch' });
+    box.checked = chosen.includes(b.id);
+    return Hub.el('label', { class: 'check' }, box, ' ', b.name);
+  }));
+}
+
+/* The dialog for a new user (u null) or an existing one. */
+function openUser(u) {
+  U.editing = u;
+  const form = $('user-form');
+  clearFieldErrors(form);
+  form.reset();
+  const isNew = !u;
+  Hub.setText($('user-dialog-h'), isNew ? Hub.t('adm.userAdd') : Hub.t('adm.userEdit', { name: u.name }));
+  Hub.show($('usr-login-box'), isNew);
+  Hub.show($('usr-password-box'), isNew);
+  $('usr-name').value = isNew ? '' : u.name;
+  $('usr-login').value = '';
+  $('usr-role').value = isNew ? 'operator' : u.role;
+  $('usr-role').disabled = !isNew && S.me && S.me.user_id === u.id;
+  $('usr-lang').value = isNew ? ((S.me && S.me.lang) || 'ru') : u.lang;
+  $('usr-gender').value = isNew ? '' : (u.gender || '');
+  $('usr-capacity').value = String(isNew ? 3 : u.chat_capacity);
+  $('usr-password').value = '';
+  branchChecks(isNew ? [] : arr(u.branch_ids));
+  $('user-dialog').showModal();
+  $('usr-name').focus();
+}
+
+async function saveUser() {
+  const form = $('user-form');
+  clearFieldErrors(form);
+  const u = U.editing;
+  const body = {
+    name: $('usr-name').value.trim(), role: $('usr-role').value, lang: $('usr-lang').value,
+    gender: $('usr-gender').value || null, chat_capacity: Number($('usr-capacity').value),
+    branch_ids: [...$('usr-branches').querySelectorAll('input:checked')].map((b) => Number(b.value)),
+  };
+  try {
+    if (u) {
+      await Hub.api('PATCH', '/api/admin/users/' + u.id, body);
+    } else {
+      body.login = $('usr-login').value.trim();
+      body.password = $('usr-password').value;
+      const capacity = body.chat_capacity;
+      delete body.chat_capacity;
+      if (!body.gender) delete body.gender;
+      const made = await Hub.api('POST', '/api/admin/users', body);
+      if (capacity !== made.chat_capacity) await Hub.api('PATCH', '/api/admin/users/' + made.id, { chat_capacity: capacity });
+    }
+    $('user-dialog').close();
+    Hub.say(u ? 'adm.saved' : 'adm.userAdded', { name: body.name }, 'ok');
+    await loadUsers();
+  } catch (e) { fieldError(form, e); }
+}
+
+export function init() {
+  onBranches(renderUsers);
+  $('users-filter').addEventListener('input', renderUsers);
+  $('user-new').addEventListener('click', () => openUser(null));
+  $('usr-close').addEventListener('click', () => $('user-dialog').close());
+  $('usr-save').addEventListener('click', saveUser);
+  $('user-form').addEventListener('submit', (ev) => { ev.preventDefault(); saveUser(); });
+}
