@@ -17,7 +17,7 @@ from ui import (BOARD_VIEW, DESKTOP_VIEW, KIOSK_VIEW, board_sign_in, kiosk_sign_
 
 PAGES = hubnode.REPO / "web" / "pages"
 # Words that are the same in both languages: the product, abbreviations, the languages' own names.
-BOTH = {"Hub", "VIP", "CSAT", "RU", "EN", "SIP", "Telegram", "E-mail", "QR", "QR-", "VIP-", "—"}
+BOTH = {"Hub", "VIP", "CSAT", "RU", "EN", "SIP", "Telegram", "E-mail", "QR", "QR-", "VIP-", "IMAP", "SMTP", "BotFather", "—"}
 # The language switch is labelled in both, for a person who does not read the page's language.
 BILINGUAL = {"Language / Язык"}
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -67,6 +67,9 @@ def data_names(api: hubnode.Api) -> set[str]:
     for c in api.ok("GET", "/api/canned", admin):
         names.update({c["shortcut"], "/" + c["shortcut"], c.get("title") or "", c["body"]})
     names.update(api.ok("GET", "/api/break-reasons", admin))
+    # What callers hear is the organisation's text too.
+    for n in api.ok("GET", "/api/admin/sip/numbers", admin):
+        names.update({n["greeting"], n["prompt"], n["number"]})
     names.update({"Чат на сайте", "Горячая линия", "Гость 1", "Гость 2", "visitor:1", "visitor:2", "demo"})
     return {n for n in names if n}
 
@@ -111,7 +114,7 @@ def test_every_page_in_both_languages(hub, shop, new_context):  # noqa: F811
     user_sign_in(sup, hub, "/supervisor", hubnode.SUPERVISOR)
     expect(sup.get_by_test_id("sup-ticket").first).to_be_visible()
     pages.append(("/supervisor", sup))
-    for tab in ("branches", "branch", "devices", "users", "breaks", "audit"):
+    for tab in ("branches", "branch", "devices", "users", "chats", "channels", "phones", "breaks", "audit"):
         adm = new_context(**DESKTOP_VIEW).new_page()
         back_office(adm, hub)
         adm.get_by_test_id(f"tab-{tab}").click()

@@ -50,3 +50,49 @@ export function branchOptions(select, prefer) {
   select.replaceChildren(...S.branches.map((b) => Hub.el('option', { value: String(b.id) }, b.name)));
   if ([...select.options].some((o) => o.value === keep)) select.value = keep;
 }
+
+/* ---------- forms whose controls carry the API's field names ---------- */
+/* Gives each named control of a form a box for its error (after it, inside its .field) that the
+   server's field names find. */
+export function formFields(form) {
+  form.querySelectorAll('[name]').forEach((input) => {
+    const name = input.name;
+    if (form.querySelector('.field-error[data-field="' + name + '"]')) return;
+    const box = Hub.el('p', { class: 'field-error hidden', id: form.id + '-err-' + name, 'data-field': name, 'data-testid': 'field-error', role: 'alert' });
+    const wrap = input.closest('.field');
+    if (wrap) wrap.appendChild(box); else input.after(box);
+    input.setAttribute('aria-describedby', box.id);
+  });
+}
+/* The body a form makes: its named controls, numbers as numbers, ticks as booleans, empty text
+   left out (the server's default). */
+export function readForm(form) {
+  const body = {};
+  form.querySelectorAll('[name]').forEach((input) => {
+    if (input.type === 'checkbox') { body[input.name] = input.checked; return; }
+    const v = input.value.trim();
+    if (v === '') return;
+    body[input.name] = input.type === 'number' || input.dataset.id != null ? Number(v) : v;
+  });
+  return body;
+}
+/* A select of the organisation's chat queues. */
+export function queueOptions(select, queues, none) {
+  const keep = select.value;
+  select.replaceChildren(...(none ? [Hub.el('option', { value: '' }, Hub.t(none))] : []),
+    ...queues.map((q) => Hub.el('option', { value: String(q.id) }, q.name)));
+  select.dataset.id = '';
+  if ([...select.options].some((o) => o.value === keep)) select.value = keep;
+}
+/* Submits a form to the API; a wrong field is said beside it. */
+export function onSubmit(form, send) {
+  formFields(form);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearFieldErrors(form);
+    try { await send(readForm(form)); } catch (e) { fieldError(form, e); }
+  });
+}
+export function removeButton(label, onclick) {
+  return Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'remove', onclick }, Hub.t(label || 'adm.remove'));
+}

@@ -2,6 +2,7 @@
    language, how Russian pages speak of them, chats at once, branches), disable them (out at
    once, open consoles included), give a new password. */
 import { Hub, $, S, arr, fail, matches, clearFieldErrors, fieldError, branchName, onBranches } from './admin-kit.js';
+import { Q } from './admin-chats.js';
 
 const U = { users: [], editing: null };
 
@@ -64,6 +65,27 @@ function branchChecks(chosen) {
   }));
 }
 
+/* A proficiency per chat queue: none, or 1 (a beginner) to 5 (the best). */
+function skillRows(skills) {
+  $('usr-skills').replaceChildren(...Q.queues.map((q) => {
+    const had = skills.find((s) => s.service_id === q.id);
+    const select = Hub.el('select', { 'data-testid': 'usr-skill', 'data-queue-id': String(q.id), id: 'usr-skill-' + q.id, 'aria-describedby': 'err-usr-skills' },
+      Hub.el('option', { value: '' }, Hub.t('adm.skillNone')),
+      ...[1, 2, 3, 4, 5].map((n) => Hub.el('option', { value: String(n) }, Hub.t('adm.skillLevel', { n }))));
+    select.value = had ? String(had.proficiency) : '';
+    return Hub.el('div', { class: 'row skill-row' }, Hub.el('label', { for: select.id }, q.name), select);
+  }));
+}
+
+/* The user's skills after the dialog: the queues' as chosen, others (visit services) kept. */
+function chosenSkills(u) {
+  const queues = new Set(Q.queues.map((q) => q.id));
+  const kept = arr(u && u.skills).filter((s) => !queues.has(s.service_id));
+  const chosen = [...$('usr-skills').querySelectorAll('select')].filter((s) => s.value)
+    .map((s) => ({ service_id: Number(s.dataset.queueId), proficiency: Number(s.value) }));
+  return kept.concat(chosen);
+}
+
 /* The dialog for a new user (u null) or an existing one. */
 function openUser(u) {
   U.editing = u;
@@ -83,6 +105,7 @@ function openUser(u) {
   $('usr-capacity').value = String(isNew ? 3 : u.chat_capacity);
   $('usr-password').value = '';
   branchChecks(isNew ? [] : arr(u.branch_ids));
+  skillRows(isNew ? [] : arr(u.skills));
   $('user-dialog').showModal();
   $('usr-name').focus();
 }
@@ -96,9 +119,12 @@ async function saveUser() {
     gender: $('usr-gender').value || null, chat_capacity: Number($('usr-capacity').value),
     branch_ids: [...$('usr-branches').querySelectorAll('input:checked')].map((b) => Number(b.value)),
   };
+  const skills = chosenSkills(u);
   try {
+    let id;
     if (u) {
       await Hub.api('PATCH', '/api/admin/users/' + u.id, body);
+      id = u.id;
     } else {
       body.login = $('usr-login').value.trim();
       body.password = $('usr-password').value;
@@ -106,8 +132,12 @@ async function saveUser() {
       delete body.chat_capacity;
       if (!body.gender) delete body.gender;
       const made = await Hub.api('POST', '/api/admin/users', body);
+      id = made.id;
       if (capacity !== made.chat_capacity) await Hub.api('PATCH', '/api/admin/users/' + made.id, { chat_capacity: capacity });
     }
+    const before = JSON.stringify(arr(u && u.skills).slice().sort((a, b) => a.service_id - b.service_id));
+    const after = JSON.stringify(skills.slice().sort((a, b) => a.service_id - b.service_id));
+    if (before !== after) await Hub.api('PUT', '/api/admin/users/' + id + '/skills', { skills });
     $('user-dialog').close();
     Hub.say(u ? 'adm.saved' : 'adm.userAdded', { name: body.name }, 'ok');
     await loadUsers();

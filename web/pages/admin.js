@@ -1,16 +1,20 @@
 /* /admin: the back office (admin role), as ES modules: one per section, sharing admin-kit.js.
    Branches (week, holidays, rules), services and windows, devices (pairing by the code a screen
-   shows, templates), users, break reasons, and the audit log of every change. Lists filter as
+   shows, templates), users (roles, branches, skills), chat queues and canned replies, Telegram
+   bots and mailboxes, telephony, break reasons, and the audit log of every change. Lists filter as
    one types; a form's wrong field is named by the server and said beside it. */
 import { Hub, $, S, fail, toLogin, loadBranches } from './admin-kit.js';
 import * as branches from './admin-branches.js';
 import * as layout from './admin-layout.js';
 import * as devices from './admin-devices.js';
 import * as users from './admin-users.js';
+import * as chats from './admin-chats.js';
+import * as channels from './admin-channels.js';
+import * as phones from './admin-phones.js';
 import * as breaks from './admin-breaks.js';
 import * as audit from './admin-audit.js';
 
-const TABS = ['branches', 'branch', 'devices', 'users', 'breaks', 'audit'];
+const TABS = ['branches', 'branch', 'devices', 'users', 'chats', 'channels', 'phones', 'breaks', 'audit'];
 
 function tab(name) {
   if (!TABS.includes(name)) name = 'branch';
@@ -22,8 +26,11 @@ function tab(name) {
 
 Hub.ready(async () => {
   document.querySelectorAll('[data-tab]').forEach((b) => b.addEventListener('click', () => tab(b.dataset.tab)));
-  [branches, layout, devices, users, breaks, audit].forEach((m) => m.init());
-  Hub.onLang(() => { branches.render(); layout.render(); devices.renderDevices(); users.renderUsers(); audit.renderAudit(); });
+  [branches, layout, devices, users, chats, channels, phones, breaks, audit].forEach((m) => m.init());
+  Hub.onLang(() => {
+    branches.render(); layout.render(); devices.renderDevices(); users.renderUsers();
+    chats.render(); channels.render(); phones.render(); audit.renderAudit();
+  });
   try {
     S.me = await Hub.api('GET', '/api/me');
   } catch (e) {
@@ -36,7 +43,8 @@ Hub.ready(async () => {
   try {
     await loadBranches();
     branches.start();
-    await Promise.all([devices.loadDevices(), users.loadUsers(), breaks.loadBreaks()]);
+    await chats.loadQueues();
+    await Promise.all([devices.loadDevices(), users.loadUsers(), breaks.loadBreaks(), chats.loadCanned(), channels.load(), phones.load()]);
   } catch (e) { fail(e); return; }
   tab(location.hash.slice(1) || 'branch');
   $('admin').dataset.ready = '1';

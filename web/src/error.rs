@@ -129,3 +129,9 @@ impl ResponseError for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A form field that is wrong: the page says why beside the field, in its own language, from
+/// the reason and its values (the English `message` is for logs and API clients).
+pub fn bad(field: &'static str, reason: &'static str, args: serde_json::Value) -> CoreError {
+    CoreError::Field(hub_actors::model::field::FieldError::new(field, reason, args))
+}

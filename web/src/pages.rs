@@ -42,58 +42,41 @@ fn page_response(body: &'static str, frame_ancestors: &str) -> HttpResponse {
         .body(body)
 }
 
+/// A script served with the pages (the back office's are ES modules imported by admin.js).
+macro_rules! js {
+    ($file:literal) => {
+        ($file, "text/javascript; charset=utf-8", page!($file))
+    };
+}
+
+macro_rules! css {
+    ($file:literal) => {
+        ($file, "text/css; charset=utf-8", page!($file))
+    };
+}
+
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("hub.css", "text/css; charset=utf-8", page!("hub.css")),
-    ("hub.js", "text/javascript; charset=utf-8", page!("hub.js")),
-    ("operator.js", "text/javascript; charset=utf-8", page!("operator.js")),
-    ("kiosk.js", "text/javascript; charset=utf-8", page!("kiosk.js")),
-    ("board.js", "text/javascript; charset=utf-8", page!("board.js")),
-    ("ticket.js", "text/javascript; charset=utf-8", page!("ticket.js")),
-    ("registrar.js", "text/javascript; charset=utf-8", page!("registrar.js")),
-    ("login.js", "text/javascript; charset=utf-8", page!("login.js")),
-    (
-        "widget-frame.js",
-        "text/javascript; charset=utf-8",
-        page!("widget-frame.js"),
-    ),
-    (
-        "supervisor.js",
-        "text/javascript; charset=utf-8",
-        page!("supervisor.js"),
-    ),
-    ("admin.js", "text/javascript; charset=utf-8", page!("admin.js")),
-    // The back office's sections, as ES modules imported by admin.js.
-    ("admin-kit.js", "text/javascript; charset=utf-8", page!("admin-kit.js")),
-    (
-        "admin-branches.js",
-        "text/javascript; charset=utf-8",
-        page!("admin-branches.js"),
-    ),
-    (
-        "admin-layout.js",
-        "text/javascript; charset=utf-8",
-        page!("admin-layout.js"),
-    ),
-    (
-        "admin-devices.js",
-        "text/javascript; charset=utf-8",
-        page!("admin-devices.js"),
-    ),
-    (
-        "admin-users.js",
-        "text/javascript; charset=utf-8",
-        page!("admin-users.js"),
-    ),
-    (
-        "admin-breaks.js",
-        "text/javascript; charset=utf-8",
-        page!("admin-breaks.js"),
-    ),
-    (
-        "admin-audit.js",
-        "text/javascript; charset=utf-8",
-        page!("admin-audit.js"),
-    ),
+    css!("hub.css"),
+    js!("hub.js"),
+    js!("operator.js"),
+    js!("kiosk.js"),
+    js!("board.js"),
+    js!("ticket.js"),
+    js!("registrar.js"),
+    js!("login.js"),
+    js!("widget-frame.js"),
+    js!("supervisor.js"),
+    js!("admin.js"),
+    js!("admin-kit.js"),
+    js!("admin-branches.js"),
+    js!("admin-layout.js"),
+    js!("admin-devices.js"),
+    js!("admin-users.js"),
+    js!("admin-breaks.js"),
+    js!("admin-audit.js"),
+    js!("admin-chats.js"),
+    js!("admin-channels.js"),
+    js!("admin-phones.js"),
 ];
 
 async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {

@@ -66,6 +66,27 @@ fn sentence(reason: &str, args: &Value) -> String {
         "service_in_use" => format!("{} visitors wait for it or are being served", n("count")),
         "menu_order" => "the order must list each entry of the group once".into(),
         "window_in_use" => format!("{} works at this window now", s("operator")),
+        "shortcut_taken" => format!("the shortcut /{} is taken", s("shortcut")),
+        "one_of" => format!("one of: {}", s("values")),
+        "bot_token" => "not a bot token (123456789:AA…, from @BotFather)".into(),
+        "webhook_secret_form" => "1 to 256 of A-Z, a-z, 0-9, _ and -".into(),
+        "email_form" => format!("{} is not an e-mail address", s("address")),
+        "imap_url_form" => "imaps://user:password@host:993 (or imap:// on a trusted network)".into(),
+        "smtp_url_form" => "smtp://host:port or smtps://user:password@host:465".into(),
+        "internal_address" => "an internal address the hub may not reach (the installation's egress_allow)".into(),
+        "nothing_to_change" => format!("nothing to change: send {}", s("fields")),
+        "sip_name_form" => "1 to 32 letters, digits or + - _ . (it goes into SIP URIs)".into(),
+        "voicemail_key" => "key 0 is kept for voicemail".into(),
+        "choice_key" => format!("{}: one key, 1-9, * or #", s("key")),
+        "host_form" => "a host name or IPv4 address, optionally :port".into(),
+        "domain_port" => "a host name, without a port".into(),
+        "count_range" => format!("{} to {} of them", n("min"), n("max")),
+        "phone_number" => format!("{} is not a phone number", s("number")),
+        "widget_key_form" => "1 to 64 letters, digits, - or _".into(),
+        "steps_widening" => {
+            "widening steps must start at 0 s, grow in time (up to a day) and never ask for more proficiency later"
+                .into()
+        }
         "not_yourself" => "not for your own account".into(),
         "not_found" => "not found".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),

@@ -539,7 +539,11 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         if taken.is_some() {
-            return Err(Error::Conflict(format!("the shortcut /{shortcut} is taken")));
+            return Err(Error::Taken(crate::model::field::FieldError::new(
+                "shortcut",
+                "shortcut_taken",
+                serde_json::json!({ "shortcut": shortcut }),
+            )));
         }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO canned_responses (org_id, user_id, shortcut, title, body) VALUES ($1, $2, $3, $4, $5) RETURNING id",

@@ -31,11 +31,11 @@ impl UserEdit<'_> {
         if self.lang.is_some_and(|l| !matches!(l, "ru" | "en")) {
             return Err(FieldError::new("lang", "lang", serde_json::json!({})));
         }
-        if self.chat_capacity.is_some_and(|c| !(0..=20).contains(&c)) {
+        if self.chat_capacity.is_some_and(|c| !(0..=50).contains(&c)) {
             return Err(FieldError::new(
                 "chat_capacity",
                 "range",
-                serde_json::json!({ "min": 0, "max": 20 }),
+                serde_json::json!({ "min": 0, "max": 50 }),
             ));
         }
         Ok(())
@@ -86,6 +86,17 @@ impl Store {
                 .fetch_all(&self.read)
                 .await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Every user's skills in an organisation, as (user, service, proficiency).
+    pub async fn org_skills(&self, org_id: i64) -> Result<Vec<(i64, i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT k.user_id, k.service_id, k.proficiency FROM operator_skills k JOIN users u ON u.id = k.user_id \
+             WHERE u.org_id = $1 ORDER BY k.user_id, k.service_id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
     }
 
     /// Every user's branches in an organisation, as (user, branch) pairs.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::record;
 use crate::auth::Admin;
+use crate::error::bad;
 use crate::{ApiResult, AppState};
 use hub_actors::{
     model::{
@@ -19,11 +20,27 @@ use hub_actors::{
     store::{audit::Change, layout::ServiceEdit, org::Branch, people::UserEdit, random_token},
     Error,
 };
+use serde_json::json;
+
+/// A routing rule that is wrong, named by its field.
+fn routing_field(e: hub_actors::model::routing::RoutingError) -> Error {
+    use hub_actors::model::routing::RoutingError as R;
+    match e {
+        R::UnknownStrategy(_) => bad(
+            "strategy",
+            "one_of",
+            json!({"values": "longest_idle, round_robin, fewest_active, skills"}),
+        ),
+        R::StepsNotWidening => bad("steps", "steps_widening", json!({})),
+        R::ProficiencyRange => bad("steps", "range", json!({"min": 0, "max": 5})),
+        R::Limits => bad("offer_secs", "range", json!({"min": 5, "max": 600})),
+    }
+}
 
 fn lang(l: Option<String>) -> Result<String, Error> {
     match l.as_deref().unwrap_or("ru") {
         l @ ("ru" | "en") => Ok(l.to_string()),
-        other => Err(Error::Invalid(format!("language {other:?}: use ru or en"))),
+        _ => Err(bad("lang", "lang", json!({}))),
     }
 }
 
@@ -488,6 +505,7 @@ async fn add_user(
     let view = UserView {
         branch_ids: store.user_branches(id).await?,
         user,
+        skills: None,
     };
     record(&state, &req, change("user", "create", Some(id), None, json_of(&view))).await;
     Ok(HttpResponse::Created().json(view))
@@ -524,12 +542,15 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// A user as the back office lists them: with the branches they work in.
+/// A user as the back office lists them: with the branches they work in (and, in the list,
+/// their skills).
 #[derive(Serialize)]
 struct UserView {
     #[serde(flatten)]
     user: hub_actors::store::UserRow,
     branch_ids: Vec<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skills: Option<Vec<SkillItem>>,
 }
 
 /// Edits a user: name, role, language, gender, chat capacity, branches; disables them (they
@@ -559,6 +580,7 @@ async fn patch_user(
     let before = json_of(&UserView {
         branch_ids: store.user_branches(user.id).await?,
         user,
+        skills: None,
     });
     let role_changes = body
         .role
@@ -593,6 +615,7 @@ async fn patch_user(
     let view = UserView {
         branch_ids: store.user_branches(user.id).await?,
         user,
+        skills: None,
     };
     record(
         &state,
@@ -874,15 +897,31 @@ async fn audit_log(
     Ok(HttpResponse::Ok().json(state.hub.store().audit_log(admin.org_id, &q).await?))
 }
 
+/// The organisation's chat queues with their routing rules, as the back office edits them.
+async fn chat_queues(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().remote_queues(admin.org_id).await?))
+}
+
 async fn users(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
     let store = state.hub.store();
     let pairs = store.org_user_branches(admin.org_id).await?;
+    let skills = store.org_skills(admin.org_id).await?;
     let list: Vec<UserView> = store
         .org_users(admin.org_id)
         .await?
         .into_iter()
         .map(|user| UserView {
             branch_ids: pairs.iter().filter(|(u, _)| *u == user.id).map(|(_, b)| *b).collect(),
+            skills: Some(
+                skills
+                    .iter()
+                    .filter(|(u, _, _)| *u == user.id)
+                    .map(|&(_, service_id, proficiency)| SkillItem {
+                        service_id,
+                        proficiency,
+                    })
+                    .collect(),
+            ),
             user,
         })
         .collect();
@@ -917,15 +956,15 @@ async fn add_chat_queue(
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     if b.name.trim().is_empty() || b.name.chars().count() > 200 {
-        return Err(Error::Invalid("a queue needs a name of at most 200 characters".into()).into());
+        return Err(bad("name", "range", json!({"min": 1, "max": 200})).into());
     }
     let strategy = b.strategy.unwrap_or(Strategy::LongestIdle);
     let offer_secs = b.offer_secs.unwrap_or(20);
     let missed = b.missed_limit.unwrap_or(3);
-    Policy::checked(strategy, b.steps.clone(), offer_secs, missed).map_err(|e| Error::Invalid(e.to_string()))?;
+    Policy::checked(strategy, b.steps.clone(), offer_secs, missed).map_err(routing_field)?;
     if let Some(k) = &b.widget_key {
         if k.is_empty() || k.len() > 64 || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(Error::Invalid("a widget key is 1 to 64 letters, digits, - or _".into()).into());
+            return Err(bad("widget_key", "widget_key_form", json!({})).into());
         }
     }
     let steps = serde_json::to_string(&b.steps).map_err(|e| Error::Internal(e.to_string()))?;
@@ -958,7 +997,7 @@ struct SkillsBody {
     wrap_up_secs: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct SkillItem {
     service_id: i64,
@@ -982,20 +1021,23 @@ async fn set_skills(
     let (old_capacity, old_wrap_up) = store.operator_limits(user.id).await?;
     let capacity = b.chat_capacity.unwrap_or(old_capacity);
     let wrap_up = b.wrap_up_secs.unwrap_or(old_wrap_up);
-    if !(0..=50).contains(&capacity) || !(0..=3600).contains(&wrap_up) {
-        return Err(Error::Invalid("chat_capacity is 0 to 50, wrap_up_secs 0 to 3600".into()).into());
+    if !(0..=50).contains(&capacity) {
+        return Err(bad("chat_capacity", "range", json!({"min": 0, "max": 50})).into());
+    }
+    if !(0..=3600).contains(&wrap_up) {
+        return Err(bad("wrap_up_secs", "range", json!({"min": 0, "max": 3600})).into());
     }
     // Everything is checked before anything is written.
     let mut skills = Vec::new();
     for s in &b.skills {
         if !(1..=5).contains(&s.proficiency) {
-            return Err(Error::Invalid("proficiency is 1 to 5".into()).into());
+            return Err(bad("skills", "range", json!({"min": 1, "max": 5})).into());
         }
         if store.service_org(s.service_id).await? != Some(admin.org_id) {
             return Err(Error::NotFound("service").into());
         }
         if skills.iter().any(|(id, _)| *id == s.service_id) {
-            return Err(Error::Invalid(format!("service {} is listed twice", s.service_id)).into());
+            return Err(bad("skills", "duplicate", json!({ "value": s.service_id })).into());
         }
         skills.push((s.service_id, s.proficiency));
     }
@@ -1047,7 +1089,7 @@ async fn set_routing(
     let (old_offer, old_missed) = store.offer_limits(*path).await?;
     let offer_secs = b.offer_secs.unwrap_or(old_offer);
     let missed = b.missed_limit.unwrap_or(old_missed);
-    Policy::checked(b.strategy, b.steps.clone(), offer_secs, missed).map_err(|e| Error::Invalid(e.to_string()))?;
+    Policy::checked(b.strategy, b.steps.clone(), offer_secs, missed).map_err(routing_field)?;
     let steps = serde_json::to_string(&b.steps).map_err(|e| Error::Internal(e.to_string()))?;
     store
         .set_routing(*path, b.strategy.as_str(), &steps, offer_secs, missed)
@@ -1069,6 +1111,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/branches/{id}/devices", web::post().to(add_device))
         .route("/api/admin/users", web::post().to(add_user))
         .route("/api/admin/users", web::get().to(users))
+        .route("/api/admin/chat-queues", web::get().to(chat_queues))
         .route("/api/admin/break-reasons", web::put().to(set_break_reasons))
         .route("/api/admin/audit", web::get().to(audit_log))
         .route("/api/admin/devices/{id}/pair", web::post().to(pair_device))

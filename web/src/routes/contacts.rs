@@ -4,12 +4,14 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::auth::Operator;
+use crate::error::bad;
 use crate::{ApiResult, AppState};
 use hub_actors::{
     model::{message, role::Role},
     store::ContactPatch,
     Error,
 };
+use serde_json::json;
 
 async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.hub.store().contact_card(op.org_id, *path).await?))
@@ -82,13 +84,19 @@ struct NewCanned {
 
 async fn add_canned(state: web::Data<AppState>, op: Operator, body: web::Json<NewCanned>) -> ApiResult<HttpResponse> {
     let c = body.into_inner();
-    let shortcut = message::shortcut(&c.shortcut).map_err(Error::from)?;
+    let shortcut = message::shortcut(&c.shortcut).map_err(|e| {
+        let (reason, args) = e.reason();
+        bad("shortcut", reason, args)
+    })?;
     let shortcut = shortcut.as_str();
-    if c.body.trim().is_empty() || c.body.chars().count() > message::MESSAGE_LIMIT || c.title.chars().count() > 200 {
-        return Err(Error::Invalid(
-            "a canned response needs a body (at most 4000 characters) and a title of at most 200".into(),
-        )
-        .into());
+    if c.body.trim().is_empty() {
+        return Err(bad("body", "required", json!({})).into());
+    }
+    if c.body.chars().count() > message::MESSAGE_LIMIT {
+        return Err(bad("body", "too_long", json!({ "max": message::MESSAGE_LIMIT })).into());
+    }
+    if c.title.chars().count() > 200 {
+        return Err(bad("title", "too_long", json!({ "max": 200 })).into());
     }
     // Shared responses are the organisation's voice: supervisors write them.
     if !c.personal && !op.role.at_least(Role::Supervisor) {

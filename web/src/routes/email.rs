@@ -9,7 +9,9 @@ use hub_channels::email::store::MailStore;
 use hub_channels::email::store::NewMailbox;
 
 use crate::auth::{Admin, Operator};
+use crate::error::bad;
 use crate::{ApiResult, AppState};
+use serde_json::json;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,16 +54,16 @@ async fn add_mailbox(
     let b = body.into_inner();
     let address = b.address.trim().to_lowercase();
     if !message::looks_like_email(&address) {
-        return Err(Error::Invalid(format!("{address:?} is not an e-mail address")).into());
+        return Err(bad("address", "email_form", json!({ "address": address })).into());
     }
     let imap_url = b.imap_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = imap_url {
-        hub_channels::email::check_imap_url(u).map_err(Error::Invalid)?;
+        hub_channels::email::check_imap_url(u).map_err(|_| bad("imap_url", "imap_url_form", json!({})))?;
     }
     let smtp_url = b.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
     if let Some(u) = smtp_url {
         if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
-            return Err(Error::Invalid("smtp_url is smtp://host:port or smtps://user:password@host:465".into()).into());
+            return Err(bad("smtp_url", "smtp_url_form", json!({})).into());
         }
     }
     // An internal address is refused at once (a name is checked again each time the hub
@@ -71,19 +73,16 @@ async fn add_mailbox(
             .and_then(|u| url::Url::parse(u).ok())
             .and_then(|u| u.host_str().map(str::to_string));
         if host.is_some_and(|h| hub_channels::egress::refuses_literal(&state.egress, &h)) {
-            return Err(Error::Invalid(format!(
-                "{field}: an internal address the hub may not reach (the installation's egress_allow)"
-            ))
-            .into());
+            return Err(bad(field, "internal_address", json!({})).into());
         }
     }
     let lang = match b.lang.as_deref().unwrap_or("ru") {
         l @ ("ru" | "en") => l.to_string(),
-        other => return Err(Error::Invalid(format!("language {other:?}: use ru or en")).into()),
+        _ => return Err(bad("lang", "lang", json!({})).into()),
     };
     let name = b.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if name.is_some_and(|n| n.chars().count() > 100 || n.chars().any(char::is_control)) {
-        return Err(Error::Invalid("name: at most 100 characters, no control characters".into()).into());
+        return Err(bad("name", "too_long", json!({"max": 100})).into());
     }
     let store = state.hub.store();
     let mailbox = store
@@ -140,7 +139,12 @@ async fn patch_mailbox(
     body: web::Json<MailboxPatch>,
 ) -> ApiResult<HttpResponse> {
     if body.enabled.is_none() && body.accept_bulk.is_none() {
-        return Err(Error::Invalid("give enabled or accept_bulk".into()).into());
+        return Err(bad(
+            "enabled",
+            "nothing_to_change",
+            json!({"fields": "enabled, accept_bulk"}),
+        )
+        .into());
     }
     let m = state
         .hub

@@ -15,7 +15,9 @@ use hub_channels::sip::trunk_store::{NewTrunk, SipTrunk};
 use hub_channels::sip::{DialError, DialRequest, TrunkStatus};
 
 use crate::auth::{Admin, Operator, Supervisor};
+use crate::error::bad;
 use crate::{ApiResult, AppState};
+use serde_json::json;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,14 +35,12 @@ fn realm(state: &AppState) -> String {
     state.sip.as_ref().map_or_else(|| "hub".to_string(), |s| s.realm())
 }
 
-fn check_user_part(what: &str, s: &str) -> Result<(), Error> {
+fn check_user_part(what: &'static str, s: &str) -> Result<(), Error> {
     let ok = !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-_.".contains(c));
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "{what}: 1 to 32 letters, digits or + - _ . (it goes into SIP URIs)"
-        )))
+        Err(bad(what, "sip_name_form", json!({})))
     }
 }
 
@@ -53,7 +53,7 @@ async fn put_account(
     let b = body.into_inner();
     check_user_part("username", &b.username)?;
     if b.password.chars().count() < 10 || b.password.chars().any(char::is_control) {
-        return Err(Error::Invalid("password: at least 10 characters, no control characters".into()).into());
+        return Err(bad("password", "password_length", json!({"min": 10, "max": 128})).into());
     }
     let realm = realm(&state);
     let ha1 = hub_sip::digest::ha1(&b.username, &realm, &b.password);
@@ -133,8 +133,14 @@ async fn add_number(state: web::Data<AppState>, admin: Admin, body: web::Json<Nu
     let b = body.into_inner();
     check_user_part("number", &b.number)?;
     for (what, text) in [("greeting", &b.greeting), ("prompt", &b.prompt)] {
-        if text.trim().is_empty() || text.chars().count() > 500 || text.chars().any(char::is_control) {
-            return Err(Error::Invalid(format!("{what}: 1 to 500 characters, no control characters")).into());
+        if text.trim().is_empty() {
+            return Err(bad(what, "required", json!({})).into());
+        }
+        if text.chars().count() > 500 {
+            return Err(bad(what, "too_long", json!({"max": 500})).into());
+        }
+        if text.chars().any(char::is_control) {
+            return Err(bad(what, "control_chars", json!({})).into());
         }
     }
     let mut choices = BTreeMap::new();
@@ -143,21 +149,24 @@ async fn add_number(state: web::Data<AppState>, admin: Admin, body: web::Json<Nu
         match (c.next(), c.next()) {
             (Some(key), None) if key.is_ascii_digit() || key == '*' || key == '#' => {
                 if key == '0' {
-                    return Err(Error::Invalid("key 0 is kept for voicemail".into()).into());
+                    return Err(bad("choices", "voicemail_key", json!({})).into());
                 }
                 choices.insert(key, *v);
             }
-            _ => return Err(Error::Invalid(format!("choice {k:?}: one key, 1-9, * or #")).into()),
+            _ => return Err(bad("choices", "choice_key", json!({ "key": k })).into()),
         }
     }
     let lang = match b.lang.as_deref().unwrap_or("ru") {
         l @ ("ru" | "en") => l.to_string(),
-        other => return Err(Error::Invalid(format!("language {other:?}: use ru or en")).into()),
+        _ => return Err(bad("lang", "lang", json!({})).into()),
     };
     let position_secs = b.position_secs.unwrap_or(30);
     let max_wait_secs = b.max_wait_secs.unwrap_or(600);
-    if !(5..=600).contains(&position_secs) || !(0..=7200).contains(&max_wait_secs) {
-        return Err(Error::Invalid("position_secs: 5 to 600; max_wait_secs: 0 to 7200".into()).into());
+    if !(5..=600).contains(&position_secs) {
+        return Err(bad("position_secs", "range", json!({"min": 5, "max": 600})).into());
+    }
+    if !(0..=7200).contains(&max_wait_secs) {
+        return Err(bad("max_wait_secs", "range", json!({"min": 0, "max": 7200})).into());
     }
     let n = state
         .hub
@@ -220,7 +229,7 @@ struct TrunkBody {
 }
 
 /// A host name or address with an optional port, nothing else (it goes into SIP URIs and DNS).
-fn check_host(what: &str, s: &str) -> Result<(), Error> {
+fn check_host(what: &'static str, s: &str) -> Result<(), Error> {
     let (host, port) = match s.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
         None => (s, None),
@@ -232,9 +241,7 @@ fn check_host(what: &str, s: &str) -> Result<(), Error> {
     if host_ok && port_ok {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "{what}: a host name or IPv4 address, optionally :port"
-        )))
+        Err(bad(what, "host_form", json!({})))
     }
 }
 
@@ -258,37 +265,34 @@ fn trunk_view(state: &AppState, trunk: SipTrunk) -> TrunkView {
 async fn add_trunk(state: web::Data<AppState>, admin: Admin, body: web::Json<TrunkBody>) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     if b.name.trim().is_empty() || b.name.chars().count() > 100 || b.name.chars().any(char::is_control) {
-        return Err(Error::Invalid("name: 1 to 100 characters, no control characters".into()).into());
+        return Err(bad("name", "range", json!({"min": 1, "max": 100})).into());
     }
     if b.domain.contains(':') {
-        return Err(Error::Invalid("domain: a host name, without a port".into()).into());
+        return Err(bad("domain", "domain_port", json!({})).into());
     }
     check_host("domain", &b.domain)?;
     if b.proxies.is_empty() || b.proxies.len() > 8 {
-        return Err(Error::Invalid("proxies: 1 to 8".into()).into());
+        return Err(bad("proxies", "count_range", json!({"min": 1, "max": 8})).into());
     }
     for p in &b.proxies {
-        check_host("proxy", p)?;
+        check_host("proxies", p)?;
         let host = p
             .rsplit_once(':')
             .filter(|(_, port)| port.parse::<u16>().is_ok())
             .map_or(p.as_str(), |(h, _)| h);
         if hub_channels::egress::refuses_literal(&state.egress, host) {
-            return Err(Error::Invalid(format!(
-                "proxy {p:?}: an internal address the hub may not reach (the installation's egress_allow)"
-            ))
-            .into());
+            return Err(bad("proxies", "internal_address", json!({ "value": p })).into());
         }
     }
     check_user_part("username", &b.username)?;
     if b.password.is_empty() || b.password.len() > 128 || b.password.chars().any(char::is_control) {
-        return Err(Error::Invalid("password: 1 to 128 characters, no control characters".into()).into());
+        return Err(bad("password", "password_length", json!({"min": 1, "max": 128})).into());
     }
     let caller_id = b.caller_id.unwrap_or_else(|| b.username.clone());
     check_user_part("caller_id", &caller_id)?;
     let expires_secs = b.expires_secs.unwrap_or(300);
     if !(10..=86_400).contains(&expires_secs) {
-        return Err(Error::Invalid("expires_secs: 10 to 86400".into()).into());
+        return Err(bad("expires_secs", "range", json!({"min": 10, "max": 86400})).into());
     }
     let trunk = state
         .hub
@@ -375,13 +379,13 @@ struct VipBody {
 async fn put_vip(state: web::Data<AppState>, admin: Admin, body: web::Json<VipBody>) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let number = hub_actors::model::phone::normalise(&b.number)
-        .ok_or_else(|| Error::Invalid(format!("{:?} is not a phone number", b.number)))?;
+        .ok_or_else(|| bad("number", "phone_number", json!({ "number": b.number })))?;
     if !(1..=100).contains(&b.priority) {
-        return Err(Error::Invalid("priority: 1 to 100".into()).into());
+        return Err(bad("priority", "range", json!({"min": 1, "max": 100})).into());
     }
     let note = b.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > 200 || n.chars().any(char::is_control)) {
-        return Err(Error::Invalid("note: at most 200 characters, no control characters".into()).into());
+        return Err(bad("note", "too_long", json!({"max": 200})).into());
     }
     let vip = state
         .hub

@@ -4,13 +4,14 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use hub_actors::Error;
 use hub_channels::telegram::credentials;
 use hub_channels::telegram::store::BotStore;
 use hub_channels::telegram::store::NewBot;
 
 use crate::auth::Admin;
+use crate::error::bad;
 use crate::{ApiError, ApiResult, AppState};
+use serde_json::json;
 
 /// Largest update Telegram posts (a 4096-character message with its entities is far below).
 const UPDATE_LIMIT: usize = 256 * 1024;
@@ -39,24 +40,24 @@ async fn add_bot(state: web::Data<AppState>, admin: Admin, body: web::Json<BotBo
     let b = body.into_inner();
     let token = b.token.trim();
     if !credentials::valid_token(token) {
-        return Err(Error::Invalid("this is not a bot token (123456789:AA…, from @BotFather)".into()).into());
+        return Err(bad("token", "bot_token", json!({})).into());
     }
     let mode = b.mode.as_deref().unwrap_or("polling");
     if !matches!(mode, "polling" | "webhook") {
-        return Err(Error::Invalid("mode is polling or webhook".into()).into());
+        return Err(bad("mode", "one_of", json!({"values": "polling, webhook"})).into());
     }
     let secret = b.webhook_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if let Some(s) = secret {
         if !credentials::valid_webhook_secret(s) {
-            return Err(Error::Invalid("webhook_secret is 1 to 256 of A-Z, a-z, 0-9, _ and -".into()).into());
+            return Err(bad("webhook_secret", "webhook_secret_form", json!({})).into());
         }
     }
     if mode == "webhook" && secret.is_none() {
-        return Err(Error::Invalid("a webhook bot needs a webhook_secret".into()).into());
+        return Err(bad("webhook_secret", "required", json!({})).into());
     }
     let lang = match b.lang.as_deref().unwrap_or("ru") {
         l @ ("ru" | "en") => l.to_string(),
-        other => return Err(Error::Invalid(format!("language {other:?}: use ru or en")).into()),
+        _ => return Err(bad("lang", "lang", json!({})).into()),
     };
     let bot = state
         .hub
