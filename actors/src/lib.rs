@@ -365,6 +365,12 @@ impl Hub {
     /// Sets a board's template or a kiosk's options; its screens on every node take it at once.
     pub async fn set_device_look(&self, org_id: i64, device_id: i64, look: serde_json::Value) -> Result<store::Look> {
         let look = self.store().set_device_look(org_id, device_id, look).await?;
+        self.device_changed(org_id, device_id).await;
+        Ok(look)
+    }
+
+    /// Tells a device's screens on every node that its settings changed (a look, a voice).
+    pub async fn device_changed(&self, org_id: i64, device_id: i64) {
         let event = bus::Event {
             origin: 0,
             org_id,
@@ -374,9 +380,8 @@ impl Hub {
         };
         if let Err(e) = self.bus().publish(event).await {
             // Stored: boards take it at their next periodic reload.
-            tracing::warn!(error = %e, device = device_id, "a device's new look not announced");
+            tracing::warn!(error = %e, device = device_id, "a device's change not announced");
         }
-        Ok(look)
     }
 
     pub fn running_displays(&self) -> usize {

@@ -75,9 +75,14 @@ def test_a_new_board_is_paired_by_its_code_set_up_and_disabled(hub, new_context)
     expect(rows_err).to_have_text("Должно быть от 1 до 20.")
     page.get_by_test_id("look-rows").fill("5")
     page.get_by_test_id("look-banner").fill("Приём документов до 19:00")
+    # A quiet hall: the calls are shown and chimed, not spoken.
+    expect(page.get_by_test_id("look-voice")).to_be_checked()
+    page.get_by_test_id("look-voice").uncheck()
     page.get_by_test_id("look-save").click()
     expect(dialog).to_be_hidden()
     expect(tv.get_by_test_id("board-banner")).to_have_text("Приём документов до 19:00")
+    listed = next(d for d in api.ok("GET", "/api/admin/devices", admin_token) if d["id"] == board["id"])
+    assert (listed["voice"], listed["chime"]) == (0, 1), listed
 
     # A ticket called at window 1 shows on the new board.
     op = api.operator_at(hubnode.OPERATOR1, WINDOW_1)
@@ -100,9 +105,9 @@ def test_a_new_board_is_paired_by_its_code_set_up_and_disabled(hub, new_context)
     page.get_by_test_id("tab-audit").click()
     rows = page.get_by_test_id("audit-row")
     expect(rows.first).to_have_attribute("data-action", "device.disable")
-    expect(rows).to_have_count(4)
+    expect(rows).to_have_count(5)
     actions = [r.get_attribute("data-action") for r in rows.all()]
-    for a in ("device.disable", "device.look", "device.pair", "device.create"):
+    for a in ("device.disable", "device.voice", "device.look", "device.pair", "device.create"):
         assert a in actions, actions
     expect(rows.first).to_contain_text("Администратор")
     expect(rows.first).to_contain_text("Устройство отключено")

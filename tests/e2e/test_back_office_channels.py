@@ -125,6 +125,14 @@ def test_telegram_bots_and_mailboxes(hub, new_context):
     expect(mailbox.locator(".pill")).to_have_text("Приостановлен")
     screenshot(page, "back_office_channels")
 
+    # The log words each change; nothing of the token is in it.
+    page.get_by_test_id("tab-audit").click()
+    expect(page.locator('[data-testid="audit-row"][data-action="telegram_bot.create"]')).to_contain_text(
+        "Подключён бот Telegram")
+    expect(page.locator('[data-testid="audit-row"][data-action="mailbox.create"]')).to_contain_text(
+        "Добавлен почтовый ящик")
+    assert "AAHdqTcv" not in page.locator("#audit").inner_text()
+
 
 def test_telephony_in_the_back_office(hub, new_context):
     api = hub.api

@@ -58,6 +58,8 @@ async function openDevice(d) {
     $('look-background').value = D.look.background;
     $('look-row').value = D.look.row;
     $('look-accent').value = D.look.accent;
+    $('look-voice').checked = !!d.voice;
+    $('look-chime').checked = !!d.chime;
   } else {
     $('look-print').value = D.look.print || 'off';
   }
@@ -106,6 +108,11 @@ export function init() {
     try {
       const r = await Hub.api('PUT', '/api/admin/devices/' + d.id + '/look', look);
       D.look = r.look;
+      const voice = { voice: $('look-voice').checked, chime: $('look-chime').checked };
+      if (d.kind === 'board' && (voice.voice !== !!d.voice || voice.chime !== !!d.chime)) {
+        await Hub.api('PATCH', '/api/admin/boards/' + d.id + '/voice', voice);
+        await loadDevices();
+      }
       $('device-dialog').close();
       Hub.say('adm.saved', null, 'ok');
     } catch (e) { fieldError(form, e); }

@@ -90,7 +90,9 @@ Hub.ready(() => {
     if (msg.tz) S.tz = msg.tz;
     if (typeof msg.now === 'number') S.skew = msg.now - Date.now();
     if (msg.rows) S.rows = msg.rows;
-    if (msg.look) applyLook(msg.look);
+    // A template comes on connecting and when an admin changed the board: its voice may have
+    // changed too.
+    if (msg.look) { applyLook(msg.look); loadVoice(); }
     tick();
     if (msg.new_call) flash(msg.new_call);
     forgetGone();

@@ -49,8 +49,10 @@ pub async fn record_unrecorded<B>(res: &ServiceResponse<B>) {
         .skip(1)
         .find(|s| s.parse::<i64>().is_err())
         .map_or("api", |s| kind_of(s));
+    let action = action_of(req.method().as_str(), &pattern)
+        .map_or_else(|| format!("{} {}", req.method(), pattern), str::to_string);
     let change = Change {
-        action: format!("{} {}", req.method(), pattern),
+        action,
         object_kind,
         object_id,
         before: None,
@@ -59,6 +61,30 @@ pub async fn record_unrecorded<B>(res: &ServiceResponse<B>) {
     if let Err(e) = state.hub.store().record_change(&actor, change).await {
         tracing::error!(error = %e, "an audit entry was not written");
     }
+}
+
+/// The name a page words for a change made through a route that records nothing itself.
+fn action_of(method: &str, pattern: &str) -> Option<&'static str> {
+    Some(match (method, pattern) {
+        ("POST", "/api/admin/branches/{id}/chat-queues") => "chat_queue.create",
+        ("PUT", "/api/admin/services/{id}/routing") => "chat_queue.routing",
+        ("PUT", "/api/admin/users/{id}/skills") => "user.skills",
+        ("POST", "/api/admin/telegram/bots") => "telegram_bot.create",
+        ("PATCH", "/api/admin/telegram/bots/{id}") => "telegram_bot.edit",
+        ("POST", "/api/admin/mailboxes") => "mailbox.create",
+        ("PATCH", "/api/admin/mailboxes/{id}") => "mailbox.edit",
+        ("POST", "/api/admin/mailboxes/{id}/confirmation") => "mailbox.confirmation",
+        ("PUT", "/api/admin/sip/accounts/{user_id}") => "phone_account.set",
+        ("DELETE", "/api/admin/sip/accounts/{user_id}") => "phone_account.remove",
+        ("POST", "/api/admin/sip/numbers") => "phone_number.create",
+        ("POST", "/api/admin/sip/trunks") => "trunk.create",
+        ("DELETE", "/api/admin/sip/trunks/{id}") => "trunk.remove",
+        ("PUT", "/api/admin/sip/vip") => "vip_caller.set",
+        ("DELETE", "/api/admin/sip/vip/{number}") => "vip_caller.remove",
+        ("PATCH", "/api/admin/boards/{id}/voice") => "device.voice",
+        ("PUT", "/api/admin/speech/templates/{lang}") => "speech_template.set",
+        _ => return None,
+    })
 }
 
 /// The object a path segment names, as a fixed word (never text from the request).

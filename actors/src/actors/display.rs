@@ -83,7 +83,9 @@ impl DisplayActor {
         }
     }
 
-    fn reload(&mut self, ctx: &mut Context<Self>) {
+    /// Reads the board's state again; `resend` sends the template too, so screens re-read the
+    /// device's settings (a new voice) even when the template itself is the same.
+    fn reload_with(&mut self, ctx: &mut Context<Self>, resend: bool) {
         let (core, device_id) = (self.core.clone(), self.device_id);
         let load = async move {
             let (org_id, branch_id) = core.store.device_branch(device_id).await?;
@@ -97,10 +99,10 @@ impl DisplayActor {
             let calls = core.store.board_calls(branch_id, &day, size as i64).await?;
             Ok::<_, Error>((branch_id, branch.name, branch.timezone, look, size, calls))
         };
-        ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
+        ctx.wait(load.into_actor(self).map(move |res, act, ctx| match res {
             Ok((branch_id, name, tz, look, size, calls)) => {
-                let new_look = !act.loaded || act.look != look;
-                let changed = new_look || act.board.calls != calls || act.tz != tz;
+                let new_look = resend || !act.loaded || act.look != look;
+                let changed = new_look || act.board.calls != calls || act.tz != tz || act.branch_name != name;
                 act.branch_id = branch_id;
                 act.branch_name = name;
                 act.tz = tz;
@@ -121,6 +123,10 @@ impl DisplayActor {
                 }
             }
         }));
+    }
+
+    fn reload(&mut self, ctx: &mut Context<Self>) {
+        self.reload_with(ctx, false);
     }
 
     fn message(&self, new_call: Option<&BoardCall>, at: Millis, with_look: bool) -> Push {
@@ -181,7 +187,7 @@ impl StreamHandler<Heard> for DisplayActor {
         };
         match &event.kind {
             EventKind::Resync => self.reload(ctx),
-            EventKind::DeviceChanged { device_id } if *device_id == self.device_id => self.reload(ctx),
+            EventKind::DeviceChanged { device_id } if *device_id == self.device_id => self.reload_with(ctx, true),
             EventKind::BranchChanged if event.branch_id == self.branch_id => self.reload(ctx),
             _ if event.branch_id != self.branch_id || !self.loaded => {}
             EventKind::TicketCalled {

@@ -150,7 +150,7 @@ pub struct UserRow {
 /// The columns of a [`UserRow`], in its order.
 pub(crate) const USER_COLUMNS: &str = "id, org_id, login, name, role, lang, disabled, gender, chat_capacity";
 
-/// A kiosk or board as the back office lists it (never its secret).
+/// A kiosk or board as the back office lists it (never its secret); a board's voice and chime.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct DeviceRow {
     pub id: i64,
@@ -160,6 +160,10 @@ pub struct DeviceRow {
     pub name: String,
     pub lang: String,
     pub disabled: i64,
+    /// A board speaks its calls (1) or only shows them (0).
+    pub voice: i64,
+    /// A board chimes before a call.
+    pub chime: i64,
 }
 
 impl Store {
@@ -463,7 +467,7 @@ impl Store {
     /// The organisation's kiosks and boards.
     pub async fn org_devices(&self, org_id: i64) -> Result<Vec<DeviceRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, branch_id, kind, login, name, lang, disabled FROM devices WHERE org_id = $1 ORDER BY branch_id, kind, login",
+            "SELECT id, branch_id, kind, login, name, lang, disabled, voice, chime FROM devices WHERE org_id = $1 ORDER BY branch_id, kind, login",
         )
         .bind(org_id)
         .fetch_all(&self.read)
@@ -490,12 +494,12 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        Ok(
-            sqlx::query_as("SELECT id, branch_id, kind, login, name, lang, disabled FROM devices WHERE id = $1")
-                .bind(device_id)
-                .fetch_one(&self.write)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, branch_id, kind, login, name, lang, disabled, voice, chime FROM devices WHERE id = $1",
         )
+        .bind(device_id)
+        .fetch_one(&self.write)
+        .await?)
     }
 
     /// Sets a new password and signs the user out everywhere.

@@ -74,6 +74,8 @@ async fn set_board_voice(
         .store()
         .set_board_voice(admin.org_id, *path, b.voice, b.chime, b.lang.as_deref())
         .await?;
+    // The board's screens take it at once (they ask for their voice again).
+    state.hub.device_changed(admin.org_id, *path).await;
     tracing::info!(board = *path, voice = voice.voice, chime = voice.chime, lang = %voice.lang, "board voice set");
     Ok(HttpResponse::Ok().json(voice))
 }
