@@ -221,3 +221,26 @@ def test_a_newcomer_adds_a_service_and_a_window_and_the_kiosk_shows_it(hub, new_
     actions = [r.get_attribute("data-action") for r in page.get_by_test_id("audit-row").all()]
     assert "service.create" in actions, actions
     screenshot(page, "back_office_services")
+
+
+def test_every_back_office_section_fits_a_phone(hub, new_context):
+    """Every section at phone size: nothing pushes the page sideways (wide tables scroll in
+    their own box), in both languages."""
+    page = new_context(**PHONE_VIEW).new_page()
+    back_office(page, hub)
+    wide = []
+    for lang in ("ru", "en"):
+        page.evaluate(f"() => Hub.setLang('{lang}')")
+        for tab in ("branches", "branch", "devices", "users", "chats", "channels", "phones", "breaks", "audit"):
+            page.get_by_test_id(f"tab-{tab}").click()
+            expect(page.locator(f"#panel-{tab}")).to_be_visible()
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            if width > 391:
+                wide.append(f"{tab} [{lang}]: {width}px")
+    page.get_by_test_id("tab-users").click()
+    page.get_by_test_id("user-new").click()
+    expect(page.get_by_test_id("user-dialog")).to_be_visible()
+    box = page.get_by_test_id("user-dialog").bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 391, box
+    screenshot(page, "back_office_user_dialog_phone")
+    assert not wide, "sections wider than a phone: " + ", ".join(wide)
