@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::bus::{Event, EventKind};
 use crate::error::{Error, Result};
+use crate::model::field::FieldError;
 use crate::model::{
     now_millis,
     ordering::Placement,
@@ -245,7 +246,12 @@ impl Handler<SetPlace> for OperatorActor {
             let menu: Vec<(i64, bool)> = services.iter().map(|s| (s.id, s.prefix.is_some())).collect();
             let ids = presence::services_to_serve(&msg.service_ids, &menu).map_err(|e| match e {
                 presence::PlaceError::UnknownService(_) => Error::NotFound("service"),
-                other => Error::Invalid(other.to_string()),
+                presence::PlaceError::NoService => {
+                    FieldError::new("service_ids", "no_service", serde_json::json!({})).into()
+                }
+                presence::PlaceError::Group(_) => {
+                    FieldError::new("service_ids", "menu_group", serde_json::json!({})).into()
+                }
             })?;
             state.window_id = Some(window.id);
             state.service_ids = ids;
@@ -461,7 +467,7 @@ impl Handler<Act> for OperatorActor {
 /// skill row counts as proficiency [`DEFAULT_PROFICIENCY`].
 async fn visit_cut_offs(core: &Core, user_id: i64, services: &[i64], now: Millis) -> Result<Vec<(i64, Millis)>> {
     if services.is_empty() {
-        return Err(Error::Invalid("choose at least one service to serve".into()));
+        return Err(FieldError::new("service_ids", "no_service", serde_json::json!({})).into());
     }
     let skills = core.store.proficiencies(user_id).await?;
     let policies = core.store.policies_for(services).await?;

@@ -302,7 +302,12 @@ impl Handler<Apply> for TicketActor {
                     comment,
                 } => {
                     if !(1..=5).contains(&score) {
-                        return Err(Error::Invalid("a rating is 1 to 5".into()));
+                        return Err(crate::model::field::FieldError::new(
+                            "score",
+                            "range",
+                            serde_json::json!({"min": 1, "max": 5}),
+                        )
+                        .into());
                     }
                     store.rate(s.id, contact_id, score, comment.as_deref(), now).await?
                 }

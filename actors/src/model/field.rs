@@ -67,6 +67,16 @@ fn sentence(reason: &str, args: &Value) -> String {
         "menu_order" => "the order must list each entry of the group once".into(),
         "window_in_use" => format!("{} works at this window now", s("operator")),
         "shortcut_taken" => format!("the shortcut /{} is taken", s("shortcut")),
+        "no_service" => "choose at least one service to serve".into(),
+        "menu_group" => "this is a menu group; choose a service inside it".into(),
+        "same_card" => "these are already one card".into(),
+        "attachment_gone" => "an attachment is unknown, not yours or already sent".into(),
+        "transfer_to_self" => "this conversation is already yours; choose another operator or a queue".into(),
+        "transfer_target" => "transfer to one operator or one queue".into(),
+        "unsent_files" => format!(
+            "{} files are waiting to be sent already; send or drop them first",
+            n("max")
+        ),
         "one_of" => format!("one of: {}", s("values")),
         "bot_token" => "not a bot token (123456789:AA…, from @BotFather)".into(),
         "webhook_secret_form" => "1 to 256 of A-Z, a-z, 0-9, _ and -".into(),

@@ -465,7 +465,7 @@ impl Store {
         let keep = self.contact_card(org_id, keep).await?.id;
         let other = self.contact_card(org_id, other).await?.id;
         if keep == other {
-            return Err(Error::Invalid("these are already one card".into()));
+            return Err(crate::model::field::FieldError::new("other_id", "same_card", serde_json::json!({})).into());
         }
         let mut tx = self.write.begin().await?;
         for table in ["contact_identities", "conversations", "visitors"] {

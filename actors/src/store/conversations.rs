@@ -599,9 +599,12 @@ impl Store {
                 q = q.bind(*a);
             }
             if q.execute(&mut *tx).await?.rows_affected() != attachment_ids.len() as u64 {
-                return Err(Error::Invalid(
-                    "an attachment is unknown, not yours or already sent".into(),
-                ));
+                return Err(crate::model::field::FieldError::new(
+                    "attachment_ids",
+                    "attachment_gone",
+                    serde_json::json!({}),
+                )
+                .into());
             }
         }
         if matches!(author, Author::Visitor) && !attachment_ids.is_empty() {

@@ -145,9 +145,9 @@ impl Store {
         let prefix = match prefix {
             None => return Err(Error::NotFound("service")),
             Some((None,)) => {
-                return Err(Error::Invalid(
-                    "this is a menu group; choose a service inside it".into(),
-                ))
+                return Err(
+                    crate::model::field::FieldError::new("service_id", "menu_group", serde_json::json!({})).into(),
+                )
             }
             Some((Some(p),)) => p,
         };
@@ -221,7 +221,9 @@ impl Store {
         now: Millis,
     ) -> Result<Option<Ticket>> {
         if services.is_empty() {
-            return Err(Error::Invalid("choose at least one service to serve".into()));
+            return Err(
+                crate::model::field::FieldError::new("service_ids", "no_service", serde_json::json!({})).into(),
+            );
         }
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -326,8 +328,13 @@ impl Store {
             TicketAction::Finish | TicketAction::NoShow => q.bind(to.as_str()).bind(comment),
             TicketAction::Requeue => q,
             TicketAction::Transfer => {
-                let (service_id, placement) =
-                    transfer.ok_or_else(|| Error::Invalid("a transfer needs a target service".into()))?;
+                let (service_id, placement) = transfer.ok_or_else(|| {
+                    Error::from(crate::model::field::FieldError::new(
+                        "service_id",
+                        "required",
+                        serde_json::json!({}),
+                    ))
+                })?;
                 self.check_visit_target(service_id, ticket.branch_id).await?;
                 q.bind(sort_key(now, placement))
                     .bind(service_id)
@@ -385,7 +392,9 @@ impl Store {
                 .await?;
         match target {
             None => Err(Error::NotFound("service")),
-            Some((None,)) => Err(Error::Invalid("send it to a service, not a menu group".into())),
+            Some((None,)) => {
+                Err(crate::model::field::FieldError::new("service_id", "menu_group", serde_json::json!({})).into())
+            }
             Some(_) => Ok(()),
         }
     }

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Operator;
+use crate::error::bad;
 use crate::{ApiError, ApiResult, AppState};
 use hub_actors::{
     actors::ticket::{Apply, Change},
@@ -22,6 +23,7 @@ use hub_actors::{
 use hub_channels::email::store::MailStore;
 use hub_channels::telegram::store::BotStore;
 use hub_channels::webchat::VisitorConversation;
+use serde_json::json;
 
 /// The visitor of the request: bearer token, or `?token=` (links to attachments).
 pub async fn visitor(state: &AppState, req: &HttpRequest) -> ApiResult<Visitor> {
@@ -187,10 +189,10 @@ async fn leave_contact(
     let b = body.into_inner();
     let email = b.email.trim();
     if !message::looks_like_email(email) {
-        return Err(Error::Invalid(format!("{email:?} is not an e-mail address")).into());
+        return Err(bad("email", "email_form", json!({ "address": email })).into());
     }
     if b.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(Error::Invalid("a name holds at most 200 characters".into()).into());
+        return Err(bad("name", "too_long", json!({"max": 200})).into());
     }
     let store = state.hub.store();
     let name = b.name.clone().filter(|n| !n.trim().is_empty());
@@ -324,7 +326,7 @@ async fn rate(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Rati
     let v = visitor(&state, &req).await?;
     let b = body.into_inner();
     if b.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
-        return Err(Error::Invalid("a comment holds at most 2000 characters".into()).into());
+        return Err(bad("comment", "too_long", json!({"max": 2000})).into());
     }
     // Only the visitor's own conversation: another's id reads as unknown.
     let c = state.hub.store().conversation(v.org_id, b.conversation_id).await?;
@@ -386,10 +388,7 @@ async fn store_upload(
 ) -> ApiResult<HttpResponse> {
     // Files uploaded but not (yet) sent are capped per uploader, so nobody can fill the store.
     if state.hub.store().unsent_attachments(org_id, &owner).await? >= UNSENT_LIMIT {
-        return Err(Error::Invalid(format!(
-            "{UNSENT_LIMIT} files are waiting to be sent already; send or drop them first"
-        ))
-        .into());
+        return Err(bad("file", "unsent_files", json!({ "max": UNSENT_LIMIT })).into());
     }
     let mime = attachment::classify(&data).map_err(|e| match e {
         attachment::AttachmentError::TooLarge => ApiError::TooLarge(attachment::MAX_BYTES),

@@ -26,17 +26,18 @@ async fn patch(
     body: web::Json<ContactPatch>,
 ) -> ApiResult<HttpResponse> {
     let p = body.into_inner();
-    for v in [&p.name, &p.email, &p.phone].into_iter().flatten() {
+    for (field, v) in [("name", &p.name), ("email", &p.email), ("phone", &p.phone)] {
+        let Some(v) = v else { continue };
         if v.chars().count() > FIELD_LIMIT {
-            return Err(Error::Invalid(format!("a field holds at most {FIELD_LIMIT} characters")).into());
+            return Err(bad(field, "too_long", json!({ "max": FIELD_LIMIT })).into());
         }
     }
     if p.note.as_ref().is_some_and(|n| n.chars().count() > 4 * FIELD_LIMIT) {
-        return Err(Error::Invalid("a note holds at most 2000 characters".into()).into());
+        return Err(bad("note", "too_long", json!({ "max": 4 * FIELD_LIMIT })).into());
     }
     if let Some(e) = p.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
         if !message::looks_like_email(e) {
-            return Err(Error::Invalid(format!("{e:?} is not an e-mail address")).into());
+            return Err(bad("email", "email_form", json!({ "address": e })).into());
         }
     }
     Ok(HttpResponse::Ok().json(state.hub.store().update_contact(op.org_id, *path, &p).await?))

@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Operator, Supervisor};
+use crate::error::bad;
 use crate::{ApiResult, AppState};
 use hub_actors::{
     actors::ticket::{Apply, Change, Post, Typing},
@@ -14,6 +15,7 @@ use hub_actors::{
     store::{Author, ContactCard, Conversation, Message, TimelineEntry, TransferTo},
     Error,
 };
+use serde_json::json;
 
 #[derive(Serialize)]
 struct Lists {
@@ -157,11 +159,9 @@ async fn typing(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) 
 
 const NOTE_LIMIT: usize = 2000;
 
-fn check_note(note: &Option<String>, what: &str) -> Result<Option<String>, Error> {
+fn check_note(note: &Option<String>, what: &'static str) -> Result<Option<String>, Error> {
     match note.as_deref().map(str::trim) {
-        Some(n) if n.chars().count() > NOTE_LIMIT => Err(Error::Invalid(format!(
-            "a {what} holds at most {NOTE_LIMIT} characters"
-        ))),
+        Some(n) if n.chars().count() > NOTE_LIMIT => Err(bad(what, "too_long", json!({ "max": NOTE_LIMIT }))),
         Some("") | None => Ok(None),
         Some(n) => Ok(Some(n.to_string())),
     }
@@ -183,14 +183,10 @@ async fn transfer(
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let to = match (b.operator_id, b.service_id) {
-        (Some(o), None) if o == op.user_id => {
-            return Err(
-                Error::Invalid("this conversation is already yours; choose another operator or a queue".into()).into(),
-            )
-        }
+        (Some(o), None) if o == op.user_id => return Err(bad("operator_id", "transfer_to_self", json!({})).into()),
         (Some(o), None) => TransferTo::Operator(o),
         (None, Some(s)) => TransferTo::Queue(s),
-        _ => return Err(Error::Invalid("transfer to one operator_id or one service_id".into()).into()),
+        _ => return Err(bad("operator_id", "transfer_target", json!({})).into()),
     };
     let note = check_note(&b.note, "note")?;
     apply(

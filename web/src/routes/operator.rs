@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 
 use crate::auth::Operator;
+use crate::error::bad;
 use crate::{ApiResult, AppState};
 use hub_actors::{
     actors::operator::{Act, CallNext, OperatorView, SetPlace, SetPresence, View},
@@ -14,6 +15,7 @@ use hub_actors::{
     store::{Ticket, TodayStats},
     Error,
 };
+use serde_json::json;
 
 #[derive(Serialize)]
 struct Console {
@@ -177,11 +179,11 @@ async fn act(
         serde_json::from_slice(&body).map_err(|e| crate::ApiError::BadJson(format!("malformed JSON: {e}")))?
     };
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > COMMENT_LIMIT) {
-        return Err(Error::Invalid(format!("a comment holds at most {COMMENT_LIMIT} characters")).into());
+        return Err(bad("comment", "too_long", json!({ "max": COMMENT_LIMIT })).into());
     }
     let transfer = match (action, body.service_id) {
         (TicketAction::Transfer, Some(s)) => Some((s, body.placement.unwrap_or(Placement::Back))),
-        (TicketAction::Transfer, None) => return Err(Error::Invalid("a transfer needs service_id".into()).into()),
+        (TicketAction::Transfer, None) => return Err(bad("service_id", "required", json!({})).into()),
         _ => None,
     };
     let comment = body.comment.filter(|c| !c.trim().is_empty());
