@@ -1,5 +1,6 @@
 /* Chat queues (the remote channels' lines: web chat, calls, mail, Telegram) with their routing
    rules, and the organisation's canned replies. */
+import { addCanned, listCanned, removeCanned } from './canned.js';
 import { Hub, $, arr, fail, branchName, branchOptions, onBranches, onSubmit, clearFieldErrors, removeButton } from './admin-kit.js';
 
 export const Q = { queues: [], canned: [], editing: null };
@@ -13,7 +14,7 @@ export async function loadQueues() {
   watchers.forEach((fn) => fn(Q.queues));
 }
 export async function loadCanned() {
-  Q.canned = arr(await Hub.api('GET', '/api/canned')).filter((c) => !c.personal);
+  Q.canned = await listCanned(true);
   renderCanned();
 }
 export async function load() { await Promise.all([loadQueues(), loadCanned()]); }
@@ -47,7 +48,7 @@ function renderCanned() {
   $('canned').replaceChildren(...Q.canned.map((c) => Hub.el('tr', { 'data-testid': 'canned-row' },
     Hub.el('td', { class: 'mono' }, '/' + c.shortcut), Hub.el('td', null, c.title), Hub.el('td', { class: 'canned-text' }, c.body),
     Hub.el('td', null, removeButton('adm.remove', async () => {
-      try { await Hub.api('DELETE', '/api/canned/' + c.id); Hub.say('adm.cannedRemoved', { shortcut: c.shortcut }, 'ok'); await loadCanned(); } catch (e) { fail(e); }
+      try { await removeCanned(c); Hub.say('adm.cannedRemoved', { shortcut: c.shortcut }, 'ok'); await loadCanned(); } catch (e) { fail(e); }
     })))));
 }
 
@@ -74,7 +75,7 @@ export function init() {
   });
   $('rt-cancel').addEventListener('click', () => { Q.editing = null; Hub.show($('routing-form'), false); });
   onSubmit($('canned-form'), async (body) => {
-    await Hub.api('POST', '/api/canned', Object.assign({ personal: false, title: '' }, body));
+    await addCanned(Object.assign({ personal: false }, body));
     $('canned-form').reset();
     Hub.say('adm.cannedAdded', { shortcut: body.shortcut || '' }, 'ok');
     await loadCanned();

@@ -1,5 +1,6 @@
 /* Replying: read marks, typing, sending with files, canned replies ("/shortcut" and the picker),
    transfer and close. */
+import { addCanned, removeCanned } from './canned.js';
 import { addMsg, canReply, closeThread, loadCanned, loadOperators, msgNode, quiet, refreshChat, reloadOpen, renderConvs, renderOpenHead, renderReplyState, scrollThread } from './operator-chats.js';
 import { C, S, TYPING_EVERY, TYPING_SHOWN, contactName, fail, findConv, isSup, myId, openConv, presState, toLogin } from './operator-state.js';
 import { setTitle } from './operator-window.js';
@@ -210,7 +211,7 @@ $('canned-new').addEventListener('submit', async (ev) => {
   paintPicker();
   Hub.clearMessage();
   try {
-    const row = await Hub.api('POST', '/api/canned', { shortcut, title: $('canned-new-title').value.trim(), body, personal: true });
+    const row = await addCanned({ shortcut, title: $('canned-new-title').value.trim(), body, personal: true });
     field.value = '';
     $('canned-new-title').value = '';
     $('canned-new-body').value = '';
@@ -229,13 +230,9 @@ export async function deleteCanned(c) {
   paintPicker();
   Hub.clearMessage();
   try {
-    await Hub.api('DELETE', '/api/canned/' + encodeURIComponent(c.id));
+    await removeCanned(c);
     Hub.say('canned.deleted', { shortcut: c.shortcut }, 'ok');
-  } catch (e) {
-    // Already gone (another tab): what was wanted.
-    if (e instanceof Hub.HubError && e.status === 404) Hub.say('canned.deleted', { shortcut: c.shortcut }, 'ok');
-    else fail(e);
-  }
+  } catch (e) { fail(e); }
   C.cannedBusy = false;
   await cannedChanged();
 }

@@ -2,7 +2,8 @@
    operators' load and the conversations waiting, with manual assignment and take-over; the
    organisation's shared canned responses. Refreshed on /ws/operator pushes (each part at most once
    a second) and every 5 s. */
-'use strict';
+import { addCanned as postCanned, listCanned, removeCanned } from './canned.js';
+
 Hub.ready(() => {
   const $ = (id) => document.getElementById(id);
   const S = { me: null, overview: null, convs: [], at: 0, busy: new Set(), loading: false, again: false, errFrom: null };
@@ -97,7 +98,7 @@ Hub.ready(() => {
 
   async function loadCanned() {
     try {
-      K.list = arr(await Hub.api('GET', '/api/canned')).filter((c) => c && c.shortcut && !c.personal);
+      K.list = await listCanned(true);
       loadWorked('canned');
       renderCanned();
     } catch (e) { loadFailed(e, 'canned'); }
@@ -387,7 +388,7 @@ Hub.ready(() => {
     cannedBusy(true);
     Hub.clearMessage();
     try {
-      const row = await Hub.api('POST', '/api/canned', { shortcut, title, body, personal: false });
+      const row = await postCanned({ shortcut, title, body, personal: false });
       field.value = '';
       $('sup-canned-title').value = '';
       $('sup-canned-body').value = '';
@@ -402,13 +403,9 @@ Hub.ready(() => {
     cannedBusy(true);
     Hub.clearMessage();
     try {
-      await Hub.api('DELETE', '/api/canned/' + encodeURIComponent(c.id));
+      await removeCanned(c);
       Hub.say('canned.deleted', { shortcut: c.shortcut }, 'ok');
-    } catch (e) {
-      // Already gone (another supervisor): what was wanted.
-      if (e instanceof Hub.HubError && e.status === 404) Hub.say('canned.deleted', { shortcut: c.shortcut }, 'ok');
-      else fail(e);
-    }
+    } catch (e) { fail(e); }
     cannedBusy(false);
     await loadCanned();
   }

@@ -71,6 +71,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("login.js"),
     js!("widget-frame.js"),
     js!("supervisor.js"),
+    js!("canned.js"),
     js!("admin.js"),
     js!("admin-kit.js"),
     js!("admin-branches.js"),
