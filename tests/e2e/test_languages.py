@@ -165,3 +165,22 @@ def test_the_dictionary_has_every_key_in_both_languages(hub, new_context):
                 used[key] = f.name
     missing = {k: where for k, where in used.items() if k not in en}
     assert not missing, f"keys used but not in the dictionary: {missing}"
+
+
+def test_every_refusal_reason_is_worded_in_both_languages(hub, new_context):
+    """Each reason the server gives a refusal (a field error's, a ticket's, a presence's, a
+    message's) has a sentence in both languages, so no page falls back to the server's English
+    or to a generic line. Read from the sources, so a new reason without words fails here."""
+    root = PAGES.parent.parent
+    code = "\n".join(p.read_text() for d in ("actors/src", "web/src", "channels") for p in (root / d).rglob("*.rs"))
+    reasons = set(re.findall(r'FieldError::new\(\s*"[\w.]+",\s*"([a-z_]+)"', code))
+    reasons |= set(re.findall(r'\bbad\(\s*[\w"]+,\s*"([a-z_]+)"', code))
+    reasons |= set(re.findall(r'=>\s*\(\s*"([a-z_]+)",\s*(?:Value|serde_json|json!)', code))
+    assert len(reasons) > 40, f"the reason finder found too few: {sorted(reasons)}"
+    page = new_context().new_page()
+    page.goto(hub.url("/login"))
+    page.wait_for_function("() => window.Hub && Hub.keys('en').length > 0")
+    for lang in ("en", "ru"):
+        keys = set(page.evaluate(f"() => Hub.keys('{lang}')"))
+        missing = sorted(r for r in reasons if f"why.{r}" not in keys)
+        assert not missing, f"reasons with no sentence in {lang}: {missing}"

@@ -239,6 +239,9 @@ def test_services_and_windows_are_renamed_reordered_and_taken_off(hub, new_conte
     consultation.get_by_test_id("svc-remove").click()
     expect(page.get_by_test_id("message")).to_have_text("«Консультация юриста» убрана с киоска.")
     expect(consultation).to_have_count(0)
+    # A kiosk still showing the old menu cannot take a ticket for it.
+    status, _ = api.request("POST", "/api/kiosk/tickets", api.kiosk(), {"service_id": hubnode.CONSULTATION})
+    assert status == 404, status
     # A window someone works at cannot go; an empty one can, and comes back when added again.
     api.operator_at(hubnode.OPERATOR1, hubnode.WINDOW_1, [hubnode.PAYMENTS])
     w1 = page.locator(f'[data-testid="window-item"][data-window-id="{hubnode.WINDOW_1}"]')

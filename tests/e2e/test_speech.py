@@ -380,8 +380,8 @@ def test_widget_voice_message_is_transcribed_once_across_a_crash(hub_store, brow
 
 def test_bad_recordings_in_the_thread_say_why(hub_store, new_context, tmp_path):
     """An empty WAV and an ADPCM one (a format the recogniser does not read) sent from the
-    widget: each job fails with its reason, the thread says so under the audio, and the hub
-    runs on."""
+    widget: each job fails with its reason (kept on the job, for the admin), the thread notes it
+    under the audio with a mark each reader's page words in its language, and the hub runs on."""
     needs_models()
     from test_webchat import Shop, shop_page_html
     from ui import DESKTOP_VIEW
@@ -423,7 +423,8 @@ def test_bad_recordings_in_the_thread_say_why(hub_store, new_context, tmp_path):
         assert any("WAV format 2" in e for e in errors), errors
         notes = [m for m in api.ok("GET", f"/api/conversations/{queued[0]['id']}", sup)["messages"]
                  if m["author"] == "system"]
-        assert len(notes) == 2 and all(n["body"].startswith("🎤 not transcribed:") for n in notes), notes
+        # The thread says it in the reader's language; why is on the job, for the admin.
+        assert len(notes) == 2 and all(n["body"] == "🎤 ✕" for n in notes), notes
         assert api.request("GET", "/healthz")[0] == 200
         assert metric(api.request("GET", "/metrics")[1], "hub_transcriptions_failed") == 2
     finally:

@@ -187,7 +187,7 @@
       'adm.windowRemoveAsk': 'Take window {label} off the branch?', 'adm.windowRemoved': 'Window {label} is off the branch.',
       'adm.act.branch.edit': 'Branch changed', 'adm.act.branch.menu_order': 'Menu reordered', 'adm.act.service.edit': 'Service renamed',
       'adm.act.service.remove': 'Service taken off', 'adm.act.window.edit': 'Window renamed', 'adm.act.window.remove': 'Window taken off',
-      'why.no_service': 'Choose at least one service to serve.', 'why.menu_group': 'This is a menu group: choose a service inside it.', 'why.same_card': 'These are one card already.', 'why.attachment_gone': 'A file is gone or already sent: attach it again.', 'why.transfer_to_self': 'This conversation is yours already: choose another operator or a queue.', 'why.transfer_target': 'Choose one operator or one queue.', 'why.unsent_files': '{max} files wait to be sent already: send or remove them first.',
+      'cv.noSpeech': 'no speech in this recording', 'cv.notTranscribed': 'could not be transcribed', 'why.no_service': 'Choose at least one service to serve.', 'why.menu_group': 'This is a menu group: choose a service inside it.', 'why.same_card': 'These are one card already.', 'why.attachment_gone': 'A file is gone or already sent: attach it again.', 'why.transfer_to_self': 'This conversation is yours already: choose another operator or a queue.', 'why.transfer_target': 'Choose one operator or one queue.', 'why.unsent_files': '{max} files wait to be sent already: send or remove them first.',
       'why.shortcut_taken': 'The shortcut /{shortcut} is taken.', 'why.one_of': 'One of: {values}.', 'why.bot_token': 'Not a bot token: copy it from @BotFather (123456789:AA…).',
       'why.webhook_secret_form': '1 to 256 of A–Z, a–z, 0–9, _ and -.', 'why.email_form': '{address} is not an e-mail address.',
       'why.imap_url_form': 'Like imaps://user:password@host:993 (or imap:// on a trusted network).',
@@ -479,7 +479,7 @@
       'adm.windowRemoveAsk': 'Убрать окно {label} из отделения?', 'adm.windowRemoved': 'Окно {label} убрано.',
       'adm.act.branch.edit': 'Изменено отделение', 'adm.act.branch.menu_order': 'Изменён порядок меню', 'adm.act.service.edit': 'Услуга переименована',
       'adm.act.service.remove': 'Услуга убрана', 'adm.act.window.edit': 'Окно переименовано', 'adm.act.window.remove': 'Окно убрано',
-      'why.no_service': 'Выберите хотя бы одну услугу.', 'why.menu_group': 'Это группа меню: выберите услугу внутри неё.', 'why.same_card': 'Это уже одна карточка.', 'why.attachment_gone': 'Файл пропал или уже отправлен: прикрепите его снова.', 'why.transfer_to_self': 'Этот диалог уже ваш: выберите другого оператора или очередь.', 'why.transfer_target': 'Выберите одного оператора или одну очередь.', 'why.unsent_files': 'Уже ждут отправки {max} файлов: отправьте или уберите их.',
+      'cv.noSpeech': 'в записи нет речи', 'cv.notTranscribed': 'не удалось распознать', 'why.no_service': 'Выберите хотя бы одну услугу.', 'why.menu_group': 'Это группа меню: выберите услугу внутри неё.', 'why.same_card': 'Это уже одна карточка.', 'why.attachment_gone': 'Файл пропал или уже отправлен: прикрепите его снова.', 'why.transfer_to_self': 'Этот диалог уже ваш: выберите другого оператора или очередь.', 'why.transfer_target': 'Выберите одного оператора или одну очередь.', 'why.unsent_files': 'Уже ждут отправки {max} файлов: отправьте или уберите их.',
       'why.shortcut_taken': 'Сокращение /{shortcut} уже занято.', 'why.one_of': 'Одно из: {values}.', 'why.bot_token': 'Это не токен бота: скопируйте его у @BotFather (123456789:AA…).',
       'why.webhook_secret_form': 'От 1 до 256 символов A–Z, a–z, 0–9, _ и -.', 'why.email_form': '{address} — не адрес электронной почты.',
       'why.imap_url_form': 'Вида imaps://логин:пароль@сервер:993 (или imap:// в доверенной сети).',
@@ -985,6 +985,14 @@
     if (secs < 60) return t('eta.lt1');
     return t('eta.min', { n: Math.round(secs / 60) });
   }
+  /* The hub's own notes on a voice message (no speech in it; not transcribed), stored as fixed
+     marks and worded here in the reader's language; null for any other text. */
+  const SPEECH_NOTES = new Map([['🎤', 'cv.noSpeech'], ['🎤 ✕', 'cv.notTranscribed']]);
+  function speechNote(body) {
+    const key = SPEECH_NOTES.get(body);
+    return key ? '🎤 ' + t(key) : null;
+  }
+
   function serviceName(s) {
     if (!s) return '';
     return lang === 'ru' ? (s.name_ru || s.name_en || '') : (s.name_en || s.name_ru || '');
@@ -1126,7 +1134,7 @@
     t, onLang, setDefaultLang, setLang, applyI18n, get lang() { return lang; }, esc, el, tid, setText, show,
     api, HubError, errorText, message, showError, clearMessage, socket, wsBadge, debounce,
     fmtDur, fmtEta, serviceName, pathPart, menu, deviceForm, pairing, stored, store, ready,
-    cannedShortcut, cannedError, channelIcon, icon, mountIcons, uuid, fileType, fileProblem, upload, fmtBytes, fmtTime, fmtClock, fmtDate, say, attachmentNode, MAX_FILE,
+    speechNote, cannedShortcut, cannedError, channelIcon, icon, mountIcons, uuid, fileType, fileProblem, upload, fmtBytes, fmtTime, fmtClock, fmtDate, say, attachmentNode, MAX_FILE,
     /* The dictionary's keys per language: a test checks both have the same. */
     keys: (l) => Object.keys(DICT[l] || {}),
   };

@@ -349,7 +349,9 @@ export function msgNode(m, state) {
   }
   const atts = Array.isArray(m.attachments) ? m.attachments : [];
   const onlyFile = atts.length === 1 && m.body === atts[0].name;
-  if (m.body && !onlyFile) node.appendChild(Hub.el('div', { class: 'conv-body' }, m.body));
+  const note = author === 'system' && Hub.speechNote(m.body);
+  if (note) node.appendChild(Hub.el('div', { class: 'conv-body' }, note));
+  else if (m.body && !onlyFile) node.appendChild(Hub.el('div', { class: 'conv-body' }, m.body));
   if (atts.length) {
     node.appendChild(Hub.el('div', { class: 'chat-atts' },
       ...atts.map((a) => Hub.attachmentNode(a, '/api/attachments/' + encodeURIComponent(a.id)))));

@@ -93,7 +93,9 @@ Hub.ready(() => {
     if (author === 'operator') node.appendChild(Hub.el('div', { class: 'chat-who' }, m.operator_name || Hub.t('chat.operator')));
     const atts = Array.isArray(m.attachments) ? m.attachments : [];
     const onlyFile = atts.length === 1 && m.body === atts[0].name;
-    if (m.body && !onlyFile) node.appendChild(Hub.el('div', { class: 'chat-body' }, m.body));
+    const note = author === 'system' && Hub.speechNote(m.body);
+    if (note) node.appendChild(Hub.el('div', { class: 'chat-body' }, note));
+    else if (m.body && !onlyFile) node.appendChild(Hub.el('div', { class: 'chat-body' }, m.body));
     if (atts.length) node.appendChild(Hub.el('div', { class: 'chat-atts' }, ...atts.map((a) => Hub.attachmentNode(a, attHref(a)))));
     if (author !== 'system') {
       node.appendChild(Hub.el('div', { class: 'chat-meta' },

@@ -77,6 +77,7 @@ fn sentence(reason: &str, args: &Value) -> String {
             "{} files are waiting to be sent already; send or drop them first",
             n("max")
         ),
+        "duplicate" => format!("{} is listed twice", n("value")),
         "one_of" => format!("one of: {}", s("values")),
         "bot_token" => "not a bot token (123456789:AA…, from @BotFather)".into(),
         "webhook_secret_form" => "1 to 256 of A-Z, a-z, 0-9, _ and -".into(),

@@ -135,7 +135,9 @@ impl Store {
     ) -> Result<IssuedTicket> {
         let mut tx = self.write.begin().await?;
         let prefix: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3 AND kind = 'visit'",
+            // A service taken off the menu issues nothing more, even from a kiosk's stale menu.
+            "SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND org_id = $3 AND kind = 'visit' \
+             AND retired = 0",
         )
         .bind(service_id)
         .bind(branch_id)
@@ -384,12 +386,13 @@ impl Store {
     /// Where a visit ticket may be sent: a service of its own branch that issues tickets (not a
     /// menu group).
     async fn check_visit_target(&self, service_id: i64, branch_id: i64) -> Result<()> {
-        let target: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND kind = 'visit'")
-                .bind(service_id)
-                .bind(branch_id)
-                .fetch_optional(&self.read)
-                .await?;
+        let target: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT prefix FROM services WHERE id = $1 AND branch_id = $2 AND kind = 'visit' AND retired = 0",
+        )
+        .bind(service_id)
+        .bind(branch_id)
+        .fetch_optional(&self.read)
+        .await?;
         match target {
             None => Err(Error::NotFound("service")),
             Some((None,)) => {

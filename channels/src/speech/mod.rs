@@ -215,10 +215,16 @@ fn warm(cache: &SegmentCache) {
     );
 }
 
+/// A voice message with no speech in it, as the thread keeps it: the pages word it in the
+/// reader's language (the stored text is shared by every reader).
+pub const NO_SPEECH: &str = "🎤";
+/// A voice message that could not be transcribed; why is on its transcription job.
+pub const NOT_TRANSCRIBED: &str = "🎤 ✕";
+
 /// How a transcript reads in the thread.
 pub fn transcript_note(text: &str) -> String {
     if text.trim().is_empty() {
-        "🎤 (no speech recognised)".to_string()
+        NO_SPEECH.to_string()
     } else {
         format!("🎤 {}", text.trim())
     }
@@ -372,7 +378,7 @@ mod recognition {
                     return;
                 }
                 if !retry {
-                    note(speech, &job, format!("🎤 not transcribed: {error}")).await;
+                    note(speech, &job, NOT_TRANSCRIBED.to_string()).await;
                 }
             }
         }
@@ -412,6 +418,6 @@ mod tests {
     #[test]
     fn transcripts_read_as_notes() {
         assert_eq!(transcript_note("  Здравствуйте  "), "🎤 Здравствуйте");
-        assert_eq!(transcript_note(" "), "🎤 (no speech recognised)");
+        assert_eq!(transcript_note(" "), NO_SPEECH);
     }
 }
