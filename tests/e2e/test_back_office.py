@@ -78,11 +78,18 @@ def test_a_new_board_is_paired_by_its_code_set_up_and_disabled(hub, new_context)
     # A quiet hall: the calls are shown and chimed, not spoken.
     expect(page.get_by_test_id("look-voice")).to_be_checked()
     page.get_by_test_id("look-voice").uncheck()
+    # The hall's other board gets the same template.
+    page.get_by_test_id("look-all").check()
     page.get_by_test_id("look-save").click()
     expect(dialog).to_be_hidden()
+    expect(page.get_by_test_id("message")).to_have_text("Сохранено для табло: 2.")
     expect(tv.get_by_test_id("board-banner")).to_have_text("Приём документов до 19:00")
-    listed = next(d for d in api.ok("GET", "/api/admin/devices", admin_token) if d["id"] == board["id"])
+    devices = api.ok("GET", "/api/admin/devices", admin_token)
+    listed = next(d for d in devices if d["id"] == board["id"])
     assert (listed["voice"], listed["chime"]) == (0, 1), listed
+    hall = next(d for d in devices if d["login"] == hubnode.BOARD[0])
+    other = api.ok("GET", f"/api/admin/devices/{hall['id']}/look", admin_token)["look"]
+    assert (other["banner"], other["rows"]) == ("Приём документов до 19:00", 5), other
 
     # A ticket called at window 1 shows on the new board.
     op = api.operator_at(hubnode.OPERATOR1, WINDOW_1)
@@ -105,7 +112,7 @@ def test_a_new_board_is_paired_by_its_code_set_up_and_disabled(hub, new_context)
     page.get_by_test_id("tab-audit").click()
     rows = page.get_by_test_id("audit-row")
     expect(rows.first).to_have_attribute("data-action", "device.disable")
-    expect(rows).to_have_count(5)
+    expect(rows).to_have_count(6)
     actions = [r.get_attribute("data-action") for r in rows.all()]
     for a in ("device.disable", "device.voice", "device.look", "device.pair", "device.create"):
         assert a in actions, actions
@@ -117,7 +124,7 @@ def test_a_new_board_is_paired_by_its_code_set_up_and_disabled(hub, new_context)
     text = page.locator("#audit").inner_text()
     assert board["secret"] not in text
     page.get_by_test_id("audit-q").fill("Приём документов")
-    expect(rows).to_have_count(1)
+    expect(rows).to_have_count(2)  # the board's template, and the same for the hall's other board
     screenshot(page, "back_office_audit")
 
 

@@ -59,6 +59,7 @@ async function openDevice(d) {
     $('look-row').value = D.look.row;
     $('look-accent').value = D.look.accent;
     $('look-voice').checked = !!d.voice;
+    $('look-all').checked = false;
     $('look-chime').checked = !!d.chime;
   } else {
     $('look-print').value = D.look.print || 'off';
@@ -108,13 +109,17 @@ export function init() {
     try {
       const r = await Hub.api('PUT', '/api/admin/devices/' + d.id + '/look', look);
       D.look = r.look;
+      // One template for the branch's boards: the others take the same, each on its own screens.
+      const others = d.kind === 'board' && $('look-all').checked
+        ? D.devices.filter((x) => x.kind === 'board' && x.branch_id === d.branch_id && x.id !== d.id) : [];
+      for (const o of others) await Hub.api('PUT', '/api/admin/devices/' + o.id + '/look', r.look);
       const voice = { voice: $('look-voice').checked, chime: $('look-chime').checked };
       if (d.kind === 'board' && (voice.voice !== !!d.voice || voice.chime !== !!d.chime)) {
         await Hub.api('PATCH', '/api/admin/boards/' + d.id + '/voice', voice);
         await loadDevices();
       }
       $('device-dialog').close();
-      Hub.say('adm.saved', null, 'ok');
+      if (others.length) Hub.say('adm.savedBoards', { n: others.length + 1 }, 'ok'); else Hub.say('adm.saved', null, 'ok');
     } catch (e) { fieldError(form, e); }
   });
   $('device-add-form').addEventListener('submit', async (ev) => {
