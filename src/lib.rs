@@ -139,6 +139,7 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
     println!("  board             {base}/board");
     println!("  phone registrar   {base}/r/{}", demo.branch_id);
     println!("  supervisor view   {base}/supervisor");
+    println!("  back office       {base}/admin");
     println!("  web chat (as a visitor on a customer's site)  {base}/demo/site");
     println!("Sign-ins (login / password):");
     for (login, password, what) in &demo.lines {
@@ -287,8 +288,8 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     );
     if let Some(addr) = addrs.first() {
         println!(
-            "Hub is up at http://{addr}/ : operator console /operator, supervisor /supervisor, kiosk /kiosk, \
-             board /board, web-chat demo /demo/site. Ctrl-C stops it."
+            "Hub is up at http://{addr}/ : operator console /operator, supervisor /supervisor, back office /admin, \
+             kiosk /kiosk, board /board, web-chat demo /demo/site. Ctrl-C stops it."
         );
     }
     let server = server.run();

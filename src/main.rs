@@ -17,8 +17,8 @@ use hub_actors::store::namespace::AssignKind;
     long_about = "Self-hosted real-time communications hub.\n\n\
         Kiosks issue numbered tickets, boards show who is called, operators call next, recall,\n\
         serve and transfer, all live over WebSocket; web chats, Telegram bots and e-mail land in\n\
-        the same operator console (connect a bot with POST /api/admin/telegram/bots, a mailbox\n\
-        with POST /api/admin/mailboxes; email_smtp_listen opens an SMTP receiver). Callers ring\n\
+        the same operator console (connect a bot or a mailbox in the back office, /admin;\n\
+        email_smtp_listen opens an SMTP receiver). Callers ring\n\
         in over SIP (serve --sip ADDR): a spoken menu, the queue, then the operator's own phone,\n\
         registered with the hub. Boards say each call aloud (RHVoice or espeak-ng); voice\n\
         messages and voicemail become text (hub models).\n\
