@@ -6,6 +6,7 @@ use hub_actors::{
         person::Gender,
         role::{DeviceKind, Role},
         schedule::Schedule,
+        user::UserEdit,
     },
     store::Store,
     Result,
@@ -94,11 +95,19 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
     let anna = store
         .create_user(org, "operator1", "Анна Петрова", Role::Operator, "demo-operator1", "ru")
         .await?;
-    store.set_user_gender(org, anna, Some(Gender::Female)).await?;
+    let gender = UserEdit {
+        gender: Some(Some(Gender::Female)),
+        ..Default::default()
+    };
+    store.edit_user(org, anna, &gender).await?;
     let ivan = store
         .create_user(org, "operator2", "Иван Смирнов", Role::Operator, "demo-operator2", "ru")
         .await?;
-    store.set_user_gender(org, ivan, Some(Gender::Male)).await?;
+    let gender = UserEdit {
+        gender: Some(Some(Gender::Male)),
+        ..Default::default()
+    };
+    store.edit_user(org, ivan, &gender).await?;
     // The contact centre: a web chat on the same branch's hours, answered by both operators
     // (Анна is the more proficient), with the organisation's canned responses.
     let chat = store

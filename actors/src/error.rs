@@ -33,8 +33,8 @@ pub enum Error {
     StorageFull,
     /// A shared name (login, number, mail domain…) the installation's owner gave to another
     /// organisation, or has not given to this one.
-    #[error("{0}")]
-    NotYours(String),
+    #[error(transparent)]
+    NotYours(crate::model::field::FieldError),
     #[error("sign in first")]
     Unauthenticated,
     #[error("your role does not allow this")]
@@ -75,7 +75,7 @@ impl Error {
             Self::Presence(e) => Some(e.reason()),
             Self::Message(e) => Some(e.reason()),
             Self::Attachment(e) => Some(e.reason()),
-            Self::Field(e) | Self::Taken(e) => Some((e.reason, e.args.clone())),
+            Self::Field(e) | Self::Taken(e) | Self::NotYours(e) => Some((e.reason, e.args.clone())),
             _ => None,
         }
     }
@@ -83,7 +83,7 @@ impl Error {
     /// The form field a refusal is about, for the page to mark.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            Self::Field(e) | Self::Taken(e) => Some(e.field),
+            Self::Field(e) | Self::Taken(e) | Self::NotYours(e) => Some(e.field),
             _ => None,
         }
     }

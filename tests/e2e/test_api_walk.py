@@ -266,6 +266,17 @@ def _handler_of(expr: str) -> str | None:
     return m.group(1).split("::")[-1] if m else None
 
 
+def _handler_file(f: SourceFile, expr: str, files: dict) -> SourceFile:
+    """The file a handler is written in: the registering file's, or a child module's when the
+    handler is named through it (`devices::add_device` from `admin/mod.rs`)."""
+    m = re.search(r"\.to\(\s*([A-Za-z_][\w:]*)\s*\)", expr)
+    parts = m.group(1).split("::") if m else []
+    if len(parts) != 2:
+        return f
+    home = f.path.parent if f.path.name == "mod.rs" else f.path.with_suffix("")
+    return files.get(home / f"{parts[0]}.rs", f)
+
+
 def parse_routes(source_dir: Path = SOURCE_DIR) -> tuple[list[Route], list[str], dict[Path, SourceFile]]:
     """Every route the Rust source registers, and the registrations it could not read (each a
     problem: a form this parser must be taught, so that nothing escapes the comparison)."""
@@ -307,7 +318,7 @@ def parse_routes(source_dir: Path = SOURCE_DIR) -> tuple[list[Route], list[str],
             path = prefix_at(m.start()) + f.literal(quote_at)
             expr = code[quote_at:close_at]
             for method in sorted(_methods_of(expr, helpers)):
-                routes.append(Route(method, path, f.where(m.start()), _handler_of(expr), f))
+                routes.append(Route(method, path, f.where(m.start()), _handler_of(expr), _handler_file(f, expr, files)))
             consumed |= set(range(m.start(), close_at))
         # `web::resource("PATH")` with its `.route(web::METHOD().to(h))` / `.to(h)` chain.
         for m in re.finditer(r'\bweb::resource\(', mask):
@@ -341,7 +352,7 @@ def parse_routes(source_dir: Path = SOURCE_DIR) -> tuple[list[Route], list[str],
                     continue
                 found = True
                 for method in sorted(methods):
-                    routes.append(Route(method, path, f.where(m.start()), _handler_of(expr), f))
+                    routes.append(Route(method, path, f.where(m.start()), _handler_of(expr), _handler_file(f, expr, files)))
                 consumed |= set(range(call.start(), c_close))
                 j = c_close + 1
             if not found:
@@ -564,7 +575,7 @@ BODY_ID_FIELDS = {
     "service_id": "service", "service_ids": "service", "window_id": "window", "queue_id": "queue",
     "default_queue_id": "queue", "branch_id": "branch", "parent_id": "group", "trunk_id": "trunk",
     "operator_id": "user", "other_id": "contact", "conversation_id": "conversation",
-    "attachment_ids": "attachment", "choices": "queue", "branch_ids": "branch",
+    "attachment_ids": "attachment", "choices": "queue", "branch_ids": "branch", "window_ids": "window",
 }
 BODY_ID_OVERRIDES = {
     ("POST", "/api/conversations/{id}/transfer"): {"service_id": "queue", "operator_id": "operator_user"},

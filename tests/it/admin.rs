@@ -145,6 +145,29 @@ async fn a_new_organisation_set_up_through_the_api() {
         )
         .await;
     assert_eq!((s, b["code"].as_str()), (400, Some("bad_json")));
+    // A name is one line a person can read on the device list: each wrong one named, and no
+    // device is left behind by a refused name.
+    let long = "K".repeat(101);
+    for (name, reason) in [
+        ("  ", "required"),
+        (long.as_str(), "too_long"),
+        ("Kiosk\n2", "control_chars"),
+    ] {
+        let (s, b) = api
+            .post(
+                &format!("/api/admin/branches/{bid}/devices"),
+                Some(&admin),
+                json!({"kind": "kiosk", "login": "north-kiosk2", "name": name}),
+            )
+            .await;
+        assert_eq!(
+            (s, b["field"].as_str(), b["reason"].as_str()),
+            (400, Some("name"), Some(reason)),
+            "{b}"
+        );
+    }
+    let (_, devices) = api.get("/api/admin/devices", Some(&admin)).await;
+    assert!(!devices.to_string().contains("north-kiosk2"), "{devices}");
     let (s, user) = api
         .post(
             "/api/admin/users",

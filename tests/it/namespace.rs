@@ -131,6 +131,17 @@ async fn shared_names(backend: Backend) {
                 "{what} {name}: {b}"
             );
             assert!(b["message"].as_str().unwrap_or("").contains("acme-"), "{b}");
+            // Named by the form's field, with a reason the page words in its language.
+            let field = match what {
+                "login" | "device login" => "login",
+                "widget key" => "widget_key",
+                _ => "username",
+            };
+            assert_eq!(
+                (b["field"].as_str(), b["reason"].as_str(), b["args"]["prefix"].as_str()),
+                (Some(field), Some("name_prefix"), Some("acme")),
+                "{what} {name}: {b}"
+            );
         }
     }
     // The installation's own organisation: nothing under a tenant's prefix.
@@ -138,6 +149,7 @@ async fn shared_names(backend: Backend) {
     for (what, path, body) in takers("acme-x1", demo_branch, demo_user) {
         let (s, b) = take(api, &demo, what, &path, body).await;
         assert_eq!((s, b["code"].as_str()), (403, Some("not_assigned")), "{what}: {b}");
+        assert_eq!(b["reason"].as_str(), Some("others_prefix"), "{what}: {b}");
     }
     // Under its prefix a tenant takes each kind of name; case does not get round it.
     for (i, (what, path, body)) in takers("acme-x1", branch, agent).into_iter().enumerate() {
@@ -165,6 +177,11 @@ async fn shared_names(backend: Backend) {
         .post("/api/admin/sip/numbers", Some(&acme), number("+74951230001", queue))
         .await;
     assert_eq!((s, b["code"].as_str()), (403, Some("not_assigned")), "{b}");
+    assert_eq!(
+        (b["field"].as_str(), b["reason"].as_str()),
+        (Some("number"), Some("number_not_assigned")),
+        "{b}"
+    );
     let (s, b) = api
         .post("/api/admin/sip/numbers", Some(&acme), number("8800", queue))
         .await;
@@ -228,6 +245,11 @@ async fn shared_names(backend: Backend) {
         )
         .await;
     assert_eq!((s, b["code"].as_str()), (403, Some("not_assigned")), "{b}");
+    assert_eq!(
+        (b["field"].as_str(), b["reason"].as_str()),
+        (Some("address"), Some("domain_not_assigned")),
+        "{b}"
+    );
     // Outside its domains, with no IMAP folder to find a code in, a tenant cannot confirm it.
     let (s, b) = api
         .post(
@@ -237,6 +259,11 @@ async fn shared_names(backend: Backend) {
         )
         .await;
     assert_eq!((s, b["code"].as_str()), (403, Some("not_assigned")), "{b}");
+    assert_eq!(
+        (b["field"].as_str(), b["reason"].as_str()),
+        (Some("address"), Some("address_to_confirm")),
+        "{b}"
+    );
 
     let out = store.hub(&["org", "list"], "");
     let listed = String::from_utf8_lossy(&out.stdout);

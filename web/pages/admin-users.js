@@ -1,10 +1,11 @@
 /* People: add one (name, login, role, password, language, branches), edit them (name, role,
-   language, how Russian pages speak of them, chats at once, branches), disable them (out at
-   once, open consoles included), give a new password. */
+   language, how Russian pages speak of them, chats at once, branches, the windows and services
+   they take at each, chat skills), disable them (out at once, open consoles included), give a
+   new password. */
 import { Hub, $, S, arr, fail, matches, clearFieldErrors, fieldError, branchName, onBranches } from './admin-kit.js';
 import { Q } from './admin-chats.js';
 
-const U = { users: [], editing: null };
+const U = { users: [], editing: null, placesSeq: 0, placesReady: false };
 
 export async function loadUsers() { U.users = arr(await Hub.api('GET', '/api/admin/users')); renderUsers(); }
 
@@ -68,21 +69,60 @@ function branchChecks(chosen) {
 /* A proficiency per chat queue: none, or 1 (a beginner) to 5 (the best). */
 function skillRows(skills) {
   $('usr-skills').replaceChildren(...Q.queues.map((q) => {
-    const had = skills.find((s) => s.service_id === q.id);
-    const select = Hub.el('select', { 'data-testid': 'usr-skill', 'data-queue-id': String(q.id), id: 'usr-skill-' + q.id, 'aria-describedby': 'err-usr-skills' },
-      Hub.el('option', { value: '' }, Hub.t('adm.skillNone')),
-      ...[1, 2, 3, 4, 5].map((n) => Hub.el('option', { value: String(n) }, Hub.t('adm.skillLevel', { n }))));
-    select.value = had ? String(had.proficiency) : '';
+    const select = levelSelect({ 'data-testid': 'usr-skill', 'data-queue-id': String(q.id), id: 'usr-skill-' + q.id, 'aria-describedby': 'err-usr-skills' },
+      skills.find((s) => s.service_id === q.id));
     return Hub.el('div', { class: 'row skill-row' }, Hub.el('label', { for: select.id }, q.name), select);
   }));
 }
 
-/* The user's skills after the dialog: the queues' as chosen, others (visit services) kept. */
+const levelSelect = (attrs, had) => {
+  const select = Hub.el('select', attrs,
+    Hub.el('option', { value: '' }, Hub.t('adm.skillNone')),
+    ...[1, 2, 3, 4, 5].map((n) => Hub.el('option', { value: String(n) }, Hub.t('adm.skillLevel', { n }))));
+  select.value = had ? String(had.proficiency) : '';
+  return select;
+};
+
+/* Per branch: the windows they may sit at and the visit services they serve, with how well.
+   Read fresh each time the dialog opens (an admin may have added a window a moment ago). */
+async function placeRows(u) {
+  const box = $('usr-places');
+  const my = ++U.placesSeq;
+  U.placesReady = false;
+  box.replaceChildren(Hub.el('p', { class: 'muted' }, Hub.t('adm.placesLoading')));
+  let details;
+  try {
+    details = await Promise.all(S.branches.map((b) => Hub.api('GET', '/api/branches/' + b.id)));
+  } catch (e) { fail(e); return; }
+  if (my !== U.placesSeq) return;
+  const windows = arr(u && u.window_ids);
+  const skills = arr(u && u.skills);
+  box.replaceChildren(...details.map((d) => {
+    const leaves = arr(d.services).filter((x) => x.prefix != null);
+    return Hub.el('div', { class: 'stack place-branch', 'data-testid': 'usr-place-branch', 'data-branch-id': String(d.branch.id) },
+      Hub.el('h4', null, d.branch.name),
+      Hub.el('div', { class: 'checks' }, ...arr(d.windows).map((w) => {
+        const check = Hub.el('input', { type: 'checkbox', value: String(w.id), 'data-testid': 'usr-window' });
+        check.checked = windows.includes(w.id);
+        return Hub.el('label', { class: 'check' }, check, ' ', Hub.t('adm.windowN', { label: w.label }));
+      })),
+      Hub.el('div', { class: 'skills' }, ...leaves.map((x) => {
+        const select = levelSelect({ 'data-testid': 'usr-service-skill', 'data-service-id': String(x.id),
+          id: 'usr-service-' + x.id, 'aria-describedby': 'err-usr-skills' }, skills.find((k) => k.service_id === x.id));
+        return Hub.el('div', { class: 'row skill-row' }, Hub.el('label', { for: select.id }, Hub.serviceName(x)), select);
+      })));
+  }));
+  U.placesReady = true;
+}
+
+/* The user's skills after the dialog: the chat queues' and visit services' as chosen, any other
+   (a service the dialog did not show) kept. */
 function chosenSkills(u) {
-  const queues = new Set(Q.queues.map((q) => q.id));
-  const kept = arr(u && u.skills).filter((s) => !queues.has(s.service_id));
-  const chosen = [...$('usr-skills').querySelectorAll('select')].filter((s) => s.value)
-    .map((s) => ({ service_id: Number(s.dataset.queueId), proficiency: Number(s.value) }));
+  const selects = [...$('user-form').querySelectorAll('select[data-queue-id], select[data-service-id]')];
+  const shown = new Set(selects.map((s) => Number(s.dataset.queueId || s.dataset.serviceId)));
+  const kept = arr(u && u.skills).filter((s) => !shown.has(s.service_id));
+  const chosen = selects.filter((s) => s.value)
+    .map((s) => ({ service_id: Number(s.dataset.queueId || s.dataset.serviceId), proficiency: Number(s.value) }));
   return kept.concat(chosen);
 }
 
@@ -106,6 +146,7 @@ function openUser(u) {
   $('usr-password').value = '';
   branchChecks(isNew ? [] : arr(u.branch_ids));
   skillRows(isNew ? [] : arr(u.skills));
+  placeRows(u);
   $('user-dialog').showModal();
   $('usr-name').focus();
 }
@@ -119,6 +160,8 @@ async function saveUser() {
     gender: $('usr-gender').value || null, chat_capacity: Number($('usr-capacity').value),
     branch_ids: [...$('usr-branches').querySelectorAll('input:checked')].map((b) => Number(b.value)),
   };
+  // Until the branches' windows are shown, the ones listed stay as they are.
+  if (U.placesReady) body.window_ids = [...$('usr-places').querySelectorAll('input[data-testid=usr-window]:checked')].map((w) => Number(w.value));
   const skills = chosenSkills(u);
   try {
     let id;

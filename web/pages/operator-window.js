@@ -31,16 +31,24 @@ export async function loadBranch(id) {
   render();
 }
 
+/* The windows or services of this branch an admin listed for the operator; none listed here:
+   all of them (the server's rule, model::presence::listed_here). */
+function mayTake(here, key) {
+  const listed = (S.op && S.op.listed && S.op.listed[key]) || [];
+  const mine = here.filter((x) => listed.includes(x.id));
+  return mine.length ? mine : here;
+}
+
 export function fillPlace() {
   const d = S.detail;
   const st = S.op && S.op.state;
   const mine = st && S.op.branch_id != null && S.op.branch_id === d.branch.id;
   const win = $('window-select');
   win.replaceChildren(Hub.el('option', { value: '' }, Hub.t('op.choose')),
-    ...d.windows.map((w) => Hub.el('option', { value: String(w.id) }, w.label)));
+    ...mayTake(d.windows, 'window_ids').map((w) => Hub.el('option', { value: String(w.id) }, w.label)));
   win.value = mine && st.window_id != null ? String(st.window_id) : '';
   const box = $('service-checks');
-  const list = leafServices();
+  const list = mayTake(leafServices(), 'service_ids');
   box.replaceChildren(...list.map((s) => Hub.el('label', { class: 'check' },
     Hub.el('input', {
       type: 'checkbox', 'data-testid': 'service-checkbox', value: String(s.id),

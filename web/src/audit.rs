@@ -66,9 +66,6 @@ pub async fn record_unrecorded<B>(res: &ServiceResponse<B>) {
 /// The name a page words for a change made through a route that records nothing itself.
 fn action_of(method: &str, pattern: &str) -> Option<&'static str> {
     Some(match (method, pattern) {
-        ("POST", "/api/admin/branches/{id}/chat-queues") => "chat_queue.create",
-        ("PUT", "/api/admin/services/{id}/routing") => "chat_queue.routing",
-        ("PUT", "/api/admin/users/{id}/skills") => "user.skills",
         ("POST", "/api/admin/telegram/bots") => "telegram_bot.create",
         ("PATCH", "/api/admin/telegram/bots/{id}") => "telegram_bot.edit",
         ("POST", "/api/admin/mailboxes") => "mailbox.create",

@@ -229,23 +229,30 @@ impl Handler<SetPlace> for OperatorActor {
                 return Err(PresenceError::TicketInHand.into());
             }
             let window = core.store.window(org_id, msg.window_id).await?;
-            if !core
+            let windows: Vec<i64> = core
                 .store
                 .windows(window.branch_id)
                 .await?
                 .iter()
-                .any(|w| w.id == window.id)
-            {
+                .map(|w| w.id)
+                .collect();
+            if !windows.contains(&window.id) {
                 return Err(Error::NotFound("window"));
             }
             let branch = core.store.branch(org_id, window.branch_id).await?;
             if !presence::may_work_at(&core.store.user_branches(user_id).await?, branch.id) {
                 return Err(PresenceError::NotYourBranch { branch: branch.name }.into());
             }
+            let listed = presence::listed_here(&core.store.user_windows(user_id).await?, &windows);
+            if !presence::may_take(&listed, window.id) {
+                return Err(PresenceError::NotYourWindow { window: window.label }.into());
+            }
             let services = core.store.services(branch.id).await?;
             let menu: Vec<(i64, bool)> = services.iter().map(|s| (s.id, s.prefix.is_some())).collect();
-            let ids = presence::services_to_serve(&msg.service_ids, &menu).map_err(|e| match e {
+            let skilled: Vec<i64> = core.store.proficiencies(user_id).await?.into_keys().collect();
+            let ids = presence::services_to_serve(&msg.service_ids, &menu, &skilled).map_err(|e| match e {
                 presence::PlaceError::UnknownService(_) => Error::NotFound("service"),
+                presence::PlaceError::NotYours(_) => PresenceError::NotYourService.into(),
                 presence::PlaceError::NoService => {
                     FieldError::new("service_ids", "no_service", serde_json::json!({})).into()
                 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::field::FieldError;
+use super::field::{text, FieldError};
 use super::schedule::{validate_exceptions, Exception, Schedule};
 
 const MAX_NAME: usize = 100;
@@ -26,19 +26,6 @@ pub struct BranchSettings {
     pub board_size: i64,
     /// The code that issues a VIP ticket at the kiosk; None: no VIP tickets.
     pub vip_code: Option<String>,
-}
-
-fn text(field: &'static str, value: &str, max: usize, required: bool) -> Result<(), FieldError> {
-    if required && value.trim().is_empty() {
-        return Err(FieldError::new(field, "required", json!({})));
-    }
-    if value.chars().count() > max {
-        return Err(FieldError::new(field, "too_long", json!({ "max": max })));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "control_chars", json!({})));
-    }
-    Ok(())
 }
 
 fn range(field: &'static str, value: i64, min: i64, max: i64) -> Result<(), FieldError> {

@@ -17,6 +17,32 @@ impl FieldError {
     }
 }
 
+/// The longest name a person gives a thing (a branch, a service, a user, a device).
+pub const NAME_MAX: usize = 100;
+
+/// The longest window label: it is shown large on the board beside each call.
+pub const WINDOW_LABEL_MAX: usize = 16;
+
+/// A line of text from a form: required or not, at most `max` characters, no control characters
+/// (they would break a board's layout, a log line or a SIP header).
+pub fn text(field: &'static str, value: &str, max: usize, required: bool) -> Result<(), FieldError> {
+    if required && value.trim().is_empty() {
+        return Err(FieldError::new(field, "required", Value::Null));
+    }
+    if value.chars().count() > max {
+        return Err(FieldError::new(field, "too_long", serde_json::json!({ "max": max })));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "control_chars", Value::Null));
+    }
+    Ok(())
+}
+
+/// The name a person gives a thing: required, one line, at most [`NAME_MAX`] characters.
+pub fn name(field: &'static str, value: &str) -> Result<(), FieldError> {
+    text(field, value, NAME_MAX, true)
+}
+
 /// The English sentence, for logs and API clients that show `message`; pages word the reason.
 fn sentence(reason: &str, args: &Value) -> String {
     let n = |k: &str| args.get(k).map(|v| v.to_string()).unwrap_or_default();
@@ -98,6 +124,12 @@ fn sentence(reason: &str, args: &Value) -> String {
             "widening steps must start at 0 s, grow in time (up to a day) and never ask for more proficiency later"
                 .into()
         }
+        "name_prefix" => format!("names of this organisation begin with {}-", s("prefix")),
+        "others_prefix" => format!("names beginning with {}- belong to another organisation", s("prefix")),
+        "number_not_assigned" => "this number is not assigned to the organisation (the installation's owner assigns numbers)".into(),
+        "domain_not_assigned" => "this address's domain is assigned to another organisation".into(),
+        "address_to_confirm" => "the domain is not assigned to the organisation: give the mailbox's IMAP address so the hub can confirm it with a code, or ask the installation's owner to assign the domain".into(),
+        "prefix_name_form" => format!("{} to {} lower-case Latin letters or digits", n("min"), n("max")),
         "not_yourself" => "not for your own account".into(),
         "not_found" => "not found".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),
@@ -108,6 +140,15 @@ fn sentence(reason: &str, args: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_one_line_of_text() {
+        assert_eq!(name("name", " ").unwrap_err().reason, "required");
+        assert_eq!(name("name", &"я".repeat(NAME_MAX)), Ok(()));
+        assert_eq!(name("name", &"я".repeat(NAME_MAX + 1)).unwrap_err().reason, "too_long");
+        assert_eq!(name("name", "Окно\n1").unwrap_err().reason, "control_chars");
+        assert_eq!(text("note", "", 10, false), Ok(()));
+    }
 
     #[test]
     fn says_the_field_and_why() {

@@ -28,6 +28,7 @@ pub mod routing;
 pub mod schedule;
 pub mod throttle;
 pub mod ticket;
+pub mod user;
 
 /// Milliseconds since the Unix epoch: the one time unit the store and the wire use.
 pub type Millis = i64;

@@ -19,6 +19,10 @@
 //!   is refused; otherwise it is the organisation's only once confirmed: the hub mails a code to
 //!   it and must find that mail again in the mailbox's own IMAP folder.
 
+use serde_json::json;
+
+use super::field::FieldError;
+
 /// Which organisation asks, and under what prefix its names go.
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
@@ -49,6 +53,20 @@ pub enum NameError {
     Domain,
     #[error("a name prefix is 2 to 20 lower-case Latin letters or digits")]
     BadPrefix,
+}
+
+impl NameError {
+    /// The refusal as a form's field error, so the page words it in the reader's language.
+    pub fn at(self, field: &'static str) -> FieldError {
+        let (reason, args) = match self {
+            Self::WithoutPrefix(p) => ("name_prefix", json!({ "prefix": p })),
+            Self::OthersPrefix(p) => ("others_prefix", json!({ "prefix": p })),
+            Self::Number => ("number_not_assigned", json!({})),
+            Self::Domain => ("domain_not_assigned", json!({})),
+            Self::BadPrefix => ("prefix_name_form", json!({ "min": 2, "max": 20 })),
+        };
+        FieldError::new(field, reason, args)
+    }
 }
 
 /// What an organisation's mailbox address is to the hub.

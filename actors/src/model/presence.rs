@@ -28,6 +28,10 @@ pub enum PresenceError {
     WindowTaken { window: String },
     #[error("you do not work at branch {branch}; an admin lists your branches")]
     NotYourBranch { branch: String },
+    #[error("window {window} is not among yours at this branch; an admin lists your windows")]
+    NotYourWindow { window: String },
+    #[error("a service chosen is not among yours at this branch; an admin lists your services")]
+    NotYourService,
 }
 
 impl PresenceError {
@@ -42,6 +46,8 @@ impl PresenceError {
             Self::Away => ("away", serde_json::Value::Null),
             Self::WindowTaken { window } => ("window_taken", serde_json::json!({ "window": window })),
             Self::NotYourBranch { branch } => ("not_your_branch", serde_json::json!({ "branch": branch })),
+            Self::NotYourWindow { window } => ("not_your_window", serde_json::json!({ "window": window })),
+            Self::NotYourService => ("not_your_service", serde_json::Value::Null),
         }
     }
 }
@@ -50,6 +56,19 @@ impl PresenceError {
 /// the organisation (a small organisation need not list them).
 pub fn may_work_at(branches: &[i64], branch_id: i64) -> bool {
     branches.is_empty() || branches.contains(&branch_id)
+}
+
+/// What an admin listed for a person (windows, services) that is at one branch (`here`): the
+/// lists are per branch, so a person listed for window 3 at one branch may sit at any window of
+/// another where nothing is listed for them.
+pub fn listed_here(listed: &[i64], here: &[i64]) -> Vec<i64> {
+    here.iter().copied().filter(|id| listed.contains(id)).collect()
+}
+
+/// Whether a person may take a window (or serve a service) given what is listed for them at
+/// its branch: nothing listed is anything there.
+pub fn may_take(listed_here: &[i64], id: i64) -> bool {
+    listed_here.is_empty() || listed_here.contains(&id)
 }
 
 /// Whether the operator may call the next visitor: only while at work. A break ends only when
@@ -151,18 +170,22 @@ mod tests {
 
 /// The services an operator asks to serve at a window, checked against the branch's menu
 /// (`(id, issues tickets)` pairs): each must be a service of that branch that issues tickets,
-/// not a menu group. Returns them sorted without repeats.
-pub fn services_to_serve(requested: &[i64], menu: &[(i64, bool)]) -> Result<Vec<i64>, PlaceError> {
+/// not a menu group, and one of theirs when an admin listed services for them there (`skilled`:
+/// every service they have a skill in). Returns them sorted without repeats.
+pub fn services_to_serve(requested: &[i64], menu: &[(i64, bool)], skilled: &[i64]) -> Result<Vec<i64>, PlaceError> {
     let mut ids = requested.to_vec();
     ids.sort_unstable();
     ids.dedup();
     if ids.is_empty() {
         return Err(PlaceError::NoService);
     }
+    let leaves: Vec<i64> = menu.iter().filter(|(_, leaf)| *leaf).map(|(id, _)| *id).collect();
+    let theirs = listed_here(skilled, &leaves);
     for id in &ids {
         match menu.iter().find(|(s, _)| s == id) {
             None => return Err(PlaceError::UnknownService(*id)),
             Some((_, false)) => return Err(PlaceError::Group(*id)),
+            Some(_) if !may_take(&theirs, *id) => return Err(PlaceError::NotYours(*id)),
             Some(_) => {}
         }
     }
@@ -177,6 +200,8 @@ pub enum PlaceError {
     UnknownService(i64),
     #[error("{0} is a menu group; choose the services inside it")]
     Group(i64),
+    #[error("service {0} is not among the ones listed for you at this branch")]
+    NotYours(i64),
 }
 
 #[cfg(test)]
@@ -187,13 +212,43 @@ mod place_tests {
 
     #[test]
     fn services_are_sorted_and_deduplicated() {
-        assert_eq!(services_to_serve(&[3, 2, 3], &MENU), Ok(vec![2, 3]));
+        assert_eq!(services_to_serve(&[3, 2, 3], &MENU, &[]), Ok(vec![2, 3]));
     }
 
     #[test]
     fn groups_unknown_and_empty_are_refused() {
-        assert_eq!(services_to_serve(&[], &MENU), Err(PlaceError::NoService));
-        assert_eq!(services_to_serve(&[2, 9], &MENU), Err(PlaceError::UnknownService(9)));
-        assert_eq!(services_to_serve(&[1], &MENU), Err(PlaceError::Group(1)));
+        assert_eq!(services_to_serve(&[], &MENU, &[]), Err(PlaceError::NoService));
+        assert_eq!(
+            services_to_serve(&[2, 9], &MENU, &[]),
+            Err(PlaceError::UnknownService(9))
+        );
+        assert_eq!(services_to_serve(&[1], &MENU, &[]), Err(PlaceError::Group(1)));
+    }
+
+    #[test]
+    fn listed_services_bind_only_at_their_branch() {
+        // Skilled in 3 here (and 40, a chat queue or another branch's service): only 3 here.
+        assert_eq!(services_to_serve(&[3], &MENU, &[3, 40]), Ok(vec![3]));
+        assert_eq!(
+            services_to_serve(&[2, 3], &MENU, &[3, 40]),
+            Err(PlaceError::NotYours(2))
+        );
+        // Skilled only elsewhere: nothing listed here, so any service here.
+        assert_eq!(services_to_serve(&[2, 3], &MENU, &[40]), Ok(vec![2, 3]));
+        // A skill in a menu group lists nothing.
+        assert_eq!(services_to_serve(&[2], &MENU, &[1]), Ok(vec![2]));
+    }
+
+    #[test]
+    fn listed_windows_bind_only_at_their_branch() {
+        let here = [10, 11, 12];
+        assert_eq!(listed_here(&[11, 99], &here), vec![11]);
+        assert!(may_take(&listed_here(&[11, 99], &here), 11));
+        assert!(!may_take(&listed_here(&[11, 99], &here), 12));
+        assert!(
+            may_take(&listed_here(&[99], &here), 12),
+            "listed only at another branch"
+        );
+        assert!(may_take(&listed_here(&[], &here), 10));
     }
 }

@@ -190,3 +190,20 @@ impl Store {
         Ok(())
     }
 }
+
+/// Who a sign-out is for: a person or a screen.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SignedIn {
+    User(i64),
+    Device(i64),
+}
+
+/// Ends every session of a user or a device, with the change that calls for it.
+pub(crate) async fn end_sessions(tx: &mut super::Tx<'_>, who: SignedIn) -> Result<()> {
+    let (sql, id) = match who {
+        SignedIn::User(id) => ("DELETE FROM sessions WHERE user_id = $1", id),
+        SignedIn::Device(id) => ("DELETE FROM sessions WHERE device_id = $1", id),
+    };
+    sqlx::query(sql).bind(id).execute(&mut **tx).await?;
+    Ok(())
+}

@@ -185,7 +185,7 @@ impl Store {
         widget_key: Option<&str>,
     ) -> Result<RemoteQueue> {
         if let Some(key) = widget_key {
-            self.check_name(org_id, key).await?;
+            self.check_name(org_id, "widget_key", key).await?;
         }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO services (org_id, branch_id, parent_id, name_ru, name_en, prefix, position, kind, strategy, \

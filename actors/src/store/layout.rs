@@ -50,12 +50,7 @@ impl Store {
     pub async fn edit_service(&self, org_id: i64, service_id: i64, e: &ServiceEdit<'_>) -> Result<Service> {
         for (field, name) in [("name_ru", e.name_ru), ("name_en", e.name_en)] {
             let Some(name) = name else { continue };
-            if name.trim().is_empty() {
-                return Err(FieldError::new(field, "required", serde_json::Value::Null).into());
-            }
-            if name.chars().count() > 100 {
-                return Err(FieldError::new(field, "too_long", json!({"max": 100})).into());
-            }
+            crate::model::field::name(field, name)?;
         }
         let (service, _) = self.service_in_menu(org_id, service_id).await?;
         sqlx::query(
@@ -132,9 +127,7 @@ impl Store {
     pub async fn relabel_window(&self, org_id: i64, window_id: i64, label: &str) -> Result<Window> {
         let window = self.live_window(org_id, window_id).await?;
         let label = label.trim();
-        if label.is_empty() || label.chars().count() > 16 || label.chars().any(char::is_control) {
-            return Err(FieldError::new("label", "range", json!({"min": 1, "max": 16})).into());
-        }
+        crate::model::field::text("label", label, crate::model::field::WINDOW_LABEL_MAX, true)?;
         sqlx::query("UPDATE windows SET label = $1 WHERE id = $2")
             .bind(label)
             .bind(window.id)
@@ -166,6 +159,11 @@ impl Store {
             .await?;
         // Whoever sat there last chooses a window again when they come back.
         sqlx::query("UPDATE operator_states SET window_id = NULL WHERE window_id = $1")
+            .bind(window.id)
+            .execute(&mut *tx)
+            .await?;
+        // Nobody keeps it in their list: a person listed only for it may sit anywhere again.
+        sqlx::query("DELETE FROM user_windows WHERE window_id = $1")
             .bind(window.id)
             .execute(&mut *tx)
             .await?;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::Store;
 use crate::error::{Error, Result};
-use crate::model::namespace::{self, Assigned, NameError, Scope, Standing};
+use crate::model::namespace::{self, Assigned, Scope, Standing};
 use crate::model::now_millis;
 
 /// What the owner assigns.
@@ -50,7 +50,7 @@ impl Store {
     /// has a name prefix, `org<id>` unless one is given. The organisation and its prefix are
     /// written together: a refused prefix leaves no organisation behind.
     pub async fn create_org(&self, name: &str, prefix: Option<&str>) -> Result<i64> {
-        let prefix = prefix.map(namespace::prefix).transpose()?;
+        let prefix = prefix.map(namespace::prefix).transpose().map_err(|e| e.at("prefix"))?;
         let first = self.org_count().await? == 0;
         if first && prefix.is_some() {
             return Err(Error::Invalid(
@@ -87,7 +87,7 @@ impl Store {
 
     /// Gives a tenant organisation another name prefix (its names so far stay as they are).
     pub async fn set_name_prefix(&self, org_id: i64, prefix: &str) -> Result<()> {
-        let prefix = namespace::prefix(prefix)?;
+        let prefix = namespace::prefix(prefix).map_err(|e| e.at("prefix"))?;
         if self.own_org().await? == Some(org_id) {
             return Err(Error::Invalid(
                 "the installation's own organisation has no name prefix".into(),
@@ -158,14 +158,15 @@ impl Store {
         Ok((own, rows.into_iter().filter_map(|(_, p)| p).collect()))
     }
 
-    /// Refuses a login, device login, SIP user name or widget key not the organisation's to take.
-    pub async fn check_name(&self, org_id: i64, name: &str) -> Result<()> {
+    /// Refuses a login, device login, SIP user name or widget key not the organisation's to take,
+    /// naming the form's `field`.
+    pub async fn check_name(&self, org_id: i64, field: &'static str, name: &str) -> Result<()> {
         let (own, all) = self.prefixes(org_id).await?;
         let scope = Scope {
             org_id,
             prefix: own.as_deref(),
         };
-        Ok(namespace::name(scope, name, all.iter().map(String::as_str))?)
+        namespace::name(scope, name, all.iter().map(String::as_str)).map_err(|e| Error::NotYours(e.at(field)))
     }
 
     async fn assigned(&self, kind: AssignKind) -> Result<Vec<(i64, String)>> {
@@ -177,34 +178,36 @@ impl Store {
         )
     }
 
-    /// Refuses a number the organisation may not answer.
-    pub async fn check_number(&self, org_id: i64, number: &str) -> Result<()> {
+    /// Refuses a number the organisation may not answer, naming the form's `field`.
+    pub async fn check_number(&self, org_id: i64, field: &'static str, number: &str) -> Result<()> {
         let (own, _) = self.prefixes(org_id).await?;
         let assigned = self.assigned(AssignKind::Number).await?;
         let scope = Scope {
             org_id,
             prefix: own.as_deref(),
         };
-        Ok(namespace::number(
+        namespace::number(
             scope,
             number,
             assigned.iter().map(|(o, v)| Assigned { org_id: *o, value: v }),
-        )?)
+        )
+        .map_err(|e| Error::NotYours(e.at(field)))
     }
 
     /// What a mailbox address would be to the organisation: vouched for, to confirm, or refused.
-    pub async fn address_standing(&self, org_id: i64, address: &str) -> Result<Standing> {
+    pub async fn address_standing(&self, org_id: i64, field: &'static str, address: &str) -> Result<Standing> {
         let (own, _) = self.prefixes(org_id).await?;
         let assigned = self.assigned(AssignKind::Domain).await?;
         let scope = Scope {
             org_id,
             prefix: own.as_deref(),
         };
-        Ok(namespace::address(
+        namespace::address(
             scope,
             address,
             assigned.iter().map(|(o, v)| Assigned { org_id: *o, value: v }),
-        )?)
+        )
+        .map_err(|e| Error::NotYours(e.at(field)))
     }
 
     /// The owner assigns a number (or a block `+7495123*`) or a mail domain to an organisation.
@@ -257,11 +260,5 @@ impl Store {
                 .fetch_all(&self.read)
                 .await?,
         )
-    }
-}
-
-impl From<NameError> for Error {
-    fn from(e: NameError) -> Self {
-        Error::NotYours(e.to_string())
     }
 }

@@ -9,7 +9,6 @@ use crate::model::{
     branch::BranchSettings,
     field::FieldError,
     menu, now_millis,
-    person::Gender,
     role::{DeviceKind, Role},
     schedule::{Calendar, Exception, Schedule},
 };
@@ -350,7 +349,8 @@ impl Store {
         lang: &str,
     ) -> Result<i64> {
         validate_login(login)?;
-        self.check_name(org_id, login).await?;
+        crate::model::field::name("name", name)?;
+        self.check_name(org_id, "login", login).await?;
         let hash = crate::auth::hash_secret(password).await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO users (org_id, login, name, role, password_hash, lang, created_at) \
@@ -398,49 +398,6 @@ impl Store {
         Ok(())
     }
 
-    /// Disables (or enables again) a user of the organisation; a disabled user's sessions end.
-    pub async fn set_user_disabled(&self, org_id: i64, user_id: i64, disabled: bool) -> Result<UserRow> {
-        let mut tx = self.write.begin().await?;
-        let n = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2 AND org_id = $3")
-            .bind(i64::from(disabled))
-            .bind(user_id)
-            .bind(org_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(Error::NotFound("user"));
-        }
-        if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(
-            sqlx::query_as(super::sql(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
-                .bind(user_id)
-                .fetch_one(&self.write)
-                .await?,
-        )
-    }
-
-    /// Sets how a user is spoken of (None: not given).
-    pub async fn set_user_gender(&self, org_id: i64, user_id: i64, gender: Option<Gender>) -> Result<UserRow> {
-        let n = sqlx::query("UPDATE users SET gender = $1 WHERE id = $2 AND org_id = $3")
-            .bind(gender.map(Gender::as_str))
-            .bind(user_id)
-            .bind(org_id)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(Error::NotFound("user"));
-        }
-        self.user(user_id).await
-    }
-
     /// A new secret for a device of the organisation (shown once); its sessions end, so a
     /// screen signed in with the old one signs in again.
     pub async fn rotate_device_secret(&self, org_id: i64, device_id: i64, secret: &str) -> Result<()> {
@@ -456,10 +413,7 @@ impl Store {
         if n == 0 {
             return Err(Error::NotFound("device"));
         }
-        sqlx::query("DELETE FROM sessions WHERE device_id = $1")
-            .bind(device_id)
-            .execute(&mut *tx)
-            .await?;
+        super::auth::end_sessions(&mut tx, super::auth::SignedIn::Device(device_id)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -488,10 +442,7 @@ impl Store {
             return Err(Error::NotFound("device"));
         }
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE device_id = $1")
-                .bind(device_id)
-                .execute(&mut *tx)
-                .await?;
+            super::auth::end_sessions(&mut tx, super::auth::SignedIn::Device(device_id)).await?;
         }
         tx.commit().await?;
         Ok(sqlx::query_as(
@@ -542,7 +493,8 @@ impl Store {
         lang: &str,
     ) -> Result<i64> {
         validate_login(login)?;
-        self.check_name(org_id, login).await?;
+        crate::model::field::name("name", name)?;
+        self.check_name(org_id, "login", login).await?;
         let hash = crate::auth::hash_secret(secret).await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO devices (org_id, branch_id, kind, login, name, secret_hash, lang) \
@@ -615,12 +567,7 @@ impl Store {
     ) -> Result<Service> {
         let branch = self.branch(org_id, branch_id).await?;
         for (field, name) in [("name_ru", names.0), ("name_en", names.1)] {
-            if name.trim().is_empty() {
-                return Err(FieldError::new(field, "required", serde_json::Value::Null).into());
-            }
-            if name.chars().count() > 100 {
-                return Err(FieldError::new(field, "too_long", serde_json::json!({"max": 100})).into());
-            }
+            crate::model::field::name(field, name)?;
         }
         let services = self.services(branch.id).await?;
         let entries: Vec<menu::Entry<'_>> = services
@@ -649,9 +596,7 @@ impl Store {
     pub async fn add_window(&self, org_id: i64, branch_id: i64, label: &str) -> Result<Window> {
         let branch = self.branch(org_id, branch_id).await?;
         let label = label.trim();
-        if label.is_empty() || label.chars().count() > 16 || label.chars().any(char::is_control) {
-            return Err(FieldError::new("label", "range", serde_json::json!({"min": 1, "max": 16})).into());
-        }
+        crate::model::field::text("label", label, crate::model::field::WINDOW_LABEL_MAX, true)?;
         let id = self
             .create_window(org_id, branch.id, label)
             .await

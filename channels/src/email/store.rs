@@ -2,8 +2,10 @@
 //! to a mail server is lost), the dialogues mail belongs to, and the Message-IDs leading to them.
 
 use serde::Serialize;
+use serde_json::json;
 
 use hub_actors::error::{Error, Result};
+use hub_actors::model::field::FieldError;
 use hub_actors::model::namespace::Standing;
 use hub_actors::model::Millis;
 use hub_actors::store::connector::{Connector, Leased};
@@ -190,22 +192,25 @@ pub trait MailStore: Sync {
     async fn add_mailbox(&self, m: NewMailbox<'_>, now: Millis) -> Result<Mailbox> {
         self.db().remote_queue(m.org_id, m.service_id).await?;
         if !after_ok(m.imap_after) {
-            return Err(Error::Invalid("imap_after is 'seen', 'keep' or 'move:<folder>'".into()));
+            return Err(
+                FieldError::new("imap_after", "one_of", json!({ "values": "seen, keep, move:<folder>" })).into(),
+            );
         }
         let address = m.address.trim().to_lowercase();
-        let standing = self.db().address_standing(m.org_id, &address).await?;
-        let confirmed =
-            match standing {
-                Standing::Vouched => Some(now),
-                Standing::ToConfirm if m.imap_url.is_none() || !m.can_mail_codes => return Err(Error::NotYours(
-                    "this address's domain is not assigned to the organisation: the hub confirms such an address by \
-                     mailing a code to it through the installation's relay ([email] smtp_relay) and finding that mail in \
-                     the mailbox's IMAP folder, so give its imap_url (or ask the installation's owner to assign the \
-                     domain: hub org assign)"
-                        .into(),
-                )),
-                Standing::ToConfirm => None,
-            };
+        let standing = self.db().address_standing(m.org_id, "address", &address).await?;
+        let confirmed = match standing {
+            Standing::Vouched => Some(now),
+            Standing::ToConfirm if m.imap_url.is_none() || !m.can_mail_codes => {
+                // Confirming means mailing a code to it through the installation's relay
+                // ([email] smtp_relay) and finding that mail in the mailbox's IMAP folder.
+                return Err(Error::NotYours(FieldError::new(
+                    "address",
+                    "address_to_confirm",
+                    json!({}),
+                )));
+            }
+            Standing::ToConfirm => None,
+        };
         let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
             "INSERT INTO mailboxes (org_id, service_id, address, name, imap_url, imap_folder, imap_after, smtp_url, \
              auto_reply, lang, created_at, accept_bulk, confirmed_at) \

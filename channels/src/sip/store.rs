@@ -180,7 +180,7 @@ pub trait PhoneStore: Sync {
             Ok(_) | Err(Error::NotFound(_)) => return Err(Error::NotFound("operator")),
             Err(e) => return Err(e),
         }
-        self.db().check_name(org_id, username).await?;
+        self.db().check_name(org_id, "username", username).await?;
         let taken: Option<(i64,)> = sqlx::query_as("SELECT user_id FROM sip_accounts WHERE username = $1")
             .bind(username)
             .fetch_optional(self.db().write())
@@ -299,7 +299,7 @@ pub trait PhoneStore: Sync {
         if let Some(t) = n.trunk_id {
             self.db().trunk(n.org_id, t).await?.ok_or(Error::NotFound("trunk"))?;
         }
-        self.db().check_number(n.org_id, n.number).await?;
+        self.db().check_number(n.org_id, "number", n.number).await?;
         if self.sip_number(n.number).await?.is_some() {
             return Err(Error::Conflict(format!("the number {:?} is taken", n.number)));
         }

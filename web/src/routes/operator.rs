@@ -27,6 +27,17 @@ struct Console {
     counters: Option<Counters>,
     /// The server's time, epoch ms: the console's timers run from it, not the PC's clock.
     now: i64,
+    /// What an admin listed for them: the place selector offers only these where a branch has
+    /// any listed (`model::presence::listed_here`).
+    listed: Listed,
+}
+
+#[derive(Serialize)]
+struct Listed {
+    /// Windows they may sit at.
+    window_ids: Vec<i64>,
+    /// Services they have a skill in (visit services among them bind at their branch).
+    service_ids: Vec<i64>,
 }
 
 /// Всего / Ко мне / Обслужено / Осталось.
@@ -66,12 +77,20 @@ async fn console(state: &AppState, view: OperatorView) -> ApiResult<Console> {
         }
         None => (None, None),
     };
+    let store = state.hub.store();
+    let mut service_ids: Vec<i64> = store.proficiencies(view.user_id).await?.into_keys().collect();
+    service_ids.sort_unstable();
+    let listed = Listed {
+        window_ids: store.user_windows(view.user_id).await?,
+        service_ids,
+    };
     Ok(Console {
         view,
         branch_id,
         stats,
         counters,
         now: hub_actors::model::now_millis(),
+        listed,
     })
 }
 
