@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import datetime
+import struct
+import zlib
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +23,19 @@ LOGO = "data:image/png;base64," + base64.b64encode(bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000010000000100802000000909168360000001749444154789c63f87f86"
     "8124449aea510da31a869406000350cb107269c8d00000000049454e44ae426082")).decode()
 BANNER = "Пн–Пт 9:00–20:00, Сб 10:00–16:00 · Ул. Примерная, 1 · Справки: 8 800 000-00-00"
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A plain PNG of one colour, written by hand (no imaging library on the test machine)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+# A wide banner picture (an announcement strip), 8:1.
+BANNER_IMAGE = "data:image/png;base64," + base64.b64encode(png(800, 100, (30, 120, 220))).decode()
 
 
 
@@ -55,7 +70,7 @@ def test_board_fits_every_row_and_the_banner_on_any_screen(hub, new_context, vie
     admin = api.login("admin", "demo-admin")
     board = device_id(api, hubnode.BOARD)
     api.ok("PUT", f"/api/admin/devices/{board}/look", admin,
-           {"rows": 8, "banner": BANNER, "logo": LOGO, "accent": "#ffcc00"})
+           {"rows": 8, "banner": BANNER, "banner_image": BANNER_IMAGE, "logo": LOGO, "accent": "#ffcc00"})
     op = api.operator_at(hubnode.OPERATOR1, WINDOW_1)
     called = serve_calls(api, op, api.kiosk(), 9)
 
@@ -66,6 +81,7 @@ def test_board_fits_every_row_and_the_banner_on_any_screen(hub, new_context, vie
     expect(rows).to_have_count(8)
     expect(page.get_by_test_id("board-banner")).to_have_text(BANNER)
     expect(page.get_by_test_id("board-logo")).to_be_visible()
+    expect(page.get_by_test_id("board-banner-image")).to_be_visible()
     # Newest first: the last call is live, the ones before it served (and look it).
     expect(rows.first).to_have_attribute("data-status", "called")
     expect(rows.first.get_by_test_id("board-status")).to_have_text("Приглашается")
@@ -76,7 +92,7 @@ def test_board_fits_every_row_and_the_banner_on_any_screen(hub, new_context, vie
     expect(rows.first.get_by_test_id("board-number")).to_have_text(called[-1]["number"])
     # Every row and the banner are inside the screen, whole; the page does not scroll.
     for name, sel in (("row", '[data-testid="board-row"]'), ("banner", '[data-testid="board-banner"]'),
-                      ("head", ".board-head")):
+                      ("banner picture", '[data-testid="board-banner-image"]'), ("head", ".board-head")):
         for b in boxes(page, sel):
             assert b["top"] >= 0 and b["bottom"] <= h + 0.5 and b["left"] >= 0 and b["right"] <= w + 0.5, (name, b, viewport)
             assert b["height"] > 0, (name, b)
@@ -86,6 +102,9 @@ def test_board_fits_every_row_and_the_banner_on_any_screen(hub, new_context, vie
     assert cut == [], f"cut off: {cut}"
     doc = page.evaluate("() => [document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
     assert doc[0] <= h and doc[1] <= w, doc
+    # The picture is whole (its own proportions) and takes at most a fifth of the screen.
+    pic = boxes(page, '[data-testid="board-banner-image"]')[0]
+    assert pic["height"] <= h * 0.2 + 0.5 and abs(pic["width"] / pic["height"] - 8) < 0.1, pic
     # Rows share the height: a TV shows big numbers (more than 5% of the screen's height each).
     row_h = boxes(page, '[data-testid="board-row"]')[0]["height"]
     assert row_h >= h * 0.05, row_h
@@ -287,3 +306,47 @@ def test_paperless_kiosk_prints_nothing(hub, new_context):
     # The ticket's QR code loaded (a print would have gone with it): nothing was printed.
     wait_for("the QR code shown", lambda: page.evaluate("() => document.getElementById('ticket-qr').naturalWidth") > 0)
     assert page.evaluate("() => window.__printCalls + window.__hubPrinted.length") == 0
+
+
+def test_board_pictures_are_set_and_removed_in_the_back_office(hub, new_context):
+    """A branch manager gives the hall's board a banner picture and a logo from the device's
+    dialog; a picture too big is refused beside its field; the TV shows them at once, and
+    loses them when they are removed."""
+    from test_back_office import back_office
+
+    tv = new_context(**BOARD_VIEW).new_page()
+    board_sign_in(tv, hub, hubnode.BOARD)
+    page = new_context(viewport={"width": 1366, "height": 900}).new_page()
+    back_office(page, hub)
+    page.get_by_test_id("tab-devices").click()
+    row = page.locator(f'[data-testid="device-row"][data-login="{hubnode.BOARD[0]}"]')
+    row.get_by_test_id("device-open").click()
+    dialog = page.get_by_test_id("device-dialog")
+    expect(page.get_by_test_id("look-banner-image-clear")).to_be_hidden()
+    # Too big: refused beside the picture's field, in the page's language.
+    page.get_by_test_id("look-banner-image").set_input_files(
+        {"name": "big.png", "mimeType": "image/png", "buffer": png(1000, 1000, (0, 0, 0)) + b"\0" * 200_000})
+    page.get_by_test_id("look-save").click()
+    err = dialog.locator('[data-testid="field-error"][data-field="banner_image"]')
+    expect(err).to_have_text("Не больше 160 КБ.")
+    page.get_by_test_id("look-banner-image").set_input_files(
+        {"name": "banner.png", "mimeType": "image/png", "buffer": png(800, 100, (200, 40, 40))})
+    page.get_by_test_id("look-logo").set_input_files(
+        {"name": "logo.png", "mimeType": "image/png", "buffer": png(64, 64, (255, 210, 0))})
+    page.get_by_test_id("look-save").click()
+    expect(dialog).to_be_hidden()
+    picture = tv.get_by_test_id("board-banner-image")
+    expect(picture).to_be_visible()
+    expect(tv.get_by_test_id("board-logo")).to_be_visible()
+    assert picture.get_attribute("src").startswith("data:image/png;base64,")
+    screenshot(tv, "board_banner_picture")
+
+    # Removed: the TV shows none.
+    row.get_by_test_id("device-open").click()
+    expect(page.get_by_test_id("look-banner-image-clear")).to_be_visible()
+    page.get_by_test_id("look-banner-image-clear").check()
+    page.get_by_test_id("look-logo-clear").check()
+    page.get_by_test_id("look-save").click()
+    expect(dialog).to_be_hidden()
+    expect(picture).to_be_hidden()
+    expect(tv.get_by_test_id("board-logo")).to_be_hidden()

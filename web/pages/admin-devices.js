@@ -2,7 +2,7 @@
    secret on a TV), a board's template, a kiosk's printing and logo, disable, a new secret. */
 import { Hub, $, arr, fail, matches, clearFieldErrors, fieldError, branchName, branchOptions, onBranches } from './admin-kit.js';
 
-const D = { devices: [], device: null, look: null, logo: undefined };
+const D = { devices: [], device: null, look: null, logo: undefined, bannerImage: undefined };
 export async function loadDevices() { D.devices = arr(await Hub.api('GET', '/api/admin/devices')); renderDevices(); }
 export function renderDevices() {
   const q = $('devices-filter').value.trim().toLowerCase();
@@ -39,6 +39,7 @@ async function newSecret(d) {
 async function openDevice(d) {
   D.device = d;
   D.logo = undefined;
+  D.bannerImage = undefined;
   const form = $('device-form');
   clearFieldErrors(form);
   form.reset();
@@ -51,6 +52,8 @@ async function openDevice(d) {
   Hub.show($('look-board'), board);
   Hub.show($('look-kiosk'), !board);
   Hub.show($('look-logo-box'), true);
+  Hub.show($('look-logo-clear-box'), !!D.look.logo);
+  Hub.show($('look-banner-image-clear-box'), board && !!D.look.banner_image);
   if (board) {
     $('look-rows').value = D.look.rows == null ? '' : String(D.look.rows);
     $('look-status').checked = D.look.status_column !== false;
@@ -82,13 +85,17 @@ export function init() {
       Hub.say('adm.paired', { name: d.name }, 'ok');
     } catch (e) { fieldError($('pair-fields'), e); }
   });
-  $('look-logo').addEventListener('change', () => {
-    const file = $('look-logo').files[0];
-    if (!file) { D.logo = undefined; return; }
+  // A picture chosen is read as a data URL: the device shows it inline, never from an address.
+  const picture = (input, key) => $(input).addEventListener('change', () => {
+    const file = $(input).files[0];
+    D[key] = undefined;
+    if (!file) return;
     const reader = new FileReader();
-    reader.onload = () => { D.logo = String(reader.result); };
+    reader.onload = () => { D[key] = String(reader.result); };
     reader.readAsDataURL(file);
   });
+  picture('look-logo', 'logo');
+  picture('look-banner-image', 'bannerImage');
   $('look-save').addEventListener('click', async () => {
     const d = D.device;
     const form = $('device-form');
@@ -105,7 +112,12 @@ export function init() {
     } else {
       look.print = $('look-print').value;
     }
-    if (D.logo !== undefined) look.logo = D.logo;
+    if ($('look-logo-clear').checked) look.logo = null;
+    else if (D.logo !== undefined) look.logo = D.logo;
+    if (d.kind === 'board') {
+      if ($('look-banner-image-clear').checked) look.banner_image = null;
+      else if (D.bannerImage !== undefined) look.banner_image = D.bannerImage;
+    }
     try {
       const r = await Hub.api('PUT', '/api/admin/devices/' + d.id + '/look', look);
       D.look = r.look;

@@ -109,6 +109,9 @@ Hub.ready(() => {
     const logo = $('logo');
     if (look.logo) { if (logo.getAttribute('src') !== look.logo) logo.src = look.logo; } else logo.removeAttribute('src');
     Hub.show(logo, !!look.logo);
+    const picture = $('banner-image');
+    if (look.banner_image) { if (picture.getAttribute('src') !== look.banner_image) picture.src = look.banner_image; } else picture.removeAttribute('src');
+    Hub.show(picture, !!look.banner_image);
     Hub.setText($('banner-text'), look.banner || '');
     Hub.show($('banner-text'), !!look.banner);
   }

@@ -71,6 +71,8 @@ pub const MAX_ROWS: u16 = 20;
 const MAX_BANNER: usize = 300;
 /// A logo is kept inline as a data URL, so the board never fetches an address someone typed.
 const MAX_LOGO_BYTES: usize = 96 * 1024;
+/// A banner picture (an announcement, the opening hours as designed): wider, so a little more.
+const MAX_BANNER_IMAGE_BYTES: usize = 160 * 1024;
 const LOGO_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/svg+xml", "image/webp"];
 
 /// How one board looks: the template a branch manager sets in the back office. Unknown fields
@@ -84,6 +86,9 @@ pub struct BoardLook {
     pub status_column: bool,
     /// A line of text along the bottom (opening hours, a notice); empty for none.
     pub banner: String,
+    /// A picture along the bottom, above the banner's text: `data:image/...;base64,...`, at most
+    /// 160 KiB; shown whole, scaled to the screen's width and at most a fifth of its height.
+    pub banner_image: Option<String>,
     /// `data:image/...;base64,...`, at most 96 KiB.
     pub logo: Option<String>,
     /// `#rrggbb` colours: the page, the rows, the newest call's highlight.
@@ -98,6 +103,7 @@ impl Default for BoardLook {
             rows: None,
             status_column: true,
             banner: String::new(),
+            banner_image: None,
             logo: None,
             background: "#04070f".into(),
             row: "#101a33".into(),
@@ -140,6 +146,9 @@ impl BoardLook {
         if let Some(logo) = &self.logo {
             check_logo(logo)?;
         }
+        if let Some(image) = &self.banner_image {
+            check_image("banner_image", image, MAX_BANNER_IMAGE_BYTES)?;
+        }
         Ok(())
     }
 
@@ -156,18 +165,24 @@ fn is_colour(s: &str) -> bool {
 
 /// A logo as a device shows it: inline, of an image type, small. Shared by boards and kiosks.
 pub fn check_logo(logo: &str) -> Result<(), FieldError> {
-    let bad = || FieldError::new("logo", "image", serde_json::json!({"types": "PNG, JPEG, SVG, WebP"}));
-    let rest = logo.strip_prefix("data:").ok_or_else(bad)?;
+    check_image("logo", logo, MAX_LOGO_BYTES)
+}
+
+/// A picture a device shows, kept inline (a device never fetches an address someone typed): a
+/// data URL of an image type, at most `max_bytes` decoded.
+fn check_image(field: &'static str, image: &str, max_bytes: usize) -> Result<(), FieldError> {
+    let bad = || FieldError::new(field, "image", serde_json::json!({"types": "PNG, JPEG, SVG, WebP"}));
+    let rest = image.strip_prefix("data:").ok_or_else(bad)?;
     let (kind, data) = rest.split_once(";base64,").ok_or_else(bad)?;
     if !LOGO_TYPES.contains(&kind) {
         return Err(bad());
     }
     // The decoded size is about three quarters of the text; check the text first, cheaply.
-    if data.len() > MAX_LOGO_BYTES * 4 / 3 + 4 {
+    if data.len() > max_bytes * 4 / 3 + 4 {
         return Err(FieldError::new(
-            "logo",
+            field,
             "too_big",
-            serde_json::json!({"max_kb": MAX_LOGO_BYTES / 1024}),
+            serde_json::json!({"max_kb": max_bytes / 1024}),
         ));
     }
     if !is_base64(data) {
@@ -277,5 +292,34 @@ mod tests {
         b.apply_call(call(1, 1));
         b.remove(1);
         assert!(b.calls.is_empty());
+    }
+
+    #[test]
+    fn a_banner_image_is_an_inline_picture_of_its_own_size() {
+        let look = |image: &str| BoardLook {
+            banner_image: Some(image.to_string()),
+            ..BoardLook::default()
+        };
+        assert_eq!(look("data:image/png;base64,iVBORw0KGgo=").validate(), Ok(()));
+        let e = look("https://example.org/banner.png").validate().unwrap_err();
+        assert_eq!((e.field, e.reason), ("banner_image", "image"));
+        let e = look("data:text/html;base64,PGI+").validate().unwrap_err();
+        assert_eq!((e.field, e.reason), ("banner_image", "image"));
+        // Bigger than a logo may be, within a banner's allowance.
+        let big = format!("data:image/jpeg;base64,{}", "A".repeat(120 * 1024 * 4 / 3));
+        assert_eq!(look(&big).validate(), Ok(()));
+        let e = BoardLook {
+            logo: Some(big),
+            ..BoardLook::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!((e.field, e.reason), ("logo", "too_big"));
+        let huge = format!("data:image/jpeg;base64,{}", "A".repeat(200 * 1024 * 4 / 3));
+        let e = look(&huge).validate().unwrap_err();
+        assert_eq!(
+            (e.field, e.reason, e.args["max_kb"].as_u64()),
+            ("banner_image", "too_big", Some(160))
+        );
     }
 }

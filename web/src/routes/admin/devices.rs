@@ -93,7 +93,9 @@ pub(super) async fn rotate_device_secret(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": *path, "secret": secret })))
 }
 
-pub(super) const LOOK_LIMIT: usize = 160 * 1024;
+/// A look carries its pictures inline, as base64: a logo (96 KiB) and a banner image (160 KiB)
+/// grow by a third, and the rest is small.
+pub(super) const LOOK_LIMIT: usize = 400 * 1024;
 
 /// A board's template or a kiosk's options, as the back office edits them.
 pub(super) async fn device_look(

@@ -84,7 +84,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/api/admin/devices/{id}/look")
-                // A look carries its logo inline (96 KiB as base64 and the rest).
                 .app_data(crate::json_config(devices::LOOK_LIMIT))
                 .route(web::get().to(devices::device_look))
                 .route(web::put().to(devices::set_device_look)),
