@@ -564,6 +564,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "telegram": "bot", "boards": "board", "templates": "lang", "mailboxes": "mailbox",
         "accounts": "sip_user", "trunks": "trunk", "vip": "vip", "filtered": "filtered", "devices": "device",
         "announcement": "called_ticket", "tickets": "ticket", "operators": "user", "windows": "window",
+        "board-templates": "board_template",
     }.get(segs[index - 1])
 
 
@@ -576,6 +577,7 @@ BODY_ID_FIELDS = {
     "default_queue_id": "queue", "branch_id": "branch", "parent_id": "group", "trunk_id": "trunk",
     "operator_id": "user", "other_id": "contact", "conversation_id": "conversation",
     "attachment_ids": "attachment", "choices": "queue", "branch_ids": "branch", "window_ids": "window",
+    "template_id": "board_template",
 }
 BODY_ID_OVERRIDES = {
     ("POST", "/api/conversations/{id}/transfer"): {"service_id": "queue", "operator_id": "operator_user"},
@@ -980,6 +982,7 @@ class Walk:
         o["bot"] = self.ok("POST", "/api/admin/telegram/bots", admin, {
             "token": f"111111111:AA{secrets.token_hex(16)}", "queue_id": o["queue"], "mode": "webhook",
             "webhook_secret": self.org1_bot_secret})["id"]
+        o["board_template"] = self.ok("POST", "/api/admin/board-templates", admin, {"name": "Walk template"})["id"]
         o["canned"] = self.ok("POST", "/api/canned", t["supervisor"], {
             "shortcut": "walk-shared", "title": "Walk", "body": "walk: a shared answer"})["id"]
         self.send_mail("walk-org1@example.org", "walk: org 1's newsletter")
@@ -1028,6 +1031,8 @@ class Walk:
         f["bot"] = self.ok("POST", "/api/admin/telegram/bots", a2, {
             "token": bot2_token, "queue_id": f["queue"], "branch_id": f["branch"],
             "mode": "webhook", "webhook_secret": f"{ORG2.lower()}-secret"})["id"]
+        f["board_template"] = self.ok("POST", "/api/admin/board-templates", a2, {
+            "name": f"Шаблон {ORG2}", "look": {"banner": f"{ORG2}: the template's banner"}})["id"]
         f["canned"] = self.ok("POST", "/api/canned", a2, {
             "shortcut": ORG2.lower(), "title": ORG2, "body": f"{ORG2}: a shared answer"})["id"]
         f["attachment"] = self.ok("POST", f"/api/attachments?name={ORG2.lower()}.txt", a2,
@@ -1105,6 +1110,8 @@ class Walk:
             return self.ok("POST", f"/api/admin/branches/{self.own['branch']}/services", admin, {
                 "name_ru": f"Запасная {n}", "name_en": f"Spare {n}",
                 "prefix": "S" + chr(65 + n // 26 % 26) + chr(65 + n % 26)})["id"]
+        if kind == "board_template":
+            return self.ok("POST", "/api/admin/board-templates", admin, {"name": f"Walk template {n}"})["id"]
         if kind == "spare_window":
             return self.ok("POST", f"/api/admin/branches/{self.own['branch']}/windows", admin, {"label": f"s{n}"})["id"]
         if kind == "contact":
@@ -1156,6 +1163,8 @@ class Walk:
         # Taking a service or a window off: one made for it, never one the walk works with.
         ("DELETE", "/api/admin/services/{id}"): ("{id}", "spare_service"),
         ("DELETE", "/api/admin/windows/{id}"): ("{id}", "spare_window"),
+        # Removing a board template: one made for it.
+        ("DELETE", "/api/admin/board-templates/{id}"): ("{id}", "board_template"),
     }
     FRESH_BODY = {
         ("POST", "/api/admin/devices/{id}/pair"): {"code": "pairing_code"},

@@ -403,3 +403,122 @@ async fn branch_edited(backend: Backend) {
         assert_eq!((s, b["reason"].as_str()), (409, Some("not_your_branch")), "{b}");
     }
 }
+
+#[actix_rt::test]
+async fn board_templates_sqlite() {
+    board_templates(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn board_templates_postgres() {
+    board_templates(Backend::Postgres).await;
+}
+
+/// A board following a named template shows its look, a change to the template reaches it, a
+/// name is the organisation's once, and a removed template leaves its look with its boards.
+async fn board_templates(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let (s, devices) = api.get("/api/admin/devices", Some(&admin)).await;
+    assert_eq!(s, 200);
+    let board = devices
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["kind"] == "board")
+        .expect("the demo's board")["id"]
+        .as_i64()
+        .expect("id");
+    let kiosk = devices
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["kind"] == "kiosk")
+        .expect("the demo's kiosk")["id"]
+        .as_i64()
+        .expect("id");
+
+    let (s, t) = api
+        .post(
+            "/api/admin/board-templates",
+            Some(&admin),
+            json!({"name": " Зал ", "look": {"banner": "Добро пожаловать", "rows": 6}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{t}");
+    assert_eq!(t["name"], "Зал");
+    let tid = t["id"].as_i64().expect("id");
+    let (s, b) = api
+        .post("/api/admin/board-templates", Some(&admin), json!({"name": "Зал"}))
+        .await;
+    assert_eq!(
+        (s, b["field"].as_str(), b["reason"].as_str()),
+        (409, Some("name"), Some("template_name_taken")),
+        "{b}"
+    );
+    let (s, b) = api
+        .post(
+            "/api/admin/board-templates",
+            Some(&admin),
+            json!({"name": "Плохой", "look": {"accent": "yellow"}}),
+        )
+        .await;
+    assert_eq!((s, b["field"].as_str()), (400, Some("accent")), "{b}");
+
+    // Followed by the board; a kiosk cannot follow one.
+    let path = format!("/api/admin/boards/{board}/template");
+    let (s, b) = api.put(&path, Some(&admin), json!({"template_id": tid})).await;
+    assert_eq!(s, 204, "{b}");
+    let (s, b) = api
+        .put(
+            &format!("/api/admin/boards/{kiosk}/template"),
+            Some(&admin),
+            json!({"template_id": tid}),
+        )
+        .await;
+    assert_eq!((s, b["reason"].as_str()), (400, Some("board_only")), "{b}");
+    let (_, look) = api.get(&format!("/api/admin/devices/{board}/look"), Some(&admin)).await;
+    assert_eq!(
+        (
+            look["template_id"].as_i64(),
+            look["look"]["banner"].as_str(),
+            look["look"]["rows"].as_i64()
+        ),
+        (Some(tid), Some("Добро пожаловать"), Some(6)),
+        "{look}"
+    );
+
+    // Changed: the board's look is the new one.
+    let (s, b) = api
+        .send(
+            "PATCH",
+            &format!("/api/admin/board-templates/{tid}"),
+            Some(&admin),
+            Some(json!({"look": {"banner": "До 18:00"}})),
+        )
+        .await;
+    assert_eq!((s, b["boards"].clone()), (200, json!([board])), "{b}");
+    let (_, look) = api.get(&format!("/api/admin/devices/{board}/look"), Some(&admin)).await;
+    assert_eq!(look["look"]["banner"], "До 18:00", "{look}");
+
+    // Removed: the board keeps the look as its own.
+    let (s, _) = api
+        .send(
+            "DELETE",
+            &format!("/api/admin/board-templates/{tid}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (_, look) = api.get(&format!("/api/admin/devices/{board}/look"), Some(&admin)).await;
+    assert_eq!(
+        (look["template_id"].clone(), look["look"]["banner"].as_str()),
+        (serde_json::Value::Null, Some("До 18:00")),
+        "{look}"
+    );
+    let (_, list) = api.get("/api/admin/board-templates", Some(&admin)).await;
+    assert_eq!(list, json!([]));
+}

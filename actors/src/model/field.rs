@@ -130,6 +130,8 @@ fn sentence(reason: &str, args: &Value) -> String {
         "domain_not_assigned" => "this address's domain is assigned to another organisation".into(),
         "address_to_confirm" => "the domain is not assigned to the organisation: give the mailbox's IMAP address so the hub can confirm it with a code, or ask the installation's owner to assign the domain".into(),
         "prefix_name_form" => format!("{} to {} lower-case Latin letters or digits", n("min"), n("max")),
+        "board_only" => "only a board follows a board template".into(),
+        "template_name_taken" => format!("the organisation has a template named {} already", s("name")),
         "not_yourself" => "not for your own account".into(),
         "not_found" => "not found".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),

@@ -34,7 +34,7 @@ pub use conversations::{
     MESSAGE_LIMIT,
 };
 pub use followers::{follow_ticket, notice_key, FollowedTicket, OwedCall, OwedRating};
-pub use looks::Look;
+pub use looks::{BoardTemplate, Look};
 pub use org::{Branch, Service, UserRow, Window};
 pub use outbox::OutboxItem;
 pub use routing::{policy_of, OperatorFigures, QueueFigures, Snapshot};

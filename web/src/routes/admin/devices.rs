@@ -107,7 +107,16 @@ pub(super) async fn device_look(
     if org_id != admin.org_id {
         return Err(hub_actors::Error::NotFound("device").into());
     }
-    Ok(HttpResponse::Ok().json(state.hub.store().device_look(*path).await?))
+    let (look, template_id) = state.hub.store().device_look_and_template(*path).await?;
+    Ok(HttpResponse::Ok().json(DeviceLook { look, template_id }))
+}
+
+/// A device's look as the back office reads it: with the board template it follows, if any.
+#[derive(Serialize)]
+struct DeviceLook {
+    #[serde(flatten)]
+    look: hub_actors::store::Look,
+    template_id: Option<i64>,
 }
 
 pub(super) async fn set_device_look(

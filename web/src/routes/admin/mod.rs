@@ -7,6 +7,7 @@ mod day;
 mod devices;
 mod layout;
 mod queues;
+mod templates;
 mod users;
 
 use actix_web::web;
@@ -82,6 +83,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/admin/devices/{id}/secret",
             web::post().to(devices::rotate_device_secret),
         )
+        .service(
+            web::resource("/api/admin/board-templates")
+                .app_data(crate::json_config(devices::LOOK_LIMIT))
+                .route(web::get().to(templates::list))
+                .route(web::post().to(templates::create)),
+        )
+        .service(
+            web::resource("/api/admin/board-templates/{id}")
+                .app_data(crate::json_config(devices::LOOK_LIMIT))
+                .route(web::patch().to(templates::edit))
+                .route(web::delete().to(templates::remove)),
+        )
+        .route("/api/admin/boards/{id}/template", web::put().to(templates::follow))
         .service(
             web::resource("/api/admin/devices/{id}/look")
                 .app_data(crate::json_config(devices::LOOK_LIMIT))
