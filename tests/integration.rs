@@ -9,6 +9,8 @@ mod harness;
 mod admin;
 #[path = "it/bad_input.rs"]
 mod bad_input;
+#[path = "it/capacity.rs"]
+mod capacity;
 #[path = "it/chat.rs"]
 mod chat;
 #[path = "it/concurrency.rs"]

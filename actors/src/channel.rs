@@ -43,11 +43,13 @@ impl ChannelKind {
     }
 
     /// What a conversation of this channel takes from an operator: a call takes their phone
-    /// (one at a time, as a visit takes their window); the rest share their chat capacity.
+    /// (one at a time, as a visit takes their window); a mail thread a place in their mail
+    /// capacity; a chat or a Telegram dialogue one in their chat capacity.
     pub fn load(self) -> Load {
         match self {
             ChannelKind::Phone => Load::Exclusive,
-            ChannelKind::Webchat | ChannelKind::Telegram | ChannelKind::Email => Load::Chat,
+            ChannelKind::Email => Load::Mail,
+            ChannelKind::Webchat | ChannelKind::Telegram => Load::Chat,
         }
     }
 
@@ -58,9 +60,14 @@ impl ChannelKind {
 
     /// SQL saying that `column` names a channel whose conversations take an operator whole.
     pub fn sql_exclusive(column: &str) -> String {
+        Self::sql_load(column, Load::Exclusive)
+    }
+
+    /// SQL saying that `column` names a channel whose conversations take `load`.
+    pub fn sql_load(column: &str, load: Load) -> String {
         let list: Vec<String> = Self::ALL
             .iter()
-            .filter(|k| k.load() == Load::Exclusive)
+            .filter(|k| k.load() == load)
             .map(|k| format!("'{}'", k.as_str()))
             .collect();
         format!("{column} IN ({})", list.join(", "))

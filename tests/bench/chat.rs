@@ -85,6 +85,8 @@ fn engine_alone(conversations: usize, operators: usize) {
             wrap_up_until: 0,
             chats: 0,
             chat_capacity: capacity,
+            mails: 0,
+            mail_capacity: 10,
             exclusive: 0,
             idle_since: i,
             last_offer_at: 0,

@@ -17,7 +17,7 @@ const ADDRESS: &str = "support@hub.test";
 const GRACE: Duration = Duration::from_secs(10);
 
 /// A store whose nodes take mail on an SMTP port of their own; answers the port.
-async fn mail_store(backend: Backend) -> (Store, u16) {
+pub(crate) async fn mail_store(backend: Backend) -> (Store, u16) {
     let mut store = Store::new(backend, false).await;
     let port = free_port();
     store
@@ -30,7 +30,7 @@ async fn mail_store(backend: Backend) -> (Store, u16) {
 }
 
 /// The demo's web-chat queue gets a mailbox (confirmed: the installation's own organisation).
-async fn add_mailbox(api: &Api) {
+pub(crate) async fn add_mailbox(api: &Api) {
     let admin = api.login("admin", "demo-admin").await;
     let (_, queues) = api.get("/api/chat-queues", Some(&admin)).await;
     let queue = queues
@@ -65,7 +65,7 @@ async fn reply<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> Option<String> 
 }
 
 /// Sends mail `n` as a mail server would; answers whether the hub acknowledged it (250 to DATA).
-async fn send_mail(port: u16, n: usize) -> bool {
+pub(crate) async fn send_mail(port: u16, n: usize) -> bool {
     let Ok(stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
         return false;
     };

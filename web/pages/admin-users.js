@@ -143,6 +143,7 @@ function openUser(u) {
   $('usr-lang').value = isNew ? ((S.me && S.me.lang) || 'ru') : u.lang;
   $('usr-gender').value = isNew ? '' : (u.gender || '');
   $('usr-capacity').value = String(isNew ? 3 : u.chat_capacity);
+  $('usr-mail-capacity').value = String(isNew ? 10 : u.mail_capacity);
   $('usr-password').value = '';
   branchChecks(isNew ? [] : arr(u.branch_ids));
   skillRows(isNew ? [] : arr(u.skills));
@@ -158,6 +159,7 @@ async function saveUser() {
   const body = {
     name: $('usr-name').value.trim(), role: $('usr-role').value, lang: $('usr-lang').value,
     gender: $('usr-gender').value || null, chat_capacity: Number($('usr-capacity').value),
+    mail_capacity: Number($('usr-mail-capacity').value),
     branch_ids: [...$('usr-branches').querySelectorAll('input:checked')].map((b) => Number(b.value)),
   };
   // Until the branches' windows are shown, the ones listed stay as they are.
@@ -171,12 +173,15 @@ async function saveUser() {
     } else {
       body.login = $('usr-login').value.trim();
       body.password = $('usr-password').value;
-      const capacity = body.chat_capacity;
+      const capacity = { chat_capacity: body.chat_capacity, mail_capacity: body.mail_capacity };
       delete body.chat_capacity;
+      delete body.mail_capacity;
       if (!body.gender) delete body.gender;
       const made = await Hub.api('POST', '/api/admin/users', body);
       id = made.id;
-      if (capacity !== made.chat_capacity) await Hub.api('PATCH', '/api/admin/users/' + made.id, { chat_capacity: capacity });
+      if (capacity.chat_capacity !== made.chat_capacity || capacity.mail_capacity !== made.mail_capacity) {
+        await Hub.api('PATCH', '/api/admin/users/' + made.id, capacity);
+      }
     }
     const before = JSON.stringify(arr(u && u.skills).slice().sort((a, b) => a.service_id - b.service_id));
     const after = JSON.stringify(skills.slice().sort((a, b) => a.service_id - b.service_id));

@@ -167,6 +167,9 @@ impl Policy {
 pub enum Load {
     /// A chat or a message thread: several at once, up to the operator's chat capacity.
     Chat,
+    /// A mail thread: answered at the operator's pace, many at once, up to their mail capacity
+    /// (its own, so a full inbox never keeps chats from them, nor chats their mail).
+    Mail,
     /// A visit or a call: one at a time.
     Exclusive,
 }
@@ -195,6 +198,8 @@ pub struct Candidate {
     pub wrap_up_until: Millis,
     pub chats: u32,
     pub chat_capacity: u32,
+    pub mails: u32,
+    pub mail_capacity: u32,
     /// Visits and calls in hand (at most one).
     pub exclusive: u32,
     pub idle_since: Millis,
@@ -206,7 +211,7 @@ pub struct Candidate {
 
 impl Candidate {
     fn active(&self) -> u32 {
-        self.chats + self.exclusive
+        self.chats + self.mails + self.exclusive
     }
 
     /// Whether a ticket of `load` may be offered to this operator at `now`: available, past
@@ -220,6 +225,7 @@ impl Candidate {
     fn has_room(&self, load: Load) -> bool {
         match load {
             Load::Chat => self.chats < self.chat_capacity,
+            Load::Mail => self.mails < self.mail_capacity,
             Load::Exclusive => self.exclusive == 0,
         }
     }
@@ -227,6 +233,7 @@ impl Candidate {
     fn take(&mut self, load: Load) {
         match load {
             Load::Chat => self.chats += 1,
+            Load::Mail => self.mails += 1,
             Load::Exclusive => self.exclusive += 1,
         }
     }
@@ -393,6 +400,8 @@ mod tests {
             wrap_up_until: 0,
             chats: 0,
             chat_capacity: 3,
+            mails: 0,
+            mail_capacity: 10,
             exclusive: 0,
             idle_since: 0,
             last_offer_at: 0,
@@ -716,6 +725,42 @@ mod tests {
             )),
             vec![(100, 1)]
         );
+    }
+
+    #[test]
+    fn mail_has_a_capacity_of_its_own() {
+        let mut a = op(1);
+        a.chats = 3;
+        let mut mail = chat(100, 0);
+        mail.load = Load::Mail;
+        // Chats full: a mail still comes.
+        assert_eq!(
+            offers(&route(
+                1_000,
+                &[mail.clone()],
+                &[a.clone()],
+                &policy(Strategy::LongestIdle)
+            )),
+            vec![(100, 1)]
+        );
+        // Mail full: no mail, but a chat comes once there is room for one.
+        a.mails = 10;
+        assert!(route(1_000, &[mail.clone()], &[a.clone()], &policy(Strategy::LongestIdle)).is_empty());
+        a.chats = 2;
+        assert_eq!(
+            offers(&route(
+                1_000,
+                &[mail, chat(101, 5)],
+                &[a],
+                &policy(Strategy::LongestIdle)
+            )),
+            vec![(101, 1)]
+        );
+        // Mail capacity 0: this operator takes no mail at all.
+        let mut no_mail = op(2);
+        no_mail.mail_capacity = 0;
+        assert!(!no_mail.may_take(1_000, Load::Mail));
+        assert!(no_mail.may_take(1_000, Load::Chat));
     }
 
     #[test]

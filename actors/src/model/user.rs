@@ -9,6 +9,8 @@ use super::role::Role;
 
 /// Chats one operator can hold at once, at most.
 pub const MAX_CHAT_CAPACITY: i64 = 50;
+/// Mail threads one operator can hold at once, at most.
+pub const MAX_MAIL_CAPACITY: i64 = 200;
 
 /// What an admin changes of a user; None leaves a value as it is.
 #[derive(Debug, Default, Clone)]
@@ -19,6 +21,7 @@ pub struct UserEdit<'a> {
     /// Some(None) clears it: pages then use words without gender.
     pub gender: Option<Option<Gender>>,
     pub chat_capacity: Option<i64>,
+    pub mail_capacity: Option<i64>,
     /// The branches the user works in; an empty list: every branch of the organisation.
     pub branch_ids: Option<&'a [i64]>,
     /// The windows they may sit at; at a branch where none is listed: any of its windows.
@@ -34,15 +37,13 @@ impl UserEdit<'_> {
         if self.lang.is_some_and(|l| !matches!(l, "ru" | "en")) {
             return Err(FieldError::new("lang", "lang", json!({})));
         }
-        if self
-            .chat_capacity
-            .is_some_and(|c| !(0..=MAX_CHAT_CAPACITY).contains(&c))
-        {
-            return Err(FieldError::new(
-                "chat_capacity",
-                "range",
-                json!({ "min": 0, "max": MAX_CHAT_CAPACITY }),
-            ));
+        for (field, value, max) in [
+            ("chat_capacity", self.chat_capacity, MAX_CHAT_CAPACITY),
+            ("mail_capacity", self.mail_capacity, MAX_MAIL_CAPACITY),
+        ] {
+            if value.is_some_and(|c| !(0..=max).contains(&c)) {
+                return Err(FieldError::new(field, "range", json!({ "min": 0, "max": max })));
+            }
         }
         for (field, ids) in [("branch_ids", self.branch_ids), ("window_ids", self.window_ids)] {
             let Some(ids) = ids else { continue };
@@ -115,6 +116,13 @@ mod tests {
         .validate()
         .unwrap_err();
         assert_eq!((twice.field, twice.reason), ("branch_ids", "duplicate"));
+        let mail = UserEdit {
+            mail_capacity: Some(MAX_MAIL_CAPACITY + 1),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!((mail.field, mail.reason), ("mail_capacity", "range"));
         let twice = UserEdit {
             window_ids: Some(&[5, 5]),
             ..Default::default()

@@ -10,7 +10,7 @@ use crate::channel::ChannelKind;
 use crate::error::{Error, Result};
 use crate::model::conversation::{ConversationStatus as Status, Move};
 use crate::model::presence::Presence;
-use crate::model::routing::Candidate;
+use crate::model::routing::{Candidate, Load};
 use crate::model::Millis;
 
 pub use crate::model::message::MESSAGE_LIMIT;
@@ -724,21 +724,24 @@ impl Store {
             offered = Status::Offered,
         );
         let figures: Option<OfferFigures> = sqlx::query_as(sql(format!(
-            "SELECT c.channel, s.presence, s.wrap_up_until, u.chat_capacity, h.chats, \
+            "SELECT c.channel, s.presence, s.wrap_up_until, u.chat_capacity, h.chats, u.mail_capacity, h.mails, \
                h.calls + (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = $1 AND {in_hand}) \
              FROM conversations c JOIN users u ON u.id = $1 LEFT JOIN operator_states s ON s.user_id = u.id, \
-               (SELECT COALESCE(SUM(CASE WHEN {o_exclusive} THEN 0 ELSE 1 END), 0) AS chats, \
+               (SELECT COALESCE(SUM(CASE WHEN {o_chat} THEN 1 ELSE 0 END), 0) AS chats, \
+                       COALESCE(SUM(CASE WHEN {o_mail} THEN 1 ELSE 0 END), 0) AS mails, \
                        COALESCE(SUM(CASE WHEN {o_exclusive} THEN 1 ELSE 0 END), 0) AS calls \
                 FROM conversations o WHERE {held}) h \
              WHERE c.id = $2",
             o_exclusive = ChannelKind::sql_exclusive("o.channel"),
+            o_chat = ChannelKind::sql_load("o.channel", Load::Chat),
+            o_mail = ChannelKind::sql_load("o.channel", Load::Mail),
             in_hand = crate::model::ticket::TicketStatus::sql_in_hand("t.status"),
         )))
         .bind(operator)
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
-        let Some((channel, presence, wrap_up_until, capacity, chats, exclusive)) = figures else {
+        let Some((channel, presence, wrap_up_until, capacity, chats, mail_capacity, mails, exclusive)) = figures else {
             return Ok(false);
         };
         let candidate = Candidate {
@@ -749,6 +752,8 @@ impl Store {
             wrap_up_until: wrap_up_until.unwrap_or(0),
             chats: u32::try_from(chats).unwrap_or(u32::MAX),
             chat_capacity: u32::try_from(capacity).unwrap_or(0),
+            mails: u32::try_from(mails).unwrap_or(u32::MAX),
+            mail_capacity: u32::try_from(mail_capacity).unwrap_or(0),
             exclusive: u32::try_from(exclusive).unwrap_or(u32::MAX),
             idle_since: 0,
             last_offer_at: 0,
@@ -1199,7 +1204,7 @@ impl Store {
 
 /// What an offer reads of its conversation and operator: the channel, presence, wrap-up end,
 /// chat capacity, chats held or offered, calls and visits in hand.
-type OfferFigures = (String, Option<String>, Option<i64>, i64, i64, i64);
+type OfferFigures = (String, Option<String>, Option<i64>, i64, i64, i64, i64, i64);
 
 /// The bridge an operator's reply in a dialogue leaves through: the route a bridge set for the
 /// dialogue, else the channel's own when its bridge sends replies (see

@@ -144,10 +144,13 @@ pub struct UserRow {
     pub gender: Option<String>,
     /// Chats the operator holds at once.
     pub chat_capacity: i64,
+    /// Mail threads the operator holds at once.
+    pub mail_capacity: i64,
 }
 
 /// The columns of a [`UserRow`], in its order.
-pub(crate) const USER_COLUMNS: &str = "id, org_id, login, name, role, lang, disabled, gender, chat_capacity";
+pub(crate) const USER_COLUMNS: &str =
+    "id, org_id, login, name, role, lang, disabled, gender, chat_capacity, mail_capacity";
 
 /// A kiosk or board as the back office lists it (never its secret); a board's voice and chime.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -30,8 +30,8 @@ impl Store {
         };
         sqlx::query(
             "UPDATE users SET name = COALESCE($1, name), role = COALESCE($2, role), lang = COALESCE($3, lang), \
-             chat_capacity = COALESCE($4, chat_capacity), disabled = COALESCE($5, disabled), gender = $6 \
-             WHERE id = $7",
+             chat_capacity = COALESCE($4, chat_capacity), disabled = COALESCE($5, disabled), gender = $6, \
+             mail_capacity = COALESCE($8, mail_capacity) WHERE id = $7",
         )
         .bind(e.name.map(str::trim))
         .bind(e.role.map(Role::as_str))
@@ -40,6 +40,7 @@ impl Store {
         .bind(e.disabled.map(i64::from))
         .bind(gender)
         .bind(user_id)
+        .bind(e.mail_capacity)
         .execute(&mut *tx)
         .await?;
         if let Some(branches) = e.branch_ids {

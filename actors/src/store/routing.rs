@@ -59,6 +59,8 @@ struct OperatorRow {
     missed_offers: i64,
     chat_capacity: i64,
     chats: i64,
+    mail_capacity: i64,
+    mails: i64,
     exclusive: i64,
     window_label: Option<String>,
 }
@@ -119,6 +121,8 @@ impl Store {
                 wrap_up_until: o.wrap_up_until,
                 chats: o.chats as u32,
                 chat_capacity: o.chat_capacity.max(0) as u32,
+                mails: o.mails as u32,
+                mail_capacity: o.mail_capacity.max(0) as u32,
                 exclusive: o.exclusive as u32,
                 idle_since: o.idle_since,
                 last_offer_at: o.last_offer_at,
@@ -152,9 +156,11 @@ impl Store {
             "SELECT u.id AS user_id, u.name, COALESCE(s.presence, '{{\"state\":\"offline\"}}') AS presence, \
              COALESCE(s.wrap_up_until, 0) AS wrap_up_until, COALESCE(s.idle_since, 0) AS idle_since, \
              COALESCE(s.last_offer_at, 0) AS last_offer_at, COALESCE(s.missed_offers, 0) AS missed_offers, \
-             u.chat_capacity, \
+             u.chat_capacity, u.mail_capacity, \
              (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = '{open}' \
-                AND NOT {exclusive}) AS chats, \
+                AND {chat}) AS chats, \
+             (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = '{open}' \
+                AND {mail}) AS mails, \
              (SELECT COUNT(*) FROM tickets t WHERE t.operator_id = u.id AND {in_hand}) \
                 + (SELECT COUNT(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = '{open}' \
                 AND {exclusive}) AS exclusive, w.label AS window_label \
@@ -162,6 +168,8 @@ impl Store {
              WHERE u.org_id = $1 ORDER BY u.name, u.id",
             open = Status::Open,
             exclusive = ChannelKind::sql_exclusive("c.channel"),
+            chat = ChannelKind::sql_load("c.channel", crate::model::routing::Load::Chat),
+            mail = ChannelKind::sql_load("c.channel", crate::model::routing::Load::Mail),
             in_hand = crate::model::ticket::TicketStatus::sql_in_hand("t.status"),
         )))
         .bind(org_id)
@@ -249,8 +257,8 @@ impl Store {
                     presence: state.into(),
                     reason,
                     wrap_up_until: o.wrap_up_until,
-                    active: o.chats + o.exclusive,
-                    capacity: o.chat_capacity,
+                    active: o.chats + o.mails + o.exclusive,
+                    capacity: o.chat_capacity.max(0) + o.mail_capacity.max(0),
                     missed_offers: o.missed_offers,
                     window: o.window_label,
                 }

@@ -104,6 +104,9 @@ pub(super) struct UserPatch {
     /// Chats held at once.
     #[serde(default)]
     chat_capacity: Option<i64>,
+    /// Mail threads held at once.
+    #[serde(default)]
+    mail_capacity: Option<i64>,
     /// The branches the user works in; empty: every branch.
     #[serde(default)]
     branch_ids: Option<Vec<i64>>,
@@ -156,6 +159,7 @@ pub(super) async fn patch_user(
         lang: body.lang.as_deref(),
         gender: body.gender,
         chat_capacity: body.chat_capacity,
+        mail_capacity: body.mail_capacity,
         branch_ids: body.branch_ids.as_deref(),
         window_ids: body.window_ids.as_deref(),
         disabled: body.disabled,
