@@ -49,6 +49,27 @@ def test_chat_queues_canned_replies_and_skills(hub, new_context):
     after = next(q for q in api.ok("GET", "/api/admin/chat-queues", admin) if q["id"] == queue["id"])
     assert (after["offer_secs"], after["steps"]) == (45, queue["steps"]), after
 
+    # Its widening steps: two that narrow instead of widening are refused beside them; then
+    # level 4 from the start and anyone from level 2 after 30 s.
+    row.get_by_test_id("queue-routing").click()
+    expect(page.get_by_test_id("rt-step")).to_have_count(len(queue["steps"]))
+    page.get_by_test_id("rt-step-add").click()
+    page.get_by_test_id("rt-step-add").click()
+    steps = page.get_by_test_id("rt-step")
+    expect(steps).to_have_count(len(queue["steps"]) + 2)
+    steps.nth(0).get_by_test_id("rt-step-after").fill("0")
+    steps.nth(0).get_by_test_id("rt-step-level").select_option("2")
+    steps.nth(1).get_by_test_id("rt-step-after").fill("30")
+    steps.nth(1).get_by_test_id("rt-step-level").select_option("4")
+    page.get_by_test_id("rt-save").click()
+    expect(err(page, "routing-form", "steps")).to_contain_text("не требуют позже большего уровня навыка")
+    steps.nth(0).get_by_test_id("rt-step-level").select_option("4")
+    steps.nth(1).get_by_test_id("rt-step-level").select_option("2")
+    page.get_by_test_id("rt-save").click()
+    expect(page.get_by_test_id("message")).to_have_text("Сохранено.")
+    after = next(q for q in api.ok("GET", "/api/admin/chat-queues", admin) if q["id"] == queue["id"])
+    assert after["steps"] == [{"after_secs": 0, "min_proficiency": 4}, {"after_secs": 30, "min_proficiency": 2}], after
+
     # A canned reply for everyone; the same shortcut twice is said beside it.
     page.get_by_test_id("cn-shortcut").fill("bye")
     page.get_by_test_id("cn-title").fill("Прощание")

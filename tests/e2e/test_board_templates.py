@@ -93,3 +93,37 @@ def test_a_template_is_named_followed_changed_and_removed(hub, new_context):
     actions = [a["action"] for a in (log["entries"] if isinstance(log, dict) else log)]
     for a in ("board_template.create", "device.template", "board_template.edit", "board_template.remove"):
         assert a in actions, (a, actions)
+
+
+def test_what_the_boards_say_is_set_per_language(hub, new_context):
+    api = hub.api
+    admin = api.login("admin", "demo-admin")
+    page = new_context(**DESKTOP_VIEW).new_page()
+    back_office(page, hub)
+    page.get_by_test_id("tab-devices").click()
+    ru = page.locator('[data-testid="phrase"][data-lang="ru"]')
+    expect(ru.get_by_test_id("phrase-input")).to_have_value("Талон {ticket}, пройдите к окну {window}")
+    expect(ru.get_by_test_id("phrase-reset")).to_have_count(0)
+    # A placeholder the board cannot fill is refused beside the phrase, in the page's language.
+    ru.get_by_test_id("phrase-input").fill("Талон {номер}, окно {window}")
+    ru.get_by_test_id("phrase-save").click()
+    expect(ru.get_by_test_id("field-error")).to_have_text("Табло не знает {номер}: во фразе бывают {ticket} и {window}.")
+    ru.get_by_test_id("phrase-input").fill("Талон {ticket, окно {window}")
+    ru.get_by_test_id("phrase-save").click()
+    expect(ru.get_by_test_id("field-error")).to_have_text(
+        "Напишите фразу с {ticket} и {window} в фигурных скобках, например «Талон {ticket}, окно {window}».")
+    ru.get_by_test_id("phrase-input").fill("Посетитель с талоном {ticket}, подойдите к окну {window}")
+    ru.get_by_test_id("phrase-save").click()
+    expect(page.get_by_test_id("message")).to_have_text("Табло скажут так со следующего вызова.")
+    phrases = {p["lang"]: p for p in api.ok("GET", "/api/admin/speech/templates", admin)}
+    assert (phrases["ru"]["custom"], phrases["ru"]["template"]) == (
+        True, "Посетитель с талоном {ticket}, подойдите к окну {window}"), phrases
+    assert phrases["en"]["custom"] is False, phrases
+    # Back to the built-in phrase.
+    ru.get_by_test_id("phrase-reset").click()
+    expect(ru.get_by_test_id("phrase-input")).to_have_value("Талон {ticket}, пройдите к окну {window}")
+    assert api.ok("GET", "/api/admin/speech/templates", admin)[0]["custom"] is False
+    log = api.ok("GET", "/api/admin/audit", admin)
+    entries = log["entries"] if isinstance(log, dict) else log
+    said = [a for a in entries if a["action"] == "speech_template.set"]
+    assert len(said) == 2 and said[-1]["after"]["template"] == "Посетитель с талоном {ticket}, подойдите к окну {window}", said

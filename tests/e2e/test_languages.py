@@ -18,8 +18,9 @@ from ui import (BOARD_VIEW, DESKTOP_VIEW, KIOSK_VIEW, board_sign_in, kiosk_sign_
 PAGES = hubnode.REPO / "web" / "pages"
 # Words that are the same in both languages: the product, abbreviations, the languages' own names.
 BOTH = {"Hub", "VIP", "CSAT", "RU", "EN", "SIP", "Telegram", "E-mail", "QR", "QR-", "VIP-", "IMAP", "SMTP", "BotFather", "—"}
-# The language switch is labelled in both, for a person who does not read the page's language.
-BILINGUAL = {"Language / Язык"}
+# The language switch is labelled in both, for a person who does not read the page's language;
+# an announcement phrase's placeholders are typed as they are in either language.
+BILINGUAL = {"Language / Язык", "{ticket}", "{window}"}
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 LATIN_WORD = re.compile(r"\b[A-Za-z][A-Za-z'’-]+\b")
 # A key of the dictionary (op.callNext, why.too_few_recalls) or a snake_case code.

@@ -3,12 +3,39 @@
    and logo, disable, a new secret; the organisation's board templates. */
 import { Hub, $, arr, fail, matches, clearFieldErrors, fieldError, branchName, branchOptions, onBranches, removeButton } from './admin-kit.js';
 
-const D = { devices: [], device: null, look: null, logo: undefined, bannerImage: undefined, templates: [], templateId: null };
+const D = { devices: [], device: null, look: null, logo: undefined, bannerImage: undefined, templates: [], templateId: null, phrases: [] };
 export async function loadDevices() {
-  const [devices, templates] = await Promise.all([Hub.api('GET', '/api/admin/devices'), Hub.api('GET', '/api/admin/board-templates')]);
+  const [devices, templates, phrases] = await Promise.all([Hub.api('GET', '/api/admin/devices'),
+    Hub.api('GET', '/api/admin/board-templates'), Hub.api('GET', '/api/admin/speech/templates')]);
   D.devices = arr(devices);
   D.templates = arr(templates);
+  D.phrases = arr(phrases);
   renderDevices();
+  renderPhrases();
+}
+
+/* What the boards say for a call, per language: the organisation's phrase or the built-in one. */
+export function renderPhrases() {
+  $('phrases').replaceChildren(...D.phrases.map((p) => {
+    const id = 'phrase-' + p.lang;
+    const input = Hub.el('input', { type: 'text', id, maxlength: '500', 'data-testid': 'phrase-input', 'data-lang': p.lang, 'aria-describedby': id + '-err' });
+    input.value = p.template;
+    const err = Hub.el('p', { class: 'field-error hidden', id: id + '-err', 'data-field': 'template', 'data-testid': 'field-error', role: 'alert' });
+    const box = Hub.el('div', { class: 'stack', 'data-testid': 'phrase', 'data-lang': p.lang });
+    const send = async (template) => {
+      clearFieldErrors(box);
+      try {
+        await Hub.api('PUT', '/api/admin/speech/templates/' + p.lang, { template });
+        Hub.say('adm.phraseSaved', null, 'ok');
+        await loadDevices();
+      } catch (e) { fieldError(box, e); }
+    };
+    box.append(Hub.el('label', { for: id }, Hub.t(p.lang === 'ru' ? 'adm.langRu' : 'adm.langEn')), input, err,
+      Hub.el('div', { class: 'row-actions' },
+        Hub.el('button', { type: 'button', class: 'btn', 'data-testid': 'phrase-save', onclick: () => send(input.value) }, Hub.t('adm.save')),
+        p.custom ? Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'phrase-reset', onclick: () => send(null) }, Hub.t('adm.phraseBuiltIn')) : null));
+    return box;
+  }));
 }
 export function renderDevices() {
   const q = $('devices-filter').value.trim().toLowerCase();

@@ -28,7 +28,7 @@ Hub.ready(async () => {
   document.querySelectorAll('[data-tab]').forEach((b) => b.addEventListener('click', () => tab(b.dataset.tab)));
   [branches, layout, devices, users, chats, channels, phones, breaks, audit].forEach((m) => m.init());
   Hub.onLang(() => {
-    branches.render(); layout.render(); devices.renderDevices(); users.renderUsers();
+    branches.render(); layout.render(); devices.renderDevices(); devices.renderPhrases(); users.renderUsers();
     chats.render(); channels.render(); phones.render(); audit.renderAudit();
   });
   try {

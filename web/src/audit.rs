@@ -79,7 +79,6 @@ fn action_of(method: &str, pattern: &str) -> Option<&'static str> {
         ("PUT", "/api/admin/sip/vip") => "vip_caller.set",
         ("DELETE", "/api/admin/sip/vip/{number}") => "vip_caller.remove",
         ("PATCH", "/api/admin/boards/{id}/voice") => "device.voice",
-        ("PUT", "/api/admin/speech/templates/{lang}") => "speech_template.set",
         _ => return None,
     })
 }

@@ -132,6 +132,11 @@ fn sentence(reason: &str, args: &Value) -> String {
         "prefix_name_form" => format!("{} to {} lower-case Latin letters or digits", n("min"), n("max")),
         "board_only" => "only a board follows a board template".into(),
         "template_name_taken" => format!("the organisation has a template named {} already", s("name")),
+        "phrase_placeholder" => format!(
+            "unknown placeholder {{{}}}: a board's phrase uses {{ticket}} and {{window}}",
+            s("name")
+        ),
+        "phrase_form" => "write the phrase with {ticket} and {window} in braces, e.g. Ticket {ticket}, window {window}".into(),
         "not_yourself" => "not for your own account".into(),
         "not_found" => "not found".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),

@@ -9,7 +9,7 @@ pub enum SpeechError {
     #[error("text refused: {0}")]
     BadText(String),
     #[error("template refused: {0}")]
-    BadTemplate(String),
+    BadTemplate(TemplateError),
     #[error("unsupported audio: {0}")]
     UnsupportedAudio(String),
     #[error("audio is empty (no samples)")]
@@ -29,6 +29,18 @@ pub enum SpeechError {
     Recognition(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What is wrong with an announcement phrase, for the page to say in its reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TemplateError {
+    /// Text the engine must not see (control characters, empty, too long).
+    #[error("{0}")]
+    Text(String),
+    #[error("a '{{' or '}}' without its pair")]
+    Unbalanced,
+    #[error("unknown placeholder {{{0}}} (known: ticket, window, number, position, minutes, time, amount)")]
+    Unknown(String),
 }
 
 pub type Result<T> = std::result::Result<T, SpeechError>;

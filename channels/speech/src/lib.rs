@@ -16,4 +16,4 @@ pub mod webm;
 #[cfg(feature = "whisper")]
 pub mod whisper;
 
-pub use error::{Result, SpeechError};
+pub use error::{Result, SpeechError, TemplateError};

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Result, SpeechError};
+use crate::error::{Result, SpeechError, TemplateError};
 use crate::say::{self, Lang};
 
 /// The most text one announcement may carry (a template with its values filled in).
@@ -91,30 +91,31 @@ pub fn check_text(text: &str) -> Result<()> {
 
 impl Template {
     pub fn parse(src: &str) -> Result<Self> {
-        check_text(src).map_err(|e| SpeechError::BadTemplate(e.to_string()))?;
+        check_text(src).map_err(|e| SpeechError::BadTemplate(TemplateError::Text(e.to_string())))?;
         let mut parts = Vec::new();
         let mut rest = src;
         while let Some(open) = rest.find('{') {
             if rest[..open].contains('}') {
-                return Err(SpeechError::BadTemplate("a '}' without its '{'".into()));
+                return Err(SpeechError::BadTemplate(TemplateError::Unbalanced));
             }
             if open > 0 {
                 parts.push(Part::Text(rest[..open].to_string()));
             }
             let close = rest[open..]
                 .find('}')
-                .ok_or_else(|| SpeechError::BadTemplate("a '{' without its '}'".into()))?;
+                .ok_or(SpeechError::BadTemplate(TemplateError::Unbalanced))?;
             let name = rest[open + 1..open + close].trim();
-            let slot = Slot::parse(name).ok_or_else(|| {
-                SpeechError::BadTemplate(format!(
-                    "unknown placeholder {{{name}}} (known: ticket, window, number, position, minutes, time, amount)"
-                ))
-            })?;
+            // "{ticket, window {window}": a brace opened before the last one closed.
+            if name.contains('{') {
+                return Err(SpeechError::BadTemplate(TemplateError::Unbalanced));
+            }
+            let slot =
+                Slot::parse(name).ok_or_else(|| SpeechError::BadTemplate(TemplateError::Unknown(name.to_string())))?;
             parts.push(Part::Slot(slot));
             rest = &rest[open + close + 1..];
         }
         if rest.contains('}') {
-            return Err(SpeechError::BadTemplate("a '}' without its '{'".into()));
+            return Err(SpeechError::BadTemplate(TemplateError::Unbalanced));
         }
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_string()));
@@ -262,6 +263,16 @@ mod tests {
         for bad in ["Талон {tiket}", "Талон {ticket", "Талон ticket}", "", "a\u{7}b"] {
             assert!(Template::parse(bad).is_err(), "{bad:?}");
         }
+        // Each problem named, for the page to word.
+        let problem = |src: &str| match Template::parse(src) {
+            Err(SpeechError::BadTemplate(e)) => e,
+            other => panic!("{src:?}: {other:?}"),
+        };
+        assert_eq!(problem("Талон {tiket}"), TemplateError::Unknown("tiket".into()));
+        assert_eq!(problem("Талон {ticket, окно {window}"), TemplateError::Unbalanced);
+        assert_eq!(problem("Талон {ticket"), TemplateError::Unbalanced);
+        assert_eq!(problem("Талон ticket}"), TemplateError::Unbalanced);
+        assert!(matches!(problem(""), TemplateError::Text(_)));
         let t = Template::parse("Талон {ticket}").unwrap();
         assert!(t
             .render(&HashMap::new(), Lang::Ru)

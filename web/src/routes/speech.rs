@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::auth::{Admin, Board, Operator, Supervisor};
-use crate::error::ApiError;
+use crate::error::{bad, ApiError};
 use crate::{ApiResult, AppState};
 use hub_actors::Error;
 use hub_channels::speech::{default_template, Speech};
-use hub_speech::{audio, phrase::Template, say::Lang, SpeechError};
+use hub_speech::{audio, phrase::Template, say::Lang, SpeechError, TemplateError};
 
 fn speech(state: &AppState) -> Result<&Speech, ApiError> {
     state
@@ -109,6 +110,7 @@ async fn templates(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpRe
 
 async fn set_template(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     admin: Admin,
     path: web::Path<String>,
     body: web::Json<TemplateBody>,
@@ -116,16 +118,37 @@ async fn set_template(
     let lang = parse_lang(&path)?;
     let template = body.into_inner().template;
     if let Some(t) = &template {
+        hub_actors::model::field::text("template", t, hub_speech::phrase::MAX_TEXT, true).map_err(Error::from)?;
         // Checked with sample values, so a phrase that cannot be said is refused now rather
-        // than silently on the first call.
-        let parsed = Template::parse(t)?;
-        parsed.render(&HashMap::from([("ticket", "A001"), ("window", "1")]), lang)?;
+        // than silently on the first call; the page words why.
+        let parsed = Template::parse(t).map_err(|e| match e {
+            SpeechError::BadTemplate(TemplateError::Unknown(name)) => {
+                bad("template", "phrase_placeholder", json!({ "name": name }))
+            }
+            _ => bad("template", "phrase_form", json!({})),
+        })?;
+        // A known placeholder a call has no value for ({minutes}) cannot be said either.
+        parsed
+            .render(&HashMap::from([("ticket", "A001"), ("window", "1")]), lang)
+            .map_err(|_| bad("template", "phrase_form", json!({})))?;
     }
-    state
-        .hub
-        .store()
+    let store = state.hub.store();
+    let before = store.speech_template(admin.org_id, lang.code()).await?;
+    store
         .set_speech_template(admin.org_id, lang.code(), template.as_deref())
         .await?;
+    crate::audit::record(
+        &state,
+        &req,
+        hub_actors::store::audit::Change {
+            action: hub_actors::model::audit::action_name("speech_template", "set"),
+            object_kind: "speech_template",
+            object_id: None,
+            before: Some(json!({ "lang": lang.code(), "template": before })),
+            after: Some(json!({ "lang": lang.code(), "template": template })),
+        },
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
