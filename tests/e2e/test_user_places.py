@@ -75,3 +75,38 @@ def test_an_operator_takes_only_the_windows_and_services_listed(hub, new_context
     op.reload()
     expect(op.get_by_test_id("window-select").locator("option")).to_have_count(3)
     expect(op.get_by_test_id("service-checkbox")).to_have_count(len(hubnode.DEMO_SERVICES))
+
+
+def test_who_is_called_for_a_service_widens_as_visitors_wait(hub, new_context):
+    """A service's widening steps set in the back office: at first only the most skilled
+    operators call its visitors, later anyone from the level of the step reached."""
+    api = hub.api
+    admin = api.login("admin", "demo-admin")
+    page = new_context(**DESKTOP_VIEW).new_page()
+    back_office(page, hub)
+    page.get_by_test_id("tab-branch").click()
+    item = page.locator(f'[data-testid="service-item"][data-service-id="{hubnode.CONSULTATION}"]')
+    item.get_by_test_id("svc-steps-open").first.click()
+    steps = item.get_by_test_id("svc-steps")
+    expect(steps).to_be_visible()
+    expect(steps.get_by_test_id("rt-step")).to_have_count(0)
+    steps.get_by_test_id("rt-step-add").click()
+    steps.get_by_test_id("rt-step-add").click()
+    rows = steps.get_by_test_id("rt-step")
+    rows.nth(1).get_by_test_id("rt-step-level").select_option("5")
+    steps.get_by_test_id("svc-steps-save").click()
+    expect(steps.get_by_test_id("field-error")).to_contain_text("не требуют позже большего уровня навыка")
+    screenshot(page, "service_steps")
+    rows.nth(1).get_by_test_id("rt-step-level").select_option("2")
+    rows.nth(1).get_by_test_id("rt-step-after").fill("45")
+    steps.get_by_test_id("svc-steps-save").click()
+    expect(page.get_by_test_id("message")).to_have_text("Сохранено.")
+    expect(steps).to_be_hidden()
+    policy = api.ok("GET", f"/api/admin/services/{hubnode.CONSULTATION}/routing", admin)
+    assert policy["steps"] == [{"after_secs": 0, "min_proficiency": 4}, {"after_secs": 45, "min_proficiency": 2}], policy
+    # A fresh visitor waits for a level-4 operator: Иван (the default level, 3) calls nobody yet.
+    kiosk = api.kiosk()
+    api.issue(kiosk, hubnode.CONSULTATION)
+    ivan = api.operator_at(hubnode.OPERATOR2, hubnode.WINDOW_2, [hubnode.CONSULTATION])
+    status, body = api.request("POST", "/api/operator/call-next", ivan, {})
+    assert status == 200 and body["ticket"] is None, body

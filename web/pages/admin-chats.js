@@ -1,7 +1,7 @@
 /* Chat queues (the remote channels' lines: web chat, calls, mail, Telegram) with their routing
    rules, and the organisation's canned replies. */
 import { addCanned, listCanned, removeCanned } from './canned.js';
-import { Hub, $, arr, fail, branchName, branchOptions, onBranches, onSubmit, clearFieldErrors, removeButton } from './admin-kit.js';
+import { Hub, $, arr, fail, branchName, branchOptions, onBranches, onSubmit, clearFieldErrors, removeButton, stepsEditor } from './admin-kit.js';
 
 export const Q = { queues: [], canned: [], editing: null };
 const watchers = [];
@@ -32,28 +32,6 @@ function renderQueues() {
   if (Q.editing) Hub.setText($('routing-h'), Hub.t('adm.routingOf', { name: Q.editing.name }));
 }
 
-/* One widening step: after so many seconds of waiting, operators of at least this level. */
-function stepRow(step) {
-  const n = $('rt-steps').children.length;
-  const after = Hub.el('input', { type: 'number', min: '0', max: '86400', id: 'rt-after-' + n, 'data-testid': 'rt-step-after', 'aria-describedby': 'rt-steps-err' });
-  after.value = String(step.after_secs);
-  const level = Hub.el('select', { id: 'rt-level-' + n, 'data-testid': 'rt-step-level', 'aria-describedby': 'rt-steps-err' },
-    ...[1, 2, 3, 4, 5].map((l) => Hub.el('option', { value: String(l) }, Hub.t('adm.skillLevel', { n: l }))));
-  level.value = String(step.min_proficiency);
-  const row = Hub.el('div', { class: 'row', 'data-testid': 'rt-step' },
-    Hub.el('div', null, Hub.el('label', { for: after.id }, Hub.t('adm.stepAfter')), after),
-    Hub.el('div', null, Hub.el('label', { for: level.id }, Hub.t('adm.stepLevel')), level),
-    Hub.el('div', { class: 'row-actions' }, removeButton('adm.remove', () => row.remove())));
-  $('rt-steps').appendChild(row);
-}
-
-function readSteps() {
-  return [...$('rt-steps').querySelectorAll('[data-testid=rt-step]')].map((r) => ({
-    after_secs: Number(r.querySelector('[data-testid=rt-step-after]').value),
-    min_proficiency: Number(r.querySelector('[data-testid=rt-step-level]').value),
-  }));
-}
-
 function editRouting(q) {
   Q.editing = q;
   const form = $('routing-form');
@@ -61,8 +39,8 @@ function editRouting(q) {
   $('rt-strategy').value = q.strategy;
   $('rt-offer').value = String(q.offer_secs);
   $('rt-missed').value = String(q.missed_limit);
-  $('rt-steps').replaceChildren();
-  arr(q.steps).forEach(stepRow);
+  Q.steps = stepsEditor(q.steps, 'rt-steps-err');
+  $('rt-steps').replaceChildren(Q.steps.list);
   Hub.setText($('routing-h'), Hub.t('adm.routingOf', { name: q.name }));
   Hub.show(form, true);
   $('rt-strategy').focus();
@@ -91,19 +69,14 @@ export function init() {
   });
   onSubmit($('routing-form'), async (body) => {
     const q = Q.editing;
-    await Hub.api('PUT', '/api/admin/services/' + q.id + '/routing', Object.assign({ steps: readSteps() }, body));
+    await Hub.api('PUT', '/api/admin/services/' + q.id + '/routing', Object.assign({ steps: Q.steps.read() }, body));
     Q.editing = null;
     Hub.show($('routing-form'), false);
     Hub.say('adm.saved', null, 'ok');
     await loadQueues();
   });
   $('rt-cancel').addEventListener('click', () => { Q.editing = null; Hub.show($('routing-form'), false); });
-  // A new step starts after the last one, a level lower: steps only ever widen.
-  $('rt-step-add').addEventListener('click', () => {
-    const steps = readSteps();
-    const last = steps[steps.length - 1];
-    stepRow(last ? { after_secs: last.after_secs + 30, min_proficiency: Math.max(1, last.min_proficiency - 1) } : { after_secs: 0, min_proficiency: 4 });
-  });
+  $('rt-step-add').addEventListener('click', () => Q.steps.add());
   onSubmit($('canned-form'), async (body) => {
     await addCanned(Object.assign({ personal: false }, body));
     $('canned-form').reset();

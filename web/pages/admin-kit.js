@@ -96,3 +96,35 @@ export function onSubmit(form, send) {
 export function removeButton(label, onclick) {
   return Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'remove', onclick }, Hub.t(label || 'adm.remove'));
 }
+
+/* A routing policy's widening steps, edited as rows: after so many seconds of waiting, operators
+   of at least this level. `errId` is the field error the rows are described by. */
+let stepRows = 0;
+export function stepsEditor(steps, errId) {
+  const list = Hub.el('div', { class: 'stack', 'data-testid': 'steps' });
+  const row = (step) => {
+    const n = ++stepRows;
+    const after = Hub.el('input', { type: 'number', min: '0', max: '86400', id: 'step-after-' + n, 'data-testid': 'rt-step-after', 'aria-describedby': errId });
+    after.value = String(step.after_secs);
+    const level = Hub.el('select', { id: 'step-level-' + n, 'data-testid': 'rt-step-level', 'aria-describedby': errId },
+      ...[1, 2, 3, 4, 5].map((l) => Hub.el('option', { value: String(l) }, Hub.t('adm.skillLevel', { n: l }))));
+    level.value = String(step.min_proficiency);
+    const line = Hub.el('div', { class: 'row', 'data-testid': 'rt-step' },
+      Hub.el('div', null, Hub.el('label', { for: after.id }, Hub.t('adm.stepAfter')), after),
+      Hub.el('div', null, Hub.el('label', { for: level.id }, Hub.t('adm.stepLevel')), level),
+      Hub.el('div', { class: 'row-actions' }, removeButton('adm.remove', () => line.remove())));
+    list.appendChild(line);
+  };
+  const read = () => [...list.querySelectorAll('[data-testid=rt-step]')].map((r) => ({
+    after_secs: Number(r.querySelector('[data-testid=rt-step-after]').value),
+    min_proficiency: Number(r.querySelector('[data-testid=rt-step-level]').value),
+  }));
+  arr(steps).forEach(row);
+  // A new step starts after the last one, a level lower: steps only ever widen.
+  const add = () => {
+    const all = read();
+    const last = all[all.length - 1];
+    row(last ? { after_secs: last.after_secs + 30, min_proficiency: Math.max(1, last.min_proficiency - 1) } : { after_secs: 0, min_proficiency: 4 });
+  };
+  return { list, add, read };
+}

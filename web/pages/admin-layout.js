@@ -1,9 +1,40 @@
 /* A branch's services (the kiosk's menu, two levels) and windows: add, rename, reorder, take
    off. Taking off is refused while a visitor waits for the service or an operator sits at the
    window; the server says why, in the page's language. */
-import { Hub, $, arr, fail, clearFieldErrors, fieldError, branchOptions, onBranches } from './admin-kit.js';
+import { Hub, $, arr, fail, clearFieldErrors, fieldError, branchOptions, onBranches, stepsEditor } from './admin-kit.js';
 
-const L = { branch: null, editing: null };
+const L = { branch: null, editing: null, steps: null };
+
+/* Who is called for a service as its visitors wait: its widening steps, under its line. */
+async function openSteps(x) {
+  try {
+    const policy = await Hub.api('GET', '/api/admin/services/' + x.id + '/routing');
+    const errId = 'svc-steps-err-' + x.id;
+    L.steps = { id: x.id, policy, errId, editor: stepsEditor(policy.steps, errId) };
+    render();
+  } catch (e) { fail(e); }
+}
+
+function stepsBlock(x) {
+  const s = L.steps;
+  const box = Hub.el('div', { class: 'stack svc-steps', 'data-testid': 'svc-steps' },
+    Hub.el('p', { class: 'muted' }, Hub.t('adm.visitStepsHint')),
+    s.editor.list,
+    Hub.el('p', { class: 'field-error hidden', id: s.errId, 'data-field': 'steps', 'data-testid': 'field-error', role: 'alert' }));
+  box.appendChild(Hub.el('div', { class: 'row-actions' },
+    Hub.el('button', { type: 'button', class: 'btn', 'data-testid': 'rt-step-add', onclick: () => s.editor.add() }, Hub.t('adm.stepAdd')),
+    Hub.el('button', { type: 'button', class: 'btn primary', 'data-testid': 'svc-steps-save', onclick: async () => {
+      clearFieldErrors(box);
+      try {
+        await Hub.api('PUT', '/api/admin/services/' + x.id + '/routing', { strategy: s.policy.strategy, steps: s.editor.read() });
+        L.steps = null;
+        Hub.say('adm.saved', null, 'ok');
+        render();
+      } catch (e) { fieldError(box, e); }
+    } }, Hub.t('adm.save')),
+    Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'svc-steps-cancel', onclick: () => { L.steps = null; render(); } }, Hub.t('adm.cancel'))));
+  return box;
+}
 
 async function load() {
   const id = $('branch-pick').value;
@@ -65,12 +96,14 @@ function item(x, siblings) {
     Hub.el('button', { type: 'button', class: 'btn ghost icon-btn', 'data-testid': 'svc-down', disabled: i === siblings.length - 1,
       'aria-label': Hub.t('adm.moveDown', { name: label }), title: Hub.t('adm.moveDown', { name: label }), onclick: () => move(x, siblings, 1) }, '↓'),
     Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'svc-rename', onclick: () => { L.editing = x.id; render(); } }, Hub.t('adm.rename')),
+    x.prefix != null ? Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'svc-steps-open', onclick: () => openSteps(x) }, Hub.t('adm.visitSteps')) : null,
     Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'svc-remove', onclick: () => remove(x) }, Hub.t('adm.remove')));
   const head = L.editing === x.id ? renameForm(x) : Hub.el('span', { class: 'svc-label' },
     x.prefix ? Hub.el('span', { class: 'prefix-tag' }, x.prefix) : null, ' ', label,
     x.prefix == null ? Hub.el('span', { class: 'muted' }, ' · ' + Hub.t('adm.group')) : null);
   return Hub.el('li', { 'data-testid': 'service-item', 'data-service-id': String(x.id) },
-    Hub.el('div', { class: 'svc-line' }, head, L.editing === x.id ? null : actions));
+    Hub.el('div', { class: 'svc-line' }, head, L.editing === x.id ? null : actions),
+    L.steps && L.steps.id === x.id ? stepsBlock(x) : null);
 }
 
 async function removeWindow(w) {

@@ -107,5 +107,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(queues::add_chat_queue),
         )
         .route("/api/admin/users/{id}/skills", web::put().to(users::set_skills))
-        .route("/api/admin/services/{id}/routing", web::put().to(queues::set_routing));
+        .route("/api/admin/services/{id}/routing", web::put().to(queues::set_routing))
+        .route("/api/admin/services/{id}/routing", web::get().to(queues::routing));
 }

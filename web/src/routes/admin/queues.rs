@@ -142,7 +142,18 @@ pub(super) async fn set_routing(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A service's routing policy as the audit trail keeps it.
+/// The routing policy of any service of the organisation: its strategy, widening steps and
+/// offer limits, as the back office edits them.
+pub(super) async fn routing(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    if store.service_org(*path).await? != Some(admin.org_id) {
+        return Err(Error::NotFound("service").into());
+    }
+    let view = routing_view(store, *path).await?.ok_or(Error::NotFound("service"))?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A service's routing policy as the back office reads it and the audit trail keeps it.
 async fn routing_view(store: &hub_actors::store::Store, service_id: i64) -> Result<Option<serde_json::Value>, Error> {
     Ok(store.policies_for(&[service_id]).await?.get(&service_id).map(|p| {
         json!({
