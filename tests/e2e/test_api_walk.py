@@ -564,7 +564,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "telegram": "bot", "boards": "board", "templates": "lang", "mailboxes": "mailbox",
         "accounts": "sip_user", "trunks": "trunk", "vip": "vip", "filtered": "filtered", "devices": "device",
         "announcement": "called_ticket", "tickets": "ticket", "operators": "user", "windows": "window",
-        "board-templates": "board_template",
+        "board-templates": "board_template", "regions": "region",
     }.get(segs[index - 1])
 
 
@@ -577,9 +577,12 @@ BODY_ID_FIELDS = {
     "default_queue_id": "queue", "branch_id": "branch", "parent_id": "group", "trunk_id": "trunk",
     "operator_id": "user", "other_id": "contact", "conversation_id": "conversation",
     "attachment_ids": "attachment", "choices": "queue", "branch_ids": "branch", "window_ids": "window",
-    "template_id": "board_template",
+    "template_id": "board_template", "region_id": "region",
 }
 BODY_ID_OVERRIDES = {
+    # A region sits in a region (a service's parent is a menu group).
+    ("POST", "/api/admin/regions"): {"parent_id": "region"},
+    ("PATCH", "/api/admin/regions/{id}"): {"parent_id": "region"},
     ("POST", "/api/conversations/{id}/transfer"): {"service_id": "queue", "operator_id": "operator_user"},
     ("POST", "/api/conversations/{id}/assign"): {"operator_id": "operator_user"},
     # A visitor token kept by the widget: another organisation's must never resume its visitor.
@@ -983,6 +986,7 @@ class Walk:
             "token": f"111111111:AA{secrets.token_hex(16)}", "queue_id": o["queue"], "mode": "webhook",
             "webhook_secret": self.org1_bot_secret})["id"]
         o["board_template"] = self.ok("POST", "/api/admin/board-templates", admin, {"name": "Walk template"})["id"]
+        o["region"] = self.ok("POST", "/api/admin/regions", admin, {"name": "Walk region"})["id"]
         o["canned"] = self.ok("POST", "/api/canned", t["supervisor"], {
             "shortcut": "walk-shared", "title": "Walk", "body": "walk: a shared answer"})["id"]
         self.send_mail("walk-org1@example.org", "walk: org 1's newsletter")
@@ -1031,6 +1035,7 @@ class Walk:
         f["bot"] = self.ok("POST", "/api/admin/telegram/bots", a2, {
             "token": bot2_token, "queue_id": f["queue"], "branch_id": f["branch"],
             "mode": "webhook", "webhook_secret": f"{ORG2.lower()}-secret"})["id"]
+        f["region"] = self.ok("POST", "/api/admin/regions", a2, {"name": f"Регион {ORG2}"})["id"]
         f["board_template"] = self.ok("POST", "/api/admin/board-templates", a2, {
             "name": f"Шаблон {ORG2}", "look": {"banner": f"{ORG2}: the template's banner"}})["id"]
         f["canned"] = self.ok("POST", "/api/canned", a2, {
@@ -1110,6 +1115,8 @@ class Walk:
             return self.ok("POST", f"/api/admin/branches/{self.own['branch']}/services", admin, {
                 "name_ru": f"Запасная {n}", "name_en": f"Spare {n}",
                 "prefix": "S" + chr(65 + n // 26 % 26) + chr(65 + n % 26)})["id"]
+        if kind == "region":
+            return self.ok("POST", "/api/admin/regions", admin, {"name": f"Walk region {n}"})["id"]
         if kind == "board_template":
             return self.ok("POST", "/api/admin/board-templates", admin, {"name": f"Walk template {n}"})["id"]
         if kind == "spare_window":
@@ -1165,6 +1172,9 @@ class Walk:
         ("DELETE", "/api/admin/windows/{id}"): ("{id}", "spare_window"),
         # Removing a board template: one made for it.
         ("DELETE", "/api/admin/board-templates/{id}"): ("{id}", "board_template"),
+        # A region moved or taken away: one made for it (never inside itself).
+        ("PATCH", "/api/admin/regions/{id}"): ("{id}", "region"),
+        ("DELETE", "/api/admin/regions/{id}"): ("{id}", "region"),
     }
     FRESH_BODY = {
         ("POST", "/api/admin/devices/{id}/pair"): {"code": "pairing_code"},

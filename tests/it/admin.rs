@@ -522,3 +522,81 @@ async fn board_templates(backend: Backend) {
     let (_, list) = api.get("/api/admin/board-templates", Some(&admin)).await;
     assert_eq!(list, json!([]));
 }
+
+#[actix_rt::test]
+async fn regions_sqlite() {
+    regions(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn regions_postgres() {
+    regions(Backend::Postgres).await;
+}
+
+/// Regions stay a tree on either store: nested, a branch filed in one, no loop, taken away
+/// only once empty.
+async fn regions(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let (s, ural) = api
+        .post("/api/admin/regions", Some(&admin), json!({"name": "Урал"}))
+        .await;
+    assert_eq!(s, 201, "{ural}");
+    let ural = ural["id"].as_i64().expect("id");
+    let (s, ekb) = api
+        .post(
+            "/api/admin/regions",
+            Some(&admin),
+            json!({"name": "Екатеринбург", "parent_id": ural}),
+        )
+        .await;
+    assert_eq!(s, 201, "{ekb}");
+    let ekb = ekb["id"].as_i64().expect("id");
+    let (s, b) = api
+        .send(
+            "PATCH",
+            &format!("/api/admin/regions/{ural}"),
+            Some(&admin),
+            Some(json!({"parent_id": ekb})),
+        )
+        .await;
+    assert_eq!((s, b["reason"].as_str()), (400, Some("region_cycle")), "{b}");
+    let (_, branches) = api.get("/api/admin/branches", Some(&admin)).await;
+    let bid = branches[0]["id"].as_i64().expect("branch");
+    let (s, b) = api
+        .send(
+            "PATCH",
+            &format!("/api/admin/branches/{bid}"),
+            Some(&admin),
+            Some(json!({"region_id": ekb})),
+        )
+        .await;
+    assert_eq!((s, b["region_id"].as_i64()), (200, Some(ekb)), "{b}");
+    let (s, b) = api
+        .send("DELETE", &format!("/api/admin/regions/{ekb}"), Some(&admin), None)
+        .await;
+    assert_eq!(
+        (s, b["reason"].as_str(), b["args"]["branches"].as_i64()),
+        (400, Some("region_not_empty"), Some(1)),
+        "{b}"
+    );
+    let (s, _) = api
+        .send(
+            "PATCH",
+            &format!("/api/admin/branches/{bid}"),
+            Some(&admin),
+            Some(json!({"region_id": null})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    for id in [ekb, ural] {
+        let (s, b) = api
+            .send("DELETE", &format!("/api/admin/regions/{id}"), Some(&admin), None)
+            .await;
+        assert_eq!(s, 204, "{b}");
+    }
+    let (_, list) = api.get("/api/admin/regions", Some(&admin)).await;
+    assert_eq!(list, json!([]));
+}

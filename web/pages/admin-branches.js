@@ -3,6 +3,7 @@
    the kiosk write them (a native time field would show "12:00 AM" in an English browser and
    cannot say 24:00, the end of a day open to midnight). */
 import { Hub, $, S, arr, clearFieldErrors, fieldError, loadBranches, branchOptions, onBranches } from './admin-kit.js';
+import { regionOptions, render as renderRegions } from './admin-regions.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const B = { current: null, holidays: [] };
@@ -18,7 +19,7 @@ function fresh() {
   return {
     id: null, name: '', address: '', timezone: tz, lang: (S.me && S.me.lang) || 'ru',
     schedule: Object.fromEntries(DAYS.slice(0, 5).map((d) => [d, '09:00-18:00'])),
-    holidays: [], recalls_before_no_show: 1, board_size: 8, vip_code_set: false,
+    holidays: [], recalls_before_no_show: 1, board_size: 8, vip_code_set: false, region_id: null,
   };
 }
 
@@ -88,6 +89,7 @@ function renderForm() {
   Hub.setText($('branch-form-h'), b.id == null ? Hub.t('adm.branchNew') : Hub.t('adm.branchEdit', { name: b.name }));
   $('br-name').value = b.name;
   $('br-address').value = b.address || '';
+  regionOptions($('br-region'), b.region_id == null ? null : b.region_id, 'adm.regionNone');
   $('br-timezone').value = b.timezone;
   $('br-lang').value = b.lang;
   $('br-recalls').value = String(b.recalls_before_no_show);
@@ -139,6 +141,7 @@ export function init() {
       name: $('br-name').value.trim(), address: $('br-address').value.trim(), timezone: $('br-timezone').value.trim(),
       lang: $('br-lang').value, schedule: readWeek(), holidays: B.holidays.filter((h) => h.date || h.note),
       recalls_before_no_show: Number($('br-recalls').value), board_size: Number($('br-board-size').value),
+      region_id: $('br-region').value ? Number($('br-region').value) : null,
     };
     const vip = $('br-vip').value;
     if ($('br-vip-clear').checked) body.vip_code = null;
@@ -149,6 +152,7 @@ export function init() {
         ? await Hub.api('POST', '/api/admin/branches', body)
         : await Hub.api('PATCH', '/api/admin/branches/' + B.current.id, body);
       await loadBranches();
+      renderRegions();
       pick(saved.id);
       Hub.say(creating ? 'adm.branchAdded' : 'adm.saved', { name: saved.name }, 'ok');
     } catch (e) { fieldError(form, e); }

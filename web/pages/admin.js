@@ -5,6 +5,7 @@
    one types; a form's wrong field is named by the server and said beside it. */
 import { Hub, $, S, fail, toLogin, loadBranches } from './admin-kit.js';
 import * as branches from './admin-branches.js';
+import * as regions from './admin-regions.js';
 import * as layout from './admin-layout.js';
 import * as devices from './admin-devices.js';
 import * as users from './admin-users.js';
@@ -26,9 +27,9 @@ function tab(name) {
 
 Hub.ready(async () => {
   document.querySelectorAll('[data-tab]').forEach((b) => b.addEventListener('click', () => tab(b.dataset.tab)));
-  [branches, layout, devices, users, chats, channels, phones, breaks, audit].forEach((m) => m.init());
+  [branches, regions, layout, devices, users, chats, channels, phones, breaks, audit].forEach((m) => m.init());
   Hub.onLang(() => {
-    branches.render(); layout.render(); devices.renderDevices(); devices.renderPhrases(); users.renderUsers();
+    branches.render(); regions.render(); layout.render(); devices.renderDevices(); devices.renderPhrases(); users.renderUsers();
     chats.render(); channels.render(); phones.render(); audit.renderAudit();
   });
   try {
@@ -42,6 +43,7 @@ Hub.ready(async () => {
   Hub.setText($('who'), S.me.name);
   try {
     await loadBranches();
+    await regions.loadRegions();
     branches.start();
     await chats.loadQueues();
     await Promise.all([devices.loadDevices(), users.loadUsers(), breaks.loadBreaks(), chats.loadCanned(), channels.load(), phones.load()]);

@@ -75,6 +75,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("admin.js"),
     js!("admin-kit.js"),
     js!("admin-branches.js"),
+    js!("admin-regions.js"),
     js!("admin-layout.js"),
     js!("admin-devices.js"),
     js!("admin-users.js"),

@@ -137,6 +137,13 @@ fn sentence(reason: &str, args: &Value) -> String {
             s("name")
         ),
         "phrase_form" => "write the phrase with {ticket} and {window} in braces, e.g. Ticket {ticket}, window {window}".into(),
+        "region_cycle" => "a region cannot sit inside itself or its own sub-region".into(),
+        "region_depth" => format!("regions go {} levels deep at most", n("max")),
+        "region_not_empty" => format!(
+            "{} sub-regions and {} branches are filed in it; move them first",
+            n("regions"),
+            n("branches")
+        ),
         "not_yourself" => "not for your own account".into(),
         "not_found" => "not found".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),

@@ -23,6 +23,7 @@ pub mod person;
 pub mod phone;
 pub mod presence;
 pub mod rate;
+pub mod region;
 pub mod role;
 pub mod routing;
 pub mod schedule;

@@ -18,6 +18,7 @@ pub mod org;
 mod outbox;
 pub mod pairing;
 pub mod people;
+pub mod regions;
 mod routing;
 pub mod speech;
 pub(crate) mod tickets;

@@ -30,11 +30,13 @@ pub struct Branch {
     /// office's view of a branch).
     #[serde(skip)]
     pub holidays: String,
+    /// The region it is filed in, if any.
+    pub region_id: Option<i64>,
 }
 
 /// The columns of a [`Branch`], in its order.
 const BRANCH_COLUMNS: &str = "id, org_id, name, timezone, lang, schedule, recalls_before_no_show, board_size, \
-                              vip_code, address, holidays";
+                              vip_code, address, holidays, region_id";
 
 fn to_json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::Internal(e.to_string()))

@@ -35,6 +35,23 @@ pub(super) struct BranchBody {
     board_size: Option<i64>,
     #[serde(default)]
     vip_code: Option<String>,
+    /// The region it is filed in; none: at the top.
+    #[serde(default)]
+    region_id: Option<i64>,
+}
+
+/// A region given for a branch must be one of the organisation's.
+async fn region_of_org(state: &AppState, org_id: i64, region: Option<i64>) -> Result<(), hub_actors::Error> {
+    if let Some(r) = region {
+        state.hub.store().region(org_id, r).await.map_err(|_| {
+            hub_actors::Error::Field(hub_actors::model::field::FieldError::new(
+                "region_id",
+                "not_found",
+                serde_json::json!({}),
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// A branch as the back office edits it: its settings with the week and holidays as data, and
@@ -52,6 +69,7 @@ pub(super) struct BranchView {
     board_size: i64,
     vip_code_set: bool,
     open_now: bool,
+    region_id: Option<i64>,
 }
 
 impl From<&Branch> for BranchView {
@@ -68,6 +86,7 @@ impl From<&Branch> for BranchView {
             board_size: b.board_size,
             vip_code_set: b.vip_code.is_some(),
             open_now: b.is_open_now(),
+            region_id: b.region_id,
         }
     }
 }
@@ -91,7 +110,12 @@ pub(super) async fn add_branch(
         vip_code: b.vip_code.filter(|c| !c.is_empty()),
     };
     let store = state.hub.store();
+    settings.validate().map_err(hub_actors::Error::from)?;
+    region_of_org(&state, admin.org_id, b.region_id).await?;
     let id = store.create_branch(admin.org_id, &settings).await?;
+    if b.region_id.is_some() {
+        store.set_branch_region(admin.org_id, id, b.region_id).await?;
+    }
     tracing::info!(branch = id, by = admin.user_id, "branch added");
     let branch = store.branch(admin.org_id, id).await?;
     record(
@@ -131,6 +155,9 @@ pub(super) struct BranchPatch {
     /// A new code, or null (or "") for no VIP tickets.
     #[serde(default, deserialize_with = "some_or_null")]
     vip_code: Option<Option<String>>,
+    /// The region it is filed in, or null for none.
+    #[serde(default, deserialize_with = "some_or_null")]
+    region_id: Option<Option<i64>>,
 }
 
 /// Edits a branch: its name, address, zone, language, week, holidays and queue rules. Its boards
@@ -156,7 +183,19 @@ pub(super) async fn patch_branch(
     if let Some(code) = p.vip_code {
         s.vip_code = code.filter(|c| !c.is_empty());
     }
-    let branch = state.hub.update_branch(admin.org_id, *path, &s).await?;
+    if let Some(region) = p.region_id {
+        s.validate().map_err(hub_actors::Error::from)?;
+        region_of_org(&state, admin.org_id, region).await?;
+    }
+    let mut branch = state.hub.update_branch(admin.org_id, *path, &s).await?;
+    if let Some(region) = p.region_id {
+        state
+            .hub
+            .store()
+            .set_branch_region(admin.org_id, branch.id, region)
+            .await?;
+        branch = state.hub.store().branch(admin.org_id, branch.id).await?;
+    }
     record(
         &state,
         &req,

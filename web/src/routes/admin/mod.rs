@@ -7,6 +7,7 @@ mod day;
 mod devices;
 mod layout;
 mod queues;
+mod regions;
 mod templates;
 mod users;
 
@@ -96,6 +97,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(templates::remove)),
         )
         .route("/api/admin/boards/{id}/template", web::put().to(templates::follow))
+        .route("/api/admin/regions", web::get().to(regions::list))
+        .route("/api/admin/regions", web::post().to(regions::create))
+        .route("/api/admin/regions/{id}", web::patch().to(regions::edit))
+        .route("/api/admin/regions/{id}", web::delete().to(regions::remove))
         .service(
             web::resource("/api/admin/devices/{id}/look")
                 .app_data(crate::json_config(devices::LOOK_LIMIT))
