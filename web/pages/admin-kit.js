@@ -97,6 +97,15 @@ export function removeButton(label, onclick) {
   return Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'remove', onclick }, Hub.t(label || 'adm.remove'));
 }
 
+/* A select of skill levels, none or 1 (a beginner) to 5 (the best), showing `had`'s. */
+export function levelSelect(attrs, had, none = true) {
+  const select = Hub.el('select', attrs,
+    ...(none ? [Hub.el('option', { value: '' }, Hub.t('adm.skillNone'))] : []),
+    ...[1, 2, 3, 4, 5].map((n) => Hub.el('option', { value: String(n) }, Hub.t('adm.skillLevel', { n }))));
+  select.value = had ? String(had.proficiency) : '';
+  return select;
+}
+
 /* A routing policy's widening steps, edited as rows: after so many seconds of waiting, operators
    of at least this level. `errId` is the field error the rows are described by. */
 let stepRows = 0;
@@ -106,9 +115,8 @@ export function stepsEditor(steps, errId) {
     const n = ++stepRows;
     const after = Hub.el('input', { type: 'number', min: '0', max: '86400', id: 'step-after-' + n, 'data-testid': 'rt-step-after', 'aria-describedby': errId });
     after.value = String(step.after_secs);
-    const level = Hub.el('select', { id: 'step-level-' + n, 'data-testid': 'rt-step-level', 'aria-describedby': errId },
-      ...[1, 2, 3, 4, 5].map((l) => Hub.el('option', { value: String(l) }, Hub.t('adm.skillLevel', { n: l }))));
-    level.value = String(step.min_proficiency);
+    const level = levelSelect({ id: 'step-level-' + n, 'data-testid': 'rt-step-level', 'aria-describedby': errId },
+      { proficiency: step.min_proficiency }, false);
     const line = Hub.el('div', { class: 'row', 'data-testid': 'rt-step' },
       Hub.el('div', null, Hub.el('label', { for: after.id }, Hub.t('adm.stepAfter')), after),
       Hub.el('div', null, Hub.el('label', { for: level.id }, Hub.t('adm.stepLevel')), level),

@@ -2,7 +2,7 @@
    language, how Russian pages speak of them, chats at once, branches, the windows and services
    they take at each, chat skills), disable them (out at once, open consoles included), give a
    new password. */
-import { Hub, $, S, arr, fail, matches, clearFieldErrors, fieldError, branchName, onBranches } from './admin-kit.js';
+import { Hub, $, S, arr, fail, matches, clearFieldErrors, fieldError, branchName, onBranches, levelSelect } from './admin-kit.js';
 import { Q } from './admin-chats.js';
 
 const U = { users: [], editing: null, placesSeq: 0, placesReady: false };
@@ -74,14 +74,6 @@ function skillRows(skills) {
     return Hub.el('div', { class: 'row skill-row' }, Hub.el('label', { for: select.id }, q.name), select);
   }));
 }
-
-const levelSelect = (attrs, had) => {
-  const select = Hub.el('select', attrs,
-    Hub.el('option', { value: '' }, Hub.t('adm.skillNone')),
-    ...[1, 2, 3, 4, 5].map((n) => Hub.el('option', { value: String(n) }, Hub.t('adm.skillLevel', { n }))));
-  select.value = had ? String(had.proficiency) : '';
-  return select;
-};
 
 /* Per branch: the windows they may sit at and the visit services they serve, with how well.
    Read fresh each time the dialog opens (an admin may have added a window a moment ago). */

@@ -137,10 +137,11 @@ impl Store {
         look: serde_json::Value,
     ) -> Result<BoardTemplate> {
         field::name("name", name)?;
-        let Look::Board(look) = Look::parse("board", look)? else {
+        let parsed = Look::parse("board", look)?;
+        let json = parsed.to_json();
+        let Look::Board(look) = parsed else {
             unreachable!("parsed as a board")
         };
-        let json = serde_json::to_string(&look).map_err(|e| Error::Internal(e.to_string()))?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO board_templates (org_id, name, look, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -170,13 +171,7 @@ impl Store {
         if let Some(name) = name {
             field::name("name", name)?;
         }
-        let look = match look {
-            Some(v) => match Look::parse("board", v)? {
-                Look::Board(l) => Some(serde_json::to_string(&l).map_err(|e| Error::Internal(e.to_string()))?),
-                Look::Kiosk(_) => unreachable!("parsed as a board"),
-            },
-            None => None,
-        };
+        let look = look.map(|v| Look::parse("board", v)).transpose()?.map(|l| l.to_json());
         let n = sqlx::query(
             "UPDATE board_templates SET name = COALESCE($1, name), look = COALESCE($2, look) WHERE id = $3 AND org_id = $4",
         )
@@ -206,7 +201,7 @@ impl Store {
     /// changes. Answers the removed template.
     pub async fn remove_board_template(&self, org_id: i64, template_id: i64) -> Result<BoardTemplate> {
         let template = self.board_template(org_id, template_id).await?;
-        let json = serde_json::to_string(&template.look).map_err(|e| Error::Internal(e.to_string()))?;
+        let json = Look::Board(template.look.clone()).to_json();
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE devices SET look = $1, template_id = NULL WHERE template_id = $2 AND org_id = $3")
             .bind(json)
