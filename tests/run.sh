@@ -6,7 +6,8 @@
 # real recognition (Whisper tiny.en and base, converted from PyPI packages with `hub models`),
 # the e-mail tests against Dovecot (IMAP), swaks (SMTP in) and maildev (SMTP out), and the
 # telephony tests against sipp (callers, phones), baresip (a softphone) and sipvicious (attacks).
-# Installs what the tests need when it is missing.
+# The pages' scripts are checked by ESLint first (tests/lint). Installs what the tests need
+# when it is missing.
 #
 # PostgreSQL and Redis: HUB_TEST_POSTGRES_URL (an admin URL; each test creates its own
 # database) and HUB_TEST_REDIS_URL, defaulting to the local servers.
@@ -56,6 +57,13 @@ if [ ! -d tests/e2e/mail-peers/node_modules/maildev ]; then
     echo "== installing the capturing SMTP server (npm maildev)"
     npm ci --prefix tests/e2e/mail-peers --no-audit --no-fund --loglevel=error
 fi
+
+if [ ! -d tests/lint/node_modules/eslint ]; then
+    echo "== installing ESLint for the pages"
+    npm ci --prefix tests/lint --no-audit --no-fund --loglevel=error
+fi
+echo "== the pages' code (ESLint)"
+tests/lint/node_modules/.bin/eslint --no-warn-ignored -c tests/lint/eslint.config.mjs web/pages
 
 echo "== unit and end-to-end tests (cargo test, with speech recognition)"
 cargo test --workspace --features hub/whisper

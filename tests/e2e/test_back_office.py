@@ -237,7 +237,7 @@ def test_every_back_office_section_fits_a_phone(hub, new_context):
     back_office(page, hub)
     wide = []
     for lang in ("ru", "en"):
-        page.evaluate(f"() => Hub.setLang('{lang}')")
+        page.evaluate(f"async () => (await import('/static/hub.js')).setLang('{lang}')")
         for tab in ("branches", "branch", "devices", "users", "chats", "channels", "phones", "breaks", "audit"):
             page.get_by_test_id(f"tab-{tab}").click()
             expect(page.locator(f"#panel-{tab}")).to_be_visible()
@@ -251,3 +251,42 @@ def test_every_back_office_section_fits_a_phone(hub, new_context):
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 391, box
     screenshot(page, "back_office_user_dialog_phone")
     assert not wide, "sections wider than a phone: " + ", ".join(wide)
+
+
+def test_long_lists_are_paged(hub, new_context):
+    """An organisation with many people: the users' list shows fifty at a time with where one is
+    ("1–50 из 63") and turns page by page; a filter starts again from its first page; a list that
+    fits one page shows no pager."""
+    api = hub.api
+    admin = api.login("admin", "demo-admin")
+    for i in range(55):
+        api.ok("POST", "/api/admin/users", admin, {
+            "login": f"shift-{i:02}", "name": f"Сменный сотрудник {i:02}", "role": "operator",
+            "password": f"shift-password-{i:02}"})
+    total = len(api.ok("GET", "/api/admin/users", admin))
+    assert 55 < total <= 100, total
+
+    page = new_context(**DESKTOP_VIEW).new_page()
+    back_office(page, hub)
+    page.get_by_test_id("tab-users").click()
+    rows = page.get_by_test_id("user-row")
+    pages = page.get_by_test_id("users-pages")
+    expect(rows).to_have_count(50)
+    expect(pages.get_by_test_id("page-range")).to_have_text(f"1–50 из {total}")
+    expect(pages.get_by_test_id("page-prev")).to_be_disabled()
+    pages.get_by_test_id("page-next").click()
+    expect(rows).to_have_count(total - 50)
+    expect(pages.get_by_test_id("page-range")).to_have_text(f"51–{total} из {total}")
+    expect(pages.get_by_test_id("page-next")).to_be_disabled()
+    screenshot(page, "back_office_users_paged")
+
+    # A filter shows its matches from the first page; 55 matches are two pages again.
+    page.get_by_test_id("users-filter").fill("сменный")
+    expect(rows).to_have_count(50)
+    expect(pages.get_by_test_id("page-range")).to_have_text("1–50 из 55")
+    page.get_by_test_id("users-filter").fill("сменный сотрудник 5")
+    expect(rows).to_have_count(5)
+    expect(pages).to_be_hidden()
+    page.evaluate("async () => (await import('/static/hub.js')).setLang('en')")
+    page.get_by_test_id("users-filter").fill("")
+    expect(pages.get_by_test_id("page-range")).to_have_text(f"1–50 of {total}")

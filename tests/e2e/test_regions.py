@@ -81,7 +81,7 @@ def test_regions_at_phone_size_and_in_english(hub, new_context):
     page = new_context(**PHONE_VIEW).new_page()
     back_office(page, hub)
     page.get_by_test_id("tab-branches").click()
-    page.evaluate("() => Hub.setLang('en')")
+    page.evaluate("async () => (await import('/static/hub.js')).setLang('en')")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(region(page, "North-West")).to_be_visible()
     expect(page.get_by_test_id("br-region")).to_have_value("")

@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Frame, Page, expect
 
 import hubnode
-from ui import DESKTOP_VIEW, operator_sign_in
+from ui import DESKTOP_VIEW, operator_sign_in, screenshot
 
 WIDGET_KEY = "demo"
 CHAT_QUEUE = "Чат на сайте"
@@ -432,3 +432,58 @@ def test_webchat_nobody_available_leaves_email(hub, shop, new_context):
     assert started["token"] == token, started
     assert started["contact"] == {"name": "Мария", "email": "guest@example.com"}, started["contact"]
     assert started["service"]["operators_available"] is False, started["service"]
+
+
+def test_webchat_refused_message_is_marked_and_worded(hub, shop, new_context):
+    """A message the hub refuses for good is not left "sending" forever: it is marked as not
+    sent, with a retry, dropped from the outbox, and the refusal is said in the page's language.
+    Here one kept in the outbox by an older page (no length check) and sent again at the next
+    visit; the widget's frame used to throw on it (its handler named a variable that did not
+    exist), leaving the message pending."""
+    anna = new_context(**DESKTOP_VIEW).new_page()
+    operator_sign_in(anna, hub, hubnode.OPERATOR1)
+    operator_takes_chats(anna)
+
+    visitor = new_context(**DESKTOP_VIEW).new_page()
+    visitor.goto(shop.url("/"))
+    visitor.get_by_test_id("chat-launcher").click()
+    chat = visitor.frame_locator('[data-testid="chat-frame"]')
+    expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+    mine = chat.locator('[data-testid="chat-message"][data-author="visitor"]')
+    box = chat.get_by_test_id("chat-input")
+    box.fill("Здравствуйте")
+    box.press("Enter")
+    expect(mine.first).to_have_attribute("data-state", "sent")
+
+    outbox = f"hub.chat.outbox.{WIDGET_KEY}"
+    for n, (lang, said) in enumerate((("ru", "В сообщении не больше 4000 символов."),
+                                      ("en", "A message holds at most 4000 characters."))):
+        frame = widget_frame(visitor)
+        frame.evaluate("([key, item]) => localStorage.setItem(key, JSON.stringify([item]))",
+                       [outbox, {"client_id": f"old-page-{n}", "body": "я" * 4001}])
+        visitor.reload()
+        # The chat stays open across the reload (the host page's session keeps it).
+        expect(visitor.get_by_test_id("chat-launcher")).to_have_attribute("aria-expanded", "true")
+        expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+        widget_frame(visitor).evaluate(f"async () => (await import('/static/hub.js')).setLang('{lang}')")
+        refused = mine.filter(has_text="я" * 100)
+        expect(refused).to_have_count(1)
+        expect(refused).to_have_attribute("data-state", "failed")
+        expect(refused.get_by_test_id("chat-retry")).to_be_visible()
+        expect(refused.get_by_test_id("chat-retry")).to_have_text(
+            "Не отправлено — повторить" if lang == "ru" else re.compile(r"^Not sent"))
+        expect(chat.get_by_test_id("message")).to_have_attribute("data-kind", "error")
+        expect(chat.get_by_test_id("message")).to_have_text(said)
+        screenshot(visitor, f"widget_refused_{lang}")
+        assert widget_frame(visitor).evaluate("(key) => localStorage.getItem(key)", outbox) is None, \
+            "a refused message stays in the outbox and would be sent again after every reconnect"
+    # The launcher's glyph is drawn in white whatever the host page's styles: a cross while open
+    # (it was invisible), a bubble while closed (it came out black).
+    launcher = visitor.get_by_test_id("chat-launcher")
+    paint = "(b) => { const s = getComputedStyle(b.querySelector('svg')); return [s.stroke, s.fill]; }"
+    assert launcher.evaluate(paint) == ["rgb(255, 255, 255)", "none"]
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    assert launcher.evaluate(paint) == ["rgb(255, 255, 255)", "none"]
+    # One conversation offered to Анна, with the line that was sent.
+    expect(conv_items(anna)).to_have_count(1)

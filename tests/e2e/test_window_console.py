@@ -157,10 +157,10 @@ def test_texts_one_language_one_time_format(hub, shop, new_context):  # noqa: F8
     # Times: 24-hour HH:MM in both languages.
     at = anna.evaluate("() => new Date(2026, 0, 5, 0, 20).getTime()")
     for lang in ("ru", "en"):
-        anna.evaluate(f"() => Hub.setLang('{lang}')")
-        assert anna.evaluate(f"() => Hub.fmtClock({at})") == "00:20"
-        assert anna.evaluate("() => Hub.fmtDur(81)") == "1:21"
-        assert anna.evaluate("() => Hub.fmtDur(3725)") == "1:02:05"
+        anna.evaluate(f"async () => (await import('/static/hub.js')).setLang('{lang}')")
+        assert anna.evaluate(f"async () => (await import('/static/hub.js')).fmtClock({at})") == "00:20"
+        assert anna.evaluate("async () => (await import('/static/hub.js')).fmtDur(81)") == "1:21"
+        assert anna.evaluate("async () => (await import('/static/hub.js')).fmtDur(3725)") == "1:02:05"
 
     # A refusal on the kiosk, then the language switched: the line follows the switch.
     kiosk = new_context(**DESKTOP_VIEW).new_page()

@@ -1,11 +1,12 @@
 /* The audit log: every change, who made it, when, before and after; searchable, paged back. */
-import { Hub, $, arr, fail } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, arr, fail } from './admin-kit.js';
 
 const A = { audit: [], end: false };
 
 function actionText(a) {
   const key = 'adm.act.' + a.action;
-  const known = Hub.keys(Hub.lang).includes(key);
+  const known = Hub.wordIn(Hub.lang, key) !== undefined;
   return known ? Hub.t(key) : Hub.t('adm.act.other', { what: a.action });
 }
 function changeText(a) {

@@ -2,7 +2,8 @@
    working week and holidays. Hours are typed as 24-hour HH:MM, the way the server, the board and
    the kiosk write them (a native time field would show "12:00 AM" in an English browser and
    cannot say 24:00, the end of a day open to midnight). */
-import { Hub, $, S, arr, clearFieldErrors, fieldError, loadBranches, branchOptions, onBranches } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, S, arr, clearFieldErrors, fieldError, loadBranches, branchOptions, onBranches } from './admin-kit.js';
 import { regionOptions, render as renderRegions } from './admin-regions.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];

@@ -1,5 +1,6 @@
 /* Break reasons: the list operators pick from, in the organisation's order. */
-import { Hub, $, arr, clearFieldErrors, fieldError } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, arr, clearFieldErrors, fieldError } from './admin-kit.js';
 
 export async function loadBreaks() {
   $('breaks-text').value = arr(await Hub.api('GET', '/api/break-reasons')).join('\n');

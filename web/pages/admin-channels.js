@@ -1,7 +1,8 @@
 /* Telegram bots and mailboxes: connect one to a chat queue, pause and resume it, see what went
    wrong. Tokens and mailbox passwords go to the server once and are kept encrypted; nothing of
    them comes back. */
-import { Hub, $, arr, fail, onSubmit, queueOptions } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, arr, fail, onSubmit, queueOptions } from './admin-kit.js';
 import { Q, onQueues } from './admin-chats.js';
 
 const C = { bots: [], mailboxes: [] };

@@ -1,7 +1,8 @@
 /* Chat queues (the remote channels' lines: web chat, calls, mail, Telegram) with their routing
    rules, and the organisation's canned replies. */
+import * as Hub from './hub.js';
 import { addCanned, listCanned, removeCanned } from './canned.js';
-import { Hub, $, arr, fail, branchName, branchOptions, onBranches, onSubmit, clearFieldErrors, removeButton, stepsEditor } from './admin-kit.js';
+import { $, arr, fail, branchName, branchOptions, onBranches, onSubmit, clearFieldErrors, removeButton, stepsEditor } from './admin-kit.js';
 
 export const Q = { queues: [], canned: [], editing: null };
 const watchers = [];

@@ -1,9 +1,10 @@
 /* Kiosks and boards: add one to a branch, pair a new screen by the code it shows (nobody types a
    secret on a TV), a board's look (its own or a named template it follows), a kiosk's printing
    and logo, disable, a new secret; the organisation's board templates. */
-import { Hub, $, arr, fail, matches, clearFieldErrors, fieldError, branchName, branchOptions, onBranches, removeButton } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, arr, fail, matches, clearFieldErrors, fieldError, branchName, branchOptions, onBranches, removeButton, pager } from './admin-kit.js';
 
-const D = { devices: [], device: null, look: null, logo: undefined, bannerImage: undefined, templates: [], templateId: null, phrases: [] };
+const D = { devices: [], device: null, look: null, logo: undefined, bannerImage: undefined, templates: [], templateId: null, phrases: [], pages: pager($('devices-pages'), () => renderDevices()) };
 export async function loadDevices() {
   const [devices, templates, phrases] = await Promise.all([Hub.api('GET', '/api/admin/devices'),
     Hub.api('GET', '/api/admin/board-templates'), Hub.api('GET', '/api/admin/speech/templates')]);
@@ -40,7 +41,7 @@ export function renderPhrases() {
 export function renderDevices() {
   const q = $('devices-filter').value.trim().toLowerCase();
   const list = D.devices.filter((d) => matches(q, d.name, d.login, branchName(d.branch_id), Hub.t('adm.kind.' + d.kind)));
-  $('devices').replaceChildren(...list.map((d) => Hub.el('tr', { 'data-testid': 'device-row', 'data-device-id': String(d.id), 'data-login': d.login },
+  $('devices').replaceChildren(...D.pages.rows(list).map((d) => Hub.el('tr', { 'data-testid': 'device-row', 'data-device-id': String(d.id), 'data-login': d.login },
     Hub.el('td', null, d.name),
     Hub.el('td', { class: 'mono' }, d.login),
     Hub.el('td', null, Hub.t('adm.kind.' + d.kind)),
@@ -170,7 +171,7 @@ async function openDevice(d) {
 
 export function init() {
   onBranches(() => { branchOptions($('dev-branch')); renderDevices(); });
-  $('devices-filter').addEventListener('input', renderDevices);
+  $('devices-filter').addEventListener('input', () => { D.pages.first(); renderDevices(); });
   $('device-close').addEventListener('click', () => $('device-dialog').close());
   $('pair-submit').addEventListener('click', async () => {
     const d = D.device;

@@ -1,7 +1,7 @@
 /* What the back office's sections share: the page's state (who is signed in, the branches),
    loading the branches once for every section, and saying a wrong field beside it. An ES module;
    `Hub` (hub.js, loaded first) is the pages' common kit: API client, dictionary, DOM helpers. */
-export const Hub = window.Hub;
+import * as Hub from './hub.js';
 export const $ = (id) => document.getElementById(id);
 export const S = { me: null, branches: [] };
 export const arr = (v) => (Array.isArray(v) ? v : []);
@@ -135,4 +135,32 @@ export function stepsEditor(steps, errId) {
     row(last ? { after_secs: last.after_secs + 30, min_proficiency: Math.max(1, last.min_proficiency - 1) } : { after_secs: 0, min_proficiency: 4 });
   };
   return { list, add, read };
+}
+
+/* A long list shown a page at a time: PAGE rows, "‹ 51–100 of 230 ›" in `box` (an element after
+   the table). rows(list) gives the rows of the page shown, brought back into range when the list
+   shrinks; first() goes back to the first page (a new filter). `redraw` draws the list again. */
+const PAGE = 50;
+export function pager(box, redraw) {
+  let page = 0;
+  return {
+    first() { page = 0; },
+    rows(list) {
+      const pages = Math.max(1, Math.ceil(list.length / PAGE));
+      page = Math.min(page, pages - 1);
+      const from = page * PAGE;
+      const shown = list.slice(from, from + PAGE);
+      const turn = (by, label, testid, off) => Hub.el('button', {
+        type: 'button', class: 'btn ghost', 'data-testid': testid, 'aria-label': Hub.t(label), title: Hub.t(label), disabled: off,
+        onclick: () => { page += by; redraw(); },
+      }, by < 0 ? '‹' : '›');
+      box.replaceChildren(
+        turn(-1, 'adm.pagePrev', 'page-prev', page === 0),
+        Hub.el('span', { class: 'muted', 'data-testid': 'page-range' },
+          Hub.t('adm.pageRange', { from: list.length ? from + 1 : 0, to: from + shown.length, total: list.length })),
+        turn(1, 'adm.pageNext', 'page-next', page >= pages - 1));
+      Hub.show(box, pages > 1);
+      return shown;
+    },
+  };
 }

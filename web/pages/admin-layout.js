@@ -1,7 +1,8 @@
 /* A branch's services (the kiosk's menu, two levels) and windows: add, rename, reorder, take
    off. Taking off is refused while a visitor waits for the service or an operator sits at the
    window; the server says why, in the page's language. */
-import { Hub, $, arr, fail, clearFieldErrors, fieldError, branchOptions, onBranches, stepsEditor } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, arr, fail, clearFieldErrors, fieldError, branchOptions, onBranches, stepsEditor } from './admin-kit.js';
 
 const L = { branch: null, editing: null, steps: null };
 

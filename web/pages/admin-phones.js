@@ -1,6 +1,7 @@
 /* Telephony: the numbers callers dial (greeting, menu of keys to queues), trunks to a provider,
    operators' desk-phone accounts, and VIP callers whose calls wait ahead. */
-import { Hub, $, arr, fail, onSubmit, queueOptions, removeButton } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, arr, fail, onSubmit, queueOptions, removeButton } from './admin-kit.js';
 import { Q, onQueues } from './admin-chats.js';
 
 const P = { numbers: [], trunks: [], accounts: [], vips: [], users: [] };

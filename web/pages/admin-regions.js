@@ -1,7 +1,8 @@
 /* Regions: the tree an organisation files its branches in (a region may sit in another, a few
    levels deep). Add, rename, move, take away once empty; each branch's region is chosen in its
    form. The server keeps it a tree and says why beside the field. */
-import { Hub, $, S, arr, fail, clearFieldErrors, fieldError } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, S, arr, fail, clearFieldErrors, fieldError } from './admin-kit.js';
 
 export const R = { regions: [], editing: null };
 

@@ -2,10 +2,11 @@
    language, how Russian pages speak of them, chats at once, branches, the windows and services
    they take at each, chat skills), disable them (out at once, open consoles included), give a
    new password. */
-import { Hub, $, S, arr, fail, matches, clearFieldErrors, fieldError, branchName, onBranches, levelSelect } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, S, arr, fail, matches, clearFieldErrors, fieldError, branchName, onBranches, levelSelect, pager } from './admin-kit.js';
 import { Q } from './admin-chats.js';
 
-const U = { users: [], editing: null, placesSeq: 0, placesReady: false };
+const U = { users: [], editing: null, placesSeq: 0, placesReady: false, pages: pager($('users-pages'), () => renderUsers()) };
 
 export async function loadUsers() { U.users = arr(await Hub.api('GET', '/api/admin/users')); renderUsers(); }
 
@@ -17,7 +18,7 @@ function branchesText(u) {
 export function renderUsers() {
   const q = $('users-filter').value.trim().toLowerCase();
   const list = U.users.filter((u) => matches(q, u.name, u.login, Hub.t('role.' + u.role), branchesText(u)));
-  $('users').replaceChildren(...list.map((u) => {
+  $('users').replaceChildren(...U.pages.rows(list).map((u) => {
     const self = S.me && S.me.user_id === u.id;
     const pw = Hub.el('input', { type: 'password', class: 'hidden', 'data-testid': 'user-password', autocomplete: 'new-password',
       'aria-label': Hub.t('adm.newPassword'), placeholder: Hub.t('adm.newPassword') });
@@ -186,7 +187,7 @@ async function saveUser() {
 
 export function init() {
   onBranches(renderUsers);
-  $('users-filter').addEventListener('input', renderUsers);
+  $('users-filter').addEventListener('input', () => { U.pages.first(); renderUsers(); });
   $('user-new').addEventListener('click', () => openUser(null));
   $('usr-close').addEventListener('click', () => $('user-dialog').close());
   $('usr-save').addEventListener('click', saveUser);

@@ -3,7 +3,8 @@
    shows, templates), users (roles, branches, skills), chat queues and canned replies, Telegram
    bots and mailboxes, telephony, break reasons, and the audit log of every change. Lists filter as
    one types; a form's wrong field is named by the server and said beside it. */
-import { Hub, $, S, fail, toLogin, loadBranches } from './admin-kit.js';
+import * as Hub from './hub.js';
+import { $, S, fail, toLogin, loadBranches } from './admin-kit.js';
 import * as branches from './admin-branches.js';
 import * as regions from './admin-regions.js';
 import * as layout from './admin-layout.js';
@@ -25,7 +26,8 @@ function tab(name) {
   if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
 }
 
-Hub.ready(async () => {
+/* Signs in and opens the page's parts. */
+async function boot() {
   document.querySelectorAll('[data-tab]').forEach((b) => b.addEventListener('click', () => tab(b.dataset.tab)));
   [branches, regions, layout, devices, users, chats, channels, phones, breaks, audit].forEach((m) => m.init());
   Hub.onLang(() => {
@@ -50,4 +52,5 @@ Hub.ready(async () => {
   } catch (e) { fail(e); return; }
   tab(location.hash.slice(1) || 'branch');
   $('admin').dataset.ready = '1';
-});
+}
+boot();

@@ -1,7 +1,7 @@
 /* Canned replies, for every page that keeps them (the operator's own, the supervisor's and the
    back office's shared ones): the list, adding one, removing one. A reply already removed (by
    another tab, another supervisor) counts as removed: that is what was wanted. */
-const Hub = window.Hub;
+import * as Hub from './hub.js';
 
 /* The organisation's replies the caller sees; `shared` leaves out personal ones. */
 export async function listCanned(shared) {

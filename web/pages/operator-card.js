@@ -1,4 +1,5 @@
 /* The customer's card beside the thread: identities, history, edits and merging. */
+import * as Hub from './hub.js';
 import { openConversation, refreshChat, renderChatQueues, renderConvs, renderOpenHead, renderThread } from './operator-chats.js';
 import { fillTransferTargets } from './operator-reply.js';
 import { C, fail, openConv } from './operator-state.js';

@@ -1,5 +1,6 @@
 /* Conversations: the lists (offers, mine, queued), the live feed, accepting and declining, the
    open thread and its messages. */
+import * as Hub from './hub.js';
 import { renderContact } from './operator-card.js';
 import { fillTransferTargets, hidePicker, hideSuggest, hideTyping, markRead, scheduleRead, showTyping } from './operator-reply.js';
 import { C, S, contactName, fail, findConv, isSup, myId, openConv, toLogin } from './operator-state.js';

@@ -1,5 +1,6 @@
 /* Replying: read marks, typing, sending with files, canned replies ("/shortcut" and the picker),
    transfer and close. */
+import * as Hub from './hub.js';
 import { addCanned, removeCanned } from './canned.js';
 import { addMsg, canReply, closeThread, loadCanned, loadOperators, msgNode, quiet, refreshChat, reloadOpen, renderConvs, renderOpenHead, renderReplyState, scrollThread } from './operator-chats.js';
 import { C, S, TYPING_EVERY, TYPING_SHOWN, contactName, fail, findConv, isSup, myId, openConv, presState, toLogin } from './operator-state.js';

@@ -1,5 +1,6 @@
 /* The console's shared state: who is signed in, their window and ticket (S), the conversations
    (C), and the small readings of them every part uses. */
+import * as Hub from './hub.js';
 
 
 export const S = {

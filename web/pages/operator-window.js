@@ -1,5 +1,6 @@
 /* The window: choosing a branch, window and services, the ticket in hand and its actions,
    counters and timers, breaks (with a reason), leaving the window and ending the shift. */
+import * as Hub from './hub.js';
 import { renderChatPresence, shownUnread } from './operator-chats.js';
 import { C, S, fail, hasPlace, inHand, leafServices, presence, services, toLogin } from './operator-state.js';
 

@@ -4,13 +4,15 @@
    ES modules: this entry signs in and starts the parts: the window (operator-window.js), the
    conversations (operator-chats.js), replying (operator-reply.js) and the contact card
    (operator-card.js), over the shared state (operator-state.js). */
+import * as Hub from './hub.js';
 import { chatFrame, chatResync, refreshChat, startChat } from './operator-chats.js';
 import { C, CHAT_FRAMES, S, badge, fail, toLogin } from './operator-state.js';
 import { fillBranches, loadBranch, loadOp, loadReasons, refresh, refreshSoon, render } from './operator-window.js';
 
 const $ = (id) => document.getElementById(id);
 
-Hub.ready(async () => {
+/* Signs in and opens the page's parts. */
+async function boot() {
   try {
     S.me = await Hub.api('GET', '/api/me');
   } catch (e) {
@@ -49,4 +51,5 @@ Hub.ready(async () => {
     onStatus: badge,
   });
   setInterval(() => { refresh(); if (C.on) refreshChat(); }, 30000);
-});
+}
+boot();

@@ -71,7 +71,10 @@
   glyph.appendChild(glyphPath);
   glyph.setAttribute('data-glyph', 'chat');
   glyphPath.setAttribute('d', GLYPHS.chat);
-  css(glyph, { all: 'initial', width: '28px', height: '28px', display: 'block', 'pointer-events': 'none' });
+  // `all: initial` guards the glyph from the host page's styles, and would reset its paint as
+  // well (CSS wins over the attributes: the bubble came out black, the close cross invisible).
+  css(glyph, { all: 'initial', width: '28px', height: '28px', display: 'block', 'pointer-events': 'none',
+    fill: 'none', stroke: '#fff', 'stroke-width': '2', 'stroke-linecap': 'round', 'stroke-linejoin': 'round' });
   const dot = document.createElement('span');
   dot.setAttribute('data-testid', 'chat-launcher-unread');
   css(dot, { all: 'initial', position: 'absolute', top: '-2px', right: '-2px', 'min-width': '20px', height: '20px',

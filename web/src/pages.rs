@@ -1,6 +1,6 @@
 //! The pages, embedded in the binary so the hub stays one file to deploy.
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 
 use crate::ApiError;
 
@@ -42,7 +42,7 @@ fn page_response(body: &'static str, frame_ancestors: &str) -> HttpResponse {
         .body(body)
 }
 
-/// A script served with the pages (the back office's are ES modules imported by admin.js).
+/// A script served with the pages: every page's script is an ES module importing `hub.js`.
 macro_rules! js {
     ($file:literal) => {
         ($file, "text/javascript; charset=utf-8", page!($file))
@@ -58,6 +58,20 @@ macro_rules! css {
 const ASSETS: &[(&str, &str, &str)] = &[
     css!("hub.css"),
     js!("hub.js"),
+    js!("words-en.js"),
+    js!("words-ru.js"),
+    js!("i18n.js"),
+    js!("storage.js"),
+    js!("dom.js"),
+    js!("icons.js"),
+    js!("api.js"),
+    js!("message.js"),
+    js!("socket.js"),
+    js!("format.js"),
+    js!("files.js"),
+    js!("conversation.js"),
+    js!("menu.js"),
+    js!("device.js"),
     js!("operator.js"),
     js!("operator-state.js"),
     js!("operator-window.js"),
@@ -86,15 +100,40 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("admin-phones.js"),
 ];
 
-async fn asset(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// A script or the styles. `no-cache` with an ETag: a page loads a dozen modules, and a browser
+/// that has them asks again on every load (a new hub version is seen at once) but is answered
+/// 304 without the bodies while they are unchanged.
+async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (_, mime, body) = ASSETS
         .iter()
         .find(|(name, _, _)| *name == path.as_str())
         .ok_or(ApiError::NoRoute)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, *mime))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(*body))
+    let tag = etag(body);
+    let known = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut res = if known {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::ETAG, tag.as_str()));
+    if known {
+        return Ok(res.finish());
+    }
+    Ok(res.insert_header((header::CONTENT_TYPE, *mime)).body(*body))
+}
+
+/// A strong validator from the content (FNV-1a): the same file gives the same tag on every node
+/// and after every restart.
+fn etag(body: &str) -> String {
+    let hash = body.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("\"{hash:016x}\"")
 }
 
 /// The embed script, loaded by customers' sites from their own pages.
@@ -143,4 +182,202 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/widget.js", get_or_head().to(widget_script))
         .route("/admin", get_or_head().to(|| async { html(page!("admin.html")) }));
+}
+
+#[cfg(test)]
+mod tests {
+    //! The pages are ES modules without a build step: a name imported that its module does not
+    //! export, or a `Hub.x` the kit does not have, fails only in a browser, on the page that
+    //! uses it. These checks read the shipped files and fail here instead.
+    use super::ASSETS;
+    use std::collections::BTreeSet;
+
+    fn source(file: &str) -> &'static str {
+        ASSETS
+            .iter()
+            .find(|(name, _, _)| *name == file)
+            .map(|(_, _, body)| *body)
+            .unwrap_or_else(|| panic!("{file} is imported but not served"))
+    }
+
+    /// `./x.js` in a module's `from './x.js'`.
+    fn target(line: &str) -> Option<&str> {
+        let rest = line.split(" from '").nth(1)?;
+        rest.split('\'').next()?.strip_prefix("./")
+    }
+
+    fn ident(s: &str) -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+            .collect()
+    }
+
+    /// What a module exports, following `export * from` (top-level statements only: the pages
+    /// write each on its own line).
+    fn exports(file: &str, seen: &mut BTreeSet<String>) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if !seen.insert(file.to_string()) {
+            return out;
+        }
+        for line in source(file).lines() {
+            let Some(rest) = line.strip_prefix("export ") else {
+                continue;
+            };
+            if rest.starts_with("* from") {
+                out.extend(exports(target(line).expect("export * from"), seen));
+            } else if rest.starts_with("default") {
+                out.insert("default".into());
+            } else if let Some(list) = rest.strip_prefix('{') {
+                for item in list.split('}').next().unwrap_or("").split(',') {
+                    let name = item.split(" as ").last().unwrap_or("").trim();
+                    out.insert(ident(name));
+                }
+            } else {
+                let rest = rest.strip_prefix("async ").unwrap_or(rest);
+                for kw in ["function ", "const ", "let ", "class "] {
+                    if let Some(name) = rest.strip_prefix(kw) {
+                        out.insert(ident(name));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn modules() -> impl Iterator<Item = (&'static str, &'static str)> {
+        ASSETS
+            .iter()
+            .filter(|(name, _, _)| name.ends_with(".js"))
+            .map(|(name, _, body)| (*name, *body))
+    }
+
+    #[test]
+    fn every_import_is_exported_by_its_module() {
+        for (file, body) in modules() {
+            for line in body.lines().filter(|l| l.starts_with("import ")) {
+                let from = target(line).unwrap_or_else(|| panic!("{file}: {line}"));
+                let have = exports(from, &mut BTreeSet::new());
+                let what = line["import ".len()..].split(" from ").next().unwrap().trim();
+                if what.starts_with("* as ") {
+                    continue;
+                }
+                let names: Vec<String> = match what.strip_prefix('{') {
+                    Some(list) => list
+                        .trim_end_matches('}')
+                        .split(',')
+                        .map(|i| ident(i.trim().split(" as ").next().unwrap().trim()))
+                        .filter(|n| !n.is_empty())
+                        .collect(),
+                    None => vec!["default".into()],
+                };
+                for name in names {
+                    assert!(
+                        have.contains(&name),
+                        "{file} imports {name} from {from}, which does not export it"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_use_of_the_kit_names_what_it_has() {
+        let kit = exports("hub.js", &mut BTreeSet::new());
+        assert!(kit.contains("api") && kit.contains("t") && kit.contains("lang"));
+        for (file, body) in modules() {
+            let mut rest = body;
+            while let Some(at) = rest.find("Hub.") {
+                // `HubWidget.`, `window.Hub.` and the like are not the kit.
+                let before = rest[..at].chars().last();
+                let name = ident(&rest[at + 4..]);
+                rest = &rest[at + 4..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                assert!(
+                    kit.contains(&name),
+                    "{file} uses Hub.{name}, which hub.js does not export"
+                );
+                assert!(
+                    body.contains("import * as Hub from './hub.js';"),
+                    "{file} uses Hub without importing it"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_page_loads_its_script_as_a_module_that_is_served() {
+        for page in [
+            page!("index.html"),
+            page!("login.html"),
+            page!("operator.html"),
+            page!("supervisor.html"),
+            page!("admin.html"),
+            page!("kiosk.html"),
+            page!("board.html"),
+            page!("ticket.html"),
+            page!("registrar.html"),
+            page!("widget.html"),
+        ] {
+            let scripts: Vec<&str> = page.split("<script ").skip(1).collect();
+            assert!(!scripts.is_empty());
+            for tag in scripts {
+                let src = tag.split("src=\"/static/").nth(1).and_then(|s| s.split('"').next());
+                let src = src.expect("a page's script is a file under /static/");
+                source(src);
+                assert!(tag.contains("type=\"module\""), "{src} is loaded as a classic script");
+            }
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_module_unchanged_is_answered_304() {
+        use actix_web::{http::StatusCode, test, App};
+        let app = test::init_service(App::new().configure(super::configure)).await;
+        let res = test::call_service(&app, test::TestRequest::get().uri("/static/hub.js").to_request()).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let tag = res
+            .headers()
+            .get("etag")
+            .expect("an ETag")
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(res.headers().get("cache-control").unwrap(), "no-cache");
+        let again = test::TestRequest::get()
+            .uri("/static/hub.js")
+            .insert_header(("if-none-match", format!("W/\"x\", {tag}")))
+            .to_request();
+        let res = test::call_service(&app, again).await;
+        assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+        assert!(test::read_body(res).await.is_empty());
+        let other = test::TestRequest::get()
+            .uri("/static/dom.js")
+            .insert_header(("if-none-match", tag.as_str()))
+            .to_request();
+        assert_eq!(test::call_service(&app, other).await.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn both_languages_have_the_same_words() {
+        let keys = |file: &str| -> BTreeSet<String> {
+            source(file)
+                .lines()
+                .flat_map(|l| l.split("', '").map(str::to_string).collect::<Vec<_>>())
+                .filter_map(|part| {
+                    let part = part.trim_start().trim_start_matches('\'');
+                    part.split_once("': ").map(|(k, _)| k.to_string())
+                })
+                .collect()
+        };
+        let (en, ru) = (keys("words-en.js"), keys("words-ru.js"));
+        assert!(en.len() > 300, "{} keys read", en.len());
+        let only_en: Vec<_> = en.difference(&ru).collect();
+        let only_ru: Vec<_> = ru.difference(&en).collect();
+        assert!(
+            only_en.is_empty() && only_ru.is_empty(),
+            "only in en: {only_en:?}; only in ru: {only_ru:?}"
+        );
+    }
 }
