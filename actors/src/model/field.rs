@@ -144,6 +144,13 @@ fn sentence(reason: &str, args: &Value) -> String {
             n("regions"),
             n("branches")
         ),
+        "status_key" => format!("a status key is 1 to {} lower-case Latin letters, digits or _", n("max")),
+        "status_twice" => format!("status {} is listed twice", s("key")),
+        "status_unknown" => format!("no status {}", s("key")),
+        "move_twice" => format!("the move from {} to {} is listed twice or goes nowhere", s("from"), s("to")),
+        "no_closed_status" => "a workflow needs a closed status to end in".into(),
+        "status_unreachable" => format!("no move leads to status {}", s("key")),
+        "status_dead_end" => format!("a request in status {} could never be closed", s("key")),
         "not_yourself" => "not for your own account".into(),
         "not_found" => "not found".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),

@@ -27,9 +27,11 @@ pub mod region;
 pub mod role;
 pub mod routing;
 pub mod schedule;
+pub mod sla;
 pub mod throttle;
 pub mod ticket;
 pub mod user;
+pub mod workflow;
 
 /// Milliseconds since the Unix epoch: the one time unit the store and the wire use.
 pub type Millis = i64;

@@ -8,7 +8,7 @@
 use jiff::{
     civil::{Date, Weekday},
     tz::TimeZone,
-    Timestamp,
+    SignedDuration, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -109,7 +109,7 @@ impl Schedule {
         self.calendar().next_open(at, tz)
     }
 
-    pub fn after_working(&self, at: Timestamp, tz: &TimeZone, working: jiff::SignedDuration) -> Option<Timestamp> {
+    pub fn after_working(&self, at: Timestamp, tz: &TimeZone, working: SignedDuration) -> Option<Timestamp> {
         self.calendar().after_working(at, tz, working)
     }
 }
@@ -176,24 +176,8 @@ impl Calendar {
         }
     }
 
-    /// The moment a minute of a local day begins; 24:00 is the next day's midnight. A minute a
-    /// clock change skips is taken as the one after it.
-    fn moment(date: Date, minute: u32, tz: &TimeZone) -> Option<Timestamp> {
-        let (date, minute) = if minute >= 24 * 60 {
-            (date.tomorrow().ok()?, minute - 24 * 60)
-        } else {
-            (date, minute)
-        };
-        let local = date.at((minute / 60) as i8, (minute % 60) as i8, 0, 0);
-        tz.to_ambiguous_zoned(local).compatible().ok().map(|z| z.timestamp())
-    }
-
-    /// The open span of a local day as moments, None when closed.
-    fn open_span(&self, date: Date, tz: &TimeZone) -> Option<(Timestamp, Timestamp)> {
-        let (open, close) = self.hours_on(date)?;
-        Some((Self::moment(date, open, tz)?, Self::moment(date, close, tz)?))
-    }
-
+    /// Whether the wall clock in the zone shows an open minute of its day at `at`: the one
+    /// definition of "open" that the windows below, and so every clock, follow.
     pub fn is_open(&self, at: Timestamp, tz: &TimeZone) -> bool {
         let local = at.to_zoned(tz.clone());
         let Some((open, close)) = self.hours_on(local.date()) else {
@@ -208,40 +192,113 @@ impl Calendar {
         if self.is_open(at, tz) {
             return None;
         }
-        let today = at.to_zoned(tz.clone()).date();
-        (0..HORIZON_DAYS)
-            .filter_map(|i| today.checked_add(jiff::Span::new().days(i)).ok())
-            .filter_map(|d| self.open_span(d, tz))
-            .map(|(open, _)| open)
-            .find(|open| *open > at)
+        self.windows(at, tz).next().map(|(open, _)| open)
     }
 
     /// When `working` of open time will have passed since `at`: the clock of a promise that runs
     /// only in working hours ("an answer within four working hours" made at 17:30 on a Friday of a
-    /// 09:00-18:00 week falls due on Monday at 12:30). Day by day over the coming year; None when
-    /// the calendar has not that much open time in it.
-    pub fn after_working(&self, at: Timestamp, tz: &TimeZone, working: jiff::SignedDuration) -> Option<Timestamp> {
-        let mut left = working.max(jiff::SignedDuration::ZERO);
+    /// 09:00-18:00 week falls due on Monday at 12:30). None when the coming year has not that
+    /// much open time in it.
+    pub fn after_working(&self, at: Timestamp, tz: &TimeZone, working: SignedDuration) -> Option<Timestamp> {
+        let mut left = working.max(SignedDuration::ZERO);
         if left.is_zero() {
             return Some(at);
         }
-        let today = at.to_zoned(tz.clone()).date();
-        for i in 0..HORIZON_DAYS {
-            let day = today.checked_add(jiff::Span::new().days(i)).ok()?;
-            let Some((open, close)) = self.open_span(day, tz) else {
-                continue;
-            };
-            let from = open.max(at);
-            if close <= from {
-                continue;
-            }
-            let here = from.duration_until(close);
+        for (from, to) in self.windows(at, tz) {
+            let here = from.duration_until(to);
             if here >= left {
                 return from.checked_add(left).ok();
             }
             left -= here;
         }
         None
+    }
+
+    /// The open time between two moments (zero when `to` is not after `from`).
+    pub fn working_between(&self, from: Timestamp, to: Timestamp, tz: &TimeZone) -> SignedDuration {
+        let mut sum = SignedDuration::ZERO;
+        for (a, b) in self.windows(from, tz) {
+            if a >= to {
+                break;
+            }
+            sum += a.duration_until(b.min(to));
+        }
+        sum
+    }
+
+    /// The open stretches from `from` on, in order, as moments: each is the time the zone's wall
+    /// clock shows an open minute of its day. Worked out per stretch of one UTC offset (between
+    /// the zone's transitions), where the wall clock runs evenly: so a day that loses or repeats
+    /// an hour to a clock change is open exactly as long as its wall clock says, and a 24/7
+    /// calendar's days meet at midnight without a gap (the minute Zammad #3180 lost). A stretch
+    /// over midnight comes as two that touch. Over the coming year.
+    pub fn windows<'a>(
+        &'a self,
+        from: Timestamp,
+        tz: &'a TimeZone,
+    ) -> impl Iterator<Item = (Timestamp, Timestamp)> + 'a {
+        let end = from
+            .checked_add(SignedDuration::from_hours(24 * HORIZON_DAYS))
+            .unwrap_or(Timestamp::MAX);
+        let mut cur = from;
+        let mut pending: std::vec::IntoIter<(Timestamp, Timestamp)> = Vec::new().into_iter();
+        std::iter::from_fn(move || loop {
+            if let Some(w) = pending.next() {
+                return Some(w);
+            }
+            if cur >= end {
+                return None;
+            }
+            // One offset from `cur` to the zone's next transition, a week at a time (a zone
+            // without changes would otherwise work out the whole year at once).
+            let week = cur
+                .checked_add(SignedDuration::from_hours(24 * 7))
+                .unwrap_or(end)
+                .min(end);
+            let next = tz
+                .following(cur)
+                .next()
+                .map(|t| t.timestamp())
+                .filter(|t| *t < week)
+                .unwrap_or(week);
+            let offset = SignedDuration::from_secs(i64::from(tz.to_offset(cur).seconds()));
+            pending = self.windows_in(cur, next, offset).into_iter();
+            cur = next;
+        })
+    }
+
+    /// The open stretches inside [from, to), where the wall clock is UTC + `offset` throughout.
+    fn windows_in(&self, from: Timestamp, to: Timestamp, offset: SignedDuration) -> Vec<(Timestamp, Timestamp)> {
+        let wall = |t: Timestamp| t.checked_add(offset).ok();
+        let (Some(wall_from), Some(wall_to)) = (wall(from), wall(to)) else {
+            return Vec::new();
+        };
+        let first = wall_from.to_zoned(TimeZone::UTC).date();
+        let mut out = Vec::new();
+        let mut day = first;
+        loop {
+            // The day's midnight on the wall clock, as if the wall clock were UTC.
+            let Ok(midnight) = day.to_zoned(TimeZone::UTC).map(|z| z.timestamp()) else {
+                break;
+            };
+            if midnight >= wall_to {
+                break;
+            }
+            if let Some((open, close)) = self.hours_on(day) {
+                let at = |minute: u32| midnight.checked_add(SignedDuration::from_mins(i64::from(minute))).ok();
+                if let (Some(a), Some(b)) = (at(open), at(close)) {
+                    let (a, b) = (a.max(wall_from), b.min(wall_to));
+                    if a < b {
+                        if let (Ok(a), Ok(b)) = (a.checked_sub(offset), b.checked_sub(offset)) {
+                            out.push((a, b));
+                        }
+                    }
+                }
+            }
+            let Ok(next) = day.tomorrow() else { break };
+            day = next;
+        }
+        out
     }
 }
 #[cfg(test)]

@@ -1,0 +1,272 @@
+//! A request's clocks: the targets of its service level (SLA) or of a support group's operating
+//! level (OLA) for the first response, each next response and the resolution, run in the
+//! business time of a calendar and paused in the statuses a policy names.
+//!
+//! Nothing here is stored as a running total. A clock is read from the request's history (what
+//! happened, in order, and which policy applied from when) and today's definitions of the
+//! policies' calendars, so it is recomputed exactly whenever the history, a policy or a calendar
+//! changes. That closes the peers' known faults by construction:
+//! - time in a pausing status never counts (GLPI #24481: SLA running while pending);
+//! - a policy swapped mid-way keeps everything accrued, pauses included, because each stretch
+//!   of the history is counted under the policy that applied then (GLPI #6902, #15605);
+//! - the first response, each next response and the resolution are separate clocks, so a
+//!   customer's new message never moves the first-response deadline (Zammad #5177);
+//! - the calendar's open stretches meet at midnight (`Calendar::windows`, Zammad #3180);
+//! - every clock and every warning has its own moment, not only the nearest (Zammad #3928).
+
+use jiff::{tz::TimeZone, SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::schedule::Calendar;
+
+/// The three clocks of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    /// From the request's creation to the first answer the customer sees.
+    FirstResponse,
+    /// From a customer's message that waits for an answer to that answer (each time).
+    NextResponse,
+    /// From creation to the request resolved; reopening goes on from what was accrued.
+    Resolution,
+}
+
+pub const CLOCKS: [ClockKind; 3] = [ClockKind::FirstResponse, ClockKind::NextResponse, ClockKind::Resolution];
+
+/// A policy's targets and the business time they run in.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub first_response: Option<SignedDuration>,
+    pub next_response: Option<SignedDuration>,
+    pub resolution: Option<SignedDuration>,
+    /// Statuses the clocks wait in ("waiting for the customer").
+    pub pausing: Vec<String>,
+    /// Warnings at these shares of a target, in per cent (75 = three quarters of the time).
+    pub warn_at: Vec<u8>,
+    pub calendar: Calendar,
+    pub tz: TimeZone,
+}
+
+impl Policy {
+    pub fn target(&self, kind: ClockKind) -> Option<SignedDuration> {
+        match kind {
+            ClockKind::FirstResponse => self.first_response,
+            ClockKind::NextResponse => self.next_response,
+            ClockKind::Resolution => self.resolution,
+        }
+    }
+}
+
+/// What happened to a request that moves its clocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The request entered a status (the first one is its creation). `done`: the workflow counts
+    /// it as resolved.
+    Status { at: Timestamp, status: String, done: bool },
+    /// The customer wrote (by any channel).
+    CustomerWrote { at: Timestamp },
+    /// Staff answered the customer (not a private note).
+    Answered { at: Timestamp },
+    /// From now on this policy applies (an index into the policies given with the history).
+    Policy { at: Timestamp, policy: usize },
+}
+
+impl Event {
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Event::Status { at, .. }
+            | Event::CustomerWrote { at }
+            | Event::Answered { at }
+            | Event::Policy { at, .. } => *at,
+        }
+    }
+}
+
+/// A clock as it stands at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub kind: ClockKind,
+    /// The target of the policy that applies now.
+    pub target: SignedDuration,
+    /// Business time counted so far (this cycle's, for the next response).
+    pub elapsed: SignedDuration,
+    /// Counting now (not paused, not stopped).
+    pub running: bool,
+    /// When the clock stopped (answered, resolved); None while it can still run.
+    pub stopped: Option<Timestamp>,
+    /// The moment the elapsed time reaches the target: past when breached, to come while
+    /// running, None when it is paused or stopped short of it.
+    pub due: Option<Timestamp>,
+    pub breached: bool,
+    /// Each warning's share and the moment it is (or was) reached, like `due`.
+    pub warnings: Vec<(u8, Option<Timestamp>)>,
+}
+
+/// One stretch of the history during which a clock counts, under one policy; `to` None: on
+/// from there (the clock runs now).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    from: Timestamp,
+    to: Option<Timestamp>,
+    policy: usize,
+}
+
+/// The state the history has put a request in at some point.
+#[derive(Debug, Clone, Default)]
+struct State {
+    status: Option<(String, bool)>,
+    policy: Option<usize>,
+    /// When the first response ended (the first answer, or resolved with none).
+    first_stop: Option<Timestamp>,
+    /// The customer's message waiting for an answer, if any: when the current cycle began.
+    waiting_since: Option<Timestamp>,
+    /// When the last next-response cycle was answered.
+    answered: Option<Timestamp>,
+    /// Since when the request is resolved, while it is.
+    done_since: Option<Timestamp>,
+}
+
+impl State {
+    fn apply(&mut self, e: &Event) {
+        match e {
+            Event::Status { at, status, done } => {
+                self.status = Some((status.clone(), *done));
+                if *done {
+                    self.first_stop.get_or_insert(*at);
+                    self.done_since.get_or_insert(*at);
+                } else {
+                    self.done_since = None;
+                }
+            }
+            Event::Policy { policy, .. } => self.policy = Some(*policy),
+            Event::CustomerWrote { at } => {
+                // Before the first answer the first response is what the customer waits for.
+                if self.first_stop.is_some() && self.waiting_since.is_none() {
+                    self.waiting_since = Some(*at);
+                }
+            }
+            Event::Answered { at } => {
+                self.first_stop.get_or_insert(*at);
+                if self.waiting_since.take().is_some() {
+                    self.answered = Some(*at);
+                }
+            }
+        }
+    }
+
+    /// The policy `kind` counts under in this state, None when it does not count.
+    fn counts(&self, kind: ClockKind, policies: &[Policy]) -> Option<usize> {
+        let (status, done) = self.status.as_ref()?;
+        let policy = self.policy?;
+        let p = policies.get(policy)?;
+        if *done || p.pausing.iter().any(|s| s == status) {
+            return None;
+        }
+        let on = match kind {
+            ClockKind::FirstResponse => self.first_stop.is_none(),
+            ClockKind::NextResponse => self.waiting_since.is_some(),
+            ClockKind::Resolution => true,
+        };
+        on.then_some(policy)
+    }
+
+    /// When the clock of `kind` stopped, if it has (this cycle's, for the next response).
+    fn stopped(&self, kind: ClockKind) -> Option<Timestamp> {
+        match kind {
+            ClockKind::FirstResponse => self.first_stop,
+            ClockKind::NextResponse => self.waiting_since.is_none().then_some(self.answered).flatten(),
+            ClockKind::Resolution => self.done_since,
+        }
+    }
+}
+
+/// The state at `now`, and the stretches up to it in which `kind` counts, in order (for the
+/// next response, those of the current or last cycle only).
+fn runs(kind: ClockKind, history: &[Event], policies: &[Policy], now: Timestamp) -> (State, Vec<Run>) {
+    let mut state = State::default();
+    let mut out: Vec<Run> = Vec::new();
+    let mut open: Option<(Timestamp, usize)> = None;
+    for e in history.iter().take_while(|e| e.at() <= now) {
+        let waited = state.waiting_since.is_some();
+        state.apply(e);
+        if kind == ClockKind::NextResponse && !waited && state.waiting_since.is_some() {
+            // A new cycle: what the last one counted is not this one's.
+            out.clear();
+            open = None;
+        }
+        let counts = state.counts(kind, policies);
+        if open.map(|(_, p)| p) == counts {
+            continue;
+        }
+        if let Some((from, policy)) = open {
+            out.push(Run {
+                from,
+                to: Some(e.at()),
+                policy,
+            });
+        }
+        open = counts.map(|q| (e.at(), q));
+    }
+    if let Some((from, policy)) = open {
+        out.push(Run { from, to: None, policy });
+    }
+    (state, out)
+}
+
+/// Reads the clock of `kind` at `now`: None when the policy that applies has no such target or
+/// the clock has not started (no customer message waiting yet, for the next response).
+pub fn read(kind: ClockKind, history: &[Event], policies: &[Policy], now: Timestamp) -> Option<Reading> {
+    let (state, runs) = runs(kind, history, policies, now);
+    let policy = policies.get(state.policy?)?;
+    let target = policy.target(kind)?;
+    if kind == ClockKind::NextResponse && state.waiting_since.is_none() && state.answered.is_none() {
+        return None;
+    }
+    let running = runs.last().is_some_and(|r| r.to.is_none());
+    let elapsed = runs
+        .iter()
+        .map(|r| {
+            let p = &policies[r.policy];
+            p.calendar.working_between(r.from, r.to.unwrap_or(now), &p.tz)
+        })
+        .fold(SignedDuration::ZERO, |a, b| a + b);
+    let reach = |amount: SignedDuration| moment_of(amount, &runs, policies);
+    let warnings = policy
+        .warn_at
+        .iter()
+        .map(|share| (*share, reach(target * i32::from(*share) / 100)))
+        .collect();
+    Some(Reading {
+        kind,
+        target,
+        elapsed,
+        running,
+        stopped: state.stopped(kind),
+        due: reach(target),
+        breached: elapsed >= target,
+        warnings,
+    })
+}
+
+/// The moment the counted time reaches `amount` along the runs; the last run, if open, goes on
+/// in its policy's calendar. None when the runs end short of it.
+fn moment_of(amount: SignedDuration, runs: &[Run], policies: &[Policy]) -> Option<Timestamp> {
+    let mut left = amount;
+    for r in runs {
+        let p = &policies[r.policy];
+        match r.to {
+            None => return p.calendar.after_working(r.from, &p.tz, left),
+            Some(to) => {
+                let here = p.calendar.working_between(r.from, to, &p.tz);
+                if here >= left {
+                    return p.calendar.after_working(r.from, &p.tz, left);
+                }
+                left -= here;
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
