@@ -192,6 +192,9 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     let hub = Hub::new(Core::new(store.clone(), bus, tasks.clone()), actors.handle());
     // Conversations left waiting before a restart are routed without waiting for a new event.
     hub.start_routers().await?;
+    // Every request's next alarm is set again, so warnings and breaches due while the node was
+    // down fire now and the rest on time.
+    hub.start_desk().await?;
     // This node's name in leases and claims, the same across its restarts, so a node started
     // again after a crash takes its own back at once.
     let node = format!("{}/{}", host_name(), settings.listen);

@@ -15,6 +15,8 @@ mod capacity;
 mod chat;
 #[path = "it/concurrency.rs"]
 mod concurrency;
+#[path = "it/desk.rs"]
+mod desk;
 #[path = "it/namespace.rs"]
 mod namespace;
 #[path = "it/queue_flow.rs"]

@@ -122,6 +122,26 @@ pub enum EventKind {
     },
     /// A device's look or settings changed in the back office: its screens reload them.
     DeviceChanged { device_id: i64 },
+    /// A service-desk request changed: its status, group, assignee or history. Every node's
+    /// alarm clock re-reads when its next alarm is; consoles refresh their lists.
+    RequestChanged {
+        request_id: i64,
+        status: String,
+        group_id: Option<i64>,
+        assignee_id: Option<i64>,
+    },
+    /// A request's clock reached a warning, its breach or an escalation step (`share` per cent
+    /// of its target). Fired once, whichever node fires it.
+    RequestAlarm {
+        request_id: i64,
+        /// `sla` or `ola`.
+        track: String,
+        clock: crate::model::sla::ClockKind,
+        share: i64,
+        due_at: Millis,
+        fired_at: Millis,
+        group_id: Option<i64>,
+    },
     /// A branch's settings changed in the back office (name, zone, hours, board rows, recalls):
     /// its boards and the operators at its windows reload them. The branch is the event's.
     BranchChanged,

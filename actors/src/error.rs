@@ -43,6 +43,9 @@ pub enum Error {
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Presence(#[from] PresenceError),
+    /// A request's move the workflow refuses (no such move, the role, a requirement).
+    #[error(transparent)]
+    Move(#[from] crate::model::workflow::MoveError),
     #[error(transparent)]
     Message(#[from] crate::model::message::MessageError),
     #[error(transparent)]
@@ -73,6 +76,7 @@ impl Error {
         match self {
             Self::Transition(e) => Some(e.reason()),
             Self::Presence(e) => Some(e.reason()),
+            Self::Move(e) => Some(e.reason()),
             Self::Message(e) => Some(e.reason()),
             Self::Attachment(e) => Some(e.reason()),
             Self::Field(e) | Self::Taken(e) | Self::NotYours(e) => Some((e.reason, e.args.clone())),
@@ -107,6 +111,7 @@ impl Error {
             Self::NotYours(_) => "not_assigned",
             Self::Transition(_) => "ticket_state",
             Self::Presence(_) => "presence",
+            Self::Move(_) => "request_move",
             Self::Store(_) | Self::Migrate(_) => "store_unavailable",
             Self::Bus(_) => "bus_unavailable",
             // The actor died (and is restarted on next use) or could not load its state: the

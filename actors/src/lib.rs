@@ -5,6 +5,7 @@ pub mod actors;
 pub mod auth;
 pub mod bus;
 pub mod channel;
+pub mod desk;
 pub mod error;
 pub mod model;
 pub mod seal;
@@ -21,6 +22,7 @@ use actix::{Addr, ArbiterHandle};
 
 pub use error::{Error, Result};
 
+use actors::{alarms::AlarmClock, request::RequestActor};
 use actors::{
     display::DisplayActor, operator::OperatorActor, queue::QueueActor, registry::Registry, router::RouterActor,
     ticket::TicketActor,
@@ -63,6 +65,9 @@ pub struct Hub {
     tickets: Arc<Registry<TicketActor>>,
     routers: Arc<Registry<RouterActor>>,
     switchboard: Switchboard,
+    requests: Arc<Registry<RequestActor>>,
+    alarms: AlarmClock,
+    request_idle: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A ticket just issued, with its estimated wait.
@@ -85,8 +90,14 @@ impl Hub {
         let c = core.clone();
         let tickets = Registry::new("ticket", arbiter.clone(), move |id| TicketActor::new(c.clone(), id));
         let (c, ops) = (core.clone(), operators.clone());
-        let routers = Registry::new("router", arbiter, move |org| {
+        let routers = Registry::new("router", arbiter.clone(), move |org| {
             RouterActor::new(c.clone(), org, ops.clone())
+        });
+        let alarms = AlarmClock::default();
+        let request_idle = Arc::new(std::sync::atomic::AtomicU64::new(desk::REQUEST_IDLE_SECS));
+        let (c, a, idle) = (core.clone(), alarms.clone(), request_idle.clone());
+        let requests = Registry::new("request", arbiter, move |id| {
+            RequestActor::new(c.clone(), id, a.clone(), idle.clone())
         });
         let switchboard = Switchboard::start(&core.bus, &core.tasks);
         Self {
@@ -97,6 +108,9 @@ impl Hub {
             tickets,
             routers,
             switchboard,
+            requests,
+            alarms,
+            request_idle,
         }
     }
 

@@ -565,6 +565,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "accounts": "sip_user", "trunks": "trunk", "vip": "vip", "filtered": "filtered", "devices": "device",
         "announcement": "called_ticket", "tickets": "ticket", "operators": "user", "windows": "window",
         "board-templates": "board_template", "regions": "region",
+        "requests": "request", "policies": "desk_policy", "workflows": "workflow",
     }.get(segs[index - 1])
 
 
@@ -578,6 +579,9 @@ BODY_ID_FIELDS = {
     "operator_id": "user", "other_id": "contact", "conversation_id": "conversation",
     "attachment_ids": "attachment", "choices": "queue", "branch_ids": "branch", "window_ids": "window",
     "template_id": "board_template", "region_id": "region",
+    "calendar_id": "calendar", "ola_policy_id": "desk_policy", "counterparty_id": "counterparty",
+    "site_id": "site", "workflow_id": "workflow", "type_id": "request_type", "contact_id": "contact",
+    "members": "user", "groups": "support_group",
 }
 BODY_ID_OVERRIDES = {
     # A region sits in a region (a service's parent is a menu group).
@@ -615,6 +619,20 @@ BODY_VALUES = {
     ("POST", "/api/admin/telegram/bots"): {"mode": "webhook", "webhook_secret": "walk-secret"},
     ("POST", "/api/admin/sip/trunks"): {"register": False},
     ("PUT", "/api/operator/presence"): {"state": "available"},
+    # The service desk's rules, as plain data a minimal body cannot make up.
+    ("POST", "/api/admin/desk/calendars"): {"week": {"mon": "09:00-18:00"}},
+    ("POST", "/api/admin/desk/policies"): {"targets": {"resolution_mins": 60}},
+    ("PUT", "/api/admin/desk/policies/{id}"): {"targets": {"resolution_mins": 90}},
+    ("POST", "/api/admin/desk/territories"): {"shape": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}},
+    ("POST", "/api/admin/desk/workflows"): {"body": lambda w: DESK_WORKFLOW},
+    ("PUT", "/api/admin/desk/workflows/{id}"): {"body": lambda w: DESK_WORKFLOW},
+}
+# A workflow the walk's request types follow: new → in progress → resolved → closed.
+DESK_WORKFLOW = {
+    "statuses": [{"key": "new", "name": "New", "kind": "open"}, {"key": "work", "name": "In progress", "kind": "open"},
+                 {"key": "resolved", "name": "Resolved", "kind": "resolved"}, {"key": "closed", "name": "Closed", "kind": "closed"}],
+    "transitions": [{"from": "new", "to": "work", "role": "operator"}, {"from": "work", "to": "resolved", "role": "operator"},
+                    {"from": "resolved", "to": "closed", "role": "operator"}, {"from": "resolved", "to": "work", "role": "operator"}],
 }
 # Values that depend on the caller: one's own password (changed to itself).
 PASSWORDS = {"operator": hubnode.OPERATOR1[1], "supervisor": hubnode.SUPERVISOR[1], "admin": "demo-admin"}
@@ -987,6 +1005,7 @@ class Walk:
             "webhook_secret": self.org1_bot_secret})["id"]
         o["board_template"] = self.ok("POST", "/api/admin/board-templates", admin, {"name": "Walk template"})["id"]
         o["region"] = self.ok("POST", "/api/admin/regions", admin, {"name": "Walk region"})["id"]
+        o.update(self.desk(admin, t["operator"], "Walk", o))
         o["canned"] = self.ok("POST", "/api/canned", t["supervisor"], {
             "shortcut": "walk-shared", "title": "Walk", "body": "walk: a shared answer"})["id"]
         self.send_mail("walk-org1@example.org", "walk: org 1's newsletter")
@@ -1036,6 +1055,7 @@ class Walk:
             "token": bot2_token, "queue_id": f["queue"], "branch_id": f["branch"],
             "mode": "webhook", "webhook_secret": f"{ORG2.lower()}-secret"})["id"]
         f["region"] = self.ok("POST", "/api/admin/regions", a2, {"name": f"Регион {ORG2}"})["id"]
+        f.update(self.desk(a2, a2, ORG2, f))
         f["board_template"] = self.ok("POST", "/api/admin/board-templates", a2, {
             "name": f"Шаблон {ORG2}", "look": {"banner": f"{ORG2}: the template's banner"}})["id"]
         f["canned"] = self.ok("POST", "/api/canned", a2, {
@@ -1145,6 +1165,33 @@ class Walk:
         if kind == "attachment":  # the caller's own upload, not sent yet
             return self.ok("POST", "/api/attachments?name=walk.txt", self.tokens[caller], data=b"walk: a file\n")["id"]
         raise AssertionError(kind)
+
+    def desk(self, admin: str, engineer: str, tag: str, ids: dict) -> dict:
+        """A service desk set up through the API, every name carrying `tag`: a calendar, an OLA
+        and an SLA policy, a support group, a territory, a counterparty and its site, a
+        workflow, a request type, a routing rule and one request."""
+        d: dict = {}
+        d["calendar"] = self.ok("POST", "/api/admin/desk/calendars", admin, {
+            "name": f"{tag} hours", "timezone": "Europe/Moscow", "week": {"mon": "09:00-18:00", "tue": "09:00-18:00"}})["id"]
+        d["desk_policy"] = self.ok("POST", "/api/admin/desk/policies", admin, {
+            "name": f"{tag} OLA", "kind": "ola", "targets": {"resolution_mins": 240}, "calendar_id": d["calendar"]})["id"]
+        d["support_group"] = self.ok("POST", "/api/admin/desk/groups", admin, {
+            "name": f"{tag} first line", "grade": 1, "ola_policy_id": d["desk_policy"]})["id"]
+        d["territory"] = self.ok("POST", "/api/admin/desk/territories", admin, {
+            "name": f"{tag} territory", "shape": {"type": "Polygon", "coordinates": [[[37, 55], [38, 55], [38, 56], [37, 56], [37, 55]]]}})["id"]
+        d["counterparty"] = self.ok("POST", "/api/admin/desk/counterparties", admin, {"name": f"{tag} client"})["id"]
+        d["site"] = self.ok("POST", "/api/admin/desk/sites", admin, {
+            "name": f"{tag} shop", "address": f"{tag} street 1", "lon": 37.6, "lat": 55.7, "counterparty_id": d["counterparty"]})["id"]
+        d["workflow"] = self.ok("POST", "/api/admin/desk/workflows", admin, {"name": f"{tag} process", "body": DESK_WORKFLOW})["id"]
+        d["request_type"] = self.ok("POST", "/api/admin/desk/request-types", admin, {
+            "name": f"{tag} incident", "workflow_id": d["workflow"]})["id"]
+        self.ok("POST", "/api/admin/desk/policies", admin, {
+            "name": f"{tag} SLA", "kind": "sla", "targets": {"resolution_mins": 480, "warn_at": [75]},
+            "calendar_id": d["calendar"], "conditions": {"territories": [d["territory"]]}})
+        self.ok("PUT", "/api/admin/desk/rules", admin, {"rules": [{"when": {"territories": [d["territory"]]}, "groups": [d["support_group"]]}]})
+        d["request"] = self.ok("POST", "/api/desk/requests", engineer, {
+            "type_id": d["request_type"], "subject": f"{tag}: the till is down", "site_id": d["site"]})["id"]
+        return d
 
     # Path parameters whose object the call uses up (or must be the caller's own), made afresh
     # for each caller with enough access.

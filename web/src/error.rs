@@ -85,9 +85,13 @@ impl ResponseError for ApiError {
             "not_found" => StatusCode::NOT_FOUND,
             "invalid" | "bad_json" | "wrong_vip_code" | "wrong_code" => StatusCode::BAD_REQUEST,
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-            "conflict" | "ticket_state" | "presence" | "conversation_closed" | "no_trunk" | "phone_not_registered" => {
-                StatusCode::CONFLICT
-            }
+            "conflict"
+            | "ticket_state"
+            | "presence"
+            | "request_move"
+            | "conversation_closed"
+            | "no_trunk"
+            | "phone_not_registered" => StatusCode::CONFLICT,
             "branch_closed" | "forbidden" | "not_assigned" => StatusCode::FORBIDDEN,
             "bad_credentials" | "unauthenticated" => StatusCode::UNAUTHORIZED,
             "too_many_attempts" | "too_many_requests" => StatusCode::TOO_MANY_REQUESTS,

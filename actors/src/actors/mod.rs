@@ -1,10 +1,12 @@
 //! Actors: thin shells around the model's rules that add timers, persistence and messages.
 //! Each persists a change before it answers or publishes it.
 
+pub mod alarms;
 pub mod display;
 pub mod operator;
 pub mod queue;
 pub mod registry;
+pub mod request;
 pub mod router;
 pub mod ticket;
 

@@ -167,7 +167,9 @@ impl StreamHandler<Heard> for OperatorActor {
             | EventKind::MessageAdded { .. }
             | EventKind::Typing { .. }
             | EventKind::SessionsEnded { .. }
-            | EventKind::DeviceChanged { .. } => false,
+            | EventKind::DeviceChanged { .. }
+            | EventKind::RequestChanged { .. }
+            | EventKind::RequestAlarm { .. } => false,
             // The branch's rules (recalls before a no-show) are read when the state loads.
             EventKind::BranchChanged => self.branch.as_ref().is_some_and(|b| b.id == event.branch_id),
         };

@@ -187,6 +187,7 @@ impl Handler<Post> for TicketActor {
                     if matches!(msg.author, Author::Operator(_)) {
                         deliver(&s.core, &conv, &message).await;
                     }
+                    crate::desk::thread_message(&s.core, s.id, msg.author).await;
                 }
                 Ok((message, new))
             }

@@ -1,6 +1,7 @@
 //! The model: plain types and rules with no I/O. Actors and the store call these; every rule is
 //! unit-tested beside its code.
 
+pub mod assignment;
 pub mod attachment;
 pub mod audit;
 pub mod board;
@@ -8,9 +9,11 @@ pub mod branch;
 pub mod breaks;
 pub mod conversation;
 pub mod delivery;
+pub mod desk;
 pub mod egress;
 pub mod eta;
 pub mod field;
+pub mod geo;
 pub mod kiosk;
 pub mod menu;
 pub mod message;

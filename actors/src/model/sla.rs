@@ -124,10 +124,15 @@ struct State {
     answered: Option<Timestamp>,
     /// Since when the request is resolved, while it is.
     done_since: Option<Timestamp>,
+    /// When the current (or last) next-response cycle began.
+    cycle_since: Option<Timestamp>,
+    /// The first event's moment: the request's creation.
+    created: Option<Timestamp>,
 }
 
 impl State {
     fn apply(&mut self, e: &Event) {
+        self.created.get_or_insert(e.at());
         match e {
             Event::Status { at, status, done } => {
                 self.status = Some((status.clone(), *done));
@@ -143,6 +148,7 @@ impl State {
                 // Before the first answer the first response is what the customer waits for.
                 if self.first_stop.is_some() && self.waiting_since.is_none() {
                     self.waiting_since = Some(*at);
+                    self.cycle_since = Some(*at);
                 }
             }
             Event::Answered { at } => {
@@ -246,6 +252,89 @@ pub fn read(kind: ClockKind, history: &[Event], policies: &[Policy], now: Timest
         breached: elapsed >= target,
         warnings,
     })
+}
+
+/// A moment a clock owes an alarm: a warning at a share of its target, the breach (share 100)
+/// or an escalation step past it (150: half as long again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alarm {
+    pub kind: ClockKind,
+    /// Which run of the clock: the request's creation for the first response and the
+    /// resolution, the customer's message that began it for each next response. An alarm is
+    /// owed once per clock, cycle and share, whatever later swaps of policy or calendar do.
+    pub cycle: Timestamp,
+    pub share: u16,
+    /// When it is (or was) reached.
+    pub at: Timestamp,
+}
+
+/// Every alarm of every clock that has been reached by `now` or will be while the clocks run
+/// as they do now; each once, in no particular order. The caller fires those at or before
+/// `now` it has not fired yet, and sets one timer for the earliest of the rest.
+pub fn alarms(history: &[Event], policies: &[Policy], now: Timestamp) -> Vec<Alarm> {
+    let mut state = State::default();
+    for e in history.iter().take_while(|e| e.at() <= now) {
+        state.apply(e);
+    }
+    let Some(created) = state.created else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for kind in CLOCKS {
+        let Some(r) = read(kind, history, policies, now) else {
+            continue;
+        };
+        let cycle = match kind {
+            ClockKind::NextResponse => state.cycle_since.unwrap_or(created),
+            _ => created,
+        };
+        let mut push = |share: u16, at: Option<Timestamp>| {
+            if let Some(at) = at {
+                if !out.iter().any(|a: &Alarm| a.kind == kind && a.share == share) {
+                    out.push(Alarm { kind, cycle, share, at });
+                }
+            }
+        };
+        push(100, r.due);
+        for (share, at) in r.warnings {
+            push(u16::from(share), at);
+        }
+    }
+    out
+}
+
+/// The history as a support group's operating-level clocks see it from `from` (when the group
+/// took the request): the status it was in then, the OLA `policy`, and what happened after.
+/// Each group's stint has clocks of its own, starting when it began.
+pub fn stint(history: &[Event], from: Timestamp, policy: usize) -> Vec<Event> {
+    let mut state = State::default();
+    let mut out = Vec::new();
+    for e in history {
+        if e.at() <= from {
+            state.apply(e);
+            continue;
+        }
+        if out.is_empty() {
+            out.extend(opening(&state, from, policy));
+        }
+        if !matches!(e, Event::Policy { .. }) {
+            out.push(e.clone());
+        }
+    }
+    if out.is_empty() {
+        out.extend(opening(&state, from, policy));
+    }
+    out
+}
+
+fn opening(state: &State, from: Timestamp, policy: usize) -> Vec<Event> {
+    let Some((status, done)) = state.status.clone() else {
+        return Vec::new();
+    };
+    vec![
+        Event::Status { at: from, status, done },
+        Event::Policy { at: from, policy },
+    ]
 }
 
 /// The moment the counted time reaches `amount` along the runs; the last run, if open, goes on

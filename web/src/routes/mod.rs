@@ -8,6 +8,7 @@ mod branch;
 mod chat;
 mod contacts;
 mod conversations;
+mod desk;
 mod email;
 mod kiosk;
 mod operator;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(operator::configure)
         .configure(board::configure)
         .configure(conversations::configure)
+        .configure(desk::configure)
         .configure(contacts::configure)
         .configure(chat::configure)
         .configure(supervisor::configure)

@@ -105,6 +105,120 @@ fn a_policy_swapped_midway_keeps_what_was_accrued_and_paused() {
 }
 
 #[test]
+fn every_alarm_has_its_moment_and_a_cycle_of_its_own() {
+    let p = [office("UTC")];
+    let mut h = vec![
+        status("2026-12-07T09:00:00Z", "new"),
+        Event::Policy {
+            at: ts("2026-12-07T09:00:00Z"),
+            policy: 0,
+        },
+    ];
+    let find = |a: &[Alarm], kind, share| a.iter().find(|x| x.kind == kind && x.share == share).copied();
+    let a = alarms(&h, &p, ts("2026-12-07T09:10:00Z"));
+    // First response (2 h) and resolution (16 h): breach, 50 % and 75 % each; no next response yet.
+    assert_eq!(a.len(), 6);
+    let fr = find(&a, ClockKind::FirstResponse, 100).unwrap();
+    assert_eq!(
+        (fr.at, fr.cycle),
+        (ts("2026-12-07T11:00:00Z"), ts("2026-12-07T09:00:00Z"))
+    );
+    assert_eq!(
+        find(&a, ClockKind::FirstResponse, 75).unwrap().at,
+        ts("2026-12-07T10:30:00Z")
+    );
+    assert!(find(&a, ClockKind::NextResponse, 100).is_none());
+    // Answered at 09:30: the first response's alarms are gone (never reached); the customer
+    // writes at 10:00 and again at 13:00 after the answer at 12:00: two cycles, told apart.
+    h.push(Event::Answered {
+        at: ts("2026-12-07T09:30:00Z"),
+    });
+    h.push(Event::CustomerWrote {
+        at: ts("2026-12-07T10:00:00Z"),
+    });
+    let a = alarms(&h, &p, ts("2026-12-07T10:05:00Z"));
+    assert!(find(&a, ClockKind::FirstResponse, 50).is_none());
+    let nr1 = find(&a, ClockKind::NextResponse, 100).unwrap();
+    assert_eq!(
+        (nr1.cycle, nr1.at),
+        (ts("2026-12-07T10:00:00Z"), ts("2026-12-07T14:00:00Z"))
+    );
+    h.push(Event::Answered {
+        at: ts("2026-12-07T12:00:00Z"),
+    });
+    h.push(Event::CustomerWrote {
+        at: ts("2026-12-07T13:00:00Z"),
+    });
+    let a = alarms(&h, &p, ts("2026-12-07T13:05:00Z"));
+    let nr2 = find(&a, ClockKind::NextResponse, 50).unwrap();
+    assert_eq!(
+        (nr2.cycle, nr2.at),
+        (ts("2026-12-07T13:00:00Z"), ts("2026-12-07T15:00:00Z"))
+    );
+    // An escalation step past the breach is one more share.
+    let mut late = office("UTC");
+    late.warn_at = vec![150];
+    let a = alarms(&h[..2], &[late], ts("2026-12-07T09:10:00Z"));
+    assert_eq!(
+        find(&a, ClockKind::FirstResponse, 150).unwrap().at,
+        ts("2026-12-07T12:00:00Z")
+    );
+    // A clock stopped short of an alarm owes nothing of it; one that passed it keeps it.
+    let resolved = [
+        status("2026-12-07T09:00:00Z", "new"),
+        Event::Policy {
+            at: ts("2026-12-07T09:00:00Z"),
+            policy: 0,
+        },
+        status("2026-12-07T10:45:00Z", "resolved"),
+    ];
+    let a = alarms(&resolved, &p, ts("2026-12-09T09:00:00Z"));
+    assert_eq!(
+        find(&a, ClockKind::FirstResponse, 75).unwrap().at,
+        ts("2026-12-07T10:30:00Z")
+    );
+    assert!(find(&a, ClockKind::FirstResponse, 100).is_none());
+    assert!(a.iter().all(|x| x.at <= ts("2026-12-07T10:45:00Z")));
+}
+
+#[test]
+fn a_groups_stint_has_clocks_of_its_own() {
+    let ola = office("UTC");
+    let h = [
+        status("2026-12-07T09:00:00Z", "new"),
+        Event::Policy {
+            at: ts("2026-12-07T09:00:00Z"),
+            policy: 7,
+        },
+        Event::Answered {
+            at: ts("2026-12-07T09:30:00Z"),
+        },
+        status("2026-12-07T10:00:00Z", "in_progress"),
+        status("2026-12-07T13:00:00Z", "waiting"),
+    ];
+    // The second line took it at 11:00: its stint starts in progress, under its OLA (index 0),
+    // and its first response is its own (the first line's answer was before it came).
+    let s = stint(&h, ts("2026-12-07T11:00:00Z"), 0);
+    assert_eq!(
+        s,
+        vec![
+            status("2026-12-07T11:00:00Z", "in_progress"),
+            Event::Policy {
+                at: ts("2026-12-07T11:00:00Z"),
+                policy: 0
+            },
+            status("2026-12-07T13:00:00Z", "waiting"),
+        ]
+    );
+    let r = read(ClockKind::Resolution, &s, &[ola.clone()], ts("2026-12-07T14:00:00Z")).unwrap();
+    assert_eq!(r.elapsed, hours(2), "11:00 to 13:00, then waiting");
+    let fr = read(ClockKind::FirstResponse, &s, &[ola.clone()], ts("2026-12-07T12:00:00Z")).unwrap();
+    assert!(fr.running && fr.stopped.is_none());
+    // Taken after everything that happened: the stint is the status then and the policy.
+    assert_eq!(stint(&h, ts("2026-12-07T15:00:00Z"), 0).len(), 2);
+}
+
+#[test]
 fn a_customer_message_does_not_move_the_first_response() {
     // Zammad #5177: the update timer overrode the first response's.
     let p = [office("UTC")];

@@ -4,6 +4,7 @@
 
 mod branches;
 mod day;
+mod desk;
 mod devices;
 mod layout;
 mod queues;
@@ -97,6 +98,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(templates::remove)),
         )
         .route("/api/admin/boards/{id}/template", web::put().to(templates::follow))
+        .route("/api/admin/desk", web::get().to(desk::setup))
+        .route("/api/admin/desk/calendars", web::post().to(desk::create_calendar))
+        .route("/api/admin/desk/policies", web::post().to(desk::create_policy))
+        .route("/api/admin/desk/policies/{id}", web::put().to(desk::edit_policy))
+        .route("/api/admin/desk/groups", web::post().to(desk::create_group))
+        .service(
+            web::resource("/api/admin/desk/territories")
+                .app_data(crate::json_config(desk::SHAPE_LIMIT))
+                .route(web::post().to(desk::create_territory)),
+        )
+        .route(
+            "/api/admin/desk/counterparties",
+            web::post().to(desk::create_counterparty),
+        )
+        .route("/api/admin/desk/sites", web::post().to(desk::create_site))
+        .service(
+            web::resource("/api/admin/desk/workflows")
+                .app_data(crate::json_config(desk::WORKFLOW_LIMIT))
+                .route(web::post().to(desk::create_workflow)),
+        )
+        .service(
+            web::resource("/api/admin/desk/workflows/{id}")
+                .app_data(crate::json_config(desk::WORKFLOW_LIMIT))
+                .route(web::put().to(desk::edit_workflow)),
+        )
+        .route(
+            "/api/admin/desk/request-types",
+            web::post().to(desk::create_request_type),
+        )
+        .route("/api/admin/desk/rules", web::put().to(desk::put_rules))
         .route("/api/admin/regions", web::get().to(regions::list))
         .route("/api/admin/regions", web::post().to(regions::create))
         .route("/api/admin/regions/{id}", web::patch().to(regions::edit))

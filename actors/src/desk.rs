@@ -1,0 +1,256 @@
+//! The service desk's side of the core: opening requests, moving them through their workflows
+//! (and carrying out what entering a status does), the thread's messages as the clocks' events,
+//! escalation by hand, and the alarm clock that wakes each request's actor on time.
+
+use std::sync::atomic::Ordering;
+
+use serde_json::{json, Value};
+
+use crate::actors::request::Wake;
+use crate::bus::{Event, EventKind};
+use crate::error::{Error, Result};
+use crate::model::now_millis;
+use crate::model::role::Role;
+use crate::model::workflow::Action;
+use crate::store::requests::{MoveRequest, NewRequest, RequestRow, PRIORITIES};
+use crate::store::Author;
+use crate::{Core, Hub};
+
+/// How long a request's actor stays without a message before it stops (its next alarm then
+/// waits in the alarm clock alone).
+pub const REQUEST_IDLE_SECS: u64 = 60;
+
+impl Hub {
+    /// Sets how long idle request actors live (a benchmark compares passivated and not).
+    pub fn set_request_idle(&self, secs: u64) {
+        self.request_idle.store(secs.max(1), Ordering::Relaxed);
+    }
+
+    /// Requests with an alarm to come on this node, and request actors alive now.
+    pub fn desk_figures(&self) -> (usize, usize) {
+        (self.alarms.len(), self.requests.len())
+    }
+
+    /// Wakes a request's actor, reading it again, and answers once it holds the request.
+    pub async fn wake_request(&self, id: i64) -> bool {
+        let actor = self.requests.get(id);
+        actor.do_send(Wake { reload: true });
+        actor.send(crate::actors::request::Held).await.unwrap_or(false)
+    }
+
+    fn wake(&self, id: i64, reload: bool) {
+        self.requests.get(id).do_send(Wake { reload });
+    }
+
+    /// Sets every owed alarm's timer from the store and starts the alarm clock and the
+    /// listener that re-reads a request when any node changes it.
+    pub async fn start_desk(&self) -> Result<()> {
+        for (id, at) in self.store().owed_alarms().await? {
+            self.alarms.set(id, Some(at));
+        }
+        let hub = self.clone();
+        self.tasks().supervise("desk-alarms", move || {
+            let hub = hub.clone();
+            async move {
+                let stop = hub.tasks().token();
+                let h = hub.clone();
+                hub.alarms.run(move |id| h.wake(id, false), stop).await;
+            }
+        });
+        let hub = self.clone();
+        self.tasks().supervise("desk-changes", move || {
+            let hub = hub.clone();
+            async move {
+                let mut rx = hub.bus().subscribe();
+                let stop = hub.tasks().token();
+                loop {
+                    let heard = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        e = rx.recv() => e,
+                    };
+                    match heard {
+                        Ok(e) => {
+                            if let EventKind::RequestChanged { request_id, .. } = e.kind {
+                                hub.wake(request_id, true);
+                            }
+                        }
+                        // Missed changes: every request with a timer reads itself again.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            if let Ok(owed) = hub.store().owed_alarms().await {
+                                for (id, _) in owed {
+                                    hub.wake(id, true);
+                                }
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn request_changed(&self, r: &RequestRow) {
+        desk_event(
+            &self.core,
+            r.org_id,
+            EventKind::RequestChanged {
+                request_id: r.id,
+                status: r.status.clone(),
+                group_id: r.group_id,
+                assignee_id: r.assignee_id,
+            },
+        )
+        .await;
+    }
+
+    pub async fn create_request(&self, org_id: i64, new: &NewRequest, by: Option<i64>) -> Result<RequestRow> {
+        let id = self.store().create_request(org_id, new, by).await?;
+        let r = self.store().request(org_id, id).await?;
+        // Every node (this one included) hears it and wakes the request's actor.
+        self.request_changed(&r).await;
+        Ok(r)
+    }
+
+    /// Moves a request and does what entering its new status does.
+    pub async fn move_request(&self, org_id: i64, id: i64, m: &MoveRequest, by: i64, role: Role) -> Result<RequestRow> {
+        let r = self.store().move_request(org_id, id, m, by, role).await?;
+        let flow = self.store().workflow_version(r.workflow_version_id).await?;
+        let actions = flow.status(&r.status).map(|s| s.on_enter.clone()).unwrap_or_default();
+        for a in actions {
+            self.enter_action(org_id, &r, &a).await?;
+        }
+        let r = self.store().request(org_id, id).await?;
+        self.request_changed(&r).await;
+        Ok(r)
+    }
+
+    async fn enter_action(&self, org_id: i64, r: &RequestRow, a: &Action) -> Result<()> {
+        let s = self.store();
+        match a {
+            Action::Assign { group } => {
+                let grades = s.desk_grades(org_id).await?;
+                if let Some(g) = grades.iter().find(|g| g.id == *group) {
+                    let placed = crate::model::assignment::Placement {
+                        rule: r.rule_id.unwrap_or(0),
+                        group: *g,
+                    };
+                    s.regroup_request(org_id, r.id, placed, "workflow", None).await?;
+                }
+            }
+            Action::SetField { field, value } => {
+                s.set_request_field(org_id, r.id, field, value.clone()).await?;
+            }
+            Action::RaisePriority => {
+                let at = PRIORITIES.iter().position(|p| *p == r.priority).unwrap_or(1);
+                let up = PRIORITIES[(at + 1).min(PRIORITIES.len() - 1)];
+                s.set_request_priority(org_id, r.id, up).await?;
+            }
+            Action::CreateChild { request_type } => {
+                let child = NewRequest {
+                    type_id: *request_type,
+                    subject: r.subject.clone(),
+                    priority: Some(r.priority.clone()),
+                    category: r.category.clone(),
+                    counterparty_id: r.counterparty_id,
+                    site_id: r.site_id,
+                    contact_id: r.contact_id,
+                    ..Default::default()
+                };
+                let id = s.create_request(org_id, &child, None).await?;
+                s.note_request(org_id, r.id, "child", json!({ "request_id": id }), None)
+                    .await?;
+                self.wake(id, true);
+            }
+            // Refused when a workflow is saved (`check_workflow`): not carried out yet.
+            Action::NotifyCustomer { .. } | Action::Webhook { .. } | Action::StopClock { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The customer wrote, or staff answered, in a conversation that belongs to a request.
+    pub async fn request_note(&self, org_id: i64, id: i64, kind: &str, data: Value, by: Option<i64>) -> Result<()> {
+        self.store().note_request(org_id, id, kind, data, by).await?;
+        let r = self.store().request(org_id, id).await?;
+        self.request_changed(&r).await;
+        Ok(())
+    }
+
+    /// A supervisor sends the request one grade up its line.
+    pub async fn escalate_request(&self, org_id: i64, id: i64, by: i64) -> Result<RequestRow> {
+        let r = self.store().request(org_id, id).await?;
+        let to = self
+            .store()
+            .escalation_of(org_id, &r)
+            .await?
+            .ok_or_else(|| Error::Conflict("the request is at the top of its line already".into()))?;
+        self.store()
+            .regroup_request(org_id, id, to, "by_hand", Some(by))
+            .await?;
+        let r = self.store().request(org_id, id).await?;
+        self.request_changed(&r).await;
+        Ok(r)
+    }
+
+    /// A policy or calendar changed: every open request of the organisation reads its clocks
+    /// again (they come out as if it had always been so).
+    pub async fn desk_rules_changed(&self, org_id: i64) -> Result<()> {
+        for id in self.store().open_request_ids(org_id).await? {
+            self.wake(id, true);
+        }
+        Ok(())
+    }
+}
+
+/// A message stored in a conversation: if the conversation belongs to a request, the customer's
+/// is the request's "customer wrote" and an operator's its "answered" (the clocks' events).
+pub(crate) async fn thread_message(core: &Core, conversation_id: i64, author: Author) {
+    let kind = match author {
+        Author::Visitor => "customer",
+        Author::Operator(_) => "answer",
+        Author::System => return,
+    };
+    let by = match author {
+        Author::Operator(id) => Some(id),
+        _ => None,
+    };
+    let found = core.store.request_of_conversation(conversation_id).await;
+    let Ok(Some((org_id, id))) = found else { return };
+    let noted = core
+        .store
+        .note_request(org_id, id, kind, json!({ "conversation_id": conversation_id }), by)
+        .await;
+    match noted {
+        Ok(()) => {
+            if let Ok(r) = core.store.request(org_id, id).await {
+                desk_event(
+                    core,
+                    org_id,
+                    EventKind::RequestChanged {
+                        request_id: id,
+                        status: r.status,
+                        group_id: r.group_id,
+                        assignee_id: r.assignee_id,
+                    },
+                )
+                .await;
+            }
+        }
+        // A closed request takes no more of its thread; anything else is logged.
+        Err(Error::Conflict(_)) => {}
+        Err(e) => tracing::warn!(request = id, error = %e, "a thread's message not noted on its request"),
+    }
+}
+
+async fn desk_event(core: &Core, org_id: i64, kind: EventKind) {
+    let e = Event {
+        origin: 0,
+        org_id,
+        branch_id: 0,
+        at: now_millis(),
+        kind,
+    };
+    if let Err(err) = core.bus.publish(e).await {
+        tracing::warn!(error = %err, "publish failed; the request's change is stored");
+    }
+}

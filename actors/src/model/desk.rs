@@ -1,0 +1,473 @@
+//! The service desk's policies as an organisation writes them: targets in minutes, the statuses
+//! clocks pause in, warning shares and escalation steps (plain data, checked here), and which
+//! SLA policy applies to a request (the first whose conditions hold). The clocks themselves are
+//! `model::sla`; where a request goes, `model::assignment`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::assignment::{Conditions, Subject};
+use super::field::FieldError;
+use super::sla;
+use jiff::Timestamp;
+
+/// The longest target: a year of business time.
+pub const MAX_TARGET_MINS: u32 = 525_600;
+
+/// What a policy promises. Minutes of business time in its calendar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    #[serde(default)]
+    pub first_response_mins: Option<u32>,
+    #[serde(default)]
+    pub next_response_mins: Option<u32>,
+    #[serde(default)]
+    pub resolution_mins: Option<u32>,
+    /// Statuses (workflow keys) the clocks wait in.
+    #[serde(default)]
+    pub pausing: Vec<String>,
+    /// Warnings, in per cent of a target (1 to 99).
+    #[serde(default)]
+    pub warn_at: Vec<u8>,
+    /// What is done when a clock reaches a share of its target (100: the breach, or later).
+    #[serde(default)]
+    pub escalations: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Per cent of the target, 100 to 255.
+    pub share: u8,
+    #[serde(rename = "do")]
+    pub action: Escalation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Escalation {
+    /// Tell the group and the supervisors (the alarm's event, on every console).
+    Notify,
+    /// Hand the request to the next grade of its routing rule's line.
+    RaiseGrade,
+}
+
+impl Targets {
+    pub fn validate(&self) -> Result<(), FieldError> {
+        for (field, v) in [
+            ("first_response_mins", self.first_response_mins),
+            ("next_response_mins", self.next_response_mins),
+            ("resolution_mins", self.resolution_mins),
+        ] {
+            if let Some(m) = v {
+                if !(1..=MAX_TARGET_MINS).contains(&m) {
+                    return Err(FieldError::new(
+                        field,
+                        "range",
+                        json!({ "min": 1, "max": MAX_TARGET_MINS }),
+                    ));
+                }
+            }
+        }
+        if self.first_response_mins.is_none() && self.next_response_mins.is_none() && self.resolution_mins.is_none() {
+            return Err(FieldError::new("resolution_mins", "required", serde_json::Value::Null));
+        }
+        for w in &self.warn_at {
+            if !(1..=99).contains(w) {
+                return Err(FieldError::new("warn_at", "range", json!({ "min": 1, "max": 99 })));
+            }
+        }
+        for s in &self.escalations {
+            if s.share < 100 {
+                return Err(FieldError::new(
+                    "escalations",
+                    "range",
+                    json!({ "min": 100, "max": 255 }),
+                ));
+            }
+        }
+        if self.warn_at.len() + self.escalations.len() > 10 || self.pausing.len() > 50 {
+            return Err(FieldError::new("warn_at", "too_many", json!({ "max": 10 })));
+        }
+        Ok(())
+    }
+
+    /// Every share a clock owes an alarm at, besides the breach: warnings and steps.
+    pub fn shares(&self) -> Vec<u8> {
+        let mut out: Vec<u8> = self.warn_at.iter().copied().collect();
+        out.extend(self.escalations.iter().map(|s| s.share));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The escalations due at `share`.
+    pub fn steps_at(&self, share: u16) -> impl Iterator<Item = Escalation> + '_ {
+        self.escalations
+            .iter()
+            .filter(move |s| u16::from(s.share) == share)
+            .map(|s| s.action)
+    }
+}
+
+/// An SLA policy as choosing sees it.
+#[derive(Debug, Clone)]
+pub struct Choice<'a> {
+    pub id: i64,
+    pub when: &'a Conditions,
+}
+
+/// The SLA policy for a request: the first, in the organisation's order, whose conditions
+/// hold. None: the request has no service level.
+pub fn choose(policies: &[Choice], s: &Subject) -> Option<i64> {
+    policies.iter().find(|p| p.when.hold(s)).map(|p| p.id)
+}
+
+/// One line of a request's history, as its clocks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Status {
+        at: Timestamp,
+        status: String,
+        done: bool,
+    },
+    Customer {
+        at: Timestamp,
+    },
+    Answer {
+        at: Timestamp,
+    },
+    /// This SLA policy applies from now on.
+    Sla {
+        at: Timestamp,
+        policy: i64,
+    },
+    /// This support group holds the request from now on.
+    Group {
+        at: Timestamp,
+        group: i64,
+    },
+}
+
+/// One set of clocks of a request: its SLA's, or the OLA's of the group holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    /// `sla` or `ola`: alarms are kept apart by it.
+    pub name: &'static str,
+    pub history: Vec<sla::Event>,
+    /// The policies `history` names, by index.
+    pub policies: Vec<i64>,
+}
+
+/// The request's tracks: the SLA's over its whole history; the OLA of the group that holds it
+/// now over that group's stint (`ola_of` names a group's OLA policy, if it has one).
+pub fn tracks(lines: &[Line], ola_of: impl Fn(i64) -> Option<i64>) -> Vec<Track> {
+    let mut policies: Vec<i64> = Vec::new();
+    let mut history = Vec::with_capacity(lines.len());
+    let mut holder: Option<(Timestamp, i64)> = None;
+    for l in lines {
+        match l {
+            Line::Status { at, status, done } => history.push(sla::Event::Status {
+                at: *at,
+                status: status.clone(),
+                done: *done,
+            }),
+            Line::Customer { at } => history.push(sla::Event::CustomerWrote { at: *at }),
+            Line::Answer { at } => history.push(sla::Event::Answered { at: *at }),
+            Line::Sla { at, policy } => {
+                let idx = policies.iter().position(|p| p == policy).unwrap_or_else(|| {
+                    policies.push(*policy);
+                    policies.len() - 1
+                });
+                history.push(sla::Event::Policy { at: *at, policy: idx });
+            }
+            Line::Group { at, group } => holder = Some((*at, *group)),
+        }
+    }
+    let mut out = Vec::with_capacity(2);
+    if let Some((from, ola)) = holder.and_then(|(at, g)| ola_of(g).map(|p| (at, p))) {
+        out.push(Track {
+            name: "ola",
+            history: sla::stint(&history, from, 0),
+            policies: vec![ola],
+        });
+    }
+    if !policies.is_empty() {
+        out.insert(
+            0,
+            Track {
+                name: "sla",
+                history,
+                policies,
+            },
+        );
+    }
+    out
+}
+
+/// An alarm a track owes now, under the policy that applies now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub track: &'static str,
+    pub policy: i64,
+    pub alarm: sla::Alarm,
+}
+
+/// The alarms owed at `now` (reached, not yet `fired`) and the moment of the next one to come.
+/// `policy_of` gives a policy's clocks' rules (None: it is gone, and its track is silent).
+pub fn owed(
+    tracks: &[Track],
+    policy_of: impl Fn(i64) -> Option<sla::Policy>,
+    fired: impl Fn(&str, sla::ClockKind, Timestamp, u16) -> bool,
+    now: Timestamp,
+) -> (Vec<Due>, Option<Timestamp>) {
+    let mut due = Vec::new();
+    let mut next: Option<Timestamp> = None;
+    for t in tracks {
+        let Some(policies) = t.policies.iter().map(|p| policy_of(*p)).collect::<Option<Vec<_>>>() else {
+            continue;
+        };
+        let current = t
+            .history
+            .iter()
+            .take_while(|e| e.at() <= now)
+            .filter_map(|e| match e {
+                sla::Event::Policy { policy, .. } => t.policies.get(*policy).copied(),
+                _ => None,
+            })
+            .last();
+        let Some(policy) = current else { continue };
+        for alarm in sla::alarms(&t.history, &policies, now) {
+            if fired(t.name, alarm.kind, alarm.cycle, alarm.share) {
+                continue;
+            }
+            if alarm.at <= now {
+                due.push(Due {
+                    track: t.name,
+                    policy,
+                    alarm,
+                });
+            } else if next.is_none_or(|n| alarm.at < n) {
+                next = Some(alarm.at);
+            }
+        }
+    }
+    due.sort_by_key(|d| (d.alarm.at, d.alarm.share));
+    (due, next)
+}
+
+/// One clock of a request as the engineer's card shows it: business time left (negative once
+/// breached), and the moment it runs out in calendar time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timer {
+    pub track: &'static str,
+    pub clock: sla::ClockKind,
+    pub target_secs: i64,
+    pub elapsed_secs: i64,
+    pub left_secs: i64,
+    pub running: bool,
+    pub breached: bool,
+    /// Milliseconds since the epoch.
+    pub due_at: Option<i64>,
+    pub stopped_at: Option<i64>,
+}
+
+/// Every clock of every track at `now`.
+pub fn timers(tracks: &[Track], policy_of: impl Fn(i64) -> Option<sla::Policy>, now: Timestamp) -> Vec<Timer> {
+    let mut out = Vec::new();
+    for t in tracks {
+        let Some(policies) = t.policies.iter().map(|p| policy_of(*p)).collect::<Option<Vec<_>>>() else {
+            continue;
+        };
+        for kind in sla::CLOCKS {
+            if let Some(r) = sla::read(kind, &t.history, &policies, now) {
+                out.push(Timer {
+                    track: t.name,
+                    clock: kind,
+                    target_secs: r.target.as_secs(),
+                    elapsed_secs: r.elapsed.as_secs(),
+                    left_secs: (r.target - r.elapsed).as_secs(),
+                    running: r.running,
+                    breached: r.breached,
+                    due_at: r.due.map(|d| d.as_millisecond()),
+                    stopped_at: r.stopped.map(|d| d.as_millisecond()),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owed_alarms_and_the_next_one() {
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let policy = sla::Policy {
+            first_response: Some(jiff::SignedDuration::from_mins(60)),
+            next_response: None,
+            resolution: Some(jiff::SignedDuration::from_mins(240)),
+            pausing: vec![],
+            warn_at: vec![50],
+            calendar: crate::model::schedule::Schedule::always().calendar(),
+            tz: jiff::tz::TimeZone::UTC,
+        };
+        let lines = [
+            Line::Status {
+                at: t("2026-12-07T09:00:00Z"),
+                status: "new".into(),
+                done: false,
+            },
+            Line::Sla {
+                at: t("2026-12-07T09:00:00Z"),
+                policy: 5,
+            },
+        ];
+        let tr = tracks(&lines, |_| None);
+        let of = |p: i64| (p == 5).then(|| policy.clone());
+        let (due, next) = owed(&tr, of, |_, _, _, _| false, t("2026-12-07T09:45:00Z"));
+        assert_eq!(due.len(), 1, "the first response's half-time, at 09:30");
+        assert_eq!((due[0].track, due[0].policy, due[0].alarm.share), ("sla", 5, 50));
+        assert_eq!(next, Some(t("2026-12-07T10:00:00Z")), "its breach comes next");
+        // Fired once, never owed again; a gone policy silences its track.
+        let fired = |_: &str, k, _, s| k == sla::ClockKind::FirstResponse && s == 50;
+        let (due, _) = owed(&tr, of, fired, t("2026-12-07T09:45:00Z"));
+        assert!(due.is_empty());
+        assert_eq!(
+            owed(&tr, |_| None, |_, _, _, _| false, t("2026-12-07T12:00:00Z")),
+            (vec![], None)
+        );
+        // Hours later: every alarm passed is owed, in the order they were reached.
+        let (due, next) = owed(&tr, of, |_, _, _, _| false, t("2026-12-07T14:00:00Z"));
+        let order: Vec<(sla::ClockKind, u16)> = due.iter().map(|d| (d.alarm.kind, d.alarm.share)).collect();
+        use sla::ClockKind::*;
+        assert_eq!(
+            order,
+            vec![
+                (FirstResponse, 50),
+                (FirstResponse, 100),
+                (Resolution, 50),
+                (Resolution, 100)
+            ]
+        );
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn a_requests_tracks() {
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let lines = [
+            Line::Status {
+                at: t("2026-12-07T09:00:00Z"),
+                status: "new".into(),
+                done: false,
+            },
+            Line::Sla {
+                at: t("2026-12-07T09:00:00Z"),
+                policy: 40,
+            },
+            Line::Group {
+                at: t("2026-12-07T09:00:00Z"),
+                group: 1,
+            },
+            Line::Answer {
+                at: t("2026-12-07T09:10:00Z"),
+            },
+            Line::Sla {
+                at: t("2026-12-07T10:00:00Z"),
+                policy: 41,
+            },
+            Line::Group {
+                at: t("2026-12-07T11:00:00Z"),
+                group: 2,
+            },
+            Line::Customer {
+                at: t("2026-12-07T12:00:00Z"),
+            },
+            Line::Sla {
+                at: t("2026-12-07T13:00:00Z"),
+                policy: 40,
+            },
+        ];
+        let ola = |g: i64| (g == 2).then_some(77);
+        let tr = tracks(&lines, ola);
+        assert_eq!(tr.len(), 2);
+        assert_eq!((tr[0].name, tr[0].policies.clone()), ("sla", vec![40, 41]));
+        assert!(tr[0].history.contains(&sla::Event::Policy {
+            at: t("2026-12-07T13:00:00Z"),
+            policy: 0
+        }));
+        // The OLA of group 2, from when it took the request: its status then, then what followed.
+        assert_eq!((tr[1].name, tr[1].policies.clone()), ("ola", vec![77]));
+        assert_eq!(
+            tr[1].history.first().map(sla::Event::at),
+            Some(t("2026-12-07T11:00:00Z"))
+        );
+        assert_eq!(tr[1].history.len(), 3, "status, policy, the customer's message");
+        // Group 1 has no OLA: held by it, the request has its SLA alone.
+        assert_eq!(tracks(&lines[..4], ola).len(), 1);
+        // No SLA and no OLA: no clocks.
+        assert!(tracks(&lines[..1], ola).is_empty());
+    }
+
+    fn targets(v: serde_json::Value) -> Result<Targets, String> {
+        let t: Targets = serde_json::from_value(v).map_err(|e| e.to_string())?;
+        t.validate().map_err(|e| format!("{}:{}", e.field, e.reason))?;
+        Ok(t)
+    }
+
+    #[test]
+    fn targets_are_checked() {
+        let t = targets(json!({"resolution_mins": 480, "warn_at": [75, 50], "pausing": ["waiting"],
+            "escalations": [{"share": 100, "do": "raise_grade"}, {"share": 150, "do": "notify"}, {"share": 100, "do": "notify"}]}))
+        .unwrap();
+        assert_eq!(t.shares(), vec![50, 75, 100, 150]);
+        assert_eq!(
+            t.steps_at(100).collect::<Vec<_>>(),
+            vec![Escalation::RaiseGrade, Escalation::Notify]
+        );
+        assert_eq!(t.steps_at(75).count(), 0);
+        assert_eq!(targets(json!({})).unwrap_err(), "resolution_mins:required");
+        assert_eq!(
+            targets(json!({"resolution_mins": 0})).unwrap_err(),
+            "resolution_mins:range"
+        );
+        assert_eq!(
+            targets(json!({"first_response_mins": MAX_TARGET_MINS + 1})).unwrap_err(),
+            "first_response_mins:range"
+        );
+        assert_eq!(
+            targets(json!({"resolution_mins": 5, "warn_at": [100]})).unwrap_err(),
+            "warn_at:range"
+        );
+        assert_eq!(
+            targets(json!({"resolution_mins": 5, "escalations": [{"share": 90, "do": "notify"}]})).unwrap_err(),
+            "escalations:range"
+        );
+        assert!(targets(json!({"resolution_mins": 5, "escalations": [{"share": 100, "do": "reboot"}]})).is_err());
+        assert!(
+            targets(json!({"resolution_mins": 5, "resolutoin_mins": 6})).is_err(),
+            "unknown names refused"
+        );
+    }
+
+    #[test]
+    fn the_first_policy_whose_conditions_hold() {
+        let vip = Conditions {
+            priorities: vec!["critical".into()],
+            ..Default::default()
+        };
+        let any = Conditions::default();
+        let list = [Choice { id: 1, when: &vip }, Choice { id: 2, when: &any }];
+        let s = |p: &str| Subject {
+            priority: Some(p.into()),
+            ..Default::default()
+        };
+        assert_eq!(choose(&list, &s("critical")), Some(1));
+        assert_eq!(choose(&list, &s("normal")), Some(2));
+        assert_eq!(choose(&list[..1], &s("normal")), None);
+    }
+}

@@ -1,0 +1,870 @@
+//! Service-desk requests: creating one (placed by the routing rules, its SLA chosen), its
+//! history, moves through its workflow version, the customer's messages and staff's answers,
+//! work logs, and the alarms its clocks fire (each once: the row that records it is the fire).
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::desk::DeskPolicy;
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::assignment::{self, Placement, Subject};
+use crate::model::desk::{self, Choice, Line};
+use crate::model::field::{self, FieldError};
+use crate::model::geo::{Area, Point};
+use crate::model::role::Role;
+use crate::model::schedule::Calendar;
+use crate::model::workflow::{Attempt, StatusKind, Workflow};
+use crate::model::{now_millis, sla, Millis};
+
+pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "critical"];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    pub type_id: i64,
+    pub subject: String,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub counterparty_id: Option<i64>,
+    #[serde(default)]
+    pub site_id: Option<i64>,
+    #[serde(default)]
+    pub contact_id: Option<i64>,
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+    #[serde(default)]
+    pub checklist: Vec<String>,
+    /// The chat, mail or call it is made from: the customer goes on talking there.
+    #[serde(default)]
+    pub conversation_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChecklistItem {
+    pub text: String,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RequestRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub type_id: i64,
+    pub workflow_version_id: i64,
+    pub subject: String,
+    pub status: String,
+    pub status_kind: String,
+    pub priority: String,
+    pub category: Option<String>,
+    pub counterparty_id: Option<i64>,
+    pub site_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub rule_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub fields: String,
+    pub checklist: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub next_alarm_at: Option<Millis>,
+}
+
+const COLUMNS: &str = "id, org_id, type_id, workflow_version_id, subject, status, status_kind, priority, category, \
+    counterparty_id, site_id, contact_id, rule_id, group_id, assignee_id, fields, checklist, created_at, updated_at, next_alarm_at";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RequestEvent {
+    pub id: i64,
+    pub at: Millis,
+    pub kind: String,
+    #[sqlx(rename = "data")]
+    #[serde(skip)]
+    pub data_text: String,
+    pub by_user: Option<i64>,
+}
+
+impl RequestEvent {
+    pub fn data(&self) -> Value {
+        serde_json::from_str(&self.data_text).unwrap_or(Value::Null)
+    }
+}
+
+/// A policy with its calendar, as a request's clocks run under it.
+#[derive(Debug, Clone)]
+pub struct PolicyInForce {
+    pub policy: DeskPolicy,
+    pub calendar: Calendar,
+    pub timezone: jiff::tz::TimeZone,
+}
+
+impl PolicyInForce {
+    /// The policy as the clocks read it: targets, pauses, every alarm's share, the calendar.
+    pub fn clocks(&self) -> sla::Policy {
+        let mins = |m: Option<u32>| m.map(|m| jiff::SignedDuration::from_mins(i64::from(m)));
+        let t = &self.policy.targets;
+        sla::Policy {
+            first_response: mins(t.first_response_mins),
+            next_response: mins(t.next_response_mins),
+            resolution: mins(t.resolution_mins),
+            pausing: t.pausing.clone(),
+            warn_at: t.shares(),
+            calendar: self.calendar.clone(),
+            tz: self.timezone.clone(),
+        }
+    }
+}
+
+impl ClockFacts {
+    pub fn tracks(&self) -> Vec<desk::Track> {
+        desk::tracks(&self.lines, |g| self.ola.get(&g).copied())
+    }
+
+    /// Every clock of the request now, for its card.
+    pub fn timers(&self) -> Vec<desk::Timer> {
+        let now = jiff::Timestamp::now();
+        desk::timers(
+            &self.tracks(),
+            |p| self.policies.get(&p).map(PolicyInForce::clocks),
+            now,
+        )
+    }
+}
+
+/// What a request's actor loads to run its clocks.
+#[derive(Debug, Clone)]
+pub struct ClockFacts {
+    pub request: RequestRow,
+    pub lines: Vec<Line>,
+    pub policies: HashMap<i64, PolicyInForce>,
+    /// The OLA policy of each group the request has been with.
+    pub ola: HashMap<i64, i64>,
+    /// Alarms fired: (track, clock, cycle, share).
+    pub fired: BTreeSet<(String, String, Millis, i64)>,
+}
+
+/// An alarm to record as fired.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fired {
+    pub track: &'static str,
+    pub clock: String,
+    pub cycle: Millis,
+    pub share: i64,
+    pub due_at: Millis,
+    pub fired_at: Millis,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    pub to: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWorkLog {
+    pub minutes: i64,
+    pub activity: String,
+    #[serde(default)]
+    pub billable: bool,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct WorkLog {
+    pub id: i64,
+    pub user_id: i64,
+    pub minutes: i64,
+    pub activity: String,
+    pub billable: i64,
+    pub note: String,
+    pub at: Millis,
+}
+
+fn ts(ms: Millis) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+fn kind_name(k: StatusKind) -> &'static str {
+    match k {
+        StatusKind::Open => "open",
+        StatusKind::Waiting => "waiting",
+        StatusKind::Resolved => "resolved",
+        StatusKind::Closed => "closed",
+    }
+}
+
+fn is_done(kind: &str) -> bool {
+    kind == "resolved" || kind == "closed"
+}
+
+async fn event(
+    tx: &mut super::Tx<'_>,
+    request_id: i64,
+    at: Millis,
+    kind: &str,
+    data: Value,
+    by: Option<i64>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO request_events (request_id, at, kind, data, by_user) VALUES ($1, $2, $3, $4, $5)")
+        .bind(request_id)
+        .bind(at)
+        .bind(kind)
+        .bind(data.to_string())
+        .bind(by)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// What routing rules and policy conditions may ask of a request.
+    pub async fn request_subject(
+        &self,
+        org_id: i64,
+        site_id: Option<i64>,
+        counterparty_id: Option<i64>,
+        type_id: i64,
+        category: Option<&str>,
+        priority: &str,
+    ) -> Result<Subject> {
+        let mut s = Subject {
+            site: site_id,
+            counterparty: counterparty_id,
+            request_type: Some(type_id),
+            category: category.map(str::to_string),
+            priority: Some(priority.to_string()),
+            ..Default::default()
+        };
+        if let Some(site_id) = site_id {
+            let site = self
+                .sites(org_id)
+                .await?
+                .into_iter()
+                .find(|x| x.id == site_id)
+                .ok_or_else(|| Error::Field(FieldError::new("site_id", "not_found", json!({ "id": site_id }))))?;
+            if s.counterparty.is_none() {
+                s.counterparty = site.counterparty_id;
+            }
+            if let (Some(lon), Some(lat)) = (site.lon, site.lat) {
+                let p = Point { lon, lat };
+                for t in self.territories(org_id).await? {
+                    if Area::from_geojson("shape", &t.shape).is_ok_and(|a| a.contains(p)) {
+                        s.territories.insert(t.id);
+                    }
+                }
+            }
+            let regions = self.regions(org_id).await?;
+            let mut at = site.region_id;
+            while let Some(r) = at.filter(|r| !s.regions.contains(r)) {
+                s.regions.insert(r);
+                at = regions.iter().find(|x| x.id == r).and_then(|x| x.parent_id);
+            }
+        }
+        Ok(s)
+    }
+
+    /// Where the rules place a request of this subject at `grade`, and the SLA that then applies.
+    async fn place_request(&self, org_id: i64, s: &mut Subject, grade: u8) -> Result<(Option<Placement>, Option<i64>)> {
+        let rules = self.desk_rules(org_id).await?;
+        let groups = self.desk_grades(org_id).await?;
+        let placed = assignment::place(&rules, &groups, s, grade);
+        s.group = placed.map(|p| p.group.id);
+        let policies = self.desk_policies(org_id).await?;
+        let choices: Vec<Choice> = policies
+            .iter()
+            .filter(|p| p.kind == "sla")
+            .map(|p| Choice {
+                id: p.id,
+                when: &p.conditions,
+            })
+            .collect();
+        Ok((placed, desk::choose(&choices, s)))
+    }
+
+    /// Opens a request: its type's current workflow version, its first status, the group the
+    /// rules place it with and the SLA its conditions choose, in one transaction.
+    pub async fn create_request(&self, org_id: i64, new: &NewRequest, by: Option<i64>) -> Result<i64> {
+        field::text("subject", &new.subject, 300, true)?;
+        let priority = new.priority.clone().unwrap_or_else(|| "normal".into());
+        if !PRIORITIES.contains(&priority.as_str()) {
+            return Err(FieldError::new("priority", "one_of", json!({ "values": PRIORITIES.join(", ") })).into());
+        }
+        if let Some(c) = &new.category {
+            field::text("category", c, 100, false)?;
+        }
+        if new.checklist.len() > 100 {
+            return Err(FieldError::new("checklist", "too_many", json!({ "max": 100 })).into());
+        }
+        for item in &new.checklist {
+            field::text("checklist", item, 300, true)?;
+        }
+        let (workflow_id,): (i64,) =
+            sqlx::query_as("SELECT workflow_id FROM request_types WHERE id = $1 AND org_id = $2")
+                .bind(new.type_id)
+                .bind(org_id)
+                .fetch_optional(&self.read)
+                .await?
+                .ok_or_else(|| Error::Field(FieldError::new("type_id", "not_found", json!({ "id": new.type_id }))))?;
+        let flow = self
+            .desk_workflows(org_id)
+            .await?
+            .into_iter()
+            .find(|w| w.id == workflow_id)
+            .ok_or(Error::NotFound("workflow"))?;
+        let first = flow.body.initial().ok_or(Error::NotFound("status"))?.clone();
+        self.owned_by(org_id, "counterparties", "counterparty_id", new.counterparty_id)
+            .await?;
+        self.owned_by(org_id, "contacts", "contact_id", new.contact_id).await?;
+        self.owned_by(org_id, "conversations", "conversation_id", new.conversation_id)
+            .await?;
+        let mut s = self
+            .request_subject(
+                org_id,
+                new.site_id,
+                new.counterparty_id,
+                new.type_id,
+                new.category.as_deref(),
+                &priority,
+            )
+            .await?;
+        let (placed, sla) = self.place_request(org_id, &mut s, 1).await?;
+        let checklist: Vec<ChecklistItem> = new
+            .checklist
+            .iter()
+            .map(|t| ChecklistItem {
+                text: t.trim().to_string(),
+                done: false,
+            })
+            .collect();
+        let now = now_millis();
+        let kind = kind_name(first.kind);
+        let mut tx = self.write.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO requests (org_id, type_id, workflow_version_id, subject, status, status_kind, priority, category, \
+             counterparty_id, site_id, contact_id, rule_id, group_id, fields, checklist, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(new.type_id)
+        .bind(flow.version_id)
+        .bind(new.subject.trim())
+        .bind(&first.key)
+        .bind(kind)
+        .bind(&priority)
+        .bind(new.category.as_deref())
+        .bind(s.counterparty)
+        .bind(new.site_id)
+        .bind(new.contact_id)
+        .bind(placed.map(|p| p.rule))
+        .bind(placed.map(|p| p.group.id))
+        .bind(Value::Object(new.fields.clone()).to_string())
+        .bind(serde_json::to_string(&checklist).map_err(|e| Error::Internal(e.to_string()))?)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        event(
+            &mut tx,
+            id,
+            now,
+            "status",
+            json!({ "status": first.key, "kind": kind }),
+            by,
+        )
+        .await?;
+        if let Some(p) = sla {
+            event(&mut tx, id, now, "policy", json!({ "policy_id": p }), None).await?;
+        }
+        if let Some(p) = placed {
+            let data = json!({ "group_id": p.group.id, "rule_id": p.rule, "grade": p.group.grade, "why": "routing" });
+            event(&mut tx, id, now, "group", data, None).await?;
+        }
+        if let Some(c) = new.conversation_id {
+            sqlx::query("INSERT INTO request_threads (conversation_id, request_id) VALUES ($1, $2)")
+                .bind(c)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| super::unique_as_conflict(e, "this conversation belongs to a request already"))?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn owned_by(&self, org_id: i64, table: &'static str, field: &'static str, id: Option<i64>) -> Result<()> {
+        let Some(id) = id else { return Ok(()) };
+        let q = super::sql(format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND org_id = $2"));
+        let (n,): (i64,) = sqlx::query_as(q).bind(id).bind(org_id).fetch_one(&self.read).await?;
+        if n == 0 {
+            return Err(FieldError::new(field, "not_found", json!({ "id": id })).into());
+        }
+        Ok(())
+    }
+
+    pub async fn request(&self, org_id: i64, id: i64) -> Result<RequestRow> {
+        let q = super::sql(format!("SELECT {COLUMNS} FROM requests WHERE id = $1 AND org_id = $2"));
+        sqlx::query_as(q)
+            .bind(id)
+            .bind(org_id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(Error::NotFound("request"))
+    }
+
+    /// A request by id alone, for its actor (which was started for an id the store gave).
+    pub async fn request_by_id(&self, id: i64) -> Result<RequestRow> {
+        let q = super::sql(format!("SELECT {COLUMNS} FROM requests WHERE id = $1"));
+        sqlx::query_as(q)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(Error::NotFound("request"))
+    }
+
+    /// The organisation's requests, newest first: those not closed, or all.
+    pub async fn requests(&self, org_id: i64, open_only: bool, limit: i64) -> Result<Vec<RequestRow>> {
+        let filter = if open_only { "AND status_kind <> 'closed'" } else { "" };
+        let q = super::sql(format!(
+            "SELECT {COLUMNS} FROM requests WHERE org_id = $1 {filter} ORDER BY id DESC LIMIT $2"
+        ));
+        Ok(sqlx::query_as(q)
+            .bind(org_id)
+            .bind(limit.clamp(1, 500))
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    pub async fn request_events(&self, request_id: i64) -> Result<Vec<RequestEvent>> {
+        Ok(
+            sqlx::query_as("SELECT id, at, kind, data, by_user FROM request_events WHERE request_id = $1 ORDER BY id")
+                .bind(request_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    /// Everything the request's clocks are read from.
+    pub async fn clock_facts(&self, request_id: i64) -> Result<ClockFacts> {
+        let request = self.request_by_id(request_id).await?;
+        let events = self.request_events(request_id).await?;
+        let mut lines = Vec::with_capacity(events.len());
+        let mut wanted: BTreeSet<i64> = BTreeSet::new();
+        let mut groups: BTreeSet<i64> = BTreeSet::new();
+        for e in &events {
+            let d = e.data();
+            let at = ts(e.at);
+            let line = match e.kind.as_str() {
+                "status" => Some(Line::Status {
+                    at,
+                    status: d["status"].as_str().unwrap_or_default().to_string(),
+                    done: is_done(d["kind"].as_str().unwrap_or_default()),
+                }),
+                "customer" => Some(Line::Customer { at }),
+                "answer" => Some(Line::Answer { at }),
+                "policy" => d["policy_id"].as_i64().map(|policy| {
+                    wanted.insert(policy);
+                    Line::Sla { at, policy }
+                }),
+                "group" => d["group_id"].as_i64().map(|group| {
+                    groups.insert(group);
+                    Line::Group { at, group }
+                }),
+                _ => None,
+            };
+            lines.extend(line);
+        }
+        let mut ola = HashMap::new();
+        for (id, policy) in self
+            .support_groups(request.org_id)
+            .await?
+            .into_iter()
+            .filter(|g| groups.contains(&g.id))
+            .filter_map(|g| g.ola_policy_id.map(|p| (g.id, p)))
+        {
+            wanted.insert(policy);
+            ola.insert(id, policy);
+        }
+        let calendars = self.desk_calendars(request.org_id).await?;
+        let mut policies = HashMap::new();
+        for p in self.desk_policies(request.org_id).await? {
+            if !wanted.contains(&p.id) {
+                continue;
+            }
+            let (calendar, timezone) = match p.calendar_id.and_then(|c| calendars.iter().find(|x| x.id == c)) {
+                Some(c) => (
+                    Calendar::new(&c.week, &c.exceptions),
+                    jiff::tz::TimeZone::get(&c.timezone).unwrap_or(jiff::tz::TimeZone::UTC),
+                ),
+                None => (
+                    crate::model::schedule::Schedule::always().calendar(),
+                    jiff::tz::TimeZone::UTC,
+                ),
+            };
+            policies.insert(
+                p.id,
+                PolicyInForce {
+                    policy: p,
+                    calendar,
+                    timezone,
+                },
+            );
+        }
+        let fired: Vec<(String, String, Millis, i64)> =
+            sqlx::query_as("SELECT track, clock, cycle, share FROM request_alarms WHERE request_id = $1")
+                .bind(request_id)
+                .fetch_all(&self.read)
+                .await?;
+        Ok(ClockFacts {
+            request,
+            lines,
+            policies,
+            ola,
+            fired: fired.into_iter().collect(),
+        })
+    }
+
+    /// Records an alarm as fired, with its line in the history. False: it had been already
+    /// (by this node before a restart, or by another node), and nothing is done again.
+    pub async fn fire_alarm(&self, request_id: i64, a: &Fired) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO request_alarms (request_id, track, clock, cycle, share, due_at, fired_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(request_id)
+        .bind(a.track)
+        .bind(&a.clock)
+        .bind(a.cycle)
+        .bind(a.share)
+        .bind(a.due_at)
+        .bind(a.fired_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let data = json!({ "track": a.track, "clock": a.clock, "share": a.share, "due_at": a.due_at });
+        event(&mut tx, request_id, a.fired_at, "alarm", data, None).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Keeps the earliest alarm still owed, so a node starting sets its timer again.
+    pub async fn set_next_alarm(&self, request_id: i64, at: Option<Millis>) -> Result<()> {
+        sqlx::query("UPDATE requests SET next_alarm_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(request_id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Every request with an alarm owed, and when: what a starting node's alarm clock holds.
+    pub async fn owed_alarms(&self) -> Result<Vec<(i64, Millis)>> {
+        Ok(
+            sqlx::query_as("SELECT id, next_alarm_at FROM requests WHERE next_alarm_at IS NOT NULL")
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    /// Moves a request through its workflow version, if the model allows who and when; the
+    /// status changes only from the one the check was made against.
+    pub async fn move_request(&self, org_id: i64, id: i64, m: &MoveRequest, by: i64, role: Role) -> Result<RequestRow> {
+        if let Some(c) = &m.comment {
+            field::text("comment", c, 5000, false)?;
+        }
+        let r = self.request(org_id, id).await?;
+        let flow = self.workflow_version(r.workflow_version_id).await?;
+        let fields: Map<String, Value> = serde_json::from_str(&r.fields).unwrap_or_default();
+        let checklist: Vec<ChecklistItem> = serde_json::from_str(&r.checklist).unwrap_or_default();
+        let events = self.request_events(id).await?;
+        let approved_by: BTreeSet<i64> = events
+            .iter()
+            .filter(|e| e.kind == "approval")
+            .filter(|e| e.data()["status"].as_str() == Some(m.to.as_str()))
+            .filter_map(|e| e.by_user)
+            .collect();
+        let attempt = Attempt {
+            role,
+            filled: fields
+                .iter()
+                .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+                .map(|(k, _)| k.as_str())
+                .collect(),
+            comment: m.comment.as_deref().filter(|c| !c.trim().is_empty()),
+            checklist_open: checklist.iter().filter(|c| !c.done).count(),
+            approved_by,
+        };
+        flow.check(&r.status, &m.to, &attempt)?;
+        let to = flow.status(&m.to).ok_or(Error::NotFound("status"))?;
+        let kind = kind_name(to.kind);
+        let now = now_millis();
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE requests SET status = $1, status_kind = $2, updated_at = $3 WHERE id = $4 AND org_id = $5 AND status = $6",
+        )
+        .bind(&to.key)
+        .bind(kind)
+        .bind(now)
+        .bind(id)
+        .bind(org_id)
+        .bind(&r.status)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::Conflict("the request moved meanwhile; look again".into()));
+        }
+        event(
+            &mut tx,
+            id,
+            now,
+            "status",
+            json!({ "status": to.key, "kind": kind, "from": r.status }),
+            Some(by),
+        )
+        .await?;
+        if let Some(c) = attempt.comment {
+            event(
+                &mut tx,
+                id,
+                now,
+                "comment",
+                json!({ "text": c, "private": true }),
+                Some(by),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.request(org_id, id).await
+    }
+
+    /// The named approver gives their approval for a move to `status`.
+    pub async fn approve_request(&self, org_id: i64, id: i64, status: &str, by: i64) -> Result<()> {
+        let r = self.request(org_id, id).await?;
+        let flow: Workflow = self.workflow_version(r.workflow_version_id).await?;
+        let named = flow
+            .transitions
+            .iter()
+            .any(|t| t.from == r.status && t.to == status && t.requires.approval_by.contains(&by));
+        if !named {
+            // Not a 403: the caller may act on the request, just not approve this move.
+            return Err(FieldError::new("status", "not_an_approver", json!({ "status": status })).into());
+        }
+        let mut tx = self.write.begin().await?;
+        event(
+            &mut tx,
+            id,
+            now_millis(),
+            "approval",
+            json!({ "status": status }),
+            Some(by),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A line of the request's history from outside its workflow: the customer wrote, staff
+    /// answered, a comment. Refused on a closed request.
+    pub async fn note_request(&self, org_id: i64, id: i64, kind: &str, data: Value, by: Option<i64>) -> Result<()> {
+        let r = self.request(org_id, id).await?;
+        if r.status_kind == "closed" {
+            return Err(Error::Conflict("the request is closed".into()));
+        }
+        let mut tx = self.write.begin().await?;
+        let now = now_millis();
+        event(&mut tx, id, now, kind, data, by).await?;
+        sqlx::query("UPDATE requests SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The request a conversation belongs to, if any.
+    pub async fn request_of_conversation(&self, conversation_id: i64) -> Result<Option<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT r.org_id, r.id FROM request_threads t JOIN requests r ON r.id = t.request_id \
+             WHERE t.conversation_id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    /// Hands the request to `group` (escalation, a workflow's action, a supervisor).
+    pub async fn regroup_request(
+        &self,
+        org_id: i64,
+        id: i64,
+        placed: Placement,
+        why: &str,
+        by: Option<i64>,
+    ) -> Result<()> {
+        let now = now_millis();
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE requests SET group_id = $1, rule_id = $2, assignee_id = NULL, updated_at = $3 WHERE id = $4 AND org_id = $5",
+        )
+        .bind(placed.group.id)
+        .bind(placed.rule)
+        .bind(now)
+        .bind(id)
+        .bind(org_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("request"));
+        }
+        let data =
+            json!({ "group_id": placed.group.id, "rule_id": placed.rule, "grade": placed.group.grade, "why": why });
+        event(&mut tx, id, now, "group", data, by).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The next grade of the request's line, per the rules as they are now.
+    pub async fn escalation_of(&self, org_id: i64, r: &RequestRow) -> Result<Option<Placement>> {
+        let (Some(rule), Some(group)) = (r.rule_id, r.group_id) else {
+            return Ok(None);
+        };
+        let groups = self.desk_grades(org_id).await?;
+        let Some(now) = groups.iter().find(|g| g.id == group).copied() else {
+            return Ok(None);
+        };
+        let rules = self.desk_rules(org_id).await?;
+        Ok(assignment::escalate(&rules, &groups, Placement { rule, group: now }))
+    }
+
+    pub async fn set_checklist_item(&self, org_id: i64, id: i64, index: usize, done: bool, by: i64) -> Result<()> {
+        let r = self.request(org_id, id).await?;
+        let mut list: Vec<ChecklistItem> = serde_json::from_str(&r.checklist).unwrap_or_default();
+        let item = list
+            .get_mut(index)
+            .ok_or_else(|| Error::Field(FieldError::new("index", "not_found", json!({ "id": index }))))?;
+        item.done = done;
+        let text = item.text.clone();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE requests SET checklist = $1, updated_at = $2 WHERE id = $3 AND checklist = $4")
+            .bind(serde_json::to_string(&list).map_err(|e| Error::Internal(e.to_string()))?)
+            .bind(now_millis())
+            .bind(id)
+            .bind(&r.checklist)
+            .execute(&mut *tx)
+            .await?;
+        event(
+            &mut tx,
+            id,
+            now_millis(),
+            "checklist",
+            json!({ "item": text, "done": done }),
+            Some(by),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ids of the organisation's requests not closed.
+    pub async fn open_request_ids(&self, org_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM requests WHERE org_id = $1 AND status_kind <> 'closed'")
+            .bind(org_id)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    pub async fn set_request_field(&self, org_id: i64, id: i64, name: &str, value: Value) -> Result<()> {
+        let r = self.request(org_id, id).await?;
+        let mut fields: Map<String, Value> = serde_json::from_str(&r.fields).unwrap_or_default();
+        fields.insert(name.to_string(), value.clone());
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE requests SET fields = $1, updated_at = $2 WHERE id = $3")
+            .bind(Value::Object(fields).to_string())
+            .bind(now_millis())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        event(
+            &mut tx,
+            id,
+            now_millis(),
+            "field",
+            json!({ "field": name, "value": value }),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_request_priority(&self, org_id: i64, id: i64, priority: &str) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE requests SET priority = $1, updated_at = $2 WHERE id = $3 AND org_id = $4")
+            .bind(priority)
+            .bind(now_millis())
+            .bind(id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        event(
+            &mut tx,
+            id,
+            now_millis(),
+            "priority",
+            json!({ "priority": priority }),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_work_log(&self, org_id: i64, id: i64, w: &NewWorkLog, by: i64) -> Result<WorkLog> {
+        self.request(org_id, id).await?;
+        if !(1..=24 * 60).contains(&w.minutes) {
+            return Err(FieldError::new("minutes", "range", json!({ "min": 1, "max": 24 * 60 })).into());
+        }
+        field::text("activity", &w.activity, 60, true)?;
+        field::text("note", &w.note, 2000, false)?;
+        let (log_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO work_logs (request_id, user_id, minutes, activity, billable, note, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(id)
+        .bind(by)
+        .bind(w.minutes)
+        .bind(w.activity.trim())
+        .bind(i64::from(w.billable))
+        .bind(w.note.trim())
+        .bind(now_millis())
+        .fetch_one(&self.write)
+        .await?;
+        Ok(
+            sqlx::query_as("SELECT id, user_id, minutes, activity, billable, note, at FROM work_logs WHERE id = $1")
+                .bind(log_id)
+                .fetch_one(&self.read)
+                .await?,
+        )
+    }
+
+    pub async fn work_logs(&self, request_id: i64) -> Result<Vec<WorkLog>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, minutes, activity, billable, note, at FROM work_logs WHERE request_id = $1 ORDER BY id",
+        )
+        .bind(request_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}

@@ -1,0 +1,426 @@
+//! The service desk through the API of a running node: routing by territory polygon, site,
+//! function and grade with escalation; and clocks that fire every warning, breach and
+//! escalation exactly once and on time across a SIGKILL.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+fn id(v: &(u16, Value)) -> i64 {
+    assert!(v.0 == 201 || v.0 == 200, "not made: {} {}", v.0, v.1);
+    v.1["id"].as_i64().unwrap_or_else(|| panic!("no id in {}", v.1))
+}
+
+fn square(w: f64, s: f64, e: f64, n: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
+}
+
+fn workflow() -> Value {
+    json!({
+        "statuses": [
+            {"key": "new", "name": "New", "kind": "open"},
+            {"key": "work", "name": "In progress", "kind": "open"},
+            {"key": "waiting", "name": "Waiting for the customer", "kind": "waiting"},
+            {"key": "resolved", "name": "Resolved", "kind": "resolved"},
+            {"key": "closed", "name": "Closed", "kind": "closed"}
+        ],
+        "transitions": [
+            {"from": "new", "to": "work", "role": "operator"},
+            {"from": "work", "to": "waiting", "role": "operator"},
+            {"from": "waiting", "to": "work", "role": "operator"},
+            {"from": "work", "to": "resolved", "role": "operator", "requires": {"checklist": true}},
+            {"from": "resolved", "to": "closed", "role": "supervisor", "requires": {"comment": true}},
+            {"from": "resolved", "to": "work", "role": "operator"}
+        ]
+    })
+}
+
+struct Desk {
+    admin: String,
+    incident: i64,
+    question: i64,
+    l1_moscow: i64,
+    l2_moscow: i64,
+    l1_spb: i64,
+    hq: i64,
+    tverskaya: i64,
+    nevsky: i64,
+    kazan: i64,
+}
+
+/// Two territories, four groups on three grades, three sites, two request types and the rules:
+/// questions to the Moscow first line; Moscow by its territory along L1 → L2 → HQ; St Petersburg
+/// incidents to its first line then HQ; the rest to HQ.
+async fn set_up(api: &Api, sla: Value) -> Desk {
+    let admin = api.login("admin", "demo-admin").await;
+    let a = Some(admin.as_str());
+    let moscow = id(&api
+        .post(
+            "/api/admin/desk/territories",
+            a,
+            json!({"name": "Moscow", "shape": square(37.3, 55.5, 37.9, 56.0)}),
+        )
+        .await);
+    let spb = id(&api
+        .post(
+            "/api/admin/desk/territories",
+            a,
+            json!({"name": "St Petersburg", "shape": {"type": "Feature", "properties": {}, "geometry": square(30.0, 59.8, 30.6, 60.1)}}),
+        )
+        .await);
+    let group = |name: &'static str, grade: i64| {
+        let api = api.clone();
+        let admin = admin.clone();
+        async move {
+            id(&api
+                .post(
+                    "/api/admin/desk/groups",
+                    Some(&admin),
+                    json!({"name": name, "grade": grade}),
+                )
+                .await)
+        }
+    };
+    let l1_moscow = group("Moscow L1", 1).await;
+    let l2_moscow = group("Moscow L2", 2).await;
+    let l1_spb = group("St Petersburg L1", 1).await;
+    let hq = group("HQ engineering", 3).await;
+    let wf = id(&api
+        .post(
+            "/api/admin/desk/workflows",
+            a,
+            json!({"name": "Incidents", "body": workflow()}),
+        )
+        .await);
+    let incident = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Incident", "workflow_id": wf}),
+        )
+        .await);
+    let question = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Question", "workflow_id": wf}),
+        )
+        .await);
+    let site = |name: &'static str, lon: f64, lat: f64| {
+        let api = api.clone();
+        let admin = admin.clone();
+        async move {
+            id(&api
+                .post(
+                    "/api/admin/desk/sites",
+                    Some(&admin),
+                    json!({"name": name, "lon": lon, "lat": lat}),
+                )
+                .await)
+        }
+    };
+    let tverskaya = site("Shop on Tverskaya", 37.61, 55.76).await;
+    let nevsky = site("Shop on Nevsky", 30.36, 59.93).await;
+    let kazan = site("Warehouse in Kazan", 49.1, 55.8).await;
+    let rules = json!({"rules": [
+        {"when": {"request_types": [question]}, "groups": [l1_moscow]},
+        {"when": {"territories": [moscow]}, "groups": [l2_moscow, l1_moscow, hq]},
+        {"when": {"territories": [spb], "request_types": [incident]}, "groups": [l1_spb, hq]},
+        {"groups": [hq]}
+    ]});
+    let (st, body) = api.put("/api/admin/desk/rules", a, rules).await;
+    assert_eq!(st, 200, "{body}");
+    if !sla.is_null() {
+        id(&api.post("/api/admin/desk/policies", a, sla).await);
+    }
+    Desk {
+        admin,
+        incident,
+        question,
+        l1_moscow,
+        l2_moscow,
+        l1_spb,
+        hq,
+        tverskaya,
+        nevsky,
+        kazan,
+    }
+}
+
+async fn open(api: &Api, token: &str, type_id: i64, site_id: i64, subject: &str) -> Value {
+    let (st, r) = api
+        .post(
+            "/api/desk/requests",
+            Some(token),
+            json!({"type_id": type_id, "site_id": site_id, "subject": subject, "checklist": ["Check the till", "Test a payment"]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    r
+}
+
+async fn routing(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let d = set_up(api, Value::Null).await;
+    let op = api.login("operator1", "demo-operator1").await;
+    let group = |r: &Value| r["group_id"].as_i64();
+    // By the territory polygon the site's point lies in, and by function.
+    assert_eq!(
+        group(&open(api, &op, d.incident, d.tverskaya, "Till down").await),
+        Some(d.l1_moscow)
+    );
+    assert_eq!(
+        group(&open(api, &op, d.incident, d.nevsky, "Till down").await),
+        Some(d.l1_spb)
+    );
+    assert_eq!(
+        group(&open(api, &op, d.question, d.nevsky, "How to").await),
+        Some(d.l1_moscow),
+        "an earlier rule"
+    );
+    assert_eq!(
+        group(&open(api, &op, d.incident, d.kazan, "Door").await),
+        Some(d.hq),
+        "outside every territory"
+    );
+    // By grade: escalation by hand goes up the line of the rule that placed it.
+    let r = open(api, &op, d.incident, d.tverskaya, "Printer").await;
+    let rid = r["id"].as_i64().unwrap_or(0);
+    let sup = api.login("supervisor", "demo-supervisor").await;
+    let (st, _) = api
+        .post(&format!("/api/desk/requests/{rid}/escalate"), Some(&op), json!({}))
+        .await;
+    assert_eq!(st, 403, "an operator does not escalate by hand");
+    let (st, r2) = api
+        .post(&format!("/api/desk/requests/{rid}/escalate"), Some(&sup), json!({}))
+        .await;
+    assert_eq!((st, group(&r2)), (200, Some(d.l2_moscow)), "{r2}");
+    let (_, r3) = api
+        .post(&format!("/api/desk/requests/{rid}/escalate"), Some(&sup), json!({}))
+        .await;
+    assert_eq!(group(&r3), Some(d.hq));
+    let (st, top) = api
+        .post(&format!("/api/desk/requests/{rid}/escalate"), Some(&sup), json!({}))
+        .await;
+    assert_eq!(st, 409, "the top of the line: {top}");
+
+    // The workflow, per role and requirement.
+    let path = |s: &str| format!("/api/desk/requests/{rid}/{s}");
+    let (st, e) = api.post(&path("move"), Some(&op), json!({"to": "resolved"})).await;
+    assert_eq!((st, e["reason"].as_str()), (409, Some("move_unknown")), "{e}");
+    let (st, _) = api.post(&path("move"), Some(&op), json!({"to": "work"})).await;
+    assert_eq!(st, 200);
+    let (st, e) = api.post(&path("move"), Some(&op), json!({"to": "resolved"})).await;
+    assert_eq!(
+        (st, e["reason"].as_str(), e["args"]["left"].as_i64()),
+        (409, Some("move_checklist"), Some(2)),
+        "{e}"
+    );
+    for i in 0..2 {
+        let (st, _) = api
+            .post(&path("checklist"), Some(&op), json!({"index": i, "done": true}))
+            .await;
+        assert_eq!(st, 204);
+    }
+    let (st, log) = api
+        .post(
+            &path("work-logs"),
+            Some(&op),
+            json!({"minutes": 45, "activity": "on site", "billable": true}),
+        )
+        .await;
+    assert_eq!((st, log["minutes"].as_i64()), (201, Some(45)), "{log}");
+    let (st, _) = api.post(&path("move"), Some(&op), json!({"to": "resolved"})).await;
+    assert_eq!(st, 200);
+    let (st, e) = api
+        .post(&path("move"), Some(&op), json!({"to": "closed", "comment": "done"}))
+        .await;
+    assert_eq!((st, e["reason"].as_str()), (409, Some("move_role")), "{e}");
+    let (st, e) = api.post(&path("move"), Some(&sup), json!({"to": "closed"})).await;
+    assert_eq!((st, e["reason"].as_str()), (409, Some("move_comment")), "{e}");
+    let (st, r) = api
+        .post(&path("move"), Some(&sup), json!({"to": "closed", "comment": "fixed"}))
+        .await;
+    assert_eq!((st, r["status_kind"].as_str()), (200, Some("closed")), "{r}");
+    let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), Some(&op)).await;
+    assert_eq!(card["work_logs"].as_array().map(Vec::len), Some(1));
+    assert!(
+        card["moves"].as_array().is_some_and(Vec::is_empty),
+        "closed: no way out"
+    );
+
+    // A workflow with a dead end is refused, with the status named.
+    let mut bad = workflow();
+    bad["transitions"] = json!([{"from": "new", "to": "work", "role": "operator"}, {"from": "work", "to": "closed", "role": "operator"}]);
+    let (st, e) = api
+        .post(
+            "/api/admin/desk/workflows",
+            Some(&d.admin),
+            json!({"name": "Broken", "body": bad}),
+        )
+        .await;
+    assert_eq!(st, 400, "{e}");
+    assert!(
+        ["status_unreachable", "status_dead_end"].contains(&e["reason"].as_str().unwrap_or("")),
+        "{e}"
+    );
+}
+
+#[actix_rt::test]
+async fn routing_and_workflow_sqlite() {
+    routing(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn routing_and_workflow_postgres() {
+    routing(Backend::Postgres).await;
+}
+
+/// The alarm lines of a request's history: (clock, share, due_at, fired at).
+async fn alarms(api: &Api, token: &str, id: i64) -> (Vec<(String, i64, i64, i64)>, Value) {
+    let (st, card) = api.get(&format!("/api/desk/requests/{id}"), Some(token)).await;
+    assert_eq!(st, 200, "{card}");
+    let list = card["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["kind"] == "alarm")
+                .map(|e| {
+                    (
+                        e["data"]["clock"].as_str().unwrap_or("").to_string(),
+                        e["data"]["share"].as_i64().unwrap_or(0),
+                        e["data"]["due_at"].as_i64().unwrap_or(0),
+                        e["at"].as_i64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (list, card)
+}
+
+/// Waits until every request has fired `n` alarms.
+async fn until_fired(api: &Api, token: &str, ids: &[i64], n: usize, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let mut all = true;
+        for id in ids {
+            if alarms(api, token, *id).await.0.len() < n {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            return;
+        }
+        assert!(Instant::now() < deadline, "alarms not fired in {secs} s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A one-minute resolution target around the clock, warnings at 25 % and 50 %, the breach
+/// raising the grade. The node is killed after the first warning and kept down past the second:
+/// after the restart the second fires at once (it fell due while nothing ran), the breach on
+/// time, and every one of them once; the escalation happens once.
+async fn clocks_across_sigkill(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let mut node = store.start().await;
+    let sla = json!({"name": "One minute", "kind": "sla",
+        "targets": {"resolution_mins": 1, "warn_at": [25, 50], "escalations": [{"share": 100, "do": "raise_grade"}]}});
+    let d = set_up(&node.api, sla).await;
+    let op = node.api.login("operator1", "demo-operator1").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let site = [d.tverskaya, d.nevsky][i % 2];
+        ids.push(
+            open(&node.api, &op, d.incident, site, "Till down").await["id"]
+                .as_i64()
+                .unwrap_or(0),
+        );
+    }
+    let started = Instant::now();
+    until_fired(&node.api, &op, &ids, 1, 30).await;
+    node.kill();
+    // Down past the 50 % mark (30 s after opening).
+    let down_until = Duration::from_secs(33);
+    if let Some(left) = down_until.checked_sub(started.elapsed()) {
+        tokio::time::sleep(left).await;
+    }
+    let node = store.start().await;
+    let api = &node.api;
+    until_fired(api, &op, &ids, 3, 60).await;
+    for id in &ids {
+        let (list, card) = alarms(api, &op, *id).await;
+        let shares: Vec<i64> = list.iter().map(|a| a.1).collect();
+        assert_eq!(shares, vec![25, 50, 100], "each once, in order: {list:?}");
+        assert!(list.iter().all(|a| a.0 == "resolution"));
+        let breach = &list[2];
+        assert!(
+            breach.3 - breach.2 <= 1_000 && breach.3 >= breach.2,
+            "the breach fired {} ms after it fell due",
+            breach.3 - breach.2
+        );
+        let warn = &list[0];
+        assert!(
+            warn.3 >= warn.2 && warn.3 - warn.2 <= 1_000,
+            "the first warning on time: {warn:?}"
+        );
+        // The second fell due while the node was down: fired once the node was up.
+        let groups: Vec<&Value> = card["events"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|e| e["kind"] == "group" && e["data"]["why"] == "escalation")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(groups.len(), 1, "escalated once: {groups:?}");
+        let to = groups[0]["data"]["group_id"].as_i64();
+        let placed = card["request"]["group_id"].as_i64();
+        assert_eq!(to, placed);
+        assert!(
+            [Some(d.l2_moscow), Some(d.hq)].contains(&to),
+            "one grade up the line: {to:?} (L1 Moscow {}, L1 St Petersburg {})",
+            d.l1_moscow,
+            d.l1_spb
+        );
+        let timers = card["timers"].as_array().cloned().unwrap_or_default();
+        assert!(
+            timers
+                .iter()
+                .any(|t| t["clock"] == "resolution" && t["breached"] == true),
+            "{timers:?}"
+        );
+    }
+    // Nothing more is owed (no alarm to come is kept), so a further restart fires nothing.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for id in &ids {
+        loop {
+            let (_, card) = alarms(api, &op, *id).await;
+            if card["request"]["next_alarm_at"].is_null() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "an alarm still kept: {}", card["request"]);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    drop(node);
+    let node = store.start().await;
+    for id in &ids {
+        assert_eq!(alarms(&node.api, &op, *id).await.0.len(), 3);
+    }
+}
+
+#[actix_rt::test]
+async fn clocks_fire_once_and_on_time_across_sigkill_sqlite() {
+    clocks_across_sigkill(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn clocks_fire_once_and_on_time_across_sigkill_postgres() {
+    clocks_across_sigkill(Backend::Postgres).await;
+}

@@ -1,0 +1,307 @@
+//! The service desk's set-up in the back office: calendars, SLA and OLA policies, support
+//! groups, territories, counterparties and their sites, workflows, request types and the
+//! routing rules. The rules are checked by the model (`model::workflow`, `model::desk`,
+//! `model::assignment`, `model::geo`); every change is in the audit trail (recorded at the edge).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Admin;
+use crate::{ApiResult, AppState};
+use hub_actors::model::assignment::Conditions;
+use hub_actors::model::desk::Targets;
+use hub_actors::model::schedule::{Exception, Schedule};
+use hub_actors::model::workflow::Workflow;
+use hub_actors::store::desk::Site;
+
+/// A territory's GeoJSON may be a detailed border: up to 4 MiB.
+pub(super) const SHAPE_LIMIT: usize = 4 * 1024 * 1024;
+/// A workflow with its statuses and moves.
+pub(super) const WORKFLOW_LIMIT: usize = 256 * 1024;
+
+fn created(id: i64) -> HttpResponse {
+    HttpResponse::Created().json(json!({ "id": id }))
+}
+
+pub(super) async fn setup(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.store().desk_setup(admin.org_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewCalendar {
+    name: String,
+    timezone: String,
+    week: Schedule,
+    #[serde(default)]
+    exceptions: Vec<Exception>,
+}
+
+pub(super) async fn create_calendar(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewCalendar>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let id = state
+        .hub
+        .store()
+        .create_desk_calendar(admin.org_id, &b.name, &b.timezone, &b.week, &b.exceptions)
+        .await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewPolicy {
+    name: String,
+    kind: String,
+    #[serde(default)]
+    conditions: Conditions,
+    targets: Targets,
+    #[serde(default)]
+    calendar_id: Option<i64>,
+}
+
+pub(super) async fn create_policy(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewPolicy>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let id = state
+        .hub
+        .store()
+        .create_desk_policy(admin.org_id, &b.name, &b.kind, &b.conditions, &b.targets, b.calendar_id)
+        .await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicyEdit {
+    targets: Targets,
+    #[serde(default)]
+    calendar_id: Option<i64>,
+}
+
+/// New targets or calendar: every open request's clocks are read again under them.
+pub(super) async fn edit_policy(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<PolicyEdit>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    state
+        .hub
+        .store()
+        .edit_desk_policy(admin.org_id, *path, &b.targets, b.calendar_id)
+        .await?;
+    state.hub.desk_rules_changed(admin.org_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewGroup {
+    name: String,
+    #[serde(default = "first_line")]
+    grade: i64,
+    #[serde(default)]
+    ola_policy_id: Option<i64>,
+    #[serde(default)]
+    members: Vec<i64>,
+}
+
+fn first_line() -> i64 {
+    1
+}
+
+pub(super) async fn create_group(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewGroup>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let id = state
+        .hub
+        .store()
+        .create_support_group(admin.org_id, &b.name, b.grade, b.ola_policy_id, &b.members)
+        .await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewTerritory {
+    name: String,
+    /// GeoJSON: a Polygon or MultiPolygon, bare, in a Feature or a FeatureCollection.
+    shape: Value,
+}
+
+pub(super) async fn create_territory(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewTerritory>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let id = state
+        .hub
+        .store()
+        .create_territory(admin.org_id, &b.name, &b.shape)
+        .await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewCounterparty {
+    name: String,
+    #[serde(default)]
+    mail_domain: Option<String>,
+}
+
+pub(super) async fn create_counterparty(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewCounterparty>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let id = state
+        .hub
+        .store()
+        .create_counterparty(admin.org_id, &b.name, b.mail_domain.as_deref())
+        .await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewSite {
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    lon: Option<f64>,
+    #[serde(default)]
+    lat: Option<f64>,
+    #[serde(default)]
+    counterparty_id: Option<i64>,
+    #[serde(default)]
+    region_id: Option<i64>,
+}
+
+pub(super) async fn create_site(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewSite>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let site = Site {
+        id: 0,
+        name: b.name,
+        address: b.address,
+        lon: b.lon,
+        lat: b.lat,
+        counterparty_id: b.counterparty_id,
+        region_id: b.region_id,
+    };
+    let id = state.hub.store().create_site(admin.org_id, &site).await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewWorkflow {
+    name: String,
+    body: Workflow,
+}
+
+pub(super) async fn create_workflow(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewWorkflow>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let id = state
+        .hub
+        .store()
+        .create_workflow(admin.org_id, &b.name, &b.body)
+        .await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WorkflowEdit {
+    body: Workflow,
+}
+
+/// A new version: requests opened from now on follow it, open ones keep theirs.
+pub(super) async fn edit_workflow(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<WorkflowEdit>,
+) -> ApiResult<HttpResponse> {
+    let version = state
+        .hub
+        .store()
+        .edit_workflow(admin.org_id, *path, &body.into_inner().body)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "id": *path, "version": version })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewRequestType {
+    name: String,
+    workflow_id: i64,
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+pub(super) async fn create_request_type(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewRequestType>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let id = state
+        .hub
+        .store()
+        .create_request_type(admin.org_id, &b.name, b.workflow_id, &b.fields)
+        .await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RuleBody {
+    #[serde(default)]
+    when: Conditions,
+    groups: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Rules {
+    rules: Vec<RuleBody>,
+}
+
+/// Replaces the routing rules, in the order given.
+pub(super) async fn put_rules(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<Rules>,
+) -> ApiResult<HttpResponse> {
+    let rules: Vec<(Conditions, Vec<i64>)> = body
+        .into_inner()
+        .rules
+        .into_iter()
+        .map(|r| (r.when, r.groups))
+        .collect();
+    Ok(HttpResponse::Ok().json(state.hub.store().put_desk_rules(admin.org_id, &rules).await?))
+}
