@@ -626,6 +626,9 @@ BODY_VALUES = {
     ("POST", "/api/admin/desk/territories"): {"shape": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}},
     ("POST", "/api/admin/desk/workflows"): {"body": lambda w: DESK_WORKFLOW},
     ("PUT", "/api/admin/desk/workflows/{id}"): {"body": lambda w: DESK_WORKFLOW},
+    ("POST", "/api/desk/requests/{id}/move"): {"to": "work"},
+    ("POST", "/api/desk/requests/{id}/approve"): {"status": "work"},
+    ("POST", "/api/desk/requests/{id}/checklist"): {"index": 0},
 }
 # A workflow the walk's request types follow: new → in progress → resolved → closed.
 DESK_WORKFLOW = {
@@ -1162,6 +1165,16 @@ class Walk:
                     {"window_id": windows[caller], "service_ids": [self.own["service"]]})
             self.ok("POST", "/api/kiosk/tickets", self.tokens["kiosk"], {"service_id": self.own["service"]})
             return self.ok("POST", "/api/operator/call-next", token, {})["ticket"]["id"]
+        if kind == "escalatable_request":  # at the first line of a rule with a second (the walk may
+            # have put other rules meanwhile)
+            self.ok("PUT", "/api/admin/desk/rules", admin, {"rules": [
+                {"groups": [self.own["support_group"], self.own["second_group"]]}]})
+            kind = "request"
+        if kind in ("request", "approvable_request"):  # new, at the first line, a checklist item to tick
+            type_id = self.own["approved_type" if kind == "approvable_request" else "request_type"]
+            return self.ok("POST", "/api/desk/requests", admin, {
+                "type_id": type_id, "subject": f"walk request {n}", "site_id": self.own["site"],
+                "checklist": ["walk item"]})["id"]
         if kind == "attachment":  # the caller's own upload, not sent yet
             return self.ok("POST", "/api/attachments?name=walk.txt", self.tokens[caller], data=b"walk: a file\n")["id"]
         raise AssertionError(kind)
@@ -1177,6 +1190,8 @@ class Walk:
             "name": f"{tag} OLA", "kind": "ola", "targets": {"resolution_mins": 240}, "calendar_id": d["calendar"]})["id"]
         d["support_group"] = self.ok("POST", "/api/admin/desk/groups", admin, {
             "name": f"{tag} first line", "grade": 1, "ola_policy_id": d["desk_policy"]})["id"]
+        second = d["second_group"] = self.ok("POST", "/api/admin/desk/groups", admin, {
+            "name": f"{tag} second line", "grade": 2})["id"]
         d["territory"] = self.ok("POST", "/api/admin/desk/territories", admin, {
             "name": f"{tag} territory", "shape": {"type": "Polygon", "coordinates": [[[37, 55], [38, 55], [38, 56], [37, 56], [37, 55]]]}})["id"]
         d["counterparty"] = self.ok("POST", "/api/admin/desk/counterparties", admin, {"name": f"{tag} client"})["id"]
@@ -1188,7 +1203,15 @@ class Walk:
         self.ok("POST", "/api/admin/desk/policies", admin, {
             "name": f"{tag} SLA", "kind": "sla", "targets": {"resolution_mins": 480, "warn_at": [75]},
             "calendar_id": d["calendar"], "conditions": {"territories": [d["territory"]]}})
-        self.ok("PUT", "/api/admin/desk/rules", admin, {"rules": [{"when": {"territories": [d["territory"]]}, "groups": [d["support_group"]]}]})
+        self.ok("PUT", "/api/admin/desk/rules", admin, {"rules": [
+            {"when": {"territories": [d["territory"]]}, "groups": [d["support_group"], second]}]})
+        # A process whose first move needs the approval of the organisation's staff (by id).
+        staff = [u["id"] for u in self.ok("GET", "/api/admin/users", admin)]
+        approved = json.loads(json.dumps(DESK_WORKFLOW))
+        approved["transitions"][0]["requires"] = {"approval_by": staff}
+        flow = self.ok("POST", "/api/admin/desk/workflows", admin, {"name": f"{tag} approved process", "body": approved})["id"]
+        d["approved_type"] = self.ok("POST", "/api/admin/desk/request-types", admin, {
+            "name": f"{tag} purchase", "workflow_id": flow})["id"]
         d["request"] = self.ok("POST", "/api/desk/requests", engineer, {
             "type_id": d["request_type"], "subject": f"{tag}: the till is down", "site_id": d["site"]})["id"]
         return d
@@ -1222,6 +1245,11 @@ class Walk:
         # A region moved or taken away: one made for it (never inside itself).
         ("PATCH", "/api/admin/regions/{id}"): ("{id}", "region"),
         ("DELETE", "/api/admin/regions/{id}"): ("{id}", "region"),
+        # A request moved, ticked, escalated, approved: a new one each time.
+        ("POST", "/api/desk/requests/{id}/move"): ("{id}", "request"),
+        ("POST", "/api/desk/requests/{id}/checklist"): ("{id}", "request"),
+        ("POST", "/api/desk/requests/{id}/escalate"): ("{id}", "escalatable_request"),
+        ("POST", "/api/desk/requests/{id}/approve"): ("{id}", "approvable_request"),
     }
     FRESH_BODY = {
         ("POST", "/api/admin/devices/{id}/pair"): {"code": "pairing_code"},
