@@ -176,6 +176,19 @@ impl Hub {
         Ok(())
     }
 
+    pub async fn assign_request(
+        &self,
+        org_id: i64,
+        id: i64,
+        user: Option<i64>,
+        by: i64,
+        role: Role,
+    ) -> Result<RequestRow> {
+        let r = self.store().assign_request(org_id, id, user, by, role).await?;
+        self.request_changed(&r).await;
+        Ok(r)
+    }
+
     /// A supervisor sends the request one grade up its line.
     pub async fn escalate_request(&self, org_id: i64, id: i64, by: i64) -> Result<RequestRow> {
         let r = self.store().request(org_id, id).await?;
@@ -202,43 +215,82 @@ impl Hub {
     }
 }
 
-/// A message stored in a conversation: if the conversation belongs to a request, the customer's
-/// is the request's "customer wrote" and an operator's its "answered" (the clocks' events).
-pub(crate) async fn thread_message(core: &Core, conversation_id: i64, author: Author) {
-    let kind = match author {
-        Author::Visitor => "customer",
-        Author::Operator(_) => "answer",
-        Author::System => return,
-    };
-    let by = match author {
-        Author::Operator(id) => Some(id),
-        _ => None,
-    };
-    let found = core.store.request_of_conversation(conversation_id).await;
-    let Ok(Some((org_id, id))) = found else { return };
-    let noted = core
-        .store
-        .note_request(org_id, id, kind, json!({ "conversation_id": conversation_id }), by)
-        .await;
-    match noted {
-        Ok(()) => {
-            if let Ok(r) = core.store.request(org_id, id).await {
-                desk_event(
-                    core,
-                    org_id,
-                    EventKind::RequestChanged {
-                        request_id: id,
-                        status: r.status,
-                        group_id: r.group_id,
-                        assignee_id: r.assignee_id,
-                    },
-                )
-                .await;
+impl Hub {
+    /// A conversation just opened in a queue with intake: a request of the queue's type, its
+    /// counterparty by the customer's mail domain, its site by name in the first message. A
+    /// failure here is logged, never the message's: the conversation stands either way.
+    pub(crate) async fn intake(&self, org_id: i64, service_id: i64, conversation_id: i64, contact_id: i64, body: &str) {
+        if let Err(e) = self
+            .try_intake(org_id, service_id, conversation_id, contact_id, body)
+            .await
+        {
+            tracing::warn!(conversation = conversation_id, error = %e, "no request opened for a new conversation");
+        }
+    }
+
+    async fn try_intake(
+        &self,
+        org_id: i64,
+        service_id: i64,
+        conversation_id: i64,
+        contact_id: i64,
+        body: &str,
+    ) -> Result<()> {
+        let s = self.store();
+        let Some(type_id) = s.desk_intake(service_id).await? else {
+            return Ok(());
+        };
+        let card = s.contact_card(org_id, contact_id).await?;
+        let addresses = card
+            .email
+            .iter()
+            .chain(card.identities.iter().filter(|i| i.kind == "email").map(|i| &i.value));
+        let mut counterparty = None;
+        for a in addresses {
+            if let Some(d) = crate::model::desk::mail_domain(a) {
+                counterparty = s.counterparty_by_domain(org_id, &d).await?;
+                if counterparty.is_some() {
+                    break;
+                }
             }
         }
-        // A closed request takes no more of its thread; anything else is logged.
-        Err(Error::Conflict(_)) => {}
-        Err(e) => tracing::warn!(request = id, error = %e, "a thread's message not noted on its request"),
+        let subject = crate::model::desk::intake_subject(body);
+        let sites = s.site_names(org_id, counterparty).await?;
+        let new = NewRequest {
+            type_id,
+            subject,
+            counterparty_id: counterparty,
+            site_id: crate::model::desk::intake_site(body, &sites),
+            contact_id: Some(contact_id),
+            conversation_id: Some(conversation_id),
+            ..Default::default()
+        };
+        self.create_request(org_id, &new, None).await?;
+        Ok(())
+    }
+}
+
+/// A message stored in a conversation: if the conversation belongs to a request, the request's
+/// clocks read it (the customer's starts a next-response clock, an operator's answers it) from
+/// the thread itself, so only its actor is told to read again.
+pub(crate) async fn thread_message(core: &Core, conversation_id: i64, author: Author) {
+    if author == Author::System {
+        return;
+    }
+    let found = core.store.request_of_conversation(conversation_id).await;
+    let Ok(Some((org_id, id))) = found else { return };
+    if let Ok(r) = core.store.request(org_id, id).await {
+        desk_event(
+            core,
+            org_id,
+            EventKind::RequestChanged {
+                request_id: id,
+                status: r.status,
+                group_id: r.group_id,
+                assignee_id: r.assignee_id,
+            },
+        )
+        .await;
     }
 }
 

@@ -222,7 +222,12 @@ impl Hub {
             )
             .await;
             match posted {
-                Ok((m, new)) => return Ok((id, m, new)),
+                Ok((m, new)) => {
+                    if created {
+                        self.intake(msg.org_id, msg.service_id, id, contact_id, &msg.body).await;
+                    }
+                    return Ok((id, m, new));
+                }
                 Err(Error::ConversationClosed) => continue,
                 Err(e) => return Err(e),
             }

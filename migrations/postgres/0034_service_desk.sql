@@ -162,10 +162,13 @@ CREATE TABLE request_alarms (
     PRIMARY KEY (request_id, track, clock, cycle, share)
 );
 
--- The conversations (chats, mails, calls) a request gathers.
+-- The conversations (chats, mails, calls) a request gathers. Their messages from `linked_at`
+-- on are the request's "the customer wrote" and "staff answered", read with its history (so a
+-- message and its effect on the clocks are one write).
 CREATE TABLE request_threads (
     conversation_id  BIGINT PRIMARY KEY REFERENCES conversations(id),
-    request_id       BIGINT NOT NULL REFERENCES requests(id)
+    request_id       BIGINT NOT NULL REFERENCES requests(id),
+    linked_at        BIGINT NOT NULL
 );
 CREATE INDEX request_threads_request ON request_threads (request_id);
 
@@ -181,3 +184,12 @@ CREATE TABLE work_logs (
     at          BIGINT NOT NULL
 );
 CREATE INDEX work_logs_request ON work_logs (request_id);
+
+-- Intake: a conversation opened in this queue (a mailbox's, a bot's, a chat's) opens a request
+-- of this type at once, the customer's counterparty found by their mail domain and the site by
+-- its name in the first message.
+CREATE TABLE desk_intake (
+    service_id  BIGINT PRIMARY KEY REFERENCES services(id),
+    org_id      BIGINT NOT NULL REFERENCES organisations(id),
+    type_id     BIGINT NOT NULL REFERENCES request_types(id)
+);

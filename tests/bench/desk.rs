@@ -19,7 +19,7 @@ mod common;
 #[path = "../it/harness.rs"]
 mod harness;
 
-use common::{now_ms, percentile};
+use common::{now_ms, percentile, raise_fd_limit};
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,7 @@ fn rss_kb() -> f64 {
 }
 
 fn main() {
+    raise_fd_limit();
     let alarmed = env_or("HUB_BENCH_ALARMED", 20_000);
     let open = env_or("HUB_BENCH_OPEN", 100_000);
     println!("hub service-desk benchmark: {alarmed} requests for alarm lateness, {open} open requests for memory");

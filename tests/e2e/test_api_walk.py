@@ -581,12 +581,14 @@ BODY_ID_FIELDS = {
     "template_id": "board_template", "region_id": "region",
     "calendar_id": "calendar", "ola_policy_id": "desk_policy", "counterparty_id": "counterparty",
     "site_id": "site", "workflow_id": "workflow", "type_id": "request_type", "contact_id": "contact",
-    "members": "user", "groups": "support_group",
+    "members": "user", "groups": "support_group", "user_id": "user",
 }
 BODY_ID_OVERRIDES = {
     # A region sits in a region (a service's parent is a menu group).
     ("POST", "/api/admin/regions"): {"parent_id": "region"},
     ("PATCH", "/api/admin/regions/{id}"): {"parent_id": "region"},
+    # Intake is a chat queue's.
+    ("PUT", "/api/admin/desk/intake"): {"service_id": "queue"},
     ("POST", "/api/conversations/{id}/transfer"): {"service_id": "queue", "operator_id": "operator_user"},
     ("POST", "/api/conversations/{id}/assign"): {"operator_id": "operator_user"},
     # A visitor token kept by the widget: another organisation's must never resume its visitor.

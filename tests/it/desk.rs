@@ -210,6 +210,12 @@ async fn routing(backend: Backend) {
 
     // The workflow, per role and requirement.
     let path = |s: &str| format!("/api/desk/requests/{rid}/{s}");
+    let (_, me) = api.get("/api/me", Some(&op)).await;
+    let me = me["user_id"].as_i64().unwrap_or(0);
+    let (st, e) = api.post(&path("assign"), Some(&op), json!({"user_id": me + 1})).await;
+    assert_eq!((st, e["reason"].as_str()), (400, Some("assign_others")), "{e}");
+    let (st, r) = api.post(&path("assign"), Some(&op), json!({"user_id": me})).await;
+    assert_eq!((st, r["assignee_id"].as_i64()), (200, Some(me)), "{r}");
     let (st, e) = api.post(&path("move"), Some(&op), json!({"to": "resolved"})).await;
     assert_eq!((st, e["reason"].as_str()), (409, Some("move_unknown")), "{e}");
     let (st, _) = api.post(&path("move"), Some(&op), json!({"to": "work"})).await;
@@ -248,6 +254,13 @@ async fn routing(backend: Backend) {
     assert_eq!((st, r["status_kind"].as_str()), (200, Some("closed")), "{r}");
     let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), Some(&op)).await;
     assert_eq!(card["work_logs"].as_array().map(Vec::len), Some(1));
+    // Time tracking from the history: every status it passed, the three groups, the engineer.
+    let spent = &card["spent"];
+    for s in ["new", "work", "resolved"] {
+        assert!(spent["statuses"][s].is_i64(), "time in {s}: {spent}");
+    }
+    assert_eq!(spent["groups"].as_object().map(|g| g.len()), Some(3), "{spent}");
+    assert!(spent["engineers"][me.to_string()].is_i64(), "{spent}");
     assert!(
         card["moves"].as_array().is_some_and(Vec::is_empty),
         "closed: no way out"
@@ -423,4 +436,162 @@ async fn clocks_fire_once_and_on_time_across_sigkill_sqlite() {
 #[actix_rt::test]
 async fn clocks_fire_once_and_on_time_across_sigkill_postgres() {
     clocks_across_sigkill(Backend::Postgres).await;
+}
+
+/// A request made from a web chat: the customer's messages there and the operator's answers are
+/// its clocks' events, read from the thread itself.
+#[actix_rt::test]
+async fn a_thread_feeds_the_clocks() {
+    use crate::chat::{eventually, Widget, OPERATOR2};
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let sla = json!({"name": "Chat", "kind": "sla",
+        "targets": {"first_response_mins": 60, "next_response_mins": 30, "resolution_mins": 480}});
+    let d = set_up(api, sla).await;
+    let (token, _) = Widget::start(api, None).await;
+    let (mut w, _) = Widget::connect(api, &token, 0).await;
+    w.say_until_acked("c1", "The till in the shop on Tverskaya is down")
+        .await;
+    let sup = api.login("supervisor", "demo-supervisor").await;
+    let (_, lists) = api.get("/api/conversations", Some(&sup)).await;
+    let conv = lists["queued"][0]["id"].as_i64().unwrap_or(0);
+    let (st, _) = api
+        .post(
+            &format!("/api/conversations/{conv}/assign"),
+            Some(&sup),
+            json!({"operator_id": OPERATOR2}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let ivan = api.login("operator2", "demo-operator2").await;
+    let (st, r) = api
+        .post(
+            "/api/desk/requests",
+            Some(&ivan),
+            json!({"type_id": d.incident, "site_id": d.tverskaya, "subject": "Till down", "conversation_id": conv}),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    let rid = r["id"].as_i64().unwrap_or(0);
+    let (st, _) = api
+        .post(
+            "/api/desk/requests",
+            Some(&ivan),
+            json!({"type_id": d.incident, "subject": "Again", "conversation_id": conv}),
+        )
+        .await;
+    assert_eq!(st, 409, "a conversation belongs to one request");
+    let timer = |card: &Value, clock: &str| {
+        card["timers"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["clock"] == clock && t["track"] == "sla").cloned())
+    };
+    let card =
+        |api: Api, ivan: String| async move { api.get(&format!("/api/desk/requests/{rid}"), Some(&ivan)).await.1 };
+    let c = card(api.clone(), ivan.clone()).await;
+    let fr = timer(&c, "first_response").expect("first response");
+    assert_eq!(
+        (fr["running"].as_bool(), fr["stopped_at"].is_null()),
+        (Some(true), true),
+        "{fr}"
+    );
+    assert!(timer(&c, "next_response").is_none(), "no customer message waits yet");
+    let reply = |body: &'static str| {
+        let (api, ivan) = (api.clone(), ivan.clone());
+        async move {
+            let (st, m) = api
+                .post(
+                    &format!("/api/conversations/{conv}/messages"),
+                    Some(&ivan),
+                    json!({"body": body}),
+                )
+                .await;
+            assert_eq!(st, 200, "{m}");
+        }
+    };
+    reply("We are looking into it").await;
+    let c = card(api.clone(), ivan.clone()).await;
+    let fr = timer(&c, "first_response").expect("first response");
+    assert!(fr["stopped_at"].is_i64() && fr["running"] == false, "answered: {fr}");
+    w.say_until_acked("c2", "Any news?").await;
+    let c = eventually(10, "a next response running", || {
+        let (api, ivan) = (api.clone(), ivan.clone());
+        async move {
+            let c = card(api, ivan).await;
+            timer(&c, "next_response").filter(|t| t["running"] == true).map(|_| c)
+        }
+    })
+    .await;
+    assert_eq!(
+        timer(&c, "first_response").map(|t| t["stopped_at"].clone()),
+        Some(fr["stopped_at"].clone()),
+        "the first response stays where it stopped"
+    );
+    reply("An engineer is on the way").await;
+    let c = card(api.clone(), ivan.clone()).await;
+    let nr = timer(&c, "next_response").expect("next response");
+    assert!(nr["running"] == false && nr["stopped_at"].is_i64(), "{nr}");
+}
+
+/// A queue with intake: each new conversation opens a request at once, its site found by name
+/// in the first message, placed by the site's territory.
+#[actix_rt::test]
+async fn intake_opens_a_request_per_new_conversation() {
+    use crate::chat::Widget;
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let d = set_up(api, Value::Null).await;
+    let a = Some(d.admin.as_str());
+    // The web chat's queue, read from a first conversation.
+    let (token, _) = Widget::start(api, None).await;
+    let (mut w, _) = Widget::connect(api, &token, 0).await;
+    w.say_until_acked("probe", "hello").await;
+    let sup = api.login("supervisor", "demo-supervisor").await;
+    let (_, lists) = api.get("/api/conversations", Some(&sup)).await;
+    let queue = lists["queued"][0]["service_id"].as_i64().unwrap_or(0);
+    let (st, e) = api
+        .put(
+            "/api/admin/desk/intake",
+            a,
+            json!({"service_id": queue, "type_id": d.incident}),
+        )
+        .await;
+    assert_eq!(st, 204, "{e}");
+    let (_, before) = api.get("/api/desk/requests", Some(&sup)).await;
+    assert_eq!(
+        before.as_array().map(Vec::len),
+        Some(0),
+        "the earlier conversation opened none"
+    );
+
+    let (token, _) = Widget::start(api, None).await;
+    let (mut w, _) = Widget::connect(api, &token, 0).await;
+    w.say_until_acked("c1", "Shop on Nevsky: the till is down\nsince the morning")
+        .await;
+    let list = crate::chat::eventually(10, "a request opened", || {
+        let (api, sup) = (api.clone(), sup.clone());
+        async move {
+            let (_, l) = api.get("/api/desk/requests", Some(&sup)).await;
+            (l.as_array().map(Vec::len) == Some(1)).then_some(l)
+        }
+    })
+    .await;
+    let r = &list[0];
+    assert_eq!(r["subject"], "Shop on Nevsky: the till is down");
+    assert_eq!(r["site_id"].as_i64(), Some(d.nevsky));
+    assert_eq!(r["group_id"].as_i64(), Some(d.l1_spb), "placed by the site's territory");
+    // The customer's next message is the same conversation: no second request.
+    w.say_until_acked("c2", "Any news?").await;
+    let (_, l) = api.get("/api/desk/requests", Some(&sup)).await;
+    assert_eq!(l.as_array().map(Vec::len), Some(1));
+    let (st, _) = api
+        .put(
+            "/api/admin/desk/intake",
+            a,
+            json!({"service_id": queue, "type_id": null}),
+        )
+        .await;
+    assert_eq!(st, 204);
 }

@@ -322,6 +322,7 @@ export default {
   'why.grade_twice': 'A rule has one group per grade; grade {grade} is listed twice.',
   'why.action_not_yet': 'The hub does not carry out “{action}” on entering a status yet.',
   'why.not_an_approver': 'No move to “{status}” awaits your approval.',
+  'why.assign_others': 'You can take a request for yourself; a supervisor gives it to others.',
   'why.status_key': 'A status key is 1 to {max} lower-case Latin letters, digits or _ (“{key}”).',
   'why.status_twice': 'Status “{key}” is listed twice.',
   'why.status_unknown': 'There is no status “{key}”.',

@@ -148,6 +148,62 @@ pub enum Line {
         at: Timestamp,
         group: i64,
     },
+    /// This engineer holds it from now on (None: nobody).
+    Assignee {
+        at: Timestamp,
+        user: Option<i64>,
+    },
+}
+
+/// When a line happened.
+pub fn line_at(l: &Line) -> Timestamp {
+    match l {
+        Line::Status { at, .. }
+        | Line::Customer { at }
+        | Line::Answer { at }
+        | Line::Sla { at, .. }
+        | Line::Group { at, .. }
+        | Line::Assignee { at, .. } => *at,
+    }
+}
+
+/// Calendar time a request spent in each status, with each group and with each engineer, up to
+/// `until` (now, or when it closed), from its history: what time tracking reports, never kept
+/// as totals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Spent {
+    pub statuses: std::collections::BTreeMap<String, i64>,
+    pub groups: std::collections::BTreeMap<i64, i64>,
+    pub engineers: std::collections::BTreeMap<i64, i64>,
+}
+
+pub fn time_spent(lines: &[Line], until: Timestamp) -> Spent {
+    use std::collections::BTreeMap;
+    fn close<K: Ord>(map: &mut BTreeMap<K, i64>, held: Option<(K, Timestamp)>, to: Timestamp) {
+        if let Some((k, from)) = held {
+            *map.entry(k).or_default() += (to.as_second() - from.as_second()).max(0);
+        }
+    }
+    let mut out = Spent::default();
+    let mut status: Option<(String, Timestamp)> = None;
+    let mut group: Option<(i64, Timestamp)> = None;
+    let mut engineer: Option<(i64, Timestamp)> = None;
+    for l in lines.iter().take_while(|l| line_at(l) <= until) {
+        match l {
+            Line::Status { at, status: s, .. } => close(&mut out.statuses, status.replace((s.clone(), *at)), *at),
+            Line::Group { at, group: g } => close(&mut out.groups, group.replace((*g, *at)), *at),
+            Line::Assignee { at, user } => {
+                let was = engineer.take();
+                close(&mut out.engineers, was, *at);
+                engineer = user.map(|u| (u, *at));
+            }
+            _ => {}
+        }
+    }
+    close(&mut out.statuses, status, until);
+    close(&mut out.groups, group, until);
+    close(&mut out.engineers, engineer, until);
+    out
 }
 
 /// One set of clocks of a request: its SLA's, or the OLA's of the group holding it.
@@ -183,6 +239,7 @@ pub fn tracks(lines: &[Line], ola_of: impl Fn(i64) -> Option<i64>) -> Vec<Track>
                 history.push(sla::Event::Policy { at: *at, policy: idx });
             }
             Line::Group { at, group } => holder = Some((*at, *group)),
+            Line::Assignee { .. } => {}
         }
     }
     let mut out = Vec::with_capacity(2);
@@ -299,9 +356,136 @@ pub fn timers(tracks: &[Track], policy_of: impl Fn(i64) -> Option<sla::Policy>, 
     out
 }
 
+/// A request's subject from the first message of a conversation: its first line with words
+/// in it, without the marks a channel puts before it, at most 300 characters.
+pub fn intake_subject(body: &str) -> String {
+    let line = body
+        .lines()
+        .map(|l| l.trim_start_matches(|c: char| !c.is_alphanumeric()).trim())
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let subject: String = line.chars().filter(|c| !c.is_control()).take(300).collect();
+    if subject.is_empty() {
+        "(no subject)".into()
+    } else {
+        subject
+    }
+}
+
+/// Which of a counterparty's sites a message is about: the one whose name it mentions (the
+/// longest such name, so "Shop 12" wins over "Shop 1"), else the only one there is.
+pub fn intake_site(text: &str, sites: &[(i64, String)]) -> Option<i64> {
+    let text = text.to_lowercase();
+    let named = sites
+        .iter()
+        .filter(|(_, name)| {
+            let name = name.trim().to_lowercase();
+            !name.is_empty()
+                && text.match_indices(&name).any(|(i, _)| {
+                    // A whole name: not followed by more of a word or number ("Shop 1" in "Shop 12").
+                    !text[i + name.len()..].chars().next().is_some_and(char::is_alphanumeric)
+                })
+        })
+        .max_by_key(|(_, name)| name.trim().chars().count());
+    match named {
+        Some((id, _)) => Some(*id),
+        None if sites.len() == 1 => Some(sites[0].0),
+        None => None,
+    }
+}
+
+/// The domain of a mail address, lower-cased.
+pub fn mail_domain(address: &str) -> Option<String> {
+    let (_, domain) = address.trim().rsplit_once('@')?;
+    let domain = domain.trim_end_matches('>').trim().to_ascii_lowercase();
+    (!domain.is_empty()).then_some(domain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intake_finds_the_subject_and_the_site() {
+        assert_eq!(
+            intake_subject("✉ Касса не работает\n\nВторой день"),
+            "Касса не работает"
+        );
+        assert_eq!(intake_subject("\n\n  > Re: till down"), "Re: till down");
+        assert_eq!(intake_subject("🙂"), "(no subject)");
+        assert_eq!(intake_subject(&"x".repeat(500)).chars().count(), 300);
+        let sites = [
+            (1, "Shop 1".to_string()),
+            (12, "Shop 12".to_string()),
+            (3, "Склад на Лиговском".into()),
+        ];
+        assert_eq!(
+            intake_site("The till in shop 12 is down", &sites),
+            Some(12),
+            "the longer name"
+        );
+        assert_eq!(
+            intake_site("shop 1: the till", &sites),
+            Some(1),
+            "a whole name, not the start of another"
+        );
+        assert_eq!(intake_site("Проблема: СКЛАД НА ЛИГОВСКОМ", &sites), Some(3), "any case");
+        assert_eq!(
+            intake_site("The till is down", &sites),
+            None,
+            "several sites, none named"
+        );
+        assert_eq!(intake_site("The till is down", &sites[..1]), Some(1), "the only site");
+        assert_eq!(intake_site("anything", &[]), None);
+        assert_eq!(mail_domain("Ivan <ivan@Shop.Example>"), Some("shop.example".into()));
+        assert_eq!(mail_domain("no address"), None);
+    }
+
+    #[test]
+    fn time_in_each_status_group_and_hands() {
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let st = |at: &str, s: &str| Line::Status {
+            at: t(at),
+            status: s.into(),
+            done: false,
+        };
+        let who = |at: &str, user: Option<i64>| Line::Assignee { at: t(at), user };
+        let grp = |at: &str, group: i64| Line::Group { at: t(at), group };
+        let lines = [
+            st("2026-12-07T09:00:00Z", "new"),
+            grp("2026-12-07T09:00:00Z", 1),
+            who("2026-12-07T09:10:00Z", Some(7)),
+            st("2026-12-07T09:10:00Z", "work"),
+            grp("2026-12-07T10:00:00Z", 2),
+            who("2026-12-07T10:00:00Z", None),
+            who("2026-12-07T10:30:00Z", Some(8)),
+            st("2026-12-07T11:00:00Z", "new"),
+            st("2026-12-07T11:05:00Z", "work"),
+        ];
+        let s = time_spent(&lines, t("2026-12-07T12:00:00Z"));
+        assert_eq!(
+            s.statuses.get("new"),
+            Some(&(600 + 300)),
+            "twice in new: 10 + 5 minutes"
+        );
+        assert_eq!(
+            s.statuses.get("work"),
+            Some(&(6600 + 3300)),
+            "09:10-11:00 and 11:05-12:00"
+        );
+        assert_eq!(s.groups, [(1, 3600), (2, 7200)].into_iter().collect());
+        assert_eq!(
+            s.engineers,
+            [(7, 3000), (8, 5400)].into_iter().collect(),
+            "half an hour with nobody"
+        );
+        // Up to a moment in the middle: only what happened by then.
+        let s = time_spent(&lines, t("2026-12-07T09:30:00Z"));
+        assert_eq!(
+            (s.statuses.get("work"), s.engineers.get(&7)),
+            (Some(&1200), Some(&1200))
+        );
+    }
 
     #[test]
     fn owed_alarms_and_the_next_one() {

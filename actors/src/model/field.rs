@@ -148,6 +148,7 @@ fn sentence(reason: &str, args: &Value) -> String {
         "geojson" => format!("not a GeoJSON polygon ({})", s("why")),
         "group_unknown" => format!("no support group {}", n("id")),
         "grade_twice" => format!("a rule has one group per grade; grade {} is listed twice", n("grade")),
+        "assign_others" => "an operator takes a request for themselves; a supervisor gives it to others".into(),
         "not_an_approver" => format!("no move to {} awaits your approval", s("status")),
         "action_not_yet" => format!("the hub does not carry out {} on entering a status yet", s("action")),
         "status_key" => format!("a status key is 1 to {} lower-case Latin letters, digits or _", n("max")),

@@ -106,6 +106,8 @@ pub struct DeskSetup {
     pub workflows: Vec<DeskWorkflow>,
     pub request_types: Vec<RequestType>,
     pub rules: Vec<Rule>,
+    /// Queues whose new conversations open requests: (queue, request type).
+    pub intake: Vec<(i64, i64)>,
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
@@ -422,6 +424,16 @@ impl Store {
         .await?)
     }
 
+    pub async fn site(&self, org_id: i64, id: i64) -> Result<Option<Site>> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, address, lon, lat, counterparty_id, region_id FROM sites WHERE id = $1 AND org_id = $2",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
     pub async fn create_site(&self, org_id: i64, site: &Site) -> Result<i64> {
         field::name("name", &site.name)?;
         field::text("address", &site.address, 300, false)?;
@@ -661,6 +673,75 @@ impl Store {
         self.desk_rules(org_id).await
     }
 
+    /// Sets (or, with None, clears) the request type a queue's new conversations open.
+    pub async fn set_desk_intake(&self, org_id: i64, service_id: i64, type_id: Option<i64>) -> Result<()> {
+        self.owned(org_id, "services", "service_id", Some(service_id)).await?;
+        self.owned(org_id, "request_types", "type_id", type_id).await?;
+        let mut tx = self.write.begin().await?;
+        sqlx::query("DELETE FROM desk_intake WHERE service_id = $1")
+            .bind(service_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(t) = type_id {
+            sqlx::query("INSERT INTO desk_intake (service_id, org_id, type_id) VALUES ($1, $2, $3)")
+                .bind(service_id)
+                .bind(org_id)
+                .bind(t)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The request type a queue's new conversations open, if any.
+    pub async fn desk_intake(&self, service_id: i64) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT type_id FROM desk_intake WHERE service_id = $1")
+            .bind(service_id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|(t,)| t))
+    }
+
+    pub async fn desk_intakes(&self, org_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT service_id, type_id FROM desk_intake WHERE org_id = $1 ORDER BY service_id")
+                .bind(org_id)
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    /// The counterparty whose mail domain this is.
+    pub async fn counterparty_by_domain(&self, org_id: i64, domain: &str) -> Result<Option<i64>> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM counterparties WHERE org_id = $1 AND mail_domain = $2 ORDER BY id LIMIT 1")
+                .bind(org_id)
+                .bind(domain)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    /// Sites as intake matches them: of a counterparty, or all of the organisation's.
+    pub async fn site_names(&self, org_id: i64, counterparty_id: Option<i64>) -> Result<Vec<(i64, String)>> {
+        Ok(match counterparty_id {
+            Some(c) => {
+                sqlx::query_as("SELECT id, name FROM sites WHERE org_id = $1 AND counterparty_id = $2 ORDER BY id")
+                    .bind(org_id)
+                    .bind(c)
+                    .fetch_all(&self.read)
+                    .await?
+            }
+            None => {
+                sqlx::query_as("SELECT id, name FROM sites WHERE org_id = $1 ORDER BY id")
+                    .bind(org_id)
+                    .fetch_all(&self.read)
+                    .await?
+            }
+        })
+    }
+
     pub async fn desk_setup(&self, org_id: i64) -> Result<DeskSetup> {
         Ok(DeskSetup {
             calendars: self.desk_calendars(org_id).await?,
@@ -672,6 +753,7 @@ impl Store {
             workflows: self.desk_workflows(org_id).await?,
             request_types: self.request_types(org_id).await?,
             rules: self.desk_rules(org_id).await?,
+            intake: self.desk_intakes(org_id).await?,
         })
     }
 }

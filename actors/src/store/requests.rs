@@ -125,6 +125,19 @@ impl ClockFacts {
         desk::tracks(&self.lines, |g| self.ola.get(&g).copied())
     }
 
+    /// Time in each status, with each group and engineer: up to now, or to its close.
+    pub fn spent(&self) -> desk::Spent {
+        let closed = (self.request.status_kind == "closed")
+            .then(|| {
+                self.lines.iter().rev().find_map(|l| match l {
+                    Line::Status { at, .. } => Some(*at),
+                    _ => None,
+                })
+            })
+            .flatten();
+        desk::time_spent(&self.lines, closed.unwrap_or_else(jiff::Timestamp::now))
+    }
+
     /// Every clock of the request now, for its card.
     pub fn timers(&self) -> Vec<desk::Timer> {
         let now = jiff::Timestamp::now();
@@ -202,6 +215,15 @@ fn kind_name(k: StatusKind) -> &'static str {
     }
 }
 
+/// A thread's message as a line of the request's history.
+fn spoken(at: Millis, author: &str) -> Line {
+    if author == "visitor" {
+        Line::Customer { at: ts(at) }
+    } else {
+        Line::Answer { at: ts(at) }
+    }
+}
+
 fn is_done(kind: &str) -> bool {
     kind == "resolved" || kind == "closed"
 }
@@ -246,10 +268,8 @@ impl Store {
         };
         if let Some(site_id) = site_id {
             let site = self
-                .sites(org_id)
+                .site(org_id, site_id)
                 .await?
-                .into_iter()
-                .find(|x| x.id == site_id)
                 .ok_or_else(|| Error::Field(FieldError::new("site_id", "not_found", json!({ "id": site_id }))))?;
             if s.counterparty.is_none() {
                 s.counterparty = site.counterparty_id;
@@ -388,9 +408,10 @@ impl Store {
             event(&mut tx, id, now, "group", data, None).await?;
         }
         if let Some(c) = new.conversation_id {
-            sqlx::query("INSERT INTO request_threads (conversation_id, request_id) VALUES ($1, $2)")
+            sqlx::query("INSERT INTO request_threads (conversation_id, request_id, linked_at) VALUES ($1, $2, $3)")
                 .bind(c)
                 .bind(id)
+                .bind(now)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| super::unique_as_conflict(e, "this conversation belongs to a request already"))?;
@@ -455,7 +476,7 @@ impl Store {
     pub async fn clock_facts(&self, request_id: i64) -> Result<ClockFacts> {
         let request = self.request_by_id(request_id).await?;
         let events = self.request_events(request_id).await?;
-        let mut lines = Vec::with_capacity(events.len());
+        let mut lines: Vec<Line> = Vec::with_capacity(events.len());
         let mut wanted: BTreeSet<i64> = BTreeSet::new();
         let mut groups: BTreeSet<i64> = BTreeSet::new();
         for e in &events {
@@ -473,6 +494,10 @@ impl Store {
                     wanted.insert(policy);
                     Line::Sla { at, policy }
                 }),
+                "assignee" => Some(Line::Assignee {
+                    at,
+                    user: d["user_id"].as_i64(),
+                }),
                 "group" => d["group_id"].as_i64().map(|group| {
                     groups.insert(group);
                     Line::Group { at, group }
@@ -480,6 +505,26 @@ impl Store {
                 _ => None,
             };
             lines.extend(line);
+        }
+        // The customer's messages and staff's answers in the conversations it gathers.
+        let said: Vec<(Millis, String)> = sqlx::query_as(
+            "SELECT m.at, m.author FROM messages m JOIN request_threads t ON t.conversation_id = m.conversation_id \
+             WHERE t.request_id = $1 AND m.at >= t.linked_at AND m.author IN ('visitor', 'operator') ORDER BY m.at, m.id",
+        )
+        .bind(request_id)
+        .fetch_all(&self.read)
+        .await?;
+        if !said.is_empty() {
+            let mut merged = Vec::with_capacity(lines.len() + said.len());
+            let mut said = said.into_iter().peekable();
+            for line in lines {
+                while let Some((at, author)) = said.next_if(|(at, _)| ts(*at) < desk::line_at(&line)) {
+                    merged.push(spoken(at, &author));
+                }
+                merged.push(line);
+            }
+            merged.extend(said.map(|(at, author)| spoken(at, &author)));
+            lines = merged;
         }
         let mut ola = HashMap::new();
         for (id, policy) in self
@@ -745,6 +790,42 @@ impl Store {
         };
         let rules = self.desk_rules(org_id).await?;
         Ok(assignment::escalate(&rules, &groups, Placement { rule, group: now }))
+    }
+
+    /// Gives the request to an engineer of the organisation, or to nobody. An operator takes it
+    /// for themselves or lets go of their own; a supervisor gives it to anyone.
+    pub async fn assign_request(
+        &self,
+        org_id: i64,
+        id: i64,
+        user: Option<i64>,
+        by: i64,
+        role: Role,
+    ) -> Result<RequestRow> {
+        let r = self.request(org_id, id).await?;
+        if r.status_kind == "closed" {
+            return Err(Error::Conflict("the request is closed".into()));
+        }
+        let own = match user {
+            Some(u) => u == by,
+            None => r.assignee_id == Some(by),
+        };
+        if !own && !role.at_least(Role::Supervisor) {
+            return Err(FieldError::new("user_id", "assign_others", Value::Null).into());
+        }
+        self.owned_by(org_id, "users", "user_id", user).await?;
+        let now = now_millis();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("UPDATE requests SET assignee_id = $1, updated_at = $2 WHERE id = $3 AND org_id = $4")
+            .bind(user)
+            .bind(now)
+            .bind(id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        event(&mut tx, id, now, "assignee", json!({ "user_id": user }), Some(by)).await?;
+        tx.commit().await?;
+        self.request(org_id, id).await
     }
 
     pub async fn set_checklist_item(&self, org_id: i64, id: i64, index: usize, done: bool, by: i64) -> Result<()> {

@@ -20,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/desk/requests/{id}/checklist", web::post().to(checklist))
         .route("/api/desk/requests/{id}/work-logs", web::post().to(work_log))
         .route("/api/desk/requests/{id}/notes", web::post().to(note))
-        .route("/api/desk/requests/{id}/escalate", web::post().to(escalate));
+        .route("/api/desk/requests/{id}/escalate", web::post().to(escalate))
+        .route("/api/desk/requests/{id}/assign", web::post().to(assign));
 }
 
 #[derive(Deserialize)]
@@ -62,6 +63,7 @@ async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) ->
         "statuses": flow.statuses,
         "moves": moves,
         "timers": facts.timers(),
+        "spent": facts.spent(),
         "events": events,
         "work_logs": store.work_logs(r.id).await?,
     })))
@@ -165,5 +167,25 @@ async fn note(
 
 async fn escalate(state: web::Data<AppState>, sup: Supervisor, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     let r = state.hub.escalate_request(sup.org_id, *path, sup.user_id).await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Assign {
+    /// The engineer; null: nobody.
+    user_id: Option<i64>,
+}
+
+async fn assign(
+    state: web::Data<AppState>,
+    op: Operator,
+    path: web::Path<i64>,
+    body: web::Json<Assign>,
+) -> ApiResult<HttpResponse> {
+    let r = state
+        .hub
+        .assign_request(op.org_id, *path, body.user_id, op.user_id, op.role)
+        .await?;
     Ok(HttpResponse::Ok().json(r))
 }

@@ -305,3 +305,25 @@ pub(super) async fn put_rules(
         .collect();
     Ok(HttpResponse::Ok().json(state.hub.store().put_desk_rules(admin.org_id, &rules).await?))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Intake {
+    /// A chat queue (a mailbox's, a bot's, the web chat's).
+    service_id: i64,
+    /// The request type its new conversations open; null: none.
+    type_id: Option<i64>,
+}
+
+pub(super) async fn set_intake(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<Intake>,
+) -> ApiResult<HttpResponse> {
+    state
+        .hub
+        .store()
+        .set_desk_intake(admin.org_id, body.service_id, body.type_id)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

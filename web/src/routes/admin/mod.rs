@@ -128,6 +128,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(desk::create_request_type),
         )
         .route("/api/admin/desk/rules", web::put().to(desk::put_rules))
+        .route("/api/admin/desk/intake", web::put().to(desk::set_intake))
         .route("/api/admin/regions", web::get().to(regions::list))
         .route("/api/admin/regions", web::post().to(regions::create))
         .route("/api/admin/regions/{id}", web::patch().to(regions::edit))
