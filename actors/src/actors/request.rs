@@ -122,7 +122,7 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
         };
         if f.request.status_kind == "closed" {
             if f.request.next_alarm_at.is_some() {
-                core.store.set_next_alarm(id, None).await?;
+                core.store.fire_alarms(id, &[], Some(None)).await?;
             }
             return Ok((None, None));
         }
@@ -141,19 +141,29 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
             },
             jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
         );
-        let mut regrouped = false;
-        for d in due {
-            let fired = Fired {
+        let next = next.map(|t| t.as_millisecond());
+        let fired: Vec<Fired> = due
+            .iter()
+            .map(|d| Fired {
                 track: d.track,
                 clock: clock_name(d.alarm.kind).to_string(),
                 cycle: d.alarm.cycle.as_millisecond(),
                 share: i64::from(d.alarm.share),
                 due_at: d.alarm.at.as_millisecond(),
-                fired_at: now_millis(),
-            };
-            let first = core.store.fire_alarm(id, &fired).await?;
-            f.fired
-                .insert((fired.track.to_string(), fired.clock.clone(), fired.cycle, fired.share));
+                fired_at: now,
+            })
+            .collect();
+        // Every alarm due and the next moment, in one write. An escalation below reads the
+        // request again, and keeps its own next moment then.
+        let keep_next = (f.request.next_alarm_at != next).then_some(next);
+        if fired.is_empty() && keep_next.is_none() {
+            return Ok((Some(f), next));
+        }
+        let first = core.store.fire_alarms(id, &fired, keep_next).await?;
+        f.request.next_alarm_at = next;
+        let mut regrouped = false;
+        for ((d, a), first) in due.iter().zip(&fired).zip(first) {
+            f.fired.insert((a.track.to_string(), a.clock.clone(), a.cycle, a.share));
             if !first {
                 continue;
             }
@@ -162,11 +172,11 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
                 f.request.org_id,
                 EventKind::RequestAlarm {
                     request_id: id,
-                    track: fired.track.to_string(),
+                    track: a.track.to_string(),
                     clock: d.alarm.kind,
-                    share: fired.share,
-                    due_at: fired.due_at,
-                    fired_at: fired.fired_at,
+                    share: a.share,
+                    due_at: a.due_at,
+                    fired_at: a.fired_at,
                     group_id: f.request.group_id,
                 },
             )
@@ -201,11 +211,6 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
         }
         if regrouped {
             continue;
-        }
-        let next = next.map(|t| t.as_millisecond());
-        if f.request.next_alarm_at != next {
-            core.store.set_next_alarm(id, next).await?;
-            f.request.next_alarm_at = next;
         }
         return Ok((Some(f), next));
     }

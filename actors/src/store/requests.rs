@@ -576,40 +576,48 @@ impl Store {
         })
     }
 
-    /// Records an alarm as fired, with its line in the history. False: it had been already
-    /// (by this node before a restart, or by another node), and nothing is done again.
-    pub async fn fire_alarm(&self, request_id: i64, a: &Fired) -> Result<bool> {
+    /// Records alarms as fired, each with its line in the history, and keeps the request's next
+    /// moment (`next`: Some to change it), in one transaction. Answers, per alarm, whether this
+    /// call fired it: false when it had been already (by this node before a restart, or by
+    /// another node), and nothing is done again.
+    pub async fn fire_alarms(
+        &self,
+        request_id: i64,
+        alarms: &[Fired],
+        next: Option<Option<Millis>>,
+    ) -> Result<Vec<bool>> {
         let mut tx = self.write.begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO request_alarms (request_id, track, clock, cycle, share, due_at, fired_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(request_id)
-        .bind(a.track)
-        .bind(&a.clock)
-        .bind(a.cycle)
-        .bind(a.share)
-        .bind(a.due_at)
-        .bind(a.fired_at)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        let data = json!({ "track": a.track, "clock": a.clock, "share": a.share, "due_at": a.due_at });
-        event(&mut tx, request_id, a.fired_at, "alarm", data, None).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Keeps the earliest alarm still owed, so a node starting sets its timer again.
-    pub async fn set_next_alarm(&self, request_id: i64, at: Option<Millis>) -> Result<()> {
-        sqlx::query("UPDATE requests SET next_alarm_at = $1 WHERE id = $2")
-            .bind(at)
+        let mut out = Vec::with_capacity(alarms.len());
+        for a in alarms {
+            let done = sqlx::query(
+                "INSERT INTO request_alarms (request_id, track, clock, cycle, share, due_at, fired_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
             .bind(request_id)
-            .execute(&self.write)
+            .bind(a.track)
+            .bind(&a.clock)
+            .bind(a.cycle)
+            .bind(a.share)
+            .bind(a.due_at)
+            .bind(a.fired_at)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+            let first = done.rows_affected() > 0;
+            if first {
+                let data = json!({ "track": a.track, "clock": a.clock, "share": a.share, "due_at": a.due_at });
+                event(&mut tx, request_id, a.fired_at, "alarm", data, None).await?;
+            }
+            out.push(first);
+        }
+        if let Some(next) = next {
+            sqlx::query("UPDATE requests SET next_alarm_at = $1 WHERE id = $2")
+                .bind(next)
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Every request with an alarm owed, and when: what a starting node's alarm clock holds.
