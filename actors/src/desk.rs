@@ -192,11 +192,13 @@ impl Hub {
     /// A supervisor sends the request one grade up its line.
     pub async fn escalate_request(&self, org_id: i64, id: i64, by: i64) -> Result<RequestRow> {
         let r = self.store().request(org_id, id).await?;
-        let to = self
-            .store()
-            .escalation_of(org_id, &r)
-            .await?
-            .ok_or_else(|| Error::Conflict("the request is at the top of its line already".into()))?;
+        let to = self.store().escalation_of(org_id, &r).await?.ok_or_else(|| {
+            Error::Taken(crate::model::field::FieldError::new(
+                "group_id",
+                "top_of_line",
+                Value::Null,
+            ))
+        })?;
         self.store()
             .regroup_request(org_id, id, to, "by_hand", Some(by))
             .await?;

@@ -414,7 +414,13 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| super::unique_as_conflict(e, "this conversation belongs to a request already"))?;
+                .map_err(|e| {
+                    if super::base::is_unique_violation(&e) {
+                        Error::Taken(FieldError::new("conversation_id", "thread_taken", json!({ "id": c })))
+                    } else {
+                        Error::Store(e)
+                    }
+                })?;
         }
         tx.commit().await?;
         Ok(id)
@@ -674,7 +680,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(Error::Conflict("the request moved meanwhile; look again".into()));
+            return Err(Error::Taken(FieldError::new("status", "moved_meanwhile", Value::Null)));
         }
         event(
             &mut tx,
@@ -731,7 +737,7 @@ impl Store {
     pub async fn note_request(&self, org_id: i64, id: i64, kind: &str, data: Value, by: Option<i64>) -> Result<()> {
         let r = self.request(org_id, id).await?;
         if r.status_kind == "closed" {
-            return Err(Error::Conflict("the request is closed".into()));
+            return Err(Error::Taken(FieldError::new("status", "request_closed", Value::Null)));
         }
         let mut tx = self.write.begin().await?;
         let now = now_millis();
@@ -812,7 +818,7 @@ impl Store {
     ) -> Result<RequestRow> {
         let r = self.request(org_id, id).await?;
         if r.status_kind == "closed" {
-            return Err(Error::Conflict("the request is closed".into()));
+            return Err(Error::Taken(FieldError::new("status", "request_closed", Value::Null)));
         }
         let own = match user {
             Some(u) => u == by,
