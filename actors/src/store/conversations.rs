@@ -610,6 +610,10 @@ impl Store {
         if matches!(author, Author::Visitor) && !attachment_ids.is_empty() {
             super::speech::enqueue_for_message(self, &mut tx, org_id, conversation_id, id, now).await?;
         }
+        // A service-desk request gathering this conversation reads its clocks again.
+        if !matches!(author, Author::System) {
+            super::requests::recheck_thread(&mut tx, conversation_id, now).await?;
+        }
         // A reply for a channel whose bridge sends it is queued for sending in the same
         // transaction: once stored, it will be sent. A dialogue may be answered through another
         // bridge too (a web chat whose visitor left their e-mail address).

@@ -247,16 +247,24 @@ impl Store {
     ) -> Result<()> {
         targets.validate()?;
         self.owned(org_id, "calendars", "calendar_id", calendar_id).await?;
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query("UPDATE desk_policies SET targets = $1, calendar_id = $2 WHERE id = $3 AND org_id = $4")
             .bind(text(targets)?)
             .bind(calendar_id)
             .bind(policy_id)
             .bind(org_id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("policy"));
         }
+        // Every open request reads its clocks again, after a restart too (see `requests::recheck`).
+        sqlx::query("UPDATE requests SET next_alarm_at = $1 WHERE org_id = $2 AND status_kind <> 'closed'")
+            .bind(now_millis())
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

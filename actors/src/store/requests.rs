@@ -247,6 +247,32 @@ async fn event(
     Ok(())
 }
 
+/// `requests.next_alarm_at` is kept no later than the request's next alarm: a change that may
+/// bring an alarm nearer (a status, a group, a customer's message, a policy) sets it to now in
+/// its own transaction, so a node that dies before the request's actor has read the change
+/// still wakes the request when it starts again; the actor then writes the true moment.
+async fn recheck(tx: &mut super::Tx<'_>, request_id: i64, now: Millis) -> Result<()> {
+    sqlx::query("UPDATE requests SET next_alarm_at = $1 WHERE id = $2 AND status_kind <> 'closed'")
+        .bind(now)
+        .bind(request_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The same for the request a conversation belongs to, in the transaction of its message.
+pub(super) async fn recheck_thread(tx: &mut super::Tx<'_>, conversation_id: i64, now: Millis) -> Result<()> {
+    sqlx::query(
+        "UPDATE requests SET next_alarm_at = $1 WHERE status_kind <> 'closed' \
+         AND id IN (SELECT request_id FROM request_threads WHERE conversation_id = $2)",
+    )
+    .bind(now)
+    .bind(conversation_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// What routing rules and policy conditions may ask of a request.
     pub async fn request_subject(
@@ -370,8 +396,8 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO requests (org_id, type_id, workflow_version_id, subject, status, status_kind, priority, category, \
-             counterparty_id, site_id, contact_id, rule_id, group_id, fields, checklist, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
+             counterparty_id, site_id, contact_id, rule_id, group_id, fields, checklist, created_at, updated_at, next_alarm_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16) RETURNING id",
         )
         .bind(org_id)
         .bind(new.type_id)
@@ -691,6 +717,7 @@ impl Store {
             Some(by),
         )
         .await?;
+        recheck(&mut tx, id, now).await?;
         if let Some(c) = attempt.comment {
             event(
                 &mut tx,
@@ -789,6 +816,7 @@ impl Store {
         let data =
             json!({ "group_id": placed.group.id, "rule_id": placed.rule, "grade": placed.group.grade, "why": why });
         event(&mut tx, id, now, "group", data, by).await?;
+        recheck(&mut tx, id, now).await?;
         tx.commit().await?;
         Ok(())
     }
