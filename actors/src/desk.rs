@@ -296,7 +296,7 @@ pub(crate) async fn thread_message(core: &Core, conversation_id: i64, author: Au
     }
 }
 
-async fn desk_event(core: &Core, org_id: i64, kind: EventKind) {
+pub(crate) async fn desk_event(core: &Core, org_id: i64, kind: EventKind) {
     let e = Event {
         origin: 0,
         org_id,

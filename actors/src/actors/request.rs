@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use super::alarms::AlarmClock;
-use crate::bus::{Event, EventKind};
+use crate::bus::EventKind;
 use crate::error::Result;
 use crate::model::desk::{self, Escalation};
 use crate::model::{now_millis, sla, Millis};
@@ -167,7 +167,7 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
             if !first {
                 continue;
             }
-            publish(
+            crate::desk::desk_event(
                 core,
                 f.request.org_id,
                 EventKind::RequestAlarm {
@@ -193,7 +193,7 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
                             .regroup_request(f.request.org_id, id, to, "escalation", None)
                             .await?;
                         regrouped = true;
-                        publish(
+                        crate::desk::desk_event(
                             core,
                             f.request.org_id,
                             EventKind::RequestChanged {
@@ -217,17 +217,4 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
     // Escalated along a whole line in one go (every grade's step already past): settle on the
     // next wake.
     Ok((None, Some(now_millis())))
-}
-
-async fn publish(core: &Core, org_id: i64, kind: EventKind) {
-    let e = Event {
-        origin: 0,
-        org_id,
-        branch_id: 0,
-        at: now_millis(),
-        kind,
-    };
-    if let Err(err) = core.bus.publish(e).await {
-        tracing::warn!(error = %err, "publish failed; the request's change is stored");
-    }
 }

@@ -124,7 +124,13 @@ fn unknown(field: &'static str, id: i64) -> Error {
 
 impl Store {
     /// Fails with the field named unless `id` is a row of `table` of the organisation.
-    async fn owned(&self, org_id: i64, table: &'static str, field: &'static str, id: Option<i64>) -> Result<()> {
+    pub(super) async fn owned(
+        &self,
+        org_id: i64,
+        table: &'static str,
+        field: &'static str,
+        id: Option<i64>,
+    ) -> Result<()> {
         let Some(id) = id else { return Ok(()) };
         let q = super::sql(format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND org_id = $2"));
         let (n,): (i64,) = sqlx::query_as(q).bind(id).bind(org_id).fetch_one(&self.read).await?;

@@ -367,10 +367,10 @@ impl Store {
             .find(|w| w.id == workflow_id)
             .ok_or(Error::NotFound("workflow"))?;
         let first = flow.body.initial().ok_or(Error::NotFound("status"))?.clone();
-        self.owned_by(org_id, "counterparties", "counterparty_id", new.counterparty_id)
+        self.owned(org_id, "counterparties", "counterparty_id", new.counterparty_id)
             .await?;
-        self.owned_by(org_id, "contacts", "contact_id", new.contact_id).await?;
-        self.owned_by(org_id, "conversations", "conversation_id", new.conversation_id)
+        self.owned(org_id, "contacts", "contact_id", new.contact_id).await?;
+        self.owned(org_id, "conversations", "conversation_id", new.conversation_id)
             .await?;
         let mut s = self
             .request_subject(
@@ -450,16 +450,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(id)
-    }
-
-    async fn owned_by(&self, org_id: i64, table: &'static str, field: &'static str, id: Option<i64>) -> Result<()> {
-        let Some(id) = id else { return Ok(()) };
-        let q = super::sql(format!("SELECT COUNT(*) FROM {table} WHERE id = $1 AND org_id = $2"));
-        let (n,): (i64,) = sqlx::query_as(q).bind(id).bind(org_id).fetch_one(&self.read).await?;
-        if n == 0 {
-            return Err(FieldError::new(field, "not_found", json!({ "id": id })).into());
-        }
-        Ok(())
     }
 
     pub async fn request(&self, org_id: i64, id: i64) -> Result<RequestRow> {
@@ -855,7 +845,7 @@ impl Store {
         if !own && !role.at_least(Role::Supervisor) {
             return Err(FieldError::new("user_id", "assign_others", Value::Null).into());
         }
-        self.owned_by(org_id, "users", "user_id", user).await?;
+        self.owned(org_id, "users", "user_id", user).await?;
         let now = now_millis();
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE requests SET assignee_id = $1, updated_at = $2 WHERE id = $3 AND org_id = $4")
