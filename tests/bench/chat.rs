@@ -23,7 +23,7 @@ mod common;
 #[path = "../it/harness.rs"]
 mod harness;
 
-use common::{now_ms, percentile, raise_fd_limit};
+use common::{env_or, now_ms, percentile, raise_fd_limit};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,10 +37,6 @@ use serde_json::{json, Value};
 
 const CHAT_QUEUE: i64 = 5;
 const SAMPLES: usize = 3000;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn main() {
     raise_fd_limit();

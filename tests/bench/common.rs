@@ -30,3 +30,8 @@ pub fn now_ms() -> f64 {
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(0.0)
 }
+
+/// A count from the environment, or `default`.
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

@@ -20,7 +20,7 @@ mod common;
 #[path = "../it/harness.rs"]
 mod harness;
 
-use common::{now_ms, percentile, raise_fd_limit};
+use common::{env_or, now_ms, percentile, raise_fd_limit};
 
 use std::time::{Duration, Instant};
 
@@ -39,10 +39,6 @@ use serde_json::json;
 
 /// Requests created at once (the rest wait their turn).
 const IN_FLIGHT: usize = 16;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 
 fn rss_kb() -> f64 {
     std::fs::read_to_string("/proc/self/status")

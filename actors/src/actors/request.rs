@@ -14,7 +14,7 @@ use super::alarms::AlarmClock;
 use crate::bus::EventKind;
 use crate::error::Result;
 use crate::model::desk::{self, Escalation};
-use crate::model::{now_millis, sla, Millis};
+use crate::model::{now_millis, Millis};
 use crate::store::requests::{ClockFacts, Fired, PolicyInForce};
 use crate::Core;
 
@@ -103,14 +103,6 @@ impl Handler<Wake> for RequestActor {
     }
 }
 
-fn clock_name(k: sla::ClockKind) -> &'static str {
-    match k {
-        sla::ClockKind::FirstResponse => "first_response",
-        sla::ClockKind::NextResponse => "next_response",
-        sla::ClockKind::Resolution => "resolution",
-    }
-}
-
 /// Reads the clocks, fires what is owed, escalates, and answers what to keep and when to wake.
 async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Option<ClockFacts>, Option<Millis>)> {
     let mut facts = facts;
@@ -134,7 +126,7 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
             |track, kind, cycle, share| {
                 f.fired.contains(&(
                     track.to_string(),
-                    clock_name(kind).to_string(),
+                    kind.as_str().to_string(),
                     cycle.as_millisecond(),
                     i64::from(share),
                 ))
@@ -146,7 +138,7 @@ async fn check(core: &Core, id: i64, facts: Option<ClockFacts>) -> Result<(Optio
             .iter()
             .map(|d| Fired {
                 track: d.track,
-                clock: clock_name(d.alarm.kind).to_string(),
+                clock: d.alarm.kind.as_str().to_string(),
                 cycle: d.alarm.cycle.as_millisecond(),
                 share: i64::from(d.alarm.share),
                 due_at: d.alarm.at.as_millisecond(),

@@ -31,6 +31,17 @@ pub enum ClockKind {
     Resolution,
 }
 
+impl ClockKind {
+    /// Its name as stored with the alarms it fires and as sent (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockKind::FirstResponse => "first_response",
+            ClockKind::NextResponse => "next_response",
+            ClockKind::Resolution => "resolution",
+        }
+    }
+}
+
 pub const CLOCKS: [ClockKind; 3] = [ClockKind::FirstResponse, ClockKind::NextResponse, ClockKind::Resolution];
 
 /// A policy's targets and the business time they run in.

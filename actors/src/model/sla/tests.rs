@@ -42,6 +42,13 @@ fn status(at: &str, s: &str) -> Event {
 }
 
 #[test]
+fn a_clocks_name_is_its_wire_name() {
+    for k in CLOCKS {
+        assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.as_str()));
+    }
+}
+
+#[test]
 fn time_waiting_for_the_customer_does_not_count() {
     // GLPI #24481: the clock kept running while the request was pending.
     let p = [office("UTC")];
