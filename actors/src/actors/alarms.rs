@@ -113,7 +113,15 @@ mod tests {
         let stop = tokio_util::sync::CancellationToken::new();
         let runner = {
             let (c, stop) = (c.clone(), stop.clone());
-            tokio::spawn(async move { c.run(move |id| drop(tx.send((id, now_millis()))), stop).await })
+            tokio::spawn(async move {
+                c.run(
+                    move |id| {
+                        let _ = tx.send((id, now_millis()));
+                    },
+                    stop,
+                )
+                .await
+            })
         };
         let now = now_millis();
         c.set(7, Some(now + 80));
