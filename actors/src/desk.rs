@@ -7,14 +7,28 @@ use std::sync::atomic::Ordering;
 use serde_json::{json, Value};
 
 use crate::actors::request::Wake;
+use crate::actors::ticket::{Apply, Change, Post};
 use crate::bus::{Event, EventKind};
 use crate::error::{Error, Result};
+use crate::model::conversation::ConversationStatus;
+use crate::model::field::FieldError;
 use crate::model::now_millis;
 use crate::model::role::Role;
 use crate::model::workflow::Action;
 use crate::store::requests::{MoveRequest, NewRequest, RequestRow, PRIORITIES};
 use crate::store::Author;
+use crate::store::Message;
 use crate::{Core, Hub};
+
+/// An answer to the customer written on a request's card.
+#[derive(Debug, Clone)]
+pub struct RequestReply {
+    pub user: i64,
+    pub role: Role,
+    pub conversation_id: Option<i64>,
+    pub body: String,
+    pub client_id: Option<String>,
+}
 
 /// How long a request's actor stays without a message before it stops (its next alarm then
 /// waits in the alarm clock alone).
@@ -185,6 +199,78 @@ impl Hub {
         role: Role,
     ) -> Result<RequestRow> {
         let r = self.store().assign_request(org_id, id, user, by, role).await?;
+        self.request_changed(&r).await;
+        Ok(r)
+    }
+
+    /// The engineer answers the customer from the request's card, in one of its threads (the
+    /// latest linked when none is named). The request's assignee (or a supervisor) may; the
+    /// conversation is handed to them first when someone else holds it, so the thread's holder
+    /// is always the one who answers.
+    pub async fn request_reply(&self, org_id: i64, id: i64, reply: RequestReply) -> Result<(Message, bool)> {
+        let s = self.store();
+        let r = s.request(org_id, id).await?;
+        if r.assignee_id != Some(reply.user) && !reply.role.at_least(Role::Supervisor) {
+            return Err(Error::Taken(FieldError::new(
+                "assignee_id",
+                "not_assignee",
+                Value::Null,
+            )));
+        }
+        let threads = s.request_conversations(id).await?;
+        let conversation = match reply.conversation_id {
+            Some(c) if threads.contains(&c) => c,
+            Some(_) => return Err(Error::NotFound("conversation")),
+            None => *threads.last().ok_or(Error::NotFound("conversation"))?,
+        };
+        let head = s.conversation_head(org_id, conversation).await?;
+        if head.status != ConversationStatus::Closed && head.assignee_id != Some(reply.user) {
+            crate::ask(
+                &self.ticket(conversation),
+                Apply {
+                    org_id,
+                    change: Change::Assign {
+                        operator: reply.user,
+                        by: reply.user,
+                    },
+                },
+            )
+            .await?;
+        }
+        crate::ask(
+            &self.ticket(conversation),
+            Post {
+                org_id,
+                author: Author::Operator(reply.user),
+                owner: format!("user:{}", reply.user),
+                body: reply.body,
+                client_id: reply.client_id,
+                attachment_ids: Vec::new(),
+            },
+        )
+        .await
+    }
+
+    /// An engineer fills fields of a request: only those its type names.
+    pub async fn set_request_fields(
+        &self,
+        org_id: i64,
+        id: i64,
+        changes: &serde_json::Map<String, Value>,
+        by: i64,
+    ) -> Result<RequestRow> {
+        let s = self.store();
+        let r = s.request(org_id, id).await?;
+        let allowed = s
+            .request_types(org_id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == r.type_id)
+            .map(|t| t.fields)
+            .unwrap_or_default();
+        s.set_request_fields(org_id, id, changes, Some(&allowed), Some(by))
+            .await?;
+        let r = s.request(org_id, id).await?;
         self.request_changed(&r).await;
         Ok(r)
     }

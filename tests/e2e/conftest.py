@@ -159,3 +159,15 @@ def hub(hub_store) -> hubnode.Node:
         pytest.fail(str(e), pytrace=False)
 
 
+
+
+@pytest.fixture
+def maildev():
+    """maildev (npm): the capturing SMTP server the hub's mail leaves through."""
+    import mailkit
+    try:
+        m = mailkit.Maildev()
+    except hubnode.HubSetupError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield m
+    m.stop()

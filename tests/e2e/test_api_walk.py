@@ -607,6 +607,9 @@ BODY_EXCLUDE = {
     # The one body of every ticket action: recall and start ignore service_id (transfer's).
     ("POST", "/api/operator/tickets/{id}/recall"): {"service_id"},
     ("POST", "/api/operator/tickets/{id}/start"): {"service_id"},
+    # Only a thread of the request itself is answered in (the latest when none is named): any
+    # other conversation, the caller's organisation's or not, is not found.
+    ("POST", "/api/desk/requests/{id}/reply"): {"conversation_id"},
 }
 BODY_VALUES = {
     # The whole of the own group's level (its parent_id is the own group) as it is when the call
@@ -1172,6 +1175,17 @@ class Walk:
             self.ok("PUT", "/api/admin/desk/rules", admin, {"rules": [
                 {"groups": [self.own["support_group"], self.own["second_group"]]}]})
             kind = "request"
+        if kind == "threaded_request":  # made from a web chat of its own: a thread to answer in
+            text = f"walk: a question for the desk {n}"
+            _, conversation = self.chat("demo", text)
+            made = self.http("POST", "/api/desk/requests", admin, {
+                "type_id": self.own["request_type"], "subject": f"walk request {n}", "site_id": self.own["site"],
+                "conversation_id": conversation})
+            if made.status == 201:
+                return made.json()["id"]
+            # The walk may have set intake on the widget's queue: the chat opened one itself.
+            assert made.status == 409 and made.json().get("reason") == "thread_taken", made.brief()
+            return next(r["id"] for r in self.ok("GET", "/api/desk/requests?all=true", admin) if r["subject"] == text)
         if kind in ("request", "approvable_request"):  # new, at the first line, a checklist item to tick
             type_id = self.own["approved_type" if kind == "approvable_request" else "request_type"]
             return self.ok("POST", "/api/desk/requests", admin, {
@@ -1252,6 +1266,8 @@ class Walk:
         ("POST", "/api/desk/requests/{id}/checklist"): ("{id}", "request"),
         ("POST", "/api/desk/requests/{id}/escalate"): ("{id}", "escalatable_request"),
         ("POST", "/api/desk/requests/{id}/approve"): ("{id}", "approvable_request"),
+        # Answering a request's customer: one made from a chat, so it has a thread.
+        ("POST", "/api/desk/requests/{id}/reply"): ("{id}", "threaded_request"),
     }
     FRESH_BODY = {
         ("POST", "/api/admin/devices/{id}/pair"): {"code": "pairing_code"},

@@ -38,16 +38,6 @@ def dovecot():
     d.stop()
 
 
-@pytest.fixture
-def maildev():
-    try:
-        m = mailkit.Maildev()
-    except hubnode.HubSetupError as e:
-        pytest.fail(str(e), pytrace=False)
-    yield m
-    m.stop()
-
-
 def wait(pred, timeout=30.0, what="condition"):
     return tgkit.wait(pred, timeout=timeout, what=what, every=0.1)
 

@@ -85,6 +85,10 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("login.js"),
     js!("widget-frame.js"),
     js!("supervisor.js"),
+    js!("desk.js"),
+    js!("desk-state.js"),
+    js!("desk-card.js"),
+    js!("desk-kpis.js"),
     js!("canned.js"),
     js!("admin.js"),
     js!("admin-kit.js"),
@@ -181,6 +185,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             get_or_head().to(|| async { embeddable(page!("widget.html")) }),
         )
         .route("/widget.js", get_or_head().to(widget_script))
+        .route("/desk", get_or_head().to(|| async { html(page!("desk.html")) }))
         .route("/admin", get_or_head().to(|| async { html(page!("admin.html")) }));
 }
 

@@ -162,6 +162,14 @@ fn sentence(reason: &str, args: &Value) -> String {
         "no_closed_status" => "a workflow needs a closed status to end in".into(),
         "status_unreachable" => format!("no move leads to status {}", s("key")),
         "status_dead_end" => format!("a request in status {} could never be closed", s("key")),
+        "field_unknown" => format!("the request's type has no field {}", s("field")),
+        "field_value" => format!("field {} takes text, a number, yes/no or nothing", s("field")),
+        "period" => "the period must end after it begins".into(),
+        "not_assignee" => "only the engineer the request is assigned to (or a supervisor) answers its customer".into(),
+        "reply_move" => format!(
+            "a customer's message cannot move a request from {} there (not to itself, not out of closed)",
+            s("key")
+        ),
         "not_yourself" => "not for your own account".into(),
         "not_found" => "not found".into(),
         "password_length" => format!("{} to {} characters", n("min"), n("max")),

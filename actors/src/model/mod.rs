@@ -15,6 +15,7 @@ pub mod eta;
 pub mod field;
 pub mod geo;
 pub mod kiosk;
+pub mod kpi;
 pub mod menu;
 pub mod message;
 pub mod namespace;

@@ -36,6 +36,11 @@ pub struct Status {
     /// Done on entering it, in order.
     #[serde(default)]
     pub on_enter: Vec<Action>,
+    /// Where a request here goes when the customer writes (by any channel): "waiting for the
+    /// customer" back to "in work", "resolved" reopened. The customer's message is the move, in
+    /// the message's own write, so it never needs an engineer to notice it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_customer_reply: Option<String>,
 }
 
 /// What a move needs before it is made.
@@ -151,6 +156,16 @@ impl Workflow {
                 return Err(bad("statuses", "status_twice", json!({ "key": s.key })));
             }
         }
+        for s in &self.statuses {
+            if let Some(to) = &s.on_customer_reply {
+                if !keys.contains(to.as_str()) {
+                    return Err(bad("statuses", "status_unknown", json!({ "key": to })));
+                }
+                if *to == s.key || s.kind == StatusKind::Closed {
+                    return Err(bad("statuses", "reply_move", json!({ "key": s.key })));
+                }
+            }
+        }
         let mut moves = BTreeSet::new();
         for t in &self.transitions {
             for end in [&t.from, &t.to] {
@@ -188,6 +203,12 @@ impl Workflow {
             return Err(bad("transitions", "status_dead_end", json!({ "key": s.key })));
         }
         Ok(())
+    }
+
+    /// Where the customer's message moves a request that is in `status`, if anywhere.
+    pub fn on_customer_reply(&self, status: &str) -> Option<&Status> {
+        let to = self.status(status)?.on_customer_reply.as_deref()?;
+        self.status(to)
     }
 
     /// The moves a person of `role` may offer from `from`: the buttons on the request's card.

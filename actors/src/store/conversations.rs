@@ -612,7 +612,7 @@ impl Store {
         }
         // A service-desk request gathering this conversation reads its clocks again.
         if !matches!(author, Author::System) {
-            super::requests::recheck_thread(&mut tx, conversation_id, now).await?;
+            super::requests::recheck_thread(&mut tx, conversation_id, matches!(author, Author::Visitor), now).await?;
         }
         // A reply for a channel whose bridge sends it is queued for sending in the same
         // transaction: once stored, it will be sent. A dialogue may be answered through another

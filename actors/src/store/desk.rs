@@ -92,6 +92,8 @@ pub struct RequestType {
     pub workflow_id: i64,
     /// Fields a request of this type has (the workflow's requirements name them).
     pub fields: Vec<String>,
+    /// The checklist every request of the type starts with, unless it is made with its own.
+    pub checklist: Vec<String>,
 }
 
 /// Everything the back office shows of the desk's set-up, in one answer.
@@ -574,19 +576,20 @@ impl Store {
     }
 
     pub async fn request_types(&self, org_id: i64) -> Result<Vec<RequestType>> {
-        let rows: Vec<(i64, String, i64, String)> = sqlx::query_as(
-            "SELECT id, name, workflow_id, fields FROM request_types WHERE org_id = $1 ORDER BY name, id",
+        let rows: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
+            "SELECT id, name, workflow_id, fields, checklist FROM request_types WHERE org_id = $1 ORDER BY name, id",
         )
         .bind(org_id)
         .fetch_all(&self.read)
         .await?;
         rows.into_iter()
-            .map(|(id, name, workflow_id, fields)| {
+            .map(|(id, name, workflow_id, fields, checklist)| {
                 Ok(RequestType {
                     id,
                     name,
                     workflow_id,
                     fields: parse(&fields)?,
+                    checklist: parse(&checklist)?,
                 })
             })
             .collect()
@@ -598,6 +601,7 @@ impl Store {
         name: &str,
         workflow_id: i64,
         fields: &[String],
+        checklist: &[String],
     ) -> Result<i64> {
         field::name("name", name)?;
         self.owned(org_id, "workflows", "workflow_id", Some(workflow_id))
@@ -608,13 +612,21 @@ impl Store {
         for f in fields {
             field::text("fields", f, 40, true)?;
         }
+        if checklist.len() > 100 {
+            return Err(FieldError::new("checklist", "too_many", json!({ "max": 100 })).into());
+        }
+        for item in checklist {
+            field::text("checklist", item, 300, true)?;
+        }
+        let checklist: Vec<&str> = checklist.iter().map(|c| c.trim()).collect();
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO request_types (org_id, name, workflow_id, fields) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO request_types (org_id, name, workflow_id, fields, checklist) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(org_id)
         .bind(name.trim())
         .bind(workflow_id)
         .bind(text(&fields)?)
+        .bind(text(&checklist)?)
         .fetch_one(&self.write)
         .await?;
         Ok(id)

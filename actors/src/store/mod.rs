@@ -12,6 +12,7 @@ mod conversations;
 pub mod desk;
 pub mod followers;
 pub mod jobs;
+pub mod kpis;
 pub mod layout;
 pub mod looks;
 pub mod namespace;

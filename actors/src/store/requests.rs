@@ -172,6 +172,19 @@ pub struct Fired {
     pub fired_at: Millis,
 }
 
+/// Which requests a list shows (each filter given narrows it).
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Not closed.
+    pub open_only: bool,
+    pub assignee: Option<i64>,
+    /// With a group this user is a member of.
+    pub member_of: Option<i64>,
+    pub group_id: Option<i64>,
+    pub status: Option<String>,
+    pub type_id: Option<i64>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MoveRequest {
@@ -261,7 +274,15 @@ async fn recheck(tx: &mut super::Tx<'_>, request_id: i64, now: Millis) -> Result
 }
 
 /// The same for the request a conversation belongs to, in the transaction of its message.
-pub(super) async fn recheck_thread(tx: &mut super::Tx<'_>, conversation_id: i64, now: Millis) -> Result<()> {
+pub(super) async fn recheck_thread(
+    tx: &mut super::Tx<'_>,
+    conversation_id: i64,
+    customer: bool,
+    now: Millis,
+) -> Result<()> {
+    if customer {
+        resume_on_reply(tx, conversation_id, now).await?;
+    }
     sqlx::query(
         "UPDATE requests SET next_alarm_at = $1 WHERE status_kind <> 'closed' \
          AND id IN (SELECT request_id FROM request_threads WHERE conversation_id = $2)",
@@ -270,6 +291,45 @@ pub(super) async fn recheck_thread(tx: &mut super::Tx<'_>, conversation_id: i64,
     .bind(conversation_id)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// The customer wrote in a request's thread: a request whose status says where a reply takes it
+/// ("waiting for the customer" → "in work") moves there, in the message's own write.
+async fn resume_on_reply(tx: &mut super::Tx<'_>, conversation_id: i64, now: Millis) -> Result<()> {
+    let linked: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT r.id, r.status, v.body FROM requests r JOIN workflow_versions v ON v.id = r.workflow_version_id \
+         WHERE r.status_kind <> 'closed' \
+         AND r.id IN (SELECT request_id FROM request_threads WHERE conversation_id = $1)",
+    )
+    .bind(conversation_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for (id, status, body) in linked {
+        let Ok(flow) = serde_json::from_str::<Workflow>(&body) else {
+            continue;
+        };
+        let Some(to) = flow.on_customer_reply(&status) else {
+            continue;
+        };
+        let kind = kind_name(to.kind);
+        sqlx::query("UPDATE requests SET status = $1, status_kind = $2, updated_at = $3 WHERE id = $4")
+            .bind(&to.key)
+            .bind(kind)
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        event(
+            tx,
+            id,
+            now,
+            "status",
+            json!({ "status": to.key, "kind": kind, "from": status, "cause": "customer_reply" }),
+            None,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -353,8 +413,8 @@ impl Store {
         for item in &new.checklist {
             field::text("checklist", item, 300, true)?;
         }
-        let (workflow_id,): (i64,) =
-            sqlx::query_as("SELECT workflow_id FROM request_types WHERE id = $1 AND org_id = $2")
+        let (workflow_id, type_checklist): (i64, String) =
+            sqlx::query_as("SELECT workflow_id, checklist FROM request_types WHERE id = $1 AND org_id = $2")
                 .bind(new.type_id)
                 .bind(org_id)
                 .fetch_optional(&self.read)
@@ -383,9 +443,16 @@ impl Store {
             )
             .await?;
         let (placed, sla) = self.place_request(org_id, &mut s, 1).await?;
+        // Its own checklist, or its type's.
+        let from_type: Vec<String> = if new.checklist.is_empty() {
+            serde_json::from_str(&type_checklist).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let checklist: Vec<ChecklistItem> = new
             .checklist
             .iter()
+            .chain(from_type.iter())
             .map(|t| ChecklistItem {
                 text: t.trim().to_string(),
                 done: false,
@@ -474,15 +541,51 @@ impl Store {
 
     /// The organisation's requests, newest first: those not closed, or all.
     pub async fn requests(&self, org_id: i64, open_only: bool, limit: i64) -> Result<Vec<RequestRow>> {
-        let filter = if open_only { "AND status_kind <> 'closed'" } else { "" };
+        let f = RequestFilter {
+            open_only,
+            ..Default::default()
+        };
+        self.request_list(org_id, &f, limit).await
+    }
+
+    /// Requests by the engineer's filters, newest first.
+    pub async fn request_list(&self, org_id: i64, f: &RequestFilter, limit: i64) -> Result<Vec<RequestRow>> {
+        let mut wh = vec!["org_id = $1".to_string()];
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if f.open_only {
+            wh.push("status_kind <> 'closed'".into());
+        }
+        let assignee = f.assignee.map(|_| format!("assignee_id = ${}", next()));
+        let member = f.member_of.map(|_| {
+            format!(
+                "group_id IN (SELECT group_id FROM support_group_members WHERE user_id = ${})",
+                next()
+            )
+        });
+        let group = f.group_id.map(|_| format!("group_id = ${}", next()));
+        let status = f.status.as_ref().map(|_| format!("status = ${}", next()));
+        let kind = f.type_id.map(|_| format!("type_id = ${}", next()));
+        wh.extend([assignee, member, group, status, kind].into_iter().flatten());
         let q = super::sql(format!(
-            "SELECT {COLUMNS} FROM requests WHERE org_id = $1 {filter} ORDER BY id DESC LIMIT $2"
+            "SELECT {COLUMNS} FROM requests WHERE {} ORDER BY id DESC LIMIT ${}",
+            wh.join(" AND "),
+            next()
         ));
-        Ok(sqlx::query_as(q)
-            .bind(org_id)
-            .bind(limit.clamp(1, 500))
-            .fetch_all(&self.read)
-            .await?)
+        let mut q = sqlx::query_as(q).bind(org_id);
+        for v in [f.assignee, f.member_of, f.group_id].into_iter().flatten() {
+            q = q.bind(v);
+        }
+        if let Some(s) = &f.status {
+            q = q.bind(s.clone());
+        }
+        if let Some(t) = f.type_id {
+            q = q.bind(t);
+        }
+        Ok(q.bind(limit.clamp(1, 500)).fetch_all(&self.read).await?)
     }
 
     pub async fn request_events(&self, request_id: i64) -> Result<Vec<RequestEvent>> {
@@ -899,27 +1002,64 @@ impl Store {
     }
 
     pub async fn set_request_field(&self, org_id: i64, id: i64, name: &str, value: Value) -> Result<()> {
-        let r = self.request(org_id, id).await?;
-        let mut fields: Map<String, Value> = serde_json::from_str(&r.fields).unwrap_or_default();
-        fields.insert(name.to_string(), value.clone());
-        let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE requests SET fields = $1, updated_at = $2 WHERE id = $3")
-            .bind(Value::Object(fields).to_string())
-            .bind(now_millis())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        event(
-            &mut tx,
-            id,
-            now_millis(),
-            "field",
-            json!({ "field": name, "value": value }),
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let mut one = Map::new();
+        one.insert(name.to_string(), value);
+        self.set_request_fields(org_id, id, &one, None, None).await
+    }
+
+    /// Sets fields of a request (null or "" clears one); `allowed`: the only names a person may
+    /// set (its type's fields). A concurrent edit is never lost: the write applies to the fields
+    /// it read, or is tried again on the fresh ones.
+    pub async fn set_request_fields(
+        &self,
+        org_id: i64,
+        id: i64,
+        changes: &Map<String, Value>,
+        allowed: Option<&[String]>,
+        by: Option<i64>,
+    ) -> Result<()> {
+        if changes.len() > 50 {
+            return Err(FieldError::new("fields", "too_many", json!({ "max": 50 })).into());
+        }
+        for (name, value) in changes {
+            if allowed.is_some_and(|a| !a.iter().any(|x| x == name)) {
+                return Err(FieldError::new("fields", "field_unknown", json!({ "field": name })).into());
+            }
+            match value {
+                Value::String(t) => field::text("fields", t, 2000, true)?,
+                Value::Null | Value::Bool(_) | Value::Number(_) => {}
+                _ => return Err(FieldError::new("fields", "field_value", json!({ "field": name })).into()),
+            }
+        }
+        for _ in 0..5 {
+            let r = self.request(org_id, id).await?;
+            let mut fields: Map<String, Value> = serde_json::from_str(&r.fields).unwrap_or_default();
+            for (name, value) in changes {
+                if value.is_null() || value.as_str() == Some("") {
+                    fields.remove(name);
+                } else {
+                    fields.insert(name.clone(), value.clone());
+                }
+            }
+            let now = now_millis();
+            let mut tx = self.write.begin().await?;
+            let done = sqlx::query("UPDATE requests SET fields = $1, updated_at = $2 WHERE id = $3 AND fields = $4")
+                .bind(Value::Object(fields).to_string())
+                .bind(now)
+                .bind(id)
+                .bind(&r.fields)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            for (name, value) in changes {
+                event(&mut tx, id, now, "field", json!({ "field": name, "value": value }), by).await?;
+            }
+            tx.commit().await?;
+            return Ok(());
+        }
+        Err(Error::Taken(FieldError::new("fields", "moved_meanwhile", Value::Null)))
     }
 
     pub async fn set_request_priority(&self, org_id: i64, id: i64, priority: &str) -> Result<()> {
@@ -970,6 +1110,17 @@ impl Store {
                 .fetch_one(&self.read)
                 .await?,
         )
+    }
+
+    /// The conversations a request gathers, in the order they were linked.
+    pub async fn request_conversations(&self, request_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT conversation_id FROM request_threads WHERE request_id = $1 ORDER BY linked_at, conversation_id",
+        )
+        .bind(request_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(|(c,)| c).collect())
     }
 
     pub async fn work_logs(&self, request_id: i64) -> Result<Vec<WorkLog>> {

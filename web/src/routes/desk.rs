@@ -4,12 +4,18 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::auth::{Operator, Supervisor};
 use crate::{ApiResult, AppState};
+use hub_actors::desk::RequestReply;
 use hub_actors::model::field;
-use hub_actors::store::requests::{MoveRequest, NewRequest, NewWorkLog};
+use hub_actors::model::kpi::{self, Case};
+use hub_actors::store::requests::RequestRow;
+use hub_actors::store::requests::{MoveRequest, NewRequest, NewWorkLog, RequestFilter};
+
+/// Messages of each thread shown on the card.
+const THREAD_PAGE: i64 = 100;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/desk/requests", web::get().to(list))
@@ -21,19 +27,120 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/desk/requests/{id}/work-logs", web::post().to(work_log))
         .route("/api/desk/requests/{id}/notes", web::post().to(note))
         .route("/api/desk/requests/{id}/escalate", web::post().to(escalate))
-        .route("/api/desk/requests/{id}/assign", web::post().to(assign));
+        .route("/api/desk/requests/{id}/assign", web::post().to(assign))
+        .route("/api/desk/requests/{id}/reply", web::post().to(reply))
+        .route("/api/desk/requests/{id}/fields", web::patch().to(fields))
+        .route("/api/desk/directory", web::get().to(directory))
+        .route("/api/desk/kpis", web::get().to(kpis))
+        .route("/api/desk/kpis.csv", web::get().to(kpis_csv));
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum View {
+    /// Every request of the organisation.
+    #[default]
+    All,
+    /// Assigned to me.
+    Mine,
+    /// With a group I am a member of.
+    Groups,
+    /// Mine and my groups' whose clock is breached or has a quarter of its time or less left,
+    /// the nearest first.
+    Breaching,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    #[serde(default)]
+    view: View,
     /// Closed ones too.
     #[serde(default)]
     all: bool,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    group_id: Option<i64>,
+    #[serde(default)]
+    type_id: Option<i64>,
 }
 
+/// How many requests the breaching view reads the clocks of.
+const BREACHING_SCAN: i64 = 200;
+
 async fn list(state: web::Data<AppState>, op: Operator, q: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.hub.store().requests(op.org_id, !q.all, 500).await?))
+    let store = state.hub.store();
+    let mut f = RequestFilter {
+        open_only: !q.all || q.view == View::Breaching,
+        status: q.status.clone(),
+        group_id: q.group_id,
+        type_id: q.type_id,
+        ..Default::default()
+    };
+    match q.view {
+        View::All => {}
+        View::Mine => f.assignee = Some(op.user_id),
+        View::Groups | View::Breaching => f.member_of = Some(op.user_id),
+    }
+    if q.view != View::Breaching {
+        return Ok(HttpResponse::Ok().json(store.request_list(op.org_id, &f, 500).await?));
+    }
+    let mut rows = store.request_list(op.org_id, &f, BREACHING_SCAN).await?;
+    f.member_of = None;
+    f.assignee = Some(op.user_id);
+    for r in store.request_list(op.org_id, &f, BREACHING_SCAN).await? {
+        if !rows.iter().any(|x| x.id == r.id) {
+            rows.push(r);
+        }
+    }
+    let mut out = Vec::new();
+    for r in rows
+        .into_iter()
+        .filter(|r| r.status_kind == "open" || r.status_kind == "waiting")
+    {
+        let timers = store.clock_facts(r.id).await?.timers();
+        let nearest = timers
+            .iter()
+            .filter(|t| t.stopped_at.is_none() && (t.breached || t.left_secs * 4 <= t.target_secs))
+            .map(|t| t.left_secs)
+            .min();
+        if let Some(left) = nearest {
+            out.push((left, json!({ "request": r, "timers": timers })));
+        }
+    }
+    out.sort_by_key(|(left, _)| *left);
+    let out: Vec<Value> = out
+        .into_iter()
+        .map(|(_, mut v)| {
+            let timers = v["timers"].take();
+            let mut r = v["request"].take();
+            r["timers"] = timers;
+            r
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fields {
+    /// The type's fields to set; null or "" clears one.
+    fields: serde_json::Map<String, Value>,
+}
+
+/// The engineer fills the request's fields (those its type names).
+async fn fields(
+    state: web::Data<AppState>,
+    op: Operator,
+    path: web::Path<i64>,
+    body: web::Json<Fields>,
+) -> ApiResult<HttpResponse> {
+    let r = state
+        .hub
+        .set_request_fields(op.org_id, *path, &body.fields, op.user_id)
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
 }
 
 async fn create(state: web::Data<AppState>, op: Operator, body: web::Json<NewRequest>) -> ApiResult<HttpResponse> {
@@ -58,6 +165,20 @@ async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) ->
         .into_iter()
         .map(|e| json!({ "id": e.id, "at": e.at, "kind": e.kind, "data": e.data(), "by_user": e.by_user }))
         .collect();
+    // The thread across channels: each conversation the request gathers, with its latest
+    // messages, oldest first.
+    let mut threads = Vec::new();
+    for c in store.request_conversations(r.id).await? {
+        let head = store.conversation_head(op.org_id, c).await?;
+        let messages = store.latest_messages(c, 0, THREAD_PAGE).await?;
+        threads.push(json!({
+            "conversation_id": c,
+            "channel": head.channel,
+            "status": head.status,
+            "assignee_id": head.assignee_id,
+            "messages": messages,
+        }));
+    }
     Ok(HttpResponse::Ok().json(json!({
         "request": r,
         "statuses": flow.statuses,
@@ -66,6 +187,7 @@ async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) ->
         "spent": facts.spent(),
         "events": events,
         "work_logs": store.work_logs(r.id).await?,
+        "threads": threads,
     })))
 }
 
@@ -188,4 +310,169 @@ async fn assign(
         .assign_request(op.org_id, *path, body.user_id, op.user_id, op.role)
         .await?;
     Ok(HttpResponse::Ok().json(r))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reply {
+    /// One of the request's threads; none: the latest linked.
+    #[serde(default)]
+    conversation_id: Option<i64>,
+    body: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+/// The engineer answers the customer in the request's thread, by the channel the customer
+/// wrote from.
+async fn reply(
+    state: web::Data<AppState>,
+    op: Operator,
+    path: web::Path<i64>,
+    body: web::Json<Reply>,
+) -> ApiResult<HttpResponse> {
+    let r = body.into_inner();
+    hub_actors::model::message::check(&r.body, r.client_id.as_deref(), &[]).map_err(hub_actors::Error::from)?;
+    let (message, _) = state
+        .hub
+        .request_reply(
+            op.org_id,
+            *path,
+            RequestReply {
+                user: op.user_id,
+                role: op.role,
+                conversation_id: r.conversation_id,
+                body: r.body,
+                client_id: r.client_id,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(message))
+}
+
+/// Names the engineer's view shows and filters by: request types with their workflows'
+/// statuses, support groups with their members, sites, counterparties and the organisation's
+/// people.
+async fn directory(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    let workflows = store.desk_workflows(op.org_id).await?;
+    let types: Vec<_> = store
+        .request_types(op.org_id)
+        .await?
+        .into_iter()
+        .map(|t| {
+            let statuses = workflows
+                .iter()
+                .find(|w| w.id == t.workflow_id)
+                .map(|w| w.body.statuses.clone())
+                .unwrap_or_default();
+            json!({ "id": t.id, "name": t.name, "fields": t.fields, "statuses": statuses })
+        })
+        .collect();
+    let people: Vec<_> = store
+        .org_users(op.org_id)
+        .await?
+        .into_iter()
+        .filter(|u| u.disabled == 0)
+        .map(|u| json!({ "id": u.id, "name": u.name, "role": u.role }))
+        .collect();
+    let named = |id: i64, name: &str| json!({ "id": id, "name": name });
+    Ok(HttpResponse::Ok().json(json!({
+        "types": types,
+        "groups": store.support_groups(op.org_id).await?.iter()
+            .map(|g| json!({ "id": g.id, "name": g.name, "grade": g.grade, "members": g.members }))
+            .collect::<Vec<_>>(),
+        "sites": store.sites(op.org_id).await?.iter().map(|x| named(x.id, &x.name)).collect::<Vec<_>>(),
+        "counterparties": store.counterparties(op.org_id).await?.iter()
+            .map(|x| named(x.id, &x.name)).collect::<Vec<_>>(),
+        "people": people,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Period {
+    /// Milliseconds since the epoch; requests created from then (default: 30 days ago).
+    #[serde(default)]
+    from: Option<i64>,
+    /// Up to then, not included (default: now).
+    #[serde(default)]
+    to: Option<i64>,
+}
+
+/// What the manager's figures are counted over: the period and each case.
+async fn report(state: &AppState, org_id: i64, q: &Period) -> ApiResult<(i64, i64, Vec<(RequestRow, Case)>)> {
+    let now = hub_actors::model::now_millis();
+    let to = q.to.unwrap_or(now);
+    let from = q.from.unwrap_or(to - 30 * 86_400_000);
+    if from >= to {
+        return Err(hub_actors::Error::from(field::FieldError::new("from", "period", serde_json::Value::Null)).into());
+    }
+    Ok((from, to, state.hub.store().desk_cases(org_id, from, to).await?))
+}
+
+/// A supervisor's dashboard: figures for the desk, per group and per engineer, the top
+/// counterparties and sites, and every open request whose clock is breached or near it.
+async fn kpis(state: web::Data<AppState>, sup: Supervisor, q: web::Query<Period>) -> ApiResult<HttpResponse> {
+    let (from, to, cases) = report(&state, sup.org_id, &q).await?;
+    let now = hub_actors::model::now_millis();
+    let figures = kpi::report(&cases.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>(), now);
+    // Breached, or with a quarter of the time left or less.
+    let mut breaching: Vec<_> = cases
+        .iter()
+        .filter(|(_, c)| c.open)
+        .flat_map(|(r, c)| {
+            c.timers
+                .iter()
+                .filter(|t| t.stopped_at.is_none() && (t.breached || t.left_secs * 4 <= t.target_secs))
+                .map(move |t| {
+                    json!({
+                        "request_id": r.id, "subject": r.subject, "group_id": r.group_id,
+                        "assignee_id": r.assignee_id, "track": t.track, "clock": t.clock,
+                        "left_secs": t.left_secs, "due_at": t.due_at, "breached": t.breached,
+                    })
+                })
+        })
+        .collect();
+    breaching.sort_by_key(|b| b["left_secs"].as_i64());
+    Ok(HttpResponse::Ok().json(json!({
+        "from": from,
+        "to": to,
+        "total": figures.total,
+        "groups": figures.groups.iter().map(|(id, f)| json!({ "group_id": id, "figures": f })).collect::<Vec<_>>(),
+        "people": figures.people.iter().map(|(id, f)| json!({ "user_id": id, "figures": f })).collect::<Vec<_>>(),
+        "counterparties": figures.counterparties.iter()
+            .map(|(id, n)| json!({ "counterparty_id": id, "requests": n })).collect::<Vec<_>>(),
+        "sites": figures.sites.iter().map(|(id, n)| json!({ "site_id": id, "requests": n })).collect::<Vec<_>>(),
+        "breaching": breaching,
+    })))
+}
+
+/// The same figures as a spreadsheet: one row for the desk, one per group, one per engineer.
+async fn kpis_csv(state: web::Data<AppState>, sup: Supervisor, q: web::Query<Period>) -> ApiResult<HttpResponse> {
+    let (_, _, cases) = report(&state, sup.org_id, &q).await?;
+    let figures = kpi::report(
+        &cases.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>(),
+        hub_actors::model::now_millis(),
+    );
+    let store = state.hub.store();
+    let groups = store.support_groups(sup.org_id).await?;
+    let people = store.org_users(sup.org_id).await?;
+    let mut rows = vec![kpi::csv_row("desk", None, "", &figures.total)];
+    for (id, f) in &figures.groups {
+        let name = groups.iter().find(|g| g.id == *id).map_or("", |g| g.name.as_str());
+        rows.push(kpi::csv_row("group", Some(*id), name, f));
+    }
+    for (id, f) in &figures.people {
+        let name = people.iter().find(|u| u.id == *id).map_or("", |u| u.name.as_str());
+        rows.push(kpi::csv_row("engineer", Some(*id), name, f));
+    }
+    let mut body = String::from(kpi::CSV_HEADER);
+    for r in rows {
+        body.push_str(&r);
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"desk-kpis.csv\""))
+        .body(body))
 }

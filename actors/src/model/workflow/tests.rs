@@ -6,6 +6,7 @@ fn status(key: &str, kind: StatusKind) -> Status {
         name: key.replace('_', " "),
         kind,
         on_enter: Vec::new(),
+        on_customer_reply: None,
     }
 }
 
@@ -222,4 +223,31 @@ fn a_workflow_reads_as_the_back_office_writes_it() {
     let mut typo = json;
     typo["transitions"][0]["requires"]["coment"] = json!(true);
     assert!(serde_json::from_value::<Workflow>(typo).is_err());
+}
+
+#[test]
+fn the_customers_message_moves_a_request_where_its_status_says() {
+    let mut w = incident();
+    w.statuses[2].on_customer_reply = Some("in_work".into());
+    w.statuses[3].on_customer_reply = Some("in_work".into());
+    assert_eq!(w.validate(), Ok(()));
+    assert_eq!(w.on_customer_reply("waiting").map(|s| s.key.as_str()), Some("in_work"));
+    assert_eq!(w.on_customer_reply("resolved").map(|s| s.key.as_str()), Some("in_work"));
+    assert_eq!(w.on_customer_reply("in_work"), None);
+    assert_eq!(w.on_customer_reply("gone"), None);
+
+    let mut unknown = w.clone();
+    unknown.statuses[2].on_customer_reply = Some("nowhere".into());
+    let e = unknown.validate().unwrap_err();
+    assert_eq!((e.field, e.reason), ("statuses", "status_unknown"));
+
+    let mut itself = w.clone();
+    itself.statuses[2].on_customer_reply = Some("waiting".into());
+    let e = itself.validate().unwrap_err();
+    assert_eq!((e.reason, e.args["key"].as_str()), ("reply_move", Some("waiting")));
+
+    // A closed request stays closed: the customer's new mail is a new request.
+    let mut closed = w.clone();
+    closed.statuses[4].on_customer_reply = Some("in_work".into());
+    assert_eq!(closed.validate().unwrap_err().reason, "reply_move");
 }

@@ -261,6 +261,9 @@ pub(super) struct NewRequestType {
     workflow_id: i64,
     #[serde(default)]
     fields: Vec<String>,
+    /// What every request of the type starts with on its checklist.
+    #[serde(default)]
+    checklist: Vec<String>,
 }
 
 pub(super) async fn create_request_type(
@@ -272,7 +275,7 @@ pub(super) async fn create_request_type(
     let id = state
         .hub
         .store()
-        .create_request_type(admin.org_id, &b.name, b.workflow_id, &b.fields)
+        .create_request_type(admin.org_id, &b.name, b.workflow_id, &b.fields, &b.checklist)
         .await?;
     Ok(created(id))
 }

@@ -1,0 +1,78 @@
+//! The cases the service desk's figures are counted from (`model::kpi`): each request created in
+//! a period, read through its clock facts, so a figure and the request's card never disagree.
+
+use super::requests::RequestRow;
+use super::Store;
+use crate::error::Result;
+use crate::model::desk::Line;
+use crate::model::kpi::Case;
+use crate::model::Millis;
+
+/// At most this many requests in one report: a wider period is refused, not truncated silently.
+pub const MAX_CASES: i64 = 5000;
+
+impl Store {
+    /// The requests created in `[from, to)`, oldest first, each with its case.
+    pub async fn desk_cases(&self, org_id: i64, from: Millis, to: Millis) -> Result<Vec<(RequestRow, Case)>> {
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM requests WHERE org_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id LIMIT $4",
+        )
+        .bind(org_id)
+        .bind(from)
+        .bind(to)
+        .bind(MAX_CASES + 1)
+        .fetch_all(&self.read)
+        .await?;
+        if ids.len() as i64 > MAX_CASES {
+            return Err(crate::model::field::FieldError::new(
+                "from",
+                "too_many",
+                serde_json::json!({ "max": MAX_CASES }),
+            )
+            .into());
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            let facts = self.clock_facts(id).await?;
+            let (logged, billable): (i64, i64) = sqlx::query_as(
+                "SELECT COALESCE(SUM(minutes), 0), COALESCE(SUM(CASE WHEN billable <> 0 THEN minutes ELSE 0 END), 0) \
+                 FROM work_logs WHERE request_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&self.read)
+            .await?;
+            let mut resolved = false;
+            let mut reopened = false;
+            for l in &facts.lines {
+                if let Line::Status { done, .. } = l {
+                    reopened |= resolved && !done;
+                    resolved |= done;
+                }
+            }
+            let next_breaches = facts
+                .fired
+                .iter()
+                .filter(|(track, clock, _, share)| track == "sla" && clock == "next_response" && *share >= 100)
+                .map(|(_, _, cycle, _)| cycle)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            let r = &facts.request;
+            let case = Case {
+                group: r.group_id,
+                assignee: r.assignee_id,
+                counterparty: r.counterparty_id,
+                site: r.site_id,
+                created_at: r.created_at,
+                open: r.status_kind == "open" || r.status_kind == "waiting",
+                resolved,
+                reopened,
+                timers: facts.timers(),
+                next_breaches,
+                logged_mins: logged,
+                billable_mins: billable,
+            };
+            out.push((facts.request.clone(), case));
+        }
+        Ok(out)
+    }
+}
