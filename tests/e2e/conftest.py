@@ -159,8 +159,6 @@ def hub(hub_store) -> hubnode.Node:
         pytest.fail(str(e), pytrace=False)
 
 
-
-
 @pytest.fixture
 def maildev():
     """maildev (npm): the capturing SMTP server the hub's mail leaves through."""

@@ -66,10 +66,44 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
 
 
+def worker() -> int:
+    """This test process's number when the suite runs in several (pytest-xdist's gw0, gw1, ...)."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name[2:]) if name[2:].isdigit() else 0
+
+
+# Ports the tests give their hubs and peers come from a band of this process's own, below the
+# kernel's ephemeral range (32768 and up on Linux), so neither another test process nor any
+# client socket can be handed the same port between choosing it and binding it.
+PORT_BAND = 5000
+_next_port = 20000 + worker() * PORT_BAND
+
+
+def _bindable(port: int, kind: int) -> bool:
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+# Each port handed out keeps the three above it free too: peers take their neighbours (sipp's
+# media echo takes its port + 2), and the next port handed out must not be one of them.
+PORT_STEP = 4
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now for TCP and UDP (and the three above it), never handed out twice in this
+    process's run. Every one is even (RTP wants even ports)."""
+    global _next_port
+    band = 20000 + worker() * PORT_BAND
+    for _ in range(PORT_BAND // PORT_STEP):
+        port = _next_port
+        _next_port = band + (_next_port + PORT_STEP - band) % PORT_BAND
+        if all(_bindable(p, k) for p in range(port, port + PORT_STEP) for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM)):
+            return port
+    raise HubSetupError("no free port left in this test process's band")
 
 
 def _psql(url: str, sql: str) -> None:

@@ -4,7 +4,6 @@ socket, so the test hears the greeting, presses keys (RFC 4733 on payload type 9
 play_dtmf sends them) and checks that its audio comes back through the bridge."""
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import struct
@@ -30,18 +29,14 @@ def sipp_binary() -> str:
 
 def free_udp_port() -> int:
     """An even UDP port that is free now (RTP wants even ports)."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port % 2 == 0 and port < 65000:
-            return port
+    return hubnode.free_port()
 
 
 def sip_env(store: hubnode.Store) -> tuple[int, tuple[int, int]]:
     """Turns telephony on for the store's nodes: answers the SIP port and the RTP range."""
     sip_port = free_udp_port()
-    first = 30000 + (os.getpid() % 100) * 200
+    # RTP: a range of this test process's own (one test runs at a time in a process).
+    first = 30000 + hubnode.worker() * 1000
     store.extra_env["HUB_SIP_LISTEN"] = f"127.0.0.1:{sip_port}"
     store.extra_env["HUB_SIP_RTP_PORTS"] = f"{first}-{first + 199}"
     return sip_port, (first, first + 199)

@@ -238,7 +238,7 @@ def test_every_back_office_section_fits_a_phone(hub, new_context):
     wide = []
     for lang in ("ru", "en"):
         page.evaluate(f"async () => (await import('/static/hub.js')).setLang('{lang}')")
-        for tab in ("branches", "branch", "devices", "users", "chats", "channels", "phones", "breaks", "audit"):
+        for tab in ("branches", "branch", "devices", "users", "chats", "channels", "phones", "desk", "breaks", "audit"):
             page.get_by_test_id(f"tab-{tab}").click()
             expect(page.locator(f"#panel-{tab}")).to_be_visible()
             width = page.evaluate("() => document.documentElement.scrollWidth")

@@ -12,7 +12,7 @@ import threading
 import hubnode
 import mailkit
 import tgkit
-from test_email import maildev, wait  # noqa: F401 - fixture
+from test_email import wait
 
 BANNER = b"SSH-2.0-OpenSSH_9.2 internal-build-secret-7731\r\n"
 

@@ -11,7 +11,7 @@ import smtplib
 import hubnode
 import mailkit
 import tgkit
-from test_email import maildev, take, visitor_bodies, wait  # noqa: F401 - fixture
+from test_email import take, visitor_bodies, wait
 
 CUSTOMER = "olga.petrova@example.ru"
 

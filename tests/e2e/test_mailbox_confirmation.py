@@ -16,7 +16,7 @@ import urllib.request
 
 import hubnode
 import mailkit
-from test_email import dovecot, maildev, wait  # noqa: F401 - fixtures
+from test_email import dovecot, wait  # noqa: F401 - fixture
 
 CUSTOMER = "pavel@example.ru"
 

@@ -1,7 +1,8 @@
 /* /admin: the back office (admin role), as ES modules: one per section, sharing admin-kit.js.
    Branches (week, holidays, rules), services and windows, devices (pairing by the code a screen
    shows, templates), users (roles, branches, skills), chat queues and canned replies, Telegram
-   bots and mailboxes, telephony, break reasons, and the audit log of every change. Lists filter as
+   bots and mailboxes, telephony, the service desk's set-up, break reasons, and the audit log of
+   every change. Lists filter as
    one types; a form's wrong field is named by the server and said beside it. */
 import * as Hub from './hub.js';
 import { $, S, fail, toLogin, loadBranches } from './admin-kit.js';
@@ -14,25 +15,27 @@ import * as chats from './admin-chats.js';
 import * as channels from './admin-channels.js';
 import * as phones from './admin-phones.js';
 import * as breaks from './admin-breaks.js';
+import * as desk from './admin-desk.js';
 import * as audit from './admin-audit.js';
 
-const TABS = ['branches', 'branch', 'devices', 'users', 'chats', 'channels', 'phones', 'breaks', 'audit'];
+const TABS = ['branches', 'branch', 'devices', 'users', 'chats', 'channels', 'phones', 'desk', 'breaks', 'audit'];
 
 function tab(name) {
   if (!TABS.includes(name)) name = 'branch';
   document.querySelectorAll('[data-tab]').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.tab === name)));
   document.querySelectorAll('.tab-panel').forEach((p) => Hub.show(p, p.id === 'panel-' + name));
   if (name === 'audit') audit.loadAudit(true);
+  if (name === 'desk') desk.loadDesk().catch(fail);
   if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
 }
 
 /* Signs in and opens the page's parts. */
 async function boot() {
   document.querySelectorAll('[data-tab]').forEach((b) => b.addEventListener('click', () => tab(b.dataset.tab)));
-  [branches, regions, layout, devices, users, chats, channels, phones, breaks, audit].forEach((m) => m.init());
+  [branches, regions, layout, devices, users, chats, channels, phones, desk, breaks, audit].forEach((m) => m.init());
   Hub.onLang(() => {
     branches.render(); regions.render(); layout.render(); devices.renderDevices(); devices.renderPhrases(); users.renderUsers();
-    chats.render(); channels.render(); phones.render(); audit.renderAudit();
+    chats.render(); channels.render(); phones.render(); desk.render(); audit.renderAudit();
   });
   try {
     S.me = await Hub.api('GET', '/api/me');

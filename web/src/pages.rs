@@ -102,6 +102,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("admin-chats.js"),
     js!("admin-channels.js"),
     js!("admin-phones.js"),
+    js!("admin-desk.js"),
+    js!("admin-desk-flow.js"),
 ];
 
 /// A script or the styles. `no-cache` with an ETag: a page loads a dozen modules, and a browser

@@ -1,0 +1,178 @@
+"""The service desk's set-up in the back office (issue #11): an administrator sets up a whole desk
+through the page (a support group with its members, a calendar with a holiday, a territory
+imported as GeoJSON, a counterparty and its site, a workflow drawn in the transition matrix, a
+request type with its checklist, an SLA, a routing rule and intake), is told beside the form what
+the server refuses (a workflow with a dead end, text that is not GeoJSON), and a request opened
+afterwards is placed and timed by exactly that set-up. Every section fits a phone in both
+languages."""
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import Page, expect
+
+import hubnode
+import tgkit
+from test_back_office import back_office
+from ui import DESKTOP_VIEW, PHONE_VIEW, screenshot
+
+MOSCOW = '{"type": "Feature", "properties": {"name": "Москва"}, "geometry": {"type": "Polygon", ' \
+         '"coordinates": [[[37.3, 55.5], [37.9, 55.5], [37.9, 56.0], [37.3, 56.0], [37.3, 55.5]]]}}'
+SUBS = ["groups", "calendars", "policies", "territories", "counterparties", "sites", "workflows", "types", "rules", "intake"]
+
+
+def sub(page: Page, name: str) -> None:
+    page.get_by_test_id(f"dk-sub-{name}").click()
+    expect(page.get_by_test_id(f"dk-sub-{name}")).to_have_attribute("aria-pressed", "true")
+
+
+def added(page: Page, testid: str, text: str):
+    row = page.get_by_test_id(testid).filter(has_text=text)
+    expect(row).to_have_count(1)
+    return row
+
+
+def choose(select, *labels: str) -> None:
+    select.select_option(label=list(labels))
+
+
+def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_context):
+    page = new_context(**DESKTOP_VIEW).new_page()
+    back_office(page, hub)
+    page.get_by_test_id("tab-desk").click()
+    expect(page.locator("#panel-desk")).to_have_attribute("data-ready", "1")
+
+    sub(page, "groups")
+    page.get_by_test_id("dk-group-name").fill("Москва, первая линия")
+    page.get_by_test_id("dk-group-grade").select_option("1")
+    choose(page.get_by_test_id("dk-group-members"), "Анна Петрова")
+    page.get_by_test_id("dk-group-form-submit").click()
+    added(page, "dk-group", "Москва, первая линия")
+    page.get_by_test_id("dk-group-name").fill("Москва, вторая линия")
+    page.get_by_test_id("dk-group-grade").select_option("2")
+    page.get_by_test_id("dk-group-form-submit").click()
+    added(page, "dk-group", "Москва, вторая линия")
+
+    sub(page, "calendars")
+    page.get_by_test_id("dk-cal-name").fill("Будни")
+    page.get_by_test_id("dk-cal-zone").fill("Europe/Moscow")
+    page.get_by_test_id("dk-cal-exceptions").fill("2027-01-01 Новый год\n2026-12-31 10:00-15:00 короткий день")
+    page.get_by_test_id("dk-cal-form-submit").click()
+    expect(added(page, "dk-calendar", "Будни")).to_contain_text("2026-12-31 10:00-15:00")
+
+    sub(page, "territories")
+    page.get_by_test_id("dk-ter-name").fill("Москва")
+    page.get_by_test_id("dk-ter-shape").fill("{not json")
+    page.get_by_test_id("dk-ter-form-submit").click()
+    err = page.locator('#dk-form-dk-ter-form [data-testid="field-error"][data-field="shape"]')
+    expect(err).to_be_visible()
+    expect(err).to_contain_text("GeoJSON")
+    page.get_by_test_id("dk-ter-shape").fill('{"type": "Polygon", "coordinates": [[[37.3, 55.5], [37.9, 55.5]]]}')
+    page.get_by_test_id("dk-ter-form-submit").click()
+    expect(err).to_be_visible()
+    page.get_by_test_id("dk-ter-shape").fill(MOSCOW)
+    page.get_by_test_id("dk-ter-form-submit").click()
+    expect(added(page, "dk-territory", "Москва")).to_contain_text("55.500, 37.300 — 56.000, 37.900")
+
+    sub(page, "counterparties")
+    page.get_by_test_id("dk-cp-name").fill("Ромашка")
+    page.get_by_test_id("dk-cp-domain").fill("romashka.example")
+    page.get_by_test_id("dk-cp-form-submit").click()
+    added(page, "dk-counterparty", "Ромашка")
+
+    sub(page, "sites")
+    page.get_by_test_id("dk-site-name").fill("Магазин на Тверской")
+    page.get_by_test_id("dk-site-address").fill("Тверская, 7")
+    page.get_by_test_id("dk-site-lat").fill("55.76")
+    page.get_by_test_id("dk-site-lon").fill("37.61")
+    page.get_by_test_id("dk-site-counterparty").select_option(label="Ромашка")
+    page.get_by_test_id("dk-site-form-submit").click()
+    added(page, "dk-site", "Магазин на Тверской")
+
+    # The workflow: the usual one, with the way out of "waiting" taken away first (a dead end).
+    sub(page, "workflows")
+    page.get_by_test_id("dk-workflow-new").click()
+    page.get_by_test_id("dk-flow-name").fill("Инциденты")
+    page.locator('[data-testid="dk-move"][data-from="waiting"][data-to="work"]').select_option("")
+    page.get_by_test_id("dk-flow-save").click()
+    flow_err = page.locator('#dk-flow-form [data-testid="field-error"]:visible')
+    expect(flow_err).to_have_count(1)
+    expect(flow_err).to_contain_text("Заявку в статусе «Ждём клиента» нельзя будет закрыть")
+    screenshot(page, "back_office_desk_workflow_error")
+    page.locator('[data-testid="dk-move"][data-from="waiting"][data-to="work"]').select_option("operator")
+    page.locator('[data-testid="dk-move"][data-from="resolved"][data-to="closed"]').select_option("supervisor")
+    page.locator('[data-testid="dk-requires"][data-from="work"][data-to="resolved"] [data-testid="dk-req-checklist"]').check()
+    page.get_by_test_id("dk-flow-save").click()
+    expect(added(page, "dk-workflow", "Инциденты")).to_contain_text("v1")
+
+    sub(page, "types")
+    page.get_by_test_id("dk-type-name").fill("Инцидент")
+    page.get_by_test_id("dk-type-workflow").select_option(label="Инциденты")
+    page.get_by_test_id("dk-type-checklist").fill("Проверить кассу\nПровести тестовую оплату")
+    page.get_by_test_id("dk-type-form-submit").click()
+    added(page, "dk-type", "Инцидент")
+
+    sub(page, "policies")
+    page.get_by_test_id("dk-pol-name").fill("Москва, рабочие часы")
+    page.get_by_test_id("dk-pol-calendar").select_option(label="Будни")
+    page.get_by_test_id("dk-pol-first_response_mins").fill("30")
+    page.get_by_test_id("dk-pol-resolution_mins").fill("240")
+    page.get_by_test_id("dk-pol-pausing").fill("waiting")
+    page.get_by_test_id("dk-pol-warn").fill("75")
+    page.get_by_test_id("dk-pol-raise").check()
+    choose(page.locator('#dk-form-dk-pol-form [data-testid="dk-when-territories"]'), "Москва")
+    page.get_by_test_id("dk-pol-form-submit").click()
+    added(page, "dk-policy", "Москва, рабочие часы")
+
+    sub(page, "rules")
+    page.get_by_test_id("dk-rule-add").click()
+    rule = page.get_by_test_id("dk-rule").last
+    choose(rule.get_by_test_id("dk-when-territories"), "Москва")
+    choose(rule.get_by_test_id("dk-rule-groups"), "L1 · Москва, первая линия", "L2 · Москва, вторая линия")
+    page.get_by_test_id("dk-rules-save").click()
+    expect(page.get_by_test_id("message")).to_have_attribute("data-kind", "ok")
+    expect(page.get_by_test_id("dk-rule")).to_have_count(1)
+
+    sub(page, "intake")
+    admin = hub.api.login(*tgkit.ADMIN)
+    queue = tgkit.chat_queue(hub.api, admin)
+    page.locator(f'[data-testid="dk-intake-row"][data-id="{queue}"] [data-testid="dk-intake-type"]').select_option(label="Инцидент")
+    expect(page.get_by_test_id("message")).to_have_attribute("data-kind", "ok")
+    screenshot(page, "back_office_desk_intake")
+
+    # What the page set up is what places and times a request.
+    setup = hub.api.ok("GET", "/api/admin/desk", admin)
+    l1 = next(g["id"] for g in setup["groups"] if g["name"] == "Москва, первая линия")
+    site = setup["sites"][0]["id"]
+    incident = setup["request_types"][0]
+    assert incident["checklist"] == ["Проверить кассу", "Провести тестовую оплату"]
+    assert setup["intake"] == [[queue, incident["id"]]]
+    cal = setup["calendars"][0]
+    assert cal["week"] == {d: "09:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri")}, cal
+    assert [(e["date"], e["hours"]) for e in cal["exceptions"]] == [("2027-01-01", None), ("2026-12-31", "10:00-15:00")]
+    op = hub.api.login(*hubnode.OPERATOR1)
+    r = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident["id"], "subject": "Касса", "site_id": site})
+    assert r["group_id"] == l1
+    card = hub.api.ok("GET", f"/api/desk/requests/{r['id']}", op)
+    assert {(t["clock"], t["target_secs"]) for t in card["timers"]} == {("first_response", 1800), ("resolution", 14400)}
+    assert [c["text"] for c in json.loads(card["request"]["checklist"])] == incident["checklist"]
+
+
+def test_every_desk_section_fits_a_phone(hub, new_context):
+    page = new_context(**PHONE_VIEW).new_page()
+    back_office(page, hub)
+    page.get_by_test_id("tab-desk").click()
+    expect(page.locator("#panel-desk")).to_have_attribute("data-ready", "1")
+    wide = []
+    for lang in ("ru", "en"):
+        page.evaluate(f"async () => (await import('/static/hub.js')).setLang('{lang}')")
+        for name in SUBS:
+            sub(page, name)
+            if name == "workflows":
+                page.get_by_test_id("dk-workflow-new").click()
+                expect(page.get_by_test_id("dk-matrix")).to_be_visible()
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            if width > 391:
+                wide.append(f"{name} [{lang}]: {width}px")
+    screenshot(page, "back_office_desk_workflow_phone")
+    assert not wide, "sections wider than a phone: " + ", ".join(wide)
