@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod demo_desk;
 pub mod models;
 pub mod speech;
 

@@ -16,7 +16,7 @@ import tgkit
 from test_back_office import back_office
 from ui import DESKTOP_VIEW, PHONE_VIEW, screenshot
 
-MOSCOW = '{"type": "Feature", "properties": {"name": "Москва"}, "geometry": {"type": "Polygon", ' \
+MOSCOW = '{"type": "Feature", "properties": {"name": "Центр"}, "geometry": {"type": "Polygon", ' \
          '"coordinates": [[[37.3, 55.5], [37.9, 55.5], [37.9, 56.0], [37.3, 56.0], [37.3, 55.5]]]}}'
 SUBS = ["groups", "calendars", "policies", "territories", "counterparties", "sites", "workflows", "types", "rules", "intake"]
 
@@ -61,7 +61,7 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     expect(added(page, "dk-calendar", "Будни")).to_contain_text("2026-12-31 10:00-15:00")
 
     sub(page, "territories")
-    page.get_by_test_id("dk-ter-name").fill("Москва")
+    page.get_by_test_id("dk-ter-name").fill("Центр")
     page.get_by_test_id("dk-ter-shape").fill("{not json")
     page.get_by_test_id("dk-ter-form-submit").click()
     err = page.locator('#dk-form-dk-ter-form [data-testid="field-error"][data-field="shape"]')
@@ -72,7 +72,7 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     expect(err).to_be_visible()
     page.get_by_test_id("dk-ter-shape").fill(MOSCOW)
     page.get_by_test_id("dk-ter-form-submit").click()
-    expect(added(page, "dk-territory", "Москва")).to_contain_text("55.500, 37.300 — 56.000, 37.900")
+    expect(added(page, "dk-territory", "Центр")).to_contain_text("55.500, 37.300 — 56.000, 37.900")
 
     sub(page, "counterparties")
     page.get_by_test_id("dk-cp-name").fill("Ромашка")
@@ -92,7 +92,7 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     # The workflow: the usual one, with the way out of "waiting" taken away first (a dead end).
     sub(page, "workflows")
     page.get_by_test_id("dk-workflow-new").click()
-    page.get_by_test_id("dk-flow-name").fill("Инциденты")
+    page.get_by_test_id("dk-flow-name").fill("Инциденты магазинов")
     page.locator('[data-testid="dk-move"][data-from="waiting"][data-to="work"]').select_option("")
     page.get_by_test_id("dk-flow-save").click()
     flow_err = page.locator('#dk-flow-form [data-testid="field-error"]:visible')
@@ -103,14 +103,14 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     page.locator('[data-testid="dk-move"][data-from="resolved"][data-to="closed"]').select_option("supervisor")
     page.locator('[data-testid="dk-requires"][data-from="work"][data-to="resolved"] [data-testid="dk-req-checklist"]').check()
     page.get_by_test_id("dk-flow-save").click()
-    expect(added(page, "dk-workflow", "Инциденты")).to_contain_text("v1")
+    expect(added(page, "dk-workflow", "Инциденты магазинов")).to_contain_text("v1")
 
     sub(page, "types")
-    page.get_by_test_id("dk-type-name").fill("Инцидент")
-    page.get_by_test_id("dk-type-workflow").select_option(label="Инциденты")
+    page.get_by_test_id("dk-type-name").fill("Сбой кассы")
+    page.get_by_test_id("dk-type-workflow").select_option(label="Инциденты магазинов")
     page.get_by_test_id("dk-type-checklist").fill("Проверить кассу\nПровести тестовую оплату")
     page.get_by_test_id("dk-type-form-submit").click()
-    added(page, "dk-type", "Инцидент")
+    added(page, "dk-type", "Сбой кассы")
 
     sub(page, "policies")
     page.get_by_test_id("dk-pol-name").fill("Москва, рабочие часы")
@@ -120,34 +120,35 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     page.get_by_test_id("dk-pol-pausing").fill("waiting")
     page.get_by_test_id("dk-pol-warn").fill("75")
     page.get_by_test_id("dk-pol-raise").check()
-    choose(page.locator('#dk-form-dk-pol-form [data-testid="dk-when-territories"]'), "Москва")
+    choose(page.locator('#dk-form-dk-pol-form [data-testid="dk-when-territories"]'), "Центр")
     page.get_by_test_id("dk-pol-form-submit").click()
     added(page, "dk-policy", "Москва, рабочие часы")
 
     sub(page, "rules")
     page.get_by_test_id("dk-rule-add").click()
     rule = page.get_by_test_id("dk-rule").last
-    choose(rule.get_by_test_id("dk-when-territories"), "Москва")
+    choose(rule.get_by_test_id("dk-when-territories"), "Центр")
     choose(rule.get_by_test_id("dk-rule-groups"), "L1 · Москва, первая линия", "L2 · Москва, вторая линия")
     page.get_by_test_id("dk-rules-save").click()
     expect(page.get_by_test_id("message")).to_have_attribute("data-kind", "ok")
-    expect(page.get_by_test_id("dk-rule")).to_have_count(1)
+    # The demo's rule, then this one.
+    expect(page.get_by_test_id("dk-rule")).to_have_count(2)
 
     sub(page, "intake")
     admin = hub.api.login(*tgkit.ADMIN)
     queue = tgkit.chat_queue(hub.api, admin)
-    page.locator(f'[data-testid="dk-intake-row"][data-id="{queue}"] [data-testid="dk-intake-type"]').select_option(label="Инцидент")
+    page.locator(f'[data-testid="dk-intake-row"][data-id="{queue}"] [data-testid="dk-intake-type"]').select_option(label="Сбой кассы")
     expect(page.get_by_test_id("message")).to_have_attribute("data-kind", "ok")
     screenshot(page, "back_office_desk_intake")
 
     # What the page set up is what places and times a request.
     setup = hub.api.ok("GET", "/api/admin/desk", admin)
     l1 = next(g["id"] for g in setup["groups"] if g["name"] == "Москва, первая линия")
-    site = setup["sites"][0]["id"]
-    incident = setup["request_types"][0]
+    site = next(x["id"] for x in setup["sites"] if x["name"] == "Магазин на Тверской")
+    incident = next(t for t in setup["request_types"] if t["name"] == "Сбой кассы")
     assert incident["checklist"] == ["Проверить кассу", "Провести тестовую оплату"]
     assert setup["intake"] == [[queue, incident["id"]]]
-    cal = setup["calendars"][0]
+    cal = next(c for c in setup["calendars"] if c["name"] == "Будни")
     assert cal["week"] == {d: "09:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri")}, cal
     assert [(e["date"], e["hours"]) for e in cal["exceptions"]] == [("2027-01-01", None), ("2026-12-31", "10:00-15:00")]
     op = hub.api.login(*hubnode.OPERATOR1)
