@@ -142,6 +142,12 @@ pub enum EventKind {
         fired_at: Millis,
         group_id: Option<i64>,
     },
+    /// A staff note on a request calls a colleague by `@login`: their console says so.
+    RequestMention {
+        request_id: i64,
+        user_id: i64,
+        by_user: i64,
+    },
     /// A branch's settings changed in the back office (name, zone, hours, board rows, recalls):
     /// its boards and the operators at its windows reload them. The branch is the event's.
     BranchChanged,

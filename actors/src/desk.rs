@@ -104,6 +104,11 @@ impl Hub {
         Ok(())
     }
 
+    /// Tells every console and node that the request changed (a change made outside `Hub`).
+    pub async fn desk_changed(&self, r: &RequestRow) {
+        self.request_changed(r).await;
+    }
+
     async fn request_changed(&self, r: &RequestRow) {
         desk_event(
             &self.core,
@@ -201,6 +206,39 @@ impl Hub {
         let r = self.store().assign_request(org_id, id, user, by, role).await?;
         self.request_changed(&r).await;
         Ok(r)
+    }
+
+    /// A private note (staff only, no answer for the clocks); each colleague it names by
+    /// `@login` is told on their console. Logins that name nobody of the organisation are
+    /// plain text. Answers who was told.
+    pub async fn note_on_request(&self, org_id: i64, id: i64, text: &str, by: i64) -> Result<Vec<i64>> {
+        let wanted = crate::model::mention::logins(text);
+        let mentioned: Vec<i64> = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            self.store()
+                .org_users(org_id)
+                .await?
+                .into_iter()
+                .filter(|u| u.disabled == 0 && u.id != by && wanted.contains(&u.login.to_lowercase()))
+                .map(|u| u.id)
+                .collect()
+        };
+        let data = json!({ "text": text.trim(), "private": true, "mentions": mentioned });
+        self.request_note(org_id, id, "comment", data, Some(by)).await?;
+        for user_id in &mentioned {
+            desk_event(
+                &self.core,
+                org_id,
+                EventKind::RequestMention {
+                    request_id: id,
+                    user_id: *user_id,
+                    by_user: by,
+                },
+            )
+            .await;
+        }
+        Ok(mentioned)
     }
 
     /// The engineer answers the customer from the request's card, in one of its threads (the

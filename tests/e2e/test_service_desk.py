@@ -318,3 +318,54 @@ def test_a_stranger_cannot_reply_on_anothers_request(hub_store, maildev):
     assert m["id"] == again["id"], "a resend is stored once"
     status, e = node.api.request("PATCH", f"/api/desk/requests/{a['id']}/fields", op1, {"fields": {"nonsense": "x"}})
     assert (status, e.get("reason")) == (400, "field_unknown"), (status, e)
+
+
+def test_a_note_calls_a_colleague_and_labels_filter_the_list(hub, new_context):
+    """On the demo's desk: an engineer's note names a colleague by @login (picked from the
+    suggestions) and the colleague's page says so at once; a label put on the card shows on the
+    list and filters it; an unknown login stays plain text and tells nobody."""
+    admin = hub.api.login(*tgkit.ADMIN)
+    setup = hub.api.ok("GET", "/api/admin/desk", admin)
+    incident = next(t["id"] for t in setup["request_types"] if t["name"] == "Инцидент")
+    shop = next(s["id"] for s in setup["sites"] if "Тверской" in s["name"])
+    op = hub.api.login(*hubnode.OPERATOR1)
+    a = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident, "subject": "Не работает терминал", "site_id": shop})
+    b = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident, "subject": "Погасла вывеска", "site_id": shop})
+
+    ivan = new_context(**DESKTOP_VIEW).new_page()
+    desk_sign_in(ivan, hub, hubnode.OPERATOR2)
+    anna = new_context(**DESKTOP_VIEW).new_page()
+    desk_sign_in(anna, hub, hubnode.OPERATOR1)
+    anna.locator(f'[data-testid="request-item"][data-request-id="{a["id"]}"]').click()
+    expect(anna.get_by_test_id("request-card")).to_have_attribute("data-ready", "1")
+
+    note = anna.get_by_test_id("note-text")
+    note.press_sequentially("Терминал не ловит сеть, @ope")
+    pick = anna.locator('[data-testid="note-mention"][data-login="operator2"]')
+    expect(pick).to_be_visible()
+    expect(anna.locator('[data-testid="note-mention"][data-login="operator1"]')).to_have_count(0)
+    pick.click()
+    expect(note).to_have_value("Терминал не ловит сеть, @operator2 ")
+    note.press_sequentially("глянь, пожалуйста; @nobody тоже")
+    anna.get_by_test_id("note-add").click()
+    event = anna.locator('[data-testid="card-event"][data-kind="comment"]')
+    expect(event).to_contain_text("Иван Смирнов")
+    told = ivan.locator(f'[data-testid="desk-alert"][data-kind="mention"][data-request-id="{a["id"]}"]')
+    expect(told).to_contain_text("Анна Петрова")
+    screenshot(ivan, "desk-mention")
+    told.locator("button.linkish").click()
+    expect(ivan.get_by_test_id("request-card")).to_have_attribute("data-request-id", str(a["id"]))
+    card = hub.api.ok("GET", f"/api/desk/requests/{a['id']}", op)
+    comment = next(e for e in card["events"] if e["kind"] == "comment")
+    assert comment["data"]["mentions"] == [user_id(hub, hubnode.OPERATOR2)], comment
+
+    anna.get_by_test_id("label-new").fill("терминал")
+    anna.get_by_test_id("label-add").click()
+    expect(anna.get_by_test_id("card-label")).to_have_text(["терминал×"])
+    item = anna.locator(f'[data-testid="request-item"][data-request-id="{a["id"]}"]')
+    expect(item.get_by_test_id("request-label")).to_have_text("терминал")
+    anna.get_by_test_id("filter-label").select_option("терминал")
+    expect(anna.get_by_test_id("request-item")).to_have_count(1)
+    expect(anna.locator(f'[data-testid="request-item"][data-request-id="{b["id"]}"]')).to_have_count(0)
+    status, e = hub.api.request("PUT", f"/api/desk/requests/{a['id']}/labels", op, {"labels": ["x" * 41]})
+    assert (status, e.get("field")) == (400, "labels"), (status, e)

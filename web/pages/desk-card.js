@@ -100,7 +100,8 @@ function historyText(e, typeId) {
     case 'status': return Hub.t(d.cause === 'customer_reply' ? 'desk.h.statusReply' : 'desk.h.status', { status: statusName(typeId, d.status) });
     case 'group': return Hub.t('desk.h.group', { group: groupName(d.group_id), why: Hub.t('desk.why.' + (d.why || 'routing')) });
     case 'assignee': return d.user_id ? Hub.t('desk.h.assignee', { who: personName(d.user_id) }) : Hub.t('desk.h.unassigned');
-    case 'comment': return Hub.t('desk.h.note', { text: d.text || '' });
+    case 'comment': return Hub.t('desk.h.note', { text: d.text || '' }) + (d.mentions && d.mentions.length
+      ? ' — ' + Hub.t('desk.h.told', { who: d.mentions.map(personName).join(', ') }) : '');
     case 'field': return Hub.t('desk.h.field', { field: d.field, value: d.value == null ? '—' : String(d.value) });
     case 'checklist': return Hub.t(d.done ? 'desk.h.checked' : 'desk.h.unchecked', { item: d.item || '' });
     case 'approval': return Hub.t('desk.h.approval', { status: statusName(typeId, d.status) });
@@ -108,6 +109,7 @@ function historyText(e, typeId) {
     case 'priority': return Hub.t('desk.h.priority', { priority: Hub.t('desk.prio.' + d.priority) });
     case 'policy': return Hub.t('desk.h.policy');
     case 'child': return Hub.t('desk.h.child', { id: d.request_id });
+    case 'labels': return Hub.t('desk.h.labels', { labels: (d.labels || []).join(', ') || '—' });
     default: return e.kind;
   }
 }
@@ -118,6 +120,16 @@ function renderHistory(c) {
   }, Hub.el('span', { class: 'muted' }, Hub.fmtTime(e.at) + (e.by_user ? ' · ' + personName(e.by_user) : '') + ' '),
   historyText(e, c.request.type_id))));
 }
+
+function renderLabels(c) {
+  $('card-labels').replaceChildren(...c.labels.map((l) => Hub.el('span', { class: 'chip desk-label', 'data-testid': 'card-label' }, l,
+    Hub.el('button', {
+      type: 'button', class: 'linkish', 'data-testid': 'card-label-remove', 'aria-label': Hub.t('desk.labelRemove', { label: l }),
+      onclick: () => setLabels(c.labels.filter((x) => x !== l)),
+    }, '×'))));
+}
+
+function setLabels(labels) { return act(() => Hub.api('PUT', '/api/desk/requests/' + S.openId + '/labels', { labels })); }
 
 function render() {
   const c = S.card;
@@ -143,7 +155,7 @@ function render() {
   Hub.show($('card-take'), !closed && r.assignee_id !== S.me.user_id);
   Hub.show($('card-release'), !closed && r.assignee_id === S.me.user_id);
   Hub.show($('card-escalate'), !closed && S.supervisor);
-  renderTimers(c); renderMoves(c); renderFields(c); renderChecklist(c); renderThread(c); renderWorkLog(c); renderHistory(c);
+  renderLabels(c); renderTimers(c); renderMoves(c); renderFields(c); renderChecklist(c); renderThread(c); renderWorkLog(c); renderHistory(c);
   card.dataset.ready = '1';
 }
 
@@ -201,6 +213,12 @@ function wire() {
     }
     if (Object.keys(fields).length) act(() => Hub.api('PATCH', '/api/desk/requests/' + S.openId + '/fields', { fields }));
   });
+  $('label-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const l = $('label-new').value.trim();
+    if (!l) return;
+    setLabels([...S.card.labels, l]).then(() => { $('label-new').value = ''; });
+  });
   $('reply-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const body = $('reply-text').value.trim();
@@ -228,6 +246,24 @@ function wire() {
       await Hub.api('POST', '/api/desk/requests/' + S.openId + '/notes', { text });
       $('note-text').value = '';
     });
+  });
+  // "@an" in a note offers the colleagues whose login or name starts so; a click completes it.
+  $('note-text').addEventListener('input', () => {
+    const box = $('note-text');
+    const before = box.value.slice(0, box.selectionStart);
+    const m = /(^|[\s(«])@([\p{L}\p{N}._-]*)$/u.exec(before);
+    const q = m ? m[2].toLowerCase() : null;
+    const people = q == null ? [] : D.people.filter((p) => p.id !== S.me.user_id
+      && (p.login.toLowerCase().startsWith(q) || p.name.toLowerCase().split(/\s+/).some((w) => w.startsWith(q)))).slice(0, 6);
+    $('note-mentions').replaceChildren(...people.map((p) => Hub.el('button', {
+      type: 'button', class: 'chip', 'data-testid': 'note-mention', 'data-login': p.login,
+      onclick: () => {
+        const at = before.length - m[2].length;
+        box.value = box.value.slice(0, at) + p.login + ' ' + box.value.slice(box.selectionStart);
+        $('note-mentions').replaceChildren();
+        box.focus();
+      },
+    }, p.name + ' @' + p.login)));
   });
   $('wl-activities').replaceChildren(...['diagnosis', 'repair', 'travel', 'consultation'].map((a) => Hub.el('option', { value: Hub.t('desk.act.' + a) })));
 }

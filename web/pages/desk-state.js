@@ -8,7 +8,7 @@ export const S = {
   list: [], openId: null, card: null,
 };
 
-export const D = { types: [], groups: [], sites: [], counterparties: [], people: [] };
+export const D = { types: [], groups: [], sites: [], counterparties: [], people: [], labels: [] };
 
 const named = (list, id) => (list.find((x) => x.id === id) || {}).name;
 

@@ -40,6 +40,8 @@ function fillFilters() {
   fillSelect($('f-type'), types, Hub.t('desk.anyType'));
   fillSelect($('f-status'), statusItems(Number($('f-type').value) || null), Hub.t('desk.anyStatus'));
   fillSelect($('f-group'), groups, Hub.t('desk.anyGroup'));
+  fillSelect($('f-label'), D.labels.map((l) => [l.label, l.label + ' (' + l.requests + ')']), Hub.t('desk.anyLabel'));
+  $('label-known').replaceChildren(...D.labels.map((l) => Hub.el('option', { value: l.label })));
   fillSelect($('k-group'), groups, Hub.t('desk.chooseGroup'));
   fillSelect($('k-type'), types, Hub.t('desk.chooseType'));
   fillSelect($('new-type'), types, Hub.t('desk.chooseType'));
@@ -70,7 +72,7 @@ function renderViews() {
 function useSaved(v) {
   S.view = v.view || 'all'; S.saved = v.name;
   $('f-type').value = v.type || ''; fillFilters();
-  $('f-status').value = v.status || ''; $('f-group').value = v.group || '';
+  $('f-status').value = v.status || ''; $('f-group').value = v.group || ''; $('f-label').value = v.label || '';
   $('f-text').value = v.text || ''; $('f-closed').checked = !!v.closed;
   renderViews(); loadList();
 }
@@ -80,7 +82,7 @@ function saveView() {
   if (!name) return;
   const all = savedViews().filter((v) => v.name !== name);
   all.push({
-    name, view: S.view, type: $('f-type').value, status: $('f-status').value, group: $('f-group').value,
+    name, view: S.view, type: $('f-type').value, status: $('f-status').value, group: $('f-group').value, label: $('f-label').value,
     text: $('f-text').value, closed: $('f-closed').checked,
   });
   Hub.store(SAVED, JSON.stringify(all.slice(-20)));
@@ -107,6 +109,7 @@ function listItem(r) {
   Hub.el('span', { class: 'desk-item-subject', 'data-testid': 'request-subject' }, r.subject),
   Hub.el('span', { class: 'pill', 'data-status-kind': r.status_kind }, statusName(r.type_id, r.status)),
   Hub.el('span', { class: 'muted' }, [typeName(r.type_id), r.group_id ? groupName(r.group_id) : ''].filter(Boolean).join(' · ')),
+  ...(r.labels || []).map((l) => Hub.el('span', { class: 'chip desk-label', 'data-testid': 'request-label' }, l)),
   near ? Hub.el('span', { class: 'desk-left' + (near.breached ? ' breached' : ''), 'data-testid': 'request-left' },
     clockName(near) + ' ' + fmtLeft(near.left_secs)) : null);
 }
@@ -121,7 +124,7 @@ function renderList() {
 async function loadList() {
   const q = new URLSearchParams({ view: S.view });
   if ($('f-closed').checked) q.set('all', 'true');
-  for (const [k, id] of [['type_id', 'f-type'], ['status', 'f-status'], ['group_id', 'f-group']]) {
+  for (const [k, id] of [['type_id', 'f-type'], ['status', 'f-status'], ['group_id', 'f-group'], ['label', 'f-label']]) {
     if ($(id).value) q.set(k, $(id).value);
   }
   try {
@@ -176,12 +179,33 @@ function alarm(f) {
   while ($('desk-alerts').children.length > 5) $('desk-alerts').lastChild.remove();
 }
 
+/* A colleague called me by @login in a note. */
+function mentioned(f) {
+  if (f.user_id !== S.me.user_id) return;
+  const who = (D.people.find((p) => p.id === f.by_user) || {}).name || '';
+  const line = Hub.el('div', { class: 'desk-alert mention', 'data-testid': 'desk-alert', 'data-request-id': f.request_id, 'data-kind': 'mention', role: 'alert' },
+    Hub.el('button', { type: 'button', class: 'linkish', onclick: () => openCard(f.request_id) }, Hub.t('desk.mentioned', { who, id: f.request_id })),
+    Hub.el('button', { type: 'button', class: 'icon-btn', 'aria-label': Hub.t('desk.dismiss'), onclick: (e) => e.target.closest('.desk-alert').remove() }, '×'));
+  $('desk-alerts').prepend(line);
+}
+
 const refreshSoon = Hub.debounce(() => {
   loadList();
+  reloadLabels();
   if (S.openId) refreshCard();
   if (S.tab === 'kanban') loadKanban();
   if (S.tab === 'kpis') loadKpis();
 }, 300);
+
+/* The organisation's labels (for the filter and the card's suggestions) change as requests are
+   labelled: read again with the list. */
+async function reloadLabels() {
+  try {
+    const d = await Hub.api('GET', '/api/desk/directory');
+    D.labels = d.labels || [];
+    fillFilters();
+  } catch (_) { /* the list's own read says what is wrong */ }
+}
 
 async function loadDirectory() {
   Object.assign(D, await Hub.api('GET', '/api/desk/directory'));
@@ -205,7 +229,7 @@ async function create(e) {
 }
 
 async function boot() {
-  hooks.reloadList = loadList;
+  hooks.reloadList = () => { loadList(); reloadLabels(); };
   try {
     S.me = await Hub.api('GET', '/api/me');
   } catch (e) {
@@ -225,7 +249,7 @@ async function boot() {
   }
   for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => tab(b.dataset.tab));
   $('f-type').addEventListener('change', () => { fillFilters(); S.saved = null; renderViews(); loadList(); });
-  for (const id of ['f-status', 'f-group', 'f-closed']) $(id).addEventListener('change', () => { S.saved = null; renderViews(); loadList(); });
+  for (const id of ['f-status', 'f-group', 'f-label', 'f-closed']) $(id).addEventListener('change', () => { S.saved = null; renderViews(); loadList(); });
   $('f-text').addEventListener('input', Hub.debounce(renderList, 150));
   $('save-view').addEventListener('click', saveView);
   $('k-group').addEventListener('change', loadKanban);
@@ -239,6 +263,7 @@ async function boot() {
     onMessage: (f) => {
       if (!f) return;
       if (f.type === 'request_alarm') { alarm(f); refreshSoon(); }
+      if (f.type === 'request_mention') mentioned(f);
       if (f.type === 'request_changed' || f.type === 'message_added') refreshSoon();
     },
     onOpen: refreshSoon,

@@ -169,7 +169,8 @@ impl StreamHandler<Heard> for OperatorActor {
             | EventKind::SessionsEnded { .. }
             | EventKind::DeviceChanged { .. }
             | EventKind::RequestChanged { .. }
-            | EventKind::RequestAlarm { .. } => false,
+            | EventKind::RequestAlarm { .. }
+            | EventKind::RequestMention { .. } => false,
             // The branch's rules (recalls before a no-show) are read when the state loads.
             EventKind::BranchChanged => self.branch.as_ref().is_some_and(|b| b.id == event.branch_id),
         };

@@ -13,6 +13,7 @@ pub mod desk;
 pub mod followers;
 pub mod jobs;
 pub mod kpis;
+pub mod labels;
 pub mod layout;
 pub mod looks;
 pub mod namespace;

@@ -183,6 +183,8 @@ pub struct RequestFilter {
     pub group_id: Option<i64>,
     pub status: Option<String>,
     pub type_id: Option<i64>,
+    /// Carrying this label.
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -241,7 +243,7 @@ fn is_done(kind: &str) -> bool {
     kind == "resolved" || kind == "closed"
 }
 
-async fn event(
+pub(super) async fn event(
     tx: &mut super::Tx<'_>,
     request_id: i64,
     at: Millis,
@@ -569,7 +571,13 @@ impl Store {
         let group = f.group_id.map(|_| format!("group_id = ${}", next()));
         let status = f.status.as_ref().map(|_| format!("status = ${}", next()));
         let kind = f.type_id.map(|_| format!("type_id = ${}", next()));
-        wh.extend([assignee, member, group, status, kind].into_iter().flatten());
+        let label = f.label.as_ref().map(|_| {
+            format!(
+                "id IN (SELECT request_id FROM request_labels WHERE label = ${})",
+                next()
+            )
+        });
+        wh.extend([assignee, member, group, status, kind, label].into_iter().flatten());
         let q = super::sql(format!(
             "SELECT {COLUMNS} FROM requests WHERE {} ORDER BY id DESC LIMIT ${}",
             wh.join(" AND "),
@@ -584,6 +592,9 @@ impl Store {
         }
         if let Some(t) = f.type_id {
             q = q.bind(t);
+        }
+        if let Some(l) = &f.label {
+            q = q.bind(l.clone());
         }
         Ok(q.bind(limit.clamp(1, 500)).fetch_all(&self.read).await?)
     }

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/desk/requests/{id}/assign", web::post().to(assign))
         .route("/api/desk/requests/{id}/reply", web::post().to(reply))
         .route("/api/desk/requests/{id}/fields", web::patch().to(fields))
+        .route("/api/desk/requests/{id}/labels", web::put().to(labels))
         .route("/api/desk/directory", web::get().to(directory))
         .route("/api/desk/kpis", web::get().to(kpis))
         .route("/api/desk/kpis.csv", web::get().to(kpis_csv));
@@ -64,6 +65,8 @@ struct ListQuery {
     group_id: Option<i64>,
     #[serde(default)]
     type_id: Option<i64>,
+    #[serde(default)]
+    label: Option<String>,
 }
 
 /// How many requests the breaching view reads the clocks of.
@@ -76,6 +79,7 @@ async fn list(state: web::Data<AppState>, op: Operator, q: web::Query<ListQuery>
         status: q.status.clone(),
         group_id: q.group_id,
         type_id: q.type_id,
+        label: q.label.clone(),
         ..Default::default()
     };
     match q.view {
@@ -84,7 +88,8 @@ async fn list(state: web::Data<AppState>, op: Operator, q: web::Query<ListQuery>
         View::Groups | View::Breaching => f.member_of = Some(op.user_id),
     }
     if q.view != View::Breaching {
-        return Ok(HttpResponse::Ok().json(store.request_list(op.org_id, &f, 500).await?));
+        let rows = store.request_list(op.org_id, &f, 500).await?;
+        return Ok(HttpResponse::Ok().json(with_labels(&state, rows.into_iter().map(|r| (r, None)).collect()).await?));
     }
     let mut rows = store.request_list(op.org_id, &f, BREACHING_SCAN).await?;
     f.member_of = None;
@@ -106,20 +111,52 @@ async fn list(state: web::Data<AppState>, op: Operator, q: web::Query<ListQuery>
             .map(|t| t.left_secs)
             .min();
         if let Some(left) = nearest {
-            out.push((left, json!({ "request": r, "timers": timers })));
+            out.push((left, r, json!(timers)));
         }
     }
-    out.sort_by_key(|(left, _)| *left);
-    let out: Vec<Value> = out
+    out.sort_by_key(|(left, _, _)| *left);
+    let out = out.into_iter().map(|(_, r, timers)| (r, Some(timers))).collect();
+    Ok(HttpResponse::Ok().json(with_labels(&state, out).await?))
+}
+
+/// Requests as lists show them: each with its labels, and its clocks where they were read.
+async fn with_labels(state: &AppState, rows: Vec<(RequestRow, Option<Value>)>) -> ApiResult<Vec<Value>> {
+    let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
+    let mut labels = state.hub.store().labels_of(&ids).await?;
+    Ok(rows
         .into_iter()
-        .map(|(_, mut v)| {
-            let timers = v["timers"].take();
-            let mut r = v["request"].take();
-            r["timers"] = timers;
-            r
+        .map(|(r, timers)| {
+            let id = r.id;
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            v["labels"] = json!(labels.remove(&id).unwrap_or_default());
+            if let Some(t) = timers {
+                v["timers"] = t;
+            }
+            v
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(out))
+        .collect())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Labels {
+    labels: Vec<String>,
+}
+
+/// The request's labels, set whole.
+async fn labels(
+    state: web::Data<AppState>,
+    op: Operator,
+    path: web::Path<i64>,
+    body: web::Json<Labels>,
+) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    let labels = store
+        .set_request_labels(op.org_id, *path, &body.labels, op.user_id)
+        .await?;
+    let r = store.request(op.org_id, *path).await?;
+    state.hub.desk_changed(&r).await;
+    Ok(HttpResponse::Ok().json(json!({ "labels": labels })))
 }
 
 #[derive(Deserialize)]
@@ -188,6 +225,7 @@ async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) ->
         "events": events,
         "work_logs": store.work_logs(r.id).await?,
         "threads": threads,
+        "labels": store.labels_of(&[r.id]).await?.remove(&r.id).unwrap_or_default(),
     })))
 }
 
@@ -266,7 +304,8 @@ struct Note {
     text: String,
 }
 
-/// A private note: staff only, never sent to the customer, and no answer for the clocks.
+/// A private note: staff only, never sent to the customer, and no answer for the clocks; a
+/// colleague named by `@login` is told.
 async fn note(
     state: web::Data<AppState>,
     op: Operator,
@@ -276,13 +315,7 @@ async fn note(
     field::text("text", &body.text, 5000, true).map_err(hub_actors::Error::from)?;
     state
         .hub
-        .request_note(
-            op.org_id,
-            *path,
-            "comment",
-            json!({ "text": body.text.trim(), "private": true }),
-            Some(op.user_id),
-        )
+        .note_on_request(op.org_id, *path, &body.text, op.user_id)
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -374,7 +407,7 @@ async fn directory(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpRe
         .await?
         .into_iter()
         .filter(|u| u.disabled == 0)
-        .map(|u| json!({ "id": u.id, "name": u.name, "role": u.role }))
+        .map(|u| json!({ "id": u.id, "name": u.name, "login": u.login, "role": u.role }))
         .collect();
     let named = |id: i64, name: &str| json!({ "id": id, "name": name });
     Ok(HttpResponse::Ok().json(json!({
@@ -386,6 +419,7 @@ async fn directory(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpRe
         "counterparties": store.counterparties(op.org_id).await?.iter()
             .map(|x| named(x.id, &x.name)).collect::<Vec<_>>(),
         "people": people,
+        "labels": store.org_labels(op.org_id).await?,
     })))
 }
 
