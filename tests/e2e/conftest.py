@@ -46,6 +46,17 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
+# Tests that keep real time with the machine's CPU (live RTP media, speech recognition, SIP
+# timers, a bot's promised notices across a restart): `tests/run.sh` runs them alone, after
+# the rest has run two at a time (`-m "not alone"` with pytest-xdist, then `-m alone`).
+ALONE = {"test_speech.py", "test_telephony.py", "test_trunks.py", "test_sip_torture.py", "test_telegram_faults.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in ALONE:
+            item.add_marker(pytest.mark.alone)
+
 
 @pytest.fixture(scope="session")
 def hub_bin() -> Path:

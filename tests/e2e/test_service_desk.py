@@ -369,3 +369,37 @@ def test_a_note_calls_a_colleague_and_labels_filter_the_list(hub, new_context):
     expect(anna.locator(f'[data-testid="request-item"][data-request-id="{b["id"]}"]')).to_have_count(0)
     status, e = hub.api.request("PUT", f"/api/desk/requests/{a['id']}/labels", op, {"labels": ["x" * 41]})
     assert (status, e.get("field")) == (400, "labels"), (status, e)
+
+
+def test_a_clients_history_is_its_requests(hub, new_context):
+    """The Clients tab lists the demo's client with its sites and requests; a click shows every
+    request of theirs, closed ones too, and nobody else's."""
+    admin = hub.api.login(*tgkit.ADMIN)
+    setup = hub.api.ok("GET", "/api/admin/desk", admin)
+    incident = next(t["id"] for t in setup["request_types"] if t["name"] == "Инцидент")
+    shop = next(s for s in setup["sites"] if "Тверской" in s["name"])
+    other = hub.api.ok("POST", "/api/admin/desk/counterparties", admin, {"name": "Сторонний клиент"})["id"]
+    sup = hub.api.login(*hubnode.SUPERVISOR)
+    mine = [hub.api.ok("POST", "/api/desk/requests", sup, {"type_id": incident, "subject": f"Север {n}", "site_id": shop["id"]})
+            for n in range(3)]
+    hub.api.ok("POST", f"/api/desk/requests/{mine[0]['id']}/move", sup, {"to": "closed", "comment": "дубль"})
+    stranger = hub.api.ok("POST", "/api/desk/requests", sup, {"type_id": incident, "subject": "Чужая", "counterparty_id": other})
+
+    page = new_context(**DESKTOP_VIEW).new_page()
+    desk_sign_in(page, hub, hubnode.OPERATOR1)
+    page.get_by_test_id("tab-clients").click()
+    expect(page.locator("#panel-clients")).to_have_attribute("data-ready", "1")
+    row = page.locator(f'[data-testid="client-counterparty"][data-id="{shop["counterparty_id"]}"]')
+    expect(row).to_contain_text("Торговый дом «Север»")
+    expect(row.locator("td").nth(2)).to_have_text("2")  # sites
+    expect(row.locator("td").nth(3)).to_have_text("3")  # requests
+    expect(row.locator("td").nth(4)).to_have_text("2")  # open
+    row.click()
+    expect(page.get_by_test_id("filter-client")).to_contain_text("Торговый дом «Север»")
+    items = page.get_by_test_id("request-item")
+    expect(items).to_have_count(3)
+    expect(page.locator(f'[data-testid="request-item"][data-request-id="{stranger["id"]}"]')).to_have_count(0)
+    expect(page.locator(f'[data-testid="request-item"][data-request-id="{mine[0]["id"]}"]')).to_have_attribute("data-status", "closed")
+    page.get_by_test_id("filter-client-clear").click()
+    expect(page.locator(f'[data-testid="request-item"][data-request-id="{mine[0]["id"]}"]')).to_have_count(0)
+    screenshot(page, "desk-clients")

@@ -266,6 +266,28 @@ async fn routing(backend: Backend) {
         "closed: no way out"
     );
 
+    // Labels, the clients and the figures read on this backend too.
+    let (st, l) = api
+        .put(
+            &path("labels"),
+            Some(&op),
+            json!({"labels": ["касса", " Касса ", "VIP"]}),
+        )
+        .await;
+    assert_eq!((st, &l["labels"]), (200, &json!(["касса", "VIP"])), "{l}");
+    let (_, listed) = api.get("/api/desk/requests?all=true&label=VIP", Some(&op)).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["labels"], json!(["VIP", "касса"]));
+    let (st, clients) = api.get("/api/desk/clients", Some(&op)).await;
+    assert_eq!(st, 200, "{clients}");
+    assert!(
+        clients["counterparties"].is_array() && clients["contacts"].is_array(),
+        "{clients}"
+    );
+    let (st, k) = api.get("/api/desk/kpis", Some(&sup)).await;
+    assert_eq!((st, k["total"]["resolved"].as_i64()), (200, Some(1)), "{k}");
+    assert_eq!(k["total"]["logged_mins"].as_i64(), Some(45), "{k}");
+
     // A workflow with a dead end is refused, with the status named.
     let mut bad = workflow();
     bad["transitions"] = json!([{"from": "new", "to": "work", "role": "operator"}, {"from": "work", "to": "closed", "role": "operator"}]);

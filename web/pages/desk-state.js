@@ -6,6 +6,8 @@ import * as Hub from './hub.js';
 export const S = {
   me: null, supervisor: false, myGroups: [], view: 'all', saved: null, tab: 'requests',
   list: [], openId: null, card: null,
+  /* The client whose history the list shows ({counterparty_id | contact_id, name}), and how to show one. */
+  client: null, showClient: () => {},
 };
 
 export const D = { types: [], groups: [], sites: [], counterparties: [], people: [], labels: [] };

@@ -5,6 +5,7 @@
    that is mine or my group's shows at the top. */
 import * as Hub from './hub.js';
 import { openCard, refreshCard } from './desk-card.js';
+import { loadClients, renderClients } from './desk-clients.js';
 import { loadKpis } from './desk-kpis.js';
 import { D, S, clockName, fmtLeft, groupName, hooks, statusName, typeName } from './desk-state.js';
 
@@ -123,7 +124,9 @@ function renderList() {
 
 async function loadList() {
   const q = new URLSearchParams({ view: S.view });
-  if ($('f-closed').checked) q.set('all', 'true');
+  if ($('f-closed').checked || S.client) q.set('all', 'true');
+  if (S.client && S.client.counterparty_id) q.set('counterparty_id', S.client.counterparty_id);
+  if (S.client && S.client.contact_id) q.set('contact_id', S.client.contact_id);
   for (const [k, id] of [['type_id', 'f-type'], ['status', 'f-status'], ['group_id', 'f-group'], ['label', 'f-label']]) {
     if ($(id).value) q.set(k, $(id).value);
   }
@@ -158,9 +161,10 @@ async function loadKanban() {
 
 function tab(name) {
   for (const b of document.querySelectorAll('[data-tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
-  for (const p of ['requests', 'kanban', 'kpis']) Hub.show($('panel-' + p), p === name);
+  for (const p of ['requests', 'kanban', 'clients', 'kpis']) Hub.show($('panel-' + p), p === name);
   S.tab = name;
   if (name === 'kanban') loadKanban();
+  if (name === 'clients') loadClients();
   if (name === 'kpis') loadKpis();
 }
 
@@ -213,6 +217,17 @@ async function loadDirectory() {
   fillFilters();
 }
 
+/* A client's history: every request of theirs, closed ones too, whatever the view. */
+function showClient(c) {
+  S.client = c;
+  S.view = 'all'; S.saved = null;
+  renderViews();
+  Hub.setText($('f-client-name'), Hub.t('desk.clientOf', { name: c.name }));
+  Hub.show($('f-client'), true);
+  tab('requests');
+  loadList();
+}
+
 async function create(e) {
   e.preventDefault();
   const body = { type_id: Number($('new-type').value), subject: $('new-subject').value };
@@ -230,6 +245,8 @@ async function create(e) {
 
 async function boot() {
   hooks.reloadList = () => { loadList(); reloadLabels(); };
+  S.showClient = showClient;
+  $('f-client-clear').addEventListener('click', () => { S.client = null; Hub.show($('f-client'), false); loadList(); });
   try {
     S.me = await Hub.api('GET', '/api/me');
   } catch (e) {
@@ -245,7 +262,10 @@ async function boot() {
   S.view = S.myGroups.length ? 'groups' : 'all';
   renderViews();
   for (const b of document.querySelectorAll('.desk-views [data-view]')) {
-    b.addEventListener('click', () => { S.view = b.dataset.view; S.saved = null; renderViews(); loadList(); });
+    b.addEventListener('click', () => {
+      S.view = b.dataset.view; S.saved = null; S.client = null; Hub.show($('f-client'), false);
+      renderViews(); loadList();
+    });
   }
   for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => tab(b.dataset.tab));
   $('f-type').addEventListener('change', () => { fillFilters(); S.saved = null; renderViews(); loadList(); });
@@ -255,7 +275,11 @@ async function boot() {
   $('k-group').addEventListener('change', loadKanban);
   $('k-type').addEventListener('change', loadKanban);
   $('new-form').addEventListener('submit', create);
-  Hub.onLang(() => { fillFilters(); renderList(); if (S.openId) refreshCard(); });
+  Hub.onLang(() => {
+    fillFilters(); renderList(); renderClients();
+    if (S.client) Hub.setText($('f-client-name'), Hub.t('desk.clientOf', { name: S.client.name }));
+    if (S.openId) refreshCard();
+  });
   await loadList();
   const wanted = Number(new URLSearchParams(location.search).get('request'));
   if (wanted) openCard(wanted);

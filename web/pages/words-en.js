@@ -583,4 +583,12 @@ export default {
   'desk.labelAddDo': 'Label it',
   'desk.labelRemove': 'Take off the label {label}',
   'desk.h.labels': 'Labels: {labels}',
+  'desk.tabClients': 'Clients',
+  'desk.counterparties': 'Counterparties',
+  'desk.contacts': 'Contacts',
+  'desk.findClient': 'Name, domain, e-mail or phone',
+  'desk.lastRequest': 'Last request',
+  'desk.reachedBy': 'E-mail, phone',
+  'desk.clientOf': 'The history of {name}',
+  'desk.clientClear': 'Show every client',
 };

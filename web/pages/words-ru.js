@@ -586,4 +586,12 @@ export default {
   'desk.labelAddDo': 'Пометить',
   'desk.labelRemove': 'Снять метку {label}',
   'desk.h.labels': 'Метки: {labels}',
+  'desk.tabClients': 'Клиенты',
+  'desk.counterparties': 'Контрагенты',
+  'desk.contacts': 'Контакты',
+  'desk.findClient': 'Название, домен, почта или телефон',
+  'desk.lastRequest': 'Последняя заявка',
+  'desk.reachedBy': 'Почта, телефон',
+  'desk.clientOf': 'История: {name}',
+  'desk.clientClear': 'Показать всех клиентов',
 };

@@ -89,6 +89,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("desk-state.js"),
     js!("desk-card.js"),
     js!("desk-kpis.js"),
+    js!("desk-clients.js"),
     js!("canned.js"),
     js!("admin.js"),
     js!("admin-kit.js"),

@@ -35,7 +35,9 @@ impl Store {
         for (id,) in ids {
             let facts = self.clock_facts(id).await?;
             let (logged, billable): (i64, i64) = sqlx::query_as(
-                "SELECT COALESCE(SUM(minutes), 0), COALESCE(SUM(CASE WHEN billable <> 0 THEN minutes ELSE 0 END), 0) \
+                // PostgreSQL sums BIGINT as NUMERIC: cast back, as SQLite answers.
+                "SELECT CAST(COALESCE(SUM(minutes), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN billable <> 0 THEN minutes ELSE 0 END), 0) AS BIGINT) \
                  FROM work_logs WHERE request_id = $1",
             )
             .bind(id)

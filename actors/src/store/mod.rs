@@ -6,6 +6,7 @@ pub mod audit;
 mod auth;
 mod base;
 mod breaks;
+pub mod clients;
 pub mod connector;
 mod contacts;
 mod conversations;

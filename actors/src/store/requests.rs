@@ -185,6 +185,8 @@ pub struct RequestFilter {
     pub type_id: Option<i64>,
     /// Carrying this label.
     pub label: Option<String>,
+    pub counterparty_id: Option<i64>,
+    pub contact_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -569,6 +571,8 @@ impl Store {
             )
         });
         let group = f.group_id.map(|_| format!("group_id = ${}", next()));
+        let counterparty = f.counterparty_id.map(|_| format!("counterparty_id = ${}", next()));
+        let contact = f.contact_id.map(|_| format!("contact_id = ${}", next()));
         let status = f.status.as_ref().map(|_| format!("status = ${}", next()));
         let kind = f.type_id.map(|_| format!("type_id = ${}", next()));
         let label = f.label.as_ref().map(|_| {
@@ -577,14 +581,21 @@ impl Store {
                 next()
             )
         });
-        wh.extend([assignee, member, group, status, kind, label].into_iter().flatten());
+        wh.extend(
+            [assignee, member, group, counterparty, contact, status, kind, label]
+                .into_iter()
+                .flatten(),
+        );
         let q = super::sql(format!(
             "SELECT {COLUMNS} FROM requests WHERE {} ORDER BY id DESC LIMIT ${}",
             wh.join(" AND "),
             next()
         ));
         let mut q = sqlx::query_as(q).bind(org_id);
-        for v in [f.assignee, f.member_of, f.group_id].into_iter().flatten() {
+        for v in [f.assignee, f.member_of, f.group_id, f.counterparty_id, f.contact_id]
+            .into_iter()
+            .flatten()
+        {
             q = q.bind(v);
         }
         if let Some(s) = &f.status {

@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/desk/requests/{id}/fields", web::patch().to(fields))
         .route("/api/desk/requests/{id}/labels", web::put().to(labels))
         .route("/api/desk/directory", web::get().to(directory))
+        .route("/api/desk/clients", web::get().to(clients))
         .route("/api/desk/kpis", web::get().to(kpis))
         .route("/api/desk/kpis.csv", web::get().to(kpis_csv));
 }
@@ -67,6 +68,10 @@ struct ListQuery {
     type_id: Option<i64>,
     #[serde(default)]
     label: Option<String>,
+    #[serde(default)]
+    counterparty_id: Option<i64>,
+    #[serde(default)]
+    contact_id: Option<i64>,
 }
 
 /// How many requests the breaching view reads the clocks of.
@@ -80,6 +85,8 @@ async fn list(state: web::Data<AppState>, op: Operator, q: web::Query<ListQuery>
         group_id: q.group_id,
         type_id: q.type_id,
         label: q.label.clone(),
+        counterparty_id: q.counterparty_id,
+        contact_id: q.contact_id,
         ..Default::default()
     };
     match q.view {
@@ -420,6 +427,16 @@ async fn directory(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpRe
             .map(|x| named(x.id, &x.name)).collect::<Vec<_>>(),
         "people": people,
         "labels": store.org_labels(op.org_id).await?,
+    })))
+}
+
+/// The clients: counterparties (with their sites and requests) and the contacts who made
+/// requests; each one's history is the request list filtered by them.
+async fn clients(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    Ok(HttpResponse::Ok().json(json!({
+        "counterparties": store.client_counterparties(op.org_id).await?,
+        "contacts": store.client_contacts(op.org_id).await?,
     })))
 }
 
