@@ -297,6 +297,20 @@ async fn run(backend: Backend, alarmed: usize, open: usize, pace: usize) {
         "transitions: {:.0} moves/s ({n} requests)",
         n as f64 / started.elapsed().as_secs_f64()
     );
+
+    // The manager's figures: a period's requests read through their clock facts and counted.
+    let period = env_or("HUB_BENCH_FIGURES", 2_000);
+    let from = now_ms() as i64;
+    create(&hub, &s, period, "normal", 0).await;
+    let started = Instant::now();
+    let cases = store.desk_cases(s.org, from, now_ms() as i64 + 1).await.expect("cases");
+    let cases: Vec<_> = cases.into_iter().map(|(_, c)| c).collect();
+    let figures = hub_actors::model::kpi::report(&cases, now_ms() as i64);
+    println!(
+        "figures over a period of {} requests: {:.0} ms",
+        figures.total.requests,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     tasks.token().cancel();
     store.close().await;
 }

@@ -193,12 +193,26 @@ function mentioned(f) {
   $('desk-alerts').prepend(line);
 }
 
+/* Runs `fn` at most once per `ms` (the last call within the window runs at its end): the
+   figures and the labels are read over the whole organisation, too much for every event of a
+   busy desk. */
+function atMostEvery(ms, fn) {
+  let last = 0; let timer = null;
+  return () => {
+    const wait = last + ms - Date.now();
+    if (wait <= 0) { last = Date.now(); fn(); return; }
+    if (!timer) timer = setTimeout(() => { timer = null; last = Date.now(); fn(); }, wait);
+  };
+}
+const kpisSoon = atMostEvery(15000, () => { if (S.tab === 'kpis') loadKpis(); });
+const labelsSoon = atMostEvery(15000, reloadLabels);
+
 const refreshSoon = Hub.debounce(() => {
   loadList();
-  reloadLabels();
+  labelsSoon();
   if (S.openId) refreshCard();
   if (S.tab === 'kanban') loadKanban();
-  if (S.tab === 'kpis') loadKpis();
+  kpisSoon();
 }, 300);
 
 /* The organisation's labels (for the filter and the card's suggestions) change as requests are

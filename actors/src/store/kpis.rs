@@ -14,16 +14,17 @@ pub const MAX_CASES: i64 = 5000;
 impl Store {
     /// The requests created in `[from, to)`, oldest first, each with its case.
     pub async fn desk_cases(&self, org_id: i64, from: Millis, to: Millis) -> Result<Vec<(RequestRow, Case)>> {
-        let ids: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM requests WHERE org_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id LIMIT $4",
-        )
+        let rows: Vec<RequestRow> = sqlx::query_as(super::sql(format!(
+            "SELECT {} FROM requests WHERE org_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id LIMIT $4",
+            super::requests::COLUMNS
+        )))
         .bind(org_id)
         .bind(from)
         .bind(to)
         .bind(MAX_CASES + 1)
         .fetch_all(&self.read)
         .await?;
-        if ids.len() as i64 > MAX_CASES {
+        if rows.len() as i64 > MAX_CASES {
             return Err(crate::model::field::FieldError::new(
                 "from",
                 "too_many",
@@ -31,9 +32,12 @@ impl Store {
             )
             .into());
         }
-        let mut out = Vec::with_capacity(ids.len());
-        for (id,) in ids {
-            let facts = self.clock_facts(id).await?;
+        // The organisation's groups, calendars and policies once, not once a request.
+        let rules = self.clock_rules(org_id).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = row.id;
+            let facts = self.clock_facts_under(row, &rules).await?;
             let (logged, billable): (i64, i64) = sqlx::query_as(
                 // PostgreSQL sums BIGINT as NUMERIC: cast back, as SQLite answers.
                 "SELECT CAST(COALESCE(SUM(minutes), 0) AS BIGINT), \

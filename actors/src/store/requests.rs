@@ -75,7 +75,7 @@ pub struct RequestRow {
     pub next_alarm_at: Option<Millis>,
 }
 
-const COLUMNS: &str = "id, org_id, type_id, workflow_version_id, subject, status, status_kind, priority, category, \
+pub(super) const COLUMNS: &str = "id, org_id, type_id, workflow_version_id, subject, status, status_kind, priority, category, \
     counterparty_id, site_id, contact_id, rule_id, group_id, assignee_id, fields, checklist, created_at, updated_at, next_alarm_at";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -147,6 +147,14 @@ impl ClockFacts {
             now,
         )
     }
+}
+
+/// The organisation's side of every request's clocks.
+#[derive(Debug, Clone)]
+pub struct ClockRules {
+    pub groups: Vec<super::desk::SupportGroup>,
+    pub calendars: Vec<super::desk::DeskCalendar>,
+    pub policies: Vec<DeskPolicy>,
 }
 
 /// What a request's actor loads to run its clocks.
@@ -622,6 +630,23 @@ impl Store {
     /// Everything the request's clocks are read from.
     pub async fn clock_facts(&self, request_id: i64) -> Result<ClockFacts> {
         let request = self.request_by_id(request_id).await?;
+        let rules = self.clock_rules(request.org_id).await?;
+        self.clock_facts_under(request, &rules).await
+    }
+
+    /// The organisation's groups, calendars and policies, as every request's clocks read them:
+    /// read once for many requests (the figures of a period).
+    pub async fn clock_rules(&self, org_id: i64) -> Result<ClockRules> {
+        Ok(ClockRules {
+            groups: self.support_groups(org_id).await?,
+            calendars: self.desk_calendars(org_id).await?,
+            policies: self.desk_policies(org_id).await?,
+        })
+    }
+
+    /// A request's clock facts under rules already read.
+    pub async fn clock_facts_under(&self, request: RequestRow, rules: &ClockRules) -> Result<ClockFacts> {
+        let request_id = request.id;
         let events = self.request_events(request_id).await?;
         let mut lines: Vec<Line> = Vec::with_capacity(events.len());
         let mut wanted: BTreeSet<i64> = BTreeSet::new();
@@ -674,22 +699,18 @@ impl Store {
             lines = merged;
         }
         let mut ola = HashMap::new();
-        for (id, policy) in self
-            .support_groups(request.org_id)
-            .await?
-            .into_iter()
+        for (id, policy) in rules
+            .groups
+            .iter()
             .filter(|g| groups.contains(&g.id))
             .filter_map(|g| g.ola_policy_id.map(|p| (g.id, p)))
         {
             wanted.insert(policy);
             ola.insert(id, policy);
         }
-        let calendars = self.desk_calendars(request.org_id).await?;
+        let calendars = &rules.calendars;
         let mut policies = HashMap::new();
-        for p in self.desk_policies(request.org_id).await? {
-            if !wanted.contains(&p.id) {
-                continue;
-            }
+        for p in rules.policies.iter().filter(|p| wanted.contains(&p.id)).cloned() {
             let (calendar, timezone) = match p.calendar_id.and_then(|c| calendars.iter().find(|x| x.id == c)) {
                 Some(c) => (
                     Calendar::new(&c.week, &c.exceptions),
