@@ -455,7 +455,7 @@ struct Period {
 async fn report(state: &AppState, org_id: i64, q: &Period) -> ApiResult<(i64, i64, Vec<(RequestRow, Case)>)> {
     let now = hub_actors::model::now_millis();
     let to = q.to.unwrap_or(now);
-    let from = q.from.unwrap_or(to - 30 * 86_400_000);
+    let from = q.from.unwrap_or(to.saturating_sub(30 * 86_400_000));
     if from >= to {
         return Err(hub_actors::Error::from(field::FieldError::new("from", "period", serde_json::Value::Null)).into());
     }
