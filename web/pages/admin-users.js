@@ -179,9 +179,11 @@ async function saveUser() {
     const before = JSON.stringify(arr(u && u.skills).slice().sort((a, b) => a.service_id - b.service_id));
     const after = JSON.stringify(skills.slice().sort((a, b) => a.service_id - b.service_id));
     if (before !== after) await Hub.api('PUT', '/api/admin/users/' + id + '/skills', { skills });
+    // The list is read again before the dialog closes: opened again at once, it shows what
+    // was saved, never the list as it was.
+    await loadUsers();
     $('user-dialog').close();
     Hub.say(u ? 'adm.saved' : 'adm.userAdded', { name: body.name }, 'ok');
-    await loadUsers();
   } catch (e) { fieldError(form, e); }
 }
 
