@@ -247,8 +247,10 @@ export function init() {
         await Hub.api('PATCH', '/api/admin/boards/' + d.id + '/voice', voice);
         await loadDevices();
       }
-      $('device-dialog').close();
+      // Read again before the dialog closes, as a saved user's is (opened again at once, it
+      // shows what was saved).
       if (d.kind === 'board') await loadDevices();
+      $('device-dialog').close();
       if (others.length) Hub.say('adm.savedBoards', { n: others.length + 1 }, 'ok'); else Hub.say('adm.saved', null, 'ok');
     } catch (e) { fieldError(form, e); }
   });
