@@ -104,12 +104,8 @@ impl Hub {
         Ok(())
     }
 
-    /// Tells every console and node that the request changed (a change made outside `Hub`).
-    pub async fn desk_changed(&self, r: &RequestRow) {
-        self.request_changed(r).await;
-    }
-
-    async fn request_changed(&self, r: &RequestRow) {
+    /// Tells every console and node that the request changed.
+    pub async fn request_changed(&self, r: &RequestRow) {
         desk_event(
             &self.core,
             r.org_id,

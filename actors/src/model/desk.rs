@@ -330,6 +330,14 @@ pub struct Timer {
     pub stopped_at: Option<i64>,
 }
 
+impl Timer {
+    /// Breached, or running with a quarter of its time or less left: what the breaching view
+    /// and the manager's "breaching now" list show.
+    pub fn breaching(&self) -> bool {
+        self.stopped_at.is_none() && (self.breached || self.left_secs * 4 <= self.target_secs)
+    }
+}
+
 /// Every clock of every track at `now`.
 pub fn timers(tracks: &[Track], policy_of: impl Fn(i64) -> Option<sla::Policy>, now: Timestamp) -> Vec<Timer> {
     let mut out = Vec::new();
@@ -653,5 +661,24 @@ mod tests {
         assert_eq!(choose(&list, &s("critical")), Some(1));
         assert_eq!(choose(&list, &s("normal")), Some(2));
         assert_eq!(choose(&list[..1], &s("normal")), None);
+    }
+
+    #[test]
+    fn a_clock_is_breaching_when_breached_or_in_its_last_quarter() {
+        let t = |left: i64, breached: bool, stopped: bool| Timer {
+            track: "sla",
+            clock: sla::ClockKind::Resolution,
+            target_secs: 400,
+            elapsed_secs: 400 - left,
+            left_secs: left,
+            running: !stopped,
+            breached,
+            due_at: None,
+            stopped_at: stopped.then_some(1),
+        };
+        assert!(!t(101, false, false).breaching());
+        assert!(t(100, false, false).breaching());
+        assert!(t(-5, true, false).breaching());
+        assert!(!t(-5, true, true).breaching(), "a stopped clock is done, late or not");
     }
 }

@@ -112,11 +112,7 @@ async fn list(state: web::Data<AppState>, op: Operator, q: web::Query<ListQuery>
         .filter(|r| r.status_kind == "open" || r.status_kind == "waiting")
     {
         let timers = store.clock_facts(r.id).await?.timers();
-        let nearest = timers
-            .iter()
-            .filter(|t| t.stopped_at.is_none() && (t.breached || t.left_secs * 4 <= t.target_secs))
-            .map(|t| t.left_secs)
-            .min();
+        let nearest = timers.iter().filter(|t| t.breaching()).map(|t| t.left_secs).min();
         if let Some(left) = nearest {
             out.push((left, r, json!(timers)));
         }
@@ -162,7 +158,7 @@ async fn labels(
         .set_request_labels(op.org_id, *path, &body.labels, op.user_id)
         .await?;
     let r = store.request(op.org_id, *path).await?;
-    state.hub.desk_changed(&r).await;
+    state.hub.request_changed(&r).await;
     Ok(HttpResponse::Ok().json(json!({ "labels": labels })))
 }
 
@@ -473,16 +469,13 @@ async fn kpis(state: web::Data<AppState>, sup: Supervisor, q: web::Query<Period>
         .iter()
         .filter(|(_, c)| c.open)
         .flat_map(|(r, c)| {
-            c.timers
-                .iter()
-                .filter(|t| t.stopped_at.is_none() && (t.breached || t.left_secs * 4 <= t.target_secs))
-                .map(move |t| {
-                    json!({
-                        "request_id": r.id, "subject": r.subject, "group_id": r.group_id,
-                        "assignee_id": r.assignee_id, "track": t.track, "clock": t.clock,
-                        "left_secs": t.left_secs, "due_at": t.due_at, "breached": t.breached,
-                    })
+            c.timers.iter().filter(|t| t.breaching()).map(move |t| {
+                json!({
+                    "request_id": r.id, "subject": r.subject, "group_id": r.group_id,
+                    "assignee_id": r.assignee_id, "track": t.track, "clock": t.clock,
+                    "left_secs": t.left_secs, "due_at": t.due_at, "breached": t.breached,
                 })
+            })
         })
         .collect();
     breaching.sort_by_key(|b| b["left_secs"].as_i64());
