@@ -196,6 +196,16 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     // Every request's next alarm is set again, so warnings and breaches due while the node was
     // down fire now and the rest on time.
     hub.start_desk().await?;
+    // What an older installation held before the search index existed is indexed once, in the
+    // background (the marks its migration set say how far).
+    let backlog = hub.clone();
+    hub.tasks().spawn(async move {
+        match backlog.store().index_backlog().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "search: indexed what was written before the index"),
+            Err(e) => tracing::warn!(error = %e, "search: the backlog was not indexed; the next start tries again"),
+        }
+    });
     // This node's name in leases and claims, the same across its restarts, so a node started
     // again after a crash takes its own back at once.
     let node = format!("{}/{}", host_name(), settings.listen);
@@ -212,6 +222,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     )
     .await
     .map_err(|e| RunError::Settings(e.to_string()))?;
+    hub_channels::webhook::start(hub.clone(), egress(&settings)?, node.clone()).map_err(RunError::Settings)?;
     let speech_settings = hub_channels::speech::Settings {
         node: node.clone(),
         ..speech_settings(&settings)?

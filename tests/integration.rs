@@ -17,6 +17,8 @@ mod chat;
 mod concurrency;
 #[path = "it/desk.rs"]
 mod desk;
+#[path = "it/desk_hooks.rs"]
+mod desk_hooks;
 #[path = "it/namespace.rs"]
 mod namespace;
 #[path = "it/queue_flow.rs"]

@@ -177,8 +177,10 @@ impl Hub {
                     .await?;
                 self.wake(id, true);
             }
+            // Enqueued in the move's own transaction (`Store::move_request`), so it is never lost.
+            Action::Webhook { .. } => {}
             // Refused when a workflow is saved (`check_workflow`): not carried out yet.
-            Action::NotifyCustomer { .. } | Action::Webhook { .. } | Action::StopClock { .. } => {}
+            Action::NotifyCustomer { .. } | Action::StopClock { .. } => {}
         }
         Ok(())
     }

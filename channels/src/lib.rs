@@ -14,6 +14,7 @@ pub mod sip;
 pub mod speech;
 pub mod telegram;
 pub mod webchat;
+pub mod webhook;
 
 #[cfg(test)]
 mod own_tables;

@@ -566,6 +566,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "announcement": "called_ticket", "tickets": "ticket", "operators": "user", "windows": "window",
         "board-templates": "board_template", "regions": "region",
         "requests": "request", "policies": "desk_policy", "workflows": "workflow",
+        "webhooks": "webhook", "deliveries": "webhook_delivery",
     }.get(segs[index - 1])
 
 
@@ -632,6 +633,8 @@ BODY_VALUES = {
     ("POST", "/api/admin/desk/workflows"): {"body": lambda w: DESK_WORKFLOW},
     ("PUT", "/api/admin/desk/workflows/{id}"): {"body": lambda w: DESK_WORKFLOW},
     ("POST", "/api/desk/requests/{id}/move"): {"to": "work"},
+    ("POST", "/api/admin/webhooks"): {"url": "https://hooks.walk.example/new", "events": ["request.moved"]},
+    ("PATCH", "/api/admin/webhooks/{id}"): {"active": True},
     ("POST", "/api/desk/requests/{id}/approve"): {"status": "work"},
     ("POST", "/api/desk/requests/{id}/checklist"): {"index": 0},
 }
@@ -861,7 +864,7 @@ class Walk:
         paths = [
             "/api/admin/users", "/api/admin/mailboxes", "/api/admin/telegram/bots", "/api/admin/sip/accounts",
             "/api/admin/sip/numbers", "/api/admin/sip/trunks", "/api/admin/sip/vip", "/api/canned",
-            "/api/admin/speech/templates", "/api/email/filtered", f"/api/branches/{f['branch']}",
+            "/api/admin/speech/templates", "/api/email/filtered", "/api/admin/webhooks", f"/api/branches/{f['branch']}",
             f"/api/conversations/{f['conversation']}", f"/api/contacts/{f['contact']}",
             f"/api/attachments/{f['attachment']}", f"/api/public/tickets/{f['public_id']}",
         ]
@@ -1145,6 +1148,9 @@ class Walk:
                 "prefix": "S" + chr(65 + n // 26 % 26) + chr(65 + n % 26)})["id"]
         if kind == "region":
             return self.ok("POST", "/api/admin/regions", admin, {"name": f"Walk region {n}"})["id"]
+        if kind == "webhook":
+            return self.ok("POST", "/api/admin/webhooks", admin, {
+                "url": f"https://hooks.walk.example/{n}", "events": ["request.moved"]})["id"]
         if kind == "board_template":
             return self.ok("POST", "/api/admin/board-templates", admin, {"name": f"Walk template {n}"})["id"]
         if kind == "spare_window":
@@ -1228,8 +1234,12 @@ class Walk:
         flow = self.ok("POST", "/api/admin/desk/workflows", admin, {"name": f"{tag} approved process", "body": approved})["id"]
         d["approved_type"] = self.ok("POST", "/api/admin/desk/request-types", admin, {
             "name": f"{tag} purchase", "workflow_id": flow})["id"]
+        # A webhook hears of the request made next: a delivery of it to send again.
+        d["webhook"] = self.ok("POST", "/api/admin/webhooks", admin, {
+            "url": f"https://hooks.{tag.lower()}.example/desk", "events": ["request.created"]})["id"]
         d["request"] = self.ok("POST", "/api/desk/requests", engineer, {
             "type_id": d["request_type"], "subject": f"{tag}: the till is down", "site_id": d["site"]})["id"]
+        d["webhook_delivery"] = self.ok("GET", f"/api/admin/webhooks/{d['webhook']}/deliveries", admin)[0]["id"]
         return d
 
     # Path parameters whose object the call uses up (or must be the caller's own), made afresh
@@ -1261,6 +1271,8 @@ class Walk:
         # A region moved or taken away: one made for it (never inside itself).
         ("PATCH", "/api/admin/regions/{id}"): ("{id}", "region"),
         ("DELETE", "/api/admin/regions/{id}"): ("{id}", "region"),
+        # A webhook taken away: one made for it.
+        ("DELETE", "/api/admin/webhooks/{id}"): ("{id}", "webhook"),
         # A request moved, ticked, escalated, approved: a new one each time.
         ("POST", "/api/desk/requests/{id}/move"): ("{id}", "request"),
         ("POST", "/api/desk/requests/{id}/checklist"): ("{id}", "request"),

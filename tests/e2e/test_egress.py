@@ -121,3 +121,43 @@ def test_failures_are_told_by_class_never_in_the_peers_words(hub_store, maildev)
         assert err == "the server refused the connection", err
     finally:
         banner.close()
+
+
+def test_webhooks_never_reach_an_internal_address(hub_store):
+    """The same class for webhooks: an internal address is refused when saved, in any spelling;
+    a name that resolves to one passes the form, but the delivery is refused by the hub's own
+    resolver (inside its HTTP client) and the endpoint never hears a thing."""
+    store = hub_store()
+    store.extra_env["HUB_EGRESS_ALLOW"] = ""
+    node = store.start()
+    admin = node.api.login(*tgkit.ADMIN)
+    banner = BannerServer()
+    try:
+        for host in ["127.0.0.1", "localhost", "[::1]", "169.254.169.254", "10.0.0.5", "192.168.1.1",
+                     "[::ffff:127.0.0.1]", "[fd00:ec2::254]", "0.0.0.0", "app.localhost"]:
+            status, body = node.api.request("POST", "/api/admin/webhooks", admin, {
+                "url": f"http://{host}:{banner.port}/hook", "events": ["request.created"]})
+            assert (status, body.get("reason")) == (400, "internal_address"), (host, status, body)
+        name = "localhost.localdomain"
+        try:
+            socket.gethostbyname(name)
+        except OSError:
+            name = socket.gethostname()
+        status, hook = node.api.request("POST", "/api/admin/webhooks", admin, {
+            "url": f"http://{name}:{banner.port}/hook", "events": ["request.created"]})
+        if status == 400:
+            assert hook["reason"] == "internal_address", hook
+        else:
+            assert status == 201, hook
+            setup = node.api.ok("GET", "/api/admin/desk", admin)
+            incident = next(t["id"] for t in setup["request_types"] if t["name"] == "Инцидент")
+            node.api.ok("POST", "/api/desk/requests", admin, {"type_id": incident, "subject": "Проверка"}, want=201)
+
+            def verdict():
+                d = node.api.ok("GET", f"/api/admin/webhooks/{hook['id']}/deliveries", admin)
+                return d and d[0]["last_error"]
+            err = wait(verdict, what="the delivery's verdict")
+            assert "internal network" in err, err
+        assert banner.connections == 0, "the hub connected to an internal address"
+    finally:
+        banner.close()

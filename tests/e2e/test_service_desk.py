@@ -403,3 +403,56 @@ def test_a_clients_history_is_its_requests(hub, new_context):
     page.get_by_test_id("filter-client-clear").click()
     expect(page.locator(f'[data-testid="request-item"][data-request-id="{mine[0]["id"]}"]')).to_have_count(0)
     screenshot(page, "desk-clients")
+
+
+def test_search_finds_requests_and_threads_by_word_forms(hub, new_context):
+    """The desk's find box: Russian words in another form find a request by its subject and a
+    web chat by its message; the chat becomes a request from the hit, and the same words then
+    find both requests; "#id" still filters the list as read."""
+    admin = hub.api.login(*tgkit.ADMIN)
+    setup = hub.api.ok("GET", "/api/admin/desk", admin)
+    incident = next(t["id"] for t in setup["request_types"] if t["name"] == "Инцидент")
+    op = hub.api.login(*hubnode.OPERATOR1)
+    shown = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident, "subject": "Не светится витрина у входа"})
+    other = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident, "subject": "Сломан турникет"})
+
+    visitor = new_context(**DESKTOP_VIEW).new_page()
+    visitor.goto(hub.url("/widget?key=demo&lang=ru"))
+    chat = visitor
+    expect(chat.get_by_test_id("ws-status")).to_have_attribute("data-state", "live")
+    chat.get_by_test_id("chat-input").fill("Здравствуйте! В витринах на втором этаже мигает свет")
+    chat.get_by_test_id("chat-send").click()
+    expect(chat.locator('[data-testid="chat-message"][data-author="visitor"]').first).to_have_attribute("data-state", "sent")
+
+    page = new_context(**DESKTOP_VIEW).new_page()
+    desk_sign_in(page, hub, hubnode.OPERATOR1)
+    page.get_by_test_id("view-all").click()
+    page.get_by_test_id("filter-text").fill("витрины")
+    items = page.get_by_test_id("request-item")
+    expect(items).to_have_count(1)
+    expect(items.first).to_have_attribute("data-request-id", str(shown["id"]))
+    hit = page.get_by_test_id("thread-hit")
+    expect(hit).to_have_count(1)
+    expect(hit.get_by_test_id("thread-hit-line")).to_contain_text("мигает свет")
+    screenshot(page, "desk-search")
+    hit.get_by_test_id("thread-hit-make").click()
+    expect(page.get_by_test_id("new-thread")).to_be_visible()
+    expect(page.get_by_test_id("new-subject")).to_have_value(re.compile("витринах"))
+    page.get_by_test_id("new-type").select_option(str(incident))
+    page.locator("#new-form button[type=submit]").click()
+    card = page.get_by_test_id("request-card")
+    expect(card).to_have_attribute("data-ready", "1")
+    made = int(card.get_attribute("data-request-id"))
+    assert made not in (shown["id"], other["id"])
+    expect(items).to_have_count(2)
+    expect(page.get_by_test_id("thread-hit-request")).to_have_text(re.compile(f"{made}"))
+    # "#id" filters the list as read, searching nothing.
+    page.get_by_test_id("filter-text").fill(f"#{other['id']}")
+    expect(page.get_by_test_id("thread-hits")).to_be_hidden()
+    page.get_by_test_id("view-all").click()
+    expect(page.locator(f'[data-testid="request-item"][data-request-id="{other["id"]}"]')).to_have_count(1)
+    # Words nobody wrote: nothing, said so.
+    page.get_by_test_id("filter-text").fill("дирижабль")
+    expect(items).to_have_count(0)
+    expect(page.get_by_test_id("list-none")).to_be_visible()
+    expect(page.get_by_test_id("thread-hits-none")).to_be_visible()

@@ -6,6 +6,7 @@
 import * as Hub from './hub.js';
 import { $, arr, clearFieldErrors, fieldError } from './admin-kit.js';
 import { K, groupLabel, loadDesk } from './admin-desk.js';
+import { W } from './admin-desk-hooks.js';
 
 const KINDS = ['open', 'waiting', 'resolved', 'closed'];
 const ROLES = ['operator', 'supervisor', 'admin'];
@@ -80,6 +81,15 @@ function statusRow(s, i) {
     s.on_enter = arr(s.on_enter).filter((a) => a.do !== 'raise_priority');
     if (raise.checked) s.on_enter.push({ do: 'raise_priority' });
   });
+  // Tell one of the organisation's webhooks of the move (whatever events it subscribes to).
+  const hook = arr(s.on_enter).find((a) => a.do === 'webhook');
+  const hooks = Hub.el('select', { 'data-testid': 'dk-st-webhook', 'aria-label': Hub.t('dk.onEnterWebhook') },
+    Hub.el('option', { value: '' }, '—'), ...arr(W.hooks).map((h) => Hub.el('option', { value: String(h.id) }, h.url)));
+  hooks.value = hook ? String(hook.webhook) : '';
+  hooks.addEventListener('change', () => {
+    s.on_enter = arr(s.on_enter).filter((a) => a.do !== 'webhook');
+    if (hooks.value) s.on_enter.push({ do: 'webhook', webhook: Number(hooks.value) });
+  });
   const remove = Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'remove', onclick: () => {
     F.statuses.splice(i, 1);
     for (const k of [...F.moves.keys()]) { const t = F.moves.get(k); if (t.from === s.key || t.to === s.key) F.moves.delete(k); }
@@ -88,7 +98,8 @@ function statusRow(s, i) {
   return Hub.el('tr', { 'data-testid': 'dk-status', 'data-key': s.key },
     Hub.el('td', null, text('key', { maxlength: '40', pattern: '[a-z0-9_]+', 'aria-label': Hub.t('dk.key') })),
     Hub.el('td', null, text('name', { maxlength: '100', 'aria-label': Hub.t('adm.name') })),
-    Hub.el('td', null, kind), Hub.el('td', null, reply), Hub.el('td', null, group), Hub.el('td', null, raise), Hub.el('td', null, remove));
+    Hub.el('td', null, kind), Hub.el('td', null, reply), Hub.el('td', null, group), Hub.el('td', null, raise),
+    Hub.el('td', null, hooks), Hub.el('td', null, remove));
 }
 
 /* The matrix: rows "from", columns "to"; a cell's select is the least role that may move. */
@@ -148,7 +159,7 @@ function draw() {
     Hub.el('div', { class: 'field' }, Hub.el('label', { for: 'dk-flow-name' }, Hub.t('adm.name')), name, err('name')),
     Hub.el('h4', null, Hub.t('dk.statuses')),
     Hub.el('div', { class: 'table-scroll' }, Hub.el('table', { class: 'data' },
-      Hub.el('thead', null, Hub.el('tr', null, ...['dk.key', 'adm.name', 'adm.kind', 'dk.onReply', 'dk.onEnterAssign', 'dk.onEnterRaise', '']
+      Hub.el('thead', null, Hub.el('tr', null, ...['dk.key', 'adm.name', 'adm.kind', 'dk.onReply', 'dk.onEnterAssign', 'dk.onEnterRaise', 'dk.onEnterWebhook', '']
         .map((h) => Hub.el('th', null, h ? Hub.t(h) : '')))),
       Hub.el('tbody', null, ...F.statuses.map(statusRow)))),
     Hub.el('div', null, Hub.el('button', { type: 'button', class: 'btn', 'data-testid': 'dk-status-add', onclick: () => {

@@ -1,14 +1,15 @@
 /* The service desk's set-up: support groups with grades and members, business calendars, SLA and
    OLA policies, territories (imported as GeoJSON), counterparties, sites, request types, the
-   routing rules and intake; the workflows are admin-desk-flow.js. Everything is read at once
+   routing rules and intake; the workflows are admin-desk-flow.js, the webhooks admin-desk-hooks.js. Everything is read at once
    (GET /api/admin/desk) and read again after each change; the server checks each form and names
    the wrong field, said beside it. */
 import * as Hub from './hub.js';
 import { $, arr, clearFieldErrors, fail, fieldError, formFields } from './admin-kit.js';
 import { editFlow, newFlow } from './admin-desk-flow.js';
+import { loadHooks, webhooks } from './admin-desk-hooks.js';
 
 export const K = { setup: null, users: [], queues: [], sub: 'groups' };
-const SUBS = ['groups', 'calendars', 'policies', 'territories', 'counterparties', 'sites', 'workflows', 'types', 'rules', 'intake'];
+const SUBS = ['groups', 'calendars', 'policies', 'territories', 'counterparties', 'sites', 'workflows', 'types', 'rules', 'intake', 'webhooks'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const PRIORITIES = ['low', 'normal', 'high', 'critical'];
 
@@ -352,7 +353,10 @@ function intake() {
     }))];
 }
 
-const DRAW = { groups, calendars, policies, territories, counterparties, sites, workflows, types, rules, intake };
+const DRAW = {
+  groups, calendars, policies, territories, counterparties, sites, workflows, types, rules, intake,
+  webhooks: () => webhooks({ field, input, table, row, form }, render),
+};
 
 export function render() {
   if (!K.setup) return;
@@ -365,6 +369,7 @@ export async function loadDesk() {
   const [setup, users, queues] = await Promise.all([
     Hub.api('GET', '/api/admin/desk'), Hub.api('GET', '/api/admin/users'), Hub.api('GET', '/api/chat-queues')]);
   K.setup = setup; K.users = arr(users).filter((u) => !u.disabled); K.queues = arr(queues);
+  await loadHooks();
   render();
 }
 

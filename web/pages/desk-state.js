@@ -6,6 +6,9 @@ import * as Hub from './hub.js';
 export const S = {
   me: null, supervisor: false, myGroups: [], view: 'all', saved: null, tab: 'requests',
   list: [], openId: null, card: null,
+  /* The list's last read (an older answer arriving later is dropped); the words last searched
+     for; the thread a new request is being made from. */
+  listSeq: 0, searched: '', fromThread: null,
   /* The client whose history the list shows ({counterparty_id | contact_id, name}), and how to show one. */
   client: null, showClient: () => {},
 };

@@ -7,6 +7,7 @@ import * as Hub from './hub.js';
 import { openCard, refreshCard } from './desk-card.js';
 import { loadClients, renderClients } from './desk-clients.js';
 import { loadKpis } from './desk-kpis.js';
+import { loadThreads, renderThreads, searchWords } from './desk-search.js';
 import { D, S, clockName, fmtLeft, groupName, hooks, statusName, typeName } from './desk-state.js';
 
 const $ = (id) => document.getElementById(id);
@@ -116,8 +117,10 @@ function listItem(r) {
 }
 
 function renderList() {
+  /* "#12" filters the list as read; words were searched for by the server. */
   const text = $('f-text').value.trim().toLowerCase();
-  const rows = S.list.filter((r) => !text || r.subject.toLowerCase().includes(text) || ('#' + r.id).includes(text));
+  const id = text.startsWith('#') ? text : '';
+  const rows = S.list.filter((r) => !id || ('#' + r.id).startsWith(id));
   $('request-list').replaceChildren(...rows.map(listItem));
   Hub.show($('list-none'), rows.length === 0);
 }
@@ -130,9 +133,15 @@ async function loadList() {
   for (const [k, id] of [['type_id', 'f-type'], ['status', 'f-status'], ['group_id', 'f-group'], ['label', 'f-label']]) {
     if ($(id).value) q.set(k, $(id).value);
   }
+  const words = searchWords();
+  if (words) q.set('q', words);
+  const seq = ++S.listSeq;
+  let list;
   try {
-    S.list = await Hub.api('GET', '/api/desk/requests?' + q.toString()) || [];
+    list = await Hub.api('GET', '/api/desk/requests?' + q.toString()) || [];
   } catch (e) { Hub.showError(e); return; }
+  if (seq !== S.listSeq) return;
+  S.list = list;
   renderList();
   document.body.dataset.ready = '1';
 }
@@ -248,13 +257,37 @@ async function create(e) {
   if ($('new-priority').value) body.priority = $('new-priority').value;
   if ($('new-site').value) body.site_id = Number($('new-site').value);
   if ($('new-counterparty').value) body.counterparty_id = Number($('new-counterparty').value);
+  if (S.fromThread) body.conversation_id = S.fromThread;
   try {
     const r = await Hub.api('POST', '/api/desk/requests', body);
-    $('new-subject').value = '';
+    $('new-subject').value = ''; S.fromThread = null; Hub.show($('new-thread'), false);
     Hub.say('desk.created1', { id: r.id }, 'ok');
     await loadList();
+    if (searchWords()) loadThreads(openFromSearch, makeFromThread);
     openCard(r.id);
   } catch (err) { Hub.showError(err); }
+}
+
+/* A thread the search found becomes a request: the new request's form, its subject from the
+   line that matched, and the thread linked when it is made. */
+function makeFromThread(h) {
+  S.fromThread = h.conversation_id;
+  $('new-subject').value = (h.line || '').slice(0, 120);
+  Hub.setText($('new-thread'), Hub.t('desk.fromThread', { name: h.contact_name || Hub.t('desk.someone') }));
+  Hub.show($('new-thread'), true);
+  const box = document.querySelector('.desk-new');
+  box.open = true;
+  $('new-subject').focus();
+}
+
+function openFromSearch(id) { openCard(id); }
+
+/* The find box: "#12" filters the list at once; words search the server (requests and threads). */
+function onFind() {
+  const words = searchWords();
+  if (words || S.searched) { loadList(); loadThreads(openFromSearch, makeFromThread); }
+  else renderList();
+  if (!words) S.searched = '';
 }
 
 async function boot() {
@@ -284,13 +317,13 @@ async function boot() {
   for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => tab(b.dataset.tab));
   $('f-type').addEventListener('change', () => { fillFilters(); S.saved = null; renderViews(); loadList(); });
   for (const id of ['f-status', 'f-group', 'f-label', 'f-closed']) $(id).addEventListener('change', () => { S.saved = null; renderViews(); loadList(); });
-  $('f-text').addEventListener('input', Hub.debounce(renderList, 150));
+  $('f-text').addEventListener('input', Hub.debounce(onFind, 300));
   $('save-view').addEventListener('click', saveView);
   $('k-group').addEventListener('change', loadKanban);
   $('k-type').addEventListener('change', loadKanban);
   $('new-form').addEventListener('submit', create);
   Hub.onLang(() => {
-    fillFilters(); renderList(); renderClients();
+    fillFilters(); renderList(); renderClients(); renderThreads(openFromSearch, makeFromThread);
     if (S.client) Hub.setText($('f-client-name'), Hub.t('desk.clientOf', { name: S.client.name }));
     if (S.openId) refreshCard();
   });

@@ -90,6 +90,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("desk-card.js"),
     js!("desk-kpis.js"),
     js!("desk-clients.js"),
+    js!("desk-search.js"),
+    js!("admin-desk-hooks.js"),
     js!("canned.js"),
     js!("admin.js"),
     js!("admin-kit.js"),

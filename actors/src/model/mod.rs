@@ -32,10 +32,12 @@ pub mod region;
 pub mod role;
 pub mod routing;
 pub mod schedule;
+pub mod search;
 pub mod sla;
 pub mod throttle;
 pub mod ticket;
 pub mod user;
+pub mod webhook;
 pub mod workflow;
 
 /// Milliseconds since the Unix epoch: the one time unit the store and the wire use.

@@ -93,9 +93,10 @@ pub enum Action {
     CreateChild {
         request_type: i64,
     },
-    /// Call a webhook (signed, retried, checked against internal addresses where it is sent).
+    /// Send the move to one of the organisation's webhooks (signed, retried, checked against
+    /// internal addresses where it is sent), whatever events it subscribes to.
     Webhook {
-        url: String,
+        webhook: i64,
     },
     StopClock {
         clock: ClockKind,

@@ -584,6 +584,9 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        if !matches!(author, Author::System) {
+            super::search::index(&mut tx, org_id, super::search::CONVERSATION, conversation_id, body).await?;
+        }
         if !attachment_ids.is_empty() {
             let sql_text = format!(
                 "UPDATE attachments SET message_id = $1, conversation_id = $2 WHERE owner = $3 AND org_id = $4 \

@@ -560,9 +560,10 @@ impl Store {
                         self.owned(org_id, "request_types", "on_enter", Some(*request_type))
                             .await?
                     }
+                    Action::Webhook { webhook } => self.owned(org_id, "webhooks", "on_enter", Some(*webhook)).await?,
                     // Said to be absent rather than accepted and skipped: the hub does not
                     // carry these out yet.
-                    Action::NotifyCustomer { .. } | Action::Webhook { .. } | Action::StopClock { .. } => {
+                    Action::NotifyCustomer { .. } | Action::StopClock { .. } => {
                         let name = serde_json::to_value(a)
                             .ok()
                             .and_then(|v| v["do"].as_str().map(str::to_string));

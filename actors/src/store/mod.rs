@@ -25,8 +25,10 @@ pub mod people;
 pub mod regions;
 pub mod requests;
 mod routing;
+pub mod search;
 pub mod speech;
 pub(crate) mod tickets;
+pub mod webhooks;
 
 #[cfg(test)]
 mod circles;
@@ -86,6 +88,16 @@ pub struct BridgeTables {
     /// `(table, column)`; the table has an `org_id`.
     pub named: &'static [(&'static str, &'static str)],
 }
+
+/// The core's own secrets at rest: webhooks' signing secrets.
+pub const CORE_TABLES: BridgeTables = BridgeTables {
+    sealed: &[Sealed {
+        table: "webhooks",
+        column: "secret",
+        digest: None,
+    }],
+    named: &[],
+};
 
 /// A column holding a secret, and the column keeping its digest (to find a row by the secret
 /// without opening every one), if any.
@@ -154,7 +166,7 @@ impl Store {
             return Ok(0);
         };
         let mut n = 0;
-        for Sealed { table, column, digest } in self.bridges.iter().flat_map(|b| b.sealed) {
+        for Sealed { table, column, digest } in self.bridges.iter().chain([&CORE_TABLES]).flat_map(|b| b.sealed) {
             let rows: Vec<(i64, Option<String>)> = sqlx::query_as(sql(format!(
                 "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
             )))

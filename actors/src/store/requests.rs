@@ -195,6 +195,9 @@ pub struct RequestFilter {
     pub label: Option<String>,
     pub counterparty_id: Option<i64>,
     pub contact_id: Option<i64>,
+    /// Holding every one of these search terms (`model::search::query`), in its own words or
+    /// its threads'.
+    pub matching: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -260,16 +263,35 @@ pub(super) async fn event(
     kind: &str,
     data: Value,
     by: Option<i64>,
-) -> Result<()> {
-    sqlx::query("INSERT INTO request_events (request_id, at, kind, data, by_user) VALUES ($1, $2, $3, $4, $5)")
-        .bind(request_id)
-        .bind(at)
-        .bind(kind)
-        .bind(data.to_string())
-        .bind(by)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<i64> {
+    let (event_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO request_events (request_id, at, kind, data, by_user) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(request_id)
+    .bind(at)
+    .bind(kind)
+    .bind(data.to_string())
+    .bind(by)
+    .fetch_one(&mut **tx)
+    .await?;
+    // The organisation's webhooks hear of it, in this transaction: none is lost.
+    if let Some(name) = crate::model::webhook::event_of(kind, &data) {
+        super::webhooks::enqueue(tx, request_id, event_id, name, at, None).await?;
+    }
+    // What a person wrote on the request is found by search: a note, a comment, a field's value.
+    let words = match kind {
+        "comment" => data["text"].as_str(),
+        "field" => data["value"].as_str(),
+        _ => None,
+    };
+    if let Some(words) = words.filter(|w| !w.trim().is_empty()) {
+        let (org_id,): (i64,) = sqlx::query_as("SELECT org_id FROM requests WHERE id = $1")
+            .bind(request_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        super::search::index(tx, org_id, super::search::REQUEST, request_id, words).await?;
+    }
+    Ok(event_id)
 }
 
 /// `requests.next_alarm_at` is kept no later than the request's next alarm: a change that may
@@ -496,6 +518,10 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        let words = [new.subject.as_str(), new.category.as_deref().unwrap_or("")].join("\n")
+            + "\n"
+            + &super::search::field_words(&Value::Object(new.fields.clone()).to_string());
+        super::search::index(&mut tx, org_id, super::search::REQUEST, id, &words).await?;
         event(
             &mut tx,
             id,
@@ -589,10 +615,27 @@ impl Store {
                 next()
             )
         });
+        let matching = (!f.matching.is_empty()).then(|| {
+            let first = next();
+            for _ in 1..f.matching.len() {
+                next();
+            }
+            super::search::request_condition(first, f.matching.len())
+        });
         wh.extend(
-            [assignee, member, group, counterparty, contact, status, kind, label]
-                .into_iter()
-                .flatten(),
+            [
+                assignee,
+                member,
+                group,
+                counterparty,
+                contact,
+                status,
+                kind,
+                label,
+                matching,
+            ]
+            .into_iter()
+            .flatten(),
         );
         let q = super::sql(format!(
             "SELECT {COLUMNS} FROM requests WHERE {} ORDER BY id DESC LIMIT ${}",
@@ -614,6 +657,9 @@ impl Store {
         }
         if let Some(l) = &f.label {
             q = q.bind(l.clone());
+        }
+        for t in &f.matching {
+            q = q.bind(t.clone());
         }
         Ok(q.bind(limit.clamp(1, 500)).fetch_all(&self.read).await?)
     }
@@ -844,7 +890,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(Error::Taken(FieldError::new("status", "moved_meanwhile", Value::Null)));
         }
-        event(
+        let moved = event(
             &mut tx,
             id,
             now,
@@ -853,6 +899,11 @@ impl Store {
             Some(by),
         )
         .await?;
+        for a in &to.on_enter {
+            if let crate::model::workflow::Action::Webhook { webhook } = a {
+                super::webhooks::enqueue(&mut tx, id, moved, "request.moved", now, Some(*webhook)).await?;
+            }
+        }
         recheck(&mut tx, id, now).await?;
         if let Some(c) = attempt.comment {
             event(

@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/desk/requests/{id}/labels", web::put().to(labels))
         .route("/api/desk/directory", web::get().to(directory))
         .route("/api/desk/clients", web::get().to(clients))
+        .route("/api/desk/threads", web::get().to(threads))
         .route("/api/desk/kpis", web::get().to(kpis))
         .route("/api/desk/kpis.csv", web::get().to(kpis_csv));
 }
@@ -72,6 +73,18 @@ struct ListQuery {
     counterparty_id: Option<i64>,
     #[serde(default)]
     contact_id: Option<i64>,
+    /// Words to search for in the request and its threads (stemmed, every one must be there).
+    #[serde(default)]
+    q: Option<String>,
+}
+
+/// A search's words are at most this long (a pasted mail is not a query).
+const QUERY_MAX: usize = 500;
+
+fn search_terms(q: Option<&str>) -> ApiResult<Vec<String>> {
+    let q = q.unwrap_or("");
+    field::text("q", q, QUERY_MAX, false).map_err(hub_actors::Error::from)?;
+    Ok(hub_actors::model::search::query(q))
 }
 
 /// How many requests the breaching view reads the clocks of.
@@ -87,6 +100,7 @@ async fn list(state: web::Data<AppState>, op: Operator, q: web::Query<ListQuery>
         label: q.label.clone(),
         counterparty_id: q.counterparty_id,
         contact_id: q.contact_id,
+        matching: search_terms(q.q.as_deref())?,
         ..Default::default()
     };
     match q.view {
@@ -434,6 +448,23 @@ async fn clients(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResp
         "counterparties": store.client_counterparties(op.org_id).await?,
         "contacts": store.client_contacts(op.org_id).await?,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThreadQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// Conversations of any channel whose messages hold every word searched for, latest first, each
+/// with the line that matched and the request it belongs to.
+async fn threads(state: web::Data<AppState>, op: Operator, q: web::Query<ThreadQuery>) -> ApiResult<HttpResponse> {
+    let terms = search_terms(Some(&q.q))?;
+    if terms.is_empty() {
+        return Ok(HttpResponse::Ok().json(Vec::<Value>::new()));
+    }
+    Ok(HttpResponse::Ok().json(state.hub.store().search_threads(op.org_id, &q.q, 50).await?))
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ mod queues;
 mod regions;
 mod templates;
 mod users;
+mod webhooks;
 
 use actix_web::web;
 use serde::{Deserialize, Serialize};
@@ -129,6 +130,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/admin/desk/rules", web::put().to(desk::put_rules))
         .route("/api/admin/desk/intake", web::put().to(desk::set_intake))
+        .route("/api/admin/webhooks", web::get().to(webhooks::list))
+        .route("/api/admin/webhooks", web::post().to(webhooks::create))
+        .route("/api/admin/webhooks/{id}", web::patch().to(webhooks::edit))
+        .route("/api/admin/webhooks/{id}", web::delete().to(webhooks::remove))
+        .route(
+            "/api/admin/webhooks/{id}/deliveries",
+            web::get().to(webhooks::deliveries),
+        )
+        .route(
+            "/api/admin/webhooks/{id}/deliveries/{delivery}/redeliver",
+            web::post().to(webhooks::redeliver),
+        )
         .route("/api/admin/regions", web::get().to(regions::list))
         .route("/api/admin/regions", web::post().to(regions::create))
         .route("/api/admin/regions/{id}", web::patch().to(regions::edit))

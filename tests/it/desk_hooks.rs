@@ -1,0 +1,514 @@
+//! The service desk's search and webhooks through a running node, on both backends: Russian and
+//! English word forms find requests by their own words and their threads', a conversation
+//! without a request is found with its line; a webhook hears of a move, signed (checked here by
+//! an HMAC of our own), tried again on the schedule after a failure, sent again by hand with the
+//! same bytes; internal addresses are refused.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::chat::{eventually, Widget};
+use crate::harness::*;
+
+fn id(v: &(u16, Value)) -> i64 {
+    assert!(v.0 == 201 || v.0 == 200, "not made: {} {}", v.0, v.1);
+    v.1["id"].as_i64().unwrap_or_else(|| panic!("no id in {}", v.1))
+}
+
+fn workflow() -> Value {
+    json!({
+        "statuses": [
+            {"key": "new", "name": "New", "kind": "open"},
+            {"key": "work", "name": "In progress", "kind": "open"},
+            {"key": "closed", "name": "Closed", "kind": "closed"}
+        ],
+        "transitions": [
+            {"from": "new", "to": "work", "role": "operator"},
+            {"from": "work", "to": "closed", "role": "operator"}
+        ]
+    })
+}
+
+fn ids(list: &Value) -> Vec<i64> {
+    let mut v: Vec<i64> = list
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["id"].as_i64()).collect())
+        .unwrap_or_default();
+    v.sort_unstable();
+    v
+}
+
+async fn search(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let a = Some(admin.as_str());
+    let flow = id(&api
+        .post(
+            "/api/admin/desk/workflows",
+            a,
+            json!({"name": "Search flow", "body": workflow()}),
+        )
+        .await);
+    let kind = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Search incident", "workflow_id": flow}),
+        )
+        .await);
+    let op = api.login("operator2", "demo-operator2").await;
+    let o = Some(op.as_str());
+    let till = id(&api
+        .post(
+            "/api/desk/requests",
+            o,
+            json!({"type_id": kind, "subject": "Не печатает принтер на кассе"}),
+        )
+        .await);
+    let door = id(&api
+        .post(
+            "/api/desk/requests",
+            o,
+            json!({"type_id": kind, "subject": "Дверь склада не закрывается"}),
+        )
+        .await);
+    // A chat made into a request: found by its thread's words.
+    let (token, _) = Widget::start(api, None).await;
+    let (mut w, _) = Widget::connect(api, &token, 0).await;
+    w.say_until_acked("s1", "The printers in the back office keep jamming")
+        .await;
+    let (_, lists) = api.get("/api/conversations", a).await;
+    let conv = lists["queued"][0]["id"].as_i64().unwrap_or(0);
+    let jam = id(&api
+        .post(
+            "/api/desk/requests",
+            a,
+            json!({"type_id": kind, "subject": "Jam", "conversation_id": conv}),
+        )
+        .await);
+    // Another chat, no request: found as a thread.
+    let (token2, _) = Widget::start(api, None).await;
+    let (mut w2, _) = Widget::connect(api, &token2, 0).await;
+    w2.say_until_acked("s2", "Где мой заказ 12345? Жду уже неделю").await;
+    let find = |q: &'static str| {
+        let (api, admin) = (api.clone(), admin.clone());
+        async move {
+            let (st, list) = api
+                .get(&format!("/api/desk/requests?q={}", urlencode(q)), Some(&admin))
+                .await;
+            assert_eq!(st, 200, "{list}");
+            ids(&list)
+        }
+    };
+    assert_eq!(find("принтеры").await, [till], "a Russian word's other form");
+    assert_eq!(find("ПРИНТЕРА кассы").await, [till], "every word, any case and form");
+    assert_eq!(
+        find("принтер склад").await,
+        Vec::<i64>::new(),
+        "not every word is there"
+    );
+    assert_eq!(find("склады").await, [door]);
+    assert_eq!(
+        find("printer jammed").await,
+        [jam],
+        "an English thread's words, stemmed"
+    );
+    assert_eq!(find("а").await.len(), 3, "no word to search by: no filter");
+    // A note on a request is found too.
+    let (st, _) = api
+        .post(
+            &format!("/api/desk/requests/{door}/notes"),
+            o,
+            json!({"text": "Заменили доводчики"}),
+        )
+        .await;
+    assert_eq!(st, 204);
+    assert_eq!(find("доводчик").await, [door]);
+    // Threads: the one without a request, with the line that matched.
+    let (st, hits) = api
+        .get(&format!("/api/desk/threads?q={}", urlencode("заказы")), a)
+        .await;
+    assert_eq!(st, 200, "{hits}");
+    assert_eq!(hits.as_array().map(Vec::len), Some(1), "{hits}");
+    assert!(hits[0]["request_id"].is_null());
+    assert!(hits[0]["line"].as_str().unwrap_or("").contains("12345"), "{hits}");
+    let (_, hits) = api.get("/api/desk/threads?q=12345", a).await;
+    assert_eq!(hits.as_array().map(Vec::len), Some(1), "numbers whole: {hits}");
+    let (_, hits) = api.get("/api/desk/threads?q=printers", a).await;
+    assert_eq!(hits[0]["request_id"].as_i64(), Some(jam), "{hits}");
+    let (st, _) = api.get(&format!("/api/desk/threads?q={}", "x".repeat(501)), a).await;
+    assert_eq!(st, 400, "a pasted mail is not a query");
+    // What was written before the index existed is indexed at the next start.
+    drop(node);
+    store.exec("DELETE FROM search_terms").await;
+    store
+        .exec("UPDATE search_marks SET last_id = 0 WHERE source IN ('messages', 'requests')")
+        .await;
+    store
+        .exec("UPDATE search_marks SET last_id = (SELECT MAX(id) FROM messages) WHERE source = 'messages_upto'")
+        .await;
+    store
+        .exec("UPDATE search_marks SET last_id = (SELECT MAX(id) FROM requests) WHERE source = 'requests_upto'")
+        .await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let found = eventually(20, "the backlog indexed", || {
+        let (api, admin) = (api.clone(), admin.clone());
+        async move {
+            let (_, list) = api.get("/api/desk/requests?q=printer", Some(&admin)).await;
+            let (_, notes) = api
+                .get(
+                    &format!("/api/desk/requests?q={}", urlencode("доводчики")),
+                    Some(&admin),
+                )
+                .await;
+            (ids(&list) == [jam] && ids(&notes) == [door]).then_some(())
+        }
+    })
+    .await;
+    found
+}
+
+#[actix_rt::test]
+async fn search_finds_word_forms_sqlite() {
+    search(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn search_finds_word_forms_postgres() {
+    search(Backend::Postgres).await;
+}
+
+/// HMAC-SHA256 as RFC 2104 writes it, apart from the hub's own (ring's).
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> String {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(msg).finalize();
+    hex::encode(Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize())
+}
+
+#[derive(Debug, Clone)]
+struct Heard {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Heard {
+    fn header(&self, name: &str) -> String {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// An endpoint on 127.0.0.2 that answers 500 to the first delivery and 200 after.
+async fn receiver() -> (u16, Arc<Mutex<Vec<Heard>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0")
+        .await
+        .expect("bind 127.0.0.2");
+    let port = listener.local_addr().expect("addr").port();
+    let heard: Arc<Mutex<Vec<Heard>>> = Arc::default();
+    let h = heard.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let h = h.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head_end, length) = loop {
+                    let Ok(n) = s.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        break (end + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let Ok(n) = s.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let headers = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| {
+                        l.split_once(':')
+                            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    })
+                    .collect();
+                let first = {
+                    let mut all = h.lock().expect("lock");
+                    all.push(Heard {
+                        headers,
+                        body: buf[head_end..head_end + length].to_vec(),
+                    });
+                    all.len() == 1
+                };
+                let answer: &[u8] = if first {
+                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                } else {
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                };
+                let _ = s.write_all(answer).await;
+            });
+        }
+    });
+    (port, heard)
+}
+
+async fn webhooks(backend: Backend) {
+    let (port, heard) = receiver().await;
+    let mut store = Store::new(backend, false).await;
+    store.env.push(("HUB_EGRESS_ALLOW".into(), "127.0.0.2/32".into()));
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let a = Some(admin.as_str());
+    // Internal addresses are refused when saved; so are credentials and other schemes.
+    for (url, reason) in [
+        ("http://169.254.169.254/latest/meta-data", "internal_address"),
+        ("http://127.0.0.1:9/x", "internal_address"),
+        ("http://[::ffff:10.0.0.1]/x", "internal_address"),
+        ("http://localhost:9/x", "internal_address"),
+        ("https://user:pw@hooks.example.com/x", "url_credentials"),
+        ("ftp://hooks.example.com/x", "url_scheme"),
+    ] {
+        let (st, e) = api
+            .post(
+                "/api/admin/webhooks",
+                a,
+                json!({"url": url, "events": ["request.moved"]}),
+            )
+            .await;
+        assert_eq!((st, e["reason"].as_str()), (400, Some(reason)), "{url}: {e}");
+    }
+    let made = api
+        .post(
+            "/api/admin/webhooks",
+            a,
+            json!({"url": format!("http://127.0.0.2:{port}/desk"), "events": ["request.moved"]}),
+        )
+        .await;
+    let hook = id(&made);
+    let secret = made.1["secret"].as_str().expect("the secret, once").to_string();
+    let (_, list) = api.get("/api/admin/webhooks", a).await;
+    assert!(!list.to_string().contains(&secret), "the secret is shown once: {list}");
+    let flow = id(&api
+        .post(
+            "/api/admin/desk/workflows",
+            a,
+            json!({"name": "Hook flow", "body": workflow()}),
+        )
+        .await);
+    let kind = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Hook incident", "workflow_id": flow}),
+        )
+        .await);
+    let op = api.login("operator2", "demo-operator2").await;
+    let o = Some(op.as_str());
+    let rid = id(&api
+        .post(
+            "/api/desk/requests",
+            o,
+            json!({"type_id": kind, "subject": "Till down"}),
+        )
+        .await);
+    let (st, _) = api
+        .post(&format!("/api/desk/requests/{rid}/move"), o, json!({"to": "work"}))
+        .await;
+    assert_eq!(st, 200);
+    // The first attempt is answered 500 and recorded; the retry 10 s later is delivered.
+    let deliveries = |api: Api, admin: String| async move {
+        api.get(&format!("/api/admin/webhooks/{hook}/deliveries"), Some(&admin))
+            .await
+            .1
+    };
+    let failed = eventually(10, "the first attempt recorded", || {
+        let (api, admin) = (api.clone(), admin.clone());
+        async move {
+            let d = deliveries(api, admin).await;
+            (d[0]["last_status"] == 500 && d[0]["status"] == "pending").then_some(d)
+        }
+    })
+    .await;
+    assert_eq!(
+        failed.as_array().map(Vec::len),
+        Some(1),
+        "created is not subscribed to: {failed}"
+    );
+    assert_eq!(failed[0]["attempts"], 1, "{failed}");
+    let retry_in = failed[0]["next_at"].as_i64().unwrap_or(0) - hub_now();
+    assert!(
+        (5_000..=10_500).contains(&retry_in),
+        "the retry is due 10 s after: {retry_in} ms"
+    );
+    let sent = eventually(20, "the retry delivered", || {
+        let (api, admin) = (api.clone(), admin.clone());
+        async move {
+            let d = deliveries(api, admin).await;
+            (d[0]["status"] == "sent").then_some(d)
+        }
+    })
+    .await;
+    assert_eq!(
+        (sent[0]["attempts"].as_i64(), sent[0]["last_status"].as_i64()),
+        (Some(2), Some(200))
+    );
+    let got = heard.lock().expect("lock").clone();
+    assert_eq!(got.len(), 2);
+    for h in &got {
+        let ts = h.header("x-hub-timestamp");
+        let mut signed = ts.as_bytes().to_vec();
+        signed.push(b'.');
+        signed.extend_from_slice(&h.body);
+        assert_eq!(
+            h.header("x-hub-signature-256"),
+            format!("sha256={}", hmac_sha256(secret.as_bytes(), &signed)),
+            "signed with the secret"
+        );
+        assert_eq!(h.header("x-hub-event"), "request.moved");
+    }
+    assert_eq!(got[0].body, got[1].body, "a retry sends the same bytes");
+    assert_eq!(got[0].header("x-hub-delivery"), got[1].header("x-hub-delivery"));
+    let body: Value = serde_json::from_slice(&got[1].body).expect("JSON");
+    assert_eq!(body["event"], "request.moved");
+    assert_eq!(body["request"]["id"].as_i64(), Some(rid));
+    assert_eq!(
+        (body["data"]["from"].as_str(), body["data"]["status"].as_str()),
+        (Some("new"), Some("work"))
+    );
+    // Sent again by hand: the same delivery, at once.
+    let delivery = sent[0]["id"].as_i64().unwrap_or(0);
+    let (st, _) = api
+        .post(
+            &format!("/api/admin/webhooks/{hook}/deliveries/{delivery}/redeliver"),
+            a,
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 202);
+    eventually(10, "the redelivery", || {
+        let heard = heard.clone();
+        async move { (heard.lock().expect("lock").len() == 3).then_some(()) }
+    })
+    .await;
+    assert_eq!(heard.lock().expect("lock")[2].body, got[0].body);
+    // A workflow's action sends its move to a webhook whatever it subscribes to; a webhook
+    // paused is not sent to.
+    let (st, _) = api
+        .send(
+            "PATCH",
+            &format!("/api/admin/webhooks/{hook}"),
+            a,
+            Some(json!({"events": ["request.alarm"]})),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let mut flow2 = workflow();
+    flow2["statuses"][1]["on_enter"] = json!([{"do": "webhook", "webhook": hook}]);
+    let (st, e) = api
+        .send(
+            "PUT",
+            &format!("/api/admin/desk/workflows/{flow}"),
+            a,
+            Some(json!({"body": flow2})),
+        )
+        .await;
+    assert_eq!(st, 200, "{e}");
+    let (st, e) = api
+        .send("PUT", &format!("/api/admin/desk/workflows/{flow}"), a, Some(json!({"body": {
+            "statuses": [{"key": "new", "name": "New", "kind": "open", "on_enter": [{"do": "webhook", "webhook": 999_999}]},
+                         {"key": "closed", "name": "Closed", "kind": "closed"}],
+            "transitions": [{"from": "new", "to": "closed", "role": "operator"}]}})))
+        .await;
+    assert_eq!(st, 400, "another's or no webhook: {e}");
+    let r2 = id(&api
+        .post("/api/desk/requests", o, json!({"type_id": kind, "subject": "Door"}))
+        .await);
+    api.post(&format!("/api/desk/requests/{r2}/move"), o, json!({"to": "work"}))
+        .await;
+    eventually(10, "the action's delivery", || {
+        let heard = heard.clone();
+        async move { (heard.lock().expect("lock").len() == 4).then_some(()) }
+    })
+    .await;
+    let last: Value = serde_json::from_slice(&heard.lock().expect("lock")[3].body).expect("JSON");
+    assert_eq!(last["request"]["id"].as_i64(), Some(r2));
+    let (st, _) = api
+        .send(
+            "PATCH",
+            &format!("/api/admin/webhooks/{hook}"),
+            a,
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let r3 = id(&api
+        .post("/api/desk/requests", o, json!({"type_id": kind, "subject": "Light"}))
+        .await);
+    api.post(&format!("/api/desk/requests/{r3}/move"), o, json!({"to": "work"}))
+        .await;
+    let d = deliveries(api.clone(), admin.clone()).await;
+    assert_eq!(
+        d.as_array().map(Vec::len),
+        Some(2),
+        "nothing enqueued for a paused webhook: {d}"
+    );
+    // Another organisation's admin sees none of it.
+    let (st, _) = api
+        .send("DELETE", &format!("/api/admin/webhooks/{hook}"), a, None)
+        .await;
+    assert_eq!(st, 204);
+    let (_, list) = api.get("/api/admin/webhooks", a).await;
+    assert_eq!(list, json!([]));
+}
+
+fn hub_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[actix_rt::test]
+async fn webhooks_signed_retried_and_refused_inside_sqlite() {
+    webhooks(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn webhooks_signed_retried_and_refused_inside_postgres() {
+    webhooks(Backend::Postgres).await;
+}
