@@ -129,7 +129,10 @@ impl Hub {
 
     /// Moves a request and does what entering its new status does.
     pub async fn move_request(&self, org_id: i64, id: i64, m: &MoveRequest, by: i64, role: Role) -> Result<RequestRow> {
-        let r = self.store().move_request(org_id, id, m, by, role).await?;
+        let (r, notices) = self.store().move_request(org_id, id, m, by, role).await?;
+        for (conversation_id, message_id) in notices {
+            crate::actors::ticket::announce_message(&self.core, org_id, conversation_id, message_id).await;
+        }
         let flow = self.store().workflow_version(r.workflow_version_id).await?;
         let actions = flow.status(&r.status).map(|s| s.on_enter.clone()).unwrap_or_default();
         for a in actions {
@@ -179,8 +182,10 @@ impl Hub {
             }
             // Enqueued in the move's own transaction (`Store::move_request`), so it is never lost.
             Action::Webhook { .. } => {}
+            // Sent in the move's own transaction too (`Store::move_request`).
+            Action::NotifyCustomer { .. } => {}
             // Refused when a workflow is saved (`check_workflow`): not carried out yet.
-            Action::NotifyCustomer { .. } | Action::StopClock { .. } => {}
+            Action::StopClock { .. } => {}
         }
         Ok(())
     }

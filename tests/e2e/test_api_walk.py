@@ -566,7 +566,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "announcement": "called_ticket", "tickets": "ticket", "operators": "user", "windows": "window",
         "board-templates": "board_template", "regions": "region",
         "requests": "request", "policies": "desk_policy", "workflows": "workflow",
-        "webhooks": "webhook", "deliveries": "webhook_delivery",
+        "webhooks": "webhook", "deliveries": "webhook_delivery", "people": "user", "activities": "activity",
     }.get(segs[index - 1])
 
 
@@ -635,6 +635,9 @@ BODY_VALUES = {
     ("POST", "/api/desk/requests/{id}/move"): {"to": "work"},
     ("POST", "/api/admin/webhooks"): {"url": "https://hooks.walk.example/new", "events": ["request.moved"]},
     ("PATCH", "/api/admin/webhooks/{id}"): {"active": True},
+    ("POST", "/api/admin/desk/activities"): {"name": lambda w: f"walk activity {w.uid()}", "rate_cents": 100000},
+    ("PUT", "/api/admin/desk/activities/{id}"): {"rate_cents": 150000},
+    ("PUT", "/api/admin/desk/people/{id}"): {"rate_cents": 120000},
     ("POST", "/api/desk/requests/{id}/approve"): {"status": "work"},
     ("POST", "/api/desk/requests/{id}/checklist"): {"index": 0},
 }
@@ -1234,6 +1237,7 @@ class Walk:
         flow = self.ok("POST", "/api/admin/desk/workflows", admin, {"name": f"{tag} approved process", "body": approved})["id"]
         d["approved_type"] = self.ok("POST", "/api/admin/desk/request-types", admin, {
             "name": f"{tag} purchase", "workflow_id": flow})["id"]
+        d["activity"] = self.ok("POST", "/api/admin/desk/activities", admin, {"name": f"{tag} visit", "rate_cents": 300000})["id"]
         # A webhook hears of the request made next: a delivery of it to send again.
         d["webhook"] = self.ok("POST", "/api/admin/webhooks", admin, {
             "url": f"https://hooks.{tag.lower()}.example/desk", "events": ["request.created"]})["id"]

@@ -24,7 +24,7 @@ from ui import DESKTOP_VIEW, PHONE_VIEW, screenshot
 MOSCOW = '{"type": "Feature", "properties": {"name": "Центр"}, "geometry": {"type": "Polygon", ' \
          '"coordinates": [[[37.3, 55.5], [37.9, 55.5], [37.9, 56.0], [37.3, 56.0], [37.3, 55.5]]]}}'
 SUBS = ["groups", "calendars", "policies", "territories", "counterparties", "sites", "workflows", "types", "rules", "intake",
-        "webhooks"]
+        "people", "webhooks"]
 
 
 def sub(page: Page, name: str) -> None:
@@ -266,3 +266,66 @@ def test_a_webhook_made_in_the_back_office_hears_a_move_signed(hub, new_context)
         screenshot(page, "back_office_webhook_deliveries")
     finally:
         rx.close()
+
+
+def test_shifts_and_rates_price_the_work_and_fill_the_load(hub, new_context):
+    """The admin gives Анна a round-the-clock shift and a rate, and adds a priced kind of work;
+    Анна logs work on a request choosing it from the suggestions; her card shows the cost, and
+    the supervisor's figures show the same cost and her day's load against her shift."""
+    admin = hub.api.login(*tgkit.ADMIN)
+    hub.api.ok("POST", "/api/admin/desk/calendars", admin, {
+        "name": "Круглосуточно", "timezone": "Europe/Moscow",
+        "week": {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}, want=201)
+    page = new_context(**DESKTOP_VIEW).new_page()
+    back_office(page, hub)
+    page.get_by_test_id("tab-desk").click()
+    expect(page.locator("#panel-desk")).to_have_attribute("data-ready", "1")
+    sub(page, "people")
+    anna = added(page, "dk-person", "Анна Петрова")
+    anna.get_by_test_id("dk-person-shift").select_option(label="Круглосуточно")
+    anna.get_by_test_id("dk-person-rate").fill("1 200,00")
+    anna.get_by_test_id("dk-person-save").click()
+    expect(page.get_by_test_id("dk-person").filter(has_text="Анна Петрова").get_by_test_id("dk-person-rate")).to_have_value("1200")
+    page.get_by_test_id("dk-activity-name").fill("Выезд на объект")
+    page.get_by_test_id("dk-activity-rate").fill("3000")
+    page.get_by_test_id("dk-activity-form-submit").click()
+    added(page, "dk-activity", "Выезд на объект")
+    page.get_by_test_id("dk-activity-name").fill("выезд НА объект")
+    page.get_by_test_id("dk-activity-form-submit").click()
+    expect(page.locator('#dk-form-dk-activity-form [data-testid="field-error"][data-field="name"]')).to_be_visible()
+    screenshot(page, "back_office_people")
+
+    setup = hub.api.ok("GET", "/api/admin/desk", admin)
+    incident = next(t["id"] for t in setup["request_types"] if t["name"] == "Инцидент")
+    op = hub.api.login(*hubnode.OPERATOR1)
+    r = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident, "subject": "Касса не печатает чек"})
+    desk = new_context(**DESKTOP_VIEW).new_page()
+    from test_service_desk import desk_sign_in
+    desk_sign_in(desk, hub, hubnode.OPERATOR1)
+    desk.goto(hub.url(f"/desk?request={r['id']}"))
+    expect(desk.get_by_test_id("request-card")).to_have_attribute("data-ready", "1")
+    options = desk.locator("#wl-activities option")
+    expect(options).to_have_count(1)
+    assert options.first.get_attribute("value") == "Выезд на объект"
+    for minutes, activity in [("90", "Выезд на объект"), ("30", "Диагностика")]:
+        desk.get_by_test_id("wl-minutes").fill(minutes)
+        desk.get_by_test_id("wl-activity").fill(activity)
+        desk.get_by_test_id("wl-add").click()
+    expect(desk.get_by_test_id("card-worklog-item")).to_have_count(2)
+    # 90 min at 3 000 an hour and 30 at Анна's 1 200: 4 500 + 600.
+    expect(desk.get_by_test_id("card-cost")).to_have_attribute("data-cents", "510000")
+    expect(desk.get_by_test_id("card-cost")).to_contain_text("5 100,00")
+    hub.api.ok("POST", f"/api/desk/requests/{r['id']}/assign", op, {"user_id": next(
+        u["id"] for u in hub.api.ok("GET", "/api/admin/users", admin) if u["login"] == hubnode.OPERATOR1[0])})
+
+    mp = new_context(**DESKTOP_VIEW).new_page()
+    desk_sign_in(mp, hub, hubnode.SUPERVISOR)
+    mp.get_by_test_id("tab-kpis").click()
+    expect(mp.locator("#panel-kpis")).to_have_attribute("data-ready", "1")
+    expect(mp.get_by_test_id("kpi-cost")).to_have_attribute("data-value", "510000")
+    row = mp.get_by_test_id("kpi-load-row").filter(has_text="Анна Петрова")
+    expect(row.locator('[data-k="logged"]')).to_have_text("2:00")
+    load = json.loads(row.get_attribute("data-load"))
+    today = load["days"][-1]
+    assert today["logged_mins"] == 120 and today["shift_mins"] > 0, today
+    screenshot(mp, "desk-kpis-load")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
 from playwright.sync_api import Page, expect
@@ -456,3 +457,32 @@ def test_search_finds_requests_and_threads_by_word_forms(hub, new_context):
     expect(items).to_have_count(0)
     expect(page.get_by_test_id("list-none")).to_be_visible()
     expect(page.get_by_test_id("thread-hits-none")).to_be_visible()
+
+
+def test_a_status_tells_the_customer_by_mail(hub_store, maildev):
+    """A workflow whose "В работе" tells the customer: the mail that opened the request is answered
+    by mail, in its thread, with the request's number and status, once."""
+    store = hub_store()
+    smtp_port = hubnode.free_port()
+    node = mailkit.email_node(store, maildev, smtp_port)
+    admin = node.api.login(*tgkit.ADMIN)
+    queue = tgkit.chat_queue(node.api, admin)
+    mailkit.add_mailbox(node, admin, queue)
+    d = set_up_desk(node, admin, queue)
+    flow = node.api.ok("GET", "/api/admin/desk", admin)
+    wf = next(t["workflow_id"] for t in flow["request_types"] if t["id"] == d["incident"])
+    body = json.loads(json.dumps(WORKFLOW))
+    body["statuses"][1]["on_enter"] = [{"do": "notify_customer", "template": "Заявка №{id} «{subject}»: {status}."}]
+    node.api.ok("PUT", f"/api/admin/desk/workflows/{wf}", admin, {"body": body})
+    mail_in(smtp_port, PETR, "Сканер не видит штрихкоды", "Магазин на Тверской: сканер на кассе 1.")
+    op1 = node.api.login(*hubnode.OPERATOR1)
+    r = request_with(node, op1, "Сканер")
+    node.api.ok("POST", f"/api/desk/requests/{r['id']}/move", op1, {"to": "work"})
+    want = f"Заявка №{r['id']} «Сканер не видит штрихкоды»: В работе."
+    got = tgkit.wait(lambda: [m for m in maildev.to(PETR) if want in (m.get("text") or "")],
+                     timeout=30, what="the notice by mail")
+    assert len(got) == 1, got
+    assert "Сканер не видит штрихкоды" in got[0]["subject"], got[0]["subject"]
+    c = card(node, op1, r["id"])
+    notice = next(e for e in c["events"] if e["kind"] == "notice")
+    assert notice["data"]["text"] == want and notice["data"]["conversation_id"], notice

@@ -1,4 +1,4 @@
-//! The service desk's search and webhooks through a running node, on both backends: Russian and
+//! The service desk's search, webhooks and labour through a running node, on both backends: Russian and
 //! English word forms find requests by their own words and their threads', a conversation
 //! without a request is found with its line; a webhook hears of a move, signed (checked here by
 //! an HMAC of our own), tried again on the schedule after a failure, sent again by hand with the
@@ -511,4 +511,286 @@ async fn webhooks_signed_retried_and_refused_inside_sqlite() {
 #[actix_rt::test]
 async fn webhooks_signed_retried_and_refused_inside_postgres() {
     webhooks(Backend::Postgres).await;
+}
+
+/// Labour and satisfaction: an activity's rate wins over the engineer's, minutes without a rate
+/// are counted apart, the card and the figures agree; the engineer's day is their logged work
+/// against their shift; a rated thread's score is the request's CSAT.
+async fn labour(backend: Backend) {
+    use crate::chat::OPERATOR2;
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let a = Some(admin.as_str());
+    let flow = id(&api
+        .post(
+            "/api/admin/desk/workflows",
+            a,
+            json!({"name": "Labour flow", "body": workflow()}),
+        )
+        .await);
+    let kind = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Labour incident", "workflow_id": flow}),
+        )
+        .await);
+    let always = id(&api
+        .post(
+            "/api/admin/desk/calendars",
+            a,
+            json!({"name": "Round the clock", "timezone": "UTC", "week": {
+                "mon": "00:00-24:00", "tue": "00:00-24:00", "wed": "00:00-24:00", "thu": "00:00-24:00",
+                "fri": "00:00-24:00", "sat": "00:00-24:00", "sun": "00:00-24:00"}}),
+        )
+        .await);
+    let (st, e) = api
+        .put(
+            &format!("/api/admin/desk/people/{OPERATOR2}"),
+            a,
+            json!({"calendar_id": always, "rate_cents": 120_000}),
+        )
+        .await;
+    assert_eq!(st, 204, "{e}");
+    let (st, e) = api
+        .put(
+            &format!("/api/admin/desk/people/{OPERATOR2}"),
+            a,
+            json!({"rate_cents": -1}),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (400, Some("rate_cents")), "{e}");
+    id(&api
+        .post(
+            "/api/admin/desk/activities",
+            a,
+            json!({"name": "Выезд", "rate_cents": 300_000}),
+        )
+        .await);
+    let (st, e) = api
+        .post("/api/admin/desk/activities", a, json!({"name": "выезд"}))
+        .await;
+    assert_eq!((st, e["reason"].as_str()), (400, Some("activity_taken")), "{e}");
+
+    // A chat made into operator2's request; they log work on it, close and the visitor rates it.
+    let (token, _) = Widget::start(api, None).await;
+    let (mut w, _) = Widget::connect(api, &token, 0).await;
+    w.say_until_acked("l1", "Не работает касса").await;
+    let sup = api.login("supervisor", "demo-supervisor").await;
+    let (_, lists) = api.get("/api/conversations", Some(&sup)).await;
+    let conv = lists["queued"][0]["id"].as_i64().unwrap_or(0);
+    let (st, _) = api
+        .post(
+            &format!("/api/conversations/{conv}/assign"),
+            Some(&sup),
+            json!({"operator_id": OPERATOR2}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let ivan = api.login("operator2", "demo-operator2").await;
+    let o = Some(ivan.as_str());
+    let rid = id(&api
+        .post(
+            "/api/desk/requests",
+            o,
+            json!({"type_id": kind, "subject": "Касса", "conversation_id": conv}),
+        )
+        .await);
+    let (st, _) = api
+        .post(
+            &format!("/api/desk/requests/{rid}/assign"),
+            o,
+            json!({"user_id": OPERATOR2}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    for (minutes, activity) in [(30, "диагностика"), (90, "ВЫЕЗД")] {
+        let (st, e) = api
+            .post(
+                &format!("/api/desk/requests/{rid}/work-logs"),
+                o,
+                json!({"minutes": minutes, "activity": activity}),
+            )
+            .await;
+        assert_eq!(st, 201, "{e}");
+    }
+    // Another engineer's minutes with no rate of theirs, on a second request.
+    let anna = api.login("operator1", "demo-operator1").await;
+    let other = id(&api
+        .post(
+            "/api/desk/requests",
+            Some(&anna),
+            json!({"type_id": kind, "subject": "Дверь"}),
+        )
+        .await);
+    api.post(
+        &format!("/api/desk/requests/{other}/work-logs"),
+        Some(&anna),
+        json!({"minutes": 20, "activity": "осмотр"}),
+    )
+    .await;
+    let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), o).await;
+    // 30 min at 1 200.00 an hour, 90 at 3 000.00: 600.00 + 4 500.00.
+    assert_eq!(
+        card["cost"],
+        json!({"cents": 510_000, "unpriced_mins": 0}),
+        "{}",
+        card["cost"]
+    );
+    let (st, _) = api
+        .post(
+            &format!("/api/conversations/{conv}/close"),
+            o,
+            json!({"resolution": "answered"}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, _) = api
+        .send_raw_auth(
+            "POST",
+            "/api/chat/rating",
+            &token,
+            &json!({"conversation_id": conv, "score": 5}).to_string(),
+        )
+        .await;
+    assert_eq!(st, 204);
+    let (st, k) = api.get("/api/desk/kpis", Some(&sup)).await;
+    assert_eq!(st, 200, "{k}");
+    assert_eq!(k["total"]["labour_cost_cents"], 510_000);
+    assert_eq!(k["total"]["unpriced_mins"], 20);
+    assert_eq!(k["total"]["csat"], json!({"rated": 1, "satisfied": 1, "percent": 100}));
+    let ivan_fig = k["people"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["user_id"] == OPERATOR2).cloned())
+        .expect("operator2's figures");
+    assert_eq!(ivan_fig["figures"]["labour_cost_cents"], 510_000);
+    let load = k["load"].as_array().cloned().unwrap_or_default();
+    let ivan_load = load.iter().find(|l| l["user"] == OPERATOR2).expect("operator2's load");
+    assert_eq!(ivan_load["logged_mins"], 120);
+    let today = ivan_load["days"]
+        .as_array()
+        .and_then(|d| d.last().cloned())
+        .expect("today");
+    assert_eq!(today["logged_mins"], 120);
+    assert!(
+        today["shift_mins"].as_i64().unwrap_or(0) > 0,
+        "a round-the-clock shift: {today}"
+    );
+    let anna_load = load.iter().find(|l| l["logged_mins"] == 20).expect("operator1's load");
+    assert!(anna_load["utilisation_percent"].is_null(), "no shift: {anna_load}");
+    let (_, csv) = api.get_text_as("/api/desk/kpis.csv", Some(&sup)).await;
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap_or("")
+            .ends_with("labour_cost_cents,unpriced_mins,csat_rated,csat_satisfied,csat_percent"),
+        "{csv}"
+    );
+}
+
+#[actix_rt::test]
+async fn labour_cost_load_and_csat_sqlite() {
+    labour(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn labour_cost_load_and_csat_postgres() {
+    labour(Backend::Postgres).await;
+}
+
+/// A status that tells the customer: entering it writes the notice into the request's latest
+/// thread (the visitor's widget shows it at once), with its placeholders filled; a request with
+/// no thread notes that nobody was told.
+async fn notice(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let a = Some(admin.as_str());
+    let mut body = workflow();
+    body["statuses"][1]["on_enter"] =
+        json!([{"do": "notify_customer", "template": "Заявка №{id} «{subject}»: {status}. {subject}"}]);
+    let flow = id(&api
+        .post(
+            "/api/admin/desk/workflows",
+            a,
+            json!({"name": "Notice flow", "body": body}),
+        )
+        .await);
+    let mut bad = workflow();
+    bad["statuses"][1]["on_enter"] = json!([{"do": "notify_customer", "template": "Заявка {number}"}]);
+    let (st, e) = api
+        .post(
+            "/api/admin/desk/workflows",
+            a,
+            json!({"name": "Bad notice", "body": bad}),
+        )
+        .await;
+    assert_eq!((st, e["reason"].as_str()), (400, Some("notice_placeholder")), "{e}");
+    let kind = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Notice incident", "workflow_id": flow}),
+        )
+        .await);
+    let (token, _) = Widget::start(api, None).await;
+    let (mut w, _) = Widget::connect(api, &token, 0).await;
+    w.say_until_acked("n1", "Не работает касса").await;
+    let (_, lists) = api.get("/api/conversations", a).await;
+    let conv = lists["queued"][0]["id"].as_i64().unwrap_or(0);
+    let op = api.login("operator1", "demo-operator1").await;
+    let o = Some(op.as_str());
+    let rid = id(&api
+        .post(
+            "/api/desk/requests",
+            o,
+            json!({"type_id": kind, "subject": "Касса {id}", "conversation_id": conv}),
+        )
+        .await);
+    let (st, e) = api
+        .post(&format!("/api/desk/requests/{rid}/move"), o, json!({"to": "work"}))
+        .await;
+    assert_eq!(st, 200, "{e}");
+    let said = format!("Заявка №{rid} «Касса {{id}}»: In progress. Касса {{id}}");
+    // The widget hears its own message echoed first.
+    let mut got = w.next_of("message", 10).await;
+    if got["message"]["author"] == "visitor" {
+        got = w.next_of("message", 10).await;
+    }
+    assert_eq!(got["message"]["body"].as_str(), Some(said.as_str()), "{got}");
+    assert_eq!(got["message"]["author"], "system");
+    let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), o).await;
+    let told = card["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "notice").cloned())
+        .expect("the notice in the history");
+    assert_eq!(
+        (told["data"]["text"].as_str(), told["data"]["conversation_id"].as_i64()),
+        (Some(said.as_str()), Some(conv))
+    );
+    // No thread: nobody to tell, and the history says so.
+    let alone = id(&api
+        .post("/api/desk/requests", o, json!({"type_id": kind, "subject": "Дверь"}))
+        .await);
+    api.post(&format!("/api/desk/requests/{alone}/move"), o, json!({"to": "work"}))
+        .await;
+    let (_, card) = api.get(&format!("/api/desk/requests/{alone}"), o).await;
+    let told = card["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "notice").cloned())
+        .expect("the notice in the history");
+    assert!(told["data"]["conversation_id"].is_null(), "{told}");
+}
+
+#[actix_rt::test]
+async fn a_status_tells_the_customer_sqlite() {
+    notice(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn a_status_tells_the_customer_postgres() {
+    notice(Backend::Postgres).await;
 }

@@ -90,6 +90,15 @@ function statusRow(s, i) {
     s.on_enter = arr(s.on_enter).filter((a) => a.do !== 'webhook');
     if (hooks.value) s.on_enter.push({ do: 'webhook', webhook: Number(hooks.value) });
   });
+  // Tell the customer, in the request's latest thread: the text with {id}, {subject}, {status}.
+  const told = arr(s.on_enter).find((a) => a.do === 'notify_customer');
+  const notice = Hub.el('textarea', { rows: '2', maxlength: '1000', 'data-testid': 'dk-st-notice', class: 'dk-notice',
+    'aria-label': Hub.t('dk.onEnterNotice'), placeholder: Hub.t('dk.noticeHint') });
+  notice.value = told ? told.template : '';
+  notice.addEventListener('change', () => {
+    s.on_enter = arr(s.on_enter).filter((a) => a.do !== 'notify_customer');
+    if (notice.value.trim()) s.on_enter.push({ do: 'notify_customer', template: notice.value.trim() });
+  });
   const remove = Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'remove', onclick: () => {
     F.statuses.splice(i, 1);
     for (const k of [...F.moves.keys()]) { const t = F.moves.get(k); if (t.from === s.key || t.to === s.key) F.moves.delete(k); }
@@ -99,7 +108,7 @@ function statusRow(s, i) {
     Hub.el('td', null, text('key', { maxlength: '40', pattern: '[a-z0-9_]+', 'aria-label': Hub.t('dk.key') })),
     Hub.el('td', null, text('name', { maxlength: '100', 'aria-label': Hub.t('adm.name') })),
     Hub.el('td', null, kind), Hub.el('td', null, reply), Hub.el('td', null, group), Hub.el('td', null, raise),
-    Hub.el('td', null, hooks), Hub.el('td', null, remove));
+    Hub.el('td', null, hooks), Hub.el('td', null, notice), Hub.el('td', null, remove));
 }
 
 /* The matrix: rows "from", columns "to"; a cell's select is the least role that may move. */
@@ -159,7 +168,7 @@ function draw() {
     Hub.el('div', { class: 'field' }, Hub.el('label', { for: 'dk-flow-name' }, Hub.t('adm.name')), name, err('name')),
     Hub.el('h4', null, Hub.t('dk.statuses')),
     Hub.el('div', { class: 'table-scroll' }, Hub.el('table', { class: 'data' },
-      Hub.el('thead', null, Hub.el('tr', null, ...['dk.key', 'adm.name', 'adm.kind', 'dk.onReply', 'dk.onEnterAssign', 'dk.onEnterRaise', 'dk.onEnterWebhook', '']
+      Hub.el('thead', null, Hub.el('tr', null, ...['dk.key', 'adm.name', 'adm.kind', 'dk.onReply', 'dk.onEnterAssign', 'dk.onEnterRaise', 'dk.onEnterWebhook', 'dk.onEnterNotice', '']
         .map((h) => Hub.el('th', null, h ? Hub.t(h) : '')))),
       Hub.el('tbody', null, ...F.statuses.map(statusRow)))),
     Hub.el('div', null, Hub.el('button', { type: 'button', class: 'btn', 'data-testid': 'dk-status-add', onclick: () => {

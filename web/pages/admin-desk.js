@@ -1,15 +1,17 @@
 /* The service desk's set-up: support groups with grades and members, business calendars, SLA and
    OLA policies, territories (imported as GeoJSON), counterparties, sites, request types, the
-   routing rules and intake; the workflows are admin-desk-flow.js, the webhooks admin-desk-hooks.js. Everything is read at once
+   routing rules and intake; the workflows are admin-desk-flow.js, shifts and rates
+   admin-desk-people.js, the webhooks admin-desk-hooks.js. Everything is read at once
    (GET /api/admin/desk) and read again after each change; the server checks each form and names
    the wrong field, said beside it. */
 import * as Hub from './hub.js';
 import { $, arr, clearFieldErrors, fail, fieldError, formFields } from './admin-kit.js';
 import { editFlow, newFlow } from './admin-desk-flow.js';
 import { loadHooks, webhooks } from './admin-desk-hooks.js';
+import { people } from './admin-desk-people.js';
 
 export const K = { setup: null, users: [], queues: [], sub: 'groups' };
-const SUBS = ['groups', 'calendars', 'policies', 'territories', 'counterparties', 'sites', 'workflows', 'types', 'rules', 'intake', 'webhooks'];
+const SUBS = ['groups', 'calendars', 'policies', 'territories', 'counterparties', 'sites', 'workflows', 'types', 'rules', 'intake', 'people', 'webhooks'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const PRIORITIES = ['low', 'normal', 'high', 'critical'];
 
@@ -355,6 +357,7 @@ function intake() {
 
 const DRAW = {
   groups, calendars, policies, territories, counterparties, sites, workflows, types, rules, intake,
+  people: () => people({ field, input, table, row, form, select }, K.setup, K.users, loadDesk),
   webhooks: () => webhooks({ field, input, table, row, form }, render),
 };
 

@@ -91,6 +91,12 @@ function renderWorkLog(c) {
   const sp = c.spent;
   const parts = Object.entries(sp.statuses).map(([k, secs]) => statusName(c.request.type_id, k) + ' ' + Hub.fmtDur(secs));
   Hub.setText($('card-spent'), parts.length ? Hub.t('desk.spent', { parts: parts.join(', ') }) : '');
+  const cost = c.cost || { cents: 0, unpriced_mins: 0 };
+  const priced = cost.cents ? Hub.t('desk.cost', { amount: Hub.fmtMoney(cost.cents) }) : '';
+  const unpriced = cost.unpriced_mins ? Hub.t('desk.unpriced', { n: cost.unpriced_mins }) : '';
+  const costLine = $('card-cost');
+  Hub.setText(costLine, [priced, unpriced].filter(Boolean).join(' · '));
+  costLine.dataset.cents = String(cost.cents);
 }
 
 /* One history line in words. */
@@ -110,6 +116,7 @@ function historyText(e, typeId) {
     case 'policy': return Hub.t('desk.h.policy');
     case 'child': return Hub.t('desk.h.child', { id: d.request_id });
     case 'labels': return Hub.t('desk.h.labels', { labels: (d.labels || []).join(', ') || '—' });
+    case 'notice': return Hub.t(d.conversation_id ? 'desk.h.notice' : 'desk.h.noticeNowhere', { text: d.text || '' });
     default: return e.kind;
   }
 }
@@ -265,6 +272,13 @@ function wire() {
       },
     }, p.name + ' @' + p.login)));
   });
-  $('wl-activities').replaceChildren(...['diagnosis', 'repair', 'travel', 'consultation'].map((a) => Hub.el('option', { value: Hub.t('desk.act.' + a) })));
+}
+
+/* The activities a work log suggests: the organisation's own (priced by their rates), else a few
+   common ones in the page's language. */
+export function fillActivities() {
+  const own = D.activities || [];
+  const names = own.length ? own : ['diagnosis', 'repair', 'travel', 'consultation'].map((a) => Hub.t('desk.act.' + a));
+  $('wl-activities').replaceChildren(...names.map((a) => Hub.el('option', { value: a })));
 }
 wire();

@@ -25,6 +25,8 @@ function tiles(f) {
     ['backlog-age', 'desk.k.backlogAge', f.backlog_age_secs, dur(f.backlog_age_secs)],
     ['ola-breached', 'desk.k.olaBreached', f.ola_breached, String(f.ola_breached)],
     ['logged', 'desk.k.logged', f.logged_mins, Hub.t('desk.mins', { n: f.logged_mins })],
+    ['cost', 'desk.k.cost', f.labour_cost_cents, Hub.fmtMoney(f.labour_cost_cents, true)],
+    ['csat', 'desk.k.csat', f.csat.percent, pct(f.csat)],
   ];
 }
 
@@ -37,7 +39,26 @@ const COLUMNS = [
   ['next-response', 'desk.k.nextResponse', (f) => pct(f.next_response)],
   ['reopen', 'desk.k.reopen', (f) => (f.reopen_percent == null ? '—' : f.reopen_percent + ' %')],
   ['logged', 'desk.k.logged', (f) => Hub.t('desk.mins', { n: f.logged_mins })],
+  ['cost', 'desk.k.cost', (f) => Hub.fmtMoney(f.labour_cost_cents) + (f.unpriced_mins ? ' · ' + Hub.t('desk.unpriced', { n: f.unpriced_mins }) : '')],
+  ['csat', 'desk.k.csat', (f) => (f.csat.rated ? f.csat.satisfied + ' / ' + f.csat.rated + ' · ' + pct(f.csat) : '—')],
 ];
+
+/* Hours as "7:30". */
+function hours(mins) { return Math.floor(mins / 60) + ':' + String(mins % 60).padStart(2, '0'); }
+
+/* Each engineer's load: logged against their shift over the period, and their fullest day. */
+function loadTable(rows) {
+  $('kpi-load').replaceChildren(...rows.map((l) => {
+    const top = l.days.filter((d) => d.percent != null).sort((a, b) => b.percent - a.percent)[0];
+    return Hub.el('tr', { 'data-testid': 'kpi-load-row', 'data-id': l.user, 'data-load': JSON.stringify(l) },
+      Hub.el('td', null, personName(l.user)),
+      Hub.el('td', { class: 'n', 'data-k': 'shift' }, hours(l.shift_mins)),
+      Hub.el('td', { class: 'n', 'data-k': 'logged' }, hours(l.logged_mins)),
+      Hub.el('td', { class: 'n', 'data-k': 'utilisation' }, l.utilisation_percent == null ? Hub.t('desk.noShift') : l.utilisation_percent + ' %'),
+      Hub.el('td', { class: 'n', 'data-k': 'top' }, top ? Hub.fmtDate(Date.parse(top.date + 'T12:00:00Z')) + ' · ' + top.percent + ' %' : '—'));
+  }));
+  Hub.show($('kpi-load-none'), rows.length === 0);
+}
 
 function table(head, body, rows, nameOf, idKey, testid) {
   head.replaceChildren(Hub.el('tr', null, Hub.el('th', null, ''), Hub.el('th', { class: 'bar-cell' }, Hub.t('desk.k.resolution')),
@@ -71,6 +92,7 @@ export async function loadKpis() {
   }, Hub.el('b', null, shown), Hub.el('span', null, Hub.t(key)))));
   table($('kpi-groups-head'), $('kpi-groups'), k.groups, groupName, 'group_id', 'kpi-group');
   table($('kpi-people-head'), $('kpi-people'), k.people, personName, 'user_id', 'kpi-person');
+  loadTable(k.load);
   ranked($('kpi-counterparties'), k.counterparties, 'counterparty_id', counterpartyName, 'kpi-counterparty');
   ranked($('kpi-sites'), k.sites, 'site_id', siteName, 'kpi-site');
   $('kpi-breaching').replaceChildren(...k.breaching.map((b) => Hub.el('li', {

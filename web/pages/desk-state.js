@@ -13,7 +13,7 @@ export const S = {
   client: null, showClient: () => {},
 };
 
-export const D = { types: [], groups: [], sites: [], counterparties: [], people: [], labels: [] };
+export const D = { types: [], groups: [], sites: [], counterparties: [], people: [], labels: [], activities: [] };
 
 const named = (list, id) => (list.find((x) => x.id === id) || {}).name;
 

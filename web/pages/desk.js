@@ -4,7 +4,7 @@
    /ws/operator: a request's change re-reads the list and the open card; an alarm of a request
    that is mine or my group's shows at the top. */
 import * as Hub from './hub.js';
-import { openCard, refreshCard } from './desk-card.js';
+import { fillActivities, openCard, refreshCard } from './desk-card.js';
 import { loadClients, renderClients } from './desk-clients.js';
 import { loadKpis } from './desk-kpis.js';
 import { loadThreads, renderThreads, searchWords } from './desk-search.js';
@@ -238,6 +238,7 @@ async function loadDirectory() {
   Object.assign(D, await Hub.api('GET', '/api/desk/directory'));
   S.myGroups = D.groups.filter((g) => g.members.includes(S.me.user_id)).map((g) => g.id);
   fillFilters();
+  fillActivities();
 }
 
 /* A client's history: every request of theirs, closed ones too, whatever the view. */
@@ -323,7 +324,7 @@ async function boot() {
   $('k-type').addEventListener('change', loadKanban);
   $('new-form').addEventListener('submit', create);
   Hub.onLang(() => {
-    fillFilters(); renderList(); renderClients(); renderThreads(openFromSearch, makeFromThread);
+    fillFilters(); fillActivities(); renderList(); renderClients(); renderThreads(openFromSearch, makeFromThread);
     if (S.client) Hub.setText($('f-client-name'), Hub.t('desk.clientOf', { name: S.client.name }));
     if (S.openId) refreshCard();
   });

@@ -54,3 +54,11 @@ export function serviceName(s) {
   if (!s) return '';
   return lang === 'ru' ? (s.name_ru || s.name_en || '') : (s.name_en || s.name_ru || '');
 }
+/* An amount kept in minor units (kopecks, cents), with two decimals in the page's language:
+   the organisation's currency is its own, so no sign is added. `whole`: rounded to whole units
+   (a dashboard's tile). */
+export function fmtMoney(cents, whole) {
+  if (cents == null || !isFinite(cents)) return t('common.none');
+  const digits = whole ? 0 : 2;
+  return (cents / 100).toLocaleString(lang === 'ru' ? 'ru-RU' : 'en-GB', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}

@@ -92,6 +92,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("desk-clients.js"),
     js!("desk-search.js"),
     js!("admin-desk-hooks.js"),
+    js!("admin-desk-people.js"),
     js!("canned.js"),
     js!("admin.js"),
     js!("admin-kit.js"),

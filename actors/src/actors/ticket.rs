@@ -196,6 +196,35 @@ impl Handler<Post> for TicketActor {
     }
 }
 
+/// A message the hub stored in a conversation outside its actor (a request's notice to its
+/// customer): told to every console and to the visitor's session like any other, and handed to
+/// the channel's bridge (its outbox row is already written).
+pub(crate) async fn announce_message(core: &Core, org_id: i64, conversation_id: i64, message_id: i64) {
+    let (Ok(conv), Ok(message)) = (
+        core.store.conversation_head(org_id, conversation_id).await,
+        core.store.message(message_id).await,
+    ) else {
+        return;
+    };
+    publish(
+        core,
+        vec![Event {
+            origin: 0,
+            org_id,
+            branch_id: 0,
+            at: message.at,
+            kind: EventKind::MessageAdded {
+                conversation_id,
+                thread_key: conv.thread_key.clone(),
+                assignee_id: conv.assignee_id,
+                message: message.clone(),
+            },
+        }],
+    )
+    .await;
+    deliver(core, &conv, &message).await;
+}
+
 /// Hands an operator's message to the bridge of the conversation's channel, if one is
 /// registered. Web chat has none: its sessions follow the bus.
 async fn deliver(core: &Core, conv: &Head, message: &Message) {

@@ -157,6 +157,12 @@ fn sentence(reason: &str, args: &Value) -> String {
         "url_scheme" => "the address begins with https:// (or http://)".into(),
         "url_credentials" => "the address may not carry a user name or password".into(),
         "url_invalid" => "not a web address".into(),
+        "notice_required" => "write what the customer is told".into(),
+        "notice_placeholder" => format!(
+            "unknown placeholder {{{}}}: a notice uses {{id}}, {{subject}} and {{status}}",
+            s("name")
+        ),
+        "activity_taken" => format!("there is an activity named {} already", s("name")),
         "webhook_unknown" => format!("no webhook {}", n("id")),
         "action_not_yet" => format!("the hub does not carry out {} on entering a status yet", s("action")),
         "status_key" => format!("a status key is 1 to {} lower-case Latin letters, digits or _", n("max")),

@@ -14,7 +14,10 @@
 //! - the backlog is the requests not resolved or closed; its age is calendar time since creation;
 //! - reopened: a request moved out of a resolved or closed status at least once; the reopen
 //!   rate is reopened / ever resolved;
-//! - handle time: minutes the engineers logged.
+//! - handle time: minutes the engineers logged; labour cost: those minutes at their rates
+//!   (`model::labour`), with the minutes no rate covers counted apart;
+//! - CSAT: of the requests whose threads were rated, the share rated 4 or 5 (the latest
+//!   rating of its threads counts).
 
 use std::collections::BTreeMap;
 
@@ -43,6 +46,17 @@ pub struct Case {
     pub next_breaches: usize,
     pub logged_mins: i64,
     pub billable_mins: i64,
+    pub cost: super::labour::Cost,
+    /// The latest rating (1 to 5) the customer gave one of its threads.
+    pub rating: Option<i64>,
+}
+
+/// Customers' satisfaction: requests rated, those rated 4 or 5, and their share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Csat {
+    pub rated: u64,
+    pub satisfied: u64,
+    pub percent: Option<u64>,
 }
 
 /// One clock's compliance.
@@ -86,6 +100,9 @@ pub struct Figures {
     pub resolution_avg_secs: Option<i64>,
     pub logged_mins: i64,
     pub billable_mins: i64,
+    pub labour_cost_cents: i64,
+    pub unpriced_mins: i64,
+    pub csat: Csat,
     #[serde(skip)]
     first_sum: (i64, i64),
     #[serde(skip)]
@@ -152,6 +169,13 @@ impl Figures {
         }
         self.logged_mins += c.logged_mins;
         self.billable_mins += c.billable_mins;
+        self.labour_cost_cents += c.cost.cents;
+        self.unpriced_mins += c.cost.unpriced_mins;
+        if let Some(r) = c.rating {
+            self.csat.rated += 1;
+            self.csat.satisfied += u64::from(r >= 4);
+            self.csat.percent = Some(self.csat.satisfied * 100 / self.csat.rated);
+        }
     }
 }
 
@@ -200,7 +224,8 @@ pub fn report(cases: &[Case], now: Millis) -> Report {
 pub const CSV_HEADER: &str = "scope,id,name,requests,backlog,backlog_age_secs,oldest_open_secs,resolved,reopened,\
 reopen_percent,first_response_met,first_response_breached,first_response_percent,next_response_met,\
 next_response_breached,next_response_percent,resolution_met,resolution_breached,resolution_percent,ola_breached,\
-first_response_avg_secs,resolution_avg_secs,logged_mins,billable_mins\r\n";
+first_response_avg_secs,resolution_avg_secs,logged_mins,billable_mins,labour_cost_cents,unpriced_mins,csat_rated,\
+csat_satisfied,csat_percent\r\n";
 
 /// A cell of user text (RFC 4180 quoting). A cell a spreadsheet would run as a formula (it starts
 /// with = + - @ or a tab) is kept as text by a leading apostrophe (OWASP's CSV injection advice).
@@ -222,7 +247,7 @@ fn num<T: ToString>(v: Option<T>) -> String {
 pub fn csv_row(scope: &str, id: Option<i64>, name: &str, f: &Figures) -> String {
     let c = |c: &Compliance| format!("{},{},{}", c.met, c.breached, num(c.percent));
     format!(
-        "{scope},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+        "{scope},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
         num(id),
         cell(name),
         f.requests,
@@ -240,6 +265,11 @@ pub fn csv_row(scope: &str, id: Option<i64>, name: &str, f: &Figures) -> String 
         num(f.resolution_avg_secs),
         f.logged_mins,
         f.billable_mins,
+        f.labour_cost_cents,
+        f.unpriced_mins,
+        f.csat.rated,
+        f.csat.satisfied,
+        num(f.csat.percent),
     )
 }
 
@@ -345,7 +375,7 @@ mod tests {
             row.starts_with("group,3,\"'=HYPERLINK(\"\"x\"\")\",1,0,,,1,0,0,"),
             "{row}"
         );
-        assert!(row.ends_with(",5,0\r\n"), "{row}");
+        assert!(row.ends_with(",5,0,0,0,0,0,\r\n"), "{row}");
         assert_eq!(cell("Сервис, \"Юг\""), "\"Сервис, \"\"Юг\"\"\"");
     }
 
@@ -382,5 +412,54 @@ mod tests {
         let r = report(&[at(5, 1), at(3, 1), at(3, 2), at(9, 2), at(3, 2)], 0);
         assert_eq!(r.counterparties, vec![(3, 3), (5, 1), (9, 1)]);
         assert_eq!(r.sites, vec![(2, 3), (1, 2)]);
+    }
+
+    #[test]
+    fn csat_and_labour_cost_add_up_per_engineer() {
+        use super::super::labour::Cost;
+        let case = |assignee, rating, cents, unpriced| Case {
+            assignee: Some(assignee),
+            rating,
+            cost: Cost {
+                cents,
+                unpriced_mins: unpriced,
+            },
+            ..Default::default()
+        };
+        let r = report(
+            &[
+                case(1, Some(5), 600_00, 0),
+                case(1, Some(3), 100_00, 15),
+                case(2, None, 0, 30),
+                case(2, Some(4), 50, 0),
+            ],
+            0,
+        );
+        assert_eq!(
+            r.people[&1].csat,
+            Csat {
+                rated: 2,
+                satisfied: 1,
+                percent: Some(50)
+            }
+        );
+        assert_eq!(
+            (r.people[&1].labour_cost_cents, r.people[&1].unpriced_mins),
+            (700_00, 15)
+        );
+        assert_eq!(
+            r.people[&2].csat.percent,
+            Some(100),
+            "an unrated request is not counted"
+        );
+        assert_eq!(
+            (
+                r.total.csat.rated,
+                r.total.csat.satisfied,
+                r.total.labour_cost_cents,
+                r.total.unpriced_mins
+            ),
+            (3, 2, 700_50, 45)
+        );
     }
 }

@@ -16,6 +16,7 @@ pub mod field;
 pub mod geo;
 pub mod kiosk;
 pub mod kpi;
+pub mod labour;
 pub mod mention;
 pub mod menu;
 pub mod message;

@@ -76,7 +76,8 @@ pub struct Transition {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
-    /// Tell the customer through the channel the request came by (a worded template key).
+    /// Tell the customer through the channel of the request's latest thread: the text, with
+    /// `{id}`, `{subject}` and `{status}` filled in (`notice`).
     NotifyCustomer {
         template: String,
     },
@@ -109,6 +110,66 @@ pub enum Action {
 pub struct Workflow {
     pub statuses: Vec<Status>,
     pub transitions: Vec<Transition>,
+}
+
+/// A notice's text: 1 to `NOTICE_MAX` characters, lines allowed, its placeholders known.
+pub const NOTICE_MAX: usize = 1000;
+const PLACEHOLDERS: [&str; 3] = ["id", "subject", "status"];
+
+fn notice_template(t: &str) -> Result<(), FieldError> {
+    if t.trim().is_empty() {
+        return Err(bad("on_enter", "notice_required", serde_json::Value::Null));
+    }
+    if t.chars().count() > NOTICE_MAX {
+        return Err(bad("on_enter", "too_long", json!({ "max": NOTICE_MAX })));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(bad("on_enter", "control_chars", serde_json::Value::Null));
+    }
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(bad("on_enter", "notice_placeholder", json!({ "name": name })));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
+
+/// The notice the customer reads: the template with the request's number, subject and the name
+/// of the status it entered.
+pub fn notice(template: &str, id: i64, subject: &str, status: &str) -> String {
+    // One pass over the template: what is filled in is never read for placeholders again.
+    let mut out = String::with_capacity(template.len() + subject.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let v = match &after[..close] {
+                "id" => id.to_string(),
+                "subject" => subject.to_string(),
+                "status" => status.to_string(),
+                _ => return None,
+            };
+            Some((v, close))
+        });
+        match value {
+            Some((v, close)) => {
+                out.push_str(&v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// How many statuses and moves a workflow may have: more is a script gone wrong.
@@ -155,6 +216,13 @@ impl Workflow {
             field::name("statuses", &s.name)?;
             if !keys.insert(s.key.as_str()) {
                 return Err(bad("statuses", "status_twice", json!({ "key": s.key })));
+            }
+        }
+        for s in &self.statuses {
+            for a in &s.on_enter {
+                if let Action::NotifyCustomer { template } = a {
+                    notice_template(template)?;
+                }
             }
         }
         for s in &self.statuses {

@@ -34,6 +34,7 @@ impl Store {
         }
         // The organisation's groups, calendars and policies once, not once a request.
         let rules = self.clock_rules(org_id).await?;
+        let rates = self.desk_rates(org_id).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id = row.id;
@@ -46,6 +47,15 @@ impl Store {
             )
             .bind(id)
             .fetch_one(&self.read)
+            .await?;
+            let cost = self.request_cost(org_id, id, &rates).await?;
+            // The latest rating among its threads.
+            let rating: Option<(i64,)> = sqlx::query_as(
+                "SELECT c.rating FROM conversations c JOIN request_threads t ON t.conversation_id = c.id \
+                 WHERE t.request_id = $1 AND c.rating IS NOT NULL ORDER BY c.closed_at DESC, c.id DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&self.read)
             .await?;
             let mut resolved = false;
             let mut reopened = false;
@@ -76,6 +86,8 @@ impl Store {
                 next_breaches,
                 logged_mins: logged,
                 billable_mins: billable,
+                cost,
+                rating: rating.map(|(r,)| r),
             };
             out.push((facts.request.clone(), case));
         }

@@ -15,6 +15,7 @@ pub mod followers;
 pub mod jobs;
 pub mod kpis;
 pub mod labels;
+pub mod labour;
 pub mod layout;
 pub mod looks;
 pub mod namespace;

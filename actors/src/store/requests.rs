@@ -845,7 +845,16 @@ impl Store {
 
     /// Moves a request through its workflow version, if the model allows who and when; the
     /// status changes only from the one the check was made against.
-    pub async fn move_request(&self, org_id: i64, id: i64, m: &MoveRequest, by: i64, role: Role) -> Result<RequestRow> {
+    /// Answers the request as moved and the notices its new status sent the customer
+    /// (conversation, message), for the caller to announce.
+    pub async fn move_request(
+        &self,
+        org_id: i64,
+        id: i64,
+        m: &MoveRequest,
+        by: i64,
+        role: Role,
+    ) -> Result<(RequestRow, Vec<(i64, i64)>)> {
         if let Some(c) = &m.comment {
             field::text("comment", c, 5000, false)?;
         }
@@ -899,9 +908,21 @@ impl Store {
             Some(by),
         )
         .await?;
+        // What entering the status owes outside the hub is owed with the move, in its transaction.
+        let mut notices = Vec::new();
         for a in &to.on_enter {
-            if let crate::model::workflow::Action::Webhook { webhook } = a {
-                super::webhooks::enqueue(&mut tx, id, moved, "request.moved", now, Some(*webhook)).await?;
+            match a {
+                crate::model::workflow::Action::Webhook { webhook } => {
+                    super::webhooks::enqueue(&mut tx, id, moved, "request.moved", now, Some(*webhook)).await?;
+                }
+                crate::model::workflow::Action::NotifyCustomer { template } => {
+                    let text = crate::model::workflow::notice(template, id, &r.subject, &to.name);
+                    let sent = super::conversations::notice(&mut tx, id, &text, now).await?;
+                    let data = json!({ "text": text, "conversation_id": sent.map(|(c, _)| c) });
+                    event(&mut tx, id, now, "notice", data, None).await?;
+                    notices.extend(sent);
+                }
+                _ => {}
             }
         }
         recheck(&mut tx, id, now).await?;
@@ -917,7 +938,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        self.request(org_id, id).await
+        Ok((self.request(org_id, id).await?, notices))
     }
 
     /// The named approver gives their approval for a move to `status`.

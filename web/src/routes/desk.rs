@@ -239,6 +239,7 @@ async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) ->
         "moves": moves,
         "timers": facts.timers(),
         "spent": facts.spent(),
+        "cost": store.request_cost(op.org_id, r.id, &store.desk_rates(op.org_id).await?).await?,
         "events": events,
         "work_logs": store.work_logs(r.id).await?,
         "threads": threads,
@@ -429,6 +430,7 @@ async fn directory(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpRe
     let named = |id: i64, name: &str| json!({ "id": id, "name": name });
     Ok(HttpResponse::Ok().json(json!({
         "types": types,
+        "activities": store.desk_activities(op.org_id).await?.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
         "groups": store.support_groups(op.org_id).await?.iter()
             .map(|g| json!({ "id": g.id, "name": g.name, "grade": g.grade, "members": g.members }))
             .collect::<Vec<_>>(),
@@ -510,9 +512,14 @@ async fn kpis(state: web::Data<AppState>, sup: Supervisor, q: web::Query<Period>
         })
         .collect();
     breaching.sort_by_key(|b| b["left_secs"].as_i64());
+    // Each engineer's days against their shift: the period's last `MAX_DAYS` at most.
+    let load_from = from.max(to - hub_actors::model::labour::MAX_DAYS * 86_400_000);
+    let load = state.hub.store().desk_load(sup.org_id, load_from, to).await?;
     Ok(HttpResponse::Ok().json(json!({
         "from": from,
         "to": to,
+        "load_from": load_from,
+        "load": load,
         "total": figures.total,
         "groups": figures.groups.iter().map(|(id, f)| json!({ "group_id": id, "figures": f })).collect::<Vec<_>>(),
         "people": figures.people.iter().map(|(id, f)| json!({ "user_id": id, "figures": f })).collect::<Vec<_>>(),

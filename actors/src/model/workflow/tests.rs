@@ -251,3 +251,25 @@ fn the_customers_message_moves_a_request_where_its_status_says() {
     closed.statuses[4].on_customer_reply = Some("in_work".into());
     assert_eq!(closed.validate().unwrap_err().reason, "reply_move");
 }
+
+#[test]
+fn a_notice_is_checked_when_saved_and_filled_when_sent() {
+    let with = |template: &str| {
+        let mut w = incident();
+        w.statuses[1].on_enter = vec![Action::NotifyCustomer {
+            template: template.into(),
+        }];
+        w.validate().map_err(|e| e.reason)
+    };
+    assert_eq!(with("Заявка №{id} «{subject}»: {status}.\nСпасибо!"), Ok(()));
+    assert_eq!(with("   "), Err("notice_required"));
+    assert_eq!(with("Заявка {number}"), Err("notice_placeholder"));
+    assert_eq!(with(&"x".repeat(1001)), Err("too_long"));
+    assert_eq!(with("a\u{7}b"), Err("control_chars"));
+    assert_eq!(
+        notice("Заявка №{id} «{subject}»: {status}.", 42, "Касса", "В работе"),
+        "Заявка №42 «Касса»: В работе."
+    );
+    // What the customer wrote stays as written, braces and all.
+    assert_eq!(notice("{subject} / {status}", 1, "{status}", "x"), "{status} / x");
+}

@@ -25,7 +25,77 @@ fn created(id: i64) -> HttpResponse {
 }
 
 pub(super) async fn setup(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.hub.store().desk_setup(admin.org_id).await?))
+    let store = state.hub.store();
+    let mut setup = serde_json::to_value(store.desk_setup(admin.org_id).await?)
+        .map_err(|e| hub_actors::Error::Internal(e.to_string()))?;
+    setup["people"] = json!(store.desk_people(admin.org_id).await?);
+    setup["activities"] = json!(store.desk_activities(admin.org_id).await?);
+    Ok(HttpResponse::Ok().json(setup))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeskPersonBody {
+    #[serde(default)]
+    calendar_id: Option<i64>,
+    #[serde(default)]
+    rate_cents: Option<i64>,
+}
+
+/// An engineer's shift (a business calendar) and hourly rate; null clears either.
+pub(super) async fn set_person(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<DeskPersonBody>,
+) -> ApiResult<HttpResponse> {
+    state
+        .hub
+        .store()
+        .set_desk_person(admin.org_id, path.into_inner(), body.calendar_id, body.rate_cents)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewActivity {
+    name: String,
+    #[serde(default)]
+    rate_cents: Option<i64>,
+}
+
+pub(super) async fn create_activity(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<NewActivity>,
+) -> ApiResult<HttpResponse> {
+    let id = state
+        .hub
+        .store()
+        .create_activity(admin.org_id, &body.name, body.rate_cents)
+        .await?;
+    Ok(created(id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ActivityRate {
+    rate_cents: Option<i64>,
+}
+
+pub(super) async fn set_activity_rate(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<ActivityRate>,
+) -> ApiResult<HttpResponse> {
+    state
+        .hub
+        .store()
+        .set_activity_rate(admin.org_id, path.into_inner(), body.rate_cents)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]

@@ -130,6 +130,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/admin/desk/rules", web::put().to(desk::put_rules))
         .route("/api/admin/desk/intake", web::put().to(desk::set_intake))
+        .route("/api/admin/desk/people/{id}", web::put().to(desk::set_person))
+        .route("/api/admin/desk/activities", web::post().to(desk::create_activity))
+        .route(
+            "/api/admin/desk/activities/{id}",
+            web::put().to(desk::set_activity_rate),
+        )
         .route("/api/admin/webhooks", web::get().to(webhooks::list))
         .route("/api/admin/webhooks", web::post().to(webhooks::create))
         .route("/api/admin/webhooks/{id}", web::patch().to(webhooks::edit))
