@@ -184,7 +184,7 @@ impl Hub {
             Action::Webhook { .. } => {}
             // Sent in the move's own transaction too (`Store::move_request`).
             Action::NotifyCustomer { .. } => {}
-            // Refused when a workflow is saved (`check_workflow`): not carried out yet.
+            // Read by the clocks from the status line itself (`sla::Stops`).
             Action::StopClock { .. } => {}
         }
         Ok(())

@@ -794,3 +794,59 @@ async fn a_status_tells_the_customer_sqlite() {
 async fn a_status_tells_the_customer_postgres() {
     notice(Backend::Postgres).await;
 }
+
+/// A status whose workflow stops a clock: entering it stops that clock on the card (kept with
+/// the status line in the history), and the others run on.
+#[actix_rt::test]
+async fn a_status_stops_the_clock_its_workflow_names() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let admin = api.login("admin", "demo-admin").await;
+    let a = Some(admin.as_str());
+    let mut body = workflow();
+    body["statuses"][1]["on_enter"] = json!([{"do": "stop_clock", "clock": "first_response"}]);
+    let flow = id(&api
+        .post(
+            "/api/admin/desk/workflows",
+            a,
+            json!({"name": "Stop flow", "body": body}),
+        )
+        .await);
+    let kind = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Stop incident", "workflow_id": flow}),
+        )
+        .await);
+    id(&api
+        .post(
+            "/api/admin/desk/policies",
+            a,
+            json!({"name": "Stop SLA", "kind": "sla", "conditions": {"request_types": [kind]},
+                   "targets": {"first_response_mins": 60, "resolution_mins": 480}}),
+        )
+        .await);
+    let op = api.login("operator1", "demo-operator1").await;
+    let o = Some(op.as_str());
+    let rid = id(&api
+        .post("/api/desk/requests", o, json!({"type_id": kind, "subject": "Касса"}))
+        .await);
+    let timer = |card: &Value, clock: &str| {
+        card["timers"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["clock"] == clock && t["track"] == "sla").cloned())
+            .unwrap_or_else(|| panic!("no {clock} timer: {card}"))
+    };
+    let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), o).await;
+    assert_eq!(timer(&card, "first_response")["running"], true);
+    let (st, e) = api
+        .post(&format!("/api/desk/requests/{rid}/move"), o, json!({"to": "work"}))
+        .await;
+    assert_eq!(st, 200, "{e}");
+    let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), o).await;
+    let first = timer(&card, "first_response");
+    assert!(first["running"] == false && first["stopped_at"].is_i64(), "{first}");
+    assert_eq!(timer(&card, "resolution")["running"], true);
+}

@@ -90,6 +90,16 @@ function statusRow(s, i) {
     s.on_enter = arr(s.on_enter).filter((a) => a.do !== 'webhook');
     if (hooks.value) s.on_enter.push({ do: 'webhook', webhook: Number(hooks.value) });
   });
+  // The clocks entering it stops ("acknowledged" ends the first response).
+  const stops = Hub.el('span', { class: 'dk-stops' }, ...['first_response', 'next_response', 'resolution'].map((clock) => {
+    const box = Hub.el('input', { type: 'checkbox', 'data-testid': 'dk-st-stop', 'data-clock': clock });
+    box.checked = arr(s.on_enter).some((a) => a.do === 'stop_clock' && a.clock === clock);
+    box.addEventListener('change', () => {
+      s.on_enter = arr(s.on_enter).filter((a) => !(a.do === 'stop_clock' && a.clock === clock));
+      if (box.checked) s.on_enter.push({ do: 'stop_clock', clock });
+    });
+    return Hub.el('label', { class: 'check' }, box, ' ', Hub.t('desk.clock.' + clock));
+  }));
   // Tell the customer, in the request's latest thread: the text with {id}, {subject}, {status}.
   const told = arr(s.on_enter).find((a) => a.do === 'notify_customer');
   const notice = Hub.el('textarea', { rows: '2', maxlength: '1000', 'data-testid': 'dk-st-notice', class: 'dk-notice',
@@ -108,7 +118,7 @@ function statusRow(s, i) {
     Hub.el('td', null, text('key', { maxlength: '40', pattern: '[a-z0-9_]+', 'aria-label': Hub.t('dk.key') })),
     Hub.el('td', null, text('name', { maxlength: '100', 'aria-label': Hub.t('adm.name') })),
     Hub.el('td', null, kind), Hub.el('td', null, reply), Hub.el('td', null, group), Hub.el('td', null, raise),
-    Hub.el('td', null, hooks), Hub.el('td', null, notice), Hub.el('td', null, remove));
+    Hub.el('td', null, hooks), Hub.el('td', null, stops), Hub.el('td', null, notice), Hub.el('td', null, remove));
 }
 
 /* The matrix: rows "from", columns "to"; a cell's select is the least role that may move. */
@@ -168,7 +178,7 @@ function draw() {
     Hub.el('div', { class: 'field' }, Hub.el('label', { for: 'dk-flow-name' }, Hub.t('adm.name')), name, err('name')),
     Hub.el('h4', null, Hub.t('dk.statuses')),
     Hub.el('div', { class: 'table-scroll' }, Hub.el('table', { class: 'data' },
-      Hub.el('thead', null, Hub.el('tr', null, ...['dk.key', 'adm.name', 'adm.kind', 'dk.onReply', 'dk.onEnterAssign', 'dk.onEnterRaise', 'dk.onEnterWebhook', 'dk.onEnterNotice', '']
+      Hub.el('thead', null, Hub.el('tr', null, ...['dk.key', 'adm.name', 'adm.kind', 'dk.onReply', 'dk.onEnterAssign', 'dk.onEnterRaise', 'dk.onEnterWebhook', 'dk.onEnterStop', 'dk.onEnterNotice', '']
         .map((h) => Hub.el('th', null, h ? Hub.t(h) : '')))),
       Hub.el('tbody', null, ...F.statuses.map(statusRow)))),
     Hub.el('div', null, Hub.el('button', { type: 'button', class: 'btn', 'data-testid': 'dk-status-add', onclick: () => {

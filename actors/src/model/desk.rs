@@ -131,6 +131,8 @@ pub enum Line {
         at: Timestamp,
         status: String,
         done: bool,
+        /// The clocks entering it stops (`sla::Stops`).
+        stops: sla::Stops,
     },
     Customer {
         at: Timestamp,
@@ -224,10 +226,16 @@ pub fn tracks(lines: &[Line], ola_of: impl Fn(i64) -> Option<i64>) -> Vec<Track>
     let mut holder: Option<(Timestamp, i64)> = None;
     for l in lines {
         match l {
-            Line::Status { at, status, done } => history.push(sla::Event::Status {
+            Line::Status {
+                at,
+                status,
+                done,
+                stops,
+            } => history.push(sla::Event::Status {
                 at: *at,
                 status: status.clone(),
                 done: *done,
+                stops: *stops,
             }),
             Line::Customer { at } => history.push(sla::Event::CustomerWrote { at: *at }),
             Line::Answer { at } => history.push(sla::Event::Answered { at: *at }),
@@ -456,6 +464,7 @@ mod tests {
             at: t(at),
             status: s.into(),
             done: false,
+            stops: Default::default(),
         };
         let who = |at: &str, user: Option<i64>| Line::Assignee { at: t(at), user };
         let grp = |at: &str, group: i64| Line::Group { at: t(at), group };
@@ -512,6 +521,7 @@ mod tests {
                 at: t("2026-12-07T09:00:00Z"),
                 status: "new".into(),
                 done: false,
+                stops: Default::default(),
             },
             Line::Sla {
                 at: t("2026-12-07T09:00:00Z"),
@@ -556,6 +566,7 @@ mod tests {
                 at: t("2026-12-07T09:00:00Z"),
                 status: "new".into(),
                 done: false,
+                stops: Default::default(),
             },
             Line::Sla {
                 at: t("2026-12-07T09:00:00Z"),

@@ -164,7 +164,6 @@ fn sentence(reason: &str, args: &Value) -> String {
         ),
         "activity_taken" => format!("there is an activity named {} already", s("name")),
         "webhook_unknown" => format!("no webhook {}", n("id")),
-        "action_not_yet" => format!("the hub does not carry out {} on entering a status yet", s("action")),
         "status_key" => format!("a status key is 1 to {} lower-case Latin letters, digits or _", n("max")),
         "status_twice" => format!("status {} is listed twice", s("key")),
         "status_unknown" => format!("no status {}", s("key")),

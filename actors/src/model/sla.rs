@@ -68,12 +68,53 @@ impl Policy {
     }
 }
 
+/// The clocks a status stops on entering it (its workflow's `stop_clock` actions): the first
+/// response is over, as if answered; the waiting next response is answered; the resolution
+/// stops while the request stays in it, as if resolved (it goes on from what was accrued when
+/// the request moves to a status that does not stop it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Stops {
+    pub first_response: bool,
+    pub next_response: bool,
+    pub resolution: bool,
+}
+
+impl Stops {
+    pub fn of(kinds: impl IntoIterator<Item = ClockKind>) -> Self {
+        let mut s = Stops::default();
+        for k in kinds {
+            match k {
+                ClockKind::FirstResponse => s.first_response = true,
+                ClockKind::NextResponse => s.next_response = true,
+                ClockKind::Resolution => s.resolution = true,
+            }
+        }
+        s
+    }
+
+    pub fn kinds(self) -> impl Iterator<Item = ClockKind> {
+        [
+            (self.first_response, ClockKind::FirstResponse),
+            (self.next_response, ClockKind::NextResponse),
+            (self.resolution, ClockKind::Resolution),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, k)| k)
+    }
+}
+
 /// What happened to a request that moves its clocks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The request entered a status (the first one is its creation). `done`: the workflow counts
-    /// it as resolved.
-    Status { at: Timestamp, status: String, done: bool },
+    /// it as resolved; `stops`: the clocks entering it stops.
+    Status {
+        at: Timestamp,
+        status: String,
+        done: bool,
+        stops: Stops,
+    },
     /// The customer wrote (by any channel).
     CustomerWrote { at: Timestamp },
     /// Staff answered the customer (not a private note).
@@ -125,7 +166,7 @@ struct Run {
 /// The state the history has put a request in at some point.
 #[derive(Debug, Clone, Default)]
 struct State {
-    status: Option<(String, bool)>,
+    status: Option<(String, bool, Stops)>,
     policy: Option<usize>,
     /// When the first response ended (the first answer, or resolved with none).
     first_stop: Option<Timestamp>,
@@ -133,7 +174,7 @@ struct State {
     waiting_since: Option<Timestamp>,
     /// When the last next-response cycle was answered.
     answered: Option<Timestamp>,
-    /// Since when the request is resolved, while it is.
+    /// Since when the request is resolved (or in statuses that stop the resolution), while it is.
     done_since: Option<Timestamp>,
     /// When the current (or last) next-response cycle began.
     cycle_since: Option<Timestamp>,
@@ -145,13 +186,23 @@ impl State {
     fn apply(&mut self, e: &Event) {
         self.created.get_or_insert(e.at());
         match e {
-            Event::Status { at, status, done } => {
-                self.status = Some((status.clone(), *done));
-                if *done {
+            Event::Status {
+                at,
+                status,
+                done,
+                stops,
+            } => {
+                self.status = Some((status.clone(), *done, *stops));
+                if *done || stops.first_response {
                     self.first_stop.get_or_insert(*at);
+                }
+                if *done || stops.resolution {
                     self.done_since.get_or_insert(*at);
                 } else {
                     self.done_since = None;
+                }
+                if stops.next_response && self.waiting_since.take().is_some() {
+                    self.answered = Some(*at);
                 }
             }
             Event::Policy { policy, .. } => self.policy = Some(*policy),
@@ -173,7 +224,7 @@ impl State {
 
     /// The policy `kind` counts under in this state, None when it does not count.
     fn counts(&self, kind: ClockKind, policies: &[Policy]) -> Option<usize> {
-        let (status, done) = self.status.as_ref()?;
+        let (status, done, stops) = self.status.as_ref()?;
         let policy = self.policy?;
         let p = policies.get(policy)?;
         if *done || p.pausing.iter().any(|s| s == status) {
@@ -182,7 +233,7 @@ impl State {
         let on = match kind {
             ClockKind::FirstResponse => self.first_stop.is_none(),
             ClockKind::NextResponse => self.waiting_since.is_some(),
-            ClockKind::Resolution => true,
+            ClockKind::Resolution => !stops.resolution,
         };
         on.then_some(policy)
     }
@@ -339,11 +390,16 @@ pub fn stint(history: &[Event], from: Timestamp, policy: usize) -> Vec<Event> {
 }
 
 fn opening(state: &State, from: Timestamp, policy: usize) -> Vec<Event> {
-    let Some((status, done)) = state.status.clone() else {
+    let Some((status, done, stops)) = state.status.clone() else {
         return Vec::new();
     };
     vec![
-        Event::Status { at: from, status, done },
+        Event::Status {
+            at: from,
+            status,
+            done,
+            stops,
+        },
         Event::Policy { at: from, policy },
     ]
 }

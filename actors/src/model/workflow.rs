@@ -99,6 +99,9 @@ pub enum Action {
     Webhook {
         webhook: i64,
     },
+    /// Stop a clock on entering the status (`sla::Stops`: the first response ends, the waiting
+    /// next response is answered, the resolution holds while the request stays there). Kept with
+    /// the status line of the request's history, so its clocks read it from the history alone.
     StopClock {
         clock: ClockKind,
     },

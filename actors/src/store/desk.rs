@@ -561,15 +561,10 @@ impl Store {
                             .await?
                     }
                     Action::Webhook { webhook } => self.owned(org_id, "webhooks", "on_enter", Some(*webhook)).await?,
-                    // Said to be absent rather than accepted and skipped: the hub does not
-                    // carry it out yet.
-                    Action::StopClock { .. } => {
-                        let name = serde_json::to_value(a)
-                            .ok()
-                            .and_then(|v| v["do"].as_str().map(str::to_string));
-                        return Err(FieldError::new("on_enter", "action_not_yet", json!({ "action": name })).into());
-                    }
-                    Action::SetField { .. } | Action::RaisePriority | Action::NotifyCustomer { .. } => {}
+                    Action::SetField { .. }
+                    | Action::RaisePriority
+                    | Action::NotifyCustomer { .. }
+                    | Action::StopClock { .. } => {}
                 }
             }
         }

@@ -8,6 +8,7 @@
 
 use super::Store;
 use super::Tx;
+use crate::channel::ChannelKind;
 use crate::error::Result;
 use crate::model::Millis;
 
@@ -220,4 +221,52 @@ impl Store {
                 .await?;
         Ok(n)
     }
+}
+
+/// The bridge an operator's reply in a dialogue leaves through: the route a bridge set for the
+/// dialogue, else the channel's own when its bridge sends replies (see
+/// [`ChannelKind::sends_replies`]); None when the reply stays in the thread.
+pub(super) async fn reply_via(tx: &mut Tx<'_>, channel: &str, thread_key: &str) -> Result<Option<String>> {
+    let routed: Option<(String,)> =
+        sqlx::query_as("SELECT via FROM reply_routes WHERE channel = $1 AND thread_key = $2")
+            .bind(channel)
+            .bind(thread_key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(routed.map(|r| r.0).or_else(|| {
+        ChannelKind::parse(channel)
+            .filter(|k| k.sends_replies())
+            .map(|k| k.as_str().to_string())
+    }))
+}
+
+/// The hub's own notice to the customer of a request, in its latest thread (open or closed): a
+/// message of the hub's, sent the way an operator's reply to that dialogue would be. In the
+/// caller's transaction, so the notice is owed exactly when what caused it commits. None when the
+/// request has no thread (made by hand, with no customer to write to).
+pub(super) async fn notice(tx: &mut Tx<'_>, request_id: i64, body: &str, now: Millis) -> Result<Option<(i64, i64)>> {
+    let thread: Option<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT c.id, c.org_id, c.channel, c.thread_key FROM request_threads t JOIN conversations c ON c.id = t.conversation_id \
+         WHERE t.request_id = $1 ORDER BY t.linked_at DESC, c.id DESC LIMIT 1",
+    )
+    .bind(request_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((conversation_id, org_id, channel, thread_key)) = thread else {
+        return Ok(None);
+    };
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO messages (org_id, conversation_id, author, operator_id, body, client_id, at) \
+         VALUES ($1, $2, 'system', NULL, $3, NULL, $4) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(conversation_id)
+    .bind(body)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    if let Some(out) = reply_via(tx, &channel, &thread_key).await? {
+        enqueue_message(tx, org_id, &out, &thread_key, id, now).await?;
+    }
+    Ok(Some((conversation_id, id)))
 }

@@ -256,6 +256,31 @@ fn is_done(kind: &str) -> bool {
     kind == "resolved" || kind == "closed"
 }
 
+/// The clocks entering a status stops (its `stop_clock` actions), kept with the status line so
+/// the clocks read them from the history alone.
+fn stops_of(status: &crate::model::workflow::Status) -> Vec<&'static str> {
+    status
+        .on_enter
+        .iter()
+        .filter_map(|a| match a {
+            crate::model::workflow::Action::StopClock { clock } => Some(clock.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stops_in(data: &Value) -> crate::model::sla::Stops {
+    use crate::model::sla::{ClockKind, Stops, CLOCKS};
+    Stops::of(
+        data["stops"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .filter_map(|name| CLOCKS.into_iter().find(|k: &ClockKind| k.as_str() == name)),
+    )
+}
+
 pub(super) async fn event(
     tx: &mut super::Tx<'_>,
     request_id: i64,
@@ -359,7 +384,7 @@ async fn resume_on_reply(tx: &mut super::Tx<'_>, conversation_id: i64, now: Mill
             id,
             now,
             "status",
-            json!({ "status": to.key, "kind": kind, "from": status, "cause": "customer_reply" }),
+            json!({ "status": to.key, "kind": kind, "from": status, "cause": "customer_reply", "stops": stops_of(&to) }),
             None,
         )
         .await?;
@@ -527,7 +552,7 @@ impl Store {
             id,
             now,
             "status",
-            json!({ "status": first.key, "kind": kind }),
+            json!({ "status": first.key, "kind": kind, "stops": stops_of(&first) }),
             by,
         )
         .await?;
@@ -705,6 +730,7 @@ impl Store {
                     at,
                     status: d["status"].as_str().unwrap_or_default().to_string(),
                     done: is_done(d["kind"].as_str().unwrap_or_default()),
+                    stops: stops_in(&d),
                 }),
                 "customer" => Some(Line::Customer { at }),
                 "answer" => Some(Line::Answer { at }),
@@ -904,7 +930,7 @@ impl Store {
             id,
             now,
             "status",
-            json!({ "status": to.key, "kind": kind, "from": r.status }),
+            json!({ "status": to.key, "kind": kind, "from": r.status, "stops": stops_of(to) }),
             Some(by),
         )
         .await?;
@@ -917,7 +943,7 @@ impl Store {
                 }
                 crate::model::workflow::Action::NotifyCustomer { template } => {
                     let text = crate::model::workflow::notice(template, id, &r.subject, &to.name);
-                    let sent = super::conversations::notice(&mut tx, id, &text, now).await?;
+                    let sent = super::outbox::notice(&mut tx, id, &text, now).await?;
                     let data = json!({ "text": text, "conversation_id": sent.map(|(c, _)| c) });
                     event(&mut tx, id, now, "notice", data, None).await?;
                     notices.extend(sent);

@@ -38,6 +38,7 @@ fn status(at: &str, s: &str) -> Event {
         at: ts(at),
         status: s.into(),
         done: s == "resolved",
+        stops: Stops::default(),
     }
 }
 
@@ -264,6 +265,57 @@ fn a_customer_message_does_not_move_the_first_response() {
 }
 
 #[test]
+fn a_status_stops_the_clocks_its_workflow_names() {
+    let p = [office("UTC")];
+    let stop = |at: &str, s: &str, kinds: &[ClockKind]| Event::Status {
+        at: ts(at),
+        status: s.into(),
+        done: false,
+        stops: Stops::of(kinds.iter().copied()),
+    };
+    let h = [
+        status("2026-12-07T09:00:00Z", "new"),
+        Event::Policy {
+            at: ts("2026-12-07T09:00:00Z"),
+            policy: 0,
+        },
+        // "Acknowledged" counts as the first response.
+        stop("2026-12-07T09:20:00Z", "acknowledged", &[ClockKind::FirstResponse]),
+        Event::CustomerWrote {
+            at: ts("2026-12-07T10:00:00Z"),
+        },
+        // "Solution proposed" answers the customer and holds the resolution while it lasts.
+        stop(
+            "2026-12-07T10:30:00Z",
+            "proposed",
+            &[ClockKind::NextResponse, ClockKind::Resolution],
+        ),
+    ];
+    let now = ts("2026-12-07T12:00:00Z");
+    let first = read(ClockKind::FirstResponse, &h, &p, now).unwrap();
+    assert_eq!(
+        (first.stopped, first.running),
+        (Some(ts("2026-12-07T09:20:00Z")), false)
+    );
+    let next = read(ClockKind::NextResponse, &h, &p, now).unwrap();
+    assert_eq!(
+        (next.stopped, next.elapsed),
+        (Some(ts("2026-12-07T10:30:00Z")), hours(1) / 2)
+    );
+    let res = read(ClockKind::Resolution, &h, &p, now).unwrap();
+    assert_eq!((res.running, res.elapsed), (false, hours(1) + hours(1) / 2));
+    assert_eq!(res.stopped, Some(ts("2026-12-07T10:30:00Z")));
+    // The customer says it did not help: back to work, the resolution goes on from 1:30.
+    let mut h = h.to_vec();
+    h.push(status("2026-12-07T13:00:00Z", "work"));
+    let res = read(ClockKind::Resolution, &h, &p, ts("2026-12-07T14:00:00Z")).unwrap();
+    assert_eq!(
+        (res.running, res.elapsed, res.stopped),
+        (true, hours(2) + hours(1) / 2, None)
+    );
+}
+
+#[test]
 fn a_24_7_clock_counts_every_minute_across_midnight_and_clock_changes() {
     // Zammad #3180 lost a minute at midnight; a day that repeats an hour has 25.
     let mut p = office("Europe/Berlin");
@@ -434,11 +486,25 @@ fn random_case(rng: &mut Rng) -> Case {
     t0 = Timestamp::from_second(t0.as_second() / 60 * 60).unwrap();
     let near = t0.to_zoned(TimeZone::UTC).date();
     let policies: Vec<Policy> = (0..1 + rng.below(3)).map(|_| random_policy(rng, near)).collect();
+    // A status's stop_clock actions: now and then, any of the three clocks.
+    let stops = |rng: &mut Rng, chance: u64| {
+        if rng.chance(chance) {
+            let bits = rng.below(8);
+            Stops {
+                first_response: bits & 1 != 0,
+                next_response: bits & 2 != 0,
+                resolution: bits & 4 != 0,
+            }
+        } else {
+            Stops::default()
+        }
+    };
     let mut history = vec![
         Event::Status {
             at: t0,
             status: "new".into(),
             done: false,
+            stops: stops(rng, 5),
         },
         Event::Policy { at: t0, policy: 0 },
     ];
@@ -451,11 +517,13 @@ fn random_case(rng: &mut Rng) -> Case {
                 at,
                 status: STATUSES[rng.below(4) as usize].into(),
                 done: false,
+                stops: stops(rng, 30),
             },
             1 if rng.chance(40) => Event::Status {
                 at,
                 status: "resolved".into(),
                 done: true,
+                stops: stops(rng, 10),
             },
             1 | 2 => Event::CustomerWrote { at },
             3 => Event::Answered { at },
@@ -480,12 +548,26 @@ mod reference {
         h.iter().filter(|e| e.at() <= m).filter_map(f).last()
     }
 
-    /// When the first response was over by `m`: the first answer or resolution.
+    /// When the first response was over by `m`: the first answer, resolution or status that
+    /// stops it.
     pub fn first_over(h: &[Event], m: Timestamp) -> Option<Timestamp> {
         h.iter()
             .filter(|e| e.at() <= m)
-            .find(|e| matches!(e, Event::Answered { .. } | Event::Status { done: true, .. }))
+            .find(|e| match e {
+                Event::Answered { .. } => true,
+                Event::Status { done, stops, .. } => *done || stops.first_response,
+                _ => false,
+            })
             .map(Event::at)
+    }
+
+    /// An answer, as a next-response cycle sees it: staff answered, or a status that stops it.
+    fn answers(e: &Event) -> bool {
+        match e {
+            Event::Answered { .. } => true,
+            Event::Status { stops, .. } => stops.next_response,
+            _ => false,
+        }
     }
 
     /// The next-response cycle current at `now`: a customer's message (after the first response
@@ -496,19 +578,18 @@ mod reference {
             .iter()
             .filter(|e| e.at() <= now)
             .filter(|e| match e {
-                Event::Answered { .. } => true,
                 Event::CustomerWrote { at } => first_over(h, *at).is_some_and(|f| f < *at),
-                _ => false,
+                e => answers(e),
             })
             .collect();
         let start = (0..relevant.len())
             .filter(|i| matches!(relevant[*i], Event::CustomerWrote { .. }))
-            .filter(|i| *i == 0 || matches!(relevant[i - 1], Event::Answered { .. }))
+            .filter(|i| *i == 0 || answers(relevant[i - 1]))
             .map(|i| relevant[i].at())
             .last()?;
         let end = h
             .iter()
-            .find(|e| matches!(e, Event::Answered { .. }) && e.at() > start && e.at() <= now)
+            .find(|e| answers(e) && e.at() > start && e.at() <= now)
             .map(Event::at);
         Some((start, end))
     }
@@ -526,7 +607,7 @@ mod reference {
                 let trailing = statuses
                     .iter()
                     .rev()
-                    .take_while(|e| matches!(e, Event::Status { done: true, .. }))
+                    .take_while(|e| matches!(e, Event::Status { done, stops, .. } if *done || stops.resolution))
                     .last();
                 trailing.map(|e| e.at())
             }
@@ -579,8 +660,10 @@ mod reference {
 
     /// `h` is the history up to `now`.
     pub fn on(kind: ClockKind, h: &[Event], p: &[Policy], now: Timestamp, m: Timestamp) -> Option<usize> {
-        let (status, done) = last(h, m, |e| match e {
-            Event::Status { status, done, .. } => Some((status.clone(), *done)),
+        let (status, done, stops) = last(h, m, |e| match e {
+            Event::Status {
+                status, done, stops, ..
+            } => Some((status.clone(), *done, *stops)),
             _ => None,
         })?;
         let policy = last(h, m, |e| match e {
@@ -592,7 +675,7 @@ mod reference {
         }
         let on = match kind {
             ClockKind::FirstResponse => first_over(h, m).is_none(),
-            ClockKind::Resolution => true,
+            ClockKind::Resolution => !stops.resolution,
             ClockKind::NextResponse => cycle(h, now).is_some_and(|(s, end)| s <= m && end.is_none_or(|e| m < e)),
         };
         on.then_some(policy)
