@@ -656,6 +656,13 @@ async fn labour(backend: Backend) {
         )
         .await;
     assert_eq!(st, 204);
+    // Its history two hours back: operator2 has held it, unresolved, for two hours.
+    let mut db = store.connect().await;
+    sqlx::query("UPDATE request_events SET at = at - 7200000 WHERE request_id = $1")
+        .bind(rid)
+        .execute(&mut db)
+        .await
+        .expect("backdate");
     let (st, k) = api.get("/api/desk/kpis", Some(&sup)).await;
     assert_eq!(st, 200, "{k}");
     assert_eq!(k["total"]["labour_cost_cents"], 510_000);
@@ -669,6 +676,8 @@ async fn labour(backend: Backend) {
     let load = k["load"].as_array().cloned().unwrap_or_default();
     let ivan_load = load.iter().find(|l| l["user"] == OPERATOR2).expect("operator2's load");
     assert_eq!(ivan_load["logged_mins"], 120);
+    let tracked = ivan_load["tracked_mins"].as_i64().unwrap_or(0);
+    assert!((119..=121).contains(&tracked), "held for two hours: {ivan_load}");
     let today = ivan_load["days"]
         .as_array()
         .and_then(|d| d.last().cloned())

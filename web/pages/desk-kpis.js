@@ -46,7 +46,8 @@ const COLUMNS = [
 /* Hours as "7:30". */
 function hours(mins) { return Math.floor(mins / 60) + ':' + String(mins % 60).padStart(2, '0'); }
 
-/* Each engineer's load: logged against their shift over the period, and their fullest day. */
+/* Each engineer's load: logged work and time holding requests against their shift over the
+   period, and their fullest day (by logged work). */
 function loadTable(rows) {
   $('kpi-load').replaceChildren(...rows.map((l) => {
     const top = l.days.filter((d) => d.percent != null).sort((a, b) => b.percent - a.percent)[0];
@@ -54,8 +55,10 @@ function loadTable(rows) {
       Hub.el('td', null, personName(l.user)),
       Hub.el('td', { class: 'n', 'data-k': 'shift' }, hours(l.shift_mins)),
       Hub.el('td', { class: 'n', 'data-k': 'logged' }, hours(l.logged_mins)),
+      Hub.el('td', { class: 'n', 'data-k': 'tracked' }, hours(l.tracked_mins)),
       Hub.el('td', { class: 'n', 'data-k': 'utilisation' }, l.utilisation_percent == null ? Hub.t('desk.noShift') : l.utilisation_percent + ' %'),
-      Hub.el('td', { class: 'n', 'data-k': 'top' }, top ? Hub.fmtDate(Date.parse(top.date + 'T12:00:00Z')) + ' · ' + top.percent + ' %' : '—'));
+      Hub.el('td', { class: 'n', 'data-k': 'tracked-share' }, l.tracked_percent == null ? '—' : l.tracked_percent + ' %'),
+      Hub.el('td', { class: 'n', 'data-k': 'top' }, top ? top.date + ' · ' + top.percent + ' %' : '—'));
   }));
   Hub.show($('kpi-load-none'), rows.length === 0);
 }

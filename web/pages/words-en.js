@@ -401,6 +401,8 @@ export default {
   'desk.fullestDay': 'Fullest day',
   'desk.loadNone': 'No engineer has a shift or logged work in this period.',
   'desk.cost': 'Labour cost: {amount}',
+  'desk.tracked': 'Holding requests',
+  'desk.trackedShare': 'Holding, of the shift',
   'desk.created1': 'Request #{id} created.',
   'desk.created': 'Created',
   'desk.back': 'Back to the list',

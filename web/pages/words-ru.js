@@ -404,6 +404,8 @@ export default {
   'desk.fullestDay': 'Самый загруженный день',
   'desk.loadNone': 'В этом периоде ни у кого нет смен и списанной работы.',
   'desk.cost': 'Стоимость работ: {amount}',
+  'desk.tracked': 'В работе заявок',
+  'desk.trackedShare': 'В работе, от смены',
   'desk.created1': 'Заявка №{id} создана.',
   'desk.created': 'Создана',
   'desk.back': 'К списку',

@@ -208,6 +208,39 @@ pub fn time_spent(lines: &[Line], until: Timestamp) -> Spent {
     out
 }
 
+/// The stretches each engineer held a request not yet resolved, up to `until`: (engineer, from,
+/// to). What an engineer's tracked time is made of (`labour::load`).
+pub fn held(lines: &[Line], until: Timestamp) -> Vec<(i64, Timestamp, Timestamp)> {
+    let mut out = Vec::new();
+    let mut engineer: Option<i64> = None;
+    let mut done = false;
+    // Who holds it unresolved now, and since when.
+    let mut open: Option<(i64, Timestamp)> = None;
+    for l in lines.iter().take_while(|l| line_at(l) <= until) {
+        match l {
+            Line::Status { done: d, .. } => done = *d,
+            Line::Assignee { user, .. } => engineer = *user,
+            _ => continue,
+        }
+        let holding = engineer.filter(|_| !done);
+        if open.map(|(u, _)| u) != holding {
+            let at = line_at(l);
+            if let Some((u, from)) = open.take() {
+                if at > from {
+                    out.push((u, from, at));
+                }
+            }
+            open = holding.map(|u| (u, at));
+        }
+    }
+    if let Some((u, from)) = open {
+        if until > from {
+            out.push((u, from, until));
+        }
+    }
+    out
+}
+
 /// One set of clocks of a request: its SLA's, or the OLA's of the group holding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Track {
@@ -455,6 +488,37 @@ mod tests {
         assert_eq!(intake_site("anything", &[]), None);
         assert_eq!(mail_domain("Ivan <ivan@Shop.Example>"), Some("shop.example".into()));
         assert_eq!(mail_domain("no address"), None);
+    }
+
+    #[test]
+    fn an_engineer_holds_a_request_until_it_is_resolved_or_handed_on() {
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let st = |at: &str, s: &str, done: bool| Line::Status {
+            at: t(at),
+            status: s.into(),
+            done,
+            stops: Default::default(),
+        };
+        let who = |at: &str, user: Option<i64>| Line::Assignee { at: t(at), user };
+        let lines = [
+            st("2026-03-02T09:00:00Z", "new", false),
+            who("2026-03-02T09:10:00Z", Some(7)),
+            st("2026-03-02T09:30:00Z", "work", false),
+            who("2026-03-02T10:00:00Z", Some(8)),
+            st("2026-03-02T11:00:00Z", "resolved", true),
+            st("2026-03-02T12:00:00Z", "work", false),
+            who("2026-03-02T12:30:00Z", None),
+            who("2026-03-02T13:00:00Z", Some(7)),
+        ];
+        assert_eq!(
+            held(&lines, t("2026-03-02T14:00:00Z")),
+            [
+                (7, t("2026-03-02T09:10:00Z"), t("2026-03-02T10:00:00Z")),
+                (8, t("2026-03-02T10:00:00Z"), t("2026-03-02T11:00:00Z")),
+                (8, t("2026-03-02T12:00:00Z"), t("2026-03-02T12:30:00Z")),
+                (7, t("2026-03-02T13:00:00Z"), t("2026-03-02T14:00:00Z")),
+            ]
+        );
     }
 
     #[test]

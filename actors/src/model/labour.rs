@@ -3,7 +3,9 @@
 //! activity's rate (an on-site visit, a remote session) wins over the engineer's own; minutes
 //! with no rate are counted apart ("unpriced"), never as free. A shift is a business calendar
 //! (`model::schedule`), so a day's shift is the open time of that day on it, exact across clock
-//! changes; logged work is counted on the day it was logged, in the shift's zone.
+//! changes; logged work is counted on the day it was logged, in the shift's zone. Tracked time
+//! is the time the engineer held at least one request not yet resolved (`desk::held`; two held
+//! at once count once), within their shift's hours when they have one.
 
 use std::collections::BTreeMap;
 
@@ -70,9 +72,12 @@ pub fn cost(logs: &[Logged], rates: &Rates) -> Cost {
 pub struct Day {
     pub date: String,
     pub logged_mins: i64,
+    pub tracked_mins: i64,
     pub shift_mins: i64,
     /// Logged / shift, per cent rounded down; None on a day without a shift.
     pub percent: Option<i64>,
+    /// Tracked / shift, likewise.
+    pub tracked_percent: Option<i64>,
 }
 
 /// An engineer's load over a period: each day, and the whole (their utilisation).
@@ -81,8 +86,12 @@ pub struct Load {
     pub user: i64,
     pub days: Vec<Day>,
     pub logged_mins: i64,
+    pub tracked_mins: i64,
     pub shift_mins: i64,
+    /// Logged / shift over the period.
     pub utilisation_percent: Option<i64>,
+    /// Tracked / shift over the period.
+    pub tracked_percent: Option<i64>,
 }
 
 /// At most this many days in one period.
@@ -96,10 +105,32 @@ fn at(ms: Millis) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Stretches merged where they overlap or touch, in order.
+fn union(mut spans: Vec<(Timestamp, Timestamp)>) -> Vec<(Timestamp, Timestamp)> {
+    spans.sort();
+    let mut out: Vec<(Timestamp, Timestamp)> = Vec::with_capacity(spans.len());
+    for (a, b) in spans {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
 /// The engineer's days in `[from, to)` (the period's first and last days cut to it), in the
-/// shift's zone (UTC without a shift): what they logged each day against their shift that day.
-pub fn load(user: i64, logs: &[Logged], shift: Option<(&Calendar, &TimeZone)>, from: Millis, to: Millis) -> Load {
+/// shift's zone (UTC without a shift): what they logged each day, and the time they held a
+/// request (`held`: stretches in milliseconds, overlapping or not), against their shift that day.
+pub fn load(
+    user: i64,
+    logs: &[Logged],
+    held: &[(Millis, Millis)],
+    shift: Option<(&Calendar, &TimeZone)>,
+    from: Millis,
+    to: Millis,
+) -> Load {
     let tz = shift.map_or(TimeZone::UTC, |(_, tz)| tz.clone());
+    let held = union(held.iter().map(|(a, b)| (at(*a), at(*b))).collect());
     let (from, to) = (at(from), at(to));
     let mut days = Vec::new();
     let mut date: Date = from.to_zoned(tz.clone()).date();
@@ -124,11 +155,23 @@ pub fn load(user: i64, logs: &[Logged], shift: Option<(&Calendar, &TimeZone)>, f
             .filter(|l| l.user == user && (start..end).contains(&at(l.at)))
             .map(|l| l.minutes)
             .sum();
+        let tracked = held
+            .iter()
+            .map(|(a, b)| ((*a).max(start), (*b).min(end)))
+            .filter(|(a, b)| a < b)
+            .map(|(a, b)| match shift {
+                Some((cal, tz)) => cal.working_between(a, b, tz),
+                None => a.duration_until(b),
+            })
+            .fold(SignedDuration::ZERO, |x, y| x + y);
+        let tracked_mins = tracked.as_secs() / 60;
         days.push(Day {
             date: date.to_string(),
             logged_mins,
+            tracked_mins,
             shift_mins,
             percent: percent(logged_mins, shift_mins),
+            tracked_percent: percent(tracked_mins, shift_mins),
         });
         if next == date {
             break;
@@ -136,13 +179,16 @@ pub fn load(user: i64, logs: &[Logged], shift: Option<(&Calendar, &TimeZone)>, f
         date = next;
     }
     let logged_mins = days.iter().map(|d| d.logged_mins).sum();
+    let tracked_mins = days.iter().map(|d| d.tracked_mins).sum();
     let shift_mins = days.iter().map(|d| d.shift_mins).sum();
     Load {
         user,
         days,
         logged_mins,
+        tracked_mins,
         shift_mins,
         utilisation_percent: percent(logged_mins, shift_mins),
+        tracked_percent: percent(tracked_mins, shift_mins),
     }
 }
 
@@ -226,6 +272,7 @@ mod tests {
         let l = load(
             1,
             &logs,
+            &[],
             Some((&cal, &tz)),
             ms("2026-03-01T21:00:00Z"),
             ms("2026-03-08T21:00:00Z"),
@@ -259,14 +306,50 @@ mod tests {
         let l = load(
             1,
             &[],
+            &[],
             Some((&cal, &tz)),
             ms("2026-03-02T12:00:00Z"),
             ms("2026-03-03T10:00:00Z"),
         );
         let shifts: Vec<_> = l.days.iter().map(|d| d.shift_mins).collect();
         assert_eq!(shifts, [360, 60]);
-        let long = load(1, &[], None, 0, ms("2030-01-01T00:00:00Z"));
+        let long = load(1, &[], &[], None, 0, ms("2030-01-01T00:00:00Z"));
         assert_eq!(long.days.len(), MAX_DAYS as usize);
         assert_eq!(long.utilisation_percent, None, "no shift: no utilisation");
+    }
+
+    #[test]
+    fn tracked_time_is_requests_held_at_once_counted_once_within_the_shift() {
+        let cal = weekdays();
+        let tz = TimeZone::UTC;
+        let ms = |s: &str| s.parse::<Timestamp>().unwrap().as_millisecond();
+        let held = [
+            // Two requests held 08:00-11:00 and 10:00-12:00: 09:00-12:00 of the shift, three hours.
+            (ms("2026-03-02T08:00:00Z"), ms("2026-03-02T11:00:00Z")),
+            (ms("2026-03-02T10:00:00Z"), ms("2026-03-02T12:00:00Z")),
+            // Held overnight into Tuesday: 17:00-18:00 Monday, 09:00-10:00 Tuesday.
+            (ms("2026-03-02T17:00:00Z"), ms("2026-03-03T10:00:00Z")),
+        ];
+        let l = load(
+            1,
+            &[],
+            &held,
+            Some((&cal, &tz)),
+            ms("2026-03-02T00:00:00Z"),
+            ms("2026-03-04T00:00:00Z"),
+        );
+        let days: Vec<_> = l.days.iter().map(|d| (d.tracked_mins, d.tracked_percent)).collect();
+        assert_eq!(days, [(240, Some(44)), (60, Some(11))]);
+        assert_eq!((l.tracked_mins, l.tracked_percent), (300, Some(27)));
+        // Without a shift, calendar time.
+        let free = load(
+            1,
+            &[],
+            &held[2..],
+            None,
+            ms("2026-03-02T00:00:00Z"),
+            ms("2026-03-04T00:00:00Z"),
+        );
+        assert_eq!(free.days.iter().map(|d| d.tracked_mins).collect::<Vec<_>>(), [420, 600]);
     }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::Store;
 use crate::error::Result;
+use crate::model::desk::{self, Line};
 use crate::model::field::{self, FieldError};
 use crate::model::labour::{self, Cost, Load, Logged, Rates};
 use crate::model::schedule::Calendar;
@@ -173,17 +174,78 @@ impl Store {
             .into_iter()
             .map(|p| (p.user_id, p.calendar_id))
             .collect();
-        for l in &logs {
-            shifts.entry(l.user).or_insert(None);
+        let held = self.held_stretches(org_id, from, to).await?;
+        for user in logs.iter().map(|l| l.user).chain(held.keys().copied()) {
+            shifts.entry(user).or_insert(None);
         }
         Ok(shifts
             .into_iter()
             .filter_map(|(user, cal)| {
                 let shift = cal.and_then(|c| calendars.get(&c)).map(|(c, tz)| (c, tz));
-                let load = labour::load(user, &logs, shift, from, to);
-                (shift.is_some() || load.logged_mins > 0).then_some(load)
+                let mine = held.get(&user).map(Vec::as_slice).unwrap_or_default();
+                let load = labour::load(user, &logs, mine, shift, from, to);
+                (shift.is_some() || load.logged_mins > 0 || load.tracked_mins > 0).then_some(load)
             })
             .collect())
+    }
+
+    /// Each engineer's stretches holding a request not yet resolved that reach into
+    /// `[from, to)` (`desk::held`), from the status and assignee lines of the requests that were
+    /// not closed before the period began.
+    async fn held_stretches(
+        &self,
+        org_id: i64,
+        from: Millis,
+        to: Millis,
+    ) -> Result<BTreeMap<i64, Vec<(Millis, Millis)>>> {
+        let rows: Vec<(i64, Millis, String, String)> = sqlx::query_as(
+            "SELECT e.request_id, e.at, e.kind, e.data FROM request_events e \
+             WHERE e.kind IN ('status', 'assignee') AND e.request_id IN (\
+               SELECT r.id FROM requests r WHERE r.org_id = $1 AND r.created_at < $2 \
+               AND (r.status_kind <> 'closed' OR r.updated_at >= $3) \
+               AND EXISTS (SELECT 1 FROM request_events a WHERE a.request_id = r.id AND a.kind = 'assignee')) \
+             ORDER BY e.request_id, e.id",
+        )
+        .bind(org_id)
+        .bind(to)
+        .bind(from)
+        .fetch_all(&self.read)
+        .await?;
+        let until = jiff::Timestamp::from_millisecond(to).unwrap_or(jiff::Timestamp::MAX);
+        let mut out: BTreeMap<i64, Vec<(Millis, Millis)>> = BTreeMap::new();
+        let mut flush = |lines: &mut Vec<Line>| {
+            for (user, a, b) in desk::held(lines, until) {
+                let (a, b) = (a.as_millisecond().max(from), b.as_millisecond().min(to));
+                if a < b {
+                    out.entry(user).or_default().push((a, b));
+                }
+            }
+            lines.clear();
+        };
+        let mut lines: Vec<Line> = Vec::new();
+        let mut current = None;
+        for (request, at, kind, data) in rows {
+            if current != Some(request) {
+                flush(&mut lines);
+                current = Some(request);
+            }
+            let d: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+            let at = jiff::Timestamp::from_millisecond(at).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            lines.push(match kind.as_str() {
+                "status" => Line::Status {
+                    at,
+                    status: d["status"].as_str().unwrap_or_default().to_string(),
+                    done: matches!(d["kind"].as_str(), Some("resolved" | "closed")),
+                    stops: Default::default(),
+                },
+                _ => Line::Assignee {
+                    at,
+                    user: d["user_id"].as_i64(),
+                },
+            });
+        }
+        flush(&mut lines);
+        Ok(out)
     }
 }
 
