@@ -65,3 +65,46 @@ pub fn refuses_literal(egress: &Egress, host: &str) -> bool {
     }
     bare.parse::<std::net::IpAddr>().is_ok_and(|ip| !egress.permits(ip))
 }
+
+/// Whether a web address's host, as an HTTP client reads it (the WHATWG URL rules: `2130706433`,
+/// `0x7f.1` and `127.1` are all 127.0.0.1), is an address the rule refuses, or a name that is
+/// loopback by definition. A name that resolves to one is refused where it is resolved.
+pub fn refuses_url(egress: &Egress, address: &str) -> bool {
+    match url::Url::parse(address).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Ipv4(ip)) => !egress.permits(ip.into()),
+        Some(url::Host::Ipv6(ip)) => !egress.permits(ip.into()),
+        Some(url::Host::Domain(name)) => refuses_literal(egress, name),
+        // Not a web address: nothing to connect to, nothing to refuse here.
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_web_address_is_read_as_a_client_reads_it() {
+        let rule = Egress::default();
+        for refused in [
+            "http://127.0.0.1/",
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0x7f.1/",
+            "http://127.1:8080/x",
+            "http://017700000001/",
+            "http://[::1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://169.254.169.254/latest",
+            "http://LOCALHOST/",
+            "http://api.localhost/",
+        ] {
+            assert!(refuses_url(&rule, refused), "{refused}");
+        }
+        for allowed in ["https://hooks.example.com/desk", "http://93.184.216.34/"] {
+            assert!(!refuses_url(&rule, allowed), "{allowed}");
+        }
+        let lan = Egress::parse("10.0.0.0/8").unwrap();
+        assert!(!refuses_url(&lan, "http://167772161/"), "10.0.0.1, allowed");
+    }
+}

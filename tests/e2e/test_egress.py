@@ -134,7 +134,9 @@ def test_webhooks_never_reach_an_internal_address(hub_store):
     banner = BannerServer()
     try:
         for host in ["127.0.0.1", "localhost", "[::1]", "169.254.169.254", "10.0.0.5", "192.168.1.1",
-                     "[::ffff:127.0.0.1]", "[fd00:ec2::254]", "0.0.0.0", "app.localhost"]:
+                     "[::ffff:127.0.0.1]", "[fd00:ec2::254]", "0.0.0.0", "app.localhost",
+                     # The same addresses as a browser (and the HTTP client) reads other spellings.
+                     "2130706433", "0x7f000001", "0x7f.1", "127.1", "0251.0376.0251.0376"]:
             status, body = node.api.request("POST", "/api/admin/webhooks", admin, {
                 "url": f"http://{host}:{banner.port}/hook", "events": ["request.created"]})
             assert (status, body.get("reason")) == (400, "internal_address"), (host, status, body)

@@ -300,6 +300,8 @@ async fn webhooks(backend: Backend) {
         ("http://127.0.0.1:9/x", "internal_address"),
         ("http://[::ffff:10.0.0.1]/x", "internal_address"),
         ("http://localhost:9/x", "internal_address"),
+        ("http://2130706433:9/x", "internal_address"),
+        ("http://0x7f.1:9/x", "internal_address"),
         ("https://user:pw@hooks.example.com/x", "url_credentials"),
         ("ftp://hooks.example.com/x", "url_scheme"),
     ] {
@@ -632,6 +634,11 @@ async fn labour(backend: Backend) {
     )
     .await;
     let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), o).await;
+    assert!(
+        card["cost"].is_null(),
+        "an engineer is not told what colleagues' work costs"
+    );
+    let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), Some(&sup)).await;
     // 30 min at 1 200.00 an hour, 90 at 3 000.00: 600.00 + 4 500.00.
     assert_eq!(
         card["cost"],

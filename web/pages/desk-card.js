@@ -91,6 +91,7 @@ function renderWorkLog(c) {
   const sp = c.spent;
   const parts = Object.entries(sp.statuses).map(([k, secs]) => statusName(c.request.type_id, k) + ' ' + Hub.fmtDur(secs));
   Hub.setText($('card-spent'), parts.length ? Hub.t('desk.spent', { parts: parts.join(', ') }) : '');
+  // Supervisors only: the server sends no cost to others.
   const cost = c.cost || { cents: 0, unpriced_mins: 0 };
   const priced = cost.cents ? Hub.t('desk.cost', { amount: Hub.fmtMoney(cost.cents) }) : '';
   const unpriced = cost.unpriced_mins ? Hub.t('desk.unpriced', { n: cost.unpriced_mins }) : '';

@@ -76,7 +76,7 @@ function useSaved(v) {
   $('f-type').value = v.type || ''; fillFilters();
   $('f-status').value = v.status || ''; $('f-group').value = v.group || ''; $('f-label').value = v.label || '';
   $('f-text').value = v.text || ''; $('f-closed').checked = !!v.closed;
-  renderViews(); loadList();
+  renderViews(); onFind(true);
 }
 
 function saveView() {
@@ -284,9 +284,10 @@ function makeFromThread(h) {
 function openFromSearch(id) { openCard(id); }
 
 /* The find box: "#12" filters the list at once; words search the server (requests and threads). */
-function onFind() {
+function onFind(read) {
   const words = searchWords();
   if (words || S.searched) { loadList(); loadThreads(openFromSearch, makeFromThread); }
+  else if (read) loadList();
   else renderList();
   if (!words) S.searched = '';
 }
@@ -318,7 +319,7 @@ async function boot() {
   for (const b of document.querySelectorAll('[data-tab]')) b.addEventListener('click', () => tab(b.dataset.tab));
   $('f-type').addEventListener('change', () => { fillFilters(); S.saved = null; renderViews(); loadList(); });
   for (const id of ['f-status', 'f-group', 'f-label', 'f-closed']) $(id).addEventListener('change', () => { S.saved = null; renderViews(); loadList(); });
-  $('f-text').addEventListener('input', Hub.debounce(onFind, 300));
+  $('f-text').addEventListener('input', Hub.debounce(() => onFind(false), 300));
   $('save-view').addEventListener('click', saveView);
   $('k-group').addEventListener('change', loadKanban);
   $('k-type').addEventListener('change', loadKanban);

@@ -1,11 +1,14 @@
 //! The cases the service desk's figures are counted from (`model::kpi`): each request created in
 //! a period, read through its clock facts, so a figure and the request's card never disagree.
 
+use std::collections::HashMap;
+
 use super::requests::RequestRow;
 use super::Store;
 use crate::error::Result;
 use crate::model::desk::Line;
 use crate::model::kpi::Case;
+use crate::model::labour::{self, Logged};
 use crate::model::Millis;
 
 /// At most this many requests in one report: a wider period is refused, not truncated silently.
@@ -32,31 +35,51 @@ impl Store {
             )
             .into());
         }
-        // The organisation's groups, calendars and policies once, not once a request.
+        // The organisation's groups, calendars and policies once, not once a request; the
+        // period's work logs and ratings in one read each.
         let rules = self.clock_rules(org_id).await?;
         let rates = self.desk_rates(org_id).await?;
+        let logs: Vec<(i64, i64, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT w.request_id, w.user_id, w.activity, w.minutes, w.billable, w.at FROM work_logs w \
+             JOIN requests r ON r.id = w.request_id WHERE r.org_id = $1 AND r.created_at >= $2 AND r.created_at < $3",
+        )
+        .bind(org_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        let mut work: HashMap<i64, (i64, i64, Vec<Logged>)> = HashMap::new();
+        for (request, user, activity, minutes, billable, at) in logs {
+            let w = work.entry(request).or_default();
+            w.0 += minutes;
+            w.1 += if billable != 0 { minutes } else { 0 };
+            w.2.push(Logged {
+                user,
+                activity,
+                minutes,
+                at,
+            });
+        }
+        // Each request's latest rating among its threads (the last row of each wins).
+        let rated: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT t.request_id, c.rating FROM request_threads t JOIN conversations c ON c.id = t.conversation_id \
+             JOIN requests r ON r.id = t.request_id WHERE r.org_id = $1 AND r.created_at >= $2 AND r.created_at < $3 \
+             AND c.rating IS NOT NULL ORDER BY t.request_id, c.closed_at, c.id",
+        )
+        .bind(org_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        let ratings: HashMap<i64, i64> = rated.into_iter().collect();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id = row.id;
             let facts = self.clock_facts_under(row, &rules).await?;
-            let (logged, billable): (i64, i64) = sqlx::query_as(
-                // PostgreSQL sums BIGINT as NUMERIC: cast back, as SQLite answers.
-                "SELECT CAST(COALESCE(SUM(minutes), 0) AS BIGINT), \
-                 CAST(COALESCE(SUM(CASE WHEN billable <> 0 THEN minutes ELSE 0 END), 0) AS BIGINT) \
-                 FROM work_logs WHERE request_id = $1",
-            )
-            .bind(id)
-            .fetch_one(&self.read)
-            .await?;
-            let cost = self.request_cost(org_id, id, &rates).await?;
-            // The latest rating among its threads.
-            let rating: Option<(i64,)> = sqlx::query_as(
-                "SELECT c.rating FROM conversations c JOIN request_threads t ON t.conversation_id = c.id \
-                 WHERE t.request_id = $1 AND c.rating IS NOT NULL ORDER BY c.closed_at DESC, c.id DESC LIMIT 1",
-            )
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
+            let (logged, billable, cost) = match work.get(&id) {
+                Some((logged, billable, logs)) => (*logged, *billable, labour::cost(logs, &rates)),
+                None => (0, 0, labour::Cost::default()),
+            };
             let mut resolved = false;
             let mut reopened = false;
             for l in &facts.lines {
@@ -87,7 +110,7 @@ impl Store {
                 logged_mins: logged,
                 billable_mins: billable,
                 cost,
-                rating: rating.map(|(r,)| r),
+                rating: ratings.get(&id).copied(),
             };
             out.push((facts.request.clone(), case));
         }

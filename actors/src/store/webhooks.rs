@@ -216,11 +216,12 @@ impl Store {
         Ok(())
     }
 
-    /// Deliveries due now (pending, their time come, nobody holding them), oldest first.
+    /// Deliveries due now (pending, their time come, nobody holding them, their webhook not
+    /// paused: a paused webhook's wait, their retries unspent, until it is resumed), oldest first.
     pub async fn due_deliveries(&self, now: Millis, limit: i64) -> Result<Vec<i64>> {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_at <= $1 AND lease_until < $1 \
-             ORDER BY next_at, id LIMIT $2",
+             AND webhook_id IN (SELECT id FROM webhooks WHERE active = 1) ORDER BY next_at, id LIMIT $2",
         )
         .bind(now)
         .bind(limit)

@@ -239,7 +239,12 @@ async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) ->
         "moves": moves,
         "timers": facts.timers(),
         "spent": facts.spent(),
-        "cost": store.request_cost(op.org_id, r.id, &store.desk_rates(op.org_id).await?).await?,
+        // What the work cost tells the engineers' rates: supervisors only.
+        "cost": if op.role.at_least(hub_actors::model::role::Role::Supervisor) {
+            json!(store.request_cost(op.org_id, r.id, &store.desk_rates(op.org_id).await?).await?)
+        } else {
+            Value::Null
+        },
         "events": events,
         "work_logs": store.work_logs(r.id).await?,
         "threads": threads,

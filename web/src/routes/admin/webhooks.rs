@@ -13,8 +13,8 @@ use hub_actors::model::webhook;
 /// An address the installation's egress rule refuses is refused when saved, so the admin hears
 /// at once; a name is checked on what it resolves to each time a delivery is sent.
 fn check_url(state: &AppState, url: &str) -> ApiResult<()> {
-    let (host, _) = webhook::endpoint(url).map_err(hub_actors::Error::from)?;
-    if hub_channels::egress::refuses_literal(&state.egress, &host) {
+    webhook::endpoint(url).map_err(hub_actors::Error::from)?;
+    if hub_channels::egress::refuses_url(&state.egress, url.trim()) {
         return Err(hub_actors::Error::from(FieldError::new("url", "internal_address", json!({}))).into());
     }
     Ok(())
