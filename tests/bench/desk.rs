@@ -11,7 +11,8 @@
 //!   one-minute target and a warning at half of it, created as fast as they are taken (or
 //!   HUB_BENCH_RATE a second): every warning and breach, from the moment it fell due to its
 //!   event on the bus, p50/p99/max (the aim is p99 ≤ 1 s; GLPI and Zammad run escalations as
-//!   periodic jobs a minute or more apart).
+//!   periodic jobs a minute or more apart);
+//! - search: the find box's query for a rare word and for words every request has.
 //!
 //! `cargo bench --bench desk` (HUB_BENCH_BACKENDS=sqlite,postgres).
 
@@ -31,7 +32,7 @@ use hub_actors::model::assignment::Conditions;
 use hub_actors::model::desk::Targets;
 use hub_actors::model::role::Role;
 use hub_actors::model::workflow::Workflow;
-use hub_actors::store::requests::{MoveRequest, NewRequest};
+use hub_actors::store::requests::{MoveRequest, NewRequest, RequestFilter};
 use hub_actors::store::Store;
 use hub_actors::tasks::Tasks;
 use hub_actors::{Core, Hub};
@@ -297,6 +298,40 @@ async fn run(backend: Backend, alarmed: usize, open: usize, pace: usize) {
         "transitions: {:.0} moves/s ({n} requests)",
         n as f64 / started.elapsed().as_secs_f64()
     );
+
+    // Search: the find box's words over every request's terms (a word one request has; words
+    // every request has, the worst case of a term index).
+    hub.create_request(
+        s.org,
+        &NewRequest {
+            type_id: s.request_type,
+            subject: "Сканер штрихкодов не читает".into(),
+            site_id: Some(s.site),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .expect("the needle");
+    for (what, q) in [
+        ("a word one request has", "сканеры"),
+        ("words every request has", "till down"),
+    ] {
+        let f = RequestFilter {
+            matching: hub_actors::model::search::query(q),
+            ..Default::default()
+        };
+        let runs = 20;
+        let mut found = 0;
+        let started = Instant::now();
+        for _ in 0..runs {
+            found = store.request_list(s.org, &f, 500).await.expect("search").len();
+        }
+        println!(
+            "search for {what} ({q:?}): {:.1} ms a query, {found} listed (at most 500)",
+            started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs)
+        );
+    }
 
     // The manager's figures: a period's requests read through their clock facts and counted.
     let period = env_or("HUB_BENCH_FIGURES", 2_000);
