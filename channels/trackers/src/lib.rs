@@ -5,6 +5,7 @@
 
 pub mod osmand;
 pub mod teltonika;
+pub mod wialon;
 
 use std::collections::BTreeMap;
 
