@@ -30,6 +30,21 @@ impl Point {
     }
 }
 
+/// The Earth's mean radius (IUGG), in metres.
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+impl Point {
+    /// The great-circle distance to another point, in metres (haversine: exact on the sphere,
+    /// within 0.5 % of the ellipsoid, which is below what a tracker's fix can tell).
+    pub fn distance_m(self, other: Point) -> f64 {
+        let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
+        let dp = p2 - p1;
+        let dl = (other.lon - self.lon).to_radians();
+        let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+    }
+}
+
 /// One polygon: its outer ring and its holes, each ring closed (first vertex = last).
 #[derive(Debug, Clone, PartialEq)]
 struct Polygon {

@@ -37,6 +37,7 @@ pub mod search;
 pub mod sla;
 pub mod throttle;
 pub mod ticket;
+pub mod track;
 pub mod user;
 pub mod webhook;
 pub mod workflow;

@@ -1,0 +1,193 @@
+//! Which fixes a vehicle's track takes. A tracker sends what its receiver had: no fix at all
+//! (0, 0), a fix from a clock gone wrong (the future), one seen by too few satellites or too
+//! coarse to place the car, the same fix twice, or a jump no car makes. Those are set aside
+//! with the reason. A fix older than the last one taken (a tracker emptying its memory after a
+//! tunnel) is stored for the track's history but raises no event: the vehicle's state moved on.
+
+use serde::Serialize;
+
+use super::geo::Point;
+use super::Millis;
+
+/// The bounds a fix is judged by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// How far ahead of the server's clock a fix may be stamped.
+    pub future_ms: Millis,
+    /// The coarsest horizontal accuracy taken, in metres.
+    pub accuracy_m: f64,
+    /// The fewest satellites a fix may be made from, where the tracker says.
+    pub satellites: u8,
+    /// The implied speed from the last fix beyond which a fix is a jump, km/h.
+    pub jump_kmh: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            future_ms: 5 * 60_000,
+            accuracy_m: 100.0,
+            satellites: 3,
+            jump_kmh: 300.0,
+        }
+    }
+}
+
+/// What a fix is, for the filter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Seen {
+    pub at: Millis,
+    pub point: Point,
+    pub accuracy_m: Option<f64>,
+    pub satellites: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// The track's new last fix: its events are worked out.
+    Take,
+    /// Older than the last fix taken: stored, no events.
+    Late,
+    /// Set aside, with why.
+    Refuse { why: Why },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Why {
+    /// Latitude or longitude off the globe, or not a number.
+    Invalid,
+    /// (0, 0): the receiver had no fix.
+    NoFix,
+    Future,
+    Inaccurate,
+    /// The same moment as the last fix taken.
+    Duplicate,
+    /// Too far from the last fix for the time between them.
+    Jump {
+        kmh: f64,
+    },
+}
+
+/// Judges `fix` against the last fix the track took (if any) and the server's `now`.
+pub fn judge(last: Option<&Seen>, fix: &Seen, now: Millis, limits: &Limits) -> Verdict {
+    let refuse = |why| Verdict::Refuse { why };
+    let p = fix.point;
+    if !(p.lat.is_finite() && p.lon.is_finite() && p.lat.abs() <= 90.0 && p.lon.abs() <= 180.0) {
+        return refuse(Why::Invalid);
+    }
+    if p.lat.abs() < 1e-6 && p.lon.abs() < 1e-6 {
+        return refuse(Why::NoFix);
+    }
+    if fix.at > now.saturating_add(limits.future_ms) {
+        return refuse(Why::Future);
+    }
+    let coarse = fix
+        .accuracy_m
+        .is_some_and(|a| !(a.is_finite() && a <= limits.accuracy_m));
+    if coarse || fix.satellites.is_some_and(|s| s < limits.satellites) {
+        return refuse(Why::Inaccurate);
+    }
+    let Some(last) = last else {
+        return Verdict::Take;
+    };
+    if fix.at == last.at {
+        return refuse(Why::Duplicate);
+    }
+    if fix.at < last.at {
+        return Verdict::Late;
+    }
+    let hours = (fix.at - last.at) as f64 / 3_600_000.0;
+    let kmh = last.point.distance_m(p) / 1000.0 / hours;
+    if kmh > limits.jump_kmh {
+        return refuse(Why::Jump { kmh: kmh.round() });
+    }
+    Verdict::Take
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_765_000_000_000;
+
+    fn seen(at: Millis, lat: f64, lon: f64) -> Seen {
+        Seen {
+            at,
+            point: Point { lon, lat },
+            accuracy_m: Some(5.0),
+            satellites: Some(9),
+        }
+    }
+
+    #[test]
+    fn distances_on_the_globe() {
+        let moscow = Point {
+            lon: 37.6173,
+            lat: 55.7558,
+        };
+        let spb = Point {
+            lon: 30.3351,
+            lat: 59.9343,
+        };
+        let d = moscow.distance_m(spb) / 1000.0;
+        assert!((d - 634.0).abs() < 3.0, "Moscow to St Petersburg is about 634 km: {d}");
+        let a = Point { lon: 37.6, lat: 55.75 };
+        let b = Point {
+            lon: 37.6,
+            lat: 55.75 + 1.0 / 111.195 / 1000.0 * 100.0,
+        };
+        assert!((a.distance_m(b) - 100.0).abs() < 0.5, "{}", a.distance_m(b));
+        assert_eq!(a.distance_m(a), 0.0);
+    }
+
+    #[test]
+    fn what_a_receiver_without_a_fix_sends_is_set_aside() {
+        let l = Limits::default();
+        let no = |f: Seen| judge(None, &f, NOW, &l);
+        assert_eq!(no(seen(NOW, 0.0, 0.0)), Verdict::Refuse { why: Why::NoFix });
+        assert_eq!(no(seen(NOW, f64::NAN, 37.0)), Verdict::Refuse { why: Why::Invalid });
+        assert_eq!(no(seen(NOW, 91.0, 37.0)), Verdict::Refuse { why: Why::Invalid });
+        assert_eq!(
+            no(seen(NOW + 3_600_000, 55.0, 37.0)),
+            Verdict::Refuse { why: Why::Future }
+        );
+        assert_eq!(
+            no(seen(NOW + 60_000, 55.0, 37.0)),
+            Verdict::Take,
+            "a minute's clock drift is fine"
+        );
+        let mut coarse = seen(NOW, 55.0, 37.0);
+        coarse.accuracy_m = Some(1500.0);
+        assert_eq!(no(coarse), Verdict::Refuse { why: Why::Inaccurate });
+        let mut few = seen(NOW, 55.0, 37.0);
+        few.satellites = Some(2);
+        assert_eq!(no(few), Verdict::Refuse { why: Why::Inaccurate });
+        let mut unknown = seen(NOW, 55.0, 37.0);
+        (unknown.accuracy_m, unknown.satellites) = (None, None);
+        assert_eq!(no(unknown), Verdict::Take, "a tracker that does not say is believed");
+    }
+
+    #[test]
+    fn against_the_last_fix_duplicates_late_fixes_and_jumps() {
+        let l = Limits::default();
+        let last = seen(NOW - 60_000, 55.75, 37.60);
+        let judge = |f: Seen| super::judge(Some(&last), &f, NOW, &l);
+        assert_eq!(
+            judge(seen(NOW - 60_000, 55.75, 37.60)),
+            Verdict::Refuse { why: Why::Duplicate }
+        );
+        assert_eq!(
+            judge(seen(NOW - 120_000, 55.70, 37.50)),
+            Verdict::Late,
+            "stored, no events"
+        );
+        // 1 km in a minute is 60 km/h; 10 km in a minute is 600 km/h.
+        assert_eq!(judge(seen(NOW, 55.75 + 0.009, 37.60)), Verdict::Take);
+        match judge(seen(NOW, 55.75 + 0.09, 37.60)) {
+            Verdict::Refuse { why: Why::Jump { kmh } } => assert!((kmh - 600.0).abs() < 5.0, "{kmh}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
