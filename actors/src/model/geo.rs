@@ -101,6 +101,52 @@ impl Area {
     pub fn contains(&self, p: Point) -> bool {
         in_box(self.bbox, p) && self.polygons.iter().any(|poly| in_polygon(poly, p))
     }
+
+    /// Whether `p` is clearly inside (Some(true)) or clearly outside (Some(false)): at least
+    /// `margin_m` metres from every edge; None when it is nearer an edge than that. Points far
+    /// from the shape's box are answered by the box alone.
+    pub fn side_beyond(&self, p: Point, margin_m: f64) -> Option<bool> {
+        // A degree of latitude is about 111 km; of longitude, less by the cosine of the latitude.
+        let dlat = margin_m / 111_000.0;
+        let dlon = margin_m / (111_000.0 * p.lat.to_radians().cos().max(0.01));
+        let grown = [
+            self.bbox[0] - dlon,
+            self.bbox[1] - dlat,
+            self.bbox[2] + dlon,
+            self.bbox[3] + dlat,
+        ];
+        if !in_box(grown, p) {
+            return Some(false);
+        }
+        let near = self
+            .polygons
+            .iter()
+            .flat_map(|poly| &poly.rings)
+            .flat_map(|ring| ring.windows(2))
+            .any(|w| to_segment_m(p, w[0], w[1]) < margin_m);
+        if near {
+            None
+        } else {
+            Some(self.contains(p))
+        }
+    }
+}
+
+/// The distance from `p` to the segment `a`–`b`, in metres, on a plane tangent at `p` (exact
+/// enough for the tens of metres a margin is).
+fn to_segment_m(p: Point, a: Point, b: Point) -> f64 {
+    let k = p.lat.to_radians().cos() * 111_195.0;
+    let xy = |q: Point| ((q.lon - p.lon) * k, (q.lat - p.lat) * 111_195.0);
+    let ((ax, ay), (bx, by)) = (xy(a), xy(b));
+    let (dx, dy) = (bx - ax, by - ay);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (cx, cy) = (ax + t * dx, ay + t * dy);
+    (cx * cx + cy * cy).sqrt()
 }
 
 const EMPTY_BOX: [f64; 4] = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
@@ -395,5 +441,19 @@ mod tests {
             }
         }
         assert_eq!(checked, 241 * 241);
+    }
+
+    #[test]
+    fn a_side_is_clear_only_beyond_the_margin() {
+        let v = json!({"type": "Polygon", "coordinates": [[[37.55, 55.70], [37.70, 55.70], [37.70, 55.79], [37.55, 55.79], [37.55, 55.70]]]});
+        let a = Area::from_geojson("shape", &v).unwrap();
+        // 0.001° of longitude at 55.75° N is about 62.6 m.
+        let at = |lon: f64| a.side_beyond(Point { lon, lat: 55.75 }, 50.0);
+        assert_eq!(at(37.65), Some(true));
+        assert_eq!(at(37.699), Some(true), "63 m inside");
+        assert_eq!(at(37.6995), None, "31 m inside");
+        assert_eq!(at(37.7005), None, "31 m outside");
+        assert_eq!(at(37.701), Some(false), "63 m outside");
+        assert_eq!(at(40.0), Some(false), "far off: the box says so");
     }
 }

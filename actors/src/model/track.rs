@@ -106,6 +106,66 @@ pub fn judge(last: Option<&Seen>, fix: &Seen, now: Millis, limits: &Limits) -> V
     Verdict::Take
 }
 
+/// How a vehicle's presence in a territory changes without flapping on GPS drift: a fix counts
+/// only when it is clearly on one side (`margin_m` from every edge), and the other side must
+/// hold for `dwell_ms` before the vehicle is said to have entered or left (Traccar's geofences
+/// flap on drift: traccar#6019, #2189, #3609).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hysteresis {
+    pub margin_m: f64,
+    pub dwell_ms: Millis,
+}
+
+impl Default for Hysteresis {
+    fn default() -> Self {
+        Hysteresis {
+            margin_m: 50.0,
+            dwell_ms: 2 * 60_000,
+        }
+    }
+}
+
+/// A vehicle's presence in one territory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Presence {
+    /// Inside as last decided; None before the first clear fix.
+    pub inside: Option<bool>,
+    /// Since when the fixes have been clearly on the other side.
+    pub turning_since: Option<Millis>,
+}
+
+/// What a fix did to a presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Crossing {
+    Entered,
+    Left,
+}
+
+impl Presence {
+    /// Takes a fix at `at` that is clearly inside (Some(true)), clearly outside (Some(false)) or
+    /// near an edge (None, which changes nothing); answers a crossing once the other side held
+    /// for the dwell time. The first clear fix sets the presence without a crossing.
+    pub fn take(&mut self, side: Option<bool>, at: Millis, h: &Hysteresis) -> Option<Crossing> {
+        let side = side?;
+        let Some(inside) = self.inside else {
+            self.inside = Some(side);
+            return None;
+        };
+        if side == inside {
+            self.turning_since = None;
+            return None;
+        }
+        let since = *self.turning_since.get_or_insert(at);
+        if at - since < h.dwell_ms {
+            return None;
+        }
+        self.inside = Some(side);
+        self.turning_since = None;
+        Some(if side { Crossing::Entered } else { Crossing::Left })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +179,57 @@ mod tests {
             accuracy_m: Some(5.0),
             satellites: Some(9),
         }
+    }
+
+    /// A square territory around Moscow's centre, about 10 km a side.
+    fn square() -> super::super::geo::Area {
+        let v = serde_json::json!({"type": "Polygon", "coordinates": [[[37.55, 55.70], [37.70, 55.70], [37.70, 55.79], [37.55, 55.79], [37.55, 55.70]]]});
+        super::super::geo::Area::from_geojson("shape", &v).unwrap()
+    }
+
+    #[test]
+    fn drift_across_a_border_raises_nothing() {
+        let area = square();
+        let h = Hysteresis::default();
+        let mut p = Presence::default();
+        // Parked on the eastern border (37.70), wandering ±30 m across it for ten minutes, a fix
+        // every 5 s: 30 m of longitude here is about 0.00048°.
+        let mut crossings = Vec::new();
+        for i in 0..120 {
+            let wobble = ((i * 37) % 61) as f64 / 30.0 - 1.0; // -1 ..= 1
+            let fix = Point {
+                lon: 37.70 + wobble * 0.00048,
+                lat: 55.75,
+            };
+            crossings.extend(p.take(area.side_beyond(fix, h.margin_m), NOW + i * 5_000, &h));
+        }
+        assert!(crossings.is_empty(), "{crossings:?}");
+        assert_eq!(p.inside, None, "never clearly on either side");
+    }
+
+    #[test]
+    fn a_real_crossing_is_told_once_after_the_dwell() {
+        let area = square();
+        let h = Hysteresis::default();
+        let mut p = Presence::default();
+        let inside = Point { lon: 37.65, lat: 55.75 };
+        let outside = Point { lon: 37.72, lat: 55.75 };
+        assert_eq!(
+            p.take(area.side_beyond(inside, h.margin_m), NOW, &h),
+            None,
+            "the first fix sets it"
+        );
+        assert_eq!(p.inside, Some(true));
+        // Out for a minute, then back: no event.
+        assert_eq!(p.take(area.side_beyond(outside, h.margin_m), NOW + 60_000, &h), None);
+        assert_eq!(p.take(area.side_beyond(inside, h.margin_m), NOW + 120_000, &h), None);
+        // Out for good: told when the dwell has passed, once.
+        let mut told = Vec::new();
+        for s in 0..10 {
+            told.extend(p.take(area.side_beyond(outside, h.margin_m), NOW + 180_000 + s * 30_000, &h));
+        }
+        assert_eq!(told, [Crossing::Left]);
+        assert_eq!(p.inside, Some(false));
     }
 
     #[test]
