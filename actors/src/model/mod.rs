@@ -39,6 +39,7 @@ pub mod throttle;
 pub mod ticket;
 pub mod track;
 pub mod user;
+pub mod visits;
 pub mod webhook;
 pub mod workflow;
 
