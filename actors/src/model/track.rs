@@ -166,6 +166,139 @@ impl Presence {
     }
 }
 
+/// When a vehicle is said to move, stop and speed: a state holds only when it has lasted, so a
+/// traffic light is not a stop and a jolt is not a trip.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MotionRules {
+    /// At or above this the vehicle moves.
+    pub moving_kmh: f64,
+    /// Moving this long starts a trip (from when it began to move).
+    pub min_move_ms: Millis,
+    /// Still this long ends a trip (at when it stopped).
+    pub min_stop_ms: Millis,
+    /// Over the limit this long is speeding.
+    pub overspeed_ms: Millis,
+}
+
+impl Default for MotionRules {
+    fn default() -> Self {
+        MotionRules {
+            moving_kmh: 5.0,
+            min_move_ms: 30_000,
+            min_stop_ms: 3 * 60_000,
+            overspeed_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum MotionEvent {
+    TripStarted {
+        at: Millis,
+    },
+    TripEnded {
+        started: Millis,
+        at: Millis,
+        meters: f64,
+    },
+    /// Over the limit for the set time: told once an excursion, with the top speed so far.
+    Overspeed {
+        at: Millis,
+        kmh: f64,
+        limit_kmh: f64,
+    },
+}
+
+/// A vehicle's motion as its fixes tell it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Motion {
+    pub moving: bool,
+    /// The other state, and since when it has been seen.
+    pending: Option<(bool, Millis)>,
+    last: Option<(Millis, Point)>,
+    /// The trip under way: when it began and the metres so far (those of the moments before it
+    /// was sure included).
+    trip: Option<(Millis, f64)>,
+    /// Metres covered since the vehicle began to move, before the trip was sure.
+    moved_m: f64,
+    /// Speeding since, the top speed, and whether it was told.
+    over: Option<(Millis, f64, bool)>,
+}
+
+impl Motion {
+    /// Takes a fix the track took (in order); `kmh` the tracker's speed (else the speed from the
+    /// last fix), `limit_kmh` the limit where the vehicle is.
+    pub fn take(
+        &mut self,
+        at: Millis,
+        point: Point,
+        kmh: Option<f64>,
+        limit_kmh: Option<f64>,
+        r: &MotionRules,
+    ) -> Vec<MotionEvent> {
+        let mut out = Vec::new();
+        let step_m = self.last.map_or(0.0, |(_, p)| p.distance_m(point));
+        let speed = kmh.unwrap_or_else(|| match self.last {
+            Some((t, _)) if at > t => step_m / 1000.0 / ((at - t) as f64 / 3_600_000.0),
+            _ => 0.0,
+        });
+        self.last = Some((at, point));
+        let moving = speed >= r.moving_kmh;
+        if let Some((_, m)) = self.trip.as_mut() {
+            *m += step_m;
+        } else if moving || self.pending.is_some_and(|(m, _)| m) {
+            self.moved_m += step_m;
+        }
+        if moving == self.moving {
+            self.pending = None;
+            if !moving {
+                self.moved_m = 0.0;
+            }
+        } else {
+            let since = match self.pending {
+                Some((m, since)) if m == moving => since,
+                _ => {
+                    self.pending = Some((moving, at));
+                    at
+                }
+            };
+            let needed = if moving { r.min_move_ms } else { r.min_stop_ms };
+            if at - since >= needed {
+                self.moving = moving;
+                self.pending = None;
+                if moving {
+                    self.trip = Some((since, self.moved_m));
+                    self.moved_m = 0.0;
+                    out.push(MotionEvent::TripStarted { at: since });
+                } else if let Some((started, meters)) = self.trip.take() {
+                    out.push(MotionEvent::TripEnded {
+                        started,
+                        at: since,
+                        meters,
+                    });
+                }
+            }
+        }
+        match limit_kmh.filter(|l| speed > *l) {
+            Some(limit) => {
+                let (since, top, told) = self.over.get_or_insert((at, speed, false));
+                *top = top.max(speed);
+                if !*told && at - *since >= r.overspeed_ms {
+                    *told = true;
+                    out.push(MotionEvent::Overspeed {
+                        at: *since,
+                        kmh: top.round(),
+                        limit_kmh: limit,
+                    });
+                }
+            }
+            None => self.over = None,
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +363,76 @@ mod tests {
         }
         assert_eq!(told, [Crossing::Left]);
         assert_eq!(p.inside, Some(false));
+    }
+
+    /// A drive east along a parallel at 55.75° N, a fix every 10 s: `(seconds, km/h)` legs.
+    fn drive(m: &mut Motion, legs: &[(i64, f64)], limit: Option<f64>) -> Vec<MotionEvent> {
+        let r = MotionRules::default();
+        let (mut t, mut lon, mut out) = (NOW, 37.60, Vec::new());
+        // 1 km east at 55.75° N is about 0.01598° of longitude.
+        for (secs, kmh) in legs {
+            for _ in 0..secs / 10 {
+                t += 10_000;
+                lon += kmh / 360.0 * 0.01598; // km in 10 s
+                out.extend(m.take(t, Point { lon, lat: 55.75 }, Some(*kmh), limit, &r));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_trip_is_from_moving_to_a_stop_that_lasts() {
+        let mut m = Motion::default();
+        // Parked 5 min, 10 min at 36 km/h, a red light of 1 min, 5 min more, parked 10 min.
+        let ev = drive(
+            &mut m,
+            &[(300, 0.0), (600, 36.0), (60, 0.0), (300, 36.0), (600, 0.0)],
+            None,
+        );
+        let starts: Vec<_> = ev
+            .iter()
+            .filter(|e| matches!(e, MotionEvent::TripStarted { .. }))
+            .collect();
+        let ends: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                MotionEvent::TripEnded { started, at, meters } => Some((*started, *at, *meters)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            starts,
+            [&MotionEvent::TripStarted { at: NOW + 310_000 }],
+            "one trip; the light is no stop"
+        );
+        assert_eq!(ends.len(), 1);
+        let (started, ended, meters) = ends[0];
+        assert_eq!((started, ended), (NOW + 310_000, NOW + 1_270_000));
+        assert!((meters - 9_000.0).abs() < 150.0, "15 min at 36 km/h is 9 km: {meters}");
+        assert!(!m.moving);
+    }
+
+    #[test]
+    fn speeding_is_told_once_when_it_lasts() {
+        let mut m = Motion::default();
+        let ev = drive(&mut m, &[(60, 50.0), (20, 75.0), (60, 50.0)], Some(60.0));
+        assert!(
+            !ev.iter().any(|e| matches!(e, MotionEvent::Overspeed { .. })),
+            "20 s over is not speeding"
+        );
+        let ev = drive(&mut m, &[(60, 80.0), (30, 95.0), (60, 50.0), (60, 70.0)], Some(60.0));
+        let told: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                MotionEvent::Overspeed { kmh, limit_kmh, .. } => Some((*kmh, *limit_kmh)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            told,
+            [(80.0, 60.0), (70.0, 60.0)],
+            "each excursion once, its top speed when told"
+        );
     }
 
     #[test]
