@@ -1,6 +1,7 @@
 //! The model: plain types and rules with no I/O. Actors and the store call these; every rule is
 //! unit-tested beside its code.
 
+pub mod arrival;
 pub mod assignment;
 pub mod attachment;
 pub mod audit;

@@ -1,0 +1,132 @@
+//! When an engineer will be at a site, and when they are: the estimate the customer is told
+//! (the great-circle distance times a road factor, at the speed this vehicle makes at this hour
+//! of the day, learned from its own trips), when it is worth telling again (it moved by more
+//! than a margin), and arrival (inside the site's radius).
+
+use super::geo::Point;
+use super::Millis;
+
+/// The speed assumed at an hour no trip has taught yet, km/h (a town's traffic).
+pub const DEFAULT_KMH: f64 = 30.0;
+/// How much one trip moves what an hour has learned (an exponential average).
+const LEARN: f64 = 0.2;
+
+/// A vehicle's speeds by hour of the day (0 to 23, in the organisation's zone).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Speeds {
+    pub kmh: [Option<f64>; 24],
+}
+
+impl Default for Speeds {
+    fn default() -> Self {
+        Speeds { kmh: [None; 24] }
+    }
+}
+
+impl Speeds {
+    /// Learns from a trip's average speed in an hour; implausible speeds teach nothing.
+    pub fn learn(&mut self, hour: u8, kmh: f64) {
+        if !(kmh.is_finite() && (3.0..=200.0).contains(&kmh)) {
+            return;
+        }
+        let h = &mut self.kmh[usize::from(hour % 24)];
+        *h = Some(h.map_or(kmh, |old| old + LEARN * (kmh - old)));
+    }
+
+    /// The speed at an hour: what it learned, else the nearest hours' it did, else the default.
+    pub fn at(&self, hour: u8) -> f64 {
+        let h = i32::from(hour % 24);
+        (0..12)
+            .find_map(|d| [h - d, h + d].iter().find_map(|x| self.kmh[x.rem_euclid(24) as usize]))
+            .unwrap_or(DEFAULT_KMH)
+    }
+}
+
+/// The estimated moment of arrival from `from` at `now` (at `hour` of the day), driving the
+/// great-circle distance times `road_factor`.
+pub fn eta(from: Point, to: Point, now: Millis, hour: u8, speeds: &Speeds, road_factor: f64) -> Millis {
+    let km = from.distance_m(to) / 1000.0 * road_factor;
+    now + (km / speeds.at(hour) * 3_600_000.0).round() as Millis
+}
+
+/// Whether a new estimate is worth telling the customer: the first one, or one that moved by more
+/// than `margin_ms` from what they were told.
+pub fn worth_telling(told: Option<Millis>, estimate: Millis, margin_ms: Millis) -> bool {
+    told.is_none_or(|t| (estimate - t).abs() > margin_ms)
+}
+
+/// Arrived: inside the site's radius (a fix's own inaccuracy counts in its favour, up to the
+/// radius again, so a coarse fix at the door still arrives).
+pub fn arrived(at: Point, accuracy_m: Option<f64>, site: Point, radius_m: f64) -> bool {
+    let slack = accuracy_m
+        .filter(|a| a.is_finite() && *a > 0.0)
+        .unwrap_or(0.0)
+        .min(radius_m);
+    at.distance_m(site) <= radius_m + slack
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_765_000_000_000;
+
+    #[test]
+    fn speeds_are_learned_per_hour_and_borrowed_from_the_nearest() {
+        let mut s = Speeds::default();
+        assert_eq!(s.at(9), DEFAULT_KMH);
+        s.learn(9, 20.0);
+        s.learn(9, 30.0);
+        assert!((s.at(9) - 22.0).abs() < 1e-9, "an average that moves: {}", s.at(9));
+        assert_eq!(s.at(10), 22.0, "the nearest hour that knows");
+        s.learn(23, 60.0);
+        assert_eq!(s.at(0), 60.0, "across midnight");
+        s.learn(9, 900.0);
+        s.learn(9, f64::NAN);
+        assert!((s.at(9) - 22.0).abs() < 1e-9, "implausible speeds teach nothing");
+    }
+
+    #[test]
+    fn an_estimate_drives_the_road_not_the_crow() {
+        let from = Point { lon: 37.60, lat: 55.75 };
+        let to = Point {
+            lon: 37.60,
+            lat: 55.75 + 10.0 / 111.195,
+        }; // 10 km north
+        let mut s = Speeds::default();
+        s.learn(14, 25.0);
+        // 10 km × 1.25 = 12.5 km at 25 km/h: 30 minutes.
+        let e = eta(from, to, NOW, 14, &s, 1.25);
+        assert!((e - NOW - 30 * 60_000).abs() < 5_000, "{}", (e - NOW) / 1000);
+    }
+
+    #[test]
+    fn the_customer_is_told_again_only_when_it_moved() {
+        let m = 10 * 60_000;
+        assert!(worth_telling(None, NOW, m));
+        assert!(!worth_telling(Some(NOW), NOW + 9 * 60_000, m));
+        assert!(worth_telling(Some(NOW), NOW + 11 * 60_000, m));
+        assert!(worth_telling(Some(NOW), NOW - 11 * 60_000, m), "earlier counts too");
+    }
+
+    #[test]
+    fn arrival_is_inside_the_sites_radius() {
+        let site = Point { lon: 37.60, lat: 55.75 };
+        let near = Point {
+            lon: 37.60,
+            lat: 55.75 + 0.08 / 111.195,
+        }; // 80 m
+        let far = Point {
+            lon: 37.60,
+            lat: 55.75 + 0.3 / 111.195,
+        }; // 300 m
+        assert!(arrived(near, None, site, 100.0));
+        assert!(!arrived(far, None, site, 100.0));
+        assert!(!arrived(far, Some(150.0), site, 100.0), "slack is the radius at most");
+        let edge = Point {
+            lon: 37.60,
+            lat: 55.75 + 0.15 / 111.195,
+        }; // 150 m
+        assert!(arrived(edge, Some(60.0), site, 100.0));
+    }
+}
