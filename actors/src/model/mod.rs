@@ -35,6 +35,7 @@ pub mod role;
 pub mod routing;
 pub mod schedule;
 pub mod search;
+pub mod sensor;
 pub mod sla;
 pub mod throttle;
 pub mod ticket;
