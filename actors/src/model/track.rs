@@ -299,6 +299,48 @@ impl Motion {
     }
 }
 
+/// A tracker gone quiet: no fix for longer than `after_ms`.
+pub fn offline(last_at: Option<Millis>, now: Millis, after_ms: Millis) -> bool {
+    last_at.is_none_or(|t| now - t > after_ms)
+}
+
+/// A frozen receiver: the tracker reports, but its position has not changed by a bit while it
+/// says the vehicle moves (speed, or the ignition on) for `after_ms`. A parked car's position
+/// drifts by a few metres, or is held still by a tracker that says it is parked; the same
+/// coordinates from a car that says it drives are a receiver that stopped updating.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Frozen {
+    same: Option<(Point, Millis)>,
+    /// Since when, at this same point, the tracker has said the vehicle moves.
+    claims_since: Option<Millis>,
+    told: bool,
+}
+
+impl Frozen {
+    /// Takes a fix; true once when the receiver is found frozen (again after it thawed).
+    pub fn take(&mut self, at: Millis, point: Point, says_moving: bool, after_ms: Millis) -> bool {
+        match self.same {
+            Some((p, _)) if p == point => {}
+            _ => {
+                *self = Frozen {
+                    same: Some((point, at)),
+                    ..Frozen::default()
+                };
+            }
+        }
+        if !says_moving {
+            self.claims_since = None;
+            return false;
+        }
+        let since = *self.claims_since.get_or_insert(at);
+        if !self.told && at - since >= after_ms {
+            self.told = true;
+            return true;
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +475,23 @@ mod tests {
             [(80.0, 60.0), (70.0, 60.0)],
             "each excursion once, its top speed when told"
         );
+    }
+
+    #[test]
+    fn a_receiver_that_stopped_updating_is_found_a_parked_car_is_not() {
+        let p = Point { lon: 37.6, lat: 55.75 };
+        let after = 10 * 60_000;
+        let mut f = Frozen::default();
+        // Parked, ignition off, the same point for an hour: not frozen.
+        assert!(!(0..60).any(|m| f.take(NOW + m * 60_000, p, false, after)));
+        // The ignition on, driving by its speed, the same point: frozen once, after ten minutes.
+        let told: Vec<i64> = (60..90).filter(|m| f.take(NOW + m * 60_000, p, true, after)).collect();
+        assert_eq!(told, [70]);
+        // It moves again: thawed, and may freeze again later.
+        assert!(!f.take(NOW + 91 * 60_000, Point { lon: 37.61, lat: 55.75 }, true, after));
+        assert!(offline(Some(NOW), NOW + 16 * 60_000, 15 * 60_000));
+        assert!(!offline(Some(NOW), NOW + 14 * 60_000, 15 * 60_000));
+        assert!(offline(None, NOW, 15 * 60_000));
     }
 
     #[test]
