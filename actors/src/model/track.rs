@@ -299,6 +299,23 @@ impl Motion {
     }
 }
 
+/// How much of a trip fell outside the driver's shift (private use of a company car, or work
+/// in a private one): the trip's time less its time in the shift's open hours.
+pub fn outside_shift_ms(
+    started: Millis,
+    ended: Millis,
+    shift: &super::schedule::Calendar,
+    tz: &jiff::tz::TimeZone,
+) -> Millis {
+    let ts = |ms: Millis| jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let (a, b) = (ts(started), ts(ended));
+    if b <= a {
+        return 0;
+    }
+    let inside = shift.working_between(a, b, tz).as_millis() as Millis;
+    (ended - started - inside).max(0)
+}
+
 /// A tracker gone quiet: no fix for longer than `after_ms`.
 pub fn offline(last_at: Option<Millis>, now: Millis, after_ms: Millis) -> bool {
     last_at.is_none_or(|t| now - t > after_ms)
@@ -492,6 +509,29 @@ mod tests {
         assert!(offline(Some(NOW), NOW + 16 * 60_000, 15 * 60_000));
         assert!(!offline(Some(NOW), NOW + 14 * 60_000, 15 * 60_000));
         assert!(offline(None, NOW, 15 * 60_000));
+    }
+
+    #[test]
+    fn a_trip_outside_the_shift_is_counted_apart() {
+        let mut week = crate::model::schedule::Schedule::default();
+        week.0.insert("mon".into(), "09:00-18:00".into());
+        let cal = crate::model::schedule::Calendar::new(&week, &[]);
+        let tz = jiff::tz::TimeZone::UTC;
+        let ms = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        // Monday 17:30 to 19:00: an hour of it after the shift.
+        assert_eq!(
+            outside_shift_ms(ms("2026-03-02T17:30:00Z"), ms("2026-03-02T19:00:00Z"), &cal, &tz),
+            3_600_000
+        );
+        assert_eq!(
+            outside_shift_ms(ms("2026-03-02T10:00:00Z"), ms("2026-03-02T11:00:00Z"), &cal, &tz),
+            0
+        );
+        // A Sunday drive: all of it.
+        assert_eq!(
+            outside_shift_ms(ms("2026-03-01T10:00:00Z"), ms("2026-03-01T12:00:00Z"), &cal, &tz),
+            7_200_000
+        );
     }
 
     #[test]
