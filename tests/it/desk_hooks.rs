@@ -32,6 +32,22 @@ fn workflow() -> Value {
     })
 }
 
+/// A workflow and a request type following it, made by the admin.
+async fn process(api: &Api, admin: &str, flow_name: &str, body: Value, type_name: &str) -> (i64, i64) {
+    let a = Some(admin);
+    let flow = id(&api
+        .post("/api/admin/desk/workflows", a, json!({"name": flow_name, "body": body}))
+        .await);
+    let kind = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": type_name, "workflow_id": flow}),
+        )
+        .await);
+    (flow, kind)
+}
+
 fn ids(list: &Value) -> Vec<i64> {
     let mut v: Vec<i64> = list
         .as_array()
@@ -47,20 +63,7 @@ async fn search(backend: Backend) {
     let api = &node.api;
     let admin = api.login("admin", "demo-admin").await;
     let a = Some(admin.as_str());
-    let flow = id(&api
-        .post(
-            "/api/admin/desk/workflows",
-            a,
-            json!({"name": "Search flow", "body": workflow()}),
-        )
-        .await);
-    let kind = id(&api
-        .post(
-            "/api/admin/desk/request-types",
-            a,
-            json!({"name": "Search incident", "workflow_id": flow}),
-        )
-        .await);
+    let (_, kind) = process(api, &admin, "Search flow", workflow(), "Search incident").await;
     let op = api.login("operator2", "demo-operator2").await;
     let o = Some(op.as_str());
     let till = id(&api
@@ -325,20 +328,7 @@ async fn webhooks(backend: Backend) {
     let secret = made.1["secret"].as_str().expect("the secret, once").to_string();
     let (_, list) = api.get("/api/admin/webhooks", a).await;
     assert!(!list.to_string().contains(&secret), "the secret is shown once: {list}");
-    let flow = id(&api
-        .post(
-            "/api/admin/desk/workflows",
-            a,
-            json!({"name": "Hook flow", "body": workflow()}),
-        )
-        .await);
-    let kind = id(&api
-        .post(
-            "/api/admin/desk/request-types",
-            a,
-            json!({"name": "Hook incident", "workflow_id": flow}),
-        )
-        .await);
+    let (flow, kind) = process(api, &admin, "Hook flow", workflow(), "Hook incident").await;
     let op = api.login("operator2", "demo-operator2").await;
     let o = Some(op.as_str());
     let rid = id(&api
@@ -525,20 +515,7 @@ async fn labour(backend: Backend) {
     let api = &node.api;
     let admin = api.login("admin", "demo-admin").await;
     let a = Some(admin.as_str());
-    let flow = id(&api
-        .post(
-            "/api/admin/desk/workflows",
-            a,
-            json!({"name": "Labour flow", "body": workflow()}),
-        )
-        .await);
-    let kind = id(&api
-        .post(
-            "/api/admin/desk/request-types",
-            a,
-            json!({"name": "Labour incident", "workflow_id": flow}),
-        )
-        .await);
+    let (_, kind) = process(api, &admin, "Labour flow", workflow(), "Labour incident").await;
     let always = id(&api
         .post(
             "/api/admin/desk/calendars",
@@ -822,20 +799,7 @@ async fn a_status_stops_the_clock_its_workflow_names() {
     let a = Some(admin.as_str());
     let mut body = workflow();
     body["statuses"][1]["on_enter"] = json!([{"do": "stop_clock", "clock": "first_response"}]);
-    let flow = id(&api
-        .post(
-            "/api/admin/desk/workflows",
-            a,
-            json!({"name": "Stop flow", "body": body}),
-        )
-        .await);
-    let kind = id(&api
-        .post(
-            "/api/admin/desk/request-types",
-            a,
-            json!({"name": "Stop incident", "workflow_id": flow}),
-        )
-        .await);
+    let (_, kind) = process(api, &admin, "Stop flow", body, "Stop incident").await;
     id(&api
         .post(
             "/api/admin/desk/policies",
