@@ -8,9 +8,17 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-fn id(v: &(u16, Value)) -> i64 {
+/// The id of what a POST made (200 or 201).
+pub fn id(v: &(u16, Value)) -> i64 {
     assert!(v.0 == 201 || v.0 == 200, "not made: {} {}", v.0, v.1);
     v.1["id"].as_i64().unwrap_or_else(|| panic!("no id in {}", v.1))
+}
+
+/// A request card's SLA clock of this kind, if it has one.
+pub fn sla_timer(card: &Value, clock: &str) -> Option<Value> {
+    card["timers"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["clock"] == clock && t["track"] == "sla").cloned())
 }
 
 fn square(w: f64, s: f64, e: f64, n: f64) -> Value {
@@ -504,11 +512,7 @@ async fn a_thread_feeds_the_clocks() {
         )
         .await;
     assert_eq!(st, 409, "a conversation belongs to one request");
-    let timer = |card: &Value, clock: &str| {
-        card["timers"]
-            .as_array()
-            .and_then(|t| t.iter().find(|t| t["clock"] == clock && t["track"] == "sla").cloned())
-    };
+    let timer = sla_timer;
     let card =
         |api: Api, ivan: String| async move { api.get(&format!("/api/desk/requests/{rid}"), Some(&ivan)).await.1 };
     let c = card(api.clone(), ivan.clone()).await;

@@ -11,12 +11,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::chat::{eventually, Widget};
+use crate::desk::{id, sla_timer};
 use crate::harness::*;
-
-fn id(v: &(u16, Value)) -> i64 {
-    assert!(v.0 == 201 || v.0 == 200, "not made: {} {}", v.0, v.1);
-    v.1["id"].as_i64().unwrap_or_else(|| panic!("no id in {}", v.1))
-}
 
 fn workflow() -> Value {
     json!({
@@ -813,12 +809,8 @@ async fn a_status_stops_the_clock_its_workflow_names() {
     let rid = id(&api
         .post("/api/desk/requests", o, json!({"type_id": kind, "subject": "Касса"}))
         .await);
-    let timer = |card: &Value, clock: &str| {
-        card["timers"]
-            .as_array()
-            .and_then(|t| t.iter().find(|t| t["clock"] == clock && t["track"] == "sla").cloned())
-            .unwrap_or_else(|| panic!("no {clock} timer: {card}"))
-    };
+    let timer =
+        |card: &Value, clock: &str| sla_timer(card, clock).unwrap_or_else(|| panic!("no {clock} timer: {card}"));
     let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), o).await;
     assert_eq!(timer(&card, "first_response")["running"], true);
     let (st, e) = api

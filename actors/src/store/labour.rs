@@ -232,12 +232,7 @@ impl Store {
             let d: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
             let at = jiff::Timestamp::from_millisecond(at).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
             lines.push(match kind.as_str() {
-                "status" => Line::Status {
-                    at,
-                    status: d["status"].as_str().unwrap_or_default().to_string(),
-                    done: matches!(d["kind"].as_str(), Some("resolved" | "closed")),
-                    stops: Default::default(),
-                },
+                "status" => super::requests::status_line(at, &d),
                 _ => Line::Assignee {
                     at,
                     user: d["user_id"].as_i64(),

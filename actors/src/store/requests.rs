@@ -269,6 +269,16 @@ fn stops_of(status: &crate::model::workflow::Status) -> Vec<&'static str> {
         .collect()
 }
 
+/// A status line of a request's history, from its event's data.
+pub(super) fn status_line(at: jiff::Timestamp, data: &Value) -> Line {
+    Line::Status {
+        at,
+        status: data["status"].as_str().unwrap_or_default().to_string(),
+        done: is_done(data["kind"].as_str().unwrap_or_default()),
+        stops: stops_in(data),
+    }
+}
+
 fn stops_in(data: &Value) -> crate::model::sla::Stops {
     use crate::model::sla::{ClockKind, Stops, CLOCKS};
     Stops::of(
@@ -726,12 +736,7 @@ impl Store {
             let d = e.data();
             let at = ts(e.at);
             let line = match e.kind.as_str() {
-                "status" => Some(Line::Status {
-                    at,
-                    status: d["status"].as_str().unwrap_or_default().to_string(),
-                    done: is_done(d["kind"].as_str().unwrap_or_default()),
-                    stops: stops_in(&d),
-                }),
+                "status" => Some(status_line(at, &d)),
                 "customer" => Some(Line::Customer { at }),
                 "answer" => Some(Line::Answer { at }),
                 "policy" => d["policy_id"].as_i64().map(|policy| {
