@@ -33,7 +33,7 @@ function deliveriesTable(kit, redraw) {
   const hook = W.hooks.find((h) => h.id === W.open);
   followDue(redraw);
   return [
-    Hub.el('h3', null, Hub.t('dk.hookDeliveries', { url: hook ? hook.url : '' })),
+    Hub.el('h3', { class: 'dk-url' }, Hub.t('dk.hookDeliveries', { url: hook ? hook.url : '' })),
     W.deliveries.length === 0 ? Hub.el('p', { class: 'muted', 'data-testid': 'dk-deliveries-none' }, Hub.t('dk.noDeliveries')) : null,
     table('dk-deliveries', ['dk.delivery', 'dk.event', 'dk.request', 'dk.deliveryState', 'dk.attempts', 'dk.lastAnswer', 'dk.moment', ''],
       W.deliveries.map((d) => row('dk-delivery', d.id, '#' + d.id, Hub.t('dk.ev.' + d.event), '#' + d.request_id,
@@ -71,8 +71,9 @@ export function webhooks(kit, redraw) {
       Hub.el('p', null, Hub.t('dk.hookSecret')), Hub.el('code', { class: 'mono', 'data-testid': 'dk-hook-secret' }, W.secret)) : null,
     W.hooks.length === 0 ? Hub.el('p', { class: 'muted', 'data-testid': 'dk-hooks-none' }, Hub.t('dk.noHooks')) : null,
     W.hooks.length === 0 ? null : table('dk-hooks', ['dk.address', 'dk.events', 'dk.hookState', 'dk.pending', 'dk.failed', ''], W.hooks.map((h) => row('dk-hook', h.id,
-      h.url, eventNames(h.events), Hub.t(h.active ? 'dk.hookOn' : 'dk.hookPaused'), String(h.pending), String(h.failed),
-      Hub.el('span', { class: 'row' },
+      // A long address breaks anywhere rather than push the rest of the row off the screen.
+      Hub.el('span', { class: 'dk-url' }, h.url), eventNames(h.events), Hub.t(h.active ? 'dk.hookOn' : 'dk.hookPaused'), String(h.pending), String(h.failed),
+      Hub.el('span', { class: 'row dk-hook-actions' },
         act('dk.deliveries', 'dk-hook-deliveries', async () => { W.open = h.id; W.secret = null; }),
         act(h.active ? 'dk.pause' : 'dk.resume', 'dk-hook-toggle', () => Hub.api('PATCH', '/api/admin/webhooks/' + h.id, { active: !h.active })),
         act('adm.remove', 'dk-hook-remove', async () => {

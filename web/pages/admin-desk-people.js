@@ -20,7 +20,7 @@ export function people(kit, setup, users, reload) {
   const rows = users.filter((u) => u.role !== 'admin' || had.has(u.id)).map((u) => {
     const p = had.get(u.id) || {};
     const shift = select('calendar_id', [['', Hub.t('dk.noShift')], ...calendars.map((c) => [c.id, c.name])],
-      { 'data-testid': 'dk-person-shift', 'aria-label': Hub.t('dk.shift') + ': ' + u.name });
+      { 'data-testid': 'dk-person-shift', 'aria-label': Hub.t('dk.shift') + ': ' + u.name, class: 'dk-shift' });
     shift.value = p.calendar_id == null ? '' : String(p.calendar_id);
     const rate = input('rate_cents', { inputmode: 'decimal', value: units(p.rate_cents), 'data-testid': 'dk-person-rate',
       'aria-label': Hub.t('dk.rate') + ': ' + u.name, class: 'dk-rate' });
@@ -51,7 +51,8 @@ export function people(kit, setup, users, reload) {
     Hub.el('p', { class: 'muted' }, Hub.t('dk.peopleHint')),
     table('dk-people', ['adm.name', 'dk.shift', 'dk.ratePerHour', ''], rows),
     Hub.el('h3', null, Hub.t('dk.activities')),
-    table('dk-activities', ['adm.name', 'dk.ratePerHour', ''], activityRows),
+    activityRows.length ? table('dk-activities', ['adm.name', 'dk.ratePerHour', ''], activityRows)
+      : Hub.el('p', { class: 'muted', 'data-testid': 'dk-activities-none' }, Hub.t('dk.noActivities')),
     form('dk-activity-form', [field('adm.name', name), field('dk.ratePerHour', rate)],
       () => Hub.api('POST', '/api/admin/desk/activities', { name: name.value.trim(), rate_cents: cents(rate.value) })),
   ];

@@ -560,6 +560,7 @@ export default {
   'dk.ratePerHour': 'Rate per hour',
   'dk.activities': 'Kinds of work',
   'dk.noHooks': 'No webhook yet.',
+  'dk.noActivities': 'No kind of work yet: work logs are priced at the engineer’s rate.',
   'dk.s.intake': 'Intake',
   'dk.grade': 'Grade',
   'dk.ola': 'OLA',

@@ -563,6 +563,7 @@ export default {
   'dk.ratePerHour': 'Ставка за час',
   'dk.activities': 'Виды работ',
   'dk.noHooks': 'Вебхуков пока нет.',
+  'dk.noActivities': 'Видов работ пока нет: работа оценивается по ставке инженера.',
   'dk.s.intake': 'Приём заявок',
   'dk.grade': 'Линия',
   'dk.ola': 'OLA',
