@@ -8,6 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 import hubnode
+import tgkit
 from test_back_office import back_office
 from ui import DESKTOP_VIEW, PHONE_VIEW, screenshot
 
@@ -66,9 +67,11 @@ def test_chat_queues_canned_replies_and_skills(hub, new_context):
     steps.nth(0).get_by_test_id("rt-step-level").select_option("4")
     steps.nth(1).get_by_test_id("rt-step-level").select_option("2")
     page.get_by_test_id("rt-save").click()
+    # "Сохранено." may still be the last save's line: the queue's own steps are the state to wait for.
+    want = [{"after_secs": 0, "min_proficiency": 4}, {"after_secs": 30, "min_proficiency": 2}]
+    tgkit.wait(lambda: next(q for q in api.ok("GET", "/api/admin/chat-queues", admin)
+                            if q["id"] == queue["id"])["steps"] == want, timeout=10, what="the steps saved")
     expect(page.get_by_test_id("message")).to_have_text("Сохранено.")
-    after = next(q for q in api.ok("GET", "/api/admin/chat-queues", admin) if q["id"] == queue["id"])
-    assert after["steps"] == [{"after_secs": 0, "min_proficiency": 4}, {"after_secs": 30, "min_proficiency": 2}], after
 
     # A canned reply for everyone; the same shortcut twice is said beside it.
     page.get_by_test_id("cn-shortcut").fill("bye")
