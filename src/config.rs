@@ -1,6 +1,6 @@
 //! Settings: the checked-in `config/default.toml`, then an optional file, then `HUB_…`
 //! environment variables. The hub's own keys at the top; each bridge's in its section
-//! (`[telegram]`, `[email]`, `[sip]`, `[speech]`), declared and checked by the bridge. Unknown
+//! (`[telegram]`, `[email]`, `[sip]`, `[speech]`, `[trackers]`), declared and checked by the bridge. Unknown
 //! keys are refused with their names, values out of range with theirs.
 
 use std::path::{Path, PathBuf};
@@ -65,6 +65,8 @@ pub struct Settings {
     pub sip: hub_channels::sip::config::Config,
     /// `[speech]`: speech synthesis and recognition.
     pub speech: hub_channels::speech::config::Config,
+    /// `[trackers]`: vehicle trackers.
+    pub trackers: hub_channels::trackers::config::Config,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +137,7 @@ impl Settings {
         self.email.validate()?;
         self.sip.validate()?;
         self.speech.validate()?;
+        self.trackers.validate()?;
         Ok(())
     }
 
@@ -281,6 +284,7 @@ impl Default for Settings {
             email: Default::default(),
             sip: Default::default(),
             speech: Default::default(),
+            trackers: Default::default(),
         }
     }
 }

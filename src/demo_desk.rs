@@ -57,6 +57,7 @@ pub async fn seed(store: &Store, org: i64, first_line: &[i64], engineers: &[i64]
             org,
             "Москва",
             &json!({"type": "Polygon", "coordinates": [[[37.3, 55.5], [37.95, 55.5], [37.95, 55.95], [37.3, 55.95], [37.3, 55.5]]]}),
+            Some(60.0),
         )
         .await?;
     let client = store

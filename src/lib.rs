@@ -196,6 +196,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     // Every request's next alarm is set again, so warnings and breaches due while the node was
     // down fire now and the rest on time.
     hub.start_desk().await?;
+    hub.start_fleet();
     // What an older installation held before the search index existed is indexed once, in the
     // background (the marks its migration set say how far).
     let backlog = hub.clone();
@@ -240,6 +241,9 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         ),
         None => None,
     };
+    let trackers = hub_channels::trackers::Trackers::start(hub.clone(), settings.trackers.clone(), stop.clone())
+        .await
+        .map_err(|e| RunError::Settings(e.to_string()))?;
     let metrics = Arc::new(Metrics::default());
     let state =
         Data::new(AppState {
@@ -264,6 +268,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             email: Some(email),
             speech: Some(speech),
             sip,
+            trackers: Some(trackers),
             consoles: Default::default(),
         });
     let workers = if settings.workers == 0 {

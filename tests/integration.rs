@@ -31,6 +31,8 @@ mod service;
 mod shutdown;
 #[path = "it/slow_client.rs"]
 mod slow_client;
+#[path = "it/trackers.rs"]
+mod trackers;
 #[path = "it/two_nodes.rs"]
 mod two_nodes;
 #[path = "it/windows.rs"]

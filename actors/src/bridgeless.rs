@@ -16,7 +16,7 @@ fn bridge_tables() -> Vec<String> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            if ["telegram_", "email_", "sip_", "mailbox"]
+            if ["telegram_", "email_", "sip_", "mailbox", "tracker_"]
                 .iter()
                 .any(|p| name.starts_with(p))
             {

@@ -148,6 +148,21 @@ pub enum EventKind {
         user_id: i64,
         by_user: i64,
     },
+    /// A vehicle's position, at most once a second: maps move it.
+    VehicleMoved {
+        vehicle_id: i64,
+        fix_at: Millis,
+        lat: f64,
+        lon: f64,
+        speed_kmh: Option<f64>,
+        course: Option<f64>,
+    },
+    /// What a vehicle's track told that supervisors hear at once (speeding, a territory left or
+    /// entered, a frozen receiver): `alert` is `model::fleet::Told`.
+    VehicleAlert { vehicle_id: i64, alert: serde_json::Value },
+    /// A vehicle's settings changed, or (`vehicle_id` 0) the organisation's territories: the
+    /// vehicles' actors read them again.
+    VehicleChanged { vehicle_id: i64 },
     /// A branch's settings changed in the back office (name, zone, hours, board rows, recalls):
     /// its boards and the operators at its windows reload them. The branch is the event's.
     BranchChanged,

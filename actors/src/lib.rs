@@ -7,6 +7,7 @@ pub mod bus;
 pub mod channel;
 pub mod desk;
 pub mod error;
+pub mod fleet;
 pub mod model;
 pub mod seal;
 pub mod store;
@@ -22,7 +23,7 @@ use actix::{Addr, ArbiterHandle};
 
 pub use error::{Error, Result};
 
-use actors::{alarms::AlarmClock, request::RequestActor};
+use actors::{alarms::AlarmClock, request::RequestActor, vehicle::VehicleActor};
 use actors::{
     display::DisplayActor, operator::OperatorActor, queue::QueueActor, registry::Registry, router::RouterActor,
     ticket::TicketActor,
@@ -68,6 +69,8 @@ pub struct Hub {
     requests: Arc<Registry<RequestActor>>,
     alarms: AlarmClock,
     request_idle: Arc<std::sync::atomic::AtomicU64>,
+    vehicles: Arc<Registry<VehicleActor>>,
+    fleet: Arc<fleet::Fleet>,
 }
 
 /// A ticket just issued, with its estimated wait.
@@ -96,8 +99,13 @@ impl Hub {
         let alarms = AlarmClock::default();
         let request_idle = Arc::new(std::sync::atomic::AtomicU64::new(desk::REQUEST_IDLE_SECS));
         let (c, a, idle) = (core.clone(), alarms.clone(), request_idle.clone());
-        let requests = Registry::new("request", arbiter, move |id| {
+        let requests = Registry::new("request", arbiter.clone(), move |id| {
             RequestActor::new(c.clone(), id, a.clone(), idle.clone())
+        });
+        let fleet = Arc::new(fleet::Fleet::new(core.store.clone(), &core.tasks));
+        let (c, f) = (core.clone(), fleet.clone());
+        let vehicles = Registry::new("vehicle", arbiter, move |id| {
+            VehicleActor::new(c.clone(), f.clone(), id)
         });
         let switchboard = Switchboard::start(&core.bus, &core.tasks);
         Self {
@@ -111,6 +119,8 @@ impl Hub {
             requests,
             alarms,
             request_idle,
+            vehicles,
+            fleet,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod kiosk;
 pub mod sip;
 pub mod speech;
 pub mod telegram;
+pub mod trackers;
 pub mod webchat;
 pub mod webhook;
 
@@ -26,6 +27,7 @@ pub const TABLES: &[hub_actors::store::BridgeTables] = &[
     email::store::TABLES,
     sip::store::TABLES,
     sip::trunk_store::TABLES,
+    trackers::store::TABLES,
 ];
 
 /// A bridge's entry for the core's [`hub_actors::channel::Deliver`]: the reply is already in the

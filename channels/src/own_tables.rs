@@ -36,6 +36,8 @@ fn own(file: &Path) -> &'static [&'static str] {
         &["email_", "mailboxes"]
     } else if under("sip") {
         &["sip_", "calls"]
+    } else if under("trackers") {
+        &["tracker_"]
     } else {
         &[]
     }

@@ -84,7 +84,10 @@ async fn set_up(store: &Store) -> Setup {
             .await
             .expect("org");
     let shape = json!({"type": "Polygon", "coordinates": [[[37.3, 55.5], [37.9, 55.5], [37.9, 56.0], [37.3, 56.0], [37.3, 55.5]]]});
-    let territory = store.create_territory(org, "Moscow", &shape).await.expect("territory");
+    let territory = store
+        .create_territory(org, "Moscow", &shape, None)
+        .await
+        .expect("territory");
     let l1 = store
         .create_support_group(org, "L1", 1, None, &[])
         .await

@@ -567,6 +567,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "board-templates": "board_template", "regions": "region",
         "requests": "request", "policies": "desk_policy", "workflows": "workflow",
         "webhooks": "webhook", "deliveries": "webhook_delivery", "people": "user", "activities": "activity",
+        "vehicles": "vehicle", "trackers": "tracker",
     }.get(segs[index - 1])
 
 
@@ -583,6 +584,7 @@ BODY_ID_FIELDS = {
     "calendar_id": "calendar", "ola_policy_id": "desk_policy", "counterparty_id": "counterparty",
     "site_id": "site", "workflow_id": "workflow", "type_id": "request_type", "contact_id": "contact",
     "members": "user", "groups": "support_group", "user_id": "user",
+    "vehicle_id": "vehicle", "driver_id": "user",
 }
 BODY_ID_OVERRIDES = {
     # A region sits in a region (a service's parent is a menu group).
@@ -637,6 +639,9 @@ BODY_VALUES = {
     ("PATCH", "/api/admin/webhooks/{id}"): {"active": True},
     ("POST", "/api/admin/desk/activities"): {"name": lambda w: f"walk activity {w.uid()}", "rate_cents": 100000},
     ("PUT", "/api/admin/desk/activities/{id}"): {"rate_cents": 150000},
+    ("POST", "/api/admin/trackers"): {"protocol": "osmand", "unique_id": lambda w: f"walk-{w.uid()}"},
+    ("POST", "/api/admin/vehicles"): {"speed_limit_kmh": 90},
+    ("PUT", "/api/admin/vehicles/{id}"): {"speed_limit_kmh": 80},
     ("PUT", "/api/admin/desk/people/{id}"): {"rate_cents": 120000},
     ("POST", "/api/desk/requests/{id}/approve"): {"status": "work"},
     ("POST", "/api/desk/requests/{id}/checklist"): {"index": 0},
@@ -1154,6 +1159,11 @@ class Walk:
         if kind == "webhook":
             return self.ok("POST", "/api/admin/webhooks", admin, {
                 "url": f"https://hooks.walk.example/{n}", "events": ["request.moved"]})["id"]
+        if kind == "vehicle":
+            return self.ok("POST", "/api/admin/vehicles", admin, {"name": f"Walk van {n}"})["id"]
+        if kind == "tracker":
+            return self.ok("POST", "/api/admin/trackers", admin, {
+                "protocol": "teltonika", "unique_id": f"35{n:013d}", "vehicle_id": self.own["vehicle"]})["id"]
         if kind == "board_template":
             return self.ok("POST", "/api/admin/board-templates", admin, {"name": f"Walk template {n}"})["id"]
         if kind == "spare_window":
@@ -1244,6 +1254,9 @@ class Walk:
         d["request"] = self.ok("POST", "/api/desk/requests", engineer, {
             "type_id": d["request_type"], "subject": f"{tag}: the till is down", "site_id": d["site"]})["id"]
         d["webhook_delivery"] = self.ok("GET", f"/api/admin/webhooks/{d['webhook']}/deliveries", admin)[0]["id"]
+        d["vehicle"] = self.ok("POST", "/api/admin/vehicles", admin, {"name": f"{tag} van", "plate": "A001AA"})["id"]
+        d["tracker"] = self.ok("POST", "/api/admin/trackers", admin, {
+            "protocol": "osmand", "unique_id": f"desk-{self.uid()}", "vehicle_id": d["vehicle"]})["id"]
         return d
 
     # Path parameters whose object the call uses up (or must be the caller's own), made afresh
@@ -1277,6 +1290,9 @@ class Walk:
         ("DELETE", "/api/admin/regions/{id}"): ("{id}", "region"),
         # A webhook taken away: one made for it.
         ("DELETE", "/api/admin/webhooks/{id}"): ("{id}", "webhook"),
+        # A vehicle or a tracker taken away: one made for it.
+        ("DELETE", "/api/admin/vehicles/{id}"): ("{id}", "vehicle"),
+        ("DELETE", "/api/admin/trackers/{id}"): ("{id}", "tracker"),
         # A request moved, ticked, escalated, approved: a new one each time.
         ("POST", "/api/desk/requests/{id}/move"): ("{id}", "request"),
         ("POST", "/api/desk/requests/{id}/checklist"): ("{id}", "request"),

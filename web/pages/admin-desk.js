@@ -1,7 +1,8 @@
 /* The service desk's set-up: support groups with grades and members, business calendars, SLA and
    OLA policies, territories (imported as GeoJSON), counterparties, sites, request types, the
    routing rules and intake; the workflows are admin-desk-flow.js, shifts and rates
-   admin-desk-people.js, the webhooks admin-desk-hooks.js. Everything is read at once
+   admin-desk-people.js, the webhooks admin-desk-hooks.js, vehicles and their trackers
+   admin-desk-vehicles.js. Everything is read at once
    (GET /api/admin/desk) and read again after each change; the server checks each form and names
    the wrong field, said beside it. */
 import * as Hub from './hub.js';
@@ -9,9 +10,10 @@ import { $, arr, clearFieldErrors, fail, fieldError, formFields } from './admin-
 import { editFlow, newFlow } from './admin-desk-flow.js';
 import { loadHooks, webhooks } from './admin-desk-hooks.js';
 import { people } from './admin-desk-people.js';
+import { loadVehicles, vehicles } from './admin-desk-vehicles.js';
 
 export const K = { setup: null, users: [], queues: [], sub: 'groups' };
-const SUBS = ['groups', 'calendars', 'policies', 'territories', 'counterparties', 'sites', 'workflows', 'types', 'rules', 'intake', 'people', 'webhooks'];
+const SUBS = ['groups', 'calendars', 'policies', 'territories', 'counterparties', 'sites', 'workflows', 'types', 'rules', 'intake', 'people', 'webhooks', 'vehicles'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const PRIORITIES = ['low', 'normal', 'high', 'critical'];
 
@@ -215,6 +217,7 @@ function extent(shape) {
 function territories() {
   const s = K.setup;
   const name = input('name', { maxlength: '100', 'data-testid': 'dk-ter-name' });
+  const limit = input('speed_limit_kmh', { type: 'number', min: '1', max: '300', inputmode: 'numeric', 'data-testid': 'dk-ter-limit' });
   const file = Hub.el('input', { type: 'file', id: 'dk-ter-file', accept: '.geojson,.json,application/geo+json,application/json', 'data-testid': 'dk-ter-file' });
   const shape = Hub.el('textarea', { id: 'dk-ter-shape', name: 'shape', rows: '5', class: 'mono', 'data-testid': 'dk-ter-shape',
     placeholder: '{"type": "Polygon", "coordinates": [[[37.3, 55.5], [37.9, 55.5], [37.9, 56.0], [37.3, 56.0], [37.3, 55.5]]]}' });
@@ -226,14 +229,17 @@ function territories() {
     if (!name.value) name.value = f.name.replace(/\.(geo)?json$/i, '');
   });
   return [
-    table('dk-territories', ['adm.name', 'dk.extent'], s.territories.map((t) => row('dk-territory', t.id, t.name, extent(t.shape)))),
+    table('dk-territories', ['adm.name', 'dk.extent', 'fl.speedLimit'], s.territories.map((t) => row('dk-territory', t.id, t.name, extent(t.shape),
+      t.speed_limit_kmh == null ? '—' : Hub.t('fl.kmh', { n: t.speed_limit_kmh })))),
     Hub.el('h3', null, Hub.t('dk.territoryNew')),
-    form('dk-ter-form', [field('adm.name', name), field('dk.geojsonFile', file), field('dk.geojson', shape), Hub.el('p', { class: 'muted' }, Hub.t('dk.geojsonHint'))],
+    form('dk-ter-form', [field('adm.name', name), field('fl.speedLimit', limit), field('dk.geojsonFile', file), field('dk.geojson', shape), Hub.el('p', { class: 'muted' }, Hub.t('dk.geojsonHint'))],
       () => {
         // Text that is not JSON goes as it is: the server says what a territory must be.
         let parsed = shape.value;
         try { parsed = JSON.parse(shape.value); } catch (_) { /* the server refuses it with its reason */ }
-        return Hub.api('POST', '/api/admin/desk/territories', { name: name.value.trim(), shape: parsed });
+        const body = { name: name.value.trim(), shape: parsed };
+        if (limit.value.trim() !== '') body.speed_limit_kmh = Number(limit.value);
+        return Hub.api('POST', '/api/admin/desk/territories', body);
       }),
   ];
 }
@@ -359,6 +365,7 @@ const DRAW = {
   groups, calendars, policies, territories, counterparties, sites, workflows, types, rules, intake,
   people: () => people({ field, input, table, row, form, select }, K.setup, K.users, loadDesk),
   webhooks: () => webhooks({ field, input, table, row, form }, render),
+  vehicles: () => vehicles({ field, input, table, row, form, select, redraw: render }, K.users),
 };
 
 export function render() {
@@ -372,7 +379,7 @@ export async function loadDesk() {
   const [setup, users, queues] = await Promise.all([
     Hub.api('GET', '/api/admin/desk'), Hub.api('GET', '/api/admin/users'), Hub.api('GET', '/api/chat-queues')]);
   K.setup = setup; K.users = arr(users).filter((u) => !u.disabled); K.queues = arr(queues);
-  await loadHooks();
+  await Promise.all([loadHooks(), loadVehicles()]);
   render();
 }
 

@@ -188,6 +188,10 @@ export async function refreshCard() {
 }
 
 /* Runs an action on the open request, then reads it (and the list) again. */
+// A field is emptied after its send only if it still holds what was sent: a person who typed the
+// next entry while the answer was on its way keeps it.
+function clearSent(id, sent) { if ($(id).value.trim() === sent) $(id).value = ''; }
+
 async function act(fn) {
   try { await fn(); Hub.clearMessage(); } catch (e) { Hub.showError(e); }
   await refreshCard();
@@ -198,7 +202,7 @@ function move(id, to) {
   const comment = $('move-comment').value.trim();
   return act(async () => {
     await Hub.api('POST', '/api/desk/requests/' + id + '/move', comment ? { to, comment } : { to });
-    $('move-comment').value = '';
+    clearSent('move-comment', comment);
   });
 }
 
@@ -225,7 +229,7 @@ function wire() {
     e.preventDefault();
     const l = $('label-new').value.trim();
     if (!l) return;
-    setLabels([...S.card.labels, l]).then(() => { $('label-new').value = ''; });
+    setLabels([...S.card.labels, l]).then(() => clearSent('label-new', l));
   });
   $('reply-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -233,17 +237,17 @@ function wire() {
     if (!body) return;
     act(async () => {
       await Hub.api('POST', '/api/desk/requests/' + S.openId + '/reply', { body, client_id: Hub.uuid() });
-      $('reply-text').value = '';
+      clearSent('reply-text', body);
     });
   });
   $('worklog-form').addEventListener('submit', (e) => {
     e.preventDefault();
+    const minutes = $('wl-minutes').value.trim(), note = $('wl-note').value.trim();
     act(async () => {
       await Hub.api('POST', '/api/desk/requests/' + S.openId + '/work-logs', {
-        minutes: Number($('wl-minutes').value), activity: $('wl-activity').value.trim(),
-        billable: $('wl-billable').checked, note: $('wl-note').value.trim(),
+        minutes: Number(minutes), activity: $('wl-activity').value.trim(), billable: $('wl-billable').checked, note,
       });
-      $('wl-minutes').value = ''; $('wl-note').value = '';
+      clearSent('wl-minutes', minutes); clearSent('wl-note', note);
     });
   });
   $('note-form').addEventListener('submit', (e) => {
@@ -252,7 +256,7 @@ function wire() {
     if (!text) return;
     act(async () => {
       await Hub.api('POST', '/api/desk/requests/' + S.openId + '/notes', { text });
-      $('note-text').value = '';
+      clearSent('note-text', text);
     });
   });
   // "@an" in a note offers the colleagues whose login or name starts so; a click completes it.

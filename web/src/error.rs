@@ -21,6 +21,8 @@ pub enum ApiError {
     Speech(#[from] hub_speech::SpeechError),
     #[error(transparent)]
     Dial(#[from] hub_channels::sip::DialError),
+    #[error(transparent)]
+    Tracker(#[from] hub_channels::trackers::TrackerError),
 }
 
 #[derive(Serialize)]
@@ -64,6 +66,14 @@ impl ApiError {
                     _ => "internal",
                 }
             }
+            Self::Tracker(e) => {
+                use hub_channels::trackers::TrackerError as T;
+                match e {
+                    T::UnknownDevice(_) => "unknown_device",
+                    T::Malformed(_) => "invalid",
+                    T::Core(c) => c.code(),
+                }
+            }
             Self::Dial(e) => {
                 use hub_channels::sip::DialError as D;
                 match e {
@@ -83,7 +93,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self.code() {
             "not_found" => StatusCode::NOT_FOUND,
-            "invalid" | "bad_json" | "wrong_vip_code" | "wrong_code" => StatusCode::BAD_REQUEST,
+            "invalid" | "bad_json" | "wrong_vip_code" | "wrong_code" | "unknown_device" => StatusCode::BAD_REQUEST,
             "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
             "conflict"
             | "ticket_state"

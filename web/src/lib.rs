@@ -60,6 +60,8 @@ pub struct AppState {
     pub speech: Option<hub_channels::speech::Speech>,
     /// The SIP endpoint of this node, when telephony is on.
     pub sip: Option<hub_channels::sip::Sip>,
+    /// The vehicle trackers' bridge of this node.
+    pub trackers: Option<hub_channels::trackers::Trackers>,
     /// The operator consoles open on this node: presence follows them (`consoles::follow`).
     pub consoles: Arc<consoles::Consoles>,
 }

@@ -93,6 +93,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("desk-search.js"),
     js!("admin-desk-hooks.js"),
     js!("admin-desk-people.js"),
+    js!("admin-desk-vehicles.js"),
     js!("canned.js"),
     js!("admin.js"),
     js!("admin-kit.js"),

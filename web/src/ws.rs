@@ -250,7 +250,10 @@ async fn operator(
                 EventKind::Resync
                 | EventKind::SessionsEnded { .. }
                 | EventKind::DeviceChanged { .. }
+                | EventKind::VehicleChanged { .. }
                 | EventKind::BranchChanged => false,
+                // Where the cars are is for supervisors and dispatchers.
+                EventKind::VehicleMoved { .. } | EventKind::VehicleAlert { .. } => supervisor,
                 EventKind::MessageAdded { assignee_id, .. } | EventKind::Typing { assignee_id, .. } => {
                     supervisor || *assignee_id == Some(me)
                 }

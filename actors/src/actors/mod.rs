@@ -9,6 +9,7 @@ pub mod registry;
 pub mod request;
 pub mod router;
 pub mod ticket;
+pub mod vehicle;
 
 use std::sync::Arc;
 

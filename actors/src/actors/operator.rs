@@ -170,7 +170,10 @@ impl StreamHandler<Heard> for OperatorActor {
             | EventKind::DeviceChanged { .. }
             | EventKind::RequestChanged { .. }
             | EventKind::RequestAlarm { .. }
-            | EventKind::RequestMention { .. } => false,
+            | EventKind::RequestMention { .. }
+            | EventKind::VehicleMoved { .. }
+            | EventKind::VehicleAlert { .. }
+            | EventKind::VehicleChanged { .. } => false,
             // The branch's rules (recalls before a no-show) are read when the state loads.
             EventKind::BranchChanged => self.branch.as_ref().is_some_and(|b| b.id == event.branch_id),
         };

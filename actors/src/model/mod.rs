@@ -14,6 +14,7 @@ pub mod desk;
 pub mod egress;
 pub mod eta;
 pub mod field;
+pub mod fleet;
 pub mod geo;
 pub mod kiosk;
 pub mod kpi;

@@ -55,6 +55,8 @@ pub struct Territory {
     pub name: String,
     /// A GeoJSON MultiPolygon.
     pub shape: Value,
+    /// Vehicles inside go no faster than this.
+    pub speed_limit_kmh: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -367,33 +369,44 @@ impl Store {
     }
 
     pub async fn territories(&self, org_id: i64) -> Result<Vec<Territory>> {
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, name, shape FROM territories WHERE org_id = $1 ORDER BY name, id")
-                .bind(org_id)
-                .fetch_all(&self.read)
-                .await?;
+        let rows: Vec<(i64, String, String, Option<f64>)> = sqlx::query_as(
+            "SELECT id, name, shape, speed_limit_kmh FROM territories WHERE org_id = $1 ORDER BY name, id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?;
         rows.into_iter()
-            .map(|(id, name, shape)| {
+            .map(|(id, name, shape, speed_limit_kmh)| {
                 Ok(Territory {
                     id,
                     name,
                     shape: parse(&shape)?,
+                    speed_limit_kmh,
                 })
             })
             .collect()
     }
 
     /// Adds a territory from GeoJSON (drawn on the map or imported), stored as a MultiPolygon.
-    pub async fn create_territory(&self, org_id: i64, name: &str, shape: &Value) -> Result<i64> {
+    pub async fn create_territory(
+        &self,
+        org_id: i64,
+        name: &str,
+        shape: &Value,
+        speed_limit_kmh: Option<f64>,
+    ) -> Result<i64> {
         field::name("name", name)?;
         let area = Area::from_geojson("shape", shape)?;
-        let (id,): (i64,) =
-            sqlx::query_as("INSERT INTO territories (org_id, name, shape) VALUES ($1, $2, $3) RETURNING id")
-                .bind(org_id)
-                .bind(name.trim())
-                .bind(text(&area.to_geojson())?)
-                .fetch_one(&self.write)
-                .await?;
+        super::fleet::speed_limit("speed_limit_kmh", speed_limit_kmh)?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO territories (org_id, name, shape, speed_limit_kmh) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(name.trim())
+        .bind(text(&area.to_geojson())?)
+        .bind(speed_limit_kmh)
+        .fetch_one(&self.write)
+        .await?;
         Ok(id)
     }
 

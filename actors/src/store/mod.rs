@@ -11,6 +11,7 @@ pub mod connector;
 mod contacts;
 mod conversations;
 pub mod desk;
+pub mod fleet;
 pub mod followers;
 pub mod jobs;
 pub mod kpis;

@@ -75,6 +75,39 @@ pub fn imei(buf: &[u8]) -> Result<Option<(String, usize)>, FrameError> {
     Ok(Some((String::from_utf8_lossy(digits).into_owned(), 2 + len)))
 }
 
+/// The hand-shake a device sends first: the IMEI's length in two bytes, then its digits.
+pub fn imei_frame(imei: &str) -> Vec<u8> {
+    let mut out = (imei.len() as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(imei.as_bytes());
+    out
+}
+
+/// A Codec 8 packet carrying `fixes` as a device sends them (position, height, course,
+/// satellites and speed; no IO elements): what simulators, the replay tests and the benchmark
+/// send. At most 255 fixes a packet.
+pub fn codec8(fixes: &[Fix]) -> Vec<u8> {
+    let n = fixes.len().min(255) as u8;
+    let mut data = vec![CODEC_8, n];
+    for f in &fixes[..usize::from(n)] {
+        data.extend_from_slice(&(f.at as u64).to_be_bytes());
+        data.push(0);
+        data.extend_from_slice(&((f.lon * 1e7).round() as i32).to_be_bytes());
+        data.extend_from_slice(&((f.lat * 1e7).round() as i32).to_be_bytes());
+        data.extend_from_slice(&(f.altitude.unwrap_or(0.0).round() as i16).to_be_bytes());
+        data.extend_from_slice(&(f.course.unwrap_or(0.0).round() as u16).to_be_bytes());
+        data.push(f.satellites.unwrap_or(0));
+        data.extend_from_slice(&(f.speed_kmh.unwrap_or(0.0).round() as u16).to_be_bytes());
+        // Event IO 0, no elements of any size.
+        data.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    }
+    data.push(n);
+    let mut out = vec![0, 0, 0, 0];
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    out.extend_from_slice(&data);
+    out.extend_from_slice(&u32::from(crc16(&data)).to_be_bytes());
+    out
+}
+
 /// The answer to a packet whose `n` records are stored.
 pub fn ack(n: usize) -> [u8; 4] {
     u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes()

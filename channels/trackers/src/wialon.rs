@@ -97,6 +97,32 @@ pub fn answer(p: &Packet) -> String {
     }
 }
 
+/// What the server answers a packet of kind `kind` (the letters after the first `#`) it could not
+/// take: the protocol's codes (-1 the structure, 0 the time, 10 the coordinates, 11 speed,
+/// course or height, 12 satellites or HDOP, 13 the checksum). None: the line had no kind to
+/// answer for.
+pub fn refusal(line: &str, err: &WialonError) -> Option<String> {
+    let kind = line.split('#').nth(1).filter(|k| ["SD", "D", "B", "L"].contains(k))?;
+    let code = match err {
+        WialonError::Structure | WialonError::Type(_) => "-1",
+        WialonError::Time => "0",
+        WialonError::Coordinates => "10",
+        WialonError::Motion => "11",
+        WialonError::Satellites => "12",
+        WialonError::Crc => "13",
+    };
+    Some(match kind {
+        // A login refused for its form: 0, "refused".
+        "L" => "#AL#0\r\n".to_string(),
+        // A black box answers how many it took: none.
+        "B" => "#AB#0\r\n".to_string(),
+        k => format!("#A{k}#{code}\r\n"),
+    })
+}
+
+/// The answer to a login refused: the device is not known.
+pub const LOGIN_REFUSED: &str = "#AL#0\r\n";
+
 /// The message without its 2.0 checksum, once the checksum is found right.
 fn checked(msg: &str, v2: bool) -> Result<&str, WialonError> {
     if !v2 {

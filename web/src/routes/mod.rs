@@ -10,6 +10,7 @@ mod contacts;
 mod conversations;
 mod desk;
 mod email;
+mod fleet;
 mod kiosk;
 mod operator;
 mod public;
@@ -40,5 +41,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(speech::configure)
         .configure(telegram::configure)
         .configure(email::configure)
-        .configure(sip::configure);
+        .configure(sip::configure)
+        .configure(fleet::configure);
 }

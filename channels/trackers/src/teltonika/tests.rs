@@ -188,3 +188,33 @@ fn random_bytes_never_panic() {
         let _ = imei(&b);
     }
 }
+
+#[test]
+fn what_a_simulator_sends_reads_back_the_same() {
+    let fixes: Vec<Fix> = (0..3)
+        .map(|i| Fix {
+            at: 1_765_000_000_000 + i * 5_000,
+            lat: 55.75 + i as f64 * 0.001,
+            lon: -37.6,
+            altitude: Some(150.0),
+            course: Some(90.0),
+            speed_kmh: Some(42.0),
+            satellites: Some(9),
+            accuracy: None,
+            io: Default::default(),
+        })
+        .collect();
+    let frame = codec8(&fixes);
+    let (p, used) = packet(&frame).unwrap().unwrap();
+    assert_eq!(used, frame.len());
+    assert_eq!(p.records.len(), 3);
+    for (r, f) in p.records.iter().zip(&fixes) {
+        assert_eq!(r.fix.at, f.at);
+        assert!((r.fix.lat - f.lat).abs() < 1e-7 && (r.fix.lon - f.lon).abs() < 1e-7);
+        assert_eq!((r.fix.speed_kmh, r.fix.satellites), (Some(42.0), Some(9)));
+    }
+    assert_eq!(
+        imei(&imei_frame("356307042441013")).unwrap(),
+        Some(("356307042441013".into(), 17))
+    );
+}

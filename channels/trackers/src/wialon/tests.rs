@@ -145,3 +145,18 @@ fn what_cannot_be_read_is_refused_with_the_reason() {
     assert_eq!(packet("#L#a;b;c;d;e", false, NOW), Err(WialonError::Structure));
     assert_eq!(packet(&"#P#".repeat(30_000), false, NOW), Err(WialonError::Structure));
 }
+
+#[test]
+fn a_refusal_answers_in_the_kind_it_was_sent_with_the_protocols_code() {
+    let line = "#SD#270413;205601;5564.6025;N;03739.6834;E;1;2;3;4";
+    let err = packet(line, false, NOW).unwrap_err();
+    assert_eq!(refusal(line, &err).as_deref(), Some("#ASD#10\r\n"));
+    let line = "#D#270413;205601;5544.6025;N;03739.6834;E;1;2;3;4;;;;;;;BEEF";
+    assert_eq!(refusal(line, &WialonError::Crc).as_deref(), Some("#AD#13\r\n"));
+    assert_eq!(refusal("#B#x|y", &WialonError::Time).as_deref(), Some("#AB#0\r\n"));
+    assert_eq!(
+        refusal("#L#a;b;c;d;e", &WialonError::Structure).as_deref(),
+        Some("#AL#0\r\n")
+    );
+    assert_eq!(refusal("hello", &WialonError::Structure), None);
+}

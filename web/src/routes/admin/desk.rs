@@ -209,6 +209,9 @@ pub(super) struct NewTerritory {
     name: String,
     /// GeoJSON: a Polygon or MultiPolygon, bare, in a Feature or a FeatureCollection.
     shape: Value,
+    /// Vehicles inside go no faster than this, km/h.
+    #[serde(default)]
+    speed_limit_kmh: Option<f64>,
 }
 
 pub(super) async fn create_territory(
@@ -220,8 +223,9 @@ pub(super) async fn create_territory(
     let id = state
         .hub
         .store()
-        .create_territory(admin.org_id, &b.name, &b.shape)
+        .create_territory(admin.org_id, &b.name, &b.shape, b.speed_limit_kmh)
         .await?;
+    state.hub.territories_changed(admin.org_id).await;
     Ok(created(id))
 }
 

@@ -1,0 +1,223 @@
+//! VehicleActor: one per vehicle whose tracker reports. It holds the vehicle's state as its
+//! track made it (`model::fleet::Vehicle`), judges each batch of fixes a bridge hands it, has
+//! the node's track writer store the fixes and what they told, and only then answers (a
+//! tracker's acknowledgement means stored) and publishes. Started afresh, it replays the last
+//! half hour of its stored track to stand where it stood; the events that replay tells again
+//! are already stored and are not told twice.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use serde::Serialize;
+
+use crate::bus::{Event, EventKind};
+use crate::error::Result;
+use crate::fleet::Fleet;
+use crate::model::fleet::{Fix, Told, Vehicle};
+use crate::model::track::{Verdict, Why};
+use crate::model::{now_millis, Millis};
+use crate::store::fleet::{EventRow, FixRow};
+use crate::Core;
+
+/// How much of the stored track a fresh actor replays: longer than any rule's waiting time
+/// (a stop's three minutes, a territory's dwell, a frozen receiver's ten minutes).
+const REPLAY_MS: Millis = 30 * 60_000;
+
+/// A vehicle's position is published at most this often (the map needs no more).
+const PUBLISH_EVERY_MS: Millis = 1_000;
+
+pub struct VehicleActor {
+    core: Core,
+    fleet: Arc<Fleet>,
+    id: i64,
+    state: Option<Loaded>,
+}
+
+struct Loaded {
+    org_id: i64,
+    own_limit: Option<f64>,
+    vehicle: Vehicle,
+    published_at: Millis,
+}
+
+/// Fixes from a tracker, in the order it sent them.
+#[derive(Message, Debug)]
+#[rtype(result = "Result<Taken>")]
+pub struct Take {
+    pub fixes: Vec<Fix>,
+}
+
+/// What became of a batch: every fix is stored or refused by the time this is answered.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Taken {
+    pub stored: usize,
+    pub refused: Vec<(Millis, Why)>,
+    pub told: Vec<Told>,
+}
+
+/// The vehicle's settings or its organisation's territories changed: read them again.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Reload;
+
+impl VehicleActor {
+    pub fn new(core: Core, fleet: Arc<Fleet>, id: i64) -> Self {
+        Self {
+            core,
+            fleet,
+            id,
+            state: None,
+        }
+    }
+}
+
+impl Actor for VehicleActor {
+    type Context = Context<Self>;
+}
+
+impl Handler<Reload> for VehicleActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Reload, _: &mut Context<Self>) {
+        self.state = None;
+    }
+}
+
+impl Handler<Take> for VehicleActor {
+    type Result = AtomicResponse<Self, Result<Taken>>;
+
+    fn handle(&mut self, msg: Take, _: &mut Context<Self>) -> Self::Result {
+        let (core, fleet, id) = (self.core.clone(), self.fleet.clone(), self.id);
+        let state = self.state.take();
+        AtomicResponse::new(Box::pin(
+            async move {
+                let mut st = match state {
+                    Some(st) => st,
+                    None => load(&core, &fleet, id).await?,
+                };
+                let taken = take(&core, &fleet, id, &mut st, msg.fixes).await?;
+                Ok((st, taken))
+            }
+            .into_actor(self)
+            .map(|res: Result<(Loaded, (Taken, Option<Fix>))>, act, _| match res {
+                Ok((mut st, (taken, last))) => {
+                    let now = now_millis();
+                    let events = announce(st.org_id, act.id, &taken, last.as_ref(), &mut st.published_at, now);
+                    act.state = Some(st);
+                    let bus = act.core.bus.clone();
+                    actix::spawn(async move {
+                        for e in events {
+                            if let Err(err) = bus.publish(e).await {
+                                tracing::warn!(error = %err, "vehicle event not published");
+                            }
+                        }
+                    });
+                    Ok(taken)
+                }
+                // Nothing is acknowledged: the tracker sends again, and a state that may have
+                // moved past fixes not stored is read again from the track.
+                Err(e) => Err(e),
+            }),
+        ))
+    }
+}
+
+/// Reads the vehicle and replays its recent track.
+async fn load(core: &Core, fleet: &Fleet, id: i64) -> Result<Loaded> {
+    let v = core.store.vehicle_by_id(id).await?;
+    let territories = fleet.territories(&core.store, v.org_id).await?;
+    let mut vehicle = Vehicle::default();
+    if let Some(last) = core.store.last_fix_at(id).await? {
+        for f in core.store.fixes_since(id, last - REPLAY_MS).await? {
+            vehicle.take(&f, f.at, v.speed_limit_kmh, &territories, &fleet.rules);
+        }
+    }
+    Ok(Loaded {
+        org_id: v.org_id,
+        own_limit: v.speed_limit_kmh,
+        vehicle,
+        published_at: 0,
+    })
+}
+
+/// Judges the fixes, stores those taken and what they told, and answers with the last fix taken.
+async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<Fix>) -> Result<(Taken, Option<Fix>)> {
+    let territories = fleet.territories(&core.store, st.org_id).await?;
+    let now = now_millis();
+    let mut taken = Taken::default();
+    let mut rows = Vec::with_capacity(fixes.len());
+    let mut last = None;
+    for f in fixes {
+        let (verdict, told) = st.vehicle.take(&f, now, st.own_limit, &territories, &fleet.rules);
+        match verdict {
+            Verdict::Refuse { why } => {
+                taken.refused.push((f.at, why));
+                continue;
+            }
+            Verdict::Take => last = Some(f.clone()),
+            Verdict::Late => {}
+        }
+        taken.told.extend(told);
+        rows.push(FixRow {
+            vehicle_id: id,
+            late: verdict == Verdict::Late,
+            fix: f,
+            received_at: now,
+        });
+    }
+    let events: Vec<EventRow> = taken
+        .told
+        .iter()
+        .map(|t| EventRow {
+            org_id: st.org_id,
+            vehicle_id: id,
+            told: *t,
+        })
+        .collect();
+    taken.stored = rows.len();
+    fleet.writer.write(rows, events).await?;
+    Ok((taken, last))
+}
+
+/// The bus events a stored batch makes: each alert, and the position when it is time.
+fn announce(
+    org_id: i64,
+    id: i64,
+    taken: &Taken,
+    last: Option<&Fix>,
+    published_at: &mut Millis,
+    now: Millis,
+) -> Vec<Event> {
+    let event = |kind| Event {
+        origin: 0,
+        org_id,
+        branch_id: 0,
+        at: now,
+        kind,
+    };
+    let mut out: Vec<Event> = taken
+        .told
+        .iter()
+        .filter(|t| t.is_alert())
+        .map(|t| {
+            event(EventKind::VehicleAlert {
+                vehicle_id: id,
+                alert: serde_json::to_value(t).unwrap_or_default(),
+            })
+        })
+        .collect();
+    if let Some(f) = last {
+        if now - *published_at >= PUBLISH_EVERY_MS {
+            *published_at = now;
+            out.push(event(EventKind::VehicleMoved {
+                vehicle_id: id,
+                fix_at: f.at,
+                lat: f.lat,
+                lon: f.lon,
+                speed_kmh: f.speed_kmh,
+                course: f.course,
+            }));
+        }
+    }
+    out
+}

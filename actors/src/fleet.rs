@@ -1,0 +1,228 @@
+//! Vehicles' side of the core: what every vehicle actor of a node shares (the rules, the
+//! organisations' territories, the track writer), and the `Hub`'s vehicle operations. The
+//! trackers' bridge hands fixes in through [`Hub::take_fixes`]; it knows devices, the core
+//! knows vehicles.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::actors::vehicle::{Reload, Take, Taken};
+use crate::bus::{Event, EventKind};
+use crate::error::{Error, Result};
+use crate::model::fleet::{Fix, Rules, Territory};
+use crate::model::now_millis;
+use crate::store::fleet::{EventRow, FixRow, VehicleIn, VehicleRow};
+use crate::store::Store;
+use crate::tasks::Tasks;
+use crate::Hub;
+
+/// Territories read again at least this often (a change on another node reaches this one so).
+const TERRITORIES_FRESH: Duration = Duration::from_secs(30);
+
+/// Batches waiting for the writer; a full queue makes trackers wait (their acks come later),
+/// never memory grow.
+const WRITER_QUEUE: usize = 4_096;
+
+/// Fixes written in one transaction at most.
+const WRITE_MAX_FIXES: usize = 8_000;
+
+pub struct Fleet {
+    pub rules: Rules,
+    pub writer: TrackWriter,
+    territories: Mutex<HashMap<i64, (Instant, Arc<Vec<Territory>>)>>,
+}
+
+impl Fleet {
+    pub fn new(store: Store, tasks: &Tasks) -> Self {
+        Self {
+            rules: Rules::standard(),
+            writer: TrackWriter::start(store, tasks),
+            territories: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The organisation's territories, shared by all its vehicles on this node.
+    pub async fn territories(&self, store: &Store, org_id: i64) -> Result<Arc<Vec<Territory>>> {
+        if let Some((at, t)) = self.lock().get(&org_id) {
+            if at.elapsed() < TERRITORIES_FRESH {
+                return Ok(t.clone());
+            }
+        }
+        let t = Arc::new(store.fleet_territories(org_id).await?);
+        self.lock().insert(org_id, (Instant::now(), t.clone()));
+        Ok(t)
+    }
+
+    pub fn forget_territories(&self, org_id: i64) {
+        self.lock().remove(&org_id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (Instant, Arc<Vec<Territory>>)>> {
+        self.territories.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+type Batch = (Vec<FixRow>, Vec<EventRow>, oneshot::Sender<Result<()>>);
+
+/// Writes the fixes of every vehicle of the node in shared transactions (a group commit): a
+/// batch waits while the one before is written, and goes with the others that came meanwhile.
+#[derive(Clone)]
+pub struct TrackWriter {
+    tx: mpsc::Sender<Batch>,
+}
+
+impl TrackWriter {
+    fn start(store: Store, tasks: &Tasks) -> Self {
+        let (tx, rx) = mpsc::channel::<Batch>(WRITER_QUEUE);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let stop = tasks.token();
+        tasks.supervise("track-writer", move || {
+            let (rx, store, stop) = (rx.clone(), store.clone(), stop.clone());
+            async move {
+                let mut rx = rx.lock().await;
+                loop {
+                    let first = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        b = rx.recv() => match b { Some(b) => b, None => return },
+                    };
+                    let mut batches = vec![first];
+                    let mut n = batches[0].0.len();
+                    while n < WRITE_MAX_FIXES {
+                        match rx.try_recv() {
+                            Ok(b) => {
+                                n += b.0.len();
+                                batches.push(b);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let fixes: Vec<FixRow> = batches.iter().flat_map(|b| b.0.iter().cloned()).collect();
+                    let events: Vec<EventRow> = batches.iter().flat_map(|b| b.1.iter().cloned()).collect();
+                    let res = store.write_tracks(&fixes, &events).await;
+                    if let Err(e) = &res {
+                        tracing::warn!(error = %e, fixes = fixes.len(), "tracks not written; the trackers will send again");
+                    }
+                    for (_, _, done) in batches {
+                        let _ = done.send(match &res {
+                            Ok(()) => Ok(()),
+                            Err(e) => Err(Error::Internal(e.to_string())),
+                        });
+                    }
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Answers once the rows are committed.
+    pub async fn write(&self, fixes: Vec<FixRow>, events: Vec<EventRow>) -> Result<()> {
+        if fixes.is_empty() && events.is_empty() {
+            return Ok(());
+        }
+        let (done, answer) = oneshot::channel();
+        self.tx
+            .send((fixes, events, done))
+            .await
+            .map_err(|_| Error::Internal("the track writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal("the track writer stopped".into()))?
+    }
+}
+
+impl Hub {
+    /// Fixes from a tracker bound to `vehicle_id`, in the order sent; answered once every fix is
+    /// stored or refused.
+    pub async fn take_fixes(&self, vehicle_id: i64, fixes: Vec<Fix>) -> Result<Taken> {
+        self.vehicles
+            .get(vehicle_id)
+            .send(Take { fixes })
+            .await
+            .map_err(|_| Error::Internal("the vehicle's actor stopped".into()))?
+    }
+
+    pub async fn create_vehicle(&self, org_id: i64, v: &VehicleIn) -> Result<VehicleRow> {
+        self.core.store.create_vehicle(org_id, v).await
+    }
+
+    pub async fn edit_vehicle(&self, org_id: i64, id: i64, v: &VehicleIn) -> Result<VehicleRow> {
+        let row = self.core.store.edit_vehicle(org_id, id, v).await?;
+        self.vehicle_changed(org_id, id).await;
+        Ok(row)
+    }
+
+    pub async fn remove_vehicle(&self, org_id: i64, id: i64) -> Result<VehicleRow> {
+        let row = self.core.store.remove_vehicle(org_id, id).await?;
+        self.vehicle_changed(org_id, id).await;
+        Ok(row)
+    }
+
+    /// The organisation's territories changed: its vehicles judge by the new ones.
+    pub async fn territories_changed(&self, org_id: i64) {
+        self.vehicle_changed(org_id, 0).await;
+    }
+
+    /// Tells every node's actor of the vehicle (0: of all the organisation's) to read again.
+    async fn vehicle_changed(&self, org_id: i64, vehicle_id: i64) {
+        let e = Event {
+            origin: 0,
+            org_id,
+            branch_id: 0,
+            at: now_millis(),
+            kind: EventKind::VehicleChanged { vehicle_id },
+        };
+        if let Err(err) = self.core.bus.publish(e).await {
+            tracing::warn!(error = %err, "vehicle change not published; other nodes read it within a minute");
+        }
+    }
+
+    /// Reloads the actors a `VehicleChanged` names, on this node.
+    pub(crate) fn heard_vehicle_changed(&self, org_id: i64, vehicle_id: i64) {
+        if vehicle_id == 0 {
+            self.fleet.forget_territories(org_id);
+            for (_, a) in self.vehicles.running() {
+                a.do_send(Reload);
+            }
+        } else if let Some((_, a)) = self.vehicles.running().into_iter().find(|(id, _)| *id == vehicle_id) {
+            a.do_send(Reload);
+        }
+    }
+}
+
+impl Hub {
+    /// Starts the listener that has this node's vehicle actors read again when any node
+    /// changes a vehicle or a territory.
+    pub fn start_fleet(&self) {
+        let hub = self.clone();
+        self.tasks().supervise("fleet-changes", move || {
+            let hub = hub.clone();
+            async move {
+                let mut rx = hub.bus().subscribe();
+                let stop = hub.tasks().token();
+                loop {
+                    let heard = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        e = rx.recv() => e,
+                    };
+                    match heard {
+                        Ok(e) => {
+                            if let EventKind::VehicleChanged { vehicle_id } = e.kind {
+                                hub.heard_vehicle_changed(e.org_id, vehicle_id);
+                            }
+                        }
+                        // Missed changes: every vehicle reads itself again.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            for (_, a) in hub.vehicles.running() {
+                                a.do_send(Reload);
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,468 @@
+//! A vehicle's rules taken together: each fix a tracker sends is judged (`track::judge`), and a
+//! fix the track takes moves the vehicle's motion (trips, stops, speeding under the lowest
+//! limit where it is), its presence in each territory (with hysteresis) and the frozen-receiver
+//! watch. What comes out is what the vehicle's actor stores and tells. Pure: the actor replays
+//! a stored track through it to stand where it stood before a restart.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::geo::{Area, Point};
+use super::track::{
+    self, Crossing, Frozen, Hysteresis, Limits, Motion, MotionEvent, MotionRules, Presence, Seen, Verdict,
+};
+use super::Millis;
+
+/// One fix as the core takes it from a tracker's bridge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fix {
+    pub at: Millis,
+    pub lat: f64,
+    pub lon: f64,
+    pub speed_kmh: Option<f64>,
+    pub course: Option<f64>,
+    pub altitude: Option<f64>,
+    pub satellites: Option<u8>,
+    pub accuracy_m: Option<f64>,
+    /// The device's readings by name (numbers, flags, text).
+    pub io: serde_json::Map<String, Value>,
+}
+
+impl Fix {
+    pub fn point(&self) -> Point {
+        Point {
+            lon: self.lon,
+            lat: self.lat,
+        }
+    }
+
+    fn seen(&self) -> Seen {
+        Seen {
+            at: self.at,
+            point: self.point(),
+            accuracy_m: self.accuracy_m,
+            satellites: self.satellites,
+        }
+    }
+
+    /// Whether the tracker says the vehicle moves: its speed, or the ignition on (Teltonika's
+    /// element 239, or an `ignition` flag).
+    fn says_moving(&self, r: &MotionRules) -> bool {
+        let ignition = ["239", "ignition"]
+            .iter()
+            .filter_map(|k| self.io.get(*k))
+            .any(|v| v.as_bool().unwrap_or_else(|| v.as_f64().is_some_and(|n| n > 0.0)));
+        ignition || self.speed_kmh.is_some_and(|s| s >= r.moving_kmh)
+    }
+}
+
+/// A territory as the vehicles see it.
+#[derive(Debug, Clone)]
+pub struct Territory {
+    pub id: i64,
+    pub area: Area,
+    pub speed_limit_kmh: Option<f64>,
+}
+
+/// The bounds every vehicle of an installation is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rules {
+    pub limits: Limits,
+    pub hysteresis: Hysteresis,
+    pub motion: MotionRules,
+    /// A receiver whose position stays put while the vehicle says it moves this long is frozen.
+    pub frozen_ms: Millis,
+}
+
+impl Rules {
+    pub fn standard() -> Self {
+        Rules {
+            frozen_ms: 10 * 60_000,
+            ..Rules::default()
+        }
+    }
+}
+
+/// What a fix told.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Told {
+    TripStarted {
+        at: Millis,
+    },
+    TripEnded {
+        started: Millis,
+        at: Millis,
+        meters: f64,
+    },
+    Overspeed {
+        at: Millis,
+        kmh: f64,
+        limit_kmh: f64,
+    },
+    TerritoryEntered {
+        at: Millis,
+        territory_id: i64,
+    },
+    TerritoryLeft {
+        at: Millis,
+        territory_id: i64,
+    },
+    /// The receiver stopped updating its position (since `at`).
+    Frozen {
+        at: Millis,
+    },
+}
+
+impl Told {
+    /// The event's kind, moment and subject: what makes it the same event twice.
+    pub fn key(&self) -> (&'static str, Millis, i64) {
+        match *self {
+            Told::TripStarted { at } => ("trip_started", at, 0),
+            Told::TripEnded { at, .. } => ("trip_ended", at, 0),
+            Told::Overspeed { at, .. } => ("overspeed", at, 0),
+            Told::TerritoryEntered { at, territory_id } => ("territory_entered", at, territory_id),
+            Told::TerritoryLeft { at, territory_id } => ("territory_left", at, territory_id),
+            Told::Frozen { at } => ("frozen", at, 0),
+        }
+    }
+
+    /// Whether supervisors are told at once (a trip's start and end are for the reports).
+    pub fn is_alert(&self) -> bool {
+        !matches!(self, Told::TripStarted { .. } | Told::TripEnded { .. })
+    }
+}
+
+/// A vehicle's state as its fixes made it.
+#[derive(Debug, Clone, Default)]
+pub struct Vehicle {
+    last: Option<Seen>,
+    pub motion: Motion,
+    /// Only the territories the vehicle is in or near: once it has a first fix, a territory
+    /// missing here is one it is clearly outside of (so 1,000 territories cost nothing per
+    /// vehicle far from them).
+    presence: HashMap<i64, Presence>,
+    frozen: Frozen,
+}
+
+impl Vehicle {
+    /// The last fix taken.
+    pub fn last(&self) -> Option<&Seen> {
+        self.last.as_ref()
+    }
+
+    /// Inside these territories, as last decided.
+    pub fn inside(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self
+            .presence
+            .iter()
+            .filter(|(_, p)| p.inside == Some(true))
+            .map(|(id, _)| *id)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Takes one fix at the server's `now`; `own_limit` the vehicle's speed limit.
+    pub fn take(
+        &mut self,
+        fix: &Fix,
+        now: Millis,
+        own_limit: Option<f64>,
+        territories: &[Territory],
+        rules: &Rules,
+    ) -> (Verdict, Vec<Told>) {
+        let seen = fix.seen();
+        let verdict = track::judge(self.last.as_ref(), &seen, now, &rules.limits);
+        if verdict != Verdict::Take {
+            return (verdict, Vec::new());
+        }
+        let first = self.last.is_none();
+        self.last = Some(seen);
+        let p = seen.point;
+        let h = &rules.hysteresis;
+        let mut told = Vec::new();
+        let mut limit = own_limit;
+        for t in territories {
+            let side = t.area.side_beyond(p, h.margin_m);
+            if side == Some(true) {
+                if let Some(l) = t.speed_limit_kmh {
+                    limit = Some(limit.map_or(l, |m: f64| m.min(l)));
+                }
+            }
+            let presence = match self.presence.get_mut(&t.id) {
+                Some(pr) => pr,
+                // Clearly outside and not known otherwise: nothing to keep.
+                None if side == Some(false) => continue,
+                None => self.presence.entry(t.id).or_insert(if first {
+                    Presence::default()
+                } else {
+                    Presence {
+                        inside: Some(false),
+                        turning_since: None,
+                    }
+                }),
+            };
+            match presence.take(side, fix.at, h) {
+                Some(Crossing::Entered) => told.push(Told::TerritoryEntered {
+                    at: fix.at,
+                    territory_id: t.id,
+                }),
+                Some(Crossing::Left) => told.push(Told::TerritoryLeft {
+                    at: fix.at,
+                    territory_id: t.id,
+                }),
+                None => {}
+            }
+            if presence.inside == Some(false) && presence.turning_since.is_none() {
+                self.presence.remove(&t.id);
+            }
+        }
+        for e in self.motion.take(fix.at, p, fix.speed_kmh, limit, &rules.motion) {
+            told.push(match e {
+                MotionEvent::TripStarted { at } => Told::TripStarted { at },
+                MotionEvent::TripEnded { started, at, meters } => Told::TripEnded {
+                    started,
+                    at,
+                    meters: meters.round(),
+                },
+                MotionEvent::Overspeed { at, kmh, limit_kmh } => Told::Overspeed { at, kmh, limit_kmh },
+            });
+        }
+        if self
+            .frozen
+            .take(fix.at, p, fix.says_moving(&rules.motion), rules.frozen_ms)
+        {
+            told.push(Told::Frozen { at: fix.at });
+        }
+        (verdict, told)
+    }
+}
+
+/// Keeps the points of a track a map needs at `tolerance_m`: Douglas–Peucker, so a straight
+/// road of a hundred fixes is two points and every bend stays.
+pub fn simplify(points: &[Point], tolerance_m: f64) -> Vec<usize> {
+    if points.len() <= 2 {
+        return (0..points.len()).collect();
+    }
+    let mut keep = vec![false; points.len()];
+    keep[0] = true;
+    keep[points.len() - 1] = true;
+    // An explicit stack: a day's track of 20,000 fixes would be deep recursion.
+    let mut stack = vec![(0, points.len() - 1)];
+    while let Some((a, b)) = stack.pop() {
+        if b <= a + 1 {
+            continue;
+        }
+        let (mut far, mut at) = (0.0, a);
+        for i in a + 1..b {
+            let d = off_line_m(points[i], points[a], points[b]);
+            if d > far {
+                (far, at) = (d, i);
+            }
+        }
+        if far > tolerance_m {
+            keep[at] = true;
+            stack.push((a, at));
+            stack.push((at, b));
+        }
+    }
+    keep.iter().enumerate().filter(|(_, k)| **k).map(|(i, _)| i).collect()
+}
+
+/// How far `p` is from the segment `a`–`b`, in metres (a plane tangent at `p`).
+fn off_line_m(p: Point, a: Point, b: Point) -> f64 {
+    let k = p.lat.to_radians().cos() * 111_195.0;
+    let xy = |q: Point| ((q.lon - p.lon) * k, (q.lat - p.lat) * 111_195.0);
+    let ((ax, ay), (bx, by)) = (xy(a), xy(b));
+    let (dx, dy) = (bx - ax, by - ay);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 > 0.0 {
+        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (cx, cy) = (ax + t * dx, ay + t * dy);
+    (cx * cx + cy * cy).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const T0: Millis = 1_765_000_000_000;
+
+    fn fix(at: Millis, lat: f64, lon: f64, kmh: f64) -> Fix {
+        Fix {
+            at,
+            lat,
+            lon,
+            speed_kmh: Some(kmh),
+            course: None,
+            altitude: None,
+            satellites: Some(9),
+            accuracy_m: Some(5.0),
+            io: serde_json::Map::new(),
+        }
+    }
+
+    /// A square about 10 km a side around Moscow's centre, with a town limit of 60.
+    fn town() -> Territory {
+        let v = json!({"type": "Polygon", "coordinates": [[[37.55, 55.70], [37.70, 55.70], [37.70, 55.79], [37.55, 55.79], [37.55, 55.70]]]});
+        Territory {
+            id: 7,
+            area: Area::from_geojson("shape", &v).unwrap(),
+            speed_limit_kmh: Some(60.0),
+        }
+    }
+
+    fn drive(v: &mut Vehicle, fixes: &[Fix], own: Option<f64>, ts: &[Territory]) -> Vec<Told> {
+        let rules = Rules::standard();
+        fixes.iter().flat_map(|f| v.take(f, f.at, own, ts, &rules).1).collect()
+    }
+
+    #[test]
+    fn leaving_and_entering_a_town_is_told_once_each_after_the_dwell() {
+        let ts = [town()];
+        let mut v = Vehicle::default();
+        // Eastward along 55.75 from inside (37.65) to well outside (37.80) at 50 km/h, then back.
+        let mut fixes = Vec::new();
+        let step = 0.0008; // about 50 m: 50 km/h is 13.9 m/s, a fix every 3.6 s
+        let mut at = T0;
+        let mut lon = 37.65;
+        while lon < 37.80 {
+            fixes.push(fix(at, 55.75, lon, 50.0));
+            lon += step;
+            at += 3_600;
+        }
+        for _ in 0..60 {
+            fixes.push(fix(at, 55.75, lon, 0.0));
+            at += 5_000;
+        }
+        while lon > 37.65 {
+            fixes.push(fix(at, 55.75, lon, 50.0));
+            lon -= step;
+            at += 3_600;
+        }
+        let told = drive(&mut v, &fixes, None, &ts);
+        let crossings: Vec<_> = told
+            .iter()
+            .filter(|t| matches!(t, Told::TerritoryLeft { .. } | Told::TerritoryEntered { .. }))
+            .collect();
+        assert_eq!(crossings.len(), 2, "{told:?}");
+        assert!(matches!(crossings[0], Told::TerritoryLeft { territory_id: 7, .. }));
+        assert!(matches!(crossings[1], Told::TerritoryEntered { territory_id: 7, .. }));
+        assert_eq!(v.inside(), vec![7]);
+    }
+
+    #[test]
+    fn wandering_across_a_border_for_ten_minutes_raises_nothing() {
+        let ts = [town()];
+        let mut v = Vehicle::default();
+        let mut fixes = vec![fix(T0, 55.75, 37.65, 0.0)];
+        // Then parked on the eastern edge, ±30 m of drift, a fix every 5 s.
+        for i in 1..=120 {
+            let wobble = ((i * 37) % 61) as f64 / 30.0 - 1.0;
+            fixes.push(fix(T0 + 600_000 + i * 5_000, 55.75, 37.70 + wobble * 0.00048, 0.0));
+        }
+        let told = drive(&mut v, &fixes, None, &ts);
+        assert!(told.is_empty(), "{told:?}");
+    }
+
+    #[test]
+    fn speeding_is_judged_by_the_lowest_limit_where_the_vehicle_is() {
+        let ts = [town()];
+        // 70 in town for a minute: over the town's 60, under the vehicle's own 90.
+        let mut v = Vehicle::default();
+        let fixes: Vec<Fix> = (0..13)
+            .map(|i| fix(T0 + i * 5_000, 55.75, 37.60 + i as f64 * 0.0015, 70.0))
+            .collect();
+        let told = drive(&mut v, &fixes, Some(90.0), &ts);
+        let over: Vec<_> = told.iter().filter(|t| matches!(t, Told::Overspeed { .. })).collect();
+        assert_eq!(over.len(), 1, "{told:?}");
+        assert!(matches!(over[0], Told::Overspeed { limit_kmh, .. } if *limit_kmh == 60.0));
+        // The same outside town: only the vehicle's own limit, which 70 is under.
+        let mut v = Vehicle::default();
+        let fixes: Vec<Fix> = (0..13)
+            .map(|i| fix(T0 + i * 5_000, 55.60, 37.60 + i as f64 * 0.0015, 70.0))
+            .collect();
+        let told = drive(&mut v, &fixes, Some(90.0), &ts);
+        assert!(!told.iter().any(|t| matches!(t, Told::Overspeed { .. })), "{told:?}");
+    }
+
+    #[test]
+    fn a_late_fix_is_kept_for_the_track_and_tells_nothing() {
+        let ts = [town()];
+        let rules = Rules::standard();
+        let mut v = Vehicle::default();
+        assert_eq!(
+            v.take(&fix(T0, 55.75, 37.65, 0.0), T0, None, &ts, &rules).0,
+            Verdict::Take
+        );
+        assert_eq!(
+            v.take(&fix(T0 + 60_000, 55.75, 37.65, 0.0), T0, None, &ts, &rules).0,
+            Verdict::Take
+        );
+        // A fix from well outside, stamped before the last one: late, and no territory event
+        // however long ago it was.
+        let (verdict, told) = v.take(&fix(T0 - 3_600_000, 55.75, 37.90, 0.0), T0, None, &ts, &rules);
+        assert_eq!(verdict, Verdict::Late);
+        assert!(told.is_empty());
+        assert_eq!(v.inside(), vec![7]);
+    }
+
+    #[test]
+    fn far_territories_cost_no_state() {
+        let mut ts = vec![town()];
+        for i in 0..1_000 {
+            let (x, y) = (20.0 + (i % 40) as f64 * 0.5, 45.0 + (i / 40) as f64 * 0.5);
+            let v = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.1, y], [x + 0.1, y + 0.1], [x, y + 0.1], [x, y]]]});
+            ts.push(Territory {
+                id: 100 + i,
+                area: Area::from_geojson("shape", &v).unwrap(),
+                speed_limit_kmh: None,
+            });
+        }
+        let mut v = Vehicle::default();
+        drive(
+            &mut v,
+            &[fix(T0, 55.75, 37.65, 0.0), fix(T0 + 5_000, 55.75, 37.65, 0.0)],
+            None,
+            &ts,
+        );
+        assert_eq!(v.presence.len(), 1, "only the town it is in");
+    }
+
+    #[test]
+    fn a_frozen_receiver_is_told_once() {
+        let mut v = Vehicle::default();
+        let fixes: Vec<Fix> = (0..150).map(|i| fix(T0 + i * 5_000, 55.75, 37.65, 40.0)).collect();
+        let told = drive(&mut v, &fixes, None, &[]);
+        let frozen = told.iter().filter(|t| matches!(t, Told::Frozen { .. })).count();
+        assert_eq!(frozen, 1, "{told:?}");
+    }
+
+    #[test]
+    fn simplify_keeps_the_bends_and_drops_the_straight() {
+        let mut pts = Vec::new();
+        for i in 0..100 {
+            pts.push(Point {
+                lon: 37.0 + i as f64 * 0.001,
+                lat: 55.0,
+            });
+        }
+        for i in 1..100 {
+            pts.push(Point {
+                lon: 37.099,
+                lat: 55.0 + i as f64 * 0.001,
+            });
+        }
+        let kept = simplify(&pts, 5.0);
+        assert_eq!(kept, vec![0, 99, 198]);
+        assert_eq!(simplify(&pts[..2], 5.0), vec![0, 1]);
+        assert!(simplify(&[], 5.0).is_empty());
+    }
+}

@@ -1,0 +1,361 @@
+//! Vehicles, their tracks and what the tracks told (`model::fleet`). Fixes and events of many
+//! vehicles are written together (the node's track writer gathers them), each keyed so that a
+//! batch written twice stores nothing twice.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::base::{placeholders, sql};
+use super::Store;
+use crate::error::{Error, Result};
+use crate::model::field::{self, FieldError};
+use crate::model::fleet::{Fix, Territory, Told};
+use crate::model::geo::Area;
+use crate::model::Millis;
+
+/// A limit above this is a typo.
+const SPEED_LIMIT_MAX: f64 = 300.0;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct VehicleRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub name: String,
+    pub plate: String,
+    pub driver_id: Option<i64>,
+    pub speed_limit_kmh: Option<f64>,
+}
+
+/// A vehicle as the back office sets it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VehicleIn {
+    pub name: String,
+    #[serde(default)]
+    pub plate: String,
+    #[serde(default)]
+    pub driver_id: Option<i64>,
+    #[serde(default)]
+    pub speed_limit_kmh: Option<f64>,
+}
+
+/// A fix as stored, with whether it came late.
+#[derive(Debug, Clone)]
+pub struct FixRow {
+    pub vehicle_id: i64,
+    pub fix: Fix,
+    pub late: bool,
+    pub received_at: Millis,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub org_id: i64,
+    pub vehicle_id: i64,
+    pub told: Told,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VehicleEvent {
+    pub id: i64,
+    pub vehicle_id: i64,
+    pub at: Millis,
+    #[serde(flatten)]
+    pub told: Value,
+}
+
+/// A vehicle's last position, for the map.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Position {
+    pub vehicle_id: i64,
+    pub at: Millis,
+    pub lat: f64,
+    pub lon: f64,
+    pub speed_kmh: Option<f64>,
+    pub course: Option<f64>,
+}
+
+/// A point of a track for the map.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TrackPoint {
+    pub at: Millis,
+    pub lat: f64,
+    pub lon: f64,
+    pub speed_kmh: Option<f64>,
+}
+
+pub(crate) fn speed_limit(field: &'static str, v: Option<f64>) -> std::result::Result<(), FieldError> {
+    match v {
+        Some(l) if !(l.is_finite() && l > 0.0 && l <= SPEED_LIMIT_MAX) => Err(FieldError::new(
+            field,
+            "range",
+            json!({ "min": 1, "max": SPEED_LIMIT_MAX }),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Rows per INSERT: within SQLite's 32,766 bound variables at 12 a fix.
+const FIXES_PER_INSERT: usize = 1_000;
+
+impl Store {
+    pub async fn vehicles(&self, org_id: i64) -> Result<Vec<VehicleRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, org_id, name, plate, driver_id, speed_limit_kmh FROM vehicles WHERE org_id = $1 ORDER BY name, id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// A vehicle by id alone: its actor's own read (the organisation comes with it).
+    pub async fn vehicle_by_id(&self, id: i64) -> Result<VehicleRow> {
+        sqlx::query_as("SELECT id, org_id, name, plate, driver_id, speed_limit_kmh FROM vehicles WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(Error::NotFound("vehicle"))
+    }
+
+    pub async fn vehicle(&self, org_id: i64, id: i64) -> Result<VehicleRow> {
+        let v = self.vehicle_by_id(id).await?;
+        if v.org_id != org_id {
+            return Err(Error::NotFound("vehicle"));
+        }
+        Ok(v)
+    }
+
+    async fn check_vehicle(&self, org_id: i64, v: &VehicleIn) -> Result<()> {
+        field::name("name", &v.name)?;
+        if v.plate.chars().count() > 20 || v.plate.chars().any(char::is_control) {
+            return Err(FieldError::new("plate", "too_long", json!({ "max": 20 })).into());
+        }
+        speed_limit("speed_limit_kmh", v.speed_limit_kmh)?;
+        self.owned(org_id, "users", "driver_id", v.driver_id).await
+    }
+
+    pub async fn create_vehicle(&self, org_id: i64, v: &VehicleIn) -> Result<VehicleRow> {
+        self.check_vehicle(org_id, v).await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO vehicles (org_id, name, plate, driver_id, speed_limit_kmh) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(v.name.trim())
+        .bind(v.plate.trim())
+        .bind(v.driver_id)
+        .bind(v.speed_limit_kmh)
+        .fetch_one(&self.write)
+        .await?;
+        self.vehicle(org_id, id).await
+    }
+
+    pub async fn edit_vehicle(&self, org_id: i64, id: i64, v: &VehicleIn) -> Result<VehicleRow> {
+        self.check_vehicle(org_id, v).await?;
+        let done = sqlx::query(
+            "UPDATE vehicles SET name = $1, plate = $2, driver_id = $3, speed_limit_kmh = $4 WHERE id = $5 AND org_id = $6",
+        )
+        .bind(v.name.trim())
+        .bind(v.plate.trim())
+        .bind(v.driver_id)
+        .bind(v.speed_limit_kmh)
+        .bind(id)
+        .bind(org_id)
+        .execute(&self.write)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("vehicle"));
+        }
+        self.vehicle(org_id, id).await
+    }
+
+    /// Removes a vehicle with its track and events (its trackers go with it).
+    pub async fn remove_vehicle(&self, org_id: i64, id: i64) -> Result<VehicleRow> {
+        let v = self.vehicle(org_id, id).await?;
+        let mut tx = self.write.begin().await?;
+        for q in [
+            "DELETE FROM vehicle_events WHERE vehicle_id = $1",
+            "DELETE FROM vehicle_fixes WHERE vehicle_id = $1",
+            "DELETE FROM vehicles WHERE id = $1",
+        ] {
+            sqlx::query(q).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// The territories as vehicles judge them.
+    pub async fn fleet_territories(&self, org_id: i64) -> Result<Vec<Territory>> {
+        let rows: Vec<(i64, String, Option<f64>)> =
+            sqlx::query_as("SELECT id, shape, speed_limit_kmh FROM territories WHERE org_id = $1 ORDER BY id")
+                .bind(org_id)
+                .fetch_all(&self.read)
+                .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, shape, limit) in rows {
+            let v: Value = serde_json::from_str(&shape).map_err(|e| Error::Invalid(e.to_string()))?;
+            // A shape stored was checked when stored; one that no longer reads is skipped, not fatal.
+            match Area::from_geojson("shape", &v) {
+                Ok(area) => out.push(Territory {
+                    id,
+                    area,
+                    speed_limit_kmh: limit,
+                }),
+                Err(e) => tracing::warn!(territory = id, error = %e, "territory shape unreadable; skipped"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes fixes and events of any vehicles in one transaction; a fix or an event already
+    /// stored is left as it is.
+    pub async fn write_tracks(&self, fixes: &[FixRow], events: &[EventRow]) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        for chunk in fixes.chunks(FIXES_PER_INSERT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(i * 12 + 1, 12)))
+                .collect();
+            let q = sql(format!(
+                "INSERT INTO vehicle_fixes (vehicle_id, at, lat, lon, speed_kmh, course, altitude, satellites, accuracy, io, late, received_at) VALUES {} ON CONFLICT (vehicle_id, at) DO NOTHING",
+                rows.join(", ")
+            ));
+            let mut query = sqlx::query(q);
+            for r in chunk {
+                let f = &r.fix;
+                query = query
+                    .bind(r.vehicle_id)
+                    .bind(f.at)
+                    .bind(f.lat)
+                    .bind(f.lon)
+                    .bind(f.speed_kmh)
+                    .bind(f.course)
+                    .bind(f.altitude)
+                    .bind(f.satellites.map(i64::from))
+                    .bind(f.accuracy_m)
+                    .bind(Value::Object(f.io.clone()).to_string())
+                    .bind(i64::from(r.late))
+                    .bind(r.received_at);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for e in events {
+            let (kind, at, subject) = e.told.key();
+            sqlx::query(
+                "INSERT INTO vehicle_events (org_id, vehicle_id, kind, at, subject_id, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (vehicle_id, kind, at, subject_id) DO NOTHING",
+            )
+            .bind(e.org_id)
+            .bind(e.vehicle_id)
+            .bind(kind)
+            .bind(at)
+            .bind(subject)
+            .bind(serde_json::to_string(&e.told).map_err(|e| Error::Invalid(e.to_string()))?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A vehicle's fixes taken in order (not those that came late) from `since`: what its
+    /// actor replays to stand where it stood.
+    pub async fn fixes_since(&self, vehicle_id: i64, since: Millis) -> Result<Vec<Fix>> {
+        type Row = (
+            Millis,
+            f64,
+            f64,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<i64>,
+            Option<f64>,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT at, lat, lon, speed_kmh, course, altitude, satellites, accuracy, io FROM vehicle_fixes WHERE vehicle_id = $1 AND at >= $2 AND late = 0 ORDER BY at",
+        )
+        .bind(vehicle_id)
+        .bind(since)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(at, lat, lon, speed_kmh, course, altitude, satellites, accuracy_m, io)| Fix {
+                    at,
+                    lat,
+                    lon,
+                    speed_kmh,
+                    course,
+                    altitude,
+                    satellites: satellites.and_then(|s| u8::try_from(s).ok()),
+                    accuracy_m,
+                    io: serde_json::from_str(&io).unwrap_or_default(),
+                },
+            )
+            .collect())
+    }
+
+    /// The moment of a vehicle's last fix taken in order.
+    pub async fn last_fix_at(&self, vehicle_id: i64) -> Result<Option<Millis>> {
+        let (at,): (Option<Millis>,) =
+            sqlx::query_as("SELECT MAX(at) FROM vehicle_fixes WHERE vehicle_id = $1 AND late = 0")
+                .bind(vehicle_id)
+                .fetch_one(&self.read)
+                .await?;
+        Ok(at)
+    }
+
+    /// Each vehicle's last fix taken in order (one index seek a vehicle).
+    pub async fn positions(&self, org_id: i64) -> Result<Vec<Position>> {
+        Ok(sqlx::query_as(
+            "SELECT f.vehicle_id, f.at, f.lat, f.lon, f.speed_kmh, f.course FROM vehicles v \
+             JOIN vehicle_fixes f ON f.vehicle_id = v.id \
+             AND f.at = (SELECT MAX(l.at) FROM vehicle_fixes l WHERE l.vehicle_id = v.id AND l.late = 0) \
+             WHERE v.org_id = $1 ORDER BY f.vehicle_id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// A vehicle's track between two moments, every fix (late ones in their place).
+    pub async fn track(&self, org_id: i64, vehicle_id: i64, from: Millis, to: Millis) -> Result<Vec<TrackPoint>> {
+        self.vehicle(org_id, vehicle_id).await?;
+        Ok(sqlx::query_as(
+            "SELECT at, lat, lon, speed_kmh FROM vehicle_fixes WHERE vehicle_id = $1 AND at >= $2 AND at <= $3 ORDER BY at",
+        )
+        .bind(vehicle_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// The organisation's vehicle events, newest first, after `before` (an id) when given.
+    pub async fn vehicle_events(
+        &self,
+        org_id: i64,
+        vehicle_id: Option<i64>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<VehicleEvent>> {
+        let rows: Vec<(i64, i64, Millis, String)> = sqlx::query_as(
+            "SELECT id, vehicle_id, at, data FROM vehicle_events WHERE org_id = $1 AND ($2 = 0 OR vehicle_id = $2) AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4",
+        )
+        .bind(org_id)
+        .bind(vehicle_id.unwrap_or(0))
+        .bind(before.unwrap_or(0))
+        .bind(limit.clamp(1, 500))
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, vehicle_id, at, data)| VehicleEvent {
+                id,
+                vehicle_id,
+                at,
+                told: serde_json::from_str(&data).unwrap_or(Value::Null),
+            })
+            .collect())
+    }
+}

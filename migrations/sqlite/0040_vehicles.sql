@@ -1,0 +1,63 @@
+-- Vehicles and their tracks (#12). A vehicle is the core's; its live state (moving, trips,
+-- territories) is its actor's, worked out again from the stored track when the actor starts.
+CREATE TABLE vehicles (
+    id               INTEGER PRIMARY KEY,
+    org_id           INTEGER NOT NULL REFERENCES organisations(id),
+    name             TEXT NOT NULL,
+    plate            TEXT NOT NULL DEFAULT '',
+    -- Who usually drives it: a field engineer's position is their vehicle's.
+    driver_id        INTEGER REFERENCES users(id),
+    -- Its own speed limit (a lorry's), beside the territories' limits.
+    speed_limit_kmh  REAL
+);
+CREATE INDEX vehicles_org ON vehicles (org_id);
+CREATE INDEX vehicles_driver ON vehicles (driver_id);
+
+-- Every fix taken, in full for reports; one row per vehicle and moment, so a tracker that sends
+-- again what was not acknowledged stores nothing twice. `late`: older than a fix already taken
+-- (a tracker emptying its memory), kept for the track but raising no event.
+CREATE TABLE vehicle_fixes (
+    vehicle_id   INTEGER NOT NULL REFERENCES vehicles(id),
+    at           INTEGER NOT NULL,
+    lat          REAL NOT NULL,
+    lon          REAL NOT NULL,
+    speed_kmh    REAL,
+    course       REAL,
+    altitude     REAL,
+    satellites   INTEGER,
+    accuracy     REAL,
+    io           TEXT NOT NULL DEFAULT '{}',
+    late         INTEGER NOT NULL DEFAULT 0,
+    received_at  INTEGER NOT NULL,
+    PRIMARY KEY (vehicle_id, at)
+) WITHOUT ROWID;
+
+-- What a vehicle's track told: trips, stops, speeding, territories left and entered. Keyed by
+-- what it is about, so the same track worked out twice (after a restart) tells nothing twice.
+CREATE TABLE vehicle_events (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES organisations(id),
+    vehicle_id  INTEGER NOT NULL REFERENCES vehicles(id),
+    kind        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    -- The territory a crossing is about; 0 for the others.
+    subject_id  INTEGER NOT NULL DEFAULT 0,
+    data        TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (vehicle_id, kind, at, subject_id)
+);
+CREATE INDEX vehicle_events_org ON vehicle_events (org_id, id);
+
+-- A territory's speed limit (a town's 60, a site's yard 20), beside the vehicle's own.
+ALTER TABLE territories ADD COLUMN speed_limit_kmh REAL;
+
+-- The trackers' bridge: a device by its unique id (OsmAnd's id, Teltonika's IMEI), bound to a
+-- vehicle. Unique across the installation: one listener serves every organisation.
+CREATE TABLE tracker_devices (
+    id            INTEGER PRIMARY KEY,
+    org_id        INTEGER NOT NULL REFERENCES organisations(id),
+    protocol      TEXT NOT NULL,
+    unique_id     TEXT NOT NULL UNIQUE,
+    vehicle_id    INTEGER NOT NULL REFERENCES vehicles(id),
+    last_seen_at  INTEGER
+);
+CREATE INDEX tracker_devices_org ON tracker_devices (org_id);

@@ -1,0 +1,190 @@
+//! Vehicles: trackers reporting over HTTP (OsmAnd, Traccar Client), the back office's vehicles
+//! and tracker devices, and the supervisors' map (positions, tracks, alerts).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use hub_actors::model::fleet::simplify;
+use hub_actors::model::geo::Point;
+use hub_actors::model::now_millis;
+use hub_actors::store::fleet::VehicleIn;
+use hub_channels::trackers::store::DeviceStore;
+
+use crate::auth::{Admin, Supervisor};
+use crate::{ApiError, ApiResult, AppState};
+
+/// A report of Traccar Client's batch of positions stays far below this.
+const REPORT_LIMIT: usize = 256 * 1024;
+
+/// A track shown on the map keeps the bends that are this far off a straight line, metres.
+const TRACK_TOLERANCE_M: f64 = 5.0;
+
+/// The longest stretch of track asked for at once.
+const TRACK_SPAN_MS: i64 = 7 * 24 * 3_600_000;
+
+/// OsmAnd's and Traccar Client's report: the query string (GET or POST), a form body, or
+/// Traccar Client 9's JSON body. 200 once stored; 400 for an unknown device or a report that
+/// cannot be read (as Traccar answers).
+async fn osmand(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let Some(t) = state.trackers.as_ref().filter(|t| t.osmand_enabled()) else {
+        return Err(ApiError::NoRoute);
+    };
+    let content = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| hub_channels::trackers::TrackerError::Malformed("the body is not UTF-8".into()))?;
+    let res = if content.starts_with("application/json")
+        || (text.trim_start().starts_with('{') && req.query_string().is_empty())
+    {
+        t.osmand("", Some(text)).await
+    } else if !text.trim().is_empty() && req.query_string().is_empty() {
+        t.osmand(text, None).await
+    } else {
+        t.osmand(req.query_string(), None).await
+    };
+    match res {
+        Ok(_) => Ok(HttpResponse::Ok().finish()),
+        Err(e) => {
+            let peer = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+            tracing::debug!(peer, error = %e, "osmand report refused");
+            Err(e.into())
+        }
+    }
+}
+
+async fn vehicles(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    Ok(HttpResponse::Ok().json(json!({
+        "vehicles": store.vehicles(admin.org_id).await?,
+        "devices": store.tracker_devices(admin.org_id).await?,
+        "listeners": state.trackers.as_ref().map(|t| t.listeners()),
+    })))
+}
+
+async fn create_vehicle(
+    state: web::Data<AppState>,
+    admin: Admin,
+    body: web::Json<VehicleIn>,
+) -> ApiResult<HttpResponse> {
+    let v = state.hub.create_vehicle(admin.org_id, &body).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+async fn edit_vehicle(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<VehicleIn>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.edit_vehicle(admin.org_id, *path, &body).await?))
+}
+
+async fn remove_vehicle(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    state.hub.remove_vehicle(admin.org_id, *path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewDevice {
+    protocol: String,
+    unique_id: String,
+    vehicle_id: i64,
+}
+
+async fn add_device(state: web::Data<AppState>, admin: Admin, body: web::Json<NewDevice>) -> ApiResult<HttpResponse> {
+    let d = state
+        .hub
+        .store()
+        .add_tracker_device(admin.org_id, &body.protocol, &body.unique_id, body.vehicle_id)
+        .await?;
+    Ok(HttpResponse::Created().json(d))
+}
+
+async fn remove_device(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    state.hub.store().remove_tracker_device(admin.org_id, *path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The map's snapshot: the vehicles, where each was last, and the territories.
+async fn fleet(state: web::Data<AppState>, sup: Supervisor) -> ApiResult<HttpResponse> {
+    let store = state.hub.store();
+    Ok(HttpResponse::Ok().json(json!({
+        "vehicles": store.vehicles(sup.org_id).await?,
+        "positions": store.positions(sup.org_id).await?,
+        "territories": store.territories(sup.org_id).await?,
+        "sites": store.sites(sup.org_id).await?,
+        "now": now_millis(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrackQuery {
+    /// Milliseconds since the epoch; the last 24 hours when left out.
+    #[serde(default)]
+    from: Option<i64>,
+    #[serde(default)]
+    to: Option<i64>,
+}
+
+/// A vehicle's track for the map, its straight stretches thinned.
+async fn track(
+    state: web::Data<AppState>,
+    sup: Supervisor,
+    path: web::Path<i64>,
+    q: web::Query<TrackQuery>,
+) -> ApiResult<HttpResponse> {
+    let to = q.to.unwrap_or_else(now_millis);
+    let from = q.from.unwrap_or(to - 24 * 3_600_000).max(to - TRACK_SPAN_MS);
+    let all = state.hub.store().track(sup.org_id, *path, from, to).await?;
+    let points: Vec<Point> = all.iter().map(|p| Point { lon: p.lon, lat: p.lat }).collect();
+    let kept: Vec<_> = simplify(&points, TRACK_TOLERANCE_M)
+        .into_iter()
+        .map(|i| &all[i])
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "fixes": all.len(), "points": kept })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    #[serde(default)]
+    vehicle_id: Option<i64>,
+    /// An event id: those before it (the next page).
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+async fn events(state: web::Data<AppState>, sup: Supervisor, q: web::Query<EventsQuery>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        state
+            .hub
+            .store()
+            .vehicle_events(sup.org_id, q.vehicle_id, q.before, 100)
+            .await?,
+    ))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/trackers/osmand")
+            .app_data(web::PayloadConfig::new(REPORT_LIMIT))
+            .route(web::get().to(osmand))
+            .route(web::post().to(osmand)),
+    )
+    .route("/api/admin/vehicles", web::get().to(vehicles))
+    .route("/api/admin/vehicles", web::post().to(create_vehicle))
+    .route("/api/admin/vehicles/{id}", web::put().to(edit_vehicle))
+    .route("/api/admin/vehicles/{id}", web::delete().to(remove_vehicle))
+    .route("/api/admin/trackers", web::post().to(add_device))
+    .route("/api/admin/trackers/{id}", web::delete().to(remove_device))
+    .route("/api/supervisor/fleet", web::get().to(fleet))
+    .route("/api/supervisor/vehicles/{id}/track", web::get().to(track))
+    .route("/api/supervisor/vehicle-events", web::get().to(events));
+}
