@@ -32,6 +32,10 @@ pub struct Settings {
     pub public_url: String,
     /// Bearer token for `/metrics`; empty: only scrapers on this machine are answered.
     pub metrics_token: String,
+    /// The map page's tiles: a URL with {z}, {x} and {y} (and {s} for subdomains), and the
+    /// attribution its owner asks for.
+    pub map_tiles: String,
+    pub map_attribution: String,
     /// What one client address may create anonymously in 10 minutes (new chat visitors and
     /// registrar tickets together); 0: no limit (load tests, a hub behind a proxy that limits).
     pub anonymous_limit: usize,
@@ -126,6 +130,8 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         use hub_channels::config::{within, SettingError};
         within("workers", self.workers, 0, 1024)?;
+        hub_web::map::Tiles::new(&self.map_tiles, &self.map_attribution)
+            .map_err(|e| SettingError::new("map_tiles", e))?;
         within("upload_unsent_secs", self.upload_unsent_secs, 1, 86_400)?;
         within("upload_unsent_address_mb", self.upload_unsent_address_mb, 1, 1 << 20)?;
         within("upload_unsent_org_mb", self.upload_unsent_org_mb, 1, 1 << 24)?;
@@ -270,6 +276,8 @@ impl Default for Settings {
             secure_cookies: false,
             log: "info".into(),
             public_url: String::new(),
+            map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
+            map_attribution: "© OpenStreetMap contributors".into(),
             metrics_token: String::new(),
             anonymous_limit: 60,
             upload_unsent_secs: 3600,

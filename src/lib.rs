@@ -269,6 +269,8 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             speech: Some(speech),
             sip,
             trackers: Some(trackers),
+            map: hub_web::map::Tiles::new(&settings.map_tiles, &settings.map_attribution)
+                .map_err(|e| RunError::Settings(format!("map_tiles: {e}")))?,
             consoles: Default::default(),
         });
     let workers = if settings.workers == 0 {

@@ -19,6 +19,8 @@ mod concurrency;
 mod desk;
 #[path = "it/desk_hooks.rs"]
 mod desk_hooks;
+#[path = "it/fleet_day.rs"]
+mod fleet_day;
 #[path = "it/namespace.rs"]
 mod namespace;
 #[path = "it/queue_flow.rs"]

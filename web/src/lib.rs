@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod consoles;
 pub mod error;
+pub mod map;
 pub mod metrics;
 mod pages;
 mod routes;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub sip: Option<hub_channels::sip::Sip>,
     /// The vehicle trackers' bridge of this node.
     pub trackers: Option<hub_channels::trackers::Trackers>,
+    /// The map page's tile source.
+    pub map: map::Tiles,
     /// The operator consoles open on this node: presence follows them (`consoles::follow`).
     pub consoles: Arc<consoles::Consoles>,
 }

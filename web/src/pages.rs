@@ -20,7 +20,17 @@ fn embeddable(body: &'static str) -> HttpResponse {
     page_response(body, "*")
 }
 
+/// The map page: its tiles come from the installation's tile server, the one origin besides
+/// the hub's own that images may come from.
+async fn map_page(state: web::Data<crate::AppState>) -> HttpResponse {
+    page_with(page!("map.html"), "'none'", &state.map.origin)
+}
+
 fn page_response(body: &'static str, frame_ancestors: &str) -> HttpResponse {
+    page_with(body, frame_ancestors, "")
+}
+
+fn page_with(body: &'static str, frame_ancestors: &str, images: &str) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     if frame_ancestors == "'none'" {
         res.insert_header((header::X_FRAME_OPTIONS, "DENY"));
@@ -30,7 +40,7 @@ fn page_response(body: &'static str, frame_ancestors: &str) -> HttpResponse {
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             format!(
-                "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; \
+                "default-src 'self'; img-src 'self' data: blob: {images}; style-src 'self'; script-src 'self'; \
                  connect-src 'self'; frame-ancestors {frame_ancestors}; base-uri 'none'; form-action 'self'"
             ),
         ))
@@ -109,6 +119,10 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("admin-phones.js"),
     js!("admin-desk.js"),
     js!("admin-desk-flow.js"),
+    js!("map.js"),
+    // Leaflet 1.9.4 from npm (BSD-2-Clause, LICENSE in leaflet-LICENSE.txt), its ES module.
+    js!("leaflet-1.9.4.esm.js"),
+    css!("leaflet-1.9.4.css"),
 ];
 
 /// A script or the styles. `no-cache` with an ETag: a page loads a dozen modules, and a browser
@@ -193,7 +207,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/widget.js", get_or_head().to(widget_script))
         .route("/desk", get_or_head().to(|| async { html(page!("desk.html")) }))
-        .route("/admin", get_or_head().to(|| async { html(page!("admin.html")) }));
+        .route("/admin", get_or_head().to(|| async { html(page!("admin.html")) }))
+        .route("/map", get_or_head().to(map_page));
 }
 
 #[cfg(test)]

@@ -281,6 +281,39 @@ async fn operator(
     Ok(response)
 }
 
+/// The map's feed: where the organisation's vehicles are and what they told, for supervisors.
+/// Not a console: it keeps nobody present.
+async fn fleet(
+    state: web::Data<AppState>,
+    sup: crate::auth::Supervisor,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let (response, session, stream) = upgrade(&req, body)?;
+    let org_id = sup.org_id;
+    let pushes = bus_pushes(
+        &state,
+        move |e| {
+            let mine = e.org_id == org_id
+                && matches!(
+                    e.kind,
+                    EventKind::VehicleMoved { .. } | EventKind::VehicleAlert { .. } | EventKind::VehicleChanged { .. }
+                );
+            mine.then(|| serde_json::to_string(e).ok()).flatten()
+        },
+        // A map that missed positions reconnects and reads them all again.
+        || Err(Some(slow())),
+    );
+    let recheck = crate::auth::token_of(&req).map(|token| Recheck {
+        store: state.hub.store().clone(),
+        watch: state.sessions.watch(&token, Holder::User(sup.user_id)),
+        token,
+    });
+    let state = state.into_inner();
+    actix_web::rt::spawn(async move { run(session, stream, &state, pushes, recheck).await });
+    Ok(response)
+}
+
 /// A ticket status page's feed: "something changed in your branch; fetch your ticket again".
 async fn ticket(
     state: web::Data<AppState>,
@@ -306,5 +339,6 @@ async fn ticket(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws/board", web::get().to(board))
         .route("/ws/operator", web::get().to(operator))
+        .route("/ws/fleet", web::get().to(fleet))
         .route("/ws/ticket/{public_id}", web::get().to(ticket));
 }

@@ -6,6 +6,7 @@
 //! are already stored and are not told twice.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use serde::Serialize;
@@ -23,7 +24,8 @@ use crate::Core;
 /// (a stop's three minutes, a territory's dwell, a frozen receiver's ten minutes).
 const REPLAY_MS: Millis = 30 * 60_000;
 
-/// A vehicle's position is published at most this often (the map needs no more).
+/// A vehicle's position is published at most this often (the map needs no more); the last one
+/// held back goes out when the time is up.
 const PUBLISH_EVERY_MS: Millis = 1_000;
 
 pub struct VehicleActor {
@@ -38,6 +40,9 @@ struct Loaded {
     own_limit: Option<f64>,
     vehicle: Vehicle,
     published_at: Millis,
+    /// A position held back by the once-a-second rule, published when the second is up (so
+    /// the map ends where the vehicle is, not where it was a fix ago).
+    held: Option<Fix>,
 }
 
 /// Fixes from a tracker, in the order it sent them.
@@ -75,6 +80,32 @@ impl Actor for VehicleActor {
     type Context = Context<Self>;
 }
 
+impl VehicleActor {
+    fn publish(&self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        let bus = self.core.bus.clone();
+        actix::spawn(async move {
+            for e in events {
+                if let Err(err) = bus.publish(e).await {
+                    tracing::warn!(error = %err, "vehicle event not published");
+                }
+            }
+        });
+    }
+
+    fn publish_held(&mut self) {
+        let id = self.id;
+        let Some(st) = self.state.as_mut() else { return };
+        let Some(f) = st.held.take() else { return };
+        let now = now_millis();
+        st.published_at = now;
+        let e = moved(st.org_id, id, &f, now);
+        self.publish(vec![e]);
+    }
+}
+
 impl Handler<Reload> for VehicleActor {
     type Result = ();
 
@@ -99,19 +130,25 @@ impl Handler<Take> for VehicleActor {
                 Ok((st, taken))
             }
             .into_actor(self)
-            .map(|res: Result<(Loaded, (Taken, Option<Fix>))>, act, _| match res {
+            .map(|res: Result<(Loaded, (Taken, Option<Fix>))>, act, ctx| match res {
                 Ok((mut st, (taken, last))) => {
                     let now = now_millis();
-                    let events = announce(st.org_id, act.id, &taken, last.as_ref(), &mut st.published_at, now);
-                    act.state = Some(st);
-                    let bus = act.core.bus.clone();
-                    actix::spawn(async move {
-                        for e in events {
-                            if let Err(err) = bus.publish(e).await {
-                                tracing::warn!(error = %err, "vehicle event not published");
+                    let mut events = alerts(st.org_id, act.id, &taken, now);
+                    if let Some(f) = last {
+                        let wait = st.published_at + PUBLISH_EVERY_MS - now;
+                        if wait <= 0 {
+                            st.published_at = now;
+                            st.held = None;
+                            events.push(moved(st.org_id, act.id, &f, now));
+                        } else {
+                            if st.held.is_none() {
+                                ctx.run_later(Duration::from_millis(wait as u64), |act, _| act.publish_held());
                             }
+                            st.held = Some(f);
                         }
-                    });
+                    }
+                    act.state = Some(st);
+                    act.publish(events);
                     Ok(taken)
                 }
                 // Nothing is acknowledged: the tracker sends again, and a state that may have
@@ -137,6 +174,7 @@ async fn load(core: &Core, fleet: &Fleet, id: i64) -> Result<Loaded> {
         own_limit: v.speed_limit_kmh,
         vehicle,
         published_at: 0,
+        held: None,
     })
 }
 
@@ -179,45 +217,46 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
     Ok((taken, last))
 }
 
-/// The bus events a stored batch makes: each alert, and the position when it is time.
-fn announce(
-    org_id: i64,
-    id: i64,
-    taken: &Taken,
-    last: Option<&Fix>,
-    published_at: &mut Millis,
-    now: Millis,
-) -> Vec<Event> {
-    let event = |kind| Event {
+fn event(org_id: i64, now: Millis, kind: EventKind) -> Event {
+    Event {
         origin: 0,
         org_id,
         branch_id: 0,
         at: now,
         kind,
-    };
-    let mut out: Vec<Event> = taken
+    }
+}
+
+/// What a stored batch told that supervisors hear at once.
+fn alerts(org_id: i64, id: i64, taken: &Taken, now: Millis) -> Vec<Event> {
+    taken
         .told
         .iter()
         .filter(|t| t.is_alert())
         .map(|t| {
-            event(EventKind::VehicleAlert {
-                vehicle_id: id,
-                alert: serde_json::to_value(t).unwrap_or_default(),
-            })
+            event(
+                org_id,
+                now,
+                EventKind::VehicleAlert {
+                    vehicle_id: id,
+                    alert: serde_json::to_value(t).unwrap_or_default(),
+                },
+            )
         })
-        .collect();
-    if let Some(f) = last {
-        if now - *published_at >= PUBLISH_EVERY_MS {
-            *published_at = now;
-            out.push(event(EventKind::VehicleMoved {
-                vehicle_id: id,
-                fix_at: f.at,
-                lat: f.lat,
-                lon: f.lon,
-                speed_kmh: f.speed_kmh,
-                course: f.course,
-            }));
-        }
-    }
-    out
+        .collect()
+}
+
+fn moved(org_id: i64, id: i64, f: &Fix, now: Millis) -> Event {
+    event(
+        org_id,
+        now,
+        EventKind::VehicleMoved {
+            vehicle_id: id,
+            fix_at: f.at,
+            lat: f.lat,
+            lon: f.lon,
+            speed_kmh: f.speed_kmh,
+            course: f.course,
+        },
+    )
 }

@@ -119,6 +119,7 @@ async fn fleet(state: web::Data<AppState>, sup: Supervisor) -> ApiResult<HttpRes
         "positions": store.positions(sup.org_id).await?,
         "territories": store.territories(sup.org_id).await?,
         "sites": store.sites(sup.org_id).await?,
+        "tiles": { "url": state.map.url, "attribution": state.map.attribution },
         "now": now_millis(),
     })))
 }
