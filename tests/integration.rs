@@ -27,6 +27,8 @@ mod namespace;
 mod queue_flow;
 #[path = "it/restart.rs"]
 mod restart;
+#[path = "it/sensors.rs"]
+mod sensors;
 #[path = "it/service.rs"]
 mod service;
 #[path = "it/shutdown.rs"]

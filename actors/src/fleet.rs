@@ -12,12 +12,13 @@ use tokio::sync::{mpsc, oneshot};
 use crate::actors::vehicle::{Reload, Take, Taken};
 use crate::bus::{Event, EventKind};
 use crate::error::{Error, Result};
-use crate::model::fleet::{Fix, Rules, Territory};
+use crate::model::fleet::{Fix, Rules, Territories, Told};
 use crate::model::now_millis;
-use crate::store::fleet::{EventRow, FixRow, VehicleIn, VehicleRow};
+use crate::store::fleet::{EventRow, FixRow, SensorRow, VehicleIn, VehicleRow};
+use crate::store::requests::NewRequest;
 use crate::store::Store;
 use crate::tasks::Tasks;
-use crate::Hub;
+use crate::{Core, Hub};
 
 /// Territories read again at least this often (a change on another node reaches this one so).
 const TERRITORIES_FRESH: Duration = Duration::from_secs(30);
@@ -32,7 +33,7 @@ const WRITE_MAX_FIXES: usize = 8_000;
 pub struct Fleet {
     pub rules: Rules,
     pub writer: TrackWriter,
-    territories: Mutex<HashMap<i64, (Instant, Arc<Vec<Territory>>)>>,
+    territories: Mutex<HashMap<i64, (Instant, Arc<Territories>)>>,
 }
 
 impl Fleet {
@@ -45,13 +46,16 @@ impl Fleet {
     }
 
     /// The organisation's territories, shared by all its vehicles on this node.
-    pub async fn territories(&self, store: &Store, org_id: i64) -> Result<Arc<Vec<Territory>>> {
+    pub async fn territories(&self, store: &Store, org_id: i64) -> Result<Arc<Territories>> {
         if let Some((at, t)) = self.lock().get(&org_id) {
             if at.elapsed() < TERRITORIES_FRESH {
                 return Ok(t.clone());
             }
         }
-        let t = Arc::new(store.fleet_territories(org_id).await?);
+        let t = Arc::new(Territories::new(
+            store.fleet_territories(org_id).await?,
+            self.rules.hysteresis.margin_m,
+        ));
         self.lock().insert(org_id, (Instant::now(), t.clone()));
         Ok(t)
     }
@@ -60,7 +64,7 @@ impl Fleet {
         self.lock().remove(&org_id);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (Instant, Arc<Vec<Territory>>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (Instant, Arc<Territories>)>> {
         self.territories.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -133,6 +137,66 @@ impl TrackWriter {
     }
 }
 
+/// Opens the requests that sensors' excursions stored without one owe (of one vehicle, or of
+/// all): each in the transaction that marks its excursion answered, so one excursion opens
+/// one request whichever node, and however often, tries.
+pub(crate) async fn open_owed_requests(core: &Core, vehicle_id: Option<i64>) -> Result<usize> {
+    let mut opened = 0;
+    for owed in core.store.owed_excursions(vehicle_id).await? {
+        let Some(sensor) = core.store.sensor_by_id(owed.sensor_id).await? else {
+            continue;
+        };
+        let Some(type_id) = sensor.type_id else { continue };
+        let told: Told = match serde_json::from_str(&owed.data) {
+            Ok(t) => t,
+            Err(_) => continue,
+        };
+        let Told::SensorExcursion { worst, .. } = told else {
+            continue;
+        };
+        let vehicle = core.store.vehicle_by_id(owed.vehicle_id).await?;
+        let sign = if sensor.bound == "below" { '<' } else { '>' };
+        let new = NewRequest {
+            type_id,
+            subject: format!("{}: {} {worst} {sign} {}", vehicle.name, sensor.name, sensor.threshold),
+            priority: Some(sensor.priority.clone()),
+            category: None,
+            counterparty_id: None,
+            site_id: sensor.site_id,
+            contact_id: None,
+            fields: Default::default(),
+            checklist: Vec::new(),
+            conversation_id: None,
+        };
+        let made = core
+            .store
+            .create_request_for_event(owed.org_id, &new, owed.event_id)
+            .await;
+        match made {
+            Ok(Some(id)) => {
+                opened += 1;
+                let r = core.store.request(owed.org_id, id).await?;
+                crate::desk::desk_event(
+                    core,
+                    r.org_id,
+                    EventKind::RequestChanged {
+                        request_id: r.id,
+                        status: r.status.clone(),
+                        group_id: r.group_id,
+                        assignee_id: r.assignee_id,
+                    },
+                )
+                .await;
+            }
+            Ok(None) => {}
+            // The sensor's type or site is gone or wrong: said once in the log, the excursion
+            // stays owed until an admin mends the sensor.
+            Err(e) => tracing::warn!(sensor = sensor.id, error = %e, "a sensor's request could not be opened"),
+        }
+    }
+    Ok(opened)
+}
+
 impl Hub {
     /// Fixes from a tracker bound to `vehicle_id`, in the order sent; answered once every fix is
     /// stored or refused.
@@ -158,6 +222,18 @@ impl Hub {
         let row = self.core.store.remove_vehicle(org_id, id).await?;
         self.vehicle_changed(org_id, id).await;
         Ok(row)
+    }
+
+    pub async fn add_sensor(&self, org_id: i64, vehicle_id: i64, s: &SensorRow) -> Result<SensorRow> {
+        let row = self.core.store.add_sensor(org_id, vehicle_id, s).await?;
+        self.vehicle_changed(org_id, vehicle_id).await;
+        Ok(row)
+    }
+
+    pub async fn remove_sensor(&self, org_id: i64, id: i64) -> Result<()> {
+        let vehicle_id = self.core.store.remove_sensor(org_id, id).await?;
+        self.vehicle_changed(org_id, vehicle_id).await;
+        Ok(())
     }
 
     /// The organisation's territories changed: its vehicles judge by the new ones.
@@ -196,6 +272,17 @@ impl Hub {
     /// Starts the listener that has this node's vehicle actors read again when any node
     /// changes a vehicle or a territory.
     pub fn start_fleet(&self) {
+        // Excursions stored before a crash, whose requests were not opened yet.
+        let owed = self.clone();
+        self.tasks().spawn(async move {
+            match open_owed_requests(&owed.core, None).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(requests = n, "sensors: opened the requests owed from before the start"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sensors: owed requests not opened; the next excursion tries again")
+                }
+            }
+        });
         let hub = self.clone();
         self.tasks().supervise("fleet-changes", move || {
             let hub = hub.clone();

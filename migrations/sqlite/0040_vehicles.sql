@@ -43,9 +43,32 @@ CREATE TABLE vehicle_events (
     -- The territory a crossing is about; 0 for the others.
     subject_id  INTEGER NOT NULL DEFAULT 0,
     data        TEXT NOT NULL DEFAULT '{}',
+    -- The request a sensor's excursion opened, set in that request's own transaction: an
+    -- excursion stored without one is owed one (after a crash, the next start opens it).
+    request_id  INTEGER REFERENCES requests(id),
     UNIQUE (vehicle_id, kind, at, subject_id)
 );
 CREATE INDEX vehicle_events_org ON vehicle_events (org_id, id);
+
+-- Sensors on a vehicle (or on a unit standing at a site: a freezer with a tracker of its own):
+-- the reading's name in the tracker's frames, the factor to its unit, the threshold, and the
+-- request an excursion opens (its type, for which site, at what priority).
+CREATE TABLE vehicle_sensors (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES organisations(id),
+    vehicle_id  INTEGER NOT NULL REFERENCES vehicles(id),
+    name        TEXT NOT NULL,
+    reading     TEXT NOT NULL,
+    scale       REAL NOT NULL DEFAULT 1,
+    bound       TEXT NOT NULL,
+    threshold   REAL NOT NULL,
+    for_secs    INTEGER NOT NULL,
+    site_id     INTEGER REFERENCES sites(id),
+    type_id     INTEGER REFERENCES request_types(id),
+    priority    TEXT NOT NULL DEFAULT 'high'
+);
+CREATE INDEX vehicle_sensors_vehicle ON vehicle_sensors (vehicle_id);
+CREATE INDEX vehicle_events_owed ON vehicle_events (kind, request_id);
 
 -- A territory's speed limit (a town's 60, a site's yard 20), beside the vehicle's own.
 ALTER TABLE territories ADD COLUMN speed_limit_kmh REAL;

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use harness::{Backend, Store};
-use hub_actors::model::fleet::{Fix, Rules, Territory, Vehicle};
+use hub_actors::model::fleet::{Fix, Rules, Territories, Territory, Vehicle};
 use hub_actors::model::geo::Area;
 use hub_trackers::teltonika;
 use serde_json::json;
@@ -144,6 +144,7 @@ fn rules_alone(vehicles: usize, polygons: usize) {
         })
         .collect();
     let rules = Rules::standard();
+    let territories = Territories::new(territories, rules.hysteresis.margin_m);
     let mut fleet: Vec<Vehicle> = (0..vehicles).map(|_| Vehicle::default()).collect();
     let t0 = 1_765_000_000_000i64;
     let rounds = 60;
@@ -161,6 +162,21 @@ fn rules_alone(vehicles: usize, polygons: usize) {
         "rules alone (one thread): {:.0} fixes/s ({fixes} fixes, {told} events told)",
         fixes as f64 / took
     );
+}
+
+/// Connects as vehicle `v`'s tracker and says its IMEI; as a device does, tries again when the
+/// connection is refused or closed (ten thousand at once wait their turn for the store).
+async fn connect(port: u16, v: usize) -> tokio::net::TcpStream {
+    loop {
+        if let Ok(mut c) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            let mut ok = [0u8; 1];
+            if c.write_all(&teltonika::imei_frame(&imei(v))).await.is_ok() && c.read_exact(&mut ok).await.is_ok() {
+                assert_eq!(ok, [1], "device {v} refused");
+                return c;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn hub_rss_kb(pid: u32) -> f64 {
@@ -236,16 +252,7 @@ async fn over_sockets(backend: Backend, name: &str, vehicles: usize, polygons: u
     for v in 0..vehicles {
         let (stored, stop, connected) = (stored.clone(), stop.clone(), connected.clone());
         tasks.push(tokio::spawn(async move {
-            let mut c = loop {
-                match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-                    Ok(c) => break c,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-                }
-            };
-            c.write_all(&teltonika::imei_frame(&imei(v))).await.expect("hand-shake");
-            let mut ok = [0u8; 1];
-            c.read_exact(&mut ok).await.expect("accepted");
-            assert_eq!(ok, [1], "device {v} refused");
+            let mut c = connect(port, v).await;
             connected.fetch_add(1, Ordering::Relaxed);
             let mut n = 0usize;
             let mut ack = [0u8; 4];

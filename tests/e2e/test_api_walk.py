@@ -567,7 +567,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "board-templates": "board_template", "regions": "region",
         "requests": "request", "policies": "desk_policy", "workflows": "workflow",
         "webhooks": "webhook", "deliveries": "webhook_delivery", "people": "user", "activities": "activity",
-        "vehicles": "vehicle", "trackers": "tracker",
+        "vehicles": "vehicle", "trackers": "tracker", "sensors": "sensor",
     }.get(segs[index - 1])
 
 
@@ -641,6 +641,7 @@ BODY_VALUES = {
     ("PUT", "/api/admin/desk/activities/{id}"): {"rate_cents": 150000},
     ("POST", "/api/admin/trackers"): {"protocol": "osmand", "unique_id": lambda w: f"walk-{w.uid()}"},
     ("POST", "/api/admin/vehicles"): {"speed_limit_kmh": 90},
+    ("POST", "/api/admin/vehicles/{id}/sensors"): {"bound": "above", "threshold": -15, "for_secs": 600, "priority": "high", "scale": 0.1},
     ("PUT", "/api/admin/vehicles/{id}"): {"speed_limit_kmh": 80},
     ("PUT", "/api/admin/desk/people/{id}"): {"rate_cents": 120000},
     ("POST", "/api/desk/requests/{id}/approve"): {"status": "work"},
@@ -1161,6 +1162,9 @@ class Walk:
                 "url": f"https://hooks.walk.example/{n}", "events": ["request.moved"]})["id"]
         if kind == "vehicle":
             return self.ok("POST", "/api/admin/vehicles", admin, {"name": f"Walk van {n}"})["id"]
+        if kind == "sensor":
+            return self.ok("POST", f"/api/admin/vehicles/{self.own['vehicle']}/sensors", admin, {
+                "name": f"Walk freezer {n}", "reading": "temp", "bound": "above", "threshold": -15, "for_secs": 600})["id"]
         if kind == "tracker":
             return self.ok("POST", "/api/admin/trackers", admin, {
                 "protocol": "teltonika", "unique_id": f"35{n:013d}", "vehicle_id": self.own["vehicle"]})["id"]
@@ -1257,6 +1261,9 @@ class Walk:
         d["vehicle"] = self.ok("POST", "/api/admin/vehicles", admin, {"name": f"{tag} van", "plate": "A001AA"})["id"]
         d["tracker"] = self.ok("POST", "/api/admin/trackers", admin, {
             "protocol": "osmand", "unique_id": f"desk-{self.uid()}", "vehicle_id": d["vehicle"]})["id"]
+        d["sensor"] = self.ok("POST", f"/api/admin/vehicles/{d['vehicle']}/sensors", admin, {
+            "name": f"{tag} freezer", "reading": "temp", "bound": "above", "threshold": -15, "for_secs": 600,
+            "site_id": d["site"], "type_id": d["request_type"]})["id"]
         return d
 
     # Path parameters whose object the call uses up (or must be the caller's own), made afresh
@@ -1293,6 +1300,7 @@ class Walk:
         # A vehicle or a tracker taken away: one made for it.
         ("DELETE", "/api/admin/vehicles/{id}"): ("{id}", "vehicle"),
         ("DELETE", "/api/admin/trackers/{id}"): ("{id}", "tracker"),
+        ("DELETE", "/api/admin/sensors/{id}"): ("{id}", "sensor"),
         # A request moved, ticked, escalated, approved: a new one each time.
         ("POST", "/api/desk/requests/{id}/move"): ("{id}", "request"),
         ("POST", "/api/desk/requests/{id}/checklist"): ("{id}", "request"),

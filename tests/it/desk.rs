@@ -45,15 +45,15 @@ fn workflow() -> Value {
     })
 }
 
-struct Desk {
-    admin: String,
-    incident: i64,
+pub(crate) struct Desk {
+    pub(crate) admin: String,
+    pub(crate) incident: i64,
     question: i64,
     l1_moscow: i64,
     l2_moscow: i64,
     l1_spb: i64,
     hq: i64,
-    tverskaya: i64,
+    pub(crate) tverskaya: i64,
     nevsky: i64,
     kazan: i64,
 }
@@ -61,7 +61,7 @@ struct Desk {
 /// Two territories, four groups on three grades, three sites, two request types and the rules:
 /// questions to the Moscow first line; Moscow by its territory along L1 → L2 → HQ; St Petersburg
 /// incidents to its first line then HQ; the rest to HQ.
-async fn set_up(api: &Api, sla: Value) -> Desk {
+pub(crate) async fn set_up(api: &Api, sla: Value) -> Desk {
     let admin = api.login("admin", "demo-admin").await;
     let a = Some(admin.as_str());
     let moscow = id(&api

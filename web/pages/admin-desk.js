@@ -365,7 +365,7 @@ const DRAW = {
   groups, calendars, policies, territories, counterparties, sites, workflows, types, rules, intake,
   people: () => people({ field, input, table, row, form, select }, K.setup, K.users, loadDesk),
   webhooks: () => webhooks({ field, input, table, row, form }, render),
-  vehicles: () => vehicles({ field, input, table, row, form, select, redraw: render }, K.users),
+  vehicles: () => vehicles({ field, input, table, row, form, select, redraw: render }, K.users, K.setup),
 };
 
 export function render() {

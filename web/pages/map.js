@@ -73,10 +73,12 @@ function alertText(a) {
     case 'territory_left': return Hub.t('map.a.left', { v, t: territoryName(a.territory_id) });
     case 'territory_entered': return Hub.t('map.a.entered', { v, t: territoryName(a.territory_id) });
     case 'frozen': return Hub.t('map.a.frozen', { v });
+    case 'sensor_excursion': return Hub.t('map.a.sensor', { v, worst: a.worst });
+    case 'sensor_back': return Hub.t('map.a.sensorBack', { v });
     default: return v + ': ' + a.kind;
   }
 }
-const ALERTS = ['overspeed', 'territory_left', 'territory_entered', 'frozen'];
+const ALERTS = ['overspeed', 'territory_left', 'territory_entered', 'frozen', 'sensor_excursion', 'sensor_back'];
 
 function renderAlerts() {
   $('map-alerts').replaceChildren(...M.alerts.slice(0, 30).map((a) => Hub.el('li', { 'data-testid': 'map-alert', 'data-kind': a.kind },

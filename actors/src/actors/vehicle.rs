@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::bus::{Event, EventKind};
 use crate::error::Result;
 use crate::fleet::Fleet;
-use crate::model::fleet::{Fix, Told, Vehicle};
+use crate::model::fleet::{Fix, Sensor, Told, Vehicle};
 use crate::model::track::{Verdict, Why};
 use crate::model::{now_millis, Millis};
 use crate::store::fleet::{EventRow, FixRow};
@@ -38,6 +38,7 @@ pub struct VehicleActor {
 struct Loaded {
     org_id: i64,
     own_limit: Option<f64>,
+    sensors: Vec<Sensor>,
     vehicle: Vehicle,
     published_at: Millis,
     /// A position held back by the once-a-second rule, published when the second is up (so
@@ -163,15 +164,17 @@ impl Handler<Take> for VehicleActor {
 async fn load(core: &Core, fleet: &Fleet, id: i64) -> Result<Loaded> {
     let v = core.store.vehicle_by_id(id).await?;
     let territories = fleet.territories(&core.store, v.org_id).await?;
+    let sensors = core.store.vehicle_sensors(id).await?;
     let mut vehicle = Vehicle::default();
     if let Some(last) = core.store.last_fix_at(id).await? {
         for f in core.store.fixes_since(id, last - REPLAY_MS).await? {
-            vehicle.take(&f, f.at, v.speed_limit_kmh, &territories, &fleet.rules);
+            vehicle.take_with(&f, f.at, v.speed_limit_kmh, &territories, &sensors, &fleet.rules);
         }
     }
     Ok(Loaded {
         org_id: v.org_id,
         own_limit: v.speed_limit_kmh,
+        sensors,
         vehicle,
         published_at: 0,
         held: None,
@@ -186,7 +189,9 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
     let mut rows = Vec::with_capacity(fixes.len());
     let mut last = None;
     for f in fixes {
-        let (verdict, told) = st.vehicle.take(&f, now, st.own_limit, &territories, &fleet.rules);
+        let (verdict, told) = st
+            .vehicle
+            .take_with(&f, now, st.own_limit, &territories, &st.sensors, &fleet.rules);
         match verdict {
             Verdict::Refuse { why } => {
                 taken.refused.push((f.at, why));
@@ -213,7 +218,15 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
         })
         .collect();
     taken.stored = rows.len();
+    let excursion = taken.told.iter().any(|t| matches!(t, Told::SensorExcursion { .. }));
     fleet.writer.write(rows, events).await?;
+    // Stored: the request an excursion owes is opened before the tracker hears "stored" (and,
+    // after a crash in between, at the next start).
+    if excursion {
+        if let Err(e) = crate::fleet::open_owed_requests(core, Some(id)).await {
+            tracing::warn!(vehicle = id, error = %e, "a sensor's request is owed; the next start opens it");
+        }
+    }
     Ok((taken, last))
 }
 

@@ -181,6 +181,7 @@ fn sentence(reason: &str, args: &Value) -> String {
         ),
         "not_yourself" => "not for your own account".into(),
         "not_found" => "not found".into(),
+        "number" => "a number".into(),
         "device_id" => format!("1 to {} Latin letters, digits or - _ . : (an IMEI is 15 digits)", n("max")),
         "device_taken" => "a tracker with this id is registered already".into(),
         "vehicle_unknown" => format!("no vehicle {}", n("id")),

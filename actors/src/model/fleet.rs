@@ -6,10 +6,11 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::geo::{Area, Point};
+use super::sensor::{SensorEvent, Threshold, Watch};
 use super::track::{
     self, Crossing, Frozen, Hysteresis, Limits, Motion, MotionEvent, MotionRules, Presence, Seen, Verdict,
 };
@@ -66,6 +67,92 @@ pub struct Territory {
     pub speed_limit_kmh: Option<f64>,
 }
 
+/// An organisation's territories with a grid over them: a fix is checked against the few whose
+/// box (grown by the hysteresis margin) covers its cell, not against all of them (a thousand
+/// territories cost a vehicle the same as one).
+#[derive(Debug, Clone, Default)]
+pub struct Territories {
+    list: Vec<Territory>,
+    by_id: HashMap<i64, usize>,
+    cells: HashMap<(i32, i32), Vec<usize>>,
+    /// Territories too big for the grid (a whole region): checked for every fix.
+    everywhere: Vec<usize>,
+}
+
+/// A grid cell's side, degrees (about 11 km north to south).
+const CELL_DEG: f64 = 0.1;
+/// A territory covering more cells than this is checked everywhere instead.
+const MAX_CELLS: i64 = 4_096;
+
+fn cell(lon: f64, lat: f64) -> (i32, i32) {
+    ((lon / CELL_DEG).floor() as i32, (lat / CELL_DEG).floor() as i32)
+}
+
+impl Territories {
+    /// Indexes `list`; a territory's box is grown by `margin_m` (a fix that near is not clearly
+    /// outside it).
+    pub fn new(list: Vec<Territory>, margin_m: f64) -> Self {
+        let mut t = Territories {
+            by_id: list.iter().enumerate().map(|(i, t)| (t.id, i)).collect(),
+            ..Territories::default()
+        };
+        for (i, ter) in list.iter().enumerate() {
+            let [w, s, e, n] = ter.area.bbox();
+            let widest = s.abs().max(n.abs()).min(89.0).to_radians().cos();
+            let (dlat, dlon) = (
+                margin_m * 1.01 / 111_000.0,
+                margin_m * 1.01 / (111_000.0 * widest.max(0.01)),
+            );
+            let (x0, y0) = cell(w - dlon, s - dlat);
+            let (x1, y1) = cell(e + dlon, n + dlat);
+            if i64::from(x1 - x0 + 1) * i64::from(y1 - y0 + 1) > MAX_CELLS {
+                t.everywhere.push(i);
+                continue;
+            }
+            for x in x0..=x1 {
+                for y in y0..=y1 {
+                    t.cells.entry((x, y)).or_default().push(i);
+                }
+            }
+        }
+        t.list = list;
+        t
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The territories a fix at `p` may be in or near.
+    fn near(&self, p: Point) -> impl Iterator<Item = usize> + '_ {
+        let here = self.cells.get(&cell(p.lon, p.lat)).map(Vec::as_slice).unwrap_or(&[]);
+        here.iter().chain(self.everywhere.iter()).copied()
+    }
+}
+
+/// A sensor on a vehicle (or a unit standing at a site): which reading it is, how raw values
+/// become its unit (Teltonika's temperature element counts tenths of a degree), and its threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sensor {
+    pub id: i64,
+    pub reading: String,
+    pub scale: f64,
+    pub threshold: Threshold,
+}
+
+impl Sensor {
+    /// The sensor's value in a fix, when the fix carries it as a number (or a flag, as 0 or 1).
+    fn value(&self, fix: &Fix) -> Option<f64> {
+        let v = fix.io.get(&self.reading)?;
+        let raw = v.as_f64().or_else(|| v.as_bool().map(|b| f64::from(u8::from(b))))?;
+        Some(raw * self.scale)
+    }
+}
+
 /// The bounds every vehicle of an installation is judged by.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Rules {
@@ -86,7 +173,7 @@ impl Rules {
 }
 
 /// What a fix told.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Told {
     TripStarted {
@@ -114,6 +201,18 @@ pub enum Told {
     Frozen {
         at: Millis,
     },
+    /// A sensor past its threshold for the set time, since `since` (the excursion's key).
+    SensorExcursion {
+        sensor_id: i64,
+        since: Millis,
+        worst: f64,
+    },
+    /// Back on the right side at `at`.
+    SensorBack {
+        sensor_id: i64,
+        since: Millis,
+        at: Millis,
+    },
 }
 
 impl Told {
@@ -126,6 +225,8 @@ impl Told {
             Told::TerritoryEntered { at, territory_id } => ("territory_entered", at, territory_id),
             Told::TerritoryLeft { at, territory_id } => ("territory_left", at, territory_id),
             Told::Frozen { at } => ("frozen", at, 0),
+            Told::SensorExcursion { sensor_id, since, .. } => ("sensor_excursion", since, sensor_id),
+            Told::SensorBack { sensor_id, at, .. } => ("sensor_back", at, sensor_id),
         }
     }
 
@@ -145,6 +246,7 @@ pub struct Vehicle {
     /// vehicle far from them).
     presence: HashMap<i64, Presence>,
     frozen: Frozen,
+    sensors: HashMap<i64, Watch>,
 }
 
 impl Vehicle {
@@ -171,7 +273,20 @@ impl Vehicle {
         fix: &Fix,
         now: Millis,
         own_limit: Option<f64>,
-        territories: &[Territory],
+        territories: &Territories,
+        rules: &Rules,
+    ) -> (Verdict, Vec<Told>) {
+        self.take_with(fix, now, own_limit, territories, &[], rules)
+    }
+
+    /// As [`Vehicle::take`], with the vehicle's sensors read from the fix's readings.
+    pub fn take_with(
+        &mut self,
+        fix: &Fix,
+        now: Millis,
+        own_limit: Option<f64>,
+        territories: &Territories,
+        sensors: &[Sensor],
         rules: &Rules,
     ) -> (Verdict, Vec<Told>) {
         let seen = fix.seen();
@@ -185,7 +300,14 @@ impl Vehicle {
         let h = &rules.hysteresis;
         let mut told = Vec::new();
         let mut limit = own_limit;
-        for t in territories {
+        // The territories near the fix, and those the vehicle is in or turning about (it may have
+        // gone far from them since); in the list's order, so what one fix tells has one order.
+        let mut near: Vec<usize> = territories.near(p).collect();
+        self.presence.retain(|id, _| territories.by_id.contains_key(id));
+        near.extend(self.presence.keys().filter_map(|id| territories.by_id.get(id).copied()));
+        near.sort_unstable();
+        near.dedup();
+        for t in near.into_iter().map(|i| &territories.list[i]) {
             let side = t.area.side_beyond(p, h.margin_m);
             if side == Some(true) {
                 if let Some(l) = t.speed_limit_kmh {
@@ -236,6 +358,22 @@ impl Vehicle {
             .take(fix.at, p, fix.says_moving(&rules.motion), rules.frozen_ms)
         {
             told.push(Told::Frozen { at: fix.at });
+        }
+        for s in sensors {
+            let Some(v) = s.value(fix) else { continue };
+            match self.sensors.entry(s.id).or_default().take(fix.at, v, &s.threshold) {
+                Some(SensorEvent::Excursion { since, worst }) => told.push(Told::SensorExcursion {
+                    sensor_id: s.id,
+                    since,
+                    worst: (worst * 10.0).round() / 10.0,
+                }),
+                Some(SensorEvent::Back { since, at }) => told.push(Told::SensorBack {
+                    sensor_id: s.id,
+                    since,
+                    at,
+                }),
+                None => {}
+            }
         }
         (verdict, told)
     }
@@ -321,7 +459,8 @@ mod tests {
 
     fn drive(v: &mut Vehicle, fixes: &[Fix], own: Option<f64>, ts: &[Territory]) -> Vec<Told> {
         let rules = Rules::standard();
-        fixes.iter().flat_map(|f| v.take(f, f.at, own, ts, &rules).1).collect()
+        let ts = Territories::new(ts.to_vec(), rules.hysteresis.margin_m);
+        fixes.iter().flat_map(|f| v.take(f, f.at, own, &ts, &rules).1).collect()
     }
 
     #[test]
@@ -395,8 +534,8 @@ mod tests {
 
     #[test]
     fn a_late_fix_is_kept_for_the_track_and_tells_nothing() {
-        let ts = [town()];
         let rules = Rules::standard();
+        let ts = Territories::new(vec![town()], rules.hysteresis.margin_m);
         let mut v = Vehicle::default();
         assert_eq!(
             v.take(&fix(T0, 55.75, 37.65, 0.0), T0, None, &ts, &rules).0,
@@ -437,12 +576,115 @@ mod tests {
     }
 
     #[test]
+    fn the_grid_finds_what_a_scan_of_all_would() {
+        // Squares of several sizes (one wider than the grid takes), and vehicles crossing them:
+        // the events told with the grid are those told checking every territory.
+        let mut ts = Vec::new();
+        for i in 0..60 {
+            let (x, y, side) = (
+                37.0 + (i % 10) as f64 * 0.07,
+                55.5 + (i / 10) as f64 * 0.07,
+                0.01 + (i % 4) as f64 * 0.02,
+            );
+            let v = json!({"type": "Polygon", "coordinates": [[[x, y], [x + side, y], [x + side, y + side], [x, y + side], [x, y]]]});
+            ts.push(Territory {
+                id: i + 1,
+                area: Area::from_geojson("shape", &v).unwrap(),
+                speed_limit_kmh: Some(40.0),
+            });
+        }
+        let v = json!({"type": "Polygon", "coordinates": [[[20.0, 40.0], [60.0, 40.0], [60.0, 70.0], [20.0, 70.0], [20.0, 40.0]]]});
+        ts.push(Territory {
+            id: 999,
+            area: Area::from_geojson("shape", &v).unwrap(),
+            speed_limit_kmh: None,
+        });
+        let rules = Rules::standard();
+        let grid = Territories::new(ts.clone(), rules.hysteresis.margin_m);
+        assert_eq!(grid.everywhere, vec![60]);
+        // One cell per territory at most here: every territory in the cells, as a scan would see.
+        let mut scan = grid.clone();
+        scan.cells.clear();
+        scan.everywhere = (0..ts.len()).collect();
+        for k in 0..20 {
+            let (mut a, mut b) = (Vehicle::default(), Vehicle::default());
+            let (mut ta, mut tb) = (Vec::new(), Vec::new());
+            for s in 0..2_000i64 {
+                let f = fix(
+                    T0 + s * 5_000,
+                    55.5 + k as f64 * 0.02 + s as f64 * 0.00005,
+                    37.0 + s as f64 * 0.0004,
+                    50.0,
+                );
+                ta.extend(a.take(&f, f.at, None, &grid, &rules).1);
+                tb.extend(b.take(&f, f.at, None, &scan, &rules).1);
+            }
+            assert_eq!(ta, tb, "vehicle {k}");
+            assert!(
+                ta.iter().any(|t| matches!(t, Told::TerritoryEntered { .. })),
+                "vehicle {k} crossed some"
+            );
+        }
+    }
+
+    #[test]
     fn a_frozen_receiver_is_told_once() {
         let mut v = Vehicle::default();
         let fixes: Vec<Fix> = (0..150).map(|i| fix(T0 + i * 5_000, 55.75, 37.65, 40.0)).collect();
         let told = drive(&mut v, &fixes, None, &[]);
         let frozen = told.iter().filter(|t| matches!(t, Told::Frozen { .. })).count();
         assert_eq!(frozen, 1, "{told:?}");
+    }
+
+    #[test]
+    fn a_freezer_warm_for_the_set_time_is_one_excursion_in_its_unit() {
+        use crate::model::sensor::Bound;
+        // Teltonika's element 72: tenths of a degree. Above −15 °C for ten minutes.
+        let freezer = Sensor {
+            id: 3,
+            reading: "72".into(),
+            scale: 0.1,
+            threshold: Threshold {
+                bound: Bound::Above,
+                value: -15.0,
+                for_ms: 10 * 60_000,
+            },
+        };
+        let mut v = Vehicle::default();
+        let rules = Rules::standard();
+        let mut told = Vec::new();
+        for m in 0..30i64 {
+            let mut f = fix(T0 + m * 60_000, 55.75, 37.65, 0.0);
+            let tenths = if (5..20).contains(&m) { -80 } else { -180 };
+            f.io.insert("72".into(), json!(tenths));
+            told.extend(
+                v.take_with(
+                    &f,
+                    f.at,
+                    None,
+                    &Territories::default(),
+                    std::slice::from_ref(&freezer),
+                    &rules,
+                )
+                .1,
+            );
+        }
+        assert_eq!(
+            told,
+            [
+                Told::SensorExcursion {
+                    sensor_id: 3,
+                    since: T0 + 5 * 60_000,
+                    worst: -8.0
+                },
+                Told::SensorBack {
+                    sensor_id: 3,
+                    since: T0 + 5 * 60_000,
+                    at: T0 + 20 * 60_000
+                },
+            ]
+        );
+        assert_eq!(told[0].key(), ("sensor_excursion", T0 + 5 * 60_000, 3));
     }
 
     #[test]

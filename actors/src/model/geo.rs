@@ -95,6 +95,11 @@ impl Area {
         json!({ "type": "MultiPolygon", "coordinates": polys })
     }
 
+    /// West, south, east, north.
+    pub fn bbox(&self) -> [f64; 4] {
+        self.bbox
+    }
+
     /// Whether `p` lies inside: in some polygon's outer ring and in none of its holes. A point
     /// exactly on an edge counts as inside, so neighbouring territories that share a border
     /// both claim a site on it rather than neither.

@@ -9,8 +9,9 @@ use super::base::{placeholders, sql};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::field::{self, FieldError};
-use crate::model::fleet::{Fix, Territory, Told};
+use crate::model::fleet::{Fix, Sensor, Territory, Told};
 use crate::model::geo::Area;
+use crate::model::sensor::{Bound, Threshold};
 use crate::model::Millis;
 
 /// A limit above this is a typo.
@@ -65,6 +66,44 @@ pub struct VehicleEvent {
     pub told: Value,
 }
 
+/// A sensor as the back office sets it.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+pub struct SensorRow {
+    #[serde(default)]
+    pub id: i64,
+    #[serde(default)]
+    pub vehicle_id: i64,
+    pub name: String,
+    /// The reading's name in the tracker's frames: OsmAnd's parameter (`temp`), Teltonika's IO
+    /// element id (`72`), Wialon's parameter.
+    pub reading: String,
+    /// Multiplies the raw value into the sensor's unit (0.1 for Teltonika's temperatures).
+    pub scale: f64,
+    /// `above` (a temperature) or `below` (fuel, a battery).
+    pub bound: String,
+    pub threshold: f64,
+    /// How long the readings stay wrong before a request is opened.
+    pub for_secs: i64,
+    /// The site the request is for, and its type and priority; without a type, the excursion is
+    /// an alert only.
+    pub site_id: Option<i64>,
+    pub type_id: Option<i64>,
+    pub priority: String,
+}
+
+/// A sensor's excursion stored without the request it owes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwedExcursion {
+    pub event_id: i64,
+    pub org_id: i64,
+    pub vehicle_id: i64,
+    pub sensor_id: i64,
+    pub data: String,
+}
+
+const SENSOR_COLUMNS: &str =
+    "id, vehicle_id, name, reading, scale, bound, threshold, for_secs, site_id, type_id, priority";
+
 /// A vehicle's last position, for the map.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Position {
@@ -96,8 +135,10 @@ pub(crate) fn speed_limit(field: &'static str, v: Option<f64>) -> std::result::R
     }
 }
 
-/// Rows per INSERT: within SQLite's 32,766 bound variables at 12 a fix.
-const FIXES_PER_INSERT: usize = 1_000;
+/// Rows per INSERT, largest first: a batch goes as runs of these sizes, so only three statements
+/// are ever prepared (each size its own; a statement per batch size would fill the connection's
+/// statement cache with megabyte programs and prepare one for nearly every batch).
+const FIXES_PER_INSERT: [usize; 3] = [100, 10, 1];
 
 impl Store {
     pub async fn vehicles(&self, org_id: i64) -> Result<Vec<VehicleRow>> {
@@ -174,6 +215,7 @@ impl Store {
         let v = self.vehicle(org_id, id).await?;
         let mut tx = self.write.begin().await?;
         for q in [
+            "DELETE FROM vehicle_sensors WHERE vehicle_id = $1",
             "DELETE FROM vehicle_events WHERE vehicle_id = $1",
             "DELETE FROM vehicle_fixes WHERE vehicle_id = $1",
             "DELETE FROM vehicles WHERE id = $1",
@@ -182,6 +224,107 @@ impl Store {
         }
         tx.commit().await?;
         Ok(v)
+    }
+
+    pub async fn sensors(&self, org_id: i64) -> Result<Vec<SensorRow>> {
+        let q = sql(format!(
+            "SELECT {SENSOR_COLUMNS} FROM vehicle_sensors WHERE org_id = $1 ORDER BY vehicle_id, id"
+        ));
+        Ok(sqlx::query_as(q).bind(org_id).fetch_all(&self.read).await?)
+    }
+
+    /// A vehicle's sensors as its actor reads them.
+    pub async fn vehicle_sensors(&self, vehicle_id: i64) -> Result<Vec<Sensor>> {
+        let q = sql(format!(
+            "SELECT {SENSOR_COLUMNS} FROM vehicle_sensors WHERE vehicle_id = $1 ORDER BY id"
+        ));
+        let rows: Vec<SensorRow> = sqlx::query_as(q).bind(vehicle_id).fetch_all(&self.read).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Sensor {
+                id: r.id,
+                reading: r.reading,
+                scale: r.scale,
+                threshold: Threshold {
+                    bound: if r.bound == "below" { Bound::Below } else { Bound::Above },
+                    value: r.threshold,
+                    for_ms: r.for_secs * 1_000,
+                },
+            })
+            .collect())
+    }
+
+    pub async fn add_sensor(&self, org_id: i64, vehicle_id: i64, s: &SensorRow) -> Result<SensorRow> {
+        self.vehicle(org_id, vehicle_id).await?;
+        field::name("name", &s.name)?;
+        if s.reading.trim().is_empty() || s.reading.len() > 40 || s.reading.chars().any(char::is_control) {
+            return Err(FieldError::new("reading", "too_long", json!({ "max": 40 })).into());
+        }
+        if !(s.scale.is_finite() && s.scale != 0.0 && s.scale.abs() <= 1e6) {
+            return Err(FieldError::new("scale", "range", json!({ "min": -1_000_000, "max": 1_000_000 })).into());
+        }
+        if !["above", "below"].contains(&s.bound.as_str()) {
+            return Err(FieldError::new("bound", "one_of", json!({ "values": "above, below" })).into());
+        }
+        if !s.threshold.is_finite() {
+            return Err(FieldError::new("threshold", "range", json!({ "min": -1e9, "max": 1e9 })).into());
+        }
+        if !(0..=7 * 86_400).contains(&s.for_secs) {
+            return Err(FieldError::new("for_secs", "range", json!({ "min": 0, "max": 7 * 86_400 })).into());
+        }
+        if !super::requests::PRIORITIES.contains(&s.priority.as_str()) {
+            let values = super::requests::PRIORITIES.join(", ");
+            return Err(FieldError::new("priority", "one_of", json!({ "values": values })).into());
+        }
+        self.owned(org_id, "sites", "site_id", s.site_id).await?;
+        self.owned(org_id, "request_types", "type_id", s.type_id).await?;
+        let q = sql(format!(
+            "INSERT INTO vehicle_sensors (org_id, vehicle_id, name, reading, scale, bound, threshold, for_secs, site_id, type_id, priority) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {SENSOR_COLUMNS}"
+        ));
+        Ok(sqlx::query_as(q)
+            .bind(org_id)
+            .bind(vehicle_id)
+            .bind(s.name.trim())
+            .bind(s.reading.trim())
+            .bind(s.scale)
+            .bind(&s.bound)
+            .bind(s.threshold)
+            .bind(s.for_secs)
+            .bind(s.site_id)
+            .bind(s.type_id)
+            .bind(&s.priority)
+            .fetch_one(&self.write)
+            .await?)
+    }
+
+    /// Takes a sensor away (its excursions stay in the vehicle's events); answers its vehicle.
+    pub async fn remove_sensor(&self, org_id: i64, id: i64) -> Result<i64> {
+        let (vehicle_id,): (i64,) =
+            sqlx::query_as("DELETE FROM vehicle_sensors WHERE id = $1 AND org_id = $2 RETURNING vehicle_id")
+                .bind(id)
+                .bind(org_id)
+                .fetch_optional(&self.write)
+                .await?
+                .ok_or(Error::NotFound("sensor"))?;
+        Ok(vehicle_id)
+    }
+
+    /// Excursions stored without their request: of one vehicle, or (None) of every vehicle.
+    pub async fn owed_excursions(&self, vehicle_id: Option<i64>) -> Result<Vec<OwedExcursion>> {
+        Ok(sqlx::query_as(
+            "SELECT id AS event_id, org_id, vehicle_id, subject_id AS sensor_id, data FROM vehicle_events \
+             WHERE kind = 'sensor_excursion' AND request_id IS NULL AND ($1 = 0 OR vehicle_id = $1) ORDER BY id",
+        )
+        .bind(vehicle_id.unwrap_or(0))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// A sensor by id alone (the owed request's type, site and priority).
+    pub async fn sensor_by_id(&self, id: i64) -> Result<Option<SensorRow>> {
+        let q = sql(format!("SELECT {SENSOR_COLUMNS} FROM vehicle_sensors WHERE id = $1"));
+        Ok(sqlx::query_as(q).bind(id).fetch_optional(&self.read).await?)
     }
 
     /// The territories as vehicles judge them.
@@ -211,7 +354,16 @@ impl Store {
     /// stored is left as it is.
     pub async fn write_tracks(&self, fixes: &[FixRow], events: &[EventRow]) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        for chunk in fixes.chunks(FIXES_PER_INSERT) {
+        let mut rest = fixes;
+        let mut runs = Vec::new();
+        for size in FIXES_PER_INSERT {
+            while rest.len() >= size {
+                let (run, tail) = rest.split_at(size);
+                runs.push(run);
+                rest = tail;
+            }
+        }
+        for chunk in runs {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| format!("({})", placeholders(i * 12 + 1, 12)))
                 .collect();

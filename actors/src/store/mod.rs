@@ -219,29 +219,31 @@ impl Store {
             } else {
                 format!("{url}?mode=rwc")
             };
-            let open = |max: u32| {
+            // `cache_kb`: the page cache, which the writer wants larger than SQLite's 2 MB: it
+            // inserts into many places at once (each vehicle's track is its own run of a table).
+            let open = |max: u32, cache_kb: i64| {
                 AnyPoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
                         Box::pin(async move {
                             // WAL lets readers run beside the writer. synchronous=NORMAL in WAL
                             // mode keeps every commit across a process crash (SIGKILL); only an
                             // OS crash or power cut can lose the last commits.
-                            conn.execute(
+                            conn.execute(sqlx::AssertSqlSafe(format!(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
-                            )
+                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA cache_size=-{cache_kb};"
+                            )))
                             .await?;
                             Ok(())
                         })
                     })
                     .connect(&url)
             };
-            let write = open(1).await?;
+            let write = open(1, 32 * 1024).await?;
             // Readers run beside the writer and each other (WAL): enough for a burst of calls
             // and consoles reading at once.
-            let read = open(8).await?;
+            let read = open(8, 2 * 1024).await?;
             Ok(Self {
                 write,
                 read,

@@ -468,6 +468,25 @@ impl Store {
     /// Opens a request: its type's current workflow version, its first status, the group the
     /// rules place it with and the SLA its conditions choose, in one transaction.
     pub async fn create_request(&self, org_id: i64, new: &NewRequest, by: Option<i64>) -> Result<i64> {
+        self.create_request_claiming(org_id, new, by, None)
+            .await?
+            .ok_or(Error::Internal("a request without a claim was not made".into()))
+    }
+
+    /// Opens the request a vehicle's event (a sensor's excursion) owes, in the transaction that
+    /// marks the event answered: None when it was answered already (by another node, or before
+    /// a crash), so an excursion opens one request however often it is told.
+    pub async fn create_request_for_event(&self, org_id: i64, new: &NewRequest, event_id: i64) -> Result<Option<i64>> {
+        self.create_request_claiming(org_id, new, None, Some(event_id)).await
+    }
+
+    async fn create_request_claiming(
+        &self,
+        org_id: i64,
+        new: &NewRequest,
+        by: Option<i64>,
+        event_id: Option<i64>,
+    ) -> Result<Option<i64>> {
         field::text("subject", &new.subject, 300, true)?;
         let priority = new.priority.clone().unwrap_or_else(|| "normal".into());
         if !PRIORITIES.contains(&priority.as_str()) {
@@ -588,8 +607,22 @@ impl Store {
                     }
                 })?;
         }
+        if let Some(e) = event_id {
+            let claimed = sqlx::query(
+                "UPDATE vehicle_events SET request_id = $1 WHERE id = $2 AND org_id = $3 AND request_id IS NULL",
+            )
+            .bind(id)
+            .bind(e)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
         tx.commit().await?;
-        Ok(id)
+        Ok(Some(id))
     }
 
     pub async fn request(&self, org_id: i64, id: i64) -> Result<RequestRow> {

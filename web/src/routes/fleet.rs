@@ -8,7 +8,7 @@ use serde_json::json;
 use hub_actors::model::fleet::simplify;
 use hub_actors::model::geo::Point;
 use hub_actors::model::now_millis;
-use hub_actors::store::fleet::VehicleIn;
+use hub_actors::store::fleet::{SensorRow, VehicleIn};
 use hub_channels::trackers::store::DeviceStore;
 
 use crate::auth::{Admin, Supervisor};
@@ -62,6 +62,7 @@ async fn vehicles(state: web::Data<AppState>, admin: Admin) -> ApiResult<HttpRes
     Ok(HttpResponse::Ok().json(json!({
         "vehicles": store.vehicles(admin.org_id).await?,
         "devices": store.tracker_devices(admin.org_id).await?,
+        "sensors": store.sensors(admin.org_id).await?,
         "listeners": state.trackers.as_ref().map(|t| t.listeners()),
     })))
 }
@@ -86,6 +87,69 @@ async fn edit_vehicle(
 
 async fn remove_vehicle(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
     state.hub.remove_vehicle(admin.org_id, *path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A number the form sent, which a person may have typed as anything: refused by its field.
+fn number(field: &'static str, v: &serde_json::Value) -> Result<f64, hub_actors::Error> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().replace(',', ".").parse::<f64>().ok()))
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| hub_actors::model::field::FieldError::new(field, "number", json!({})).into())
+}
+
+fn one() -> serde_json::Value {
+    json!(1)
+}
+
+fn high() -> String {
+    "high".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSensor {
+    name: String,
+    reading: String,
+    /// Numbers, or text a person typed (`-15`, `0,1`): each said by its field when it is not one.
+    #[serde(default = "one")]
+    scale: serde_json::Value,
+    bound: String,
+    threshold: serde_json::Value,
+    for_secs: i64,
+    #[serde(default)]
+    site_id: Option<i64>,
+    #[serde(default)]
+    type_id: Option<i64>,
+    #[serde(default = "high")]
+    priority: String,
+}
+
+async fn add_sensor(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<NewSensor>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let row = SensorRow {
+        id: 0,
+        vehicle_id: *path,
+        name: b.name,
+        reading: b.reading,
+        scale: number("scale", &b.scale)?,
+        bound: b.bound,
+        threshold: number("threshold", &b.threshold)?,
+        for_secs: b.for_secs,
+        site_id: b.site_id,
+        type_id: b.type_id,
+        priority: b.priority,
+    };
+    Ok(HttpResponse::Created().json(state.hub.add_sensor(admin.org_id, *path, &row).await?))
+}
+
+async fn remove_sensor(state: web::Data<AppState>, admin: Admin, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    state.hub.remove_sensor(admin.org_id, *path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -183,6 +247,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/admin/vehicles", web::post().to(create_vehicle))
     .route("/api/admin/vehicles/{id}", web::put().to(edit_vehicle))
     .route("/api/admin/vehicles/{id}", web::delete().to(remove_vehicle))
+    .route("/api/admin/vehicles/{id}/sensors", web::post().to(add_sensor))
+    .route("/api/admin/sensors/{id}", web::delete().to(remove_sensor))
     .route("/api/admin/trackers", web::post().to(add_device))
     .route("/api/admin/trackers/{id}", web::delete().to(remove_device))
     .route("/api/supervisor/fleet", web::get().to(fleet))
