@@ -236,6 +236,25 @@ impl Hub {
         Ok(())
     }
 
+    /// An engineer sets off for a request's site: their vehicle's actor follows the visit.
+    pub async fn start_visit(
+        &self,
+        org_id: i64,
+        request_id: i64,
+        by: i64,
+        role: crate::model::role::Role,
+    ) -> Result<crate::store::visits::Visit> {
+        let v = self.core.store.start_visit(org_id, request_id, by, role).await?;
+        self.vehicle_changed(org_id, v.vehicle_id).await;
+        Ok(v)
+    }
+
+    pub async fn end_visit(&self, org_id: i64, request_id: i64) -> Result<()> {
+        let vehicle_id = self.core.store.end_visit(org_id, request_id).await?;
+        self.vehicle_changed(org_id, vehicle_id).await;
+        Ok(())
+    }
+
     /// The organisation's territories changed: its vehicles judge by the new ones.
     pub async fn territories_changed(&self, org_id: i64) {
         self.vehicle_changed(org_id, 0).await;

@@ -70,6 +70,26 @@ CREATE TABLE vehicle_sensors (
 CREATE INDEX vehicle_sensors_vehicle ON vehicle_sensors (vehicle_id);
 CREATE INDEX vehicle_events_owed ON vehicle_events (kind, request_id);
 
+-- An engineer on the way to a request's site in their vehicle: what the customer was told (the
+-- estimate and when), arrival and leaving, and the time on site logged as work. One visit under
+-- way per vehicle.
+CREATE TABLE request_visits (
+    id           INTEGER PRIMARY KEY,
+    org_id       INTEGER NOT NULL REFERENCES organisations(id),
+    request_id   INTEGER NOT NULL REFERENCES requests(id),
+    user_id      INTEGER NOT NULL REFERENCES users(id),
+    vehicle_id   INTEGER NOT NULL REFERENCES vehicles(id),
+    started_at   INTEGER NOT NULL,
+    eta_told     INTEGER,
+    told_at      INTEGER,
+    arrived_at   INTEGER,
+    left_at      INTEGER,
+    work_log_id  INTEGER REFERENCES work_logs(id),
+    ended_at     INTEGER
+);
+CREATE UNIQUE INDEX request_visits_under_way ON request_visits (vehicle_id) WHERE ended_at IS NULL;
+CREATE INDEX request_visits_request ON request_visits (request_id);
+
 -- A territory's speed limit (a town's 60, a site's yard 20), beside the vehicle's own.
 ALTER TABLE territories ADD COLUMN speed_limit_kmh REAL;
 

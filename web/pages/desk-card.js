@@ -83,6 +83,24 @@ function renderThread(c) {
   Hub.show($('reply-form'), c.threads.length > 0 && mine);
 }
 
+/* The latest field visit: on the way (and what the customer was told), on site, or done. */
+function renderVisit(c) {
+  const v = (c.visits || [])[0];
+  const under = v && v.ended_at == null;
+  let text;
+  if (!v) text = Hub.t('desk.visitNone');
+  else if (v.left_at != null) text = Hub.t('desk.visitDone', { from: Hub.fmtClock(v.arrived_at), to: Hub.fmtClock(v.left_at), n: Math.round((v.left_at - v.arrived_at) / 60000) });
+  else if (v.arrived_at != null) text = Hub.t('desk.visitOnSite', { at: Hub.fmtClock(v.arrived_at) });
+  else if (under) text = v.eta_told != null ? Hub.t('desk.visitTold', { since: Hub.fmtClock(v.started_at), eta: Hub.fmtClock(v.eta_told) }) : Hub.t('desk.visitOnWay', { since: Hub.fmtClock(v.started_at) });
+  else text = Hub.t('desk.visitOff', { at: Hub.fmtTime(v.ended_at) });
+  const line = $('card-visit');
+  Hub.setText(line, text);
+  line.dataset.state = !v ? 'none' : v.left_at != null ? 'done' : v.arrived_at != null ? 'on_site' : under ? 'on_way' : 'off';
+  const mine = c.request.assignee_id === S.me.user_id || S.supervisor;
+  Hub.show($('visit-start'), mine && !under && c.request.status_kind !== 'closed');
+  Hub.show($('visit-end'), mine && under);
+}
+
 function renderWorkLog(c) {
   $('card-worklog').replaceChildren(...c.work_logs.map((w) => Hub.el('tr', { 'data-testid': 'card-worklog-item' },
     Hub.el('td', null, Hub.fmtTime(w.at)), Hub.el('td', null, personName(w.user_id)),
@@ -163,7 +181,7 @@ function render() {
   Hub.show($('card-take'), !closed && r.assignee_id !== S.me.user_id);
   Hub.show($('card-release'), !closed && r.assignee_id === S.me.user_id);
   Hub.show($('card-escalate'), !closed && S.supervisor);
-  renderLabels(c); renderTimers(c); renderMoves(c); renderFields(c); renderChecklist(c); renderThread(c); renderWorkLog(c); renderHistory(c);
+  renderLabels(c); renderTimers(c); renderMoves(c); renderFields(c); renderChecklist(c); renderThread(c); renderVisit(c); renderWorkLog(c); renderHistory(c);
   card.dataset.ready = '1';
 }
 
@@ -240,6 +258,8 @@ function wire() {
       clearSent('reply-text', body);
     });
   });
+  $('visit-start').addEventListener('click', () => act(() => Hub.api('POST', '/api/desk/requests/' + S.openId + '/visit')));
+  $('visit-end').addEventListener('click', () => act(() => Hub.api('DELETE', '/api/desk/requests/' + S.openId + '/visit')));
   $('worklog-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const minutes = $('wl-minutes').value.trim(), note = $('wl-note').value.trim();

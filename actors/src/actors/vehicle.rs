@@ -14,15 +14,28 @@ use serde::Serialize;
 use crate::bus::{Event, EventKind};
 use crate::error::Result;
 use crate::fleet::Fleet;
+use crate::model::arrival::{self, Notice, Speeds};
 use crate::model::fleet::{Fix, Sensor, Told, Vehicle};
 use crate::model::track::{Verdict, Why};
 use crate::model::{now_millis, Millis};
 use crate::store::fleet::{EventRow, FixRow};
+use crate::store::visits::{ActiveVisit, Step};
 use crate::Core;
 
 /// How much of the stored track a fresh actor replays: longer than any rule's waiting time
 /// (a stop's three minutes, a territory's dwell, a frozen receiver's ten minutes).
 const REPLAY_MS: Millis = 30 * 60_000;
+
+/// Arrived: within this of the site; left: beyond this after arriving.
+const ARRIVAL_RADIUS_M: f64 = 150.0;
+const LEFT_M: f64 = 400.0;
+/// Roads are longer than the great circle by about this.
+const ROAD_FACTOR: f64 = 1.25;
+/// The customer is told again when the estimate moves by more than this, at most this often.
+const RETELL_MARGIN_MS: Millis = 10 * 60_000;
+const RETELL_GAP_MS: Millis = 3 * 60_000;
+/// Fixes older than this (a tracker emptying its memory) tell the customer nothing.
+const RECENT_MS: Millis = 10 * 60_000;
 
 /// A vehicle's position is published at most this often (the map needs no more); the last one
 /// held back goes out when the time is up.
@@ -40,6 +53,9 @@ struct Loaded {
     own_limit: Option<f64>,
     sensors: Vec<Sensor>,
     vehicle: Vehicle,
+    /// The field visit it is on, if any, and the speeds it makes by hour (for estimates).
+    visit: Option<ActiveVisit>,
+    speeds: Speeds,
     published_at: Millis,
     /// A position held back by the once-a-second rule, published when the second is up (so
     /// the map ends where the vehicle is, not where it was a fix ago).
@@ -171,10 +187,13 @@ async fn load(core: &Core, fleet: &Fleet, id: i64) -> Result<Loaded> {
             vehicle.take_with(&f, f.at, v.speed_limit_kmh, &territories, &sensors, &fleet.rules);
         }
     }
+    let visit = core.store.active_visit(id).await?;
     Ok(Loaded {
         org_id: v.org_id,
         own_limit: v.speed_limit_kmh,
         sensors,
+        visit,
+        speeds: Speeds::default(),
         vehicle,
         published_at: 0,
         held: None,
@@ -188,6 +207,7 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
     let mut taken = Taken::default();
     let mut rows = Vec::with_capacity(fixes.len());
     let mut last = None;
+    let mut taken_fixes = Vec::new();
     for f in fixes {
         let (verdict, told) = st
             .vehicle
@@ -197,7 +217,10 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
                 taken.refused.push((f.at, why));
                 continue;
             }
-            Verdict::Take => last = Some(f.clone()),
+            Verdict::Take => {
+                last = Some(f.clone());
+                taken_fixes.push(f.clone());
+            }
             Verdict::Late => {}
         }
         taken.told.extend(told);
@@ -227,7 +250,91 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
             tracing::warn!(vehicle = id, error = %e, "a sensor's request is owed; the next start opens it");
         }
     }
+    for t in &taken.told {
+        if let Told::TripEnded { started, at, meters } = *t {
+            if at > started {
+                let tz = st.visit.as_ref().map_or("Europe/Moscow", |v| v.timezone.as_str());
+                st.speeds.learn(
+                    local_hour(started, tz),
+                    meters / 1000.0 / ((at - started) as f64 / 3_600_000.0),
+                );
+            }
+        }
+    }
+    if st.visit.is_some() {
+        for f in &taken_fixes {
+            follow_visit(core, st, f, now).await?;
+        }
+    }
     Ok((taken, last))
+}
+
+fn local_hour(at: Millis, tz: &str) -> u8 {
+    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(at)
+        .map(|t| t.to_zoned(zone).hour() as u8)
+        .unwrap_or(0)
+}
+
+fn local_clock(at: Millis, tz: &str) -> String {
+    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::from_millisecond(at)
+        .map(|t| t.to_zoned(zone).strftime("%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// A fix of a vehicle on a field visit: arrival at the site, leaving it (the time on site logged
+/// as work), or the estimate told to the customer and told again when it moves.
+async fn follow_visit(core: &Core, st: &mut Loaded, f: &Fix, now: Millis) -> Result<()> {
+    let Some(v) = st.visit.as_mut() else { return Ok(()) };
+    let p = f.point();
+    let recent = now - f.at <= RECENT_MS;
+    let lang = v.lang.clone();
+    let request_id = v.visit.request_id;
+    let (step, notice) = if v.visit.arrived_at.is_none() {
+        if arrival::arrived(p, f.accuracy_m, v.site, ARRIVAL_RADIUS_M) {
+            let n = recent.then(|| Notice::Arrived { engineer: &v.engineer }.text(&lang, request_id));
+            (Step::Arrived { at: f.at }, n)
+        } else {
+            let hour = local_hour(f.at, &v.timezone);
+            let eta = arrival::eta(p, v.site, f.at, hour, &st.speeds, ROAD_FACTOR);
+            let gap = v.visit.told_at.is_none_or(|t| f.at - t >= RETELL_GAP_MS);
+            if !(recent && gap && arrival::worth_telling(v.visit.eta_told, eta, RETELL_MARGIN_MS)) {
+                return Ok(());
+            }
+            let clock = local_clock(eta, &v.timezone);
+            let n = if v.visit.eta_told.is_none() {
+                Notice::OnTheWay {
+                    engineer: &v.engineer,
+                    clock: &clock,
+                }
+            } else {
+                Notice::Moved {
+                    engineer: &v.engineer,
+                    clock: &clock,
+                }
+            };
+            (Step::Told { eta, at: f.at }, Some(n.text(&lang, request_id)))
+        }
+    } else if p.distance_m(v.site) > LEFT_M {
+        (Step::Left { at: f.at }, None)
+    } else {
+        return Ok(());
+    };
+    let activity = if lang == "en" { "On site" } else { "На объекте" };
+    let done = core.store.visit_step(v, step, notice.as_deref(), activity).await?;
+    match step {
+        Step::Told { eta, at } => {
+            v.visit.eta_told = Some(eta);
+            v.visit.told_at = Some(at);
+        }
+        Step::Arrived { at } => v.visit.arrived_at = Some(at),
+        Step::Left { .. } => st.visit = None,
+    }
+    if let Some(Some((conversation_id, message_id))) = done {
+        crate::actors::ticket::announce_message(core, st.org_id, conversation_id, message_id).await;
+    }
+    Ok(())
 }
 
 fn event(org_id: i64, now: Millis, kind: EventKind) -> Event {

@@ -65,9 +65,77 @@ pub fn arrived(at: Point, accuracy_m: Option<f64>, site: Point, radius_m: f64) -
     at.distance_m(site) <= radius_m + slack
 }
 
+/// What the customer is told of a field visit, in a language (`ru` or `en`; anything else reads
+/// as Russian): worded without the past tense, so a name needs no gender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice<'a> {
+    /// On the way, expected at `clock` (HH:MM in the organisation's zone).
+    OnTheWay {
+        engineer: &'a str,
+        clock: &'a str,
+    },
+    /// The estimate moved: now expected at `clock`.
+    Moved {
+        engineer: &'a str,
+        clock: &'a str,
+    },
+    Arrived {
+        engineer: &'a str,
+    },
+}
+
+impl Notice<'_> {
+    pub fn text(&self, lang: &str, request_id: i64) -> String {
+        let en = lang == "en";
+        match *self {
+            Notice::OnTheWay { engineer, clock } if en => {
+                format!("Engineer {engineer} is on the way to you (request #{request_id}), expected at about {clock}.")
+            }
+            Notice::OnTheWay { engineer, clock } => {
+                format!("Инженер {engineer} в пути к вам (заявка №{request_id}), ориентировочно будет в {clock}.")
+            }
+            Notice::Moved { engineer, clock } if en => {
+                format!("A new time for request #{request_id}: engineer {engineer} is now expected at about {clock}.")
+            }
+            Notice::Moved { engineer, clock } => {
+                format!("Новое время по заявке №{request_id}: инженер {engineer} ориентировочно будет в {clock}.")
+            }
+            Notice::Arrived { engineer } if en => {
+                format!("Engineer {engineer} is at your site (request #{request_id}).")
+            }
+            Notice::Arrived { engineer } => format!("Инженер {engineer} на месте (заявка №{request_id})."),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_notices_in_both_languages() {
+        let e = "Анна Петрова";
+        assert_eq!(
+            Notice::OnTheWay {
+                engineer: e,
+                clock: "14:35"
+            }
+            .text("ru", 12),
+            "Инженер Анна Петрова в пути к вам (заявка №12), ориентировочно будет в 14:35."
+        );
+        assert_eq!(
+            Notice::Moved {
+                engineer: "Anna",
+                clock: "14:50"
+            }
+            .text("en", 12),
+            "A new time for request #12: engineer Anna is now expected at about 14:50."
+        );
+        assert_eq!(
+            Notice::Arrived { engineer: e }.text("xx", 3),
+            "Инженер Анна Петрова на месте (заявка №3)."
+        );
+    }
 
     const NOW: Millis = 1_765_000_000_000;
 

@@ -153,6 +153,21 @@ impl Sensor {
     }
 }
 
+/// A speed limit above this is a typo.
+const SPEED_LIMIT_MAX: f64 = 300.0;
+
+/// A vehicle's or a territory's speed limit: none, or from 1 to 300 km/h.
+pub fn speed_limit(field: &'static str, v: Option<f64>) -> Result<(), super::field::FieldError> {
+    match v {
+        Some(l) if !(l.is_finite() && l > 0.0 && l <= SPEED_LIMIT_MAX) => Err(super::field::FieldError::new(
+            field,
+            "range",
+            serde_json::json!({ "min": 1, "max": SPEED_LIMIT_MAX }),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The bounds every vehicle of an installation is judged by.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Rules {

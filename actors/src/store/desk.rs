@@ -397,7 +397,7 @@ impl Store {
     ) -> Result<i64> {
         field::name("name", name)?;
         let area = Area::from_geojson("shape", shape)?;
-        super::fleet::speed_limit("speed_limit_kmh", speed_limit_kmh)?;
+        crate::model::fleet::speed_limit("speed_limit_kmh", speed_limit_kmh)?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO territories (org_id, name, shape, speed_limit_kmh) VALUES ($1, $2, $3, $4) RETURNING id",
         )

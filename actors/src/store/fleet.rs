@@ -14,9 +14,6 @@ use crate::model::geo::Area;
 use crate::model::sensor::{Bound, Threshold};
 use crate::model::Millis;
 
-/// A limit above this is a typo.
-const SPEED_LIMIT_MAX: f64 = 300.0;
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct VehicleRow {
     pub id: i64,
@@ -124,17 +121,6 @@ pub struct TrackPoint {
     pub speed_kmh: Option<f64>,
 }
 
-pub(crate) fn speed_limit(field: &'static str, v: Option<f64>) -> std::result::Result<(), FieldError> {
-    match v {
-        Some(l) if !(l.is_finite() && l > 0.0 && l <= SPEED_LIMIT_MAX) => Err(FieldError::new(
-            field,
-            "range",
-            json!({ "min": 1, "max": SPEED_LIMIT_MAX }),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Rows per INSERT, largest first: a batch goes as runs of these sizes, so only three statements
 /// are ever prepared (each size its own; a statement per batch size would fill the connection's
 /// statement cache with megabyte programs and prepare one for nearly every batch).
@@ -172,7 +158,7 @@ impl Store {
         if v.plate.chars().count() > 20 || v.plate.chars().any(char::is_control) {
             return Err(FieldError::new("plate", "too_long", json!({ "max": 20 })).into());
         }
-        speed_limit("speed_limit_kmh", v.speed_limit_kmh)?;
+        crate::model::fleet::speed_limit("speed_limit_kmh", v.speed_limit_kmh)?;
         self.owned(org_id, "users", "driver_id", v.driver_id).await
     }
 

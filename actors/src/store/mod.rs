@@ -30,6 +30,7 @@ mod routing;
 pub mod search;
 pub mod speech;
 pub(crate) mod tickets;
+pub mod visits;
 pub mod webhooks;
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/desk/requests/{id}/reply", web::post().to(reply))
         .route("/api/desk/requests/{id}/fields", web::patch().to(fields))
         .route("/api/desk/requests/{id}/labels", web::put().to(labels))
+        .route("/api/desk/requests/{id}/visit", web::post().to(start_visit))
+        .route("/api/desk/requests/{id}/visit", web::delete().to(end_visit))
         .route("/api/desk/directory", web::get().to(directory))
         .route("/api/desk/clients", web::get().to(clients))
         .route("/api/desk/threads", web::get().to(threads))
@@ -247,6 +249,7 @@ async fn card(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) ->
         },
         "events": events,
         "work_logs": store.work_logs(r.id).await?,
+        "visits": store.visits_of(op.org_id, r.id).await?,
         "threads": threads,
         "labels": store.labels_of(&[r.id]).await?.remove(&r.id).unwrap_or_default(),
     })))
@@ -319,6 +322,19 @@ async fn work_log(
         .add_work_log(op.org_id, *path, &body, op.user_id)
         .await?;
     Ok(HttpResponse::Created().json(log))
+}
+
+/// The engineer sets off for the request's site in their vehicle: the customer is told when they
+/// will be there (and again when that moves), then that they arrived; the time on site is logged.
+async fn start_visit(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let v = state.hub.start_visit(op.org_id, *path, op.user_id, op.role).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// The engineer turned back: the visit is called off (nothing more is told).
+async fn end_visit(state: web::Data<AppState>, op: Operator, path: web::Path<i64>) -> ApiResult<HttpResponse> {
+    state.hub.end_visit(op.org_id, *path).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]
