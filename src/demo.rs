@@ -109,6 +109,7 @@ pub async fn seed(store: &Store) -> Result<DemoSignIns> {
     };
     store.edit_user(org, ivan, &gender).await?;
     crate::demo_desk::seed(store, org, &[anna], &[ivan]).await?;
+    crate::demo_fleet::seed(store, org, ivan).await?;
     // The contact centre: a web chat on the same branch's hours, answered by both operators
     // (Анна is the more proficient), with the organisation's canned responses.
     let chat = store

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod demo;
 pub mod demo_desk;
+pub mod demo_fleet;
 pub mod models;
 pub mod speech;
 
@@ -140,6 +141,7 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
     println!("  board             {base}/board");
     println!("  phone registrar   {base}/r/{}", demo.branch_id);
     println!("  supervisor view   {base}/supervisor");
+    println!("  vehicles map      {base}/map");
     println!("  back office       {base}/admin");
     println!("  web chat (as a visitor on a customer's site)  {base}/demo/site");
     println!("Sign-ins (login / password):");
@@ -163,6 +165,11 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
         "  Web chat: both operators answer it (Анна first: skill 5 against 3); no window is needed, press Available. \
          Widget key {:?}.\n",
         demo::WIDGET_KEY
+    );
+    println!(
+        "  Vehicles: open /map as the supervisor; move the demo van (Иван's) by reporting a position: \
+         curl \"{base}/api/trackers/osmand?id={}&lat=55.765&lon=37.605&speed=20\"\n",
+        demo_fleet::DEMO_VAN
     );
     Ok(())
 }

@@ -100,7 +100,8 @@ CREATE TABLE tracker_devices (
     org_id        BIGINT NOT NULL REFERENCES organisations(id),
     protocol      TEXT NOT NULL,
     unique_id     TEXT NOT NULL UNIQUE,
-    vehicle_id    BIGINT NOT NULL REFERENCES vehicles(id),
+    -- A vehicle taken away takes its trackers with it.
+    vehicle_id    BIGINT NOT NULL REFERENCES vehicles(id) ON DELETE CASCADE,
     last_seen_at  BIGINT
 );
 CREATE INDEX tracker_devices_org ON tracker_devices (org_id);

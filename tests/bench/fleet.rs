@@ -285,6 +285,9 @@ async fn over_sockets(backend: Backend, name: &str, vehicles: usize, polygons: u
             // Spread over the period, so the rate is steady.
             tokio::time::sleep(period.mul_f64(v as f64 / senders as f64)).await;
             let mut tick = tokio::time::interval(period);
+            // A tracker reports on its own clock: a late answer delays the next report, never
+            // makes two at once.
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut ack = [0u8; 4];
             let mut n = 0usize;
             while !stop.load(Ordering::Relaxed) {

@@ -234,12 +234,11 @@ async fn a_day_of_fifty_vehicles_tells_exactly_what_was_driven() {
         s.await.expect("a vehicle's day sent");
     }
     let total: usize = day.iter().map(|(f, _)| f.len()).sum();
-    let mut c = store.connect().await;
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM vehicle_fixes")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    assert_eq!(n as usize, total, "every fix stored");
+    assert_eq!(
+        crate::trackers::stored(&store).await as usize,
+        total,
+        "every fix stored"
+    );
 
     let sup = api.login("supervisor", "demo-supervisor").await;
     for (v, ((id, protocol, _), (_, want))) in ids.iter().zip(&day).enumerate() {

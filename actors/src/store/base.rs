@@ -59,3 +59,31 @@ pub fn unique_as_conflict(e: sqlx::Error, message: &str) -> Error {
         _ => Error::Store(e),
     }
 }
+
+/// An optional number bound as PostgreSQL's `float8` even when missing. sqlx 0.9's Any driver
+/// sends `Option<f64>::None` as a `float4` NULL (it swaps the two float kinds for NULLs), and
+/// PostgreSQL then holds the connection's cached statement to `float4`: the next real number
+/// bound there is refused ("incorrect binary data format"). Every optional float goes through
+/// this.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Float(pub Option<f64>);
+
+impl sqlx::Type<sqlx::Any> for Float {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Any> for Float {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
+    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0 {
+            Some(v) => <f64 as sqlx::Encode<sqlx::Any>>::encode_by_ref(&v, buf),
+            // An `f32` NULL is what sqlx 0.9 turns into a float8 NULL for PostgreSQL (and a
+            // NULL for SQLite).
+            None => <Option<f32> as sqlx::Encode<sqlx::Any>>::encode_by_ref(&None, buf),
+        }
+    }
+}

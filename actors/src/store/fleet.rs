@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::base::{placeholders, sql};
+use super::base::{placeholders, sql, Float};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::field::{self, FieldError};
@@ -171,7 +171,7 @@ impl Store {
         .bind(v.name.trim())
         .bind(v.plate.trim())
         .bind(v.driver_id)
-        .bind(v.speed_limit_kmh)
+        .bind(Float(v.speed_limit_kmh))
         .fetch_one(&self.write)
         .await?;
         self.vehicle(org_id, id).await
@@ -185,7 +185,7 @@ impl Store {
         .bind(v.name.trim())
         .bind(v.plate.trim())
         .bind(v.driver_id)
-        .bind(v.speed_limit_kmh)
+        .bind(Float(v.speed_limit_kmh))
         .bind(id)
         .bind(org_id)
         .execute(&self.write)
@@ -196,12 +196,14 @@ impl Store {
         self.vehicle(org_id, id).await
     }
 
-    /// Removes a vehicle with its track and events (its trackers go with it).
+    /// Removes a vehicle with its track, events, sensors and visits (the time on site they logged
+    /// stays in the requests' work logs; its trackers go with it, by the bridge's foreign key).
     pub async fn remove_vehicle(&self, org_id: i64, id: i64) -> Result<VehicleRow> {
         let v = self.vehicle(org_id, id).await?;
         let mut tx = self.write.begin().await?;
         for q in [
             "DELETE FROM vehicle_sensors WHERE vehicle_id = $1",
+            "DELETE FROM request_visits WHERE vehicle_id = $1",
             "DELETE FROM vehicle_events WHERE vehicle_id = $1",
             "DELETE FROM vehicle_fixes WHERE vehicle_id = $1",
             "DELETE FROM vehicles WHERE id = $1",
@@ -365,11 +367,11 @@ impl Store {
                     .bind(f.at)
                     .bind(f.lat)
                     .bind(f.lon)
-                    .bind(f.speed_kmh)
-                    .bind(f.course)
-                    .bind(f.altitude)
+                    .bind(Float(f.speed_kmh))
+                    .bind(Float(f.course))
+                    .bind(Float(f.altitude))
                     .bind(f.satellites.map(i64::from))
-                    .bind(f.accuracy_m)
+                    .bind(Float(f.accuracy_m))
                     .bind(Value::Object(f.io.clone()).to_string())
                     .bind(i64::from(r.late))
                     .bind(r.received_at);
