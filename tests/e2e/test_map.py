@@ -117,6 +117,11 @@ def test_vehicles_move_live_on_the_map(hub_store, new_context, tiles):
     # The marker ends where the van is: the last report, though it came within the second.
     expect(marker).to_have_attribute("data-lon", str(round(37.61 + 40 * 0.0002, 6)))
     expect(item.get_by_test_id("map-vehicle-state")).to_have_text("едет, 80 км/ч")
+    # A tracker emptying its memory (fixes 200 ms apart) is shown once a second, and ends where
+    # the last fix is.
+    for k in range(1, 4):
+        report(node, "van-1", 55.751, round(37.618 + k * 0.00001, 6), 30, now - 30_000 + k * 200)
+    expect(marker).to_have_attribute("data-lon", str(round(37.618 + 3 * 0.00001, 6)))
 
     # Chosen, it shows its track.
     item.click()

@@ -53,6 +53,8 @@ struct Loaded {
     own_limit: Option<f64>,
     sensors: Vec<Sensor>,
     vehicle: Vehicle,
+    /// The moment of the last position published.
+    published_fix_at: Millis,
     /// The field visit it is on, if any, and the speeds it makes by hour (for estimates).
     visit: Option<ActiveVisit>,
     speeds: Speeds,
@@ -118,6 +120,7 @@ impl VehicleActor {
         let Some(f) = st.held.take() else { return };
         let now = now_millis();
         st.published_at = now;
+        st.published_fix_at = f.at;
         let e = moved(st.org_id, id, &f, now);
         self.publish(vec![e]);
     }
@@ -152,9 +155,13 @@ impl Handler<Take> for VehicleActor {
                     let now = now_millis();
                     let mut events = alerts(st.org_id, act.id, &taken, now);
                     if let Some(f) = last {
+                        // Paced by the fixes' own moments: a tracker reporting every few seconds
+                        // is shown at once however late its fixes are processed; one emptying its
+                        // memory is shown once a second.
                         let wait = st.published_at + PUBLISH_EVERY_MS - now;
-                        if wait <= 0 {
+                        if f.at - st.published_fix_at >= PUBLISH_EVERY_MS || wait <= 0 {
                             st.published_at = now;
+                            st.published_fix_at = f.at;
                             st.held = None;
                             events.push(moved(st.org_id, act.id, &f, now));
                         } else {
@@ -196,6 +203,7 @@ async fn load(core: &Core, fleet: &Fleet, id: i64) -> Result<Loaded> {
         speeds: Speeds::default(),
         vehicle,
         published_at: 0,
+        published_fix_at: 0,
         held: None,
     })
 }
