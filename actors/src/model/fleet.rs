@@ -411,7 +411,7 @@ pub fn simplify(points: &[Point], tolerance_m: f64) -> Vec<usize> {
         }
         let (mut far, mut at) = (0.0, a);
         for i in a + 1..b {
-            let d = off_line_m(points[i], points[a], points[b]);
+            let d = super::geo::to_segment_m(points[i], points[a], points[b]);
             if d > far {
                 (far, at) = (d, i);
             }
@@ -423,22 +423,6 @@ pub fn simplify(points: &[Point], tolerance_m: f64) -> Vec<usize> {
         }
     }
     keep.iter().enumerate().filter(|(_, k)| **k).map(|(i, _)| i).collect()
-}
-
-/// How far `p` is from the segment `a`–`b`, in metres (a plane tangent at `p`).
-fn off_line_m(p: Point, a: Point, b: Point) -> f64 {
-    let k = p.lat.to_radians().cos() * 111_195.0;
-    let xy = |q: Point| ((q.lon - p.lon) * k, (q.lat - p.lat) * 111_195.0);
-    let ((ax, ay), (bx, by)) = (xy(a), xy(b));
-    let (dx, dy) = (bx - ax, by - ay);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (cx, cy) = (ax + t * dx, ay + t * dy);
-    (cx * cx + cy * cy).sqrt()
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ impl Area {
 
 /// The distance from `p` to the segment `a`–`b`, in metres, on a plane tangent at `p` (exact
 /// enough for the tens of metres a margin is).
-fn to_segment_m(p: Point, a: Point, b: Point) -> f64 {
+pub(crate) fn to_segment_m(p: Point, a: Point, b: Point) -> f64 {
     let k = p.lat.to_radians().cos() * 111_195.0;
     let xy = |q: Point| ((q.lon - p.lon) * k, (q.lat - p.lat) * 111_195.0);
     let ((ax, ay), (bx, by)) = (xy(a), xy(b));
