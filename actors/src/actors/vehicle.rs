@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::bus::{Event, EventKind};
 use crate::error::Result;
 use crate::fleet::Fleet;
-use crate::model::arrival::{self, Notice, Speeds};
+use crate::model::arrival::{self, Notice, Speeds, VisitSoFar, VisitStep};
 use crate::model::fleet::{Fix, Sensor, Told, Vehicle};
 use crate::model::track::{Verdict, Why};
 use crate::model::{now_millis, Millis};
@@ -25,17 +25,6 @@ use crate::Core;
 /// How much of the stored track a fresh actor replays: longer than any rule's waiting time
 /// (a stop's three minutes, a territory's dwell, a frozen receiver's ten minutes).
 const REPLAY_MS: Millis = 30 * 60_000;
-
-/// Arrived: within this of the site; left: beyond this after arriving.
-const ARRIVAL_RADIUS_M: f64 = 150.0;
-const LEFT_M: f64 = 400.0;
-/// Roads are longer than the great circle by about this.
-const ROAD_FACTOR: f64 = 1.25;
-/// The customer is told again when the estimate moves by more than this, at most this often.
-const RETELL_MARGIN_MS: Millis = 10 * 60_000;
-const RETELL_GAP_MS: Millis = 3 * 60_000;
-/// Fixes older than this (a tracker emptying its memory) tell the customer nothing.
-const RECENT_MS: Millis = 10 * 60_000;
 
 /// A vehicle's position is published at most this often (the map needs no more); the last one
 /// held back goes out when the time is up.
@@ -295,39 +284,32 @@ fn local_clock(at: Millis, tz: &str) -> String {
 /// as work), or the estimate told to the customer and told again when it moves.
 async fn follow_visit(core: &Core, st: &mut Loaded, f: &Fix, now: Millis) -> Result<()> {
     let Some(v) = st.visit.as_mut() else { return Ok(()) };
-    let p = f.point();
-    let recent = now - f.at <= RECENT_MS;
-    let lang = v.lang.clone();
-    let request_id = v.visit.request_id;
-    let (step, notice) = if v.visit.arrived_at.is_none() {
-        if arrival::arrived(p, f.accuracy_m, v.site, ARRIVAL_RADIUS_M) {
-            let n = recent.then(|| Notice::Arrived { engineer: &v.engineer }.text(&lang, request_id));
-            (Step::Arrived { at: f.at }, n)
-        } else {
-            let hour = local_hour(f.at, &v.timezone);
-            let eta = arrival::eta(p, v.site, f.at, hour, &st.speeds, ROAD_FACTOR);
-            let gap = v.visit.told_at.is_none_or(|t| f.at - t >= RETELL_GAP_MS);
-            if !(recent && gap && arrival::worth_telling(v.visit.eta_told, eta, RETELL_MARGIN_MS)) {
-                return Ok(());
-            }
+    let so_far = VisitSoFar {
+        eta_told: v.visit.eta_told,
+        told_at: v.visit.told_at,
+        arrived: v.visit.arrived_at.is_some(),
+    };
+    let hour = local_hour(f.at, &v.timezone);
+    let Some(next) = arrival::visit_step(&so_far, f.at, f.point(), f.accuracy_m, v.site, now, hour, &st.speeds) else {
+        return Ok(());
+    };
+    let (lang, request_id) = (v.lang.clone(), v.visit.request_id);
+    let (step, notice) = match next {
+        VisitStep::Arrived { tell } => (
+            Step::Arrived { at: f.at },
+            tell.then(|| Notice::Arrived { engineer: &v.engineer }.text(&lang, request_id)),
+        ),
+        VisitStep::Tell { eta, first } => {
             let clock = local_clock(eta, &v.timezone);
-            let n = if v.visit.eta_told.is_none() {
-                Notice::OnTheWay {
-                    engineer: &v.engineer,
-                    clock: &clock,
-                }
+            let (engineer, clock) = (v.engineer.as_str(), clock.as_str());
+            let n = if first {
+                Notice::OnTheWay { engineer, clock }
             } else {
-                Notice::Moved {
-                    engineer: &v.engineer,
-                    clock: &clock,
-                }
+                Notice::Moved { engineer, clock }
             };
             (Step::Told { eta, at: f.at }, Some(n.text(&lang, request_id)))
         }
-    } else if p.distance_m(v.site) > LEFT_M {
-        (Step::Left { at: f.at }, None)
-    } else {
-        return Ok(());
+        VisitStep::Left => (Step::Left { at: f.at }, None),
     };
     let activity = if lang == "en" { "On site" } else { "На объекте" };
     let done = core.store.visit_step(v, step, notice.as_deref(), activity).await?;

@@ -65,6 +65,62 @@ pub fn arrived(at: Point, accuracy_m: Option<f64>, site: Point, radius_m: f64) -
     at.distance_m(site) <= radius_m + slack
 }
 
+/// Arrived: within this of the site; left: beyond this after arriving.
+pub const ARRIVAL_RADIUS_M: f64 = 150.0;
+pub const LEFT_M: f64 = 400.0;
+/// Roads are longer than the great circle by about this.
+pub const ROAD_FACTOR: f64 = 1.25;
+/// The customer is told again when the estimate moves by more than this, at most this often.
+pub const RETELL_MARGIN_MS: Millis = 10 * 60_000;
+pub const RETELL_GAP_MS: Millis = 3 * 60_000;
+/// Fixes older than this (a tracker emptying its memory) tell the customer nothing.
+pub const RECENT_MS: Millis = 10 * 60_000;
+
+/// What a visit under way held when a fix came.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct VisitSoFar {
+    pub eta_told: Option<Millis>,
+    pub told_at: Option<Millis>,
+    pub arrived: bool,
+}
+
+/// What a fix does to a visit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum VisitStep {
+    /// At the site; the customer is told when the fix is recent.
+    Arrived { tell: bool },
+    /// An estimate to tell: the first one, or one that moved.
+    Tell { eta: Millis, first: bool },
+    /// Gone from the site after arriving: the visit ends.
+    Left,
+}
+
+/// The step a fix at `at` (at `hour` of the day there, the server's clock at `now`) makes.
+pub fn visit_step(
+    so_far: &VisitSoFar,
+    at: Millis,
+    point: Point,
+    accuracy_m: Option<f64>,
+    site: Point,
+    now: Millis,
+    hour: u8,
+    speeds: &Speeds,
+) -> Option<VisitStep> {
+    let recent = now - at <= RECENT_MS;
+    if so_far.arrived {
+        return (point.distance_m(site) > LEFT_M).then_some(VisitStep::Left);
+    }
+    if arrived(point, accuracy_m, site, ARRIVAL_RADIUS_M) {
+        return Some(VisitStep::Arrived { tell: recent });
+    }
+    let estimate = eta(point, site, at, hour, speeds, ROAD_FACTOR);
+    let gap = so_far.told_at.is_none_or(|t| at - t >= RETELL_GAP_MS);
+    (recent && gap && worth_telling(so_far.eta_told, estimate, RETELL_MARGIN_MS)).then_some(VisitStep::Tell {
+        eta: estimate,
+        first: so_far.eta_told.is_none(),
+    })
+}
+
 /// What the customer is told of a field visit, in a language (`ru` or `en`; anything else reads
 /// as Russian): worded without the past tense, so a name needs no gender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +167,54 @@ impl Notice<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_visit_tells_the_estimate_again_only_when_it_moved_and_then_the_arrival() {
+        const NOW: Millis = 1_765_000_000_000;
+        let site = Point { lon: 37.61, lat: 55.76 };
+        let east = |km: f64| Point {
+            lon: site.lon + km / (111.195 * site.lat.to_radians().cos()),
+            lat: site.lat,
+        };
+        let speeds = Speeds::default();
+        let mut so_far = VisitSoFar::default();
+        let step = |s: &VisitSoFar, at: Millis, km: f64| visit_step(s, at, east(km), None, site, NOW, 10, &speeds);
+        // 2 km out at 30 km/h and a road 1.25 times longer: five minutes.
+        let t0 = NOW - 9 * 60_000;
+        assert_eq!(
+            step(&so_far, t0, 2.0),
+            Some(VisitStep::Tell {
+                eta: t0 + 300_000,
+                first: true
+            })
+        );
+        so_far.eta_told = Some(t0 + 300_000);
+        so_far.told_at = Some(t0);
+        // A minute on, further out: moved, but not by ten minutes, and too soon anyway.
+        assert_eq!(step(&so_far, t0 + 60_000, 3.0), None);
+        // Three minutes on and 7 km out: the estimate moved by more than ten minutes.
+        assert!(matches!(
+            step(&so_far, t0 + 180_000, 7.0),
+            Some(VisitStep::Tell { first: false, .. })
+        ));
+        // At the door (within 150 m): arrived, told; a fix from a tracker's memory is not told.
+        assert_eq!(
+            step(&so_far, t0 + 400_000, 0.1),
+            Some(VisitStep::Arrived { tell: true })
+        );
+        assert_eq!(
+            step(&so_far, NOW - 20 * 60_000, 0.1),
+            Some(VisitStep::Arrived { tell: false })
+        );
+        assert_eq!(
+            step(&so_far, NOW - 20 * 60_000, 5.0),
+            None,
+            "an old fix tells no estimate"
+        );
+        so_far.arrived = true;
+        assert_eq!(step(&so_far, t0 + 500_000, 0.3), None, "still about the site");
+        assert_eq!(step(&so_far, t0 + 600_000, 0.5), Some(VisitStep::Left));
+    }
 
     #[test]
     fn the_notices_in_both_languages() {
