@@ -36,6 +36,9 @@ pub struct Settings {
     /// attribution its owner asks for.
     pub map_tiles: String,
     pub map_attribution: String,
+    /// A vehicle whose tracker sends nothing this long is offline: supervisors are told, and
+    /// so is the history of the request it is on its way to, seconds (5 to 86400).
+    pub vehicle_offline_secs: u64,
     /// What one client address may create anonymously in 10 minutes (new chat visitors and
     /// registrar tickets together); 0: no limit (load tests, a hub behind a proxy that limits).
     pub anonymous_limit: usize,
@@ -137,6 +140,7 @@ impl Settings {
         within("upload_unsent_org_mb", self.upload_unsent_org_mb, 1, 1 << 24)?;
         within("stop_grace_secs", self.stop_grace_secs, 1, 300)?;
         within("console_grace_secs", self.console_grace_secs, 1, 600)?;
+        within("vehicle_offline_secs", self.vehicle_offline_secs, 5, 86_400)?;
         hub_actors::model::egress::Egress::parse(&self.egress_allow)
             .map_err(|e| SettingError::new("egress_allow", e.to_string()))?;
         self.telegram.validate()?;
@@ -278,6 +282,7 @@ impl Default for Settings {
             public_url: String::new(),
             map_tiles: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
             map_attribution: "© OpenStreetMap contributors".into(),
+            vehicle_offline_secs: 600,
             metrics_token: String::new(),
             anonymous_limit: 60,
             upload_unsent_secs: 3600,

@@ -203,6 +203,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     // Every request's next alarm is set again, so warnings and breaches due while the node was
     // down fire now and the rest on time.
     hub.start_desk().await?;
+    hub.set_vehicle_offline(settings.vehicle_offline_secs);
     hub.start_fleet();
     // What an older installation held before the search index existed is indexed once, in the
     // background (the marks its migration set say how far).

@@ -21,6 +21,8 @@ mod desk;
 mod desk_hooks;
 #[path = "it/fleet_day.rs"]
 mod fleet_day;
+#[path = "it/mileage.rs"]
+mod mileage;
 #[path = "it/namespace.rs"]
 mod namespace;
 #[path = "it/queue_flow.rs"]

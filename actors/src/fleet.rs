@@ -4,6 +4,7 @@
 //! knows vehicles.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,10 @@ use crate::actors::vehicle::{Reload, Take, Taken};
 use crate::bus::{Event, EventKind};
 use crate::error::{Error, Result};
 use crate::model::fleet::{Fix, Rules, Territories, Told};
+use crate::model::mileage::{self, UseDay};
 use crate::model::now_millis;
+use crate::model::schedule::Calendar;
+use crate::model::Millis;
 use crate::store::fleet::{EventRow, FixRow, SensorRow, VehicleIn, VehicleRow};
 use crate::store::requests::NewRequest;
 use crate::store::Store;
@@ -31,7 +35,9 @@ const WRITER_QUEUE: usize = 4_096;
 const WRITE_MAX_FIXES: usize = 8_000;
 
 pub struct Fleet {
-    pub rules: Rules,
+    rules: Rules,
+    /// The installation's `vehicle_offline_secs`, set at start.
+    offline_ms: AtomicI64,
     pub writer: TrackWriter,
     territories: Mutex<HashMap<i64, (Instant, Arc<Territories>)>>,
 }
@@ -40,8 +46,17 @@ impl Fleet {
     pub fn new(store: Store, tasks: &Tasks) -> Self {
         Self {
             rules: Rules::standard(),
+            offline_ms: AtomicI64::new(Rules::standard().offline_ms),
             writer: TrackWriter::start(store, tasks),
             territories: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The bounds every vehicle is judged by.
+    pub fn rules(&self) -> Rules {
+        Rules {
+            offline_ms: self.offline_ms.load(Ordering::Relaxed),
+            ..self.rules
         }
     }
 
@@ -54,7 +69,7 @@ impl Fleet {
         }
         let t = Arc::new(Territories::new(
             store.fleet_territories(org_id).await?,
-            self.rules.hysteresis.margin_m,
+            self.rules().hysteresis.margin_m,
         ));
         self.lock().insert(org_id, (Instant::now(), t.clone()));
         Ok(t)
@@ -67,6 +82,20 @@ impl Fleet {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (Instant, Arc<Territories>)>> {
         self.territories.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// A vehicle's driving over a period.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Mileage {
+    pub vehicle_id: i64,
+    pub driver_id: Option<i64>,
+    /// Whether the driver has a shift to judge by.
+    pub shift: bool,
+    pub km: f64,
+    pub km_in_shift: Option<f64>,
+    pub km_outside: Option<f64>,
+    pub private_trips: Option<usize>,
+    pub days: Vec<UseDay>,
 }
 
 type Batch = (Vec<FixRow>, Vec<EventRow>, oneshot::Sender<Result<()>>);
@@ -255,6 +284,62 @@ impl Hub {
         Ok(())
     }
 
+    /// What a vehicle drove in `[from, to)`, day by day, and how much of it outside its
+    /// driver's shift (the driver's business calendar in the service desk's people).
+    pub async fn mileage(&self, org_id: i64, vehicle_id: i64, from: Millis, to: Millis) -> Result<Mileage> {
+        let store = &self.core.store;
+        let v = store.vehicle(org_id, vehicle_id).await?;
+        // A trip is stored when it ends: one that began in the period may end a day later.
+        let trips = store.trips(vehicle_id, from, to.saturating_add(24 * 3_600_000)).await?;
+        let calendar_id = match v.driver_id {
+            Some(driver) => store
+                .desk_people(org_id)
+                .await?
+                .into_iter()
+                .find(|p| p.user_id == driver)
+                .and_then(|p| p.calendar_id),
+            None => None,
+        };
+        let shift = match calendar_id {
+            Some(id) => store
+                .desk_calendars(org_id)
+                .await?
+                .into_iter()
+                .find(|c| c.id == id)
+                .map(|c| {
+                    (
+                        Calendar::new(&c.week, &c.exceptions),
+                        jiff::tz::TimeZone::get(&c.timezone).unwrap_or(jiff::tz::TimeZone::UTC),
+                    )
+                }),
+            None => None,
+        };
+        let days = mileage::by_day(&trips, shift.as_ref().map(|(c, tz)| (c, tz)), from, to);
+        let sum = |f: fn(&UseDay) -> Option<f64>| -> Option<f64> {
+            shift
+                .as_ref()
+                .map(|_| (days.iter().filter_map(f).sum::<f64>() * 10.0).round() / 10.0)
+        };
+        Ok(Mileage {
+            vehicle_id,
+            driver_id: v.driver_id,
+            shift: shift.is_some(),
+            km: (days.iter().map(|d| d.km).sum::<f64>() * 10.0).round() / 10.0,
+            km_in_shift: sum(|d| d.km_in_shift),
+            km_outside: sum(|d| d.km_outside),
+            private_trips: shift
+                .as_ref()
+                .map(|_| days.iter().filter_map(|d| d.private_trips).sum()),
+            days,
+        })
+    }
+
+    /// How long a silent tracker takes to be offline (the installation's setting).
+    pub fn set_vehicle_offline(&self, secs: u64) {
+        let ms = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        self.fleet.offline_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// The organisation's territories changed: its vehicles judge by the new ones.
     pub async fn territories_changed(&self, org_id: i64) {
         self.vehicle_changed(org_id, 0).await;
@@ -292,14 +377,30 @@ impl Hub {
     /// changes a vehicle or a territory.
     pub fn start_fleet(&self) {
         // Excursions stored before a crash, whose requests were not opened yet.
-        let owed = self.clone();
+        let starting = self.clone();
         self.tasks().spawn(async move {
-            match open_owed_requests(&owed.core, None).await {
+            match open_owed_requests(&starting.core, None).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(requests = n, "sensors: opened the requests owed from before the start"),
                 Err(e) => {
                     tracing::warn!(error = %e, "sensors: owed requests not opened; the next excursion tries again")
                 }
+            }
+            // Vehicles not told offline: each actor reads its track and sets its offline timer
+            // (one that went silent while no node ran is told at once). One at a time, so a big
+            // fleet's start is spread, not a stampede on the store.
+            match starting.core.store.last_heard().await {
+                Ok(rows) => {
+                    for (id, _, last, offline_since) in rows {
+                        if offline_since == Some(last) || starting.tasks().token().is_cancelled() {
+                            continue;
+                        }
+                        if let Ok(Err(e)) = starting.vehicles.get(id).send(Take { fixes: Vec::new() }).await {
+                            tracing::warn!(vehicle = id, error = %e, "vehicle not read at the start");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "vehicles' last fixes not read; each is read at its next fix"),
             }
         });
         let hub = self.clone();

@@ -5,6 +5,7 @@ pub mod actors;
 pub mod auth;
 pub mod bus;
 pub mod channel;
+pub mod dayplan;
 pub mod desk;
 pub mod error;
 pub mod fleet;

@@ -10,12 +10,14 @@ import math
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 import hubnode
 import mailkit
 import tgkit
 from botapi import BotApi
-from test_service_desk import PETR, card, mail_in, request_with, set_up_desk
+from test_service_desk import PETR, card, desk_sign_in, mail_in, request_with, set_up_desk
+from ui import DESKTOP_VIEW, screenshot
 
 TOKEN = "700007:TEST-field-visit-bot-aaaaaaaa"
 CHAT = 7001
@@ -51,7 +53,7 @@ def drive(node, device: str, t: int, frm_km: float, to_km: float, kmh: float, si
     return t
 
 
-def test_the_customer_is_told_the_eta_its_update_and_the_arrival(hub_store, botapi, maildev):
+def test_the_customer_is_told_the_eta_its_update_and_the_arrival(hub_store, botapi, maildev, new_context):
     store = hub_store()
     smtp_port = hubnode.free_port()
     store.extra_env["HUB_TELEGRAM_API_URL"] = botapi.url
@@ -109,6 +111,19 @@ def test_the_customer_is_told_the_eta_its_update_and_the_arrival(hub_store, bota
     log = c["work_logs"][0]
     assert log["activity"] == "На объекте" and log["minutes"] >= 2, log
     assert c["visits"][0]["left_at"] and c["visits"][0]["arrived_at"], c["visits"]
+    # The wrong turn was driven at 100 in town (the demo's Moscow limit is 60): speeding on the
+    # way to a customer is in the request's history.
+    speeding = [e["data"] for e in c["events"] if e["kind"] == "vehicle" and e["data"]["kind"] == "overspeed"]
+    assert speeding and speeding[0]["vehicle"] == "Газель Анны" and speeding[0]["limit_kmh"] == 60, c["events"]
+    # Her card says so in its history, in words.
+    page = new_context(**DESKTOP_VIEW).new_page()
+    desk_sign_in(page, node, hubnode.OPERATOR1)
+    page.goto(node.url(f"/desk?request={by_tg['id']}"))
+    line = page.locator('[data-testid="card-event"][data-kind="vehicle"]').first
+    expect(line).to_contain_text("Газель Анны")
+    expect(line).to_contain_text("при ограничении 60")
+    line.scroll_into_view_if_needed()
+    screenshot(page, "desk_card_vehicle_alert")
     notices = [m["text"] for m in botapi.sent_to(TOKEN, CHAT) if f"№{by_tg['id']}" in m.get("text", "")]
     assert len(notices) == 3, notices
     assert "Новое время" in notices[1] and "на месте" in notices[2], notices

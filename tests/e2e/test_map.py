@@ -126,6 +126,9 @@ def test_vehicles_move_live_on_the_map(hub_store, new_context, tiles):
     # Chosen, it shows its track.
     item.click()
     expect(page.get_by_test_id("map")).to_have_attribute("data-track", re.compile(r"^[2-9]|^\d\d"))
+    # And its week: no trip has ended yet, and without a driver private use is not judged.
+    expect(page.get_by_test_id("mileage-summary")).to_contain_text("Пробег 0 км")
+    expect(page.get_by_test_id("mileage-summary")).to_contain_text("не указан водитель")
     assert tiles.hits > 0, "the map's tiles come from the installation's tile server"
     screenshot(page, "map_desktop_ru")
     page.locator('.lang-toggle button[data-lang="en"]').first.click()

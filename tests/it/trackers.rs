@@ -396,3 +396,198 @@ async fn a_field_left_out_then_given_is_taken_postgres() {
         assert_eq!(s, 201, "vehicle {i}: {v}");
     }
 }
+
+/// True if the peer closed within `within`.
+async fn closed_within(conn: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(within, conn.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+/// Floods, as a stranger would send them: connections past the listener's cap are closed as
+/// they come (and the slots come back); a login trickled a byte at a time is closed at the
+/// login deadline, not kept alive by each byte; a megabyte of noise and a packet claiming four
+/// gigabytes close their connections; a thousand reports from unknown ids are refused. The
+/// registered device is heard after each.
+#[actix_rt::test]
+async fn floods_are_refused_and_the_device_still_heard() {
+    let mut store = Store::new(Backend::Sqlite, false).await;
+    let ports = with_trackers(&mut store);
+    store.env.extend([
+        ("HUB_TRACKERS__MAX_CONNECTIONS".to_string(), "10".to_string()),
+        ("HUB_TRACKERS__LOGIN_SECS".to_string(), "2".to_string()),
+    ]);
+    let node = store.start().await;
+    let admin = node.api.login("admin", "demo-admin").await;
+    vehicle(&node.api, &admin, "teltonika", IMEI).await;
+    vehicle(&node.api, &admin, "osmand", "flood-owner").await;
+    let t0 = now_ms() - 600_000;
+    let mut sent = 0usize;
+    // The device connects, is heard and acknowledged: `sent` fixes in all so far.
+    let port = ports.teltonika;
+    let heard = move |n: usize| async move {
+        let mut c = connect(port).await;
+        c.write_all(&teltonika::imei_frame(IMEI)).await.unwrap();
+        assert_eq!(read_exact(&mut c, 1).await, [0x01], "the device is let in");
+        c.write_all(&teltonika::codec8(&[fix(t0 + n as i64 * 5_000, n, 30.0)]))
+            .await
+            .unwrap();
+        assert_eq!(read_exact(&mut c, 4).await, teltonika::ack(1));
+    };
+
+    // Ten silent connections fill the listener; thirty more are closed at once.
+    let mut silent = Vec::new();
+    for _ in 0..10 {
+        silent.push(connect(ports.teltonika).await);
+    }
+    // The listener has taken the ten (a closed one would read end of file at once).
+    for c in &mut silent {
+        assert!(!closed_within(c, Duration::from_millis(50)).await);
+    }
+    for _ in 0..30 {
+        let mut c = connect(ports.teltonika).await;
+        assert!(
+            closed_within(&mut c, Duration::from_millis(1_500)).await,
+            "a connection past the cap is closed before the login deadline"
+        );
+    }
+    // The silent ones are closed at the login deadline and their slots come back.
+    for c in &mut silent {
+        assert!(closed(c).await, "a silent connection is closed");
+    }
+    heard(sent).await;
+    sent += 1;
+
+    // A Wialon login trickled a byte every half second: closed at the deadline (2 s), however
+    // alive each byte makes it look.
+    let mut c = connect(ports.wialon).await;
+    let began = std::time::Instant::now();
+    let mut cut = false;
+    for b in b"#L#861230043907626;NA".iter().cycle().take(40) {
+        if c.write_all(&[*b]).await.is_err() || closed_within(&mut c, Duration::from_millis(500)).await {
+            cut = true;
+            break;
+        }
+    }
+    assert!(cut, "a trickled login is closed");
+    assert!(began.elapsed() < Duration::from_secs(5), "closed at the login deadline");
+
+    // Noise: a megabyte of bytes that are no hand-shake.
+    let mut c = connect(ports.teltonika).await;
+    let noise: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let _ = c.write_all(&noise).await;
+    assert!(closed(&mut c).await, "noise closes the connection");
+    // A packet whose length says four gigabytes: closed without waiting for them.
+    let mut c = connect(ports.teltonika).await;
+    c.write_all(&teltonika::imei_frame(IMEI)).await.unwrap();
+    assert_eq!(read_exact(&mut c, 1).await, [0x01]);
+    c.write_all(&[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x08]).await.unwrap();
+    assert!(closed(&mut c).await, "an impossible length closes the connection");
+    heard(sent).await;
+    sent += 1;
+
+    // A thousand reports over HTTP from ids nobody registered, sixteen at a time: each refused
+    // with 400; the owner's device is then taken.
+    let secs = now_ms() / 1000 - 60;
+    let api = &node.api;
+    let mut codes = std::collections::BTreeMap::<u16, usize>::new();
+    for round in 0..(1000 / 16 + 1) {
+        let reports = (0..16).map(|i| async move {
+            let path =
+                format!("/api/trackers/osmand?id=stranger-{round}-{i}&lat=55.75&lon=37.6&timestamp={secs}&speed=10");
+            api.get(&path, None).await.0
+        });
+        for s in futures_util::future::join_all(reports).await {
+            *codes.entry(s).or_default() += 1;
+        }
+    }
+    assert_eq!(codes.keys().copied().collect::<Vec<_>>(), vec![400], "{codes:?}");
+    let (s, _) = api
+        .get(
+            &format!("/api/trackers/osmand?id=flood-owner&lat=55.75&lon=37.6&timestamp={secs}&speed=10"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "the owner's device is taken after the flood");
+    heard(sent).await;
+    sent += 1;
+    assert_eq!(stored(&store).await, sent as i64 + 1);
+}
+
+/// The kinds of a vehicle's events, oldest first.
+async fn event_kinds(api: &Api, sup: &str, vehicle_id: i64) -> Vec<(String, Value)> {
+    let (s, events) = api
+        .get(
+            &format!("/api/supervisor/vehicle-events?vehicle_id={vehicle_id}"),
+            Some(sup),
+        )
+        .await;
+    assert_eq!(s, 200, "{events}");
+    let mut v: Vec<(String, Value)> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap_or("").to_string(), e.clone()))
+        .collect();
+    v.reverse();
+    v
+}
+
+/// Waits (up to 30 s) until the vehicle has `n` events of `kind`.
+async fn until_told(api: &Api, sup: &str, vehicle_id: i64, kind: &str, n: usize) -> Vec<(String, Value)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let kinds = event_kinds(api, sup, vehicle_id).await;
+        if kinds.iter().filter(|(k, _)| k == kind).count() >= n {
+            return kinds;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {n} × {kind}: {kinds:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A tracker that goes quiet is told offline once, `vehicle_offline_secs` after it was last
+/// heard, with the last fix before the silence; heard again, online. A node killed while the
+/// tracker is quiet tells it when it starts again.
+#[actix_rt::test]
+async fn a_silent_tracker_is_told_offline_once_and_online_when_heard_again() {
+    let mut store = Store::new(Backend::Sqlite, false).await;
+    store
+        .env
+        .push(("HUB_VEHICLE_OFFLINE_SECS".to_string(), "5".to_string()));
+    let mut node = store.start().await;
+    let admin = node.api.login("admin", "demo-admin").await;
+    let sup = node.api.login("supervisor", "demo-supervisor").await;
+    let vehicle_id = vehicle(&node.api, &admin, "osmand", "quiet-1").await;
+    let report = |secs: i64| format!("/api/trackers/osmand?id=quiet-1&lat=55.75&lon=37.6&timestamp={secs}&speed=0");
+    let first = now_ms() / 1000 - 30;
+    assert_eq!(node.api.get_text(&report(first)).await.0, 200);
+    let kinds = until_told(&node.api, &sup, vehicle_id, "offline", 1).await;
+    let offline = &kinds.iter().find(|(k, _)| k == "offline").unwrap().1;
+    assert_eq!(offline["since"], first * 1000, "since the last fix before the silence");
+    // Heard again (a fix older than "now" but newer than the last one): online, with the silence.
+    assert_eq!(node.api.get_text(&report(first + 10)).await.0, 200);
+    let kinds = until_told(&node.api, &sup, vehicle_id, "online", 1).await;
+    let online = &kinds.iter().find(|(k, _)| k == "online").unwrap().1;
+    assert_eq!(
+        (online["since"].clone(), online["at"].clone()),
+        (json!(first * 1000), json!((first + 10) * 1000))
+    );
+    assert_eq!(
+        kinds.iter().filter(|(k, _)| k == "offline").count(),
+        1,
+        "told once: {kinds:?}"
+    );
+
+    // Quiet again, and the node killed before the time is up: the next start tells it.
+    node.kill();
+    let node = store.start().await;
+    let sup = node.api.login("supervisor", "demo-supervisor").await;
+    let kinds = until_told(&node.api, &sup, vehicle_id, "offline", 2).await;
+    let last = &kinds.iter().rev().find(|(k, _)| k == "offline").unwrap().1;
+    assert_eq!(last["since"], (first + 10) * 1000);
+}

@@ -2,6 +2,7 @@
    out), the moves the caller may make as buttons, its fields, checklist, the thread across
    channels with a reply box, the work log and the history with private notes. */
 import * as Hub from './hub.js';
+import { alertText } from './vehicle-alert.js';
 import { D, S, clockName, counterpartyName, fmtLeft, groupName, hooks, personName, siteName, statusName, typeName } from './desk-state.js';
 
 const $ = (id) => document.getElementById(id);
@@ -135,6 +136,7 @@ function historyText(e, typeId) {
     case 'policy': return Hub.t('desk.h.policy');
     case 'child': return Hub.t('desk.h.child', { id: d.request_id });
     case 'labels': return Hub.t('desk.h.labels', { labels: (d.labels || []).join(', ') || '—' });
+    case 'vehicle': return alertText(d, d.vehicle || '', d.territory || '');
     case 'notice': return Hub.t(d.conversation_id ? 'desk.h.notice' : 'desk.h.noticeNowhere', { text: d.text || '' });
     default: return e.kind;
   }

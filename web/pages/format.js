@@ -27,6 +27,12 @@ export function fmtDate(ms, tz) {
   }
   return day + ' ' + fmtClock(ms, tz);
 }
+/* A calendar day given as 2026-12-07 (already the right zone's day): "Mon, 7 Dec". */
+export function fmtDay(date) {
+  const [y, m, d] = String(date).split('-').map(Number);
+  if (!y || !m || !d) return String(date);
+  return new Date(Date.UTC(y, m - 1, d, 12)).toLocaleDateString(lang, { weekday: 'short', day: 'numeric', month: 'short', timeZone: 'UTC' });
+}
 export function fmtTime(ms) {
   if (ms == null || !isFinite(ms) || ms <= 0) return '';
   const d = new Date(ms);

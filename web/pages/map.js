@@ -2,13 +2,15 @@
    snapshot (GET /api/supervisor/fleet: vehicles, last positions, territories, sites, the tile
    source) is drawn with Leaflet; /ws/fleet then moves the vehicles and adds alerts as they come.
    A vehicle chosen in the list shows its track of the last 24 hours. A vehicle not heard for ten
-   minutes is shown as silent. */
+   minutes is shown as silent. An engineer's day plan is map-plan.js'. */
 import * as Hub from './hub.js';
 import * as L from './leaflet-1.9.4.esm.js';
+import { refresh as refreshPlan, setEngineers } from './map-plan.js';
+import { ALERTS, alertText } from './vehicle-alert.js';
 
 const $ = (id) => document.getElementById(id);
 const SILENT_MS = 10 * 60 * 1000;
-const M = { me: null, map: null, vehicles: new Map(), positions: new Map(), markers: new Map(), territories: [], alerts: [], chosen: null, track: null, fitted: false };
+const M = { me: null, map: null, vehicles: new Map(), positions: new Map(), markers: new Map(), territories: [], alerts: [], chosen: null, track: null, fitted: false, mileage: null };
 
 function toLogin() { location.assign('/login?next=' + encodeURIComponent('/map')); }
 function fail(e) { if (e instanceof Hub.HubError && e.status === 401) { toLogin(); return; } Hub.showError(e); }
@@ -65,25 +67,32 @@ function renderList() {
   Hub.show($('map-none'), M.vehicles.size === 0);
 }
 
-/* An alert in words: speeding, a territory left or entered, a receiver gone still. */
-function alertText(a) {
-  const v = vehicleName(a.vehicle_id);
-  switch (a.kind) {
-    case 'overspeed': return Hub.t('map.a.overspeed', { v, kmh: Math.round(a.kmh), limit: Math.round(a.limit_kmh) });
-    case 'territory_left': return Hub.t('map.a.left', { v, t: territoryName(a.territory_id) });
-    case 'territory_entered': return Hub.t('map.a.entered', { v, t: territoryName(a.territory_id) });
-    case 'frozen': return Hub.t('map.a.frozen', { v });
-    case 'sensor_excursion': return Hub.t('map.a.sensor', { v, worst: a.worst });
-    case 'sensor_back': return Hub.t('map.a.sensorBack', { v });
-    default: return v + ': ' + a.kind;
-  }
-}
-const ALERTS = ['overspeed', 'territory_left', 'territory_entered', 'frozen', 'sensor_excursion', 'sensor_back'];
+/* An alert in words, with the names this page knows. */
+function alertLine(a) { return alertText(a, vehicleName(a.vehicle_id), territoryName(a.territory_id)); }
 
 function renderAlerts() {
   $('map-alerts').replaceChildren(...M.alerts.slice(0, 30).map((a) => Hub.el('li', { 'data-testid': 'map-alert', 'data-kind': a.kind },
-    Hub.el('time', { class: 'muted' }, Hub.fmtTime(a.at)), ' ', alertText(a))));
+    Hub.el('time', { class: 'muted' }, Hub.fmtTime(a.at)), ' ', alertLine(a))));
   if (!M.alerts.length) $('map-alerts').append(Hub.el('li', { class: 'muted' }, Hub.t('map.noAlerts')));
+}
+
+/* The chosen vehicle's last seven days: kilometres a day, and those outside its driver's shift
+   (private use of a company car) when the driver has a shift to judge by. */
+function renderMileage(m) {
+  const box = $('map-mileage');
+  M.mileage = m;
+  Hub.show(box, !!m);
+  if (!m) { box.replaceChildren(); return; }
+  const head = Hub.el('p', { 'data-testid': 'mileage-summary' }, m.shift
+    ? Hub.t('map.mileageShift', { km: m.km, out: m.km_outside, n: m.private_trips })
+    : Hub.t('map.mileage', { km: m.km }) + ' ' + Hub.t(m.driver_id == null ? 'map.noDriver' : 'map.noShift'));
+  const rows = m.days.filter((d) => d.trips > 0).reverse().map((d) => Hub.el('tr', { 'data-testid': 'mileage-day' },
+    Hub.el('td', null, Hub.fmtDay(d.date)), Hub.el('td', { class: 'num' }, Hub.t('map.km', { n: d.km })),
+    Hub.el('td', { class: 'num' + (d.km_outside ? ' warn' : '') }, d.km_outside == null ? '—' : Hub.t('map.km', { n: d.km_outside }))));
+  const table = rows.length ? Hub.el('table', { class: 'mileage' },
+    Hub.el('thead', null, Hub.el('tr', null, Hub.el('th', null, Hub.t('map.day')), Hub.el('th', null, Hub.t('map.driven')),
+      Hub.el('th', null, Hub.t('map.outside')))), Hub.el('tbody', null, ...rows)) : null;
+  box.replaceChildren(Hub.el('h3', null, Hub.t('map.week', { v: vehicleName(m.vehicle_id) })), head, table || '');
 }
 
 async function choose(id) {
@@ -91,7 +100,9 @@ async function choose(id) {
   if (M.track) { M.track.remove(); M.track = null; }
   for (const vid of M.markers.keys()) placeMarker(vid);
   renderList();
+  renderMileage(null);
   if (M.chosen == null) return;
+  Hub.api('GET', '/api/supervisor/vehicles/' + id + '/mileage').then((m) => { if (M.chosen === id) renderMileage(m); }).catch(fail);
   const p = M.positions.get(id);
   if (p) M.map.panTo([p.lat, p.lon]);
   try {
@@ -116,6 +127,8 @@ function onFrame(e) {
     renderAlerts();
   } else if (e.type === 'vehicle_changed') {
     load().catch(fail);
+  } else if (e.type === 'request_changed') {
+    refreshPlan();
   }
 }
 
@@ -151,11 +164,12 @@ async function load() {
     M.fitted = true;
     M.map.fitBounds(L.latLngBounds([...M.positions.values()].map((p) => [p.lat, p.lon])).pad(0.2), { maxZoom: 14 });
   }
+  setEngineers(M.map, f.engineers);
   renderList(); renderAlerts();
 }
 
 $('map-filter').addEventListener('input', renderList);
-Hub.onLang(() => { renderList(); renderAlerts(); for (const id of M.markers.keys()) placeMarker(id); });
+Hub.onLang(() => { renderList(); renderAlerts(); renderMileage(M.mileage); for (const id of M.markers.keys()) placeMarker(id); });
 
 (async () => {
   try {

@@ -297,7 +297,11 @@ async fn fleet(
             let mine = e.org_id == org_id
                 && matches!(
                     e.kind,
-                    EventKind::VehicleMoved { .. } | EventKind::VehicleAlert { .. } | EventKind::VehicleChanged { .. }
+                    EventKind::VehicleMoved { .. }
+                        | EventKind::VehicleAlert { .. }
+                        | EventKind::VehicleChanged { .. }
+                        // A request assigned or closed changes an engineer's day plan.
+                        | EventKind::RequestChanged { .. }
                 );
             mine.then(|| serde_json::to_string(e).ok()).flatten()
         },

@@ -4,6 +4,10 @@
 //! tracker's acknowledgement means stored) and publishes. Started afresh, it replays the last
 //! half hour of its stored track to stand where it stood; the events that replay tells again
 //! are already stored and are not told twice.
+//!
+//! Each fix taken sets a timer for the moment the vehicle would be offline; when it fires with
+//! nothing heard, the actor reads the vehicle afresh (its tracker may have moved to another
+//! node meanwhile) and, still silent, tells it offline once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +39,7 @@ pub struct VehicleActor {
     fleet: Arc<Fleet>,
     id: i64,
     state: Option<Loaded>,
+    offline_timer: Option<SpawnHandle>,
 }
 
 struct Loaded {
@@ -68,6 +73,11 @@ pub struct Taken {
     pub told: Vec<Told>,
 }
 
+/// The offline timer fired: read the vehicle afresh and tell it offline if still silent.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+struct Silent;
+
 /// The vehicle's settings or its organisation's territories changed: read them again.
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
@@ -80,6 +90,7 @@ impl VehicleActor {
             fleet,
             id,
             state: None,
+            offline_timer: None,
         }
     }
 }
@@ -103,6 +114,22 @@ impl VehicleActor {
         });
     }
 
+    /// Sets the timer for the moment the vehicle goes offline if nothing is heard before.
+    fn arm_offline(&mut self, ctx: &mut Context<Self>) {
+        if let Some(h) = self.offline_timer.take() {
+            ctx.cancel_future(h);
+        }
+        let Some(at) = self
+            .state
+            .as_ref()
+            .and_then(|st| st.vehicle.offline_at(&self.fleet.rules()))
+        else {
+            return;
+        };
+        let wait = Duration::from_millis((at - now_millis()).max(0) as u64);
+        self.offline_timer = Some(ctx.run_later(wait, |_, ctx| ctx.notify(Silent)));
+    }
+
     fn publish_held(&mut self) {
         let id = self.id;
         let Some(st) = self.state.as_mut() else { return };
@@ -120,6 +147,39 @@ impl Handler<Reload> for VehicleActor {
 
     fn handle(&mut self, _: Reload, _: &mut Context<Self>) {
         self.state = None;
+    }
+}
+
+impl Handler<Silent> for VehicleActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: Silent, _: &mut Context<Self>) -> Self::Result {
+        let (core, fleet, id) = (self.core.clone(), self.fleet.clone(), self.id);
+        self.offline_timer = None;
+        let kept = self.state.take();
+        AtomicResponse::new(Box::pin(
+            async move {
+                // Afresh: fixes another node took meanwhile count as heard.
+                let mut st = load(&core, &fleet, id).await?;
+                if let Some(k) = kept {
+                    (st.published_at, st.published_fix_at, st.speeds) = (k.published_at, k.published_fix_at, k.speeds);
+                }
+                let now = now_millis();
+                if let Some(told) = st.vehicle.silent(now, &fleet.rules()) {
+                    tell_silence(&core, &st, id, told, now).await?;
+                }
+                Ok::<_, crate::error::Error>(st)
+            }
+            .into_actor(self)
+            .map(|res, act, ctx| match res {
+                Ok(st) => {
+                    act.state = Some(st);
+                    act.arm_offline(ctx);
+                }
+                // Read again at the next fix; a store that failed now says so in the log.
+                Err(e) => tracing::warn!(vehicle = act.id, error = %e, "offline not judged"),
+            }),
+        ))
     }
 }
 
@@ -161,6 +221,7 @@ impl Handler<Take> for VehicleActor {
                         }
                     }
                     act.state = Some(st);
+                    act.arm_offline(ctx);
                     act.publish(events);
                     Ok(taken)
                 }
@@ -177,10 +238,16 @@ async fn load(core: &Core, fleet: &Fleet, id: i64) -> Result<Loaded> {
     let v = core.store.vehicle_by_id(id).await?;
     let territories = fleet.territories(&core.store, v.org_id).await?;
     let sensors = core.store.vehicle_sensors(id).await?;
+    let rules = fleet.rules();
     let mut vehicle = Vehicle::default();
     if let Some(last) = core.store.last_fix_at(id).await? {
-        for f in core.store.fixes_since(id, last - REPLAY_MS).await? {
-            vehicle.take_with(&f, f.at, v.speed_limit_kmh, &territories, &sensors, &fleet.rules);
+        // Judged as when they came (a fix from the future then is one now, and the moment the
+        // tracker was last heard is when its last fix came).
+        for (f, received) in core.store.fixes_since(id, last - REPLAY_MS).await? {
+            vehicle.take_with(&f, received, v.speed_limit_kmh, &territories, &sensors, &rules);
+        }
+        if core.store.offline_since(id).await? == Some(last) {
+            vehicle.set_offline();
         }
     }
     let visit = core.store.active_visit(id).await?;
@@ -200,6 +267,7 @@ async fn load(core: &Core, fleet: &Fleet, id: i64) -> Result<Loaded> {
 /// Judges the fixes, stores those taken and what they told, and answers with the last fix taken.
 async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<Fix>) -> Result<(Taken, Option<Fix>)> {
     let territories = fleet.territories(&core.store, st.org_id).await?;
+    let rules = fleet.rules();
     let now = now_millis();
     let mut taken = Taken::default();
     let mut rows = Vec::with_capacity(fixes.len());
@@ -208,7 +276,7 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
     for f in fixes {
         let (verdict, told) = st
             .vehicle
-            .take_with(&f, now, st.own_limit, &territories, &st.sensors, &fleet.rules);
+            .take_with(&f, now, st.own_limit, &territories, &st.sensors, &rules);
         match verdict {
             Verdict::Refuse { why } => {
                 taken.refused.push((f.at, why));
@@ -258,12 +326,66 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
             }
         }
     }
+    if let Some(v) = &st.visit {
+        let alerts: Vec<Told> = taken.told.iter().filter(|t| t.is_alert()).copied().collect();
+        on_request(core, st.org_id, v.visit.request_id, id, &alerts).await;
+    }
     if st.visit.is_some() {
         for f in &taken_fixes {
             follow_visit(core, st, f, now).await?;
         }
     }
     Ok((taken, last))
+}
+
+/// A silence stored (once, whichever node or start tells it), then told to supervisors and on
+/// the request the vehicle is on its way to.
+async fn tell_silence(core: &Core, st: &Loaded, id: i64, told: Told, now: Millis) -> Result<()> {
+    let row = EventRow {
+        org_id: st.org_id,
+        vehicle_id: id,
+        told,
+    };
+    if !core.store.add_vehicle_event(&row).await? {
+        return Ok(());
+    }
+    let taken = Taken {
+        told: vec![told],
+        ..Taken::default()
+    };
+    for e in alerts(st.org_id, id, &taken, now) {
+        if let Err(err) = core.bus.publish(e).await {
+            tracing::warn!(error = %err, "vehicle event not published");
+        }
+    }
+    if let Some(v) = &st.visit {
+        on_request(core, st.org_id, v.visit.request_id, id, &[told]).await;
+    }
+    Ok(())
+}
+
+/// Alerts of a vehicle on a field visit go into the request's history, and its card refreshes.
+async fn on_request(core: &Core, org_id: i64, request_id: i64, vehicle_id: i64, alerts: &[Told]) {
+    if alerts.is_empty() {
+        return;
+    }
+    if let Err(e) = core.store.note_vehicle_alerts(request_id, vehicle_id, alerts).await {
+        tracing::warn!(request = request_id, error = %e, "a vehicle's alert not noted on its request");
+        return;
+    }
+    if let Ok(r) = core.store.request(org_id, request_id).await {
+        crate::desk::desk_event(
+            core,
+            org_id,
+            EventKind::RequestChanged {
+                request_id,
+                status: r.status.clone(),
+                group_id: r.group_id,
+                assignee_id: r.assignee_id,
+            },
+        )
+        .await;
+    }
 }
 
 fn local_hour(at: Millis, tz: &str) -> u8 {

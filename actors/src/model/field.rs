@@ -91,6 +91,7 @@ fn sentence(reason: &str, args: &Value) -> String {
         "group_not_empty" => "the group still holds services; take them off first".into(),
         "service_in_use" => format!("{} visitors wait for it or are being served", n("count")),
         "menu_order" => "the order must list each entry of the group once".into(),
+        "visit_order" => "the order must list each of the engineer's stops once (the list changed: reload)".into(),
         "window_in_use" => format!("{} works at this window now", s("operator")),
         "shortcut_taken" => format!("the shortcut /{} is taken", s("shortcut")),
         "no_service" => "choose at least one service to serve".into(),

@@ -176,12 +176,15 @@ pub struct Rules {
     pub motion: MotionRules,
     /// A receiver whose position stays put while the vehicle says it moves this long is frozen.
     pub frozen_ms: Millis,
+    /// A vehicle whose last fix is this old is offline (Traccar's default status timeout).
+    pub offline_ms: Millis,
 }
 
 impl Rules {
     pub fn standard() -> Self {
         Rules {
             frozen_ms: 10 * 60_000,
+            offline_ms: 10 * 60_000,
             ..Rules::default()
         }
     }
@@ -216,6 +219,16 @@ pub enum Told {
     Frozen {
         at: Millis,
     },
+    /// No fix since `since` for the rules' `offline_ms` (a tracker switched off, out of
+    /// coverage, or its battery gone).
+    Offline {
+        since: Millis,
+    },
+    /// Heard again at `at` after being offline since `since`.
+    Online {
+        since: Millis,
+        at: Millis,
+    },
     /// A sensor past its threshold for the set time, since `since` (the excursion's key).
     SensorExcursion {
         sensor_id: i64,
@@ -240,6 +253,9 @@ impl Told {
             Told::TerritoryEntered { at, territory_id } => ("territory_entered", at, territory_id),
             Told::TerritoryLeft { at, territory_id } => ("territory_left", at, territory_id),
             Told::Frozen { at } => ("frozen", at, 0),
+            // Offline once per silence: its key is the last fix before it.
+            Told::Offline { since } => ("offline", since, 0),
+            Told::Online { at, .. } => ("online", at, 0),
             Told::SensorExcursion { sensor_id, since, .. } => ("sensor_excursion", since, sensor_id),
             Told::SensorBack { sensor_id, at, .. } => ("sensor_back", at, sensor_id),
         }
@@ -262,12 +278,47 @@ pub struct Vehicle {
     presence: HashMap<i64, Presence>,
     frozen: Frozen,
     sensors: HashMap<i64, Watch>,
+    /// Offline told, and not heard since.
+    offline: bool,
+    /// When a fix was last received (a tracker emptying its memory of old fixes is heard now;
+    /// a replayed track is heard when it was received).
+    heard_at: Millis,
 }
 
 impl Vehicle {
     /// The last fix taken.
     pub fn last(&self) -> Option<&Seen> {
         self.last.as_ref()
+    }
+
+    /// Whether the vehicle is offline, as last told.
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    /// The vehicle was told offline at its last fix before (a fresh actor learns it from the
+    /// stored events, which a replay of fixes cannot tell).
+    pub fn set_offline(&mut self) {
+        self.offline = self.last.is_some();
+    }
+
+    /// When the vehicle goes offline if nothing is heard: the moment a fix was last received
+    /// plus the rules' time (None before a first fix, or when already told).
+    pub fn offline_at(&self, rules: &Rules) -> Option<Millis> {
+        match &self.last {
+            Some(_) if !self.offline && rules.offline_ms > 0 => Some(self.heard_at + rules.offline_ms),
+            _ => None,
+        }
+    }
+
+    /// At `now`, nothing heard: offline told once, when its time has come.
+    pub fn silent(&mut self, now: Millis, rules: &Rules) -> Option<Told> {
+        let at = self.offline_at(rules)?;
+        if now < at {
+            return None;
+        }
+        self.offline = true;
+        self.last.map(|l| Told::Offline { since: l.at })
     }
 
     /// Inside these territories, as last decided.
@@ -306,14 +357,24 @@ impl Vehicle {
     ) -> (Verdict, Vec<Told>) {
         let seen = fix.seen();
         let verdict = track::judge(self.last.as_ref(), &seen, now, &rules.limits);
+        // Any fix is a sign of life, even one set aside (a receiver without a position yet).
+        self.heard_at = self.heard_at.max(now);
         if verdict != Verdict::Take {
             return (verdict, Vec::new());
         }
         let first = self.last.is_none();
-        self.last = Some(seen);
+        let before = self.last.replace(seen);
         let p = seen.point;
         let h = &rules.hysteresis;
         let mut told = Vec::new();
+        if std::mem::take(&mut self.offline) {
+            if let Some(b) = before {
+                told.push(Told::Online {
+                    since: b.at,
+                    at: fix.at,
+                });
+            }
+        }
         let mut limit = own_limit;
         // The territories near the fix, and those the vehicle is in or turning about (it may have
         // gone far from them since); in the list's order, so what one fix tells has one order.
@@ -454,6 +515,48 @@ mod tests {
             area: Area::from_geojson("shape", &v).unwrap(),
             speed_limit_kmh: Some(60.0),
         }
+    }
+
+    #[test]
+    fn offline_is_told_once_per_silence_and_online_when_heard_again() {
+        let rules = Rules::standard();
+        let mut v = Vehicle::default();
+        assert_eq!(
+            v.silent(T0 + 3_600_000, &rules),
+            None,
+            "no fix yet: nothing to be offline from"
+        );
+        drive(&mut v, &[fix(T0, 55.75, 37.6, 0.0)], None, &[]);
+        assert_eq!(v.offline_at(&rules), Some(T0 + rules.offline_ms));
+        assert_eq!(v.silent(T0 + rules.offline_ms - 1, &rules), None);
+        assert_eq!(
+            v.silent(T0 + rules.offline_ms, &rules),
+            Some(Told::Offline { since: T0 })
+        );
+        assert_eq!(v.silent(T0 + 2 * rules.offline_ms, &rules), None, "told once");
+        assert_eq!(v.offline_at(&rules), None);
+        let back = T0 + 3_600_000;
+        let told = drive(&mut v, &[fix(back, 55.75, 37.6, 0.0)], None, &[]);
+        assert_eq!(told, vec![Told::Online { since: T0, at: back }]);
+        assert!(!v.is_offline());
+        // A fix older than the last one (a memory emptied late) is no sign of life now.
+        v.silent(back + rules.offline_ms, &rules);
+        let told = drive(&mut v, &[fix(back - 60_000, 55.75, 37.6, 0.0)], None, &[]);
+        assert!(told.is_empty() && v.is_offline(), "{told:?}");
+        // A fresh actor that replayed the track learns it from the stored event.
+        let mut fresh = Vehicle::default();
+        fresh.set_offline();
+        assert!(!fresh.is_offline(), "no fix replayed: not offline");
+        drive(&mut fresh, &[fix(back, 55.75, 37.6, 0.0)], None, &[]);
+        fresh.set_offline();
+        let told = drive(&mut fresh, &[fix(back + 5_000_000, 55.75, 37.6, 0.0)], None, &[]);
+        assert_eq!(
+            told,
+            vec![Told::Online {
+                since: back,
+                at: back + 5_000_000
+            }]
+        );
     }
 
     fn drive(v: &mut Vehicle, fixes: &[Fix], own: Option<f64>, ts: &[Territory]) -> Vec<Told> {

@@ -22,6 +22,7 @@ pub mod labour;
 pub mod mention;
 pub mod menu;
 pub mod message;
+pub mod mileage;
 pub mod namespace;
 pub mod numbering;
 pub mod ordering;

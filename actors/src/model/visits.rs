@@ -8,6 +8,8 @@
 //! swapping two, until nothing improves; the best of them. Checked against the optimum found by
 //! trying every order, on random days of up to nine stops.
 
+use serde::Serialize;
+
 use super::geo::Point;
 use super::Millis;
 
@@ -66,6 +68,37 @@ pub fn cost(start: Point, t0: Millis, stops: &[Stop], order: &[usize], travel: &
         here = s.at;
     }
     c
+}
+
+/// One stop of an order as it would go: when the engineer gets there, starts (after waiting for
+/// its window) and is done, and by how much the start is late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Leg {
+    pub arrive: Millis,
+    pub start: Millis,
+    pub done: Millis,
+    pub late_ms: Millis,
+}
+
+/// Following `order` from `start` at `t0`, stop by stop (the same arithmetic as [`cost`]).
+pub fn schedule(start: Point, t0: Millis, stops: &[Stop], order: &[usize], travel: &Travel) -> Vec<Leg> {
+    let (mut t, mut here) = (t0, start);
+    order
+        .iter()
+        .map(|&i| {
+            let s = &stops[i];
+            let arrive = t + travel.ms(here, s.at);
+            let begin = arrive.max(s.opens);
+            t = begin + s.work_ms;
+            here = s.at;
+            Leg {
+                arrive,
+                start: begin,
+                done: t,
+                late_ms: (begin - s.closes).max(0),
+            }
+        })
+        .collect()
 }
 
 /// The heuristic's order for the day, and its cost.
@@ -291,5 +324,15 @@ mod tests {
         let (order, c) = plan(start, T0, &stops, &travel);
         assert_eq!(order, [1, 0]);
         assert_eq!(c.late_ms, 0);
+        // The schedule says the same: the far one first, the near one waited for until 13:00.
+        let legs = schedule(start, T0, &stops, &order, &travel);
+        assert_eq!(legs[1].start, T0 + 4 * 60 * MIN);
+        assert!(legs[1].arrive < legs[1].start, "waited for its window");
+        assert_eq!(legs.iter().map(|l| l.late_ms).sum::<Millis>(), 0);
+        // The other way round, the far one is late by what its schedule says, as the cost counts.
+        let legs = schedule(start, T0, &stops, &[0, 1], &travel);
+        let c = cost(start, T0, &stops, &[0, 1], &travel);
+        assert!(legs[1].late_ms > 0);
+        assert_eq!(legs.iter().map(|l| l.late_ms).sum::<Millis>(), c.late_ms);
     }
 }

@@ -396,9 +396,77 @@ impl Store {
         Ok(())
     }
 
-    /// A vehicle's fixes taken in order (not those that came late) from `since`: what its
-    /// actor replays to stand where it stood.
-    pub async fn fixes_since(&self, vehicle_id: i64, since: Millis) -> Result<Vec<Fix>> {
+    /// The trips a vehicle ended in `[from, to)` (a trip is stored when it ends).
+    pub async fn trips(&self, vehicle_id: i64, from: Millis, to: Millis) -> Result<Vec<crate::model::mileage::Trip>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT data FROM vehicle_events WHERE vehicle_id = $1 AND kind = 'trip_ended' AND at >= $2 AND at < $3 ORDER BY at",
+        )
+        .bind(vehicle_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|(data,)| match serde_json::from_str(data) {
+                Ok(Told::TripEnded { started, at, meters }) => Some(crate::model::mileage::Trip {
+                    started,
+                    ended: at,
+                    meters,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// One event stored on its own (a vehicle gone silent has no fix to go with): true when
+    /// this call stored it, false when it was there already (another node, an earlier start).
+    pub async fn add_vehicle_event(&self, e: &EventRow) -> Result<bool> {
+        let (kind, at, subject) = e.told.key();
+        let done = sqlx::query(
+            "INSERT INTO vehicle_events (org_id, vehicle_id, kind, at, subject_id, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (vehicle_id, kind, at, subject_id) DO NOTHING",
+        )
+        .bind(e.org_id)
+        .bind(e.vehicle_id)
+        .bind(kind)
+        .bind(at)
+        .bind(subject)
+        .bind(serde_json::to_string(&e.told).map_err(|e| Error::Invalid(e.to_string()))?)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The last fix before the vehicle's latest silence, when one was told.
+    pub async fn offline_since(&self, vehicle_id: i64) -> Result<Option<Millis>> {
+        let (at,): (Option<Millis>,) =
+            sqlx::query_as("SELECT MAX(at) FROM vehicle_events WHERE vehicle_id = $1 AND kind = 'offline'")
+                .bind(vehicle_id)
+                .fetch_one(&self.read)
+                .await?;
+        Ok(at)
+    }
+
+    /// Every vehicle with a fix: its organisation, its last fix taken in order, and the last
+    /// fix before a silence told (what a starting node needs to see who went silent meanwhile).
+    pub async fn last_heard(&self) -> Result<Vec<(i64, i64, Millis, Option<Millis>)>> {
+        let rows: Vec<(i64, i64, Option<Millis>, Option<Millis>)> = sqlx::query_as(
+            "SELECT v.id, v.org_id, \
+             (SELECT MAX(f.at) FROM vehicle_fixes f WHERE f.vehicle_id = v.id AND f.late = 0), \
+             (SELECT MAX(e.at) FROM vehicle_events e WHERE e.vehicle_id = v.id AND e.kind = 'offline') \
+             FROM vehicles v ORDER BY v.id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, org, last, off)| Some((id, org, last?, off)))
+            .collect())
+    }
+
+    /// A vehicle's fixes taken in order (not those that came late) from `since`, each with when
+    /// it was received: what its actor replays to stand where it stood.
+    pub async fn fixes_since(&self, vehicle_id: i64, since: Millis) -> Result<Vec<(Fix, Millis)>> {
         type Row = (
             Millis,
             f64,
@@ -409,9 +477,10 @@ impl Store {
             Option<i64>,
             Option<f64>,
             String,
+            Millis,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT at, lat, lon, speed_kmh, course, altitude, satellites, accuracy, io FROM vehicle_fixes WHERE vehicle_id = $1 AND at >= $2 AND late = 0 ORDER BY at",
+            "SELECT at, lat, lon, speed_kmh, course, altitude, satellites, accuracy, io, received_at FROM vehicle_fixes WHERE vehicle_id = $1 AND at >= $2 AND late = 0 ORDER BY at",
         )
         .bind(vehicle_id)
         .bind(since)
@@ -420,16 +489,19 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(at, lat, lon, speed_kmh, course, altitude, satellites, accuracy_m, io)| Fix {
-                    at,
-                    lat,
-                    lon,
-                    speed_kmh,
-                    course,
-                    altitude,
-                    satellites: satellites.and_then(|s| u8::try_from(s).ok()),
-                    accuracy_m,
-                    io: serde_json::from_str(&io).unwrap_or_default(),
+                |(at, lat, lon, speed_kmh, course, altitude, satellites, accuracy_m, io, received)| {
+                    let fix = Fix {
+                        at,
+                        lat,
+                        lon,
+                        speed_kmh,
+                        course,
+                        altitude,
+                        satellites: satellites.and_then(|s| u8::try_from(s).ok()),
+                        accuracy_m,
+                        io: serde_json::from_str(&io).unwrap_or_default(),
+                    };
+                    (fix, received)
                 },
             )
             .collect())

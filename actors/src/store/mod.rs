@@ -24,6 +24,7 @@ pub mod org;
 mod outbox;
 pub mod pairing;
 pub mod people;
+pub mod plans;
 pub mod regions;
 pub mod requests;
 mod routing;

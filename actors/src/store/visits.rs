@@ -10,6 +10,7 @@ use super::base::Tx;
 use super::Store;
 use crate::error::{Error, Result};
 use crate::model::field::FieldError;
+use crate::model::fleet::Told;
 use crate::model::geo::Point;
 use crate::model::role::Role;
 use crate::model::{now_millis, Millis};
@@ -225,6 +226,38 @@ impl Store {
         };
         tx.commit().await?;
         Ok(Some(sent))
+    }
+}
+
+impl Store {
+    /// A vehicle's alerts on its way to (or at) a request's site, in the request's history:
+    /// speeding, a territory left, a receiver frozen, the tracker silent. With the vehicle's and
+    /// the territory's names as they were, so the history reads the same after a rename.
+    pub async fn note_vehicle_alerts(&self, request_id: i64, vehicle_id: i64, alerts: &[Told]) -> Result<()> {
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await?;
+        let (vehicle,): (String,) = sqlx::query_as("SELECT name FROM vehicles WHERE id = $1")
+            .bind(vehicle_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let now = now_millis();
+        for t in alerts {
+            let mut data = serde_json::to_value(t).map_err(|e| Error::Invalid(e.to_string()))?;
+            data["vehicle_id"] = json!(vehicle_id);
+            data["vehicle"] = json!(vehicle);
+            if let Told::TerritoryEntered { territory_id, .. } | Told::TerritoryLeft { territory_id, .. } = t {
+                let name: Option<(String,)> = sqlx::query_as("SELECT name FROM territories WHERE id = $1")
+                    .bind(territory_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                data["territory"] = json!(name.map(|n| n.0));
+            }
+            super::requests::event(&mut tx, request_id, now, "vehicle", data, None).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -1,12 +1,15 @@
 //! The TCP listeners: Teltonika (binary, an IMEI hand-shake then AVL packets) and Wialon IPS
-//! (text lines, a login then data). A connection must say who it is within `login_secs` and
-//! is closed when silent for `idle_secs` (a tracker gone without a FIN leaves a half-open
+//! (text lines, a login then data). A connection must say who it is within `login_secs` of
+//! connecting (one deadline, not one per read: a stranger trickling a byte at a time holds no
+//! slot longer) and is closed when silent for `idle_secs` (a tracker gone without a FIN leaves a half-open
 //! connection); connections beyond `max_connections` are closed as they come; a frame that
 //! cannot be read closes the connection without an acknowledgement (the device sends it
 //! again on a new one), and nothing is acknowledged before the core answered that it is stored.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -131,7 +134,8 @@ async fn send(conn: &mut TcpStream, bytes: &[u8]) -> Result<(), End> {
 
 async fn teltonika_conn(t: &Trackers, mut conn: TcpStream) -> End {
     let cfg = &t.inner.config;
-    let (login, idle) = (Duration::from_secs(cfg.login_secs), Duration::from_secs(cfg.idle_secs));
+    let login_by = Instant::now() + Duration::from_secs(cfg.login_secs);
+    let idle = Duration::from_secs(cfg.idle_secs);
     let mut buf = Vec::new();
     let imei = loop {
         match teltonika::imei(&buf) {
@@ -140,7 +144,7 @@ async fn teltonika_conn(t: &Trackers, mut conn: TcpStream) -> End {
                 break imei;
             }
             Ok(None) => {
-                if let Err(e) = fill(&mut conn, &mut buf, login).await {
+                if let Err(e) = fill(&mut conn, &mut buf, login_by.saturating_duration_since(Instant::now())).await {
                     return e;
                 }
             }
@@ -187,7 +191,8 @@ const WIALON_BAD_LINES: usize = 10;
 
 async fn wialon_conn(t: &Trackers, mut conn: TcpStream) -> End {
     let cfg = &t.inner.config;
-    let (login, idle) = (Duration::from_secs(cfg.login_secs), Duration::from_secs(cfg.idle_secs));
+    let login_by = Instant::now() + Duration::from_secs(cfg.login_secs);
+    let idle = Duration::from_secs(cfg.idle_secs);
     let mut buf = Vec::new();
     let mut device = None;
     let mut v2 = false;
@@ -197,7 +202,11 @@ async fn wialon_conn(t: &Trackers, mut conn: TcpStream) -> End {
             if buf.len() > wialon::MAX_LINE {
                 return End::Refused("a line longer than the protocol allows".into());
             }
-            let within = if device.is_some() { idle } else { login };
+            let within = if device.is_some() {
+                idle
+            } else {
+                login_by.saturating_duration_since(Instant::now())
+            };
             if let Err(e) = fill(&mut conn, &mut buf, within).await {
                 return e;
             }

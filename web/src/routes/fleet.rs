@@ -183,6 +183,7 @@ async fn fleet(state: web::Data<AppState>, sup: Supervisor) -> ApiResult<HttpRes
         "positions": store.positions(sup.org_id).await?,
         "territories": store.territories(sup.org_id).await?,
         "sites": store.sites(sup.org_id).await?,
+        "engineers": store.plan_engineers(sup.org_id).await?,
         "tiles": { "url": state.map.url, "attribution": state.map.attribution },
         "now": now_millis(),
     })))
@@ -190,8 +191,8 @@ async fn fleet(state: web::Data<AppState>, sup: Supervisor) -> ApiResult<HttpRes
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TrackQuery {
-    /// Milliseconds since the epoch; the last 24 hours when left out.
+struct Period {
+    /// Milliseconds since the epoch; each report says its period when they are left out.
     #[serde(default)]
     from: Option<i64>,
     #[serde(default)]
@@ -203,7 +204,7 @@ async fn track(
     state: web::Data<AppState>,
     sup: Supervisor,
     path: web::Path<i64>,
-    q: web::Query<TrackQuery>,
+    q: web::Query<Period>,
 ) -> ApiResult<HttpResponse> {
     let to = q.to.unwrap_or_else(now_millis);
     let from = q.from.unwrap_or(to - 24 * 3_600_000).max(to - TRACK_SPAN_MS);
@@ -214,6 +215,22 @@ async fn track(
         .map(|i| &all[i])
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "fixes": all.len(), "points": kept })))
+}
+
+/// The longest mileage report at once.
+const MILEAGE_SPAN_MS: i64 = 62 * 24 * 3_600_000;
+
+/// What a vehicle drove, day by day, in and outside its driver's shift (the last 7 days when
+/// no period is given).
+async fn mileage(
+    state: web::Data<AppState>,
+    sup: Supervisor,
+    path: web::Path<i64>,
+    q: web::Query<Period>,
+) -> ApiResult<HttpResponse> {
+    let to = q.to.unwrap_or_else(now_millis);
+    let from = q.from.unwrap_or(to - 7 * 24 * 3_600_000).max(to - MILEAGE_SPAN_MS);
+    Ok(HttpResponse::Ok().json(state.hub.mileage(sup.org_id, *path, from, to).await?))
 }
 
 #[derive(Deserialize)]
@@ -236,6 +253,38 @@ async fn events(state: web::Data<AppState>, sup: Supervisor, q: web::Query<Event
     ))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanQuery {
+    user_id: i64,
+}
+
+/// An engineer's day: their stops in the proposed or the saved order, each with its times.
+async fn day_plan(state: web::Data<AppState>, sup: Supervisor, q: web::Query<PlanQuery>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.day_plan(sup.org_id, q.user_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanOrder {
+    user_id: i64,
+    /// The engineer's requests, each once, in the order to visit them.
+    order: Vec<i64>,
+}
+
+async fn save_day_plan(
+    state: web::Data<AppState>,
+    sup: Supervisor,
+    body: web::Json<PlanOrder>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        state
+            .hub
+            .save_day_plan(sup.org_id, body.user_id, &body.order, sup.user_id)
+            .await?,
+    ))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/trackers/osmand")
@@ -253,5 +302,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/admin/trackers/{id}", web::delete().to(remove_device))
     .route("/api/supervisor/fleet", web::get().to(fleet))
     .route("/api/supervisor/vehicles/{id}/track", web::get().to(track))
-    .route("/api/supervisor/vehicle-events", web::get().to(events));
+    .route("/api/supervisor/vehicles/{id}/mileage", web::get().to(mileage))
+    .route("/api/supervisor/vehicle-events", web::get().to(events))
+    .route("/api/supervisor/day-plan", web::get().to(day_plan))
+    .route("/api/supervisor/day-plan", web::put().to(save_day_plan));
 }
