@@ -591,3 +591,33 @@ async fn a_silent_tracker_is_told_offline_once_and_online_when_heard_again() {
     let last = &kinds.iter().rev().find(|(k, _)| k == "offline").unwrap().1;
     assert_eq!(last["since"], (first + 10) * 1000);
 }
+
+/// Two nodes: a tracker reports to node A, then (its connection moved) to node B, then goes
+/// quiet. A's actor, whose timer comes first, sees B's fixes in the store and tells nothing;
+/// the silence is told once, since B's last fix.
+#[actix_rt::test]
+async fn a_tracker_moved_to_another_node_is_not_told_offline_by_the_first() {
+    let mut store = Store::new(Backend::Postgres, true).await;
+    store
+        .env
+        .push(("HUB_VEHICLE_OFFLINE_SECS".to_string(), "5".to_string()));
+    let a = store.start().await;
+    let b = store.start().await;
+    let admin = a.api.login("admin", "demo-admin").await;
+    let sup = b.api.login("supervisor", "demo-supervisor").await;
+    let vehicle_id = vehicle(&a.api, &admin, "osmand", "roaming-1").await;
+    let report = |secs: i64| format!("/api/trackers/osmand?id=roaming-1&lat=55.75&lon=37.6&timestamp={secs}&speed=0");
+    let first = now_ms() / 1000 - 30;
+    assert_eq!(a.api.get_text(&report(first)).await.0, 200);
+    // Two seconds apart: A's timer then comes two seconds before the silence is real.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(b.api.get_text(&report(first + 2)).await.0, 200);
+    let kinds = until_told(&b.api, &sup, vehicle_id, "offline", 1).await;
+    let offline: Vec<&Value> = kinds.iter().filter(|(k, _)| k == "offline").map(|(_, e)| e).collect();
+    assert_eq!(offline.len(), 1, "{kinds:?}");
+    assert_eq!(
+        offline[0]["since"],
+        (first + 2) * 1000,
+        "since B's fix, not A's: {kinds:?}"
+    );
+}

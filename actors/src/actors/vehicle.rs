@@ -5,9 +5,9 @@
 //! half hour of its stored track to stand where it stood; the events that replay tells again
 //! are already stored and are not told twice.
 //!
-//! Each fix taken sets a timer for the moment the vehicle would be offline; when it fires with
-//! nothing heard, the actor reads the vehicle afresh (its tracker may have moved to another
-//! node meanwhile) and, still silent, tells it offline once.
+//! A timer waits for the moment the vehicle would be offline; when it fires it is set again if
+//! the vehicle was heard since, else the actor looks in the store (its tracker may report to
+//! another node now) and, still silent, tells it offline once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +29,9 @@ use crate::Core;
 /// How much of the stored track a fresh actor replays: longer than any rule's waiting time
 /// (a stop's three minutes, a territory's dwell, a frozen receiver's ten minutes).
 const REPLAY_MS: Millis = 30 * 60_000;
+
+/// How far back a fresh actor learns the vehicle's speeds from its trips.
+const LEARN_FROM_MS: Millis = 28 * 24 * 3_600_000;
 
 /// A vehicle's position is published at most this often (the map needs no more); the last one
 /// held back goes out when the time is up.
@@ -114,16 +117,14 @@ impl VehicleActor {
         });
     }
 
-    /// Sets the timer for the moment the vehicle goes offline if nothing is heard before.
-    fn arm_offline(&mut self, ctx: &mut Context<Self>) {
+    /// Sets the timer for the moment the vehicle goes offline if nothing is heard before (or
+    /// for `at`, given).
+    fn arm_offline(&mut self, ctx: &mut Context<Self>, at: Option<Millis>) {
         if let Some(h) = self.offline_timer.take() {
             ctx.cancel_future(h);
         }
-        let Some(at) = self
-            .state
-            .as_ref()
-            .and_then(|st| st.vehicle.offline_at(&self.fleet.rules()))
-        else {
+        let rules = self.fleet.rules();
+        let Some(at) = at.or_else(|| self.state.as_ref().and_then(|st| st.vehicle.offline_at(&rules))) else {
             return;
         };
         let wait = Duration::from_millis((at - now_millis()).max(0) as u64);
@@ -153,34 +154,58 @@ impl Handler<Reload> for VehicleActor {
 impl Handler<Silent> for VehicleActor {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, _: Silent, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: Silent, ctx: &mut Context<Self>) -> Self::Result {
         let (core, fleet, id) = (self.core.clone(), self.fleet.clone(), self.id);
         self.offline_timer = None;
+        // Heard since the timer was set: set it again, nothing to read.
+        let rules = fleet.rules();
+        if let Some(at) = self.state.as_ref().and_then(|st| st.vehicle.offline_at(&rules)) {
+            if at > now_millis() {
+                self.arm_offline(ctx, Some(at));
+                return AtomicResponse::new(Box::pin(actix::fut::ready(())));
+            }
+        }
         let kept = self.state.take();
         AtomicResponse::new(Box::pin(
             async move {
-                // Afresh: fixes another node took meanwhile count as heard.
-                let mut st = load(&core, &fleet, id).await?;
-                if let Some(k) = kept {
-                    (st.published_at, st.published_fix_at, st.speeds) = (k.published_at, k.published_fix_at, k.speeds);
-                }
+                let heard = core.store.last_fix_heard(id).await?;
+                let st = match kept {
+                    // Its tracker reports to another node now (fixes this actor never took):
+                    // that node's actor watches it; this one looks again when those fixes
+                    // would go silent, reading nothing more until then.
+                    Some(st) if heard.is_some_and(|(at, _)| st.vehicle.last().is_none_or(|l| l.at < at)) => {
+                        let (_, received) = heard.unwrap_or_default();
+                        return Ok(Watch::Elsewhere(received + fleet.rules().offline_ms));
+                    }
+                    Some(st) => st,
+                    None => load(&core, &fleet, id).await?,
+                };
                 let now = now_millis();
+                let mut st = st;
                 if let Some(told) = st.vehicle.silent(now, &fleet.rules()) {
                     tell_silence(&core, &st, id, told, now).await?;
                 }
-                Ok::<_, crate::error::Error>(st)
+                Ok::<_, crate::error::Error>(Watch::Here(st))
             }
             .into_actor(self)
             .map(|res, act, ctx| match res {
-                Ok(st) => {
+                Ok(Watch::Here(st)) => {
                     act.state = Some(st);
-                    act.arm_offline(ctx);
+                    act.arm_offline(ctx, None);
                 }
+                Ok(Watch::Elsewhere(at)) => act.arm_offline(ctx, Some(at)),
                 // Read again at the next fix; a store that failed now says so in the log.
                 Err(e) => tracing::warn!(vehicle = act.id, error = %e, "offline not judged"),
             }),
         ))
     }
+}
+
+/// Where a vehicle's silence is watched from after its timer fired.
+enum Watch {
+    Here(Loaded),
+    /// Another node took its latest fixes: look again at this moment.
+    Elsewhere(Millis),
 }
 
 impl Handler<Take> for VehicleActor {
@@ -221,7 +246,11 @@ impl Handler<Take> for VehicleActor {
                         }
                     }
                     act.state = Some(st);
-                    act.arm_offline(ctx);
+                    // One timer, set once: when it fires it looks whether the vehicle was
+                    // heard since (a fix costs no timer).
+                    if act.offline_timer.is_none() {
+                        act.arm_offline(ctx, None);
+                    }
                     act.publish(events);
                     Ok(taken)
                 }
@@ -251,12 +280,19 @@ async fn load(core: &Core, fleet: &Fleet, id: i64) -> Result<Loaded> {
         }
     }
     let visit = core.store.active_visit(id).await?;
+    // The speeds it makes by hour, from its trips of the last weeks.
+    let mut speeds = Speeds::default();
+    let tz = visit.as_ref().map_or("Europe/Moscow", |v| v.timezone.as_str());
+    let now = now_millis();
+    for t in core.store.trips(id, now - LEARN_FROM_MS, now).await? {
+        learn(&mut speeds, t.started, t.ended, t.meters, tz);
+    }
     Ok(Loaded {
         org_id: v.org_id,
         own_limit: v.speed_limit_kmh,
         sensors,
         visit,
-        speeds: Speeds::default(),
+        speeds,
         vehicle,
         published_at: 0,
         published_fix_at: 0,
@@ -317,13 +353,8 @@ async fn take(core: &Core, fleet: &Fleet, id: i64, st: &mut Loaded, fixes: Vec<F
     }
     for t in &taken.told {
         if let Told::TripEnded { started, at, meters } = *t {
-            if at > started {
-                let tz = st.visit.as_ref().map_or("Europe/Moscow", |v| v.timezone.as_str());
-                st.speeds.learn(
-                    local_hour(started, tz),
-                    meters / 1000.0 / ((at - started) as f64 / 3_600_000.0),
-                );
-            }
+            let tz = st.visit.as_ref().map_or("Europe/Moscow", |v| v.timezone.as_str());
+            learn(&mut st.speeds, started, at, meters, tz);
         }
     }
     if let Some(v) = &st.visit {
@@ -385,6 +416,16 @@ async fn on_request(core: &Core, org_id: i64, request_id: i64, vehicle_id: i64, 
             },
         )
         .await;
+    }
+}
+
+/// A trip's average speed, learned for the hour it began in.
+fn learn(speeds: &mut Speeds, started: Millis, ended: Millis, meters: f64, tz: &str) {
+    if ended > started {
+        speeds.learn(
+            local_hour(started, tz),
+            meters / 1000.0 / ((ended - started) as f64 / 3_600_000.0),
+        );
     }
 }
 

@@ -517,6 +517,16 @@ impl Store {
         Ok(at)
     }
 
+    /// A vehicle's last fix taken in order: its moment and when it was received.
+    pub async fn last_fix_heard(&self, vehicle_id: i64) -> Result<Option<(Millis, Millis)>> {
+        Ok(sqlx::query_as(
+            "SELECT at, received_at FROM vehicle_fixes WHERE vehicle_id = $1 AND late = 0 ORDER BY at DESC LIMIT 1",
+        )
+        .bind(vehicle_id)
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
     /// Each vehicle's last fix taken in order (one index seek a vehicle).
     pub async fn positions(&self, org_id: i64) -> Result<Vec<Position>> {
         Ok(sqlx::query_as(
