@@ -62,6 +62,8 @@ def test_the_dispatcher_sees_the_proposed_order_and_reorders_it(hub_store, new_c
     assert status == 403
     status, body = api.request("PUT", "/api/supervisor/day-plan", sup, {"user_id": d["op1"], "order": plan["proposed"][1:]})
     assert status == 400 and body["reason"] == "visit_order", body
+    status, body = api.request("GET", "/api/supervisor/day-plan", sup)
+    assert status == 400 and body["field"] == "user_id", body
 
     page = new_context(**DESKTOP_VIEW).new_page()
     sign_in(page, node, hubnode.SUPERVISOR)

@@ -148,3 +148,60 @@ def test_vehicles_move_live_on_the_map(hub_store, new_context, tiles):
     op_page.get_by_test_id("password-input").fill(hubnode.OPERATOR1[1])
     op_page.get_by_test_id("login-submit").click()
     expect(op_page.get_by_test_id("message")).to_contain_text("супервизоров")
+
+
+def test_an_admin_draws_a_territory_and_vehicles_are_judged_by_it(hub_store, new_context, tiles):
+    store = hub_store()
+    store.extra_env["HUB_MAP_TILES"] = tiles.url + "/{z}/{x}/{y}.png"
+    node = store.start()
+    admin = node.api.login("admin", "demo-admin")
+    van = node.api.ok("POST", "/api/admin/vehicles", admin, {"name": "Погрузчик", "plate": ""}, want=201)
+    node.api.ok("POST", "/api/admin/trackers", admin, {"protocol": "osmand", "unique_id": "yard-1", "vehicle_id": van["id"]}, want=201)
+    before = len(node.api.ok("GET", "/api/admin/desk", admin)["territories"])
+
+    page = new_context(**DESKTOP_VIEW).new_page()
+    sign_in(page, node, ("admin", "demo-admin"))
+    page.get_by_test_id("draw-start").click()
+    canvas = page.get_by_test_id("map")
+    box = canvas.bounding_box()
+    corners = [(0.40, 0.35), (0.60, 0.35), (0.62, 0.65), (0.40, 0.65)]
+    for i, (x, y) in enumerate(corners, start=1):
+        page.mouse.click(box["x"] + box["width"] * x, box["y"] + box["height"] * y)
+        expect(canvas).to_have_attribute("data-drawn", str(i))
+    expect(page.get_by_test_id("draw-count")).to_have_text("Углов: 4")
+    # A corner put wrong is taken back and put again.
+    page.mouse.click(box["x"] + box["width"] * 0.9, box["y"] + box["height"] * 0.9)
+    expect(canvas).to_have_attribute("data-drawn", "5")
+    page.get_by_test_id("draw-undo").click()
+    expect(canvas).to_have_attribute("data-drawn", "4")
+    expect(page.get_by_test_id("draw-save")).to_be_disabled()
+    page.get_by_test_id("draw-name").fill("Двор <склада>")
+    page.get_by_test_id("draw-limit").fill("20")
+    screenshot(page, "map_draw_ru")
+    page.get_by_test_id("draw-save").click()
+    expect(page.get_by_test_id("message")).to_contain_text("Двор <склада>")
+    expect(page.get_by_test_id("draw-form")).to_be_hidden()
+
+    territories = node.api.ok("GET", "/api/admin/desk", admin)["territories"]
+    assert len(territories) == before + 1
+    yard = next(t for t in territories if t["name"] == "Двор <склада>")
+    assert yard["shape"]["type"] == "MultiPolygon", yard  # the hub keeps every shape as one
+    ring = yard["shape"]["coordinates"][0][0]
+    assert len(ring) == 5 and ring[0] == ring[-1] and yard["speed_limit_kmh"] == 20, yard
+    # The loader drives across the yard at 30: speeding under the yard's 20.
+    lat = sum(p[1] for p in ring[:4]) / 4
+    lon = sum(p[0] for p in ring[:4]) / 4
+    now = int(time.time() * 1000)
+    for s in range(0, 50, 5):
+        report(node, "yard-1", round(lat, 6), round(lon + s * 0.000002, 6), 30, now - 60_000 + s * 1_000)
+    alert = page.get_by_test_id("map-alert").filter(has_text="Погрузчик")
+    expect(alert.first).to_have_attribute("data-kind", "overspeed")
+    expect(alert.first).to_contain_text("при ограничении 20")
+    page.locator('.lang-toggle button[data-lang="en"]').first.click()
+    page.get_by_test_id("draw-start").click()
+    expect(page.get_by_test_id("draw-count")).to_have_text("Corners: 0")
+    screenshot(page, "map_draw_en")
+    # A supervisor sees the territories but draws none (territories are the back office's).
+    sup_page = new_context(**DESKTOP_VIEW).new_page()
+    sign_in(sup_page, node, hubnode.SUPERVISOR)
+    expect(sup_page.get_by_test_id("draw")).to_be_hidden()

@@ -1,5 +1,5 @@
 /* The service desk's set-up: support groups with grades and members, business calendars, SLA and
-   OLA policies, territories (imported as GeoJSON), counterparties, sites, request types, the
+   OLA policies, territories (imported as GeoJSON, or drawn on /map), counterparties, sites, request types, the
    routing rules and intake; the workflows are admin-desk-flow.js, shifts and rates
    admin-desk-people.js, the webhooks admin-desk-hooks.js, vehicles and their trackers
    admin-desk-vehicles.js. Everything is read at once
@@ -232,6 +232,7 @@ function territories() {
     table('dk-territories', ['adm.name', 'dk.extent', 'fl.speedLimit'], s.territories.map((t) => row('dk-territory', t.id, t.name, extent(t.shape),
       t.speed_limit_kmh == null ? '—' : Hub.t('fl.kmh', { n: t.speed_limit_kmh })))),
     Hub.el('h3', null, Hub.t('dk.territoryNew')),
+    Hub.el('p', null, Hub.el('a', { href: '/map?draw=1', 'data-testid': 'dk-ter-draw' }, Hub.t('dk.drawOnMap'))),
     form('dk-ter-form', [field('adm.name', name), field('fl.speedLimit', limit), field('dk.geojsonFile', file), field('dk.geojson', shape), Hub.el('p', { class: 'muted' }, Hub.t('dk.geojsonHint'))],
       () => {
         // Text that is not JSON goes as it is: the server says what a territory must be.

@@ -2,9 +2,10 @@
    snapshot (GET /api/supervisor/fleet: vehicles, last positions, territories, sites, the tile
    source) is drawn with Leaflet; /ws/fleet then moves the vehicles and adds alerts as they come.
    A vehicle chosen in the list shows its track of the last 24 hours. A vehicle not heard for ten
-   minutes is shown as silent. An engineer's day plan is map-plan.js'. */
+   minutes is shown as silent. An engineer's day plan is map-plan.js'; drawing a territory, map-draw.js'. */
 import * as Hub from './hub.js';
 import * as L from './leaflet-1.9.4.esm.js';
+import { mountDrawing } from './map-draw.js';
 import { refresh as refreshPlan, setEngineers } from './map-plan.js';
 import { ALERTS, alertText } from './vehicle-alert.js';
 
@@ -165,6 +166,7 @@ async function load() {
     M.map.fitBounds(L.latLngBounds([...M.positions.values()].map((p) => [p.lat, p.lon])).pad(0.2), { maxZoom: 14 });
   }
   setEngineers(M.map, f.engineers);
+  mountDrawing(M.map, M.me.role === 'admin', () => load().catch(fail));
   renderList(); renderAlerts();
 }
 

@@ -121,6 +121,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     js!("admin-desk-flow.js"),
     js!("map.js"),
     js!("map-plan.js"),
+    js!("map-draw.js"),
     js!("vehicle-alert.js"),
     // Leaflet 1.9.4 from npm (BSD-2-Clause, LICENSE in leaflet-LICENSE.txt), its ES module.
     js!("leaflet-1.9.4.esm.js"),

@@ -313,8 +313,8 @@ impl Vehicle {
 
     /// At `now`, nothing heard: offline told once, when its time has come.
     pub fn silent(&mut self, now: Millis, rules: &Rules) -> Option<Told> {
-        let at = self.offline_at(rules)?;
-        if now < at {
+        self.offline_at(rules)?;
+        if !track::offline(Some(self.heard_at), now, rules.offline_ms) {
             return None;
         }
         self.offline = true;

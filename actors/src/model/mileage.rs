@@ -1,7 +1,7 @@
 //! What a vehicle drove, day by day, and how much of it in its driver's shift: a company car
 //! driven outside working hours is private use (the M4 brochure's customers cut fuel bills by
-//! watching exactly that). A trip is split by the share of its time inside the shift; one
-//! driven mostly outside it is a private trip. Days are the shift's zone's days.
+//! watching exactly that). A trip is split by the share of its time inside the shift
+//! (`track::outside_shift_ms`); one driven mostly outside it is a private trip. Days are the shift's zone's days.
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -78,16 +78,13 @@ pub fn by_day(trips: &[Trip], shift: Option<(&Calendar, &TimeZone)>, from: Milli
         d.trips += 1;
         *total += t.meters;
         if let Some((cal, tz)) = shift {
-            let span = (t.ended - t.started).max(0);
-            let working = if span == 0 {
-                // A trip of no time is inside if its moment is.
-                if cal.working_between(at(t.started), at(t.started + 1), tz) > SignedDuration::ZERO {
-                    1.0
-                } else {
-                    0.0
-                }
+            let span = t.ended - t.started;
+            let working = if span > 0 {
+                1.0 - super::track::outside_shift_ms(t.started, t.ended, cal, tz) as f64 / span as f64
             } else {
-                cal.working_between(at(t.started), at(t.ended), tz).as_millis() as f64 / span as f64
+                // A trip of no time is inside if its moment is.
+                let open = cal.working_between(at(t.started), at(t.started + 1), tz) > SignedDuration::ZERO;
+                f64::from(u8::from(open))
             };
             *inside += t.meters * working.clamp(0.0, 1.0);
             if working < 0.5 {

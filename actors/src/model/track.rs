@@ -316,9 +316,9 @@ pub fn outside_shift_ms(
     (ended - started - inside).max(0)
 }
 
-/// A tracker gone quiet: no fix for longer than `after_ms`.
+/// A tracker gone quiet: nothing heard for `after_ms` or longer.
 pub fn offline(last_at: Option<Millis>, now: Millis, after_ms: Millis) -> bool {
-    last_at.is_none_or(|t| now - t > after_ms)
+    last_at.is_none_or(|t| now - t >= after_ms)
 }
 
 /// A frozen receiver: the tracker reports, but its position has not changed by a bit while it
@@ -508,6 +508,10 @@ mod tests {
         assert!(!f.take(NOW + 91 * 60_000, Point { lon: 37.61, lat: 55.75 }, true, after));
         assert!(offline(Some(NOW), NOW + 16 * 60_000, 15 * 60_000));
         assert!(!offline(Some(NOW), NOW + 14 * 60_000, 15 * 60_000));
+        assert!(
+            offline(Some(NOW), NOW + 15 * 60_000, 15 * 60_000),
+            "at the moment itself"
+        );
         assert!(offline(None, NOW, 15 * 60_000));
     }
 

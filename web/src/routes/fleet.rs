@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use hub_actors::model::field::FieldError;
 use hub_actors::model::fleet::simplify;
 use hub_actors::model::geo::Point;
 use hub_actors::model::now_millis;
@@ -256,12 +257,20 @@ async fn events(state: web::Data<AppState>, sup: Supervisor, q: web::Query<Event
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanQuery {
-    user_id: i64,
+    /// Required; optional here so that a caller without the right is told so first (a query
+    /// is read before the session is).
+    #[serde(default)]
+    user_id: Option<i64>,
 }
 
 /// An engineer's day: their stops in the proposed or the saved order, each with its times.
 async fn day_plan(state: web::Data<AppState>, sup: Supervisor, q: web::Query<PlanQuery>) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.hub.day_plan(sup.org_id, q.user_id).await?))
+    let Some(user_id) = q.user_id else {
+        return Err(
+            hub_actors::error::Error::from(FieldError::new("user_id", "required", serde_json::Value::Null)).into(),
+        );
+    };
+    Ok(HttpResponse::Ok().json(state.hub.day_plan(sup.org_id, user_id).await?))
 }
 
 #[derive(Deserialize)]
