@@ -2,7 +2,7 @@
 street east of where her van stands; the map proposes the order (deadlines first, then the least
 driving), shows when she would be at each, numbers them on the map; the dispatcher moves one
 down, the order is saved and the times worked out again; the proposal can be taken back. A
-request assigned meanwhile joins the plan live."""
+request assigned meanwhile joins the plan live. Анна sees her day in that order on her phone."""
 from __future__ import annotations
 
 import re
@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 import hubnode
 import tgkit
 from test_map import report, tiles  # noqa: F401 (the fixture)
-from test_service_desk import set_up_desk
+from test_service_desk import desk_sign_in, set_up_desk
 from ui import DESKTOP_VIEW, PHONE_VIEW, screenshot, ws_live
 
 
@@ -100,6 +100,18 @@ def test_the_dispatcher_sees_the_proposed_order_and_reorders_it(hub_store, new_c
                want=201)
     api.ok("POST", f"/api/desk/requests/{r['id']}/assign", sup, {"user_id": d["op1"]})
     expect(page.get_by_test_id("plan-stop")).to_have_count(5)
+
+    # Анна sees her day on her phone in the order the dispatcher left, with her times.
+    order = api.ok("GET", f"/api/supervisor/day-plan?user_id={d['op1']}", sup)["stops"]
+    anna = new_context(**PHONE_VIEW).new_page()
+    desk_sign_in(anna, node, hubnode.OPERATOR1)
+    anna.get_by_test_id("view-day").click()
+    items = anna.get_by_test_id("request-item")
+    expect(items.first.get_by_test_id("request-day")).to_contain_text("1. ")
+    ids = [int(x) for x in items.evaluate_all("els => els.map(e => e.dataset.requestId)")]
+    assert ids[:5] == [s["request_id"] for s in order], (ids, order)
+    expect(items.first.get_by_test_id("request-day")).to_contain_text(re.compile(r"на месте в \d\d:\d\d"))
+    screenshot(anna, "desk_my_day_phone")
 
     phone = new_context(**PHONE_VIEW).new_page()
     sign_in(phone, node, hubnode.SUPERVISOR)

@@ -99,8 +99,18 @@ function nearest(r) {
   return running[0];
 }
 
+/* A stop of my day: its place in the order, when I would be there, its deadline. */
+function dayLine(stop, n) {
+  const late = stop.late_ms > 0;
+  return Hub.el('span', { class: 'desk-day' + (late ? ' late' : ''), 'data-testid': 'request-day' },
+    Hub.t('desk.dayStop', { n, site: stop.site, at: Hub.fmtTime(stop.arrive) })
+    + (stop.deadline_at ? ' · ' + Hub.t('plan.due', { at: Hub.fmtTime(stop.deadline_at) }) : '')
+    + (late ? ' · ' + Hub.t('plan.late', { n: Math.ceil(stop.late_ms / 60000) }) : ''));
+}
+
 function listItem(r) {
   const near = nearest(r);
+  const stop = r.stop ? dayLine(r.stop, r.stopNo) : null;
   return Hub.el('li', {
     class: 'desk-item' + (r.id === S.openId ? ' open' : ''), 'data-testid': 'request-item',
     'data-request-id': r.id, 'data-status': r.status, tabindex: '0', role: 'button',
@@ -113,7 +123,20 @@ function listItem(r) {
   Hub.el('span', { class: 'muted' }, [typeName(r.type_id), r.group_id ? groupName(r.group_id) : ''].filter(Boolean).join(' · ')),
   ...(r.labels || []).map((l) => Hub.el('span', { class: 'chip desk-label', 'data-testid': 'request-label' }, l)),
   near ? Hub.el('span', { class: 'desk-left' + (near.breached ? ' breached' : ''), 'data-testid': 'request-left' },
-    clockName(near) + ' ' + fmtLeft(near.left_secs)) : null);
+    clockName(near) + ' ' + fmtLeft(near.left_secs)) : null, stop);
+}
+
+/* My day: my requests at sites in the order the dispatcher set (or the hub proposes), each
+   with when I would be there; my other requests after them. */
+async function loadDay(seq) {
+  const [mine, day] = await Promise.all([Hub.api('GET', '/api/desk/requests?view=mine'), Hub.api('GET', '/api/desk/my-day')]);
+  if (seq !== S.listSeq) return null;
+  const byId = new Map((mine || []).map((r) => [r.id, r]));
+  const planned = day.stops.map((st, i) => byId.has(st.request_id)
+    ? Object.assign({}, byId.get(st.request_id), { stop: st, stopNo: i + 1 }) : null).filter(Boolean);
+  const rest = (mine || []).filter((r) => !day.stops.some((st) => st.request_id === r.id));
+  $('request-list').dataset.plan = day.saved ? 'saved' : 'proposed';
+  return planned.concat(rest);
 }
 
 function renderList() {
@@ -138,7 +161,7 @@ async function loadList() {
   const seq = ++S.listSeq;
   let list;
   try {
-    list = await Hub.api('GET', '/api/desk/requests?' + q.toString()) || [];
+    list = S.view === 'day' ? await loadDay(seq) : await Hub.api('GET', '/api/desk/requests?' + q.toString()) || [];
   } catch (e) { Hub.showError(e); return; }
   if (seq !== S.listSeq) return;
   S.list = list;

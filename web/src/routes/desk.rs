@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/desk/requests/{id}/labels", web::put().to(labels))
         .route("/api/desk/requests/{id}/visit", web::post().to(start_visit))
         .route("/api/desk/requests/{id}/visit", web::delete().to(end_visit))
+        .route("/api/desk/my-day", web::get().to(my_day))
         .route("/api/desk/directory", web::get().to(directory))
         .route("/api/desk/clients", web::get().to(clients))
         .route("/api/desk/threads", web::get().to(threads))
@@ -420,6 +421,12 @@ async fn reply(
         )
         .await?;
     Ok(HttpResponse::Ok().json(message))
+}
+
+/// The caller's own day: their open requests at sites in the order the dispatcher set for today
+/// (or the hub proposes), each with when they would be there.
+async fn my_day(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.hub.day_plan(op.org_id, op.user_id).await?))
 }
 
 /// Names the engineer's view shows and filters by: request types with their workflows'
