@@ -12,19 +12,9 @@ from playwright.sync_api import Page, expect
 
 import hubnode
 import tgkit
-from test_map import report, tiles  # noqa: F401 (the fixture)
+from test_map import report, sign_in, tiles  # noqa: F401 (the fixture)
 from test_service_desk import desk_sign_in, set_up_desk
-from ui import DESKTOP_VIEW, PHONE_VIEW, screenshot, ws_live
-
-
-def sign_in(page: Page, node, creds) -> None:
-    page.goto(node.url("/map"))
-    page.get_by_test_id("login-input").fill(creds[0])
-    page.get_by_test_id("password-input").fill(creds[1])
-    page.get_by_test_id("login-submit").click()
-    expect(page).to_have_url(node.url("/map"))
-    expect(page.get_by_test_id("map-page")).to_have_attribute("data-ready", "1")
-    ws_live(page)
+from ui import DESKTOP_VIEW, PHONE_VIEW, screenshot
 
 
 def shown_order(page: Page) -> list[int]:

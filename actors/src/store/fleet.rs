@@ -379,18 +379,7 @@ impl Store {
             query.execute(&mut *tx).await?;
         }
         for e in events {
-            let (kind, at, subject) = e.told.key();
-            sqlx::query(
-                "INSERT INTO vehicle_events (org_id, vehicle_id, kind, at, subject_id, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (vehicle_id, kind, at, subject_id) DO NOTHING",
-            )
-            .bind(e.org_id)
-            .bind(e.vehicle_id)
-            .bind(kind)
-            .bind(at)
-            .bind(subject)
-            .bind(serde_json::to_string(&e.told).map_err(|e| Error::Invalid(e.to_string()))?)
-            .execute(&mut *tx)
-            .await?;
+            insert_event(&mut *tx, e).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -422,19 +411,7 @@ impl Store {
     /// One event stored on its own (a vehicle gone silent has no fix to go with): true when
     /// this call stored it, false when it was there already (another node, an earlier start).
     pub async fn add_vehicle_event(&self, e: &EventRow) -> Result<bool> {
-        let (kind, at, subject) = e.told.key();
-        let done = sqlx::query(
-            "INSERT INTO vehicle_events (org_id, vehicle_id, kind, at, subject_id, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (vehicle_id, kind, at, subject_id) DO NOTHING",
-        )
-        .bind(e.org_id)
-        .bind(e.vehicle_id)
-        .bind(kind)
-        .bind(at)
-        .bind(subject)
-        .bind(serde_json::to_string(&e.told).map_err(|e| Error::Invalid(e.to_string()))?)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(insert_event(&self.write, e).await? > 0)
     }
 
     /// The last fix before the vehicle's latest silence, when one was told.
@@ -580,4 +557,21 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Stores an event unless the same one (kind, moment, subject) is there: the rows stored.
+async fn insert_event<'e, X: sqlx::Executor<'e, Database = sqlx::Any>>(ex: X, e: &EventRow) -> Result<u64> {
+    let (kind, at, subject) = e.told.key();
+    let done = sqlx::query(
+        "INSERT INTO vehicle_events (org_id, vehicle_id, kind, at, subject_id, data) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (vehicle_id, kind, at, subject_id) DO NOTHING",
+    )
+    .bind(e.org_id)
+    .bind(e.vehicle_id)
+    .bind(kind)
+    .bind(at)
+    .bind(subject)
+    .bind(serde_json::to_string(&e.told).map_err(|e| Error::Invalid(e.to_string()))?)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -200,6 +200,14 @@ struct Period {
     to: Option<i64>,
 }
 
+impl Period {
+    /// From and to: up to now, `default_ms` back when no start is given, at most `span_ms`.
+    fn within(&self, default_ms: i64, span_ms: i64) -> (i64, i64) {
+        let to = self.to.unwrap_or_else(now_millis);
+        (self.from.unwrap_or(to - default_ms).max(to - span_ms), to)
+    }
+}
+
 /// A vehicle's track for the map, its straight stretches thinned.
 async fn track(
     state: web::Data<AppState>,
@@ -207,8 +215,7 @@ async fn track(
     path: web::Path<i64>,
     q: web::Query<Period>,
 ) -> ApiResult<HttpResponse> {
-    let to = q.to.unwrap_or_else(now_millis);
-    let from = q.from.unwrap_or(to - 24 * 3_600_000).max(to - TRACK_SPAN_MS);
+    let (from, to) = q.within(24 * 3_600_000, TRACK_SPAN_MS);
     let all = state.hub.store().track(sup.org_id, *path, from, to).await?;
     let points: Vec<Point> = all.iter().map(|p| Point { lon: p.lon, lat: p.lat }).collect();
     let kept: Vec<_> = simplify(&points, TRACK_TOLERANCE_M)
@@ -229,8 +236,7 @@ async fn mileage(
     path: web::Path<i64>,
     q: web::Query<Period>,
 ) -> ApiResult<HttpResponse> {
-    let to = q.to.unwrap_or_else(now_millis);
-    let from = q.from.unwrap_or(to - 7 * 24 * 3_600_000).max(to - MILEAGE_SPAN_MS);
+    let (from, to) = q.within(7 * 24 * 3_600_000, MILEAGE_SPAN_MS);
     Ok(HttpResponse::Ok().json(state.hub.mileage(sup.org_id, *path, from, to).await?))
 }
 
