@@ -62,6 +62,8 @@ def test_the_dispatcher_sees_the_proposed_order_and_reorders_it(hub_store, new_c
     expect(page.get_by_test_id("plan-pin")).to_have_count(4)
     assert shown_order(page) == plan["proposed"]
     expect(page.get_by_test_id("plan-summary")).to_contain_text("предложен")
+    # The shops with open requests are marked on the map, with their count.
+    expect(page.locator("path.map-site.busy")).to_have_count(4)
     # Names are text, never markup.
     expect(page.get_by_test_id("plan-stops")).to_contain_text("Склад <на Покровке>")
     expect(page.get_by_test_id("plan-eta").first).to_contain_text(re.compile(r"на месте в \d\d:\d\d"))

@@ -102,8 +102,8 @@ export function setEngineers(map, engineers) {
   sel.value = engineers.some((e) => String(e.id) === chosen) ? chosen : '';
 }
 
-/* A request changed somewhere (assigned, closed): the open plan is read again. */
-export function refresh() { if (P.plan && !P.busy) load(P.plan.user_id).catch(Hub.showError); }
+/* A request changed somewhere (assigned, closed): the open plan is read again, once for a burst. */
+export const refresh = Hub.debounce(() => { if (P.plan && !P.busy) load(P.plan.user_id).catch(Hub.showError); }, 1000);
 
 $('plan-engineer').addEventListener('change', (e) => load(Number(e.target.value)).catch(Hub.showError));
 Hub.onLang(() => { if (P.engineers.length) setEngineers(P.map, P.engineers); render(); });

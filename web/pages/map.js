@@ -155,9 +155,13 @@ async function load() {
       .bindTooltip(Hub.el('span', null, t.name + (t.speed_limit_kmh ? ' · ' + Hub.t('fl.kmh', { n: t.speed_limit_kmh }) : '')), { sticky: true })
       .addTo(M.map);
   }
+  // Sites, those with open requests larger and marked, with the count.
+  const open = new Map((f.open_requests || []).map((o) => [o.site_id, o.open]));
   for (const s of f.sites) {
     if (s.lat == null || s.lon == null) continue;
-    L.circleMarker([s.lat, s.lon], { fleetStatic: true, radius: 6, className: 'map-site' }).bindTooltip(Hub.el('span', null, s.name)).addTo(M.map);
+    const n = open.get(s.id) || 0;
+    L.circleMarker([s.lat, s.lon], { fleetStatic: true, radius: n ? 9 : 6, className: 'map-site' + (n ? ' busy' : '') })
+      .bindTooltip(Hub.el('span', { 'data-testid': 'map-site-tip' }, s.name + (n ? ' · ' + Hub.t('map.openRequests', { n }) : ''))).addTo(M.map);
   }
   for (const [id, m] of M.markers) if (!M.vehicles.has(id)) { m.remove(); M.markers.delete(id); }
   for (const id of M.positions.keys()) if (M.vehicles.has(id)) placeMarker(id);

@@ -633,6 +633,7 @@ export default {
   'dk.drawOnMap': 'Or draw it on the map',
   'desk.viewDay': 'My day',
   'desk.dayStop': '{n}. {site}: there at {at}',
+  'map.openRequests': 'open requests: {n}',
   'dk.s.webhooks': 'Webhooks',
   'dk.hooksHint': 'Your own systems hear of requests here: each delivery is a signed POST (X-Hub-Signature-256), tried again for six hours when your end does not answer 2xx.',
   'dk.hookSecret': 'The secret that signs this webhook’s deliveries. Keep it now: it is not shown again.',

@@ -194,8 +194,13 @@ impl Handler<Silent> for VehicleActor {
                     act.arm_offline(ctx, None);
                 }
                 Ok(Watch::Elsewhere(at)) => act.arm_offline(ctx, Some(at)),
-                // Read again at the next fix; a store that failed now says so in the log.
-                Err(e) => tracing::warn!(vehicle = act.id, error = %e, "offline not judged"),
+                // The vehicle was removed: nothing to watch.
+                Err(crate::error::Error::NotFound(_)) => ctx.stop(),
+                // A store that failed now: said in the log, and tried again in a minute.
+                Err(e) => {
+                    tracing::warn!(vehicle = act.id, error = %e, "offline not judged; trying again in a minute");
+                    act.arm_offline(ctx, Some(now_millis() + 60_000));
+                }
             }),
         ))
     }

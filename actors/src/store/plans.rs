@@ -145,3 +145,16 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// Open requests at each of the organisation's sites that has any: (site, count).
+    pub async fn open_requests_by_site(&self, org_id: i64) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT site_id, COUNT(*) FROM requests WHERE org_id = $1 AND site_id IS NOT NULL AND status_kind <> 'closed' \
+             GROUP BY site_id ORDER BY site_id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}

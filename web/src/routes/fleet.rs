@@ -185,6 +185,12 @@ async fn fleet(state: web::Data<AppState>, sup: Supervisor) -> ApiResult<HttpRes
         "territories": store.territories(sup.org_id).await?,
         "sites": store.sites(sup.org_id).await?,
         "engineers": store.plan_engineers(sup.org_id).await?,
+        "open_requests": store
+            .open_requests_by_site(sup.org_id)
+            .await?
+            .into_iter()
+            .map(|(site_id, n)| json!({ "site_id": site_id, "open": n }))
+            .collect::<Vec<_>>(),
         "tiles": { "url": state.map.url, "attribution": state.map.attribution },
         "now": now_millis(),
     })))
