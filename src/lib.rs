@@ -5,6 +5,7 @@ pub mod demo;
 pub mod demo_desk;
 pub mod demo_fleet;
 pub mod models;
+pub mod open_files;
 pub mod speech;
 
 use std::sync::Arc;
@@ -177,6 +178,18 @@ pub async fn seed_demo(store: &Store, listen: &str, force: bool) -> Result<(), R
 /// Runs the hub until SIGINT or SIGTERM: HTTP stops taking connections and finishes the ones in
 /// flight, then the bus listener stops, then the store is closed.
 pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
+    // Every socket is a file: the soft limit goes up to what the system allows, before any
+    // listener opens.
+    let open_files = open_files::raise();
+    match open_files {
+        Some(n) => tracing::info!(
+            open_files = n,
+            sockets = n.saturating_sub(open_files::RESERVED),
+            "open-file limit {n}: room for about {} sockets (boards, consoles, trackers) at once",
+            n.saturating_sub(open_files::RESERVED)
+        ),
+        None => tracing::warn!("the open-file limit could not be read"),
+    }
     let store = open_store(&settings).await?;
     if demo {
         seed_demo(&store, &settings.listen, false).await?;
@@ -253,6 +266,9 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         .await
         .map_err(|e| RunError::Settings(e.to_string()))?;
     let metrics = Arc::new(Metrics::default());
+    metrics
+        .open_files_limit
+        .store(open_files.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
     let state =
         Data::new(AppState {
             hub,

@@ -57,6 +57,56 @@ async fn health_metrics_openapi_pages() {
     assert_eq!((s, body["code"].as_str()), (404, Some("not_found")));
 }
 
+/// `/metrics` counts open sockets by kind, and says the open-file limit the node raised its
+/// soft limit to (the hard limit it inherited).
+#[actix_rt::test]
+async fn sockets_by_kind_and_the_open_file_limit() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let line = |text: &str, name: &str| -> Option<String> {
+        text.lines()
+            .find(|l| l.starts_with(name) && l.as_bytes().get(name.len()) == Some(&b' '))
+            .map(|l| l[name.len() + 1..].to_string())
+    };
+    let board = api.board().await;
+    let mut socket = board_socket(api, &board).await;
+    socket.next_json(10).await;
+    let (_, text) = api.get_text("/metrics").await;
+    assert_eq!(
+        line(&text, r#"hub_websocket_open{kind="board"}"#).as_deref(),
+        Some("1"),
+        "{text}"
+    );
+    assert_eq!(
+        line(&text, r#"hub_websocket_open{kind="operator"}"#).as_deref(),
+        Some("0")
+    );
+    assert_eq!(line(&text, "hub_websocket_sessions").as_deref(), Some("1"));
+    let limit: u64 = line(&text, "hub_open_files_limit")
+        .and_then(|v| v.parse().ok())
+        .expect("the limit");
+    let (_, hard) = hub::open_files::limits().expect("limits");
+    assert!(limit >= 1024 && limit <= hard, "{limit} (hard {hard})");
+    if hard != libc::RLIM_INFINITY {
+        assert_eq!(limit, hard, "raised to the hard limit");
+    }
+    drop(socket);
+    // The gauge follows the socket away.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, text) = api.get_text("/metrics").await;
+        if line(&text, r#"hub_websocket_open{kind="board"}"#).as_deref() == Some("0") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the board socket is still counted:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[actix_rt::test]
 async fn cli_users_and_migrate() {
     let store = Store::new(Backend::Sqlite, false).await;

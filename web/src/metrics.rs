@@ -8,11 +8,45 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
+/// The kinds of WebSocket this node serves, for the open sockets per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketKind {
+    Board,
+    Operator,
+    Fleet,
+    Ticket,
+    Widget,
+}
+
+impl SocketKind {
+    const ALL: [SocketKind; 5] = [
+        SocketKind::Board,
+        SocketKind::Operator,
+        SocketKind::Fleet,
+        SocketKind::Ticket,
+        SocketKind::Widget,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            SocketKind::Board => "board",
+            SocketKind::Operator => "operator",
+            SocketKind::Fleet => "fleet",
+            SocketKind::Ticket => "ticket",
+            SocketKind::Widget => "widget",
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     pub tickets_issued: AtomicU64,
     pub tickets_called: AtomicU64,
     pub ws_sessions: AtomicI64,
+    /// Open sockets by kind (`SocketKind` as the index).
+    pub ws_open: [AtomicI64; 5],
+    /// The open-file limit the node runs under (sockets count against it), set at start.
+    pub open_files_limit: AtomicU64,
     pub ws_dropped_slow: AtomicU64,
     /// Customers' messages stored (new ones, not resends), by any channel session on this node.
     pub messages_in: AtomicU64,
@@ -65,6 +99,12 @@ impl Metrics {
             self.ws_sessions.load(Ordering::Relaxed).to_string(),
         );
         counter(
+            "hub_open_files_limit",
+            "Files and sockets this node may hold open at once (its soft limit, raised at start).",
+            "gauge",
+            self.open_files_limit.load(Ordering::Relaxed).to_string(),
+        );
+        counter(
             "hub_websocket_dropped_slow_total",
             "WebSocket clients dropped for not keeping up.",
             "counter",
@@ -88,6 +128,18 @@ impl Metrics {
             "gauge",
             actors_display.to_string(),
         );
+        let _ = writeln!(
+            out,
+            "# HELP hub_websocket_open Open WebSocket sessions on this node, by kind.\n# TYPE hub_websocket_open gauge"
+        );
+        for kind in SocketKind::ALL {
+            let _ = writeln!(
+                out,
+                "hub_websocket_open{{kind=\"{}\"}} {}",
+                kind.name(),
+                self.ws_open[kind as usize].load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(out, "# HELP hub_http_request_duration_seconds HTTP request latency.\n# TYPE hub_http_request_duration_seconds histogram");
         let mut cumulative = 0;
         for (i, b) in BUCKETS.iter().enumerate() {

@@ -58,7 +58,7 @@ async fn chat(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) 
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
         let _line = line;
-        let _live = Live::new(&state.metrics);
+        let _live = Live::new(&state.metrics, crate::metrics::SocketKind::Widget);
         let reason = run(&state, &visitor, session.clone(), stream, rx, q.after).await;
         let session = session;
         let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(reason)).await;

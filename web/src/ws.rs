@@ -15,6 +15,7 @@ use futures_util::{stream, Stream, StreamExt};
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 
 use crate::auth::{Board, Operator};
+use crate::metrics::SocketKind;
 use crate::{ApiResult, AppState, Metrics};
 use hub_actors::{
     actors::display::Connect,
@@ -30,19 +31,21 @@ const BOARD_QUEUE: usize = 16;
 /// Clients only send pings and pongs; anything large is refused by the frame codec.
 const MAX_FRAME: usize = 4 * 1024;
 
-/// Counts a session in the gauge for as long as it lives.
-pub(crate) struct Live(Arc<Metrics>);
+/// Counts a session in the gauges (all, and its kind's) for as long as it lives.
+pub(crate) struct Live(Arc<Metrics>, SocketKind);
 
 impl Live {
-    pub(crate) fn new(m: &Arc<Metrics>) -> Self {
+    pub(crate) fn new(m: &Arc<Metrics>, kind: SocketKind) -> Self {
         m.ws_sessions.fetch_add(1, Ordering::Relaxed);
-        Self(m.clone())
+        m.ws_open[kind as usize].fetch_add(1, Ordering::Relaxed);
+        Self(m.clone(), kind)
     }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
         self.0.ws_sessions.fetch_sub(1, Ordering::Relaxed);
+        self.0.ws_open[self.1 as usize].fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -69,15 +72,21 @@ pub struct Recheck {
 const RECHECK_EVERY: Duration = Duration::from_secs(60);
 
 /// The common loop: `pushes` yields text to send (an error: this session must end, and why).
-async fn run<P>(mut session: Session, stream: MessageStream, state: &Arc<AppState>, pushes: P, recheck: Option<Recheck>)
-where
+async fn run<P>(
+    kind: SocketKind,
+    mut session: Session,
+    stream: MessageStream,
+    state: &Arc<AppState>,
+    pushes: P,
+    recheck: Option<Recheck>,
+) where
     P: Stream<Item = Result<Text, Option<CloseReason>>>,
 {
     let metrics = state.metrics.clone();
     let stop = state.hub.tasks().token();
     let mut checked = Instant::now();
     let mut pushes = std::pin::pin!(pushes);
-    let _live = Live::new(&metrics);
+    let _live = Live::new(&metrics, kind);
     let mut stream = stream.max_frame_size(MAX_FRAME);
     let mut last_seen = Instant::now();
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
@@ -195,7 +204,9 @@ async fn board(
         token,
     });
     let state = state.into_inner();
-    actix_web::rt::spawn(async move { run(session, stream, &state, first.chain(rest), recheck).await });
+    actix_web::rt::spawn(
+        async move { run(SocketKind::Board, session, stream, &state, first.chain(rest), recheck).await },
+    );
     Ok(response)
 }
 
@@ -275,7 +286,7 @@ async fn operator(
     let console = state.consoles.open(me);
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
-        run(session, stream, &state, pushes, recheck).await;
+        run(SocketKind::Operator, session, stream, &state, pushes, recheck).await;
         drop(console);
     });
     Ok(response)
@@ -314,7 +325,7 @@ async fn fleet(
         token,
     });
     let state = state.into_inner();
-    actix_web::rt::spawn(async move { run(session, stream, &state, pushes, recheck).await });
+    actix_web::rt::spawn(async move { run(SocketKind::Fleet, session, stream, &state, pushes, recheck).await });
     Ok(response)
 }
 
@@ -336,7 +347,7 @@ async fn ticket(
         || Ok(CHANGED.to_string()),
     );
     let state = state.into_inner();
-    actix_web::rt::spawn(async move { run(session, stream, &state, pushes, None).await });
+    actix_web::rt::spawn(async move { run(SocketKind::Ticket, session, stream, &state, pushes, None).await });
     Ok(response)
 }
 
