@@ -4,6 +4,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_desk;
 pub mod demo_fleet;
+pub mod memory;
 pub mod models;
 pub mod open_files;
 pub mod speech;

@@ -223,6 +223,7 @@ fn read_password(from_stdin: bool) -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
+    hub::memory::return_large_blocks();
     let cli = Cli::parse();
     let mut settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,

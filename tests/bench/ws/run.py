@@ -118,15 +118,21 @@ def main() -> None:
           f"open-file limit {hard}")
     print("| sockets | hub p50 / p99 ms | Node p50 / p99 ms | hub KB/socket | Node KB/socket | p99 hub/Node | memory hub/Node |")
     print("|---|---|---|---|---|---|---|")
+    idle = []
     for n in [int(x) for x in args.sizes.split(",") if x.strip()]:
         h = hub_run(args.hub, n, args.events)
         p = peer_run(n, args.events)
         for name, r in (("hub", h), ("Node", p)):
             if r["connected"] < n or r["missed"]:
                 print(f"  ({name} at {n}: {r['connected']} connected, {r['missed']} deliveries missed, {r['closed']} closed)")
+        idle.append((h["rss_before_kb"], p["rss_before_kb"]))
         print(f"| {n} | {h['p50_ms']:.1f} / {h['p99_ms']:.1f} | {p['p50_ms']:.1f} / {p['p99_ms']:.1f} | "
               f"{kb(h['per_socket_kb']):.1f} | {kb(p['per_socket_kb']):.1f} | {h['p99_ms'] / p['p99_ms']:.2f} | "
               f"{h['per_socket_kb'] / p['per_socket_kb']:.2f} |", flush=True)
+    hub_idle = min(i[0] for i in idle) / 1024
+    node_idle = min(i[1] for i in idle) / 1024
+    print(f"idle RSS before the sockets: hub {hub_idle:.1f} MiB (demo seeded; speech as the machine allows), "
+          f"Node peer {node_idle:.1f} MiB")
 
 
 if __name__ == "__main__":
