@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod consoles;
 pub mod error;
+mod frames;
 pub mod map;
 pub mod metrics;
 mod pages;

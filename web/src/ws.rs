@@ -54,8 +54,18 @@ enum Step {
     Stop(Option<CloseReason>),
 }
 
-/// Text for a client, shared rather than copied when many sessions send the same.
-type Text = bytestring::ByteString;
+use crate::frames::{Frames, Text};
+
+/// The node's events as JSON, made once for all its feeds.
+static FRAMES: Frames = Frames::new();
+
+/// What a feed sends for an event meant for it.
+enum Frame {
+    /// The event itself, as JSON (made once for every feed).
+    Event,
+    /// A fixed text instead ("something changed").
+    Fixed(&'static str),
+}
 
 use crate::sessions::Holder;
 
@@ -210,12 +220,12 @@ async fn board(
     Ok(response)
 }
 
-/// Pushes drawn from the bus: `pick` turns an event meant for this session into text (None:
+/// Pushes drawn from the bus: `pick` says what an event meant for this session becomes (None:
 /// not for it); `on_lag` is what to do when the session fell behind the bus.
 fn bus_pushes(
     state: &AppState,
-    pick: impl Fn(&Event) -> Option<String> + 'static,
-    on_lag: fn() -> Result<String, Option<CloseReason>>,
+    pick: impl Fn(&Event) -> Option<Frame> + 'static,
+    on_lag: fn() -> Result<Text, Option<CloseReason>>,
 ) -> impl Stream<Item = Result<Text, Option<CloseReason>>> {
     let pick = std::rc::Rc::new(pick);
     stream::unfold(state.hub.bus().subscribe(), move |mut rx| {
@@ -224,12 +234,13 @@ fn bus_pushes(
             let next = loop {
                 match rx.recv().await {
                     // Events may have been lost while the bus reconnected: as after a lag.
-                    Ok(e) if e.kind == EventKind::Resync => break on_lag().map(Text::from),
+                    Ok(e) if e.kind == EventKind::Resync => break on_lag(),
                     Ok(e) => match pick(&e) {
-                        Some(text) => break Ok(Text::from(text)),
+                        Some(Frame::Event) => break Ok(FRAMES.of(&e)),
+                        Some(Frame::Fixed(text)) => break Ok(Text::from_static(text)),
                         None => continue,
                     },
-                    Err(RecvError::Lagged(_)) => break on_lag().map(Text::from),
+                    Err(RecvError::Lagged(_)) => break on_lag(),
                     Err(RecvError::Closed) => break Err(None),
                 }
             };
@@ -270,9 +281,7 @@ async fn operator(
                 }
                 _ => true,
             };
-            (e.org_id == org_id && for_me)
-                .then(|| serde_json::to_string(e).ok())
-                .flatten()
+            (e.org_id == org_id && for_me).then_some(Frame::Event)
         },
         // A console that missed events reconnects and reloads everything.
         || Err(Some(slow())),
@@ -314,7 +323,7 @@ async fn fleet(
                         // A request assigned or closed changes an engineer's day plan.
                         | EventKind::RequestChanged { .. }
                 );
-            mine.then(|| serde_json::to_string(e).ok()).flatten()
+            mine.then_some(Frame::Event)
         },
         // A map that missed positions reconnects and reads them all again.
         || Err(Some(slow())),
@@ -342,9 +351,9 @@ async fn ticket(
     const CHANGED: &str = r#"{"type":"changed"}"#;
     let pushes = bus_pushes(
         &state,
-        move |e| (e.branch_id == branch_id || e.kind == EventKind::Resync).then(|| CHANGED.to_string()),
+        move |e| (e.branch_id == branch_id || e.kind == EventKind::Resync).then_some(Frame::Fixed(CHANGED)),
         // Missed events only mean a re-fetch; tell the page to do one.
-        || Ok(CHANGED.to_string()),
+        || Ok(Text::from_static(CHANGED)),
     );
     let state = state.into_inner();
     actix_web::rt::spawn(async move { run(SocketKind::Ticket, session, stream, &state, pushes, None).await });
