@@ -156,18 +156,13 @@ impl Store {
         let Some((org_id, Some(lat), Some(lon), engineer, lang)) = row else {
             return Ok(None);
         };
-        let tz: Option<(String,)> =
-            sqlx::query_as("SELECT timezone FROM branches WHERE org_id = $1 ORDER BY id LIMIT 1")
-                .bind(org_id)
-                .fetch_optional(&self.read)
-                .await?;
         Ok(Some(ActiveVisit {
             visit,
             org_id,
             site: Point { lon, lat },
             engineer,
             lang,
-            timezone: tz.map_or_else(|| "Europe/Moscow".into(), |t| t.0),
+            timezone: self.org_timezone(org_id).await?,
         }))
     }
 

@@ -209,8 +209,10 @@ struct Period {
 impl Period {
     /// From and to: up to now, `default_ms` back when no start is given, at most `span_ms`.
     fn within(&self, default_ms: i64, span_ms: i64) -> (i64, i64) {
+        // Saturating: any number is a moment, however far (the store then finds nothing).
         let to = self.to.unwrap_or_else(now_millis);
-        (self.from.unwrap_or(to - default_ms).max(to - span_ms), to)
+        let from = self.from.unwrap_or(to.saturating_sub(default_ms));
+        (from.max(to.saturating_sub(span_ms)), to)
     }
 }
 
