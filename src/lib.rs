@@ -11,7 +11,7 @@ pub mod speech;
 
 use std::sync::Arc;
 
-use actix_web::{web::Data, App, HttpServer};
+use actix_web::{web::Data, App};
 use hub_actors::{bus::Bus, store::Store, tasks::Tasks, Core, Hub};
 use hub_web::{AppState, Metrics};
 use tokio_util::sync::CancellationToken;
@@ -297,6 +297,7 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             map: hub_web::map::Tiles::new(&settings.map_tiles, &settings.map_attribution)
                 .map_err(|e| RunError::Settings(format!("map_tiles: {e}")))?,
             consoles: Default::default(),
+            sockets: Default::default(),
         });
     let workers = if settings.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -316,17 +317,27 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
         let (store, secs, stop) = (state.hub.store().clone(), settings.upload_unsent_secs, stop.clone());
         move || expire_unsent_uploads(store.clone(), secs, stop.clone())
     });
-    let server = HttpServer::new(move || {
+    tasks.supervise("socket heartbeats", {
+        let (sockets, store, stop) = (state.sockets.clone(), state.hub.store().clone(), stop.clone());
+        move || sockets.clone().keep(store.clone(), stop.clone())
+    });
+    tasks.supervise("socket feeds", {
+        let (sockets, bus, stop) = (state.sockets.clone(), state.hub.bus().clone(), stop.clone());
+        move || {
+            let (sockets, bus, stop) = (sockets.clone(), bus.clone(), stop.clone());
+            async move { sockets.feeds.follow(bus, stop).await }
+        }
+    });
+    let listeners = listen(&settings.listen).map_err(|e| RunError::Listen(settings.listen.clone(), e))?;
+    let bound: Vec<std::net::SocketAddr> = listeners.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let sockets = state.sockets.clone();
+    let server = hub_web::socket::serve(listeners, workers, settings.stop_grace_secs, move || {
         App::new()
             .wrap_fn(hub_web::edge(metrics.clone()))
             .configure(hub_web::configure(state.clone()))
     })
-    .workers(workers)
-    .shutdown_timeout(settings.stop_grace_secs)
-    .disable_signals()
-    .bind(&settings.listen)
     .map_err(|e| RunError::Listen(settings.listen.clone(), e))?;
-    let addrs: Vec<String> = server.addrs().iter().map(|a| a.to_string()).collect();
+    let addrs: Vec<String> = bound.iter().map(|a| a.to_string()).collect();
     tracing::info!(
         listen = %addrs.join(","),
         store = store_kind(&settings),
@@ -339,7 +350,6 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
              kiosk /kiosk, board /board, web-chat demo /demo/site. Ctrl-C stops it."
         );
     }
-    let server = server.run();
     let grace = std::time::Duration::from_secs(settings.stop_grace_secs);
     actix_rt::spawn({
         let (handle, stop) = (server.handle(), stop.clone());
@@ -353,6 +363,9 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
             // Bridges stop taking work and feeds tell their screens to reconnect while HTTP
             // finishes the requests in flight.
             stop.cancel();
+            // The sockets left HTTP at their upgrade: the server does not wait for them, so the
+            // node does, until each has said goodbye (or the grace is up).
+            sockets.drained(grace).await;
             handle.stop(true).await;
         }
     });
@@ -363,6 +376,28 @@ pub async fn serve(settings: Settings, demo: bool) -> Result<(), RunError> {
     store.close().await;
     tracing::info!("hub stopped");
     result
+}
+
+/// Listening sockets on every address `listen` names, with a backlog for bursts of connections
+/// (a room of screens coming back after a restart).
+fn listen(listen: &str) -> std::io::Result<Vec<std::net::TcpListener>> {
+    use std::net::ToSocketAddrs;
+    use std::os::fd::AsRawFd;
+    let mut out = Vec::new();
+    for addr in listen.to_socket_addrs()? {
+        let l = std::net::TcpListener::bind(addr)?;
+        // SAFETY: listen(2) again on a listening socket only sets its backlog (capped by the
+        // kernel's somaxconn).
+        if unsafe { libc::listen(l.as_raw_fd(), 4096) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        l.set_nonblocking(true)?;
+        out.push(l);
+    }
+    if out.is_empty() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address to listen on"));
+    }
+    Ok(out)
 }
 
 /// Waits for SIGTERM or SIGINT; answers which.

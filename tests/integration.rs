@@ -37,6 +37,8 @@ mod service;
 mod shutdown;
 #[path = "it/slow_client.rs"]
 mod slow_client;
+#[path = "it/sockets.rs"]
+mod sockets;
 #[path = "it/trackers.rs"]
 mod trackers;
 #[path = "it/two_nodes.rs"]

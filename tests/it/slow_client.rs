@@ -1,5 +1,6 @@
-//! A board that stops reading is dropped once its queue is full; the other boards keep getting
-//! every push on time, and the server's memory for it stays bounded.
+//! A board that stops reading is dropped once its queue is full or its output waited too long;
+//! the other boards get every push at once meanwhile, and the server's memory for it stays
+//! bounded.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -97,12 +98,33 @@ async fn a_board_that_stops_reading_is_dropped() {
             api.act(&op, id, "finish", None).await;
         }
     }
+    // Every push reaches the healthy board while the stalled one is still held: never behind
+    // it. (A write the stalled board does not take is given `SEND_TIMEOUT`, 2 s, before it is
+    // dropped; the healthy board must not wait that out, so each push is awaited for less.)
+    let mut expected = 1 + CALLS + (CALLS - 1);
+    let arrived = |want: usize| {
+        let received = received.clone();
+        async move {
+            let until = std::time::Instant::now() + Duration::from_millis(1500);
+            while received.get() < want && std::time::Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            received.get()
+        }
+    };
+    assert_eq!(arrived(expected).await, expected, "the healthy board has every call");
     let mut recalls = 0;
     let mut dropped = false;
     while recalls < 2000 {
         let (status, _) = api.act(&op, id, "recall", None).await;
         assert_eq!(status, 200);
         recalls += 1;
+        expected += 1;
+        assert_eq!(
+            arrived(expected).await,
+            expected,
+            "recall {recalls} reached the healthy board at once"
+        );
         if recalls % 20 == 0 {
             let (_, metrics) = api.get_text("/metrics").await;
             if metrics
@@ -114,26 +136,17 @@ async fn a_board_that_stops_reading_is_dropped() {
             }
         }
     }
-    if !dropped {
-        // The last pushes may still be within the send timeout.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+    // The last pushes may still be within the send timeout (the heartbeat judges it).
+    let until = std::time::Instant::now() + Duration::from_secs(15);
+    while !dropped && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let (_, metrics) = api.get_text("/metrics").await;
         dropped = metrics
             .lines()
             .any(|l| l.starts_with("hub_websocket_dropped_slow_total ") && !l.ends_with(" 0"));
     }
     assert!(dropped, "the stalled board was dropped after {recalls} pushes");
-
-    // The healthy board got every push: the snapshot, every call, every finish (a finished
-    // ticket stays on the board, marked served) and every recall.
-    let expected = 1 + CALLS + (CALLS - 1) + recalls;
-    for _ in 0..100 {
-        if received.get() >= expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(received.get(), expected, "the healthy board missed nothing");
+    assert_eq!(arrived(expected).await, expected, "the healthy board missed nothing");
 
     // The stalled socket is closed by the server: reading what is left ends in EOF.
     stalled

@@ -5,12 +5,12 @@ pub mod audit;
 pub mod auth;
 pub mod consoles;
 pub mod error;
-mod frames;
 pub mod map;
 pub mod metrics;
 mod pages;
 mod routes;
 pub mod sessions;
+pub mod socket;
 mod widget;
 mod ws;
 
@@ -68,6 +68,8 @@ pub struct AppState {
     pub map: map::Tiles,
     /// The operator consoles open on this node: presence follows them (`consoles::follow`).
     pub consoles: Arc<consoles::Consoles>,
+    /// The node's open WebSockets: their heartbeat and their feeds (`socket`).
+    pub sockets: Arc<socket::Sockets>,
 }
 
 /// The window of the `anonymous_limit` setting.

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use hub_actors::bus::EventKind;
 use hub_actors::store::Principal;
-use tokio::sync::Notify;
 
 pub const TTL: Duration = Duration::from_secs(5);
 /// Beyond this many live sessions the memory is simply emptied; it refills on demand.
@@ -77,8 +76,11 @@ impl Ended {
     }
 }
 
-/// A live feed: its session's token hash, who holds it, and the bell that ends it.
-type Feed = (String, Holder, Arc<Notify>);
+/// What ends a live feed (closes its socket).
+type Ring = Arc<dyn Fn() + Send + Sync>;
+
+/// A live feed: its session's token hash, who holds it, and what ends it.
+type Feed = (String, Holder, Ring);
 
 #[derive(Default)]
 struct Feeds {
@@ -86,11 +88,10 @@ struct Feeds {
     live: Mutex<HashMap<u64, Feed>>,
 }
 
-/// A live feed's hold: rings when its session ends; forgotten when dropped.
+/// A live feed's hold: its ring is rung when its session ends; forgotten when dropped.
 pub struct Watch {
     id: u64,
     feeds: Arc<Feeds>,
-    pub ended: Arc<Notify>,
 }
 
 impl Drop for Watch {
@@ -124,19 +125,17 @@ impl SessionCache {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(token);
     }
 
-    /// Follows a live feed of the session `token`, held by `holder`.
-    pub fn watch(&self, token: &str, holder: Holder) -> Watch {
+    /// Follows a live feed of the session `token`, held by `holder`: `ring` when it ends.
+    pub fn watch(&self, token: &str, holder: Holder, ring: impl Fn() + Send + Sync + 'static) -> Watch {
         let id = self.feeds.next.fetch_add(1, Ordering::Relaxed);
-        let ended = Arc::new(Notify::new());
         self.feeds
             .live
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id, (hub_actors::auth::token_hash(token), holder, ended.clone()));
+            .insert(id, (hub_actors::auth::token_hash(token), holder, Arc::new(ring)));
         Watch {
             id,
             feeds: self.feeds.clone(),
-            ended,
         }
     }
 
@@ -144,16 +143,18 @@ impl SessionCache {
     pub fn end(&self, ended: &Ended) -> usize {
         // Which cached tokens belong to a user or device is not kept: the memory refills.
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        let live = self.feeds.live.lock().unwrap_or_else(|p| p.into_inner());
-        let mut n = 0;
-        for (hash, holder, ring) in live.values() {
-            if ended.covers(hash, *holder) {
-                // notify_one keeps the permit if the feed is not waiting at this instant.
-                ring.notify_one();
-                n += 1;
-            }
+        let rings: Vec<Ring> = {
+            let live = self.feeds.live.lock().unwrap_or_else(|p| p.into_inner());
+            live.values()
+                .filter(|(hash, holder, _)| ended.covers(hash, *holder))
+                .map(|(_, _, ring)| ring.clone())
+                .collect()
+        };
+        // Rung outside the lock: closing a feed lets go of its watch, which takes the lock.
+        for ring in &rings {
+            ring();
         }
-        n
+        rings.len()
     }
 }
 
@@ -177,9 +178,9 @@ mod tests {
     #[test]
     fn ended_sessions_close_their_feeds_only() {
         let c = SessionCache::default();
-        let mine = c.watch("tok-a", Holder::User(1));
-        let other = c.watch("tok-b", Holder::User(2));
-        let kiosk = c.watch("tok-c", Holder::Device(7));
+        let mine = c.watch("tok-a", Holder::User(1), || {});
+        let other = c.watch("tok-b", Holder::User(2), || {});
+        let kiosk = c.watch("tok-c", Holder::Device(7), || {});
         let hash = |t: &str| hub_actors::auth::token_hash(t);
         let by_token = Ended {
             token_hash: Some(hash("tok-a")),

@@ -10,23 +10,22 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_http::ws::{CloseCode, CloseReason};
 use actix_web::{web, HttpRequest, HttpResponse};
-use actix_ws::{CloseCode, CloseReason, Message as Frame, MessageStream, Session};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use hub_actors::{bus::Event, store::Visitor, Error};
 use hub_channels::webchat::{self, ClientFrame, ForWidget, ServerFrame};
 
-use crate::ws::Live;
+use crate::metrics::SocketKind;
+use crate::socket::{self, Conn, Handoff, Text};
 use crate::{ApiResult, AppState};
 
-const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
-const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// Events queued for one widget before it counts as too slow (it then reconnects and resumes).
 const QUEUE: usize = 64;
+/// The visitor's messages read ahead of the one being stored.
+const READ_AHEAD: usize = 4;
 /// Messages a visitor may send in `FLOOD_WINDOW` before being told to slow down.
 const FLOOD_LIMIT: usize = 20;
 const FLOOD_WINDOW: Duration = Duration::from_secs(10);
@@ -42,46 +41,44 @@ struct Query {
     after: i64,
 }
 
-async fn chat(state: web::Data<AppState>, req: HttpRequest, body: web::Payload) -> ApiResult<HttpResponse> {
+async fn chat(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let q = web::Query::<Query>::from_query(req.query_string())
         .map_err(|e| crate::ApiError::BadJson(format!("bad query: {e}")))?
         .into_inner();
     let token = q.token.ok_or(Error::Unauthenticated)?;
     let visitor = state.hub.store().visitor(&token).await?;
-    let (response, session, stream) =
-        actix_ws::handle(&req, body).map_err(|e| hub_actors::Error::Invalid(e.to_string()))?;
+    let handshake = socket::handshake(&req)?;
+    let conn = state.sockets.open(SocketKind::Widget, None, &state.metrics)?;
     let (tx, rx) = mpsc::channel(QUEUE);
     let line = state
         .hub
         .switchboard()
         .register(visitor.org_id, &visitor.thread_key(), tx);
+    let (inbox, incoming) = mpsc::channel(READ_AHEAD);
     let state = state.into_inner();
+    let session = conn.clone();
     actix_web::rt::spawn(async move {
         let _line = line;
-        let _live = Live::new(&state.metrics, crate::metrics::SocketKind::Widget);
-        let reason = run(&state, &visitor, session.clone(), stream, rx, q.after).await;
-        let session = session;
-        let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(reason)).await;
+        let reason = run(&state, &visitor, &session, incoming, rx, q.after).await;
+        session.close(reason);
     });
-    Ok(response)
+    Ok(socket::accept(
+        handshake,
+        Handoff {
+            conn,
+            inbox: Some(inbox),
+            max_frame: webchat::MAX_FRAME,
+        },
+    ))
 }
 
-async fn send(session: &mut Session, text: String) -> Result<(), Option<CloseReason>> {
-    match tokio::time::timeout(SEND_TIMEOUT, session.text(text)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(None),
-        Err(_) => Err(Some(CloseReason {
-            code: CloseCode::Again,
-            description: Some("too slow; reconnect".into()),
-        })),
-    }
-}
-
+/// The session: its hello, then the dialogue's events out and the visitor's frames in, until
+/// either side ends it (the connection's end closes `incoming`). Answers why it ended.
 async fn run(
     state: &Arc<AppState>,
     visitor: &Visitor,
-    mut session: Session,
-    stream: MessageStream,
+    conn: &Conn,
+    mut incoming: mpsc::Receiver<Text>,
     mut rx: mpsc::Receiver<Arc<Event>>,
     after: i64,
 ) -> Option<CloseReason> {
@@ -104,8 +101,8 @@ async fn run(
     };
     match hello.await {
         Ok(text) => {
-            if let Err(r) = send(&mut session, text).await {
-                return r;
+            if !conn.send(Text::from(text)) {
+                return None;
             }
         }
         Err(e) => {
@@ -116,16 +113,10 @@ async fn run(
             });
         }
     }
-    let mut stream = stream.max_frame_size(webchat::MAX_FRAME);
-    let mut last_seen = Instant::now();
-    let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
     let mut sent: VecDeque<Instant> = VecDeque::new();
     let mut typed: Option<Instant> = None;
-    let stop = state.hub.tasks().token();
     loop {
         tokio::select! {
-            // The node is stopping: the widget reconnects and resumes from the store.
-            _ = stop.cancelled() => return Some(crate::ws::going_away()),
             event = rx.recv() => {
                 let Some(event) = event else {
                     // The switchboard dropped us: too slow, or it lost track. Resume afresh.
@@ -150,43 +141,18 @@ async fn run(
                     },
                     ForWidget::Nothing => continue,
                 };
-                if let Err(r) = send(&mut session, text).await {
-                    return r;
+                if !conn.send(Text::from(text)) {
+                    return None;
                 }
             }
-            frame = stream.next() => {
-                let text = match frame {
-                    Some(Ok(Frame::Text(t))) => t,
-                    Some(Ok(Frame::Ping(b))) => {
-                        last_seen = Instant::now();
-                        if tokio::time::timeout(SEND_TIMEOUT, session.pong(&b)).await.is_err() {
-                            return None;
-                        }
-                        continue;
-                    }
-                    Some(Ok(Frame::Close(_))) | None => return None,
-                    Some(Err(e)) => {
-                        return Some(CloseReason { code: CloseCode::Protocol, description: Some(e.to_string()) })
-                    }
-                    Some(Ok(_)) => {
-                        last_seen = Instant::now();
-                        continue;
-                    }
-                };
-                last_seen = Instant::now();
+            text = incoming.recv() => {
+                // None: the connection ended (the client left, or the node closed it).
+                let text = text?;
                 let reply = handle_frame(state, visitor, &text, &mut sent, &mut typed).await;
                 if let Some(reply) = reply {
-                    if let Err(r) = send(&mut session, reply).await {
-                        return r;
+                    if !conn.send(Text::from(reply)) {
+                        return None;
                     }
-                }
-            }
-            _ = heartbeat.tick() => {
-                if last_seen.elapsed() > CLIENT_TIMEOUT {
-                    return Some(CloseReason { code: CloseCode::Away, description: Some("no heartbeat".into()) });
-                }
-                if !matches!(tokio::time::timeout(SEND_TIMEOUT, session.ping(b"")).await, Ok(Ok(()))) {
-                    return None;
                 }
             }
         }

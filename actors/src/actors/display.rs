@@ -1,15 +1,14 @@
 //! DisplayActor: one per board device. Holds what the board shows (the branch's last calls),
 //! rebuilt from the store on start, and pushes every change to the device's open connections.
 //!
-//! Connections register a bounded sender. Fan-out uses `try_send`: a connection that cannot take
-//! a push right now is dropped (its session closes and the board reconnects for a fresh
-//! snapshot), so one slow screen never holds up the others or grows memory.
+//! Connections register as a [`Screen`], which takes a push at once or says it is gone: a
+//! connection that cannot keep up is closed by its own rule (bounded output) and forgotten here,
+//! and the board reconnects for a fresh snapshot, so one slow screen never holds up the others.
 
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde::Serialize;
-use tokio::sync::mpsc;
 
 use super::{bus_stream, Heard};
 use crate::bus::EventKind;
@@ -63,7 +62,7 @@ pub struct DisplayActor {
     look: BoardLook,
     board: BoardState,
     loaded: bool,
-    sessions: Vec<mpsc::Sender<Push>>,
+    sessions: Vec<Box<dyn Screen>>,
     idle_since: Option<Instant>,
 }
 
@@ -150,7 +149,7 @@ impl DisplayActor {
             return;
         }
         let msg = self.message(new_call, at, with_look);
-        self.sessions.retain(|tx| tx.try_send(msg.clone()).is_ok());
+        self.sessions.retain(|screen| screen.show(&msg));
         if self.sessions.is_empty() {
             self.idle_since = Some(Instant::now());
         }
@@ -167,7 +166,7 @@ impl Actor for DisplayActor {
         // its change was stored) and rolls the board over at midnight.
         ctx.run_interval(RELOAD_EVERY, |act, ctx| act.reload(ctx));
         ctx.run_interval(Duration::from_secs(10), |act, ctx| {
-            act.sessions.retain(|tx| !tx.is_closed());
+            act.sessions.retain(|screen| !screen.gone());
             if act.sessions.is_empty() {
                 let since = *act.idle_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= IDLE_STOP {
@@ -222,10 +221,29 @@ impl StreamHandler<Heard> for DisplayActor {
     }
 }
 
-/// Registers a connection; answers with the board as it is now, for the connection to show first.
+/// A board's open connection, as its display actor sees it.
+pub trait Screen: Send + 'static {
+    /// Takes a push now; false when the connection is gone (it is then forgotten).
+    fn show(&self, push: &Push) -> bool;
+    /// Whether the connection has closed.
+    fn gone(&self) -> bool;
+}
+
+/// A queue as a screen (scripts and tests): a full queue is a screen that fell behind.
+impl Screen for tokio::sync::mpsc::Sender<Push> {
+    fn show(&self, push: &Push) -> bool {
+        self.try_send(push.clone()).is_ok()
+    }
+
+    fn gone(&self) -> bool {
+        self.is_closed()
+    }
+}
+
+/// Answers the board as it is now; with a screen, shows it that first and then every change.
 #[derive(Message)]
 #[rtype(result = "Result<Push>")]
-pub struct Connect(pub mpsc::Sender<Push>);
+pub struct Connect(pub Option<Box<dyn Screen>>);
 
 impl Handler<Connect> for DisplayActor {
     type Result = Result<Push>;
@@ -234,8 +252,13 @@ impl Handler<Connect> for DisplayActor {
         if !self.loaded {
             return Err(Error::Actor("board state is not loaded".into()));
         }
-        self.sessions.push(msg.0);
-        self.idle_since = None;
-        Ok(self.message(None, crate::model::now_millis(), true))
+        let snapshot = self.message(None, crate::model::now_millis(), true);
+        if let Some(screen) = msg.0 {
+            if screen.show(&snapshot) {
+                self.sessions.push(screen);
+                self.idle_since = None;
+            }
+        }
+        Ok(snapshot)
     }
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """The WebSocket benchmark (#13): the hub's board sockets against a plain Node `ws` server, in one
-run, with the same client (client.mjs), at each size. The event is an operator's recall for the
-hub and a POST /fire for the peer; each server is started afresh for each size, and its memory
-per socket is its RSS growth over the sockets it holds.
+run, with the same client (client.rs, one thread, built here as the `ws_client` bench target), at
+each size. The event is an operator's recall for the hub and a POST /fire for the peer; each
+server is started afresh for each size, and its memory per socket is its RSS growth over the
+sockets it holds.
 
     cargo build --release --features whisper
     python3 tests/bench/ws/run.py [--sizes 2000,10000,19000] [--events 20] [--hub target/release/hub]
 
-npm installs the client's one package (`ws`) into tests/bench/ws on the first run."""
+npm installs the peer's one package (`ws`) into tests/bench/ws on the first run."""
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,25 @@ def call(base: str, method: str, path: str, token: str | None = None, body: dict
     return json.loads(raw) if raw else {}
 
 
+CLIENT: list[str] = []
+
+
+def build_client() -> str:
+    """Builds the client (release) and answers its executable."""
+    out = subprocess.run(["cargo", "build", "--release", "--bench", "ws_client", "--message-format=json"],
+                         cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"building the client failed: {out.stderr[-2000:]}")
+    for line in out.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "ws_client" \
+                and msg.get("executable"):
+            return msg["executable"]
+    sys.exit("the client was built but cargo named no executable")
+
+
 def client(cfg: dict) -> dict:
-    out = subprocess.run(["node", str(HERE / "client.mjs"), json.dumps(cfg)], capture_output=True, text=True, timeout=900)
+    out = subprocess.run([CLIENT[0], json.dumps(cfg)], capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         sys.exit(f"client failed: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -111,6 +129,7 @@ def main() -> None:
     args = ap.parse_args()
     if not (HERE / "node_modules" / "ws").exists():
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=HERE, check=True)
+    CLIENT.append(build_client())
     # Every socket is a file, on both ends: the client and the servers inherit this.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -1,5 +1,4 @@
 use actix_web::{web, HttpResponse};
-use tokio::sync::mpsc;
 
 use crate::auth::Board;
 use crate::{ApiResult, AppState};
@@ -7,9 +6,7 @@ use hub_actors::{actors::display::Connect, ask};
 
 /// The board's state now. The page uses the WebSocket; this serves scripts and checks.
 async fn snapshot(state: web::Data<AppState>, board: Board) -> ApiResult<HttpResponse> {
-    // A throwaway connection: registers, takes the snapshot, and is dropped at once.
-    let (tx, _rx) = mpsc::channel(1);
-    let snapshot = ask(&state.hub.display(board.device_id), Connect(tx)).await?;
+    let snapshot = ask(&state.hub.display(board.device_id), Connect(None)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(snapshot.to_string()))

@@ -1,0 +1,176 @@
+//! The hub's WebSockets, served lean. An upgrade request goes through the whole web app like
+//! any other (authentication, Origin, rate limits, metrics); a handler that accepts it answers
+//! 101 with a [`Handoff`] attached, and the server's upgrade service (`upgrade.rs`) writes the
+//! answer and takes the TCP connection away from the HTTP dispatcher, whose buffers go with it.
+//! From then on a connection is a [`Conn`]: written to directly by whoever has something to
+//! send, read by one small task of its own. The node keeps one list of its connections for the
+//! heartbeat, the session rechecks and the stop (`Sockets::keep`), and one follower of the bus
+//! for every feed (`feeds.rs`).
+
+mod conn;
+mod feeds;
+mod upgrade;
+pub(crate) mod wire;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse};
+use tokio_util::sync::CancellationToken;
+
+pub use conn::Conn;
+pub(crate) use conn::{going_away, signed_out, Inbox};
+pub use feeds::Feeds;
+pub(crate) use feeds::{Key, OnLag, Pick};
+pub use upgrade::serve;
+
+use crate::metrics::SocketKind;
+use crate::{ApiResult, Metrics};
+
+/// Text for a client, shared rather than copied when many connections send the same.
+pub type Text = bytestring::ByteString;
+
+/// How often the node pings its clients (and checks on them).
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A client not heard for this long is gone.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often a signed-in feed's session is checked again (an ended session also rings at once).
+const RECHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// A connection accepted by a handler, for the upgrade service to serve once the 101 is out.
+pub(crate) struct Handoff {
+    pub(crate) conn: Arc<Conn>,
+    pub(crate) inbox: Option<Inbox>,
+    pub(crate) max_frame: usize,
+}
+
+/// The node's open WebSockets.
+#[derive(Default)]
+pub struct Sockets {
+    all: Mutex<Vec<Weak<Conn>>>,
+    stopping: AtomicBool,
+    pub feeds: Feeds,
+}
+
+/// Counts a connection in the gauges (all, and its kind's) for as long as it is open.
+struct Live(Arc<Metrics>, SocketKind);
+
+impl Live {
+    fn new(m: &Arc<Metrics>, kind: SocketKind) -> Self {
+        m.ws_sessions.fetch_add(1, Ordering::Relaxed);
+        m.ws_open[kind as usize].fetch_add(1, Ordering::Relaxed);
+        Self(m.clone(), kind)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.ws_sessions.fetch_sub(1, Ordering::Relaxed);
+        self.0.ws_open[self.1 as usize].fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Checks an upgrade request (RFC 6455's handshake) before anything is registered for it.
+pub(crate) fn handshake(req: &HttpRequest) -> ApiResult<actix_http::ResponseBuilder> {
+    actix_http::ws::handshake(req.head()).map_err(|e| hub_actors::Error::Invalid(e.to_string()).into())
+}
+
+/// The 101 answer that hands `conn` to the upgrade service.
+pub(crate) fn accept(mut handshake: actix_http::ResponseBuilder, handoff: Handoff) -> HttpResponse {
+    let mut res = HttpResponse::from(handshake.finish().map_into_boxed_body());
+    res.extensions_mut().insert(handoff);
+    res
+}
+
+impl Sockets {
+    /// A new connection of `kind`, counted open from now; refused while the node stops.
+    pub(crate) fn open(&self, kind: SocketKind, token: Option<String>, metrics: &Arc<Metrics>) -> ApiResult<Arc<Conn>> {
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err(hub_actors::Error::Actor("the server is stopping".into()).into());
+        }
+        let conn = Arc::new(Conn::new(kind, token, metrics));
+        conn.hold(Live::new(metrics, kind));
+        self.all
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::downgrade(&conn));
+        Ok(conn)
+    }
+
+    fn live(&self) -> Vec<Arc<Conn>> {
+        let mut all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|w| w.strong_count() > 0);
+        all.iter().filter_map(Weak::upgrade).collect()
+    }
+
+    /// How many connections are open (or closing) on this node.
+    pub fn count(&self) -> usize {
+        let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().filter(|w| w.strong_count() > 0).count()
+    }
+
+    /// The heartbeat of every connection of the node, the periodic session checks, and at the
+    /// stop, the word to reconnect. One task for all of them.
+    pub async fn keep(self: Arc<Self>, store: hub_actors::store::Store, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut checked = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let live = self.live();
+            let now = conn::clock_ms();
+            for c in &live {
+                c.beat(now, CLIENT_TIMEOUT);
+            }
+            if checked.elapsed() >= RECHECK_EVERY {
+                checked = tokio::time::Instant::now();
+                tokio::spawn(recheck(store.clone(), live));
+            }
+        }
+        // The node is stopping: every screen reconnects (to another node, or to this one started
+        // again) and resynchronises.
+        self.stopping.store(true, Ordering::Relaxed);
+        for c in self.live() {
+            c.close(Some(going_away()));
+        }
+    }
+
+    /// Waits until every connection has closed, or `within` has passed.
+    pub async fn drained(&self, within: Duration) {
+        let until = tokio::time::Instant::now() + within;
+        while self.count() > 0 && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Closes the connections whose session no longer exists (expired, or ended where no bus told
+/// this node); each session asked once however many screens it holds.
+async fn recheck(store: hub_actors::store::Store, live: Vec<Arc<Conn>>) {
+    let mut ended = HashSet::new();
+    let mut kept = HashSet::new();
+    for c in live.iter().filter(|c| c.is_open()) {
+        let Some(token) = c.token() else { continue };
+        if kept.contains(token) {
+            continue;
+        }
+        if !ended.contains(token) {
+            match store.principal(token).await {
+                Err(hub_actors::Error::Unauthenticated) => {
+                    ended.insert(token.to_string());
+                }
+                // A store hiccup is no reason to drop a screen; it is checked again later.
+                _ => {
+                    kept.insert(token.to_string());
+                    continue;
+                }
+            }
+        }
+        c.close(Some(signed_out()));
+    }
+}
