@@ -395,7 +395,10 @@ fn listen(listen: &str) -> std::io::Result<Vec<std::net::TcpListener>> {
         out.push(l);
     }
     if out.is_empty() {
-        return Err(std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no address to listen on"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "no address to listen on",
+        ));
     }
     Ok(out)
 }

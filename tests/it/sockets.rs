@@ -76,7 +76,11 @@ impl Raw {
                 raw.buf.drain(..end + 4);
                 break head;
             }
-            assert!(raw.fill(), "the server ended before its answer: {:?}", String::from_utf8_lossy(&raw.buf));
+            assert!(
+                raw.fill(),
+                "the server ended before its answer: {:?}",
+                String::from_utf8_lossy(&raw.buf)
+            );
         };
         (raw, head)
     }
@@ -100,9 +104,10 @@ impl Raw {
                 assert_eq!(self.buf[1] & 0x80, 0, "a server's frames are not masked");
                 let (len, at) = match self.buf[1] & 0x7f {
                     126 if self.buf.len() >= 4 => (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4),
-                    127 if self.buf.len() >= 10 => {
-                        (u64::from_be_bytes(self.buf[2..10].try_into().expect("8 bytes")) as usize, 10)
-                    }
+                    127 if self.buf.len() >= 10 => (
+                        u64::from_be_bytes(self.buf[2..10].try_into().expect("8 bytes")) as usize,
+                        10,
+                    ),
                     n if n < 126 => (n as usize, 2),
                     _ => (usize::MAX, 0),
                 };
@@ -167,7 +172,10 @@ async fn the_handshake_pings_and_the_closing_handshake() {
     let (mut ws, head) = Raw::open(&node.api, &bytes);
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     assert_eq!(header(&head, "sec-websocket-accept"), Some(ACCEPT), "{head}");
-    assert!(header(&head, "upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")), "{head}");
+    assert!(
+        header(&head, "upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")),
+        "{head}"
+    );
     let (op, snapshot) = ws.next().expect("snapshot");
     assert_eq!(op, TEXT);
     let snapshot: Value = serde_json::from_slice(&snapshot).expect("json");
@@ -197,10 +205,22 @@ async fn malformed_frames_close_with_the_right_code() {
     let cases: [(&str, Vec<u8>, u16); 6] = [
         ("an unmasked frame", frame(true, TEXT, b"{}", false), 1002),
         ("a reserved opcode", frame(true, 0x3, b"x", true), 1002),
-        ("a control frame over 125 bytes", frame(true, PING, &[b'p'; 126], true), 1002),
+        (
+            "a control frame over 125 bytes",
+            frame(true, PING, &[b'p'; 126], true),
+            1002,
+        ),
         ("a fragmented control frame", frame(false, PING, b"p", true), 1002),
-        ("a continuation with nothing to continue", frame(true, 0x0, b"x", true), 1002),
-        ("a frame over the board's 4 KiB", frame(true, TEXT, &[b'x'; 5000], true), 1009),
+        (
+            "a continuation with nothing to continue",
+            frame(true, 0x0, b"x", true),
+            1002,
+        ),
+        (
+            "a frame over the board's 4 KiB",
+            frame(true, TEXT, &[b'x'; 5000], true),
+            1009,
+        ),
     ];
     for (what, bad, code) in cases {
         let (mut ws, head) = Raw::open(&node.api, request(&path, "").as_bytes());
@@ -224,12 +244,14 @@ async fn an_upgrade_refused_or_asked_of_a_page_is_answered_in_http() {
     // A wrong token: the API's own 401, with its JSON body, and the connection ends.
     let (mut ws, head) = Raw::open(&node.api, request("/ws/board?token=wrong", "").as_bytes());
     assert!(head.starts_with("HTTP/1.1 401"), "{head}");
-    let len: usize = header(&head, "content-length").and_then(|v| v.parse().ok()).expect("a length");
+    let len: usize = header(&head, "content-length")
+        .and_then(|v| v.parse().ok())
+        .expect("a length");
     while ws.buf.len() < len {
         assert!(ws.fill(), "the body");
     }
     let body: Value = serde_json::from_slice(&ws.buf[..len]).expect("json");
-    assert!(body["error"].is_string(), "{body}");
+    assert_eq!(body["code"], "unauthenticated", "{body}");
     ws.buf.drain(..len);
     assert!(!ws.fill(), "the connection ends after a refused upgrade");
 
@@ -267,7 +289,11 @@ async fn a_board_comes_back_to_a_fresh_state() {
     let numbers = |v: &Value| -> Vec<String> {
         v["calls"]
             .as_array()
-            .map(|a| a.iter().filter_map(|c| c["number"].as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["number"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
 
@@ -292,7 +318,8 @@ async fn a_board_comes_back_to_a_fresh_state() {
     ws.ends();
     let _ = node.child.wait();
     let node = store.start().await;
-    let op = node.api.operator_at("operator1", "demo-operator1", 1).await;
+    // The operator is still at the window, with the ticket in hand.
+    let op = node.api.login("operator1", "demo-operator1").await;
     let id = called["ticket"]["id"].as_i64().expect("id");
     assert_eq!(node.api.act(&op, id, "finish", None).await.0, 200);
     node.api.issue(&node.api.kiosk().await, CONSULTATION).await;

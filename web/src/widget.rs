@@ -24,7 +24,7 @@ use crate::{ApiResult, AppState};
 
 /// Events queued for one widget before it counts as too slow (it then reconnects and resumes).
 const QUEUE: usize = 64;
-/// The visitor's messages read ahead of the one being stored.
+/// The visitor's frames read ahead of the one being handled (then the socket waits).
 const READ_AHEAD: usize = 4;
 /// Messages a visitor may send in `FLOOD_WINDOW` before being told to slow down.
 const FLOOD_LIMIT: usize = 20;

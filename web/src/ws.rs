@@ -135,10 +135,12 @@ async fn ticket(state: web::Data<AppState>, path: web::Path<String>, req: HttpRe
     let handshake = socket::handshake(&req)?;
     let conn = open(&state, &req, SocketKind::Ticket, None)?;
     const CHANGED: &str = r#"{"type":"changed"}"#;
-    state
-        .sockets
-        .feeds
-        .add(Key::Branch(t.branch_id), &conn, |_| Some(Pick::Fixed(CHANGED)), OnLag::Send(CHANGED));
+    state.sockets.feeds.add(
+        Key::Branch(t.branch_id),
+        &conn,
+        |_| Some(Pick::Fixed(CHANGED)),
+        OnLag::Send(CHANGED),
+    );
     Ok(socket::accept(handshake, handoff(conn)))
 }
 

@@ -13,16 +13,18 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use actix_codec::Decoder;
 use actix_http::ws::{CloseCode, CloseReason, Codec, Frame, Item, OpCode, ProtocolError};
 use bytes::{Bytes, BytesMut};
-use tokio::io::Interest;
+use futures_util::task::AtomicWaker;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
+use tokio_util::sync::PollSender;
 
 use super::wire::{close_payload, Head};
 use super::Text;
@@ -37,6 +39,7 @@ const MAX_FRAMES: usize = 64;
 const MAX_BYTES: usize = 1 << 20;
 
 /// Messages from the client, for a socket that takes them (the widget): text, UTF-8 checked.
+/// Bounded: while it is full the socket is not read, and the client waits in TCP.
 pub type Inbox = mpsc::Sender<Text>;
 
 struct Out {
@@ -83,8 +86,9 @@ pub struct Conn {
     /// The socket, from the moment the HTTP side hands it over; before that, output queues.
     io: OnceLock<TcpStream>,
     out: Mutex<Outbox>,
-    /// Rings the connection's task: output is waiting, or the connection is closing.
-    wake: Notify,
+    /// The connection's task, rung when output is waiting or the connection is closing.
+    task: AtomicWaker,
+    rung: AtomicBool,
     /// When the client was last heard (any frame), ms on the node's clock.
     heard: AtomicU64,
     /// What lives as long as the connection is open (the gauge, a console's presence, the
@@ -139,7 +143,8 @@ impl Conn {
                 closing_since: None,
                 state: State::Open,
             }),
-            wake: Notify::new(),
+            task: AtomicWaker::new(),
+            rung: AtomicBool::new(false),
             heard: AtomicU64::new(clock_ms()),
             guards: Mutex::new(Vec::new()),
             token,
@@ -166,6 +171,11 @@ impl Conn {
         lock(&self.out).state == State::Open
     }
 
+    /// Whether the connection is over (not merely closing).
+    pub fn is_over(&self) -> bool {
+        lock(&self.out).state == State::Closed
+    }
+
     /// Sends a text message; false when the connection is gone (or just dropped as too slow).
     pub fn send(&self, text: Text) -> bool {
         self.push(Out::new(OpCode::Text, text.into_bytes()), false)
@@ -180,6 +190,28 @@ impl Conn {
         let mut out = lock(&self.out);
         if out.state != State::Open {
             return false;
+        }
+        if out.queue.is_empty() {
+            if let Some(io) = self.io.get() {
+                // The common case: nothing waits, the kernel takes it all, nothing is queued.
+                match io.try_write_vectored(&[IoSlice::new(item.head.as_slice()), IoSlice::new(&item.body)]) {
+                    Ok(n) if n == item.len() => return true,
+                    Ok(n) => {
+                        out.bytes += item.len();
+                        out.written = n;
+                        out.queue.push_back(item);
+                        out.waiting_since = Some(Instant::now());
+                        self.ring();
+                        return true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => {
+                        out.state = State::Closed;
+                        self.ring();
+                        return false;
+                    }
+                }
+            }
         }
         if !control && (out.queue.len() >= MAX_FRAMES || out.bytes + item.len() > MAX_BYTES) {
             drop(out);
@@ -201,20 +233,22 @@ impl Conn {
         match flush(out, io) {
             Ok(()) => {
                 out.waiting_since = None;
+                // Most connections wait for nothing most of the time: let the queue's memory go.
+                out.queue = VecDeque::new();
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if out.waiting_since.is_none() || out.bytes < before {
                     out.waiting_since = Some(Instant::now());
                 }
-                self.wake.notify_one();
+                self.ring();
                 true
             }
             Err(_) => {
                 out.state = State::Closed;
                 out.queue.clear();
                 out.bytes = 0;
-                self.wake.notify_one();
+                self.ring();
                 false
             }
         }
@@ -235,7 +269,7 @@ impl Conn {
             self.write_out(&mut out);
         }
         self.release();
-        self.wake.notify_one();
+        self.ring();
     }
 
     /// Drops a client that cannot keep up, counted in `/metrics`.
@@ -263,26 +297,35 @@ impl Conn {
         drop(guards);
     }
 
+    /// Wakes the connection's task to look again (output waiting, closing).
+    fn ring(&self) {
+        self.rung.store(true, Ordering::Release);
+        self.task.wake();
+    }
+
     fn heard_now(&self) {
         self.heard.store(clock_ms(), Ordering::Relaxed);
+    }
+
+    /// Ends a connection still closing after `SEND_TIMEOUT` (a client that takes neither the
+    /// close frame nor closes); answers whether it did.
+    pub(crate) fn expire(&self) -> bool {
+        let overdue = {
+            let out = lock(&self.out);
+            out.state == State::Closing && out.closing_since.is_some_and(|t| t.elapsed() > SEND_TIMEOUT)
+        };
+        if overdue {
+            self.end();
+            self.ring();
+        }
+        overdue
     }
 
     /// The heartbeat's visit: a client silent too long is closed, one whose output has waited
     /// too long is dropped as too slow, the rest are pinged.
     pub(crate) fn beat(&self, now_ms: u64, silent_after: Duration) {
-        {
-            let out = lock(&self.out);
-            match out.state {
-                State::Open => {}
-                State::Closing if out.closing_since.is_some_and(|t| t.elapsed() > SEND_TIMEOUT) => {
-                    // A client that takes neither the close frame nor closes: let it go.
-                    drop(out);
-                    self.end();
-                    self.wake.notify_one();
-                    return;
-                }
-                _ => return,
-            }
+        if self.expire() || !self.is_open() {
+            return;
         }
         let silent = now_ms.saturating_sub(self.heard.load(Ordering::Relaxed)) > silent_after.as_millis() as u64;
         let stuck = lock(&self.out)
@@ -302,7 +345,13 @@ impl Conn {
 
     /// Takes the socket from the HTTP side and serves it until it closes. `leftover`: bytes the
     /// client sent right after its upgrade request.
-    pub(crate) async fn serve(self: Arc<Self>, io: TcpStream, leftover: BytesMut, inbox: Option<Inbox>, max_frame: usize) {
+    pub(crate) async fn serve(
+        self: Arc<Self>,
+        io: TcpStream,
+        leftover: BytesMut,
+        inbox: Option<Inbox>,
+        max_frame: usize,
+    ) {
         if self.io.set(io).is_err() {
             return;
         }
@@ -316,12 +365,13 @@ impl Conn {
             codec: Codec::new().max_size(max_frame),
             buf: leftover,
             partial: None,
-            inbox,
+            inbox: inbox.map(PollSender::new),
+            held: None,
             max_frame,
         };
         if !reader.buf.is_empty() {
             self.heard_now();
-            reader.take(&self).await;
+            reader.take(&self);
         }
         let mut shut = false;
         loop {
@@ -343,26 +393,63 @@ impl Conn {
                 }
                 State::Open => {}
             }
-            let interest = if pending {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
+            // Waits on the socket through its registration's own slots (not a waiter list), so
+            // the waker the HTTP dispatcher left there when it read the request is replaced at
+            // the first wait: it would otherwise keep that finished task's memory (the whole
+            // dispatcher's, a few KiB) for the life of the socket.
+            let woke = std::future::poll_fn(|cx| {
+                self.task.register(cx.waker());
+                if self.rung.swap(false, Ordering::AcqRel) {
+                    return Poll::Ready(Woke::Rung);
+                }
+                if reader.held.is_some() {
+                    // A message waits for room in the inbox: nothing more is read until then.
+                    if let Poll::Ready(room) = reader.poll_room(cx) {
+                        return Poll::Ready(Woke::Room(room));
+                    }
+                }
+                let read = reader.held.is_none()
+                    && match io.poll_read_ready(cx) {
+                        Poll::Ready(Ok(())) => true,
+                        Poll::Ready(Err(_)) => return Poll::Ready(Woke::Failed),
+                        Poll::Pending => false,
+                    };
+                let write = pending
+                    && match io.poll_write_ready(cx) {
+                        Poll::Ready(Ok(())) => true,
+                        Poll::Ready(Err(_)) => return Poll::Ready(Woke::Failed),
+                        Poll::Pending => false,
+                    };
+                match read || write {
+                    true => Poll::Ready(Woke::Io { read, write }),
+                    false => Poll::Pending,
+                }
+            })
+            .await;
+            let (readable, writable) = match woke {
+                Woke::Rung => continue,
+                Woke::Room(true) => {
+                    // The held message went in: on with the frames already read.
+                    reader.take(&self);
+                    continue;
+                }
+                Woke::Room(false) => {
+                    self.close(None);
+                    continue;
+                }
+                Woke::Failed => break,
+                Woke::Io { read, write } => (read, write),
             };
-            let ready = tokio::select! {
-                r = io.ready(interest) => r,
-                _ = self.wake.notified() => continue,
-            };
-            let Ok(ready) = ready else { break };
-            if ready.is_writable() && !self.write_out(&mut lock(&self.out)) {
+            if writable && !self.write_out(&mut lock(&self.out)) {
                 break;
             }
-            if ready.is_readable() {
+            if readable {
                 match read_some(io, &mut reader.buf) {
                     Ok(0) => break,
                     Ok(_) => {
                         self.heard_now();
                         if state == State::Open {
-                            reader.take(&self).await;
+                            reader.take(&self);
                         } else {
                             // Closing: what the client still sends is read and let go.
                             reader.buf.clear();
@@ -375,6 +462,19 @@ impl Conn {
         }
         self.end();
     }
+}
+
+/// What woke a connection's task.
+enum Woke {
+    Io {
+        read: bool,
+        write: bool,
+    },
+    /// The inbox had room for the held message (false: the inbox is gone).
+    Room(bool),
+    /// Rung by a writer or a closer: look at the state again.
+    Rung,
+    Failed,
 }
 
 /// Writes the queue's frames until it is empty or the kernel's buffer is full (WouldBlock).
@@ -415,14 +515,34 @@ struct Reader {
     buf: BytesMut,
     /// A fragmented message being gathered: whether it is text, and its parts so far.
     partial: Option<(bool, BytesMut)>,
-    inbox: Option<Inbox>,
+    inbox: Option<PollSender<Text>>,
+    /// A message read while the inbox was full; reading stops until it goes in.
+    held: Option<Text>,
     max_frame: usize,
 }
 
 impl Reader {
-    /// Handles every complete frame read so far.
-    async fn take(&mut self, conn: &Conn) {
+    /// Puts the held message in the inbox when it has room; answers false if the inbox is gone.
+    fn poll_room(&mut self, cx: &mut std::task::Context<'_>) -> Poll<bool> {
+        let Some(inbox) = &mut self.inbox else {
+            return Poll::Ready(false);
+        };
+        match inbox.poll_reserve(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(_)) => Poll::Ready(false),
+            Poll::Ready(Ok(())) => {
+                let sent = self.held.take().is_none_or(|t| inbox.send_item(t).is_ok());
+                Poll::Ready(sent)
+            }
+        }
+    }
+
+    /// Handles every complete frame read so far (until a message must wait for the inbox).
+    fn take(&mut self, conn: &Conn) {
         loop {
+            if self.held.is_some() {
+                break;
+            }
             let frame = match self.codec.decode(&mut self.buf) {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
@@ -453,8 +573,8 @@ impl Reader {
                     self.buf.clear();
                     break;
                 }
-                Frame::Text(t) => self.message(conn, true, t).await,
-                Frame::Binary(b) => self.message(conn, false, b).await,
+                Frame::Text(t) => self.message(conn, true, t),
+                Frame::Binary(b) => self.message(conn, false, b),
                 Frame::Continuation(item) => {
                     let (first, text, part, last) = match item {
                         Item::FirstText(b) => (true, true, b, false),
@@ -477,7 +597,7 @@ impl Reader {
                     }
                     if last {
                         if let Some((text, whole)) = self.partial.take() {
-                            self.message(conn, text, whole.freeze()).await;
+                            self.message(conn, text, whole.freeze());
                         }
                     }
                 }
@@ -492,7 +612,7 @@ impl Reader {
         }
     }
 
-    async fn message(&mut self, conn: &Conn, text: bool, payload: Bytes) {
+    fn message(&mut self, conn: &Conn, text: bool, payload: Bytes) {
         let Some(inbox) = &self.inbox else {
             // Feeds take nothing from their clients but the heartbeat's answers.
             return;
@@ -505,11 +625,11 @@ impl Reader {
             return;
         }
         match Text::try_from(payload) {
-            Ok(t) => {
-                if inbox.send(t).await.is_err() {
-                    conn.close(None);
-                }
-            }
+            Ok(t) => match inbox.get_ref().map(|s| s.try_send(t)) {
+                Some(Ok(())) => {}
+                Some(Err(mpsc::error::TrySendError::Full(t))) => self.held = Some(t),
+                Some(Err(mpsc::error::TrySendError::Closed(_))) | None => conn.close(None),
+            },
             Err(_) => conn.close(Some(CloseReason {
                 code: CloseCode::Invalid,
                 description: Some("text is not UTF-8".into()),
@@ -529,5 +649,25 @@ impl Conn {
     /// Frames waiting to be written.
     pub(crate) fn queued(&self) -> usize {
         lock(&self.out).queue.len()
+    }
+}
+
+#[cfg(test)]
+mod size_probe {
+    use super::*;
+    #[tokio::test]
+    async fn sizes() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let conn = Arc::new(Conn::new(SocketKind::Board, Some("t".repeat(43)), &metrics));
+        let fut = conn.clone().serve(a, BytesMut::new(), None, 4096);
+        eprintln!(
+            "serve future {} conn {} outbox {} tcp {}",
+            std::mem::size_of_val(&fut),
+            std::mem::size_of::<Conn>(),
+            std::mem::size_of::<Outbox>(),
+            std::mem::size_of::<TcpStream>()
+        );
     }
 }

@@ -13,7 +13,7 @@ mod upgrade;
 pub(crate) mod wire;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -51,6 +51,8 @@ pub(crate) struct Handoff {
 pub struct Sockets {
     all: Mutex<Vec<Weak<Conn>>>,
     stopping: AtomicBool,
+    /// Connections opened since the allocator was last asked to give memory back.
+    opened: AtomicUsize,
     pub feeds: Feeds,
 }
 
@@ -92,6 +94,7 @@ impl Sockets {
         }
         let conn = Arc::new(Conn::new(kind, token, metrics));
         conn.hold(Live::new(metrics, kind));
+        self.opened.fetch_add(1, Ordering::Relaxed);
         self.all
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -108,7 +111,7 @@ impl Sockets {
     /// How many connections are open (or closing) on this node.
     pub fn count(&self) -> usize {
         let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
-        all.iter().filter(|w| w.strong_count() > 0).count()
+        all.iter().filter_map(Weak::upgrade).filter(|c| !c.is_over()).count()
     }
 
     /// The heartbeat of every connection of the node, the periodic session checks, and at the
@@ -127,6 +130,10 @@ impl Sockets {
             for c in &live {
                 c.beat(now, CLIENT_TIMEOUT);
             }
+            if self.opened.load(Ordering::Relaxed) >= TRIM_AFTER {
+                self.opened.store(0, Ordering::Relaxed);
+                give_back();
+            }
             if checked.elapsed() >= RECHECK_EVERY {
                 checked = tokio::time::Instant::now();
                 tokio::spawn(recheck(store.clone(), live));
@@ -138,6 +145,13 @@ impl Sockets {
         for c in self.live() {
             c.close(Some(going_away()));
         }
+        // Until each has closed: the ones that answer neither are let go after the send timeout.
+        while self.count() > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            for c in self.live() {
+                c.expire();
+            }
+        }
     }
 
     /// Waits until every connection has closed, or `within` has passed.
@@ -146,6 +160,21 @@ impl Sockets {
         while self.count() > 0 && tokio::time::Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// Connections opened in a burst after which the allocator gives memory back.
+const TRIM_AFTER: usize = 256;
+
+/// Gives the memory freed since back to the system. A burst of connections (a room of screens
+/// coming back after a restart) passes through HTTP's handshake buffers (tens of KiB each, for a
+/// moment); glibc keeps what they freed in its arenas, between the connections' small lasting
+/// allocations, where only a trim returns it.
+fn give_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system; it is safe to call any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -70,13 +70,35 @@ where
     Ok(server.run())
 }
 
+/// Copies the request's target and header values out of the dispatcher's read buffer (8 KiB),
+/// which they point into: the app keeps finished requests in pools for reuse, and a pooled
+/// request would keep its socket's read buffer alive long after the socket left HTTP.
+fn detach(req: &mut Request) {
+    let head = req.head_mut();
+    if let Ok(uri) = head.uri.to_string().parse() {
+        head.uri = uri;
+    }
+    let mut headers = actix_http::header::HeaderMap::with_capacity(head.headers.len());
+    for (name, value) in head.headers.iter() {
+        if let Ok(v) = actix_http::header::HeaderValue::from_bytes(value.as_bytes()) {
+            headers.append(name.clone(), v);
+        }
+    }
+    head.headers = headers;
+}
+
 /// An upgrade request, answered by the app: a WebSocket handed over, or any other answer
 /// written as it is, after which the connection ends.
-async fn hand_over<S, B>(app: Rc<S>, req: Request, mut framed: Framed<TcpStream, h1::Codec>) -> Result<(), actix_web::Error>
+async fn hand_over<S, B>(
+    app: Rc<S>,
+    mut req: Request,
+    mut framed: Framed<TcpStream, h1::Codec>,
+) -> Result<(), actix_web::Error>
 where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody + 'static,
 {
+    detach(&mut req);
     let res: Response<BoxBody> = match app.call(req).await {
         Ok(res) => Response::from(res).map_into_boxed_body(),
         Err(e) => Response::from(e),
@@ -87,7 +109,14 @@ where
         Some(Handoff { conn, inbox, max_frame }) if head.status() == StatusCode::SWITCHING_PROTOCOLS => {
             framed.send(h1::Message::Item((head, BodySize::None))).await?;
             let parts = framed.into_parts();
-            actix_rt::spawn(conn.serve(parts.io, parts.read_buf, inbox, max_frame));
+            // What the client sent behind its request, if anything, in a buffer of its size: the
+            // dispatcher's (32 KiB) goes with the rest of it.
+            let leftover = match parts.read_buf.is_empty() {
+                true => bytes::BytesMut::new(),
+                false => bytes::BytesMut::from(&parts.read_buf[..]),
+            };
+            drop(parts.read_buf);
+            actix_rt::spawn(conn.serve(parts.io, leftover, inbox, max_frame));
         }
         _ => {
             let body = actix_web::body::to_bytes(body).await.unwrap_or_default();
