@@ -653,21 +653,72 @@ impl Conn {
 }
 
 #[cfg(test)]
-mod size_probe {
+mod tests {
     use super::*;
-    #[tokio::test]
-    async fn sizes() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let a = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+
+    fn conn(metrics: &Arc<Metrics>) -> Conn {
+        Conn::new(SocketKind::Board, None, metrics)
+    }
+
+    #[test]
+    fn a_client_that_does_not_keep_up_is_dropped_not_buffered() {
         let metrics = Arc::new(Metrics::default());
-        let conn = Arc::new(Conn::new(SocketKind::Board, Some("t".repeat(43)), &metrics));
-        let fut = conn.clone().serve(a, BytesMut::new(), None, 4096);
-        eprintln!(
-            "serve future {} conn {} outbox {} tcp {}",
-            std::mem::size_of_val(&fut),
-            std::mem::size_of::<Conn>(),
-            std::mem::size_of::<Outbox>(),
-            std::mem::size_of::<TcpStream>()
+        let c = conn(&metrics);
+        // Not handed over: everything waits in the queue, as for a client that reads nothing.
+        for _ in 0..MAX_FRAMES {
+            assert!(c.send(Text::from_static("{}")));
+        }
+        assert!(!c.send(Text::from_static("{}")), "one frame too many");
+        assert!(!c.is_open());
+        assert_eq!(metrics.ws_dropped_slow.load(Ordering::Relaxed), 1);
+        // The close frame (1013) is the last thing queued; nothing is taken after it.
+        assert_eq!(c.queued(), MAX_FRAMES + 1);
+        assert!(!c.send(Text::from_static("{}")));
+        assert_eq!(c.queued(), MAX_FRAMES + 1);
+    }
+
+    #[test]
+    fn a_large_push_counts_by_its_bytes() {
+        let metrics = Arc::new(Metrics::default());
+        let c = conn(&metrics);
+        let big = Text::from("x".repeat(MAX_BYTES / 2));
+        assert!(c.send(big.clone()));
+        assert!(!c.send(big), "over the byte bound with two frames");
+        assert_eq!(metrics.ws_dropped_slow.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn what_a_connection_holds_goes_when_it_closes() {
+        let metrics = Arc::new(Metrics::default());
+        let c = conn(&metrics);
+        let held = Arc::new(());
+        c.hold(held.clone());
+        assert_eq!(Arc::strong_count(&held), 2);
+        c.close(Some(going_away()));
+        assert_eq!(
+            Arc::strong_count(&held),
+            1,
+            "let go at the close, not when the last reference goes"
+        );
+        // Held after the close: let go at once.
+        c.hold(held.clone());
+        assert_eq!(Arc::strong_count(&held), 1);
+    }
+
+    /// Every open socket has one of these tasks: its size is most of what a socket costs.
+    #[tokio::test]
+    async fn an_idle_connection_task_is_small() {
+        let Ok(l) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
+            return;
+        };
+        let Ok(addr) = l.local_addr() else { return };
+        let Ok(io) = TcpStream::connect(addr).await else { return };
+        let metrics = Arc::new(Metrics::default());
+        let task = Arc::new(conn(&metrics)).serve(io, BytesMut::new(), None, 4096);
+        assert!(
+            std::mem::size_of_val(&task) <= 512,
+            "{} bytes",
+            std::mem::size_of_val(&task)
         );
     }
 }
