@@ -54,8 +54,9 @@ fn rss_kb(pid: u64) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Reads one whole message's frames off `buf`: answers how many complete frames were taken.
-fn take_frames(buf: &mut Vec<u8>) -> usize {
+/// Takes the complete frames off `buf`: answers how many were messages, and puts the answer to
+/// each ping (a masked pong, as a browser sends) in `pongs`.
+fn take_frames(buf: &mut Vec<u8>, pongs: &mut Vec<u8>) -> usize {
     let mut n = 0;
     loop {
         if buf.len() < 2 {
@@ -71,6 +72,11 @@ fn take_frames(buf: &mut Vec<u8>) -> usize {
             return n;
         }
         let op = buf[0] & 0x0f;
+        if op == 0x9 && len <= 125 {
+            // The server's heartbeat: answered, or the server counts this client gone.
+            pongs.extend_from_slice(&[0x8A, 0x80 | len as u8, 0, 0, 0, 0]);
+            pongs.extend_from_slice(&buf[at..at + len]);
+        }
         buf.drain(..at + len);
         // Text or binary data counts; the server's pings do not.
         if op == 0x1 || op == 0x2 {
@@ -104,7 +110,8 @@ async fn open(host: &str, path: &str) -> Option<(TcpStream, Vec<u8>)> {
             break;
         }
     }
-    while take_frames(&mut buf) == 0 {
+    let mut pongs = Vec::new();
+    while take_frames(&mut buf, &mut pongs) == 0 {
         let n = s.read(&mut chunk).await.ok()?;
         if n == 0 {
             return None;
@@ -118,13 +125,21 @@ async fn open(host: &str, path: &str) -> Option<(TcpStream, Vec<u8>)> {
 async fn follow(mut s: TcpStream, mut buf: Vec<u8>, shared: Rc<Shared>) {
     let mut seen = 0u32;
     let mut chunk = [0u8; 16384];
+    let mut pongs = Vec::new();
     loop {
         let n = match s.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         buf.extend_from_slice(&chunk[..n]);
-        if take_frames(&mut buf) > 0 {
+        let messages = take_frames(&mut buf, &mut pongs);
+        if !pongs.is_empty() {
+            if s.write_all(&pongs).await.is_err() {
+                break;
+            }
+            pongs.clear();
+        }
+        if messages > 0 {
             let event = shared.event.get();
             if event > seen {
                 seen = event;
@@ -194,9 +209,9 @@ async fn run(cfg: Value) -> Value {
         }
         i += batch;
     }
-    // Let the server settle what each connection costs it: the hub gives back its handshakes'
-    // memory at its next heartbeat (every 5 s); both servers are given the same time.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // Let the server settle what each connection costs it (the hub gives back its handshakes'
+    // memory a second after a burst of connections ends); both servers are given the same time.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let after = rss_kb(pid);
     let mut missed = 0;
     for e in 1..=events {

@@ -321,23 +321,30 @@ impl Conn {
         overdue
     }
 
-    /// The heartbeat's visit: a client silent too long is closed, one whose output has waited
-    /// too long is dropped as too slow, the rest are pinged.
+    /// Drops a client whose output has waited longer than `SEND_TIMEOUT` as too slow; answers
+    /// whether it did.
+    pub(crate) fn stuck(&self) -> bool {
+        let stuck = {
+            let out = lock(&self.out);
+            out.state == State::Open && out.waiting_since.is_some_and(|t| t.elapsed() > SEND_TIMEOUT)
+        };
+        if stuck {
+            self.too_slow();
+        }
+        stuck
+    }
+
+    /// The heartbeat's visit: a client silent too long is closed, the rest are pinged.
     pub(crate) fn beat(&self, now_ms: u64, silent_after: Duration) {
-        if self.expire() || !self.is_open() {
+        if !self.is_open() {
             return;
         }
         let silent = now_ms.saturating_sub(self.heard.load(Ordering::Relaxed)) > silent_after.as_millis() as u64;
-        let stuck = lock(&self.out)
-            .waiting_since
-            .is_some_and(|t| t.elapsed() > SEND_TIMEOUT);
         if silent {
             self.close(Some(CloseReason {
                 code: CloseCode::Away,
                 description: Some("no heartbeat".into()),
             }));
-        } else if stuck {
-            self.too_slow();
         } else {
             self.control(OpCode::Ping, Bytes::new());
         }

@@ -32,10 +32,14 @@ use crate::{ApiResult, Metrics};
 /// Text for a client, shared rather than copied when many connections send the same.
 pub type Text = bytestring::ByteString;
 
-/// How often the node pings its clients (and checks on them).
-const HEARTBEAT: Duration = Duration::from_secs(5);
-/// A client not heard for this long is gone.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often the node looks at its connections: the stuck and the closing are let go.
+const TICK: Duration = Duration::from_secs(1);
+/// How often each client is pinged: a tick pings one slice of the connections, so twenty
+/// thousand screens cost a steady trickle of pings, not a burst that holds up a call's push
+/// (and a proxy's idle timeout, commonly a minute, never cuts a quiet board).
+const HEARTBEAT_TICKS: u64 = 20;
+/// A client not heard for this long (two pings and more unanswered) is gone.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(50);
 /// How often a signed-in feed's session is checked again (an ended session also rings at once).
 const RECHECK_EVERY: Duration = Duration::from_secs(60);
 
@@ -117,23 +121,34 @@ impl Sockets {
     /// The heartbeat of every connection of the node, the periodic session checks, and at the
     /// stop, the word to reconnect. One task for all of them.
     pub async fn keep(self: Arc<Self>, store: hub_actors::store::Store, stop: CancellationToken) {
-        let mut tick = tokio::time::interval(HEARTBEAT);
+        let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut checked = tokio::time::Instant::now();
+        let mut round = 0u64;
+        let mut opened_before = 0;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
+            round += 1;
             let live = self.live();
             let now = conn::clock_ms();
-            for c in &live {
-                c.beat(now, CLIENT_TIMEOUT);
+            for (i, c) in live.iter().enumerate() {
+                if c.expire() || c.stuck() {
+                    continue;
+                }
+                if (i as u64 + round) % HEARTBEAT_TICKS == 0 {
+                    c.beat(now, CLIENT_TIMEOUT);
+                }
             }
-            if self.opened.load(Ordering::Relaxed) >= TRIM_AFTER {
+            // A burst of connections that has settled (none opened since the last tick).
+            let opened = self.opened.load(Ordering::Relaxed);
+            if opened >= TRIM_AFTER && opened == opened_before {
                 self.opened.store(0, Ordering::Relaxed);
                 give_back();
             }
+            opened_before = self.opened.load(Ordering::Relaxed);
             if checked.elapsed() >= RECHECK_EVERY {
                 checked = tokio::time::Instant::now();
                 tokio::spawn(recheck(store.clone(), live));
