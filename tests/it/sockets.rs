@@ -236,6 +236,35 @@ async fn malformed_frames_close_with_the_right_code() {
 }
 
 #[actix_rt::test]
+async fn a_client_that_pings_without_reading_is_dropped() {
+    let store = Store::new(Backend::Sqlite, false).await;
+    let node = store.start().await;
+    let board = node.api.board().await;
+    let (mut ws, head) = Raw::open(&node.api, request(&format!("/ws/board?token={board}"), "").as_bytes());
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // Pings the hub must answer, more than any socket buffers hold, and never a read: the answers
+    // may not pile up in the hub without bound.
+    let ping = frame(true, PING, &[b'p'; 125], true);
+    let flood: Vec<u8> = ping.iter().copied().cycle().take(ping.len() * 40_000).collect();
+    ws.s.set_write_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    // The hub drops the connection mid-way: the write then fails, which is the point.
+    let _ = ws.s.write_all(&flood);
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let mut dropped = false;
+    while !dropped && std::time::Instant::now() < until {
+        let (_, metrics) = node.api.get_text("/metrics").await;
+        dropped = metrics
+            .lines()
+            .any(|l| l.starts_with("hub_websocket_dropped_slow_total ") && !l.ends_with(" 0"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(dropped, "the flooding client was dropped as too slow");
+    // What was sent before the drop is there to read, then the end (or a reset).
+    let mut sink = vec![0u8; 1 << 16];
+    while matches!(ws.s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+#[actix_rt::test]
 async fn an_upgrade_refused_or_asked_of_a_page_is_answered_in_http() {
     let store = Store::new(Backend::Sqlite, false).await;
     let node = store.start().await;

@@ -178,15 +178,16 @@ impl Conn {
 
     /// Sends a text message; false when the connection is gone (or just dropped as too slow).
     pub fn send(&self, text: Text) -> bool {
-        self.push(Out::new(OpCode::Text, text.into_bytes()), false)
+        self.push(Out::new(OpCode::Text, text.into_bytes()))
     }
 
-    /// A control frame: bounded by its kind (125 bytes), not counted against the queue.
+    /// A control frame (a ping, a pong): bounded like any other, so a client that pings without
+    /// reading the answers is as slow as one that reads nothing.
     fn control(&self, op: OpCode, body: Bytes) -> bool {
-        self.push(Out::new(op, body), true)
+        self.push(Out::new(op, body))
     }
 
-    fn push(&self, item: Out, control: bool) -> bool {
+    fn push(&self, item: Out) -> bool {
         let mut out = lock(&self.out);
         if out.state != State::Open {
             return false;
@@ -213,7 +214,7 @@ impl Conn {
                 }
             }
         }
-        if !control && (out.queue.len() >= MAX_FRAMES || out.bytes + item.len() > MAX_BYTES) {
+        if out.queue.len() >= MAX_FRAMES || out.bytes + item.len() > MAX_BYTES {
             drop(out);
             self.too_slow();
             return false;
