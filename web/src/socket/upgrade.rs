@@ -44,9 +44,13 @@ where
         .workers(workers)
         .shutdown_timeout(grace_secs)
         .disable_signals();
+    // Rung at a graceful stop: idle keep-alive connections close at once instead of waiting out
+    // their keep-alive.
+    let stopping = server.graceful_shutdown_signal();
     for lst in listeners {
         let addr = lst.local_addr()?;
         let app = app.clone();
+        let stopping = stopping.clone();
         server = server.listen(format!("hub-{addr}"), lst, move || {
             let config = move |_: ()| AppConfig::__priv_test_new(false, addr.to_string(), addr);
             let for_upgrades = app.clone();
@@ -57,7 +61,12 @@ where
                     Ok::<_, ()>(fn_service(move |(req, framed)| hand_over(svc.clone(), req, framed)))
                 }
             });
+            let stopping = stopping.clone();
             HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let stopping = stopping.clone();
+                    async move { stopping.notified().await }
+                })
                 .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
                 .client_request_timeout(Duration::from_secs(5))
                 .client_disconnect_timeout(Duration::from_secs(1))
