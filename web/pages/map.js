@@ -134,6 +134,7 @@ function onFrame(e) {
 }
 
 async function load() {
+  const heardBefore = new Set(M.alerts);
   const [f, events] = await Promise.all([
     Hub.api('GET', '/api/supervisor/fleet'), Hub.api('GET', '/api/supervisor/vehicle-events')]);
   M.vehicles = new Map(f.vehicles.map((v) => [v.id, v]));
@@ -142,7 +143,12 @@ async function load() {
     if (!had || had.at <= p.at) M.positions.set(p.vehicle_id, p);
   }
   M.territories = f.territories;
-  M.alerts = events.filter((e) => ALERTS.includes(e.kind));
+  // The stored list, and what the socket told while it was being read (stored after the read
+  // began, or it would be in the list): a load never takes back an alert already shown.
+  const stored = events.filter((e) => ALERTS.includes(e.kind));
+  const key = (a) => `${a.vehicle_id}|${a.kind}|${a.at}`;
+  const listed = new Set(stored.map(key));
+  M.alerts = M.alerts.filter((a) => !heardBefore.has(a) && !listed.has(key(a))).concat(stored);
   if (!M.map) {
     M.map = L.map('map', { zoomControl: true, attributionControl: false }).setView([55.75, 37.62], 10);
     L.control.attribution({ prefix: 'Leaflet' }).addTo(M.map);
