@@ -24,6 +24,20 @@ const MAX_FRAME: usize = 4 * 1024;
 /// A board's connection as its display actor sees it.
 struct BoardScreen(Weak<Conn>);
 
+/// A display actor lets go of a screen when the connection is gone, or when the actor itself
+/// stops: then the board must not stay open on a state nobody updates, so it is told to
+/// reconnect (and finds a display actor again, with a fresh snapshot).
+impl Drop for BoardScreen {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.upgrade() {
+            c.close(Some(actix_http::ws::CloseReason {
+                code: actix_http::ws::CloseCode::Restart,
+                description: Some("the board's state restarts; reconnect".into()),
+            }));
+        }
+    }
+}
+
 impl Screen for BoardScreen {
     fn show(&self, push: &Push) -> bool {
         self.0.upgrade().is_some_and(|c| c.send(push.clone()))
