@@ -28,7 +28,6 @@ use tokio_util::sync::PollSender;
 
 use super::wire::{close_payload, Head};
 use super::Text;
-use crate::metrics::SocketKind;
 use crate::Metrics;
 
 /// How long output may wait for a client that does not read before it counts as too slow.
@@ -82,7 +81,6 @@ struct Outbox {
 }
 
 pub struct Conn {
-    kind: SocketKind,
     /// The socket, from the moment the HTTP side hands it over; before that, output queues.
     io: OnceLock<TcpStream>,
     out: Mutex<Outbox>,
@@ -131,9 +129,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Conn {
-    pub(crate) fn new(kind: SocketKind, token: Option<String>, metrics: &Arc<Metrics>) -> Self {
+    pub(crate) fn new(token: Option<String>, metrics: &Arc<Metrics>) -> Self {
         Self {
-            kind,
             io: OnceLock::new(),
             out: Mutex::new(Outbox {
                 queue: VecDeque::new(),
@@ -150,10 +147,6 @@ impl Conn {
             token,
             metrics: metrics.clone(),
         }
-    }
-
-    pub fn kind(&self) -> SocketKind {
-        self.kind
     }
 
     pub(crate) fn token(&self) -> Option<&str> {
@@ -665,7 +658,7 @@ mod tests {
     use super::*;
 
     fn conn(metrics: &Arc<Metrics>) -> Conn {
-        Conn::new(SocketKind::Board, None, metrics)
+        Conn::new(None, metrics)
     }
 
     #[test]

@@ -138,7 +138,6 @@ impl Feeds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::SocketKind;
 
     fn event(org_id: i64, branch_id: i64) -> Event {
         Event {
@@ -154,8 +153,8 @@ mod tests {
     fn a_feed_hears_its_organisation_and_branch_only_and_is_forgotten_when_gone() {
         let metrics = Arc::new(crate::Metrics::default());
         let feeds = Feeds::default();
-        let a = Arc::new(Conn::new(SocketKind::Operator, None, &metrics));
-        let b = Arc::new(Conn::new(SocketKind::Ticket, None, &metrics));
+        let a = Arc::new(Conn::new(None, &metrics));
+        let b = Arc::new(Conn::new(None, &metrics));
         feeds.add(Key::Org(1), &a, |_| Some(Pick::Event), OnLag::Close);
         feeds.add(Key::Branch(7), &b, |_| Some(Pick::Fixed("{}")), OnLag::Send("{}"));
         // Not handed over yet, so what they are sent waits in their queues: countable here.

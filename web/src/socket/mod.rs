@@ -96,7 +96,7 @@ impl Sockets {
         if self.stopping.load(Ordering::Relaxed) {
             return Err(hub_actors::Error::Actor("the server is stopping".into()).into());
         }
-        let conn = Arc::new(Conn::new(kind, token, metrics));
+        let conn = Arc::new(Conn::new(token, metrics));
         conn.hold(Live::new(metrics, kind));
         self.opened.fetch_add(1, Ordering::Relaxed);
         self.all
