@@ -63,7 +63,8 @@ struct TicketId {
 #[derive(serde::Deserialize)]
 struct BoardPush {
     at: f64,
-    new_call: Option<serde::de::IgnoredAny>,
+    /// A change's kind; `call` for a new call (absent in a snapshot).
+    op: Option<String>,
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -231,7 +232,7 @@ async fn board_latency(node: &Node, _store: &Store, operator: &str, boards: usiz
                                         if first {
                                             first = false;
                                             connected.fetch_add(1, Ordering::Relaxed);
-                                        } else if push.new_call.is_some() {
+                                        } else if push.op.as_deref() == Some("call") {
                                             lat.borrow_mut().push(arrived - push.at);
                                         }
                                     }

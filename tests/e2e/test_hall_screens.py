@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 import struct
 import zlib
 from zoneinfo import ZoneInfo
@@ -160,6 +161,50 @@ def test_board_shows_the_change_at_once_and_forgets_a_transferred_call(hub, new_
     expect(rows.first.get_by_test_id("board-status")).to_be_hidden()
     admin_ok = api.ok("PUT", f"/api/admin/devices/{board}/look", admin, {})
     assert admin_ok["kind"] == "board" and admin_ok["look"]["status_column"] is True
+
+
+def test_a_board_that_missed_a_change_takes_the_board_whole_again(hub, new_context):
+    """After its snapshot a board is sent each change alone, numbered. A change lost on the way
+    (here the test's own relay drops the second call) must not leave the board showing a list
+    without it: the next change's number shows the gap, and the page reconnects for the whole
+    board."""
+    api = hubnode.Api(hub.base)
+    kiosk = api.kiosk()
+    op1 = api.operator_at(hubnode.OPERATOR1, WINDOW_1)
+    op2 = api.operator_at(hubnode.OPERATOR2, hubnode.WINDOW_2)
+    for _ in range(2):
+        api.issue(kiosk, CONSULTATION)
+    page = new_context(**BOARD_VIEW).new_page()
+    relayed: list[list[dict]] = []
+
+    def relay(ws):
+        seen: list[dict] = []
+        relayed.append(seen)
+        server = ws.connect_to_server()
+
+        def from_server(message):
+            msg = json.loads(message)
+            seen.append(msg)
+            calls = [m for m in seen if m.get("op") == "call"]
+            if len(relayed) == 1 and msg.get("op") == "call" and len(calls) == 2:
+                return  # lost
+            ws.send(message)
+        server.on_message(from_server)
+    page.route_web_socket("**/ws/board*", relay)
+    board_sign_in(page, hub, hubnode.BOARD)
+
+    first = api.call_next(op1)
+    rows = page.get_by_test_id("board-row")
+    expect(rows).to_have_count(1)
+    second = api.call_next(op2)
+    api.act(op1, first["id"], "start")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-ticket-id", str(second["id"]))
+    expect(rows.nth(1)).to_have_attribute("data-status", "serving")
+    assert len(relayed) == 2, relayed
+    assert [m["type"] for m in relayed[0]] == ["board", "board_change", "board_change", "board_change"], relayed[0]
+    assert [m["seq"] for m in relayed[0][1:]] == [relayed[0][0]["seq"] + i for i in (1, 2, 3)], relayed[0]
+    assert relayed[1][0]["type"] == "board", relayed[1]
 
 
 def test_board_look_is_checked_field_by_field(hub):

@@ -527,16 +527,70 @@ pub async fn board_socket(api: &Api, token: &str) -> BoardSocket {
         .connect()
         .await
         .expect("board websocket");
-    BoardSocket { framed }
+    BoardSocket {
+        framed,
+        seq: None,
+        rows: 0,
+        calls: Vec::new(),
+    }
 }
 
+/// A board's socket as the page follows it: the snapshot, then each numbered change carried
+/// out on it (as `board.js` does), so a test reads the board the screen shows.
 pub struct BoardSocket {
     framed: actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>,
+    seq: Option<u64>,
+    rows: usize,
+    calls: Vec<Value>,
 }
 
 impl BoardSocket {
-    /// The next JSON text message, skipping pings; panics after `secs` without one.
+    /// The calls the screen shows now, newest first.
+    pub fn calls(&self) -> &[Value] {
+        &self.calls
+    }
+
+    /// The next message (a snapshot or a change), carried out on the screen's board; panics
+    /// after `secs` without one, or on a change that does not follow the last one.
     pub async fn next_json(&mut self, secs: u64) -> Value {
+        let msg = self.next_text(secs).await;
+        let seq = msg["seq"].as_u64().expect("every board message is numbered");
+        match msg["type"].as_str() {
+            Some("board") => {
+                self.rows = msg["rows"].as_u64().expect("rows") as usize;
+                self.calls = msg["calls"].as_array().expect("calls").clone();
+            }
+            Some("board_change") => {
+                assert_eq!(
+                    Some(seq),
+                    self.seq.map(|s| s + 1),
+                    "a change follows the last one: {msg}"
+                );
+                let id = msg["ticket_id"].as_i64();
+                match msg["op"].as_str() {
+                    Some("call") => {
+                        let call = msg["call"].clone();
+                        self.calls.retain(|c| c["ticket_id"] != call["ticket_id"]);
+                        self.calls.insert(0, call);
+                        self.calls.truncate(self.rows);
+                    }
+                    Some("status") => {
+                        for c in self.calls.iter_mut().filter(|c| c["ticket_id"].as_i64() == id) {
+                            c["status"] = msg["status"].clone();
+                        }
+                    }
+                    Some("leave") => self.calls.retain(|c| c["ticket_id"].as_i64() != id),
+                    other => panic!("unknown change {other:?}: {msg}"),
+                }
+            }
+            other => panic!("unknown board message {other:?}: {msg}"),
+        }
+        self.seq = Some(seq);
+        msg
+    }
+
+    /// The next JSON text message, skipping pings; panics after `secs` without one.
+    async fn next_text(&mut self, secs: u64) -> Value {
         use futures_util::StreamExt;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {

@@ -299,15 +299,28 @@ async fn board_pushes(backend: Backend) {
     let (_, called) = api.call_next(&op).await;
     let id = called["ticket"]["id"].as_i64().expect("id");
     let push = socket.next_json(10).await;
-    assert_eq!(push["new_call"]["number"], "C001");
-    assert_eq!(push["new_call"]["window"], "2");
-    assert_eq!(push["calls"][0]["number"], "C001");
+    assert_eq!(push["type"], "board_change", "a change, not the whole board again");
+    assert_eq!(push["op"], "call");
+    assert_eq!(push["call"]["number"], "C001");
+    assert_eq!(push["call"]["window"], "2");
+    assert_eq!(socket.calls()[0]["number"], "C001");
 
     // A recall is a new call to highlight, without a second row.
     api.act(&op, id, "recall", None).await;
     let push = socket.next_json(10).await;
-    assert_eq!(push["new_call"]["number"], "C001");
-    assert_eq!(push["calls"].as_array().map(Vec::len), Some(1));
+    assert_eq!(push["op"], "call");
+    assert_eq!(push["call"]["number"], "C001");
+    assert_eq!(socket.calls().len(), 1);
+
+    // Being served, then served: the row says so; the board's own snapshot agrees.
+    api.act(&op, id, "start", None).await;
+    let push = socket.next_json(10).await;
+    assert_eq!((&push["op"], &push["status"]), (&json!("status"), &json!("serving")));
+    api.act(&op, id, "finish", None).await;
+    socket.next_json(10).await;
+    assert_eq!(socket.calls()[0]["status"], "done");
+    let (_, snapshot) = api.get("/api/board", Some(&board)).await;
+    assert_eq!(snapshot["calls"].as_array().map(Vec::as_slice), Some(socket.calls()));
 }
 
 #[actix_rt::test]

@@ -48,11 +48,26 @@ fn tiny_window_socket(port: u16) -> TcpStream {
 async fn a_board_that_stops_reading_is_dropped() {
     let store = Store::new(Backend::Sqlite, false).await;
     let node = store.start().await;
-    // A long board makes every push large (~90 bytes a call), so the kernel's socket buffers
-    // (up to 4 MiB here) fill after a few hundred pushes rather than tens of thousands.
-    store.exec("UPDATE branches SET board_size = 400").await;
+    // Changes are small (a call is ~150 bytes), but a board's template with its pictures comes
+    // whole with every snapshot: an admin changing a template with a logo and a banner picture
+    // sends each board ~300 KB, so the kernel's socket buffers (up to 4 MiB here) fill after a
+    // dozen of them rather than tens of thousands of calls.
+    store.exec("UPDATE branches SET board_size = 20").await;
     let api = &node.api;
     let board = api.board().await;
+    let admin = api.login("admin", "demo-admin").await;
+    let (_, devices) = api.get("/api/admin/devices", Some(&admin)).await;
+    let device = devices
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["kind"] == "board"))
+        .and_then(|d| d["id"].as_i64())
+        .expect("the demo's board");
+    let look_path = format!("/api/admin/devices/{device}/look");
+    let picture = |kind: &str, kb: usize| format!("data:image/{kind};base64,{}", "QUJD".repeat(kb * 1024 / 4));
+    let mut look =
+        serde_json::json!({"logo": picture("png", 120), "banner_image": picture("webp", 200), "banner": "0"});
+    let (status, body) = api.put(&look_path, Some(&admin), look.clone()).await;
+    assert_eq!(status, 200, "{body}");
     let port: u16 = api.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
 
     // The stalled board: handshake, then never read again.
@@ -70,6 +85,7 @@ async fn a_board_that_stops_reading_is_dropped() {
     // A healthy board, read all the time by its own task.
     let (_, mut healthy) = awc::Client::new()
         .ws(api.ws_url(&format!("/ws/board?token={board}")))
+        .max_frame_size(1 << 20)
         .connect()
         .await
         .expect("ws");
@@ -83,8 +99,8 @@ async fn a_board_that_stops_reading_is_dropped() {
         }
     });
 
-    // Fill the board with calls so each push is sizeable, then recall over and over.
-    const CALLS: usize = 300;
+    // Fill the board with calls, then recall over and over, the template changing now and then.
+    const CALLS: usize = 30;
     let kiosk = api.kiosk().await;
     let op = api.operator_at("operator1", "demo-operator1", 1).await;
     for _ in 0..CALLS {
@@ -120,6 +136,13 @@ async fn a_board_that_stops_reading_is_dropped() {
         assert_eq!(status, 200);
         recalls += 1;
         expected += 1;
+        if recalls % 4 == 0 {
+            // A snapshot with the whole template to every board.
+            look["banner"] = recalls.to_string().into();
+            let (status, body) = api.put(&look_path, Some(&admin), look.clone()).await;
+            assert_eq!(status, 200, "{body}");
+            expected += 1;
+        }
         assert_eq!(
             arrived(expected).await,
             expected,

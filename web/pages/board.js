@@ -9,7 +9,7 @@ import * as Hub from './hub.js';
 const KEY = 'hub.board.token';
 const FLASH_MS = 8000;
 const $ = (id) => document.getElementById(id);
-const S = { token: Hub.stored(KEY), sock: null, calls: [], fresh: null, flashTimer: null,
+const S = { token: Hub.stored(KEY), sock: null, calls: [], seq: null, fresh: null, flashTimer: null,
   tz: null, skew: 0, look: null, rows: 8, pair: null };
 /* The announcer: voice settings from /api/board/voice, the calls waiting to be said, and a
    log of what was said (window.__hubAnnouncements: the tests read it, so can a technician). */
@@ -82,20 +82,43 @@ async function start() {
   });
 }
 
+/* The board comes whole on connecting (and when the server read it afresh), then change by
+   change, each numbered one more than the last: a gap means one was missed, and only a fresh
+   snapshot (a new connection) can mend it. */
 function onBoard(msg) {
-  if (!msg || msg.type !== 'board') return;
-  S.calls = Array.isArray(msg.calls) ? msg.calls : [];
-  if (msg.branch_name) Hub.setText($('branch-name'), msg.branch_name);
-  if (msg.tz) S.tz = msg.tz;
+  if (!msg) return;
+  if (msg.type === 'board') {
+    S.seq = msg.seq;
+    S.calls = Array.isArray(msg.calls) ? msg.calls : [];
+    if (msg.branch_name) Hub.setText($('branch-name'), msg.branch_name);
+    if (msg.tz) S.tz = msg.tz;
+    if (msg.rows) S.rows = msg.rows;
+    // A template comes on connecting and when an admin changed the board: its voice may have
+    // changed too.
+    if (msg.look) { applyLook(msg.look); loadVoice(); }
+  } else if (msg.type === 'board_change') {
+    if (S.seq === null || msg.seq !== S.seq + 1) { S.seq = null; if (S.sock) S.sock.resync(); return; }
+    S.seq = msg.seq;
+    apply(msg);
+  } else {
+    return;
+  }
   if (typeof msg.now === 'number') S.skew = msg.now - Date.now();
-  if (msg.rows) S.rows = msg.rows;
-  // A template comes on connecting and when an admin changed the board: its voice may have
-  // changed too.
-  if (msg.look) { applyLook(msg.look); loadVoice(); }
   tick();
-  if (msg.new_call) flash(msg.new_call);
+  if (msg.op === 'call') flash(msg.call);
   forgetGone();
   render();
+}
+
+/* Carries out one change as the server's model::board::BoardState::apply does. */
+function apply(change) {
+  if (change.op === 'call') {
+    S.calls = [change.call, ...S.calls.filter((c) => c.ticket_id !== change.call.ticket_id)].slice(0, S.rows);
+  } else if (change.op === 'status') {
+    S.calls = S.calls.map((c) => (c.ticket_id === change.ticket_id ? { ...c, status: change.status } : c));
+  } else if (change.op === 'leave') {
+    S.calls = S.calls.filter((c) => c.ticket_id !== change.ticket_id);
+  }
 }
 
 function applyLook(look) {

@@ -64,6 +64,8 @@ export function socket(path, h) {
       try { ws.send(JSON.stringify(data)); return true; } catch (_) { return false; }
     },
     get live() { return !!(ws && ws.readyState === 1); },
+    /* The page found it missed something this connection cannot give again: a new one. */
+    resync() { if (!stopped) { delay = 500; drop(); } },
     stop() {
       stopped = true; clearTimeout(timer); timer = null;
       if (ws) { const w = ws; ws = null; w.close(); }

@@ -1,5 +1,8 @@
 //! DisplayActor: one per board device. Holds what the board shows (the branch's last calls),
-//! rebuilt from the store on start, and pushes every change to the device's open connections.
+//! rebuilt from the store on start, and pushes every change to the device's open connections:
+//! a screen gets the whole board once (`type: "board"`, and again whenever the state is read
+//! afresh), then each change alone (`type: "board_change"`, a `model::board::BoardChange`), each
+//! numbered so a screen that missed one knows it and reconnects for a fresh snapshot.
 //!
 //! Connections register as a [`Screen`], which takes a push at once or says it is gone: a
 //! connection that cannot keep up is closed by its own rule (bounded output) and forgotten here,
@@ -14,7 +17,7 @@ use super::{bus_stream, Heard};
 use crate::bus::EventKind;
 use crate::error::{Error, Result};
 use crate::model::{
-    board::{BoardCall, BoardLook, BoardState},
+    board::{BoardCall, BoardChange, BoardLook, BoardState},
     numbering::local_day,
     ticket::TicketStatus,
     Millis,
@@ -29,16 +32,19 @@ const RELOAD_EVERY: Duration = Duration::from_secs(30);
 /// counted buffer: fanning out to a thousand screens copies no text).
 pub type Push = bytestring::ByteString;
 
+/// The board as it is now: what a screen is sent first, and again whenever the actor read its
+/// state afresh (a template, a branch or the midnight roll-over changed it).
 #[derive(Serialize)]
 struct BoardMessage<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    /// The board's version: each change after it carries the next number, so a screen that
+    /// sees a gap knows it missed one and reconnects for a fresh snapshot.
+    seq: u64,
     branch_id: i64,
     /// Shown as the board's heading.
     branch_name: &'a str,
     calls: &'a std::collections::VecDeque<BoardCall>,
-    /// The call to highlight (and, later, announce): present when this push is a new call.
-    new_call: Option<&'a BoardCall>,
     /// The branch's time zone (IANA): the board's clock shows the branch's time, not the TV's.
     tz: &'a str,
     /// The branch's time now, epoch ms: the clock runs from it, not from a TV's wrong clock.
@@ -53,6 +59,19 @@ struct BoardMessage<'a> {
     at: Millis,
 }
 
+/// One change after the snapshot (`BoardChange`'s `op` and its fields, flattened in).
+#[derive(Serialize)]
+struct ChangeMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    seq: u64,
+    #[serde(flatten)]
+    change: &'a BoardChange,
+    /// The branch's time now, epoch ms (the clock keeps in step with every message).
+    now: Millis,
+    at: Millis,
+}
+
 pub struct DisplayActor {
     core: Core,
     device_id: i64,
@@ -61,6 +80,8 @@ pub struct DisplayActor {
     tz: String,
     look: BoardLook,
     board: BoardState,
+    /// The version of `board` the screens have: one more with each change or fresh snapshot.
+    seq: u64,
     loaded: bool,
     sessions: Vec<Box<dyn Screen>>,
     idle_since: Option<Instant>,
@@ -76,6 +97,7 @@ impl DisplayActor {
             tz: "UTC".into(),
             look: BoardLook::default(),
             board: BoardState::default(),
+            seq: 0,
             loaded: false,
             sessions: Vec::new(),
             idle_since: Some(Instant::now()),
@@ -110,7 +132,9 @@ impl DisplayActor {
                 act.board.calls = calls.into();
                 act.loaded = true;
                 if changed {
-                    act.push(None, crate::model::now_millis(), new_look);
+                    act.seq += 1;
+                    let snapshot = act.snapshot(crate::model::now_millis(), new_look);
+                    act.show(&snapshot);
                 }
             }
             Err(e) => {
@@ -128,13 +152,13 @@ impl DisplayActor {
         self.reload_with(ctx, false);
     }
 
-    fn message(&self, new_call: Option<&BoardCall>, at: Millis, with_look: bool) -> Push {
+    fn snapshot(&self, at: Millis, with_look: bool) -> Push {
         let m = BoardMessage {
             kind: "board",
+            seq: self.seq,
             branch_id: self.branch_id,
             branch_name: &self.branch_name,
             calls: &self.board.calls,
-            new_call,
             tz: &self.tz,
             now: crate::model::now_millis(),
             rows: self.board.size,
@@ -144,12 +168,27 @@ impl DisplayActor {
         Push::from(serde_json::to_string(&m).unwrap_or_default())
     }
 
-    fn push(&mut self, new_call: Option<&BoardCall>, at: Millis, with_look: bool) {
+    /// Tells the screens one change, serialised once for all of them.
+    fn tell(&mut self, change: &BoardChange, at: Millis) {
+        self.seq += 1;
         if self.sessions.is_empty() {
             return;
         }
-        let msg = self.message(new_call, at, with_look);
-        self.sessions.retain(|screen| screen.show(&msg));
+        let m = ChangeMessage {
+            kind: "board_change",
+            seq: self.seq,
+            change,
+            now: crate::model::now_millis(),
+            at,
+        };
+        self.show(&Push::from(serde_json::to_string(&m).unwrap_or_default()));
+    }
+
+    fn show(&mut self, push: &Push) {
+        if self.sessions.is_empty() {
+            return;
+        }
+        self.sessions.retain(|screen| screen.show(push));
         if self.sessions.is_empty() {
             self.idle_since = Some(Instant::now());
         }
@@ -203,13 +242,13 @@ impl StreamHandler<Heard> for DisplayActor {
                     called_at: *called_at,
                     status: TicketStatus::Called,
                 };
-                self.board.apply_call(call.clone());
-                self.push(Some(&call), event.at, false);
+                let change = self.board.apply_call(call);
+                self.tell(&change, event.at);
             }
             EventKind::TicketChanged { ticket_id, status, .. } => {
-                let changed = TicketStatus::parse(status).is_some_and(|s| self.board.apply_status(*ticket_id, s));
-                if changed {
-                    self.push(None, event.at, false);
+                let change = TicketStatus::parse(status).and_then(|s| self.board.apply_status(*ticket_id, s));
+                if let Some(change) = change {
+                    self.tell(&change, event.at);
                 }
             }
             _ => {}
@@ -252,7 +291,7 @@ impl Handler<Connect> for DisplayActor {
         if !self.loaded {
             return Err(Error::Actor("board state is not loaded".into()));
         }
-        let snapshot = self.message(None, crate::model::now_millis(), true);
+        let snapshot = self.snapshot(crate::model::now_millis(), true);
         if let Some(screen) = msg.0 {
             if screen.show(&snapshot) {
                 self.sessions.push(screen);

@@ -25,6 +25,22 @@ pub struct BoardState {
     pub size: usize,
 }
 
+/// One change to what a board shows, as its screens are told it once they have the snapshot:
+/// a few dozen bytes instead of the whole list. The rule that decides a change is here; a screen
+/// only carries it out ([`BoardState::apply`], and the page's copy of it), so the two cannot
+/// disagree on what a status means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum BoardChange {
+    /// A call or recall: the ticket goes to the top (once), the oldest row falls off past the
+    /// board's size, and the call is announced.
+    Call { call: BoardCall },
+    /// The ticket's row shows a new status (being served, served).
+    Status { ticket_id: i64, status: TicketStatus },
+    /// The ticket leaves the board (back in a queue, a no-show).
+    Leave { ticket_id: i64 },
+}
+
 impl BoardState {
     pub fn new(size: usize) -> Self {
         Self {
@@ -33,36 +49,42 @@ impl BoardState {
         }
     }
 
-    /// Records a call or recall. A recalled ticket moves back to the top (it is the newest call)
-    /// instead of appearing twice.
-    pub fn apply_call(&mut self, call: BoardCall) {
-        self.calls.retain(|c| c.ticket_id != call.ticket_id);
-        self.calls.push_front(call);
-        self.calls.truncate(self.size);
+    /// Carries out a change as a screen does.
+    pub fn apply(&mut self, change: &BoardChange) {
+        match change {
+            BoardChange::Call { call } => {
+                self.calls.retain(|c| c.ticket_id != call.ticket_id);
+                self.calls.push_front(call.clone());
+                self.calls.truncate(self.size);
+            }
+            BoardChange::Status { ticket_id, status } => {
+                if let Some(c) = self.calls.iter_mut().find(|c| c.ticket_id == *ticket_id) {
+                    c.status = *status;
+                }
+            }
+            BoardChange::Leave { ticket_id } => self.calls.retain(|c| c.ticket_id != *ticket_id),
+        }
     }
 
-    /// A ticket that was transferred away leaves the board: its window no longer expects it.
-    pub fn remove(&mut self, ticket_id: i64) {
-        self.calls.retain(|c| c.ticket_id != ticket_id);
+    /// Records a call or recall. A recalled ticket moves back to the top (it is the newest call)
+    /// instead of appearing twice.
+    pub fn apply_call(&mut self, call: BoardCall) -> BoardChange {
+        let change = BoardChange::Call { call };
+        self.apply(&change);
+        change
     }
 
     /// A ticket on the board changed: served or being served stays (marked so); back in a queue
-    /// (transferred, returned) or a no-show leaves. Answers whether the board changed.
-    pub fn apply_status(&mut self, ticket_id: i64, status: TicketStatus) -> bool {
-        match status {
-            TicketStatus::Waiting | TicketStatus::NoShow => {
-                let before = self.calls.len();
-                self.remove(ticket_id);
-                before != self.calls.len()
-            }
-            _ => match self.calls.iter_mut().find(|c| c.ticket_id == ticket_id) {
-                Some(c) if c.status != status => {
-                    c.status = status;
-                    true
-                }
-                _ => false,
-            },
-        }
+    /// (transferred, returned) or a no-show leaves. Answers the change, if the board changed.
+    pub fn apply_status(&mut self, ticket_id: i64, status: TicketStatus) -> Option<BoardChange> {
+        let shown = self.calls.iter().find(|c| c.ticket_id == ticket_id)?;
+        let change = match status {
+            TicketStatus::Waiting | TicketStatus::NoShow => BoardChange::Leave { ticket_id },
+            _ if shown.status == status => return None,
+            _ => BoardChange::Status { ticket_id, status },
+        };
+        self.apply(&change);
+        Some(change)
     }
 }
 
@@ -220,13 +242,24 @@ mod tests {
         let mut b = BoardState::new(5);
         b.apply_call(call(1, 1));
         b.apply_call(call(2, 2));
-        assert!(b.apply_status(1, TicketStatus::Serving));
-        assert!(!b.apply_status(1, TicketStatus::Serving), "no change, no push");
-        assert!(b.apply_status(1, TicketStatus::Done));
+        assert_eq!(
+            b.apply_status(1, TicketStatus::Serving),
+            Some(BoardChange::Status {
+                ticket_id: 1,
+                status: TicketStatus::Serving
+            })
+        );
+        assert_eq!(b.apply_status(1, TicketStatus::Serving), None, "no change, no push");
+        assert!(b.apply_status(1, TicketStatus::Done).is_some());
         assert_eq!(b.calls[1].status, TicketStatus::Done);
-        assert!(b.apply_status(2, TicketStatus::Waiting), "transferred: back in a queue");
-        assert!(!b.apply_status(9, TicketStatus::Done), "not on the board");
-        assert!(b.apply_status(1, TicketStatus::NoShow));
+        assert_eq!(
+            b.apply_status(2, TicketStatus::Waiting),
+            Some(BoardChange::Leave { ticket_id: 2 }),
+            "transferred: back in a queue"
+        );
+        assert_eq!(b.apply_status(9, TicketStatus::Done), None, "not on the board");
+        assert_eq!(b.apply_status(9, TicketStatus::Waiting), None, "not on the board");
+        assert!(b.apply_status(1, TicketStatus::NoShow).is_some());
         assert!(b.calls.is_empty());
     }
 
@@ -286,12 +319,70 @@ mod tests {
         assert_eq!(b.calls[0].called_at, 3);
     }
 
+    /// A screen that took the snapshot at any moment and then carried out each change shows
+    /// exactly what the board holds, after every change; and a change says something (no change
+    /// is sent that changes nothing). Random calls, recalls and statuses on small boards.
     #[test]
-    fn removed_ticket_leaves() {
-        let mut b = BoardState::new(5);
-        b.apply_call(call(1, 1));
-        b.remove(1);
-        assert!(b.calls.is_empty());
+    fn a_screen_following_the_changes_shows_the_board() {
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        const STATUSES: [TicketStatus; 5] = [
+            TicketStatus::Called,
+            TicketStatus::Serving,
+            TicketStatus::Done,
+            TicketStatus::Waiting,
+            TicketStatus::NoShow,
+        ];
+        for case in 0..2_000 {
+            let mut board = BoardState::new(1 + next(6) as usize);
+            let joins = next(40);
+            let mut screen: Option<BoardState> = None;
+            for step in 0..40 {
+                if step == joins {
+                    screen = Some(board.clone());
+                }
+                let before = board.clone();
+                let ticket = 1 + next(10) as i64;
+                let change = if next(3) == 0 {
+                    Some(board.apply_call(call(ticket, step as Millis)))
+                } else {
+                    board.apply_status(ticket, STATUSES[next(5) as usize])
+                };
+                match (&change, &mut screen) {
+                    (Some(c), Some(s)) => s.apply(c),
+                    (None, _) => assert_eq!(board, before, "case {case}: a change nobody is told"),
+                    _ => {}
+                }
+                if let Some(c) = &change {
+                    assert_ne!(board, before, "case {case}: {c:?} changed nothing");
+                }
+                if let Some(s) = &screen {
+                    assert_eq!(s, &board, "case {case} step {step}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_change_reads_as_the_page_expects() {
+        let json = |c: &BoardChange| serde_json::to_value(c).unwrap();
+        assert_eq!(
+            json(&BoardChange::Status {
+                ticket_id: 7,
+                status: TicketStatus::Serving
+            }),
+            serde_json::json!({"op": "status", "ticket_id": 7, "status": "serving"})
+        );
+        assert_eq!(
+            json(&BoardChange::Leave { ticket_id: 7 }),
+            serde_json::json!({"op": "leave", "ticket_id": 7})
+        );
+        assert_eq!(json(&BoardChange::Call { call: call(7, 5) })["call"]["number"], "A007");
     }
 
     #[test]
