@@ -15,7 +15,7 @@ use crate::model::field::FieldError;
 use crate::model::now_millis;
 use crate::model::role::Role;
 use crate::model::workflow::Action;
-use crate::store::requests::{MoveRequest, NewRequest, RequestRow, PRIORITIES};
+use crate::store::requests::{Levels, MoveRequest, NewRequest, RequestRow, PRIORITIES};
 use crate::store::Author;
 use crate::store::Message;
 use crate::{Core, Hub};
@@ -162,7 +162,7 @@ impl Hub {
             Action::RaisePriority => {
                 let at = PRIORITIES.iter().position(|p| *p == r.priority).unwrap_or(1);
                 let up = PRIORITIES[(at + 1).min(PRIORITIES.len() - 1)];
-                s.set_request_priority(org_id, r.id, up).await?;
+                s.set_request_levels(org_id, r.id, Some(up), None, None).await?;
             }
             Action::CreateChild { request_type } => {
                 let child = NewRequest {
@@ -196,6 +196,38 @@ impl Hub {
         let r = self.store().request(org_id, id).await?;
         self.request_changed(&r).await;
         Ok(())
+    }
+
+    /// Sets a request's priority and impact: its engineer or a supervisor may. Its SLA follows
+    /// (`Store::set_request_levels`).
+    pub async fn set_request_levels(
+        &self,
+        org_id: i64,
+        id: i64,
+        levels: &Levels,
+        by: i64,
+        role: Role,
+    ) -> Result<RequestRow> {
+        let r = self.store().request(org_id, id).await?;
+        if r.assignee_id != Some(by) && !role.at_least(Role::Supervisor) {
+            return Err(Error::Taken(FieldError::new(
+                "assignee_id",
+                "not_assignee",
+                Value::Null,
+            )));
+        }
+        let r = self
+            .store()
+            .set_request_levels(
+                org_id,
+                id,
+                levels.priority.as_deref(),
+                levels.impact.as_deref(),
+                Some(by),
+            )
+            .await?;
+        self.request_changed(&r).await;
+        Ok(r)
     }
 
     pub async fn assign_request(

@@ -189,6 +189,7 @@ pub(crate) async fn open_owed_requests(core: &Core, vehicle_id: Option<i64>) -> 
             type_id,
             subject: format!("{}: {} {worst} {sign} {}", vehicle.name, sensor.name, sensor.threshold),
             priority: Some(sensor.priority.clone()),
+            impact: None,
             category: None,
             counterparty_id: None,
             site_id: sensor.site_id,

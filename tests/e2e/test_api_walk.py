@@ -646,6 +646,7 @@ BODY_VALUES = {
     ("PUT", "/api/admin/desk/people/{id}"): {"rate_cents": 120000},
     ("POST", "/api/desk/requests/{id}/approve"): {"status": "work"},
     ("POST", "/api/desk/requests/{id}/checklist"): {"index": 0},
+    ("PATCH", "/api/desk/requests/{id}"): {"impact": "high"},
 }
 # A workflow the walk's request types follow: new → in progress → resolved → closed.
 DESK_WORKFLOW = {

@@ -372,6 +372,51 @@ def test_a_note_calls_a_colleague_and_labels_filter_the_list(hub, new_context):
     assert (status, e.get("field")) == (400, "labels"), (status, e)
 
 
+def test_impact_set_on_the_card_changes_the_service_level(hub, new_context):
+    """A supervisor raises a request's impact on its card: the SLA its policies now choose
+    applies at once (the clock's target, the history naming the new policy); an engineer who
+    does not hold the request sees the levels but cannot change them."""
+    admin = hub.api.login(*tgkit.ADMIN)
+    setup = hub.api.ok("GET", "/api/admin/desk", admin)
+    incident = next(t["id"] for t in setup["request_types"] if t["name"] == "Инцидент")
+    post = lambda path, body: hub.api.ok("POST", "/api/admin/desk/" + path, admin, body, want=201)["id"]  # noqa: E731
+    site = post("sites", {"name": "Киоск на вокзале", "lon": 37.65, "lat": 55.77})
+    post("policies", {"name": "Остановка продаж", "kind": "sla", "targets": {"resolution_mins": 60},
+                      "conditions": {"sites": [site], "impacts": ["high"]}})
+    post("policies", {"name": "Киоски", "kind": "sla", "targets": {"resolution_mins": 480}, "conditions": {"sites": [site]}})
+    op = hub.api.login(*hubnode.OPERATOR1)
+    r = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident, "subject": "Не печатает чеки", "site_id": site})
+
+    sup = new_context(**DESKTOP_VIEW).new_page()
+    desk_sign_in(sup, hub, hubnode.SUPERVISOR)
+    # A new site that no routing rule names: no group holds it, so it is under All.
+    sup.get_by_test_id("view-all").click()
+    sup.locator(f'[data-testid="request-item"][data-request-id="{r["id"]}"]').click()
+    card_box = sup.get_by_test_id("request-card")
+    expect(card_box).to_have_attribute("data-ready", "1")
+    clock = sup.locator('[data-testid="card-timer"][data-track="sla"][data-clock="resolution"]')
+    expect(clock).to_have_attribute("data-target", str(480 * 60))
+    impact = sup.get_by_test_id("card-impact-set")
+    expect(impact).to_have_value("medium")
+    expect(impact).to_be_enabled()
+    impact.select_option("high")
+    expect(clock).to_have_attribute("data-target", str(60 * 60))
+    expect(sup.locator('[data-testid="card-event"][data-kind="policy"]').first).to_contain_text(
+        "Сменилось соглашение об уровне сервиса: Остановка продаж")
+    expect(sup.locator('[data-testid="card-event"][data-kind="impact"]')).to_contain_text("Влияние: Высокое")
+    screenshot(sup, "desk-impact")
+    assert hub.api.ok("GET", f"/api/desk/requests/{r['id']}", op)["request"]["impact"] == "high"
+
+    anna = new_context(**DESKTOP_VIEW).new_page()
+    desk_sign_in(anna, hub, hubnode.OPERATOR2)
+    anna.get_by_test_id("view-all").click()
+    anna.locator(f'[data-testid="request-item"][data-request-id="{r["id"]}"]').click()
+    expect(anna.get_by_test_id("request-card")).to_have_attribute("data-ready", "1")
+    expect(anna.get_by_test_id("card-impact-set")).to_have_value("high")
+    expect(anna.get_by_test_id("card-impact-set")).to_be_disabled()
+    expect(anna.get_by_test_id("card-priority-set")).to_be_disabled()
+
+
 def test_a_clients_history_is_its_requests(hub, new_context):
     """The Clients tab lists the demo's client with its sites and requests; a click shows every
     request of theirs, closed ones too, and nobody else's."""

@@ -50,7 +50,7 @@ pub(crate) struct Desk {
     pub(crate) incident: i64,
     question: i64,
     l1_moscow: i64,
-    l2_moscow: i64,
+    pub(crate) l2_moscow: i64,
     l1_spb: i64,
     hq: i64,
     pub(crate) tverskaya: i64,
@@ -321,6 +321,184 @@ async fn routing_and_workflow_sqlite() {
 #[actix_rt::test]
 async fn routing_and_workflow_postgres() {
     routing(Backend::Postgres).await;
+}
+
+/// A request's SLA follows what its policies ask of it: chosen at creation by its impact, and
+/// chosen again when its impact, its group or its engineer changes, each swap a policy line in
+/// its history, the time already run carried into the new target; who may change the levels.
+async fn sla_follows(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let d = set_up(api, Value::Null).await;
+    let a = Some(d.admin.as_str());
+    let op = api.login("operator1", "demo-operator1").await;
+    let sup = api.login("supervisor", "demo-supervisor").await;
+    let (_, me) = api.get("/api/me", Some(&op)).await;
+    let me = me["user_id"].as_i64().expect("user");
+    let policy = |name: &str, mins: i64, when: Value| json!({"name": name, "kind": "sla", "targets": {"resolution_mins": mins}, "conditions": when});
+    let mine = id(&api
+        .post(
+            "/api/admin/desk/policies",
+            a,
+            policy("Anna's", 30, json!({"assignees": [me]})),
+        )
+        .await);
+    let high = id(&api
+        .post(
+            "/api/admin/desk/policies",
+            a,
+            policy("High impact", 60, json!({"impacts": ["high"]})),
+        )
+        .await);
+    let l2 = id(&api
+        .post(
+            "/api/admin/desk/policies",
+            a,
+            policy("Second line", 240, json!({"groups": [d.l2_moscow]})),
+        )
+        .await);
+    let default = id(&api
+        .post("/api/admin/desk/policies", a, policy("Default", 480, json!({})))
+        .await);
+    // Who holds a request cannot decide where it goes.
+    let (st, e) = api
+        .put(
+            "/api/admin/desk/rules",
+            a,
+            json!({"rules": [{"when": {"assignees": [me]}, "groups": [d.hq]}]}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["field"].as_str(), e["reason"].as_str()),
+        (400, Some("assignees"), Some("not_for_routing")),
+        "{e}"
+    );
+
+    let target = |card: &Value| sla_timer(card, "resolution").and_then(|t| t["target_secs"].as_i64());
+    let elapsed = |card: &Value| {
+        sla_timer(card, "resolution")
+            .and_then(|t| t["elapsed_secs"].as_i64())
+            .unwrap_or(-1)
+    };
+    let policies = |card: &Value| -> Vec<i64> {
+        card["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["kind"] == "policy")
+            .filter_map(|e| e["data"]["policy_id"].as_i64())
+            .collect()
+    };
+    let card = |rid: i64| {
+        let api = api.clone();
+        let op = op.clone();
+        async move {
+            let (st, c) = api.get(&format!("/api/desk/requests/{rid}"), Some(&op)).await;
+            assert_eq!(st, 200, "{c}");
+            c
+        }
+    };
+
+    // Made with a high impact: that policy from the start.
+    let (st, r) = api
+        .post(
+            "/api/desk/requests",
+            Some(&op),
+            json!({"type_id": d.incident, "site_id": d.tverskaya, "subject": "All tills down", "impact": "high"}),
+        )
+        .await;
+    assert_eq!((st, r["impact"].as_str()), (201, Some("high")), "{r}");
+    assert_eq!(policies(&card(r["id"].as_i64().expect("id")).await), vec![high]);
+    let (st, e) = api
+        .post(
+            "/api/desk/requests",
+            Some(&op),
+            json!({"type_id": d.incident, "subject": "x", "impact": "huge"}),
+        )
+        .await;
+    assert_eq!(
+        (st, e["field"].as_str(), e["reason"].as_str()),
+        (400, Some("impact"), Some("one_of")),
+        "{e}"
+    );
+
+    let r = open(api, &op, d.incident, d.tverskaya, "Printer").await;
+    let rid = r["id"].as_i64().expect("id");
+    assert_eq!(r["impact"], "medium");
+    let c = card(rid).await;
+    assert_eq!((policies(&c), target(&c)), (vec![default], Some(480 * 60)), "{c}");
+    let path = format!("/api/desk/requests/{rid}");
+    // Not the operator's request: only its engineer or a supervisor sets its levels.
+    let (st, e) = api.patch(&path, Some(&op), json!({"impact": "high"})).await;
+    assert_eq!((st, e["reason"].as_str()), (409, Some("not_assignee")), "{e}");
+    let (st, e) = api
+        .patch(&path, Some(&sup), json!({"impact": "high", "urgency": 1}))
+        .await;
+    assert_eq!(st, 400, "unknown fields refused: {e}");
+    let before = elapsed(&card(rid).await);
+    let (st, r) = api.patch(&path, Some(&sup), json!({"impact": "high"})).await;
+    assert_eq!((st, r["impact"].as_str()), (200, Some("high")), "{r}");
+    let c = card(rid).await;
+    assert_eq!((policies(&c), target(&c)), (vec![default, high], Some(60 * 60)), "{c}");
+    assert!(
+        elapsed(&c) >= before,
+        "the time run so far carries over: {before} then {}",
+        elapsed(&c)
+    );
+    assert!(
+        c["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["kind"] == "impact" && e["data"]["from"] == "medium")),
+        "{c}"
+    );
+    // Sent up to L2, still of high impact: the first policy that holds stays.
+    let (st, _) = api.post(&format!("{path}/escalate"), Some(&sup), json!({})).await;
+    assert_eq!(st, 200);
+    assert_eq!(policies(&card(rid).await), vec![default, high]);
+    let (st, _) = api
+        .patch(&path, Some(&sup), json!({"impact": "medium", "priority": "high"}))
+        .await;
+    assert_eq!(st, 200);
+    let c = card(rid).await;
+    assert_eq!(
+        (policies(&c), target(&c)),
+        (vec![default, high, l2], Some(240 * 60)),
+        "{c}"
+    );
+    assert_eq!(c["request"]["priority"], "high");
+    // Its engineer takes it: their own promise; let go, the group's again.
+    let (st, _) = api
+        .post(&format!("{path}/assign"), Some(&op), json!({"user_id": me}))
+        .await;
+    assert_eq!(st, 200);
+    let c = card(rid).await;
+    assert_eq!(
+        (policies(&c), target(&c)),
+        (vec![default, high, l2, mine], Some(30 * 60)),
+        "{c}"
+    );
+    let (st, r) = api.patch(&path, Some(&op), json!({"priority": "critical"})).await;
+    assert_eq!(
+        (st, r["priority"].as_str()),
+        (200, Some("critical")),
+        "its engineer may: {r}"
+    );
+    let (st, _) = api
+        .post(&format!("{path}/assign"), Some(&op), json!({"user_id": null}))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(policies(&card(rid).await), vec![default, high, l2, mine, l2]);
+}
+
+#[actix_rt::test]
+async fn the_sla_follows_impact_group_and_engineer_sqlite() {
+    sla_follows(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn the_sla_follows_impact_group_and_engineer_postgres() {
+    sla_follows(Backend::Postgres).await;
 }
 
 /// The alarm lines of a request's history: (clock, share, due_at, fired at).

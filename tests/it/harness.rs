@@ -420,6 +420,10 @@ impl Api {
         self.send("PUT", path, token, Some(body)).await
     }
 
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.send("PATCH", path, token, Some(body)).await
+    }
+
     pub async fn login(&self, login: &str, password: &str) -> String {
         let (status, body) = self
             .post(

@@ -16,6 +16,9 @@ export const K = { setup: null, users: [], queues: [], sub: 'groups' };
 const SUBS = ['groups', 'calendars', 'policies', 'territories', 'counterparties', 'sites', 'workflows', 'types', 'rules', 'intake', 'people', 'webhooks', 'vehicles'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const PRIORITIES = ['low', 'normal', 'high', 'critical'];
+const IMPACTS = ['low', 'medium', 'high'];
+/* Conditions that are words, not ids. */
+const WORDS = ['priorities', 'impacts'];
 
 const named = (list, id) => { const x = arr(list).find((i) => i.id === id); return x ? x.name : '#' + id; };
 const names = (list, ids) => arr(ids).map((id) => named(list, id)).join(', ') || '—';
@@ -35,8 +38,10 @@ const chosen = (sel) => [...sel.selectedOptions].map((o) => o.value).filter(Bool
 const chosenIds = (sel) => chosen(sel).map(Number);
 const minutes = (v) => (v.trim() === '' ? null : Number(v));
 
-/* The conditions a policy or a rule names, as multiple selects: [controls, read()]. */
-function conditions(when) {
+/* The conditions a policy or a rule names, as multiple selects: [controls, read()]. A policy
+   may also ask who holds the request (its group, its engineer), which a routing rule cannot:
+   routing is what decides it. */
+function conditions(when, policy) {
   const w = when || {};
   const multi = (name, items, had) => {
     const s = select(name, items, { multiple: true, size: String(Math.min(5, Math.max(2, items.length))), 'data-testid': 'dk-when-' + name });
@@ -50,13 +55,18 @@ function conditions(when) {
     counterparties: multi('counterparties', s.counterparties.map((x) => [x.id, x.name]), w.counterparties),
     request_types: multi('request_types', s.request_types.map((x) => [x.id, x.name]), w.request_types),
     priorities: multi('priorities', PRIORITIES.map((p) => [p, Hub.t('desk.prio.' + p)]), w.priorities),
+    impacts: multi('impacts', IMPACTS.map((p) => [p, Hub.t('desk.imp.' + p)]), w.impacts),
   };
+  if (policy) {
+    parts.groups = multi('groups', s.groups.map((g) => [g.id, groupLabel(g)]), w.groups);
+    parts.assignees = multi('assignees', K.users.map((u) => [u.id, u.name]), w.assignees);
+  }
   const box = Hub.el('fieldset', { class: 'row dk-when' }, Hub.el('legend', null, Hub.t('dk.when')),
     ...Object.entries(parts).map(([k, c]) => field('dk.w.' + k, c)));
   const read = () => {
     const out = {};
     for (const [k, c] of Object.entries(parts)) {
-      const v = k === 'priorities' ? chosen(c) : chosenIds(c);
+      const v = WORDS.includes(k) ? chosen(c) : chosenIds(c);
       if (v.length) out[k] = v;
     }
     return out;
@@ -71,6 +81,9 @@ function whenText(w) {
   if (arr(w.counterparties).length) parts.push(Hub.t('dk.w.counterparties') + ': ' + names(s.counterparties, w.counterparties));
   if (arr(w.request_types).length) parts.push(Hub.t('dk.w.request_types') + ': ' + names(s.request_types, w.request_types));
   if (arr(w.priorities).length) parts.push(Hub.t('dk.w.priorities') + ': ' + w.priorities.map((p) => Hub.t('desk.prio.' + p)).join(', '));
+  if (arr(w.impacts).length) parts.push(Hub.t('dk.w.impacts') + ': ' + w.impacts.map((p) => Hub.t('desk.imp.' + p)).join(', '));
+  if (arr(w.groups).length) parts.push(Hub.t('dk.w.groups') + ': ' + arr(w.groups).map((id) => { const g = arr(s.groups).find((x) => x.id === id); return g ? groupLabel(g) : '#' + id; }).join(', '));
+  if (arr(w.assignees).length) parts.push(Hub.t('dk.w.assignees') + ': ' + names(K.users, w.assignees));
   return parts.join('; ') || Hub.t('dk.always');
 }
 
@@ -188,7 +201,7 @@ function policies() {
   const kind = select('kind', [['sla', 'SLA'], ['ola', 'OLA']], { 'data-testid': 'dk-pol-kind' });
   const cal = select('calendar_id', [['', Hub.t('dk.around')], ...s.calendars.map((c) => [c.id, c.name])], { 'data-testid': 'dk-pol-calendar' });
   const [tc, readTargets] = targets(null);
-  const [when, readWhen] = conditions(null);
+  const [when, readWhen] = conditions(null, true);
   const fmt = (m) => (m == null ? '—' : Hub.fmtDur(m * 60));
   return [
     table('dk-policies', ['adm.name', 'adm.kind', 'dk.firstResponse', 'dk.resolution', 'dk.calendar', 'dk.when'], s.policies.map((p) => row('dk-policy', p.id,

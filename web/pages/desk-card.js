@@ -3,7 +3,10 @@
    channels with a reply box, the work log and the history with private notes. */
 import * as Hub from './hub.js';
 import { alertText } from './vehicle-alert.js';
-import { D, S, clockName, counterpartyName, fmtLeft, groupName, hooks, personName, siteName, statusName, typeName } from './desk-state.js';
+import { D, S, clockName, counterpartyName, fmtLeft, groupName, hooks, personName, policyName, siteName, statusName, typeName } from './desk-state.js';
+
+const PRIORITIES = ['low', 'normal', 'high', 'critical'];
+const IMPACTS = ['low', 'medium', 'high'];
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,7 +16,7 @@ function when(ms) { return ms == null ? '—' : Hub.fmtTime(ms); }
 function renderTimers(c) {
   const rows = c.timers.map((x) => Hub.el('tr', {
     'data-testid': 'card-timer', 'data-track': x.track, 'data-clock': x.clock,
-    'data-breached': x.breached ? '1' : '0', 'data-running': x.running ? '1' : '0',
+    'data-breached': x.breached ? '1' : '0', 'data-running': x.running ? '1' : '0', 'data-target': String(x.target_secs),
   },
   Hub.el('td', null, clockName(x)),
   Hub.el('td', { class: 'n mono' + (x.breached ? ' warn-text' : ''), 'data-testid': 'card-timer-left' }, fmtLeft(x.left_secs),
@@ -132,8 +135,10 @@ function historyText(e, typeId) {
     case 'checklist': return Hub.t(d.done ? 'desk.h.checked' : 'desk.h.unchecked', { item: d.item || '' });
     case 'approval': return Hub.t('desk.h.approval', { status: statusName(typeId, d.status) });
     case 'alarm': return Hub.t(d.share >= 100 ? 'desk.h.breach' : 'desk.h.warning', { clock: clockName(d), share: d.share });
-    case 'priority': return Hub.t('desk.h.priority', { priority: Hub.t('desk.prio.' + d.priority) });
-    case 'policy': return Hub.t('desk.h.policy');
+    // By nobody: a workflow's step raised it.
+    case 'priority': return Hub.t(e.by_user ? 'desk.h.prioritySet' : 'desk.h.priority', { priority: Hub.t('desk.prio.' + d.priority) });
+    case 'impact': return Hub.t('desk.h.impact', { impact: Hub.t('desk.imp.' + d.impact) });
+    case 'policy': return d.from ? Hub.t('desk.h.policySwap', { policy: policyName(d.policy_id) }) : Hub.t('desk.h.policy');
     case 'child': return Hub.t('desk.h.child', { id: d.request_id });
     case 'labels': return Hub.t('desk.h.labels', { labels: (d.labels || []).join(', ') || '—' });
     case 'vehicle': return alertText(d, d.vehicle || '', d.territory || '');
@@ -180,6 +185,14 @@ function render() {
   Hub.setText($('card-site'), siteName(r.site_id) || '—');
   Hub.setText($('card-created'), Hub.fmtTime(r.created_at));
   const closed = r.status_kind === 'closed';
+  // Its engineer or a supervisor sets them; the SLA follows.
+  const levels = !closed && (r.assignee_id === S.me.user_id || S.supervisor);
+  for (const [id, list, key, value] of [['card-priority-set', PRIORITIES, 'desk.prio.', r.priority], ['card-impact-set', IMPACTS, 'desk.imp.', r.impact]]) {
+    const sel = $(id);
+    sel.replaceChildren(...list.map((v) => Hub.el('option', { value: v }, Hub.t(key + v))));
+    sel.value = value;
+    sel.disabled = !levels;
+  }
   Hub.show($('card-take'), !closed && r.assignee_id !== S.me.user_id);
   Hub.show($('card-release'), !closed && r.assignee_id === S.me.user_id);
   Hub.show($('card-escalate'), !closed && S.supervisor);
@@ -228,6 +241,8 @@ function move(id, to) {
 
 function tick(id, index, done) { return act(() => Hub.api('POST', '/api/desk/requests/' + id + '/checklist', { index, done })); }
 
+function setLevels(body) { return act(() => Hub.api('PATCH', '/api/desk/requests/' + S.openId, body)); }
+
 function assign(userId) { return act(() => Hub.api('POST', '/api/desk/requests/' + S.openId + '/assign', { user_id: userId })); }
 
 function wire() {
@@ -235,6 +250,8 @@ function wire() {
   $('card-release').addEventListener('click', () => assign(null));
   $('card-escalate').addEventListener('click', () => act(() => Hub.api('POST', '/api/desk/requests/' + S.openId + '/escalate')));
   $('card-back').addEventListener('click', () => { $('panel-requests').dataset.view = 'list'; });
+  $('card-priority-set').addEventListener('change', (e) => setLevels({ priority: e.target.value }));
+  $('card-impact-set').addEventListener('change', (e) => setLevels({ impact: e.target.value }));
   $('fields-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const values = JSON.parse(S.card.request.fields || '{}');

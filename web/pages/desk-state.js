@@ -13,7 +13,7 @@ export const S = {
   client: null, showClient: () => {},
 };
 
-export const D = { types: [], groups: [], sites: [], counterparties: [], people: [], labels: [], activities: [] };
+export const D = { types: [], groups: [], sites: [], counterparties: [], people: [], labels: [], activities: [], policies: [] };
 
 const named = (list, id) => (list.find((x) => x.id === id) || {}).name;
 
@@ -21,6 +21,7 @@ export function typeName(id) { return named(D.types, id) || ''; }
 export function siteName(id) { return named(D.sites, id) || ''; }
 export function counterpartyName(id) { return named(D.counterparties, id) || ''; }
 export function personName(id) { return named(D.people, id) || (id ? '#' + id : ''); }
+export function policyName(id) { return named(D.policies, id) || (id ? '#' + id : ''); }
 
 /* "L2 · Field engineers" */
 export function groupName(id) {

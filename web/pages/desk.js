@@ -50,6 +50,7 @@ function fillFilters() {
   fillSelect($('new-site'), D.sites.map((x) => [x.id, x.name]), '—');
   fillSelect($('new-counterparty'), D.counterparties.map((x) => [x.id, x.name]), '—');
   fillSelect($('new-priority'), ['low', 'normal', 'high', 'critical'].map((p) => [p, Hub.t('desk.prio.' + p)]), Hub.t('desk.prioDefault'));
+  fillSelect($('new-impact'), ['low', 'high'].map((p) => [p, Hub.t('desk.imp.' + p)]), Hub.t('desk.impDefault'));
   if (!$('k-group').value && S.myGroups.length) $('k-group').value = String(S.myGroups[0]);
   if (!$('k-type').value && D.types.length) $('k-type').value = String(D.types[0].id);
 }
@@ -279,6 +280,7 @@ async function create(e) {
   e.preventDefault();
   const body = { type_id: Number($('new-type').value), subject: $('new-subject').value };
   if ($('new-priority').value) body.priority = $('new-priority').value;
+  if ($('new-impact').value) body.impact = $('new-impact').value;
   if ($('new-site').value) body.site_id = Number($('new-site').value);
   if ($('new-counterparty').value) body.counterparty_id = Number($('new-counterparty').value);
   if (S.fromThread) body.conversation_id = S.fromThread;

@@ -26,8 +26,13 @@ pub struct Conditions {
     pub request_types: Vec<i64>,
     pub categories: Vec<String>,
     pub priorities: Vec<String>,
-    /// The support group holding the request (for SLA policies, chosen once it is placed).
+    /// How much of the customer's business it touches (low, medium, high).
+    pub impacts: Vec<String>,
+    /// The support group holding the request (for SLA policies, chosen again whenever it
+    /// changes; a routing rule cannot ask it: routing is what places the request).
     pub groups: Vec<i64>,
+    /// The engineer holding the request (for SLA policies, as `groups`).
+    pub assignees: Vec<i64>,
 }
 
 /// A rule: its conditions and the groups that serve what it matches, one per grade.
@@ -61,7 +66,9 @@ pub struct Subject {
     pub request_type: Option<i64>,
     pub category: Option<String>,
     pub priority: Option<String>,
+    pub impact: Option<String>,
     pub group: Option<i64>,
+    pub assignee: Option<i64>,
 }
 
 /// Where a request goes: the rule that decided (kept on the request, so escalation stays
@@ -85,7 +92,9 @@ impl Conditions {
             && any_of(&self.request_types, |t| s.request_type == Some(*t))
             && any_of(&self.categories, |c| s.category.as_deref() == Some(c.as_str()))
             && any_of(&self.priorities, |p| s.priority.as_deref() == Some(p.as_str()))
+            && any_of(&self.impacts, |i| s.impact.as_deref() == Some(i.as_str()))
             && any_of(&self.groups, |g| s.group == Some(*g))
+            && any_of(&self.assignees, |a| s.assignee == Some(*a))
     }
 }
 
@@ -126,6 +135,15 @@ pub fn validate(rules: &[Rule], groups: &[Group]) -> Result<(), FieldError> {
         return Err(FieldError::new("rules", "too_many", json!({ "max": MAX_RULES })));
     }
     for r in rules {
+        // Known only once a request is placed: a rule asking them would never match.
+        if !r.when.groups.is_empty() || !r.when.assignees.is_empty() {
+            let field = if r.when.groups.is_empty() {
+                "assignees"
+            } else {
+                "groups"
+            };
+            return Err(FieldError::new(field, "not_for_routing", json!({ "rule": r.id })));
+        }
         if r.groups.is_empty() {
             return Err(FieldError::new("groups", "required", json!({ "rule": r.id })));
         }
@@ -335,6 +353,19 @@ mod tests {
             })
             .collect();
         assert_eq!(validate(&many, &GROUPS).unwrap_err().reason, "too_many");
+        // What only a placed request has cannot decide where it is placed.
+        let mut r = rules();
+        r[1].when.groups = vec![11];
+        assert_eq!(
+            validate(&r, &GROUPS).map_err(|e| (e.field, e.reason)),
+            Err(("groups", "not_for_routing"))
+        );
+        r[1].when.groups.clear();
+        r[1].when.assignees = vec![5];
+        assert_eq!(
+            validate(&r, &GROUPS).map_err(|e| (e.field, e.reason)),
+            Err(("assignees", "not_for_routing"))
+        );
         // Unknown condition names are refused when read, not ignored.
         assert!(serde_json::from_value::<Conditions>(json!({"teritories": [1]})).is_err());
     }

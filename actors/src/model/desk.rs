@@ -124,6 +124,18 @@ pub fn choose(policies: &[Choice], s: &Subject) -> Option<i64> {
     policies.iter().find(|p| p.when.hold(s)).map(|p| p.id)
 }
 
+/// What a request's SLA becomes when something its policies ask about changed (its priority or
+/// impact, its group, its engineer): the policy now chosen, when one is and it is not the one
+/// it has. A request that no policy matches any more keeps its own: handing it on must not
+/// silently take its promise away. The clocks carry the time already run into the new policy
+/// (`sla`'s policy lines), so nothing paused or spent is lost by the swap.
+pub fn rechoose(policies: &[Choice], s: &Subject, current: Option<i64>) -> Option<i64> {
+    choose(policies, s).filter(|p| Some(*p) != current)
+}
+
+/// How much of the customer's business a request touches, least first.
+pub const IMPACTS: [&str; 3] = ["low", "medium", "high"];
+
 /// One line of a request's history, as its clocks need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
@@ -736,6 +748,38 @@ mod tests {
         assert_eq!(choose(&list, &s("critical")), Some(1));
         assert_eq!(choose(&list, &s("normal")), Some(2));
         assert_eq!(choose(&list[..1], &s("normal")), None);
+    }
+
+    #[test]
+    fn a_change_the_conditions_see_swaps_the_policy_but_never_drops_it() {
+        let on_site = Conditions {
+            impacts: vec!["high".into()],
+            assignees: vec![7],
+            ..Default::default()
+        };
+        let l2 = Conditions {
+            groups: vec![12],
+            ..Default::default()
+        };
+        let list = [Choice { id: 1, when: &on_site }, Choice { id: 2, when: &l2 }];
+        let s = |impact: &str, group: i64, assignee: Option<i64>| Subject {
+            impact: Some(impact.into()),
+            group: Some(group),
+            assignee,
+            ..Default::default()
+        };
+        // Escalated to L2: its policy.
+        assert_eq!(rechoose(&list, &s("medium", 12, None), None), Some(2));
+        assert_eq!(
+            rechoose(&list, &s("medium", 12, None), Some(2)),
+            None,
+            "no change, no swap"
+        );
+        // Its engineer 7 takes it, with a high impact: every condition of the first holds.
+        assert_eq!(rechoose(&list, &s("high", 12, Some(7)), Some(2)), Some(1));
+        assert_eq!(rechoose(&list, &s("medium", 12, Some(7)), Some(1)), Some(2));
+        // Back to L1 with nobody: nothing matches, and it keeps what it had.
+        assert_eq!(rechoose(&list, &s("medium", 11, None), Some(2)), None);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct NewRequest {
     pub subject: String,
     #[serde(default)]
     pub priority: Option<String>,
+    /// low, medium (when absent) or high.
+    #[serde(default)]
+    pub impact: Option<String>,
     #[serde(default)]
     pub category: Option<String>,
     #[serde(default)]
@@ -43,6 +46,16 @@ pub struct NewRequest {
     /// The chat, mail or call it is made from: the customer goes on talking there.
     #[serde(default)]
     pub conversation_id: Option<i64>,
+}
+
+/// A change of a request's priority and impact; what is absent stays.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Levels {
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub impact: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -61,6 +74,7 @@ pub struct RequestRow {
     pub status: String,
     pub status_kind: String,
     pub priority: String,
+    pub impact: String,
     pub category: Option<String>,
     pub counterparty_id: Option<i64>,
     pub site_id: Option<i64>,
@@ -75,7 +89,7 @@ pub struct RequestRow {
     pub next_alarm_at: Option<Millis>,
 }
 
-pub(super) const COLUMNS: &str = "id, org_id, type_id, workflow_version_id, subject, status, status_kind, priority, category, \
+pub(super) const COLUMNS: &str = "id, org_id, type_id, workflow_version_id, subject, status, status_kind, priority, impact, category, \
     counterparty_id, site_id, contact_id, rule_id, group_id, assignee_id, fields, checklist, created_at, updated_at, next_alarm_at";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -402,6 +416,26 @@ async fn resume_on_reply(tx: &mut super::Tx<'_>, conversation_id: i64, now: Mill
     Ok(())
 }
 
+fn check_impact(impact: &str) -> Result<()> {
+    if desk::IMPACTS.contains(&impact) {
+        Ok(())
+    } else {
+        Err(FieldError::new("impact", "one_of", json!({ "values": desk::IMPACTS.join(", ") })).into())
+    }
+}
+
+/// The organisation's SLA policies (not its OLAs), in its order, as choosing reads them.
+fn sla_choices(policies: &[DeskPolicy]) -> Vec<Choice<'_>> {
+    policies
+        .iter()
+        .filter(|p| p.kind == "sla")
+        .map(|p| Choice {
+            id: p.id,
+            when: &p.conditions,
+        })
+        .collect()
+}
+
 impl Store {
     /// What routing rules and policy conditions may ask of a request.
     pub async fn request_subject(
@@ -412,6 +446,7 @@ impl Store {
         type_id: i64,
         category: Option<&str>,
         priority: &str,
+        impact: &str,
     ) -> Result<Subject> {
         let mut s = Subject {
             site: site_id,
@@ -419,6 +454,7 @@ impl Store {
             request_type: Some(type_id),
             category: category.map(str::to_string),
             priority: Some(priority.to_string()),
+            impact: Some(impact.to_string()),
             ..Default::default()
         };
         if let Some(site_id) = site_id {
@@ -454,15 +490,47 @@ impl Store {
         let placed = assignment::place(&rules, &groups, s, grade);
         s.group = placed.map(|p| p.group.id);
         let policies = self.desk_policies(org_id).await?;
-        let choices: Vec<Choice> = policies
-            .iter()
-            .filter(|p| p.kind == "sla")
-            .map(|p| Choice {
-                id: p.id,
-                when: &p.conditions,
-            })
-            .collect();
-        Ok((placed, desk::choose(&choices, s)))
+        Ok((placed, desk::choose(&sla_choices(&policies), s)))
+    }
+
+    /// What a request is now, as its policies' conditions see it: `r` with `change` made.
+    async fn subject_of(&self, r: &RequestRow, change: impl FnOnce(&mut Subject)) -> Result<Subject> {
+        let mut s = self
+            .request_subject(
+                r.org_id,
+                r.site_id,
+                r.counterparty_id,
+                r.type_id,
+                r.category.as_deref(),
+                &r.priority,
+                &r.impact,
+            )
+            .await?;
+        s.group = r.group_id;
+        s.assignee = r.assignee_id;
+        change(&mut s);
+        Ok(s)
+    }
+
+    /// After a change its SLA policies may ask about (priority, impact, group, engineer): the
+    /// policy they now choose, as a policy line in the change's own transaction when it is
+    /// another (`desk::rechoose`); the request's clocks are read again from it.
+    async fn repolicy(&self, tx: &mut super::Tx<'_>, org_id: i64, id: i64, s: &Subject, now: Millis) -> Result<()> {
+        let policies = self.desk_policies(org_id).await?;
+        let last: Option<(String,)> = sqlx::query_as(
+            "SELECT data FROM request_events WHERE request_id = $1 AND kind = 'policy' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let current = last
+            .and_then(|(d,)| serde_json::from_str::<Value>(&d).ok())
+            .and_then(|d| d["policy_id"].as_i64());
+        if let Some(p) = desk::rechoose(&sla_choices(&policies), s, current) {
+            event(tx, id, now, "policy", json!({ "policy_id": p, "from": current }), None).await?;
+            recheck(tx, id, now).await?;
+        }
+        Ok(())
     }
 
     /// Opens a request: its type's current workflow version, its first status, the group the
@@ -492,6 +560,8 @@ impl Store {
         if !PRIORITIES.contains(&priority.as_str()) {
             return Err(FieldError::new("priority", "one_of", json!({ "values": PRIORITIES.join(", ") })).into());
         }
+        let impact = new.impact.clone().unwrap_or_else(|| "medium".into());
+        check_impact(&impact)?;
         if let Some(c) = &new.category {
             field::text("category", c, 100, false)?;
         }
@@ -528,6 +598,7 @@ impl Store {
                 new.type_id,
                 new.category.as_deref(),
                 &priority,
+                &impact,
             )
             .await?;
         let (placed, sla) = self.place_request(org_id, &mut s, 1).await?;
@@ -551,8 +622,8 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO requests (org_id, type_id, workflow_version_id, subject, status, status_kind, priority, category, \
-             counterparty_id, site_id, contact_id, rule_id, group_id, fields, checklist, created_at, updated_at, next_alarm_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16) RETURNING id",
+             counterparty_id, site_id, contact_id, rule_id, group_id, fields, checklist, created_at, updated_at, next_alarm_at, impact) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16, $17) RETURNING id",
         )
         .bind(org_id)
         .bind(new.type_id)
@@ -570,6 +641,7 @@ impl Store {
         .bind(Value::Object(new.fields.clone()).to_string())
         .bind(serde_json::to_string(&checklist).map_err(|e| Error::Internal(e.to_string()))?)
         .bind(now)
+        .bind(&impact)
         .fetch_one(&mut *tx)
         .await?;
         let words = [new.subject.as_str(), new.category.as_deref().unwrap_or("")].join("\n")
@@ -1070,6 +1142,13 @@ impl Store {
         why: &str,
         by: Option<i64>,
     ) -> Result<()> {
+        let r = self.request(org_id, id).await?;
+        let s = self
+            .subject_of(&r, |s| {
+                s.group = Some(placed.group.id);
+                s.assignee = None;
+            })
+            .await?;
         let now = now_millis();
         let mut tx = self.write.begin().await?;
         let done = sqlx::query(
@@ -1088,6 +1167,10 @@ impl Store {
         let data =
             json!({ "group_id": placed.group.id, "rule_id": placed.rule, "grade": placed.group.grade, "why": why });
         event(&mut tx, id, now, "group", data, by).await?;
+        if r.assignee_id.is_some() {
+            event(&mut tx, id, now, "assignee", json!({ "user_id": null }), by).await?;
+        }
+        self.repolicy(&mut tx, org_id, id, &s, now).await?;
         recheck(&mut tx, id, now).await?;
         tx.commit().await?;
         Ok(())
@@ -1128,6 +1211,7 @@ impl Store {
             return Err(FieldError::new("user_id", "assign_others", Value::Null).into());
         }
         self.owned(org_id, "users", "user_id", user).await?;
+        let s = self.subject_of(&r, |s| s.assignee = user).await?;
         let now = now_millis();
         let mut tx = self.write.begin().await?;
         sqlx::query("UPDATE requests SET assignee_id = $1, updated_at = $2 WHERE id = $3 AND org_id = $4")
@@ -1138,6 +1222,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         event(&mut tx, id, now, "assignee", json!({ "user_id": user }), Some(by)).await?;
+        self.repolicy(&mut tx, org_id, id, &s, now).await?;
         tx.commit().await?;
         self.request(org_id, id).await
     }
@@ -1241,26 +1326,72 @@ impl Store {
         Err(Error::Taken(FieldError::new("fields", "moved_meanwhile", Value::Null)))
     }
 
-    pub async fn set_request_priority(&self, org_id: i64, id: i64, priority: &str) -> Result<()> {
+    /// Sets a request's priority and impact (either may be left as it is), and the SLA they
+    /// now choose. Refused on a closed request.
+    pub async fn set_request_levels(
+        &self,
+        org_id: i64,
+        id: i64,
+        priority: Option<&str>,
+        impact: Option<&str>,
+        by: Option<i64>,
+    ) -> Result<RequestRow> {
+        if priority.is_some_and(|p| !PRIORITIES.contains(&p)) {
+            return Err(FieldError::new("priority", "one_of", json!({ "values": PRIORITIES.join(", ") })).into());
+        }
+        if let Some(i) = impact {
+            check_impact(i)?;
+        }
+        let r = self.request(org_id, id).await?;
+        if r.status_kind == "closed" {
+            return Err(Error::Taken(FieldError::new("status", "request_closed", Value::Null)));
+        }
+        let priority = priority.unwrap_or(&r.priority);
+        let impact = impact.unwrap_or(&r.impact);
+        if priority == r.priority && impact == r.impact {
+            return Ok(r);
+        }
+        let s = self
+            .subject_of(&r, |s| {
+                s.priority = Some(priority.to_string());
+                s.impact = Some(impact.to_string());
+            })
+            .await?;
+        let now = now_millis();
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE requests SET priority = $1, updated_at = $2 WHERE id = $3 AND org_id = $4")
+        sqlx::query("UPDATE requests SET priority = $1, impact = $2, updated_at = $3 WHERE id = $4 AND org_id = $5")
             .bind(priority)
-            .bind(now_millis())
+            .bind(impact)
+            .bind(now)
             .bind(id)
             .bind(org_id)
             .execute(&mut *tx)
             .await?;
-        event(
-            &mut tx,
-            id,
-            now_millis(),
-            "priority",
-            json!({ "priority": priority }),
-            None,
-        )
-        .await?;
+        if priority != r.priority {
+            event(
+                &mut tx,
+                id,
+                now,
+                "priority",
+                json!({ "priority": priority, "from": r.priority }),
+                by,
+            )
+            .await?;
+        }
+        if impact != r.impact {
+            event(
+                &mut tx,
+                id,
+                now,
+                "impact",
+                json!({ "impact": impact, "from": r.impact }),
+                by,
+            )
+            .await?;
+        }
+        self.repolicy(&mut tx, org_id, id, &s, now).await?;
         tx.commit().await?;
-        Ok(())
+        self.request(org_id, id).await
     }
 
     pub async fn add_work_log(&self, org_id: i64, id: i64, w: &NewWorkLog, by: i64) -> Result<WorkLog> {

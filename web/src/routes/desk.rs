@@ -12,7 +12,7 @@ use hub_actors::desk::RequestReply;
 use hub_actors::model::field;
 use hub_actors::model::kpi::{self, Case};
 use hub_actors::store::requests::RequestRow;
-use hub_actors::store::requests::{MoveRequest, NewRequest, NewWorkLog, RequestFilter};
+use hub_actors::store::requests::{Levels, MoveRequest, NewRequest, NewWorkLog, RequestFilter};
 
 /// Messages of each thread shown on the card.
 const THREAD_PAGE: i64 = 100;
@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/desk/requests", web::get().to(list))
         .route("/api/desk/requests", web::post().to(create))
         .route("/api/desk/requests/{id}", web::get().to(card))
+        .route("/api/desk/requests/{id}", web::patch().to(levels))
         .route("/api/desk/requests/{id}/move", web::post().to(move_to))
         .route("/api/desk/requests/{id}/approve", web::post().to(approve))
         .route("/api/desk/requests/{id}/checklist", web::post().to(checklist))
@@ -385,6 +386,20 @@ async fn assign(
     Ok(HttpResponse::Ok().json(r))
 }
 
+/// The request's priority and impact, by its engineer or a supervisor; its SLA follows them.
+async fn levels(
+    state: web::Data<AppState>,
+    op: Operator,
+    path: web::Path<i64>,
+    body: web::Json<Levels>,
+) -> ApiResult<HttpResponse> {
+    let r = state
+        .hub
+        .set_request_levels(op.org_id, *path, &body, op.user_id, op.role)
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Reply {
@@ -467,6 +482,9 @@ async fn directory(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpRe
             .map(|x| named(x.id, &x.name)).collect::<Vec<_>>(),
         "people": people,
         "labels": store.org_labels(op.org_id).await?,
+        // Named in the card's history when a request's service level changes.
+        "policies": store.desk_policies(op.org_id).await?.iter()
+            .map(|p| json!({ "id": p.id, "name": p.name, "kind": p.kind })).collect::<Vec<_>>(),
     })))
 }
 
