@@ -13,12 +13,26 @@ use hub_actors::{
         schedule::{Exception, Schedule},
         workflow::Workflow,
     },
-    store::{desk::Site, Store},
+    store::{
+        desk::{GroupForm, Site},
+        Store,
+    },
     Error, Result,
 };
 
 fn data<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A group its engineers take requests from by hand.
+fn group(name: &str, grade: i64, ola_policy_id: Option<i64>, members: &[i64]) -> GroupForm {
+    GroupForm {
+        name: name.into(),
+        grade,
+        ola_policy_id,
+        members: members.to_vec(),
+        dispatch: Default::default(),
+    }
 }
 
 pub async fn seed(store: &Store, org: i64, first_line: &[i64], engineers: &[i64]) -> Result<()> {
@@ -47,10 +61,10 @@ pub async fn seed(store: &Store, org: i64, first_line: &[i64], engineers: &[i64]
         )
         .await?;
     let l1 = store
-        .create_support_group(org, "Первая линия", 1, Some(ola), first_line)
+        .create_support_group(org, &group("Первая линия", 1, Some(ola), first_line))
         .await?;
     let l2 = store
-        .create_support_group(org, "Выездные инженеры", 2, None, engineers)
+        .create_support_group(org, &group("Выездные инженеры", 2, None, engineers))
         .await?;
     store
         .create_territory(

@@ -32,11 +32,23 @@ use hub_actors::model::assignment::Conditions;
 use hub_actors::model::desk::Targets;
 use hub_actors::model::role::Role;
 use hub_actors::model::workflow::Workflow;
+use hub_actors::store::desk::GroupForm;
 use hub_actors::store::requests::{MoveRequest, NewRequest, RequestFilter};
 use hub_actors::store::Store;
 use hub_actors::tasks::Tasks;
 use hub_actors::{Core, Hub};
 use serde_json::json;
+
+/// A group with no members, given out by hand.
+fn group(name: &str, grade: i64) -> GroupForm {
+    GroupForm {
+        name: name.into(),
+        grade,
+        ola_policy_id: None,
+        members: Vec::new(),
+        dispatch: Default::default(),
+    }
+}
 
 /// Requests created at once (the rest wait their turn).
 const IN_FLIGHT: usize = 16;
@@ -88,14 +100,8 @@ async fn set_up(store: &Store) -> Setup {
         .create_territory(org, "Moscow", &shape, None)
         .await
         .expect("territory");
-    let l1 = store
-        .create_support_group(org, "L1", 1, None, &[])
-        .await
-        .expect("group");
-    let l2 = store
-        .create_support_group(org, "L2", 2, None, &[])
-        .await
-        .expect("group");
+    let l1 = store.create_support_group(org, &group("L1", 1)).await.expect("group");
+    let l2 = store.create_support_group(org, &group("L2", 2)).await.expect("group");
     let when = Conditions {
         territories: vec![territory],
         ..Default::default()

@@ -567,7 +567,7 @@ def _kind_of_path_param(path: str, index: int) -> str | None:
         "board-templates": "board_template", "regions": "region",
         "requests": "request", "policies": "desk_policy", "workflows": "workflow",
         "webhooks": "webhook", "deliveries": "webhook_delivery", "people": "user", "activities": "activity",
-        "vehicles": "vehicle", "trackers": "tracker", "sensors": "sensor",
+        "vehicles": "vehicle", "trackers": "tracker", "sensors": "sensor", "groups": "support_group",
     }.get(segs[index - 1])
 
 
@@ -1132,6 +1132,8 @@ class Walk:
         if kind == "canned":  # the caller's own, personal
             return self.ok("POST", "/api/canned", self.tokens[caller], {
                 "shortcut": f"walk-mine-{n}", "title": "Walk", "body": "walk", "personal": True})["id"]
+        if kind == "spare_group":  # never one the walk's requests are placed with
+            return self.ok("POST", "/api/admin/desk/groups", admin, {"name": f"Walk group {n}", "grade": 3})["id"]
         if kind == "trunk":
             return self.ok("POST", "/api/admin/sip/trunks", admin, {
                 "name": f"Walk trunk {n}", "domain": "sip.walk.example", "proxies": ["sip.walk.example:5060"],
@@ -1271,6 +1273,8 @@ class Walk:
     # for each caller with enough access.
     FRESH_PATH = {
         ("DELETE", "/api/canned/{id}"): ("{id}", "canned"),
+        # A group changed whole: one made for it, so the walk's lines keep their grades.
+        ("PUT", "/api/admin/desk/groups/{id}"): ("{id}", "spare_group"),
         ("DELETE", "/api/admin/sip/trunks/{id}"): ("{id}", "trunk"),
         ("DELETE", "/api/admin/sip/vip/{number}"): ("{number}", "vip"),
         ("DELETE", "/api/admin/sip/accounts/{user_id}"): ("{user_id}", "sip_user"),

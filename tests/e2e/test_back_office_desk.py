@@ -58,6 +58,13 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     page.get_by_test_id("dk-group-grade").select_option("2")
     page.get_by_test_id("dk-group-form-submit").click()
     added(page, "dk-group", "Москва, вторая линия")
+    # The first line gives its requests out: edited in place.
+    added(page, "dk-group", "Москва, первая линия").get_by_test_id("dk-group-edit").click()
+    expect(page.get_by_test_id("dk-group-name")).to_have_value("Москва, первая линия")
+    page.get_by_test_id("dk-group-dispatch").select_option("least_loaded")
+    page.get_by_test_id("dk-group-form-submit").click()
+    expect(added(page, "dk-group", "Москва, первая линия")).to_contain_text("Самому свободному на смене")
+    expect(page.get_by_test_id("dk-group")).to_have_count(len(hub.api.ok("GET", "/api/admin/desk", hub.api.login(*tgkit.ADMIN))["groups"]))
 
     sub(page, "calendars")
     page.get_by_test_id("dk-cal-name").fill("Будни")
@@ -160,6 +167,8 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     op = hub.api.login(*hubnode.OPERATOR1)
     r = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident["id"], "subject": "Касса", "site_id": site})
     assert r["group_id"] == l1
+    anna = hub.api.ok("GET", "/api/me", op)["user_id"]
+    assert r["assignee_id"] == anna, r  # the first line's one member, with no shift set: on duty
     card = hub.api.ok("GET", f"/api/desk/requests/{r['id']}", op)
     assert {(t["clock"], t["target_secs"]) for t in card["timers"]} == {("first_response", 1800), ("resolution", 14400)}
     assert [c["text"] for c in json.loads(card["request"]["checklist"])] == incident["checklist"]

@@ -501,6 +501,119 @@ async fn the_sla_follows_impact_group_and_engineer_postgres() {
     sla_follows(Backend::Postgres).await;
 }
 
+/// A group that dispatches gives each request placed with it to the member on duty with the
+/// fewest open requests, in turns; one off shift gets none; a group given out by hand leaves
+/// them for the engineers; and a group is edited whole.
+async fn dispatch(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let d = set_up(api, Value::Null).await;
+    let a = Some(d.admin.as_str());
+    let user = |login: &'static str, password: &'static str| {
+        let api = api.clone();
+        async move {
+            let t = api.login(login, password).await;
+            let (_, me) = api.get("/api/me", Some(&t)).await;
+            me["user_id"].as_i64().expect("user")
+        }
+    };
+    let (anna, ivan, boss) = (
+        user("operator1", "demo-operator1").await,
+        user("operator2", "demo-operator2").await,
+        user("supervisor", "demo-supervisor").await,
+    );
+    let op = api.login("operator1", "demo-operator1").await;
+    // The supervisor's shift has today and tomorrow off (either side of midnight, UTC).
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let holiday = |d: jiff::civil::Date| json!({"date": d.to_string(), "note": "off"});
+    let off = id(&api
+        .post(
+            "/api/admin/desk/calendars",
+            a,
+            json!({"name": "Days off", "timezone": "UTC",
+                   "week": {"mon": "00:00-24:00", "tue": "00:00-24:00", "wed": "00:00-24:00", "thu": "00:00-24:00",
+                            "fri": "00:00-24:00", "sat": "00:00-24:00", "sun": "00:00-24:00"},
+                   "exceptions": [holiday(today), holiday(today.tomorrow().expect("date"))]}),
+        )
+        .await);
+    let (st, e) = api
+        .put(
+            &format!("/api/admin/desk/people/{boss}"),
+            a,
+            json!({"calendar_id": off}),
+        )
+        .await;
+    assert_eq!(st, 204, "{e}");
+    let group = format!("/api/admin/desk/groups/{}", d.l1_moscow);
+    let form =
+        |dispatch: &str| json!({"name": "Moscow L1", "grade": 1, "members": [boss, ivan, anna], "dispatch": dispatch});
+    let (st, e) = api.put(&group, a, form("random")).await;
+    assert_eq!(st, 400, "{e}");
+    let (st, e) = api.put("/api/admin/desk/groups/999999", a, form("manual")).await;
+    assert_eq!(st, 404, "{e}");
+    let (st, e) = api.put(&group, a, form("least_loaded")).await;
+    assert_eq!(st, 204, "{e}");
+    let (_, setup) = api.get("/api/admin/desk", a).await;
+    let g = setup["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["id"] == d.l1_moscow).cloned());
+    assert_eq!(
+        g.as_ref()
+            .map(|g| (&g["dispatch"], g["members"].as_array().map(Vec::len))),
+        Some((&json!("least_loaded"), Some(3))),
+        "{setup}"
+    );
+
+    // Three requests one after another: the two on duty in turns, fewest open first.
+    let (first, second) = (anna.min(ivan), anna.max(ivan));
+    let mut given = Vec::new();
+    let mut rid = 0;
+    for n in 0..3 {
+        let r = open(api, &op, d.incident, d.tverskaya, &format!("Till {n}")).await;
+        assert_eq!(r["group_id"].as_i64(), Some(d.l1_moscow));
+        given.push(r["assignee_id"].as_i64());
+        rid = r["id"].as_i64().expect("id");
+    }
+    assert_eq!(
+        given,
+        vec![Some(first), Some(second), Some(first)],
+        "the supervisor is off shift"
+    );
+    let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), Some(&op)).await;
+    assert!(
+        card["events"].as_array().is_some_and(|e| e
+            .iter()
+            .any(|e| e["kind"] == "assignee" && e["data"]["why"] == "dispatch")),
+        "{card}"
+    );
+    // Sent up to a group given out by hand: nobody holds it there.
+    let sup = api.login("supervisor", "demo-supervisor").await;
+    let (st, up) = api
+        .post(&format!("/api/desk/requests/{rid}/escalate"), Some(&sup), json!({}))
+        .await;
+    assert_eq!(
+        (st, up["group_id"].as_i64(), up["assignee_id"].as_i64()),
+        (200, Some(d.l2_moscow), None),
+        "{up}"
+    );
+    // Given out by hand again: a new request waits for someone to take it.
+    let (st, _) = api.put(&group, a, form("manual")).await;
+    assert_eq!(st, 204);
+    let r = open(api, &op, d.incident, d.tverskaya, "Scanner").await;
+    assert_eq!(r["assignee_id"], Value::Null, "{r}");
+}
+
+#[actix_rt::test]
+async fn dispatch_gives_requests_out_sqlite() {
+    dispatch(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn dispatch_gives_requests_out_postgres() {
+    dispatch(Backend::Postgres).await;
+}
+
 /// The alarm lines of a request's history: (clock, share, due_at, fired at).
 async fn alarms(api: &Api, token: &str, id: i64) -> (Vec<(String, i64, i64, i64)>, Value) {
     let (st, card) = api.get(&format!("/api/desk/requests/{id}"), Some(token)).await;

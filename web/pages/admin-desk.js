@@ -119,15 +119,37 @@ function groups() {
   const grade = select('grade', [1, 2, 3, 4, 5].map((n) => [n, 'L' + n]), { 'data-testid': 'dk-group-grade' });
   const ola = select('ola_policy_id', [['', Hub.t('dk.noOla')], ...s.policies.filter((p) => p.kind === 'ola').map((p) => [p.id, p.name])], { 'data-testid': 'dk-group-ola' });
   const members = select('members', K.users.map((u) => [u.id, u.name]), { multiple: true, size: '5', 'data-testid': 'dk-group-members' });
+  const dispatch = select('dispatch', ['manual', 'least_loaded'].map((d) => [d, Hub.t('dk.dispatch.' + d)]), { 'data-testid': 'dk-group-dispatch' });
+  /* The group being edited (its row's Edit fills the form), or none: a new one. */
+  let editing = null;
+  const heading = Hub.el('h3', null, Hub.t('dk.groupNew'));
+  const cancel = Hub.el('button', { type: 'button', class: 'btn ghost hidden', 'data-testid': 'dk-group-cancel' }, Hub.t('adm.cancel'));
+  const edit = (g) => {
+    editing = g;
+    name.value = g ? g.name : ''; grade.value = String(g ? g.grade : 1); ola.value = g && g.ola_policy_id ? String(g.ola_policy_id) : '';
+    dispatch.value = g ? g.dispatch || 'manual' : 'manual';
+    for (const o of members.options) o.selected = !!g && arr(g.members).map(String).includes(o.value);
+    Hub.setText(heading, Hub.t(g ? 'dk.groupEdit' : 'dk.groupNew', { name: g ? g.name : '' }));
+    Hub.show(cancel, !!g);
+    const submit = f.querySelector('[data-testid="dk-group-form-submit"]');
+    Hub.setText(submit, Hub.t(g ? 'adm.save' : 'adm.add'));
+    if (g) name.focus();
+  };
+  cancel.addEventListener('click', () => edit(null));
+  const f = form('dk-group-form', [field('adm.name', name), field('dk.grade', grade), field('dk.ola', ola), field('dk.members', members),
+    field('dk.dispatch', dispatch), cancel],
+  () => {
+    const body = { name: name.value.trim(), grade: Number(grade.value), members: chosenIds(members), dispatch: dispatch.value,
+      ...(ola.value ? { ola_policy_id: Number(ola.value) } : {}) };
+    return editing ? Hub.api('PUT', '/api/admin/desk/groups/' + editing.id, body) : Hub.api('POST', '/api/admin/desk/groups', body);
+  });
   return [
-    table('dk-groups', ['adm.name', 'dk.grade', 'dk.ola', 'dk.members'], s.groups.map((g) => row('dk-group', g.id,
-      g.name, 'L' + g.grade, g.ola_policy_id ? named(s.policies, g.ola_policy_id) : '—', names(K.users, g.members)))),
-    Hub.el('h3', null, Hub.t('dk.groupNew')),
-    form('dk-group-form', [field('adm.name', name), field('dk.grade', grade), field('dk.ola', ola), field('dk.members', members)],
-      () => Hub.api('POST', '/api/admin/desk/groups', {
-        name: name.value.trim(), grade: Number(grade.value), members: chosenIds(members),
-        ...(ola.value ? { ola_policy_id: Number(ola.value) } : {}),
-      })),
+    table('dk-groups', ['adm.name', 'dk.grade', 'dk.ola', 'dk.members', 'dk.dispatch', ''], s.groups.map((g) => row('dk-group', g.id,
+      g.name, 'L' + g.grade, g.ola_policy_id ? named(s.policies, g.ola_policy_id) : '—', names(K.users, g.members),
+      Hub.t('dk.dispatch.' + (g.dispatch || 'manual')),
+      Hub.el('button', { type: 'button', class: 'btn ghost', 'data-testid': 'dk-group-edit', onclick: () => edit(g) }, Hub.t('adm.edit'))))),
+    heading,
+    f,
   ];
 }
 

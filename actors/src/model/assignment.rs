@@ -1,8 +1,9 @@
 //! Which support group a request goes to: ordered rules that pick by geography (the site's
 //! territories, the site itself, its region), by function (request type, category, priority)
 //! and by grade (L1 → L2 → L3), and escalation to the next grade. The first rule whose
-//! conditions all hold decides; an empty condition holds for everything. Within the group the
-//! hub's routing engine (`model::routing`) then picks the engineer.
+//! conditions all hold decides; an empty condition holds for everything. Within the group, a
+//! group that dispatches gives the request to an engineer ([`pick`]: on duty, least loaded,
+//! taking turns); the others wait for an engineer to take them.
 
 use std::collections::BTreeSet;
 
@@ -96,6 +97,58 @@ impl Conditions {
             && any_of(&self.groups, |g| s.group == Some(*g))
             && any_of(&self.assignees, |a| s.assignee == Some(*a))
     }
+}
+
+/// How a support group gives out the requests placed with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dispatch {
+    /// Its engineers take them (or a supervisor gives them).
+    #[default]
+    Manual,
+    /// Each goes to the member on duty with the fewest open requests ([`pick`]).
+    LeastLoaded,
+}
+
+impl Dispatch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dispatch::Manual => "manual",
+            Dispatch::LeastLoaded => "least_loaded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "manual" => Some(Dispatch::Manual),
+            "least_loaded" => Some(Dispatch::LeastLoaded),
+            _ => None,
+        }
+    }
+}
+
+/// A member of a group as dispatch sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Engineer {
+    pub id: i64,
+    /// Within their shift now (or without a shift), not on a break, not disabled.
+    pub on_duty: bool,
+    /// The requests they hold that are not resolved or closed.
+    pub open: u32,
+    /// When they were last given a request (0: never): of equals, the one waiting longest gets
+    /// the next, so a quiet group takes turns instead of loading its first member.
+    pub last_given: i64,
+}
+
+/// The engineer a request placed with a dispatching group goes to: among those on duty, the
+/// fewest open requests, then the one given a request longest ago, then the lowest id. None when
+/// nobody is on duty: the request waits with the group for someone to take it.
+pub fn pick(engineers: &[Engineer]) -> Option<i64> {
+    engineers
+        .iter()
+        .filter(|e| e.on_duty)
+        .min_by_key(|e| (e.open, e.last_given, e.id))
+        .map(|e| e.id)
 }
 
 /// The rule's groups of at least `grade`, lowest grade first.
@@ -331,6 +384,52 @@ mod tests {
         assert_eq!(place(&only_1_and_3, &GROUPS, &s, 2).unwrap().group, L3_HQ);
         // No rule has anything at grade 4: the first rule with room, or none.
         assert_eq!(place(&rules, &GROUPS, &s, 4), None);
+    }
+
+    #[test]
+    fn dispatch_gives_the_least_loaded_on_duty_taking_turns() {
+        let e = |id: i64, on_duty: bool, open: u32, last_given: i64| Engineer {
+            id,
+            on_duty,
+            open,
+            last_given,
+        };
+        assert_eq!(pick(&[]), None);
+        assert_eq!(pick(&[e(1, false, 0, 0), e(2, false, 0, 0)]), None, "nobody on duty");
+        assert_eq!(
+            pick(&[e(1, false, 0, 0), e(2, true, 5, 0)]),
+            Some(2),
+            "off duty never, however idle"
+        );
+        assert_eq!(
+            pick(&[e(1, true, 3, 0), e(2, true, 1, 9), e(3, true, 2, 0)]),
+            Some(2),
+            "fewest open"
+        );
+        assert_eq!(
+            pick(&[e(1, true, 1, 50), e(2, true, 1, 40)]),
+            Some(2),
+            "of equals, the longest since given"
+        );
+        assert_eq!(
+            pick(&[e(2, true, 0, 0), e(1, true, 0, 0)]),
+            Some(1),
+            "then the lowest id"
+        );
+        // Three requests one after another to a quiet group of two: turns.
+        let mut team = vec![e(1, true, 0, 0), e(2, true, 0, 0)];
+        let mut given = Vec::new();
+        for at in 1..=3 {
+            let id = pick(&team).unwrap();
+            given.push(id);
+            let m = team.iter_mut().find(|m| m.id == id).unwrap();
+            m.open += 1;
+            m.last_given = at;
+        }
+        assert_eq!(given, vec![1, 2, 1]);
+        assert_eq!(Dispatch::parse("least_loaded"), Some(Dispatch::LeastLoaded));
+        assert_eq!(Dispatch::parse(Dispatch::Manual.as_str()), Some(Dispatch::Manual));
+        assert_eq!(Dispatch::parse("random"), None);
     }
 
     #[test]

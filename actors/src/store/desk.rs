@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::Store;
 use crate::error::{Error, Result};
-use crate::model::assignment::{self, Conditions, Group, Rule};
+use crate::model::assignment::{self, Conditions, Dispatch, Group, Rule};
 use crate::model::desk::Targets;
 use crate::model::field::{self, FieldError};
 use crate::model::geo::{Area, Point};
@@ -47,6 +47,27 @@ pub struct SupportGroup {
     pub grade: i64,
     pub ola_policy_id: Option<i64>,
     pub members: Vec<i64>,
+    /// `manual` or `least_loaded` (`model::assignment::Dispatch`).
+    pub dispatch: String,
+}
+
+/// A support group as an admin makes or edits it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupForm {
+    pub name: String,
+    #[serde(default = "first_line")]
+    pub grade: i64,
+    #[serde(default)]
+    pub ola_policy_id: Option<i64>,
+    #[serde(default)]
+    pub members: Vec<i64>,
+    #[serde(default)]
+    pub dispatch: Dispatch,
+}
+
+fn first_line() -> i64 {
+    1
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -296,8 +317,8 @@ impl Store {
     }
 
     pub async fn support_groups(&self, org_id: i64) -> Result<Vec<SupportGroup>> {
-        let rows: Vec<(i64, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, name, grade, ola_policy_id FROM support_groups WHERE org_id = $1 ORDER BY grade, name, id",
+        let rows: Vec<(i64, String, i64, Option<i64>, String)> = sqlx::query_as(
+            "SELECT id, name, grade, ola_policy_id, dispatch FROM support_groups WHERE org_id = $1 ORDER BY grade, name, id",
         )
         .bind(org_id)
         .fetch_all(&self.read)
@@ -311,29 +332,24 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, name, grade, ola_policy_id)| SupportGroup {
+            .map(|(id, name, grade, ola_policy_id, dispatch)| SupportGroup {
                 id,
                 name,
                 grade,
                 ola_policy_id,
                 members: members.iter().filter(|(g, _)| *g == id).map(|(_, u)| *u).collect(),
+                dispatch,
             })
             .collect())
     }
 
-    pub async fn create_support_group(
-        &self,
-        org_id: i64,
-        name: &str,
-        grade: i64,
-        ola_policy_id: Option<i64>,
-        members: &[i64],
-    ) -> Result<i64> {
-        field::name("name", name)?;
-        if !(1..=9).contains(&grade) {
+    /// Checks a group's form: its name, grade, OLA (an OLA policy of the organisation) and members.
+    async fn check_group(&self, org_id: i64, g: &GroupForm) -> Result<()> {
+        field::name("name", &g.name)?;
+        if !(1..=9).contains(&g.grade) {
             return Err(FieldError::new("grade", "range", json!({ "min": 1, "max": 9 })).into());
         }
-        if let Some(p) = ola_policy_id {
+        if let Some(p) = g.ola_policy_id {
             let (n,): (i64,) =
                 sqlx::query_as("SELECT COUNT(*) FROM desk_policies WHERE id = $1 AND org_id = $2 AND kind = 'ola'")
                     .bind(p)
@@ -344,28 +360,67 @@ impl Store {
                 return Err(unknown("ola_policy_id", p));
             }
         }
-        for u in members {
+        for u in &g.members {
             self.owned(org_id, "users", "members", Some(*u)).await?;
         }
-        let mut tx = self.write.begin().await?;
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO support_groups (org_id, name, grade, ola_policy_id) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(org_id)
-        .bind(name.trim())
-        .bind(grade)
-        .bind(ola_policy_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        Ok(())
+    }
+
+    async fn set_members(tx: &mut super::Tx<'_>, id: i64, members: &[i64]) -> Result<()> {
+        sqlx::query("DELETE FROM support_group_members WHERE group_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
         for u in members.iter().collect::<BTreeSet<_>>() {
             sqlx::query("INSERT INTO support_group_members (group_id, user_id) VALUES ($1, $2)")
                 .bind(id)
                 .bind(*u)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
+        Ok(())
+    }
+
+    pub async fn create_support_group(&self, org_id: i64, g: &GroupForm) -> Result<i64> {
+        self.check_group(org_id, g).await?;
+        let mut tx = self.write.begin().await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO support_groups (org_id, name, grade, ola_policy_id, dispatch) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(g.name.trim())
+        .bind(g.grade)
+        .bind(g.ola_policy_id)
+        .bind(g.dispatch.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        Self::set_members(&mut tx, id, &g.members).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Changes a group: its name, grade, OLA, members and dispatch. Requests it holds stay with
+    /// it (and with their engineers).
+    pub async fn update_support_group(&self, org_id: i64, id: i64, g: &GroupForm) -> Result<()> {
+        self.check_group(org_id, g).await?;
+        let mut tx = self.write.begin().await?;
+        let done = sqlx::query(
+            "UPDATE support_groups SET name = $1, grade = $2, ola_policy_id = $3, dispatch = $4 WHERE id = $5 AND org_id = $6",
+        )
+        .bind(g.name.trim())
+        .bind(g.grade)
+        .bind(g.ola_policy_id)
+        .bind(g.dispatch.as_str())
+        .bind(id)
+        .bind(org_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("group"));
+        }
+        Self::set_members(&mut tx, id, &g.members).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn territories(&self, org_id: i64) -> Result<Vec<Territory>> {

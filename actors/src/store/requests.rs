@@ -10,10 +10,11 @@ use serde_json::{json, Map, Value};
 use super::desk::DeskPolicy;
 use super::Store;
 use crate::error::{Error, Result};
-use crate::model::assignment::{self, Placement, Subject};
+use crate::model::assignment::{self, Dispatch, Engineer, Placement, Subject};
 use crate::model::desk::{self, Choice, Line};
 use crate::model::field::{self, FieldError};
 use crate::model::geo::{Area, Point};
+use crate::model::presence::Presence;
 use crate::model::role::Role;
 use crate::model::schedule::Calendar;
 use crate::model::workflow::{Attempt, StatusKind, Workflow};
@@ -512,6 +513,84 @@ impl Store {
         Ok(s)
     }
 
+    /// The engineer a request placed with `group_id` now goes to, when the group dispatches
+    /// (`assignment::pick`: on duty, fewest open requests, in turns); None when its requests
+    /// are taken by hand, or nobody is on duty (it then waits with the group).
+    async fn dispatch_pick(&self, org_id: i64, group_id: i64, now: Millis) -> Result<Option<i64>> {
+        let groups = self.support_groups(org_id).await?;
+        let Some(group) = groups.iter().find(|g| g.id == group_id) else {
+            return Ok(None);
+        };
+        if Dispatch::parse(&group.dispatch) != Some(Dispatch::LeastLoaded) || group.members.is_empty() {
+            return Ok(None);
+        }
+        let people: Vec<(i64, i64, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT u.id, u.disabled, s.presence, p.calendar_id FROM users u \
+             JOIN support_group_members m ON m.user_id = u.id AND m.group_id = $2 \
+             LEFT JOIN operator_states s ON s.user_id = u.id LEFT JOIN desk_people p ON p.user_id = u.id \
+             WHERE u.org_id = $1",
+        )
+        .bind(org_id)
+        .bind(group_id)
+        .fetch_all(&self.read)
+        .await?;
+        let load: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT assignee_id, SUM(CASE WHEN status_kind IN ('resolved', 'closed') THEN 0 ELSE 1 END), MAX(assigned_at) \
+             FROM requests WHERE org_id = $1 AND assignee_id IS NOT NULL GROUP BY assignee_id",
+        )
+        .bind(org_id)
+        .fetch_all(&self.read)
+        .await?;
+        let calendars = self.desk_calendars(org_id).await?;
+        let at = ts(now);
+        let engineers: Vec<Engineer> = people
+            .into_iter()
+            .map(|(id, disabled, presence, calendar)| {
+                let on_break = presence
+                    .and_then(|p| serde_json::from_str::<Presence>(&p).ok())
+                    .is_some_and(|p| matches!(p, Presence::Break { .. }));
+                // Without a shift an engineer is taken to be at work whenever asked.
+                let in_shift = calendar
+                    .and_then(|c| calendars.iter().find(|x| x.id == c))
+                    .is_none_or(|c| {
+                        let tz = jiff::tz::TimeZone::get(&c.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+                        Calendar::new(&c.week, &c.exceptions).is_open(at, &tz)
+                    });
+                let (open, last) = load
+                    .iter()
+                    .find(|(u, _, _)| *u == id)
+                    .map_or((0, 0), |(_, n, last)| (*n, last.unwrap_or(0)));
+                Engineer {
+                    id,
+                    on_duty: disabled == 0 && !on_break && in_shift,
+                    open: u32::try_from(open).unwrap_or(u32::MAX),
+                    last_given: last,
+                }
+            })
+            .collect();
+        Ok(assignment::pick(&engineers))
+    }
+
+    /// Gives the request to the engineer dispatch picked, in the placing transaction.
+    async fn give(tx: &mut super::Tx<'_>, id: i64, user: i64, now: Millis) -> Result<()> {
+        sqlx::query("UPDATE requests SET assignee_id = $1, assigned_at = $2 WHERE id = $3")
+            .bind(user)
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        event(
+            tx,
+            id,
+            now,
+            "assignee",
+            json!({ "user_id": user, "why": "dispatch" }),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// After a change its SLA policies may ask about (priority, impact, group, engineer): the
     /// policy they now choose, as a policy line in the change's own transaction when it is
     /// another (`desk::rechoose`); the request's clocks are read again from it.
@@ -602,6 +681,10 @@ impl Store {
             )
             .await?;
         let (placed, sla) = self.place_request(org_id, &mut s, 1).await?;
+        let engineer = match placed {
+            Some(p) => self.dispatch_pick(org_id, p.group.id, now_millis()).await?,
+            None => None,
+        };
         // Its own checklist, or its type's.
         let from_type: Vec<String> = if new.checklist.is_empty() {
             serde_json::from_str(&type_checklist).unwrap_or_default()
@@ -663,6 +746,11 @@ impl Store {
         if let Some(p) = placed {
             let data = json!({ "group_id": p.group.id, "rule_id": p.rule, "grade": p.group.grade, "why": "routing" });
             event(&mut tx, id, now, "group", data, None).await?;
+        }
+        if let Some(user) = engineer {
+            Self::give(&mut tx, id, user, now).await?;
+            s.assignee = Some(user);
+            self.repolicy(&mut tx, org_id, id, &s, now).await?;
         }
         if let Some(c) = new.conversation_id {
             sqlx::query("INSERT INTO request_threads (conversation_id, request_id, linked_at) VALUES ($1, $2, $3)")
@@ -1143,13 +1231,14 @@ impl Store {
         by: Option<i64>,
     ) -> Result<()> {
         let r = self.request(org_id, id).await?;
+        let now = now_millis();
+        let engineer = self.dispatch_pick(org_id, placed.group.id, now).await?;
         let s = self
             .subject_of(&r, |s| {
                 s.group = Some(placed.group.id);
-                s.assignee = None;
+                s.assignee = engineer;
             })
             .await?;
-        let now = now_millis();
         let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "UPDATE requests SET group_id = $1, rule_id = $2, assignee_id = NULL, updated_at = $3 WHERE id = $4 AND org_id = $5",
@@ -1169,6 +1258,9 @@ impl Store {
         event(&mut tx, id, now, "group", data, by).await?;
         if r.assignee_id.is_some() {
             event(&mut tx, id, now, "assignee", json!({ "user_id": null }), by).await?;
+        }
+        if let Some(user) = engineer {
+            Self::give(&mut tx, id, user, now).await?;
         }
         self.repolicy(&mut tx, org_id, id, &s, now).await?;
         recheck(&mut tx, id, now).await?;
@@ -1214,13 +1306,15 @@ impl Store {
         let s = self.subject_of(&r, |s| s.assignee = user).await?;
         let now = now_millis();
         let mut tx = self.write.begin().await?;
-        sqlx::query("UPDATE requests SET assignee_id = $1, updated_at = $2 WHERE id = $3 AND org_id = $4")
-            .bind(user)
-            .bind(now)
-            .bind(id)
-            .bind(org_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE requests SET assignee_id = $1, assigned_at = $2, updated_at = $2 WHERE id = $3 AND org_id = $4",
+        )
+        .bind(user)
+        .bind(now)
+        .bind(id)
+        .bind(org_id)
+        .execute(&mut *tx)
+        .await?;
         event(&mut tx, id, now, "assignee", json!({ "user_id": user }), Some(by)).await?;
         self.repolicy(&mut tx, org_id, id, &s, now).await?;
         tx.commit().await?;

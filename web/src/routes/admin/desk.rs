@@ -13,7 +13,7 @@ use hub_actors::model::assignment::Conditions;
 use hub_actors::model::desk::Targets;
 use hub_actors::model::schedule::{Exception, Schedule};
 use hub_actors::model::workflow::Workflow;
-use hub_actors::store::desk::Site;
+use hub_actors::store::desk::{GroupForm, Site};
 
 /// A territory's GeoJSON may be a detailed border: up to 4 MiB.
 pub(super) const SHAPE_LIMIT: usize = 4 * 1024 * 1024;
@@ -173,34 +173,29 @@ pub(super) async fn edit_policy(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NewGroup {
-    name: String,
-    #[serde(default = "first_line")]
-    grade: i64,
-    #[serde(default)]
-    ola_policy_id: Option<i64>,
-    #[serde(default)]
-    members: Vec<i64>,
-}
-
-fn first_line() -> i64 {
-    1
-}
-
 pub(super) async fn create_group(
     state: web::Data<AppState>,
     admin: Admin,
-    body: web::Json<NewGroup>,
+    body: web::Json<GroupForm>,
 ) -> ApiResult<HttpResponse> {
-    let b = body.into_inner();
-    let id = state
+    let id = state.hub.store().create_support_group(admin.org_id, &body).await?;
+    Ok(created(id))
+}
+
+/// A group's name, grade, OLA, members and dispatch, changed; the requests it holds stay.
+pub(super) async fn update_group(
+    state: web::Data<AppState>,
+    admin: Admin,
+    path: web::Path<i64>,
+    body: web::Json<GroupForm>,
+) -> ApiResult<HttpResponse> {
+    state
         .hub
         .store()
-        .create_support_group(admin.org_id, &b.name, b.grade, b.ola_policy_id, &b.members)
+        .update_support_group(admin.org_id, *path, &body)
         .await?;
-    Ok(created(id))
+    state.hub.desk_rules_changed(admin.org_id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize)]

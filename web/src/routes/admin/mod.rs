@@ -104,6 +104,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/admin/desk/policies", web::post().to(desk::create_policy))
         .route("/api/admin/desk/policies/{id}", web::put().to(desk::edit_policy))
         .route("/api/admin/desk/groups", web::post().to(desk::create_group))
+        .route("/api/admin/desk/groups/{id}", web::put().to(desk::update_group))
         .service(
             web::resource("/api/admin/desk/territories")
                 .app_data(crate::json_config(desk::SHAPE_LIMIT))
