@@ -293,8 +293,12 @@ def test_shifts_and_rates_price_the_work_and_fill_the_load(hub, new_context):
     anna = added(page, "dk-person", "Анна Петрова")
     anna.get_by_test_id("dk-person-shift").select_option(label="Круглосуточно")
     anna.get_by_test_id("dk-person-rate").fill("1 200,00")
+    anna.get_by_test_id("dk-person-types").select_option(label=["Инцидент"])
     anna.get_by_test_id("dk-person-save").click()
-    expect(page.get_by_test_id("dk-person").filter(has_text="Анна Петрова").get_by_test_id("dk-person-rate")).to_have_value("1200")
+    saved = page.get_by_test_id("dk-person").filter(has_text="Анна Петрова")
+    expect(saved.get_by_test_id("dk-person-rate")).to_have_value("1200")
+    expect(saved.get_by_test_id("dk-person-types")).to_have_values([str(next(
+        t["id"] for t in hub.api.ok("GET", "/api/admin/desk", admin)["request_types"] if t["name"] == "Инцидент"))])
     page.get_by_test_id("dk-activity-name").fill("Выезд на объект")
     page.get_by_test_id("dk-activity-rate").fill("3000")
     page.get_by_test_id("dk-activity-form-submit").click()

@@ -580,6 +580,39 @@ async fn dispatch(backend: Backend) {
         vec![Some(first), Some(second), Some(first)],
         "the supervisor is off shift"
     );
+    // The second takes questions only: the next incident goes to the first however loaded,
+    // and a question to the second.
+    let (st, e) = api
+        .put(
+            &format!("/api/admin/desk/people/{second}"),
+            a,
+            json!({"request_types": [d.question]}),
+        )
+        .await;
+    assert_eq!(st, 204, "{e}");
+    let (st, e) = api
+        .put(
+            &format!("/api/admin/desk/people/{second}"),
+            a,
+            json!({"request_types": [999_999]}),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (400, Some("request_types")), "{e}");
+    let (_, setup) = api.get("/api/admin/desk", a).await;
+    assert!(
+        setup["people"].as_array().is_some_and(|p| p
+            .iter()
+            .any(|p| p["user_id"] == second && p["request_types"] == json!([d.question]))),
+        "{setup}"
+    );
+    let r = open(api, &op, d.incident, d.tverskaya, "Till 3").await;
+    assert_eq!(r["assignee_id"].as_i64(), Some(first), "{r}");
+    let q = open(api, &op, d.question, d.tverskaya, "How to refund").await;
+    assert_eq!(
+        (q["group_id"].as_i64(), q["assignee_id"].as_i64()),
+        (Some(d.l1_moscow), Some(second)),
+        "{q}"
+    );
     let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), Some(&op)).await;
     assert!(
         card["events"].as_array().is_some_and(|e| e

@@ -713,6 +713,7 @@ export default {
   'dk.w.counterparties': 'Counterparties',
   'dk.w.request_types': 'Request types',
   'dk.w.priorities': 'Priorities',
+  'dk.personTypes': 'Request types (none chosen: any)',
   'dk.dispatch': 'Giving out requests',
   'dk.dispatch.manual': 'Engineers take them',
   'dk.dispatch.least_loaded': 'To the least loaded on shift',

@@ -716,6 +716,7 @@ export default {
   'dk.w.counterparties': 'Контрагенты',
   'dk.w.request_types': 'Типы заявок',
   'dk.w.priorities': 'Приоритеты',
+  'dk.personTypes': 'Типы заявок (не выбраны — любые)',
   'dk.dispatch': 'Раздача заявок',
   'dk.dispatch.manual': 'Инженеры берут сами',
   'dk.dispatch.least_loaded': 'Самому свободному на смене',

@@ -133,6 +133,8 @@ pub struct Engineer {
     pub id: i64,
     /// Within their shift now (or without a shift), not on a break, not disabled.
     pub on_duty: bool,
+    /// Handles the request's type (an engineer who names no types handles every one).
+    pub skilled: bool,
     /// The requests they hold that are not resolved or closed.
     pub open: u32,
     /// When they were last given a request (0: never): of equals, the one waiting longest gets
@@ -140,13 +142,14 @@ pub struct Engineer {
     pub last_given: i64,
 }
 
-/// The engineer a request placed with a dispatching group goes to: among those on duty, the
-/// fewest open requests, then the one given a request longest ago, then the lowest id. None when
-/// nobody is on duty: the request waits with the group for someone to take it.
+/// The engineer a request placed with a dispatching group goes to: among those on duty and
+/// skilled in its type, the fewest open requests, then the one given a request longest ago,
+/// then the lowest id. None when nobody is: the request waits with the group for one to take
+/// it (or a supervisor to give it), never handed to someone who does not do that work.
 pub fn pick(engineers: &[Engineer]) -> Option<i64> {
     engineers
         .iter()
-        .filter(|e| e.on_duty)
+        .filter(|e| e.on_duty && e.skilled)
         .min_by_key(|e| (e.open, e.last_given, e.id))
         .map(|e| e.id)
 }
@@ -391,9 +394,20 @@ mod tests {
         let e = |id: i64, on_duty: bool, open: u32, last_given: i64| Engineer {
             id,
             on_duty,
+            skilled: true,
             open,
             last_given,
         };
+        let unskilled = |id: i64| Engineer {
+            skilled: false,
+            ..e(id, true, 0, 0)
+        };
+        assert_eq!(
+            pick(&[unskilled(1), e(2, true, 9, 9)]),
+            Some(2),
+            "only who does the work"
+        );
+        assert_eq!(pick(&[unskilled(1)]), None);
         assert_eq!(pick(&[]), None);
         assert_eq!(pick(&[e(1, false, 0, 0), e(2, false, 0, 0)]), None, "nobody on duty");
         assert_eq!(

@@ -17,11 +17,13 @@ use crate::model::Millis;
 /// A rate above this (per hour) is a typo, not a wage.
 const RATE_MAX: i64 = 100_000_000;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DeskPerson {
     pub user_id: i64,
     pub calendar_id: Option<i64>,
     pub rate_cents: Option<i64>,
+    /// The request types they handle (dispatch gives them no other); empty: every type.
+    pub request_types: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -44,37 +46,58 @@ fn rate(r: Option<i64>) -> std::result::Result<(), FieldError> {
 
 impl Store {
     pub async fn desk_people(&self, org_id: i64) -> Result<Vec<DeskPerson>> {
-        Ok(sqlx::query_as(
-            "SELECT user_id, calendar_id, rate_cents FROM desk_people WHERE org_id = $1 ORDER BY user_id",
+        let rows: Vec<(i64, Option<i64>, Option<i64>, String)> = sqlx::query_as(
+            "SELECT user_id, calendar_id, rate_cents, request_types FROM desk_people WHERE org_id = $1 ORDER BY user_id",
         )
         .bind(org_id)
         .fetch_all(&self.read)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, calendar_id, rate_cents, types)| DeskPerson {
+                user_id,
+                calendar_id,
+                rate_cents,
+                request_types: serde_json::from_str(&types).unwrap_or_default(),
+            })
+            .collect())
     }
 
-    /// Sets an engineer's shift and rate (either may be none).
+    /// Sets an engineer's shift and rate (either may be none) and the request types they handle
+    /// (none: every type).
     pub async fn set_desk_person(
         &self,
         org_id: i64,
         user_id: i64,
         calendar_id: Option<i64>,
         rate_cents: Option<i64>,
+        request_types: &[i64],
     ) -> Result<()> {
         rate(rate_cents)?;
         self.owned(org_id, "users", "user_id", Some(user_id)).await?;
         self.owned(org_id, "calendars", "calendar_id", calendar_id).await?;
+        if request_types.len() > 200 {
+            return Err(FieldError::new("request_types", "too_many", json!({ "max": 200 })).into());
+        }
+        for t in request_types {
+            self.owned(org_id, "request_types", "request_types", Some(*t)).await?;
+        }
+        let types: std::collections::BTreeSet<i64> = request_types.iter().copied().collect();
         let mut tx = self.write.begin().await?;
         sqlx::query("DELETE FROM desk_people WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO desk_people (user_id, org_id, calendar_id, rate_cents) VALUES ($1, $2, $3, $4)")
-            .bind(user_id)
-            .bind(org_id)
-            .bind(calendar_id)
-            .bind(rate_cents)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO desk_people (user_id, org_id, calendar_id, rate_cents, request_types) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(user_id)
+        .bind(org_id)
+        .bind(calendar_id)
+        .bind(rate_cents)
+        .bind(serde_json::to_string(&types).map_err(|e| crate::error::Error::Internal(e.to_string()))?)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

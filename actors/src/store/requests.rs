@@ -516,7 +516,7 @@ impl Store {
     /// The engineer a request placed with `group_id` now goes to, when the group dispatches
     /// (`assignment::pick`: on duty, fewest open requests, in turns); None when its requests
     /// are taken by hand, or nobody is on duty (it then waits with the group).
-    async fn dispatch_pick(&self, org_id: i64, group_id: i64, now: Millis) -> Result<Option<i64>> {
+    async fn dispatch_pick(&self, org_id: i64, group_id: i64, type_id: i64, now: Millis) -> Result<Option<i64>> {
         let groups = self.support_groups(org_id).await?;
         let Some(group) = groups.iter().find(|g| g.id == group_id) else {
             return Ok(None);
@@ -524,8 +524,8 @@ impl Store {
         if Dispatch::parse(&group.dispatch) != Some(Dispatch::LeastLoaded) || group.members.is_empty() {
             return Ok(None);
         }
-        let people: Vec<(i64, i64, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT u.id, u.disabled, s.presence, p.calendar_id FROM users u \
+        let people: Vec<(i64, i64, Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT u.id, u.disabled, s.presence, p.calendar_id, p.request_types FROM users u \
              JOIN support_group_members m ON m.user_id = u.id AND m.group_id = $2 \
              LEFT JOIN operator_states s ON s.user_id = u.id LEFT JOIN desk_people p ON p.user_id = u.id \
              WHERE u.org_id = $1",
@@ -545,7 +545,8 @@ impl Store {
         let at = ts(now);
         let engineers: Vec<Engineer> = people
             .into_iter()
-            .map(|(id, disabled, presence, calendar)| {
+            .map(|(id, disabled, presence, calendar, types)| {
+                let types: Vec<i64> = types.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
                 let on_break = presence
                     .and_then(|p| serde_json::from_str::<Presence>(&p).ok())
                     .is_some_and(|p| matches!(p, Presence::Break { .. }));
@@ -563,6 +564,7 @@ impl Store {
                 Engineer {
                     id,
                     on_duty: disabled == 0 && !on_break && in_shift,
+                    skilled: types.is_empty() || types.contains(&type_id),
                     open: u32::try_from(open).unwrap_or(u32::MAX),
                     last_given: last,
                 }
@@ -682,7 +684,10 @@ impl Store {
             .await?;
         let (placed, sla) = self.place_request(org_id, &mut s, 1).await?;
         let engineer = match placed {
-            Some(p) => self.dispatch_pick(org_id, p.group.id, now_millis()).await?,
+            Some(p) => {
+                self.dispatch_pick(org_id, p.group.id, new.type_id, now_millis())
+                    .await?
+            }
             None => None,
         };
         // Its own checklist, or its type's.
@@ -1232,7 +1237,7 @@ impl Store {
     ) -> Result<()> {
         let r = self.request(org_id, id).await?;
         let now = now_millis();
-        let engineer = self.dispatch_pick(org_id, placed.group.id, now).await?;
+        let engineer = self.dispatch_pick(org_id, placed.group.id, r.type_id, now).await?;
         let s = self
             .subject_of(&r, |s| {
                 s.group = Some(placed.group.id);

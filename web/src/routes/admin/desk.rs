@@ -40,9 +40,13 @@ pub(super) struct DeskPersonBody {
     calendar_id: Option<i64>,
     #[serde(default)]
     rate_cents: Option<i64>,
+    /// The request types they handle; none: every type.
+    #[serde(default)]
+    request_types: Vec<i64>,
 }
 
-/// An engineer's shift (a business calendar) and hourly rate; null clears either.
+/// An engineer's shift (a business calendar), hourly rate and the request types dispatch gives
+/// them; null clears either of the first two.
 pub(super) async fn set_person(
     state: web::Data<AppState>,
     admin: Admin,
@@ -52,7 +56,13 @@ pub(super) async fn set_person(
     state
         .hub
         .store()
-        .set_desk_person(admin.org_id, path.into_inner(), body.calendar_id, body.rate_cents)
+        .set_desk_person(
+            admin.org_id,
+            path.into_inner(),
+            body.calendar_id,
+            body.rate_cents,
+            &body.request_types,
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
