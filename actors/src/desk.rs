@@ -216,6 +216,11 @@ impl Hub {
                 Value::Null,
             )));
         }
+        // A person changes an open request only; a workflow's step may raise the priority of
+        // one it closes.
+        if r.status_kind == "closed" {
+            return Err(Error::Taken(FieldError::new("status", "request_closed", Value::Null)));
+        }
         let r = self
             .store()
             .set_request_levels(

@@ -260,6 +260,14 @@ async fn routing(backend: Backend) {
         .post(&path("move"), Some(&sup), json!({"to": "closed", "comment": "fixed"}))
         .await;
     assert_eq!((st, r["status_kind"].as_str()), (200, Some("closed")), "{r}");
+    let (st, e) = api
+        .patch(
+            &format!("/api/desk/requests/{rid}"),
+            Some(&sup),
+            json!({"impact": "high"}),
+        )
+        .await;
+    assert_eq!((st, e["reason"].as_str()), (409, Some("request_closed")), "{e}");
     let (_, card) = api.get(&format!("/api/desk/requests/{rid}"), Some(&op)).await;
     assert_eq!(card["work_logs"].as_array().map(Vec::len), Some(1));
     // Time tracking from the history: every status it passed, the three groups, the engineer.

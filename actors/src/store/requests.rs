@@ -1426,7 +1426,7 @@ impl Store {
     }
 
     /// Sets a request's priority and impact (either may be left as it is), and the SLA they
-    /// now choose. Refused on a closed request.
+    /// now choose.
     pub async fn set_request_levels(
         &self,
         org_id: i64,
@@ -1442,9 +1442,6 @@ impl Store {
             check_impact(i)?;
         }
         let r = self.request(org_id, id).await?;
-        if r.status_kind == "closed" {
-            return Err(Error::Taken(FieldError::new("status", "request_closed", Value::Null)));
-        }
         let priority = priority.unwrap_or(&r.priority);
         let impact = impact.unwrap_or(&r.impact);
         if priority == r.priority && impact == r.impact {
