@@ -129,6 +129,7 @@ pub async fn seed(store: &Store, org: i64, first_line: &[i64], engineers: &[i64]
             workflow,
             &["solution".into()],
             &["Связаться с магазином".into(), "Проверить оборудование".into()],
+            &["Кассы".into(), "Принтеры".into(), "Сеть".into(), "Вывески".into()],
         )
         .await?;
     let at_the_shops = data::<Conditions>(json!({"sites": sites}))?;

@@ -121,7 +121,7 @@ async fn set_up(store: &Store) -> Setup {
     .expect("workflow");
     let wf = store.create_workflow(org, "Incidents", &flow).await.expect("workflow");
     let request_type = store
-        .create_request_type(org, "Incident", wf, &[], &[])
+        .create_request_type(org, "Incident", wf, &[], &[], &[])
         .await
         .expect("type");
     let site = store

@@ -122,8 +122,9 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     page.get_by_test_id("dk-type-name").fill("Сбой кассы")
     page.get_by_test_id("dk-type-workflow").select_option(label="Инциденты магазинов")
     page.get_by_test_id("dk-type-checklist").fill("Проверить кассу\nПровести тестовую оплату")
+    page.get_by_test_id("dk-type-categories").fill("Кассы\nТерминалы")
     page.get_by_test_id("dk-type-form-submit").click()
-    added(page, "dk-type", "Сбой кассы")
+    expect(added(page, "dk-type", "Сбой кассы")).to_contain_text("Кассы, Терминалы")
 
     sub(page, "policies")
     page.get_by_test_id("dk-pol-name").fill("Москва, рабочие часы")
@@ -165,8 +166,8 @@ def test_a_desk_set_up_in_the_back_office_places_and_times_requests(hub, new_con
     assert cal["week"] == {d: "09:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri")}, cal
     assert [(e["date"], e["hours"]) for e in cal["exceptions"]] == [("2027-01-01", None), ("2026-12-31", "10:00-15:00")]
     op = hub.api.login(*hubnode.OPERATOR1)
-    r = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident["id"], "subject": "Касса", "site_id": site})
-    assert r["group_id"] == l1
+    r = hub.api.ok("POST", "/api/desk/requests", op, {"type_id": incident["id"], "subject": "Касса", "site_id": site, "category": "терминалы"})
+    assert r["group_id"] == l1 and r["category"] == "Терминалы", r
     anna = hub.api.ok("GET", "/api/me", op)["user_id"]
     assert r["assignee_id"] == anna, r  # the first line's one member, with no shift set: on duty
     card = hub.api.ok("GET", f"/api/desk/requests/{r['id']}", op)

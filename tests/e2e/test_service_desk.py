@@ -407,6 +407,17 @@ def test_impact_set_on_the_card_changes_the_service_level(hub, new_context):
     screenshot(sup, "desk-impact")
     assert hub.api.ok("GET", f"/api/desk/requests/{r['id']}", op)["request"]["impact"] == "high"
 
+    # A new request filed under one of its type's categories, from the form.
+    sup.get_by_test_id("new-open").click()
+    expect(sup.get_by_test_id("new-category")).to_be_hidden()
+    sup.get_by_test_id("new-type").select_option(label="Инцидент")
+    expect(sup.get_by_test_id("new-category")).to_be_visible()
+    sup.get_by_test_id("new-category").select_option("Принтеры")
+    sup.get_by_test_id("new-subject").fill("Замяло бумагу")
+    sup.get_by_test_id("new-submit").click()
+    expect(sup.get_by_test_id("card-subject")).to_have_text("Замяло бумагу")
+    expect(sup.get_by_test_id("card-category")).to_have_text("Принтеры")
+
     anna = new_context(**DESKTOP_VIEW).new_page()
     desk_sign_in(anna, hub, hubnode.OPERATOR2)
     anna.get_by_test_id("view-all").click()

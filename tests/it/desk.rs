@@ -655,6 +655,88 @@ async fn dispatch_gives_requests_out_postgres() {
     dispatch(Backend::Postgres).await;
 }
 
+/// A request type names its categories; a request is filed under one of them (any case, kept in
+/// the type's spelling) or none, never under one the type does not name; a policy asks for it.
+async fn categories(backend: Backend) {
+    let store = Store::new(backend, false).await;
+    let node = store.start().await;
+    let api = &node.api;
+    let d = set_up(api, Value::Null).await;
+    let a = Some(d.admin.as_str());
+    let (_, setup) = api.get("/api/admin/desk", a).await;
+    let wf = setup["request_types"][0]["workflow_id"].as_i64().expect("workflow");
+    let (st, e) = api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Equipment", "workflow_id": wf, "categories": ["Tills", "tills"]}),
+        )
+        .await;
+    assert_eq!((st, e["reason"].as_str()), (400, Some("category_twice")), "{e}");
+    let kind = id(&api
+        .post(
+            "/api/admin/desk/request-types",
+            a,
+            json!({"name": "Equipment", "workflow_id": wf, "categories": [" Tills ", "Printers"]}),
+        )
+        .await);
+    id(&api
+        .post(
+            "/api/admin/desk/policies",
+            a,
+            json!({"name": "Tills stop sales", "kind": "sla",
+            "targets": {"resolution_mins": 30}, "conditions": {"categories": ["Tills"]}}),
+        )
+        .await);
+    let op = api.login("operator1", "demo-operator1").await;
+    let made = |category: Value| {
+        let api = api.clone();
+        let op = op.clone();
+        async move {
+            api.post(
+                "/api/desk/requests",
+                Some(&op),
+                json!({"type_id": kind, "subject": "Down", "category": category}),
+            )
+            .await
+        }
+    };
+    let (st, e) = made(json!("Network")).await;
+    assert_eq!(
+        (st, e["field"].as_str(), e["reason"].as_str()),
+        (400, Some("category"), Some("category_unknown")),
+        "{e}"
+    );
+    let (st, r) = made(json!("tills")).await;
+    assert_eq!((st, r["category"].as_str()), (201, Some("Tills")), "{r}");
+    let (_, card) = api.get(&format!("/api/desk/requests/{}", r["id"]), Some(&op)).await;
+    assert_eq!(
+        sla_timer(&card, "resolution").and_then(|t| t["target_secs"].as_i64()),
+        Some(30 * 60),
+        "{card}"
+    );
+    let (st, r) = made(Value::Null).await;
+    assert_eq!((st, &r["category"]), (201, &Value::Null), "not yet sorted: {r}");
+    let (_, dir) = api.get("/api/desk/directory", Some(&op)).await;
+    let listed = dir["types"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["id"] == kind).cloned());
+    assert_eq!(
+        listed.map(|t| t["categories"].clone()),
+        Some(json!(["Tills", "Printers"]))
+    );
+}
+
+#[actix_rt::test]
+async fn a_request_is_filed_under_its_types_categories_sqlite() {
+    categories(Backend::Sqlite).await;
+}
+
+#[actix_rt::test]
+async fn a_request_is_filed_under_its_types_categories_postgres() {
+    categories(Backend::Postgres).await;
+}
+
 /// The alarm lines of a request's history: (clock, share, due_at, fired at).
 async fn alarms(api: &Api, token: &str, id: i64) -> (Vec<(String, i64, i64, i64)>, Value) {
     let (st, card) = api.get(&format!("/api/desk/requests/{id}"), Some(token)).await;

@@ -18,7 +18,7 @@ const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const PRIORITIES = ['low', 'normal', 'high', 'critical'];
 const IMPACTS = ['low', 'medium', 'high'];
 /* Conditions that are words, not ids. */
-const WORDS = ['priorities', 'impacts'];
+const WORDS = ['priorities', 'impacts', 'categories'];
 
 const named = (list, id) => { const x = arr(list).find((i) => i.id === id); return x ? x.name : '#' + id; };
 const names = (list, ids) => arr(ids).map((id) => named(list, id)).join(', ') || '—';
@@ -57,6 +57,11 @@ function conditions(when, policy) {
     priorities: multi('priorities', PRIORITIES.map((p) => [p, Hub.t('desk.prio.' + p)]), w.priorities),
     impacts: multi('impacts', IMPACTS.map((p) => [p, Hub.t('desk.imp.' + p)]), w.impacts),
   };
+  // Every type's categories, each once.
+  const kinds = [...new Set(arr(s.request_types).flatMap((t) => arr(t.categories)))];
+  if (kinds.length || arr(w.categories).length) {
+    parts.categories = multi('categories', [...new Set([...kinds, ...arr(w.categories)])].map((c) => [c, c]), w.categories);
+  }
   if (policy) {
     parts.groups = multi('groups', s.groups.map((g) => [g.id, groupLabel(g)]), w.groups);
     parts.assignees = multi('assignees', K.users.map((u) => [u.id, u.name]), w.assignees);
@@ -81,6 +86,7 @@ function whenText(w) {
   if (arr(w.counterparties).length) parts.push(Hub.t('dk.w.counterparties') + ': ' + names(s.counterparties, w.counterparties));
   if (arr(w.request_types).length) parts.push(Hub.t('dk.w.request_types') + ': ' + names(s.request_types, w.request_types));
   if (arr(w.priorities).length) parts.push(Hub.t('dk.w.priorities') + ': ' + w.priorities.map((p) => Hub.t('desk.prio.' + p)).join(', '));
+  if (arr(w.categories).length) parts.push(Hub.t('dk.w.categories') + ': ' + w.categories.join(', '));
   if (arr(w.impacts).length) parts.push(Hub.t('dk.w.impacts') + ': ' + w.impacts.map((p) => Hub.t('desk.imp.' + p)).join(', '));
   if (arr(w.groups).length) parts.push(Hub.t('dk.w.groups') + ': ' + arr(w.groups).map((id) => { const g = arr(s.groups).find((x) => x.id === id); return g ? groupLabel(g) : '#' + id; }).join(', '));
   if (arr(w.assignees).length) parts.push(Hub.t('dk.w.assignees') + ': ' + names(K.users, w.assignees));
@@ -331,16 +337,19 @@ function types() {
   const flow = select('workflow_id', s.workflows.map((w) => [w.id, w.name]), { 'data-testid': 'dk-type-workflow' });
   const fields = input('fields', { placeholder: 'solution, serial_number', 'data-testid': 'dk-type-fields' });
   const checklist = Hub.el('textarea', { id: 'dk-type-checklist', name: 'checklist', rows: '3', 'data-testid': 'dk-type-checklist' });
+  const categories = Hub.el('textarea', { id: 'dk-type-categories', name: 'categories', rows: '3', 'data-testid': 'dk-type-categories' });
   return [
-    table('dk-types', ['adm.name', 'dk.workflow', 'desk.fields', 'desk.checklist'], s.request_types.map((t) => row('dk-type', t.id,
-      t.name, named(s.workflows, t.workflow_id), arr(t.fields).join(', ') || '—', arr(t.checklist).join('; ') || '—'))),
+    table('dk-types', ['adm.name', 'dk.workflow', 'desk.fields', 'desk.checklist', 'dk.categories'], s.request_types.map((t) => row('dk-type', t.id,
+      t.name, named(s.workflows, t.workflow_id), arr(t.fields).join(', ') || '—', arr(t.checklist).join('; ') || '—',
+      arr(t.categories).join(', ') || '—'))),
     Hub.el('h3', null, Hub.t('dk.typeNew')),
     form('dk-type-form', [field('adm.name', name), field('dk.workflow', flow), field('desk.fields', fields),
-      field('dk.checklistLines', checklist)],
+      field('dk.checklistLines', checklist), field('dk.categoryLines', categories)],
     () => Hub.api('POST', '/api/admin/desk/request-types', {
       name: name.value.trim(), workflow_id: Number(flow.value),
       fields: fields.value.split(',').map((x) => x.trim()).filter(Boolean),
       checklist: checklist.value.split('\n').map((x) => x.trim()).filter(Boolean),
+      categories: categories.value.split('\n').map((x) => x.trim()).filter(Boolean),
     })),
   ];
 }

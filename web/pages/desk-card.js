@@ -183,6 +183,7 @@ function render() {
   $('card-assignee').dataset.userId = r.assignee_id || '';
   Hub.setText($('card-counterparty'), counterpartyName(r.counterparty_id) || '—');
   Hub.setText($('card-site'), siteName(r.site_id) || '—');
+  Hub.setText($('card-category'), r.category || '—');
   Hub.setText($('card-created'), Hub.fmtTime(r.created_at));
   const closed = r.status_kind === 'closed';
   // Its engineer or a supervisor sets them; the SLA follows.

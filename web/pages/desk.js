@@ -47,6 +47,7 @@ function fillFilters() {
   fillSelect($('k-group'), groups, Hub.t('desk.chooseGroup'));
   fillSelect($('k-type'), types, Hub.t('desk.chooseType'));
   fillSelect($('new-type'), types, Hub.t('desk.chooseType'));
+  newCategories();
   fillSelect($('new-site'), D.sites.map((x) => [x.id, x.name]), '—');
   fillSelect($('new-counterparty'), D.counterparties.map((x) => [x.id, x.name]), '—');
   fillSelect($('new-priority'), ['low', 'normal', 'high', 'critical'].map((p) => [p, Hub.t('desk.prio.' + p)]), Hub.t('desk.prioDefault'));
@@ -276,9 +277,18 @@ function showClient(c) {
   loadList();
 }
 
+/* The chosen type's categories, when it names any. */
+function newCategories() {
+  const t = D.types.find((x) => x.id === Number($('new-type').value));
+  const kinds = t && Array.isArray(t.categories) ? t.categories : [];
+  fillSelect($('new-category'), kinds.map((c) => [c, c]), Hub.t('desk.noCategory'));
+  Hub.show($('new-category-box'), kinds.length > 0);
+}
+
 async function create(e) {
   e.preventDefault();
   const body = { type_id: Number($('new-type').value), subject: $('new-subject').value };
+  if ($('new-category').value) body.category = $('new-category').value;
   if ($('new-priority').value) body.priority = $('new-priority').value;
   if ($('new-impact').value) body.impact = $('new-impact').value;
   if ($('new-site').value) body.site_id = Number($('new-site').value);
@@ -349,6 +359,7 @@ async function boot() {
   $('k-group').addEventListener('change', loadKanban);
   $('k-type').addEventListener('change', loadKanban);
   $('new-form').addEventListener('submit', create);
+  $('new-type').addEventListener('change', newCategories);
   Hub.onLang(() => {
     fillFilters(); fillActivities(); renderList(); renderClients(); renderThreads(openFromSearch, makeFromThread);
     if (S.client) Hub.setText($('f-client-name'), Hub.t('desk.clientOf', { name: S.client.name }));

@@ -133,6 +133,31 @@ pub fn rechoose(policies: &[Choice], s: &Subject, current: Option<i64>) -> Optio
     choose(policies, s).filter(|p| Some(*p) != current)
 }
 
+/// The category a request is filed under, as its type names it: one of the type's categories
+/// (matched whatever the case, kept in the type's spelling), or any text when the type names
+/// none; none at all is always allowed (not yet sorted).
+pub fn file_under(categories: &[String], asked: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(asked) = asked.map(str::trim).filter(|a| !a.is_empty()) else {
+        return Ok(None);
+    };
+    if categories.is_empty() {
+        return Ok(Some(asked.to_string()));
+    }
+    let key = asked.to_lowercase();
+    categories
+        .iter()
+        .find(|c| c.to_lowercase() == key)
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| {
+            FieldError::new(
+                "category",
+                "category_unknown",
+                json!({ "values": categories.join(", ") }),
+            )
+        })
+}
+
 /// How much of the customer's business a request touches, least first.
 pub const IMPACTS: [&str; 3] = ["low", "medium", "high"];
 
@@ -748,6 +773,21 @@ mod tests {
         assert_eq!(choose(&list, &s("critical")), Some(1));
         assert_eq!(choose(&list, &s("normal")), Some(2));
         assert_eq!(choose(&list[..1], &s("normal")), None);
+    }
+
+    #[test]
+    fn a_request_is_filed_under_one_of_its_types_categories() {
+        let kinds = vec!["Кассы".to_string(), "Принтеры".to_string()];
+        assert_eq!(file_under(&kinds, Some(" принтеры ")), Ok(Some("Принтеры".into())));
+        assert_eq!(file_under(&kinds, None), Ok(None));
+        assert_eq!(file_under(&kinds, Some("  ")), Ok(None), "blank: not yet sorted");
+        let e = file_under(&kinds, Some("Сеть")).unwrap_err();
+        assert_eq!((e.field, e.reason), ("category", "category_unknown"));
+        assert_eq!(
+            file_under(&[], Some("anything")),
+            Ok(Some("anything".into())),
+            "a type with none takes any"
+        );
     }
 
     #[test]

@@ -117,6 +117,8 @@ pub struct RequestType {
     pub fields: Vec<String>,
     /// The checklist every request of the type starts with, unless it is made with its own.
     pub checklist: Vec<String>,
+    /// What a request of the type is filed under (none: any category, or none).
+    pub categories: Vec<String>,
 }
 
 /// Everything the back office shows of the desk's set-up, in one answer.
@@ -640,20 +642,21 @@ impl Store {
     }
 
     pub async fn request_types(&self, org_id: i64) -> Result<Vec<RequestType>> {
-        let rows: Vec<(i64, String, i64, String, String)> = sqlx::query_as(
-            "SELECT id, name, workflow_id, fields, checklist FROM request_types WHERE org_id = $1 ORDER BY name, id",
+        let rows: Vec<(i64, String, i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, name, workflow_id, fields, checklist, categories FROM request_types WHERE org_id = $1 ORDER BY name, id",
         )
         .bind(org_id)
         .fetch_all(&self.read)
         .await?;
         rows.into_iter()
-            .map(|(id, name, workflow_id, fields, checklist)| {
+            .map(|(id, name, workflow_id, fields, checklist, categories)| {
                 Ok(RequestType {
                     id,
                     name,
                     workflow_id,
                     fields: parse(&fields)?,
                     checklist: parse(&checklist)?,
+                    categories: parse(&categories)?,
                 })
             })
             .collect()
@@ -666,8 +669,20 @@ impl Store {
         workflow_id: i64,
         fields: &[String],
         checklist: &[String],
+        categories: &[String],
     ) -> Result<i64> {
         field::name("name", name)?;
+        if categories.len() > 50 {
+            return Err(FieldError::new("categories", "too_many", json!({ "max": 50 })).into());
+        }
+        let mut seen = BTreeSet::new();
+        for c in categories {
+            field::text("categories", c, 100, true)?;
+            if !seen.insert(c.trim().to_lowercase()) {
+                return Err(FieldError::new("categories", "category_twice", json!({ "name": c.trim() })).into());
+            }
+        }
+        let categories: Vec<&str> = categories.iter().map(|c| c.trim()).collect();
         self.owned(org_id, "workflows", "workflow_id", Some(workflow_id))
             .await?;
         if fields.len() > 50 {
@@ -684,13 +699,14 @@ impl Store {
         }
         let checklist: Vec<&str> = checklist.iter().map(|c| c.trim()).collect();
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO request_types (org_id, name, workflow_id, fields, checklist) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO request_types (org_id, name, workflow_id, fields, checklist, categories) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(org_id)
         .bind(name.trim())
         .bind(workflow_id)
         .bind(text(&fields)?)
         .bind(text(&checklist)?)
+        .bind(text(&categories)?)
         .fetch_one(&self.write)
         .await?;
         Ok(id)

@@ -652,13 +652,18 @@ impl Store {
         for item in &new.checklist {
             field::text("checklist", item, 300, true)?;
         }
-        let (workflow_id, type_checklist): (i64, String) =
-            sqlx::query_as("SELECT workflow_id, checklist FROM request_types WHERE id = $1 AND org_id = $2")
-                .bind(new.type_id)
-                .bind(org_id)
-                .fetch_optional(&self.read)
-                .await?
-                .ok_or_else(|| Error::Field(FieldError::new("type_id", "not_found", json!({ "id": new.type_id }))))?;
+        let (workflow_id, type_checklist, categories): (i64, String, String) = sqlx::query_as(
+            "SELECT workflow_id, checklist, categories FROM request_types WHERE id = $1 AND org_id = $2",
+        )
+        .bind(new.type_id)
+        .bind(org_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or_else(|| Error::Field(FieldError::new("type_id", "not_found", json!({ "id": new.type_id }))))?;
+        let category = desk::file_under(
+            &serde_json::from_str::<Vec<String>>(&categories).unwrap_or_default(),
+            new.category.as_deref(),
+        )?;
         let flow = self
             .desk_workflows(org_id)
             .await?
@@ -677,7 +682,7 @@ impl Store {
                 new.site_id,
                 new.counterparty_id,
                 new.type_id,
-                new.category.as_deref(),
+                category.as_deref(),
                 &priority,
                 &impact,
             )
@@ -720,7 +725,7 @@ impl Store {
         .bind(&first.key)
         .bind(kind)
         .bind(&priority)
-        .bind(new.category.as_deref())
+        .bind(category.as_deref())
         .bind(s.counterparty)
         .bind(new.site_id)
         .bind(new.contact_id)
@@ -732,7 +737,7 @@ impl Store {
         .bind(&impact)
         .fetch_one(&mut *tx)
         .await?;
-        let words = [new.subject.as_str(), new.category.as_deref().unwrap_or("")].join("\n")
+        let words = [new.subject.as_str(), category.as_deref().unwrap_or("")].join("\n")
             + "\n"
             + &super::search::field_words(&Value::Object(new.fields.clone()).to_string());
         super::search::index(&mut tx, org_id, super::search::REQUEST, id, &words).await?;

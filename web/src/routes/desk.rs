@@ -460,7 +460,7 @@ async fn directory(state: web::Data<AppState>, op: Operator) -> ApiResult<HttpRe
                 .find(|w| w.id == t.workflow_id)
                 .map(|w| w.body.statuses.clone())
                 .unwrap_or_default();
-            json!({ "id": t.id, "name": t.name, "fields": t.fields, "statuses": statuses })
+            json!({ "id": t.id, "name": t.name, "fields": t.fields, "categories": t.categories, "statuses": statuses })
         })
         .collect();
     let people: Vec<_> = store

@@ -343,6 +343,9 @@ pub(super) struct NewRequestType {
     /// What every request of the type starts with on its checklist.
     #[serde(default)]
     checklist: Vec<String>,
+    /// What a request of the type is filed under.
+    #[serde(default)]
+    categories: Vec<String>,
 }
 
 pub(super) async fn create_request_type(
@@ -354,7 +357,14 @@ pub(super) async fn create_request_type(
     let id = state
         .hub
         .store()
-        .create_request_type(admin.org_id, &b.name, b.workflow_id, &b.fields, &b.checklist)
+        .create_request_type(
+            admin.org_id,
+            &b.name,
+            b.workflow_id,
+            &b.fields,
+            &b.checklist,
+            &b.categories,
+        )
         .await?;
     Ok(created(id))
 }
